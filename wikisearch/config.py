@@ -1,0 +1,114 @@
+"""Fields, build settings and ranking settings: the frozen configuration stored in manifests."""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+
+#: Field ids are positions in this tuple; bit ``1 << i`` is field ``i`` in a posting's field mask.
+FIELDS: tuple[str, ...] = (
+    "title",      # 0 the page title
+    "redirect",   # 1 titles of redirects pointing at the page (aliases)
+    "opening",    # 2 lead section text (before the first heading)
+    "heading",    # 3 section headings
+    "body",       # 4 the rest of the readable text
+    "infobox",    # 5 infobox parameter names and values
+    "category",   # 6 category names
+    "link",       # 7 outgoing link targets (normalised titles)
+    "reference",  # 8 <ref> contents and References / External links / Further reading sections
+)
+FIELD_ID = {name: i for i, name in enumerate(FIELDS)}
+N_FIELDS = len(FIELDS)
+
+#: Query prefixes -> the fields they search. One-letter forms are seed 003's; the long forms are
+#: Wikipedia search keywords.
+FIELD_GROUPS: dict[str, tuple[str, ...]] = {
+    "t": ("title", "redirect"),
+    "b": ("opening", "heading", "body"),
+    "i": ("infobox",),
+    "c": ("category",),
+    "l": ("link",),
+    "r": ("reference",),
+    "intitle": ("title", "redirect"),
+    "incategory": ("category",),
+    "linksto": ("link",),
+    "insource": FIELDS,
+}
+
+
+def parse_size(text: str | int) -> int:
+    """Parse ``"2GB"``, ``"512MiB"``, ``"300M"`` or a plain byte count into bytes.
+
+    >>> parse_size("2GB")
+    2000000000
+    """
+    if isinstance(text, int):
+        return text
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kmgt]?)(i?)b?\s*", str(text).lower())
+    if not m:
+        raise ValueError(f"not a size: {text!r} (try 512MB or 2GB)")
+    num, unit, binary = m.groups()
+    base = 1024 if binary else 1000
+    power = " kmgt".index(unit or " ")
+    return int(float(num) * base ** power)
+
+
+@dataclass(frozen=True)
+class RankConfig:
+    """BM25F parameters. ``weights[f]`` and ``b[f]`` are per field (see :data:`FIELDS`)."""
+
+    model: str = "bm25f"             # "bm25f" or "tfidf"
+    k1: float = 1.2
+    weights: tuple[float, ...] = (20.0, 15.0, 3.0, 5.0, 1.0, 0.5, 8.0, 0.5, 0.5)
+    b: tuple[float, ...] = (0.3, 0.3, 0.75, 0.5, 0.75, 0.75, 0.3, 0.75, 0.75)
+
+    def __post_init__(self):
+        if len(self.weights) != N_FIELDS or len(self.b) != N_FIELDS:
+            raise ValueError(f"weights and b need {N_FIELDS} values, one per field {FIELDS}")
+        if self.model not in ("bm25f", "tfidf"):
+            raise ValueError(f"unknown ranking model {self.model!r} (bm25f or tfidf)")
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "k1": self.k1,
+                "weights": dict(zip(FIELDS, self.weights)), "b": dict(zip(FIELDS, self.b))}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "RankConfig":
+        return cls(model=d.get("model", "bm25f"), k1=float(d.get("k1", 1.2)),
+                   weights=tuple(float(d["weights"][f]) for f in FIELDS),
+                   b=tuple(float(d["b"][f]) for f in FIELDS))
+
+    def replace(self, **kw) -> "RankConfig":
+        return dataclasses.replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Settings that decide the bytes of an index (all of them are recorded in the manifest)."""
+
+    memory: int = 2_000_000_000      # budget for the whole build, bytes
+    workers: int = 1
+    block_bytes: int = 0             # 0: derived from memory and workers
+    codec: str = "bitpacked"         # "bitpacked" or "varbyte"
+    namespaces: tuple[int, ...] = (0,)
+    language: str = ""               # "" = from <siteinfo>, else a Snowball language name/code
+    stem: bool = True
+    stopwords: bool = True
+    store_text: bool = True          # keep readable text for snippets / phrase checks
+
+    def effective_block_bytes(self) -> int:
+        """Bytes of uncompressed XML per block.
+
+        A worker holds one block's XML, its parsed fields and its postings at once: about 6x the
+        block's bytes at peak on real pages, so each of ``workers`` gets ``memory / (6 * workers)``,
+        capped at 256 MB so progress and resume stay fine-grained.
+        """
+        if self.block_bytes:
+            return self.block_bytes
+        per_worker = self.memory // (6 * max(1, self.workers) + 2)
+        return int(max(1 << 20, min(256 << 20, per_worker)))
+
+    def identity(self) -> dict:
+        """The settings that change the index bytes (not workers or memory)."""
+        return {"codec": self.codec, "namespaces": list(self.namespaces), "language": self.language,
+                "stem": self.stem, "stopwords": self.stopwords, "store_text": self.store_text}

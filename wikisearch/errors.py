@@ -1,0 +1,64 @@
+"""The one error hierarchy of wikisearch.
+
+Every failure a user can cause (bad dump, damaged index, odd query) raises a subclass of
+:class:`WikisearchError`; the CLI prints ``Error: <message>`` on one line and exits non-zero.
+"""
+from __future__ import annotations
+
+
+class WikisearchError(Exception):
+    """Base class for every error wikisearch raises on purpose."""
+
+
+class DumpFormatError(WikisearchError):
+    """The input is not a readable MediaWiki/WikiExtractor dump (or is damaged).
+
+    ``offset`` is the byte offset in the *uncompressed* stream where the problem was found,
+    ``title`` the title of the page being read, when known.
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None, title: str | None = None,
+                 path: str | None = None):
+        self.reason = message
+        self.offset = offset
+        self.title = title
+        self.path = path
+        where = []
+        if path:
+            where.append(str(path))
+        if offset is not None:
+            where.append(f"byte {offset:,}")
+        if title:
+            where.append(f"page {title!r}")
+        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+
+
+class CorruptIndexError(WikisearchError):
+    """An index file is damaged: bad magic, bad checksum, truncated, inconsistent."""
+
+    def __init__(self, path, message: str, *, expected=None, found=None):
+        self.path = str(path)
+        self.expected = expected
+        self.found = found
+        detail = f" (expected {expected}, found {found})" if expected is not None or found is not None else ""
+        super().__init__(f"corrupt index file {self.path}: {message}{detail}")
+
+
+class IndexNotFoundError(WikisearchError):
+    """The directory holds no complete index (missing, or a build that never finished)."""
+
+
+class FormatTooOldError(WikisearchError):
+    """The index was written by an older, unsupported format version; rebuild it."""
+
+
+class FormatTooNewError(WikisearchError):
+    """The index was written by a newer wikisearch; upgrade wikisearch to read it."""
+
+
+class InvalidQueryError(WikisearchError):
+    """The query cannot be parsed or applied (unknown field, unbalanced quotes, ...)."""
+
+
+class MissingExtraError(WikisearchError):
+    """An optional feature needs an extra that is not installed."""
