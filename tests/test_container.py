@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from wikisearch.container import Container, ContainerWriter, write_container
+from wikisearch.errors import CorruptIndexError, FormatTooNewError
+
+
+def test_round_trip_and_alignment(tmp_path):
+    p = tmp_path / "x.bin"
+    arrays = {"a": np.arange(10, dtype=np.int64), "b": np.frombuffer(b"hello", np.uint8),
+              "m": np.arange(12, dtype=np.uint32).reshape(4, 3), "empty": np.zeros(0, np.float32)}
+    write_container(p, b"TEST", arrays, meta={"n": 10, "name": "é"})
+    c = Container(p, b"TEST")
+    assert c.meta == {"n": 10, "name": "é"}
+    for k, v in arrays.items():
+        assert c[k].dtype == v.dtype and np.array_equal(c[k], v)
+    assert c["m"].shape == (4, 3)
+    assert c["a"].ctypes.data % 64 == 0
+
+
+def test_header_bytes(tmp_path):
+    p = tmp_path / "x.bin"
+    write_container(p, b"TEST", {})
+    raw = p.read_bytes()
+    assert raw[:8] == b"WIKISRCH" and raw[8:12] == b"TEST" and raw[12:16] == b"\x01\0\0\0"
+    assert raw[-8:] == b"HCRSIKIW"
+    assert int.from_bytes(raw[-16:-8], "little") == len(raw)
+
+
+@pytest.mark.parametrize("where", ["header", "toc", "payload", "footer"])
+def test_flipped_byte_is_corruption(tmp_path, where):
+    p = tmp_path / "x.bin"
+    write_container(p, b"TEST", {"a": np.arange(1000, dtype=np.int64)})
+    raw = bytearray(p.read_bytes())
+    pos = {"header": 3, "toc": 30, "payload": len(raw) // 2, "footer": len(raw) - 12}[where]
+    raw[pos] ^= 0x10
+    p.write_bytes(bytes(raw))
+    with pytest.raises(CorruptIndexError):
+        Container(p, b"TEST")
+
+
+def test_truncated_wrong_kind_too_new(tmp_path):
+    p = tmp_path / "x.bin"
+    write_container(p, b"TEST", {"a": np.arange(100)})
+    with pytest.raises(CorruptIndexError, match="wrong file kind"):
+        Container(p, b"DOCS")
+    raw = p.read_bytes()
+    (tmp_path / "t.bin").write_bytes(raw[:-20])
+    with pytest.raises(CorruptIndexError):
+        Container(tmp_path / "t.bin", b"TEST")
+    newer = bytearray(raw)
+    newer[12] = 99
+    (tmp_path / "n.bin").write_bytes(bytes(newer))
+    with pytest.raises(FormatTooNewError, match="upgrade"):
+        Container(tmp_path / "n.bin", b"TEST")
+    with pytest.raises(CorruptIndexError, match="missing"):
+        Container(tmp_path / "nope.bin", b"TEST")
+
+
+def test_large_file_verified_on_demand(tmp_path, monkeypatch):
+    import wikisearch.container as C
+    monkeypatch.setattr(C, "FULL_CHECK_BYTES", 100)
+    p = tmp_path / "x.bin"
+    write_container(p, b"TEST", {"a": np.arange(1000, dtype=np.int64)})
+    raw = bytearray(p.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    p.write_bytes(bytes(raw))
+    c = Container(p, b"TEST")           # frame checks only
+    with pytest.raises(CorruptIndexError, match="checksum"):
+        c.verify()

@@ -1,0 +1,91 @@
+"""The invert kernels against plain-Python oracles."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wikisearch import _invert_kernels as K
+from wikisearch.invert import postings_as_dict
+
+NF = 9
+
+
+def oracle(term_rank, text_index, n_terms):
+    out = {}
+    for t, ti in zip(term_rank, text_index):
+        doc, f = divmod(int(ti), NF)
+        fields = out.setdefault(int(t), {}).setdefault(doc, {})
+        fields[f] = fields.get(f, 0) + 1
+    return {t: sorted(d.items()) for t, d in out.items()}
+
+
+@st.composite
+def token_streams(draw):
+    n_terms = draw(st.integers(1, 20))
+    n = draw(st.integers(0, 300))
+    terms = draw(st.lists(st.integers(0, n_terms - 1), min_size=n, max_size=n))
+    texts = sorted(draw(st.lists(st.integers(0, 6 * NF - 1), min_size=n, max_size=n)))
+    return np.array(terms, np.int32), np.array(texts, np.int64), n_terms
+
+
+@settings(max_examples=150, deadline=None)
+@given(token_streams())
+def test_invert_tokens_matches_oracle(stream):
+    terms, texts, n_terms = stream
+    po, d, m, to, tf = K.invert_tokens(terms, texts, n_terms, NF)
+    expected = oracle(terms, texts, n_terms)
+    for t in range(n_terms):
+        got = postings_as_dict(d[po[t]:po[t + 1]], m[po[t]:po[t + 1]], tf[to[t]:to[t + 1]])
+        assert got == expected.get(t, [])
+
+
+def _random_list(rng, n):
+    docs = np.unique(rng.integers(0, 50, n)).astype(np.int32)
+    masks = rng.integers(1, 1 << NF, len(docs)).astype(np.uint16)
+    tfs = rng.integers(1, 5, int(sum(bin(int(x)).count("1") for x in masks))).astype(np.uint32)
+    return docs, masks, tfs
+
+
+def test_merge_two_matches_oracle():
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        a = _random_list(rng, rng.integers(0, 20))
+        b = _random_list(rng, rng.integers(0, 20))
+        got = postings_as_dict(*K.merge_two(*a, *b))
+        exp = {}
+        for lst in (postings_as_dict(*a), postings_as_dict(*b)):
+            for doc, fields in lst:
+                dst = exp.setdefault(doc, {})
+                for f, v in fields.items():
+                    dst[f] = dst.get(f, 0) + v
+        assert got == sorted(exp.items())
+
+
+def test_bm25f_bound_is_the_max():
+    rng = np.random.default_rng(3)
+    d, m, t = _random_list(rng, 30)
+    lengths = rng.integers(1, 100, (50, NF)).astype(np.uint32)
+    avg = lengths.mean(axis=0)
+    w = rng.uniform(0.5, 5, NF)
+    b = rng.uniform(0, 1, NF)
+    counts = np.zeros(NF, np.int64)
+    got = K.bm25f_bound(d, m, t, lengths, avg, w, b, 1.2, counts)
+    best, q = 0.0, 0
+    for doc, fields in postings_as_dict(d, m, t):
+        acc = sum(w[f] * tf / (1 - b[f] + b[f] * lengths[doc, f] / avg[f]) for f, tf in fields.items())
+        best = max(best, acc / (1.2 + acc))
+    assert abs(got - best) < 1e-12
+    assert counts.sum() == sum(bin(int(x)).count("1") for x in m)
+
+
+def test_kernels_run_without_jit():
+    code = ("import numpy as np; from wikisearch import _invert_kernels as K;"
+            "po,d,m,to,tf=K.invert_tokens(np.array([1,0,1],np.int32),np.array([0,9,10],np.int64),2,9);"
+            "assert d.tolist()==[1,0,1] and tf.tolist()==[1,1,1], (d, tf);"
+            "print(K.merge_two(d[:1],m[:1],tf[:1],d[1:],m[1:],tf[1:])[0].tolist())")
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[0, 1]"

@@ -1,0 +1,354 @@
+"""analyze — "here is text, give me terms": the one analyzer shared by indexing and querying.
+
+Pipeline (identical in the numba path and in the plain-Python oracle :meth:`Analyzer.analyze_slow`):
+
+1. **Tokenize.** Each code point gets a class (:func:`char_class`): ``WORD`` (Unicode letters
+   and numbers, categories L* and N*), ``CJK`` (a letter of the Han, Hiragana, Katakana, Hangul or
+   Bopomofo blocks), ``EXTEND`` (marks M*, ZWNJ, ZWJ) or ``SEP`` (everything else: spaces,
+   punctuation, apostrophes, symbols, emoji, controls). A token is a maximal run
+   ``WORD (WORD|EXTEND)*``, or one ``CJK`` letter with the marks that follow it (Japanese and
+   Chinese have no spaces, so each character is a token). A mark with no letter before it is
+   ignored. Apostrophes split words: ``o'neil`` -> ``o``, ``neil``; ``dog's`` -> ``dog``, ``s``.
+   Thai, Lao, Khmer and Myanmar text (no spaces, not CJK) comes out as long runs.
+2. **Drop long tokens.** Tokens of more than ``max_token_chars`` (64) code points are dropped
+   whole (base64, DNA sequences, URLs without punctuation), not truncated.
+3. **Normalize** each distinct token (:func:`normalize`): NFKD, casefold, NFKD; with ``fold``,
+   drop nonspacing marks after a Latin or Greek letter (``Piëch`` -> ``piech``) and the stress
+   accents U+0300/U+0301 after a Cyrillic one (``й``, ``ё``, ``ї`` stay: they are letters, and
+   the Russian stemmer knows ``й``); marks of other scripts (Devanagari, Bengali, kana voicing)
+   stay. Then NFC, drop what is not a letter, number or mark, and with ``fold`` map
+   ``ø æ œ ł đ ð þ ı ħ ŧ`` to ASCII as Lucene's ASCII folding does. Tokens that normalize to
+   ``""`` are dropped.
+4. **Stopwords** are checked on the normalized form (the list is normalized the same way).
+5. **Stem** with the Snowball algorithm (PyStemmer); a stem of ``""`` drops the token.
+
+Speed: the texts are encoded into one UTF-8 buffer; a numba kernel scans it, numbers the distinct
+tokens (FNV-1a hash table, ASCII case-insensitive, bytes compared on a hash hit) and only the
+distinct tokens go through steps 3-5, once per call (and once per analyzer, through a cache).
+
+>>> Analyzer("english").terms("The running dogs of Piëch's café")
+['run', 'dog', 'piech', 'cafe']
+"""
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+import threading
+import unicodedata
+
+import numpy as np
+import Stemmer
+
+from . import _analyze_kernels as K
+from .errors import FormatTooNewError
+
+__all__ = ["Analyzer", "char_class", "class_table", "normalize", "STOPWORDS", "SNOWBALL", "warmup"]
+
+ANALYZER_VERSION = 1
+MAX_TOKEN_CHARS = 64
+_CACHE_LIMIT = 1 << 18   # normalized tokens remembered per analyzer (cleared when full)
+
+# Code points whose letters are tokens of their own (only L* and N* ones become CJK).
+_CJK_RANGES = ((0x1100, 0x11FF), (0x2E80, 0x2FFF), (0x3000, 0x9FFF), (0xA960, 0xA97F),
+               (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0xFF66, 0xFFDC), (0x1B000, 0x1B16F),
+               (0x20000, 0x3FFFF))
+_CJK_STARTS = [a for a, _ in _CJK_RANGES]
+_LATIN_GREEK = ((0x0000, 0x024F), (0x0250, 0x02AF), (0x0370, 0x03FF), (0x1D00, 0x1DBF),
+                (0x1E00, 0x1FFF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF), (0xAB30, 0xAB6F))
+_CYRILLIC = ((0x0400, 0x052F), (0x1C80, 0x1C8F), (0x2DE0, 0x2DFF), (0xA640, 0xA69F))
+_ZERO_WIDTH_JOINERS = (0x200C, 0x200D)   # inside Indic and Persian words
+_EXTRA_FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d",
+                             "þ": "th", "ı": "i", "ħ": "h", "ŧ": "t"})
+_TABLE_PLANES = ((0x0000, 0x40000), (0xE0000, 0xE1000))   # planes 4-13, 15, 16: no L/N/M
+
+#: ISO 639 code (as in siteinfo) -> Snowball algorithm name, where PyStemmer has one.
+SNOWBALL = {
+    "en": "english", "simple": "english", "de": "german", "fr": "french", "es": "spanish",
+    "it": "italian", "pt": "portuguese", "nl": "dutch", "sv": "swedish", "no": "norwegian",
+    "nb": "norwegian", "nn": "norwegian", "da": "danish", "fi": "finnish", "hu": "hungarian",
+    "ro": "romanian", "ru": "russian", "tr": "turkish", "el": "greek", "hy": "armenian",
+    "ar": "arabic", "eu": "basque", "ca": "catalan", "cs": "czech", "eo": "esperanto",
+    "et": "estonian", "hi": "hindi", "id": "indonesian", "ga": "irish", "lt": "lithuanian",
+    "ne": "nepali", "fa": "persian", "pl": "polish", "sr": "serbian", "st": "sesotho",
+    "ta": "tamil", "yi": "yiddish",
+}
+
+#: Small stopword lists (articles, conjunctions, prepositions, copulas), by ISO code. English is
+#: Lucene's list plus the clitics ``s`` and ``t`` left by splitting at apostrophes.
+STOPWORDS: dict[str, tuple[str, ...]] = {k: tuple(v.split()) for k, v in {
+    "en": "a an and are as at be but by for if in into is it no not of on or such that the "
+          "their then there these they this to was will with s t",
+    "de": "der die das den dem des ein eine einer eines einem einen und oder in im an am auf "
+          "aus bei mit von vom zu zum zur für ist sind war wurde werden als auch sich nicht es",
+    "fr": "le la les l un une des du de d et ou en dans au aux à sur par pour avec est sont "
+          "été il elle qui que qu ce se ne pas son sa ses",
+    "es": "el la los las un una unos unas de del y o en a al con por para que se es son fue "
+          "su sus lo como",
+    "it": "il lo la i gli le l un una uno di del della dei delle dell e ed o in nel nella nell "
+          "a al alla all da dal con per su che è sono fu",
+    "nl": "de het een en of in op aan van voor met is zijn was werd die dat te bij als om door",
+    "pt": "o a os as um uma de do da dos das e ou em no na nos nas ao à por para com que se é "
+          "são foi",
+    "sv": "och i på av för med att en ett den det som är var till om",
+    "ru": "и в во на с со к по из у о об от до за для не что как это а но или же бы ли то",
+    "uk": "і й та в у на з із зі до за для від по що як не це а але або про",
+    "el": "ο η το οι τα του της των τον την τους τις ένα ένας μια μία και ή σε στο στη στην "
+          "στον στα με για από να θα δεν είναι που ως κατά μετά προς",
+}.items()}
+_ISO_OF_SNOWBALL = {name: code for code, name in SNOWBALL.items() if code in STOPWORDS}
+
+_CLASS_LETTERS = "SWEC"   # index = class, for the oracle's regex over a class string
+_TOKEN_RE = re.compile("W[WE]*|CE*")
+
+
+def _in(ranges, cp: int) -> bool:
+    return any(a <= cp <= b for a, b in ranges)
+
+
+def char_class(ch: str) -> int:
+    """Tokenizer class of one character: ``SEP`` 0, ``WORD`` 1, ``EXTEND`` 2 or ``CJK`` 3.
+
+    >>> [char_class(c) for c in "a1 \\u0301日"]
+    [1, 1, 0, 2, 3]
+    """
+    cp = ord(ch)
+    if cp in _ZERO_WIDTH_JOINERS:
+        return K.EXTEND
+    major = unicodedata.category(ch)[0]
+    if major == "M":
+        return K.EXTEND
+    if major in "LN":
+        k = bisect.bisect_right(_CJK_STARTS, cp) - 1
+        return K.CJK if k >= 0 and cp <= _CJK_RANGES[k][1] else K.WORD
+    return K.SEP
+
+
+@functools.cache
+def class_table() -> np.ndarray:
+    """``uint8[0x110000]``: :func:`char_class` of every code point, built once (~40 ms)."""
+    table = np.zeros(0x110000, np.uint8)
+    by_major = {"L": K.WORD, "N": K.WORD, "M": K.EXTEND}
+    category = unicodedata.category
+    for lo, hi in _TABLE_PLANES:
+        cats = [category(chr(cp)) for cp in range(lo, hi)]
+        codes = {c: by_major.get(c[0], K.SEP) for c in set(cats)}
+        table[lo:hi] = np.frombuffer(bytes([codes[c] for c in cats]), np.uint8)
+    for lo, hi in _CJK_RANGES:
+        part = table[lo:hi + 1]
+        part[part == K.WORD] = K.CJK
+    table[list(_ZERO_WIDTH_JOINERS)] = K.EXTEND
+    table.setflags(write=False)
+    return table
+
+
+def normalize(token: str, fold: bool = True) -> str:
+    """Case-, compatibility- and (with ``fold``) diacritic-fold one token (see module doc).
+
+    >>> normalize("Piëch"), normalize("ＡＢＣ"), normalize("Москва́"), normalize("मराठी")
+    ('piech', 'abc', 'москва', 'मराठी')
+    """
+    if token.isascii():       # tokens hold only letters and digits: nothing else to do
+        return token.lower()
+    s = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", token).casefold())
+    out = []
+    base = 0                  # script of the last letter: 0 other, 1 Latin/Greek, 2 Cyrillic
+    for ch in s:
+        cat = unicodedata.category(ch)
+        if cat == "Mn":
+            if fold and (base == 1 or (base == 2 and ch in "\u0300\u0301")):
+                continue
+        elif cat[0] in "LN":
+            cp = ord(ch)
+            base = 1 if _in(_LATIN_GREEK, cp) else 2 if _in(_CYRILLIC, cp) else 0
+        elif cat[0] != "M":
+            continue          # ZWJ, ZWNJ, and spaces or punctuation from compatibility forms
+        out.append(ch)
+    s = unicodedata.normalize("NFC", "".join(out))
+    return s.translate(_EXTRA_FOLD) if fold else s
+
+
+def _encode(texts) -> tuple[np.ndarray, np.ndarray]:
+    """One UTF-8 buffer for all texts and the byte offset where each text ends."""
+    parts = [t.encode("utf-8", "surrogatepass") for t in texts]
+    ends = np.cumsum(np.fromiter(map(len, parts), np.int64, len(parts)), dtype=np.int64)
+    return np.frombuffer(b"".join(parts), np.uint8), ends
+
+
+def _token_strings(buf, starts, stops) -> list[str]:
+    if starts.size == 0:
+        return []
+    joined = K.join_spans(buf, starts, stops, 10)   # "\n" is SEP: never inside a token
+    return joined.tobytes().decode("utf-8", "surrogatepass").split("\n")
+
+
+class Analyzer:
+    """Text -> terms for one language; the same object analyzes documents and queries.
+
+    >>> Analyzer.for_language("en").terms("The running dogs")
+    ['run', 'dog']
+    """
+
+    def __init__(self, language: str = "english", *, stem: bool = True, stopwords=True,
+                 fold: bool = True, max_token_chars: int = MAX_TOKEN_CHARS):
+        language = (language or "").lower()
+        if language == "none":
+            language = ""
+        if language and language not in Stemmer.algorithms():
+            raise ValueError(f"unknown stemmer language {language!r}; one of "
+                             f"{', '.join(Stemmer.algorithms())}, or '' for none")
+        self.language = language
+        self.stem = bool(stem and language)
+        self.fold = bool(fold)
+        self.max_token_chars = int(max_token_chars)
+        if stopwords is True:
+            stopwords = STOPWORDS.get(_ISO_OF_SNOWBALL.get(language, ""), ())
+        words = (normalize(w, self.fold) for w in (stopwords or ()))
+        self.stopwords = frozenset(w for w in words if w)
+        self._local = threading.local()
+        self._cache: dict[str, str | None] = {}
+
+    @classmethod
+    def for_language(cls, code: str, **kw) -> "Analyzer":
+        """Analyzer for a siteinfo language code (``"en"``, ``"pt-br"``, ``"ja"`` ...).
+
+        >>> Analyzer.for_language("el").language, Analyzer.for_language("ja").language
+        ('greek', '')
+        """
+        iso = (code or "").lower().replace("_", "-").split("-")[0]
+        name = SNOWBALL.get(iso, "")
+        if name not in Stemmer.algorithms():
+            name = ""
+        if kw.get("stopwords", True) is True:
+            kw["stopwords"] = STOPWORDS.get(iso, ())
+        return cls(name, **kw)
+
+    def to_json(self) -> dict:
+        return {"version": ANALYZER_VERSION, "language": self.language, "stem": self.stem,
+                "fold": self.fold, "stopwords": sorted(self.stopwords),
+                "max_token_chars": self.max_token_chars, "unicode": unicodedata.unidata_version}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Analyzer":
+        if int(d.get("version", 1)) > ANALYZER_VERSION:
+            raise FormatTooNewError(f"analyzer version {d['version']} is newer than this "
+                                    f"wikisearch understands ({ANALYZER_VERSION}); upgrade wikisearch")
+        return cls(d.get("language", ""), stem=d.get("stem", True),
+                   stopwords=list(d.get("stopwords", ())), fold=d.get("fold", True),
+                   max_token_chars=d.get("max_token_chars", MAX_TOKEN_CHARS))
+
+    def __getstate__(self):
+        return self.to_json()
+
+    def __setstate__(self, state):
+        self.__init__(**{k: v for k, v in Analyzer.from_json(state).__dict__.items()
+                         if k in ("language", "stem", "fold", "max_token_chars")},
+                      stopwords=list(state.get("stopwords", ())))
+
+    def __repr__(self):
+        return (f"Analyzer({self.language!r}, stem={self.stem}, fold={self.fold}, "
+                f"stopwords={len(self.stopwords)})")
+
+    def __eq__(self, other):
+        return isinstance(other, Analyzer) and self.to_json() == other.to_json()
+
+    @property
+    def _stemmer(self):
+        # PyStemmer objects are not thread-safe: one per thread.
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None and self.stem:
+            stemmer = self._local.stemmer = Stemmer.Stemmer(self.language)
+        return stemmer
+
+    def _terms_of(self, tokens: list[str]) -> list[str | None]:
+        """Term of each distinct token (None: dropped), through the per-analyzer cache."""
+        cache = self._cache
+        out = [cache.get(t, "") for t in tokens]
+        missing = [k for k, term in enumerate(out) if term == ""]
+        if not missing:
+            return out
+        normed = [normalize(tokens[k], self.fold) for k in missing]
+        kept = [j for j, w in enumerate(normed) if w and w not in self.stopwords]
+        words = [normed[j] for j in kept]
+        stems = self._stemmer.stemWords(words) if self.stem else words
+        found: list[str | None] = [None] * len(missing)
+        for j, s in zip(kept, stems):
+            found[j] = s or None
+        if len(cache) + len(missing) > _CACHE_LIMIT:
+            cache.clear()
+        for k, term in zip(missing, found):
+            out[k] = cache[tokens[k]] = term
+        return out
+
+    def analyze_texts(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Terms of many texts: ``(term_ids int32, text_index int32, vocab)``, in token order.
+
+        >>> Analyzer().analyze_texts(["Dogs run", "the dog"])
+        (array([0, 1, 0], dtype=int32), array([0, 0, 1], dtype=int32), ['dog', 'run'])
+        """
+        buf, ends = _encode(texts)
+        tok, tok_text, d_start, d_stop = K.tokenize_distinct(
+            buf, ends, class_table(), self.max_token_chars)
+        terms = self._terms_of(_token_strings(buf, d_start, d_stop))
+        vocab: list[str] = []
+        index: dict[str, int] = {}
+        ids = []
+        for term in terms:   # distinct tokens come in order of first occurrence
+            if term is None:
+                ids.append(-1)
+                continue
+            i = index.setdefault(term, len(vocab))
+            if i == len(vocab):
+                vocab.append(term)
+            ids.append(i)
+        term_ids = np.asarray(ids, np.int32)[tok]
+        if len(vocab) < len(terms):
+            kept = term_ids >= 0
+            term_ids, tok_text = term_ids[kept], tok_text[kept]
+        return term_ids, tok_text, vocab
+
+    def terms(self, text: str) -> list[str]:
+        """Query-time analysis, with the same kernels as indexing.
+
+        >>> Analyzer("english").terms("O'Neil's 1984")
+        ['o', 'neil', '1984']
+        """
+        term_ids, _, vocab = self.analyze_texts([text])
+        return [vocab[i] for i in term_ids.tolist()]
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """``(start, end, term)`` in characters of ``text`` for every token kept.
+
+        >>> Analyzer().spans("the Café")
+        [(4, 8, 'cafe')]
+        """
+        buf, ends = _encode([text])
+        starts, stops, _ = K.token_spans(buf, ends, class_table(), self.max_token_chars)
+        terms = self._terms_of(_token_strings(buf, starts, stops))
+        chars = np.zeros(buf.size + 1, np.int64)   # chars[b]: characters before byte b
+        np.cumsum((buf & 0xC0) != 0x80, out=chars[1:])
+        return [(int(chars[a]), int(chars[b]), term)
+                for a, b, term in zip(starts.tolist(), stops.tolist(), terms) if term is not None]
+
+    def analyze_slow(self, text: str) -> list[str]:
+        """Plain-Python oracle (regex over a string of character classes): equals :meth:`terms`."""
+        classes = "".join(_CLASS_LETTERS[char_class(ch)] for ch in text)
+        stemmer = Stemmer.Stemmer(self.language) if self.stem else None
+        out = []
+        for m in _TOKEN_RE.finditer(classes):
+            if m.end() - m.start() > self.max_token_chars:
+                continue
+            word = normalize(text[m.start():m.end()], self.fold)
+            if not word or word in self.stopwords:
+                continue
+            if stemmer is not None:
+                word = stemmer.stemWord(word)
+            if word:
+                out.append(word)
+        return out
+
+
+def warmup() -> None:
+    """Compile (or load from cache) the kernels and build the class table."""
+    Analyzer("").analyze_texts(["warm up 日本"])
+    Analyzer("").spans("warm up")

@@ -1,0 +1,470 @@
+"""build: the one module that knows the whole pipeline and the only one that starts processes.
+
+    dump -> blocks -> [worker: parse -> analyze -> invert -> segment] -> redirects, in-links
+         -> merge -> publish (temp dir, fsync, rename; manifest.json last)
+
+The work on one block is :func:`build_block`, a pure function of (block bytes, settings) ->
+segment files, so any executor can run it (a local process pool here; a cluster engine later).
+Completed blocks survive a kill: running the same command again resumes after them.
+"""
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import os
+import shutil
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .analyze import Analyzer
+from .config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
+from .container import write_container
+from .dump import Block, Dump, SiteInfo, pages_from_block
+from .errors import WikisearchError
+from .invert import invert_texts
+from .merge import file_checksums, merge_docs, merge_postings, merge_stores, title_order
+from .parse import field_texts, parse_plaintext, parse_wikitext
+from .segment import (DocTable, SegmentReader, TermWriter, compress_doc, fsync_dir, pack_strings,
+                      unpack_strings, write_docs, write_json_atomic, write_store)
+
+FORMAT_VERSION = 1
+DEFAULT_INDEX = "wikisearch-index"
+INDEX_FILES = ["terms.bin", "postings.bin", "docs.bin", "store.bin"]
+
+
+# --------------------------------------------------------------------------------------------
+# one block: a pure function of its bytes and the settings
+# --------------------------------------------------------------------------------------------
+_ANALYZERS: dict[str, Analyzer] = {}
+
+
+def _analyzer(spec: dict) -> Analyzer:
+    key = json.dumps(spec, sort_keys=True)
+    if key not in _ANALYZERS:
+        _ANALYZERS[key] = Analyzer.from_json(spec)
+    return _ANALYZERS[key]
+
+
+def _page_texts(page, fmt: str, siteinfo: SiteInfo):
+    if fmt == "mediawiki":
+        fields = parse_wikitext(page.text, page.title, siteinfo)
+    else:
+        fields = parse_plaintext(page.text, page.title)
+    texts = field_texts(fields)
+    return [texts.get(name, "") for name in FIELDS], fields.links
+
+
+def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
+    """Parse, analyze and invert one block's pages; write its segment to ``out_dir``.
+
+    ``ctx`` holds JSON-able settings: siteinfo, format, namespaces, analyzer, codec, store_text.
+    """
+    siteinfo = SiteInfo.from_json(ctx["siteinfo"])
+    namespaces = set(ctx["namespaces"])
+    out = Path(out_dir)
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    page_ids, titles, texts, stored, redirects = [], [], [], [], []
+    links: collections.Counter = collections.Counter()
+    n_pages = 0
+    for page in pages_from_block(data, block, siteinfo, ctx["format"]):
+        n_pages += 1
+        if page.ns not in namespaces:
+            continue
+        if page.redirect:
+            redirects.append((page.title, page.redirect))
+            continue
+        try:
+            doc_texts, page_links = _page_texts(page, ctx["format"], siteinfo)
+        except RecursionError as e:  # pathological nesting: keep the page findable by title
+            doc_texts, page_links = [page.title] + [""] * (N_FIELDS - 1), []
+        page_ids.append(page.page_id)
+        titles.append(page.title)
+        texts.extend(doc_texts)
+        links.update(page_links)
+        if ctx["store_text"]:
+            stored.append(compress_doc(doc_texts))
+    n_docs = len(titles)
+    postings = invert_texts(texts, n_docs, _analyzer(ctx["analyzer"]))
+    del texts
+    writer = TermWriter(tmp, ctx["codec"])
+    for t, term in enumerate(postings.terms):
+        writer.add(term, *postings.term_postings(t))
+    stats = writer.close()
+    write_docs(tmp / "docs.bin", DocTable(np.asarray(page_ids, np.int64), titles, postings.field_lengths))
+    if ctx["store_text"]:
+        write_store(tmp / "store.bin", stored)
+    _write_pairs(tmp / "redirects.bin", b"REDR", redirects)
+    link_titles = sorted(links)
+    l_off, l_blob = pack_strings(link_titles)
+    write_container(tmp / "links.bin", b"LINK", {
+        "title_offsets": l_off, "title_blob": l_blob,
+        "count": np.asarray([links[t] for t in link_titles], np.uint32)})
+    summary = {"block": block.index, "start": block.start, "end": block.end, "bytes": len(data),
+               "pages": n_pages, "docs": n_docs, "redirects": len(redirects), **stats}
+    write_json_atomic(tmp / "segment.json", summary)
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    fsync_dir(out.parent)
+    return summary
+
+
+def _write_pairs(path: Path, kind: bytes, pairs: list[tuple[str, str]]) -> None:
+    s_off, s_blob = pack_strings([a for a, _ in pairs])
+    d_off, d_blob = pack_strings([b for _, b in pairs])
+    write_container(path, kind, {"src_offsets": s_off, "src_blob": s_blob,
+                                 "dst_offsets": d_off, "dst_blob": d_blob})
+
+
+def _read_pairs(path: Path) -> list[tuple[str, str]]:
+    from .container import Container
+    c = Container(path, b"REDR")
+    try:
+        return list(zip(unpack_strings(c["src_offsets"], c["src_blob"]),
+                        unpack_strings(c["dst_offsets"], c["dst_blob"])))
+    finally:
+        c.close()
+
+
+# --------------------------------------------------------------------------------------------
+# the whole build
+# --------------------------------------------------------------------------------------------
+def _input_identity(paths: list[str]) -> list[dict]:
+    out = []
+    for p in paths:
+        if p == "-":
+            out.append({"path": "-"})
+            continue
+        st = os.stat(p)
+        out.append({"path": os.path.abspath(p), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns})
+    return out
+
+
+class _Progress:
+    """A tqdm bar over compressed input bytes, with pages/s and MB/s of XML in the postfix."""
+
+    def __init__(self, enabled: bool, total: int | None):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                            desc="indexing", dynamic_ncols=True, smoothing=0.1)
+        self.t0 = time.perf_counter()
+        self.pages = 0
+        self.xml = 0
+        self.pos = 0
+
+    def advance(self, position: int | None, pages: int = 0, xml: int = 0) -> None:
+        self.pages += pages
+        self.xml += xml
+        if self.bar is None:
+            return
+        if position is not None and position > self.pos:
+            self.bar.update(position - self.pos)
+            self.pos = position
+        dt = max(1e-9, time.perf_counter() - self.t0)
+        self.bar.set_postfix_str(f"{self.pages / dt:,.0f} pages/s, {self.xml / dt / 1e6:,.1f} MB/s",
+                                 refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class Builder:
+    """Runs (or resumes) one build; see :func:`build_index`."""
+
+    def __init__(self, inputs: list[str], out_dir, config: BuildConfig, rank: RankConfig,
+                 progress: bool, threads: int | None):
+        if not inputs:
+            raise WikisearchError("no input dump given")
+        self.inputs = [str(p) for p in inputs]
+        for p in self.inputs:
+            if p != "-" and not os.path.exists(p):
+                raise WikisearchError(f"input not found: {p}")
+        self.out = Path(out_dir).resolve()
+        self.work = self.out.parent / f".{self.out.name}.building"
+        self.config = config
+        self.rank = rank
+        self.progress = progress
+        self.threads = threads
+        self.block_bytes = config.effective_block_bytes()
+
+    # --- state and resume ----------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {"format_version": FORMAT_VERSION, "library_version": __version__,
+                "inputs": _input_identity(self.inputs), "settings": self.config.identity(),
+                "block_bytes": self.block_bytes, "rank": self.rank.to_json()}
+
+    def _prepare_workdir(self) -> set[int]:
+        """Create or reuse the work directory; return the indexes of blocks already done."""
+        state = self._state()
+        state_path = self.work / "state.json"
+        resumable = "-" not in self.inputs
+        if resumable and state_path.exists():
+            try:
+                old = json.loads(state_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                old = None
+            if old is not None and old.get("block_bytes") and old != state:
+                # same inputs and settings but a different worker count: keep the old cuts
+                candidate = dict(state, block_bytes=old["block_bytes"])
+                if candidate == old:
+                    self.block_bytes, state = old["block_bytes"], old
+            if old == state:
+                return self._done_blocks()
+        shutil.rmtree(self.work, ignore_errors=True)
+        (self.work / "blocks").mkdir(parents=True)
+        write_json_atomic(state_path, state)
+        return set()
+
+    def _done_blocks(self) -> set[int]:
+        done = set()
+        for d in (self.work / "blocks").iterdir():
+            if ".tmp" in d.name:
+                shutil.rmtree(d, ignore_errors=True)
+            elif d.name.isdigit() and (d / "segment.json").exists():
+                done.add(int(d.name))
+        shutil.rmtree(self.work / "final", ignore_errors=True)
+        return done
+
+    # --- the block phase -----------------------------------------------------------------------
+    def _context(self, dump: Dump) -> dict:
+        lang = self.config.language or dump.siteinfo.lang or "en"
+        analyzer = Analyzer.for_language(lang, stem=self.config.stem, stopwords=self.config.stopwords)
+        return {"siteinfo": dump.siteinfo.to_json(), "format": dump.format,
+                "namespaces": list(self.config.namespaces), "analyzer": analyzer.to_json(),
+                "codec": self.config.codec, "store_text": self.config.store_text}
+
+    def _blocks(self, done: set[int], prog: _Progress):
+        """Yield (global block number, block, bytes, ctx) for the blocks still to do."""
+        number = 0
+        for path in self.inputs:
+            with Dump(path, threads=self.threads) as dump:
+                self._last_dump = dump
+                if number == 0:
+                    self.siteinfo = dump.siteinfo
+                    self.ctx = self._context(dump)
+                ctx = dict(self.ctx, format=dump.format)
+                for block, data in dump.blocks(self.block_bytes):
+                    if number not in done:
+                        yield number, block, data, ctx
+                    else:
+                        prog.advance(dump.compressed_position())
+                    number += 1
+        self.n_blocks = number
+
+    def _run_blocks(self, done: set[int]) -> list[dict]:
+        total = sum(os.path.getsize(p) for p in self.inputs if p != "-") or None
+        prog = _Progress(self.progress, total)
+        summaries = []
+        try:
+            if self.config.workers <= 1:
+                for number, block, data, ctx in self._blocks(done, prog):
+                    s = build_block(data, block, ctx, str(self.work / "blocks" / f"{number:06d}"))
+                    summaries.append(s)
+                    prog.advance(self._last_dump.compressed_position(), s["pages"], s["bytes"])
+            else:
+                self._run_pool(done, prog, summaries)
+        finally:
+            prog.close()
+        return summaries
+
+    def _run_pool(self, done: set[int], prog: _Progress, summaries: list) -> None:
+        workers = self.config.workers
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            pending = set()
+            try:
+                for number, block, data, ctx in self._blocks(done, prog):
+                    while len(pending) > workers:
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        self._collect(finished, prog, summaries)
+                    out = str(self.work / "blocks" / f"{number:06d}")
+                    pending.add(pool.submit(build_block, data, block, ctx, out))
+                    del data
+                finished, pending = wait(pending)
+                self._collect(finished, prog, summaries)
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
+
+    def _collect(self, finished, prog: _Progress, summaries: list) -> None:
+        for f in finished:
+            s = f.result()
+            summaries.append(s)
+            prog.advance(self._last_dump.compressed_position(), s["pages"], s["bytes"])
+
+    # --- the merge phase -----------------------------------------------------------------------
+    def _finalize(self) -> Path:
+        blocks = [self.work / "blocks" / f"{k:06d}" for k in range(self.n_blocks)]
+        readers = [SegmentReader(b, verify=True) for b in blocks]
+        try:
+            return self._merge(readers, blocks)
+        finally:
+            for r in readers:
+                r.close()
+
+    def _merge(self, readers: list[SegmentReader], blocks: list[Path]) -> Path:
+        final = self.work / "final"
+        shutil.rmtree(final, ignore_errors=True)
+        final.mkdir()
+        titles = [t for r in readers for t in r.titles()]
+        n_docs = len(titles)
+        docid_of = {t: i for i, t in enumerate(titles)}
+        redirects = [p for b in blocks for p in _read_pairs(b / "redirects.bin")]
+        target_of = resolve_redirects(redirects, docid_of)
+        aliases: list[list[str]] = [[] for _ in range(n_docs)]
+        for src, docid in target_of.items():
+            aliases[docid].append(src)
+        analyzer = Analyzer.from_json(self.ctx["analyzer"])
+        alias, alias_docids, alias_lengths = alias_postings(aliases, analyzer)
+        inlinks = count_inlinks(blocks, docid_of, target_of, n_docs)
+        doc_bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
+        lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]) if readers else \
+            np.zeros((0, N_FIELDS), np.uint32)
+        lengths = lengths.astype(np.uint32)
+        lengths[:, FIELDS.index("redirect")] = alias_lengths
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+            bar = tqdm(total=sum(r.n_terms for r in readers) + len(alias.terms), desc="merging",
+                       unit=" lists", unit_scale=True, dynamic_ncols=True)
+        try:
+            stats = merge_postings(readers, doc_bases, alias, alias_docids, final, self.config.codec,
+                                   lengths, self.rank, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        docs = merge_docs(readers, aliases, alias_lengths, inlinks)
+        docs.title_order = title_order(titles)
+        write_docs(final / "docs.bin", docs)
+        files = ["terms.bin", "postings.bin", "docs.bin"]
+        if self.config.store_text:
+            merge_stores(readers, final / "store.bin")
+            files.append("store.bin")
+        manifest = self._manifest(stats, lengths, n_docs, len(target_of), files, final)
+        write_json_atomic(final / "manifest.json", manifest)
+        return final
+
+    def _manifest(self, stats: dict, lengths: np.ndarray, n_docs: int, n_redirects: int,
+                  files: list[str], final: Path) -> dict:
+        inputs = [{"name": os.path.basename(p), "bytes": (os.path.getsize(p) if p != "-" else None)}
+                  for p in self.inputs]
+        manifest = {
+            "format": "wikisearch-index", "format_version": FORMAT_VERSION,
+            "library_version": __version__, "codec": self.config.codec, "fields": list(FIELDS),
+            "rank": self.rank.to_json(), "analyzer": self.ctx["analyzer"],
+            "siteinfo": self.ctx["siteinfo"], "settings": self.config.identity(), "inputs": inputs,
+            "stats": {"n_docs": n_docs, "n_terms": stats["n_terms"], "n_postings": stats["n_postings"],
+                      "postings_bytes": stats["postings_bytes"], "n_redirects": n_redirects,
+                      "avg_field_lengths": dict(zip(FIELDS, stats["avg_field_lengths"])),
+                      "field_postings": dict(zip(FIELDS, stats["field_postings"])),
+                      "total_field_lengths": dict(zip(FIELDS, lengths.sum(axis=0).tolist()))},
+            "files": file_checksums(final, files),
+        }
+        manifest["checksum"] = manifest_checksum(manifest)
+        return manifest
+
+    def _publish(self, final: Path) -> None:
+        """Swap the finished index into place: rename, never copy, so no reader sees half of one."""
+        old = self.out.parent / f".{self.out.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if self.out.exists():
+            if not (self.out / "manifest.json").exists() and any(self.out.iterdir()):
+                raise WikisearchError(f"{self.out} exists and is not a wikisearch index; "
+                                      "refusing to replace it (choose another -o)")
+            os.replace(self.out, old)
+        os.replace(final, self.out)
+        fsync_dir(self.out.parent)
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def run(self) -> Path:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        done = self._prepare_workdir()
+        self._run_blocks(done)
+        final = self._finalize()
+        self._publish(final)
+        return self.out
+
+
+def manifest_checksum(manifest: dict) -> str:
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def resolve_redirects(redirects: list[tuple[str, str]], docid_of: dict[str, int]) -> dict[str, int]:
+    """Redirect title -> target docid, following chains of redirects (up to 5 hops)."""
+    next_of = dict(redirects)
+    out = {}
+    for src, dst in redirects:
+        hops = 0
+        while dst not in docid_of and dst in next_of and hops < 5:
+            dst = next_of[dst]
+            hops += 1
+        if dst in docid_of and src not in docid_of:
+            out[src] = docid_of[dst]
+    return out
+
+
+def alias_postings(aliases: list[list[str]], analyzer: Analyzer):
+    """Invert the redirect titles of each document into the ``redirect`` field.
+
+    Returns (postings over a compact docid space, compact -> global docid map, redirect-field
+    lengths per global doc).
+    """
+    with_alias = np.asarray([d for d, a in enumerate(aliases) if a], np.int32)
+    texts = []
+    slot = FIELDS.index("redirect")
+    for d in with_alias.tolist():
+        row = [""] * N_FIELDS
+        row[slot] = "\n".join(aliases[d])
+        texts.extend(row)
+    postings = invert_texts(texts, len(with_alias), analyzer)
+    lengths = np.zeros(len(aliases), np.uint32)
+    lengths[with_alias] = postings.field_lengths[:, slot]
+    return postings, with_alias, lengths
+
+
+def count_inlinks(blocks: list[Path], docid_of: dict[str, int], target_of: dict[str, int],
+                  n_docs: int) -> np.ndarray:
+    """Incoming-link counts per document; a link to a redirect counts for its target."""
+    from .container import Container
+    counts = np.zeros(n_docs, np.uint64)
+    for b in blocks:
+        c = Container(b / "links.bin", b"LINK")
+        try:
+            for title, n in zip(unpack_strings(c["title_offsets"], c["title_blob"]), c["count"].tolist()):
+                d = docid_of.get(title, target_of.get(title, -1))
+                if d >= 0:
+                    counts[d] += n
+        finally:
+            c.close()
+    return np.minimum(counts, np.iinfo(np.uint32).max).astype(np.uint32)
+
+
+def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB",
+                codec: str = "bitpacked", namespaces=(0,), language: str = "", block_bytes=0,
+                store_text: bool = True, stem: bool = True, stopwords: bool = True,
+                rank: RankConfig | None = None, progress: bool = False,
+                threads: int | None = None) -> Path:
+    """Index one or more dumps into ``out_dir``; returns its path.
+
+    >>> build_index(["enwiki-latest-pages-articles.xml.bz2"], "wikisearch-index", workers=2)  # doctest: +SKIP
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    config = BuildConfig(memory=parse_size(memory), workers=max(1, int(workers)),
+                         block_bytes=parse_size(block_bytes), codec=codec,
+                         namespaces=tuple(sorted(set(int(n) for n in namespaces))),
+                         language=language, stem=stem, stopwords=stopwords, store_text=store_text)
+    return Builder([str(p) for p in inputs], out_dir, config, rank or RankConfig(), progress,
+                   threads).run()

@@ -1,0 +1,179 @@
+"""The command line: a thin click group; each command calls one library function.
+
+Every failure wikisearch raises on purpose becomes one line, ``Error: ...``, and exit status 1.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import WikisearchError
+
+DEFAULT_INDEX = "wikisearch-index"
+
+
+def _default_index() -> str:
+    return os.environ.get("WIKISEARCH_INDEX") or DEFAULT_INDEX
+
+
+index_option = click.option(
+    "-i", "--index", "index_dir", default=_default_index, show_default="$WIKISEARCH_INDEX or ./wikisearch-index",
+    type=click.Path(file_okay=False), help="Index directory to read.")
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except WikisearchError as e:
+            click.echo(f"Error: {e}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="wikisearch")
+def main():
+    """Search Wikipedia from its raw XML dumps on your own machine.
+
+    \b
+    wikisearch index enwiki-latest-pages-articles.xml.bz2
+    wikisearch query "lata mangeshkar"
+    """
+
+
+@main.command("index")
+@click.argument("dumps", nargs=-1, required=True)
+@click.option("-o", "--output", default=DEFAULT_INDEX, show_default=True, type=click.Path(file_okay=False),
+              help="Index directory to write (replaced atomically when the build succeeds).")
+@click.option("-w", "--workers", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes inverting blocks in parallel.")
+@click.option("-m", "--memory", default="2GB", show_default=True,
+              help="Memory budget for the whole build (e.g. 512MB, 4GB); sets the block size.")
+@click.option("--block-size", default="0", help="Override the block size (bytes of XML, e.g. 64MB).")
+@click.option("--codec", type=click.Choice(["bitpacked", "varbyte"]), default="bitpacked", show_default=True)
+@click.option("--namespaces", default="0", show_default=True,
+              help="Comma-separated namespace numbers to index (0 = articles).")
+@click.option("--language", default="", help="Analyzer language (ISO code); default: from <siteinfo>.")
+@click.option("--no-store", is_flag=True, help="Do not keep document text (no snippets or phrase checks).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, language, no_store, quiet):
+    """Index one or more dumps (.xml, .bz2, .gz, .xz, WikiExtractor output, or - for stdin).
+
+    Rerunning the same command after an interruption resumes from the last finished block.
+    """
+    from .build import build_index
+    from .config import parse_size
+    try:
+        ns = tuple(int(x) for x in namespaces.split(",") if x.strip())
+        sizes = (parse_size(memory), parse_size(block_size))
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    path = build_index(list(dumps), output, workers=workers, memory=sizes[0], block_bytes=sizes[1],
+                       codec=codec, namespaces=ns, language=language, store_text=not no_store,
+                       progress=not quiet)
+    from .stats import index_stats
+    s = index_stats(path)
+    click.echo(f"Indexed {s['documents']:,} documents, {s['terms']:,} terms, {s['postings']:,} postings "
+               f"into {path} ({s['index_bytes'] / 1e6:,.1f} MB).")
+
+
+@main.command("query")
+@click.argument("query", nargs=-1, required=True)
+@index_option
+@click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {query, hits: [{title, url, page_id, score, ...}]}.")
+@click.option("--model", type=click.Choice(["bm25f", "tfidf"]), default=None, help="Ranking model.")
+def query_cmd(query, index_dir, k, as_json, model):
+    """Search the index. Field prefixes: t: b: i: c: l: r: intitle: incategory: linksto: insource:"""
+    from .search import open as open_searcher
+    text = " ".join(query)
+    searcher = open_searcher(index_dir)
+    rank = searcher.reader.rank_config.replace(model=model) if model else None
+    result = searcher.search(text, k=k, rank=rank)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+        return
+    for w in getattr(result, "warnings", []) or []:
+        click.echo(f"Note: {w}", err=True)
+    if not len(result):
+        click.echo(f"No results for {text!r}.")
+        return
+    width = max(len(h.title) for h in result)
+    for h in result:
+        fields = ",".join(h.matched_fields)
+        click.echo(f"{h.rank:>3}. {h.title:<{width}}  {h.score:8.3f}  [{fields}]  {h.url}")
+
+
+@main.command("inspect")
+@click.argument("dump", required=False)
+@click.option("--page", "page_title", help="Title of a page in DUMP to show (fields and terms).")
+@index_option
+@click.option("--term", help="Show a term's postings in the index (debug codec).")
+@click.option("--doc", "doc_title", help="Show a document of the index by title.")
+@click.option("--limit", default=20, show_default=True, help="Postings to show for --term.")
+def inspect_cmd(dump, page_title, index_dir, term, doc_title, limit):
+    """Look inside one stage: a dump page's fields and terms, or an index's postings/documents."""
+    from . import inspection
+    if dump:
+        if not page_title:
+            raise click.UsageError("give --page TITLE with a dump")
+        click.echo(inspection.describe_page(dump, page_title))
+    elif term:
+        click.echo(inspection.describe_term(index_dir, term, limit))
+    elif doc_title:
+        click.echo(inspection.describe_doc(index_dir, doc_title))
+    else:
+        raise click.UsageError("give DUMP --page TITLE, or --term TERM, or --doc TITLE")
+
+
+@main.command("stats")
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+def stats_cmd(index_dir, as_json):
+    """Documents, terms, postings, bytes per posting, size as % of input, per-field figures."""
+    from .stats import format_stats, index_stats
+    s = index_stats(index_dir)
+    click.echo(json.dumps(s, indent=1) if as_json else format_stats(s))
+
+
+@main.command("verify")
+@index_option
+def verify_cmd(index_dir):
+    """Check every checksum of an index (slower than the checks done on open)."""
+    from .stats import verify_index
+    n = verify_index(index_dir)
+    click.echo(f"OK: {n} files verified.")
+
+
+@main.command("eval")
+@index_option
+@click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Queries: qid<TAB>text per line.")
+@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="TREC qrels: qid 0 docid relevance.")
+@click.option("--key", type=click.Choice(["title", "page_id"]), default="title", show_default=True,
+              help="What the qrels' document ids are.")
+@click.option("--json", "as_json", is_flag=True)
+def eval_cmd(index_dir, queries, qrels, key, as_json):
+    """nDCG@10, MRR@10 and Recall@100 of the index on TREC-style judgments."""
+    from .evaluate import run_eval
+    report = run_eval(index_dir, queries, qrels, key=key)
+    if as_json:
+        click.echo(json.dumps(report, indent=1))
+    else:
+        for name, value in report.get("metrics", report).items():
+            if isinstance(value, (int, float)):
+                click.echo(f"{name:>12}: {value:.4f}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,179 @@
+"""The one binary container every index file uses: header, table of contents, arrays, footer.
+
+    File   --> Header, TocLength, Toc, Padding, <Array>^ArrayCount, Footer
+    Header --> Magic ("WIKISRCH", 8 bytes), Kind (4 ASCII bytes), Version (uint32 LE)
+    Toc    --> UTF-8 JSON: {"meta": {...}, "arrays": [[name, dtype, shape, offset, nbytes], ...]}
+               (offset counts from the first array, which starts at the 64-byte boundary after Toc)
+    Footer --> Crc32 (uint32 LE, of every byte before the footer), Length (uint64 LE, file size),
+               EndMagic ("HCRSIKIW", 8 bytes)
+
+Arrays are little-endian and start on 64-byte boundaries so readers can view them with
+``np.frombuffer`` over an ``mmap`` without copying. Readers check magic, kind, version, the footer
+and the length on open; the full CRC is checked on open for small files and on demand
+(``verify=True``) for large ones, whose payloads carry their own per-record checksums.
+"""
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CorruptIndexError, FormatTooNewError, FormatTooOldError
+
+MAGIC = b"WIKISRCH"
+END_MAGIC = b"HCRSIKIW"
+VERSION = 1
+MIN_VERSION = 1
+HEADER = struct.Struct("<8s4sI")
+FOOTER = struct.Struct("<IQ8s")
+ALIGN = 64
+#: Files up to this size get their whole CRC checked at open.
+FULL_CHECK_BYTES = 256 << 20
+
+
+def _pad(n: int) -> int:
+    return (-n) % ALIGN
+
+
+class ContainerWriter:
+    """Streams arrays into one container file; the last array may be appended in pieces.
+
+    >>> w = ContainerWriter(path, b"DOCS", meta={"n": 3})   # doctest: +SKIP
+    >>> w.add("page_id", np.arange(3)); w.close()            # doctest: +SKIP
+    """
+
+    def __init__(self, path, kind: bytes, meta: dict | None = None):
+        self.path = Path(path)
+        self.kind = kind
+        self.meta = dict(meta or {})
+        self._arrays: list[tuple[str, np.ndarray | None, str, tuple, int]] = []
+        self._streams: dict[str, list] = {}
+
+    def add(self, name: str, array: np.ndarray) -> None:
+        a = np.ascontiguousarray(array)
+        if a.dtype.byteorder == ">":
+            a = a.astype(a.dtype.newbyteorder("<"))
+        self._arrays.append((name, a, a.dtype.str, a.shape, a.nbytes))
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        self.add(name, np.frombuffer(data, dtype=np.uint8))
+
+    def close(self) -> None:
+        """Write the file (to ``path``), fsynced."""
+        entries, offset = [], 0
+        for name, _a, dt, shape, nbytes in self._arrays:
+            entries.append([name, dt, list(shape), offset, nbytes])
+            offset += nbytes + _pad(nbytes)
+        toc = json.dumps({"meta": self.meta, "arrays": entries}, sort_keys=True,
+                         separators=(",", ":")).encode()
+        head = HEADER.pack(MAGIC, self.kind, VERSION) + struct.pack("<Q", len(toc)) + toc
+        head += b"\0" * _pad(len(head))
+        crc = zlib.crc32(head)
+        with open(self.path, "wb") as f:
+            f.write(head)
+            for _name, a, _dt, _shape, nbytes in self._arrays:
+                buf = memoryview(a).cast("B") if nbytes else b""
+                f.write(buf)
+                crc = zlib.crc32(buf, crc)
+                pad = b"\0" * _pad(nbytes)
+                f.write(pad)
+                crc = zlib.crc32(pad, crc)
+            size = f.tell() + FOOTER.size
+            f.write(FOOTER.pack(crc, size, END_MAGIC))
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def write_container(path, kind: bytes, arrays: dict[str, np.ndarray], meta: dict | None = None):
+    """Write ``arrays`` (name -> numpy array) and ``meta`` (JSON-able) as one container file."""
+    w = ContainerWriter(path, kind, meta)
+    for name, a in arrays.items():
+        w.add(name, a)
+    w.close()
+
+
+class Container:
+    """A read-only, mmapped container file; ``arrays[name]`` are zero-copy numpy views."""
+
+    def __init__(self, path, kind: bytes, *, verify: bool | None = None):
+        self.path = Path(path)
+        try:
+            f = open(self.path, "rb")
+        except FileNotFoundError:
+            raise CorruptIndexError(self.path, "file is missing") from None
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            if size < HEADER.size + 8 + FOOTER.size:
+                raise CorruptIndexError(self.path, "file is truncated", expected=">= 36 bytes",
+                                        found=f"{size} bytes")
+            self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        self.buffer = memoryview(self._mm)
+        self._check_frame(kind, size)
+        if verify or (verify is None and size <= FULL_CHECK_BYTES):
+            self.verify()
+        self._read_toc()
+
+    def _check_frame(self, kind: bytes, size: int) -> None:
+        magic, found_kind, version = HEADER.unpack_from(self.buffer, 0)
+        if magic != MAGIC:
+            raise CorruptIndexError(self.path, "not a wikisearch file", expected=MAGIC, found=magic)
+        if found_kind != kind:
+            raise CorruptIndexError(self.path, "wrong file kind", expected=kind, found=found_kind)
+        if version > VERSION:
+            raise FormatTooNewError(f"{self.path} has format version {version}; this wikisearch reads "
+                                    f"up to {VERSION}: upgrade wikisearch")
+        if version < MIN_VERSION:
+            raise FormatTooOldError(f"{self.path} has format version {version}, older than "
+                                    f"{MIN_VERSION}: rebuild the index with `wikisearch index`")
+        self.version = version
+        crc, length, end = FOOTER.unpack_from(self.buffer, size - FOOTER.size)
+        if end != END_MAGIC or length != size:
+            raise CorruptIndexError(self.path, "footer is damaged or file is truncated",
+                                    expected=f"{length} bytes", found=f"{size} bytes")
+        self.crc = crc
+        self.size = size
+
+    def verify(self) -> None:
+        """Check the whole-file CRC32; raise CorruptIndexError on mismatch."""
+        body = self.buffer[: self.size - FOOTER.size]
+        found = zlib.crc32(body)
+        if found != self.crc:
+            raise CorruptIndexError(self.path, "checksum mismatch", expected=f"{self.crc:08x}",
+                                    found=f"{found:08x}")
+
+    def _read_toc(self) -> None:
+        (toc_len,) = struct.unpack_from("<Q", self.buffer, HEADER.size)
+        start = HEADER.size + 8
+        try:
+            toc = json.loads(bytes(self.buffer[start:start + toc_len]))
+            self.meta = toc["meta"]
+            self.arrays = {}
+            base = start + toc_len + _pad(start + toc_len)
+            for name, dt, shape, offset, nbytes in toc["arrays"]:
+                offset += base
+                if offset + nbytes > self.size - FOOTER.size:
+                    raise ValueError(f"array {name} runs past the end")
+                a = np.frombuffer(self.buffer, dtype=np.dtype(dt), count=nbytes // np.dtype(dt).itemsize
+                                  if nbytes else 0, offset=offset)
+                self.arrays[name] = a.reshape(shape)
+        except (ValueError, KeyError, TypeError) as e:
+            raise CorruptIndexError(self.path, f"table of contents is damaged ({e})") from None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.arrays[name]
+        except KeyError:
+            raise CorruptIndexError(self.path, f"array {name!r} is missing") from None
+
+    def close(self) -> None:
+        self.arrays = {}
+        self.buffer.release()
+        try:
+            self._mm.close()
+        except BufferError:  # views still alive elsewhere; the mmap closes when they go
+            pass

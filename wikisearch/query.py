@@ -1,0 +1,304 @@
+"""query: the query language, text -> :class:`Query` (an OR of AND-clauses, plus exclusions).
+
+Syntax (close to Wikipedia's CirrusSearch, but free text means OR)::
+
+    vietnam war movie            any of the words; pages matching more words rank higher
+    vietnam AND war OR movie     AND binds tighter than OR: (vietnam AND war) OR movie
+    -term   NOT term             leave out every page containing the term (anywhere in the query)
+    "exact words"                a phrase: the words in this order in one field
+    t:merkel   intitle:merkel    field prefixes (config.FIELD_GROUPS) apply to the next word or
+    incategory:"Indian singers"  phrase: t: b: i: c: l: r: intitle: incategory: linksto: insource:
+
+Forgiving by design: an unknown prefix (``foo:bar``) is searched as plain words, an unbalanced
+quote is ignored, dangling operators and prefixes are dropped; each such repair adds a warning.
+:class:`~wikisearch.errors.InvalidQueryError` is raised only when nothing is left to search for
+(empty query, only stopwords, only exclusions).
+
+A word the analyzer splits into several terms (``e-mail``, ``AC/DC``) stands for all its terms
+where it must match (inside AND, after NOT or a prefix joined with AND), and for any of them when it
+stands alone in its clause. ``Indian_singers`` reads as ``Indian singers``; after ``incategory:``
+and ``linksto:`` a name is a phrase.
+
+>>> q = parse_query('t:merkel "federal chancellor" -kohl', SimpleAnalyzer())
+>>> str(q)
+'t:merkel OR "federal chancellor" -kohl'
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from .config import FIELD_GROUPS, FIELDS
+from .errors import InvalidQueryError
+
+#: Distinct positive terms kept from one query; the rest are dropped with a warning.
+MAX_TERMS = 1024
+#: Prefixes whose value is a page or category name, so a multi-word value is a phrase.
+NAME_PREFIXES = ("incategory", "linksto")
+OPERATORS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT"}
+_PREFIX = re.compile(r"([A-Za-z]+):")
+_WORD_END = re.compile(r'[\s"]')
+
+
+@dataclass(frozen=True)
+class Literal:
+    """One word or phrase of a query, after analysis.
+
+    ``terms`` are analyzed terms (at least one); ``fields`` the fields it may match in (None: all);
+    ``phrase``: the terms must be consecutive within one field.
+    """
+
+    terms: tuple[str, ...]
+    fields: tuple[str, ...] | None = None
+    phrase: bool = False
+    text: str = ""
+
+    def __str__(self) -> str:
+        body = " ".join(self.terms)
+        body = f'"{body}"' if self.phrase or len(self.terms) > 1 else body
+        return f"{_prefix_name(self.fields)}:{body}" if self.fields is not None else body
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query: documents matching any clause (all literals of it), minus ``excluded``."""
+
+    text: str
+    clauses: tuple[tuple[Literal, ...], ...]
+    excluded: tuple[Literal, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def literals(self) -> list[Literal]:
+        """Positive literals of all clauses, in query order."""
+        return [lit for clause in self.clauses for lit in clause]
+
+    def scoring_terms(self) -> list[tuple[str, tuple[str, ...] | None]]:
+        """Distinct (term, fields) pairs that contribute to scores, in order of first appearance."""
+        seen: dict = {}
+        for lit in self.literals:
+            for t in lit.terms:
+                seen.setdefault((t, lit.fields), None)
+        return list(seen)
+
+    @property
+    def is_disjunction(self) -> bool:
+        """True if every clause is one single-term word: a plain OR of terms (the fast path)."""
+        return all(len(c) == 1 and len(c[0].terms) == 1 for c in self.clauses)
+
+    @property
+    def has_phrases(self) -> bool:
+        return any(lit.phrase for lit in self.literals) or any(lit.phrase for lit in self.excluded)
+
+    def with_default_fields(self, fields: tuple[str, ...] | None) -> "Query":
+        """The same query with ``fields`` applied to every literal that has no prefix of its own."""
+        if fields is None:
+            return self
+        fix = lambda lit: lit if lit.fields is not None else replace(lit, fields=fields)
+        return replace(self, clauses=tuple(tuple(fix(l) for l in c) for c in self.clauses),
+                       excluded=tuple(fix(l) for l in self.excluded))
+
+    def __str__(self) -> str:
+        parts = []
+        for clause in self.clauses:
+            s = " AND ".join(str(lit) for lit in clause)
+            parts.append(f"({s})" if len(clause) > 1 and len(self.clauses) > 1 else s)
+        return " ".join([" OR ".join(parts)] + [f"-{lit}" for lit in self.excluded]).strip()
+
+    def to_json(self) -> dict:
+        lit = lambda l: {"terms": list(l.terms), "fields": list(l.fields) if l.fields else None,
+                         "phrase": l.phrase}
+        return {"text": self.text, "clauses": [[lit(l) for l in c] for c in self.clauses],
+                "excluded": [lit(l) for l in self.excluded], "warnings": list(self.warnings)}
+
+
+def _prefix_name(fields: tuple[str, ...] | None) -> str:
+    for name, group in FIELD_GROUPS.items():
+        if group == fields:
+            return name
+    return "+".join(fields or ())
+
+
+def resolve_fields(fields) -> tuple[str, ...] | None:
+    """Field names and/or prefixes (``["title", "c"]``) -> a tuple of field names (None: all)."""
+    if fields is None:
+        return None
+    if isinstance(fields, str):
+        fields = [f.strip() for f in fields.split(",") if f.strip()]
+    out: list[str] = []
+    for name in fields:
+        group = FIELD_GROUPS.get(name) or ((name,) if name in FIELDS else None)
+        if group is None:
+            raise InvalidQueryError(f"unknown field {name!r}; known fields: {', '.join(FIELDS)}; "
+                                    f"prefixes: {', '.join(FIELD_GROUPS)}")
+        out.extend(f for f in group if f not in out)
+    if not out:
+        raise InvalidQueryError("empty field list")
+    return tuple(f for f in FIELDS if f in out)
+
+
+# --- lexer ---------------------------------------------------------------------------------------
+@dataclass
+class _Token:
+    kind: str                      # "word", "phrase", "op"
+    text: str
+    negated: bool = False
+    prefix: str | None = None
+
+
+def _lex(text: str, warnings: list[str]) -> list[_Token]:
+    tokens: list[_Token] = []
+    i, n = 0, len(text)
+    pending_prefix: str | None = None
+    pending_neg = False
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        neg, prefix = pending_neg, pending_prefix
+        pending_neg, pending_prefix = False, None
+        if text[i] == "-" and i + 1 < n and not text[i + 1].isspace():
+            neg, i = True, i + 1
+        m = _PREFIX.match(text, i)
+        if m:
+            name = m.group(1) if len(m.group(1)) == 1 else m.group(1).lower()
+            if name in FIELD_GROUPS:
+                prefix, i = name, m.end()
+                if i >= n or text[i].isspace():      # "c: foo" -> applies to foo; "c:" at the end
+                    pending_prefix, pending_neg = prefix, neg
+                    if text[i:].strip() == "":
+                        warnings.append(f"field prefix '{name}:' has nothing after it; ignored")
+                    continue
+            elif m.end() < n and not text[m.end()].isspace() and name.lower() not in ("http", "https"):
+                warnings.append(f"unknown field prefix '{m.group(1)}:' searched as words "
+                                f"(known: {', '.join(p + ':' for p in FIELD_GROUPS)})")
+        if i < n and text[i] == '"':
+            j = text.find('"', i + 1)
+            if j < 0:
+                warnings.append("unbalanced quote ignored: the rest is searched as words")
+                pending_neg, pending_prefix = neg, prefix
+                i += 1
+                continue
+            tokens.append(_Token("phrase", text[i + 1:j], neg, prefix))
+            i = j + 1
+            continue
+        m = _WORD_END.search(text, i)
+        j = m.start() if m else n
+        word = text[i:j]
+        i = j
+        if not word:
+            continue
+        op = OPERATORS.get(word)
+        if op and not neg and prefix is None:
+            if op == "NOT":
+                pending_neg = True
+            else:
+                tokens.append(_Token("op", op))
+            continue
+        tokens.append(_Token("word", word, neg, prefix))
+    if pending_neg:
+        warnings.append("NOT/- with nothing after it ignored")
+    return tokens
+
+
+# --- parser --------------------------------------------------------------------------------------
+def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS) -> Query:
+    """Parse ``text`` with ``analyzer`` (the index's) into a :class:`Query`.
+
+    >>> str(parse_query("vietnam AND war movie", SimpleAnalyzer()))
+    '(vietnam AND war) OR movie'
+    """
+    if not isinstance(text, str):
+        raise InvalidQueryError(f"query must be a string, not {type(text).__name__}")
+    if not text.strip():
+        raise InvalidQueryError("empty query")
+    warnings: list[str] = []
+    tokens = _lex(text, warnings)
+    clauses: list[list[Literal]] = []
+    excluded: list[Literal] = []
+    current: list[Literal] = []
+    pending_and = False
+    dropped: list[str] = []
+    seen_terms: set[str] = set()
+    n_terms_over = 0
+    for pos, tok in enumerate(tokens):
+        if tok.kind == "op":
+            if tok.text == "AND":
+                if not current or pos + 1 >= len(tokens) or tokens[pos + 1].kind == "op":
+                    warnings.append("AND without a term on both sides ignored")
+                else:
+                    pending_and = True
+            else:
+                pending_and = False
+                if (not current and not clauses) or pos + 1 >= len(tokens):
+                    warnings.append("OR without a term on both sides ignored")
+            continue
+        lit = _literal(tok, analyzer)
+        if lit is None:
+            dropped.append(tok.text)
+            pending_and = False
+            continue
+        if tok.negated:
+            excluded.append(lit)
+            pending_and = False
+            continue
+        new = [t for t in lit.terms if t not in seen_terms]
+        if len(seen_terms) + len(set(new)) > max_terms:
+            n_terms_over += len(set(new))
+            pending_and = False
+            continue
+        seen_terms.update(new)
+        if pending_and:
+            current.append(lit)
+            pending_and = False
+        else:
+            if current:
+                clauses.append(current)
+            current = [lit]
+    if current:
+        clauses.append(current)
+    if n_terms_over:
+        warnings.append(f"query has more than {max_terms} distinct terms; "
+                        f"{n_terms_over} further terms ignored")
+    clauses = _split_words(clauses)
+    if not clauses:
+        if excluded:
+            raise InvalidQueryError("the query only excludes (-term / NOT term); add a term to search for")
+        if dropped:
+            raise InvalidQueryError(f"nothing to search for: {' '.join(dropped)[:80]!r} has only "
+                                    "stopwords or punctuation")
+        raise InvalidQueryError(f"nothing to search for in {text[:80]!r} (only operators)")
+    return Query(text, tuple(tuple(c) for c in clauses), tuple(dict.fromkeys(excluded)),
+                 tuple(dict.fromkeys(warnings)))
+
+
+def _literal(tok: _Token, analyzer) -> Literal | None:
+    fields = FIELD_GROUPS[tok.prefix] if tok.prefix else None
+    raw = tok.text.replace("_", " ")
+    terms = tuple(analyzer.terms(raw))
+    if not terms:
+        return None
+    phrase = tok.kind == "phrase" or (tok.prefix in NAME_PREFIXES and len(terms) > 1) \
+        or (tok.prefix is not None and "_" in tok.text and len(terms) > 1)
+    return Literal(terms, fields, phrase and len(terms) > 1, tok.text)
+
+
+def _split_words(clauses: list[list[Literal]]) -> list[list[Literal]]:
+    """A lone multi-term word (``e-mail``) in its own clause means any of its terms."""
+    out = []
+    for clause in clauses:
+        if len(clause) == 1 and not clause[0].phrase and len(clause[0].terms) > 1:
+            lit = clause[0]
+            out.extend([Literal((t,), lit.fields, False, lit.text)] for t in dict.fromkeys(lit.terms))
+        else:
+            out.append(clause)
+    return out
+
+
+class SimpleAnalyzer:
+    """A tiny lowercase/ASCII-word analyzer for doctests and unit tests (not the index's)."""
+
+    STOP = frozenset("a an and are as at be by for from in is it of on or the to was with".split())
+
+    def terms(self, text: str) -> list[str]:
+        return [w for w in re.findall(r"[^\W_]+", text.lower()) if w not in self.STOP]

@@ -1,0 +1,68 @@
+"""Figures about a built index (``wikisearch stats``) and a full checksum pass (``verify``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import FIELDS
+
+
+def index_stats(path) -> dict:
+    """Documents, terms, postings, sizes and per-field figures of an index, from its manifest.
+
+    >>> index_stats("wikisearch-index")["documents"]   # doctest: +SKIP
+    """
+    from .segment import IndexReader
+    r = IndexReader(path)
+    try:
+        m = r.manifest
+        st = m["stats"]
+        files = {name: info["bytes"] for name, info in m["files"].items()}
+        index_bytes = sum(b for name, b in files.items() if name != "store.bin")
+        input_bytes = sum(i["bytes"] or 0 for i in m["inputs"])
+        postings = st["n_postings"]
+        return {
+            "path": str(Path(path)), "documents": st["n_docs"], "terms": st["n_terms"],
+            "postings": postings, "redirects": st["n_redirects"], "codec": m["codec"],
+            "index_bytes": index_bytes, "store_bytes": files.get("store.bin", 0), "files": files,
+            "bits_per_posting": 8 * st["postings_bytes"] / postings if postings else 0.0,
+            "index_bits_per_posting": 8 * index_bytes / postings if postings else 0.0,
+            "input_bytes": input_bytes,
+            "index_pct_of_input": 100.0 * index_bytes / input_bytes if input_bytes else None,
+            "fields": {f: {"postings": st["field_postings"][f], "tokens": st["total_field_lengths"][f],
+                           "avg_length": st["avg_field_lengths"][f]} for f in FIELDS},
+            "language": m["analyzer"], "site": m["siteinfo"].get("sitename"),
+        }
+    finally:
+        r.close()
+
+
+def format_stats(s: dict) -> str:
+    pct = f"{s['index_pct_of_input']:.1f}% of the input files" if s["index_pct_of_input"] else "n/a"
+    lines = [
+        f"index        {s['path']}  ({s['codec']} codec)",
+        f"documents    {s['documents']:,}  (+{s['redirects']:,} redirects as title aliases)",
+        f"terms        {s['terms']:,}",
+        f"postings     {s['postings']:,}  ({s['bits_per_posting']:.1f} bits each in postings.bin, "
+        f"{s['index_bits_per_posting']:.1f} with dictionary and document table)",
+        f"size         {s['index_bytes'] / 1e6:,.2f} MB ({pct}); stored text {s['store_bytes'] / 1e6:,.2f} MB",
+        "",
+        f"{'field':<10} {'postings':>12} {'tokens':>14} {'avg length':>11}",
+    ]
+    for f, v in s["fields"].items():
+        lines.append(f"{f:<10} {v['postings']:>12,} {v['tokens']:>14,} {v['avg_length']:>11.1f}")
+    return "\n".join(lines)
+
+
+def verify_index(path) -> int:
+    """Check the CRC of every file and of every postings list and stored document."""
+    from .segment import IndexReader
+    r = IndexReader(path, verify=True)
+    try:
+        for t in range(r.n_terms):
+            r.raw_postings(t)
+        if r.store_c is not None:
+            for d in range(r.n_docs):
+                r.stored_doc(d)
+        return len(r.manifest["files"]) + 1
+    finally:
+        r.close()
