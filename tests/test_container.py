@@ -39,7 +39,7 @@ def test_flipped_byte_is_corruption(tmp_path, where):
         Container(p, b"TEST")
 
 
-def test_truncated_wrong_kind_too_new(tmp_path):
+def test_truncated_wrong_kind_too_new(tmp_path, monkeypatch):
     p = tmp_path / "x.bin"
     write_container(p, b"TEST", {"a": np.arange(100)})
     with pytest.raises(CorruptIndexError, match="wrong file kind"):
@@ -48,11 +48,17 @@ def test_truncated_wrong_kind_too_new(tmp_path):
     (tmp_path / "t.bin").write_bytes(raw[:-20])
     with pytest.raises(CorruptIndexError):
         Container(tmp_path / "t.bin", b"TEST")
-    newer = bytearray(raw)
-    newer[12] = 99
-    (tmp_path / "n.bin").write_bytes(bytes(newer))
+    import wikisearch.container as C
+    monkeypatch.setattr(C, "VERSION", 99)
+    write_container(tmp_path / "n.bin", b"TEST", {"a": np.arange(100)})
+    monkeypatch.setattr(C, "VERSION", 1)
     with pytest.raises(FormatTooNewError, match="upgrade"):
         Container(tmp_path / "n.bin", b"TEST")
+    flipped = bytearray(raw)
+    flipped[12] = 99   # a damaged version field is damage (the CRC says so), not a newer format
+    (tmp_path / "f.bin").write_bytes(bytes(flipped))
+    with pytest.raises(CorruptIndexError, match="checksum"):
+        Container(tmp_path / "f.bin", b"TEST")
     with pytest.raises(CorruptIndexError, match="missing"):
         Container(tmp_path / "nope.bin", b"TEST")
 

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wikisearch import _invert_kernels as K
+from wikisearch import _merge_kernels as MK
 from wikisearch.invert import postings_as_dict
 
 NF = 9
@@ -54,7 +55,7 @@ def test_merge_two_matches_oracle():
     for _ in range(200):
         a = _random_list(rng, rng.integers(0, 20))
         b = _random_list(rng, rng.integers(0, 20))
-        got = postings_as_dict(*K.merge_two(*a, *b))
+        got = postings_as_dict(*MK.merge_two(*a, *b))
         exp = {}
         for lst in (postings_as_dict(*a), postings_as_dict(*b)):
             for doc, fields in lst:
@@ -72,7 +73,7 @@ def test_bm25f_bound_is_the_max():
     w = rng.uniform(0.5, 5, NF)
     b = rng.uniform(0, 1, NF)
     counts = np.zeros(NF, np.int64)
-    got = K.bm25f_bound(d, m, t, lengths, avg, w, b, 1.2, counts)
+    got = MK.bm25f_bound(d, m, t, lengths, avg, w, b, 1.2, counts)
     best, q = 0.0, 0
     for doc, fields in postings_as_dict(d, m, t):
         acc = sum(w[f] * tf / (1 - b[f] + b[f] * lengths[doc, f] / avg[f]) for f, tf in fields.items())
@@ -82,10 +83,10 @@ def test_bm25f_bound_is_the_max():
 
 
 def test_kernels_run_without_jit():
-    code = ("import numpy as np; from wikisearch import _invert_kernels as K;"
+    code = ("import numpy as np; from wikisearch import _invert_kernels as K, _merge_kernels as MK;"
             "po,d,m,to,tf=K.invert_tokens(np.array([1,0,1],np.int32),np.array([0,9,10],np.int64),2,9);"
             "assert d.tolist()==[1,0,1] and tf.tolist()==[1,1,1], (d, tf);"
-            "print(K.merge_two(d[:1],m[:1],tf[:1],d[1:],m[1:],tf[1:])[0].tolist())")
+            "print(MK.merge_two(d[:1],m[:1],tf[:1],d[1:],m[1:],tf[1:])[0].tolist())")
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[0, 1]"

@@ -95,20 +95,58 @@ def _grow(a, size):
 
 
 @njit(cache=True, nogil=True)
-def _rehash(table, d_hash):
-    """Table of twice the size holding the same distinct ids (slot = [hash, id])."""
-    cap = table.size  # twice the number of slots now; slots double
-    new = np.full(2 * cap, _EMPTY, np.uint64)
-    mask = np.uint64(cap - 1)
-    for j in range(1, table.size, 2):
-        if table[j] != _EMPTY:
-            h = d_hash[np.int64(table[j])]
-            s = h & mask
-            while new[2 * s + 1] != _EMPTY:
-                s = (s + np.uint64(1)) & mask
-            new[2 * s] = h
-            new[2 * s + 1] = table[j]
+def _rehash(table, d_hash, n_dist):
+    """A hash table (slot = [hash, distinct id]) of twice as many slots, same entries."""
+    new = np.full(2 * table.size, _EMPTY, np.uint64)
+    mask = np.uint64(table.size - 1)
+    for d in range(n_dist):
+        h = d_hash[d]
+        s = h & mask
+        while new[2 * s + 1] != _EMPTY:
+            s = (s + np.uint64(1)) & mask
+        new[2 * s] = h
+        new[2 * s + 1] = np.uint64(d)
     return new
+
+
+@njit(cache=True, nogil=True)
+def _distinct_run(buf, text_ends, table, max_chars, t, i, tok_ids, tok_text, n_tok,
+                  ht, d_start, d_stop, d_hash, n_dist):
+    """Go on from text ``t``, byte ``i`` until done or an array is full (then the caller
+    grows it and calls again). Arrays are never reassigned here: that keeps the loop fast."""
+    max_dist = min(d_start.size, ht.size // 4)   # load factor <= 1/2
+    mask = np.uint64(ht.size // 2 - 1)
+    while t < text_ends.size:
+        end = text_ends[t]
+        while i < end:
+            if n_tok == tok_ids.size or n_dist == max_dist:
+                return t, i, n_tok, n_dist
+            start, i, n_chars = next_token(buf, i, end, table)
+            if start < 0 or n_chars > max_chars:
+                continue
+            h = fnv1a(buf, start, i)
+            s = h & mask
+            while True:
+                v = ht[2 * s + 1]
+                if v == _EMPTY:
+                    d = n_dist
+                    d_start[d] = start
+                    d_stop[d] = i
+                    d_hash[d] = h
+                    ht[2 * s] = h
+                    ht[2 * s + 1] = np.uint64(d)
+                    n_dist += 1
+                    break
+                if ht[2 * s] == h:
+                    d = np.int64(v)
+                    if _same_token(buf, d_start[d], d_stop[d], start, i):
+                        break
+                s = (s + np.uint64(1)) & mask
+            tok_ids[n_tok] = d
+            tok_text[n_tok] = t
+            n_tok += 1
+        t += 1
+    return t, i, n_tok, n_dist
 
 
 @njit(cache=True, nogil=True)
@@ -120,82 +158,62 @@ def tokenize_distinct(buf, text_ends, table, max_chars):
     distinct id (ids in order of first occurrence) and the text index; per distinct token the
     byte span of its first occurrence. Tokens of more than ``max_chars`` code points are dropped.
     """
-    n_tok = 0
-    tok_ids = np.empty(max(16, buf.size // 6), np.int32)
+    tok_ids = np.empty(max(64, buf.size // 6), np.int32)
     tok_text = np.empty(tok_ids.size, np.int32)
-    n_dist = 0
-    d_start = np.empty(1024, np.int64)
-    d_stop = np.empty(1024, np.int64)
-    d_hash = np.empty(1024, np.uint64)
-    ht = np.full(2 * 4096, _EMPTY, np.uint64)  # open addressing, linear probing
-    begin = 0
-    for t in range(text_ends.size):
+    d_start = np.empty(4096, np.int64)
+    d_stop = np.empty(4096, np.int64)
+    d_hash = np.empty(4096, np.uint64)
+    ht = np.full(2 * 8192, _EMPTY, np.uint64)   # open addressing, linear probing
+    t, i, n_tok, n_dist = 0, 0, 0, 0
+    while True:
+        t, i, n_tok, n_dist = _distinct_run(buf, text_ends, table, max_chars, t, i, tok_ids,
+                                            tok_text, n_tok, ht, d_start, d_stop, d_hash, n_dist)
+        if t == text_ends.size:
+            break
+        if n_tok == tok_ids.size:
+            tok_ids = _grow(tok_ids, 0)
+            tok_text = _grow(tok_text, 0)
+        if n_dist == d_start.size:
+            d_start = _grow(d_start, 0)
+            d_stop = _grow(d_stop, 0)
+            d_hash = _grow(d_hash, 0)
+        if n_dist == ht.size // 4:
+            ht = _rehash(ht, d_hash, n_dist)
+    return tok_ids[:n_tok], tok_text[:n_tok], d_start[:n_dist], d_stop[:n_dist]
+
+
+@njit(cache=True, nogil=True)
+def _spans_run(buf, text_ends, table, max_chars, t, i, starts, stops, texts, n):
+    while t < text_ends.size:
         end = text_ends[t]
-        i = begin
         while i < end:
+            if n == starts.size:
+                return t, i, n
             start, i, n_chars = next_token(buf, i, end, table)
             if start < 0 or n_chars > max_chars:
                 continue
-            h = fnv1a(buf, start, i)
-            mask = np.uint64(ht.size // 2 - 1)
-            s = h & mask
-            while True:
-                v = ht[2 * s + 1]
-                if v == _EMPTY:
-                    break
-                if ht[2 * s] == h:
-                    d = np.int64(v)
-                    if _same_token(buf, d_start[d], d_stop[d], start, i):
-                        break
-                s = (s + np.uint64(1)) & mask
-            if v == _EMPTY:
-                d = n_dist
-                if d == d_start.size:
-                    d_start = _grow(d_start, d + 1)
-                    d_stop = _grow(d_stop, d + 1)
-                    d_hash = _grow(d_hash, d + 1)
-                d_start[d] = start
-                d_stop[d] = i
-                d_hash[d] = h
-                ht[2 * s] = h
-                ht[2 * s + 1] = np.uint64(d)
-                n_dist += 1
-                if 2 * n_dist > ht.size // 2:   # load factor 1/2
-                    ht = _rehash(ht, d_hash)
-            if n_tok == tok_ids.size:
-                tok_ids = _grow(tok_ids, n_tok + 1)
-                tok_text = _grow(tok_text, n_tok + 1)
-            tok_ids[n_tok] = d
-            tok_text[n_tok] = t
-            n_tok += 1
-        begin = end
-    return tok_ids[:n_tok], tok_text[:n_tok], d_start[:n_dist], d_stop[:n_dist]
+            starts[n] = start
+            stops[n] = i
+            texts[n] = t
+            n += 1
+        t += 1
+    return t, i, n
 
 
 @njit(cache=True, nogil=True)
 def token_spans(buf, text_ends, table, max_chars):
     """Byte spans of every token (``max_chars`` filter applied): ``(start, stop, text)``."""
-    n = 0
-    starts = np.empty(max(16, buf.size // 4), np.int64)
+    starts = np.empty(max(64, buf.size // 6), np.int64)
     stops = np.empty(starts.size, np.int64)
     texts = np.empty(starts.size, np.int32)
-    begin = 0
-    for t in range(text_ends.size):
-        end = text_ends[t]
-        i = begin
-        while i < end:
-            start, i, n_chars = next_token(buf, i, end, table)
-            if start < 0 or n_chars > max_chars:
-                continue
-            if n == starts.size:
-                starts = _grow(starts, n + 1)
-                stops = _grow(stops, n + 1)
-                texts = _grow(texts, n + 1)
-            starts[n] = start
-            stops[n] = i
-            texts[n] = t
-            n += 1
-        begin = end
+    t, i, n = 0, 0, 0
+    while True:
+        t, i, n = _spans_run(buf, text_ends, table, max_chars, t, i, starts, stops, texts, n)
+        if t == text_ends.size:
+            break
+        starts = _grow(starts, 0)
+        stops = _grow(stops, 0)
+        texts = _grow(texts, 0)
     return starts[:n], stops[:n], texts[:n]
 
 
@@ -215,3 +233,18 @@ def join_spans(buf, starts, stops, sep):
             out[p] = buf[j]
             p += 1
     return out
+
+
+@njit(cache=True, nogil=True)
+def remap(tok_ids, tok_text, mapping):
+    """``mapping[tok_ids]`` and ``tok_text`` without the tokens mapped to -1 (dropped)."""
+    term_ids = np.empty(tok_ids.size, np.int32)
+    texts = np.empty(tok_ids.size, np.int32)
+    n = 0
+    for k in range(tok_ids.size):
+        m = mapping[tok_ids[k]]
+        if m >= 0:
+            term_ids[n] = m
+            texts[n] = tok_text[k]
+            n += 1
+    return term_ids[:n], texts[:n]

@@ -154,18 +154,82 @@ def normalize(token: str, fold: bool = True) -> str:
     out = []
     base = 0                  # script of the last letter: 0 other, 1 Latin/Greek, 2 Cyrillic
     for ch in s:
-        cat = unicodedata.category(ch)
-        if cat == "Mn":
-            if fold and (base == 1 or (base == 2 and ch in "\u0300\u0301")):
-                continue
-        elif cat[0] in "LN":
+        major = unicodedata.category(ch)[0]
+        if major in "LN":
             cp = ord(ch)
             base = 1 if _in(_LATIN_GREEK, cp) else 2 if _in(_CYRILLIC, cp) else 0
-        elif cat[0] != "M":
+        elif major != "M":
             continue          # ZWJ, ZWNJ, and spaces or punctuation from compatibility forms
+        elif fold and (base == 1 or (base == 2 and ch in "\u0300\u0301")):
+            continue
         out.append(ch)
     s = unicodedata.normalize("NFC", "".join(out))
     return s.translate(_EXTRA_FOLD) if fold else s
+
+
+def _char_set(mask: np.ndarray) -> str:
+    """Regex character-set body for the BMP code points where ``mask`` is true."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask[:0x10000].view(np.int8), [0]))))
+    return "".join(f"\\u{a:04x}-\\u{b - 1:04x}" for a, b in zip(edges[::2], edges[1::2]))
+
+
+@functools.cache
+def _fold_patterns() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    """Regexes doing :func:`normalize`'s per-character loop on many tokens joined by "\\n".
+
+    BMP only: ``re`` tests a BMP-only set against a bitmap, but a set holding astral ranges
+    against each of them in turn (ten times slower); tokens with astral characters take the loop.
+    """
+    table = class_table()
+    letter = (table == K.WORD) | (table == K.CJK)
+    mark = table == K.EXTEND
+    mark[list(_ZERO_WIDTH_JOINERS)] = False
+    junk = ~(letter | mark)
+    junk[ord("\n")] = False
+    script = np.zeros(table.size, np.int8)
+    for value, ranges in ((1, _LATIN_GREEK), (2, _CYRILLIC)):
+        for lo, hi in ranges:
+            script[lo:hi + 1] = value
+    marks = _char_set(mark)
+    return (re.compile(f"[{_char_set(junk)}]+"),
+            re.compile(f"([{_char_set(letter & (script == 1))}])[{marks}]+"),
+            re.compile(f"(?<=[{_char_set(letter & (script == 2))}])[{marks}]+"))
+
+
+def _drop_stress(m: re.Match) -> str:
+    return m.group().replace("\u0300", "").replace("\u0301", "")
+
+
+def _normalize_many(tokens: list[str], fold: bool) -> list[str]:
+    """``[normalize(t, fold) for t in tokens]``, with the per-character work done by C code on
+    all non-ASCII BMP tokens joined by "\\n" (a starter that no step here reaches across)."""
+    out = [t.lower() for t in tokens]
+    bmp = []
+    for k, t in enumerate(tokens):
+        if t.isascii():
+            continue
+        if max(t) > "\uffff":
+            out[k] = normalize(t, fold)
+        else:
+            bmp.append(k)
+    if not bmp:
+        return out
+    s = "\n".join([tokens[k] for k in bmp])
+    s = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", s).casefold())
+    if max(s) > "\uffff":   # no BMP character decomposes or folds to an astral one; be sure
+        words = [normalize(tokens[k], fold) for k in bmp]
+    else:
+        junk, latin_greek_marks, cyrillic_marks = _fold_patterns()
+        s = junk.sub("", s)
+        if fold:
+            s = cyrillic_marks.sub(_drop_stress, latin_greek_marks.sub(r"\1", s))
+        s = unicodedata.normalize("NFC", s)
+        words = (s.translate(_EXTRA_FOLD) if fold else s).split("\n")
+    if len(words) != len(bmp):
+        raise ValueError("a token holds a newline")   # tokens never do: "\n" is SEP
+    for k, word in zip(bmp, words):
+        out[k] = word
+    return out
 
 
 def _encode(texts) -> tuple[np.ndarray, np.ndarray]:
@@ -241,9 +305,7 @@ class Analyzer:
         return self.to_json()
 
     def __setstate__(self, state):
-        self.__init__(**{k: v for k, v in Analyzer.from_json(state).__dict__.items()
-                         if k in ("language", "stem", "fold", "max_token_chars")},
-                      stopwords=list(state.get("stopwords", ())))
+        self.__dict__.update(Analyzer.from_json(state).__dict__)
 
     def __repr__(self):
         return (f"Analyzer({self.language!r}, stem={self.stem}, fold={self.fold}, "
@@ -252,12 +314,16 @@ class Analyzer:
     def __eq__(self, other):
         return isinstance(other, Analyzer) and self.to_json() == other.to_json()
 
+    def __hash__(self):
+        return hash((self.language, self.stem, self.fold, self.max_token_chars, self.stopwords))
+
     @property
     def _stemmer(self):
         # PyStemmer objects are not thread-safe: one per thread.
         stemmer = getattr(self._local, "stemmer", None)
         if stemmer is None and self.stem:
-            stemmer = self._local.stemmer = Stemmer.Stemmer(self.language)
+            # maxCacheSize 0: each word comes once per call; PyStemmer's cache only costs.
+            stemmer = self._local.stemmer = Stemmer.Stemmer(self.language, 0)
         return stemmer
 
     def _terms_of(self, tokens: list[str]) -> list[str | None]:
@@ -267,7 +333,7 @@ class Analyzer:
         missing = [k for k, term in enumerate(out) if term == ""]
         if not missing:
             return out
-        normed = [normalize(tokens[k], self.fold) for k in missing]
+        normed = _normalize_many([tokens[k] for k in missing], self.fold)
         kept = [j for j, w in enumerate(normed) if w and w not in self.stopwords]
         words = [normed[j] for j in kept]
         stems = self._stemmer.stemWords(words) if self.stem else words
@@ -301,10 +367,7 @@ class Analyzer:
             if i == len(vocab):
                 vocab.append(term)
             ids.append(i)
-        term_ids = np.asarray(ids, np.int32)[tok]
-        if len(vocab) < len(terms):
-            kept = term_ids >= 0
-            term_ids, tok_text = term_ids[kept], tok_text[kept]
+        term_ids, tok_text = K.remap(tok, tok_text, np.asarray(ids, np.int32))
         return term_ids, tok_text, vocab
 
     def terms(self, text: str) -> list[str]:
@@ -332,7 +395,11 @@ class Analyzer:
 
     def analyze_slow(self, text: str) -> list[str]:
         """Plain-Python oracle (regex over a string of character classes): equals :meth:`terms`."""
-        classes = "".join(_CLASS_LETTERS[char_class(ch)] for ch in text)
+        return [term for _, _, term in self.spans_slow(text)]
+
+    def spans_slow(self, text: str) -> list[tuple[int, int, str]]:
+        """Plain-Python oracle of :meth:`spans`."""
+        classes = "".join([_CLASS_LETTERS[char_class(ch)] for ch in text])
         stemmer = Stemmer.Stemmer(self.language) if self.stem else None
         out = []
         for m in _TOKEN_RE.finditer(classes):
@@ -344,7 +411,7 @@ class Analyzer:
             if stemmer is not None:
                 word = stemmer.stemWord(word)
             if word:
-                out.append(word)
+                out.append((m.start(), m.end(), word))
         return out
 
 

@@ -95,8 +95,7 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
     postings = invert_texts(texts, n_docs, _analyzer(ctx["analyzer"]))
     del texts
     writer = TermWriter(tmp, ctx["codec"])
-    for t, term in enumerate(postings.terms):
-        writer.add(term, *postings.term_postings(t))
+    writer.add_many(postings.terms, postings.post_offsets, postings.docids, postings.masks, postings.tfs)
     stats = writer.close()
     write_docs(tmp / "docs.bin", DocTable(np.asarray(page_ids, np.int64), titles, postings.field_lengths))
     if ctx["store_text"]:

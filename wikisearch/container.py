@@ -63,6 +63,11 @@ class ContainerWriter:
     def add_bytes(self, name: str, data: bytes) -> None:
         self.add(name, np.frombuffer(data, dtype=np.uint8))
 
+    def add_file(self, name: str, path) -> None:
+        """A uint8 array whose bytes are copied from ``path`` at close, in pieces (bounded memory)."""
+        size = os.path.getsize(path)
+        self._arrays.append((name, Path(path), "|u1", (size,), size))
+
     def close(self) -> None:
         """Write the file (to ``path``), fsynced."""
         entries, offset = [], 0
@@ -77,9 +82,12 @@ class ContainerWriter:
         with open(self.path, "wb") as f:
             f.write(head)
             for _name, a, _dt, _shape, nbytes in self._arrays:
-                buf = memoryview(a).cast("B") if nbytes else b""
-                f.write(buf)
-                crc = zlib.crc32(buf, crc)
+                if isinstance(a, Path):
+                    crc = _copy_file(a, f, crc)
+                else:
+                    buf = memoryview(a).cast("B") if nbytes else b""
+                    f.write(buf)
+                    crc = zlib.crc32(buf, crc)
                 pad = b"\0" * _pad(nbytes)
                 f.write(pad)
                 crc = zlib.crc32(pad, crc)
@@ -87,6 +95,14 @@ class ContainerWriter:
             f.write(FOOTER.pack(crc, size, END_MAGIC))
             f.flush()
             os.fsync(f.fileno())
+
+
+def _copy_file(path: Path, out, crc: int) -> int:
+    with open(path, "rb") as src:
+        while chunk := src.read(1 << 22):
+            out.write(chunk)
+            crc = zlib.crc32(chunk, crc)
+    return crc
 
 
 def write_container(path, kind: bytes, arrays: dict[str, np.ndarray], meta: dict | None = None):
@@ -113,15 +129,21 @@ class Container:
                                         found=f"{size} bytes")
             self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         self.buffer = memoryview(self._mm)
-        self._check_frame(kind, size)
-        if verify or (verify is None and size <= FULL_CHECK_BYTES):
-            self.verify()
+        self._check_frame(kind, size, bool(verify or (verify is None and size <= FULL_CHECK_BYTES)))
         self._read_toc()
 
-    def _check_frame(self, kind: bytes, size: int) -> None:
+    def _check_frame(self, kind: bytes, size: int, verify: bool) -> None:
         magic, found_kind, version = HEADER.unpack_from(self.buffer, 0)
         if magic != MAGIC:
             raise CorruptIndexError(self.path, "not a wikisearch file", expected=MAGIC, found=magic)
+        crc, length, end = FOOTER.unpack_from(self.buffer, size - FOOTER.size)
+        if end != END_MAGIC or length != size:
+            raise CorruptIndexError(self.path, "footer is damaged or file is truncated",
+                                    expected=f"{length} bytes", found=f"{size} bytes")
+        self.crc = crc
+        self.size = size
+        if verify:  # before trusting the version: a flipped bit there is damage, not a new format
+            self.verify()
         if found_kind != kind:
             raise CorruptIndexError(self.path, "wrong file kind", expected=kind, found=found_kind)
         if version > VERSION:
@@ -131,12 +153,6 @@ class Container:
             raise FormatTooOldError(f"{self.path} has format version {version}, older than "
                                     f"{MIN_VERSION}: rebuild the index with `wikisearch index`")
         self.version = version
-        crc, length, end = FOOTER.unpack_from(self.buffer, size - FOOTER.size)
-        if end != END_MAGIC or length != size:
-            raise CorruptIndexError(self.path, "footer is damaged or file is truncated",
-                                    expected=f"{length} bytes", found=f"{size} bytes")
-        self.crc = crc
-        self.size = size
 
     def verify(self) -> None:
         """Check the whole-file CRC32; raise CorruptIndexError on mismatch."""

@@ -14,69 +14,135 @@ from typing import Iterator
 
 import numpy as np
 
-from . import _invert_kernels as K
+from . import _merge_kernels as MK
 from .config import N_FIELDS, RankConfig
 from .container import write_container
 from .invert import Postings
 from .segment import DocTable, SegmentReader, TermWriter, pack_strings, write_docs
 
 
-def _term_stream(terms: list[str], source: int) -> Iterator[tuple[str, int, int]]:
-    for ordinal, term in enumerate(terms):
-        yield term, source, ordinal
+CHUNK_ENTRIES = 1 << 16      # (term, source) pairs gathered per kernel call
+CHUNK_BYTES = 32 << 20       # encoded input bytes per kernel call (bounds merge memory)
+
+
+def _block_stream(reader: SegmentReader, source: int):
+    for term, _ordinal, df, start, plen in reader.iter_terms():
+        yield term, source, df, start, plen
+
+
+def _alias_stream(alias: Postings, source: int):
+    for t, term in enumerate(alias.terms):
+        yield term, source, t, 0, 0
 
 
 def merge_postings(readers: list[SegmentReader], doc_bases: list[int], alias: Postings | None,
                    alias_docids: np.ndarray | None, out_dir: Path, codec: str,
                    field_lengths: np.ndarray, rank: RankConfig, progress=None) -> dict:
-    """Write ``terms.bin`` and ``postings.bin`` of the merged index into ``out_dir``."""
+    """Write ``terms.bin`` and ``postings.bin`` of the merged index into ``out_dir``.
+
+    The dictionaries are merged by a k-way heap merge (``heapq.merge``) of the sorted term
+    streams; postings are moved in chunks of terms by numba kernels (decode, shift, concatenate,
+    fold in aliases, bound, encode), so memory holds one chunk, never the whole index.
+    """
     avg = field_lengths.mean(axis=0) if len(field_lengths) else np.zeros(N_FIELDS)
-    avg = np.ascontiguousarray(avg, np.float64)
-    weights = np.asarray(rank.weights, np.float64)
-    bs = np.asarray(rank.b, np.float64)
+    ctx = _MergeContext(readers, doc_bases, alias, alias_docids, codec, field_lengths,
+                        np.ascontiguousarray(avg, np.float64), rank)
     writer = TermWriter(out_dir, codec)
-    field_postings = np.zeros(N_FIELDS, np.int64)
-    streams = [_term_stream(r.terms(), i) for i, r in enumerate(readers)]
-    alias_src = len(readers)
+    streams = [_block_stream(r, i) for i, r in enumerate(readers)]
     if alias is not None:
-        streams.append(_term_stream(alias.terms, alias_src))
-    current, parts = None, []
-    for term, src, ordinal in heapq.merge(*streams):
-        if term != current:
-            if current is not None:
-                _write_term(writer, current, parts, field_lengths, avg, weights, bs, rank.k1, field_postings)
-            current, parts = term, []
-        if src == alias_src:
-            d, m, t = alias.term_postings(ordinal)
-            parts.append((alias_docids[d].astype(np.int32), m, t, True))
-        else:
-            d, m, t = readers[src].postings(ordinal)
-            parts.append((d + np.int32(doc_bases[src]), m, t, False))
+        streams.append(_alias_stream(alias, len(readers)))
+    chunk: list[tuple] = []
+    nbytes = 0
+    for item in heapq.merge(*streams):
+        if chunk and item[0] != chunk[-1][0] and (len(chunk) >= CHUNK_ENTRIES or nbytes >= CHUNK_BYTES):
+            ctx.flush(chunk, writer)
+            if progress is not None:
+                progress.update(len(chunk))
+            chunk, nbytes = [], 0
+        chunk.append(item)
+        nbytes += item[4]
+    if chunk:
+        ctx.flush(chunk, writer)
         if progress is not None:
-            progress.update(1)
-    if current is not None:
-        _write_term(writer, current, parts, field_lengths, avg, weights, bs, rank.k1, field_postings)
+            progress.update(len(chunk))
     stats = writer.close()
     stats["avg_field_lengths"] = avg.tolist()
-    stats["field_postings"] = field_postings.tolist()
+    stats["field_postings"] = ctx.field_postings.tolist()
     return stats
 
 
-def _write_term(writer, term, parts, field_lengths, avg, weights, bs, k1, field_postings) -> None:
-    block_parts = [p for p in parts if not p[3]]
-    if len(block_parts) == 1:
-        d, m, t = block_parts[0][:3]
-    elif block_parts:
-        d = np.concatenate([p[0] for p in block_parts])
-        m = np.concatenate([p[1] for p in block_parts])
-        t = np.concatenate([p[2] for p in block_parts])
-    else:
-        d, m, t = np.zeros(0, np.int32), np.zeros(0, np.uint16), np.zeros(0, np.uint32)
-    for p in parts:
-        if p[3]:
-            d, m, t = K.merge_two(d, m, t, p[0], p[1], p[2])
-    bound = K.bm25f_bound(d, m, t, field_lengths, avg, weights, bs, k1, field_postings)
-    writer.add(term, d, m, t, bound)
+class _MergeContext:
+    """What every chunk of the merge needs: sources, statistics and ranking settings."""
+
+    def __init__(self, readers, doc_bases, alias, alias_docids, codec, field_lengths, avg, rank):
+        self.readers, self.alias, self.alias_docids = readers, alias, alias_docids
+        self.doc_bases = np.asarray(doc_bases, np.int64)
+        self.codec_id = MK.VARBYTE if codec == "varbyte" else MK.BITPACKED
+        self.field_lengths = np.ascontiguousarray(field_lengths, np.uint32)
+        self.avg = avg
+        self.weights = np.asarray(rank.weights, np.float64)
+        self.b = np.asarray(rank.b, np.float64)
+        self.k1 = float(rank.k1)
+        self.field_postings = np.zeros(N_FIELDS, np.int64)
+
+    def flush(self, chunk: list[tuple], writer: TermWriter) -> None:
+        terms, e_term, block_items, alias_items = [], [], [], []
+        for term, src, a, b, c in chunk:
+            if not terms or terms[-1] != term:
+                terms.append(term)
+            if src < len(self.readers):
+                block_items.append((src, a, b, c))
+                e_term.append(len(terms) - 1)
+            else:
+                alias_items.append((len(terms) - 1, a))
+        po, d, m, to, t = self._gather(block_items, np.asarray(e_term, np.int64), len(terms))
+        if alias_items:
+            po, d, m, to, t = MK.merge_alias_chunk(po, d, m, to, t, *self._alias_csr(alias_items, len(terms)))
+        bounds = MK.bounds_csr(po, d, m, to, t, self.field_lengths, self.avg, self.weights, self.b,
+                               self.k1, self.field_postings)
+        writer.add_many(terms, po, d, m, t, bounds)
+
+    def _gather(self, items, e_term, n_terms):
+        """Copy the chunk's encoded lists into one buffer and decode them in one kernel call."""
+        pieces, starts, dfs, bases, pos = [], [], [], [], 0
+        by_src: dict[int, list] = {}
+        for i, (src, df, start, plen) in enumerate(items):
+            by_src.setdefault(src, []).append(i)
+        starts = np.zeros(len(items), np.int64)
+        for src, idx in by_src.items():
+            r = self.readers[src]
+            lo = items[idx[0]][2]
+            hi = items[idx[-1]][2] + items[idx[-1]][3]
+            pieces.append(np.asarray(r._post_data[lo:hi]))
+            for i in idx:
+                starts[i] = pos + items[i][2] - lo
+            pos += hi - lo
+        buf = np.concatenate(pieces) if pieces else np.zeros(0, np.uint8)
+        dfs = np.asarray([it[1] for it in items], np.int64)
+        bases = self.doc_bases[np.asarray([it[0] for it in items], np.int64)].astype(np.int32) \
+            if items else np.zeros(0, np.int32)
+        n_postings = int(dfs.sum())
+        out = MK.gather_chunk(self.codec_id, buf, starts, dfs, bases, e_term, n_terms, n_postings,
+                              N_FIELDS * n_postings)
+        if out[0].shape[0] == 0:
+            from .errors import CorruptIndexError
+            raise CorruptIndexError(self.readers[items[0][0]].post_c.path, "undecodable postings during merge")
+        return out
+
+    def _alias_csr(self, alias_items, n_terms):
+        apo = np.zeros(n_terms + 1, np.int64)
+        ato = np.zeros(n_terms + 1, np.int64)
+        ds, ms, ts = [], [], []
+        for k, ordinal in alias_items:
+            d, m, t = self.alias.term_postings(ordinal)
+            ds.append(self.alias_docids[d].astype(np.int32))
+            ms.append(m)
+            ts.append(t)
+            apo[k + 1] = len(d)
+            ato[k + 1] = len(t)
+        np.cumsum(apo, out=apo)
+        np.cumsum(ato, out=ato)
+        return apo, np.concatenate(ds), np.concatenate(ms), ato, np.concatenate(ts)
 
 
 def merge_docs(readers: list[SegmentReader], aliases: list[list[str]], alias_lengths: np.ndarray,

@@ -221,6 +221,8 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS) -> Query:
     dropped: list[str] = []
     seen_terms: set[str] = set()
     n_terms_over = 0
+    analyzed = _analyze_many(analyzer, [t.text.replace("_", " ") for t in tokens if t.kind != "op"])
+    analyzed.reverse()
     for pos, tok in enumerate(tokens):
         if tok.kind == "op":
             if tok.text == "AND":
@@ -233,7 +235,7 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS) -> Query:
                 if (not current and not clauses) or pos + 1 >= len(tokens):
                     warnings.append("OR without a term on both sides ignored")
             continue
-        lit = _literal(tok, analyzer)
+        lit = _literal(tok, analyzed.pop())
         if lit is None:
             dropped.append(tok.text)
             pending_and = False
@@ -267,15 +269,26 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS) -> Query:
         if dropped:
             raise InvalidQueryError(f"nothing to search for: {' '.join(dropped)[:80]!r} has only "
                                     "stopwords or punctuation")
-        raise InvalidQueryError(f"nothing to search for in {text[:80]!r} (only operators)")
+        why = f" ({warnings[-1]})" if warnings else ""
+        raise InvalidQueryError(f"nothing to search for in {text[:80]!r}{why}")
     return Query(text, tuple(tuple(c) for c in clauses), tuple(dict.fromkeys(excluded)),
                  tuple(dict.fromkeys(warnings)))
 
 
-def _literal(tok: _Token, analyzer) -> Literal | None:
+def _analyze_many(analyzer, texts: list[str]) -> list[tuple[str, ...]]:
+    """Terms of each text, in one analyzer call when the analyzer can batch."""
+    batch = getattr(analyzer, "analyze_texts", None)
+    if batch is None or not texts:
+        return [tuple(analyzer.terms(t)) for t in texts]
+    term_ids, text_index, vocab = batch(texts)
+    out: list[list[str]] = [[] for _ in texts]
+    for i, j in zip(term_ids.tolist(), text_index.tolist()):
+        out[j].append(vocab[i])
+    return [tuple(t) for t in out]
+
+
+def _literal(tok: _Token, terms: tuple[str, ...]) -> Literal | None:
     fields = FIELD_GROUPS[tok.prefix] if tok.prefix else None
-    raw = tok.text.replace("_", " ")
-    terms = tuple(analyzer.terms(raw))
     if not terms:
         return None
     phrase = tok.kind == "phrase" or (tok.prefix in NAME_PREFIXES and len(terms) > 1) \

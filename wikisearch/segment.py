@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _segment_kernels as SK
 from .codec import get_codec
 from .config import FIELDS, N_FIELDS
 from .container import Container, ContainerWriter, write_container
@@ -41,6 +42,12 @@ def pack_strings(items: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def unpack_strings(offsets: np.ndarray, blob: np.ndarray) -> list[str]:
     raw = blob.tobytes()
+    o = offsets.tolist()
+    return [raw[o[i]:o[i + 1]].decode("utf-8", "surrogatepass") for i in range(len(o) - 1)]
+
+
+def _split_utf8(term_bytes: np.ndarray, offsets: np.ndarray) -> list[str]:
+    raw = term_bytes.tobytes()
     o = offsets.tolist()
     return [raw[o[i]:o[i + 1]].decode("utf-8", "surrogatepass") for i in range(len(o) - 1)]
 
@@ -94,47 +101,79 @@ def write_store(path, compressed_docs: list[bytes]) -> None:
                     meta={"n_docs": len(compressed_docs), "compression": "zlib"})
 
 
+def quantize_bounds(bounds) -> np.ndarray:
+    """Bounds in [0, 1] -> uint8 ``ceil(255 * bound)``: dequantized, still an upper bound."""
+    b = np.asarray(bounds, np.float64)
+    return np.clip(np.ceil(b * 255.0 + 1e-9), 0, 255).astype(np.uint8)
+
+
 class TermWriter:
-    """Streams encoded postings lists to ``postings.bin`` and collects the term dictionary."""
+    """Streams encoded postings lists to ``postings.bin`` and builds the front-coded dictionary.
+
+    Terms must arrive in sorted order (UTF-8 byte order), in batches (:meth:`add_many`).
+    """
 
     def __init__(self, directory: Path, codec_name: str):
         self.dir = Path(directory)
         self.codec = get_codec(codec_name)
-        self.terms: list[str] = []
-        self.doc_freq: list[int] = []
-        self.crc: list[int] = []
-        self.bound: list[float] = []
-        self.offsets: list[int] = [0]
-        self._post = open(self.dir / "postings.part", "wb")
+        self._term_parts: list[bytes] = []
+        self._len_parts, self._df_parts, self._plen_parts, self._bound_parts = [], [], [], []
+        self._post_path = self.dir / "postings.part"
+        self._post = open(self._post_path, "wb")
+        self.n_postings = 0
+        self.postings_bytes = 0
+
+    def add_many(self, terms: list[str], post_offsets, docids, masks, tfs, bounds=None) -> None:
+        """Add sorted terms' lists (CSR as in ``invert.Postings``), encoded in one call."""
+        if not terms:
+            return
+        data, byte_offsets = self.codec.encode_lists(post_offsets, docids, masks, tfs)
+        self._post.write(memoryview(data))
+        encoded = [t.encode("utf-8", "surrogatepass") for t in terms]
+        self._term_parts.append(b"".join(encoded))
+        self._len_parts.append(np.fromiter(map(len, encoded), np.int64, count=len(encoded)))
+        dfs = np.diff(np.asarray(post_offsets, np.int64))
+        self._df_parts.append(dfs)
+        self._plen_parts.append(np.diff(np.asarray(byte_offsets, np.int64)))
+        self._bound_parts.append(quantize_bounds(np.zeros(len(terms)) if bounds is None else bounds))
+        self.n_postings += int(dfs.sum())
+        self.postings_bytes += int(byte_offsets[-1])
 
     def add(self, term: str, docids, masks, tfs, bound: float = 0.0) -> None:
-        data = self.codec.encode(docids, masks, tfs)
-        self.add_encoded(term, len(docids), data, bound)
-
-    def add_encoded(self, term: str, df: int, data: bytes, bound: float = 0.0) -> None:
-        self._post.write(data)
-        self.terms.append(term)
-        self.doc_freq.append(df)
-        self.crc.append(zlib.crc32(data))
-        self.bound.append(bound)
-        self.offsets.append(self.offsets[-1] + len(data))
+        self.add_many([term], np.array([0, len(docids)]), docids, masks, tfs, [bound])
 
     def close(self) -> dict:
         self._post.close()
-        data = np.fromfile(self.dir / "postings.part", np.uint8)
-        write_container(self.dir / "postings.bin", b"POST", {"data": data},
-                        meta={"codec": self.codec.name})
-        os.unlink(self.dir / "postings.part")
-        t_off, t_blob = pack_strings(self.terms)
+        cat = (lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt))
+        lengths = cat(self._len_parts, np.int64)
+        term_offsets = np.zeros(len(lengths) + 1, np.int64)
+        np.cumsum(lengths, out=term_offsets[1:])
+        term_bytes = np.frombuffer(b"".join(self._term_parts), np.uint8)
+        dfs, plens = cat(self._df_parts, np.int64), cat(self._plen_parts, np.int64)
+        blob, block_offsets, block_post = SK.encode_dictionary(
+            term_bytes, term_offsets, dfs, plens, cat(self._bound_parts, np.uint8))
+        block_crc = _range_crcs(self._post_path, block_post)
+        w = ContainerWriter(self.dir / "postings.bin", b"POST", meta={"codec": self.codec.name})
+        w.add_file("data", self._post_path)
+        w.close()
+        os.unlink(self._post_path)
+        n_terms = len(dfs)
         write_container(self.dir / "terms.bin", b"TERM", {
-            "term_offsets": t_off, "term_blob": t_blob,
-            "doc_freq": np.asarray(self.doc_freq, np.uint32),
-            "post_offsets": np.asarray(self.offsets, np.uint64),
-            "post_crc": np.asarray(self.crc, np.uint32),
-            "bound": np.asarray(self.bound, np.float32),
-        }, meta={"n_terms": len(self.terms), "codec": self.codec.name})
-        return {"n_terms": len(self.terms), "n_postings": int(sum(self.doc_freq)),
-                "postings_bytes": int(self.offsets[-1])}
+            "blob": blob, "block_offsets": block_offsets.astype(np.uint64),
+            "block_post_offsets": block_post.astype(np.uint64), "block_crc": block_crc,
+        }, meta={"n_terms": n_terms, "codec": self.codec.name, "term_block": SK.TERM_BLOCK,
+                 "max_term_bytes": int(lengths.max()) if n_terms else 0})
+        return {"n_terms": n_terms, "n_postings": self.n_postings, "postings_bytes": self.postings_bytes}
+
+
+def _range_crcs(path: Path, offsets: np.ndarray) -> np.ndarray:
+    """CRC-32 of each byte range ``[offsets[i], offsets[i+1])`` of a file, read sequentially."""
+    out = np.zeros(max(0, len(offsets) - 1), np.uint32)
+    bounds = offsets.tolist()
+    with open(path, "rb") as f:
+        for i in range(len(out)):
+            out[i] = zlib.crc32(f.read(bounds[i + 1] - bounds[i]))
+    return out
 
 
 def write_json_atomic(path, obj) -> None:
@@ -170,15 +209,14 @@ class SegmentReader:
         self.store_c = Container(store, b"STOR", verify=verify) if store.exists() else None
         self.codec = get_codec(self.post_c.meta["codec"])
         t = self.terms_c
-        self._term_offsets = t["term_offsets"]
-        self._term_blob = t["term_blob"]
-        self._term_mv = memoryview(self._term_blob)
-        self._doc_freq = t["doc_freq"]
-        self._post_offsets = t["post_offsets"]
-        self._post_crc = t["post_crc"]
-        self._bound = t["bound"]
+        self._blob = t["blob"]
+        self._block_offsets = np.asarray(t["block_offsets"]).view(np.int64)
+        self._block_post = np.asarray(t["block_post_offsets"]).view(np.int64)
+        self._block_crc = t["block_crc"]
+        self._verified = np.zeros(len(self._block_crc), np.bool_)
         self._post_data = self.post_c["data"]
         self.n_terms = int(t.meta["n_terms"])
+        self._entries: dict[int, tuple] = {}
         d = self.docs_c
         self.page_ids = d["page_id"]
         self.field_lengths = d["field_lengths"]
@@ -188,51 +226,86 @@ class SegmentReader:
 
     def _check_shapes(self) -> None:
         n, m = self.n_terms, self.n_docs
-        checks = [(self._term_offsets.shape[0], n + 1, self.terms_c), (self._doc_freq.shape[0], n, self.terms_c),
-                  (self._post_offsets.shape[0], n + 1, self.terms_c), (self.page_ids.shape[0], m, self.docs_c),
+        n_blocks = -(-n // SK.TERM_BLOCK)
+        checks = [(self._block_offsets.shape[0], n_blocks + 1, self.terms_c),
+                  (self._block_post.shape[0], n_blocks + 1, self.terms_c),
+                  (self._block_crc.shape[0], n_blocks, self.terms_c),
+                  (self.page_ids.shape[0], m, self.docs_c),
                   (self.field_lengths.shape, (m, N_FIELDS), self.docs_c)]
         for found, expected, c in checks:
             if found != expected:
                 raise CorruptIndexError(c.path, "inconsistent array sizes", expected=expected, found=found)
-        if n and int(self._post_offsets[-1]) != self._post_data.shape[0]:
+        if int(self._block_post[-1]) != self._post_data.shape[0] or \
+                int(self._block_offsets[-1]) != self._blob.shape[0]:
             raise CorruptIndexError(self.post_c.path, "postings size disagrees with the term dictionary",
-                                    expected=int(self._post_offsets[-1]), found=self._post_data.shape[0])
+                                    expected=int(self._block_post[-1]), found=self._post_data.shape[0])
 
     # --- terms -------------------------------------------------------------------------------
+    def _damaged(self, what: str):
+        return CorruptIndexError(self.terms_c.path, f"term dictionary is damaged ({what})")
+
+    def lookup(self, term: str):
+        """``(ordinal, df, post_start, post_len, bound)`` of a term, or None if absent."""
+        key = np.frombuffer(term.encode("utf-8", "surrogatepass"), np.uint8)
+        o, df, start, plen, bq, status = SK.seek(self._blob, self._block_offsets, self._block_post,
+                                                 self.n_terms, key, True)
+        if status:
+            raise self._damaged(f"looking up {term!r}")
+        return None if o < 0 else (o, df, start, plen, bq / 255.0)
+
+    def _entry(self, ordinal: int) -> tuple:
+        entry = self._entries.get(ordinal)
+        if entry is None:
+            if not 0 <= ordinal < self.n_terms:
+                raise IndexError(f"term ordinal {ordinal} out of range")
+            b = ordinal // SK.TERM_BLOCK
+            tb, to, dfs, starts, lens, bq, ok = SK.decode_blocks(
+                self._blob, self._block_offsets, self._block_post, b, b + 1, self.n_terms)
+            if not ok:
+                raise self._damaged(f"block {b}")
+            for j in range(len(dfs)):
+                o = b * SK.TERM_BLOCK + j
+                term = tb[to[j]:to[j + 1]].tobytes().decode("utf-8", "surrogatepass")
+                if len(self._entries) > 65536:
+                    self._entries.clear()
+                self._entries[o] = (term, int(dfs[j]), int(starts[j]), int(lens[j]), bq[j] / 255.0)
+            entry = self._entries[ordinal]
+        return entry
+
     def term(self, ordinal: int) -> str:
-        a, b = int(self._term_offsets[ordinal]), int(self._term_offsets[ordinal + 1])
-        return bytes(self._term_mv[a:b]).decode("utf-8", "surrogatepass")
+        return self._entry(ordinal)[0]
+
+    def iter_terms(self, batch_blocks: int = 256):
+        """Yield ``(term, ordinal, df, post_start, post_len)`` in order, decoding in batches."""
+        n_blocks = len(self._block_crc)
+        ordinal = 0
+        for b0 in range(0, n_blocks, batch_blocks):
+            b1 = min(n_blocks, b0 + batch_blocks)
+            tb, to, dfs, starts, lens, _bq, ok = SK.decode_blocks(
+                self._blob, self._block_offsets, self._block_post, b0, b1, self.n_terms)
+            if not ok:
+                raise self._damaged(f"blocks {b0}-{b1}")
+            terms = _split_utf8(tb, to)
+            for j, term in enumerate(terms):
+                yield term, ordinal, int(dfs[j]), int(starts[j]), int(lens[j])
+                ordinal += 1
 
     def terms(self) -> list[str]:
-        return unpack_strings(self._term_offsets, self._term_blob)
+        return [t[0] for t in self.iter_terms()]
 
     def term_ordinal(self, term: str) -> int:
-        """Binary search of the sorted dictionary; -1 if absent."""
-        key = term.encode("utf-8", "surrogatepass")
-        offs, mv = self._term_offsets, self._term_mv
-        lo, hi = 0, self.n_terms
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            cur = bytes(mv[int(offs[mid]):int(offs[mid + 1])])
-            if cur < key:
-                lo = mid + 1
-            elif cur > key:
-                hi = mid
-            else:
-                return mid
-        return -1
+        """Ordinal of ``term`` in the sorted dictionary; -1 if absent."""
+        found = self.lookup(term)
+        return -1 if found is None else found[0]
 
     def lower_bound(self, term: str) -> int:
-        key = term.encode("utf-8", "surrogatepass")
-        offs, mv = self._term_offsets, self._term_mv
-        lo, hi = 0, self.n_terms
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if bytes(mv[int(offs[mid]):int(offs[mid + 1])]) < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        """Ordinal of the first term >= ``term`` (n_terms if none)."""
+        key = np.frombuffer(term.encode("utf-8", "surrogatepass"), np.uint8)
+        o, *_rest, status = SK.seek(self._blob, self._block_offsets, self._block_post,
+                                    self.n_terms, key, False)
+        if status:
+            raise self._damaged(f"seeking {term!r}")
+        return int(o)
 
     def terms_with_prefix(self, prefix: str, limit: int = 100) -> list[str]:
         out, i = [], self.lower_bound(prefix)
@@ -245,27 +318,37 @@ class SegmentReader:
         return out
 
     def doc_freq(self, ordinal: int) -> int:
-        return int(self._doc_freq[ordinal])
+        return self._entry(ordinal)[1]
 
     def term_bound(self, ordinal: int) -> float:
-        return float(self._bound[ordinal])
+        """Upper bound of the term's BM25F saturated tf part (quantized up to 1/255)."""
+        return self._entry(ordinal)[4]
 
-    def raw_postings(self, ordinal: int) -> memoryview:
-        a, b = int(self._post_offsets[ordinal]), int(self._post_offsets[ordinal + 1])
-        data = self._post_data[a:b]
-        crc = zlib.crc32(data)
-        if crc != int(self._post_crc[ordinal]):
-            raise CorruptIndexError(self.post_c.path, f"checksum mismatch in the postings of term "
-                                    f"#{ordinal}", expected=f"{int(self._post_crc[ordinal]):08x}",
-                                    found=f"{crc:08x}")
-        return data
+    def _check_block(self, ordinal: int) -> None:
+        b = ordinal // SK.TERM_BLOCK
+        if self._verified[b]:
+            return
+        a, e = int(self._block_post[b]), int(self._block_post[b + 1])
+        crc = zlib.crc32(self._post_data[a:e])
+        if crc != int(self._block_crc[b]):
+            raise CorruptIndexError(self.post_c.path, f"checksum mismatch in the postings of terms "
+                                    f"{b * SK.TERM_BLOCK}-{(b + 1) * SK.TERM_BLOCK - 1}",
+                                    expected=f"{int(self._block_crc[b]):08x}", found=f"{crc:08x}")
+        self._verified[b] = True
+
+    def raw_postings(self, ordinal: int, entry: tuple | None = None):
+        """The encoded bytes of a term's list, its block checksum verified once per reader."""
+        _t, _df, start, plen, _b = entry or self._entry(ordinal)
+        self._check_block(ordinal)
+        return self._post_data[start:start + plen]
 
     def postings(self, ordinal: int):
         """(docids int32, masks uint16, tfs uint32) of a term, checksum-verified."""
-        data = self.raw_postings(ordinal)
+        entry = self._entry(ordinal)
+        data = self.raw_postings(ordinal, entry)
         try:
-            return self.codec.decode(data, int(self._doc_freq[ordinal]))
-        except (ValueError, IndexError) as e:
+            return self.codec.decode(data, entry[1])
+        except (ValueError, IndexError, CorruptIndexError) as e:
             raise CorruptIndexError(self.post_c.path, f"undecodable postings of term #{ordinal} ({e})") from None
 
     # --- documents ---------------------------------------------------------------------------

@@ -28,8 +28,12 @@ class Engine:
 
 
 ENGINES: dict[str, Engine] = {e.name: e for e in (
-    Engine("wikisearch", "peers.run_wikisearch",
-           summary="wikisearch's own BM25F over its fields; built with `--workers` = build threads"),
+    Engine("wikisearch", "peers.run_wikisearch", {"store_text": False},
+           summary="wikisearch's own BM25F over its fields, built with `--workers` = build threads "
+                   "and `--no-store` (no document text, like the peers)"),
+    Engine("wikisearch-store", "peers.run_wikisearch", {"store_text": True},
+           summary="wikisearch with its default settings (document text stored for snippets); "
+                   "not in the default engine list"),
     Engine("bm25s", "peers.run_bm25s",
            summary="bm25s BM25 (method lucene, k1=1.5, b=0.75), numba backend, "
                    "bm25s.tokenize with PyStemmer English + stopwords 'en'"),
@@ -48,4 +52,4 @@ ENGINES: dict[str, Engine] = {e.name: e for e in (
                    "STEM_ALL, no positions, default BM25Weight (k1=1, b=0.5), OR query"),
 )}
 
-DEFAULT_ENGINES = tuple(ENGINES)
+DEFAULT_ENGINES = tuple(n for n in ENGINES if n != "wikisearch-store")

@@ -14,7 +14,11 @@ HEAP_BYTES = 256_000_000  # the writer's total indexing heap, split between its 
 
 
 def check(opts: dict) -> None:
-    import tantivy  # noqa: F401
+    import tantivy
+
+    if not hasattr(tantivy.Searcher, "fast_field_values"):  # tested with tantivy-py 0.27
+        version = getattr(tantivy, "__version__", "?")
+        raise ImportError(f"tantivy-py {version} has no Searcher.fast_field_values")
 
 
 def _schema(fields: str):

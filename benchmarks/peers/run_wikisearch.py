@@ -1,7 +1,10 @@
 """wikisearch itself, through its public API, indexing the same WikiExtractor files.
 
-Build: ``wikisearch.build.build_index(files, out_dir, workers=threads)``; where that function is
-missing, the CLI ``python -m wikisearch index FILES -o DIR --workers N``. Search:
+Build: ``wikisearch.build.build_index(files, out_dir, workers=threads, store_text=...)``, or with
+``opts["via"] == "cli"`` (``run_all.py --wikisearch-via cli``) the CLI
+``python -m wikisearch index FILES -o DIR --workers N --quiet [--no-store]``.
+``opts["store_text"]`` (default False) keeps the document text for snippets and phrase checks; the
+peers keep no text, so the compared engine ``wikisearch`` is built without it. Search:
 ``wikisearch.search.open(DIR).search(query, k=k)`` -> hits with ``.page_id`` and ``.score``.
 """
 from __future__ import annotations
@@ -15,36 +18,45 @@ DISTRIBUTIONS = ("wikisearch", "numpy", "numba", "PyStemmer")
 
 
 def check(opts: dict) -> None:
+    """Import errors propagate: the harness records them and skips wikisearch."""
     import wikisearch.search as ws
 
     if not hasattr(ws, "open"):
         raise ImportError("wikisearch.search has no open()")
-    try:
-        from wikisearch.build import build_index  # noqa: F401
-    except ImportError:
-        import wikisearch.cli  # noqa: F401  (the CLI fallback needs it)
+    if opts.get("via", "api") == "cli":
+        import wikisearch.cli  # noqa: F401
+    from wikisearch.build import build_index  # noqa: F401  (the CLI needs it too)
 
 
 def build(ctx) -> dict:
     files = [str(p) for p in ctx.files]
-    try:
+    store_text = bool(ctx.opts.get("store_text", False))
+    if ctx.opts.get("via", "api") == "api":
         from wikisearch.build import build_index
-    except ImportError:
-        build_index = None
-    if build_index is not None:
-        build_index(files, str(ctx.index_dir), workers=ctx.threads)
-        how = "wikisearch.build.build_index"
+
+        build_index(files, str(ctx.index_dir), workers=ctx.threads, store_text=store_text)
+        how = f"wikisearch.build.build_index(workers={ctx.threads}, store_text={store_text})"
     else:
         cmd = [sys.executable, "-m", "wikisearch", "index", *files, "-o", str(ctx.index_dir),
-               "--workers", str(ctx.threads)]
-        subprocess.run(cmd, check=True)
-        how = " ".join(cmd[1:4]) + " ..."
+               "--workers", str(ctx.threads), "--quiet"] + ([] if store_text else ["--no-store"])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = [ln for ln in proc.stderr.splitlines() if ln.strip()][-3:]
+            raise RuntimeError(f"wikisearch index exited {proc.returncode}: {' | '.join(tail)}")
+        how = "python -m wikisearch index FILES -o DIR " + " ".join(cmd[cmd.index("--workers"):])
     ctx.mark("build")
-    return {"built_with": how, "engine_postings": _manifest_postings(Path(ctx.index_dir))}
+    return {"built_with": how, "engine_postings": _own_postings(Path(ctx.index_dir)),
+            "engine_postings_definition": "wikisearch's own count: (term, doc) pairs, any fields"}
 
 
-def _manifest_postings(index_dir: Path):
-    """The posting count from manifest.json's collection statistics, if it records one."""
+def _own_postings(index_dir: Path):
+    """wikisearch's own posting count (``wikisearch.stats``, else manifest.json), if it has one."""
+    try:
+        from wikisearch.stats import index_stats
+
+        return int(index_stats(index_dir)["postings"])
+    except Exception:  # an API still being written must not sink the build's figures
+        pass
     try:
         manifest = json.loads((index_dir / "manifest.json").read_text())
     except (OSError, ValueError):

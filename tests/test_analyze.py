@@ -1,0 +1,243 @@
+"""Tests of wikisearch.analyze: the numba path against the plain-Python oracle, and the rules."""
+from __future__ import annotations
+
+import bz2
+import doctest
+import json
+import lzma
+import os
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from wikisearch import analyze
+from wikisearch import _analyze_kernels as K
+from wikisearch.analyze import Analyzer, char_class, class_table, normalize
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not DATA.exists():
+    DATA = Path("/work/shared/data")
+
+# Characters that exercise every rule: ASCII, Latin/Greek/Cyrillic with marks (precomposed and
+# combining), Indic marks, ZWJ/ZWNJ, CJK, kana, Hangul, full-width forms, ligatures, emoji,
+# apostrophes, digits of other scripts, controls, NUL, separators and a lone surrogate.
+SPECIAL = list("aZz09 \t\n\x00'’-_.éÉëßİıøÆςΣΐάйЙёЇ\u0301\u0300\u0306\u0308\u093c\u200c\u200d"
+               "日本語東京カタはー々한국ＡＢ１ﬁ½²ǅʰ\u037a😀👍🏽٣३কাংলাमराठीՀայ\u0587\ud800\U00020000\U0001d400")
+chars = st.one_of(st.sampled_from(SPECIAL), st.characters(), st.characters(max_codepoint=0x7F))
+texts = st.text(chars, max_size=60)
+ANALYZERS = [Analyzer("english"), Analyzer(""), Analyzer("greek", fold=False),
+             Analyzer.for_language("uk"), Analyzer("english", max_token_chars=5)]
+
+
+@pytest.mark.parametrize("an", ANALYZERS, ids=repr)
+@given(text=texts)
+@example(text="")
+@example(text="O'Neil's dog's café \u0301x 日本\u0301語 a\u200db \u200dz")
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fast_equals_slow(an, text):
+    assert an.terms(text) == an.analyze_slow(text)
+    assert an.spans(text) == an.spans_slow(text)
+
+
+@given(batch=st.lists(texts, max_size=6))
+@settings(max_examples=100, deadline=None)
+def test_analyze_texts_equals_slow_per_text(batch):
+    an = ANALYZERS[0]
+    term_ids, text_index, vocab = an.analyze_texts(batch)
+    assert term_ids.dtype == np.int32 and text_index.dtype == np.int32
+    assert len(set(vocab)) == len(vocab)
+    expected = [(i, term) for i, text in enumerate(batch) for term in an.analyze_slow(text)]
+    assert [(int(i), vocab[t]) for t, i in zip(term_ids, text_index)] == expected
+    # vocab in order of first occurrence, every entry used
+    firsts = list(dict.fromkeys(term for _, term in expected))
+    assert vocab == firsts
+
+
+@given(tokens=st.lists(st.text(chars, min_size=1, max_size=12).filter(lambda t: "\n" not in t),
+                       max_size=20), fold=st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_normalize_many_equals_normalize(tokens, fold):
+    # real tokens hold only WORD/CJK/EXTEND characters; keep those so the ASCII shortcut holds
+    tokens = ["".join(c for c in t if char_class(c)) or "x" for t in tokens]
+    assert analyze._normalize_many(tokens, fold) == [normalize(t, fold) for t in tokens]
+
+
+def test_class_table_matches_char_class():
+    table = class_table()
+    cps = list(range(0, 0x40000, 7)) + list(range(0xE0000, 0xE1000)) + [0x10FFFF, 0xF0000]
+    assert all(table[cp] == char_class(chr(cp)) for cp in cps)
+    assert table[ord("a")] == K.WORD and table[ord("日")] == K.CJK
+    assert table[0x301] == K.EXTEND and table[0x200D] == K.EXTEND and table[ord("'")] == K.SEP
+
+
+def test_stemming_and_stopwords():
+    an = Analyzer("english")
+    assert an.terms("the running dogs") == ["run", "dog"]
+    assert Analyzer("english", stopwords=False).terms("the running dogs") == ["the", "run", "dog"]
+    assert Analyzer("english", stem=False).terms("The running dogs") == ["running", "dogs"]
+    assert Analyzer("").terms("The running dogs") == ["the", "running", "dogs"]
+
+
+def test_apostrophes_numbers_and_long_tokens():
+    an = Analyzer("")
+    assert an.terms("O'Neil’s 1984 3.14") == ["o", "neil", "s", "1984", "3", "14"]
+    assert Analyzer("english").terms("O'Neil's") == ["o", "neil"]
+    assert an.terms("a" * 64 + " b " + "c" * 65) == ["a" * 64, "b"]
+    # the limit counts code points, marks included
+    assert an.terms("e" + "\u0301" * 63) == ["e"] and an.terms("e" + "\u0301" * 64) == []
+
+
+def test_diacritic_folding():
+    an = Analyzer("")
+    assert an.terms("Piëch café cafe\u0301 Straße Việt Øresund Łódź") == [
+        "piech", "cafe", "cafe", "strasse", "viet", "oresund", "lodz"]
+    assert an.terms("Ελληνικά ΐ") == ["ελληνικα", "ι"]
+    # Cyrillic: stress accents go, letters with marks (й ё ї) stay
+    assert an.terms("Москва́ мой Ёлка їжак") == ["москва", "мой", "ёлка", "їжак"]
+    # Indic marks and kana voicing stay; NFKC unifies compatibility forms
+    assert an.terms("मराठी বাংলা が ＡＢＣ ﬁ") == ["मराठी", "বাংলা", "が", "abc", "fi"]
+    assert Analyzer("", fold=False).terms("Piëch") == ["piëch"]
+
+
+def test_joiners_stay_inside_words_and_are_dropped():
+    an = Analyzer("")
+    assert an.terms("র\u200d্যাব") == ["র্যাব"]
+    assert an.terms("\u200d \u0301") == []
+    assert an.spans("x র\u200d্যাব") == [(0, 1, "x"), (2, 8, "র্যাব")]
+
+
+def test_japanese_one_token_per_character():
+    an = Analyzer.for_language("ja")
+    assert an.terms("東京タワーは、日本。") == ["東", "京", "タ", "ワ", "ー", "は", "日", "本"]
+    assert an.terms("Tokyo東京2020") == ["tokyo", "東", "京", "2020"]
+    assert an.spans("あ東") == [(0, 1, "あ"), (1, 2, "東")]
+
+
+def test_spans_are_character_offsets():
+    an = Analyzer("english")
+    text = "Ünïcode 😀 café's dogs"
+    spans = an.spans(text)
+    assert spans == [(0, 7, "unicod"), (10, 14, "cafe"), (17, 21, "dog")]
+    assert [text[a:b] for a, b, _ in spans] == ["Ünïcode", "café", "dogs"]
+
+
+def test_language_mapping():
+    lang = {c: Analyzer.for_language(c).language for c in
+            ("en", "el", "hy", "bn", "mr", "uk", "vi", "ja", "de", "pt-BR", "zh_hans", "xx", "")}
+    assert lang == {"en": "english", "el": "greek", "hy": "armenian", "bn": "", "mr": "", "uk": "",
+                    "vi": "", "ja": "", "de": "german", "pt-BR": "portuguese", "zh_hans": "",
+                    "xx": "", "": ""}
+    assert "и" in Analyzer.for_language("uk").stopwords or "і" in Analyzer.for_language("uk").stopwords
+    assert "και" in Analyzer.for_language("el").stopwords          # stopwords are folded too
+    assert "απο" in Analyzer.for_language("el").stopwords
+    assert Analyzer.for_language("ja").stopwords == frozenset()
+    assert Analyzer.for_language("de", stopwords=False).stopwords == frozenset()
+    assert Analyzer.for_language("el").terms("Η Αθήνα και η Θεσσαλονίκη") == ["αθην", "θεσσαλονικ"]
+    with pytest.raises(ValueError):
+        Analyzer("klingon")
+
+
+def test_json_and_pickle_round_trip():
+    for an in ANALYZERS + [Analyzer.for_language("el")]:
+        d = json.loads(json.dumps(an.to_json()))
+        back = Analyzer.from_json(d)
+        assert back == an and back.to_json() == d
+        assert pickle.loads(pickle.dumps(an)) == an
+    with pytest.raises(analyze.FormatTooNewError):
+        Analyzer.from_json({**Analyzer().to_json(), "version": 99})
+
+
+def test_empty_inputs():
+    an = Analyzer()
+    ids, text_index, vocab = an.analyze_texts([])
+    assert ids.size == 0 and text_index.size == 0 and vocab == []
+    ids, text_index, vocab = an.analyze_texts(["", "the", ""])
+    assert ids.size == 0 and vocab == []
+    assert an.terms("") == [] and an.spans("") == []
+
+
+def _real_samples():
+    out = {}
+    path = DATA / "enwiki-text" / "enwiki-2015-wikiextractor-first30k-AA.txt.xz"
+    if path.exists():
+        with lzma.open(path, "rt", encoding="utf-8") as f:
+            out["en"] = f.read(150_000)
+    for path in sorted((DATA / "otherwiki-xml").glob("*wiki-*.xml.*")):
+        opener = bz2.open if path.suffix == ".bz2" else lzma.open
+        with opener(path, "rb") as f:
+            raw = f.read(600_000)
+        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")   # the bgwiki slice is UTF-16
+        head = raw.decode("utf-16" if utf16 else "utf-8", "ignore")
+        body = " ".join(re.findall(r"<text[^>]*>(.*?)</text>", head, re.S))
+        out[path.name[:2]] = body[:100_000]
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_samples():
+    samples = _real_samples()
+    if not samples:
+        pytest.skip("shared/data not found")
+    return samples
+
+
+def test_real_samples_fast_equals_slow(real_samples):
+    assert len(real_samples) >= 8
+    for code, text in real_samples.items():
+        an = Analyzer.for_language(code)
+        fast = an.terms(text)
+        assert fast == an.analyze_slow(text), code
+        assert len(fast) > 1000, code
+        # batch analysis of pieces equals per-piece analysis
+        pieces = [text[i:i + 5000] for i in range(0, len(text), 5000)]
+        ids, text_index, vocab = an.analyze_texts(pieces)
+        assert [vocab[t] for t in ids] == [t for p in pieces for t in an.terms(p)], code
+        assert np.all(np.diff(text_index) >= 0)
+
+
+_NOJIT_SCRIPT = """
+import json, sys
+from wikisearch.analyze import Analyzer
+texts = json.loads(sys.stdin.read())
+an = Analyzer("english")
+ids, text_index, vocab = an.analyze_texts(texts)
+print(json.dumps([ids.tolist(), text_index.tolist(), vocab, [an.spans(t) for t in texts]]))
+"""
+
+
+def test_kernels_without_jit_give_the_same():
+    texts = ["The running dogs of Piëch's café", "", "東京タワー 1984 a\u200db \u0301x",
+             "x" * 70 + " Москва́", "Ünïcode 😀 don't"]
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    root = Path(analyze.__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "-c", _NOJIT_SCRIPT], input=json.dumps(texts),
+                          capture_output=True, text=True, env=env, timeout=120, check=True)
+    ids, text_index, vocab, spans = json.loads(done.stdout)
+    an = Analyzer("english")
+    j_ids, j_text_index, j_vocab = an.analyze_texts(texts)
+    assert ids == j_ids.tolist() and text_index == j_text_index.tolist() and vocab == j_vocab
+    assert [[tuple(s) for s in sp] for sp in spans] == [an.spans(t) for t in texts]
+
+
+def test_kernel_grows_its_arrays():
+    # more tokens and more distinct tokens than the kernels' first allocations
+    text = " ".join(f"w{i}" for i in range(20000)) + " x" * 60000
+    buf, ends = analyze._encode([text, "a b c"])
+    tok, tok_text, d_start, d_stop = K.tokenize_distinct(buf, ends, class_table(), 64)
+    assert tok.size == 80003 and d_start.size == 20004
+    assert tok[:3].tolist() == [0, 1, 2] and tok[-4:].tolist() == [20000, 20001, 20002, 20003]
+    assert tok_text[-1] == 1 and tok_text[-4] == 0
+    starts, stops, _ = K.token_spans(buf, ends, class_table(), 64)
+    assert starts.size == 80003 and stops[-1] == buf.size
+
+
+def test_docstrings():
+    assert doctest.testmod(analyze).failed == 0

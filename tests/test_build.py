@@ -1,0 +1,185 @@
+"""The build: hand-checked postings, determinism, merge exactness, resume after kill -9, corruption."""
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wikisearch.build import Builder, build_index
+from wikisearch.config import FIELDS, BuildConfig, RankConfig
+from wikisearch.errors import (CorruptIndexError, FormatTooNewError, FormatTooOldError,
+                               IndexNotFoundError, WikisearchError)
+from wikisearch.invert import postings_as_dict
+from wikisearch.segment import IndexReader, SegmentReader
+from wikisearch.stats import index_stats, verify_index
+
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ENWIK8 = SHARED / "enwiki-xml" / "enwik8-head-4MB.xml.bz2"
+GENSIM = SHARED / "enwiki-xml" / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+F = {name: i for i, name in enumerate(FIELDS)}
+
+
+def _files(index: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(index.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny") / "idx"
+    build_index([DATA / "tiny.xml"], out)
+    return IndexReader(out)
+
+
+def _postings(reader, term):
+    t = reader.term_ordinal(term)
+    assert t >= 0, term
+    return {reader.title(d): {FIELDS[f]: tf for f, tf in fields.items()}
+            for d, fields in postings_as_dict(*reader.postings(t))}
+
+
+def test_tiny_documents(tiny):
+    # articles in dump order; the redirect "Lata" and the Template page are not documents
+    assert [tiny.title(d) for d in range(tiny.n_docs)] == [
+        "Lata Mangeshkar", "Playback singer", "Москва", "Empty page"]
+    assert tiny.page_ids.tolist() == [101, 103, 105, 106]
+    assert tiny.redirects(0) == ["Lata"]
+    assert tiny.docid_for_title("Москва") == 2 and tiny.docid_for_title("Lata") == -1
+    assert tiny.url(0) == "https://en.wikipedia.org/wiki/Lata_Mangeshkar"
+    # "Playback singer" links to the redirect "Lata": counts for Lata Mangeshkar;
+    # Москва links to Playback singer; Lata Mangeshkar links to it too
+    assert tiny.inlinks.tolist() == [1, 2, 0, 0]
+    assert tiny.field_lengths[3].sum() == 2   # "Empty page": title only
+
+
+def test_tiny_postings_by_hand(tiny):
+    # "mangeshkar": title of doc 0, its lead ("Lata Mangeshkar was..."), infobox name value,
+    # the <ref> ("Lata Mangeshkar: a biography"); the category sort key is not text
+    assert _postings(tiny, "mangeshkar") == {
+        "Lata Mangeshkar": {"title": 1, "opening": 1, "infobox": 1, "reference": 1}}
+    # "lata": as above plus the redirect alias "Lata" and the link text [[Lata]] in doc 1
+    assert _postings(tiny, "lata") == {
+        "Lata Mangeshkar": {"title": 1, "redirect": 1, "opening": 1, "infobox": 1, "reference": 1},
+        "Playback singer": {"opening": 1, "link": 1}}
+    # "singer" (stemmed "singers"): categories of docs 0 and 1, titles, links
+    s = _postings(tiny, "singer")
+    assert s["Lata Mangeshkar"]["category"] == 2 and s["Lata Mangeshkar"]["link"] == 1
+    assert s["Playback singer"]["title"] == 1 and s["Playback singer"]["category"] == 1
+    assert s["Москва"] == {"link": 1, "body": 1} or s["Москва"] == {"link": 1, "opening": 1}
+    assert _postings(tiny, "москва") == {"Москва": {"title": 1, "opening": 1}}
+    assert tiny.term_ordinal("template") == -1   # the Template: page is not indexed
+    assert tiny.term_ordinal("the") == -1        # stopword
+
+
+def test_tiny_stats(tiny):
+    s = index_stats(tiny.path)
+    assert s["documents"] == 4 and s["redirects"] == 1
+    assert s["postings"] == sum(tiny.doc_freq(t) for t in range(tiny.n_terms))
+    assert s["terms"] == tiny.n_terms
+
+
+def test_workers_give_identical_bytes(tmp_path):
+    a = build_index([GENSIM], tmp_path / "w1", workers=1, block_bytes=300_000)
+    b = build_index([GENSIM], tmp_path / "w2", workers=2, block_bytes=300_000)
+    c = build_index([GENSIM], tmp_path / "big", workers=1)     # one block
+    assert _files(a) == _files(b) == _files(c)
+
+
+def test_merged_index_equals_unmerged_segments(tmp_path):
+    cfg = BuildConfig(block_bytes=200_000)
+    builder = Builder([str(ENWIK8)], tmp_path / "idx", cfg, RankConfig(), False, None)
+    builder._run_blocks(builder._prepare_workdir())
+    final = builder._finalize()
+    merged = SegmentReader(final)
+    blocks = [SegmentReader(builder.work / "blocks" / f"{k:06d}") for k in range(builder.n_blocks)]
+    assert len(blocks) > 5
+    base = np.cumsum([0] + [b.n_docs for b in blocks])
+    expected = {}
+    for k, blk in enumerate(blocks):
+        for t, term in enumerate(blk.terms()):
+            d, m, tf = blk.postings(t)
+            expected.setdefault(term, []).extend(postings_as_dict(d + int(base[k]), m, tf))
+    checked = 0
+    for t, term in enumerate(merged.terms()):
+        got = [(d, {f: v for f, v in fl.items() if f != F["redirect"]})
+               for d, fl in postings_as_dict(*merged.postings(t))]
+        got = [(d, fl) for d, fl in got if fl]
+        assert got == expected.get(term, []), term
+        checked += 1
+    assert checked >= len(expected)
+    assert merged.n_docs == base[-1]
+
+
+def test_kill_and_resume_gives_same_bytes(tmp_path):
+    ref = build_index([ENWIK8], tmp_path / "ref", block_bytes=150_000)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "wikisearch", "index", str(ENWIK8), "-o", str(out),
+           "--block-size", "150000", "-q"]
+    rng = random.Random(11)
+    for _ in range(3):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.0, 4.0))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        # whatever is on disk now is never a valid index unless the build finished
+        if out.exists():
+            IndexReader(out).close()
+        with pytest.raises(IndexNotFoundError):
+            IndexReader(out.parent / f".{out.name}.building")
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert _files(out) == _files(ref)
+    assert not (out.parent / f".{out.name}.building").exists()
+
+
+@pytest.mark.parametrize("name", ["terms.bin", "postings.bin", "docs.bin", "store.bin", "manifest.json"])
+def test_flipped_byte_is_reported_as_corruption(tmp_path, name):
+    out = build_index([DATA / "tiny.xml"], tmp_path / "idx")
+    path = out / name
+    raw = path.read_bytes()
+    rng = random.Random(name)
+    for pos in sorted(rng.sample(range(len(raw)), 12)):
+        damaged = bytearray(raw)
+        damaged[pos] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(damaged))
+        with pytest.raises((CorruptIndexError, FormatTooNewError, FormatTooOldError)):
+            verify_index(out)
+            # the checks made on every open and read also catch it
+        try:
+            r = IndexReader(out)
+            for t in range(r.n_terms):
+                r.postings(t)
+            for d in range(r.n_docs):
+                r.stored_text(d)
+        except WikisearchError:
+            pass
+        else:
+            pytest.fail(f"flipped bit at byte {pos} of {name} went unnoticed")
+    path.write_bytes(raw)
+    verify_index(out)
+
+
+def test_half_built_directory_is_not_an_index(tmp_path):
+    (tmp_path / "x").mkdir()
+    with pytest.raises(IndexNotFoundError, match="not a complete"):
+        IndexReader(tmp_path / "x")
+    with pytest.raises(IndexNotFoundError, match="no index"):
+        IndexReader(tmp_path / "missing")
+
+
+def test_refuses_to_replace_a_non_index(tmp_path):
+    (tmp_path / "precious").mkdir()
+    (tmp_path / "precious" / "notes.txt").write_text("keep me")
+    with pytest.raises(WikisearchError, match="not a wikisearch index"):
+        build_index([DATA / "tiny.xml"], tmp_path / "precious")
+    assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
+
+
+def test_rebuild_replaces_old_index(tmp_path):
+    out = build_index([DATA / "tiny.xml"], tmp_path / "idx")
+    build_index([GENSIM], out)
+    assert IndexReader(out).n_docs == 106

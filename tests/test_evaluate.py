@@ -1,0 +1,96 @@
+"""evaluate: loaders, DBpedia names, restriction to the index, measures against hand values."""
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from wikisearch.errors import WikisearchError
+from wikisearch.evaluate import (doc_title, evaluate, format_report, load_qrels, load_queries,
+                                 restrict_qrels)
+from wikisearch.search import Searcher
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _memindex import MemoryIndex  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "judgments" / "dbpedia-entity-v2"
+
+DOCS = [{"title": "Bank of America", "body": "a bank in america"},
+        {"title": "Café & Bar", "body": "coffee bar"},
+        {"title": "Wells Fargo", "body": "another bank"},
+        {"title": "Coffee", "body": "a drink, coffee beans"}]
+
+
+@pytest.fixture(scope="module")
+def searcher():
+    return Searcher(MemoryIndex(DOCS))
+
+
+def test_doc_title():
+    assert doc_title("<dbpedia:Bank_of_America>") == "Bank of America"
+    assert doc_title("<dbpedia:Caf%C3%A9_&amp;_Bar>") == "Café & Bar"
+    assert doc_title("<dbpedia:AC/DC>") == "AC/DC"
+    assert doc_title("Plain_Title") == "Plain Title"
+
+
+def test_loaders(tmp_path):
+    q = tmp_path / "q.txt"
+    q.write_text("q1\tbank america\n\n# comment\nq2\tcoffee\n")
+    assert load_queries(q) == {"q1": "bank america", "q2": "coffee"}
+    r = tmp_path / "qrels.txt"
+    r.write_text("q1 Q0 <dbpedia:Bank_of_America> 2\nq1\tQ0\t<dbpedia:Wells_Fargo>\t1\nq2 0 x 0\n")
+    assert load_qrels(r) == {"q1": {"<dbpedia:Bank_of_America>": 2, "<dbpedia:Wells_Fargo>": 1},
+                             "q2": {"x": 0}}
+    (tmp_path / "bad.txt").write_text("q1 no tab\n")
+    with pytest.raises(WikisearchError, match="qid<TAB>"):
+        load_queries(tmp_path / "bad.txt")
+    (tmp_path / "badq.txt").write_text("q1 0 doc high\n")
+    with pytest.raises(WikisearchError, match="not an integer"):
+        load_qrels(tmp_path / "badq.txt")
+
+
+def test_restrict_to_index(searcher):
+    qrels = {"q1": {"<dbpedia:Bank_of_America>": 2, "<dbpedia:Not_In_Index>": 1},
+             "q2": {"<dbpedia:Not_In_Index>": 2},             # nothing relevant left: dropped
+             "q3": {"<dbpedia:Coffee>": 0}}                    # no relevant at all: dropped
+    assert restrict_qrels(qrels, searcher.reader) == {"q1": {"Bank of America": 2}}
+
+
+def test_measures_by_hand(searcher):
+    queries = {"q1": "bank", "q2": "coffee", "q3": "the", "q4": "unjudged"}
+    qrels = {"q1": {"<dbpedia:Wells_Fargo>": 1, "<dbpedia:Bank_of_America>": 2},
+             "q2": {"<dbpedia:Café_&amp;_Bar>": 1},
+             "q3": {"<dbpedia:Coffee>": 1}}                    # only a stopword: empty run, zeros
+    hits = {q: [h.title for h in searcher.search(t, k=10)] for q, t in queries.items() if q != "q3"}
+    r = evaluate(searcher, queries, qrels, k=100)
+    assert r["n_queries"] == 3 and r["n_skipped"] == 1
+    pq = r["per_query"]
+    # q1: both relevant docs are the only matches
+    order = hits["q1"]
+    gains = [{"Bank of America": 2, "Wells Fargo": 1}[t] for t in order]
+    dcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
+    idcg = 3 / math.log2(2) + 1 / math.log2(3)
+    assert pq["q1"]["nDCG@10"] == pytest.approx(dcg / idcg)
+    assert pq["q1"]["R@100"] == 1.0 and pq["q1"]["RR@10"] == 1.0
+    rank = hits["q2"].index("Café & Bar") + 1
+    assert pq["q2"]["RR@10"] == pytest.approx(1 / rank)
+    assert pq["q3"] == {"nDCG@10": 0.0, "RR@10": 0.0, "R@100": 0.0}
+    mean = (pq["q1"]["nDCG@10"] + pq["q2"]["nDCG@10"]) / 3
+    assert r["measures"]["nDCG@10"] == pytest.approx(mean)
+    assert "MRR@10" in format_report(r)
+
+
+def test_page_id_key(searcher):
+    qrels = {"q1": {"1000": 2, "1002": 1}}                    # MemoryIndex page ids are 1000 + docid
+    r = evaluate(searcher, {"q1": "bank"}, qrels, key="page_id")
+    assert r["per_query"]["q1"]["R@100"] == 1.0
+    with pytest.raises(WikisearchError, match="key must be"):
+        evaluate(searcher, {"q1": "bank"}, qrels, key="url")
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="shared DBpedia-Entity data not present")
+def test_real_dbpedia_files_load():
+    queries = load_queries(SHARED / "queries-v2.txt")
+    qrels = load_qrels(SHARED / "qrels-v2.txt")
+    assert len(queries) == 467
+    assert sum(len(v) for v in qrels.values()) == 49280

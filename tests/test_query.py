@@ -1,0 +1,168 @@
+"""The query language: every piece of syntax, and odd input that must not raise a traceback."""
+import time
+
+import pytest
+
+from wikisearch.config import FIELD_GROUPS
+from wikisearch.errors import InvalidQueryError
+from wikisearch.query import Literal, SimpleAnalyzer, parse_query, resolve_fields
+
+A = SimpleAnalyzer()
+TITLE = FIELD_GROUPS["t"]
+
+
+def p(text):
+    return parse_query(text, A)
+
+
+def test_free_text_is_an_or_of_terms():
+    q = p("Vietnam war movie")
+    assert str(q) == "vietnam OR war OR movie"
+    assert q.is_disjunction and not q.excluded and not q.warnings
+
+
+def test_and_binds_tighter_than_or():
+    q = p("vietnam AND war OR movie food")
+    assert [[l.terms for l in c] for c in q.clauses] == [[("vietnam",), ("war",)], [("movie",)], [("food",)]]
+    assert str(q) == "(vietnam AND war) OR movie OR food"
+    assert not q.is_disjunction
+    assert str(p("a1 AND b1 AND c1")) == "a1 AND b1 AND c1"
+    assert str(p("x && y || z")) == "(x AND y) OR z"
+
+
+def test_lowercase_operators_are_words():
+    assert str(p("war and peace or not")) == "war OR peace OR not"
+
+
+def test_negation_minus_and_not():
+    q = p("berlin -wall NOT museum")
+    assert str(q) == "berlin -wall -museum"
+    assert [l.terms for l in q.excluded] == [("wall",), ("museum",)]
+    assert str(p("a1 AND -b1 c1")) == "a1 OR c1 -b1"
+    assert str(p("a1 AND NOT b1 AND c1")) == "a1 AND c1 -b1"
+
+
+def test_phrases():
+    q = p('"Lata Mangeshkar" songs')
+    lit = q.clauses[0][0]
+    assert lit == Literal(("lata", "mangeshkar"), None, True, "Lata Mangeshkar")
+    assert str(q) == '"lata mangeshkar" OR songs'
+    assert q.has_phrases and not q.is_disjunction
+    assert str(p('-"cold war" history')) == 'history -"cold war"'
+    # a one-word phrase is a word; stopwords drop out of phrases
+    assert p('"Berlin"').is_disjunction
+    assert p('"bank of america"').clauses[0][0].terms == ("bank", "america")
+
+
+@pytest.mark.parametrize("prefix", sorted(FIELD_GROUPS))
+def test_every_field_prefix(prefix):
+    q = p(f"{prefix}:merkel")
+    assert q.clauses[0][0].fields == FIELD_GROUPS[prefix]
+    q = p(f'{prefix}:"angela merkel" x1')
+    lit = q.clauses[0][0]
+    assert lit.fields == FIELD_GROUPS[prefix] and lit.phrase and lit.terms == ("angela", "merkel")
+    assert q.clauses[1][0].fields is None
+
+
+def test_prefix_forms():
+    assert p("t:merkel angela").clauses[0][0].fields == TITLE
+    assert p("InTitle:merkel").clauses[0][0].fields == TITLE          # long keywords ignore case
+    assert str(p("T:merkel")) == "t OR merkel" or p("T:merkel").warnings   # one letter: lowercase only
+    assert p("-t:merkel kohl").excluded[0].fields == TITLE
+    assert p("c: singers").clauses[0][0].fields == FIELD_GROUPS["c"]     # a space after the colon
+    q = p("incategory:Indian_singers")
+    assert q.clauses[0][0] == Literal(("indian", "singers"), FIELD_GROUPS["incategory"], True,
+                                      "Indian_singers")
+    assert p("linksto:Barack_Obama").clauses[0][0].phrase
+    assert p('incategory:"Indian singers"').clauses[0][0].phrase
+
+
+def test_unknown_prefix_is_text_with_a_warning():
+    q = p("foo:bar")
+    assert str(q) == "foo OR bar"
+    assert "unknown field prefix 'foo:'" in q.warnings[0] and "intitle:" in q.warnings[0]
+    assert not p("Star Trek: Voyager").warnings          # a colon before a space is just text
+    assert not p("https://example.org/x").warnings
+
+
+def test_multi_term_words():
+    # alone: any of its parts; where it must match: all of them
+    assert str(p("e-mail")) == "e OR mail"
+    q = p("spam AND e-mail")
+    assert q.clauses[0][1].terms == ("e", "mail") and not q.clauses[0][1].phrase
+    assert p("-e-mail spam").excluded[0].terms == ("e", "mail")
+
+
+def test_default_fields():
+    q = p("merkel c:chancellors").with_default_fields(resolve_fields(["t"]))
+    assert [l.fields for l in q.literals] == [TITLE, FIELD_GROUPS["c"]]
+    assert resolve_fields("title,body") == ("title", "body")
+    with pytest.raises(InvalidQueryError, match="unknown field 'nope'"):
+        resolve_fields(["nope"])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty query"),
+    ("   \t\n", "empty query"),
+    ("the of and", "only stopwords"),
+    ("AND", "nothing to search for"),
+    ("OR AND NOT", "nothing to search for"),
+    ("-", "only stopwords or punctuation"),
+    ("NOT", "nothing to search for"),
+    ("-berlin", "only excludes"),
+    ("NOT berlin -wall", "only excludes"),
+    ("c:", "has nothing after it"),
+    ('""', "nothing to search for"),
+    ("!!! ???", "only stopwords or punctuation"),
+])
+def test_queries_with_nothing_to_search(text, message):
+    with pytest.raises(InvalidQueryError, match=message):
+        p(text)
+
+
+@pytest.mark.parametrize("text, expected, warning", [
+    ('"lata mangeshkar', "lata OR mangeshkar", "unbalanced quote"),
+    ('songs "lata', "songs OR lata", "unbalanced quote"),
+    ("AND berlin", "berlin", "AND without"),
+    ("berlin AND", "berlin", "AND without"),
+    ("berlin OR", "berlin", "OR without"),
+    ("berlin NOT", "berlin", "NOT/- with nothing"),
+    ("berlin c:", "berlin", "nothing after it"),
+    ("berlin AND the wall", "berlin OR wall", None),
+    ("berlin - wall", "berlin OR wall", None),
+])
+def test_odd_input_gives_a_sensible_query(text, expected, warning):
+    q = p(text)
+    assert str(q) == expected
+    if warning:
+        assert any(warning in w for w in q.warnings), q.warnings
+    else:
+        assert not q.warnings
+
+
+def test_not_a_string():
+    with pytest.raises(InvalidQueryError, match="must be a string"):
+        parse_query(None, A)
+
+
+def test_huge_query_is_capped_in_linear_time():
+    words = " ".join(f"w{i}" for i in range(10_000))
+    t = time.perf_counter()
+    q = parse_query(words, A)
+    took = time.perf_counter() - t
+    assert len(q.scoring_terms()) == 1024
+    assert any("more than 1024 distinct terms" in w for w in q.warnings)
+    assert took < 2.0                     # linear: ~10k analyzer calls
+    # repeated terms do not count twice
+    assert len(parse_query("merkel " * 5000, A).scoring_terms()) == 1
+
+
+def test_scoring_terms_are_distinct_per_field_restriction():
+    q = p("merkel t:merkel merkel AND angela")
+    assert q.scoring_terms() == [("merkel", None), ("merkel", TITLE), ("angela", None)]
+
+
+def test_to_json_round_trips_the_structure():
+    d = p('t:merkel "federal chancellor" -kohl').to_json()
+    assert d["clauses"][0][0] == {"terms": ["merkel"], "fields": list(TITLE), "phrase": False}
+    assert d["excluded"][0]["terms"] == ["kohl"]

@@ -1,0 +1,488 @@
+"""Search: BM25F against a hand computation, pruned top-k against brute force, the query language
+applied end to end, odd queries. Unit tests use an in-memory index; the end-to-end ones build real
+indexes (tests/data/search_tiny.xml and the bundled sample)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from wikisearch import _search_kernels as K
+from wikisearch.config import FIELD_GROUPS, FIELDS, RankConfig
+from wikisearch.errors import InvalidQueryError
+from wikisearch.query import parse_query
+from wikisearch.rank import kernel_params
+from wikisearch.search import Hit, SearchResult, Searcher
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _memindex import MemoryIndex  # noqa: E402
+from _oracle import oracle_search  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+# --------------------------------------------------------------------------------------------
+# in-memory index: exact arithmetic checks
+# --------------------------------------------------------------------------------------------
+DOCS = [
+    {"title": "Angela Merkel", "opening": "Angela Merkel is a German politician",
+     "body": "She was Chancellor of Germany. Merkel led the CDU.",
+     "category": "Chancellors of Germany\nWomen"},
+    {"title": "Helmut Kohl", "body": "Chancellor of Germany before Schroeder; Merkel was his protege",
+     "category": "Chancellors of Germany"},
+    {"title": "Berlin", "opening": "Berlin is the capital of Germany", "redirect": "Berlin Germany",
+     "infobox": "country Germany"},
+    {"title": "Lata Mangeshkar", "body": "Indian singer Lata sang songs", "category": "Indian singers"},
+    {"title": "Asha Bhosle", "body": "Indian singer, sister of Lata Mangeshkar",
+     "category": "Indian singers"},
+]
+
+
+@pytest.fixture(scope="module")
+def mem():
+    return Searcher(MemoryIndex(DOCS))
+
+
+def test_bm25f_by_hand(mem):
+    # t:merkel: only doc 0 has merkel in title/redirect.  title len 2, avg title len 9/5
+    cfg = RankConfig()
+    n, df = 5, 2                                 # merkel appears in docs 0 and 1 (body)
+    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    tf_title = cfg.weights[0] * 1 / (1 - cfg.b[0] + cfg.b[0] * 2 / (9 / 5))
+    expected = idf * tf_title / (cfg.k1 + tf_title)
+    r = mem.search("t:merkel")
+    assert [h.title for h in r] == ["Angela Merkel"]
+    assert r[0].score == pytest.approx(expected, rel=1e-12)
+    assert r[0].matched_fields == ["title"]
+    # merkel anywhere: doc 0 title+opening+body, doc 1 body.  opening lens: 4,0,3,0,0 -> avg 7/5
+    body = [len(x.split()) for x in ("she chancellor germany merkel led cdu",
+                                     "chancellor germany before schroeder merkel his protege",
+                                     "", "indian singer lata sang songs", "indian singer sister lata mangeshkar")]
+    avg_body = sum(body) / 5
+    norm = lambda f, ln, avg: 1 - cfg.b[f] + cfg.b[f] * ln / avg
+    acc0 = (20 * 1 / norm(0, 2, 9 / 5) + 3 * 1 / norm(2, 4, 7 / 5) + 1 * 1 / norm(4, body[0], avg_body))
+    acc1 = 1 * 1 / norm(4, body[1], avg_body)
+    r = mem.search("merkel")
+    assert [h.docid for h in r] == [0, 1]
+    assert r[0].score == pytest.approx(idf * acc0 / (cfg.k1 + acc0), rel=1e-12)
+    assert r[1].score == pytest.approx(idf * acc1 / (cfg.k1 + acc1), rel=1e-12)
+    assert r.total_matches == 2 and r.total_relation == "eq"
+
+
+def test_tfidf_by_hand(mem):
+    cfg = RankConfig(model="tfidf")
+    r = mem.search("t:merkel", rank=cfg)
+    idf = math.log(1 + 5 / 2)
+    expected = idf * 20 * (1 + math.log(1)) / (1 - 0.3 + 0.3 * 2 / (9 / 5))
+    assert r[0].score == pytest.approx(expected, rel=1e-12)
+    assert r.rank_config == cfg and r.to_json()["rank_config"]["model"] == "tfidf"
+
+
+def test_rank_config_per_query_changes_the_order(mem):
+    # "germany": Berlin (opening+redirect+infobox) vs the chancellors (body+category)
+    title_heavy = RankConfig(weights=(0, 50, 0, 0, 0, 0, 0, 0, 0))
+    assert mem.search("germany", rank=title_heavy)[0].title == "Berlin"
+    category_heavy = RankConfig(weights=(0, 0, 0, 0, 0, 0, 50, 0, 0))
+    assert mem.search("germany", rank=category_heavy)[0].title in ("Angela Merkel", "Helmut Kohl")
+    with pytest.raises(InvalidQueryError, match="k1"):
+        mem.search("germany", rank=RankConfig(k1=0.0))
+    with pytest.raises(InvalidQueryError, match="weight"):
+        mem.search("germany", rank=RankConfig(weights=(-1,) + (1,) * 8))
+
+
+def test_syntax_applied(mem):
+    titles = lambda q, **kw: [h.title for h in mem.search(q, **kw)]
+    assert titles("lata") == ["Lata Mangeshkar", "Asha Bhosle"]
+    assert titles("t:lata") == ["Lata Mangeshkar"]
+    assert titles("lata -sister") == ["Lata Mangeshkar"]
+    assert titles("lata NOT t:lata") == ["Asha Bhosle"]
+    assert titles("indian AND sister") == ["Asha Bhosle"]
+    assert sorted(titles("incategory:\"Indian singers\"")) == ["Asha Bhosle", "Lata Mangeshkar"]
+    assert titles('c:"singers indian"') == []                      # phrase order matters
+    assert titles('"lata mangeshkar"') == ["Lata Mangeshkar", "Asha Bhosle"]
+    assert titles('"mangeshkar lata"') == []
+    assert titles('b:"lata mangeshkar"') == ["Asha Bhosle"]
+    assert titles('"singer lata"') == ["Lata Mangeshkar"]          # "Indian singer Lata sang"
+    assert titles('merkel -"german politician"') == ["Helmut Kohl"]
+    assert titles("i:germany") == ["Berlin"]
+    assert titles("germany", fields=["t"]) == ["Berlin"]             # redirect "Berlin Germany"
+    assert titles("germany", fields="category") == ["Helmut Kohl", "Angela Merkel"]  # shorter field
+    assert titles("zzzunknown") == []
+    assert titles("zzzunknown OR lata") == ["Lata Mangeshkar", "Asha Bhosle"]
+    assert titles("zzzunknown AND lata") == []
+
+
+def test_phrase_without_stored_text_falls_back_to_and():
+    s = Searcher(MemoryIndex(DOCS, store_text=False))
+    r = s.search('"mangeshkar lata"')
+    assert [h.title for h in r] == ["Lata Mangeshkar", "Asha Bhosle"]
+    assert r.flags.get("phrase_fallback") and any("stores no text" in w for w in r.warnings)
+
+
+def test_k_and_result_shape(mem):
+    r = mem.search("germany OR lata", k=2)
+    assert isinstance(r, SearchResult) and len(r) == 2 and [h.rank for h in r] == [1, 2]
+    assert r.total_matches == 5
+    assert all(isinstance(h, Hit) for h in r)
+    d = json.loads(json.dumps(r.to_json()))
+    assert d["hits"][0]["url"].startswith("https://") and d["total_matches"] == 5
+    assert mem.search("germany", k=0) == [] and mem.search("germany", k=0).total_matches == 3
+    for bad in (-1, 1.5, "3", None, True):
+        with pytest.raises(InvalidQueryError, match="k must be"):
+            mem.search("germany", k=bad)
+
+
+@pytest.mark.parametrize("text", ["", "the", "AND", "-", "NOT", "-germany", "c:", '""', "   "])
+def test_queries_without_result_raise_invalid_query(mem, text):
+    with pytest.raises(InvalidQueryError):
+        mem.search(text)
+
+
+@pytest.mark.parametrize("text", ['"lata', "foo:lata", "lata AND", "OR lata", "lata c:", "T:lata",
+                                  "lata -", "lata NOT", "((lata))", "lata*", "lata~2", "\x00lata\uffff"])
+def test_odd_queries_give_results(mem, text):
+    r = mem.search(text)
+    assert r and r[0].title == "Lata Mangeshkar"
+
+
+def test_huge_query(mem):
+    words = " ".join(f"w{i}" for i in range(10_000)) + " lata"
+    r = mem.search(words)
+    assert any("distinct terms" in w for w in r.warnings)
+    assert mem.search("lata " + words)[0].title == "Lata Mangeshkar"
+
+
+# --------------------------------------------------------------------------------------------
+# pruned top-k == brute force
+# --------------------------------------------------------------------------------------------
+def _random_docs(rng, n_docs, vocab):
+    docs = []
+    for i in range(n_docs):
+        doc = {}
+        for f in FIELDS:
+            if rng.random() < 0.5:
+                n = rng.randint(1, 3 if f in ("title", "redirect") else 40)
+                doc[f] = " ".join(rng.choice(vocab) for _ in range(n))
+        docs.append(doc)
+    return docs
+
+
+VOCAB = [f"w{i}" for i in range(40)]
+
+
+@pytest.fixture(scope="module")
+def random_index():
+    rng = random.Random(7)
+    return MemoryIndex(_random_docs(rng, 300, VOCAB))
+
+
+def _random_query(rng, vocab, boolean=True):
+    parts = []
+    for _ in range(rng.randint(1, 6)):
+        w = rng.choice(vocab)
+        r = rng.random()
+        if r < 0.15:
+            w = rng.choice(["t:", "b:", "c:", "intitle:", "i:"]) + w
+        elif r < 0.22:
+            w = "-" + w
+        parts.append(w)
+        if boolean and rng.random() < 0.15:
+            parts.append(rng.choice(["AND", "OR"]))
+    return " ".join(parts)
+
+
+def _configs():
+    return [RankConfig(), RankConfig(k1=0.5, b=(1.0,) * 9), RankConfig(model="tfidf"),
+            RankConfig(weights=(1, 0, 0, 0, 1, 0, 0, 0, 0), b=(0,) * 9)]
+
+
+def _check_against_oracle(searcher, reader, text, k, rank):
+    try:
+        q = parse_query(text, reader.analyzer)
+    except InvalidQueryError:
+        with pytest.raises(InvalidQueryError):
+            searcher.search(text, k=k, rank=rank)
+        return
+    got = searcher.search(text, k=k, rank=rank)
+    want, total = oracle_search(reader, q, rank, k)
+    assert [(h.docid, h.score) for h in got] == want, text
+    assert got.total_matches == total, text
+
+
+def test_pruned_equals_exhaustive_seeded(random_index):
+    s = Searcher(random_index)
+    rng = random.Random(1)
+    for i in range(300):
+        text = _random_query(rng, VOCAB)
+        rank = rng.choice(_configs())
+        _check_against_oracle(s, random_index, text, rng.choice([1, 3, 10, 50]), rank)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(terms=st.lists(st.sampled_from(VOCAB[:12]), min_size=1, max_size=8), k=st.integers(1, 30),
+       cfg=st.sampled_from(_configs()))
+def test_pruned_equals_exhaustive_property(random_index, terms, k, cfg):
+    s = Searcher(random_index)
+    _check_against_oracle(s, random_index, " ".join(terms), k, cfg)
+
+
+def test_maxscore_kernel_equals_exhaustive_kernel(random_index):
+    """Kernel level, including ties: many docs with equal scores must come out by docid."""
+    rng = np.random.default_rng(3)
+    r = random_index
+    w, a, c, k1, model = kernel_params(RankConfig(), r.avg_field_lengths)
+    for _ in range(50):
+        ords = rng.choice(r.n_terms, size=rng.integers(1, 6), replace=False)
+        parts = [r.postings(int(o)) for o in ords]
+        offsets = np.zeros(len(parts) + 1, np.int64)
+        np.cumsum([len(p[0]) for p in parts], out=offsets[1:])
+        docids = np.concatenate([p[0] for p in parts])
+        masks = np.concatenate([p[1] for p in parts])
+        tfs = np.concatenate([p[2] for p in parts])
+        fsel = rng.choice([511, 1, 3, 16, 64], size=len(ords)).astype(np.int64)
+        idf = rng.uniform(0.1, 3, size=len(ords))
+        ub = idf.copy()                                  # saturated tf part <= 1
+        excluded = np.sort(rng.choice(r.n_docs, size=20, replace=False)).astype(np.int32)
+        k = int(rng.integers(1, 40))
+        d1, s1, _, _ = K.maxscore_topk(k, offsets, docids, masks, tfs, fsel, idf, ub, r.field_lengths,
+                                       w, a, c, k1, model, excluded)
+        d2, s2, _ = K.exhaustive_topk(k, offsets, docids, masks, K.tf_positions(masks), tfs, fsel,
+                                      idf, r.field_lengths, w, a, c, k1, model, excluded)
+        assert d1.tolist() == d2.tolist() and s1.tolist() == s2.tolist()
+
+
+def test_ties_break_by_docid():
+    docs = [{"title": "same"} for _ in range(30)]
+    s = Searcher(MemoryIndex(docs))
+    assert [h.docid for h in s.search("same", k=7)] == list(range(7))
+    assert [h.docid for h in s.search("same AND same", k=7)] == list(range(7))
+
+
+def test_kernels_without_jit():
+    """The kernels run as plain Python (NUMBA_DISABLE_JIT=1) and give the same answers."""
+    code = r"""
+import json, random, sys
+sys.path.insert(0, "tests")
+from _memindex import MemoryIndex
+from test_search import _random_docs, _random_query, VOCAB
+from wikisearch.search import Searcher
+rng = random.Random(5)
+s = Searcher(MemoryIndex(_random_docs(rng, 60, VOCAB[:15])))
+out = []
+for i in range(25):
+    q = _random_query(rng, VOCAB[:15])
+    try:
+        r = s.search(q, k=5)
+        out.append([q, [(h.docid, h.score) for h in r], r.total_matches])
+    except Exception as e:
+        out.append([q, type(e).__name__])
+print(json.dumps(out))
+"""
+    root = Path(__file__).parent.parent
+    runs = []
+    for jit in ("1", "0"):
+        env = dict(os.environ, NUMBA_DISABLE_JIT=jit, PYTHONPATH=str(root))
+        p = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                           text=True, timeout=300)
+        assert p.returncode == 0, p.stderr[-2000:]
+        runs.append(json.loads(p.stdout))
+    assert runs[0] == runs[1]
+
+
+def test_threads_share_a_searcher(random_index):
+    s = Searcher(random_index)
+    rng = random.Random(11)
+    queries = [_random_query(rng, VOCAB, boolean=False) for _ in range(40)]
+    expected = {}
+    for q in queries:
+        try:
+            expected[q] = [(h.docid, h.score) for h in s.search(q)]
+        except InvalidQueryError:
+            pass
+    errors = []
+
+    def work():
+        for q in expected:
+            if [(h.docid, h.score) for h in s.search(q)] != expected[q]:
+                errors.append(q)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+# --------------------------------------------------------------------------------------------
+# real indexes built from dumps
+# --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from wikisearch.build import build_index
+    out = tmp_path_factory.mktemp("idx") / "tiny"
+    build_index([str(DATA / "search_tiny.xml")], str(out), workers=1)
+    s = Searcher(str(out))
+    s.warmup()
+    return s
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    from wikisearch import sample_dump
+    from wikisearch.build import build_index
+    out = tmp_path_factory.mktemp("idx") / "sample"
+    build_index([sample_dump()], str(out), workers=1)
+    return Searcher(str(out))
+
+
+TINY_TITLES = ["Lata Mangeshkar", "Asha Bhosle", "Angela Merkel", "Berlin", "Mumbai"]
+
+
+def test_tiny_bm25f_by_hand(tiny):
+    r = tiny.reader
+    cfg = r.rank_config
+    assert [r.title(d) for d in range(r.n_docs)] == TINY_TITLES
+    # title lengths 2,2,2,1,1 (avg 1.6); the redirect "Merkel" is Angela Merkel's alias (avg 0.2)
+    assert r.field_lengths[:, 0].tolist() == [2, 2, 2, 1, 1]
+    assert r.field_lengths[:, 1].tolist() == [0, 0, 1, 0, 0]
+    assert r.redirects(2) == ["Merkel"]
+    n = 5
+    idf = lambda df: math.log(1 + (n - df + 0.5) / (df + 0.5))
+    norm = lambda f, ln, avg: (1 - cfg.b[f]) + cfg.b[f] * ln / avg
+    sat = lambda x: x / (cfg.k1 + x)
+    # t:mangeshkar: title of Lata only; df 3 (Lata, Asha's text and link, Mumbai's text)
+    got = tiny.search("t:mangeshkar")
+    assert [h.title for h in got] == ["Lata Mangeshkar"] and got[0].matched_fields == ["title"]
+    assert got[0].score == pytest.approx(idf(3) * sat(cfg.weights[0] / norm(0, 2, 1.6)), rel=1e-9)
+    # t:merkel: title (len 2) and redirect (len 1) of Angela Merkel; df 1
+    got = tiny.search("t:merkel")
+    tf = cfg.weights[0] / norm(0, 2, 1.6) + cfg.weights[1] / norm(1, 1, 0.2)
+    assert [h.title for h in got] == ["Angela Merkel"] and got[0].matched_fields == ["title", "redirect"]
+    assert got[0].score == pytest.approx(idf(1) * sat(tf), rel=1e-9)
+    assert got[0].url == "https://en.wikipedia.org/wiki/Angela_Merkel" and got[0].page_id == 13
+
+
+def _stored_term_counts(reader, docid):
+    texts = reader.stored_text(docid)
+    return {f: reader.analyzer.terms(texts.get(f, "")) for f in FIELDS}
+
+
+def test_tiny_scores_match_an_independent_formula(tiny):
+    """Every score recomputed from the stored text, re-analyzed, with the textbook formula."""
+    r = tiny.reader
+    cfg = r.rank_config
+    terms = {d: _stored_term_counts(r, d) for d in range(r.n_docs)}
+    for query in ["lata mangeshkar", "indian singer", "germany chancellor berlin", "city", "sister"]:
+        qterms = list(dict.fromkeys(r.analyzer.terms(query)))
+        expected = {}
+        for d in range(r.n_docs):
+            score = 0.0
+            for t in qterms:
+                df = sum(1 for e in range(r.n_docs) if any(t in v for v in terms[e].values()))
+                tf = 0.0
+                for i, f in enumerate(FIELDS):
+                    c = terms[d][f].count(t)
+                    if c:
+                        norm = 1 - cfg.b[i] + cfg.b[i] * r.field_lengths[d, i] / r.avg_field_lengths[i]
+                        tf += cfg.weights[i] * c / norm
+                if tf:
+                    score += math.log(1 + (r.n_docs - df + 0.5) / (df + 0.5)) * tf / (cfg.k1 + tf)
+            if score:
+                expected[d] = score
+        got = tiny.search(query, k=10)
+        assert {h.docid: pytest.approx(h.score, rel=1e-9) for h in got} == expected, query
+        assert [h.docid for h in got] == sorted(expected, key=lambda d: (-round(expected[d], 9), d))
+
+
+@pytest.mark.parametrize("query, titles", [
+    ("t:merkel", ["Angela Merkel"]),
+    ("merkel", ["Angela Merkel"]),
+    ("intitle:lata", ["Lata Mangeshkar"]),
+    ('"lata mangeshkar"', ["Lata Mangeshkar", "Asha Bhosle", "Mumbai"]),
+    ('"mangeshkar lata"', []),
+    ('incategory:"Indian singers"', ["Asha Bhosle", "Lata Mangeshkar"]),
+    ('c:"singers indian"', []),
+    ("incategory:Indian_singers -sister", ["Lata Mangeshkar"]),
+    ("singer NOT t:lata", ["Asha Bhosle", "Mumbai"]),
+    ("indian AND sister", ["Asha Bhosle"]),
+    ("i:country", ["Berlin"]),
+    ("i:germany", ["Berlin", "Angela Merkel"]),
+    ("linksto:Germany", ["Berlin", "Angela Merkel"]),
+    ("l:mumbai", ["Lata Mangeshkar"]),
+    ("r:guide", ["Mumbai"]),
+    ("b:wall", ["Berlin"]),
+    ("insource:playback", ["Lata Mangeshkar"]),
+    ("capital OR wall AND divided", ["Berlin"]),
+])
+def test_tiny_syntax(tiny, query, titles):
+    got = [h.title for h in tiny.search(query)]
+    if query.startswith("incategory:\"") or query == "linksto:Germany":
+        assert sorted(got) == sorted(titles)
+    else:
+        assert got == titles
+
+
+def test_tiny_pruned_equals_exhaustive_with_phrases(tiny):
+    r = tiny.reader
+    vocab = sorted({t for d in range(r.n_docs) for v in _stored_term_counts(r, d).values() for t in v})
+
+    def phrase_ok(lit, d):
+        texts = r.stored_text(d)
+        for f in (lit.fields or FIELDS):
+            for line in texts.get(f, "").split("\n"):
+                toks = r.analyzer.terms(line)
+                n = len(lit.terms)
+                if any(tuple(toks[i:i + n]) == lit.terms for i in range(len(toks) - n + 1)):
+                    return True
+        return False
+    rng = random.Random(2)
+    for _ in range(150):
+        words = [rng.choice(vocab) for _ in range(rng.randint(1, 4))]
+        if rng.random() < 0.3:
+            words.insert(0, '"' + " ".join(rng.choice(vocab) for _ in range(2)) + '"')
+        text = " ".join(words)
+        rank = rng.choice(_configs())
+        q = parse_query(text, r.analyzer)
+        got = tiny.search(text, k=5, rank=rank)
+        want, total = oracle_search(r, q, rank, 5, phrase_ok)
+        assert [(h.docid, h.score) for h in got] == want, text
+        assert got.total_matches == total, text
+
+
+def test_sample_pruned_equals_exhaustive(sample):
+    r = sample.reader
+    vocab = [t for t in r.terms() if t.isalpha()]
+    rng = random.Random(3)
+    common = sorted(vocab, key=lambda t: -r.doc_freq(r.term_ordinal(t)))[:300]
+    for i in range(300):
+        pool = common if i % 2 else vocab
+        text = _random_query(rng, pool, boolean=i % 3 == 0)
+        _check_against_oracle(sample, r, text, rng.choice([1, 5, 10, 20]), rng.choice(_configs()))
+
+
+def test_sample_queries(sample):
+    assert sample.search("t:merkel")[0].title == "Angela Merkel"
+    assert sample.search("merkel")[0].title == "Angela Merkel"
+    assert sample.search("intitle:berlin")[0].title == "Berlin"
+    r = sample.search('"federal republic of germany"')
+    assert r and all(h.title for h in r)
+    cats = sample.reader.stored_text(sample.reader.docid_for_title("Angela Merkel"))["category"]
+    name = cats.split("\n")[0]
+    got = sample.search(f'incategory:"{name}"')
+    assert "Angela Merkel" in [h.title for h in got]
+    assert all("category" in h.matched_fields for h in got)
+
+
+def test_open_and_warmup(sample):
+    from wikisearch.search import open as ws_open
+    s = ws_open(sample.reader.path)
+    s.warmup()
+    assert s.search("berlin", k=3)[0].title == "Berlin"

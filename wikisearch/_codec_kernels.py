@@ -1,0 +1,569 @@
+"""Numba kernels of the postings codecs (format: docs/FORMAT.md, "Postings codecs").
+
+Pure functions over contiguous arrays, no I/O, no validation of inputs (``codec.py`` validates
+what it encodes). Decoders never read or write out of bounds, whatever the bytes: they return
+``-1`` for damaged data and ``-2`` when the ``tfs`` output is too small. Arithmetic on values is
+done in ``np.uint64``/``np.int64`` explicitly, so that ``NUMBA_DISABLE_JIT=1`` (numpy scalars)
+computes what numba computes.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+BLOCK = 128                 # postings per bit-packed block
+TAIL_PACK_MIN = 2          # a last partial block this long or longer is bit-packed too
+CORRUPT = -1
+TFS_FULL = -2
+_U7 = np.uint64(7)
+_LOW7 = np.uint64(0x7F)
+_HIGH = np.uint64(0x80)
+_BYTE = np.uint64(0xFF)
+_EXCEPTIONS = 64            # stream header bit: exceptions follow the packed bits
+
+
+# --- LEB128 ---------------------------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def vb_write(out, pos, v):
+    """Write ``v`` as LEB128 (low 7 bits first, high bit = more bytes follow) at ``out[pos]``."""
+    v = np.uint64(v)
+    while v >= _HIGH:
+        out[pos] = np.uint8((v & _LOW7) | _HIGH)
+        v >>= _U7
+        pos += 1
+    out[pos] = np.uint8(v)
+    return pos + 1
+
+
+@njit(cache=True, nogil=True)
+def vb_read(buf, pos, end):
+    """``(value, next_pos)`` of the LEB128 number at ``buf[pos]``; next_pos -1 if cut or > 64 bits."""
+    v = np.uint64(0)
+    shift = np.uint64(0)
+    while pos < end and shift < np.uint64(64):
+        b = np.uint64(buf[pos])
+        pos += 1
+        v |= (b & _LOW7) << shift
+        if b < _HIGH:
+            return v, pos
+        shift += _U7
+    return v, CORRUPT
+
+
+@njit(cache=True, nogil=True)
+def vb_len(v):
+    v = np.uint64(v)
+    n = 1
+    while v >= _HIGH:
+        v >>= _U7
+        n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def vb_encode_u64(values):
+    out = np.empty(10 * values.size, np.uint8)
+    pos = 0
+    for k in range(values.size):
+        pos = vb_write(out, pos, values[k])
+    return out[:pos]
+
+
+@njit(cache=True, nogil=True)
+def vb_decode_u64(buf, pos, n):
+    """``(values uint64[n], next_pos)``; next_pos -1 if the bytes run out."""
+    out = np.empty(n, np.uint64)
+    for k in range(n):
+        out[k], pos = vb_read(buf, pos, buf.size)
+        if pos < 0:
+            break
+    return out, pos
+
+
+# --- bits -----------------------------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def popcount16(m):
+    m = np.int64(m)
+    m = m - ((m >> 1) & 0x5555)
+    m = (m & 0x3333) + ((m >> 2) & 0x3333)
+    m = (m + (m >> 4)) & 0x0F0F
+    return (m + (m >> 8)) & 0x1F
+
+
+@njit(cache=True, nogil=True)
+def bit_length(v):
+    v = np.int64(v)
+    n = 0
+    if v >= 1 << 16:
+        v >>= 16
+        n += 16
+    if v >= 1 << 8:
+        v >>= 8
+        n += 8
+    if v >= 1 << 4:
+        v >>= 4
+        n += 4
+    if v >= 1 << 2:
+        v >>= 2
+        n += 2
+    if v >= 2:
+        v >>= 1
+        n += 1
+    return n + v
+
+
+@njit(cache=True, nogil=True)
+def pack(vals, width, out, pos):
+    """Low ``width`` bits of each value, LSB first, into ``ceil(len*width/8)`` bytes."""
+    if width == 0:
+        return pos
+    mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+    acc = np.uint64(0)
+    nbits = 0
+    for k in range(vals.size):
+        acc |= (np.uint64(vals[k]) & mask) << np.uint64(nbits)
+        nbits += width
+        while nbits >= 8:
+            out[pos] = np.uint8(acc & _BYTE)
+            acc >>= np.uint64(8)
+            nbits -= 8
+            pos += 1
+    if nbits > 0:
+        out[pos] = np.uint8(acc)
+        pos += 1
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def unpack(buf, pos, end, width, out):
+    """Inverse of :func:`pack` into ``out`` (its size is the count); -1 if the bytes run out."""
+    count = out.size
+    if width == 0:
+        out[:] = 0
+        return pos
+    stop = pos + (count * width + 7) // 8
+    if stop > end:
+        return CORRUPT
+    mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+    acc = np.uint64(0)
+    nbits = 0
+    for k in range(count):
+        while nbits < width:
+            acc |= np.uint64(buf[pos]) << np.uint64(nbits)
+            pos += 1
+            nbits += 8
+        out[k] = np.uint32(acc & mask)
+        acc >>= np.uint64(width)
+        nbits -= width
+    return stop
+
+
+@njit(cache=True, nogil=True)
+def choose_width(vals):
+    """``(width, n_exceptions)`` minimizing the estimated bytes of a patched stream."""
+    hist = np.zeros(34, np.int64)
+    for k in range(vals.size):
+        hist[bit_length(vals[k])] += 1
+    top = 33
+    while top > 0 and hist[top] == 0:
+        top -= 1
+    best, best_cost, best_exc = top, (vals.size * top + 7) // 8, 0
+    for w in range(top - 1, -1, -1):
+        n_exc = 0
+        cost = (vals.size * w + 7) // 8
+        for bits in range(w + 1, top + 1):
+            n_exc += hist[bits]
+            cost += hist[bits] * (1 + (bits - w + 6) // 7)   # index gap ~1 byte + high bits
+        cost += vb_len(n_exc)
+        if cost < best_cost:
+            best, best_cost, best_exc = w, cost, n_exc
+    return best, best_exc
+
+
+@njit(cache=True, nogil=True)
+def write_stream(vals, out, pos):
+    """Stream --> Header, [NumExceptions], PackedBits, <IndexGap, HighBits>^NumExceptions."""
+    width, n_exc = choose_width(vals)
+    out[pos] = np.uint8(width | (_EXCEPTIONS if n_exc > 0 else 0))
+    pos += 1
+    if n_exc > 0:
+        pos = vb_write(out, pos, n_exc)
+    pos = pack(vals, width, out, pos)
+    if n_exc > 0:
+        last = -1
+        for k in range(vals.size):
+            if bit_length(vals[k]) > width:
+                pos = vb_write(out, pos, k - last - 1)
+                pos = vb_write(out, pos, np.uint64(vals[k]) >> np.uint64(width))
+                last = k
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def read_stream(buf, pos, end, out):
+    """Inverse of :func:`write_stream` into ``out`` (its size is the count); -1 if damaged."""
+    if pos >= end:
+        return CORRUPT
+    header = np.int64(buf[pos])
+    pos += 1
+    width = header & 63
+    if width > 32 or header > 127:
+        return CORRUPT
+    n_exc = np.uint64(0)
+    if header & _EXCEPTIONS:
+        n_exc, pos = vb_read(buf, pos, end)
+        if pos < 0 or n_exc > np.uint64(out.size):
+            return CORRUPT
+    pos = unpack(buf, pos, end, width, out)
+    k = -1
+    for _ in range(np.int64(n_exc)):
+        if pos < 0:
+            return CORRUPT
+        gap, pos = vb_read(buf, pos, end)
+        k += np.int64(min(gap, np.uint64(out.size))) + 1
+        if pos < 0 or k >= out.size:
+            return CORRUPT
+        high, pos = vb_read(buf, pos, end)
+        out[k] |= np.uint32((high << np.uint64(width)) & np.uint64(0xFFFFFFFF))
+    return pos
+
+
+# --- varbyte postings (and the varbyte tail of bit-packed lists) -----------------------------
+
+@njit(cache=True, nogil=True)
+def _bound(offsets, tfs):
+    """Bytes that any codec here needs at most for these lists."""
+    return 16 * (offsets.size + 1) + 12 * offsets[-1] + 10 * tfs.size
+
+
+@njit(cache=True, nogil=True)
+def write_posting(out, pos, gap, middle, with_middle, mask, tfs, t):
+    """VInt DocGap, [VInt middle (mask or mask code)], VInt TfMinus1 per set bit: ``(pos, t)``."""
+    pos = vb_write(out, pos, gap)
+    if with_middle:
+        pos = vb_write(out, pos, middle)
+    for _ in range(popcount16(mask)):
+        pos = vb_write(out, pos, np.uint64(tfs[t]) - np.uint64(1))
+        t += 1
+    return pos, t
+
+
+@njit(cache=True, nogil=True)
+def read_posting(buf, pos, end, table, i, last, docids, masks, tfs, t):
+    """Inverse of :func:`write_posting` (the bit-packed tail) into row ``i``: ``(pos, last, t)``,
+    pos < 0 on error. With one mask in the table no code is read."""
+    gap, pos = vb_read(buf, pos, end)
+    if pos < 0 or gap > np.uint64(0x7FFFFFFF):
+        return CORRUPT, last, t
+    last += np.int64(gap) + 1
+    docids[i] = last
+    if table.size == 1:
+        m = np.int64(table[0])
+    else:
+        v, pos = vb_read(buf, pos, end)
+        if pos < 0 or v >= np.uint64(table.size):
+            return CORRUPT, last, t
+        m = np.int64(table[np.int64(v)])
+    masks[i] = m
+    bits = popcount16(m)
+    if t + bits > tfs.size:
+        return TFS_FULL, last, t
+    for _ in range(bits):
+        v, pos = vb_read(buf, pos, end)
+        if pos < 0:
+            return CORRUPT, last, t
+        tfs[t] = np.uint32((v + np.uint64(1)) & np.uint64(0xFFFFFFFF))
+        t += 1
+    return pos, last, t
+
+
+@njit(cache=True, nogil=True)
+def varbyte_encode_lists(offsets, docids, masks, tfs):
+    """VarbytePostings of lists ``[offsets[i], offsets[i+1])``: ``(bytes, byte_offsets)``."""
+    out = np.empty(_bound(offsets, tfs), np.uint8)
+    byte_offsets = np.zeros(offsets.size, np.int64)
+    pos = 0
+    t = 0
+    for li in range(offsets.size - 1):
+        last = np.int64(-1)
+        for i in range(offsets[li], offsets[li + 1]):
+            d = np.int64(docids[i])
+            pos, t = write_posting(out, pos, d - last - 1, masks[i], True, masks[i], tfs, t)
+            last = d
+        byte_offsets[li + 1] = pos
+    return out[:pos], byte_offsets
+
+
+@njit(cache=True, nogil=True)
+def varbyte_decode_into(buf, pos, n, docids, masks, tfs):
+    """Decode ``n`` postings from ``buf[pos:]``: ``(next_pos, n_tfs)``; next_pos < 0 on error.
+    (:func:`read_posting` inlined by hand: this loop is the varbyte codec's query-time cost.)"""
+    end = buf.size
+    last = np.int64(-1)
+    t = 0
+    for i in range(n):
+        gap, pos = vb_read(buf, pos, end)
+        if pos < 0 or gap > np.uint64(0x7FFFFFFF):
+            return CORRUPT, t
+        last += np.int64(gap) + 1
+        docids[i] = last
+        m, pos = vb_read(buf, pos, end)
+        if pos < 0 or m > np.uint64(0xFFFF):
+            return CORRUPT, t
+        masks[i] = m
+        bits = popcount16(m)
+        if t + bits > tfs.size:
+            return TFS_FULL, t
+        for _ in range(bits):
+            v, pos = vb_read(buf, pos, end)
+            if pos < 0:
+                return CORRUPT, t
+            tfs[t] = np.uint32((v + np.uint64(1)) & np.uint64(0xFFFFFFFF))
+            t += 1
+    return pos, t
+
+
+# --- bit-packed postings --------------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def _order_table(seen, counts, n):
+    """Masks ``seen`` sorted most frequent first, ties by mask value."""
+    keys = np.empty(seen.size, np.int64)
+    for k in range(seen.size):
+        keys[k] = ((n - counts[k]) << 16) | seen[k]
+    return seen[np.argsort(keys)]
+
+
+@njit(cache=True, nogil=True)
+def mask_table(masks):
+    """``(table, codes)``: the distinct masks, most frequent first (ties: smaller mask first),
+    and each posting's index into it. Lists have few distinct masks: a linear search serves,
+    with a 65536-entry table past 32 of them."""
+    few = 32
+    seen = np.empty(few, np.int64)
+    counts = np.zeros(few, np.int64)
+    n_seen = 0
+    for i in range(masks.size):
+        m = np.int64(masks[i])
+        k = 0
+        while k < n_seen and seen[k] != m:
+            k += 1
+        if k == n_seen:
+            if n_seen == few:
+                return _mask_table_many(masks)
+            seen[k] = m
+            n_seen += 1
+        counts[k] += 1
+    table = _order_table(seen[:n_seen], counts[:n_seen], masks.size)
+    codes = np.empty(masks.size, np.uint32)
+    k = 0
+    for i in range(masks.size):
+        if table[k] != masks[i]:
+            k = 0
+            while table[k] != masks[i]:
+                k += 1
+        codes[i] = k
+    return table, codes
+
+
+@njit(cache=True, nogil=True)
+def _mask_table_many(masks):
+    counts = np.zeros(65536, np.int64)
+    for i in range(masks.size):
+        counts[masks[i]] += 1
+    seen = np.flatnonzero(counts).astype(np.int64)
+    table = _order_table(seen, counts[seen], masks.size)
+    index = np.empty(65536, np.uint32)
+    for k in range(table.size):
+        index[table[k]] = k
+    codes = np.empty(masks.size, np.uint32)
+    for i in range(masks.size):
+        codes[i] = index[masks[i]]
+    return table, codes
+
+
+@njit(cache=True, nogil=True)
+def _write_block(docids, masks, codes, tfs, t, last, with_codes, out, pos, gaps, tf_vals):
+    """PackedBlock of ``docids.size`` postings; returns ``(pos, t)``."""
+    n_tf = 0
+    for k in range(docids.size):
+        d = np.int64(docids[k])
+        gaps[k] = d - last - 1
+        last = d
+        for _ in range(popcount16(masks[k])):
+            tf_vals[n_tf] = tfs[t] - np.uint32(1)
+            n_tf += 1
+            t += 1
+    pos = write_stream(gaps[:docids.size], out, pos)
+    if with_codes:
+        pos = write_stream(codes, out, pos)
+    pos = write_stream(tf_vals[:n_tf], out, pos)
+    return pos, t
+
+
+@njit(cache=True, nogil=True)
+def _bitpacked_encode_one(docids, masks, tfs, out, pos, gaps, tf_vals):
+    if docids.size == 0:
+        return pos
+    table, codes = mask_table(masks)
+    if table.size == 1:
+        pos = vb_write(out, pos, 2 * table[0] + 1)
+    else:
+        pos = vb_write(out, pos, 2 * table.size)
+        for k in range(table.size):
+            pos = vb_write(out, pos, table[k])
+    with_codes = table.size != 1
+    n = docids.size
+    rest = n % BLOCK if n % BLOCK < TAIL_PACK_MIN else 0
+    t = 0
+    for b0 in range(0, n - rest, BLOCK):
+        b1 = min(b0 + BLOCK, n)
+        last = np.int64(docids[b0 - 1]) if b0 > 0 else np.int64(-1)
+        pos, t = _write_block(docids[b0:b1], masks[b0:b1], codes[b0:b1], tfs, t, last,
+                              with_codes, out, pos, gaps, tf_vals)
+    last = np.int64(docids[n - rest - 1]) if n - rest > 0 else np.int64(-1)
+    for i in range(n - rest, n):
+        d = np.int64(docids[i])
+        pos, t = write_posting(out, pos, d - last - 1, codes[i], with_codes, masks[i], tfs, t)
+        last = d
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def bitpacked_encode_lists(offsets, docids, masks, tfs):
+    """BitpackedPostings of lists ``[offsets[i], offsets[i+1])``: ``(bytes, byte_offsets)``."""
+    out = np.empty(_bound(offsets, tfs), np.uint8)
+    byte_offsets = np.zeros(offsets.size, np.int64)
+    gaps = np.empty(BLOCK, np.uint32)
+    tf_vals = np.empty(BLOCK * 16, np.uint32)
+    pos = 0
+    t = 0
+    for li in range(offsets.size - 1):
+        lo, hi = offsets[li], offsets[li + 1]
+        n_tf = 0
+        for i in range(lo, hi):
+            n_tf += popcount16(masks[i])
+        pos = _bitpacked_encode_one(docids[lo:hi], masks[lo:hi], tfs[t:t + n_tf], out, pos,
+                                    gaps, tf_vals)
+        t += n_tf
+        byte_offsets[li + 1] = pos
+    return out[:pos], byte_offsets
+
+
+@njit(cache=True, nogil=True)
+def _read_mask_table(buf, pos, end):
+    """``(table, pos)`` of MaskTable --> 2*Mask+1 | 2*NumMasks, Mask^NumMasks (NumMasks >= 2)."""
+    header, pos = vb_read(buf, pos, end)
+    if pos < 0 or header > np.uint64(2 * 0xFFFF + 1) or header < np.uint64(4) \
+            and not header & np.uint64(1):
+        return np.empty(0, np.uint16), CORRUPT
+    if header & np.uint64(1):
+        table = np.empty(1, np.uint16)
+        table[0] = header >> np.uint64(1)
+        return table, pos
+    table = np.empty(np.int64(header >> np.uint64(1)), np.uint16)
+    for k in range(table.size):
+        m, pos = vb_read(buf, pos, end)
+        if pos < 0 or m > np.uint64(0xFFFF):
+            return table, CORRUPT
+        table[k] = m
+    return table, pos
+
+
+@njit(cache=True, nogil=True)
+def _mask_of(code, table):
+    """The mask of a code (an index into the table); -1 if out of range."""
+    return np.int64(table[np.int64(code)]) if code < np.uint64(table.size) else -1
+
+
+@njit(cache=True, nogil=True)
+def _read_block(buf, pos, end, table, last, docids, masks, tfs, t, codes):
+    """Inverse of :func:`_write_block` for ``docids.size`` postings: ``(pos, t)``."""
+    count = docids.size
+    gaps = codes[:count]
+    pos = read_stream(buf, pos, end, gaps)
+    if pos < 0:
+        return CORRUPT, t
+    for k in range(count):
+        last += np.int64(gaps[k]) + 1
+        docids[k] = last
+    n_tf = 0
+    if table.size == 1:
+        masks[:] = table[0]
+        n_tf = count * popcount16(table[0])
+    else:
+        pos = read_stream(buf, pos, end, codes[:count])
+        if pos < 0:
+            return CORRUPT, t
+        for k in range(count):
+            m = _mask_of(np.uint64(codes[k]), table)
+            if m < 0:
+                return CORRUPT, t
+            masks[k] = m
+            n_tf += popcount16(m)
+    if t + n_tf > tfs.size:
+        return TFS_FULL, t
+    block_tfs = tfs[t:t + n_tf]
+    pos = read_stream(buf, pos, end, block_tfs)
+    if pos < 0:
+        return CORRUPT, t
+    for k in range(n_tf):
+        block_tfs[k] += np.uint32(1)
+    return pos, t + n_tf
+
+
+@njit(cache=True, nogil=True)
+def bitpacked_decode_into(buf, pos, n, docids, masks, tfs):
+    """Decode ``n`` postings from ``buf[pos:]``: ``(next_pos, n_tfs)``; next_pos < 0 on error."""
+    end = buf.size
+    if n == 0:
+        return pos, 0
+    table, pos = _read_mask_table(buf, pos, end)
+    if pos < 0:
+        return CORRUPT, 0
+    codes = np.empty(BLOCK, np.uint32)
+    rest = n % BLOCK if n % BLOCK < TAIL_PACK_MIN else 0
+    last = np.int64(-1)
+    t = 0
+    for b0 in range(0, n - rest, BLOCK):
+        b1 = min(b0 + BLOCK, n)
+        pos, t = _read_block(buf, pos, end, table, last, docids[b0:b1], masks[b0:b1], tfs, t, codes)
+        if pos < 0:
+            return pos, t
+        last = np.int64(docids[b1 - 1])
+    for i in range(n - rest, n):
+        pos, last, t = read_posting(buf, pos, end, table, i, last, docids, masks, tfs, t)
+    return pos, t
+
+
+# --- validation -----------------------------------------------------------------------------
+
+@njit(cache=True, nogil=True)
+def check_lists(offsets, docids, masks, tfs, max_docid):
+    """0 if the CSR posting lists are well formed, else an error code (see codec.py)."""
+    if offsets.size < 1 or offsets[0] != 0 or offsets[-1] != docids.size:
+        return 1
+    if masks.size != docids.size:
+        return 2
+    n_tf = 0
+    for li in range(offsets.size - 1):
+        lo, hi = offsets[li], offsets[li + 1]
+        if hi < lo:
+            return 1
+        last = np.int64(-1)
+        for i in range(lo, hi):
+            d = np.int64(docids[i])
+            if d < 0 or d > max_docid:
+                return 3
+            if d <= last:
+                return 4
+            last = d
+            if masks[i] == 0:
+                return 5
+            n_tf += popcount16(masks[i])
+    for k in range(tfs.size):
+        if tfs[k] == 0:
+            return 6
+    return 7 if n_tf != tfs.size else 0

@@ -1,0 +1,177 @@
+"""Numba kernels of the merge stage: gather block postings, fold in aliases, compute bounds.
+
+Pure functions over contiguous arrays; they also run with NUMBA_DISABLE_JIT=1 and tests compare
+them to plain-Python oracles (tests/test_invert.py, tests/test_build.py).
+"""
+import numpy as np
+from numba import njit
+
+from . import _codec_kernels as CK
+
+VARBYTE = 0
+BITPACKED = 1
+
+
+@njit(cache=True, nogil=True)
+def gather_chunk(codec_id, buf, e_start, e_df, e_base, e_term, n_terms, n_postings, tf_capacity):
+    """Decode block lists (entries sorted by term, then block) and concatenate them per term.
+
+    Entry i is a list of ``e_df[i]`` postings at ``buf[e_start[i]:]`` belonging to chunk term
+    ``e_term[i]``; its docids are shifted by ``e_base[i]`` (the block's first docid).
+    Returns CSR ``(post_offsets, docids, masks, tf_offsets, tfs)``, or an empty ``post_offsets``
+    if the bytes are damaged.
+    """
+    post_offsets = np.zeros(n_terms + 1, np.int64)
+    tf_offsets = np.zeros(n_terms + 1, np.int64)
+    docids = np.empty(n_postings, np.int32)
+    masks = np.empty(n_postings, np.uint16)
+    tfs = np.empty(tf_capacity, np.uint32)
+    p = 0
+    q = 0
+    for i in range(e_start.shape[0]):
+        n = e_df[i]
+        if codec_id == VARBYTE:
+            end, nt = CK.varbyte_decode_into(buf, e_start[i], n, docids[p:], masks[p:], tfs[q:])
+        else:
+            end, nt = CK.bitpacked_decode_into(buf, e_start[i], n, docids[p:], masks[p:], tfs[q:])
+        if end < 0:
+            return np.zeros(0, np.int64), docids, masks, tf_offsets, tfs
+        base = e_base[i]
+        for j in range(p, p + n):
+            docids[j] += base
+        p += n
+        q += nt
+        post_offsets[e_term[i] + 1] = p
+        tf_offsets[e_term[i] + 1] = q
+    for t in range(n_terms):  # terms with no block entry (alias-only) keep the running offsets
+        if post_offsets[t + 1] < post_offsets[t]:
+            post_offsets[t + 1] = post_offsets[t]
+        if tf_offsets[t + 1] < tf_offsets[t]:
+            tf_offsets[t + 1] = tf_offsets[t]
+    return post_offsets, docids, masks, tf_offsets, tfs[:q]
+
+
+@njit(cache=True, nogil=True)
+def merge_alias_chunk(po, d, m, to, t, apo, ad, am, ato, at):
+    """Per term, merge the alias (redirect-field) list into the block list (both CSR)."""
+    n_terms = po.shape[0] - 1
+    out_po = np.zeros(n_terms + 1, np.int64)
+    out_to = np.zeros(n_terms + 1, np.int64)
+    out_d = np.empty(d.shape[0] + ad.shape[0], np.int32)
+    out_m = np.empty(d.shape[0] + ad.shape[0], np.uint16)
+    out_t = np.empty(t.shape[0] + at.shape[0], np.uint32)
+    p = 0
+    q = 0
+    for k in range(n_terms):
+        d2, m2, t2 = merge_two(d[po[k]:po[k + 1]], m[po[k]:po[k + 1]], t[to[k]:to[k + 1]],
+                               ad[apo[k]:apo[k + 1]], am[apo[k]:apo[k + 1]], at[ato[k]:ato[k + 1]])
+        out_d[p:p + d2.shape[0]] = d2
+        out_m[p:p + d2.shape[0]] = m2
+        out_t[q:q + t2.shape[0]] = t2
+        p += d2.shape[0]
+        q += t2.shape[0]
+        out_po[k + 1] = p
+        out_to[k + 1] = q
+    return out_po, out_d[:p], out_m[:p], out_to, out_t[:q]
+
+
+@njit(cache=True, nogil=True)
+def bounds_csr(po, d, m, to, t, field_lengths, avg_lengths, weights, b, k1, field_postings):
+    """:func:`bm25f_bound` of every list of a CSR chunk, as float32 rounded up."""
+    n_terms = po.shape[0] - 1
+    out = np.empty(n_terms, np.float32)
+    for k in range(n_terms):
+        v = bm25f_bound(d[po[k]:po[k + 1]], m[po[k]:po[k + 1]], t[to[k]:to[k + 1]],
+                        field_lengths, avg_lengths, weights, b, k1, field_postings)
+        f = np.float32(v)
+        if np.float64(f) < v:  # an upper bound must stay one after rounding
+            f = np.nextafter(f, np.float32(np.inf))
+        out[k] = f
+    return out
+
+
+@njit(cache=True, nogil=True)
+def merge_two(d1, m1, t1, d2, m2, t2):
+    """Merge two postings lists of one term (docids ascending) into one.
+
+    A document present in both gets the union of the masks and its tfs in ascending field
+    order; a field present in both gets the tfs summed.
+    """
+    n1 = d1.shape[0]
+    n2 = d2.shape[0]
+    docids = np.empty(n1 + n2, np.int32)
+    masks = np.empty(n1 + n2, np.uint16)
+    tfs = np.empty(t1.shape[0] + t2.shape[0], np.uint32)
+    i = j = p = 0
+    a = b = q = 0
+    while i < n1 or j < n2:
+        if j >= n2 or (i < n1 and d1[i] < d2[j]):
+            docids[p] = d1[i]
+            masks[p] = m1[i]
+            for _ in range(_popcount(m1[i])):
+                tfs[q] = t1[a]
+                q += 1
+                a += 1
+            i += 1
+        elif i >= n1 or d2[j] < d1[i]:
+            docids[p] = d2[j]
+            masks[p] = m2[j]
+            for _ in range(_popcount(m2[j])):
+                tfs[q] = t2[b]
+                q += 1
+                b += 1
+            j += 1
+        else:
+            mask = m1[i] | m2[j]
+            docids[p] = d1[i]
+            masks[p] = mask
+            for f in range(16):
+                bit = 1 << f
+                if mask & bit:
+                    v = 0
+                    if m1[i] & bit:
+                        v += t1[a]
+                        a += 1
+                    if m2[j] & bit:
+                        v += t2[b]
+                        b += 1
+                    tfs[q] = v
+                    q += 1
+            i += 1
+            j += 1
+        p += 1
+    return docids[:p].copy(), masks[:p].copy(), tfs[:q].copy()
+
+
+@njit(cache=True, nogil=True)
+def _popcount(x):
+    c = 0
+    while x:
+        x &= x - 1
+        c += 1
+    return c
+
+
+@njit(cache=True, nogil=True)
+def bm25f_bound(docids, masks, tfs, field_lengths, avg_lengths, weights, b, k1, field_postings):
+    """Max over a term's postings of the saturated BM25F tf part  tf~ / (k1 + tf~).
+
+    Also adds each posting's fields to ``field_postings`` (postings per field, for stats).
+    """
+    best = 0.0
+    q = 0
+    nf = weights.shape[0]
+    for i in range(docids.shape[0]):
+        d = docids[i]
+        m = masks[i]
+        acc = 0.0
+        for f in range(nf):
+            if m & (1 << f):
+                field_postings[f] += 1
+                norm = 1.0 - b[f] + b[f] * field_lengths[d, f] / avg_lengths[f] if avg_lengths[f] > 0 else 1.0
+                acc += weights[f] * tfs[q] / norm
+                q += 1
+        s = acc / (k1 + acc)
+        if s > best:
+            best = s
+    return best

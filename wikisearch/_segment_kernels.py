@@ -1,0 +1,205 @@
+"""Numba kernels of the term dictionary: front-coded blocks of terms, looked up without loading.
+
+    DictBlock  --> <TermRecord>^(<= TERM_BLOCK)
+    TermRecord --> PrefixLen (varbyte), SuffixLen (varbyte), Suffix (bytes), DocFreq (varbyte),
+                   PostingsLen (varbyte), Bound (uint8: ceil(255 * bound))
+
+PrefixLen counts bytes shared with the previous term of the same block (0 for a block's first
+term, so each block can be searched on its own). Pure functions; run with NUMBA_DISABLE_JIT=1 too.
+"""
+import numpy as np
+from numba import njit
+
+TERM_BLOCK = 32
+
+
+@njit(cache=True, nogil=True)
+def _vb_write(out, pos, v):
+    while v >= 0x80:
+        out[pos] = (v & 0x7F) | 0x80
+        v >>= 7
+        pos += 1
+    out[pos] = v
+    return pos + 1
+
+
+@njit(cache=True, nogil=True)
+def _vb_read(buf, pos, end):
+    v = 0
+    shift = 0
+    while pos < end:
+        b = np.int64(buf[pos])
+        pos += 1
+        v |= (b & 0x7F) << shift
+        if b < 0x80:
+            return v, pos
+        shift += 7
+        if shift > 56:
+            return -1, -1
+    return -1, -1
+
+
+@njit(cache=True, nogil=True)
+def encode_dictionary(term_bytes, term_offsets, dfs, post_lens, bounds_q):
+    """Front-code sorted terms into blocks: ``(blob uint8, block_offsets int64[B+1],
+    block_post_offsets int64[B+1])``."""
+    n = dfs.shape[0]
+    n_blocks = (n + TERM_BLOCK - 1) // TERM_BLOCK
+    out = np.empty(term_bytes.shape[0] + 21 * n + 1, np.uint8)
+    block_offsets = np.zeros(n_blocks + 1, np.int64)
+    block_post = np.zeros(n_blocks + 1, np.int64)
+    pos = 0
+    post = 0
+    for i in range(n):
+        a = term_offsets[i]
+        b = term_offsets[i + 1]
+        shared = 0
+        if i % TERM_BLOCK == 0:
+            block_offsets[i // TERM_BLOCK] = pos
+            block_post[i // TERM_BLOCK] = post
+        else:
+            pa = term_offsets[i - 1]
+            pb = term_offsets[i]
+            while shared < b - a and shared < pb - pa and term_bytes[a + shared] == term_bytes[pa + shared]:
+                shared += 1
+        pos = _vb_write(out, pos, shared)
+        pos = _vb_write(out, pos, b - a - shared)
+        for k in range(a + shared, b):
+            out[pos] = term_bytes[k]
+            pos += 1
+        pos = _vb_write(out, pos, dfs[i])
+        pos = _vb_write(out, pos, post_lens[i])
+        out[pos] = bounds_q[i]
+        pos += 1
+        post += post_lens[i]
+    block_offsets[n_blocks] = pos
+    block_post[n_blocks] = post
+    return out[:pos].copy(), block_offsets, block_post
+
+
+@njit(cache=True, nogil=True)
+def _compare(scratch, length, key):
+    """-1, 0, 1 as scratch[:length] is below, equal to, above key (byte order)."""
+    n = min(length, key.shape[0])
+    for i in range(n):
+        if scratch[i] != key[i]:
+            return -1 if scratch[i] < key[i] else 1
+    if length == key.shape[0]:
+        return 0
+    return -1 if length < key.shape[0] else 1
+
+
+@njit(cache=True, nogil=True)
+def _first_term_cmp(blob, start, end, key):
+    shared, pos = _vb_read(blob, start, end)
+    length, pos = _vb_read(blob, pos, end)
+    if pos < 0 or shared != 0 or pos + length > end:
+        return -2
+    return _compare(blob[pos:pos + length], length, key)
+
+
+@njit(cache=True, nogil=True)
+def seek(blob, block_offsets, block_post, n_terms, key, exact):
+    """Find ``key`` (bytes) in the dictionary.
+
+    Returns ``(ordinal, df, post_start, post_len, bound_q, status)``: with ``exact`` the term's
+    entry (ordinal -1 if absent); without, the first term >= key (ordinal n_terms if none).
+    status is 0, or -2 if the bytes are damaged.
+    """
+    n_blocks = block_offsets.shape[0] - 1
+    lo = 0
+    hi = n_blocks
+    while lo < hi:  # last block whose first term <= key
+        mid = (lo + hi) // 2
+        c = _first_term_cmp(blob, block_offsets[mid], block_offsets[mid + 1], key)
+        if c == -2:
+            return -1, 0, 0, 0, 0, -2
+        if c <= 0:
+            lo = mid + 1
+        else:
+            hi = mid
+    b = lo - 1 if lo > 0 else 0
+    scratch = np.empty(1024, np.uint8)
+    pos = block_offsets[b]
+    end = block_offsets[b + 1]
+    post = block_post[b]
+    length = 0
+    i = b * TERM_BLOCK
+    while pos < end and i < n_terms:
+        shared, pos = _vb_read(blob, pos, end)
+        suffix, pos = _vb_read(blob, pos, end)
+        if pos < 0 or shared > length or shared + suffix > 1024 or pos + suffix > end:
+            return -1, 0, 0, 0, 0, -2
+        for k in range(suffix):
+            scratch[shared + k] = blob[pos + k]
+        pos += suffix
+        length = shared + suffix
+        df, pos = _vb_read(blob, pos, end)
+        plen, pos = _vb_read(blob, pos, end)
+        if pos < 0 or pos >= end + 1:
+            return -1, 0, 0, 0, 0, -2
+        bq = blob[pos]
+        pos += 1
+        c = _compare(scratch, length, key)
+        if c == 0 or (c > 0 and not exact):
+            return i, df, post, plen, bq, 0
+        if c > 0:
+            return -1, 0, 0, 0, 0, 0
+        post += plen
+        i += 1
+    if exact:
+        return -1, 0, 0, 0, 0, 0
+    return min(i, n_terms), 0, post, 0, 0, 0
+
+
+@njit(cache=True, nogil=True)
+def decode_blocks(blob, block_offsets, block_post, b0, b1, n_terms):
+    """Every record of blocks [b0, b1): ``(term_bytes, term_offsets, dfs, post_starts, post_lens,
+    bounds_q, ok)``."""
+    start = block_offsets[b0]
+    end = block_offsets[b1]
+    count = min(b1 * TERM_BLOCK, n_terms) - b0 * TERM_BLOCK
+    count = max(count, 0)
+    term_bytes = np.empty(max(1, 64 * (end - start)), np.uint8)
+    term_offsets = np.zeros(count + 1, np.int64)
+    dfs = np.empty(count, np.int64)
+    post_starts = np.empty(count, np.int64)
+    post_lens = np.empty(count, np.int64)
+    bounds_q = np.empty(count, np.uint8)
+    scratch = np.empty(1024, np.uint8)
+    tb = 0
+    j = 0
+    for b in range(b0, b1):
+        pos = block_offsets[b]
+        bend = block_offsets[b + 1]
+        post = block_post[b]
+        length = 0
+        while pos < bend and j < count:
+            shared, pos = _vb_read(blob, pos, bend)
+            suffix, pos = _vb_read(blob, pos, bend)
+            if pos < 0 or shared > length or shared + suffix > 1024 or pos + suffix > bend:
+                return term_bytes, term_offsets, dfs, post_starts, post_lens, bounds_q, False
+            for k in range(suffix):
+                scratch[shared + k] = blob[pos + k]
+            pos += suffix
+            length = shared + suffix
+            df, pos = _vb_read(blob, pos, bend)
+            plen, pos = _vb_read(blob, pos, bend)
+            if pos < 0 or pos >= bend:
+                return term_bytes, term_offsets, dfs, post_starts, post_lens, bounds_q, False
+            if tb + length > term_bytes.shape[0]:
+                grown = np.empty(2 * term_bytes.shape[0] + length, np.uint8)
+                grown[:tb] = term_bytes[:tb]
+                term_bytes = grown
+            term_bytes[tb:tb + length] = scratch[:length]
+            tb += length
+            term_offsets[j + 1] = tb
+            dfs[j] = df
+            post_starts[j] = post
+            post_lens[j] = plen
+            bounds_q[j] = blob[pos]
+            pos += 1
+            post += plen
+            j += 1
+    ok = j == count
+    return term_bytes[:tb].copy(), term_offsets, dfs, post_starts, post_lens, bounds_q, ok

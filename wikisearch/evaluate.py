@@ -1,0 +1,157 @@
+"""evaluate: effectiveness of a searcher against relevance judgments (nDCG@10, MRR@10, Recall@100).
+
+>>> r = run_eval("idx", "queries-v2.txt", "qrels-v2.txt")          # doctest: +SKIP
+>>> r["measures"]["nDCG@10"]                                        # doctest: +SKIP
+
+Judgments name documents by title (``key="title"``; DBpedia-Entity's ``<dbpedia:Title_With_Underscores>``
+are decoded) or by page id (``key="page_id"``). Judgments of documents the index does not hold are
+dropped, and so are queries left without a relevant document: the measures describe the corpus
+the index covers. A run lists each query's hits best first; ir_measures (pytrec_eval) computes
+the measures, and a query whose text has nothing to search for counts as an empty run (all 0).
+"""
+from __future__ import annotations
+
+import html
+import time
+from pathlib import Path
+from urllib.parse import unquote
+
+from .errors import InvalidQueryError, MissingExtraError, WikisearchError
+
+MEASURES = ("nDCG@10", "RR@10", "R@100")
+#: Human names of the measures in reports (ir_measures' RR@10 is the MRR@10 of the literature).
+LABELS = {"nDCG@10": "nDCG@10", "RR@10": "MRR@10", "R@100": "Recall@100"}
+
+
+def load_queries(path) -> dict[str, str]:
+    """``qid<TAB>text`` lines -> {qid: text} (blank lines and ``#`` comments skipped)."""
+    out = {}
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        qid, sep, text = line.partition("\t")
+        if not sep:
+            raise WikisearchError(f"{path}:{n}: expected 'qid<TAB>query text'")
+        out[qid.strip()] = text.strip()
+    return out
+
+
+def load_qrels(path) -> dict[str, dict[str, int]]:
+    """TREC qrels (``qid iter docno rel``, whitespace separated) -> {qid: {docno: rel}}."""
+    out: dict[str, dict[str, int]] = {}
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) < 4:
+            raise WikisearchError(f"{path}:{n}: expected 'qid 0 docno relevance'")
+        try:
+            rel = int(parts[-1])
+        except ValueError:
+            raise WikisearchError(f"{path}:{n}: relevance {parts[-1]!r} is not an integer") from None
+        out.setdefault(parts[0], {})[" ".join(parts[2:-1])] = rel
+    return out
+
+
+def doc_title(key: str) -> str:
+    """A judged document name -> page title.
+
+    >>> doc_title("<dbpedia:Bank_of_America>"), doc_title("<dbpedia:Caf%C3%A9_&amp;_Bar>")
+    ('Bank of America', 'Café & Bar')
+    """
+    if key.startswith("<dbpedia:") and key.endswith(">"):
+        key = key[len("<dbpedia:"):-1]
+    return html.unescape(unquote(key.replace("_", " ")))
+
+
+def restrict_qrels(qrels: dict, reader, key: str = "title") -> dict[str, dict[str, int]]:
+    """Judgments with document names turned into index keys, only for documents the index holds."""
+    if key not in ("title", "page_id"):
+        raise WikisearchError(f"key must be 'title' or 'page_id', not {key!r}")
+    present = None
+    if key == "page_id":
+        ids = getattr(reader, "page_ids", None)
+        present = set(int(x) for x in ids) if ids is not None else None
+    out: dict[str, dict[str, int]] = {}
+    for qid, docs in qrels.items():
+        kept = {}
+        for name, rel in docs.items():
+            if key == "title":
+                doc = doc_title(name)
+                if reader.docid_for_title(doc) < 0:
+                    continue
+            else:
+                doc = name.strip()
+                if not doc.isdigit() or (present is not None and int(doc) not in present):
+                    continue
+            kept[doc] = max(rel, kept.get(doc, rel))
+        if any(rel > 0 for rel in kept.values()):
+            out[qid] = kept
+    return out
+
+
+def _ir_measures():
+    try:
+        import ir_measures
+    except ImportError:
+        raise MissingExtraError("evaluation needs ir_measures: pip install 'wikisearch[eval]'") from None
+    return ir_measures
+
+
+def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]], key: str = "title",
+             k: int = 100, rank=None, measures=MEASURES, restrict: bool = True) -> dict:
+    """Search every judged query and score the runs.
+
+    Returns ``{"measures": {name: mean}, "per_query": {qid: {name: value}}, "n_queries",
+    "n_skipped" (queries without judgments in the index), "mean_latency_ms", "run"}``.
+    """
+    irm = _ir_measures()
+    if restrict:
+        qrels = restrict_qrels(qrels, searcher.reader, key)
+    qids = [q for q in queries if q in qrels]
+    run: dict[str, dict[str, float]] = {}
+    took = 0.0
+    for qid in qids:
+        t = time.perf_counter()
+        try:
+            hits = searcher.search(queries[qid], k=k, rank=rank)
+        except InvalidQueryError:
+            hits = []
+        took += time.perf_counter() - t
+        # scores by rank: the evaluator must see our order (trec_eval breaks score ties its own way)
+        run[qid] = {(h.title if key == "title" else str(h.page_id)): float(len(hits) - i)
+                    for i, h in enumerate(hits)}
+    parsed = [irm.parse_measure(m) for m in measures]
+    per_query = {qid: {m: 0.0 for m in measures} for qid in qids}
+    used_qrels = {q: qrels[q] for q in qids}
+    nonempty = {q: r for q, r in run.items() if r}
+    if nonempty:
+        for m in irm.iter_calc(parsed, used_qrels, nonempty):
+            per_query[m.query_id][str(m.measure)] = float(m.value)
+    means = {m: (sum(v[m] for v in per_query.values()) / len(qids) if qids else 0.0)
+             for m in measures}
+    return {"measures": means, "per_query": per_query, "n_queries": len(qids),
+            "n_skipped": len([q for q in queries if q not in qrels]),
+            "mean_latency_ms": took / max(len(qids), 1) * 1000, "key": key, "k": k, "run": run}
+
+
+def run_eval(index_path, queries_path, qrels_path, key: str = "title", k: int = 100,
+             rank=None) -> dict:
+    """Open an index, load queries and qrels, evaluate (what ``wikisearch eval`` runs)."""
+    from .search import Searcher
+    searcher = Searcher(index_path)
+    searcher.warmup()
+    result = evaluate(searcher, load_queries(queries_path), load_qrels(qrels_path), key=key, k=k,
+                      rank=rank)
+    result["index"] = str(index_path)
+    return result
+
+
+def format_report(result: dict) -> str:
+    """A short markdown table of the mean measures."""
+    lines = ["| measure | value |", "|---|---|"]
+    for name, value in result["measures"].items():
+        lines.append(f"| {LABELS.get(name, name)} | {value:.4f} |")
+    lines.append(f"\n{result['n_queries']} queries evaluated ({result['n_skipped']} without "
+                 f"judged documents in the index); mean latency {result['mean_latency_ms']:.2f} ms")
+    return "\n".join(lines)

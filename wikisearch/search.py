@@ -1,0 +1,426 @@
+"""search: query text -> ranked hits over a built index.
+
+>>> s = open("wikisearch-index")                     # doctest: +SKIP
+>>> for hit in s.search("t:merkel", k=3):            # doctest: +SKIP
+...     print(hit.rank, hit.title, round(hit.score, 2))
+
+A plain OR of terms (the common case) is answered by one MaxScore kernel call; queries with AND,
+phrases or multi-term words go through exact boolean matching, then scoring of the candidates
+(phrases are verified in the stored text, best-scored candidates first, only as far as needed).
+A :class:`Searcher` holds no mutable scratch shared between calls, so threads can share one.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import _search_kernels as K
+from .config import FIELDS, RankConfig
+from .errors import InvalidQueryError
+from .query import Literal, Query, parse_query, resolve_fields
+from .rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
+
+#: Upper bounds read from the index are float32-rounded: widen them so pruning stays exact.
+_BOUND_SLACK = 1e-5
+#: Phrase checks done to count matches exactly; past this, ``total_relation`` is "gte".
+MAX_PHRASE_CHECKS = 2000
+_EMPTY_I32 = np.zeros(0, np.int32)
+_CACHE_LIMIT = 200_000
+
+
+@dataclass
+class Hit:
+    """One ranked document."""
+
+    docid: int
+    page_id: int
+    title: str
+    url: str
+    score: float
+    matched_fields: list[str]
+    rank: int
+
+    def to_json(self) -> dict:
+        return {"rank": self.rank, "docid": self.docid, "page_id": self.page_id, "title": self.title,
+                "url": self.url, "score": self.score, "matched_fields": list(self.matched_fields)}
+
+
+class SearchResult(list):
+    """The hits of one search (a list of :class:`Hit`) plus what was searched and how.
+
+    ``total_matches`` is counted on first access (it may cost as much as the search itself);
+    ``total_relation`` is "eq", or "gte" when counting stopped early.
+    """
+
+    def __init__(self, hits, *, query: str, parsed: Query | None, rank_config: RankConfig,
+                 warnings: list[str], counter, took_ms: float, flags: dict | None = None):
+        super().__init__(hits)
+        self.query = query
+        self.parsed = parsed
+        self.rank_config = rank_config
+        self.warnings = warnings
+        self.took_ms = took_ms
+        self.flags = flags or {}
+        self._counter = counter
+        self._total: tuple[int, str] | None = None
+
+    def _count(self) -> tuple[int, str]:
+        if self._total is None:
+            self._total = self._counter()
+            self._counter = None
+        return self._total
+
+    @property
+    def total_matches(self) -> int:
+        return self._count()[0]
+
+    @property
+    def total_relation(self) -> str:
+        return self._count()[1]
+
+    def to_json(self) -> dict:
+        return {"query": self.query, "parsed": str(self.parsed) if self.parsed else None,
+                "total_matches": self.total_matches, "total_relation": self.total_relation,
+                "took_ms": round(self.took_ms, 3), "warnings": list(self.warnings),
+                "flags": dict(self.flags), "rank_config": self.rank_config.to_json(),
+                "hits": [h.to_json() for h in self]}
+
+
+@dataclass
+class _Terms:
+    """The distinct scoring terms of a query that exist in the index, postings concatenated."""
+
+    keys: list                       # (term, fields) per scoring term
+    ordinals: np.ndarray             # int64[T]
+    offsets: np.ndarray              # int64[T+1]
+    docids: np.ndarray
+    masks: np.ndarray
+    tfs: np.ndarray
+    fsel: np.ndarray                 # int64[T]
+    idf: np.ndarray                  # float64[T]
+    index: dict = field(default_factory=dict)   # (term, fields) -> t
+
+    def docs(self, t: int) -> np.ndarray:
+        return self.docids[self.offsets[t]:self.offsets[t + 1]]
+
+
+class Searcher:
+    """Searches one index. ``Searcher(path)`` or ``Searcher(IndexReader)``; see :meth:`search`."""
+
+    def __init__(self, index):
+        if isinstance(index, (str, Path)):
+            from .segment import IndexReader
+            index = IndexReader(index)
+        self.reader = index
+        self.analyzer = index.analyzer
+        self.n_docs = int(index.n_docs)
+        self._field_lengths = np.ascontiguousarray(index.field_lengths)
+        self._avg = np.asarray(index.avg_field_lengths, np.float64)
+        self._params: dict = {}
+        self._bounds: dict = {}
+        self._ordinals: dict = {}
+        self._lock = threading.Lock()
+
+    # --- public ------------------------------------------------------------------------------
+    def warmup(self) -> None:
+        """Load (or compile) every kernel now, so the first real query is fast."""
+        fl = np.zeros((2, len(FIELDS)), np.uint32)
+        fl[:] = 1
+        offsets = np.array([0, 2, 3], np.int64)
+        docids = np.array([0, 1, 1], np.int32)
+        masks = np.array([1, 3, 1], np.uint16)
+        tfs = np.ones(4, np.uint32)
+        fsel = np.array([511, 1], np.int64)
+        f64 = np.ones(2, np.float64)
+        w, a, c, k1, model = kernel_params(RankConfig(), np.ones(len(FIELDS)))
+        tfpos = K.tf_positions(masks)
+        K.maxscore_topk(1, offsets, docids, masks, tfs, fsel, f64, f64, fl, w, a, c, k1, model, _EMPTY_I32)
+        K.score_docs(docids[:1], offsets, docids, masks, tfpos, tfs, fsel, f64, fl, w, a, c, k1, model)
+        K.term_upper_bounds(offsets, docids, masks, tfpos, tfs, fsel, fl, w, a, c, k1, model)
+        K.count_union(offsets, docids, masks, fsel, _EMPTY_I32)
+        for fn in (K.intersect_sorted, K.union_sorted, K.difference_sorted):
+            fn(docids, docids)
+        K.field_docs(docids, masks, 1)
+        self.search(self.reader.title(0) if self.n_docs else "warmup", k=1)
+
+    def search(self, query: str, k: int = 10, rank: RankConfig | None = None,
+               fields=None) -> SearchResult:
+        """Rank documents for ``query`` (see :mod:`wikisearch.query` for the syntax).
+
+        ``rank`` overrides the index's ranking settings (weights, k1, b, model) for this query;
+        ``fields`` (names or prefixes, e.g. ``["title", "c"]``) restricts every unprefixed word.
+
+        >>> [h.title for h in open("idx").search("t:merkel", k=1)]     # doctest: +SKIP
+        ['Angela Merkel']
+        """
+        t0 = time.perf_counter()
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
+        k = int(min(k, max(self.n_docs, 1)))
+        rank = rank or self.reader.rank_config
+        try:
+            check_config(rank)
+        except ValueError as e:
+            raise InvalidQueryError(f"bad ranking settings: {e}") from None
+        q = parse_query(query, self.analyzer).with_default_fields(resolve_fields(fields))
+        warnings = list(q.warnings)
+        flags: dict = {}
+        terms = self._terms(q, rank)
+        params = self._kernel_params(rank)
+        if terms is None:                       # no positive term is in the index
+            return self._result([], query, q, rank, warnings, lambda: (0, "eq"), t0, flags)
+        if q.is_disjunction and not any(l.phrase for l in q.excluded):
+            return self._search_or(q, terms, params, rank, k, warnings, flags, t0)
+        return self._search_boolean(q, terms, params, rank, k, warnings, flags, t0)
+
+    # --- plumbing ----------------------------------------------------------------------------
+    def _ordinal(self, term: str) -> int:
+        o = self._ordinals.get(term)
+        if o is None:
+            if len(self._ordinals) > _CACHE_LIMIT:
+                self._ordinals.clear()
+            o = self._ordinals[term] = self.reader.term_ordinal(term)
+        return o
+
+    def _kernel_params(self, rank: RankConfig):
+        p = self._params.get(rank)
+        if p is None:
+            p = self._params[rank] = kernel_params(rank, self._avg)
+        return p
+
+    def _terms(self, q: Query, rank: RankConfig) -> _Terms | None:
+        keys, ords = [], []
+        for key in q.scoring_terms():
+            o = self._ordinal(key[0])
+            if o >= 0:
+                keys.append(key)
+                ords.append(o)
+        if not keys:
+            return None
+        lists = {}
+        for o in ords:
+            if o not in lists:
+                lists[o] = self.reader.postings(o)
+        parts = [lists[o] for o in ords]
+        offsets = np.zeros(len(parts) + 1, np.int64)
+        np.cumsum([len(p[0]) for p in parts], out=offsets[1:])
+        if len(parts) == 1:
+            docids, masks, tfs = parts[0]
+        else:
+            docids = np.concatenate([p[0] for p in parts])
+            masks = np.concatenate([p[1] for p in parts])
+            tfs = np.concatenate([p[2] for p in parts])
+        n = self.n_docs
+        idf = np.array([idf_of(n, self.reader.doc_freq(o), rank.model) for o in ords], np.float64)
+        fsel = np.array([field_mask(f) for _, f in keys], np.int64)
+        return _Terms(keys, np.asarray(ords, np.int64), offsets, docids, masks, tfs, fsel, idf,
+                      {key: t for t, key in enumerate(keys)})
+
+    def _upper_bounds(self, terms: _Terms, rank: RankConfig, params) -> np.ndarray:
+        """Per-term score bounds: the index's (for its own settings) or computed and cached."""
+        if rank == self.reader.rank_config and rank.model == "bm25f":
+            b = np.array([self.reader.term_bound(int(o)) for o in terms.ordinals], np.float64)
+            return terms.idf * b * (1.0 + _BOUND_SLACK) + 1e-12
+        keys = [(rank, int(o), int(s)) for o, s in zip(terms.ordinals, terms.fsel)]
+        missing = [t for t, key in enumerate(keys) if key not in self._bounds]
+        if missing:
+            sub = np.asarray(missing)
+            offs = np.zeros(len(sub) + 1, np.int64)
+            sl = [slice(terms.offsets[t], terms.offsets[t + 1]) for t in sub]
+            np.cumsum([s.stop - s.start for s in sl], out=offs[1:])
+            docids = np.concatenate([terms.docids[s] for s in sl])
+            masks = np.concatenate([terms.masks[s] for s in sl])
+            tfpos_all = K.tf_positions(terms.masks)
+            tfs = np.concatenate([terms.tfs[tfpos_all[s.start]:tfpos_all[s.stop]] for s in sl])
+            w, a, c, k1, model = params
+            got = K.term_upper_bounds(offs, docids, masks, K.tf_positions(masks), tfs, terms.fsel[sub],
+                                      self._field_lengths, w, a, c, k1, model)
+            if len(self._bounds) > _CACHE_LIMIT:
+                self._bounds.clear()
+            for t, v in zip(missing, got):
+                self._bounds[keys[t]] = float(v)
+        b = np.array([self._bounds[key] for key in keys], np.float64)
+        return terms.idf * b * (1.0 + _BOUND_SLACK) + 1e-12
+
+    def _literal_docs(self, lit: Literal, terms: _Terms | None) -> np.ndarray:
+        """Documents having every term of ``lit`` in its fields (phrases: a superset)."""
+        out = None
+        sel = field_mask(lit.fields)
+        for term in lit.terms:
+            t = terms.index.get((term, lit.fields)) if terms is not None else None
+            if t is None:
+                o = self._ordinal(term)
+                if o < 0:
+                    return _EMPTY_I32
+                d, m, _ = self.reader.postings(o)
+            else:
+                s = slice(terms.offsets[t], terms.offsets[t + 1])
+                d, m = terms.docids[s], terms.masks[s]
+            docs = K.field_docs(d, m, sel)
+            out = docs if out is None else K.intersect_sorted(out, docs)
+            if not len(out):
+                break
+        return out
+
+    def _hits(self, docids, scores, fields) -> list[Hit]:
+        r = self.reader
+        hits = []
+        for i, (d, s, f) in enumerate(zip(docids.tolist(), scores.tolist(), fields.tolist())):
+            hits.append(Hit(d, r.page_id(d), r.title(d), r.url(d), s, mask_fields(f), i + 1))
+        return hits
+
+    def _result(self, hits, query, q, rank, warnings, counter, t0, flags) -> SearchResult:
+        return SearchResult(hits, query=query, parsed=q, rank_config=rank, warnings=warnings,
+                            counter=counter, took_ms=(time.perf_counter() - t0) * 1000, flags=flags)
+
+    # --- the two execution paths -------------------------------------------------------------
+    def _excluded_docs(self, q: Query, terms: _Terms) -> np.ndarray:
+        out = _EMPTY_I32
+        for lit in q.excluded:
+            if not lit.phrase:
+                out = K.union_sorted(out, self._literal_docs(lit, terms))
+        return out
+
+    def _search_or(self, q, terms, params, rank, k, warnings, flags, t0) -> SearchResult:
+        excluded = self._excluded_docs(q, terms)
+        upper = self._upper_bounds(terms, rank, params)
+        w, a, c, k1, model = params
+        docs, scores, fields, _ = K.maxscore_topk(
+            k, terms.offsets, terms.docids, terms.masks, terms.tfs, terms.fsel, terms.idf, upper,
+            self._field_lengths, w, a, c, k1, model, excluded)
+
+        def count():
+            return int(K.count_union(terms.offsets, terms.docids, terms.masks, terms.fsel, excluded)), "eq"
+        return self._result(self._hits(docs, scores, fields), q.text, q, rank, warnings, count, t0, flags)
+
+    def _search_boolean(self, q, terms, params, rank, k, warnings, flags, t0) -> SearchResult:
+        plain = _EMPTY_I32                      # matched by a clause without phrases: certain
+        maybe = _EMPTY_I32                      # matched only if a phrase checks out
+        clause_docs = []
+        for clause in q.clauses:
+            docs = None
+            for lit in clause:
+                ld = self._literal_docs(lit, terms)
+                docs = ld if docs is None else K.intersect_sorted(docs, ld)
+                if not len(docs):
+                    break
+            clause_docs.append(docs)
+            if any(l.phrase for l in clause):
+                maybe = K.union_sorted(maybe, docs)
+            else:
+                plain = K.union_sorted(plain, docs)
+        excluded = self._excluded_docs(q, terms)
+        cands = K.difference_sorted(K.union_sorted(plain, maybe), excluded)
+        w, a, c, k1, model = params
+        tfpos = K.tf_positions(terms.masks)
+        scores, fields, _ = K.score_docs(cands, terms.offsets, terms.docids, terms.masks, tfpos,
+                                         terms.tfs, terms.fsel, terms.idf, self._field_lengths,
+                                         w, a, c, k1, model)
+        check = _PhraseCheck(self, q, clause_docs, plain, flags)
+        order = np.lexsort((cands, -scores))
+        top = []
+        for i in order.tolist():
+            if len(top) >= k:
+                break
+            if check.matches(int(cands[i])):
+                top.append(i)
+        top = np.asarray(top, np.int64)
+        if check.fallback:
+            warnings.append("the index stores no text: phrases matched as all their words")
+
+        def count():
+            if not check.needed:
+                return len(cands), "eq"
+            n, relation = 0, "eq"
+            for i, d in enumerate(cands.tolist()):
+                if check.checks > MAX_PHRASE_CHECKS:
+                    relation = "gte"
+                    break
+                n += check.matches(d)
+            return n, relation
+        hits = self._hits(cands[top], scores[top], fields[top])
+        return self._result(hits, q.text, q, rank, warnings, count, t0, flags)
+
+
+class _PhraseCheck:
+    """Decides, document by document, the matches that hinge on phrases (verified in stored text)."""
+
+    def __init__(self, searcher: Searcher, q: Query, clause_docs, plain, flags: dict):
+        self.s = searcher
+        self.q = q
+        self.clause_docs = clause_docs
+        self.plain = plain
+        self.flags = flags
+        self.neg_phrases = [l for l in q.excluded if l.phrase]
+        self.needed = any(l.phrase for l in q.literals) or bool(self.neg_phrases)
+        self.checks = 0
+        self.fallback = False
+        self._cache: dict = {}
+        self._docs: dict = {}
+
+    def matches(self, d: int) -> bool:
+        if not self.needed:
+            return True
+        if d in self._cache:
+            return self._cache[d]
+        ok = _contains(self.plain, d)
+        if not ok:
+            for clause, docs in zip(self.q.clauses, self.clause_docs):
+                if _contains(docs, d) and all(self._phrase(l, d) for l in clause if l.phrase):
+                    ok = True
+                    break
+        if ok and any(self._phrase(l, d) for l in self.neg_phrases):
+            ok = False
+        self._cache[d] = ok
+        return ok
+
+    def _phrase(self, lit: Literal, d: int) -> bool:
+        key = (lit, d)
+        if key in self._cache:
+            return self._cache[key]
+        self.checks += 1
+        texts = self.s.reader.stored_text(d)
+        if texts is None:                    # no stored text: all the words (in the fields) will do
+            self.fallback = True
+            self.flags["phrase_fallback"] = True
+            if lit not in self._docs:
+                self._docs[lit] = self.s._literal_docs(lit, None)
+            ok = _contains(self._docs[lit], d)
+        else:
+            ok = any(_has_sequence(self.s.analyzer, texts.get(f, ""), lit.terms, f in _LIST_FIELDS)
+                     for f in (lit.fields or FIELDS))
+        self._cache[key] = ok
+        return ok
+
+
+#: Fields whose text is a list of names, one per line: a phrase must not run across two names.
+_LIST_FIELDS = frozenset(("title", "redirect", "heading", "category", "link", "infobox"))
+
+
+def _contains(sorted_docs: np.ndarray, d: int) -> bool:
+    i = int(np.searchsorted(sorted_docs, d))
+    return i < len(sorted_docs) and int(sorted_docs[i]) == d
+
+
+def _has_sequence(analyzer, text: str, terms: tuple[str, ...], by_line: bool) -> bool:
+    """Do ``terms`` occur consecutively in the analyzed ``text`` (within one line for lists)?"""
+    if not text:
+        return False
+    n = len(terms)
+    first = terms[0]
+    for line in text.split("\n") if by_line else (text,):
+        toks = analyzer.terms(line)
+        for i in range(len(toks) - n + 1):
+            if toks[i] == first and tuple(toks[i:i + n]) == terms:
+                return True
+    return False
+
+
+def open(path) -> Searcher:   # noqa: A001 - the library's entry point, like io.open
+    """Open the index at ``path`` for searching (cheap: files are mmapped, kernels load lazily)."""
+    return Searcher(path)
