@@ -31,19 +31,53 @@ _BOUND_SLACK = 1e-5
 MAX_PHRASE_CHECKS = 2000
 _EMPTY_I32 = np.zeros(0, np.int32)
 _CACHE_LIMIT = 200_000
+_FIELD_NAMES = [tuple(mask_fields(m)) for m in range(1 << len(FIELDS))]
 
 
-@dataclass
 class Hit:
-    """One ranked document."""
+    """One ranked document: ``Hit(docid, page_id, title, url, score, matched_fields, rank)``.
 
-    docid: int
-    page_id: int
-    title: str
-    url: str
-    score: float
-    matched_fields: list[str]
-    rank: int
+    A hit made by a search reads its ``title`` and ``url`` from the index on first access, so
+    ranking ten hits does not pay for ten URL encodings nobody looks at.
+    """
+
+    __slots__ = ("docid", "page_id", "score", "matched_fields", "rank", "_title", "_url", "_reader")
+
+    def __init__(self, docid: int, page_id: int, title: str | None, url: str | None, score: float,
+                 matched_fields: list[str], rank: int, *, reader=None):
+        self.docid = docid
+        self.page_id = page_id
+        self.score = score
+        self.matched_fields = matched_fields
+        self.rank = rank
+        self._title = title
+        self._url = url
+        self._reader = reader
+
+    @property
+    def title(self) -> str:
+        if self._title is None:
+            self._title = self._reader.title(self.docid)
+        return self._title
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            site = getattr(self._reader, "siteinfo", None)
+            self._url = site.url(self.title) if site is not None else self._reader.url(self.docid)
+        return self._url
+
+    def _key(self):
+        return (self.docid, self.page_id, self.title, self.url, self.score, self.matched_fields, self.rank)
+
+    def __eq__(self, other):
+        return isinstance(other, Hit) and self._key() == other._key()
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (f"Hit(rank={self.rank}, docid={self.docid}, page_id={self.page_id}, "
+                f"title={self.title!r}, score={self.score:.4f}, matched_fields={self.matched_fields})")
 
     def to_json(self) -> dict:
         return {"rank": self.rank, "docid": self.docid, "page_id": self.page_id, "title": self.title,
@@ -163,10 +197,11 @@ class Searcher:
             raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
         k = int(min(k, max(self.n_docs, 1)))
         rank = rank or self.reader.rank_config
-        try:
-            check_config(rank)
-        except ValueError as e:
-            raise InvalidQueryError(f"bad ranking settings: {e}") from None
+        if rank not in self._params:
+            try:
+                check_config(rank)
+            except ValueError as e:
+                raise InvalidQueryError(f"bad ranking settings: {e}") from None
         q = parse_query(query, self.analyzer).with_default_fields(resolve_fields(fields))
         warnings = list(q.warnings)
         flags: dict = {}
@@ -269,9 +304,11 @@ class Searcher:
 
     def _hits(self, docids, scores, fields) -> list[Hit]:
         r = self.reader
+        page_ids = getattr(r, "page_ids", None)
         hits = []
         for i, (d, s, f) in enumerate(zip(docids.tolist(), scores.tolist(), fields.tolist())):
-            hits.append(Hit(d, r.page_id(d), r.title(d), r.url(d), s, mask_fields(f), i + 1))
+            pid = int(page_ids[d]) if page_ids is not None else r.page_id(d)
+            hits.append(Hit(d, pid, None, None, s, list(_FIELD_NAMES[f]), i + 1, reader=r))
         return hits
 
     def _result(self, hits, query, q, rank, warnings, counter, t0, flags) -> SearchResult:
