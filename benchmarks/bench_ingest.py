@@ -129,18 +129,26 @@ def mwparserfromhell_pass(corpus: list[dict]) -> dict:
     return {"total_s": time.perf_counter() - t0, "parse_s": parse_s, "wikitext_bytes": wikitext}
 
 
-def measure(name: str, run, corpus: list[dict], repeats: int) -> dict:
-    run(corpus[:1])                           # warm-up: imports, numba kernels, caches
-    passes = []
+def measure(runs: dict, corpus: list[dict], repeats: int) -> dict:
+    """Warm each pipeline up, then time them in turn, pass after pass, so that a change in the
+    machine's load (it is shared) touches every pipeline alike; medians of the passes."""
+    for run in runs.values():
+        run(corpus[:1])                       # imports, numba kernels, caches
+    passes: dict[str, list] = {name: [] for name in runs}
     for i in range(repeats):
-        passes.append(run(corpus))
-        print(f"  {name} pass {i + 1}/{repeats}: {passes[-1]['total_s']:.1f} s", flush=True)
+        for name, run in runs.items():
+            passes[name].append(run(corpus))
+            print(f"  pass {i + 1}/{repeats} {name}: {passes[name][-1]['total_s']:.1f} s",
+                  flush=True)
     xml = sum(item["xml_bytes"] for item in corpus)
-    total = statistics.median(p["total_s"] for p in passes)
-    parse = statistics.median(p["parse_s"] for p in passes)
-    wikitext = passes[0]["wikitext_bytes"]
-    return {"passes": passes, "median_total_s": total, "median_parse_s": parse,
-            "xml_mb_per_s": xml / total / 1e6, "wikitext_mb_per_s_parse_only": wikitext / parse / 1e6}
+    out = {}
+    for name, ps in passes.items():
+        total = statistics.median(p["total_s"] for p in ps)
+        parse = statistics.median(p["parse_s"] for p in ps)
+        out[name] = {"passes": ps, "median_total_s": total, "median_parse_s": parse,
+                     "xml_mb_per_s": xml / total / 1e6,
+                     "wikitext_mb_per_s_parse_only": ps[0]["wikitext_bytes"] / parse / 1e6}
+    return out
 
 
 def machine() -> dict:
@@ -171,7 +179,7 @@ def markdown(r: dict) -> str:
         "# bench_ingest: dump -> parse -> analyze, one core", "",
         f"{c['files']} files (enwiki-xml + otherwiki-xml), {c['xml_bytes'] / 1e6:.1f} MB of XML, "
         f"{c['articles']} articles ({c['wikitext_bytes'] / 1e6:.1f} MB of wikitext); corpus "
-        f"sha256 {c['sha256'][:16]}...; warm-up, then median of {r['repeats']} passes.", "",
+        f"sha256 {c['sha256'][:16]}...; warm-up, then median of {r['repeats']} passes (pipelines alternating).", "",
         "| pipeline | XML MB/s (read+parse+analyze) | wikitext MB/s (parse only) |",
         "|---|---:|---:|"]
     for name, m in rows:
@@ -206,13 +214,11 @@ def main(argv=None) -> dict:
     corpus = load(files)
     r = {"benchmark": "ingest", "repeats": args.repeats, "machine": machine()}
     print(f"{len(files)} files, {sum(c['xml_bytes'] for c in corpus) / 1e6:.1f} MB XML", flush=True)
-    r["wikisearch"] = measure("wikisearch", lambda c: wikisearch_pass(c, parse_wikitext),
-                              corpus, args.repeats)
-    r["mwparserfromhell"] = measure("mwparserfromhell", mwparserfromhell_pass, corpus,
-                                    args.repeats)
+    runs = {"wikisearch": lambda c: wikisearch_pass(c, parse_wikitext),
+            "mwparserfromhell": mwparserfromhell_pass}
     if args.with_reference:
-        r["reference"] = measure("parse_reference", lambda c: wikisearch_pass(c, parse_reference),
-                                 corpus, args.repeats)
+        runs["reference"] = lambda c: wikisearch_pass(c, parse_reference)
+    r.update(measure(runs, corpus, args.repeats))
     ws, mw = r["wikisearch"], r["mwparserfromhell"]
     r["ratio_wikisearch_over_mwparserfromhell"] = {
         "pipeline": ws["xml_mb_per_s"] / mw["xml_mb_per_s"],

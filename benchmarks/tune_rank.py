@@ -24,7 +24,7 @@ from wikisearch.config import FIELD_ID, RankConfig  # noqa: E402
 
 #: (name, field or None for k1, kind, candidate values)
 SPACE = [
-    ("k1", None, "k1", [0.9, 1.2, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0]),
+    ("k1", None, "k1", [1.2, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0]),
     ("w_title", "title", "w", [5, 10, 15, 20, 30, 45, 60, 80]),
     ("w_opening", "opening", "w", [0, 1, 2, 3, 5, 8]),
     ("w_heading", "heading", "w", [0, 0.5, 1, 2, 5, 8]),

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from wikisearch import _search_kernels as K
-from wikisearch.config import FIELD_GROUPS, FIELDS, RankConfig
+from wikisearch.config import FIELDS, RankConfig
 from wikisearch.errors import InvalidQueryError
 from wikisearch.query import parse_query
 from wikisearch.rank import kernel_params

@@ -21,7 +21,7 @@ _SLACK = 1e-9
 
 
 #: popcount of every 16-bit field mask (a table lookup beats bit tricks on 1-2 bit masks).
-_POPCOUNT = np.array([bin(i).count("1") for i in range(1 << 16)], np.uint8)
+_POPCOUNT = sum(((np.arange(1 << 16) >> bit) & 1) for bit in range(16)).astype(np.uint8)
 
 
 @njit(cache=True, nogil=True)

@@ -26,7 +26,7 @@ and ``linksto:`` a name is a phrase.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from .config import FIELD_GROUPS, FIELDS
 from .errors import InvalidQueryError

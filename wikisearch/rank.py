@@ -29,7 +29,7 @@ def idf(n_docs: int, df: int, model: str = "bm25f") -> float:
     """Inverse document frequency; always > 0.
 
     >>> round(idf(1000, 10), 4)
-    4.5287
+    4.5574
     """
     if model == "tfidf":
         return math.log(1.0 + n_docs / df)

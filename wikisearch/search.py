@@ -11,8 +11,6 @@ A :class:`Searcher` holds no mutable scratch shared between calls, so threads ca
 """
 from __future__ import annotations
 
-import math
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,29 +156,21 @@ class Searcher:
         self._params: dict = {}
         self._bounds: dict = {}
         self._ordinals: dict = {}
-        self._lock = threading.Lock()
 
     # --- public ------------------------------------------------------------------------------
     def warmup(self) -> None:
-        """Load (or compile) every kernel now, so the first real query is fast."""
-        fl = np.zeros((2, len(FIELDS)), np.uint32)
-        fl[:] = 1
-        offsets = np.array([0, 2, 3], np.int64)
-        docids = np.array([0, 1, 1], np.int32)
-        masks = np.array([1, 3, 1], np.uint16)
-        tfs = np.ones(4, np.uint32)
-        fsel = np.array([511, 1], np.int64)
-        f64 = np.ones(2, np.float64)
-        w, a, c, k1, model = kernel_params(RankConfig(), np.ones(len(FIELDS)))
-        tfpos = K.tf_positions(masks)
-        K.maxscore_topk(1, offsets, docids, masks, tfs, fsel, f64, f64, fl, w, a, c, k1, model, _EMPTY_I32)
-        K.score_docs(docids[:1], offsets, docids, masks, tfpos, tfs, fsel, f64, fl, w, a, c, k1, model)
-        K.term_upper_bounds(offsets, docids, masks, tfpos, tfs, fsel, fl, w, a, c, k1, model)
-        K.count_union(offsets, docids, masks, fsel, _EMPTY_I32)
-        for fn in (K.intersect_sorted, K.union_sorted, K.difference_sorted):
-            fn(docids, docids)
-        K.field_docs(docids, masks, 1)
-        self.search(self.reader.title(0) if self.n_docs else "warmup", k=1)
+        """Load (or compile) every kernel now, with the array types real queries use, so the first
+        real query is fast: runs a few real searches over words of the first title."""
+        words = [t for t in self.analyzer.terms(self.reader.title(0))] if self.n_docs else []
+        a = words[0] if words else "warmup"
+        b = words[1] if len(words) > 1 else a
+        custom = RankConfig(k1=1.0)
+        for text, rank in ((a, None), (f"{a} {b}", None), (f"{a} {b}", custom), (f"{a} AND {b}", None),
+                           (f'"{a} {b}" -zzzz', None), (f"{a} -{b}", None)):
+            try:
+                self.search(text, k=3, rank=rank).total_matches
+            except InvalidQueryError:
+                pass
 
     def search(self, query: str, k: int = 10, rank: RankConfig | None = None,
                fields=None) -> SearchResult:
@@ -197,6 +187,8 @@ class Searcher:
             raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
         k = int(min(k, max(self.n_docs, 1)))
         rank = rank or self.reader.rank_config
+        if not isinstance(rank, RankConfig):
+            raise InvalidQueryError(f"rank must be a RankConfig, not {type(rank).__name__}")
         if rank not in self._params:
             try:
                 check_config(rank)
@@ -225,6 +217,8 @@ class Searcher:
     def _kernel_params(self, rank: RankConfig):
         p = self._params.get(rank)
         if p is None:
+            if len(self._params) > 1000:
+                self._params.clear()
             p = self._params[rank] = kernel_params(rank, self._avg)
         return p
 
@@ -262,25 +256,18 @@ class Searcher:
             b = np.array([self.reader.term_bound(int(o)) for o in terms.ordinals], np.float64)
             return terms.idf * b * (1.0 + _BOUND_SLACK) + 1e-12
         keys = [(rank, int(o), int(s)) for o, s in zip(terms.ordinals, terms.fsel)]
-        missing = [t for t, key in enumerate(keys) if key not in self._bounds]
-        if missing:
-            sub = np.asarray(missing)
-            offs = np.zeros(len(sub) + 1, np.int64)
-            sl = [slice(terms.offsets[t], terms.offsets[t + 1]) for t in sub]
-            np.cumsum([s.stop - s.start for s in sl], out=offs[1:])
-            docids = np.concatenate([terms.docids[s] for s in sl])
-            masks = np.concatenate([terms.masks[s] for s in sl])
-            tfpos_all = K.tf_positions(terms.masks)
-            tfs = np.concatenate([terms.tfs[tfpos_all[s.start]:tfpos_all[s.stop]] for s in sl])
+        values = [self._bounds.get(key) for key in keys]
+        missing = [t for t, v in enumerate(values) if v is None]
+        if missing:                      # a pass over all the query's postings: one miss, one pass
             w, a, c, k1, model = params
-            got = K.term_upper_bounds(offs, docids, masks, K.tf_positions(masks), tfs, terms.fsel[sub],
-                                      self._field_lengths, w, a, c, k1, model)
+            got = K.term_upper_bounds(terms.offsets, terms.docids, terms.masks,
+                                      K.tf_positions(terms.masks), terms.tfs, terms.fsel,
+                                      self._field_lengths, w, a, c, k1, model).tolist()
             if len(self._bounds) > _CACHE_LIMIT:
                 self._bounds.clear()
-            for t, v in zip(missing, got):
-                self._bounds[keys[t]] = float(v)
-        b = np.array([self._bounds[key] for key in keys], np.float64)
-        return terms.idf * b * (1.0 + _BOUND_SLACK) + 1e-12
+            for t in missing:
+                values[t] = self._bounds[keys[t]] = got[t]
+        return terms.idf * np.asarray(values, np.float64) * (1.0 + _BOUND_SLACK) + 1e-12
 
     def _literal_docs(self, lit: Literal, terms: _Terms | None) -> np.ndarray:
         """Documents having every term of ``lit`` in its fields (phrases: a superset)."""
