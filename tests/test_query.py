@@ -166,3 +166,26 @@ def test_to_json_round_trips_the_structure():
     d = p('t:merkel "federal chancellor" -kohl').to_json()
     assert d["clauses"][0][0] == {"terms": ["merkel"], "fields": list(TITLE), "phrase": False}
     assert d["excluded"][0]["terms"] == ["kohl"]
+
+
+class EnglishAnalyzer(SimpleAnalyzer):
+    language = "english"
+    STOP = frozenset(("the", "of", "a"))          # the index's list is short: "who" is a term
+
+
+def test_query_stopwords_dropped_only_when_something_is_left():
+    e = EnglishAnalyzer()
+    assert str(parse_query("Which countries have more than two official languages?", e)) == \
+        "countries OR two OR official OR languages"
+    assert str(parse_query("The Who", e)) == "who"                   # nothing else: kept
+    assert str(parse_query("who is who", e)) == "who OR is"           # all function words: kept
+    assert str(parse_query("which AND countries", e)) == "which AND countries"   # AND: kept
+    assert str(parse_query("t:which countries", e)) == "t:which OR countries"    # prefix: kept
+    assert str(parse_query('"which way" more', e)) == '"which way"'
+    assert str(parse_query("which countries", e, query_stopwords=False)) == "which OR countries"
+    assert str(parse_query("which countries", A)) == "which OR countries"   # not English
+
+
+def test_repeated_clauses_collapse():
+    assert str(p("a1 b1 a1 c1 b1")) == "a1 OR b1 OR c1"
+    assert str(p("x1 AND y1 z1 x1 AND y1")) == "(x1 AND y1) OR z1"

@@ -187,6 +187,14 @@ def maxscore_topk(k, offsets, docids, masks, tfs, fsel, idf, upper, field_length
         while ex < n_ex and excluded[ex] < d:
             ex += 1
         skip = ex < n_ex and excluded[ex] == d
+        if not skip and threshold > -np.inf:
+            # bound of d before any scoring: the essential lists holding d plus every other list
+            bound = cum[first - 1] if first > 0 else 0.0
+            for i in range(first, T):
+                t = order[i]
+                if ptr[t] < end[t] and docids[ptr[t]] == d:
+                    bound += upper[t]
+            skip = bound * (1.0 + _SLACK) < threshold
         partial = 0.0
         any_hit = False
         fm = np.int64(0)

@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -277,6 +278,15 @@ class Builder:
         return summaries
 
     def _run_pool(self, done: set[int], prog: _Progress, summaries: list) -> None:
+        try:
+            self._run_pool_inner(done, prog, summaries)
+        except BrokenProcessPool:
+            raise WikisearchError(
+                "a worker process died (out of memory? try a smaller --memory or fewer --workers; "
+                "when calling build_index from a script, guard it with if __name__ == '__main__'); "
+                "finished blocks are kept: rerun to resume") from None
+
+    def _run_pool_inner(self, done: set[int], prog: _Progress, summaries: list) -> None:
         workers = self.config.workers
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             pending = set()

@@ -36,6 +36,19 @@ MAX_TERMS = 1024
 #: Prefixes whose value is a page or category name, so a multi-word value is a phrase.
 NAME_PREFIXES = ("incategory", "linksto")
 OPERATORS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT"}
+#: English function words dropped from free-text queries that have other words (the index keeps
+#: them: "The Who" still finds the band). On DBpedia-Entity v2 this leaves nDCG@10 unchanged
+#: (0.5888 -> 0.5886) and cuts mean latency by a third: "Which countries have more than two
+#: official languages?" no longer decodes the postings of which/have/more/than.
+QUERY_STOPWORDS = {"english": frozenset("""
+    a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its itself
+    just me more most my myself no nor not now of off on once only or other our ours ourselves out
+    over own same she should so some such than that the their theirs them themselves then there
+    these they this those through to too under until up very was we were what when where which
+    while who whom why will with would you your yours yourself yourselves""".split())}
+_NON_WORD = re.compile(r"\W+")
 _PREFIX = re.compile(r"([A-Za-z]+):")
 _WORD_END = re.compile(r'[\s"]')
 
@@ -202,7 +215,8 @@ def _lex(text: str, warnings: list[str]) -> list[_Token]:
 
 
 # --- parser --------------------------------------------------------------------------------------
-def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS) -> Query:
+def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
+                query_stopwords: bool = True) -> Query:
     """Parse ``text`` with ``analyzer`` (the index's) into a :class:`Query`.
 
     >>> str(parse_query("vietnam AND war movie", SimpleAnalyzer()))
@@ -262,7 +276,13 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS) -> Query:
     if n_terms_over:
         warnings.append(f"query has more than {max_terms} distinct terms; "
                         f"{n_terms_over} further terms ignored")
+    if query_stopwords:
+        clauses = _drop_stopwords(clauses, QUERY_STOPWORDS.get(getattr(analyzer, "language", ""), ()))
     clauses = _split_words(clauses)
+    unique: dict = {}
+    for c in clauses:                            # "a b a" -> a OR b
+        unique.setdefault(tuple((l.terms, l.fields, l.phrase) for l in c), c)
+    clauses = list(unique.values())
     if not clauses:
         if excluded:
             raise InvalidQueryError("the query only excludes (-term / NOT term); add a term to search for")
@@ -294,6 +314,18 @@ def _literal(tok: _Token, terms: tuple[str, ...]) -> Literal | None:
     phrase = tok.kind == "phrase" or (tok.prefix in NAME_PREFIXES and len(terms) > 1) \
         or (tok.prefix is not None and "_" in tok.text and len(terms) > 1)
     return Literal(terms, fields, phrase and len(terms) > 1, tok.text)
+
+
+def _drop_stopwords(clauses: list[list[Literal]], stopwords) -> list[list[Literal]]:
+    """Drop lone free-text function words (``which``, ``me``) unless nothing else would be left."""
+    if not stopwords:
+        return clauses
+    def is_stop(clause):
+        lit = clause[0]
+        return (len(clause) == 1 and lit.fields is None and not lit.phrase
+                and _NON_WORD.sub("", lit.text.lower()) in stopwords)
+    kept = [c for c in clauses if not is_stop(c)]
+    return kept if kept else clauses
 
 
 def _split_words(clauses: list[list[Literal]]) -> list[list[Literal]]:

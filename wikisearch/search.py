@@ -445,6 +445,29 @@ def _has_sequence(analyzer, text: str, terms: tuple[str, ...], by_line: bool) ->
     return False
 
 
+def fast_start() -> None:
+    """Skip numba's BLAS probe in this process: it imports scipy.linalg (~0.3 s of a cold start)
+    the first time any kernel loads. For short-lived processes that run no numba linear algebra,
+    such as the CLI; afterwards numba's np.dot/np.linalg are unavailable here (scipy itself still
+    imports fine). Call it before the first search; no effect once numba's array math is loaded.
+    """
+    import sys
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+
+    class _NoScipy:
+        def find_spec(self, name, path=None, target=None):
+            if name == "scipy" or name.startswith("scipy."):
+                raise ImportError("scipy skipped by wikisearch.search.fast_start")
+            return None
+    blocker = _NoScipy()
+    sys.meta_path.insert(0, blocker)
+    try:
+        import numba.np.arraymath  # noqa: F401  (runs the probe now, against the blocker)
+    finally:
+        sys.meta_path.remove(blocker)
+
+
 def open(path) -> Searcher:   # noqa: A001 - the library's entry point, like io.open
     """Open the index at ``path`` for searching (cheap: files are mmapped, kernels load lazily)."""
     return Searcher(path)
