@@ -68,8 +68,9 @@ def test_bm25f_by_hand(mem):
                                      "", "indian singer lata sang songs", "indian singer sister lata mangeshkar")]
     avg_body = sum(body) / 5
     norm = lambda f, ln, avg: 1 - cfg.b[f] + cfg.b[f] * ln / avg
-    acc0 = (20 * 1 / norm(0, 2, 9 / 5) + 3 * 1 / norm(2, 4, 7 / 5) + 1 * 1 / norm(4, body[0], avg_body))
-    acc1 = 1 * 1 / norm(4, body[1], avg_body)
+    w = cfg.weights
+    acc0 = (w[0] * 1 / norm(0, 2, 9 / 5) + w[2] * 1 / norm(2, 4, 7 / 5) + w[4] * 1 / norm(4, body[0], avg_body))
+    acc1 = w[4] * 1 / norm(4, body[1], avg_body)
     r = mem.search("merkel")
     assert [h.docid for h in r] == [0, 1]
     assert r[0].score == pytest.approx(idf * acc0 / (cfg.k1 + acc0), rel=1e-12)
@@ -78,7 +79,8 @@ def test_bm25f_by_hand(mem):
 
 
 def test_tfidf_by_hand(mem):
-    cfg = RankConfig(model="tfidf")
+    cfg = RankConfig(model="tfidf", weights=(20.0,) + RankConfig().weights[1:],
+                     b=(0.3,) + RankConfig().b[1:])
     r = mem.search("t:merkel", rank=cfg)
     idf = math.log(1 + 5 / 2)
     expected = idf * 20 * (1 + math.log(1)) / (1 - 0.3 + 0.3 * 2 / (9 / 5))
@@ -486,3 +488,46 @@ def test_open_and_warmup(sample):
     s = ws_open(sample.reader.path)
     s.warmup()
     assert s.search("berlin", k=3)[0].title == "Berlin"
+
+
+def test_phrase_fallback_on_an_index_without_text(tmp_path):
+    from wikisearch.build import build_index
+    out = tmp_path / "nostore"
+    build_index([str(DATA / "search_tiny.xml")], str(out), workers=1, store_text=False)
+    s = Searcher(str(out))
+    r = s.search('"mangeshkar lata"')                  # all the words, in any order
+    assert {h.title for h in r} == {"Lata Mangeshkar", "Asha Bhosle", "Mumbai"}
+    assert r.flags["phrase_fallback"] and any("stores no text" in w for w in r.warnings)
+    assert s.search("t:merkel")[0].title == "Angela Merkel"
+
+
+def test_evaluate_on_a_real_index(tiny, tmp_path):
+    from wikisearch.evaluate import run_eval
+    (tmp_path / "q.txt").write_text("q1\tindian singer\nq2\tgerman chancellor\n")
+    (tmp_path / "qrels.txt").write_text("q1 0 <dbpedia:Lata_Mangeshkar> 2\nq1 0 <dbpedia:Asha_Bhosle> 1\n"
+                                        "q2 0 <dbpedia:Angela_Merkel> 1\nq2 0 <dbpedia:Helmut_Kohl> 1\n")
+    r = run_eval(tiny.reader.path, tmp_path / "q.txt", tmp_path / "qrels.txt")
+    assert r["n_queries"] == 2
+    assert r["per_query"]["q2"]["RR@10"] == 1.0 and r["per_query"]["q1"]["R@100"] == 1.0
+    (tmp_path / "qrels_id.txt").write_text("q2 0 13 1\nq2 0 99 1\n")
+    r = run_eval(tiny.reader.path, tmp_path / "q.txt", tmp_path / "qrels_id.txt", key="page_id")
+    assert r["n_queries"] == 1 and r["per_query"]["q2"]["nDCG@10"] == 1.0
+
+
+def test_threads_share_a_real_searcher(sample):
+    queries = ["t:merkel", "berlin wall", '"federal republic"', "germany AND chancellor",
+               "ikea -furniture", "incategory:companies"]
+    expected = {q: [(h.docid, h.score) for h in sample.search(q)] for q in queries}
+    errors = []
+
+    def work():
+        for _ in range(5):
+            for q in queries:
+                if [(h.docid, h.score) for h in sample.search(q)] != expected[q]:
+                    errors.append(q)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

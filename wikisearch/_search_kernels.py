@@ -155,7 +155,24 @@ def maxscore_topk(k, offsets, docids, masks, tfs, fsel, idf, upper, field_length
     match. Returns (docids, scores, field masks matched, n_scored) best first, ties by docid
     ascending. (tf positions are computed here, so one call answers a query.)
     """
+    return maxscore_topk_prior(k, offsets, docids, masks, tfs, fsel, idf, upper, field_lengths,
+                               weights, norm_a, norm_c, k1, model, excluded,
+                               np.zeros(0, np.float64), 0.0)
+
+
+@njit(cache=True, nogil=True)
+def maxscore_topk_prior(k, offsets, docids, masks, tfs, fsel, idf, upper, field_lengths,
+                        weights, norm_a, norm_c, k1, model, excluded, prior, prior_max):
+    """:func:`maxscore_topk` with a query-independent ``prior[d]`` (>= 0, at most ``prior_max``)
+    added to the text score of every matching document (an empty ``prior``: none).
+
+    Pruning stays exact: the prior acts as one more always-present term whose bound is
+    ``prior_max`` when lists are made non-essential, and the document's own ``prior[d]`` when
+    one document is bounded.
+    """
     T = offsets.shape[0] - 1
+    has_prior = prior.shape[0] > 0
+    pmax = prior_max if has_prior else 0.0
     tfpos = tf_positions(masks)
     order = np.argsort(upper, kind="mergesort")
     cum = np.empty(T, np.float64)
@@ -187,6 +204,7 @@ def maxscore_topk(k, offsets, docids, masks, tfs, fsel, idf, upper, field_length
         while ex < n_ex and excluded[ex] < d:
             ex += 1
         skip = ex < n_ex and excluded[ex] == d
+        pd = prior[d] if has_prior else 0.0
         if not skip and threshold > -np.inf:
             # bound of d before any scoring: the essential lists holding d plus every other list
             bound = cum[first - 1] if first > 0 else 0.0
@@ -194,7 +212,7 @@ def maxscore_topk(k, offsets, docids, masks, tfs, fsel, idf, upper, field_length
                 t = order[i]
                 if ptr[t] < end[t] and docids[ptr[t]] == d:
                     bound += upper[t]
-            skip = bound * (1.0 + _SLACK) < threshold
+            skip = (bound + pd) * (1.0 + _SLACK) < threshold
         partial = 0.0
         any_hit = False
         fm = np.int64(0)
@@ -217,7 +235,7 @@ def maxscore_topk(k, offsets, docids, masks, tfs, fsel, idf, upper, field_length
             continue
         pruned = False
         for i in range(first - 1, -1, -1):
-            if (partial + cum[i]) * (1.0 + _SLACK) < threshold:
+            if (partial + cum[i] + pd) * (1.0 + _SLACK) < threshold:
                 pruned = True
                 break
             t = order[i]
@@ -240,6 +258,8 @@ def maxscore_topk(k, offsets, docids, masks, tfs, fsel, idf, upper, field_length
             if hit[t]:
                 total += contrib[t]
                 hit[t] = False
+        if has_prior:
+            total += pd
         if pruned or k == 0:
             continue
         n_scored += 1
@@ -259,7 +279,7 @@ def maxscore_topk(k, offsets, docids, masks, tfs, fsel, idf, upper, field_length
             threshold = hs[0]
         else:
             continue
-        while first < T and cum[first] * (1.0 + _SLACK) < threshold:
+        while first < T and (cum[first] + pmax) * (1.0 + _SLACK) < threshold:
             first += 1
     docs, scores, fields = _heap_sorted(hs, hd, hf, size)
     return docs, scores, fields, n_scored
@@ -286,9 +306,20 @@ def exhaustive_scores(n_docs, offsets, docids, masks, tfpos, tfs, fsel, idf, fie
 def exhaustive_topk(k, offsets, docids, masks, tfpos, tfs, fsel, idf, field_lengths,
                     weights, norm_a, norm_c, k1, model, excluded):
     """The oracle of :func:`maxscore_topk`: score every matching document, sort, cut at k."""
+    return exhaustive_topk_prior(k, offsets, docids, masks, tfpos, tfs, fsel, idf, field_lengths,
+                                 weights, norm_a, norm_c, k1, model, excluded, np.zeros(0, np.float64))
+
+
+@njit(cache=True, nogil=True)
+def exhaustive_topk_prior(k, offsets, docids, masks, tfpos, tfs, fsel, idf, field_lengths,
+                          weights, norm_a, norm_c, k1, model, excluded, prior):
+    """The oracle of :func:`maxscore_topk_prior` (``prior`` empty: none)."""
     n_docs = field_lengths.shape[0]
     scores, matched = exhaustive_scores(n_docs, offsets, docids, masks, tfpos, tfs, fsel, idf,
                                         field_lengths, weights, norm_a, norm_c, k1, model)
+    if prior.shape[0] > 0:
+        for d in range(n_docs):
+            scores[d] += prior[d]
     for i in range(excluded.shape[0]):
         matched[excluded[i]] = False
     cand = np.nonzero(matched)[0].astype(np.int32)

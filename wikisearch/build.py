@@ -10,7 +10,6 @@ Completed blocks survive a kill: running the same command again resumes after th
 from __future__ import annotations
 
 import collections
-import hashlib
 import json
 import os
 import shutil
@@ -31,10 +30,9 @@ from .errors import WikisearchError
 from .invert import invert_texts
 from .merge import file_checksums, merge_docs, merge_postings, merge_stores, title_order
 from .parse import field_texts, parse_plaintext, parse_wikitext
-from .segment import (DocTable, SegmentReader, TermWriter, compress_doc, fsync_dir, pack_strings,
+from .segment import (FORMAT_VERSION, DocTable, manifest_checksum, SegmentReader, TermWriter, compress_doc, fsync_dir, pack_strings,
                       unpack_strings, write_docs, write_json_atomic, write_store)
 
-FORMAT_VERSION = 1
 DEFAULT_INDEX = "wikisearch-index"
 INDEX_FILES = ["terms.bin", "postings.bin", "docs.bin", "store.bin"]
 
@@ -403,11 +401,6 @@ class Builder:
         final = self._finalize()
         self._publish(final)
         return self.out
-
-
-def manifest_checksum(manifest: dict) -> str:
-    body = {k: v for k, v in manifest.items() if k != "checksum"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def resolve_redirects(redirects: list[tuple[str, str]], docid_of: dict[str, int]) -> dict[str, int]:

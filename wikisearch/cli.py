@@ -92,13 +92,24 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
 @click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {query, hits: [{title, url, page_id, score, ...}]}.")
 @click.option("--model", type=click.Choice(["bm25f", "tfidf"]), default=None, help="Ranking model.")
-def query_cmd(query, index_dir, k, as_json, model):
+@click.option("--mode", type=click.Choice(["lexical", "dense", "hybrid"]), default="lexical", show_default=True,
+              help="dense and hybrid (BM25F + dense, fused) need `wikisearch embed` and the dense extra.")
+@click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
+              help="Dense directory [default: $WIKISEARCH_DENSE or wikisearch-dense beside the index].")
+@click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="rrf", show_default=True,
+              help="Hybrid fusion: reciprocal rank (k=60) or weighted min-max normalised scores.")
+def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion):
     """Search the index. Field prefixes: t: b: i: c: l: r: intitle: incategory: linksto: insource:"""
-    from .search import open as open_searcher
+    from .search import fast_start, open as open_searcher
+    fast_start()
     text = " ".join(query)
-    searcher = open_searcher(index_dir)
-    rank = searcher.reader.rank_config.replace(model=model) if model else None
-    result = searcher.search(text, k=k, rank=rank)
+    if mode != "lexical":
+        from .dense.cli import mode_search
+        result = mode_search(index_dir, dense_dir, text, k, mode, fusion, model)
+    else:
+        searcher = open_searcher(index_dir)
+        rank = searcher.reader.rank_config.replace(model=model) if model else None
+        result = searcher.search(text, k=k, rank=rank)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         return
@@ -111,6 +122,11 @@ def query_cmd(query, index_dir, k, as_json, model):
     for h in result:
         fields = ",".join(h.matched_fields)
         click.echo(f"{h.rank:>3}. {h.title:<{width}}  {h.score:8.3f}  [{fields}]  {h.url}")
+
+
+from .dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)
+
+main.add_command(embed_cmd)
 
 
 @main.command("inspect")

@@ -102,7 +102,8 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
              k: int = 100, rank=None, measures=MEASURES, restrict: bool = True) -> dict:
     """Search every judged query and score the runs.
 
-    Returns ``{"measures": {name: mean}, "per_query": {qid: {name: value}}, "n_queries",
+    Returns ``{"measures": {ir_measures name: mean}, "metrics": {report label (MRR@10...): mean},
+    "per_query": {qid: {name: value}}, "n_queries",
     "n_skipped" (queries without judgments in the index), "mean_latency_ms", "run"}``.
     """
     irm = _ir_measures()
@@ -130,7 +131,8 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
             per_query[m.query_id][str(m.measure)] = float(m.value)
     means = {m: (sum(v[m] for v in per_query.values()) / len(qids) if qids else 0.0)
              for m in measures}
-    return {"measures": means, "per_query": per_query, "n_queries": len(qids),
+    return {"measures": means, "metrics": {LABELS.get(m, m): v for m, v in means.items()},
+            "per_query": per_query, "n_queries": len(qids),
             "n_skipped": len([q for q in queries if q not in qrels]),
             "mean_latency_ms": took / max(len(qids), 1) * 1000, "key": key, "k": k, "run": run}
 

@@ -18,16 +18,17 @@ from pathlib import Path
 import numpy as np
 
 from . import _search_kernels as K
-from .config import FIELDS, RankConfig
+from .config import FIELDS, PriorConfig, RankConfig
 from .errors import InvalidQueryError
 from .query import Literal, Query, parse_query, resolve_fields
 from .rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 
-#: Upper bounds read from the index are float32-rounded: widen them so pruning stays exact.
+#: Upper bounds read from the index are rounded up already; a little slack costs nothing.
 _BOUND_SLACK = 1e-5
 #: Phrase checks done to count matches exactly; past this, ``total_relation`` is "gte".
-MAX_PHRASE_CHECKS = 2000
+MAX_PHRASE_CHECKS = 200
 _EMPTY_I32 = np.zeros(0, np.int32)
+_NO_PRIOR = np.zeros(0, np.float64)
 _CACHE_LIMIT = 200_000
 _FIELD_NAMES = [tuple(mask_fields(m)) for m in range(1 << len(FIELDS))]
 
@@ -173,11 +174,13 @@ class Searcher:
                 pass
 
     def search(self, query: str, k: int = 10, rank: RankConfig | None = None,
-               fields=None) -> SearchResult:
+               fields=None, priors: bool | PriorConfig | None = None) -> SearchResult:
         """Rank documents for ``query`` (see :mod:`wikisearch.query` for the syntax).
 
         ``rank`` overrides the index's ranking settings (weights, k1, b, model) for this query;
         ``fields`` (names or prefixes, e.g. ``["title", "c"]``) restricts every unprefixed word.
+        ``priors``: None or True adds the index's popularity prior (``priors.bin``, if it has one)
+        to every score, False leaves it out, a :class:`PriorConfig` overrides its weights.
 
         >>> [h.title for h in open("idx").search("t:merkel", k=1)]     # doctest: +SKIP
         ['Angela Merkel']
@@ -194,18 +197,48 @@ class Searcher:
                 check_config(rank)
             except ValueError as e:
                 raise InvalidQueryError(f"bad ranking settings: {e}") from None
+        prior = self._prior(priors)
         q = parse_query(query, self.analyzer).with_default_fields(resolve_fields(fields))
         warnings = list(q.warnings)
-        flags: dict = {}
+        flags: dict = {"priors": True} if prior is not None else {}
         terms = self._terms(q, rank)
         params = self._kernel_params(rank)
         if terms is None:                       # no positive term is in the index
             return self._result([], query, q, rank, warnings, lambda: (0, "eq"), t0, flags)
         if q.is_disjunction and not any(l.phrase for l in q.excluded):
-            return self._search_or(q, terms, params, rank, k, warnings, flags, t0)
-        return self._search_boolean(q, terms, params, rank, k, warnings, flags, t0)
+            return self._search_or(q, terms, params, rank, k, warnings, flags, t0, prior)
+        return self._search_boolean(q, terms, params, rank, k, warnings, flags, t0, prior)
+
+    def suggest(self, prefix: str, k: int = 10):
+        """Titles and redirect titles starting with ``prefix`` (case- and accent-insensitive),
+        the most popular pages first: a list of :class:`~wikisearch.suggest.Suggestion`.
+
+        >>> [str(s) for s in open("idx").suggest("lata man", k=2)]      # doctest: +SKIP
+        ['Lata Mangeshkar']
+        """
+        from .suggest import suggester
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
+        return suggester(self).suggest(prefix, int(k))
 
     # --- plumbing ----------------------------------------------------------------------------
+    def _prior(self, priors) -> tuple[np.ndarray, float] | None:
+        """(prior per document, its maximum) to add to scores, or None."""
+        if priors is False:
+            return None
+        stored = getattr(self.reader, "priors", None)
+        if stored is None:
+            if priors is None:
+                return None
+            raise InvalidQueryError("this index has no priors (make them with `wikisearch priors`)")
+        if priors is None or priors is True:
+            config = stored.config
+        elif isinstance(priors, PriorConfig):
+            config = priors
+        else:
+            raise InvalidQueryError(f"priors must be True, False, None or a PriorConfig, not {priors!r}")
+        return stored.scores(config), stored.max_score(config)
+
     def _ordinal(self, term: str) -> int:
         o = self._ordinals.get(term)
         if o is None:
@@ -310,19 +343,20 @@ class Searcher:
                 out = K.union_sorted(out, self._literal_docs(lit, terms))
         return out
 
-    def _search_or(self, q, terms, params, rank, k, warnings, flags, t0) -> SearchResult:
+    def _search_or(self, q, terms, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
         excluded = self._excluded_docs(q, terms)
         upper = self._upper_bounds(terms, rank, params)
         w, a, c, k1, model = params
-        docs, scores, fields, _ = K.maxscore_topk(
+        values, pmax = prior if prior is not None else (_NO_PRIOR, 0.0)
+        docs, scores, fields, _ = K.maxscore_topk_prior(
             k, terms.offsets, terms.docids, terms.masks, terms.tfs, terms.fsel, terms.idf, upper,
-            self._field_lengths, w, a, c, k1, model, excluded)
+            self._field_lengths, w, a, c, k1, model, excluded, values, pmax)
 
         def count():
             return int(K.count_union(terms.offsets, terms.docids, terms.masks, terms.fsel, excluded)), "eq"
         return self._result(self._hits(docs, scores, fields), q.text, q, rank, warnings, count, t0, flags)
 
-    def _search_boolean(self, q, terms, params, rank, k, warnings, flags, t0) -> SearchResult:
+    def _search_boolean(self, q, terms, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
         plain = _EMPTY_I32                      # matched by a clause without phrases: certain
         maybe = _EMPTY_I32                      # matched only if a phrase checks out
         clause_docs = []
@@ -345,6 +379,8 @@ class Searcher:
         scores, fields, _ = K.score_docs(cands, terms.offsets, terms.docids, terms.masks, tfpos,
                                          terms.tfs, terms.fsel, terms.idf, self._field_lengths,
                                          w, a, c, k1, model)
+        if prior is not None:
+            scores = scores + prior[0][cands]
         check = _PhraseCheck(self, q, clause_docs, plain, flags)
         order = np.lexsort((cands, -scores))
         top = []
@@ -386,6 +422,7 @@ class _PhraseCheck:
         self.fallback = False
         self._cache: dict = {}
         self._docs: dict = {}
+        self._texts: dict = {}
 
     def matches(self, d: int) -> bool:
         if not self.needed:
@@ -408,7 +445,12 @@ class _PhraseCheck:
         if key in self._cache:
             return self._cache[key]
         self.checks += 1
-        texts = self.s.reader.stored_text(d)
+        texts = self._texts.get(d, False)
+        if texts is False:
+            texts = self.s.reader.stored_text(d)
+            if len(self._texts) > 64:
+                self._texts.clear()
+            self._texts[d] = texts
         if texts is None:                    # no stored text: all the words (in the fields) will do
             self.fallback = True
             self.flags["phrase_fallback"] = True
@@ -416,8 +458,7 @@ class _PhraseCheck:
                 self._docs[lit] = self.s._literal_docs(lit, None)
             ok = _contains(self._docs[lit], d)
         else:
-            ok = any(_has_sequence(self.s.analyzer, texts.get(f, ""), lit.terms, f in _LIST_FIELDS)
-                     for f in (lit.fields or FIELDS))
+            ok = has_phrase(self.s.analyzer, texts, lit.terms, lit.fields or FIELDS)
         self._cache[key] = ok
         return ok
 
@@ -431,18 +472,40 @@ def _contains(sorted_docs: np.ndarray, d: int) -> bool:
     return i < len(sorted_docs) and int(sorted_docs[i]) == d
 
 
-def _has_sequence(analyzer, text: str, terms: tuple[str, ...], by_line: bool) -> bool:
-    """Do ``terms`` occur consecutively in the analyzed ``text`` (within one line for lists)?"""
-    if not text:
+def has_phrase(analyzer, texts: dict[str, str], terms: tuple[str, ...], fields) -> bool:
+    """Do ``terms`` occur consecutively, after analysis, in one of ``fields`` of ``texts``
+    (within one line of the list-like fields: titles, categories, links)?
+
+    >>> from wikisearch.query import SimpleAnalyzer
+    >>> has_phrase(SimpleAnalyzer(), {"body": "the Bank of America tower"}, ("bank", "america"), ["body"])
+    True
+    """
+    lines = []
+    for f in fields:
+        text = texts.get(f, "")
+        if text:
+            lines.extend(text.split("\n") if f in _LIST_FIELDS else (text,))
+    if not lines:
         return False
     n = len(terms)
-    first = terms[0]
-    for line in text.split("\n") if by_line else (text,):
-        toks = analyzer.terms(line)
-        for i in range(len(toks) - n + 1):
-            if toks[i] == first and tuple(toks[i:i + n]) == terms:
+    batch = getattr(analyzer, "analyze_texts", None)
+    if batch is None:                         # an analyzer without batching (tests)
+        for line in lines:
+            toks = analyzer.terms(line)
+            if any(tuple(toks[i:i + n]) == terms for i in range(len(toks) - n + 1)):
                 return True
-    return False
+        return False
+    term_ids, line_of, vocab = batch(lines)   # one tokenizer call for every line
+    index = {t: i for i, t in enumerate(vocab)}
+    ids = [index.get(t, -1) for t in terms]
+    m = len(term_ids) - n + 1
+    if -1 in ids or m <= 0:
+        return False
+    ok = term_ids[:m] == ids[0]
+    for j in range(1, n):
+        ok &= term_ids[j:m + j] == ids[j]
+    ok &= line_of[:m] == line_of[n - 1:]
+    return bool(ok.any())
 
 
 def fast_start() -> None:

@@ -29,6 +29,15 @@ from .container import Container, ContainerWriter, write_container
 from .errors import CorruptIndexError
 
 SEP_FIELD = "\x1f"
+#: Version of the index as a whole (manifest.json); each container file has its own version too.
+FORMAT_VERSION = 1
+
+
+def manifest_checksum(manifest: dict) -> str:
+    """sha256 of the manifest's JSON without its ``checksum`` key (sorted keys)."""
+    import hashlib
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def pack_strings(items: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -409,7 +418,6 @@ class IndexReader(SegmentReader):
     """
 
     def __init__(self, path, *, verify: bool | None = None):
-        from .build import FORMAT_VERSION, manifest_checksum
         from .errors import FormatTooNewError, FormatTooOldError, IndexNotFoundError
         path = Path(path)
         mpath = path / "manifest.json"
@@ -453,7 +461,8 @@ class IndexReader(SegmentReader):
         self.analyzer = Analyzer.from_json(m["analyzer"])
         self.rank_config = RankConfig.from_json(m["rank"])
         self.avg_field_lengths = np.asarray([m["stats"]["avg_field_lengths"][f] for f in FIELDS], np.float64)
-        self.priors = None
+        from .priors import load_priors
+        self.priors = load_priors(self)   # priors.bin, an optional add-on (None without it)
         self._title_order = self.docs_c.arrays.get("title_order")
 
     def url(self, docid: int) -> str:

@@ -96,7 +96,7 @@ def load(path):
 
 
 def search(index, queries: np.ndarray, k: int, *, nprobe: int | None = None, refine=None,
-           refine_factor: int = 4):
+           refine_factor: int = 10):
     """(scores, ids) float32/int64 [nq, k], best first; ids -1 where fewer than k exist.
 
     ``refine(ids) -> float32 vectors``: re-score the top ``k * refine_factor`` candidates exactly.

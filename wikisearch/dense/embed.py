@@ -82,12 +82,27 @@ def embed(inputs, out_dir, *, model: str | None = None, device: str | None = Non
         summary["note"] = (f"worker {worker}/{workers} done; run the command without --shard "
                            "to merge the shards and build the index")
         return summary
+    reused = _index_is_current(out, run, summary, index_type)
+    if reused:                                   # a rerun of a finished command: nothing to do
+        summary.update(index=reused["index"], n_passages=reused["n_passages"], index_seconds=0.0)
+        return summary
     missing = sorted(set(range(run.n_shards)) - store.finished_shards(out))
     if missing:                                  # another process deleted them? be loud
         raise WikisearchError(f"shards {missing[:5]} are missing after the run; rerun the command")
     summary.update(build_index(out, run.n_shards, index_type=index_type, plan=plan,
                                encoder_info=run.encoder_info, siteinfo=source.siteinfo.to_json()))
     return summary
+
+
+def _index_is_current(out: Path, run, summary: dict, index_type: str) -> dict | None:
+    """The manifest, if dense.json already covers exactly these shards with this index type."""
+    old = _read_manifest(out)
+    if not old or summary["shards_encoded"] or old.get("shards") != run.n_shards:
+        return None
+    if not all((out / name).exists() for name in ("passages.bin", "index.bin")):
+        return None
+    params = ann.choose(old["n_passages"], old["dim"], index_type)
+    return old if all(old["index"].get(k) == v for k, v in params.items()) else None
 
 
 def _load_encoder(model, device, batch, threads, precision):

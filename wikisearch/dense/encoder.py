@@ -69,6 +69,13 @@ def _offline() -> None:
     # downloading weights is not what a search tool should do); a user can say otherwise.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+        hf_logging.disable_progress_bar()       # "Loading weights" bars on every query
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
 
 
 class Encoder:
@@ -80,13 +87,18 @@ class Encoder:
     """
 
     def __init__(self, model: str | None = None, device: str | None = None, batch_size: int | None = None,
-                 threads: int | None = None, precision: str | None = None):
+                 threads: int | None = None, precision: str | None = None,
+                 torch_threads: int | None = None):
         from . import require
         require("torch", "sentence_transformers")
         _offline()
         import torch
         from sentence_transformers import SentenceTransformer
         self.torch = torch
+        if torch_threads:
+            # One query needs no intra-op parallelism, and on a busy machine OpenMP's barriers
+            # make 2 threads 30-100x slower than 1 (a descheduled thread stalls the other).
+            torch.set_num_threads(torch_threads)
         self.model_name = model or DEFAULT_MODEL
         self.model_path = resolve_model(model)
         if device is None:
@@ -132,15 +144,20 @@ class Encoder:
         pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
         fast.enable_padding(pad_id=pad_id, pad_token=tok.pad_token or "[PAD]",
                             pad_to_multiple_of=8 if self.cuda else None)
-        probe = self.st.preprocess(["probe"])
+        probe = self._preprocess(["probe"])
         self._wants_types = "token_type_ids" in probe
         return fast
+
+    def _preprocess(self, texts: list[str]) -> dict:
+        # sentence-transformers >= 5 calls it preprocess; earlier versions, tokenize.
+        fn = getattr(self.st, "preprocess", None) or self.st.tokenize
+        return fn(texts)
 
     def tokenize(self, texts: Sequence[str]) -> dict:
         """Model inputs for ``texts`` as CPU tensors (pinned when the model is on CUDA)."""
         torch = self.torch
         if self.tokenizer is None:           # no fast tokenizer: the model's own (slower)
-            feats = self.st.preprocess(list(texts))
+            feats = self._preprocess(list(texts))
             return {k: v for k, v in feats.items() if isinstance(v, torch.Tensor)}
         encs = self.tokenizer.encode_batch(list(texts))
         ids = torch.from_numpy(np.array([e.ids for e in encs], dtype=np.int64))
@@ -165,6 +182,9 @@ class Encoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """float32 [len(texts), dim], unit length, in the order of ``texts``."""
+        if len(texts) <= self.batch_size:       # one batch (a query): no threads to start
+            with self.torch.inference_mode():
+                return self._forward(self.tokenize(texts)).cpu().numpy()
         return next(self.encode_groups([texts]))
 
     def encode_plain(self, texts: Sequence[str]) -> np.ndarray:
@@ -173,7 +193,7 @@ class Encoder:
         ctx = (self.torch.autocast(self.device.type, dtype=self.torch.bfloat16)
                if self.precision == "bf16" else contextlib.nullcontext())
         with ctx:
-                out = self.st.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            out = self.st.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(out, np.float32)
 
@@ -188,19 +208,20 @@ class Encoder:
                                   name="wikisearch-feed")
         feeder.start()
         try:
-            with torch.inference_mode():
-                outs = []
-                while True:
-                    item = jobs.get()
-                    if item is None:
-                        return
-                    if isinstance(item, BaseException):
-                        raise item
-                    idx, payload = item
-                    if idx is None:                  # the end of a group of ``payload`` texts
-                        yield self._gather(payload, outs)
-                        outs = []
-                    else:
+            outs = []
+            while True:
+                item = jobs.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                idx, payload = item
+                if idx is None:                      # the end of a group of ``payload`` texts
+                    vectors = self._gather(payload, outs)
+                    outs = []
+                    yield vectors                    # (outside inference mode: it is per thread)
+                else:
+                    with torch.inference_mode():
                         outs.append((idx, self._forward(payload.result())))
         finally:
             stop.set()
@@ -214,7 +235,8 @@ class Encoder:
     def _gather(self, n: int, outs) -> np.ndarray:
         out = np.empty((n, self.dim), np.float32)
         if outs:
-            vecs = self.torch.cat([v for _, v in outs]).cpu().numpy()   # one sync per group
+            with self.torch.inference_mode():
+                vecs = self.torch.cat([v for _, v in outs]).cpu().numpy()   # one sync per group
             order = np.concatenate([idx for idx, _ in outs])
             out[order] = vecs
         return out

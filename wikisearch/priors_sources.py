@@ -1,0 +1,503 @@
+"""priors_sources: read the files Wikimedia publishes about popularity, resolve them to docids.
+
+Page-view formats (``read_views``; plain, .gz, .bz2 or .xz; detected from the first line):
+
+    pageviews           hourly/daily dumps: ``domain_code title views bytes`` (space separated;
+                        domain codes ``en`` and ``en.m`` are en.wikipedia desktop and mobile)
+    pageviews-complete  daily ``wiki_code title page_id access daily_total hourly_counts``
+                        (``en.wikipedia Main_Page 15580374 desktop 4123 A180B170...``)
+    pageviews-tsv       per-article TSV ``date<TAB>page_id<TAB>platform<TAB>views`` (header line)
+    clickstream         ``prev<TAB>curr<TAB>type<TAB>n``: views of ``curr`` = sum of n
+
+Views keyed by title resolve through redirects (a redirect's views count for its target); keyed by
+page id, through the index's page ids (then by title, for pages that are redirects). Lines of
+other projects are skipped where the format names the project.
+
+Link tables (``count_sql_links``): MediaWiki's ``pagelinks`` SQL dump, in the schema since 1.43
+(``pl_from, pl_from_namespace, pl_target_id`` + the ``linktarget`` table ``lt_id, lt_namespace,
+lt_title``) or the older one (``pl_from, pl_namespace, pl_title, pl_from_namespace``); columns are
+read from the file's CREATE TABLE, rows from its INSERT statements, one statement at a time.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+import numpy as np
+
+from . import _priors_kernels as PK
+from .errors import WikisearchError
+
+FORMATS = ("pageviews", "pageviews-complete", "pageviews-tsv", "clickstream")
+_ACCESS = ("desktop", "mobile-web", "mobile-app")
+_CLICK_TYPES = ("link", "external", "other")
+#: Project -> the abbreviation of its hourly pageviews domain codes (en.b = en.wikibooks).
+_ABBREV = {"wikipedia": "", "wikibooks": "b", "wiktionary": "d", "wikimedia": "m", "wikinews": "n",
+           "wikiquote": "q", "wikisource": "s", "wikiversity": "v", "wikivoyage": "voy",
+           "mediawiki": "w", "wikidata": "wd"}
+#: Give up on a file whose lines are mostly not of its format.
+_MAX_BAD_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class Project:
+    """One wiki, e.g. ``Project("en", "wikipedia")`` (``en.wikipedia``)."""
+
+    lang: str
+    family: str = "wikipedia"
+
+    @classmethod
+    def parse(cls, text: str) -> "Project":
+        """``"en"``, ``"en.wikipedia"``, ``"en.wikipedia.org"`` or a dbname-like ``"enwiki"``."""
+        t = text.strip().lower().removesuffix(".org")
+        if "." in t:
+            lang, _, family = t.partition(".")
+        elif t.endswith("wiki") and len(t) > 4:
+            lang, family = t[:-4].replace("_", "-"), "wikipedia"
+        else:
+            lang, family = t, "wikipedia"
+        if not lang or family not in _ABBREV:
+            raise WikisearchError(f"unknown project {text!r} (try en or en.wikipedia)")
+        return cls(lang, family)
+
+    @classmethod
+    def of_site(cls, site) -> "Project":
+        """The project an index was built from (its base URL's host)."""
+        base = getattr(site, "base_url", "") or ""
+        host = base.split("//", 1)[-1].split("/", 1)[0]
+        try:
+            return cls.parse(host) if host else cls(getattr(site, "lang", "en") or "en")
+        except WikisearchError:
+            return cls(getattr(site, "lang", "en") or "en")
+
+    @property
+    def name(self) -> str:
+        return f"{self.lang}.{self.family}"
+
+    def domain_codes(self) -> frozenset:
+        """Hourly pageviews domain codes of this project: desktop and mobile."""
+        a = _ABBREV[self.family]
+        tail = f".{a}" if a else ""
+        return frozenset((f"{self.lang}{tail}", f"{self.lang}.m{tail}"))
+
+
+@dataclass
+class ViewCounts:
+    """Views read from one file: keyed by (page id or -1, title or "")."""
+
+    path: str
+    format: str
+    views: dict = field(default_factory=dict)
+    total: float = 0.0              # views of the project in the file, matched or not
+    lines: int = 0
+    other_project: int = 0
+    bad_lines: int = 0
+
+    def add(self, page_id: int, title: str, n: float) -> None:
+        key = (page_id, title)
+        self.views[key] = self.views.get(key, 0.0) + n
+        self.total += n
+
+
+# --- opening and detecting ---------------------------------------------------------------------------
+def open_text(path):
+    """A text stream over ``path`` (.gz/.bz2/.xz decompressed; invalid UTF-8 replaced)."""
+    try:
+        raw = open(path, "rb")
+    except OSError as e:
+        raise WikisearchError(f"cannot read {path}: {e.strerror}") from None
+    head = raw.peek(6)[:6] if hasattr(raw, "peek") else b""
+    if head[:2] == b"\x1f\x8b":
+        raw = gzip.GzipFile(fileobj=raw)
+    elif head[:3] == b"BZh":
+        raw = bz2.BZ2File(raw)
+    elif head[:6] == b"\xfd7zXZ\x00":
+        raw = lzma.LZMAFile(raw)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n")
+
+
+def _number(s: str) -> bool:
+    return s.isdigit()
+
+
+def sniff(line: str) -> str | None:
+    """The page-view format a (first non-empty) line is in, or None."""
+    line = line.rstrip("\r\n")
+    tabs = line.split("\t")
+    if len(tabs) == 4:
+        if [c.strip().lower() for c in tabs] == ["date", "page_id", "platform", "views"]:
+            return "pageviews-tsv"
+        if [c.strip().lower() for c in tabs] == ["prev", "curr", "type", "n"]:
+            return "clickstream"
+        if _number(tabs[1]) and _number(tabs[3]) and re.fullmatch(r"\d{4}-?\d\d-?\d\d", tabs[0]):
+            return "pageviews-tsv"
+        if tabs[2] in _CLICK_TYPES and _number(tabs[3]):
+            return "clickstream"
+        return None
+    parts = line.split(" ")
+    if len(parts) == 4 and _number(parts[2]) and _number(parts[3]):
+        return "pageviews"
+    if len(parts) >= 5 and (_number(parts[2]) or parts[2] == "null") and parts[3] in _ACCESS \
+            and _number(parts[4]):
+        return "pageviews-complete"
+    return None
+
+
+def read_views(path, fmt: str = "auto", project: Project | None = None) -> ViewCounts:
+    """Read one page-view file (see the module doc); ``fmt`` "auto" detects it from line 1."""
+    project = project or Project("en")
+    if fmt not in ("auto",) + FORMATS:
+        raise WikisearchError(f"unknown page-view format {fmt!r} (one of auto, {', '.join(FORMATS)})")
+    with open_text(path) as f:
+        try:
+            first = next((l for l in f if l.strip()), "")
+        except (OSError, EOFError, lzma.LZMAError) as e:
+            raise WikisearchError(f"{path}: unreadable ({e})") from None
+        found = sniff(first)
+        if fmt == "auto":
+            if found is None:
+                raise WikisearchError(f"{path}: not a page-view file (line 1: {first[:60].rstrip()!r}; "
+                                      f"formats: {', '.join(FORMATS)})")
+            fmt = found
+        elif found is None and not _is_header(first):
+            raise WikisearchError(f"{path}: not in the {fmt} format (line 1: {first[:60].rstrip()!r})")
+        counts = ViewCounts(str(path), fmt)
+        parse = _PARSERS[fmt]
+        try:
+            for line in _chain(first, f):
+                counts.lines += 1
+                if not parse(line, counts, project):
+                    counts.bad_lines += 1
+        except (OSError, EOFError, lzma.LZMAError) as e:
+            raise WikisearchError(f"{path}: unreadable after {counts.lines:,} lines ({e})") from None
+    if counts.bad_lines > _MAX_BAD_SHARE * max(counts.lines, 1):
+        raise WikisearchError(f"{path}: {counts.bad_lines:,} of {counts.lines:,} lines are not in the "
+                              f"{fmt} format")
+    return counts
+
+
+def _is_header(line: str) -> bool:
+    return line.split("\t")[0].strip().lower() in ("date", "prev")
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def _parse_hourly(line: str, c: ViewCounts, project: Project) -> bool:
+    parts = line.rstrip("\r\n").split(" ")
+    if len(parts) != 4 or not parts[2].isdigit():
+        return not line.strip()
+    if parts[0] not in project.domain_codes():
+        c.other_project += 1
+        return True
+    c.add(-1, parts[1], float(parts[2]))
+    return True
+
+
+def _parse_complete(line: str, c: ViewCounts, project: Project) -> bool:
+    parts = line.rstrip("\r\n").split(" ")
+    if len(parts) < 5 or not parts[4].isdigit():
+        return not line.strip()
+    if parts[0] != project.name:
+        c.other_project += 1
+        return True
+    pid = int(parts[2]) if parts[2].isdigit() else -1
+    c.add(pid, parts[1], float(parts[4]))
+    return True
+
+
+def _parse_tsv(line: str, c: ViewCounts, project: Project) -> bool:
+    parts = line.rstrip("\r\n").split("\t")
+    if len(parts) != 4 or not parts[3].strip().isdigit() or not parts[1].strip().isdigit():
+        return _is_header(line) or not line.strip()
+    c.add(int(parts[1]), "", float(parts[3]))
+    return True
+
+
+def _parse_clickstream(line: str, c: ViewCounts, project: Project) -> bool:
+    parts = line.rstrip("\r\n").split("\t")
+    if len(parts) != 4 or not parts[3].isdigit():
+        return _is_header(line) or not line.strip()
+    c.add(-1, parts[1], float(parts[3]))
+    return True
+
+
+_PARSERS = {"pageviews": _parse_hourly, "pageviews-complete": _parse_complete,
+            "pageviews-tsv": _parse_tsv, "clickstream": _parse_clickstream}
+
+
+# --- resolving titles and page ids to docids ----------------------------------------------------------
+def _pack(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    data = [s.encode("utf-8", "surrogatepass") for s in strings]
+    offsets = np.zeros(len(data) + 1, np.int64)
+    np.cumsum([len(b) for b in data], out=offsets[1:])
+    return np.frombuffer(b"".join(data), np.uint8), offsets
+
+
+class Resolver:
+    """Titles (of articles or of redirects to them) and page ids -> docids of one index."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.n_docs = int(reader.n_docs)
+        self.site = getattr(reader, "siteinfo", None)
+        docs = getattr(reader, "docs_c", None)
+        if docs is not None and getattr(reader, "_title_order", None) is not None:
+            self._titles = (docs["title_blob"], np.asarray(docs["title_offsets"]).view(np.int64),
+                            np.asarray(reader._title_order))
+            ao = np.asarray(docs["alias_offsets"]).view(np.int64)
+            ablob, aoff = docs["alias_blob"], np.asarray(docs["alias_title_offsets"]).view(np.int64)
+        else:                                   # a reader without docs.bin (tests' MemoryIndex)
+            titles = [reader.title(d) for d in range(self.n_docs)]
+            blob, off = _pack(titles)
+            self._titles = (blob, off, np.asarray(sorted(range(self.n_docs), key=lambda d: blob[
+                off[d]:off[d + 1]].tobytes()), np.int64))
+            aliases = [reader.redirects(d) for d in range(self.n_docs)]
+            ao = np.zeros(self.n_docs + 1, np.int64)
+            np.cumsum([len(a) for a in aliases], out=ao[1:])
+            ablob, aoff = _pack([t for a in aliases for t in a])
+        self.alias_doc = np.repeat(np.arange(self.n_docs, dtype=np.int64), np.diff(ao))
+        n_alias = len(self.alias_doc)
+        keys = [ablob[aoff[i]:aoff[i + 1]].tobytes() for i in range(n_alias)]
+        self._aliases = (ablob, aoff, np.asarray(sorted(range(n_alias), key=keys.__getitem__), np.int64))
+        pids = np.asarray(reader.page_ids if hasattr(reader, "page_ids") else
+                          [reader.page_id(d) for d in range(self.n_docs)], np.int64)
+        self._pid_order = np.argsort(pids, kind="stable")
+        self._pids_sorted = pids[self._pid_order]
+
+    def normalize(self, title: str) -> str:
+        if self.site is not None and hasattr(self.site, "normalize_title"):
+            return self.site.normalize_title(title)
+        t = " ".join(title.replace("_", " ").split())
+        return t[:1].upper() + t[1:]
+
+    def titles(self, titles: list[str]) -> np.ndarray:
+        """Docid of each (raw, underscored) title, through redirects; -1 if not in the index."""
+        norm = [self.normalize(t) for t in titles]
+        out = self._lookup(norm)
+        retry = [i for i, d in enumerate(out.tolist()) if d < 0 and "%" in titles[i]]
+        if retry:                      # percent-encoded titles (as in some request logs)
+            out[retry] = self._lookup([self.normalize(unquote(titles[i])) for i in retry])
+        return out
+
+    def _lookup(self, titles: list[str]) -> np.ndarray:
+        if not titles:
+            return np.zeros(0, np.int64)
+        keys, key_off = _pack(titles)
+        out = PK.find_many(*self._titles, keys, key_off)
+        miss = np.flatnonzero(out < 0)
+        if len(miss) and len(self.alias_doc):
+            mk, mo = _pack([titles[i] for i in miss.tolist()])
+            found = PK.find_many(*self._aliases, mk, mo)
+            ok = found >= 0
+            out[miss[ok]] = self.alias_doc[found[ok]]
+        return out
+
+    def page_ids(self, page_ids) -> np.ndarray:
+        """Docid of each page id; -1 if not a document of the index."""
+        p = np.asarray(page_ids, np.int64)
+        if not len(self._pids_sorted):
+            return np.full(len(p), -1, np.int64)
+        i = np.minimum(np.searchsorted(self._pids_sorted, p), len(self._pids_sorted) - 1)
+        return np.where(self._pids_sorted[i] == p, self._pid_order[i], -1).astype(np.int64)
+
+    def views(self, counts: list[ViewCounts]) -> tuple[np.ndarray, list[dict]]:
+        """Views per docid summed over ``counts``, and a summary per file."""
+        out = np.zeros(self.n_docs, np.float64)
+        sources = []
+        for c in counts:
+            keys = list(c.views)
+            n = np.fromiter((c.views[k] for k in keys), np.float64, len(keys))
+            docs = self.page_ids([k[0] for k in keys])
+            need = [i for i, d in enumerate(docs.tolist()) if d < 0 and keys[i][1]]
+            if need:
+                docs[need] = self.titles([keys[i][1] for i in need])
+            ok = docs >= 0
+            np.add.at(out, docs[ok], n[ok])
+            sources.append({"file": c.path.rsplit("/", 1)[-1], "format": c.format, "lines": c.lines,
+                            "views": c.total, "matched_views": float(n[ok].sum()),
+                            "keys": len(keys), "matched_keys": int(ok.sum()),
+                            "other_project_lines": c.other_project, "bad_lines": c.bad_lines})
+        return out, sources
+
+
+# --- SQL dumps ----------------------------------------------------------------------------------------
+_CREATE = re.compile(r"CREATE TABLE `([^`]+)`")
+_COLUMN = re.compile(r"\s*`([^`]+)`\s+([a-z]+)", re.I)
+_INSERT = re.compile(r"INSERT INTO `([^`]+)` VALUES\s*")
+_VALUE = re.compile(r"\s*(?:'((?:[^'\\]|\\.)*)'|(NULL)|(-?[0-9][0-9.eE+-]*))\s*([,)])")
+_PUNCT = re.compile(r"[()\s]+")
+_ESCAPES = {"0": "\0", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a", "b": "\b"}
+_INT_TYPES = {"int", "bigint", "smallint", "tinyint", "mediumint"}
+
+
+def _unescape(s: str) -> str:
+    if "\\" not in s:
+        return s
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), s)
+
+
+def sql_rows(path, table: str):
+    """Yield ``(columns, rows)`` per INSERT statement of ``table`` in a mysqldump file: columns
+    from its CREATE TABLE, rows as an int64 array [n, columns] when every column is an integer,
+    else as a list of tuples (str, int or None)."""
+    columns, types = None, None
+    with open_text(path) as f:
+        lines = iter(f)
+        n = 0
+        for line in lines:
+            n += 1
+            m = _CREATE.match(line)
+            if m and m.group(1) == table:
+                columns, types = [], []
+                for col in lines:
+                    n += 1
+                    cm = _COLUMN.match(col)
+                    if not cm:
+                        break
+                    columns.append(cm.group(1))
+                    types.append(cm.group(2).lower())
+                continue
+            m = _INSERT.match(line)
+            if not m:
+                continue
+            if m.group(1) != table:
+                continue
+            if columns is None:
+                raise WikisearchError(f"{path}: INSERT into `{table}` before its CREATE TABLE "
+                                      "(not a mysqldump of the table?)")
+            while not line.rstrip().endswith(";"):     # a statement over several lines
+                more = next(lines, None)
+                if more is None:
+                    raise WikisearchError(f"{path}:{n}: INSERT statement is cut short")
+                line += more
+                n += 1
+            body = line[m.end():].rstrip().rstrip(";")
+            yield columns, _parse_values(body, len(columns), all(t in _INT_TYPES for t in types),
+                                         path, n)
+    if columns is None:
+        raise WikisearchError(f"{path}: no CREATE TABLE `{table}` (not the {table} SQL dump?)")
+
+
+def _parse_values(body: str, width: int, numeric: bool, path, line_no: int):
+    if numeric:           # the common case (pagelinks since 1.43): let numpy parse the integers
+        flat = _PUNCT.sub("", body)
+        if "'" not in flat and "NULL" not in flat:
+            try:
+                arr = np.array(flat.split(","), np.int64) if flat else np.zeros(0, np.int64)
+                if arr.size % width == 0:
+                    return arr.reshape(-1, width)
+            except ValueError:
+                pass
+    rows, pos, end = [], 0, len(body)
+    while pos < end:
+        while pos < end and body[pos] in " ,\n\r\t":
+            pos += 1
+        if pos >= end:
+            break
+        if body[pos] != "(":
+            raise WikisearchError(f"{path}:{line_no}: unreadable INSERT values near {body[pos:pos + 40]!r}")
+        pos += 1
+        row = []
+        while True:
+            m = _VALUE.match(body, pos)
+            if not m:
+                raise WikisearchError(f"{path}:{line_no}: unreadable INSERT values near "
+                                      f"{body[pos:pos + 40]!r}")
+            s, null, num, sep = m.groups()
+            row.append(_unescape(s) if s is not None else None if null else
+                       (int(num) if num.lstrip("-").isdigit() else float(num)))
+            pos = m.end()
+            if sep == ")":
+                break
+        if len(row) != width:
+            raise WikisearchError(f"{path}:{line_no}: a row has {len(row)} values, the table {width} columns")
+        rows.append(tuple(row))
+    if numeric:
+        return np.asarray(rows, np.int64).reshape(-1, width)
+    return rows
+
+
+def _col(columns, name, path):
+    try:
+        return columns.index(name)
+    except ValueError:
+        raise WikisearchError(f"{path}: the table has no column {name} (columns: {', '.join(columns)})") from None
+
+
+def _full_title(resolver: Resolver, ns: int, title: str) -> str:
+    if ns == 0:
+        return title
+    names = getattr(resolver.site, "namespaces", {}) or {}
+    return f"{names.get(ns, ns)}:{title}"
+
+
+def _linktarget_docids(resolver: Resolver, path, namespaces) -> tuple[np.ndarray, np.ndarray, int]:
+    ids, titles = [], []
+    rows_seen = 0
+    for columns, rows in sql_rows(path, "linktarget"):
+        i, ns, t = (_col(columns, c, path) for c in ("lt_id", "lt_namespace", "lt_title"))
+        for row in rows:
+            rows_seen += 1
+            if row[ns] in namespaces:
+                ids.append(row[i])
+                titles.append(_full_title(resolver, row[ns], row[t]))
+    docs = resolver.titles(titles)
+    ok = docs >= 0
+    ids_arr = np.asarray(ids, np.int64)[ok]
+    order = np.argsort(ids_arr, kind="stable")
+    return ids_arr[order], docs[ok][order], rows_seen
+
+
+def count_sql_links(resolver: Resolver, pagelinks, linktarget=None, sources: str = "indexed"):
+    """In-link counts per docid from a ``pagelinks`` SQL dump (+ ``linktarget`` for the new schema).
+
+    A row counts when its target (namespace, title) is a document or a redirect to one, and its
+    source is a document of the index (``sources="indexed"``, as the dump's own counts) or any
+    page of the indexed namespaces (``"namespace"``: whole-wiki counts for a partial index).
+    """
+    if sources not in ("indexed", "namespace"):
+        raise WikisearchError(f"link sources must be 'indexed' or 'namespace', not {sources!r}")
+    settings = getattr(resolver.reader, "manifest", {}).get("settings", {})
+    namespaces = set(settings.get("namespaces", [0]))
+    counts = np.zeros(resolver.n_docs, np.int64)
+    lt_ids = lt_docs = None
+    info = {"source": "sql", "pagelinks": str(pagelinks).rsplit("/", 1)[-1], "sources": sources,
+            "rows": 0, "counted": 0}
+    if linktarget:
+        lt_ids, lt_docs, info["linktarget_rows"] = _linktarget_docids(resolver, linktarget, namespaces)
+        info["linktarget"] = str(linktarget).rsplit("/", 1)[-1]
+    ns_arr = np.asarray(sorted(namespaces), np.int64)
+    for columns, rows in sql_rows(pagelinks, "pagelinks"):
+        frm, from_ns = _col(columns, "pl_from", pagelinks), _col(columns, "pl_from_namespace", pagelinks)
+        if "pl_target_id" in columns:
+            if lt_ids is None:
+                raise WikisearchError(f"{pagelinks} uses pl_target_id: give the linktarget table too "
+                                      "(--linktarget FILE)")
+            rows = np.asarray(rows, np.int64).reshape(-1, len(columns))
+            tid = rows[:, columns.index("pl_target_id")]
+            j = np.minimum(np.searchsorted(lt_ids, tid), max(len(lt_ids) - 1, 0))
+            target = np.where(lt_ids[j] == tid, lt_docs[j], -1) if len(lt_ids) else np.full(len(tid), -1)
+            src, src_ns = rows[:, frm], rows[:, from_ns]
+        else:
+            ns_i, t_i = _col(columns, "pl_namespace", pagelinks), _col(columns, "pl_title", pagelinks)
+            keep = [r for r in rows if r[ns_i] in namespaces]
+            target = resolver.titles([_full_title(resolver, r[ns_i], r[t_i]) for r in keep])
+            src = np.asarray([r[frm] for r in keep], np.int64)
+            src_ns = np.asarray([r[from_ns] for r in keep], np.int64)
+            info["rows"] += len(rows) - len(keep)
+        info["rows"] += len(target)
+        if sources == "indexed":
+            ok = (target >= 0) & (resolver.page_ids(src) >= 0)
+        else:
+            ok = (target >= 0) & np.isin(src_ns, ns_arr)
+        info["counted"] += int(ok.sum())
+        counts += np.bincount(target[ok], minlength=resolver.n_docs)
+    return np.minimum(counts, np.iinfo(np.uint32).max).astype(np.uint32), info

@@ -1,0 +1,200 @@
+"""suggest: title autocomplete over titles and redirect titles, the most popular pages first.
+
+>>> [s.title for s in open("wikisearch-index").suggest("lata man", k=3)]   # doctest: +SKIP
+['Lata Mangeshkar']
+
+Every title and redirect title gets a *key*: its words folded as the analyzer folds a word (case,
+compatibility forms, diacritics; no stemming, no stopwords), punctuation a word break (apostrophes
+and periods dropped: "Alzheimer's" -> "alzheimers", "U.S." -> "us"), joined by one space. Keys are
+sorted by UTF-8 bytes; a prefix's matches are one range, found by binary search, then ordered by
+the popularity prior (``priors.popularity``), titles before redirects, shorter keys first, docid;
+one suggestion per page. The arrays are stored in ``priors.bin`` (or built on first use): ~20
+bytes per title or redirect plus the key bytes, so 6.9M articles and their ~10M redirects take
+about 0.6 GB, mmapped.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _priors_kernels as PK
+from .analyze import normalize
+
+#: Characters that break words in keys ("-" "/" "," ...); apostrophes and periods join.
+_BREAK = "!\"#$%&()*+,-/:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00b7\u00bb\u2010\u2011\u2012\u2013\u2014\u2015" \
+         "\u2018\u201c\u201d\u201e\u2022\u2026\u2032\u2212\u3000\u3001\u3002\uff0c"
+_JOIN = "'.\u2019\u02bc"
+_TABLE = str.maketrans({**{c: " " for c in _BREAK}, **{c: None for c in _JOIN}})
+
+
+def suggest_key(text: str, cache: dict | None = None) -> str:
+    """The folded key of a title or typed prefix.
+
+    >>> suggest_key("Lata  Mangeshkar"), suggest_key("Jean-Paul Sartre"), suggest_key("Éire")
+    ('lata mangeshkar', 'jean paul sartre', 'eire')
+    """
+    words = []
+    for w in text.translate(_TABLE).split():
+        n = cache.get(w) if cache is not None else None
+        if n is None:
+            n = normalize(w)
+            if cache is not None:
+                cache[w] = n
+        if n:
+            words.append(n)
+    return " ".join(words)
+
+
+def prefix_key(text: str) -> str:
+    """A typed prefix's key: like :func:`suggest_key`, but a trailing space is kept ("lata " must
+    complete "lata mangeshkar", not "latakia")."""
+    key = suggest_key(text)
+    if key and text and text.translate(_TABLE)[-1:].isspace():
+        key += " "
+    return key
+
+
+def suggest_arrays(reader) -> dict:
+    """The sorted key table of an index's titles and redirect titles (stored in priors.bin).
+
+    ``suggest_offsets`` uint64[E+1] and ``suggest_blob`` uint8[]: the keys, sorted by bytes;
+    ``suggest_doc`` int32[E]: the page each leads to; ``suggest_alias`` int32[E]: -1 for a
+    title, else the redirect's index in docs.bin's alias arrays.
+    """
+    n = int(reader.n_docs)
+    titles = [reader.title(d) for d in range(n)]
+    docs = getattr(reader, "docs_c", None)
+    if docs is not None:
+        from .segment import unpack_strings
+        aliases = unpack_strings(docs["alias_title_offsets"], docs["alias_blob"])
+        alias_doc = np.repeat(np.arange(n, dtype=np.int32), np.diff(np.asarray(docs["alias_offsets"], np.int64)))
+    else:
+        per_doc = [reader.redirects(d) for d in range(n)]
+        aliases = [t for a in per_doc for t in a]
+        alias_doc = np.repeat(np.arange(n, dtype=np.int32), [len(a) for a in per_doc])
+    cache: dict = {}
+    keys = [suggest_key(t, cache).encode("utf-8", "surrogatepass") for t in titles + aliases]
+    entry_doc = np.concatenate([np.arange(n, dtype=np.int32), alias_doc.astype(np.int32)])
+    entry_alias = np.concatenate([np.full(n, -1, np.int32), np.arange(len(aliases), dtype=np.int32)])
+    order = [i for i in sorted(range(len(keys)), key=keys.__getitem__) if keys[i]]
+    offsets = np.zeros(len(order) + 1, np.uint64)
+    np.cumsum([len(keys[i]) for i in order], out=offsets[1:])
+    blob = np.frombuffer(b"".join(keys[i] for i in order), np.uint8)
+    idx = np.asarray(order, np.int64)
+    return {"suggest_offsets": offsets, "suggest_blob": blob, "suggest_doc": entry_doc[idx],
+            "suggest_alias": entry_alias[idx]}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One completion: the page (``title``, ``docid``, ``page_id``), the redirect title that
+    matched (None when the title did) and the popularity prior that ordered it."""
+
+    title: str
+    docid: int
+    page_id: int
+    redirect: str | None
+    score: float
+
+    def __str__(self) -> str:
+        return f"{self.redirect} \u2192 {self.title}" if self.redirect else self.title
+
+    def to_json(self) -> dict:
+        return {"title": self.title, "docid": self.docid, "page_id": self.page_id,
+                "redirect": self.redirect, "score": self.score}
+
+
+class Suggester:
+    """Prefix search over one index's key table; safe to share between threads."""
+
+    def __init__(self, reader):
+        from .priors import popularity
+        self.reader = reader
+        priors = getattr(reader, "priors", None)
+        arrays = priors.suggest if priors is not None and priors.suggest is not None else suggest_arrays(reader)
+        self.offsets = np.asarray(arrays["suggest_offsets"]).view(np.int64)
+        self.blob = np.asarray(arrays["suggest_blob"])
+        self.doc = np.asarray(arrays["suggest_doc"])
+        self.alias = np.asarray(arrays["suggest_alias"])
+        self.popularity = popularity(reader)
+        self._no_order = np.zeros(0, np.int64)
+
+    def range(self, prefix: str) -> tuple[int, int]:
+        """Entries [lo, hi) whose keys start with ``prefix``'s key."""
+        key = np.frombuffer(prefix_key(prefix).encode("utf-8", "surrogatepass"), np.uint8)
+        if not len(key):
+            return 0, 0
+        lo, hi = PK.prefix_range(self.blob, self.offsets, self._no_order, key)
+        return int(lo), int(hi)
+
+    def suggest(self, prefix: str, k: int = 10) -> list[Suggestion]:
+        """The ``k`` most popular pages whose title or a redirect title starts with ``prefix``."""
+        lo, hi = self.range(prefix)
+        if hi <= lo or k <= 0:
+            return []
+        entries = np.arange(lo, hi, dtype=np.int64)
+        pop = self.popularity[self.doc[lo:hi]]
+        is_alias = (self.alias[lo:hi] >= 0).astype(np.int64)
+        keylen = np.minimum(np.diff(self.offsets[lo:hi + 1]), 511)
+        tie = (is_alias << 40) | (keylen << 31) | self.doc[lo:hi].astype(np.int64)
+        want = 4 * k + 16
+        while True:
+            sel = _best(pop, tie, want)
+            order = sel[np.lexsort((tie[sel], -pop[sel]))]
+            picked, seen = [], set()
+            for i in order.tolist():
+                d = int(self.doc[lo + i])
+                if d not in seen:
+                    seen.add(d)
+                    picked.append(i)
+                    if len(picked) == k:
+                        break
+            if len(picked) == k or len(sel) == len(entries):
+                break
+            want *= 4
+        return [self._suggestion(lo + i, float(pop[i])) for i in picked]
+
+    def _suggestion(self, e: int, score: float) -> Suggestion:
+        r = self.reader
+        d = int(self.doc[e])
+        a = int(self.alias[e])
+        redirect = None
+        if a >= 0:
+            docs = getattr(r, "docs_c", None)
+            if docs is not None:
+                o = docs["alias_title_offsets"]
+                redirect = docs["alias_blob"][int(o[a]):int(o[a + 1])].tobytes().decode("utf-8", "surrogatepass")
+            else:
+                first = sum(len(r.redirects(x)) for x in range(d))
+                redirect = r.redirects(d)[a - first]
+        return Suggestion(r.title(d), d, r.page_id(d), redirect, score)
+
+
+def _best(pop: np.ndarray, tie: np.ndarray, m: int) -> np.ndarray:
+    """Indices of the m best entries by (pop descending, tie ascending), unordered: O(n)."""
+    n = len(pop)
+    if n <= m:
+        return np.arange(n)
+    thr = np.partition(pop, n - m)[n - m]            # the m-th largest popularity
+    above = np.flatnonzero(pop > thr)
+    ties = np.flatnonzero(pop == thr)
+    need = m - len(above)
+    if len(ties) > need:
+        ties = ties[np.argpartition(tie[ties], need - 1)[:need]]
+    return np.concatenate([above, ties])
+
+
+_LOCK = threading.Lock()
+
+
+def suggester(searcher) -> Suggester:
+    """The searcher's Suggester, made on first use."""
+    s = getattr(searcher, "_suggester", None)
+    if s is None:
+        with _LOCK:
+            s = getattr(searcher, "_suggester", None)
+            if s is None:
+                s = searcher._suggester = Suggester(searcher.reader)
+    return s
