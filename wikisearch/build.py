@@ -87,7 +87,7 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
         page_ids.append(page.page_id)
         titles.append(page.title)
         texts.extend(doc_texts)
-        links.update(page_links)
+        links.update(set(page_links))   # in-links count linking pages, not link occurrences
         if ctx["store_text"]:
             stored.append(compress_doc(doc_texts))
     n_docs = len(titles)

@@ -86,7 +86,32 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
                f"into {path} ({s['index_bytes'] / 1e6:,.1f} MB).")
 
 
-@main.command("query")
+class _QueryCommand(click.Command):
+    """Words of the query may start with '-' (negation): anything that is not one of this
+    command's own options is query text, wherever it stands."""
+
+    def parse_args(self, ctx, args):
+        known, words, i = [], [], 0
+        opts = {name: p for p in self.params if isinstance(p, click.Option) for name in p.opts}
+        while i < len(args):
+            a = args[i]
+            name = a.split("=", 1)[0]
+            if a == "--":
+                words.extend(args[i + 1:])
+                break
+            if name in opts or a in ("-h", "--help"):
+                known.append(a)
+                p = opts.get(name)
+                if p is not None and not p.is_flag and "=" not in a and i + 1 < len(args):
+                    known.append(args[i + 1])
+                    i += 1
+            else:
+                words.append(a)
+            i += 1
+        return super().parse_args(ctx, known + ["--"] + words)
+
+
+@main.command("query", cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
 @index_option
 @click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 10000))
@@ -98,10 +123,11 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
               help="Dense directory [default: $WIKISEARCH_DENSE or wikisearch-dense beside the index].")
 @click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="rrf", show_default=True,
               help="Hybrid fusion: reciprocal rank (k=60) or weighted min-max normalised scores.")
-def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion):
+@click.option("--no-priors", is_flag=True, help="Rank by text alone: leave out the popularity prior "
+              "(page views, in-links) of `wikisearch priors`.")
+def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion, no_priors):
     """Search the index. Field prefixes: t: b: i: c: l: r: intitle: incategory: linksto: insource:"""
-    from .search import fast_start, open as open_searcher
-    fast_start()
+    from .search import open as open_searcher
     text = " ".join(query)
     if mode != "lexical":
         from .dense.cli import mode_search
@@ -109,7 +135,7 @@ def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion):
     else:
         searcher = open_searcher(index_dir)
         rank = searcher.reader.rank_config.replace(model=model) if model else None
-        result = searcher.search(text, k=k, rank=rank)
+        result = searcher.search(text, k=k, rank=rank, priors=False if no_priors else None)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         return
@@ -122,6 +148,68 @@ def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion):
     for h in result:
         fields = ",".join(h.matched_fields)
         click.echo(f"{h.rank:>3}. {h.title:<{width}}  {h.score:8.3f}  [{fields}]  {h.url}")
+
+
+@main.command("priors")
+@click.argument("files", nargs=-1)
+@index_option
+@click.option("--pageviews", "pageview_files", multiple=True, metavar="FILE",
+              help="Page-view file (repeatable; FILES after the options are page-view files too).")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              type=click.Choice(["auto", "pageviews", "pageviews-complete", "pageviews-tsv", "clickstream"]),
+              help="Page-view file format (auto: detected from the first line).")
+@click.option("--project", default=None, help="Keep views of this wiki (en, en.wikipedia) "
+              "[default: the index's].")
+@click.option("--total-views", type=float, default=None,
+              help="Denominator of the page-view share [default: the project's views in the files].")
+@click.option("--pagelinks", type=click.Path(dir_okay=False), default=None,
+              help="pagelinks SQL dump (.sql/.gz): in-links from it instead of from the dump.")
+@click.option("--linktarget", type=click.Path(dir_okay=False), default=None,
+              help="linktarget SQL dump, for pagelinks in the MediaWiki 1.43+ schema.")
+@click.option("--all-sources", is_flag=True,
+              help="Count links from every page of the indexed namespaces, not only indexed ones.")
+@click.option("--dump-links", is_flag=True, help="Reset the in-links to the dump's own counts.")
+@click.option("--json", "as_json", is_flag=True)
+def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, pagelinks, linktarget,
+               all_sources, dump_links, as_json):
+    """Store popularity priors beside the index: page views (pageviews dumps, pageviews-complete,
+    per-article TSV, clickstream) and in-links (the dump's, or pagelinks SQL). Searches then add
+    them to text scores (`query --no-priors` to leave them out), and `suggest` orders by them."""
+    from .priors import update_priors
+    s = update_priors(index_dir, list(pageview_files) + list(files), fmt=fmt, project=project,
+                      total_views=total_views, pagelinks=pagelinks, linktarget=linktarget,
+                      link_sources="namespace" if all_sources else "indexed", dump_links=dump_links)
+    if as_json:
+        click.echo(json.dumps(s, indent=1))
+        return
+    for note in s["notes"]:
+        click.echo(f"Note: {note}", err=True)
+    for src in s["sources"]:
+        click.echo(f"{src['file']}: {src['format']}, {src['lines']:,} lines, {src['views']:,.0f} views, "
+                   f"{src['matched_views']:,.0f} on indexed pages")
+    click.echo(f"Wrote {s['path']}: {s['with_views']:,} of {s['documents']:,} documents with views "
+               f"(share of {s['total_views']:,.0f}), {s['with_inlinks']:,} with in-links "
+               f"({s['inlinks_source'].get('source', 'dump')}).")
+
+
+@main.command("suggest")
+@click.argument("prefix", nargs=-1, required=True)
+@index_option
+@click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True)
+def suggest_cmd(prefix, index_dir, k, as_json):
+    """Complete a title: titles and redirects starting with PREFIX, most popular first."""
+    from .search import fast_start, open as open_searcher
+    fast_start()
+    text = " ".join(prefix)
+    got = open_searcher(index_dir).suggest(text, k)
+    if as_json:
+        click.echo(json.dumps({"prefix": text, "suggestions": [g.to_json() for g in got]},
+                              ensure_ascii=False, indent=1))
+    elif not got:
+        click.echo(f"No titles start with {text!r}.")
+    for g in ([] if as_json else got):
+        click.echo(str(g))
 
 
 from .dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)

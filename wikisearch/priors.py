@@ -202,9 +202,11 @@ def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None
     """
     from . import priors_sources as S
     from .segment import IndexReader
+    if not (Path(index) / "manifest.json").exists():
+        IndexReader(index)                 # raises the index-not-found error, with its remedy
     files = [str(p) for p in pageviews]
     for p in files + [p for p in (pagelinks, linktarget) if p]:
-        if p != "-" and not os.path.isfile(p):
+        if not os.path.isfile(p):
             raise WikisearchError(f"no such file: {p}")
     if linktarget and not pagelinks:
         raise WikisearchError("--linktarget needs --pagelinks")

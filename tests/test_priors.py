@@ -1,0 +1,533 @@
+"""Priors: in-links counted across redirects (dump and SQL), page views from every published format,
+priors.bin as an atomic add-on, exact pruned top-k with priors (oracle), suggest, the CLI."""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from wikisearch import _search_kernels as K
+from wikisearch.cli import main
+from wikisearch.config import PriorConfig, RankConfig
+from wikisearch.errors import CorruptIndexError, InvalidQueryError, WikisearchError
+from wikisearch.priors import Priors, load_priors, prior_scores, satu, update_priors
+from wikisearch.priors_sources import Project, Resolver, read_views, sniff
+from wikisearch.query import parse_query
+from wikisearch.rank import kernel_params
+from wikisearch.search import Searcher
+from wikisearch.segment import IndexReader
+from wikisearch.suggest import Suggester, _best, suggest_key
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _memindex import MemoryIndex  # noqa: E402
+from _oracle import oracle_search  # noqa: E402
+from test_search import VOCAB, _configs, _random_docs, _random_query  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+P = DATA / "priors"
+SHARED_VIEWS = Path(__file__).parents[2] / "shared" / "data" / "pageviews" / \
+    "discernatron-pages-daily_pageviews-2017-09.tsv.gz"
+TITLES = ["Paris", "Paris, Texas", "France", "Seine", "Eiffel Tower", "Texas", "Paris Hilton"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from wikisearch.build import build_index
+    out = tmp_path_factory.mktemp("priors") / "idx"
+    build_index([str(DATA / "priors_links.xml")], str(out), workers=1)
+    return out
+
+
+@pytest.fixture
+def index(built, tmp_path):
+    """A fresh copy of the built index, for tests that write priors.bin."""
+    out = tmp_path / "idx"
+    shutil.copytree(built, out)
+    return out
+
+
+def _by_title(reader, values) -> dict:
+    return {reader.title(d): v for d, v in enumerate(np.asarray(values).tolist()) if v}
+
+
+# --------------------------------------------------------------------------------------------
+# in-links
+# --------------------------------------------------------------------------------------------
+# By hand, from tests/data/priors_links.xml. Paris: France (4 links to it, counted once: a page),
+# Seine (through the redirect "Paris (France)" and through the double redirect "City of Light":
+# two linked titles), Eiffel Tower (the double redirect), Texas (the redirect). Template:Paris
+# (namespace 10, not indexed) and redirect pages themselves count for nothing.
+DUMP_INLINKS = {"Paris": 5, "Paris, Texas": 2, "France": 1, "Seine": 1, "Eiffel Tower": 1, "Texas": 1}
+
+
+def test_dump_inlinks_by_hand(built):
+    r = IndexReader(built)
+    assert [r.title(d) for d in range(r.n_docs)] == TITLES
+    assert r.redirects(0) == ["Paris (France)", "City of Light", "Lutèce"]
+    assert _by_title(r, r.inlinks) == DUMP_INLINKS
+
+
+def test_sql_inlinks_new_schema_match_the_dump(index):
+    update_priors(index, pagelinks=P / "pagelinks.sql", linktarget=P / "linktarget.sql")
+    r = IndexReader(index)
+    assert _by_title(r, r.priors.inlinks) == DUMP_INLINKS
+    assert r.priors.meta["inlinks_source"]["counted"] == 11
+
+
+def test_sql_inlinks_old_schema_match_the_dump(index):
+    update_priors(index, pagelinks=P / "pagelinks-old.sql")
+    r = IndexReader(index)
+    assert _by_title(r, r.priors.inlinks) == DUMP_INLINKS
+
+
+@pytest.mark.parametrize("files", [("pagelinks.sql", "linktarget.sql"), ("pagelinks-old.sql", None)])
+def test_sql_inlinks_from_every_page_of_the_namespace(index, files):
+    # + the rows of redirect pages 3, 4, 11 and of page 99 (not in the dump) for Paris,
+    # + redirect page 10 for Eiffel Tower; the template's rows (namespace 10) still do not count
+    pl, lt = files
+    update_priors(index, pagelinks=P / pl, linktarget=P / lt if lt else None, link_sources="namespace")
+    r = IndexReader(index)
+    assert _by_title(r, r.priors.inlinks) == {**DUMP_INLINKS, "Paris": 9, "Eiffel Tower": 2}
+
+
+def test_sql_errors(index, tmp_path):
+    with pytest.raises(WikisearchError, match="linktarget"):
+        update_priors(index, pagelinks=P / "pagelinks.sql")
+    with pytest.raises(WikisearchError, match="no CREATE TABLE `pagelinks`"):
+        update_priors(index, pagelinks=P / "linktarget.sql", linktarget=P / "linktarget.sql")
+    bad = tmp_path / "bad.sql"
+    text = (P / "pagelinks-old.sql").read_text().replace("(1,0,'France',0)", "(1,0,'France' 0)")
+    bad.write_text(text)
+    with pytest.raises(WikisearchError, match="unreadable INSERT values"):
+        update_priors(index, pagelinks=bad)
+    with pytest.raises(WikisearchError, match="needs --pagelinks"):
+        update_priors(index, linktarget=P / "linktarget.sql")
+
+
+# --------------------------------------------------------------------------------------------
+# page views
+# --------------------------------------------------------------------------------------------
+# (file, format, views per title by hand, the project's total views in the file)
+VIEW_FILES = [
+    # Paris: en 100 + en.m 50 + redirect 7 + double redirect 3 + percent-encoded redirect "Lutèce" 5;
+    # de and en.b (wikibooks) lines are other projects; Main_Page is not indexed but counts in the total
+    ("pageviews-20240101-120000.gz", "pageviews",
+     {"Paris": 165, "Paris, Texas": 20, "Eiffel Tower": 32, "Paris Hilton": 40}, 757),
+    # by page id first (page 7 is Eiffel Tower whatever the title says), then by title (page 4 is
+    # a redirect, "null" has no id); de.wikipedia and en.wiktionary lines skipped
+    ("pageviews-20240101-user.bz2", "pageviews-complete",
+     {"Paris": 510, "Seine": 5, "Eiffel Tower": 9, "Texas": 15}, 539),
+    # page ids only; platforms and days summed; page 404 is not in the index
+    ("daily_pageviews.tsv.gz", "pageviews-tsv", {"Paris": 22, "Paris Hilton": 4}, 126),
+    # views of curr = sum of n (City_of_Light -> Paris)
+    ("clickstream-enwiki-2024-01.tsv", "clickstream", {"Paris": 1212, "Paris, Texas": 30, "France": 40}, 11281),
+]
+
+
+@pytest.mark.parametrize("name, fmt, expected, total", VIEW_FILES)
+def test_pageview_formats_by_hand(index, name, fmt, expected, total):
+    s = update_priors(index, [P / name])
+    r = IndexReader(index)
+    assert s["sources"][0]["format"] == fmt
+    assert _by_title(r, r.priors.pageviews) == expected
+    assert r.priors.total_views == total and r.priors.meta["project"] == "en.wikipedia"
+    assert read_views(P / name, fmt).format == fmt              # an explicit format reads it too
+
+
+def test_pageviews_sum_over_files_and_other_projects(index):
+    update_priors(index, [P / "daily_pageviews.tsv.gz", P / "clickstream-enwiki-2024-01.tsv"])
+    r = IndexReader(index)
+    assert _by_title(r, r.priors.pageviews) == {"Paris": 1234, "Paris, Texas": 30, "France": 40, "Paris Hilton": 4}
+    assert r.priors.total_views == 126 + 11281
+    update_priors(index, [P / "pageviews-20240101-120000.gz"], project="de", total_views=1e6)
+    r = IndexReader(index)
+    assert _by_title(r, r.priors.pageviews) == {"Paris": 1000} and r.priors.total_views == 1e6
+
+
+def test_project_names():
+    assert Project.parse("en") == Project.parse("en.wikipedia.org") == Project.parse("enwiki")
+    assert Project.parse("en").domain_codes() == {"en", "en.m"}
+    assert Project.parse("de.wiktionary").domain_codes() == {"de.d", "de.m.d"}
+    with pytest.raises(WikisearchError):
+        Project.parse("en.nosuchproject")
+
+
+def test_sniff():
+    assert sniff("en Paris 3 0\n") == "pageviews"
+    assert sniff("en.wikipedia Paris 1 desktop 3 A3\n") == "pageviews-complete"
+    assert sniff("date\tpage_id\tplatform\tviews\n") == "pageviews-tsv"
+    assert sniff("2017-09-01\t12\tdesktop\t4\n") == "pageviews-tsv"
+    assert sniff("other-empty\tParis\texternal\t3\n") == "clickstream"
+    assert sniff("<mediawiki>\n") is None and sniff("a b c\n") is None
+
+
+def test_real_shared_pageviews_tsv():
+    """The real per-article file: September 2017 views of the Discernatron pages."""
+    if not SHARED_VIEWS.exists():
+        pytest.skip("shared data not available")
+    c = read_views(SHARED_VIEWS)
+    assert c.format == "pageviews-tsv" and c.lines == 391_324 and c.bad_lines == 0
+    assert c.total == 73_929_485 and len({pid for pid, _ in c.views}) == 4_375
+
+    class Two(MemoryIndex):                       # two pages of that set: India, United Kingdom
+        page_ids = np.array([14533, 31717], np.int64)
+    views, sources = Resolver(Two([{"title": "India"}, {"title": "United Kingdom"}])).views([c])
+    assert views.tolist() == [899_996, 638_920]
+    assert sources[0]["matched_keys"] == 2
+
+
+def test_pageview_errors(index, tmp_path):
+    with pytest.raises(WikisearchError, match="no such file"):
+        update_priors(index, [tmp_path / "missing.gz"])
+    with pytest.raises(WikisearchError, match="not a page-view file"):
+        update_priors(index, [P / "not-pageviews.txt"])
+    with pytest.raises(WikisearchError, match="not a page-view file"):
+        update_priors(index, [DATA / "priors_links.xml"])
+    with pytest.raises(WikisearchError, match="not in the clickstream format"):
+        update_priors(index, [P / "pageviews-20240101-user.bz2"], fmt="clickstream")
+    mostly_bad = tmp_path / "pv.gz"
+    with gzip.open(mostly_bad, "wt") as f:
+        f.write("en Paris 3 0\n" + "garbage line\n" * 5)
+    with pytest.raises(WikisearchError, match="5 of 6 lines"):
+        update_priors(index, [mostly_bad])
+    with pytest.raises(WikisearchError, match="total views"):
+        update_priors(index, [P / "daily_pageviews.tsv.gz"], total_views=0)
+    assert not (index / "priors.bin").exists()                  # nothing written on an error
+
+
+# --------------------------------------------------------------------------------------------
+# priors.bin
+# --------------------------------------------------------------------------------------------
+def test_priors_bin_is_an_add_on(index):
+    before = {p.name: p.read_bytes() for p in index.iterdir()}
+    update_priors(index, [P / "pageviews-20240101-120000.gz"])
+    after = {p.name: p.read_bytes() for p in index.iterdir()}
+    assert set(after) - set(before) == {"priors.bin"}
+    assert all(after[n] == before[n] for n in before)           # the index itself is untouched
+    assert not [p for p in index.iterdir() if ".tmp" in p.name]
+    from wikisearch.stats import verify_index
+    verify_index(index)
+    r = IndexReader(index)
+    assert r.priors.meta["index_checksum"] == r.manifest["checksum"]
+    assert r.priors.config == PriorConfig()
+    # a second run with links only keeps the views; --dump-links puts the dump's links back
+    update_priors(index, pagelinks=P / "pagelinks-old.sql", link_sources="namespace")
+    r = IndexReader(index)
+    assert r.priors.pageviews[0] == 165 and r.priors.inlinks[0] == 9
+    update_priors(index, dump_links=True)
+    r = IndexReader(index)
+    assert r.priors.pageviews[0] == 165 and r.priors.inlinks[0] == 5
+
+
+def test_priors_bin_from_another_build_or_damaged(index, tmp_path):
+    from wikisearch.build import build_index
+    update_priors(index, [P / "pageviews-20240101-120000.gz"])
+    other = tmp_path / "other"
+    build_index([str(DATA / "search_tiny.xml")], str(other), workers=1)
+    shutil.copy(index / "priors.bin", other / "priors.bin")
+    with pytest.raises(CorruptIndexError, match="another build"):
+        IndexReader(other)
+    raw = bytearray((index / "priors.bin").read_bytes())
+    raw[200] ^= 0xFF
+    (index / "priors.bin").write_bytes(bytes(raw))
+    with pytest.raises(CorruptIndexError):
+        IndexReader(index)
+    s = update_priors(index, [P / "daily_pageviews.tsv.gz"])     # rewritten, with a note
+    assert s["notes"] and IndexReader(index).priors.pageviews[0] == 22
+
+
+def test_prior_formula():
+    assert satu(30.0, 30.0, 0.7) == 0.5 and satu(0.0, 8e-6, 0.8) == 0.0
+    views = np.array([0.0, 80.0, 800.0, 1e7])
+    links = np.array([0, 3, 30, 3000], np.uint32)
+    cfg = PriorConfig(pageviews_weight=1.5, inlinks_weight=2.5)
+    p = Priors(views, links, total_views=1e7, config=cfg)
+    for d in range(4):
+        s, n = views[d] / 1e7, float(links[d])
+        want = 1.5 * s ** 0.8 / (8e-6 ** 0.8 + s ** 0.8) + 2.5 * n ** 0.7 / (30 ** 0.7 + n ** 0.7)
+        assert p.scores()[d] == pytest.approx(want, rel=1e-12)
+    assert p.max_score() == p.scores().max() < 4.0
+    assert Priors(views, links).scores(cfg.replace(inlinks_weight=0)).tolist() == [0.0] * 4  # no total
+    with pytest.raises(ValueError):
+        PriorConfig(pageviews_weight=-1)
+    with pytest.raises(ValueError):
+        PriorConfig(inlinks_k=0)
+    assert PriorConfig.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg
+    assert RankConfig.from_json(RankConfig().to_json()) == RankConfig()
+
+
+def test_prior_scores_api(index):
+    r = IndexReader(index)
+    assert prior_scores(r).tolist() == [0.0] * r.n_docs             # no priors.bin: zeros
+    update_priors(index, [P / "pageviews-20240101-120000.gz"])
+    r = IndexReader(index)
+    full = prior_scores(r)
+    assert full.shape == (r.n_docs,) and (full > 0).all()           # views or links everywhere
+    assert prior_scores(r, [4, 0]).tolist() == [full[4], full[0]]
+    norm = prior_scores(r, normalized=True)
+    assert np.allclose(norm, full / 13.0) and norm.max() <= 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# ranking with priors
+# --------------------------------------------------------------------------------------------
+def test_paris_wants_the_city_first(index):
+    s = Searcher(IndexReader(index))
+    plain = s.search("paris")
+    assert plain[0].title == "Paris"                 # text alone: all three are close
+    assert [h.title for h in plain[:3]] == ["Paris", "Paris Hilton", "Paris, Texas"]
+    assert s.search("hilton OR texas")[0].title in ("Paris Hilton", "Texas")
+    update_priors(index, [P / "pageviews-20240101-120000.gz"])
+    s2 = Searcher(IndexReader(index))
+    got = s2.search("paris")
+    assert got.flags["priors"] and [h.title for h in got[:3]] == ["Paris", "Paris, Texas", "Paris Hilton"]
+    prior = prior_scores(s2.reader)
+    assert {h.docid: h.score for h in got} == {p.docid: p.score + prior[p.docid] for p in plain}
+    off = s2.search("paris", priors=False)          # the off switch gives text scores, bit for bit
+    assert [(h.docid, h.score) for h in off] == [(h.docid, h.score) for h in plain] and not off.flags
+    heavy = PriorConfig(pageviews_weight=0.0, inlinks_weight=100.0)
+    assert s2.search("paris OR hilton", priors=heavy)[0].title == "Paris"       # 5 in-links
+    with pytest.raises(InvalidQueryError):
+        s.search("paris", priors=True)                                          # no priors.bin
+    with pytest.raises(InvalidQueryError):
+        s2.search("paris", priors="yes")
+
+
+def _random_priors(rng, n):
+    kind = rng.choice(["zero", "small", "large", "ties"])
+    views = np.array([0.0 if kind == "zero" or rng.random() < 0.3 else rng.choice([5.0, 5e3, 5e6])
+                      * rng.random() for _ in range(n)])
+    if kind == "ties":
+        views = np.array([rng.choice([0.0, 100.0]) for _ in range(n)])
+    links = np.array([rng.choice([0, 0, 1, 30, 1000]) for _ in range(n)], np.uint32)
+    cfg = PriorConfig(pageviews_weight=rng.choice([0.0, 0.5, 3.0, 50.0]),
+                      inlinks_weight=rng.choice([0.0, 1.0, 10.0]) if kind != "zero" else 0.0)
+    return Priors(views, links, total_views=1e6, config=cfg)
+
+
+def _check_with_priors(searcher, reader, text, k, rank, config=None):
+    try:
+        q = parse_query(text, reader.analyzer)
+    except InvalidQueryError:
+        return
+    got = searcher.search(text, k=k, rank=rank, priors=config)
+    prior = reader.priors.scores(config)
+    matched, total = oracle_search(reader, q, rank, reader.n_docs)
+    want = sorted(((d, s + prior[d]) for d, s in matched), key=lambda x: (-x[1], x[0]))[:k]
+    assert [(h.docid, h.score) for h in got] == want, text
+    assert got.total_matches == total, text
+
+
+def test_pruned_equals_exhaustive_with_priors_seeded():
+    rng = random.Random(17)
+    for round_ in range(6):
+        reader = MemoryIndex(_random_docs(rng, 250, VOCAB))
+        reader.priors = _random_priors(rng, reader.n_docs)
+        s = Searcher(reader)
+        for _ in range(80):
+            text = _random_query(rng, VOCAB)
+            _check_with_priors(s, reader, text, rng.choice([1, 3, 10, 50]), rng.choice(_configs()))
+        # an override config on the same stored priors
+        _check_with_priors(s, reader, "w1 w2 w3", 5, RankConfig(), PriorConfig(pageviews_weight=7.0))
+
+
+@pytest.fixture(scope="module")
+def prior_index():
+    rng = random.Random(23)
+    reader = MemoryIndex(_random_docs(rng, 300, VOCAB))
+    reader.priors = _random_priors(random.Random(4), reader.n_docs)
+    reader.priors.config = PriorConfig(pageviews_weight=3.0, inlinks_weight=2.0)
+    return reader
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(terms=st.lists(st.sampled_from(VOCAB[:12]), min_size=1, max_size=8), k=st.integers(1, 30),
+       cfg=st.sampled_from(_configs()), w=st.sampled_from([0.0, 0.1, 1.0, 5.0, 100.0]))
+def test_pruned_equals_exhaustive_with_priors_property(prior_index, terms, k, cfg, w):
+    s = Searcher(prior_index)
+    _check_with_priors(s, prior_index, " ".join(terms), k, cfg, PriorConfig(pageviews_weight=w))
+
+
+def test_maxscore_prior_kernel_equals_exhaustive_kernel(prior_index):
+    """Kernel level, ties included: a prior that is equal for many documents keeps docid order."""
+    rng = np.random.default_rng(5)
+    r = prior_index
+    w, a, c, k1, model = kernel_params(RankConfig(), r.avg_field_lengths)
+    for i in range(60):
+        ords = rng.choice(r.n_terms, size=rng.integers(1, 6), replace=False)
+        parts = [r.postings(int(o)) for o in ords]
+        offsets = np.zeros(len(parts) + 1, np.int64)
+        np.cumsum([len(p[0]) for p in parts], out=offsets[1:])
+        docids = np.concatenate([p[0] for p in parts])
+        masks = np.concatenate([p[1] for p in parts])
+        tfs = np.concatenate([p[2] for p in parts])
+        fsel = rng.choice([511, 1, 3, 16], size=len(ords)).astype(np.int64)
+        idf = rng.uniform(0.1, 3, size=len(ords))
+        prior = rng.choice([0.0, 0.5, 2.0], size=r.n_docs) * (i % 3) if i % 4 else rng.uniform(0, 9, r.n_docs)
+        excluded = np.sort(rng.choice(r.n_docs, size=15, replace=False)).astype(np.int32)
+        k = int(rng.integers(1, 40))
+        d1, s1, _, _ = K.maxscore_topk_prior(k, offsets, docids, masks, tfs, fsel, idf, idf.copy(),
+                                             r.field_lengths, w, a, c, k1, model, excluded,
+                                             prior, float(prior.max()))
+        d2, s2, _ = K.exhaustive_topk_prior(k, offsets, docids, masks, K.tf_positions(masks), tfs, fsel,
+                                            idf, r.field_lengths, w, a, c, k1, model, excluded, prior)
+        assert d1.tolist() == d2.tolist() and s1.tolist() == s2.tolist()
+
+
+def test_priors_and_suggest_without_jit():
+    """The kernels used with priors run as plain Python (NUMBA_DISABLE_JIT=1), same answers."""
+    code = r"""
+import json, random, sys
+sys.path.insert(0, "tests")
+from _memindex import MemoryIndex
+from test_search import _random_docs, _random_query, VOCAB
+from test_priors import _random_priors
+from wikisearch.search import Searcher
+rng = random.Random(8)
+r = MemoryIndex(_random_docs(rng, 60, VOCAB[:15]))
+r.priors = _random_priors(random.Random(2), r.n_docs)
+s = Searcher(r)
+out = []
+for i in range(20):
+    q = _random_query(rng, VOCAB[:15])
+    try:
+        out.append([q, [(h.docid, h.score) for h in s.search(q, k=5)]])
+    except Exception as e:
+        out.append([q, type(e).__name__])
+out.append([str(x) for x in s.suggest("w1", 5)])
+print(json.dumps(out))
+"""
+    root = Path(__file__).parent.parent
+    runs = []
+    for jit in ("1", "0"):
+        env = dict(os.environ, NUMBA_DISABLE_JIT=jit, PYTHONPATH=str(root))
+        p = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                           text=True, timeout=300)
+        assert p.returncode == 0, p.stderr[-2000:]
+        runs.append(json.loads(p.stdout))
+    assert runs[0] == runs[1]
+
+
+# --------------------------------------------------------------------------------------------
+# suggest
+# --------------------------------------------------------------------------------------------
+def test_suggest_keys():
+    assert suggest_key("Lata  Mangeshkar") == "lata mangeshkar"
+    assert suggest_key("Paris, Texas") == "paris texas"
+    assert suggest_key("Alzheimer's disease") == "alzheimers disease"
+    assert suggest_key("U.S. Route 66") == "us route 66"
+    assert suggest_key("Lutèce") == suggest_key("LUTECE") == "lutece"
+    assert suggest_key("Москва") == "москва" and suggest_key("—") == ""
+
+
+def test_suggest_ordering(index):
+    s = Searcher(IndexReader(index))
+    # no priors.bin: ordered by the dump's in-links (Paris 5, Paris, Texas 2, Paris Hilton 0)
+    assert [str(x) for x in s.suggest("pa")] == ["Paris", "Paris, Texas", "Paris Hilton"]
+    update_priors(index, [P / "clickstream-enwiki-2024-01.tsv"])
+    s = Searcher(IndexReader(index))
+    got = s.suggest("PAR")                       # one entry per page: Paris, not its redirect
+    assert [str(x) for x in got] == ["Paris", "Paris, Texas", "Paris Hilton"]
+    assert got[0].score > got[1].score > got[2].score and got[0].redirect is None
+    assert got[0].score == prior_scores(s.reader)[0] and got[0].page_id == 1
+    assert [str(x) for x in s.suggest("paris ")] == ["Paris (France) \u2192 Paris", "Paris, Texas",
+                                                      "Paris Hilton"]
+    assert [str(x) for x in s.suggest("paris", k=1)] == ["Paris"]
+    assert [str(x) for x in s.suggest("lute")] == [str(x) for x in s.suggest("Lutè")] == ["Lut\u00e8ce \u2192 Paris"]
+    assert [str(x) for x in s.suggest("city of l")] == ["City of Light \u2192 Paris"]
+    assert [x.title for x in s.suggest("tour e")] == ["Eiffel Tower"]
+    assert s.suggest("x") == [] and s.suggest("") == [] and s.suggest("---") == []
+    assert s.suggest("paris", k=0) == []
+    with pytest.raises(InvalidQueryError):
+        s.suggest("paris", k=-1)
+    assert "suggest_doc" in load_priors(s.reader).suggest             # stored in priors.bin
+    assert [x.to_json()["title"] for x in s.suggest("e")] == ["Eiffel Tower"]
+
+
+def test_suggest_on_a_memory_index_and_many_ties():
+    docs = [{"title": f"Alpha {i:03d}", "redirect": f"Beta {i:03d}" if i % 2 else ""} for i in range(300)]
+    r = MemoryIndex(docs)
+    sg = Suggester(r)                                 # no priors: all popularity 0 -> short, docid
+    assert [x.title for x in sg.suggest("alpha", 3)] == ["Alpha 000", "Alpha 001", "Alpha 002"]
+    got = sg.suggest("beta 00", 3)
+    assert [str(x) for x in got] == ["Beta 001 \u2192 Alpha 001", "Beta 003 \u2192 Alpha 003",
+                                     "Beta 005 \u2192 Alpha 005"]
+    views = np.zeros(300)
+    views[[7, 250, 3]] = [10, 30, 20]
+    r.priors = Priors(views, np.zeros(300, np.uint32), total_views=100.0)
+    assert [x.title for x in Suggester(r).suggest("a", 4)] == ["Alpha 250", "Alpha 003", "Alpha 007",
+                                                               "Alpha 000"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(pops=st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0]), min_size=1, max_size=60),
+       m=st.integers(1, 70))
+def test_best_selects_like_a_full_sort(pops, m):
+    pop = np.asarray(pops)
+    tie = np.random.default_rng(len(pops)).permutation(len(pops)).astype(np.int64)
+    full = np.lexsort((tie, -pop))[:m]
+    got = _best(pop, tie, m)
+    assert sorted(got.tolist()) == sorted(full.tolist())
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+def _cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_cli_priors_query_suggest(index):
+    r = _cli("priors", "-i", index, "--pageviews", P / "pageviews-20240101-120000.gz",
+             P / "daily_pageviews.tsv.gz", "--pagelinks", P / "pagelinks.sql",
+             "--linktarget", P / "linktarget.sql")
+    assert r.exit_code == 0, r.output
+    assert "pageviews-20240101-120000.gz: pageviews, 12 lines" in r.output
+    assert "daily_pageviews.tsv.gz: pageviews-tsv" in r.output and "(sql)" in r.output
+    r = _cli("priors", "-i", index, "--json", "--dump-links")
+    assert r.exit_code == 0 and json.loads(r.output)["inlinks_source"] == {"source": "dump"}
+    r = _cli("query", "-i", index, "paris", "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["flags"] == {"priors": True}
+    r = _cli("query", "-i", index, "paris", "--json", "--no-priors")
+    assert r.exit_code == 0 and json.loads(r.output)["flags"] == {}
+    r = _cli("suggest", "-i", index, "paris", "t")
+    assert r.exit_code == 0 and r.output == "Paris, Texas\n"
+    r = _cli("suggest", "-i", index, "lut", "--json")
+    assert json.loads(r.output)["suggestions"][0]["redirect"] == "Lutèce"
+    assert _cli("suggest", "-i", index, "zzz").output == "No titles start with 'zzz'.\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--pageviews", "missing.gz"], "Error: no such file: missing.gz"),
+    ([str(P / "not-pageviews.txt")], "not a page-view file"),
+    ([str(P / "pagelinks.sql")], "not a page-view file"),
+    (["--format", "pageviews", str(P / "clickstream-enwiki-2024-01.tsv")], "not in the pageviews format"),
+    (["--pagelinks", str(P / "pagelinks.sql")], "give the linktarget table too"),
+    (["--pagelinks", str(P / "linktarget.sql"), "--linktarget", str(P / "linktarget.sql")],
+     "no CREATE TABLE `pagelinks`"),
+    (["--project", "en.nosuch", str(P / "daily_pageviews.tsv.gz")], "unknown project"),
+])
+def test_cli_errors_are_one_line(index, args, message):
+    r = _cli("priors", "-i", index, *args)
+    assert r.exit_code == 1
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], r.output
+    assert not (index / "priors.bin").exists()
+
+
+def test_cli_errors_without_an_index(tmp_path):
+    for cmd in (["priors", "-i", tmp_path / "none", P / "daily_pageviews.tsv.gz"],
+                ["suggest", "-i", tmp_path / "none", "paris"]):
+        r = _cli(*cmd)
+        assert r.exit_code == 1 and r.output.startswith("Error: ") and len(r.output.splitlines()) == 1
