@@ -91,7 +91,7 @@ def uncompressed_bytes(paths: list[Path]) -> int:
 
 def corpus_dir(scale: int) -> tuple[list[Path], int, dict]:
     import corpus as C
-    spec = C.CorpusSpec(str(SHARED / "enwiki-text"), None, scale)
+    spec = C.CorpusSpec(str(SHARED), None, scale)
     d = TMP / f"30k-x{scale}" / "corpus"
     info = C.prepare(spec, d, progress=lambda m: print(m, file=sys.stderr))
     files = C.corpus_files(d)

@@ -29,7 +29,7 @@ def token_streams(draw):
     n = draw(st.integers(0, 300))
     terms = draw(st.lists(st.integers(0, n_terms - 1), min_size=n, max_size=n))
     texts = sorted(draw(st.lists(st.integers(0, 6 * NF - 1), min_size=n, max_size=n)))
-    return np.array(terms, np.int32), np.array(texts, np.int64), n_terms
+    return np.array(terms, np.int32), np.array(texts, np.int32), n_terms
 
 
 @settings(max_examples=150, deadline=None)
@@ -84,7 +84,7 @@ def test_bm25f_bound_is_the_max():
 
 def test_kernels_run_without_jit():
     code = ("import numpy as np; from wikisearch import _invert_kernels as K, _merge_kernels as MK;"
-            "po,d,m,to,tf=K.invert_tokens(np.array([1,0,1],np.int32),np.array([0,9,10],np.int64),2,9);"
+            "po,d,m,to,tf=K.invert_tokens(np.array([1,0,1],np.int32),np.array([0,9,10],np.int32),2,9);"
             "assert d.tolist()==[1,0,1] and tf.tolist()==[1,1,1], (d, tf);"
             "print(MK.merge_two(d[:1],m[:1],tf[:1],d[1:],m[1:],tf[1:])[0].tolist())")
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")

@@ -23,7 +23,7 @@ def invert_tokens(term_rank, text_index, n_terms, n_fields):
     starts = np.cumsum(counts)
     # stable counting sort by term keeps each term's texts in ascending order
     fill = starts[:-1].copy()
-    by_term = np.empty(n, np.int64)
+    by_term = np.empty(n, np.int32)
     for i in range(n):
         t = term_rank[i]
         by_term[fill[t]] = text_index[i]

@@ -234,9 +234,18 @@ def _normalize_many(tokens: list[str], fold: bool) -> list[str]:
 
 def _encode(texts) -> tuple[np.ndarray, np.ndarray]:
     """One UTF-8 buffer for all texts and the byte offset where each text ends."""
-    parts = [t.encode("utf-8", "surrogatepass") for t in texts]
-    ends = np.cumsum(np.fromiter(map(len, parts), np.int64, len(parts)), dtype=np.int64)
-    return np.frombuffer(b"".join(parts), np.uint8), ends
+    # Filled piece by piece so a block's text is held once as str and once as UTF-8, not twice
+    # more as a list of encoded parts and their join.
+    lens = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8", "surrogatepass"))
+                        for t in texts), np.int64, len(texts))
+    ends = np.cumsum(lens, dtype=np.int64)
+    buf = np.empty(int(ends[-1]) if len(ends) else 0, np.uint8)
+    pos = 0
+    for i in range(0, len(texts), 4096):
+        piece = "".join(texts[i:i + 4096]).encode("utf-8", "surrogatepass")
+        buf[pos:pos + len(piece)] = np.frombuffer(piece, np.uint8)
+        pos += len(piece)
+    return buf, ends
 
 
 def _token_strings(buf, starts, stops) -> list[str]:

@@ -193,7 +193,10 @@ class Builder:
         self.rank = rank
         self.progress = progress
         self.threads = threads
-        self.block_bytes = config.effective_block_bytes()
+        try:
+            self.block_bytes = config.effective_block_bytes()
+        except ValueError as e:
+            raise WikisearchError(str(e)) from None
 
     # --- state and resume ----------------------------------------------------------------------
     def _state(self) -> dict:
@@ -346,7 +349,7 @@ class Builder:
                        unit=" lists", unit_scale=True, dynamic_ncols=True)
         try:
             stats = merge_postings(readers, doc_bases, alias, alias_docids, final, self.config.codec,
-                                   lengths, self.rank, bar)
+                                   lengths, self.rank, bar, self.config.merge_chunk_bytes())
         finally:
             if bar is not None:
                 bar.close()

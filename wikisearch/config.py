@@ -144,17 +144,34 @@ class BuildConfig:
     stopwords: bool = True
     store_text: bool = True          # keep readable text for snippets / phrase checks
 
-    def effective_block_bytes(self) -> int:
-        """Bytes of uncompressed XML per block.
+    #: Resident memory of one build process before it holds any block (Python, numpy, numba and
+    #: the loaded kernels), and peak bytes a worker holds per byte of block (the block, its
+    #: parsed field texts as str, the UTF-8 buffer, token arrays, postings): measured on the
+    #: 30k-article corpus (benchmarks/bench_build.py).
+    PROCESS_BASE = 250_000_000
+    BYTES_PER_BLOCK_BYTE = 8
 
-        A worker holds one block's XML, its parsed fields and its postings at once: about 6x the
-        block's bytes at peak on real pages, so each of ``workers`` gets ``memory / (6 * workers)``,
-        capped at 256 MB so progress and resume stay fine-grained.
+    def effective_block_bytes(self) -> int:
+        """Bytes of uncompressed XML per block, so the whole build stays within ``memory``.
+
+        Peak = (workers + 1) * PROCESS_BASE + block * (workers * BYTES_PER_BLOCK_BYTE + workers + 1):
+        each worker expands its block, and the main process holds up to ``workers + 1`` blocks
+        waiting for a worker. Capped at 256 MB so progress and resume stay fine-grained.
         """
         if self.block_bytes:
             return self.block_bytes
-        per_worker = self.memory // (6 * max(1, self.workers) + 2)
-        return int(max(1 << 20, min(256 << 20, per_worker)))
+        w = max(1, self.workers)
+        free = self.memory - (w + 1) * self.PROCESS_BASE
+        block = free // (w * self.BYTES_PER_BLOCK_BYTE + w + 1)
+        if block < (1 << 20):
+            need = (w + 1) * self.PROCESS_BASE + (1 << 20) * (w * self.BYTES_PER_BLOCK_BYTE + w + 1)
+            raise ValueError(f"a memory budget of {self.memory / 1e6:,.0f} MB is too small for "
+                             f"{w} worker(s): give at least {need / 1e6:,.0f} MB or fewer workers")
+        return int(min(256 << 20, block))
+
+    def merge_chunk_bytes(self) -> int:
+        """Encoded postings moved per merge step: decoded, they take about 20x as much."""
+        return int(max(1 << 20, min(64 << 20, (self.memory - self.PROCESS_BASE) // 20)))
 
     def identity(self) -> dict:
         """The settings that change the index bytes (not workers or memory)."""

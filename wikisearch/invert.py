@@ -51,9 +51,10 @@ def invert_texts(texts: list[str], n_docs: int, analyzer) -> Postings:
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(vocab), dtype=np.int32)
     terms = [vocab[i] for i in order]
     term_rank = rank[np.asarray(term_ids, dtype=np.int64)] if len(term_ids) else np.zeros(0, np.int32)
-    text_index = np.ascontiguousarray(text_index, dtype=np.int64)
+    text_index = np.ascontiguousarray(text_index, dtype=np.int32)
     post_offsets, docids, masks, tf_offsets, tfs = K.invert_tokens(
         np.ascontiguousarray(term_rank, dtype=np.int32), text_index, len(terms), N_FIELDS)
+    del term_ids
     lengths = np.bincount(text_index, minlength=n_docs * N_FIELDS)
     field_lengths = lengths.reshape(n_docs, N_FIELDS).astype(np.uint32)
     return Postings(terms, post_offsets, docids, masks, tf_offsets, tfs, field_lengths)

@@ -37,7 +37,8 @@ def _alias_stream(alias: Postings, source: int):
 
 def merge_postings(readers: list[SegmentReader], doc_bases: list[int], alias: Postings | None,
                    alias_docids: np.ndarray | None, out_dir: Path, codec: str,
-                   field_lengths: np.ndarray, rank: RankConfig, progress=None) -> dict:
+                   field_lengths: np.ndarray, rank: RankConfig, progress=None,
+                   chunk_bytes: int = CHUNK_BYTES) -> dict:
     """Write ``terms.bin`` and ``postings.bin`` of the merged index into ``out_dir``.
 
     The dictionaries are merged by a k-way heap merge (``heapq.merge``) of the sorted term
@@ -54,7 +55,7 @@ def merge_postings(readers: list[SegmentReader], doc_bases: list[int], alias: Po
     chunk: list[tuple] = []
     nbytes = 0
     for item in heapq.merge(*streams):
-        if chunk and item[0] != chunk[-1][0] and (len(chunk) >= CHUNK_ENTRIES or nbytes >= CHUNK_BYTES):
+        if chunk and item[0] != chunk[-1][0] and (len(chunk) >= CHUNK_ENTRIES or nbytes >= chunk_bytes):
             ctx.flush(chunk, writer)
             if progress is not None:
                 progress.update(len(chunk))
