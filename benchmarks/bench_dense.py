@@ -82,7 +82,7 @@ def throughput(args, device: str) -> dict:
     rows = {}
     for precision in args.precisions:
         enc = Encoder(device=device, precision=precision, batch_size=args.batch)
-        tokens = [len(e.ids) for e in enc.tokenizer.encode_batch(texts)] if enc.tokenizer else []
+        tokens = [sum(e.attention_mask) for e in enc.tokenizer.encode_batch(texts)] if enc.tokenizer else []
         enc.encode(texts[:enc.batch_size * 2])                     # warm-up (oneDNN kernels)
         enc.encode_plain(texts[:enc.batch_size * 2])
         times = {"plain": [], "pipeline": []}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 import os
 import random
 import shutil
@@ -27,7 +26,7 @@ from wikisearch.query import parse_query
 from wikisearch.rank import kernel_params
 from wikisearch.search import Searcher
 from wikisearch.segment import IndexReader
-from wikisearch.suggest import Suggester, _best, suggest_key
+from wikisearch.suggest import Suggester, suggest_key
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
@@ -276,7 +275,7 @@ def test_prior_scores_api(index):
     assert full.shape == (r.n_docs,) and (full > 0).all()           # views or links everywhere
     assert prior_scores(r, [4, 0]).tolist() == [full[4], full[0]]
     norm = prior_scores(r, normalized=True)
-    assert np.allclose(norm, full / 13.0) and norm.max() <= 1.0
+    assert np.allclose(norm, full / (1.0 + 10.0 / 3.0)) and norm.max() <= 1.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,15 +469,43 @@ def test_suggest_on_a_memory_index_and_many_ties():
                                                                "Alpha 000"]
 
 
-@settings(max_examples=80, deadline=None)
-@given(pops=st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0]), min_size=1, max_size=60),
-       m=st.integers(1, 70))
-def test_best_selects_like_a_full_sort(pops, m):
-    pop = np.asarray(pops)
-    tie = np.random.default_rng(len(pops)).permutation(len(pops)).astype(np.int64)
-    full = np.lexsort((tie, -pop))[:m]
-    got = _best(pop, tie, m)
-    assert sorted(got.tolist()) == sorted(full.tolist())
+@settings(max_examples=150, deadline=None)
+@given(pops=st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 7.0]), min_size=1, max_size=90),
+       m=st.integers(1, 40), block=st.sampled_from([1, 2, 4, 16]), cut=st.tuples(st.floats(0, 1), st.floats(0, 1)),
+       seed=st.integers(0, 10))
+def test_range_top_selects_like_a_full_sort(pops, m, block, cut, seed):
+    """The block-pruned heap keeps exactly the m best entries of a range (ties: the tie key)."""
+    rng = np.random.default_rng(seed)
+    n = len(pops)
+    doc = rng.permutation(n).astype(np.int32)                  # entries -> distinct pages
+    popularity = np.asarray(pops)[np.argsort(doc)]             # entry e has popularity pops[e]
+    alias = np.where(rng.random(n) < 0.3, 1, -1).astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum(rng.integers(1, 4, n))]).astype(np.int64)
+    lo, hi = sorted(int(c * n) for c in cut)
+    hi = max(hi, lo + 1) if lo < n else n
+    lo = min(lo, hi - 1)
+    _check_range_top(popularity, doc, alias, offsets, block, lo, hi, m)
+
+
+def _check_range_top(popularity, doc, alias, offsets, block, lo, hi, m):
+    from wikisearch import _priors_kernels as PK
+    bmax = PK.block_max(popularity, doc, block)
+    got = PK.range_top(popularity, doc, alias, offsets, bmax, block, lo, hi, m)
+    e = np.arange(lo, hi)
+    tie = np.array([PK._tie(doc, alias, offsets, int(i)) for i in e], np.int64)
+    want = e[np.lexsort((tie, -popularity[doc[e]]))][:m]
+    assert sorted(got.tolist()) == sorted(want.tolist())
+
+
+def test_range_top_equal_popularity_reads_every_block():
+    # every block's maximum equals the m-th best: the best ties may be in any block
+    n = 64
+    doc = np.arange(n, dtype=np.int32)[::-1].copy()            # later entries: lower docids
+    alias = np.full(n, -1, np.int32)
+    offsets = np.arange(n + 1, dtype=np.int64)
+    for pops in (np.ones(n), np.zeros(n)):
+        _check_range_top(pops, doc, alias, offsets, 4, 0, n, 5)
+        _check_range_top(pops, doc, alias, offsets, 4, 3, 61, 9)
 
 
 # --------------------------------------------------------------------------------------------
@@ -531,3 +558,20 @@ def test_cli_errors_without_an_index(tmp_path):
                 ["suggest", "-i", tmp_path / "none", "paris"]):
         r = _cli(*cmd)
         assert r.exit_code == 1 and r.output.startswith("Error: ") and len(r.output.splitlines()) == 1
+
+
+def test_format_worked_example(index):
+    """The worked example of docs/FORMAT.md's priors.bin section."""
+    update_priors(index, [P / "pageviews-20240101-120000.gz"])
+    assert (index / "priors.bin").stat().st_size == 1492
+    p = IndexReader(index).priors
+    assert p.pageviews.tolist() == [165, 20, 0, 0, 32, 0, 40] and p.total_views == 757
+    assert p.inlinks.tolist() == [5, 2, 1, 1, 1, 1, 0] and round(float(p.scores()[0]), 4) == 1.7396
+    s = p.suggest
+    o = s["suggest_offsets"]
+    keys = [bytes(s["suggest_blob"][o[e]:o[e + 1]]).decode() for e in range(len(o) - 1)]
+    assert keys == ["city of light", "eiffel tower", "france", "lutece", "paris", "paris france",
+                    "paris hilton", "paris texas", "seine", "texas", "tour eiffel"]
+    assert s["suggest_doc"].tolist() == [0, 4, 2, 0, 0, 0, 6, 1, 3, 5, 4]
+    assert s["suggest_alias"].tolist() == [1, -1, -1, 2, -1, 0, -1, -1, -1, -1, 3]
+    assert s["suggest_block_max"].tolist() == [p.scores()[0]]

@@ -75,3 +75,94 @@ def prefix_range(blob, offsets, order, prefix):
     upper[prefix.shape[0]] = 255
     hi = lower_bound(blob, offsets, order, upper, 0, upper.shape[0])
     return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _tie(doc, alias, offsets, e):
+    """Order among equally popular entries: titles before redirects, shorter keys, lower docid."""
+    keylen = min(np.int64(offsets[e + 1]) - np.int64(offsets[e]), 511)
+    return (np.int64(alias[e] >= 0) << 40) | (keylen << 31) | np.int64(doc[e])
+
+
+@njit(cache=True, nogil=True)
+def block_max(popularity, doc, block):
+    """Largest popularity of each run of ``block`` consecutive entries."""
+    n = doc.shape[0]
+    nb = (n + block - 1) // block
+    out = np.zeros(nb, np.float64)
+    for b in range(nb):
+        best = -np.inf
+        for e in range(b * block, min(n, (b + 1) * block)):
+            v = popularity[doc[e]]
+            if v > best:
+                best = v
+        out[b] = best
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _offer(hp, ht, he, size, m, p, t, e):
+    """Bounded heap of the m best (p desc, t asc); the root is the worst kept."""
+    if size < m:
+        i = size
+        hp[i], ht[i], he[i] = p, t, e
+        while i > 0:                      # sift up: a worse entry rises to the root
+            parent = (i - 1) >> 1
+            if hp[i] < hp[parent] or (hp[i] == hp[parent] and ht[i] > ht[parent]):
+                hp[i], hp[parent] = hp[parent], hp[i]
+                ht[i], ht[parent] = ht[parent], ht[i]
+                he[i], he[parent] = he[parent], he[i]
+                i = parent
+            else:
+                break
+        return size + 1
+    if p < hp[0] or (p == hp[0] and t >= ht[0]):
+        return size
+    hp[0], ht[0], he[0] = p, t, e
+    i = 0
+    while True:
+        l = 2 * i + 1
+        if l >= size:
+            break
+        w = l
+        r = l + 1
+        if r < size and (hp[r] < hp[l] or (hp[r] == hp[l] and ht[r] > ht[l])):
+            w = r
+        if hp[w] < hp[i] or (hp[w] == hp[i] and ht[w] > ht[i]):
+            hp[i], hp[w] = hp[w], hp[i]
+            ht[i], ht[w] = ht[w], ht[i]
+            he[i], he[w] = he[w], he[i]
+            i = w
+        else:
+            break
+    return size
+
+
+@njit(cache=True, nogil=True)
+def range_top(popularity, doc, alias, offsets, bmax, block, lo, hi, m):
+    """Entries of [lo, hi) that are the m best by (popularity of their doc desc, tie asc), in any
+    order. Whole blocks are visited by decreasing block maximum and the scan stops at the first
+    block that cannot beat the m-th best: popular pages are found without reading the range."""
+    m = max(1, min(m, hi - lo))
+    hp = np.empty(m, np.float64)
+    ht = np.empty(m, np.int64)
+    he = np.empty(m, np.int64)
+    size = 0
+    b0 = (lo + block - 1) // block
+    b1 = hi // block
+    if b0 >= b1:
+        for e in range(lo, hi):
+            size = _offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
+        return he[:size].copy()
+    for e in range(lo, b0 * block):
+        size = _offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
+    for e in range(b1 * block, hi):
+        size = _offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
+    order = np.argsort(-bmax[b0:b1], kind="mergesort")
+    for j in range(order.shape[0]):
+        b = b0 + order[j]
+        if size == m and bmax[b] < hp[0]:
+            break
+        for e in range(b * block, (b + 1) * block):
+            size = _offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
+    return he[:size].copy()

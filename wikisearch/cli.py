@@ -199,8 +199,7 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
 @click.option("--json", "as_json", is_flag=True)
 def suggest_cmd(prefix, index_dir, k, as_json):
     """Complete a title: titles and redirects starting with PREFIX, most popular first."""
-    from .search import fast_start, open as open_searcher
-    fast_start()
+    from .search import open as open_searcher
     text = " ".join(prefix)
     got = open_searcher(index_dir).suggest(text, k)
     if as_json:

@@ -128,7 +128,10 @@ def load_priors(reader) -> Priors | None:
     for name in ("pageviews", "inlinks", "scores"):
         if c[name].shape != (n,):
             raise CorruptIndexError(path, f"array {name} has the wrong size", expected=n, found=c[name].shape)
-    suggest = {k: c.arrays[k] for k in _SUGGEST_ARRAYS} if "suggest_doc" in c.arrays else None
+    suggest = None
+    if "suggest_doc" in c.arrays:
+        suggest = {k: c[k] for k in _SUGGEST_ARRAYS}
+        suggest["suggest_block_max"] = c.arrays.get("suggest_block_max")
     return Priors(c["pageviews"], c["inlinks"], total_views=float(meta.get("total_views", 0.0)),
                   config=config, meta=meta, suggest=suggest, scores=c["scores"])
 
@@ -143,7 +146,11 @@ def write_priors(index_dir, priors: Priors, index_checksum: str) -> Path:
     arrays = {"pageviews": priors.pageviews, "inlinks": priors.inlinks,
               "scores": priors.scores()}
     if priors.suggest is not None:
+        from . import _priors_kernels as PK
+        from .suggest import BLOCK
         arrays.update({k: priors.suggest[k] for k in _SUGGEST_ARRAYS})
+        doc = np.asarray(priors.suggest["suggest_doc"])
+        arrays["suggest_block_max"] = PK.block_max(arrays["scores"], doc, BLOCK)
     try:
         write_container(tmp, KIND, arrays, meta)
         os.replace(tmp, path)
@@ -215,31 +222,22 @@ def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None
     notes = _drop_unusable(index)
     reader = IndexReader(index)
     old = reader.priors
-    meta = dict(old.meta) if old is not None else {}
-    for key in ("n_docs", "index_checksum", "total_views", "config"):
-        meta.pop(key, None)
+    meta = {k: v for k, v in (old.meta if old is not None else {}).items()
+             if k not in ("n_docs", "index_checksum", "total_views", "config")}
     resolver = S.Resolver(reader)
     if files:
         proj = S.Project.parse(project) if project else S.Project.of_site(reader.siteinfo)
         counts = [S.read_views(p, fmt, proj) for p in files]
-        views, sources = resolver.views(counts)
-        total = total_views if total_views is not None else sum(c.total for c in counts)
-        meta["pageviews_sources"] = sources
+        views, meta["pageviews_sources"] = resolver.views(counts)
         meta["project"] = proj.name
+        total = sum(c.total for c in counts)
     else:
         views = old.pageviews if old is not None else np.zeros(reader.n_docs)
-        total = total_views if total_views is not None else (old.total_views if old is not None else 0.0)
-    if pagelinks:
-        inlinks, info = S.count_sql_links(resolver, pagelinks, linktarget, link_sources)
-        meta["inlinks_source"] = info
-    elif old is not None and not dump_links:
-        inlinks = old.inlinks
-    else:
-        inlinks = np.asarray(reader.inlinks, np.uint32)
-        meta["inlinks_source"] = {"source": "dump"}
+        total = old.total_views if old is not None else 0.0
+    inlinks = _inlinks(resolver, old, meta, pagelinks, linktarget, link_sources, dump_links)
     from .suggest import suggest_arrays
     suggest = old.suggest if old is not None and old.suggest is not None else suggest_arrays(reader)
-    priors = Priors(views, inlinks, total_views=total,
+    priors = Priors(views, inlinks, total_views=total if total_views is None else total_views,
                     config=config or (old.config if old is not None else PriorConfig()),
                     meta=meta, suggest=suggest)
     checksum = reader.manifest["checksum"]
@@ -250,6 +248,19 @@ def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None
             "total_views": priors.total_views, "with_inlinks": int((priors.inlinks > 0).sum()),
             "inlinks": int(priors.inlinks.sum(dtype=np.int64)), "sources": meta.get("pageviews_sources", []),
             "inlinks_source": meta.get("inlinks_source", {}), "notes": notes}
+
+
+def _inlinks(resolver, old, meta: dict, pagelinks, linktarget, link_sources, dump_links) -> np.ndarray:
+    """In-links from SQL if given, else the existing priors.bin's, else (or with ``dump_links``)
+    the dump's; records where they came from in ``meta``."""
+    if pagelinks:
+        from .priors_sql import count_sql_links
+        inlinks, meta["inlinks_source"] = count_sql_links(resolver, pagelinks, linktarget, link_sources)
+        return inlinks
+    if old is not None and not dump_links:
+        return old.inlinks
+    meta["inlinks_source"] = {"source": "dump"}
+    return np.asarray(resolver.reader.inlinks, np.uint32)
 
 
 def _drop_unusable(index) -> list[str]:

@@ -6,9 +6,11 @@
 Every title and redirect title gets a *key*: its words folded as the analyzer folds a word (case,
 compatibility forms, diacritics; no stemming, no stopwords), punctuation a word break (apostrophes
 and periods dropped: "Alzheimer's" -> "alzheimers", "U.S." -> "us"), joined by one space. Keys are
-sorted by UTF-8 bytes; a prefix's matches are one range, found by binary search, then ordered by
-the popularity prior (``priors.popularity``), titles before redirects, shorter keys first, docid;
-one suggestion per page. The arrays are stored in ``priors.bin`` (or built on first use): ~20
+sorted by UTF-8 bytes; a prefix's matches are one range, found by binary search; its best entries by
+the popularity prior (``priors.popularity``; then titles before redirects, shorter keys, docid)
+come from a bounded heap over blocks of 256 entries taken by decreasing block maximum, so a
+one-letter prefix over millions of titles reads a few blocks, not its whole range; one
+suggestion per page. The arrays are stored in ``priors.bin`` (or built on first use): ~20
 bytes per title or redirect plus the key bytes, so 6.9M articles and their ~10M redirects take
 about 0.6 GB, mmapped.
 """
@@ -27,6 +29,9 @@ _BREAK = "!\"#$%&()*+,-/:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00b7\u00bb\u2010\u2011\u
          "\u2018\u201c\u201d\u201e\u2022\u2026\u2032\u2212\u3000\u3001\u3002\uff0c"
 _JOIN = "'.\u2019\u02bc"
 _TABLE = str.maketrans({**{c: " " for c in _BREAK}, **{c: None for c in _JOIN}})
+#: Entries per block of the block-maximum popularity array that lets a short prefix's range be
+#: searched for its most popular pages without reading all of it.
+BLOCK = 256
 
 
 def suggest_key(text: str, cache: dict | None = None) -> str:
@@ -69,7 +74,8 @@ def suggest_arrays(reader) -> dict:
     if docs is not None:
         from .segment import unpack_strings
         aliases = unpack_strings(docs["alias_title_offsets"], docs["alias_blob"])
-        alias_doc = np.repeat(np.arange(n, dtype=np.int32), np.diff(np.asarray(docs["alias_offsets"], np.int64)))
+        per_doc = np.diff(np.asarray(docs["alias_offsets"], np.int64))
+        alias_doc = np.repeat(np.arange(n, dtype=np.int32), per_doc)
     else:
         per_doc = [reader.redirects(d) for d in range(n)]
         aliases = [t for a in per_doc for t in a]
@@ -113,12 +119,16 @@ class Suggester:
         from .priors import popularity
         self.reader = reader
         priors = getattr(reader, "priors", None)
-        arrays = priors.suggest if priors is not None and priors.suggest is not None else suggest_arrays(reader)
+        arrays = getattr(priors, "suggest", None)
+        if arrays is None:                    # no priors.bin (or an old one): build the keys now
+            arrays = suggest_arrays(reader)
         self.offsets = np.asarray(arrays["suggest_offsets"]).view(np.int64)
         self.blob = np.asarray(arrays["suggest_blob"])
         self.doc = np.asarray(arrays["suggest_doc"])
         self.alias = np.asarray(arrays["suggest_alias"])
-        self.popularity = popularity(reader)
+        self.popularity = np.ascontiguousarray(popularity(reader), np.float64)
+        bmax = arrays.get("suggest_block_max")               # stored for the stored settings
+        self._bmax = bmax if bmax is not None else PK.block_max(self.popularity, self.doc, BLOCK)
         self._no_order = np.zeros(0, np.int64)
 
     def range(self, prefix: str) -> tuple[int, int]:
@@ -134,27 +144,29 @@ class Suggester:
         lo, hi = self.range(prefix)
         if hi <= lo or k <= 0:
             return []
-        entries = np.arange(lo, hi, dtype=np.int64)
-        pop = self.popularity[self.doc[lo:hi]]
-        is_alias = (self.alias[lo:hi] >= 0).astype(np.int64)
-        keylen = np.minimum(np.diff(self.offsets[lo:hi + 1]), 511)
-        tie = (is_alias << 40) | (keylen << 31) | self.doc[lo:hi].astype(np.int64)
-        want = 4 * k + 16
+        want = 4 * k + 16                     # entries, several per page at most: then dedupe
         while True:
-            sel = _best(pop, tie, want)
-            order = sel[np.lexsort((tie[sel], -pop[sel]))]
+            sel = PK.range_top(self.popularity, self.doc, self.alias, self.offsets, self._bmax,
+                               BLOCK, lo, hi, want)
+            order = sel[np.lexsort((self._ties(sel), -self.popularity[self.doc[sel]]))]
             picked, seen = [], set()
-            for i in order.tolist():
-                d = int(self.doc[lo + i])
+            for e in order.tolist():
+                d = int(self.doc[e])
                 if d not in seen:
                     seen.add(d)
-                    picked.append(i)
+                    picked.append(e)
                     if len(picked) == k:
                         break
-            if len(picked) == k or len(sel) == len(entries):
+            if len(picked) == k or len(sel) >= hi - lo:
                 break
             want *= 4
-        return [self._suggestion(lo + i, float(pop[i])) for i in picked]
+        return [self._suggestion(e, float(self.popularity[self.doc[e]])) for e in picked]
+
+    def _ties(self, entries: np.ndarray) -> np.ndarray:
+        """``_priors_kernels._tie`` of many entries at once."""
+        keylen = np.minimum(self.offsets[entries + 1] - self.offsets[entries], 511)
+        return ((self.alias[entries] >= 0).astype(np.int64) << 40) | (keylen << 31) | \
+            self.doc[entries].astype(np.int64)
 
     def _suggestion(self, e: int, score: float) -> Suggestion:
         r = self.reader
@@ -165,25 +177,12 @@ class Suggester:
             docs = getattr(r, "docs_c", None)
             if docs is not None:
                 o = docs["alias_title_offsets"]
-                redirect = docs["alias_blob"][int(o[a]):int(o[a + 1])].tobytes().decode("utf-8", "surrogatepass")
+                raw = docs["alias_blob"][int(o[a]):int(o[a + 1])].tobytes()
+                redirect = raw.decode("utf-8", "surrogatepass")
             else:
                 first = sum(len(r.redirects(x)) for x in range(d))
                 redirect = r.redirects(d)[a - first]
         return Suggestion(r.title(d), d, r.page_id(d), redirect, score)
-
-
-def _best(pop: np.ndarray, tie: np.ndarray, m: int) -> np.ndarray:
-    """Indices of the m best entries by (pop descending, tie ascending), unordered: O(n)."""
-    n = len(pop)
-    if n <= m:
-        return np.arange(n)
-    thr = np.partition(pop, n - m)[n - m]            # the m-th largest popularity
-    above = np.flatnonzero(pop > thr)
-    ties = np.flatnonzero(pop == thr)
-    need = m - len(above)
-    if len(ties) > need:
-        ties = ties[np.argpartition(tie[ties], need - 1)[:need]]
-    return np.concatenate([above, ties])
 
 
 _LOCK = threading.Lock()

@@ -32,7 +32,7 @@ def choose(n: int, dim: int, index_type: str = "auto") -> dict:
     """Index parameters for ``n`` vectors of ``dim`` dimensions.
 
     >>> choose(1_000_000, 384)
-    {'type': 'ivfpq', 'nlist': 4000, 'm': 48, 'nbits': 8, 'nprobe': 125, 'train': 156000}
+    {'type': 'ivfpq', 'nlist': 4000, 'm': 48, 'nbits': 8, 'nprobe': 128, 'train': 156000}
     >>> choose(5000, 384, "ivfpq")["nlist"], choose(5000, 384)["type"]
     (128, 'flat')
     """
@@ -44,7 +44,7 @@ def choose(n: int, dim: int, index_type: str = "auto") -> dict:
     nbits = max(4, min(8, int(math.log2(max(n // _PER_CENTROID, 16)))))
     train = min(n, max(_PER_CENTROID * max(nlist, 2 ** nbits), 50_000), _TRAIN_MAX)
     return {"type": "ivfpq", "nlist": nlist, "m": _pq_m(dim), "nbits": nbits,
-            "nprobe": max(8, min(128, nlist // 32)), "train": train}
+            "nprobe": max(8, min(128, nlist // 16)), "train": train}
 
 
 def _pq_m(dim: int) -> int:
