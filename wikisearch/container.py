@@ -155,9 +155,19 @@ class Container:
         self.version = version
 
     def verify(self) -> None:
-        """Check the whole-file CRC32; raise CorruptIndexError on mismatch."""
-        body = self.buffer[: self.size - FOOTER.size]
-        found = zlib.crc32(body)
+        """Check the whole-file CRC32; raise CorruptIndexError on mismatch.
+
+        Reads through the file, not the mapping, so checking a large file does not make its pages
+        resident in this process.
+        """
+        found, left = 0, self.size - FOOTER.size
+        with open(self.path, "rb") as f:
+            while left > 0:
+                chunk = f.read(min(left, 1 << 22))
+                if not chunk:
+                    break
+                found = zlib.crc32(chunk, found)
+                left -= len(chunk)
         if found != self.crc:
             raise CorruptIndexError(self.path, "checksum mismatch", expected=f"{self.crc:08x}",
                                     found=f"{found:08x}")
@@ -169,6 +179,7 @@ class Container:
             toc = json.loads(bytes(self.buffer[start:start + toc_len]))
             self.meta = toc["meta"]
             self.arrays = {}
+            self.offsets = {}
             base = start + toc_len + _pad(start + toc_len)
             for name, dt, shape, offset, nbytes in toc["arrays"]:
                 offset += base
@@ -177,8 +188,21 @@ class Container:
                 a = np.frombuffer(self.buffer, dtype=np.dtype(dt), count=nbytes // np.dtype(dt).itemsize
                                   if nbytes else 0, offset=offset)
                 self.arrays[name] = a.reshape(shape)
+                self.offsets[name] = offset
         except (ValueError, KeyError, TypeError) as e:
             raise CorruptIndexError(self.path, f"table of contents is damaged ({e})") from None
+
+    def read(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Bytes ``[start, stop)`` of a uint8 array, read with pread (no pages mapped here)."""
+        base = self.offsets[name]
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            data = os.pread(fd, stop - start, base + start)
+        finally:
+            os.close(fd)
+        if len(data) != stop - start:
+            raise CorruptIndexError(self.path, "file is truncated", expected=stop - start, found=len(data))
+        return np.frombuffer(data, np.uint8)
 
     def __getitem__(self, name: str) -> np.ndarray:
         try:

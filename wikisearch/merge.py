@@ -25,8 +25,8 @@ CHUNK_ENTRIES = 1 << 16      # (term, source) pairs gathered per kernel call
 CHUNK_BYTES = 32 << 20       # encoded input bytes per kernel call (bounds merge memory)
 
 
-def _block_stream(reader: SegmentReader, source: int):
-    for term, _ordinal, df, start, plen in reader.iter_terms():
+def _block_stream(reader: SegmentReader, source: int, batch_blocks: int):
+    for term, _ordinal, df, start, plen in reader.iter_terms(batch_blocks):
         yield term, source, df, start, plen
 
 
@@ -49,7 +49,9 @@ def merge_postings(readers: list[SegmentReader], doc_bases: list[int], alias: Po
     ctx = _MergeContext(readers, doc_bases, alias, alias_docids, codec, field_lengths,
                         np.ascontiguousarray(avg, np.float64), rank)
     writer = TermWriter(out_dir, codec)
-    streams = [_block_stream(r, i) for i, r in enumerate(readers)]
+    # each stream decodes its dictionary in batches: ~64k terms in flight over all of them
+    batch = max(1, 2048 // max(1, len(readers)))
+    streams = [_block_stream(r, i, batch) for i, r in enumerate(readers)]
     if alias is not None:
         streams.append(_alias_stream(alias, len(readers)))
     chunk: list[tuple] = []
@@ -114,7 +116,7 @@ class _MergeContext:
             r = self.readers[src]
             lo = items[idx[0]][2]
             hi = items[idx[-1]][2] + items[idx[-1]][3]
-            pieces.append(np.asarray(r._post_data[lo:hi]))
+            pieces.append(r.post_c.read("data", lo, hi))
             for i in idx:
                 starts[i] = pos + items[i][2] - lo
             pos += hi - lo
