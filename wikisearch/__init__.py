@@ -9,7 +9,7 @@ Heavy modules load on first use, so ``import wikisearch`` stays cheap.
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "build_index", "open", "Searcher", "Hit", "RankConfig", "BuildConfig",
-           "FIELDS", "WikisearchError", "sample_dump"]
+           "PriorConfig", "FIELDS", "WikisearchError", "sample_dump"]
 
 _LAZY = {
     "build_index": ("build", "build_index"),
@@ -18,6 +18,7 @@ _LAZY = {
     "Hit": ("search", "Hit"),
     "RankConfig": ("config", "RankConfig"),
     "BuildConfig": ("config", "BuildConfig"),
+    "PriorConfig": ("config", "PriorConfig"),
     "FIELDS": ("config", "FIELDS"),
     "WikisearchError": ("errors", "WikisearchError"),
 }

@@ -383,14 +383,17 @@ class Builder:
         manifest["checksum"] = manifest_checksum(manifest)
         return manifest
 
+    def _check_output(self) -> None:
+        if self.out.exists() and not (self.out / "manifest.json").exists() and any(self.out.iterdir()):
+            raise WikisearchError(f"{self.out} exists and is not a wikisearch index; "
+                                  "refusing to replace it (choose another -o)")
+
     def _publish(self, final: Path) -> None:
         """Swap the finished index into place: rename, never copy, so no reader sees half of one."""
         old = self.out.parent / f".{self.out.name}.old"
         shutil.rmtree(old, ignore_errors=True)
         if self.out.exists():
-            if not (self.out / "manifest.json").exists() and any(self.out.iterdir()):
-                raise WikisearchError(f"{self.out} exists and is not a wikisearch index; "
-                                      "refusing to replace it (choose another -o)")
+            self._check_output()
             os.replace(self.out, old)
         os.replace(final, self.out)
         fsync_dir(self.out.parent)
@@ -398,6 +401,7 @@ class Builder:
         shutil.rmtree(self.work, ignore_errors=True)
 
     def run(self) -> Path:
+        self._check_output()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         done = self._prepare_workdir()
         self._run_blocks(done)

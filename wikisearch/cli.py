@@ -77,6 +77,8 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
         sizes = (parse_size(memory), parse_size(block_size))
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
+    from pathlib import Path
+    had_priors = (Path(output) / "priors.bin").exists()
     path = build_index(list(dumps), output, workers=workers, memory=sizes[0], block_bytes=sizes[1],
                        codec=codec, namespaces=ns, language=language, store_text=not no_store,
                        progress=not quiet)
@@ -84,6 +86,9 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
     s = index_stats(path)
     click.echo(f"Indexed {s['documents']:,} documents, {s['terms']:,} terms, {s['postings']:,} postings "
                f"into {path} ({s['index_bytes'] / 1e6:,.1f} MB).")
+    if had_priors:
+        click.echo("Note: the old index's priors.bin belonged to the old documents and is gone; "
+                   f"run `wikisearch priors -i {output} ...` again.", err=True)
 
 
 class _QueryCommand(click.Command):
