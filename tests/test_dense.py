@@ -315,3 +315,36 @@ def test_ivfpq_recall_against_exact(extra, tmp_path):
     assert flat["index"]["type"] == "flat"
     _, ids = ann.search(DenseSearcher(out).index, queries, 10)
     np.testing.assert_array_equal(ids, truth)
+
+
+def test_priors_reorder_dense_and_hybrid(encoder, reference, tmp_path):
+    """cosine + PRIOR_WEIGHT * normalised prior, by hand; hybrid's lexical side gets priors too."""
+    from wikisearch.build import build_index
+    from wikisearch.dense.search import PRIOR_WEIGHT, HybridSearcher, open_dense
+    from wikisearch.priors import prior_scores, update_priors
+    out = tmp_path / "idx"
+    build_index([SAMPLE], str(out), progress=False)
+    views = tmp_path / "views.txt"
+    views.write_text("en Samsung 50000000 0\nen IKEA 10 0\nen Berlin 1000 0\n")
+    update_priors(out, [views])
+    lexical = wikisearch.open(str(out))
+    d = open_dense(reference, lexical=lexical, encoder=encoder)
+    q = "Swedish furniture retailer with flat-pack stores"
+    plain = d.rank_articles(q, 100)
+    boosted = prior_scores(lexical.reader, [d.docid(a) for a, _ in plain], normalized=True)
+    by_hand = sorted(((a, s + PRIOR_WEIGHT * b) for (a, s), b in zip(plain, boosted)),
+                     key=lambda kv: (-kv[1], kv[0]))
+    got = d.search(q, k=5)
+    assert [h.page_id for h in got] == [d.page_id(a) for a, _ in by_hand[:5]]
+    assert [h.score for h in got] == pytest.approx([s for _, s in by_hand[:5]])
+    most_popular = plain[int(np.argmax(boosted))][0]
+    assert plain[0][0] != most_popular
+    assert d.apply_priors(plain, None, weight=1e6)[0][0] == most_popular   # a heavy prior wins
+    assert d.apply_priors(plain, False, weight=1.0) == plain
+    h = HybridSearcher(lexical, d, depth=10)
+    lex = [x.page_id for x in lexical.search("electronics company", k=10)]
+    hyb = h.search("electronics company", k=5, fusion_method="weighted", dense_weight=0.0)
+    assert [x.page_id for x in hyb] == lex[:5]     # lexical side ranked with its priors
+    off = h.search("electronics company", k=5, fusion_method="weighted", dense_weight=0.0, priors=False)
+    plain_lex = [x.page_id for x in lexical.search("electronics company", k=5, priors=False)]
+    assert [x.page_id for x in off] == plain_lex and plain_lex != lex[:5]

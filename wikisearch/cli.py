@@ -136,7 +136,8 @@ def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion, no_p
     text = " ".join(query)
     if mode != "lexical":
         from .dense.cli import mode_search
-        result = mode_search(index_dir, dense_dir, text, k, mode, fusion, model)
+        result = mode_search(index_dir, dense_dir, text, k, mode, fusion, model,
+                             priors=False if no_priors else None)
     else:
         searcher = open_searcher(index_dir)
         rank = searcher.reader.rank_config.replace(model=model) if model else None

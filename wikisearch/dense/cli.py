@@ -66,7 +66,7 @@ def embed_cmd(inputs, output, model, device, batch, shard, shard_articles, index
 
 
 def mode_search(index_dir, dense_dir, text: str, k: int, mode: str, fusion: str = "rrf",
-                model: str | None = None):
+                model: str | None = None, priors=None):
     """``wikisearch query --mode dense|hybrid``: a SearchResult like the lexical search's.
 
     Dense mode uses the lexical index, when there is one, for docids and URLs; hybrid needs it.
@@ -80,6 +80,7 @@ def mode_search(index_dir, dense_dir, text: str, k: int, mode: str, fusion: str 
     searcher = open_searcher(index_dir) if has_index or mode == "hybrid" else None
     dense = open_dense(dense_dir, lexical=searcher)
     if mode == "dense":
-        return dense.search(text, k=k)
+        return dense.search(text, k=k, priors=priors)
     rank = searcher.reader.rank_config.replace(model=model) if model else None
-    return HybridSearcher(searcher, dense).search(text, k=k, fusion_method=fusion, rank=rank)
+    return HybridSearcher(searcher, dense).search(text, k=k, fusion_method=fusion, rank=rank,
+                                                  priors=priors)

@@ -34,6 +34,12 @@ def open_dense(path, lexical=None, **kw) -> "DenseSearcher":
     return DenseSearcher(path, lexical=lexical, **kw)
 
 
+#: Weight of the popularity prior (normalised to [0, 1]) added to cosine similarities, and how
+#: many articles are re-ranked with it. Not tuned: no judgments here cover dense + page views.
+PRIOR_WEIGHT = 0.05
+PRIOR_DEPTH = 100
+
+
 class DenseSearcher:
     """Searches a dense directory. The model loads on the first query (or :meth:`warmup`)."""
 
@@ -102,13 +108,33 @@ class DenseSearcher:
             n *= 4
         return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:depth]
 
-    def search(self, query: str, k: int = 10, *, query_vector: np.ndarray | None = None):
+    def apply_priors(self, ranked: list, priors=None, weight: float = PRIOR_WEIGHT) -> list:
+        """Re-rank ``(article, cosine)`` pairs by ``cosine + weight * prior`` where the lexical
+        index has popularity priors (``wikisearch priors``), normalised to [0, 1]; ``priors=False``
+        leaves the ranking as it is."""
+        if priors is False or not ranked or self.lexical is None or \
+                getattr(self.lexical, "priors", None) is None:
+            return ranked
+        from ..priors import prior_scores
+        docids = np.asarray([self.docid(a) for a, _ in ranked], np.int64)
+        known = docids >= 0
+        boost = np.zeros(len(ranked))
+        if known.any():
+            boost[known] = prior_scores(self.lexical, docids[known], normalized=True)
+        rescored = [(a, float(s) + weight * float(b)) for (a, s), b in zip(ranked, boost)]
+        return sorted(rescored, key=lambda kv: (-kv[1], kv[0]))
+
+    def search(self, query: str, k: int = 10, *, query_vector: np.ndarray | None = None,
+               priors=None):
         """The ``k`` best articles as a SearchResult of Hits (matched_fields ``["dense"]``);
-        ``query_vector`` skips embedding ``query`` (batch evaluation)."""
+        ``query_vector`` skips embedding ``query`` (batch evaluation); ``priors=False`` ranks
+        by similarity alone."""
         t0 = time.perf_counter()
         k = _check_k(k)
         q = query_vector if query_vector is not None else query
-        ranked = self.rank_articles(q, k) if k and query.strip() else []
+        depth = max(k, PRIOR_DEPTH) if priors is not False else k
+        ranked = self.rank_articles(q, depth) if k and query.strip() else []
+        ranked = self.apply_priors(ranked, priors)[:k]
         hits = [self.hit(a, s, r + 1, ["dense"]) for r, (a, s) in enumerate(ranked)]
         return _result(hits, query, t0, {"mode": "dense"}, self.lexical)
 
@@ -155,16 +181,17 @@ class HybridSearcher:
 
     def search(self, query: str, k: int = 10, *, fusion_method: str = "rrf", rrf_k: int = fusion.RRF_K,
                dense_weight: float = 0.5, depth: int | None = None, rank=None,
-               query_vector: np.ndarray | None = None):
+               query_vector: np.ndarray | None = None, priors=None):
         """The ``k`` best articles of the fused rankings (``rank``: lexical ranking settings)."""
         t0 = time.perf_counter()
         k = _check_k(k)
         if fusion_method not in FUSIONS:
             raise InvalidQueryError(f"fusion must be one of {', '.join(FUSIONS)}, not {fusion_method!r}")
         depth = max(depth or self.depth, k)
-        lex = self.lexical.search(query, k=depth, rank=rank)
+        lex = self.lexical.search(query, k=depth, rank=rank, priors=priors)
         q = query_vector if query_vector is not None else query
         dense = self.dense.rank_articles(q, depth) if query.strip() else []
+        dense = self.dense.apply_priors(dense, priors)
         by_page = {h.page_id: h for h in lex}
         lex_rank = [(h.page_id, h.score) for h in lex]
         dense_rank = [(self.dense.page_id(a), s) for a, s in dense]
