@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import os
 import re
 import threading
 import unicodedata
@@ -126,7 +127,34 @@ def char_class(ch: str) -> int:
 
 @functools.cache
 def class_table() -> np.ndarray:
-    """``uint8[0x110000]``: :func:`char_class` of every code point, built once (~40 ms)."""
+    """``uint8[0x110000]``: :func:`char_class` of every code point, built once (~80 ms) and
+    cached beside this module, keyed by the Unicode version and the rules' source, so a
+    process's first query does not pay for it (as numba caches its kernels)."""
+    import hashlib
+    import inspect
+    rules = inspect.getsource(_build_class_table) + repr((_TABLE_PLANES, _CJK_RANGES, _ZERO_WIDTH_JOINERS))
+    key = hashlib.sha256(f"{unicodedata.unidata_version}|{rules}".encode()).hexdigest()[:16]
+    path = os.path.join(os.path.dirname(__file__), "__pycache__", f"analyze-classes-{key}.npy")
+    try:
+        table = np.load(path)
+        if table.shape == (0x110000,) and table.dtype == np.uint8:
+            table.setflags(write=False)
+            return table
+    except (OSError, ValueError):
+        pass
+    table = _build_class_table()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            np.save(f, table)
+        os.replace(tmp, path)
+    except OSError:   # a read-only install: build it each time
+        pass
+    return table
+
+
+def _build_class_table() -> np.ndarray:
     table = np.zeros(0x110000, np.uint8)
     by_major = {"L": K.WORD, "N": K.WORD, "M": K.EXTEND}
     category = unicodedata.category
