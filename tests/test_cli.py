@@ -140,3 +140,24 @@ def test_python_dash_m_and_help():
     assert out.returncode == 0 and "index" in out.stdout and "query" in out.stdout
     out = subprocess.run([sys.executable, "-m", "wikisearch", "--version"], capture_output=True, text=True)
     assert wikisearch.__version__ in out.stdout
+
+
+def test_allow_truncated_indexes_the_whole_pages_before_the_damage(tmp_path):
+    from wikisearch.dump import iter_pages
+    from wikisearch.errors import DumpFormatError
+    from wikisearch.segment import IndexReader
+    raw = (SHARED / "enwiki-xml" / "enwik8-head-4MB.xml.bz2").read_bytes()
+    truncated = tmp_path / "t.xml.bz2"
+    truncated.write_bytes(raw[: len(raw) // 2])
+    before = []
+    with pytest.raises(DumpFormatError):
+        for page in iter_pages(truncated):
+            before.append(page)
+    articles = [p.title for p in before if p.ns == 0 and not p.redirect]
+    out = tmp_path / "idx"
+    r = CliRunner().invoke(main, ["index", str(truncated), "-o", str(out), "-q", "--allow-truncated"])
+    assert r.exit_code == 0, r.output
+    assert "Warning: " in r.output and "indexed the whole pages before it" in r.output
+    reader = IndexReader(out)
+    assert reader.titles() == articles and len(articles) > 50
+    assert reader.manifest["warnings"]

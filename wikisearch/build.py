@@ -26,7 +26,7 @@ from .analyze import Analyzer
 from .config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
 from .container import write_container
 from .dump import Block, Dump, SiteInfo, pages_from_block
-from .errors import WikisearchError
+from .errors import DumpFormatError, WikisearchError
 from .invert import invert_texts
 from .merge import file_checksums, merge_docs, merge_postings, merge_stores, title_order
 from .parse import field_texts, parse_plaintext, parse_wikitext
@@ -193,6 +193,7 @@ class Builder:
         self.rank = rank
         self.progress = progress
         self.threads = threads
+        self.warnings: list[str] = []
         try:
             self.block_bytes = config.effective_block_bytes()
         except ValueError as e:
@@ -254,12 +255,18 @@ class Builder:
                     self.siteinfo = dump.siteinfo
                     self.ctx = self._context(dump)
                 ctx = dict(self.ctx, format=dump.format)
-                for block, data in dump.blocks(self.block_bytes):
-                    if number not in done:
-                        yield number, block, data, ctx
-                    else:
-                        prog.advance(dump.compressed_position())
-                    number += 1
+                try:
+                    for block, data in dump.blocks(self.block_bytes):
+                        if number not in done:
+                            yield number, block, data, ctx
+                        else:
+                            prog.advance(dump.compressed_position())
+                        number += 1
+                except DumpFormatError as e:
+                    if not self.config.allow_truncated:
+                        raise
+                    # every whole page before the damage was delivered and is indexed
+                    self.warnings.append(f"{e}: indexed the whole pages before it")
         self.n_blocks = number
 
     def _run_blocks(self, done: set[int]) -> list[dict]:
@@ -379,6 +386,7 @@ class Builder:
                       "field_postings": dict(zip(FIELDS, stats["field_postings"])),
                       "total_field_lengths": dict(zip(FIELDS, lengths.sum(axis=0).tolist()))},
             "files": file_checksums(final, files),
+            "warnings": self.warnings,
         }
         manifest["checksum"] = manifest_checksum(manifest)
         return manifest
@@ -463,6 +471,7 @@ def count_inlinks(blocks: list[Path], docid_of: dict[str, int], target_of: dict[
 def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB",
                 codec: str = "bitpacked", namespaces=(0,), language: str = "", block_bytes=0,
                 store_text: bool = True, stem: bool = True, stopwords: bool = True,
+                allow_truncated: bool = False,
                 rank: RankConfig | None = None, progress: bool = False,
                 threads: int | None = None) -> Path:
     """Index one or more dumps into ``out_dir``; returns its path.
@@ -474,6 +483,7 @@ def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB"
     config = BuildConfig(memory=parse_size(memory), workers=max(1, int(workers)),
                          block_bytes=parse_size(block_bytes), codec=codec,
                          namespaces=tuple(sorted(set(int(n) for n in namespaces))),
-                         language=language, stem=stem, stopwords=stopwords, store_text=store_text)
+                         language=language, stem=stem, stopwords=stopwords, store_text=store_text,
+                         allow_truncated=allow_truncated)
     return Builder([str(p) for p in inputs], out_dir, config, rank or RankConfig(), progress,
                    threads).run()

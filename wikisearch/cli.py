@@ -64,8 +64,12 @@ def main():
               help="Comma-separated namespace numbers to index (0 = articles).")
 @click.option("--language", default="", help="Analyzer language (ISO code); default: from <siteinfo>.")
 @click.option("--no-store", is_flag=True, help="Do not keep document text (no snippets or phrase checks).")
+@click.option("--allow-truncated", is_flag=True,
+              help="If the dump is damaged or cut short, index every whole page before the damage "
+                   "(and say so) instead of failing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, language, no_store, quiet):
+def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, language, no_store,
+              allow_truncated, quiet):
     """Index one or more dumps (.xml, .bz2, .gz, .xz, WikiExtractor output, or - for stdin).
 
     Rerunning the same command after an interruption resumes from the last finished block.
@@ -81,11 +85,13 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
     had_priors = (Path(output) / "priors.bin").exists()
     path = build_index(list(dumps), output, workers=workers, memory=sizes[0], block_bytes=sizes[1],
                        codec=codec, namespaces=ns, language=language, store_text=not no_store,
-                       progress=not quiet)
+                       allow_truncated=allow_truncated, progress=not quiet)
     from .stats import index_stats
     s = index_stats(path)
     click.echo(f"Indexed {s['documents']:,} documents, {s['terms']:,} terms, {s['postings']:,} postings "
                f"into {path} ({s['index_bytes'] / 1e6:,.1f} MB).")
+    for warning in s.get("warnings", []):
+        click.echo(f"Warning: {warning}", err=True)
     if had_priors:
         click.echo("Note: the old index's priors.bin belonged to the old documents and is gone; "
                    f"run `wikisearch priors -i {output} ...` again.", err=True)

@@ -146,6 +146,7 @@ class BuildConfig:
     stem: bool = True
     stopwords: bool = True
     store_text: bool = True          # keep readable text for snippets / phrase checks
+    allow_truncated: bool = False    # index the whole pages before damage instead of failing
 
     #: Resident memory of one build process before it holds any block (Python, numpy, numba and
     #: the loaded kernels), and peak bytes a worker holds per byte of block (the block, its
@@ -179,4 +180,5 @@ class BuildConfig:
     def identity(self) -> dict:
         """The settings that change the index bytes (not workers or memory)."""
         return {"codec": self.codec, "namespaces": list(self.namespaces), "language": self.language,
-                "stem": self.stem, "stopwords": self.stopwords, "store_text": self.store_text}
+                "stem": self.stem, "stopwords": self.stopwords, "store_text": self.store_text,
+                "allow_truncated": self.allow_truncated}

@@ -31,6 +31,7 @@ def index_stats(path) -> dict:
             "fields": {f: {"postings": st["field_postings"][f], "tokens": st["total_field_lengths"][f],
                            "avg_length": st["avg_field_lengths"][f]} for f in FIELDS},
             "language": m["analyzer"], "site": m["siteinfo"].get("sitename"),
+            "warnings": m.get("warnings", []),
         }
     finally:
         r.close()
