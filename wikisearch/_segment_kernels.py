@@ -99,6 +99,24 @@ def _first_term_cmp(blob, start, end, key):
 
 
 @njit(cache=True, nogil=True)
+def _read_record(blob, pos, end, scratch, length):
+    """Decode the TermRecord at ``blob[pos:end]`` into ``scratch`` (holding the previous term of
+    ``length`` bytes): ``(pos, length, df, postings_len, bound_q)``; pos is -1 if damaged."""
+    shared, pos = _vb_read(blob, pos, end)
+    suffix, pos = _vb_read(blob, pos, end)
+    if pos < 0 or shared > length or shared + suffix > scratch.shape[0] or pos + suffix > end:
+        return -1, 0, 0, 0, 0
+    for k in range(suffix):
+        scratch[shared + k] = blob[pos + k]
+    pos += suffix
+    df, pos = _vb_read(blob, pos, end)
+    plen, pos = _vb_read(blob, pos, end)
+    if pos < 0 or pos >= end:
+        return -1, 0, 0, 0, 0
+    return pos + 1, shared + suffix, df, plen, blob[pos]
+
+
+@njit(cache=True, nogil=True)
 def seek(blob, block_offsets, block_post, n_terms, key, exact):
     """Find ``key`` (bytes) in the dictionary.
 
@@ -126,20 +144,9 @@ def seek(blob, block_offsets, block_post, n_terms, key, exact):
     length = 0
     i = b * TERM_BLOCK
     while pos < end and i < n_terms:
-        shared, pos = _vb_read(blob, pos, end)
-        suffix, pos = _vb_read(blob, pos, end)
-        if pos < 0 or shared > length or shared + suffix > 1024 or pos + suffix > end:
+        pos, length, df, plen, bq = _read_record(blob, pos, end, scratch, length)
+        if pos < 0:
             return -1, 0, 0, 0, 0, -2
-        for k in range(suffix):
-            scratch[shared + k] = blob[pos + k]
-        pos += suffix
-        length = shared + suffix
-        df, pos = _vb_read(blob, pos, end)
-        plen, pos = _vb_read(blob, pos, end)
-        if pos < 0 or pos >= end + 1:
-            return -1, 0, 0, 0, 0, -2
-        bq = blob[pos]
-        pos += 1
         c = _compare(scratch, length, key)
         if c == 0 or (c > 0 and not exact):
             return i, df, post, plen, bq, 0
@@ -175,17 +182,8 @@ def decode_blocks(blob, block_offsets, block_post, b0, b1, n_terms):
         post = block_post[b]
         length = 0
         while pos < bend and j < count:
-            shared, pos = _vb_read(blob, pos, bend)
-            suffix, pos = _vb_read(blob, pos, bend)
-            if pos < 0 or shared > length or shared + suffix > 1024 or pos + suffix > bend:
-                return term_bytes, term_offsets, dfs, post_starts, post_lens, bounds_q, False
-            for k in range(suffix):
-                scratch[shared + k] = blob[pos + k]
-            pos += suffix
-            length = shared + suffix
-            df, pos = _vb_read(blob, pos, bend)
-            plen, pos = _vb_read(blob, pos, bend)
-            if pos < 0 or pos >= bend:
+            pos, length, df, plen, bq = _read_record(blob, pos, bend, scratch, length)
+            if pos < 0:
                 return term_bytes, term_offsets, dfs, post_starts, post_lens, bounds_q, False
             if tb + length > term_bytes.shape[0]:
                 grown = np.empty(2 * term_bytes.shape[0] + length, np.uint8)
@@ -197,8 +195,7 @@ def decode_blocks(blob, block_offsets, block_post, b0, b1, n_terms):
             dfs[j] = df
             post_starts[j] = post
             post_lens[j] = plen
-            bounds_q[j] = blob[pos]
-            pos += 1
+            bounds_q[j] = bq
             post += plen
             j += 1
     ok = j == count
