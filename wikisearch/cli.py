@@ -138,7 +138,8 @@ class _QueryCommand(click.Command):
               "(page views, in-links) of `wikisearch priors`.")
 def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion, no_priors):
     """Search the index. Field prefixes: t: b: i: c: l: r: intitle: incategory: linksto: insource:"""
-    from .search import open as open_searcher
+    from .search import fast_start, open as open_searcher
+    fast_start()   # a one-shot process: skip numba's BLAS probe (an import of scipy.linalg)
     text = " ".join(query)
     if mode != "lexical":
         from .dense.cli import mode_search
@@ -211,7 +212,8 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
 @click.option("--json", "as_json", is_flag=True)
 def suggest_cmd(prefix, index_dir, k, as_json):
     """Complete a title: titles and redirects starting with PREFIX, most popular first."""
-    from .search import open as open_searcher
+    from .search import fast_start, open as open_searcher
+    fast_start()
     text = " ".join(prefix)
     got = open_searcher(index_dir).suggest(text, k)
     if as_json:

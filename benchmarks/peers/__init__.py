@@ -29,7 +29,8 @@ class Engine:
 
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     Engine("wikisearch", "peers.run_wikisearch", {"store_text": False},
-           summary="wikisearch's own BM25F over its fields, built with `--workers` = build threads "
+           summary="wikisearch's own BM25F over its fields, searched as the CLI does (after "
+                   "`wikisearch.search.fast_start()`), built with `--workers` = build threads "
                    "and `--no-store` (no document text, like the peers)"),
     Engine("wikisearch-store", "peers.run_wikisearch", {"store_text": True},
            summary="wikisearch with its default settings (document text stored for snippets); "

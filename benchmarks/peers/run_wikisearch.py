@@ -77,6 +77,7 @@ class Searcher:
     def __init__(self, index_dir: Path):
         import wikisearch.search as ws
 
+        ws.fast_start()   # a one-shot process, as the CLI: skip numba's scipy BLAS probe
         self.searcher = ws.open(str(index_dir))
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
