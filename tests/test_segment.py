@@ -111,3 +111,16 @@ def test_damaged_postings_block_is_detected(tmp_path, monkeypatch):
     with pytest.raises(CorruptIndexError, match="checksum mismatch in the postings"):
         for t in range(r.n_terms):
             r.postings(t)
+
+
+def test_entry_cache_overflow_regression(tmp_path):
+    """Walking more terms than the reader's entry cache holds (found by bench_codec: KeyError)."""
+    n = 70_000
+    terms = [f"w{i:06d}" for i in range(n)]
+    w = TermWriter(tmp_path, "varbyte")
+    w.add_many(terms, np.arange(n + 1), np.zeros(n, np.int32), np.ones(n, np.uint16), np.ones(n, np.uint32))
+    w.close()
+    write_docs(tmp_path / "docs.bin", DocTable(np.arange(1), ["d"], np.ones((1, 9), np.uint32)))
+    r = SegmentReader(tmp_path)
+    assert [r.term(i) for i in range(0, n, 7)] == terms[::7]
+    assert r.doc_freq(n - 1) == 1 and r.postings(n - 1)[0].tolist() == [0]

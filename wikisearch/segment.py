@@ -272,13 +272,15 @@ class SegmentReader:
                 self._blob, self._block_offsets, self._block_post, b, b + 1, self.n_terms)
             if not ok:
                 raise self._damaged(f"block {b}")
+            block = {}
             for j in range(len(dfs)):
-                o = b * SK.TERM_BLOCK + j
                 term = tb[to[j]:to[j + 1]].tobytes().decode("utf-8", "surrogatepass")
-                if len(self._entries) > 65536:
-                    self._entries.clear()
-                self._entries[o] = (term, int(dfs[j]), int(starts[j]), int(lens[j]), bq[j] / 255.0)
-            entry = self._entries[ordinal]
+                block[b * SK.TERM_BLOCK + j] = (term, int(dfs[j]), int(starts[j]), int(lens[j]),
+                                                bq[j] / 255.0)
+            if len(self._entries) > 65536:   # bounded: a long-running searcher stays small
+                self._entries = {}
+            self._entries.update(block)
+            return block[ordinal]
         return entry
 
     def term(self, ordinal: int) -> str:
