@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._topk_kernels import offer
+
 
 @njit(cache=True, nogil=True)
 def _compare(blob, start, stop, key, k0, k1):
@@ -101,44 +103,6 @@ def block_max(popularity, doc, block):
 
 
 @njit(cache=True, nogil=True)
-def _offer(hp, ht, he, size, m, p, t, e):
-    """Bounded heap of the m best (p desc, t asc); the root is the worst kept."""
-    if size < m:
-        i = size
-        hp[i], ht[i], he[i] = p, t, e
-        while i > 0:                      # sift up: a worse entry rises to the root
-            parent = (i - 1) >> 1
-            if hp[i] < hp[parent] or (hp[i] == hp[parent] and ht[i] > ht[parent]):
-                hp[i], hp[parent] = hp[parent], hp[i]
-                ht[i], ht[parent] = ht[parent], ht[i]
-                he[i], he[parent] = he[parent], he[i]
-                i = parent
-            else:
-                break
-        return size + 1
-    if p < hp[0] or (p == hp[0] and t >= ht[0]):
-        return size
-    hp[0], ht[0], he[0] = p, t, e
-    i = 0
-    while True:
-        l = 2 * i + 1
-        if l >= size:
-            break
-        w = l
-        r = l + 1
-        if r < size and (hp[r] < hp[l] or (hp[r] == hp[l] and ht[r] > ht[l])):
-            w = r
-        if hp[w] < hp[i] or (hp[w] == hp[i] and ht[w] > ht[i]):
-            hp[i], hp[w] = hp[w], hp[i]
-            ht[i], ht[w] = ht[w], ht[i]
-            he[i], he[w] = he[w], he[i]
-            i = w
-        else:
-            break
-    return size
-
-
-@njit(cache=True, nogil=True)
 def range_top(popularity, doc, alias, offsets, bmax, block, lo, hi, m):
     """Entries of [lo, hi) that are the m best by (popularity of their doc desc, tie asc), in any
     order. Whole blocks are visited by decreasing block maximum and the scan stops at the first
@@ -152,17 +116,17 @@ def range_top(popularity, doc, alias, offsets, bmax, block, lo, hi, m):
     b1 = hi // block
     if b0 >= b1:
         for e in range(lo, hi):
-            size = _offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
+            size = offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
         return he[:size].copy()
     for e in range(lo, b0 * block):
-        size = _offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
+        size = offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
     for e in range(b1 * block, hi):
-        size = _offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
+        size = offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
     order = np.argsort(-bmax[b0:b1], kind="mergesort")
     for j in range(order.shape[0]):
         b = b0 + order[j]
         if size == m and bmax[b] < hp[0]:
             break
         for e in range(b * block, (b + 1) * block):
-            size = _offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
+            size = offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
     return he[:size].copy()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._topk_kernels import _sift_down, _sift_up, _worse  # noqa: F401  (shared bounded heap)
+
 _NO_DOC = np.int64(2 ** 31)
 #: Relative slack on upper bounds: pruning must never drop a document over a rounding difference.
 _SLACK = 1e-9
@@ -92,44 +94,6 @@ def _gallop(docids, lo, hi, target):
         else:
             hi = mid
     return lo
-
-
-@njit(cache=True, nogil=True)
-def _worse(s1, d1, s2, d2):
-    """Is (s1, d1) ranked below (s2, d2)? Higher score first, then lower docid."""
-    return s1 < s2 or (s1 == s2 and d1 > d2)
-
-
-@njit(cache=True, nogil=True)
-def _sift_down(hs, hd, hf, size, i):
-    while True:
-        l = 2 * i + 1
-        if l >= size:
-            return
-        w = l
-        r = l + 1
-        if r < size and _worse(hs[r], hd[r], hs[l], hd[l]):
-            w = r
-        if _worse(hs[w], hd[w], hs[i], hd[i]):
-            hs[i], hs[w] = hs[w], hs[i]
-            hd[i], hd[w] = hd[w], hd[i]
-            hf[i], hf[w] = hf[w], hf[i]
-            i = w
-        else:
-            return
-
-
-@njit(cache=True, nogil=True)
-def _sift_up(hs, hd, hf, i):
-    while i > 0:
-        parent = (i - 1) >> 1
-        if _worse(hs[i], hd[i], hs[parent], hd[parent]):
-            hs[i], hs[parent] = hs[parent], hs[i]
-            hd[i], hd[parent] = hd[parent], hd[i]
-            hf[i], hf[parent] = hf[parent], hf[i]
-            i = parent
-        else:
-            return
 
 
 @njit(cache=True, nogil=True)
