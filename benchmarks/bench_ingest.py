@@ -84,7 +84,11 @@ def _articles(data, block, site, fmt):
 def wikisearch_pass(corpus: list[dict], parser) -> dict:
     """One pass of the build worker's read -> parse -> analyze; parse time measured apart."""
     from wikisearch.parse import field_texts
+    return _pass(corpus, parser, lambda fields: field_texts(fields).values())
 
+
+def _pass(corpus: list[dict], parse, texts_of=lambda out: out) -> dict:
+    """Read -> ``parse(text, title, site)`` (timed apart) -> ``texts_of`` -> analyze."""
     parse_s = wikitext = 0
     t0 = time.perf_counter()
     for item in corpus:
@@ -92,10 +96,10 @@ def wikisearch_pass(corpus: list[dict], parser) -> dict:
             texts = []
             for page in _articles(data, block, item["site"], item["format"]):
                 t = time.perf_counter()
-                fields = parser(page.text, page.title, item["site"])
+                parsed = parse(page.text, page.title, item["site"])
                 parse_s += time.perf_counter() - t
                 wikitext += len(page.text.encode("utf-8"))
-                texts.extend(field_texts(fields).values())
+                texts.extend(texts_of(parsed))
             item["analyzer"].analyze_texts(texts)
     return {"total_s": time.perf_counter() - t0, "parse_s": parse_s, "wikitext_bytes": wikitext}
 
@@ -115,18 +119,7 @@ def mwparserfromhell_parse(text: str, title: str, site) -> list[str]:
 
 
 def mwparserfromhell_pass(corpus: list[dict]) -> dict:
-    parse_s = wikitext = 0
-    t0 = time.perf_counter()
-    for item in corpus:
-        for block, data in item["blocks"]:
-            texts = []
-            for page in _articles(data, block, item["site"], item["format"]):
-                t = time.perf_counter()
-                texts.extend(mwparserfromhell_parse(page.text, page.title, item["site"]))
-                parse_s += time.perf_counter() - t
-                wikitext += len(page.text.encode("utf-8"))
-            item["analyzer"].analyze_texts(texts)
-    return {"total_s": time.perf_counter() - t0, "parse_s": parse_s, "wikitext_bytes": wikitext}
+    return _pass(corpus, mwparserfromhell_parse)
 
 
 def measure(runs: dict, corpus: list[dict], repeats: int) -> dict:

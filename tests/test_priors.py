@@ -30,7 +30,7 @@ from wikisearch.suggest import Suggester, suggest_key
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
-from _oracle import oracle_search  # noqa: E402
+from _oracle import gather_postings, oracle_search  # noqa: E402
 from test_search import VOCAB, _configs, _random_docs, _random_query  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -365,12 +365,7 @@ def test_maxscore_prior_kernel_equals_exhaustive_kernel(prior_index):
     w, a, c, k1, model = kernel_params(RankConfig(), r.avg_field_lengths)
     for i in range(60):
         ords = rng.choice(r.n_terms, size=rng.integers(1, 6), replace=False)
-        parts = [r.postings(int(o)) for o in ords]
-        offsets = np.zeros(len(parts) + 1, np.int64)
-        np.cumsum([len(p[0]) for p in parts], out=offsets[1:])
-        docids = np.concatenate([p[0] for p in parts])
-        masks = np.concatenate([p[1] for p in parts])
-        tfs = np.concatenate([p[2] for p in parts])
+        offsets, docids, masks, tfs = gather_postings(r, ords)
         fsel = rng.choice([511, 1, 3, 16], size=len(ords)).astype(np.int64)
         idf = rng.uniform(0.1, 3, size=len(ords))
         prior = rng.choice([0.0, 0.5, 2.0], size=r.n_docs) * (i % 3) if i % 4 else rng.uniform(0, 9, r.n_docs)
