@@ -175,3 +175,121 @@ def bm25f_bound(docids, masks, tfs, field_lengths, avg_lengths, weights, b, k1, 
         if s > best:
             best = s
     return best
+
+
+@njit(cache=True, nogil=True)
+def _term_cmp(blob, offs, i, j):
+    """-1, 0, 1 as term ``i`` is below, equal to, above term ``j`` (UTF-8 byte order)."""
+    a, ae = offs[i], offs[i + 1]
+    b, be = offs[j], offs[j + 1]
+    n = min(ae - a, be - b)
+    for k in range(n):
+        x = blob[a + k]
+        y = blob[b + k]
+        if x != y:
+            return -1 if x < y else 1
+    la = ae - a
+    lb = be - b
+    if la == lb:
+        return 0
+    return -1 if la < lb else 1
+
+
+@njit(cache=True, nogil=True)
+def _before(blob, offs, run_of, i, j):
+    """Merge order of entries: by term, then by run (source) number."""
+    c = _term_cmp(blob, offs, i, j)
+    if c != 0:
+        return c < 0
+    return run_of[i] < run_of[j]
+
+
+@njit(cache=True, nogil=True)
+def merge_runs(blob, offs, run_lo, run_hi, run_final):
+    """One step of a k-way heap merge over sorted runs of terms held in windows.
+
+    Entries ``run_lo[r]:run_hi[r]`` of ``offs`` are run ``r``'s window, sorted, each term once.
+    ``run_final[r]`` says the window holds the rest of the run. Emits, in (term, run) order, every
+    entry whose term is <= the smallest last term of a non-final window: no entry still to come
+    can sort before them, and a term's entries are never split between steps.
+    Returns ``(order, new_term, taken)``: entry indices, whether each starts a new term, and per
+    run how many entries were taken.
+    """
+    k = run_lo.shape[0]
+    n = offs.shape[0] - 1
+    run_of = np.empty(n, np.int64)
+    for r in range(k):
+        for i in range(run_lo[r], run_hi[r]):
+            run_of[i] = r
+    cut = -1  # entry index of the cutoff term; -1: none (every window is final)
+    for r in range(k):
+        if not run_final[r] and run_hi[r] > run_lo[r]:
+            last = run_hi[r] - 1
+            if cut < 0 or _term_cmp(blob, offs, last, cut) < 0:
+                cut = last
+    heap = np.empty(k, np.int64)   # entry indices; heap[0] is the next in merge order
+    pos = run_lo.copy()
+    h = 0
+    for r in range(k):
+        if pos[r] < run_hi[r]:
+            heap[h] = pos[r]
+            h += 1
+            j = h - 1
+            while j > 0:  # sift up
+                p = (j - 1) // 2
+                if _before(blob, offs, run_of, heap[j], heap[p]):
+                    heap[j], heap[p] = heap[p], heap[j]
+                    j = p
+                else:
+                    break
+    order = np.empty(n, np.int64)
+    new_term = np.empty(n, np.bool_)
+    m = 0
+    while h > 0:
+        e = heap[0]
+        if cut >= 0 and _term_cmp(blob, offs, e, cut) > 0:
+            break
+        order[m] = e
+        new_term[m] = m == 0 or _term_cmp(blob, offs, order[m - 1], e) != 0
+        m += 1
+        r = run_of[e]
+        pos[r] += 1
+        if pos[r] < run_hi[r]:
+            heap[0] = pos[r]
+        else:
+            h -= 1
+            heap[0] = heap[h]
+        j = 0
+        while True:  # sift down
+            a = 2 * j + 1
+            if a >= h:
+                break
+            c = a
+            if a + 1 < h and _before(blob, offs, run_of, heap[a + 1], heap[a]):
+                c = a + 1
+            if _before(blob, offs, run_of, heap[c], heap[j]):
+                heap[c], heap[j] = heap[j], heap[c]
+                j = c
+            else:
+                break
+    taken = pos - run_lo
+    return order[:m], new_term[:m], taken
+
+
+@njit(cache=True, nogil=True)
+def gather_terms(blob, offs, idx):
+    """The bytes of terms ``idx`` of a (blob, offsets) string table, back to back, and their lengths."""
+    n = idx.shape[0]
+    lengths = np.empty(n, np.int64)
+    total = 0
+    for i in range(n):
+        lengths[i] = offs[idx[i] + 1] - offs[idx[i]]
+        total += lengths[i]
+    out = np.empty(total, np.uint8)
+    p = 0
+    for i in range(n):
+        a = offs[idx[i]]
+        for j in range(lengths[i]):
+            out[p + j] = blob[a + j]
+        p += lengths[i]
+    return out, lengths

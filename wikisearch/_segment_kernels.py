@@ -200,3 +200,23 @@ def decode_blocks(blob, block_offsets, block_post, b0, b1, n_terms):
             j += 1
     ok = j == count
     return term_bytes[:tb].copy(), term_offsets, dfs, post_starts, post_lens, bounds_q, ok
+
+
+@njit(cache=True, nogil=True)
+def block_first_terms(blob, block_offsets):
+    """The first term of every dictionary block: ``(term_bytes, term_offsets, ok)``."""
+    n_blocks = block_offsets.shape[0] - 1
+    offs = np.zeros(n_blocks + 1, np.int64)
+    out = np.empty(max(1, blob.shape[0]), np.uint8)
+    tb = 0
+    for b in range(n_blocks):
+        start = block_offsets[b]
+        end = block_offsets[b + 1]
+        shared, pos = _vb_read(blob, start, end)
+        length, pos = _vb_read(blob, pos, end)
+        if pos < 0 or shared != 0 or pos + length > end:
+            return out[:0].copy(), offs, False
+        out[tb:tb + length] = blob[pos:pos + length]
+        tb += length
+        offs[b + 1] = tb
+    return out[:tb].copy(), offs, True

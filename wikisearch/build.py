@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
@@ -28,10 +28,11 @@ from .container import write_container
 from .dump import Block, Dump, SiteInfo, pages_from_block
 from .errors import DumpFormatError, WikisearchError
 from .invert import invert_texts
-from .merge import file_checksums, merge_docs, merge_postings, merge_stores, title_order
+from .merge import file_checksums, merge_docs, merge_range, merge_stores, plan_ranges, title_order
 from .parse import field_texts, parse_plaintext, parse_wikitext
-from .segment import (FORMAT_VERSION, DocTable, manifest_checksum, SegmentReader, TermWriter, compress_doc, fsync_dir, pack_strings,
-                      unpack_strings, write_docs, write_json_atomic, write_store)
+from .segment import (FORMAT_VERSION, DocTable, SegmentReader, TermWriter, assemble_parts, compress_doc,
+                      fsync_dir, manifest_checksum, pack_strings, unpack_strings, write_docs,
+                      write_json_atomic, write_store)
 
 DEFAULT_INDEX = "wikisearch-index"
 INDEX_FILES = ["terms.bin", "postings.bin", "docs.bin", "store.bin"]
@@ -194,6 +195,7 @@ class Builder:
         self.progress = progress
         self.threads = threads
         self.warnings: list[str] = []
+        self.pool: ProcessPoolExecutor | None = None   # set by run() when workers > 1
         try:
             self.block_bytes = config.effective_block_bytes()
         except ValueError as e:
@@ -234,7 +236,8 @@ class Builder:
                 shutil.rmtree(d, ignore_errors=True)
             elif d.name.isdigit() and (d / "segment.json").exists():
                 done.add(int(d.name))
-        shutil.rmtree(self.work / "final", ignore_errors=True)
+        for name in ("final", "merge"):
+            shutil.rmtree(self.work / name, ignore_errors=True)
         return done
 
     # --- the block phase -----------------------------------------------------------------------
@@ -274,7 +277,7 @@ class Builder:
         prog = _Progress(self.progress, total)
         summaries = []
         try:
-            if self.config.workers <= 1:
+            if self.pool is None:
                 for number, block, data, ctx in self._blocks(done, prog):
                     s = build_block(data, block, ctx, str(self.work / "blocks" / f"{number:06d}"))
                     summaries.append(s)
@@ -286,32 +289,22 @@ class Builder:
         return summaries
 
     def _run_pool(self, done: set[int], prog: _Progress, summaries: list) -> None:
-        try:
-            self._run_pool_inner(done, prog, summaries)
-        except BrokenProcessPool:
-            raise WikisearchError(
-                "a worker process died (out of memory? try a smaller --memory or fewer --workers; "
-                "when calling build_index from a script, guard it with if __name__ == '__main__'); "
-                "finished blocks are kept: rerun to resume") from None
-
-    def _run_pool_inner(self, done: set[int], prog: _Progress, summaries: list) -> None:
         workers = self.config.workers
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            pending = set()
-            try:
-                for number, block, data, ctx in self._blocks(done, prog):
-                    while len(pending) > workers:
-                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        self._collect(finished, prog, summaries)
-                    out = str(self.work / "blocks" / f"{number:06d}")
-                    pending.add(pool.submit(build_block, data, block, ctx, out))
-                    del data
-                finished, pending = wait(pending)
-                self._collect(finished, prog, summaries)
-            except BaseException:
-                for f in pending:
-                    f.cancel()
-                raise
+        pending = set()
+        try:
+            for number, block, data, ctx in self._blocks(done, prog):
+                while len(pending) > workers:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    self._collect(finished, prog, summaries)
+                out = str(self.work / "blocks" / f"{number:06d}")
+                pending.add(self.pool.submit(build_block, data, block, ctx, out))
+                del data
+            finished, pending = wait(pending)
+            self._collect(finished, prog, summaries)
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
 
     def _collect(self, finished, prog: _Progress, summaries: list) -> None:
         for f in finished:
@@ -331,8 +324,10 @@ class Builder:
 
     def _merge(self, readers: list[SegmentReader], blocks: list[Path]) -> Path:
         final = self.work / "final"
-        shutil.rmtree(final, ignore_errors=True)
-        final.mkdir()
+        scratch = self.work / "merge"
+        for d in (final, scratch):
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir()
         titles = [t for r in readers for t in r.titles()]
         n_docs = len(titles)
         docid_of = {t: i for i, t in enumerate(titles)}
@@ -343,23 +338,18 @@ class Builder:
             aliases[docid].append(src)
         analyzer = Analyzer.from_json(self.ctx["analyzer"])
         alias, alias_docids, alias_lengths = alias_postings(aliases, analyzer)
+        alias_dir = write_alias_segment(scratch / "alias", alias, alias_docids, self.config.codec)
         inlinks = count_inlinks(blocks, docid_of, target_of, n_docs)
         doc_bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
         lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]) if readers else \
             np.zeros((0, N_FIELDS), np.uint32)
         lengths = lengths.astype(np.uint32)
         lengths[:, FIELDS.index("redirect")] = alias_lengths
-        bar = None
-        if self.progress:
-            from tqdm import tqdm
-            bar = tqdm(total=sum(r.n_terms for r in readers) + len(alias.terms), desc="merging",
-                       unit=" lists", unit_scale=True, dynamic_ncols=True)
-        try:
-            stats = merge_postings(readers, doc_bases, alias, alias_docids, final, self.config.codec,
-                                   lengths, self.rank, bar, self.config.merge_chunk_bytes())
-        finally:
-            if bar is not None:
-                bar.close()
+        np.save(scratch / "lengths.npy", lengths)
+        stats = self._merge_postings(readers + [SegmentReader(alias_dir)], blocks, doc_bases,
+                                     alias_dir, scratch, final)
+        stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
+                                      np.zeros(N_FIELDS)).tolist()
         docs = merge_docs(readers, aliases, alias_lengths, inlinks)
         docs.title_order = title_order(titles)
         write_docs(final / "docs.bin", docs)
@@ -367,9 +357,45 @@ class Builder:
         if self.config.store_text:
             merge_stores(readers, final / "store.bin")
             files.append("store.bin")
+        shutil.rmtree(scratch, ignore_errors=True)
         manifest = self._manifest(stats, lengths, n_docs, len(target_of), files, final)
         write_json_atomic(final / "manifest.json", manifest)
         return final
+
+    def _merge_postings(self, sources: list[SegmentReader], blocks: list[Path], doc_bases: list[int],
+                        alias_dir: Path, scratch: Path, final: Path) -> dict:
+        """Merge the postings by term ranges, on the worker pool when there is one."""
+        n_parts = 1 if self.pool is None else 2 * self.config.workers
+        ranges = plan_ranges(sources, n_parts)
+        sources[-1].close()
+        jobs = [{"blocks": [str(b) for b in blocks], "doc_bases": doc_bases, "alias": str(alias_dir),
+                 "lengths": str(scratch / "lengths.npy"), "rank": self.rank.to_json(),
+                 "codec": self.config.codec, "lo": lo, "hi": hi, "out": str(scratch / f"part{i:04d}"),
+                 "chunk_bytes": self.config.merge_chunk_bytes()} for i, (lo, hi) in enumerate(ranges)]
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+            bar = tqdm(total=len(jobs), desc="merging", unit=" ranges", dynamic_ncols=True)
+        try:
+            if self.pool is None:
+                results = []
+                for job in jobs:
+                    results.append(merge_range(job))
+                    if bar is not None:
+                        bar.update(1)
+            else:
+                futures = [self.pool.submit(merge_range, job) for job in jobs]
+                for f in as_completed(futures):
+                    f.result()
+                    if bar is not None:
+                        bar.update(1)
+                results = [f.result() for f in futures]
+        finally:
+            if bar is not None:
+                bar.close()
+        stats = assemble_parts([Path(j["out"]) for j in jobs], final, self.config.codec)
+        stats["field_postings"] = np.sum([r["field_postings"] for r in results], axis=0).tolist()
+        return stats
 
     def _manifest(self, stats: dict, lengths: np.ndarray, n_docs: int, n_redirects: int,
                   files: list[str], final: Path) -> dict:
@@ -412,8 +438,19 @@ class Builder:
         self._check_output()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         done = self._prepare_workdir()
-        self._run_blocks(done)
-        final = self._finalize()
+        if self.config.workers > 1:
+            self.pool = ProcessPoolExecutor(self.config.workers, mp_context=get_context("spawn"))
+        try:
+            self._run_blocks(done)
+            final = self._finalize()
+        except BrokenProcessPool:
+            raise WikisearchError(
+                "a worker process died (out of memory? try a smaller --memory or fewer --workers; "
+                "when calling build_index from a script, guard it with if __name__ == '__main__'); "
+                "finished blocks are kept: rerun to resume") from None
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
         self._publish(final)
         return self.out
 
@@ -430,6 +467,20 @@ def resolve_redirects(redirects: list[tuple[str, str]], docid_of: dict[str, int]
         if dst in docid_of and src not in docid_of:
             out[src] = docid_of[dst]
     return out
+
+
+def write_alias_segment(path: Path, alias, alias_docids: np.ndarray, codec: str) -> Path:
+    """The redirect-alias postings as a segment of their own, with global docids (ascending within
+    each term, as ``alias_docids`` is), so the merge reads them like a block's."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    writer = TermWriter(path, codec)
+    docids = alias_docids[alias.docids].astype(np.int32) if len(alias.docids) else np.zeros(0, np.int32)
+    writer.add_many(alias.terms, alias.post_offsets, docids, alias.masks, alias.tfs)
+    writer.close()
+    write_docs(path / "docs.bin", DocTable(np.zeros(0, np.int64), [], np.zeros((0, N_FIELDS), np.uint32)))
+    write_json_atomic(path / "segment.json", {"alias": True})
+    return path
 
 
 def alias_postings(aliases: list[list[str]], analyzer: Analyzer):

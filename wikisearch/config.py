@@ -174,8 +174,10 @@ class BuildConfig:
         return int(min(256 << 20, block))
 
     def merge_chunk_bytes(self) -> int:
-        """Encoded postings moved per merge step: decoded, they take about 20x as much."""
-        return int(max(1 << 20, min(64 << 20, (self.memory - self.PROCESS_BASE) // 20)))
+        """Encoded postings moved per merge step by each of the ``workers`` merging processes:
+        decoded, they take about 20x as much."""
+        w = max(1, self.workers)
+        return int(max(1 << 20, min(64 << 20, (self.memory - (w + 1) * self.PROCESS_BASE) // (20 * w))))
 
     def identity(self) -> dict:
         """The settings that change the index bytes (not workers or memory)."""

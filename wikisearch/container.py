@@ -65,8 +65,13 @@ class ContainerWriter:
 
     def add_file(self, name: str, path) -> None:
         """A uint8 array whose bytes are copied from ``path`` at close, in pieces (bounded memory)."""
-        size = os.path.getsize(path)
-        self._arrays.append((name, Path(path), "|u1", (size,), size))
+        self.add_files(name, [path])
+
+    def add_files(self, name: str, paths) -> None:
+        """A uint8 array of the bytes of ``paths`` joined end to end, copied at close."""
+        paths = [Path(p) for p in paths]
+        size = sum(os.path.getsize(p) for p in paths)
+        self._arrays.append((name, paths, "|u1", (size,), size))
 
     def close(self) -> None:
         """Write the file (to ``path``), fsynced."""
@@ -82,8 +87,9 @@ class ContainerWriter:
         with open(self.path, "wb") as f:
             f.write(head)
             for _name, a, _dt, _shape, nbytes in self._arrays:
-                if isinstance(a, Path):
-                    crc = _copy_file(a, f, crc)
+                if isinstance(a, list):
+                    for p in a:
+                        crc = _copy_file(p, f, crc)
                 else:
                     buf = memoryview(a).cast("B") if nbytes else b""
                     f.write(buf)

@@ -1,151 +1,284 @@
 """merge: defragment block segments into one index by a k-way heap merge of their dictionaries.
 
 Blocks cover consecutive docid ranges in dump order, so a term's merged postings are its block
-lists shifted by each block's first docid and concatenated; the redirect-alias postings (docids
-anywhere) are merged in by docid. Output is streamed term by term: memory holds one term's postings,
-the dictionaries and the per-document arrays, never the whole postings file.
+lists shifted by each block's first docid and concatenated; the redirect-alias postings (a segment
+of their own, global docids) are merged in by docid.
+
+The term space is cut into ranges of about equal postings bytes (:func:`plan_ranges`); each range
+is merged by :func:`merge_range`, a pure function of (segment files, range, settings) -> a *part*
+(postings bytes + dictionary arrays), so ranges run in parallel on any executor;
+:func:`~wikisearch.segment.assemble_parts` joins the parts. Within a range the dictionaries are
+read in windows and merged by a numba heap (``_merge_kernels.merge_runs``); postings move in
+chunks (decode, shift, concatenate, fold in aliases, bound, encode), so memory holds a window of
+each dictionary and one chunk of postings, never the whole index.
 """
 from __future__ import annotations
 
-import heapq
+import shutil
 import zlib
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from . import _merge_kernels as MK
+from . import _segment_kernels as SK
 from .config import N_FIELDS, RankConfig
 from .container import write_container
-from .invert import Postings
+from .errors import CorruptIndexError
 from .segment import DocTable, SegmentReader, TermWriter, pack_strings, write_docs
 
 
-CHUNK_ENTRIES = 1 << 16      # (term, source) pairs gathered per kernel call
+CHUNK_ENTRIES = 1 << 16      # (term, source) entries gathered per kernel call
 CHUNK_BYTES = 32 << 20       # encoded input bytes per kernel call (bounds merge memory)
+WINDOW_BLOCKS = 64           # dictionary blocks (of 32 terms) decoded at a time per source
 
 
-def _block_stream(reader: SegmentReader, source: int, batch_blocks: int):
-    for term, _ordinal, df, start, plen in reader.iter_terms(batch_blocks):
-        yield term, source, df, start, plen
+def plan_ranges(readers: list[SegmentReader], n_parts: int) -> list[tuple[bytes | None, bytes | None]]:
+    """Cut the term space into ``<= n_parts`` ranges ``[lo, hi)`` (UTF-8 bytes; None: open end)
+    holding about equal postings bytes, judged from each dictionary block's first term and size."""
+    if n_parts <= 1:
+        return [(None, None)]
+    terms: list[bytes] = []
+    weights: list[int] = []
+    for r in readers:
+        tb, to, ok = SK.block_first_terms(r._blob, r._block_offsets)
+        if not ok:
+            raise r._damaged("block headers")
+        raw, o = tb.tobytes(), to.tolist()
+        terms.extend(raw[o[i]:o[i + 1]] for i in range(len(o) - 1))
+        weights.extend(np.diff(r._block_post).tolist())
+    if not terms:
+        return [(None, None)]
+    order = sorted(range(len(terms)), key=terms.__getitem__)
+    cum = np.cumsum(np.asarray([weights[i] for i in order], np.float64))
+    splits: list[bytes] = []
+    for p in range(1, n_parts):
+        i = min(int(np.searchsorted(cum, cum[-1] * p / n_parts)), len(order) - 1)
+        t = terms[order[i]]
+        if not splits or t > splits[-1]:
+            splits.append(t)
+    bounds: list = [None] + splits + [None]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
-def _alias_stream(alias: Postings, source: int):
-    for t, term in enumerate(alias.terms):
-        yield term, source, t, 0, 0
+def merge_range(job: dict) -> dict:
+    """Merge the terms in ``[job["lo"], job["hi"])`` of all sources into a part at ``job["out"]``.
 
-
-def merge_postings(readers: list[SegmentReader], doc_bases: list[int], alias: Postings | None,
-                   alias_docids: np.ndarray | None, out_dir: Path, codec: str,
-                   field_lengths: np.ndarray, rank: RankConfig, progress=None,
-                   chunk_bytes: int = CHUNK_BYTES) -> dict:
-    """Write ``terms.bin`` and ``postings.bin`` of the merged index into ``out_dir``.
-
-    The dictionaries are merged by a k-way heap merge (``heapq.merge``) of the sorted term
-    streams; postings are moved in chunks of terms by numba kernels (decode, shift, concatenate,
-    fold in aliases, bound, encode), so memory holds one chunk, never the whole index.
+    ``job``: ``blocks`` (block segment dirs, docid order), ``doc_bases``, ``alias`` (segment dir of
+    the redirect-alias postings, or None), ``lengths`` (.npy of the merged field lengths),
+    ``rank`` (RankConfig JSON), ``codec``, ``lo``/``hi`` (bytes or None), ``out``, ``chunk_bytes``.
+    Returns the part's stats, with ``entries`` (dictionary entries read) and ``field_postings``.
     """
-    avg = field_lengths.mean(axis=0) if len(field_lengths) else np.zeros(N_FIELDS)
-    ctx = _MergeContext(readers, doc_bases, alias, alias_docids, codec, field_lengths,
-                        np.ascontiguousarray(avg, np.float64), rank)
-    writer = TermWriter(out_dir, codec)
-    # each stream decodes its dictionary in batches: ~64k terms in flight over all of them
-    batch = max(1, 2048 // max(1, len(readers)))
-    streams = [_block_stream(r, i, batch) for i, r in enumerate(readers)]
-    if alias is not None:
-        streams.append(_alias_stream(alias, len(readers)))
-    chunk: list[tuple] = []
-    nbytes = 0
-    for item in heapq.merge(*streams):
-        if chunk and item[0] != chunk[-1][0] and (len(chunk) >= CHUNK_ENTRIES or nbytes >= chunk_bytes):
+    out = Path(job["out"])
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    sources = [SegmentReader(p, verify=False) for p in job["blocks"]]
+    alias_src = -1
+    if job.get("alias"):
+        sources.append(SegmentReader(job["alias"], verify=False))
+        alias_src = len(sources) - 1
+    try:
+        lengths = np.load(job["lengths"], mmap_mode="r")
+        ctx = _MergeContext(sources, list(job["doc_bases"]) + [0], alias_src, job["codec"], lengths,
+                            RankConfig.from_json(job["rank"]))
+        writer = TermWriter(out, job["codec"])
+        entries = 0
+        for chunk in _chunks(sources, job["lo"], job["hi"], int(job["chunk_bytes"])):
             ctx.flush(chunk, writer)
-            if progress is not None:
-                progress.update(len(chunk))
-            chunk, nbytes = [], 0
-        chunk.append(item)
-        nbytes += item[4]
-    if chunk:
-        ctx.flush(chunk, writer)
-        if progress is not None:
-            progress.update(len(chunk))
-    stats = writer.close()
-    stats["avg_field_lengths"] = avg.tolist()
+            entries += len(chunk["src"])
+        stats = writer.finish_part()
+    finally:
+        for s in sources:
+            s.close()
+    stats["entries"] = entries
     stats["field_postings"] = ctx.field_postings.tolist()
     return stats
+
+
+def _ordinal(reader: SegmentReader, key: bytes | None, default: int) -> int:
+    if key is None:
+        return default
+    o, *_rest, status = SK.seek(reader._blob, reader._block_offsets, reader._block_post,
+                                reader.n_terms, np.frombuffer(key, np.uint8), False)
+    if status:
+        raise reader._damaged("seeking a merge range")
+    return int(o)
+
+
+class _Window:
+    """The decoded, not yet merged part of one source's dictionary in a range of ordinals."""
+
+    def __init__(self, reader: SegmentReader, lo: bytes | None, hi: bytes | None):
+        self.reader = reader
+        self.next = _ordinal(reader, lo, 0)           # first ordinal not yet decoded
+        self.end = _ordinal(reader, hi, reader.n_terms)
+        self.fill()
+
+    def fill(self) -> None:
+        r, tb = self.reader, SK.TERM_BLOCK
+        stop = min(self.end, (self.next // tb + WINDOW_BLOCKS) * tb)
+        b0, b1 = self.next // tb, -(-stop // tb)
+        if stop <= self.next:
+            self.tb, self.to = np.zeros(0, np.uint8), np.zeros(1, np.int64)
+            self.df = self.start = self.plen = np.zeros(0, np.int64)
+            self.pos = 0
+            return
+        t_bytes, t_offs, dfs, starts, lens, _bq, ok = SK.decode_blocks(
+            r._blob, r._block_offsets, r._block_post, b0, b1, r.n_terms)
+        if not ok:
+            raise r._damaged(f"blocks {b0}-{b1}")
+        a, b = self.next - b0 * tb, stop - b0 * tb
+        self.tb, self.to = t_bytes, t_offs[:b + 1]
+        self.df, self.start, self.plen = dfs[:b], starts[:b], lens[:b]
+        self.pos = a
+        self.next = stop
+
+    @property
+    def final(self) -> bool:
+        return self.next >= self.end
+
+    @property
+    def left(self) -> int:
+        return len(self.df) - self.pos
+
+
+def _chunks(sources: list[SegmentReader], lo: bytes | None, hi: bytes | None, chunk_bytes: int):
+    """Yield the merged dictionary entries of ``[lo, hi)`` in chunks that end at term boundaries:
+    dicts of arrays ``src, df, start, plen, term`` (term number within the chunk) and the chunk's
+    ``term_bytes``/``term_lengths``."""
+    windows = [_Window(s, lo, hi) for s in sources]
+    pending: list[dict] = []
+    n_pending = b_pending = 0
+    while True:
+        live = [w for w in windows if w.left > 0]
+        if not live:
+            break
+        # one table of every window's unmerged entries; run r = live[r]
+        blobs, offs, los, his, finals, n, base = [], [np.zeros(1, np.int64)], [], [], [], 0, 0
+        for w in live:
+            a, b = w.to[w.pos], w.to[-1]
+            blobs.append(w.tb[a:b])
+            offs.append(w.to[w.pos + 1:] - a + base)
+            los.append(n)
+            n += w.left
+            his.append(n)
+            finals.append(w.final)
+            base += b - a
+        blob, off = np.concatenate(blobs), np.concatenate(offs)
+        order, new_term, taken = MK.merge_runs(blob, off, np.asarray(los, np.int64),
+                                               np.asarray(his, np.int64), np.asarray(finals, np.bool_))
+        run = np.repeat(np.arange(len(live)), np.asarray(his) - np.asarray(los))[order]
+        local = order - np.asarray(los, np.int64)[run]
+        src = np.asarray([sources.index(w.reader) for w in live], np.int64)[run]
+        cols = {"src": src, "df": np.empty(len(order), np.int64), "start": np.empty(len(order), np.int64),
+                "plen": np.empty(len(order), np.int64)}
+        for r, w in enumerate(live):
+            sel = run == r
+            idx = local[sel] + w.pos
+            cols["df"][sel] = w.df[idx]
+            cols["start"][sel] = w.start[idx]
+            cols["plen"][sel] = w.plen[idx]
+        term_bytes, term_lengths = MK.gather_terms(blob, off, order[new_term])
+        cols["term"] = np.cumsum(new_term) - 1
+        cols["term_bytes"], cols["term_lengths"] = term_bytes, term_lengths
+        for r, w in enumerate(live):
+            w.pos += int(taken[r])
+            if w.left == 0 and not w.final:
+                w.fill()
+        for piece in _split(cols, chunk_bytes):
+            pending.append(piece)
+            n_pending += len(piece["src"])
+            b_pending += int(piece["plen"].sum())
+            if n_pending >= CHUNK_ENTRIES or b_pending >= chunk_bytes:
+                yield _join(pending)
+                pending, n_pending, b_pending = [], 0, 0
+    if pending:
+        yield _join(pending)
+
+
+def _split(cols: dict, chunk_bytes: int):
+    """Cut one step's entries into pieces of at most ~CHUNK_ENTRIES entries / chunk_bytes bytes,
+    at term boundaries (a single term larger than that is one piece)."""
+    n = len(cols["src"])
+    cum = np.cumsum(cols["plen"])
+    term = cols["term"]
+    t_off = np.zeros(len(cols["term_lengths"]) + 1, np.int64)
+    np.cumsum(cols["term_lengths"], out=t_off[1:])
+    first_entry = np.searchsorted(term, np.arange(len(t_off)))  # entry index where term t starts
+    a = 0
+    while a < n:
+        done = cum[a - 1] if a else 0
+        b = min(n, a + CHUNK_ENTRIES, int(np.searchsorted(cum, done + chunk_bytes, "right")))
+        b = max(b, a + 1)
+        if b < n and term[b] == term[b - 1]:   # move the cut to a term boundary
+            b = int(first_entry[term[b] + 1]) if first_entry[term[b]] <= a else int(first_entry[term[b]])
+        t0, t1 = int(term[a]), int(term[b - 1]) + 1
+        yield {"src": cols["src"][a:b], "df": cols["df"][a:b], "start": cols["start"][a:b],
+               "plen": cols["plen"][a:b], "term": term[a:b] - t0,
+               "term_bytes": cols["term_bytes"][t_off[t0]:t_off[t1]],
+               "term_lengths": cols["term_lengths"][t0:t1]}
+        a = b
+
+
+def _join(pieces: list[dict]) -> dict:
+    if len(pieces) == 1:
+        return pieces[0]
+    out = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0] if k != "term"}
+    terms, shift = [], 0
+    for p in pieces:
+        terms.append(p["term"] + shift)
+        shift += len(p["term_lengths"])
+    out["term"] = np.concatenate(terms)
+    return out
 
 
 class _MergeContext:
     """What every chunk of the merge needs: sources, statistics and ranking settings."""
 
-    def __init__(self, readers, doc_bases, alias, alias_docids, codec, field_lengths, avg, rank):
-        self.readers, self.alias, self.alias_docids = readers, alias, alias_docids
+    def __init__(self, sources, doc_bases, alias_src, codec, field_lengths, rank: RankConfig):
+        self.sources, self.alias_src = sources, alias_src
         self.doc_bases = np.asarray(doc_bases, np.int64)
-        self.codec_id = MK.VARBYTE if codec == "varbyte" else MK.BITPACKED
         self.field_lengths = np.ascontiguousarray(field_lengths, np.uint32)
-        self.avg = avg
+        n = len(self.field_lengths)
+        self.avg = np.ascontiguousarray(
+            self.field_lengths.mean(axis=0, dtype=np.float64) if n else np.zeros(N_FIELDS), np.float64)
+        self.codec_id = MK.VARBYTE if codec == "varbyte" else MK.BITPACKED
         self.weights = np.asarray(rank.weights, np.float64)
         self.b = np.asarray(rank.b, np.float64)
         self.k1 = float(rank.k1)
         self.field_postings = np.zeros(N_FIELDS, np.int64)
 
-    def flush(self, chunk: list[tuple], writer: TermWriter) -> None:
-        terms, e_term, block_items, alias_items = [], [], [], []
-        for term, src, a, b, c in chunk:
-            if not terms or terms[-1] != term:
-                terms.append(term)
-            if src < len(self.readers):
-                block_items.append((src, a, b, c))
-                e_term.append(len(terms) - 1)
-            else:
-                alias_items.append((len(terms) - 1, a))
-        po, d, m, to, t = self._gather(block_items, np.asarray(e_term, np.int64), len(terms))
-        if alias_items:
-            po, d, m, to, t = MK.merge_alias_chunk(po, d, m, to, t, *self._alias_csr(alias_items, len(terms)))
+    def flush(self, c: dict, writer: TermWriter) -> None:
+        n_terms = len(c["term_lengths"])
+        is_alias = c["src"] == self.alias_src
+        blk = ~is_alias
+        po, d, m, to, t = self._gather(c, blk, n_terms)
+        if is_alias.any():
+            po, d, m, to, t = MK.merge_alias_chunk(po, d, m, to, t, *self._gather(c, is_alias, n_terms))
         bounds = MK.bounds_csr(po, d, m, to, t, self.field_lengths, self.avg, self.weights, self.b,
                                self.k1, self.field_postings)
-        writer.add_many(terms, po, d, m, t, bounds)
+        writer.add_encoded(c["term_bytes"], c["term_lengths"], po, d, m, t, bounds)
 
-    def _gather(self, items, e_term, n_terms):
-        """Copy the chunk's encoded lists into one buffer and decode them in one kernel call."""
-        pieces, starts, dfs, bases, pos = [], [], [], [], 0
-        by_src: dict[int, list] = {}
-        for i, (src, df, start, plen) in enumerate(items):
-            by_src.setdefault(src, []).append(i)
-        starts = np.zeros(len(items), np.int64)
-        for src, idx in by_src.items():
-            r = self.readers[src]
-            lo = items[idx[0]][2]
-            hi = items[idx[-1]][2] + items[idx[-1]][3]
-            pieces.append(r.post_c.read("data", lo, hi))
-            for i in idx:
-                starts[i] = pos + items[i][2] - lo
+    def _gather(self, c: dict, sel: np.ndarray, n_terms: int):
+        """Copy the selected entries' encoded lists into one buffer and decode them in one call."""
+        src, dfs, starts, plens = c["src"][sel], c["df"][sel], c["start"][sel], c["plen"][sel]
+        new_starts = np.empty(len(src), np.int64)
+        pieces, pos = [], 0
+        for s in np.unique(src).tolist():
+            idx = np.flatnonzero(src == s)   # ascending terms: ascending, adjacent byte ranges
+            lo = int(starts[idx[0]])
+            hi = int(starts[idx[-1]] + plens[idx[-1]])
+            pieces.append(self.sources[s].post_c.read("data", lo, hi))
+            new_starts[idx] = starts[idx] - lo + pos
             pos += hi - lo
         buf = np.concatenate(pieces) if pieces else np.zeros(0, np.uint8)
-        dfs = np.asarray([it[1] for it in items], np.int64)
-        bases = self.doc_bases[np.asarray([it[0] for it in items], np.int64)].astype(np.int32) \
-            if items else np.zeros(0, np.int32)
+        bases = self.doc_bases[src].astype(np.int32)
         n_postings = int(dfs.sum())
-        out = MK.gather_chunk(self.codec_id, buf, starts, dfs, bases, e_term, n_terms, n_postings,
-                              N_FIELDS * n_postings)
+        out = MK.gather_chunk(self.codec_id, buf, new_starts, dfs, bases, c["term"][sel].astype(np.int64),
+                              n_terms, n_postings, N_FIELDS * n_postings)
         if out[0].shape[0] == 0:
-            from .errors import CorruptIndexError
-            raise CorruptIndexError(self.readers[items[0][0]].post_c.path, "undecodable postings during merge")
+            raise CorruptIndexError(self.sources[int(src[0])].post_c.path, "undecodable postings during merge")
         return out
-
-    def _alias_csr(self, alias_items, n_terms):
-        apo = np.zeros(n_terms + 1, np.int64)
-        ato = np.zeros(n_terms + 1, np.int64)
-        ds, ms, ts = [], [], []
-        for k, ordinal in alias_items:
-            d, m, t = self.alias.term_postings(ordinal)
-            ds.append(self.alias_docids[d].astype(np.int32))
-            ms.append(m)
-            ts.append(t)
-            apo[k + 1] = len(d)
-            ato[k + 1] = len(t)
-        np.cumsum(apo, out=apo)
-        np.cumsum(ato, out=ato)
-        return apo, np.concatenate(ds), np.concatenate(ms), ato, np.concatenate(ts)
 
 
 def merge_docs(readers: list[SegmentReader], aliases: list[list[str]], alias_lengths: np.ndarray,
@@ -198,5 +331,5 @@ def file_checksums(directory: Path, names: list[str]) -> dict:
     return out
 
 
-__all__ = ["merge_postings", "merge_docs", "merge_stores", "title_order", "file_checksums",
+__all__ = ["plan_ranges", "merge_range", "merge_docs", "merge_stores", "title_order", "file_checksums",
            "pack_strings"]

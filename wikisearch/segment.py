@@ -119,13 +119,16 @@ def quantize_bounds(bounds) -> np.ndarray:
 class TermWriter:
     """Streams encoded postings lists to ``postings.bin`` and builds the front-coded dictionary.
 
-    Terms must arrive in sorted order (UTF-8 byte order), in batches (:meth:`add_many`).
+    Terms must arrive in sorted order (UTF-8 byte order), in batches (:meth:`add_many`, or
+    :meth:`add_encoded` with the terms already as UTF-8 bytes). :meth:`close` writes the segment's
+    ``terms.bin`` and ``postings.bin``; :meth:`finish_part` instead leaves a *part* (the postings
+    bytes and the dictionary arrays of one term range) for :func:`assemble_parts`.
     """
 
     def __init__(self, directory: Path, codec_name: str):
         self.dir = Path(directory)
         self.codec = get_codec(codec_name)
-        self._term_parts: list[bytes] = []
+        self._term_parts: list[np.ndarray] = []
         self._len_parts, self._df_parts, self._plen_parts, self._bound_parts = [], [], [], []
         self._post_path = self.dir / "postings.part"
         self._post = open(self._post_path, "wb")
@@ -136,52 +139,118 @@ class TermWriter:
         """Add sorted terms' lists (CSR as in ``invert.Postings``), encoded in one call."""
         if not terms:
             return
+        encoded = [t.encode("utf-8", "surrogatepass") for t in terms]
+        lengths = np.fromiter(map(len, encoded), np.int64, count=len(encoded))
+        self.add_encoded(np.frombuffer(b"".join(encoded), np.uint8), lengths, post_offsets, docids,
+                         masks, tfs, bounds)
+
+    def add_encoded(self, term_bytes: np.ndarray, term_lengths: np.ndarray, post_offsets, docids,
+                    masks, tfs, bounds=None) -> None:
+        """:meth:`add_many` with the terms as one UTF-8 byte array and their lengths."""
+        n = len(term_lengths)
+        if n == 0:
+            return
         data, byte_offsets = self.codec.encode_lists(post_offsets, docids, masks, tfs)
         self._post.write(memoryview(data))
-        encoded = [t.encode("utf-8", "surrogatepass") for t in terms]
-        self._term_parts.append(b"".join(encoded))
-        self._len_parts.append(np.fromiter(map(len, encoded), np.int64, count=len(encoded)))
+        self._term_parts.append(np.array(term_bytes, np.uint8, copy=True))
+        self._len_parts.append(np.asarray(term_lengths, np.int64))
         dfs = np.diff(np.asarray(post_offsets, np.int64))
         self._df_parts.append(dfs)
         self._plen_parts.append(np.diff(np.asarray(byte_offsets, np.int64)))
-        self._bound_parts.append(quantize_bounds(np.zeros(len(terms)) if bounds is None else bounds))
+        self._bound_parts.append(quantize_bounds(np.zeros(n) if bounds is None else bounds))
         self.n_postings += int(dfs.sum())
         self.postings_bytes += int(byte_offsets[-1])
 
     def add(self, term: str, docids, masks, tfs, bound: float = 0.0) -> None:
         self.add_many([term], np.array([0, len(docids)]), docids, masks, tfs, [bound])
 
+    def _dictionary(self) -> dict[str, np.ndarray]:
+        cat = (lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt))
+        return {"term_bytes": cat(self._term_parts, np.uint8), "term_lengths": cat(self._len_parts, np.int64),
+                "doc_freq": cat(self._df_parts, np.int64), "post_lens": cat(self._plen_parts, np.int64),
+                "bound_q": cat(self._bound_parts, np.uint8)}
+
+    def _stats(self) -> dict:
+        return {"n_terms": int(sum(len(x) for x in self._df_parts)), "n_postings": self.n_postings,
+                "postings_bytes": self.postings_bytes}
+
     def close(self) -> dict:
         self._post.close()
-        cat = (lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt))
-        lengths = cat(self._len_parts, np.int64)
-        term_offsets = np.zeros(len(lengths) + 1, np.int64)
-        np.cumsum(lengths, out=term_offsets[1:])
-        term_bytes = np.frombuffer(b"".join(self._term_parts), np.uint8)
-        dfs, plens = cat(self._df_parts, np.int64), cat(self._plen_parts, np.int64)
-        blob, block_offsets, block_post = SK.encode_dictionary(
-            term_bytes, term_offsets, dfs, plens, cat(self._bound_parts, np.uint8))
-        block_crc = _range_crcs(self._post_path, block_post)
-        w = ContainerWriter(self.dir / "postings.bin", b"POST", meta={"codec": self.codec.name})
-        w.add_file("data", self._post_path)
-        w.close()
+        _write_term_files(self.dir, [self._post_path], [self._dictionary()], self.codec.name)
         os.unlink(self._post_path)
-        n_terms = len(dfs)
-        write_container(self.dir / "terms.bin", b"TERM", {
-            "blob": blob, "block_offsets": block_offsets.astype(np.uint64),
-            "block_post_offsets": block_post.astype(np.uint64), "block_crc": block_crc,
-        }, meta={"n_terms": n_terms, "codec": self.codec.name, "term_block": SK.TERM_BLOCK,
-                 "max_term_bytes": int(lengths.max()) if n_terms else 0})
-        return {"n_terms": n_terms, "n_postings": self.n_postings, "postings_bytes": self.postings_bytes}
+        return self._stats()
+
+    def finish_part(self) -> dict:
+        """Close as a part: ``postings.part`` and ``dictionary.bin`` (PART) stay in the directory."""
+        self._post.close()
+        write_container(self.dir / "dictionary.bin", b"PART", self._dictionary(),
+                        meta={"codec": self.codec.name, **self._stats()})
+        return self._stats()
 
 
-def _range_crcs(path: Path, offsets: np.ndarray) -> np.ndarray:
-    """CRC-32 of each byte range ``[offsets[i], offsets[i+1])`` of a file, read sequentially."""
+def assemble_parts(part_dirs: list[Path], out_dir: Path, codec_name: str) -> dict:
+    """Join parts of consecutive term ranges (:meth:`TermWriter.finish_part`) into one segment's
+    ``terms.bin`` and ``postings.bin``: their postings bytes back to back, one dictionary."""
+    dicts, posts, stats = [], [], {"n_terms": 0, "n_postings": 0, "postings_bytes": 0}
+    for d in part_dirs:
+        c = Container(Path(d) / "dictionary.bin", b"PART", verify=True)
+        try:
+            dicts.append({k: np.array(c[k]) for k in ("term_bytes", "term_lengths", "doc_freq",
+                                                      "post_lens", "bound_q")})
+            for k in stats:
+                stats[k] += int(c.meta[k])
+        finally:
+            c.close()
+        posts.append(Path(d) / "postings.part")
+    _write_term_files(Path(out_dir), posts, dicts, codec_name)
+    return stats
+
+
+def _write_term_files(directory: Path, post_paths: list[Path], dicts: list[dict], codec_name: str) -> None:
+    cat = (lambda k, dt: np.concatenate([d[k] for d in dicts]) if dicts else np.zeros(0, dt))
+    lengths = cat("term_lengths", np.int64)
+    term_offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=term_offsets[1:])
+    dfs = cat("doc_freq", np.int64)
+    blob, block_offsets, block_post = SK.encode_dictionary(
+        cat("term_bytes", np.uint8), term_offsets, dfs, cat("post_lens", np.int64), cat("bound_q", np.uint8))
+    block_crc = _range_crcs(post_paths, block_post)
+    w = ContainerWriter(directory / "postings.bin", b"POST", meta={"codec": codec_name})
+    w.add_files("data", post_paths)
+    w.close()
+    n_terms = len(dfs)
+    write_container(directory / "terms.bin", b"TERM", {
+        "blob": blob, "block_offsets": block_offsets.astype(np.uint64),
+        "block_post_offsets": block_post.astype(np.uint64), "block_crc": block_crc,
+    }, meta={"n_terms": n_terms, "codec": codec_name, "term_block": SK.TERM_BLOCK,
+             "max_term_bytes": int(lengths.max()) if n_terms else 0})
+
+
+def _range_crcs(paths: list[Path], offsets: np.ndarray) -> np.ndarray:
+    """CRC-32 of each byte range ``[offsets[i], offsets[i+1])`` of the files joined end to end,
+    read sequentially."""
     out = np.zeros(max(0, len(offsets) - 1), np.uint32)
     bounds = offsets.tolist()
-    with open(path, "rb") as f:
+    files = iter(paths)
+    f = None
+    try:
         for i in range(len(out)):
-            out[i] = zlib.crc32(f.read(bounds[i + 1] - bounds[i]))
+            need = bounds[i + 1] - bounds[i]
+            crc = 0
+            while need > 0:
+                if f is None:
+                    f = open(next(files), "rb")
+                chunk = f.read(need)
+                if not chunk:
+                    f.close()
+                    f = None
+                    continue
+                crc = zlib.crc32(chunk, crc)
+                need -= len(chunk)
+            out[i] = crc
+    finally:
+        if f is not None:
+            f.close()
     return out
 
 
