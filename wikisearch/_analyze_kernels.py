@@ -19,6 +19,7 @@ SEP, WORD, EXTEND, CJK = 0, 1, 2, 3
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)   # value slot of an unused hash-table entry
+_LONG = np.uint64(0xFF) << np.uint64(56)  # key2 of a token longer than 15 bytes
 
 
 @njit(cache=True, nogil=True)
@@ -95,51 +96,118 @@ def _grow(a, size):
 
 
 @njit(cache=True, nogil=True)
-def _rehash(table, d_hash, n_dist):
-    """A hash table (slot = [hash, distinct id]) of twice as many slots, same entries."""
+def _rehash(table):
+    """A hash table (slot = [hash, distinct id, key, key2]) of twice as many slots, same entries."""
+    n_slots = table.size // 4
     new = np.full(2 * table.size, _EMPTY, np.uint64)
-    mask = np.uint64(table.size - 1)
-    for d in range(n_dist):
-        h = d_hash[d]
-        s = h & mask
-        while new[2 * s + 1] != _EMPTY:
+    mask = np.uint64(2 * n_slots - 1)
+    for old in range(n_slots):
+        if table[4 * old + 1] == _EMPTY:
+            continue
+        s = table[4 * old] & mask
+        while new[4 * s + 1] != _EMPTY:
             s = (s + np.uint64(1)) & mask
-        new[2 * s] = h
-        new[2 * s + 1] = np.uint64(d)
+        for w in range(4):
+            new[4 * s + w] = table[4 * old + w]
     return new
 
 
 @njit(cache=True, nogil=True)
+def _scan_token(buf, i, end, table):
+    """Like :func:`next_token`, and in the same pass the token's :func:`fnv1a` hash and its key:
+    ``(start, stop, n_chars, hash, key, key2)``, start -1 if none. For tokens of up to 15 bytes
+    the two keys hold the ASCII-lowercased bytes (8 + 7) and the length, so tokens are equal
+    exactly when their keys are; longer tokens have ``key2 == _LONG`` (compared byte by byte).
+    ASCII bytes skip the UTF-8 decoder."""
+    kind = SEP
+    n = 1
+    while i < end:
+        b = np.int64(buf[i])
+        if b < 0x80:
+            n = 1
+            kind = table[b]
+        else:
+            cp, n = _decode(buf, i)
+            kind = table[cp]
+        if kind == WORD or kind == CJK:
+            break
+        i += n
+    if i >= end:
+        return -1, end, 0, _FNV_OFFSET, _LONG, _LONG
+    start = i
+    h = _FNV_OFFSET
+    key = np.uint64(0)
+    key2 = np.uint64(0)
+    for k in range(i, i + n):
+        lb = np.uint64(_lower(np.int64(buf[k])))
+        h = (h ^ lb) * _FNV_PRIME
+        j = k - start
+        if j < 8:
+            key |= lb << np.uint64(8 * j)
+    i += n
+    n_chars = 1
+    while i < end:
+        b = np.int64(buf[i])
+        if b < 0x80:
+            n = 1
+            c = table[b]
+        else:
+            cp, n = _decode(buf, i)
+            c = table[cp]
+        if c == EXTEND or (c == WORD and kind == WORD):
+            for k in range(i, i + n):
+                lb = np.uint64(_lower(np.int64(buf[k])))
+                h = (h ^ lb) * _FNV_PRIME
+                j = k - start
+                if j < 8:
+                    key |= lb << np.uint64(8 * j)
+                elif j < 15:
+                    key2 |= lb << np.uint64(8 * (j - 8))
+            i += n
+            n_chars += 1
+        else:
+            break
+    if i - start > 15:
+        key2 = _LONG
+    else:
+        key2 |= np.uint64(i - start) << np.uint64(56)
+    return start, i, n_chars, h, key, key2
+
+
+@njit(cache=True, nogil=True)
 def _distinct_run(buf, text_ends, table, max_chars, t, i, tok_ids, tok_text, n_tok,
-                  ht, d_start, d_stop, d_hash, n_dist):
+                  ht, d_start, d_stop, n_dist):
     """Go on from text ``t``, byte ``i`` until done or an array is full (then the caller
-    grows it and calls again). Arrays are never reassigned here: that keeps the loop fast."""
-    max_dist = min(d_start.size, ht.size // 4)   # load factor <= 1/2
-    mask = np.uint64(ht.size // 2 - 1)
+    grows it and calls again). Arrays are never reassigned here: that keeps the loop fast.
+    Hash-table slots are [hash, distinct id, key, key2] (see :func:`_scan_token`): tokens of up
+    to 15 bytes are settled in the slot, without reading the first occurrence's bytes."""
+    n_slots = ht.size // 4
+    max_dist = min(d_start.size, n_slots // 2)   # load factor <= 1/2
+    mask = np.uint64(n_slots - 1)
     while t < text_ends.size:
         end = text_ends[t]
         while i < end:
             if n_tok == tok_ids.size or n_dist == max_dist:
                 return t, i, n_tok, n_dist
-            start, i, n_chars = next_token(buf, i, end, table)
+            start, i, n_chars, h, key, key2 = _scan_token(buf, i, end, table)
             if start < 0 or n_chars > max_chars:
                 continue
-            h = fnv1a(buf, start, i)
             s = h & mask
             while True:
-                v = ht[2 * s + 1]
+                v = ht[4 * s + 1]
                 if v == _EMPTY:
                     d = n_dist
                     d_start[d] = start
                     d_stop[d] = i
-                    d_hash[d] = h
-                    ht[2 * s] = h
-                    ht[2 * s + 1] = np.uint64(d)
+                    ht[4 * s] = h
+                    ht[4 * s + 1] = np.uint64(d)
+                    ht[4 * s + 2] = key
+                    ht[4 * s + 3] = key2
                     n_dist += 1
                     break
-                if ht[2 * s] == h:
+                if ht[4 * s] == h and ht[4 * s + 2] == key and ht[4 * s + 3] == key2:
                     d = np.int64(v)
-                    if _same_token(buf, d_start[d], d_stop[d], start, i):
+                    if key2 != _LONG or _same_token(buf, d_start[d], d_stop[d], start, i):
                         break
                 s = (s + np.uint64(1)) & mask
             tok_ids[n_tok] = d
@@ -162,12 +230,11 @@ def tokenize_distinct(buf, text_ends, table, max_chars):
     tok_text = np.empty(tok_ids.size, np.int32)
     d_start = np.empty(4096, np.int64)
     d_stop = np.empty(4096, np.int64)
-    d_hash = np.empty(4096, np.uint64)
-    ht = np.full(2 * 8192, _EMPTY, np.uint64)   # open addressing, linear probing
+    ht = np.full(4 * 8192, _EMPTY, np.uint64)   # open addressing, linear probing
     t, i, n_tok, n_dist = 0, 0, 0, 0
     while True:
         t, i, n_tok, n_dist = _distinct_run(buf, text_ends, table, max_chars, t, i, tok_ids,
-                                            tok_text, n_tok, ht, d_start, d_stop, d_hash, n_dist)
+                                            tok_text, n_tok, ht, d_start, d_stop, n_dist)
         if t == text_ends.size:
             break
         if n_tok == tok_ids.size:
@@ -176,9 +243,8 @@ def tokenize_distinct(buf, text_ends, table, max_chars):
         if n_dist == d_start.size:
             d_start = _grow(d_start, 0)
             d_stop = _grow(d_stop, 0)
-            d_hash = _grow(d_hash, 0)
-        if n_dist == ht.size // 4:
-            ht = _rehash(ht, d_hash, n_dist)
+        if n_dist == ht.size // 8:
+            ht = _rehash(ht)
     return tok_ids[:n_tok], tok_text[:n_tok], d_start[:n_dist], d_stop[:n_dist]
 
 
