@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import leading_zeros
+from numba.extending import overload
 
 BLOCK = 128                 # postings per bit-packed block
 TAIL_PACK_MIN = 2          # a last partial block this long or longer is bit-packed too
@@ -92,26 +94,18 @@ def popcount16(m):
     return (m + (m >> 8)) & 0x1F
 
 
-@njit(cache=True, nogil=True)
 def bit_length(v):
-    v = np.int64(v)
-    n = 0
-    if v >= 1 << 16:
-        v >>= 16
-        n += 16
-    if v >= 1 << 8:
-        v >>= 8
-        n += 8
-    if v >= 1 << 4:
-        v >>= 4
-        n += 4
-    if v >= 1 << 2:
-        v >>= 2
-        n += 2
-    if v >= 2:
-        v >>= 1
-        n += 1
-    return n + v
+    """Bits needed for ``v >= 0`` (0 for 0). Plain Python here (``NUMBA_DISABLE_JIT=1``); in
+    numba one count-leading-zeros instruction (the overload below)."""
+    return int(v).bit_length()
+
+
+@overload(bit_length, jit_options={"nogil": True})
+def _bit_length_jit(v):
+    def impl(v):
+        x = np.uint64(v)
+        return 64 - leading_zeros(x) if x else 0
+    return impl
 
 
 @njit(cache=True, nogil=True)
@@ -339,33 +333,60 @@ def _order_table(seen, counts, n):
 @njit(cache=True, nogil=True)
 def mask_table(masks):
     """``(table, codes)``: the distinct masks, most frequent first (ties: smaller mask first),
-    and each posting's index into it. Lists have few distinct masks: a linear search serves,
-    with a 65536-entry table past 32 of them."""
+    and each posting's index into it."""
+    table = np.empty(96, np.int64)
+    codes = np.empty(masks.size, np.uint32)
+    n = mask_table_into(masks, table, codes)
+    if n < 0:
+        return _mask_table_many(masks)
+    return table[:n], codes
+
+
+@njit(cache=True, nogil=True)
+def mask_table_into(masks, table, codes):
+    """:func:`mask_table` into scratch arrays, allocating nothing (``table``: 96 int64, the
+    masks in its first 32, counts and sort keys after): the table's size, or -1 past 32
+    distinct masks. Lists have few distinct masks: a linear search and an insertion sort serve."""
     few = 32
-    seen = np.empty(few, np.int64)
-    counts = np.zeros(few, np.int64)
+    counts = table[few:2 * few]
+    counts[:] = 0
     n_seen = 0
     for i in range(masks.size):
         m = np.int64(masks[i])
         k = 0
-        while k < n_seen and seen[k] != m:
+        while k < n_seen and table[k] != m:
             k += 1
         if k == n_seen:
             if n_seen == few:
-                return _mask_table_many(masks)
-            seen[k] = m
+                return -1
+            table[k] = m
             n_seen += 1
         counts[k] += 1
-    table = _order_table(seen[:n_seen], counts[:n_seen], masks.size)
-    codes = np.empty(masks.size, np.uint32)
-    k = 0
-    for i in range(masks.size):
-        if table[k] != masks[i]:
-            k = 0
-            while table[k] != masks[i]:
-                k += 1
-        codes[i] = k
-    return table, codes
+    if n_seen > 1:   # insertion sort: most frequent first, ties by smaller mask
+        n = masks.size
+        keys = table[2 * few:2 * few + n_seen]
+        for k in range(n_seen):
+            keys[k] = ((n - counts[k]) << 16) | table[k]
+        for k in range(1, n_seen):
+            key = keys[k]
+            j = k - 1
+            while j >= 0 and keys[j] > key:
+                keys[j + 1] = keys[j]
+                j -= 1
+            keys[j + 1] = key
+        for k in range(n_seen):
+            table[k] = keys[k] & 0xFFFF
+        k = 0
+        for i in range(masks.size):
+            if table[k] != masks[i]:
+                k = 0
+                while table[k] != masks[i]:
+                    k += 1
+            codes[i] = k
+    else:
+        for i in range(masks.size):
+            codes[i] = 0
+    return n_seen
 
 
 @njit(cache=True, nogil=True)
@@ -404,10 +425,14 @@ def _write_block(docids, masks, codes, tfs, t, last, with_codes, out, pos, gaps,
 
 
 @njit(cache=True, nogil=True)
-def _bitpacked_encode_one(docids, masks, tfs, out, pos, gaps, tf_vals):
+def _bitpacked_encode_one(docids, masks, tfs, out, pos, gaps, tf_vals, scratch_table, scratch_codes):
     if docids.size == 0:
         return pos
-    table, codes = mask_table(masks)
+    n_t = mask_table_into(masks, scratch_table, scratch_codes[:masks.size])
+    if n_t < 0:
+        table, codes = _mask_table_many(masks)
+    else:
+        table, codes = scratch_table[:n_t], scratch_codes[:masks.size]
     if table.size == 1:
         pos = vb_write(out, pos, 2 * table[0] + 1)
     else:
@@ -438,15 +463,26 @@ def bitpacked_encode_lists(offsets, docids, masks, tfs):
     byte_offsets = np.zeros(offsets.size, np.int64)
     gaps = np.empty(BLOCK, np.uint32)
     tf_vals = np.empty(BLOCK * 16, np.uint32)
+    longest = 0
+    for li in range(offsets.size - 1):
+        longest = max(longest, offsets[li + 1] - offsets[li])
+    scratch_table = np.empty(96, np.int64)
+    scratch_codes = np.empty(longest, np.uint32)
     pos = 0
     t = 0
     for li in range(offsets.size - 1):
         lo, hi = offsets[li], offsets[li + 1]
+        if hi - lo == 1:   # most lists: what _bitpacked_encode_one writes, without its set-up
+            mk = np.int64(masks[lo])
+            pos = vb_write(out, pos, 2 * mk + 1)
+            pos, t = write_posting(out, pos, np.int64(docids[lo]), 0, False, mk, tfs, t)
+            byte_offsets[li + 1] = pos
+            continue
         n_tf = 0
         for i in range(lo, hi):
             n_tf += popcount16(masks[i])
         pos = _bitpacked_encode_one(docids[lo:hi], masks[lo:hi], tfs[t:t + n_tf], out, pos,
-                                    gaps, tf_vals)
+                                    gaps, tf_vals, scratch_table, scratch_codes)
         t += n_tf
         byte_offsets[li + 1] = pos
     return out[:pos], byte_offsets
