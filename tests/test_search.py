@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from wikisearch import _maxscore_kernels as MK
 from wikisearch import _search_kernels as K
 from wikisearch.config import FIELDS, RankConfig
 from wikisearch.errors import InvalidQueryError
@@ -254,6 +255,87 @@ def test_maxscore_kernel_equals_exhaustive_kernel(random_index):
         d2, s2, _ = K.exhaustive_topk(k, offsets, docids, masks, K.tf_positions(masks), tfs, fsel,
                                       idf, r.field_lengths, w, a, c, k1, model, excluded)
         assert d1.tolist() == d2.tolist() and s1.tolist() == s2.tolist()
+
+
+def _synthetic_lists(rng, n_docs, n_terms):
+    """Posting lists long enough to span many blocks and windows of _maxscore_kernels, with
+    tied tfs (so equal scores) and field masks of one to three fields."""
+    lists = []
+    for _ in range(n_terms):
+        df = int(rng.choice([1, 5, MK.BLOCK - 1, MK.BLOCK, MK.BLOCK + 1, 700, 3000, n_docs // 2]))
+        docids = np.sort(rng.choice(n_docs, size=min(df, n_docs), replace=False)).astype(np.int32)
+        masks = np.array([sum(1 << f for f in rng.choice(9, size=rng.integers(1, 4), replace=False))
+                          for _ in docids], np.uint16)
+        tfs = rng.integers(1, 4, size=int(sum(bin(m).count("1") for m in masks.tolist()))).astype(np.uint32)
+        lists.append((docids, masks, tfs))
+    return lists
+
+
+def _prescored(lists, fsel, field_lengths, params):
+    """The lists scored into arenas as search.py's cache does: (arenas, starts, ends, bstarts, maxes)."""
+    n = sum(len(d) for d, _, _ in lists)
+    arenas = (np.empty(n, np.int32), np.empty(n, np.float64), np.empty(n, np.uint16),
+              np.empty(n // MK.BLOCK + len(lists) + 1, np.float64))
+    starts, ends, bstarts, maxes = [], [], [], []
+    pos = bpos = 0
+    for (d, m, tf), sel in zip(lists, fsel):
+        kept, nb, vmax = MK.prescore_into(d, m, tf, int(sel), field_lengths, *params, *arenas[:3], pos,
+                                          arenas[3], bpos)
+        starts.append(pos)
+        ends.append(pos + kept)
+        bstarts.append(bpos)
+        maxes.append(vmax)
+        pos += kept
+        bpos += nb
+    i64 = lambda v: np.array(v, np.int64)
+    return arenas, i64(starts), i64(ends), i64(bstarts), np.array(maxes)
+
+
+def test_prescored_maxscore_equals_exhaustive_kernel():
+    """The plain-OR kernel (pre-scored lists, block maxima, windows) against exhaustive scoring of
+    the raw postings: same documents, bit-identical scores, the fields each matched in, the count."""
+    rng = np.random.default_rng(11)
+    n_docs = 3 * MK.WINDOW + 77
+    field_lengths = rng.integers(1, 60, size=(n_docs, len(FIELDS))).astype(np.uint32)
+    avg = field_lengths.mean(axis=0)
+    for i in range(40):
+        cfg = _configs()[i % 4]
+        params = kernel_params(cfg, avg)
+        lists = _synthetic_lists(rng, n_docs, int(rng.integers(1, 7)))
+        fsel = rng.choice([511, 511, 1, 3, 16, 64], size=len(lists)).astype(np.int64)
+        idf = rng.uniform(0.1, 3, size=len(lists))
+        arenas, starts, ends, bstarts, maxes = _prescored(lists, fsel, field_lengths, params)
+        upper = idf * maxes * (1 + 1e-5) + 1e-12
+        excluded = np.sort(rng.choice(n_docs, size=int(rng.integers(0, 200)), replace=False)).astype(np.int32)
+        prior = np.zeros(0) if i % 3 else rng.choice([0.0, 0.3, 1.5], size=n_docs)
+        pmax = float(prior.max()) if len(prior) else 0.0
+        k = int(rng.choice([0, 1, 10, 100]))
+        d1, s1, f1, _ = MK.maxscore_topk(k, starts, ends, arenas[0], arenas[1], arenas[2], bstarts,
+                                         arenas[3], idf, upper, excluded, prior, pmax)
+        offsets = np.cumsum([0] + [len(d) for d, _, _ in lists]).astype(np.int64)
+        docids, masks, tfs = (np.concatenate([l[j] for l in lists]) for j in range(3))
+        d2, s2, _ = K.exhaustive_topk_prior(k, offsets, docids, masks, K.tf_positions(masks), tfs, fsel,
+                                            idf, field_lengths, *params, excluded, prior)
+        assert d1.tolist() == d2.tolist() and s1.tolist() == s2.tolist()
+        for d, f in zip(d1.tolist(), f1.tolist()):
+            want = 0
+            for (ld, lm, _), sel in zip(lists, fsel):
+                j = np.searchsorted(ld, d)
+                if j < len(ld) and ld[j] == d:
+                    want |= int(lm[j]) & int(sel)
+            assert f == want
+        assert MK.count_union(starts, ends, arenas[0], excluded) == \
+            K.count_union(offsets, docids, masks, fsel, excluded)
+
+
+@pytest.mark.parametrize("capacity", [0, 40, 400])
+def test_scored_cache_of_any_size_answers_alike(random_index, capacity):
+    """A cache too small for a query (scored privately), one that starts over often, a roomy one."""
+    s = Searcher(random_index, cache_postings=capacity)
+    rng = random.Random(capacity)
+    for _ in range(80):
+        _check_against_oracle(s, random_index, _random_query(rng, VOCAB, boolean=False), 10,
+                              rng.choice(_configs()))
 
 
 def test_ties_break_by_docid():

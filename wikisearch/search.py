@@ -4,19 +4,23 @@
 >>> for hit in s.search("t:merkel", k=3):            # doctest: +SKIP
 ...     print(hit.rank, hit.title, round(hit.score, 2))
 
-A plain OR of terms (the common case) is answered by one MaxScore kernel call; queries with AND,
-phrases or multi-term words go through exact boolean matching, then scoring of the candidates
-(phrases are verified in the stored text, best-scored candidates first, only as far as needed).
-A :class:`Searcher` holds no mutable scratch shared between calls, so threads can share one.
+A plain OR of terms (the common case) is answered by one MaxScore kernel call over pre-scored
+lists that stay cached between queries (:class:`_ScoredLists`); queries with AND, phrases or
+multi-term words go through exact boolean matching, then scoring of the candidates (phrases are
+verified in the stored text, best-scored candidates first, only as far as needed).
+A :class:`Searcher` can be shared by threads: its caches only grow under a lock, and a query keeps
+what it reads alive.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import _maxscore_kernels as MK
 from . import _search_kernels as K
 from .config import FIELDS, PriorConfig, RankConfig
 from .errors import InvalidQueryError
@@ -30,6 +34,8 @@ MAX_PHRASE_CHECKS = 200
 _EMPTY_I32 = np.zeros(0, np.int32)
 _NO_PRIOR = np.zeros(0, np.float64)
 _CACHE_LIMIT = 200_000
+#: Postings the plain-OR path keeps decoded and scored between queries (14 bytes each: ~59 MB).
+SCORED_CACHE_POSTINGS = 1 << 22
 _FIELD_NAMES = [tuple(mask_fields(m)) for m in range(1 << len(FIELDS))]
 
 
@@ -142,10 +148,99 @@ class _Terms:
         return self.docids[self.offsets[t]:self.offsets[t + 1]]
 
 
+class _ScoredLists:
+    """Posting lists decoded and scored once, kept for the next queries that use them.
+
+    An entry is one (term ordinal, field selection, ranking): its postings that match in those
+    fields, with the term's score in each document before idf (``_maxscore_kernels``), their
+    block maxima and overall maximum (the exact bound MaxScore needs), and the term's idf.
+    Entries live in arenas shared by all of them, so a query hands the kernel a few offsets
+    instead of concatenating its lists. Bounded: when the arenas are full they are replaced by
+    fresh ones (starting the cache over); a query still reading the old ones keeps them alive.
+    Entries are written once, before anyone reads them, under the lock; reading needs no lock.
+    """
+
+    def __init__(self, capacity: int):
+        self.capacity = int(capacity)
+        self.lock = threading.Lock()
+        self._start_over()
+
+    def _start_over(self) -> None:
+        # np.empty: memory is only touched (and counted) as lists are written
+        self.arenas = self._arenas(self.capacity)
+        self.pos = self.bpos = 0
+        self.entries: dict = {}
+
+    @staticmethod
+    def _arenas(n: int):
+        return (np.empty(n, np.int32), np.empty(n, np.float64), np.empty(n, np.uint16),
+                np.empty(n // MK.BLOCK + 1024, np.float64))
+
+    def lists(self, s: "Searcher", keys, ords, rank: RankConfig, params):
+        """(arenas, starts, ends, bstarts, idf, upper) of a query's scoring terms."""
+        sel = [field_mask(f) for _, f in keys]
+        with self.lock:
+            got = [self.entries.get((o, m, rank)) for o, m in zip(ords, sel)]
+            if None in got:
+                lists = {o: s.reader.postings(o) for o, e in zip(ords, got) if e is None}
+                need = sum(len(p[0]) for p in lists.values())
+                if (self.pos + need > self.capacity or
+                        self.bpos + need // MK.BLOCK + len(lists) > len(self.arenas[3])):
+                    everything = {o: lists.get(o) or s.reader.postings(o) for o in ords}
+                    if sum(len(p[0]) for p in everything.values()) > self.capacity // 2:
+                        return self._private(s, everything, ords, sel, rank, params)
+                    self._start_over()
+                    lists = everything
+                    got = [None] * len(ords)
+                for i, (o, m) in enumerate(zip(ords, sel)):
+                    if got[i] is None:
+                        got[i] = self.entries.get((o, m, rank)) or self._add(s, o, m, rank, params, lists[o])
+            arenas = self.arenas
+        return (arenas,) + _query_arrays(got)
+
+    def _add(self, s: "Searcher", o: int, sel: int, rank: RankConfig, params, postings):
+        entry = _score_into(s, o, sel, rank, params, postings, self.arenas, self.pos, self.bpos)
+        self.pos += entry[1]
+        self.bpos += -(-entry[1] // MK.BLOCK)
+        self.entries[(o, sel, rank)] = entry
+        return entry
+
+    def _private(self, s: "Searcher", lists, ords, sel, rank, params):
+        """A query whose lists would crowd out the cache: scored into arenas of its own."""
+        n = sum(len(lists[o][0]) for o in ords)
+        arenas = self._arenas(n)
+        got, pos, bpos = [], 0, 0
+        for o, m in zip(ords, sel):
+            entry = _score_into(s, o, m, rank, params, lists[o], arenas, pos, bpos)
+            pos += entry[1]
+            bpos += -(-entry[1] // MK.BLOCK)
+            got.append(entry)
+        return (arenas,) + _query_arrays(got)
+
+
+def _score_into(s: "Searcher", o: int, sel: int, rank: RankConfig, params, postings, arenas, pos, bpos):
+    """Score one term's list into ``arenas`` at ``pos``: its entry (start, n, bstart, max, idf)."""
+    docids, masks, tfs = postings
+    w, a, c, k1, model = params
+    n, _nb, vmax = MK.prescore_into(docids, masks, tfs, sel, s._field_lengths, w, a, c, k1, model,
+                                    *arenas[:3], pos, arenas[3], bpos)
+    return pos, int(n), bpos, float(vmax), idf_of(s.n_docs, s.reader.doc_freq(o), rank.model)
+
+
+def _query_arrays(entries):
+    """starts, ends, bstarts, idf, upper of a query's entries, for the kernel."""
+    starts = np.array([e[0] for e in entries], np.int64)
+    ends = starts + np.array([e[1] for e in entries], np.int64)
+    bstarts = np.array([e[2] for e in entries], np.int64)
+    idf = np.array([e[4] for e in entries], np.float64)
+    upper = idf * np.array([e[3] for e in entries], np.float64) * (1.0 + _BOUND_SLACK) + 1e-12
+    return starts, ends, bstarts, idf, upper
+
+
 class Searcher:
     """Searches one index. ``Searcher(path)`` or ``Searcher(IndexReader)``; see :meth:`search`."""
 
-    def __init__(self, index):
+    def __init__(self, index, *, cache_postings: int = SCORED_CACHE_POSTINGS):
         if isinstance(index, (str, Path)):
             from .segment import IndexReader
             index = IndexReader(index)
@@ -157,6 +252,7 @@ class Searcher:
         self._params: dict = {}
         self._bounds: dict = {}
         self._ordinals: dict = {}
+        self._scored = _ScoredLists(cache_postings)
 
     # --- public ------------------------------------------------------------------------------
     def warmup(self) -> None:
@@ -201,12 +297,13 @@ class Searcher:
         q = parse_query(query, self.analyzer).with_default_fields(resolve_fields(fields))
         warnings = list(q.warnings)
         flags: dict = {"priors": True} if prior is not None else {}
-        terms = self._terms(q, rank)
+        keys, ords = self._scoring_terms(q)
         params = self._kernel_params(rank)
-        if terms is None:                       # no positive term is in the index
+        if not keys:                            # no positive term is in the index
             return self._result([], query, q, rank, warnings, lambda: (0, "eq"), t0, flags)
         if q.is_disjunction and not any(l.phrase for l in q.excluded):
-            return self._search_or(q, terms, params, rank, k, warnings, flags, t0, prior)
+            return self._search_or(q, keys, ords, params, rank, k, warnings, flags, t0, prior)
+        terms = self._terms(keys, ords, rank)
         return self._search_boolean(q, terms, params, rank, k, warnings, flags, t0, prior)
 
     def suggest(self, prefix: str, k: int = 10):
@@ -255,15 +352,17 @@ class Searcher:
             p = self._params[rank] = kernel_params(rank, self._avg)
         return p
 
-    def _terms(self, q: Query, rank: RankConfig) -> _Terms | None:
+    def _scoring_terms(self, q: Query) -> tuple[list, list]:
+        """The query's (term, fields) pairs that are in the index, and their ordinals."""
         keys, ords = [], []
         for key in q.scoring_terms():
             o = self._ordinal(key[0])
             if o >= 0:
                 keys.append(key)
                 ords.append(o)
-        if not keys:
-            return None
+        return keys, ords
+
+    def _terms(self, keys, ords, rank: RankConfig) -> _Terms:
         lists = {}
         for o in ords:
             if o not in lists:
@@ -336,24 +435,23 @@ class Searcher:
                             counter=counter, took_ms=(time.perf_counter() - t0) * 1000, flags=flags)
 
     # --- the two execution paths -------------------------------------------------------------
-    def _excluded_docs(self, q: Query, terms: _Terms) -> np.ndarray:
+    def _excluded_docs(self, q: Query, terms: _Terms | None) -> np.ndarray:
         out = _EMPTY_I32
         for lit in q.excluded:
             if not lit.phrase:
                 out = K.union_sorted(out, self._literal_docs(lit, terms))
         return out
 
-    def _search_or(self, q, terms, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
-        excluded = self._excluded_docs(q, terms)
-        upper = self._upper_bounds(terms, rank, params)
-        w, a, c, k1, model = params
+    def _search_or(self, q, keys, ords, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
+        excluded = self._excluded_docs(q, None) if q.excluded else _EMPTY_I32
+        arenas, starts, ends, bstarts, idf, upper = self._scored.lists(self, keys, ords, rank, params)
+        docids, scores, fields, bmax = arenas
         values, pmax = prior if prior is not None else (_NO_PRIOR, 0.0)
-        docs, scores, fields, _ = K.maxscore_topk_prior(
-            k, terms.offsets, terms.docids, terms.masks, terms.tfs, terms.fsel, terms.idf, upper,
-            self._field_lengths, w, a, c, k1, model, excluded, values, pmax)
+        docs, scores, fields, _ = MK.maxscore_topk(k, starts, ends, docids, scores, fields, bstarts,
+                                                   bmax, idf, upper, excluded, values, pmax)
 
         def count():
-            return int(K.count_union(terms.offsets, terms.docids, terms.masks, terms.fsel, excluded)), "eq"
+            return int(MK.count_union(starts, ends, docids, excluded)), "eq"
         return self._result(self._hits(docs, scores, fields), q.text, q, rank, warnings, count, t0, flags)
 
     def _search_boolean(self, q, terms, params, rank, k, warnings, flags, t0, prior) -> SearchResult:

@@ -1,0 +1,256 @@
+"""Numba kernels of search over pre-scored posting lists: MaxScore top-k with block maxima.
+
+The plain-OR query path (search.py) keeps recently used lists decoded and scored in shared arenas:
+term t owns postings ``starts[t]:ends[t]`` of ``docids`` (int32, increasing), ``scores`` (float64:
+the term's score without idf, ``_combine(acc, 1.0)``) and ``fields`` (uint16: the fields it
+matched in, within the term's field selection). Only postings matching the selection are kept.
+A term's score in a document is ``idf[t] * scores[p]``, the very operation ``_combine`` performs,
+and a document's score is summed over terms in index order t = 0..T-1, so scores are
+bit-identical to :mod:`._search_kernels` (and rank.py). ``bmax[bstarts[t] + j]`` is the largest
+score of postings ``j*BLOCK .. j*BLOCK+BLOCK-1`` of term t: a list that is only probed is skipped
+a block at a time when even its block maximum cannot lift a document into the top k.
+
+Pure functions over arrays, no I/O and no validation (search.py validates); all run under
+NUMBA_DISABLE_JIT=1. Their oracles are ``_search_kernels.exhaustive_topk_prior`` (tests).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._search_kernels import _NO_DOC, _SLACK, _combine, _field_sum, _gallop, _heap_sorted, tf_positions
+from ._topk_kernels import _sift_down, _sift_up
+
+#: Postings per block maximum (smaller: tighter bounds, more of them to step over).
+BLOCK = 64
+#: Documents whose essential postings are added up at a time (a multiple of 64).
+WINDOW = 2048
+
+
+@njit(cache=True, nogil=True)
+def prescore_into(docids, masks, tfs, sel, field_lengths, weights, norm_a, norm_c, k1, model,
+                  out_docids, out_scores, out_fields, pos, out_bmax, bpos):
+    """Score one decoded list (postings matching ``sel`` only) into the arenas at ``pos`` and its
+    block maxima at ``bpos``: returns (postings written, block maxima written, largest score)."""
+    tfpos = tf_positions(masks)
+    n = 0
+    best = 0.0
+    bm = 0.0
+    nb = 0
+    for p in range(docids.shape[0]):
+        d = docids[p]
+        a = _field_sum(p, d, sel, masks, tfpos, tfs, field_lengths, weights, norm_a, norm_c, model)
+        if a < 0.0:
+            continue
+        v = _combine(a, 1.0, k1, model)
+        out_docids[pos + n] = d
+        out_scores[pos + n] = v
+        out_fields[pos + n] = np.uint16(np.int64(masks[p]) & sel)
+        if n % BLOCK == 0:
+            bm = v
+        elif v > bm:
+            bm = v
+        if v > best:
+            best = v
+        n += 1
+        if n % BLOCK == 0:
+            out_bmax[bpos + nb] = bm
+            nb += 1
+    if n % BLOCK != 0:
+        out_bmax[bpos + nb] = bm
+        nb += 1
+    return n, nb, best
+
+
+@njit(cache=True, nogil=True)
+def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, upper,
+                  excluded, prior, prior_max):
+    """Exact top-k of a disjunction of pre-scored lists by MaxScore (Turtle & Flood 1995), the
+    essential lists accumulated a window of documents at a time (as Lucene's MaxScoreBulkScorer).
+
+    ``upper[t]`` bounds ``idf[t] * scores[p]`` over term t's list. Lists sorted by bound; once the
+    k-th best score exceeds the summed bounds of the weakest, those become non-essential. The
+    essential lists' postings in a window of WINDOW docids are added up term at a time; each
+    document found is then dropped if that sum plus the block maxima (or bounds) of the
+    non-essential lists cannot reach the k-th score, else they are probed (galloping), strongest
+    first, stopping as soon as it cannot; a document that gets through is scored exactly, terms in
+    index order. ``excluded`` (sorted) never match; ``prior[d]`` (empty: none; <= ``prior_max``)
+    is added to every matching document. Returns (docids, scores, field masks matched, n_scored)
+    best first, ties by docid ascending.
+    """
+    T = starts.shape[0]
+    has_prior = prior.shape[0] > 0
+    pmax = prior_max if has_prior else 0.0
+    order = np.argsort(upper, kind="mergesort")
+    cum = np.empty(T, np.float64)
+    s = 0.0
+    for i in range(T):
+        s += upper[order[i]]
+        cum[i] = s * (1.0 + _SLACK)
+    ptr = starts.copy()                        # essential: next to add up; else: probe cursor
+    cur = starts.copy()                        # exact scoring cursor
+    blk = np.zeros(T, np.int64)                # block of the last probe, per non-essential list
+    hs = np.empty(max(k, 1), np.float64)
+    hd = np.empty(max(k, 1), np.int32)
+    hf = np.zeros(max(k, 1), np.int64)
+    size = 0
+    threshold = -np.inf
+    first = 0 if k > 0 else T                  # lists order[first:] are essential
+    contrib = np.zeros(T, np.float64)
+    hit = np.zeros(T, np.bool_)
+    probed = np.zeros(T, np.bool_)             # non-essential in this window
+    rest = np.zeros(T + 1, np.float64)         # rest[i]: block bounds of lists order[:i] ...
+    nend = -1                                  # ... valid for documents up to nend
+    acc = np.zeros(WINDOW, np.float64)
+    seen = np.zeros(WINDOW, np.bool_)
+    busy = np.zeros(WINDOW // 64, np.bool_)
+    ex = 0
+    n_ex = excluded.shape[0]
+    n_scored = 0
+    while first < T:
+        base = _NO_DOC
+        for i in range(first, T):
+            t = order[i]
+            if ptr[t] < ends[t] and docids[ptr[t]] < base:
+                base = docids[ptr[t]]
+        if base == _NO_DOC:
+            break
+        top = base + WINDOW
+        for i in range(first, T):
+            t = order[i]
+            p = ptr[t]
+            e = ends[t]
+            w = idf[t]
+            while p < e and docids[p] < top:
+                j = docids[p] - base
+                acc[j] += w * scores[p]
+                seen[j] = True
+                busy[j >> 6] = True
+                p += 1
+            ptr[t] = p
+        fw = first                             # the window's non-essential lists: order[:fw]
+        others = cum[fw - 1] + pmax if fw > 0 else pmax
+        for i in range(T):
+            probed[order[i]] = i < fw
+        for g in range(WINDOW // 64):
+            if not busy[g]:
+                continue
+            busy[g] = False
+            for j in range(g * 64, g * 64 + 64):
+                if not seen[j]:
+                    continue
+                seen[j] = False
+                partial = acc[j]
+                acc[j] = 0.0
+                d = base + j
+                while ex < n_ex and excluded[ex] < d:
+                    ex += 1
+                if ex < n_ex and excluded[ex] == d:
+                    continue
+                if (partial + others) * (1.0 + _SLACK) < threshold:
+                    continue                   # not even with every other list at its bound
+                pd = prior[d] if has_prior else 0.0
+                if fw > 0 and d > nend:        # block bounds of the non-essential lists at d
+                    nend = _block_bounds(d, fw, order, blk, starts, ends, docids, bstarts, bmax,
+                                         idf, upper, rest)
+                pruned = False
+                for i in range(fw - 1, -1, -1):
+                    if (partial + rest[i + 1] + pd) * (1.0 + _SLACK) < threshold:
+                        pruned = True
+                        break
+                    t = order[i]
+                    lo = min(max(ptr[t], starts[t] + blk[t] * BLOCK), ends[t])
+                    p = lo
+                    if lo < ends[t] and docids[lo] < d:
+                        p = _gallop(docids, lo, min(starts[t] + (blk[t] + 1) * BLOCK, ends[t]), d)
+                    ptr[t] = p
+                    if p < ends[t] and docids[p] == d:
+                        c = idf[t] * scores[p]
+                        contrib[t] = c
+                        hit[t] = True
+                        partial += c
+                if not pruned and fw == 0 and (partial + pd) * (1.0 + _SLACK) < threshold:
+                    pruned = True
+                if pruned:
+                    for i in range(fw):
+                        hit[order[i]] = False
+                    continue
+                total = 0.0                    # exact: terms in index order
+                fm = np.int64(0)
+                for t in range(T):
+                    if hit[t]:
+                        hit[t] = False
+                        total += contrib[t]
+                        fm |= np.int64(fields[ptr[t]])
+                    elif not probed[t] and cur[t] < ends[t] and docids[cur[t]] <= d:
+                        p = _gallop(docids, cur[t], ends[t], d)
+                        cur[t] = p
+                        if p < ends[t] and docids[p] == d:
+                            total += idf[t] * scores[p]
+                            fm |= np.int64(fields[p])
+                if has_prior:
+                    total += pd
+                n_scored += 1
+                if size < k:
+                    hs[size] = total
+                    hd[size] = d
+                    hf[size] = fm
+                    _sift_up(hs, hd, hf, size)
+                    size += 1
+                    if size == k:
+                        threshold = hs[0]
+                elif total > hs[0]:
+                    hs[0] = total
+                    hd[0] = d
+                    hf[0] = fm
+                    _sift_down(hs, hd, hf, size, 0)
+                    threshold = hs[0]
+        while first < T and (cum[first] + pmax) * (1.0 + _SLACK) < threshold:
+            first += 1
+            nend = -1
+    docs, top_scores, masks = _heap_sorted(hs, hd, hf, size)
+    return docs, top_scores, masks, n_scored
+
+
+@njit(cache=True, nogil=True)
+def _block_bounds(d, fw, order, blk, starts, ends, docids, bstarts, bmax, idf, upper, rest):
+    """Bounds of the non-essential lists ``order[:fw]`` at document ``d`` from the blocks holding
+    it (0 for a list that has passed d: for good): ``rest[i]`` sums those of ``order[:i]``.
+    Returns the last document they hold for (where the first of those blocks ends)."""
+    until = _NO_DOC
+    for i in range(fw):
+        t = order[i]
+        b = blk[t]
+        nb = (ends[t] - starts[t] + BLOCK - 1) // BLOCK
+        while b < nb and docids[min(starts[t] + (b + 1) * BLOCK, ends[t]) - 1] < d:
+            b += 1
+        blk[t] = b
+        bound = 0.0
+        if b < nb:
+            bound = min(idf[t] * bmax[bstarts[t] + b] * (1.0 + _SLACK), upper[t])
+            until = min(until, np.int64(docids[min(starts[t] + (b + 1) * BLOCK, ends[t]) - 1]))
+        rest[i + 1] = rest[i] + bound
+    return until
+
+
+@njit(cache=True, nogil=True)
+def count_union(starts, ends, docids, excluded):
+    """Number of documents in at least one list, not in ``excluded``."""
+    T = starts.shape[0]
+    ptr = starts.copy()
+    ex = 0
+    n = 0
+    while True:
+        d = _NO_DOC
+        for t in range(T):
+            if ptr[t] < ends[t] and docids[ptr[t]] < d:
+                d = docids[ptr[t]]
+        if d == _NO_DOC:
+            return n
+        for t in range(T):
+            if ptr[t] < ends[t] and docids[ptr[t]] == d:
+                ptr[t] += 1
+        while ex < excluded.shape[0] and excluded[ex] < d:
+            ex += 1
+        if not (ex < excluded.shape[0] and excluded[ex] == d):
+            n += 1
