@@ -27,8 +27,8 @@ from .config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
 from .container import write_container
 from .dump import Block, Dump, SiteInfo, pages_from_block
 from .errors import DumpFormatError, WikisearchError
-from .invert import invert_texts
-from .merge import file_checksums, merge_docs, merge_range, merge_stores, plan_ranges, title_order
+from .invert import Postings, invert_texts
+from .merge import file_checksums, merge_docs, merge_range, merge_stores, plan_ranges_of, title_order
 from .parse import field_texts, parse_plaintext, parse_wikitext
 from .segment import (FORMAT_VERSION, DocTable, SegmentReader, TermWriter, assemble_parts, compress_doc,
                       fsync_dir, manifest_checksum, pack_strings, unpack_strings, write_docs,
@@ -336,9 +336,10 @@ class Builder:
         aliases: list[list[str]] = [[] for _ in range(n_docs)]
         for src, docid in target_of.items():
             aliases[docid].append(src)
-        analyzer = Analyzer.from_json(self.ctx["analyzer"])
-        alias, alias_docids, alias_lengths = alias_postings(aliases, analyzer)
-        alias_dir = write_alias_segment(scratch / "alias", alias, alias_docids, self.config.codec)
+        # on a worker when there is a pool: its analyzer and kernels are loaded already
+        alias_lengths = self._run(build_alias_segment, aliases, self.ctx["analyzer"],
+                                  str(scratch / "alias"), self.config.codec)
+        alias_dir = scratch / "alias"
         inlinks = count_inlinks(blocks, docid_of, target_of, n_docs)
         doc_bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
         lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]) if readers else \
@@ -346,8 +347,7 @@ class Builder:
         lengths = lengths.astype(np.uint32)
         lengths[:, FIELDS.index("redirect")] = alias_lengths
         np.save(scratch / "lengths.npy", lengths)
-        stats = self._merge_postings(readers + [SegmentReader(alias_dir)], blocks, doc_bases,
-                                     alias_dir, scratch, final)
+        stats = self._merge_postings(blocks, doc_bases, alias_dir, scratch, final)
         stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
                                       np.zeros(N_FIELDS)).tolist()
         docs = merge_docs(readers, aliases, alias_lengths, inlinks)
@@ -362,12 +362,15 @@ class Builder:
         write_json_atomic(final / "manifest.json", manifest)
         return final
 
-    def _merge_postings(self, sources: list[SegmentReader], blocks: list[Path], doc_bases: list[int],
-                        alias_dir: Path, scratch: Path, final: Path) -> dict:
+    def _run(self, fn, *args):
+        """``fn(*args)`` on a worker when there is a pool (its kernels are loaded), else here."""
+        return fn(*args) if self.pool is None else self.pool.submit(fn, *args).result()
+
+    def _merge_postings(self, blocks: list[Path], doc_bases: list[int], alias_dir: Path,
+                        scratch: Path, final: Path) -> dict:
         """Merge the postings by term ranges, on the worker pool when there is one."""
         n_parts = 1 if self.pool is None else 2 * self.config.workers
-        ranges = plan_ranges(sources, n_parts)
-        sources[-1].close()
+        ranges = self._run(plan_ranges_of, [str(b) for b in blocks] + [str(alias_dir)], n_parts)
         jobs = [{"blocks": [str(b) for b in blocks], "doc_bases": doc_bases, "alias": str(alias_dir),
                  "lengths": str(scratch / "lengths.npy"), "rank": self.rank.to_json(),
                  "codec": self.config.codec, "lo": lo, "hi": hi, "out": str(scratch / f"part{i:04d}"),
@@ -393,7 +396,7 @@ class Builder:
         finally:
             if bar is not None:
                 bar.close()
-        stats = assemble_parts([Path(j["out"]) for j in jobs], final, self.config.codec)
+        stats = self._run(assemble_parts, [Path(j["out"]) for j in jobs], final, self.config.codec)
         stats["field_postings"] = np.sum([r["field_postings"] for r in results], axis=0).tolist()
         return stats
 
@@ -469,6 +472,14 @@ def resolve_redirects(redirects: list[tuple[str, str]], docid_of: dict[str, int]
     return out
 
 
+def build_alias_segment(aliases: list[list[str]], analyzer_spec: dict, path: str, codec: str) -> np.ndarray:
+    """Invert the redirect titles (:func:`alias_postings`) into a segment at ``path``; returns
+    the redirect-field length of every document."""
+    alias, alias_docids, alias_lengths = alias_postings(aliases, _analyzer(analyzer_spec))
+    write_alias_segment(Path(path), alias, alias_docids, codec)
+    return alias_lengths
+
+
 def write_alias_segment(path: Path, alias, alias_docids: np.ndarray, codec: str) -> Path:
     """The redirect-alias postings as a segment of their own, with global docids (ascending within
     each term, as ``alias_docids`` is), so the merge reads them like a block's."""
@@ -490,6 +501,10 @@ def alias_postings(aliases: list[list[str]], analyzer: Analyzer):
     lengths per global doc).
     """
     with_alias = np.asarray([d for d, a in enumerate(aliases) if a], np.int32)
+    if len(with_alias) == 0:   # no redirects (plain-text input): nothing to analyze
+        return (Postings([], np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint16),
+                         np.zeros(1, np.int64), np.zeros(0, np.uint32),
+                         np.zeros((0, N_FIELDS), np.uint32)), with_alias, np.zeros(len(aliases), np.uint32))
     texts = []
     slot = FIELDS.index("redirect")
     for d in with_alias.tolist():

@@ -61,6 +61,16 @@ def plan_ranges(readers: list[SegmentReader], n_parts: int) -> list[tuple[bytes 
     return list(zip(bounds[:-1], bounds[1:]))
 
 
+def plan_ranges_of(segment_dirs: list[str], n_parts: int) -> list[tuple[bytes | None, bytes | None]]:
+    """:func:`plan_ranges` of the segments in these directories."""
+    readers = [SegmentReader(p, verify=False) for p in segment_dirs]
+    try:
+        return plan_ranges(readers, n_parts)
+    finally:
+        for r in readers:
+            r.close()
+
+
 def merge_range(job: dict) -> dict:
     """Merge the terms in ``[job["lo"], job["hi"])`` of all sources into a part at ``job["out"]``.
 
@@ -331,5 +341,5 @@ def file_checksums(directory: Path, names: list[str]) -> dict:
     return out
 
 
-__all__ = ["plan_ranges", "merge_range", "merge_docs", "merge_stores", "title_order", "file_checksums",
+__all__ = ["plan_ranges", "plan_ranges_of", "merge_range", "merge_docs", "merge_stores", "title_order", "file_checksums",
            "pack_strings"]
