@@ -241,3 +241,16 @@ def test_kernel_grows_its_arrays():
 
 def test_docstrings():
     assert doctest.testmod(analyze).failed == 0
+
+
+def test_encode_matches_plain_join():
+    # mostly two- and three-byte text makes the buffer grow past its first guess
+    from wikisearch.analyze import _encode
+    rng = np.random.default_rng(3)
+    alphabet = ["a", "Б", "ж", "日", "€", "😀", " ", ""]
+    texts = ["".join(rng.choice(alphabet, size=int(rng.integers(0, 40)))) for _ in range(10_000)]
+    buf, ends = _encode(texts)
+    encoded = [t.encode("utf-8") for t in texts]
+    assert buf.tobytes() == b"".join(encoded)
+    assert ends.tolist() == np.cumsum([len(e) for e in encoded]).tolist()
+    assert _encode([])[0].size == 0 and _encode([])[1].size == 0

@@ -262,18 +262,28 @@ def _normalize_many(tokens: list[str], fold: bool) -> list[str]:
 
 def _encode(texts) -> tuple[np.ndarray, np.ndarray]:
     """One UTF-8 buffer for all texts and the byte offset where each text ends."""
-    # Filled piece by piece so a block's text is held once as str and once as UTF-8, not twice
-    # more as a list of encoded parts and their join.
-    lens = np.fromiter((len(t) if t.isascii() else len(t.encode("utf-8", "surrogatepass"))
-                        for t in texts), np.int64, len(texts))
-    ends = np.cumsum(lens, dtype=np.int64)
-    buf = np.empty(int(ends[-1]) if len(ends) else 0, np.uint8)
-    pos = 0
+    # Filled piece by piece so a block's text is held once as str and once as UTF-8 (plus one
+    # piece), not twice more as a list of encoded parts and their join; each text is encoded
+    # once, into a buffer sized from the character count and grown if the text is not ASCII.
+    ends = np.empty(len(texts), np.int64)
+    total_chars = sum(map(len, texts))
+    buf = np.empty(int(total_chars * 1.05) + 64, np.uint8)
+    pos = chars = 0
     for i in range(0, len(texts), 4096):
-        piece = "".join(texts[i:i + 4096]).encode("utf-8", "surrogatepass")
+        chars += sum(map(len, texts[i:i + 4096]))
+        parts = [t.encode("utf-8", "surrogatepass") for t in texts[i:i + 4096]]
+        np.cumsum(np.fromiter(map(len, parts), np.int64, len(parts)), out=ends[i:i + len(parts)])
+        ends[i:i + len(parts)] += pos
+        piece = b"".join(parts)
+        del parts
+        if pos + len(piece) > buf.size:   # grow to the bytes per character seen so far
+            guess = int((pos + len(piece)) / max(1, chars) * total_chars * 1.05) + 64
+            grown = np.empty(max(pos + len(piece), guess), np.uint8)
+            grown[:pos] = buf[:pos]
+            buf = grown
         buf[pos:pos + len(piece)] = np.frombuffer(piece, np.uint8)
         pos += len(piece)
-    return buf, ends
+    return buf[:pos], ends
 
 
 def _token_strings(buf, starts, stops) -> list[str]:
