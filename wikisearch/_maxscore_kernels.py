@@ -101,9 +101,10 @@ def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, u
     probed = np.zeros(T, np.bool_)             # non-essential in this window
     rest = np.zeros(T + 1, np.float64)         # rest[i]: block bounds of lists order[:i] ...
     nend = -1                                  # ... valid for documents up to nend
-    acc = np.zeros(WINDOW, np.float64)
-    seen = np.zeros(WINDOW, np.bool_)
-    busy = np.zeros(WINDOW // 64, np.bool_)
+    acc = np.zeros(WINDOW, np.float64)         # a window's essential sums, by docid - base
+    seen = np.zeros(WINDOW, np.int64)
+    touched = np.empty(WINDOW + 1, np.int64)   # the window's documents (docid - base) ...
+    cand = np.empty(WINDOW, np.int64)          # ... those that might make the top k
     ex = 0
     n_ex = excluded.shape[0]
     n_scored = 0
@@ -116,7 +117,8 @@ def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, u
         if base == _NO_DOC:
             break
         top = base + WINDOW
-        for i in range(first, T):
+        n = 0
+        for i in range(first, T):              # (branch-free: these branches are coin flips)
             t = order[i]
             p = ptr[t]
             e = ends[t]
@@ -124,24 +126,36 @@ def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, u
             while p < e and docids[p] < top:
                 j = docids[p] - base
                 acc[j] += w * scores[p]
-                seen[j] = True
-                busy[j >> 6] = True
+                touched[n] = j
+                n += 1 - seen[j]
+                seen[j] = 1
                 p += 1
             ptr[t] = p
         fw = first                             # the window's non-essential lists: order[:fw]
         others = cum[fw - 1] + pmax if fw > 0 else pmax
         for i in range(T):
             probed[order[i]] = i < fw
-        for g in range(WINDOW // 64):
-            if not busy[g]:
-                continue
-            busy[g] = False
-            for j in range(g * 64, g * 64 + 64):
-                if not seen[j]:
-                    continue
-                seen[j] = False
+        m = 0
+        for c in range(n):                     # not even with every other list at its bound?
+            j = touched[c]
+            keep = np.int64((acc[j] + others) * (1.0 + _SLACK) >= threshold)
+            cand[m] = j
+            m += keep
+            seen[j] = keep                     # (seen now marks the candidates)
+        if m <= 32:                            # in docid order: a few sorted runs ...
+            _insertion_sort(cand, m)
+            for c in range(m):
+                seen[cand[c]] = 0
+        else:                                  # ... or read off the window
+            m = 0
+            for j in range(WINDOW):
+                cand[m] = j
+                m += seen[j]
+                seen[j] = 0
+        for c in range(m):
+            if True:
+                j = cand[c]
                 partial = acc[j]
-                acc[j] = 0.0
                 d = base + j
                 while ex < n_ex and excluded[ex] < d:
                     ex += 1
@@ -205,11 +219,25 @@ def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, u
                     hf[0] = fm
                     _sift_down(hs, hd, hf, size, 0)
                     threshold = hs[0]
+        for c in range(n):
+            acc[touched[c]] = 0.0
         while first < T and (cum[first] + pmax) * (1.0 + _SLACK) < threshold:
             first += 1
             nend = -1
     docs, top_scores, masks = _heap_sorted(hs, hd, hf, size)
     return docs, top_scores, masks, n_scored
+
+
+@njit(cache=True, nogil=True)
+def _insertion_sort(a, n):
+    """Sort ``a[:n]`` in place (a few short sorted runs: quicker than np.sort's set-up)."""
+    for i in range(1, n):
+        v = a[i]
+        j = i - 1
+        while j >= 0 and a[j] > v:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = v
 
 
 @njit(cache=True, nogil=True)
