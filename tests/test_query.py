@@ -189,3 +189,28 @@ def test_query_stopwords_dropped_only_when_something_is_left():
 def test_repeated_clauses_collapse():
     assert str(p("a1 b1 a1 c1 b1")) == "a1 OR b1 OR c1"
     assert str(p("x1 AND y1 z1 x1 AND y1")) == "(x1 AND y1) OR z1"
+
+
+def test_word_cache_parses_alike(monkeypatch):
+    """With a word cache (as a Searcher keeps) every query parses as without one, with the real
+    analyzer and the test one, also after the cache starts over."""
+    import random
+
+    import wikisearch.query as Q
+    from wikisearch.analyze import Analyzer
+    monkeypatch.setattr(Q, "WORD_CACHE_LIMIT", 12)
+    rng = random.Random(4)
+    words = ["Vietnam", "war", "e-mail", "AC/DC", "t:merkel", '"bank of america"', "-kohl", "AND", "OR",
+             "which", "Indian_singers", "incategory:Indian_singers", "über", "東京", "dogs", "the", "NOT"]
+    for analyzer in (A, Analyzer.for_language("en")):
+        cache: dict = {}
+        for _ in range(300):
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
+            try:
+                want = parse_query(text, analyzer)
+            except InvalidQueryError:
+                with pytest.raises(InvalidQueryError):
+                    parse_query(text, analyzer, word_cache=cache)
+                continue
+            assert parse_query(text, analyzer, word_cache=cache) == want, text
+            assert len(cache) <= 12 + 6

@@ -216,8 +216,11 @@ def _lex(text: str, warnings: list[str]) -> list[_Token]:
 
 # --- parser --------------------------------------------------------------------------------------
 def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
-                query_stopwords: bool = True) -> Query:
+                query_stopwords: bool = True, word_cache: dict | None = None) -> Query:
     """Parse ``text`` with ``analyzer`` (the index's) into a :class:`Query`.
+
+    ``word_cache`` (a dict the caller keeps for this analyzer, bounded here) remembers the terms
+    of each word, so words seen before are not analyzed again.
 
     >>> str(parse_query("vietnam AND war movie", SimpleAnalyzer()))
     '(vietnam AND war) OR movie'
@@ -235,7 +238,8 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
     dropped: list[str] = []
     seen_terms: set[str] = set()
     n_terms_over = 0
-    analyzed = _analyze_many(analyzer, [t.text.replace("_", " ") for t in tokens if t.kind != "op"])
+    analyzed = _analyze_many(analyzer, [t.text.replace("_", " ") for t in tokens if t.kind != "op"],
+                             word_cache)
     analyzed.reverse()
     for pos, tok in enumerate(tokens):
         if tok.kind == "op":
@@ -295,8 +299,26 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
                  tuple(dict.fromkeys(warnings)))
 
 
-def _analyze_many(analyzer, texts: list[str]) -> list[tuple[str, ...]]:
-    """Terms of each text, in one analyzer call when the analyzer can batch."""
+#: Words a ``word_cache`` holds before it starts over.
+WORD_CACHE_LIMIT = 100_000
+
+
+def _analyze_many(analyzer, texts: list[str], cache: dict | None = None) -> list[tuple[str, ...]]:
+    """Terms of each text, in one analyzer call when the analyzer can batch (the texts that are
+    not in ``cache``, if one is given)."""
+    if cache is None:
+        return _analyze_batch(analyzer, texts)
+    out = [cache.get(t) for t in texts]
+    if None in out:
+        missing = [i for i, terms in enumerate(out) if terms is None]
+        if len(cache) + len(missing) > WORD_CACHE_LIMIT:
+            cache.clear()
+        for i, terms in zip(missing, _analyze_batch(analyzer, [texts[i] for i in missing])):
+            out[i] = cache[texts[i]] = terms
+    return out
+
+
+def _analyze_batch(analyzer, texts: list[str]) -> list[tuple[str, ...]]:
     batch = getattr(analyzer, "analyze_texts", None)
     if batch is None or not texts:
         return [tuple(analyzer.terms(t)) for t in texts]

@@ -229,12 +229,13 @@ def _score_into(s: "Searcher", o: int, sel: int, rank: RankConfig, params, posti
 
 def _query_arrays(entries):
     """starts, ends, bstarts, idf, upper of a query's entries, for the kernel."""
-    starts = np.array([e[0] for e in entries], np.int64)
-    ends = starts + np.array([e[1] for e in entries], np.int64)
-    bstarts = np.array([e[2] for e in entries], np.int64)
-    idf = np.array([e[4] for e in entries], np.float64)
-    upper = idf * np.array([e[3] for e in entries], np.float64) * (1.0 + _BOUND_SLACK) + 1e-12
-    return starts, ends, bstarts, idf, upper
+    T = len(entries)
+    ints = np.array([e[0] for e in entries] + [e[0] + e[1] for e in entries] + [e[2] for e in entries],
+                    np.int64)
+    floats = np.array([e[4] for e in entries] + [e[3] for e in entries], np.float64)
+    idf = floats[:T]
+    upper = idf * floats[T:] * (1.0 + _BOUND_SLACK) + 1e-12
+    return ints[:T], ints[T:2 * T], ints[2 * T:], idf, upper
 
 
 class Searcher:
@@ -253,6 +254,7 @@ class Searcher:
         self._bounds: dict = {}
         self._ordinals: dict = {}
         self._scored = _ScoredLists(cache_postings)
+        self._words: dict = {}                  # word -> its terms (query.parse_query)
 
     # --- public ------------------------------------------------------------------------------
     def warmup(self) -> None:
@@ -294,7 +296,8 @@ class Searcher:
             except ValueError as e:
                 raise InvalidQueryError(f"bad ranking settings: {e}") from None
         prior = self._prior(priors)
-        q = parse_query(query, self.analyzer).with_default_fields(resolve_fields(fields))
+        q = parse_query(query, self.analyzer, word_cache=self._words).with_default_fields(
+            resolve_fields(fields))
         warnings = list(q.warnings)
         flags: dict = {"priors": True} if prior is not None else {}
         keys, ords = self._scoring_terms(q)
@@ -424,11 +427,10 @@ class Searcher:
     def _hits(self, docids, scores, fields) -> list[Hit]:
         r = self.reader
         page_ids = getattr(r, "page_ids", None)
-        hits = []
-        for i, (d, s, f) in enumerate(zip(docids.tolist(), scores.tolist(), fields.tolist())):
-            pid = int(page_ids[d]) if page_ids is not None else r.page_id(d)
-            hits.append(Hit(d, pid, None, None, s, list(_FIELD_NAMES[f]), i + 1, reader=r))
-        return hits
+        ds = docids.tolist()
+        pids = np.asarray(page_ids)[docids].tolist() if page_ids is not None else [r.page_id(d) for d in ds]
+        return [Hit(d, pid, None, None, s, list(_FIELD_NAMES[f]), i, reader=r)
+                for i, (d, pid, s, f) in enumerate(zip(ds, pids, scores.tolist(), fields.tolist()), 1)]
 
     def _result(self, hits, query, q, rank, warnings, counter, t0, flags) -> SearchResult:
         return SearchResult(hits, query=query, parsed=q, rank_config=rank, warnings=warnings,
