@@ -1,4 +1,5 @@
 """The build: hand-checked postings, determinism, merge exactness, resume after kill -9, corruption."""
+import bz2
 import os
 import random
 import signal
@@ -183,3 +184,23 @@ def test_rebuild_replaces_old_index(tmp_path):
     out = build_index([DATA / "tiny.xml"], tmp_path / "idx")
     build_index([GENSIM], out)
     assert IndexReader(out).n_docs == 106
+
+
+def test_block_transports_give_the_same_bytes(tmp_path):
+    # a worker reads a plain file's block itself; other blocks come through shared memory,
+    # or pickled when /dev/shm has no room
+    from wikisearch.build import _drop_shared, _share_block, _take_block
+    from wikisearch.dump import Dump
+    plain = tmp_path / "plain.xml"
+    plain.write_bytes(bz2.decompress(GENSIM.read_bytes()))
+    for path, kinds in ((plain, {"file"}), (GENSIM, {"shm", "bytes"})):
+        with Dump(path) as dump:
+            for block, data in dump.blocks(300_000):
+                for room in (True, False):
+                    src = _share_block(data, block, dump, room)
+                    assert src[0] in kinds
+                    assert _take_block(src) == data
+                    _drop_shared(src)            # already unlinked by the taker: a no-op
+    a = build_index([plain], tmp_path / "w1", workers=1, block_bytes=300_000)
+    b = build_index([plain], tmp_path / "w2", workers=2, block_bytes=300_000)
+    assert _files(a) == _files(b)

@@ -115,6 +115,66 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
     return summary
 
 
+# How a block's bytes reach a worker: the pipe of a process pool moves ~300 MB/s and a worker
+# waits for it between blocks, so workers read plain input files themselves, and other blocks
+# (decompressed by the main process) pass through shared memory when /dev/shm has room.
+def _share_block(data: bytes, block: Block, dump: Dump, room: bool):
+    if dump.blocks_are_file_ranges:
+        return ("file", os.path.abspath(dump.path), block.start, block.end)
+    if room:
+        from multiprocessing import shared_memory
+        shm = shared_memory.SharedMemory(create=True, size=max(1, len(data)))
+        shm.buf[:len(data)] = data
+        shm.close()                     # lives on until the worker (or _drop_shared) unlinks it
+        return ("shm", shm.name, len(data))
+    return ("bytes", data)
+
+
+def _take_block(src) -> bytes:
+    kind = src[0]
+    if kind == "file":
+        path, start, end = src[1:]
+        with open(path, "rb") as f:
+            f.seek(start)
+            data = f.read(end - start)
+        if len(data) != end - start:
+            raise WikisearchError(f"{path} changed during the build (rerun to start over)")
+        return data
+    if kind == "shm":
+        from multiprocessing import shared_memory
+        shm = shared_memory.SharedMemory(name=src[1])
+        try:
+            return bytes(shm.buf[:src[2]])
+        finally:
+            shm.close()
+            shm.unlink()
+    return src[1]
+
+
+def _drop_shared(src) -> None:
+    if src[0] == "shm":
+        from multiprocessing import shared_memory
+        try:
+            shm = shared_memory.SharedMemory(name=src[1])
+        except FileNotFoundError:
+            return
+        shm.close()
+        shm.unlink()
+
+
+def _shm_room(need: int) -> bool:
+    try:
+        st = os.statvfs("/dev/shm")
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize > need
+
+
+def build_shared_block(src, block: Block, ctx: dict, out_dir: str) -> dict:
+    """:func:`build_block` of a block passed by :func:`_share_block` (run on a worker)."""
+    return build_block(_take_block(src), block, ctx, out_dir)
+
+
 def _write_pairs(path: Path, kind: bytes, pairs: list[tuple[str, str]]) -> None:
     s_off, s_blob = pack_strings([a for a, _ in pairs])
     d_off, d_blob = pack_strings([b for _, b in pairs])
@@ -290,20 +350,25 @@ class Builder:
 
     def _run_pool(self, done: set[int], prog: _Progress, summaries: list) -> None:
         workers = self.config.workers
-        pending = set()
+        room = _shm_room(4 * (workers + 2) * self.block_bytes)
+        pending: dict = {}
         try:
             for number, block, data, ctx in self._blocks(done, prog):
                 while len(pending) > workers:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        del pending[f]
                     self._collect(finished, prog, summaries)
                 out = str(self.work / "blocks" / f"{number:06d}")
-                pending.add(self.pool.submit(build_block, data, block, ctx, out))
+                src = _share_block(data, block, self._last_dump, room)
                 del data
-            finished, pending = wait(pending)
+                pending[self.pool.submit(build_shared_block, src, block, ctx, out)] = src
+            finished, _ = wait(pending)
             self._collect(finished, prog, summaries)
         except BaseException:
-            for f in pending:
-                f.cancel()
+            for f, src in pending.items():
+                if f.cancel() or f.done():
+                    _drop_shared(src)     # never reached a worker, or its worker died
             raise
 
     def _collect(self, finished, prog: _Progress, summaries: list) -> None:

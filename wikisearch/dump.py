@@ -360,6 +360,13 @@ class Dump:
                 else f"it starts with {bytes(buf[pos:pos + 16])!r}")
         raise self._error(f"not a MediaWiki XML export or WikiExtractor output: {what}", pos)
 
+    @property
+    def blocks_are_file_ranges(self) -> bool:
+        """Whether a block's bytes are the file's bytes ``[block.start, block.end)`` (a plain,
+        uncompressed UTF-8 file), so that a worker can read its block itself."""
+        s = self._stream
+        return self.path != "-" and s.kind == "plain" and s._transcoder is None
+
     def compressed_position(self) -> int | None:
         """Bytes of the input consumed so far, for progress bars (``input_bytes`` is the total)."""
         return self._stream.compressed_position()
