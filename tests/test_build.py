@@ -204,3 +204,14 @@ def test_block_transports_give_the_same_bytes(tmp_path):
     a = build_index([plain], tmp_path / "w1", workers=1, block_bytes=300_000)
     b = build_index([plain], tmp_path / "w2", workers=2, block_bytes=300_000)
     assert _files(a) == _files(b)
+
+
+def test_errors_cross_a_process_pool_intact():
+    # a worker's DumpFormatError / CorruptIndexError must reach the user as itself, not as a
+    # "result has failed to un-serialize" broken pool
+    import pickle
+    from wikisearch.errors import DumpFormatError
+    for e in (CorruptIndexError("/x/terms.bin", "damaged", expected=3, found=4),
+              DumpFormatError("bad page", offset=3, title="T", path="/p")):
+        f = pickle.loads(pickle.dumps(e))
+        assert type(f) is type(e) and str(f) == str(e) and vars(f) == vars(e)

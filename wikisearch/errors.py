@@ -32,6 +32,10 @@ class DumpFormatError(WikisearchError):
             where.append(f"page {title!r}")
         super().__init__(f"{message} ({', '.join(where)})" if where else message)
 
+    def __reduce__(self):   # keyword arguments: so that it crosses a process pool intact
+        return _rebuild, (type(self), (self.reason,), {"offset": self.offset, "title": self.title,
+                                                       "path": self.path})
+
 
 class CorruptIndexError(WikisearchError):
     """An index file is damaged: bad magic, bad checksum, truncated, inconsistent."""
@@ -41,7 +45,16 @@ class CorruptIndexError(WikisearchError):
         self.expected = expected
         self.found = found
         detail = f" (expected {expected}, found {found})" if expected is not None or found is not None else ""
+        self.reason = message
         super().__init__(f"corrupt index file {self.path}: {message}{detail}")
+
+    def __reduce__(self):
+        return _rebuild, (type(self), (self.path, self.reason),
+                          {"expected": self.expected, "found": self.found})
+
+
+def _rebuild(cls, args, kwargs):
+    return cls(*args, **kwargs)
 
 
 class IndexNotFoundError(WikisearchError):
