@@ -376,8 +376,10 @@ print(json.dumps(out))
     assert runs[0] == runs[1]
 
 
-def test_threads_share_a_searcher(random_index):
-    s = Searcher(random_index)
+@pytest.mark.parametrize("capacity", [None, 60])
+def test_threads_share_a_searcher(random_index, capacity):
+    """Also with a cache so small that threads keep starting it over under each other's feet."""
+    s = Searcher(random_index) if capacity is None else Searcher(random_index, cache_postings=capacity)
     rng = random.Random(11)
     queries = [_random_query(rng, VOCAB, boolean=False) for _ in range(40)]
     expected = {}

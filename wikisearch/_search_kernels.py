@@ -329,25 +329,6 @@ def score_docs(cands, offsets, docids, masks, tfpos, tfs, fsel, idf, field_lengt
 
 
 @njit(cache=True, nogil=True)
-def term_upper_bounds(offsets, docids, masks, tfpos, tfs, fsel, field_lengths, weights,
-                      norm_a, norm_c, k1, model):
-    """Max over each term's postings of its score divided by idf (exact; costs a full pass)."""
-    T = offsets.shape[0] - 1
-    out = np.zeros(T, np.float64)
-    for t in range(T):
-        best = 0.0
-        for p in range(offsets[t], offsets[t + 1]):
-            a = _field_sum(p, docids[p], fsel[t], masks, tfpos, tfs, field_lengths, weights,
-                           norm_a, norm_c, model)
-            if a > 0.0:
-                v = _combine(a, 1.0, k1, model)
-                if v > best:
-                    best = v
-        out[t] = best
-    return out
-
-
-@njit(cache=True, nogil=True)
 def field_docs(docids, masks, sel):
     """Documents of one term's list having it in at least one field of ``sel``."""
     out = np.empty(docids.shape[0], np.int32)

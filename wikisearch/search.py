@@ -27,7 +27,7 @@ from .errors import InvalidQueryError
 from .query import Literal, Query, parse_query, resolve_fields
 from .rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 
-#: Upper bounds read from the index are rounded up already; a little slack costs nothing.
+#: Per-term bounds are exact maxima of idf * score; a little slack costs nothing.
 _BOUND_SLACK = 1e-5
 #: Phrase checks done to count matches exactly; past this, ``total_relation`` is "gte".
 MAX_PHRASE_CHECKS = 200
@@ -251,7 +251,6 @@ class Searcher:
         self._field_lengths = np.ascontiguousarray(index.field_lengths)
         self._avg = np.asarray(index.avg_field_lengths, np.float64)
         self._params: dict = {}
-        self._bounds: dict = {}
         self._ordinals: dict = {}
         self._scored = _ScoredLists(cache_postings)
         self._words: dict = {}                  # word -> its terms (query.parse_query)
@@ -384,25 +383,6 @@ class Searcher:
         fsel = np.array([field_mask(f) for _, f in keys], np.int64)
         return _Terms(keys, np.asarray(ords, np.int64), offsets, docids, masks, tfs, fsel, idf,
                       {key: t for t, key in enumerate(keys)})
-
-    def _upper_bounds(self, terms: _Terms, rank: RankConfig, params) -> np.ndarray:
-        """Per-term score bounds: the index's (for its own settings) or computed and cached."""
-        if rank == self.reader.rank_config and rank.model == "bm25f":
-            b = np.array([self.reader.term_bound(int(o)) for o in terms.ordinals], np.float64)
-            return terms.idf * b * (1.0 + _BOUND_SLACK) + 1e-12
-        keys = [(rank, int(o), int(s)) for o, s in zip(terms.ordinals, terms.fsel)]
-        values = [self._bounds.get(key) for key in keys]
-        missing = [t for t, v in enumerate(values) if v is None]
-        if missing:                      # a pass over all the query's postings: one miss, one pass
-            w, a, c, k1, model = params
-            got = K.term_upper_bounds(terms.offsets, terms.docids, terms.masks,
-                                      K.tf_positions(terms.masks), terms.tfs, terms.fsel,
-                                      self._field_lengths, w, a, c, k1, model).tolist()
-            if len(self._bounds) > _CACHE_LIMIT:
-                self._bounds.clear()
-            for t in missing:
-                values[t] = self._bounds[keys[t]] = got[t]
-        return terms.idf * np.asarray(values, np.float64) * (1.0 + _BOUND_SLACK) + 1e-12
 
     def _literal_docs(self, lit: Literal, terms: _Terms | None) -> np.ndarray:
         """Documents having every term of ``lit`` in its fields (phrases: a superset)."""
