@@ -328,14 +328,33 @@ def test_prescored_maxscore_equals_exhaustive_kernel():
             K.count_union(offsets, docids, masks, fsel, excluded)
 
 
-@pytest.mark.parametrize("capacity", [0, 40, 400])
+@pytest.mark.parametrize("capacity", [0, 40, 100, 400])
 def test_scored_cache_of_any_size_answers_alike(random_index, capacity):
-    """A cache too small for a query (scored privately), one that starts over often, a roomy one."""
+    """A cache too small for a query (scored privately), ones that start over often, a roomy one;
+    a word under several field prefixes needs room once per prefix. The arenas never overflow."""
     s = Searcher(random_index, cache_postings=capacity)
     rng = random.Random(capacity)
-    for _ in range(80):
-        _check_against_oracle(s, random_index, _random_query(rng, VOCAB, boolean=False), 10,
-                              rng.choice(_configs()))
+    for i in range(120):
+        text = _random_query(rng, VOCAB, boolean=False)
+        if i % 3 == 0:
+            w = rng.choice(VOCAB)
+            text = f"{w} t:{w} b:{w} c:{w} " + text
+        _check_against_oracle(s, random_index, text, 10, rng.choice(_configs()))
+        c = s._scored
+        assert c.pos <= c.capacity and c.bpos <= len(c.arenas[3])
+
+
+def test_scored_cache_makes_room_for_each_field_selection():
+    """Regression: room was counted once per term, not once per (term, fields); "x t:x b:x" writes
+    three lists of x, and with the arenas nearly full they overflowed."""
+    s = Searcher(MemoryIndex([{"title": "x p", "body": "x q r s"}] * 10), cache_postings=64)
+    for w in "pqrs":
+        s.search(w)
+    assert s._scored.pos == 40
+    got = s.search("x t:x b:x")
+    want, _ = oracle_search(s.reader, parse_query("x t:x b:x", s.reader.analyzer), s.reader.rank_config, 10)
+    assert [(h.docid, h.score) for h in got] == want
+    assert s._scored.pos <= 64
 
 
 def test_ties_break_by_docid():

@@ -172,31 +172,43 @@ class _ScoredLists:
         self.entries: dict = {}
 
     @staticmethod
-    def _arenas(n: int):
+    def _arenas(n: int, n_lists: int = 1024):
         return (np.empty(n, np.int32), np.empty(n, np.float64), np.empty(n, np.uint16),
-                np.empty(n // MK.BLOCK + 1024, np.float64))
+                np.empty(n // MK.BLOCK + n_lists + 1, np.float64))
 
     def lists(self, s: "Searcher", keys, ords, rank: RankConfig, params):
         """(arenas, starts, ends, bstarts, idf, upper) of a query's scoring terms."""
-        sel = [field_mask(f) for _, f in keys]
+        wanted = [(o, field_mask(f)) for (_, f), o in zip(keys, ords)]
         with self.lock:
-            got = [self.entries.get((o, m, rank)) for o, m in zip(ords, sel)]
+            got = [self.entries.get((o, m, rank)) for o, m in wanted]
             if None in got:
-                lists = {o: s.reader.postings(o) for o, e in zip(ords, got) if e is None}
-                need = sum(len(p[0]) for p in lists.values())
-                if (self.pos + need > self.capacity or
-                        self.bpos + need // MK.BLOCK + len(lists) > len(self.arenas[3])):
-                    everything = {o: lists.get(o) or s.reader.postings(o) for o in ords}
-                    if sum(len(p[0]) for p in everything.values()) > self.capacity // 2:
-                        return self._private(s, everything, ords, sel, rank, params)
+                postings: dict = {}
+                missing = {key for key, e in zip(wanted, got) if e is None}
+                need, blocks = self._room(s, missing, postings)
+                if self.pos + need > self.capacity or self.bpos + blocks > len(self.arenas[3]):
+                    need, blocks = self._room(s, set(wanted), postings)
+                    if need > self.capacity // 2 or blocks > len(self.arenas[3]) // 2:
+                        return self._private(s, wanted, postings, rank, params)
                     self._start_over()
-                    lists = everything
-                    got = [None] * len(ords)
-                for i, (o, m) in enumerate(zip(ords, sel)):
+                    got = [None] * len(wanted)
+                for i, (o, m) in enumerate(wanted):
                     if got[i] is None:
-                        got[i] = self.entries.get((o, m, rank)) or self._add(s, o, m, rank, params, lists[o])
+                        got[i] = self.entries.get((o, m, rank)) or self._add(s, o, m, rank, params, postings[o])
             arenas = self.arenas
         return (arenas,) + _query_arrays(got)
+
+    @staticmethod
+    def _room(s: "Searcher", wanted: set, postings: dict) -> tuple[int, int]:
+        """Postings and block maxima that scoring ``wanted`` (ordinal, fields) may write at most
+        (decoding into ``postings`` the lists it lacks)."""
+        need = blocks = 0
+        for o, _m in wanted:
+            if o not in postings:
+                postings[o] = s.reader.postings(o)
+            n = len(postings[o][0])
+            need += n
+            blocks += -(-n // MK.BLOCK)
+        return need, blocks
 
     def _add(self, s: "Searcher", o: int, sel: int, rank: RankConfig, params, postings):
         entry = _score_into(s, o, sel, rank, params, postings, self.arenas, self.pos, self.bpos)
@@ -205,13 +217,12 @@ class _ScoredLists:
         self.entries[(o, sel, rank)] = entry
         return entry
 
-    def _private(self, s: "Searcher", lists, ords, sel, rank, params):
+    def _private(self, s: "Searcher", wanted, postings, rank, params):
         """A query whose lists would crowd out the cache: scored into arenas of its own."""
-        n = sum(len(lists[o][0]) for o in ords)
-        arenas = self._arenas(n)
+        arenas = self._arenas(sum(len(postings[o][0]) for o, _ in wanted), len(wanted))
         got, pos, bpos = [], 0, 0
-        for o, m in zip(ords, sel):
-            entry = _score_into(s, o, m, rank, params, lists[o], arenas, pos, bpos)
+        for o, m in wanted:
+            entry = _score_into(s, o, m, rank, params, postings[o], arenas, pos, bpos)
             pos += entry[1]
             bpos += -(-entry[1] // MK.BLOCK)
             got.append(entry)
