@@ -170,6 +170,17 @@ def _shm_room(need: int) -> bool:
     return st.f_bavail * st.f_frsize > need
 
 
+def warm_worker(codec: str) -> None:
+    """Start a worker and load the block kernels (tokenizer, inverter, codec, dictionary) while
+    the main process reads the first block: a pool starts its processes only on demand."""
+    import tempfile
+    postings = invert_texts(["warm up 日本"] + [""] * (N_FIELDS - 1), 1, Analyzer())
+    with tempfile.TemporaryDirectory() as tmp:
+        w = TermWriter(Path(tmp), codec)
+        w.add_many(postings.terms, postings.post_offsets, postings.docids, postings.masks, postings.tfs)
+        w.close()
+
+
 def build_shared_block(src, block: Block, ctx: dict, out_dir: str) -> dict:
     """:func:`build_block` of a block passed by :func:`_share_block` (run on a worker)."""
     return build_block(_take_block(src), block, ctx, out_dir)
@@ -508,6 +519,8 @@ class Builder:
         done = self._prepare_workdir()
         if self.config.workers > 1:
             self.pool = ProcessPoolExecutor(self.config.workers, mp_context=get_context("spawn"))
+            for _ in range(self.config.workers):
+                self.pool.submit(warm_worker, self.config.codec)
         try:
             self._run_blocks(done)
             final = self._finalize()
