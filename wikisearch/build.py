@@ -391,7 +391,7 @@ class Builder:
     # --- the merge phase -----------------------------------------------------------------------
     def _finalize(self) -> Path:
         blocks = [self.work / "blocks" / f"{k:06d}" for k in range(self.n_blocks)]
-        readers = [SegmentReader(b, verify=True) for b in blocks]
+        readers = [SegmentReader(b, verify=True, sparse=True) for b in blocks]
         try:
             return self._merge(readers, blocks)
         finally:

@@ -69,9 +69,14 @@ class ContainerWriter:
 
     def add_files(self, name: str, paths) -> None:
         """A uint8 array of the bytes of ``paths`` joined end to end, copied at close."""
-        paths = [Path(p) for p in paths]
-        size = sum(os.path.getsize(p) for p in paths)
-        self._arrays.append((name, paths, "|u1", (size,), size))
+        self.add_file_ranges(name, [(p, 0, os.path.getsize(p)) for p in paths])
+
+    def add_file_ranges(self, name: str, ranges) -> None:
+        """A uint8 array of the byte ranges ``(path, start, length)`` joined end to end, copied
+        at close in pieces (bounded memory)."""
+        ranges = [(Path(p), int(a), int(n)) for p, a, n in ranges]
+        size = sum(n for _p, _a, n in ranges)
+        self._arrays.append((name, ranges, "|u1", (size,), size))
 
     def close(self) -> None:
         """Write the file (to ``path``), fsynced."""
@@ -88,8 +93,8 @@ class ContainerWriter:
             f.write(head)
             for _name, a, _dt, _shape, nbytes in self._arrays:
                 if isinstance(a, list):
-                    for p in a:
-                        crc = _copy_file(p, f, crc)
+                    for p, start, length in a:
+                        crc = _copy_file(p, f, crc, start, length)
                 else:
                     buf = memoryview(a).cast("B") if nbytes else b""
                     f.write(buf)
@@ -103,11 +108,17 @@ class ContainerWriter:
             os.fsync(f.fileno())
 
 
-def _copy_file(path: Path, out, crc: int) -> int:
+def _copy_file(path: Path, out, crc: int, start: int = 0, length: int | None = None) -> int:
     with open(path, "rb") as src:
-        while chunk := src.read(1 << 22):
+        src.seek(start)
+        left = os.fstat(src.fileno()).st_size - start if length is None else length
+        while left > 0:
+            chunk = src.read(min(left, 1 << 22))
+            if not chunk:
+                raise OSError(f"{path} is shorter than expected while copying it")
             out.write(chunk)
             crc = zlib.crc32(chunk, crc)
+            left -= len(chunk)
     return crc
 
 
@@ -122,7 +133,10 @@ def write_container(path, kind: bytes, arrays: dict[str, np.ndarray], meta: dict
 class Container:
     """A read-only, mmapped container file; ``arrays[name]`` are zero-copy numpy views."""
 
-    def __init__(self, path, kind: bytes, *, verify: bool | None = None):
+    def __init__(self, path, kind: bytes, *, verify: bool | None = None, sparse: bool = False):
+        """``sparse``: the caller reads a few parts of a file among many (the build's merge):
+        map only the pages touched (MADV_RANDOM turns off the kernel's fault-around, which maps
+        the neighbouring pages of every page touched into this process's resident set)."""
         self.path = Path(path)
         try:
             f = open(self.path, "rb")
@@ -134,6 +148,8 @@ class Container:
                 raise CorruptIndexError(self.path, "file is truncated", expected=">= 36 bytes",
                                         found=f"{size} bytes")
             self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        if sparse and hasattr(self._mm, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+            self._mm.madvise(mmap.MADV_RANDOM)
         self.buffer = memoryview(self._mm)
         self._check_frame(kind, size, bool(verify or (verify is None and size <= FULL_CHECK_BYTES)))
         self._read_toc()

@@ -64,7 +64,7 @@ def plan_ranges(readers: list[SegmentReader], n_parts: int) -> list[tuple[bytes 
 
 def plan_ranges_of(segment_dirs: list[str], n_parts: int) -> list[tuple[bytes | None, bytes | None]]:
     """:func:`plan_ranges` of the segments in these directories."""
-    readers = [SegmentReader(p, verify=False) for p in segment_dirs]
+    readers = [SegmentReader(p, verify=False, sparse=True) for p in segment_dirs]
     try:
         return plan_ranges(readers, n_parts)
     finally:
@@ -84,10 +84,10 @@ def merge_range(job: dict) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     release_free_memory()
-    sources = [SegmentReader(p, verify=False) for p in job["blocks"]]
+    sources = [SegmentReader(p, verify=False, sparse=True) for p in job["blocks"]]
     alias_src = -1
     if job.get("alias"):
-        sources.append(SegmentReader(job["alias"], verify=False))
+        sources.append(SegmentReader(job["alias"], verify=False, sparse=True))
         alias_src = len(sources) - 1
     try:
         lengths = np.load(job["lengths"], mmap_mode="r")
@@ -323,20 +323,23 @@ def merge_docs(readers: list[SegmentReader], aliases: list[list[str]], alias_len
 
 
 def merge_stores(readers: list[SegmentReader], path: Path) -> None:
-    """Concatenate the blocks' stores: per-document records, so block cuts leave no trace."""
-    offsets, crcs, datas, base = [np.zeros(1, np.uint64)], [], [], 0
+    """Concatenate the blocks' stores: per-document records, so block cuts leave no trace. The
+    text is copied file to file in pieces (it can be most of the index)."""
+    from .container import ContainerWriter
+    offsets, crcs, ranges, base = [np.zeros(1, np.uint64)], [], [], 0
     for r in readers:
         s = r.store_c
         o = np.asarray(s["doc_offsets"], np.uint64)
         offsets.append(o[1:] + np.uint64(base))
         crcs.append(np.asarray(s["doc_crc"], np.uint32))
-        datas.append(np.asarray(s["data"]))
+        ranges.append((s.path, s.offsets["data"], int(o[-1])))
         base += int(o[-1])
-    write_container(path, b"STOR", {
-        "doc_offsets": np.concatenate(offsets),
-        "doc_crc": np.concatenate(crcs) if crcs else np.zeros(0, np.uint32),
-        "data": np.concatenate(datas) if datas else np.zeros(0, np.uint8),
-    }, meta={"n_docs": int(sum(r.n_docs for r in readers)), "compression": "zlib"})
+    w = ContainerWriter(path, b"STOR", meta={"n_docs": int(sum(r.n_docs for r in readers)),
+                                             "compression": "zlib"})
+    w.add("doc_offsets", np.concatenate(offsets))
+    w.add("doc_crc", np.concatenate(crcs) if crcs else np.zeros(0, np.uint32))
+    w.add_file_ranges("data", ranges)
+    w.close()
 
 
 def title_order(titles: list[str]) -> np.ndarray:

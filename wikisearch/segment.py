@@ -278,13 +278,14 @@ def fsync_dir(path) -> None:
 class SegmentReader:
     """Read-only view of one segment directory (mmapped; safe to share between threads)."""
 
-    def __init__(self, path, *, verify: bool | None = None):
+    def __init__(self, path, *, verify: bool | None = None, sparse: bool = False):
         self.path = Path(path)
-        self.terms_c = Container(self.path / "terms.bin", b"TERM", verify=verify)
-        self.post_c = Container(self.path / "postings.bin", b"POST", verify=verify)
-        self.docs_c = Container(self.path / "docs.bin", b"DOCS", verify=verify)
+        kw = {"verify": verify, "sparse": sparse}   # sparse: see Container
+        self.terms_c = Container(self.path / "terms.bin", b"TERM", **kw)
+        self.post_c = Container(self.path / "postings.bin", b"POST", **kw)
+        self.docs_c = Container(self.path / "docs.bin", b"DOCS", **kw)
         store = self.path / "store.bin"
-        self.store_c = Container(store, b"STOR", verify=verify) if store.exists() else None
+        self.store_c = Container(store, b"STOR", **kw) if store.exists() else None
         self.codec = get_codec(self.post_c.meta["codec"])
         t = self.terms_c
         self._blob = t["blob"]
