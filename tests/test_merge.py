@@ -103,3 +103,23 @@ def test_parts_windows_and_chunks_do_not_change_bytes(tmp_path, monkeypatch):
     assemble_parts(parts, again, "bitpacked")
     for name in ("terms.bin", "postings.bin"):
         assert (again / name).read_bytes() == (final / name).read_bytes(), name
+
+
+def test_unmapped_readers_agree_with_mapped(tmp_path):
+    # the merge opens block segments unmapped (pread): same arrays, same term ordinals
+    from wikisearch import _segment_kernels as SK
+    from wikisearch.build import build_index
+    idx = build_index([ENWIK8], tmp_path / "idx", block_bytes=1 << 30)
+    mapped, sparse = SegmentReader(idx), SegmentReader(idx, sparse=True)
+    assert sparse._blob is None and sparse.terms_c.arrays.keys() <= {"block_offsets", "block_post_offsets", "block_crc"}
+    for name in ("page_id", "field_lengths", "inlinks"):
+        assert np.array_equal(mapped.docs_c[name], sparse.docs_c[name])
+    terms = mapped.terms()
+    rng = random.Random(5)
+    keys = [t.encode() for t in rng.sample(terms, 300)] + [t.encode() + b"\x00" for t in rng.sample(terms, 100)]
+    keys += [b"", b"\xff\xff", terms[0].encode(), terms[-1].encode()]
+    for key in keys:
+        o = SK.seek(mapped._blob, mapped._block_offsets, mapped._block_post, mapped.n_terms,
+                    np.frombuffer(key, np.uint8), False)[0]
+        assert M._ordinal(sparse, key, -1) == o, key
+    assert M._ordinal(sparse, None, 7) == 7

@@ -130,14 +130,37 @@ def write_container(path, kind: bytes, arrays: dict[str, np.ndarray], meta: dict
     w.close()
 
 
+class _Frame:
+    """The head (header + table of contents) and footer of an unmapped container, readable like
+    the mapping's buffer at those places."""
+
+    def __init__(self, head: bytes, foot: bytes, size: int):
+        self.head, self.foot, self.size = head, foot, size
+
+    def __getitem__(self, sl: slice) -> bytes:
+        if sl.start >= self.size - len(self.foot):
+            a = sl.start - (self.size - len(self.foot))
+            return self.foot[a:a + (sl.stop - sl.start)]
+        return self.head[sl]
+
+
+def _unpack_from(fmt: struct.Struct, buffer, offset: int):
+    if isinstance(buffer, _Frame):
+        return fmt.unpack(buffer[slice(offset, offset + fmt.size)])
+    return fmt.unpack_from(buffer, offset)
+
+
 class Container:
     """A read-only, mmapped container file; ``arrays[name]`` are zero-copy numpy views."""
 
     def __init__(self, path, kind: bytes, *, verify: bool | None = None, sparse: bool = False):
         """``sparse``: the caller reads a few parts of a file among many (the build's merge):
-        map only the pages touched (MADV_RANDOM turns off the kernel's fault-around, which maps
-        the neighbouring pages of every page touched into this process's resident set)."""
+        nothing is mapped; arrays are read with pread when first asked for (``arrays`` stays
+        empty until then) and :meth:`read` reads ranges. Mapping hundreds of files would make
+        the kernel's fault-around pages resident in this process (~400 MB at 16x the corpus)."""
         self.path = Path(path)
+        self.sparse = sparse
+        self._mm = None
         try:
             f = open(self.path, "rb")
         except FileNotFoundError:
@@ -147,18 +170,24 @@ class Container:
             if size < HEADER.size + 8 + FOOTER.size:
                 raise CorruptIndexError(self.path, "file is truncated", expected=">= 36 bytes",
                                         found=f"{size} bytes")
-            self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        if sparse and hasattr(self._mm, "madvise") and hasattr(mmap, "MADV_RANDOM"):
-            self._mm.madvise(mmap.MADV_RANDOM)
-        self.buffer = memoryview(self._mm)
+            if sparse:
+                head = os.pread(f.fileno(), HEADER.size + 8, 0)
+                (toc_len,) = struct.unpack_from("<Q", head, HEADER.size)
+                toc_len = min(toc_len, size)
+                head = os.pread(f.fileno(), HEADER.size + 8 + toc_len, 0)
+                foot = os.pread(f.fileno(), FOOTER.size, size - FOOTER.size)
+                self.buffer = _Frame(head, foot, size)
+            else:
+                self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                self.buffer = memoryview(self._mm)
         self._check_frame(kind, size, bool(verify or (verify is None and size <= FULL_CHECK_BYTES)))
         self._read_toc()
 
     def _check_frame(self, kind: bytes, size: int, verify: bool) -> None:
-        magic, found_kind, version = HEADER.unpack_from(self.buffer, 0)
+        magic, found_kind, version = _unpack_from(HEADER, self.buffer, 0)
         if magic != MAGIC:
             raise CorruptIndexError(self.path, "not a wikisearch file", expected=MAGIC, found=magic)
-        crc, length, end = FOOTER.unpack_from(self.buffer, size - FOOTER.size)
+        crc, length, end = _unpack_from(FOOTER, self.buffer, size - FOOTER.size)
         if end != END_MAGIC or length != size:
             raise CorruptIndexError(self.path, "footer is damaged or file is truncated",
                                     expected=f"{length} bytes", found=f"{size} bytes")
@@ -195,22 +224,26 @@ class Container:
                                     found=f"{found:08x}")
 
     def _read_toc(self) -> None:
-        (toc_len,) = struct.unpack_from("<Q", self.buffer, HEADER.size)
+        (toc_len,) = _unpack_from(struct.Struct("<Q"), self.buffer, HEADER.size)
         start = HEADER.size + 8
         try:
             toc = json.loads(bytes(self.buffer[start:start + toc_len]))
             self.meta = toc["meta"]
             self.arrays = {}
             self.offsets = {}
+            self.specs = {}
             base = start + toc_len + _pad(start + toc_len)
             for name, dt, shape, offset, nbytes in toc["arrays"]:
                 offset += base
                 if offset + nbytes > self.size - FOOTER.size:
                     raise ValueError(f"array {name} runs past the end")
+                self.offsets[name] = offset
+                self.specs[name] = (np.dtype(dt), tuple(shape), nbytes)
+                if self.sparse:
+                    continue
                 a = np.frombuffer(self.buffer, dtype=np.dtype(dt), count=nbytes // np.dtype(dt).itemsize
                                   if nbytes else 0, offset=offset)
                 self.arrays[name] = a.reshape(shape)
-                self.offsets[name] = offset
         except (ValueError, KeyError, TypeError) as e:
             raise CorruptIndexError(self.path, f"table of contents is damaged ({e})") from None
 
@@ -230,10 +263,23 @@ class Container:
         try:
             return self.arrays[name]
         except KeyError:
-            raise CorruptIndexError(self.path, f"array {name!r} is missing") from None
+            if not self.sparse or name not in self.specs:
+                raise CorruptIndexError(self.path, f"array {name!r} is missing") from None
+        dt, shape, nbytes = self.specs[name]
+        a = self.read(name, 0, nbytes).view(dt).reshape(shape) if nbytes else np.zeros(shape, dt)
+        self.arrays[name] = a
+        return a
+
+    def shape(self, name: str) -> tuple:
+        """The shape of an array, without reading it."""
+        if name not in self.specs:
+            raise CorruptIndexError(self.path, f"array {name!r} is missing")
+        return self.specs[name][1]
 
     def close(self) -> None:
         self.arrays = {}
+        if self._mm is None:
+            return
         self.buffer.release()
         try:
             self._mm.close()

@@ -120,13 +120,52 @@ def release_free_memory() -> None:
 
 
 def _ordinal(reader: SegmentReader, key: bytes | None, default: int) -> int:
+    """Ordinal of the first term >= ``key`` (``default`` for no key), read with pread: a binary
+    search over the dictionary blocks' first terms, then one block decoded."""
     if key is None:
         return default
-    o, *_rest, status = SK.seek(reader._blob, reader._block_offsets, reader._block_post,
-                                reader.n_terms, np.frombuffer(key, np.uint8), False)
-    if status:
-        raise reader._damaged("seeking a merge range")
-    return int(o)
+    offs, tb = reader._block_offsets, SK.TERM_BLOCK
+    lo, hi = 0, len(offs) - 1
+    while lo < hi:                      # first block whose first term is > key
+        mid = (lo + hi) // 2
+        if _first_term(reader, mid) <= key:
+            lo = mid + 1
+        else:
+            hi = mid
+    b = lo - 1
+    if b < 0:
+        return 0
+    a = int(offs[b])
+    t_bytes, t_offs, _df, _st, _ln, _bq, ok = SK.decode_blocks(
+        reader.terms_c.read("blob", a, int(offs[b + 1])), offs[b:b + 2] - a,
+        reader._block_post[b:b + 2], 0, 1, reader.n_terms - b * tb)
+    if not ok:
+        raise reader._damaged(f"block {b}")
+    raw, o = t_bytes.tobytes(), t_offs.tolist()
+    for j in range(len(o) - 1):
+        if raw[o[j]:o[j + 1]] >= key:
+            return b * tb + j
+    return min(reader.n_terms, b * tb + len(o) - 1)
+
+
+def _first_term(reader: SegmentReader, b: int) -> bytes:
+    """The first term of dictionary block ``b`` (stored whole: its shared prefix is 0)."""
+    a, end = int(reader._block_offsets[b]), int(reader._block_offsets[b + 1])
+    head = reader.terms_c.read("blob", a, min(end, a + 20)).tobytes()
+    values, pos = [], 0
+    for _ in range(2):                  # PrefixLen (0), SuffixLen: LEB128
+        v = shift = 0
+        while pos < len(head):
+            c = head[pos]
+            pos += 1
+            v |= (c & 0x7F) << shift
+            shift += 7
+            if c < 0x80:
+                break
+        values.append(v)
+    if values[0] != 0 or a + pos + values[1] > end:
+        raise reader._damaged(f"block {b}")
+    return reader.terms_c.read("blob", a + pos, a + pos + values[1]).tobytes()
 
 
 class _Window:

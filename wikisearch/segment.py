@@ -288,12 +288,12 @@ class SegmentReader:
         self.store_c = Container(store, b"STOR", **kw) if store.exists() else None
         self.codec = get_codec(self.post_c.meta["codec"])
         t = self.terms_c
-        self._blob = t["blob"]
+        self._blob = None if sparse else t["blob"]   # sparse: read ranges with terms_c.read
         self._block_offsets = np.asarray(t["block_offsets"]).view(np.int64)
         self._block_post = np.asarray(t["block_post_offsets"]).view(np.int64)
         self._block_crc = t["block_crc"]
         self._verified = np.zeros(len(self._block_crc), np.bool_)
-        self._post_data = self.post_c["data"]
+        self._post_data = None if sparse else self.post_c["data"]
         self.n_terms = int(t.meta["n_terms"])
         self._entries: dict[int, tuple] = {}
         d = self.docs_c
@@ -314,10 +314,10 @@ class SegmentReader:
         for found, expected, c in checks:
             if found != expected:
                 raise CorruptIndexError(c.path, "inconsistent array sizes", expected=expected, found=found)
-        if int(self._block_post[-1]) != self._post_data.shape[0] or \
-                int(self._block_offsets[-1]) != self._blob.shape[0]:
+        post_size, blob_size = self.post_c.shape("data")[0], self.terms_c.shape("blob")[0]
+        if int(self._block_post[-1]) != post_size or int(self._block_offsets[-1]) != blob_size:
             raise CorruptIndexError(self.post_c.path, "postings size disagrees with the term dictionary",
-                                    expected=int(self._block_post[-1]), found=self._post_data.shape[0])
+                                    expected=int(self._block_post[-1]), found=post_size)
 
     # --- terms -------------------------------------------------------------------------------
     def _damaged(self, what: str):
