@@ -629,3 +629,200 @@ def test_threads_share_a_real_searcher(sample):
     for t in threads:
         t.join()
     assert not errors
+
+
+# --------------------------------------------------------------------------------------------
+# bit-packed lists decoded and pre-scored in one pass (_prescore_kernels)
+# --------------------------------------------------------------------------------------------
+def _decode_with(decoder, buf, n, tf_room=None):
+    docids, masks = np.zeros(n, np.int32), np.zeros(n, np.uint16)
+    tfs = np.zeros(16 * n + 8 if tf_room is None else tf_room, np.uint32)
+    end, n_tfs = decoder(buf, 0, n, docids, masks, tfs)
+    return int(end), int(n_tfs), docids, masks, tfs[:max(int(n_tfs), 0)]
+
+
+def _same_decoding(buf, n, tf_room=None):
+    from wikisearch import _codec_kernels as CK
+    from wikisearch import _prescore_kernels as PK
+    a = _decode_with(CK.bitpacked_decode_into, buf, n, tf_room)
+    b = _decode_with(PK.bitpacked_decode_into, buf, n, tf_room)
+    assert a[0] == b[0], (n, a[0], b[0])
+    if a[0] >= 0:
+        assert a[1] == b[1] and all(np.array_equal(x, y) for x, y in zip(a[2:], b[2:]))
+    return a
+
+
+def _fused_equals_prescore(buf, n, sel, field_lengths, params, decoded):
+    """The fused kernel against the codec's decoder then prescore_into: the same bits, or (for
+    bytes that are not exactly one well-formed list) an end other than the list's."""
+    from wikisearch import _prescore_kernels as PK
+    cap = max(n, 1)
+    want = (np.zeros(cap, np.int32), np.zeros(cap, np.float64), np.zeros(cap, np.uint16),
+            np.zeros(cap // MK.BLOCK + 2, np.float64))
+    got = tuple(np.zeros_like(a) for a in want)
+    end, kept, nb, vmax = PK.bitpacked_score_into(buf, n, sel, field_lengths, *params, *got[:3], 0,
+                                                  got[3], 0)
+    ok = decoded[0] == len(buf) and (n == 0 or 0 <= decoded[2].min() and
+                                     decoded[2].max() < len(field_lengths))
+    if not ok:
+        assert end != len(buf)
+        return
+    assert end == len(buf)
+    w_kept, w_nb, w_vmax = MK.prescore_into(decoded[2], decoded[3], decoded[4], sel, field_lengths,
+                                            *params, *want[:3], 0, want[3], 0)
+    assert (kept, nb) == (w_kept, w_nb) and np.float64(vmax).tobytes() == np.float64(w_vmax).tobytes()
+    for a, b, m in zip(got, want, (kept, kept, kept, nb)):
+        assert a[:m].tobytes() == b[:m].tobytes()
+
+
+def test_fused_kernels_equal_decoder_and_prescore_on_every_list(sample):
+    """Every list of a real index: the re-implemented decoder gives what the codec's gives, and
+    decoding + pre-scoring in one pass the very bits of decoding then prescore_into, for each
+    ranking of _configs() and field selections (all, body, title + category, one rare field)."""
+    r = sample.reader
+    assert sample._fused
+    lengths = np.ascontiguousarray(r.field_lengths)
+    params = [kernel_params(cfg, r.avg_field_lengths) for cfg in _configs()]
+    sels = [(1 << len(FIELDS)) - 1, 1 << FIELDS.index("body"),
+            1 << FIELDS.index("title") | 1 << FIELDS.index("category"), 1 << FIELDS.index("infobox")]
+    for o in range(r.n_terms):
+        buf, n = np.ascontiguousarray(r.raw_postings(o)), r.doc_freq(o)
+        decoded = _same_decoding(buf, n)
+        assert decoded[0] == len(buf)
+        for i, p in enumerate(params):
+            _fused_equals_prescore(buf, n, sels[(o + i) % len(sels)], lengths, p, decoded)
+
+
+def _damaged(rng, buf):
+    """Bytes near ``buf``: cut short, one byte changed, a byte added."""
+    out = [buf[:cut] for cut in sorted(set(rng.integers(0, len(buf), 6).tolist()))]
+    for _ in range(6):
+        b = buf.copy()
+        b[rng.integers(len(b))] = rng.integers(256)
+        out.append(b)
+    out.append(np.concatenate([buf, rng.integers(0, 256, 1).astype(np.uint8)]))
+    return out
+
+
+def _varied_lists(r, count):
+    """Ordinals of lists of many shapes: lengths around the 128-posting blocks, one and many masks."""
+    by_len: dict = {}
+    for o in range(r.n_terms):
+        n = r.doc_freq(o)
+        key = (min(n, 300), n % 128 < 2)
+        by_len.setdefault(key, o)
+    return sorted(by_len.values())[:count]
+
+
+def test_fused_kernels_on_damaged_bytes_report_like_the_codec(sample):
+    """Damaged lists: the re-implemented decoder reports what the codec's reports (corrupt, tfs
+    full, or the same postings), and the fused kernel never reports a well-formed list."""
+    r = sample.reader
+    rng = np.random.default_rng(7)
+    lengths = np.ascontiguousarray(r.field_lengths)
+    params = kernel_params(RankConfig(), r.avg_field_lengths)
+    for o in _varied_lists(r, 400):
+        buf, n = np.ascontiguousarray(r.raw_postings(o)), r.doc_freq(o)
+        _same_decoding(buf, n, tf_room=n)             # tfs too small: TFS_FULL alike
+        for bad in _damaged(rng, buf):
+            bad = np.ascontiguousarray(bad)
+            for m in {n, max(n - 1, 0), n + 1}:
+                decoded = _same_decoding(bad, m)
+                _fused_equals_prescore(bad, m, (1 << len(FIELDS)) - 1, lengths, params, decoded)
+
+
+def test_fused_kernels_read_nothing_out_of_bounds():
+    """Without the JIT every read is checked (numpy indexing, load_u64): damaged and cut lists."""
+    code = r"""
+import sys
+import numpy as np
+sys.path.insert(0, "tests")
+from wikisearch import _prescore_kernels as PK
+from wikisearch.codec import get_codec
+rng = np.random.default_rng(1)
+c = get_codec("bitpacked")
+n_bad = 0
+for n in (1, 2, 129, 300):
+    docids = np.sort(rng.choice(5000, n, replace=False)).astype(np.int32)
+    masks = rng.choice([16, 17, 48, 1, 272], n).astype(np.uint16)
+    tfs = rng.integers(1, 40, int(sum(bin(m).count("1") for m in masks))).astype(np.uint32)
+    buf = np.frombuffer(c.encode(docids, masks, tfs), np.uint8).copy()
+    lengths = np.ones((5000, 9), np.uint32)
+    params = (np.ones(9), np.ones(9), np.zeros(9), 1.2, 0)
+    cases = [buf[:k].copy() for k in range(len(buf))]
+    for _ in range(40):
+        b = buf.copy(); b[rng.integers(len(b))] = rng.integers(256); cases.append(b)
+    for b in cases:
+        out = (np.empty(n + 1, np.int32), np.empty(n + 1, np.float64), np.empty(n + 1, np.uint16),
+               np.empty(n, np.float64))
+        PK.bitpacked_decode_into(b, 0, n, np.empty(n, np.int32), np.empty(n, np.uint16),
+                                 np.empty(16 * n, np.uint32))
+        end = PK.bitpacked_score_into(b, n, 511, lengths, *params, *out[:3], 0, out[3], 0)[0]
+        n_bad += end != len(buf)
+print(n_bad)
+"""
+    root = Path(__file__).parent.parent
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1", PYTHONPATH=str(root))
+    p = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert int(p.stdout) > 0
+
+
+def test_a_list_only_the_fused_kernel_can_tell_is_damaged_raises_corrupt_index(sample):
+    """Bytes the codec decodes but whose docids run past the last document: CorruptIndexError."""
+    from wikisearch.codec import get_codec
+    from wikisearch.errors import CorruptIndexError
+
+    class Wrong:
+        def __init__(self, reader):
+            self.reader = reader
+
+        def __getattr__(self, name):
+            return getattr(self.reader, name)
+
+        def raw_postings(self, o, entry=None):
+            n = self.reader.doc_freq(o)
+            far = np.arange(self.reader.n_docs, self.reader.n_docs + n, dtype=np.int32)
+            data = get_codec("bitpacked").encode(far, np.full(n, 16, np.uint16), np.ones(n, np.uint32))
+            return np.frombuffer(data, np.uint8)
+
+        def postings(self, o):
+            return get_codec("bitpacked").decode(self.raw_postings(o), self.reader.doc_freq(o))
+
+    s = Searcher(Wrong(sample.reader))
+    assert s._fused
+    with pytest.raises(CorruptIndexError, match="past the last document"):
+        s.search("berlin")
+
+
+def test_fused_kernels_on_lists_of_every_shape():
+    """Lists the sample is too small to hold: whole 128-posting blocks with a packed or a one-posting
+    tail, one mask or more than 32, wide docid gaps and tfs (exceptions), intact and damaged."""
+    from wikisearch.codec import get_codec
+    rng = np.random.default_rng(5)
+    codec = get_codec("bitpacked")
+    n_docs = 200_000
+    lengths = rng.integers(0, 300, size=(n_docs, len(FIELDS))).astype(np.uint32)
+    avg = lengths.mean(axis=0)
+    for n in (1, 2, 127, 128, 129, 130, 255, 256, 257, 1000, 3000):
+        for n_masks in (1, 3, 40):
+            docids = np.sort(rng.choice(n_docs, n, replace=False)).astype(np.int32)
+            choices = rng.choice(np.arange(1, 512), n_masks, replace=False)
+            masks = rng.choice(choices, n).astype(np.uint16)
+            n_tfs = int(sum(bin(int(m)).count("1") for m in masks))
+            tfs = np.where(rng.random(n_tfs) < 0.05, rng.integers(1, 2**31, n_tfs),
+                           rng.integers(1, 4, n_tfs)).astype(np.uint32)
+            for d, m, t in zip(docids, masks, np.split(tfs, np.cumsum([bin(int(x)).count("1") for x in masks])[:-1])):
+                lengths[d] = np.maximum(lengths[d], np.where([m >> f & 1 for f in range(len(FIELDS))], t.max(), 0))
+            buf = np.frombuffer(codec.encode(docids, masks, tfs), np.uint8).copy()
+            decoded = _same_decoding(buf, n)
+            assert decoded[0] == len(buf) and np.array_equal(decoded[2], docids)
+            for cfg in _configs():
+                params = kernel_params(cfg, avg)
+                for sel in ((1 << len(FIELDS)) - 1, int(rng.integers(1, 512))):
+                    _fused_equals_prescore(buf, n, sel, lengths, params, decoded)
+            for bad in _damaged(rng, buf):
+                bad = np.ascontiguousarray(bad)
+                _fused_equals_prescore(bad, n, (1 << len(FIELDS)) - 1, lengths, params,
+                                       _same_decoding(bad, n))

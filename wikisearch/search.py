@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from . import _maxscore_kernels as MK
+from . import _prescore_kernels as PK
 from . import _search_kernels as K
 from .config import FIELDS, PriorConfig, RankConfig
-from .errors import InvalidQueryError
+from .errors import CorruptIndexError, InvalidQueryError
 from .query import Literal, Query, parse_query, resolve_fields
 from .rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 
@@ -182,60 +183,80 @@ class _ScoredLists:
         with self.lock:
             got = [self.entries.get((o, m, rank)) for o, m in wanted]
             if None in got:
-                postings: dict = {}
                 missing = {key for key, e in zip(wanted, got) if e is None}
-                need, blocks = self._room(s, missing, postings)
+                need, blocks = _room(s, missing)
                 if self.pos + need > self.capacity or self.bpos + blocks > len(self.arenas[3]):
-                    need, blocks = self._room(s, set(wanted), postings)
+                    need, blocks = _room(s, set(wanted))
                     if need > self.capacity // 2 or blocks > len(self.arenas[3]) // 2:
-                        return self._private(s, wanted, postings, rank, params)
+                        return self._private(s, wanted, need, rank, params)
                     self._start_over()
                     got = [None] * len(wanted)
+                decoded: dict = {}
                 for i, (o, m) in enumerate(wanted):
                     if got[i] is None:
-                        got[i] = self.entries.get((o, m, rank)) or self._add(s, o, m, rank, params, postings[o])
+                        got[i] = self.entries.get((o, m, rank)) or self._add(s, o, m, rank, params, decoded)
             arenas = self.arenas
         return (arenas,) + _query_arrays(got)
 
-    @staticmethod
-    def _room(s: "Searcher", wanted: set, postings: dict) -> tuple[int, int]:
-        """Postings and block maxima that scoring ``wanted`` (ordinal, fields) may write at most
-        (decoding into ``postings`` the lists it lacks)."""
-        need = blocks = 0
-        for o, _m in wanted:
-            if o not in postings:
-                postings[o] = s.reader.postings(o)
-            n = len(postings[o][0])
-            need += n
-            blocks += -(-n // MK.BLOCK)
-        return need, blocks
-
-    def _add(self, s: "Searcher", o: int, sel: int, rank: RankConfig, params, postings):
-        entry = _score_into(s, o, sel, rank, params, postings, self.arenas, self.pos, self.bpos)
+    def _add(self, s: "Searcher", o: int, sel: int, rank: RankConfig, params, decoded):
+        entry = _score_into(s, o, sel, rank, params, self.arenas, self.pos, self.bpos, decoded)
         self.pos += entry[1]
         self.bpos += -(-entry[1] // MK.BLOCK)
         self.entries[(o, sel, rank)] = entry
         return entry
 
-    def _private(self, s: "Searcher", wanted, postings, rank, params):
+    def _private(self, s: "Searcher", wanted, need, rank, params):
         """A query whose lists would crowd out the cache: scored into arenas of its own."""
-        arenas = self._arenas(sum(len(postings[o][0]) for o, _ in wanted), len(wanted))
-        got, pos, bpos = [], 0, 0
+        arenas = self._arenas(need, len(wanted))
+        got, pos, bpos, decoded = [], 0, 0, {}
         for o, m in wanted:
-            entry = _score_into(s, o, m, rank, params, postings[o], arenas, pos, bpos)
+            entry = _score_into(s, o, m, rank, params, arenas, pos, bpos, decoded)
             pos += entry[1]
             bpos += -(-entry[1] // MK.BLOCK)
             got.append(entry)
         return (arenas,) + _query_arrays(got)
 
 
-def _score_into(s: "Searcher", o: int, sel: int, rank: RankConfig, params, postings, arenas, pos, bpos):
-    """Score one term's list into ``arenas`` at ``pos``: its entry (start, n, bstart, max, idf)."""
-    docids, masks, tfs = postings
+def _room(s: "Searcher", wanted: set) -> tuple[int, int]:
+    """Postings and block maxima that scoring ``wanted`` (ordinal, fields) may write at most."""
+    need = blocks = 0
+    for o, _m in wanted:
+        n = s.reader.doc_freq(o)
+        need += n
+        blocks += -(-n // MK.BLOCK)
+    return need, blocks
+
+
+def _score_into(s: "Searcher", o: int, sel: int, rank: RankConfig, params, arenas, pos, bpos,
+                decoded: dict):
+    """Score one term's list into ``arenas`` at ``pos``: its entry (start, n, bstart, max, idf).
+
+    A bit-packed list is decoded and scored in one kernel call, straight from its bytes; other
+    codecs (and readers without raw bytes) decode first, into ``decoded`` (a list wanted in two
+    field selections is decoded once)."""
     w, a, c, k1, model = params
-    n, _nb, vmax = MK.prescore_into(docids, masks, tfs, sel, s._field_lengths, w, a, c, k1, model,
-                                    *arenas[:3], pos, arenas[3], bpos)
-    return pos, int(n), bpos, float(vmax), idf_of(s.n_docs, s.reader.doc_freq(o), rank.model)
+    df = s.reader.doc_freq(o)
+    if s._fused:
+        data = s.reader.raw_postings(o)
+        end, n, _nb, vmax = PK.bitpacked_score_into(data, df, sel, s._field_lengths, w, a, c, k1, model,
+                                                    *arenas[:3], pos, arenas[3], bpos)
+        if end != data.shape[0]:
+            _corrupt_list(s, o)
+    else:
+        if o not in decoded:
+            decoded[o] = s.reader.postings(o)
+        docids, masks, tfs = decoded[o]
+        n, _nb, vmax = MK.prescore_into(docids, masks, tfs, sel, s._field_lengths, w, a, c, k1, model,
+                                        *arenas[:3], pos, arenas[3], bpos)
+    return pos, int(n), bpos, float(vmax), idf_of(s.n_docs, df, rank.model)
+
+
+def _corrupt_list(s: "Searcher", o: int):
+    """Raise the reader's own error for a list the fused kernel could not read (the codec's
+    decoder says why), or ours when only its docids are wrong (past the last document)."""
+    s.reader.postings(o)
+    raise CorruptIndexError(getattr(s.reader.post_c, "path", "<postings>"),
+                            f"undecodable postings of term #{o} (a docid past the last document)")
 
 
 def _query_arrays(entries):
@@ -264,6 +285,9 @@ class Searcher:
         self._params: dict = {}
         self._ordinals: dict = {}
         self._scored = _ScoredLists(cache_postings)
+        # bit-packed lists are scored straight from their bytes (_prescore_kernels)
+        self._fused = getattr(getattr(index, "codec", None), "name", "") == "bitpacked" and \
+            hasattr(index, "raw_postings")
         self._words: dict = {}                  # word -> its terms (query.parse_query)
 
     # --- public ------------------------------------------------------------------------------

@@ -1,0 +1,352 @@
+"""Numba kernels that decode a bit-packed posting list and pre-score it in one pass.
+
+A first-sight plain-OR query (search.py, a list not yet in the scored-lists cache) used to decode
+each list into docids, masks and tfs arrays (``_codec_kernels.bitpacked_decode_into``) and then
+read them back to score them (``_maxscore_kernels.prescore_into``). Here each block of 128
+postings is unpacked into small scratch arrays that stay in L1 and scored straight into the
+arenas. Bits are unpacked eight bytes at a time (one unaligned load per value instead of a byte
+loop), and a list's mask table is turned once into each code's field mask within the selection
+and its number of tfs.
+
+The format is docs/FORMAT.md "Postings codecs"; :func:`bitpacked_decode_into` re-implements
+``_codec_kernels.bitpacked_decode_into`` on the same block reader (tests compare the two on every
+list of a real index and on damaged bytes: same results, same errors, no read out of bounds).
+The scoring is ``prescore_into``'s, operation by operation, so scores stay bit-identical.
+Pure functions over arrays, no I/O, no validation of arguments; all run under NUMBA_DISABLE_JIT=1.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from numba import njit
+from numba.core import types
+from numba.extending import intrinsic, overload
+
+from ._codec_kernels import BLOCK, CORRUPT, TAIL_PACK_MIN, TFS_FULL, _read_mask_table, vb_read
+from ._maxscore_kernels import _LOWBIT
+from ._maxscore_kernels import BLOCK as SCORE_BLOCK
+from ._search_kernels import _POPCOUNT, _combine
+
+_EXCEPTIONS = 64
+_LITTLE = sys.byteorder == "little"
+
+
+def load_u64(buf, p):
+    """The 8 bytes at ``buf[p:p+8]`` as a little-endian uint64 (the caller checks the bounds).
+    Plain Python here (``NUMBA_DISABLE_JIT=1``), where a read out of bounds raises, so that tests
+    can show there is none; in numba one unaligned load (the overload)."""
+    if not 0 <= p <= buf.size - 8:
+        raise IndexError(f"load_u64 at {p} of {buf.size} bytes")
+    return np.uint64(int.from_bytes(bytes(buf[p:p + 8]), "little"))
+
+
+@intrinsic
+def _unaligned_u64(typingctx, arr, idx):
+    from llvmlite import ir
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        i = context.cast(builder, args[1], signature.args[1], types.intp)
+        ptr = builder.bitcast(builder.gep(ary.data, [i]), ir.IntType(64).as_pointer())
+        return builder.load(ptr, align=1)
+    return types.uint64(arr, idx), codegen
+
+
+@overload(load_u64, jit_options={"nogil": True})
+def _load_u64_jit(buf, p):
+    if _LITTLE:
+        def impl(buf, p):
+            return _unaligned_u64(buf, p)
+    else:                                      # big-endian hosts: assemble the bytes
+        def impl(buf, p):
+            v = np.uint64(0)
+            for i in range(8):
+                v |= np.uint64(buf[p + i]) << np.uint64(8 * i)
+            return v
+    return impl
+
+
+@njit(cache=True, nogil=True)
+def _unpack(buf, pos, end, width, out, count):
+    """``_codec_kernels.unpack`` of ``count`` values into ``out[:count]``: same result, same
+    bytes consumed, -1 if the bytes run out; whole words read while eight bytes remain."""
+    if width == 0:
+        for k in range(count):
+            out[k] = 0
+        return pos
+    stop = pos + (count * width + 7) // 8
+    if stop > end:
+        return CORRUPT
+    mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+    fast = count
+    if stop + 8 > end:                         # near the end of the bytes: no word past them
+        fast = max(0, min(count, ((end - 8 - pos) * 8) // width + 1)) if end - 8 >= pos else 0
+    for k in range(fast):                      # (branch-free: unrolled, or vectorized)
+        bit = k * width
+        v = load_u64(buf, pos + (bit >> 3))
+        out[k] = np.uint32((v >> np.uint64(bit & 7)) & mask)
+    for k in range(fast, count):               # the last few values of the list
+        bit = k * width
+        b = pos + (bit >> 3)
+        v = np.uint64(0)
+        for i in range(min(8, end - b)):
+            v |= np.uint64(buf[b + i]) << np.uint64(8 * i)
+        out[k] = np.uint32((v >> np.uint64(bit & 7)) & mask)
+    return stop
+
+
+@njit(cache=True, nogil=True)
+def _read_stream(buf, pos, end, out, count):
+    """``_codec_kernels.read_stream`` into ``out[:count]``."""
+    if pos >= end:
+        return CORRUPT
+    header = np.int64(buf[pos])
+    pos += 1
+    width = header & 63
+    if width > 32 or header > 127:
+        return CORRUPT
+    n_exc = np.uint64(0)
+    if header & _EXCEPTIONS:
+        n_exc, pos = vb_read(buf, pos, end)
+        if pos < 0 or n_exc > np.uint64(count):
+            return CORRUPT
+    pos = _unpack(buf, pos, end, width, out, count)
+    k = -1
+    for _ in range(np.int64(n_exc)):
+        if pos < 0:
+            return CORRUPT
+        gap, pos = vb_read(buf, pos, end)
+        k += np.int64(min(gap, np.uint64(count))) + 1
+        if pos < 0 or k >= count:
+            return CORRUPT
+        high, pos = vb_read(buf, pos, end)
+        out[k] |= np.uint32((high << np.uint64(width)) & np.uint64(0xFFFFFFFF))
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def _read_block(buf, pos, end, n_masks, count, gaps, codes):
+    """The DocGaps and (when the table has two or more masks) Codes streams of a PackedBlock of
+    ``count`` postings into the scratch arrays, codes unchecked; CORRUPT if damaged."""
+    pos = _read_stream(buf, pos, end, gaps, count)
+    if pos >= 0 and n_masks > 1:
+        pos = _read_stream(buf, pos, end, codes, count)
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def _code_tables(table, sel):
+    """Per mask code: the popcount of its mask (tfs it carries) and the mask within ``sel``."""
+    counts = np.empty(table.size, np.int64)
+    kept = np.empty(table.size, np.int64)
+    for i in range(table.size):
+        m = np.int64(table[i])
+        counts[i] = np.int64(_POPCOUNT[m])
+        kept[i] = m & sel
+    return counts, kept
+
+
+@njit(cache=True, nogil=True)
+def _block_tfs(buf, pos, end, codes, count, n_masks, counts, tfs, tf_room):
+    """Checks the block's codes, then reads its TfMinus1 stream: ``(pos, n_tfs)``."""
+    if n_masks > 1:
+        n_tf = 0
+        for k in range(count):
+            if codes[k] >= n_masks:
+                return CORRUPT, 0
+            n_tf += counts[codes[k]]
+    else:
+        n_tf = count * counts[0]
+    if n_tf > tf_room:
+        return TFS_FULL, 0
+    pos = _read_stream(buf, pos, end, tfs, n_tf)
+    for k in range(n_tf):
+        tfs[k] += np.uint32(1)
+    return pos, n_tf
+
+
+@njit(cache=True, nogil=True)
+def bitpacked_decode_into(buf, pos, n, docids, masks, tfs):
+    """``_codec_kernels.bitpacked_decode_into`` on this module's block reader: decode ``n``
+    postings from ``buf[pos:]``; ``(next_pos, n_tfs)``, next_pos < 0 on error."""
+    end = buf.size
+    if n == 0:
+        return pos, 0
+    table, pos = _read_mask_table(buf, pos, end)
+    if pos < 0:
+        return CORRUPT, 0
+    n_masks = table.size
+    counts, _kept = _code_tables(table, np.int64(0))
+    gaps = np.empty(BLOCK, np.uint32)
+    codes = np.zeros(BLOCK, np.uint32)
+    rest = n % BLOCK if n % BLOCK < TAIL_PACK_MIN else 0
+    last = np.int64(-1)
+    t = 0
+    for b0 in range(0, n - rest, BLOCK):
+        count = min(BLOCK, n - b0)
+        pos = _read_block(buf, pos, end, n_masks, count, gaps, codes)
+        if pos < 0:
+            return pos, t
+        for k in range(count):
+            last += np.int64(gaps[k]) + 1
+            docids[b0 + k] = last
+        pos, n_tf = _block_tfs(buf, pos, end, codes, count, n_masks, counts, tfs[t:], tfs.size - t)
+        if pos < 0:
+            return pos, t
+        for k in range(count):
+            masks[b0 + k] = table[codes[k]]
+        t += n_tf
+    if rest:                                   # (one posting: TAIL_PACK_MIN is 2)
+        pos, last, code, t = _read_tail(buf, pos, end, n_masks, counts, last, tfs, t)
+        if pos >= 0:
+            docids[n - 1] = last
+            masks[n - 1] = table[code]
+    return pos, t
+
+
+@njit(cache=True, nogil=True)
+def _read_tail(buf, pos, end, n_masks, counts, last, tfs, t):
+    """``_codec_kernels.read_posting``, the one varbyte posting of a list's tail: ``(pos, docid,
+    code, t)`` with its tfs at ``tfs[t:]``; pos CORRUPT if damaged, TFS_FULL if they do not fit."""
+    gap, pos = vb_read(buf, pos, end)
+    if pos < 0 or gap > np.uint64(0x7FFFFFFF):
+        return CORRUPT, last, 0, t
+    last += np.int64(gap) + 1
+    code = 0
+    if n_masks > 1:
+        v, pos = vb_read(buf, pos, end)
+        if pos < 0 or v >= np.uint64(n_masks):
+            return CORRUPT, last, 0, t
+        code = np.int64(v)
+    bits = counts[code]
+    if t + bits > tfs.size:
+        return TFS_FULL, last, code, t
+    for _ in range(bits):
+        v, pos = vb_read(buf, pos, end)
+        if pos < 0:
+            return CORRUPT, last, code, t
+        tfs[t] = np.uint32((v + np.uint64(1)) & np.uint64(0xFFFFFFFF))
+        t += 1
+    return pos, last, code, t
+
+
+@njit(cache=True, nogil=True)
+def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1, model,
+                         out_docids, out_scores, out_fields, pos, out_bmax, bpos):
+    """Decode the bit-packed list of ``n`` postings that is exactly ``buf`` and score it into the
+    arenas as ``_maxscore_kernels.prescore_into`` does: returns (end, postings written, block
+    maxima written, largest score). ``end`` is CORRUPT for damaged bytes or a docid past
+    ``field_lengths`` (a list that is not exactly ``buf`` has ``end != buf.size``)."""
+    end = buf.size
+    n_docs = field_lengths.shape[0]
+    if n == 0:
+        return np.int64(0), 0, 0, 0.0
+    table, at = _read_mask_table(buf, 0, end)
+    if at < 0:
+        return CORRUPT, 0, 0, 0.0
+    n_masks = table.size
+    counts, kept = _code_tables(table, sel)
+    gaps = np.empty(BLOCK, np.uint32)
+    codes = np.zeros(BLOCK, np.uint32)
+    tfs = np.empty(BLOCK * 16, np.uint32)
+    vals = np.empty(BLOCK, np.float64)
+    kd = np.empty(BLOCK, np.int64)             # a block's kept postings: docid, mask, tfs start
+    kmask = np.empty(BLOCK, np.int64)
+    kstart = np.empty(BLOCK, np.int64)
+    tail = n % BLOCK if n % BLOCK < TAIL_PACK_MIN else 0
+    last = np.int64(-1)
+    w = 0                                      # postings written
+    best = 0.0
+    bm = 0.0
+    nb = 0
+    for b0 in range(0, n - tail + BLOCK * tail, BLOCK):
+        if b0 < n - tail:                      # a PackedBlock
+            count = min(BLOCK, n - b0)
+            at = _read_block(buf, at, end, n_masks, count, gaps, codes)
+            if at < 0:
+                return CORRUPT, w, nb, best
+            at, _n_tf = _block_tfs(buf, at, end, codes, count, n_masks, counts, tfs, tfs.size)
+            if at < 0:
+                return CORRUPT, w, nb, best
+        else:                                  # the one-posting varbyte tail, as a block of 1
+            count = 1
+            at, d, code, _n_tf = _read_tail(buf, at, end, n_masks, counts, last, tfs, 0)
+            if at < 0:
+                return CORRUPT, w, nb, best
+            gaps[0] = np.uint32(d - last - 1)
+            codes[0] = np.uint32(code)
+        # Field by field rather than posting by posting: a posting's fields vary (a loop of
+        # unpredictable length), a block's few fields do not. Each field's pass adds w*tf/norm
+        # to the postings that have it (+0.0 to the others: the sum stays bit for bit
+        # _field_sum's, fields ascending), branch-free.
+        j = 0                                  # where posting k's tfs start
+        m0 = 0                                 # postings of this block kept
+        union = 0                              # the fields they have
+        for k in range(count):
+            last += np.int64(gaps[k]) + 1
+            c = codes[k]
+            fm = kept[c]
+            kd[m0] = last
+            kmask[m0] = table[c]
+            kstart[m0] = j
+            j += counts[c]
+            out_docids[pos + w + m0] = last
+            out_fields[pos + w + m0] = np.uint16(fm)
+            union |= fm
+            m0 += fm != 0                      # (a posting not kept is overwritten)
+        if last >= n_docs:                     # (docids only grow: the block's last says it)
+            return CORRUPT, w, nb, best
+        for i in range(m0):
+            vals[i] = 0.0
+        while union:
+            f = np.int64(_LOWBIT[union])
+            union &= union - 1
+            _add_field(f, m0, kd, kmask, kstart, tfs, field_lengths, weights[f], norm_a[f],
+                       norm_c[f], model, vals)
+        if model == 0:
+            _saturate(vals, m0, k1)
+        for i in range(m0):
+            out_scores[pos + w + i] = vals[i]
+        for i in range(m0):                    # block maxima, as prescore_into keeps them
+            v = vals[i]
+            bm = v if (w % SCORE_BLOCK == 0 or v > bm) else bm
+            best = v if v > best else best
+            w += 1
+            if w % SCORE_BLOCK == 0:
+                out_bmax[bpos + nb] = bm
+                nb += 1
+    if w % SCORE_BLOCK != 0:
+        out_bmax[bpos + nb] = bm
+        nb += 1
+    return at, w, nb, best
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _add_field(f, m, docids, masks, starts, tfs, field_lengths, wf, af, cf, model, acc):
+    """``acc[i] += wf * tf / norm`` for the postings ``i < m`` that have field ``f`` (``tf`` at
+    ``starts[i]`` plus the rank of f among the mask's bits), ``+= 0.0`` for the others; each
+    computed as _field_sum does. (numpy's error model: a term not taken may divide by 0.)"""
+    below = (np.int64(1) << f) - 1
+    if model == 0:
+        for i in range(m):
+            has = (masks[i] >> f) & 1
+            tf = np.float64(tfs[starts[i] + np.int64(_POPCOUNT[masks[i] & below]) * has])
+            norm = af + cf * np.float64(field_lengths[docids[i], f])
+            t = wf * tf / norm
+            acc[i] += t if has else 0.0
+    else:
+        for i in range(m):
+            has = (masks[i] >> f) & 1
+            tf = np.float64(tfs[starts[i] + np.int64(_POPCOUNT[masks[i] & below]) * has])
+            norm = af + cf * np.float64(field_lengths[docids[i], f])
+            t = wf * (1.0 + np.log(tf)) / norm
+            acc[i] += t if has else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _saturate(acc, n, k1):
+    """``acc[:n] = _combine(acc, 1.0, k1, 0)``, vectorized: 1.0 * (acc / (k1 + acc))."""
+    for i in range(n):
+        a = acc[i]
+        acc[i] = 1.0 * (a / (k1 + a))
