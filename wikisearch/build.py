@@ -409,14 +409,18 @@ class Builder:
         docid_of = {t: i for i, t in enumerate(titles)}
         redirects = [p for b in blocks for p in _read_pairs(b / "redirects.bin")]
         target_of = resolve_redirects(redirects, docid_of)
-        aliases: list[list[str]] = [[] for _ in range(n_docs)]
+        aliases: list = [()] * n_docs      # one shared empty tuple: most documents have none
         for src, docid in target_of.items():
+            if not aliases[docid]:
+                aliases[docid] = []
             aliases[docid].append(src)
+        inlinks = count_inlinks(blocks, docid_of, target_of, n_docs)
+        n_redirects = len(target_of)
+        del docid_of, target_of, redirects     # not needed past here: memory for the merge
         # on a worker when there is a pool: its analyzer and kernels are loaded already
         alias_lengths = self._run(build_alias_segment, aliases, self.ctx["analyzer"],
                                   str(scratch / "alias"), self.config.codec)
         alias_dir = scratch / "alias"
-        inlinks = count_inlinks(blocks, docid_of, target_of, n_docs)
         doc_bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
         lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]) if readers else \
             np.zeros((0, N_FIELDS), np.uint32)
@@ -426,7 +430,7 @@ class Builder:
         stats = self._merge_postings(blocks, doc_bases, alias_dir, scratch, final)
         stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
                                       np.zeros(N_FIELDS)).tolist()
-        docs = merge_docs(readers, aliases, alias_lengths, inlinks)
+        docs = merge_docs(readers, aliases, alias_lengths, inlinks, titles)
         docs.title_order = title_order(titles)
         write_docs(final / "docs.bin", docs)
         files = ["terms.bin", "postings.bin", "docs.bin"]
@@ -434,7 +438,7 @@ class Builder:
             merge_stores(readers, final / "store.bin")
             files.append("store.bin")
         shutil.rmtree(scratch, ignore_errors=True)
-        manifest = self._manifest(stats, lengths, n_docs, len(target_of), files, final)
+        manifest = self._manifest(stats, lengths, n_docs, n_redirects, files, final)
         write_json_atomic(final / "manifest.json", manifest)
         return final
 

@@ -30,7 +30,8 @@ from .segment import DocTable, SegmentReader, TermWriter, pack_strings, write_do
 
 CHUNK_ENTRIES = 1 << 16      # (term, source) entries gathered per kernel call
 CHUNK_BYTES = 32 << 20       # encoded input bytes per kernel call (bounds merge memory)
-WINDOW_BLOCKS = 64           # dictionary blocks (of 32 terms) decoded at a time per source
+WINDOW_BLOCKS = 64           # dictionary blocks (of 32 terms) decoded at a time per source, at most
+WINDOW_TERMS = 1 << 17       # dictionary entries in flight over all sources (bounds merge memory)
 
 
 def plan_ranges(readers: list[SegmentReader], n_parts: int) -> list[tuple[bytes | None, bytes | None]]:
@@ -171,15 +172,16 @@ def _first_term(reader: SegmentReader, b: int) -> bytes:
 class _Window:
     """The decoded, not yet merged part of one source's dictionary in a range of ordinals."""
 
-    def __init__(self, reader: SegmentReader, lo: bytes | None, hi: bytes | None):
+    def __init__(self, reader: SegmentReader, lo: bytes | None, hi: bytes | None, blocks: int):
         self.reader = reader
+        self.blocks = blocks                          # dictionary blocks per fill
         self.next = _ordinal(reader, lo, 0)           # first ordinal not yet decoded
         self.end = _ordinal(reader, hi, reader.n_terms)
         self.fill()
 
     def fill(self) -> None:
         r, tb = self.reader, SK.TERM_BLOCK
-        stop = min(self.end, (self.next // tb + WINDOW_BLOCKS) * tb)
+        stop = min(self.end, (self.next // tb + self.blocks) * tb)
         b0, b1 = self.next // tb, -(-stop // tb)
         if stop <= self.next:
             self.tb, self.to = np.zeros(0, np.uint8), np.zeros(1, np.int64)
@@ -214,7 +216,8 @@ def _chunks(sources: list[SegmentReader], lo: bytes | None, hi: bytes | None, ch
     """Yield the merged dictionary entries of ``[lo, hi)`` in chunks that end at term boundaries:
     dicts of arrays ``src, df, start, plen, term`` (term number within the chunk) and the chunk's
     ``term_bytes``/``term_lengths``."""
-    windows = [_Window(s, lo, hi) for s in sources]
+    blocks = max(1, min(WINDOW_BLOCKS, WINDOW_TERMS // SK.TERM_BLOCK // max(1, len(sources))))
+    windows = [_Window(s, lo, hi, blocks) for s in sources]
     pending: list[dict] = []
     n_pending = b_pending = 0
     while True:
@@ -349,15 +352,16 @@ class _MergeContext:
         return out
 
 
-def merge_docs(readers: list[SegmentReader], aliases: list[list[str]], alias_lengths: np.ndarray,
-               inlinks: np.ndarray) -> DocTable:
+def merge_docs(readers: list[SegmentReader], aliases: list, alias_lengths: np.ndarray,
+               inlinks: np.ndarray, titles: list[str] | None = None) -> DocTable:
     """Concatenate the blocks' document tables, adding redirect aliases and in-link counts."""
     page_ids = np.concatenate([r.page_ids for r in readers]) if readers else np.zeros(0, np.int64)
     lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]) if readers else \
         np.zeros((0, N_FIELDS), np.uint32)
     lengths = lengths.astype(np.uint32, copy=True)
     lengths[:, 1] = alias_lengths
-    titles = [t for r in readers for t in r.titles()]
+    if titles is None:
+        titles = [t for r in readers for t in r.titles()]
     return DocTable(page_ids, titles, lengths, aliases, inlinks.astype(np.uint32))
 
 
