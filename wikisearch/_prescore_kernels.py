@@ -82,7 +82,14 @@ def _unpack(buf, pos, end, width, out, count):
     fast = count
     if stop + 8 > end:                         # near the end of the bytes: no word past them
         fast = max(0, min(count, ((end - 8 - pos) * 8) // width + 1)) if end - 8 >= pos else 0
-    for k in range(fast):                      # (branch-free: unrolled, or vectorized)
+    start = 0
+    if width <= 8:                             # eight values in ``width`` bytes: one load
+        start = fast - fast % 8
+        for g in range(start // 8):
+            v = load_u64(buf, pos + g * width)
+            for i in range(8):
+                out[8 * g + i] = np.uint32((v >> np.uint64(i * width)) & mask)
+    for k in range(start, fast):               # (branch-free)
         bit = k * width
         v = load_u64(buf, pos + (bit >> 3))
         out[k] = np.uint32((v >> np.uint64(bit & 7)) & mask)
