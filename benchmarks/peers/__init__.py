@@ -32,6 +32,11 @@ ENGINES: dict[str, Engine] = {e.name: e for e in (
            summary="wikisearch's own BM25F over its fields, searched as the CLI does (after "
                    "`wikisearch.search.fast_start()`), built with `--workers` = build threads "
                    "and `--no-store` (no document text, like the peers)"),
+    Engine("wikisearch-nocache", "peers.run_wikisearch", {"store_text": False, "cache_postings": 0},
+           summary="wikisearch as above with its cache of scored postings lists turned off: every "
+                   "query decodes and scores its lists (the latency of a query whose words were "
+                   "never searched before; the timed passes repeat the queries, which the cache "
+                   "otherwise answers from memory)"),
     Engine("wikisearch-store", "peers.run_wikisearch", {"store_text": True},
            summary="wikisearch with its default settings (document text stored for snippets); "
                    "not in the default engine list"),

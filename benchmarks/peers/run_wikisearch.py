@@ -74,15 +74,16 @@ def _own_postings(index_dir: Path):
 
 
 class Searcher:
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, cache_postings: int | None = None):
         import wikisearch.search as ws
 
         ws.fast_start()   # a one-shot process, as the CLI: skip numba's scipy BLAS probe
-        self.searcher = ws.open(str(index_dir))
+        self.searcher = ws.open(str(index_dir)) if cache_postings is None else \
+            ws.Searcher(str(index_dir), cache_postings=cache_postings)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         return [(int(h.page_id), float(h.score)) for h in self.searcher.search(query, k=k)]
 
 
 def open_index(index_dir: Path, opts: dict) -> Searcher:
-    return Searcher(Path(index_dir))
+    return Searcher(Path(index_dir), opts.get("cache_postings"))
