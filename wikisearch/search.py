@@ -255,7 +255,7 @@ def _corrupt_list(s: "Searcher", o: int):
     """Raise the reader's own error for a list the fused kernel could not read (the codec's
     decoder says why), or ours when only its docids are wrong (past the last document)."""
     s.reader.postings(o)
-    raise CorruptIndexError(getattr(s.reader.post_c, "path", "<postings>"),
+    raise CorruptIndexError(getattr(getattr(s.reader, "post_c", None), "path", "<postings>"),
                             f"undecodable postings of term #{o} (a docid past the last document)")
 
 
