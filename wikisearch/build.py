@@ -181,6 +181,20 @@ def warm_worker(codec: str) -> None:
         w.close()
 
 
+def _worker_init() -> None:
+    """A worker skips the interpreter's teardown when it exits (numba and LLVM make it take
+    ~0.3 s, which the build would wait for): atexit runs this last-registered handler first,
+    after multiprocessing has flushed the worker's queues; every file is closed by then."""
+    import atexit
+    atexit.register(os._exit, 0)
+
+
+def warm_merge_worker() -> None:
+    """Load the merge's kernels in a worker that has no block left to do."""
+    from .merge import warmup
+    warmup()
+
+
 def build_shared_block(src, block: Block, ctx: dict, out_dir: str) -> dict:
     """:func:`build_block` of a block passed by :func:`_share_block` (run on a worker)."""
     return build_block(_take_block(src), block, ctx, out_dir)
@@ -330,7 +344,7 @@ class Builder:
                     self.ctx = self._context(dump)
                 ctx = dict(self.ctx, format=dump.format)
                 try:
-                    for block, data in dump.blocks(self.block_bytes):
+                    for block, data in dump.blocks(self._file_block_bytes(dump)):
                         if number not in done:
                             yield number, block, data, ctx
                         else:
@@ -342,6 +356,14 @@ class Builder:
                     # every whole page before the damage was delivered and is indexed
                     self.warnings.append(f"{e}: indexed the whole pages before it")
         self.n_blocks = number
+
+    def _file_block_bytes(self, dump: Dump) -> int:
+        """Block size for one input: a plain file is cut into equal blocks of at most
+        ``block_bytes`` (102 MB -> 2 x 51, not 66 + 36), so the workers finish together."""
+        size = dump.input_bytes if dump.blocks_are_file_ranges else None
+        if not size or size <= self.block_bytes:
+            return self.block_bytes
+        return -(-size // -(-size // self.block_bytes))
 
     def _run_blocks(self, done: set[int]) -> list[dict]:
         total = sum(os.path.getsize(p) for p in self.inputs if p != "-") or None
@@ -374,6 +396,8 @@ class Builder:
                 src = _share_block(data, block, self._last_dump, room)
                 del data
                 pending[self.pool.submit(build_shared_block, src, block, ctx, out)] = src
+            for _ in range(workers):   # idle workers load the merge's kernels meanwhile
+                self.pool.submit(warm_merge_worker)
             finished, _ = wait(pending)
             self._collect(finished, prog, summaries)
         except BaseException:
@@ -522,7 +546,8 @@ class Builder:
         self.out.parent.mkdir(parents=True, exist_ok=True)
         done = self._prepare_workdir()
         if self.config.workers > 1:
-            self.pool = ProcessPoolExecutor(self.config.workers, mp_context=get_context("spawn"))
+            self.pool = ProcessPoolExecutor(self.config.workers, mp_context=get_context("spawn"),
+                                            initializer=_worker_init)
             for _ in range(self.config.workers):
                 self.pool.submit(warm_worker, self.config.codec)
         try:

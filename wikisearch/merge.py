@@ -108,6 +108,33 @@ def merge_range(job: dict) -> dict:
     return stats
 
 
+def warmup() -> None:
+    """Load (or compile) the merge's kernels on tiny inputs."""
+    blob = np.frombuffer(b"ab", np.uint8).copy()
+    offs = np.asarray([0, 1, 2], np.int64)
+    MK.merge_runs(blob, offs, np.asarray([0, 1], np.int64), np.asarray([1, 2], np.int64),
+                  np.asarray([True, True]))
+    MK.gather_terms(blob, offs, np.asarray([1], np.int64))
+    d, m, t = np.asarray([0], np.int32), np.asarray([1], np.uint16), np.asarray([1], np.uint32)
+    po = np.asarray([0, 1], np.int64)
+    for codec_id in (MK.VARBYTE, MK.BITPACKED):
+        from .codec import get_codec
+        data, _ = get_codec("varbyte" if codec_id == MK.VARBYTE else "bitpacked").encode_lists(po, d, m, t)
+        MK.gather_chunk(codec_id, data, np.zeros(1, np.int64), np.ones(1, np.int64),
+                        np.zeros(1, np.int32), np.zeros(1, np.int64), 1, 1, N_FIELDS)
+    MK.merge_alias_chunk(po, d, m, po, t, po, d, m, po, t)
+    lengths = np.ones((1, N_FIELDS), np.uint32)
+    lengths.flags.writeable = False           # as np.load(..., mmap_mode="r") gives it
+    MK.bounds_csr(po, d, m, po, t, lengths, np.ones(N_FIELDS), np.ones(N_FIELDS),
+                  np.zeros(N_FIELDS), 1.0, np.zeros(N_FIELDS, np.int64))
+    # dictionaries as read with pread: read-only arrays
+    d_blob, d_offs, d_post = SK.encode_dictionary(blob, offs, np.ones(2, np.int64), np.ones(2, np.int64),
+                                                   np.zeros(2, np.uint8))
+    ro = [np.frombuffer(a.tobytes(), a.dtype) for a in (d_blob, d_offs, d_post)]
+    SK.block_first_terms(ro[0], ro[1])
+    SK.decode_blocks(ro[0], ro[1] - 0, ro[2], 0, 1, 2)
+
+
 def release_free_memory() -> None:
     """Hand the heap that a worker freed after its blocks back to the system (glibc keeps it
     otherwise, and the merge would come on top of it in the worker's resident memory)."""
