@@ -113,6 +113,16 @@ def _rehash(table):
 
 
 @njit(cache=True, nogil=True)
+def _class_at(buf, i, table):
+    """Class and byte length of the character at byte ``i``; ASCII skips the UTF-8 decoder."""
+    b = np.int64(buf[i])
+    if b < 0x80:
+        return table[b], 1
+    cp, n = _decode(buf, i)
+    return table[cp], n
+
+
+@njit(cache=True, nogil=True)
 def _scan_token(buf, i, end, table):
     """Like :func:`next_token`, and in the same pass the token's :func:`fnv1a` hash and its key:
     ``(start, stop, n_chars, hash, key, key2)``, start -1 if none. For tokens of up to 15 bytes
@@ -122,13 +132,7 @@ def _scan_token(buf, i, end, table):
     kind = SEP
     n = 1
     while i < end:
-        b = np.int64(buf[i])
-        if b < 0x80:
-            n = 1
-            kind = table[b]
-        else:
-            cp, n = _decode(buf, i)
-            kind = table[cp]
+        kind, n = _class_at(buf, i, table)
         if kind == WORD or kind == CJK:
             break
         i += n
@@ -147,13 +151,7 @@ def _scan_token(buf, i, end, table):
     i += n
     n_chars = 1
     while i < end:
-        b = np.int64(buf[i])
-        if b < 0x80:
-            n = 1
-            c = table[b]
-        else:
-            cp, n = _decode(buf, i)
-            c = table[cp]
+        c, n = _class_at(buf, i, table)
         if c == EXTEND or (c == WORD and kind == WORD):
             for k in range(i, i + n):
                 lb = np.uint64(_lower(np.int64(buf[k])))

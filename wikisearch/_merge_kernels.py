@@ -7,6 +7,7 @@ import numpy as np
 from numba import njit
 
 from . import _codec_kernels as CK
+from . import _segment_kernels as SK
 
 VARBYTE = 0
 BITPACKED = 1
@@ -180,19 +181,7 @@ def bm25f_bound(docids, masks, tfs, field_lengths, avg_lengths, weights, b, k1, 
 @njit(cache=True, nogil=True)
 def _term_cmp(blob, offs, i, j):
     """-1, 0, 1 as term ``i`` is below, equal to, above term ``j`` (UTF-8 byte order)."""
-    a, ae = offs[i], offs[i + 1]
-    b, be = offs[j], offs[j + 1]
-    n = min(ae - a, be - b)
-    for k in range(n):
-        x = blob[a + k]
-        y = blob[b + k]
-        if x != y:
-            return -1 if x < y else 1
-    la = ae - a
-    lb = be - b
-    if la == lb:
-        return 0
-    return -1 if la < lb else 1
+    return SK.compare_bytes(blob, offs[i], offs[i + 1], blob, offs[j], offs[j + 1])
 
 
 @njit(cache=True, nogil=True)

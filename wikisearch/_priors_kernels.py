@@ -11,23 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._segment_kernels import compare_bytes as _compare
 from ._topk_kernels import offer
-
-
-@njit(cache=True, nogil=True)
-def _compare(blob, start, stop, key, k0, k1):
-    """-1, 0 or 1 as blob[start:stop] is <, == or > key[k0:k1] (bytes, lexicographic)."""
-    n = min(stop - start, k1 - k0)
-    for i in range(n):
-        a = blob[start + i]
-        b = key[k0 + i]
-        if a != b:
-            return -1 if a < b else 1
-    la = stop - start
-    lb = k1 - k0
-    if la == lb:
-        return 0
-    return -1 if la < lb else 1
 
 
 @njit(cache=True, nogil=True)

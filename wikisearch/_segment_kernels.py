@@ -78,6 +78,23 @@ def encode_dictionary(term_bytes, term_offsets, dfs, post_lens, bounds_q):
 
 
 @njit(cache=True, nogil=True)
+def compare_bytes(a, a0, a1, b, b0, b1):
+    """-1, 0 or 1 as ``a[a0:a1]`` is <, == or > ``b[b0:b1]`` (bytes, lexicographic: UTF-8
+    order of the strings)."""
+    n = min(a1 - a0, b1 - b0)
+    for i in range(n):
+        x = a[a0 + i]
+        y = b[b0 + i]
+        if x != y:
+            return -1 if x < y else 1
+    la = a1 - a0
+    lb = b1 - b0
+    if la == lb:
+        return 0
+    return -1 if la < lb else 1
+
+
+@njit(cache=True, nogil=True)
 def _compare(scratch, length, key):
     """-1, 0, 1 as scratch[:length] is below, equal to, above key (byte order)."""
     n = min(length, key.shape[0])
