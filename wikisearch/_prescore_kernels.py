@@ -168,8 +168,9 @@ def _block_tfs(buf, pos, end, codes, count, n_masks, counts, tfs, tf_room):
     if n_tf > tf_room:
         return TFS_FULL, 0
     pos = _read_stream(buf, pos, end, tfs, n_tf)
-    for k in range(n_tf):
-        tfs[k] += np.uint32(1)
+    if pos >= 0:
+        for k in range(n_tf):
+            tfs[k] += np.uint32(1)
     return pos, n_tf
 
 
