@@ -316,11 +316,17 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
             _saturate(vals, m0, k1)
         for i in range(m0):
             out_scores[pos + w + i] = vals[i]
-        for i in range(m0):                    # block maxima, as prescore_into keeps them
-            v = vals[i]
-            bm = v if (w % SCORE_BLOCK == 0 or v > bm) else bm
-            best = v if v > best else best
-            w += 1
+        i = 0
+        while i < m0:                          # block maxima, as prescore_into keeps them,
+            if w % SCORE_BLOCK == 0:           # a run up to the next block's start at a time
+                bm = vals[i]
+            stop = min(m0, i + SCORE_BLOCK - w % SCORE_BLOCK)
+            for r in range(i, stop):
+                v = vals[r]
+                bm = v if v > bm else bm
+                best = v if v > best else best
+            w += stop - i
+            i = stop
             if w % SCORE_BLOCK == 0:
                 out_bmax[bpos + nb] = bm
                 nb += 1
