@@ -399,7 +399,7 @@ class Dump:
                     q = buf.rfind(end_tag, p)   # the last block may be short
                 if q >= 0:
                     end = q + len(end_tag)
-                    yield Block(index, self._base + p, self._base + end), bytes(buf[p:end])
+                    yield Block(index, self._base + p, self._base + end), bytes(memoryview(buf)[p:end])
                     index, search = index + 1, 0
                     self._consume(end)
                     continue
