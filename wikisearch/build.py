@@ -28,7 +28,8 @@ from .container import write_container
 from .dump import Block, Dump, SiteInfo, pages_from_block
 from .errors import DumpFormatError, WikisearchError
 from .invert import Postings, invert_texts
-from .merge import file_checksums, merge_docs, merge_range, merge_stores, plan_ranges_of, title_order
+from .merge import (file_checksums, merge_docs, merge_range, merge_stores, plan_ranges_of,
+                    release_free_memory, title_order)
 from .parse import field_texts, parse_plaintext, parse_wikitext
 from .segment import (FORMAT_VERSION, DocTable, SegmentReader, TermWriter, assemble_parts, compress_doc,
                       fsync_dir, manifest_checksum, pack_strings, unpack_strings, write_docs,
@@ -441,6 +442,7 @@ class Builder:
         inlinks = count_inlinks(blocks, docid_of, target_of, n_docs)
         n_redirects = len(target_of)
         del docid_of, target_of, redirects     # not needed past here: memory for the merge
+        release_free_memory()
         # on a worker when there is a pool: its analyzer and kernels are loaded already
         alias_lengths = self._run(build_alias_segment, aliases, self.ctx["analyzer"],
                                   str(scratch / "alias"), self.config.codec)
@@ -452,6 +454,7 @@ class Builder:
         lengths[:, FIELDS.index("redirect")] = alias_lengths
         np.save(scratch / "lengths.npy", lengths)
         stats = self._merge_postings(blocks, doc_bases, alias_dir, scratch, final)
+        self._close_pool()   # the workers' memory goes before the document table is written
         stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
                                       np.zeros(N_FIELDS)).tolist()
         docs = merge_docs(readers, aliases, alias_lengths, inlinks, titles)
@@ -465,6 +468,11 @@ class Builder:
         manifest = self._manifest(stats, lengths, n_docs, n_redirects, files, final)
         write_json_atomic(final / "manifest.json", manifest)
         return final
+
+    def _close_pool(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
     def _run(self, fn, *args):
         """``fn(*args)`` on a worker when there is a pool (its kernels are loaded), else here."""
@@ -559,8 +567,7 @@ class Builder:
                 "when calling build_index from a script, guard it with if __name__ == '__main__'); "
                 "finished blocks are kept: rerun to resume") from None
         finally:
-            if self.pool is not None:
-                self.pool.shutdown(wait=True, cancel_futures=True)
+            self._close_pool()
         self._publish(final)
         return self.out
 
