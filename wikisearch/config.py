@@ -154,21 +154,26 @@ class BuildConfig:
     #: 30k-article corpus (benchmarks/bench_build.py).
     PROCESS_BASE = 250_000_000
     BYTES_PER_BLOCK_BYTE = 8
+    #: Share of the budget the model plans for: the rest absorbs what it does not see (allocator
+    #: slack, pages of shared libraries counted in every process's RSS).
+    PLANNED_SHARE = 0.95
 
     def effective_block_bytes(self) -> int:
         """Bytes of uncompressed XML per block, so the whole build stays within ``memory``.
 
-        Peak = (workers + 1) * PROCESS_BASE + block * (workers * BYTES_PER_BLOCK_BYTE + workers + 1):
-        each worker expands its block, and the main process holds up to ``workers + 1`` blocks
-        waiting for a worker. Capped at 256 MB so progress and resume stay fine-grained.
+        Peak = (workers + 1) * PROCESS_BASE + block * (workers * BYTES_PER_BLOCK_BYTE + workers + 1)
+        <= PLANNED_SHARE * memory: each worker expands its block, and the main process holds up to
+        ``workers + 1`` blocks waiting for a worker. Capped at 256 MB so progress and resume stay
+        fine-grained.
         """
         if self.block_bytes:
             return self.block_bytes
         w = max(1, self.workers)
-        free = self.memory - (w + 1) * self.PROCESS_BASE
+        free = int(self.PLANNED_SHARE * self.memory) - (w + 1) * self.PROCESS_BASE
         block = free // (w * self.BYTES_PER_BLOCK_BYTE + w + 1)
         if block < (1 << 20):
-            need = (w + 1) * self.PROCESS_BASE + (1 << 20) * (w * self.BYTES_PER_BLOCK_BYTE + w + 1)
+            need = ((w + 1) * self.PROCESS_BASE + (1 << 20) * (w * self.BYTES_PER_BLOCK_BYTE + w + 1)) \
+                / self.PLANNED_SHARE
             raise ValueError(f"a memory budget of {self.memory / 1e6:,.0f} MB is too small for "
                              f"{w} worker(s): give at least {need / 1e6:,.0f} MB or fewer workers")
         return int(min(256 << 20, block))
@@ -177,7 +182,8 @@ class BuildConfig:
         """Encoded postings moved per merge step by each of the ``workers`` merging processes:
         decoded, they take about 20x as much."""
         w = max(1, self.workers)
-        return int(max(1 << 20, min(64 << 20, (self.memory - (w + 1) * self.PROCESS_BASE) // (20 * w))))
+        free = int(self.PLANNED_SHARE * self.memory) - (w + 1) * self.PROCESS_BASE
+        return int(max(1 << 20, min(64 << 20, free // (20 * w))))
 
     def identity(self) -> dict:
         """The settings that change the index bytes (not workers or memory)."""
