@@ -31,7 +31,7 @@ from .segment import DocTable, SegmentReader, TermWriter, pack_strings, write_do
 CHUNK_ENTRIES = 1 << 16      # (term, source) entries gathered per kernel call
 CHUNK_BYTES = 32 << 20       # encoded input bytes per kernel call (bounds merge memory)
 WINDOW_BLOCKS = 64           # dictionary blocks (of 32 terms) decoded at a time per source, at most
-WINDOW_TERMS = 1 << 17       # dictionary entries in flight over all sources (bounds merge memory)
+WINDOW_TERMS = 1 << 16       # dictionary entries in flight over all sources (bounds merge memory)
 
 
 def plan_ranges(readers: list[SegmentReader], n_parts: int) -> list[tuple[bytes | None, bytes | None]]:
@@ -199,8 +199,10 @@ def _first_term(reader: SegmentReader, b: int) -> bytes:
 class _Window:
     """The decoded, not yet merged part of one source's dictionary in a range of ordinals."""
 
-    def __init__(self, reader: SegmentReader, lo: bytes | None, hi: bytes | None, blocks: int):
+    def __init__(self, reader: SegmentReader, source: int, lo: bytes | None, hi: bytes | None,
+                 blocks: int):
         self.reader = reader
+        self.source = source                          # its number among the merge's sources
         self.blocks = blocks                          # dictionary blocks per fill
         self.next = _ordinal(reader, lo, 0)           # first ordinal not yet decoded
         self.end = _ordinal(reader, hi, reader.n_terms)
@@ -244,7 +246,7 @@ def _chunks(sources: list[SegmentReader], lo: bytes | None, hi: bytes | None, ch
     dicts of arrays ``src, df, start, plen, term`` (term number within the chunk) and the chunk's
     ``term_bytes``/``term_lengths``."""
     blocks = max(1, min(WINDOW_BLOCKS, WINDOW_TERMS // SK.TERM_BLOCK // max(1, len(sources))))
-    windows = [_Window(s, lo, hi, blocks) for s in sources]
+    windows = [_Window(s, i, lo, hi, blocks) for i, s in enumerate(sources)]
     pending: list[dict] = []
     n_pending = b_pending = 0
     while True:
@@ -265,17 +267,11 @@ def _chunks(sources: list[SegmentReader], lo: bytes | None, hi: bytes | None, ch
         blob, off = np.concatenate(blobs), np.concatenate(offs)
         order, new_term, taken = MK.merge_runs(blob, off, np.asarray(los, np.int64),
                                                np.asarray(his, np.int64), np.asarray(finals, np.bool_))
+        # entry e of the table is entry e - los[r] + pos of window r: gather the columns by order
         run = np.repeat(np.arange(len(live)), np.asarray(his) - np.asarray(los))[order]
-        local = order - np.asarray(los, np.int64)[run]
-        src = np.asarray([sources.index(w.reader) for w in live], np.int64)[run]
-        cols = {"src": src, "df": np.empty(len(order), np.int64), "start": np.empty(len(order), np.int64),
-                "plen": np.empty(len(order), np.int64)}
-        for r, w in enumerate(live):
-            sel = run == r
-            idx = local[sel] + w.pos
-            cols["df"][sel] = w.df[idx]
-            cols["start"][sel] = w.start[idx]
-            cols["plen"][sel] = w.plen[idx]
+        cols = {"src": np.asarray([w.source for w in live], np.int64)[run]}
+        for name in ("df", "start", "plen"):
+            cols[name] = np.concatenate([getattr(w, name)[w.pos:] for w in live])[order]
         term_bytes, term_lengths = MK.gather_terms(blob, off, order[new_term])
         cols["term"] = np.cumsum(new_term) - 1
         cols["term_bytes"], cols["term_lengths"] = term_bytes, term_lengths
