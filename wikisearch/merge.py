@@ -22,6 +22,7 @@ import numpy as np
 
 from . import _merge_kernels as MK
 from . import _segment_kernels as SK
+from .codec import varbyte_decode
 from .config import N_FIELDS, RankConfig
 from .container import write_container
 from .errors import CorruptIndexError
@@ -179,21 +180,13 @@ def _ordinal(reader: SegmentReader, key: bytes | None, default: int) -> int:
 def _first_term(reader: SegmentReader, b: int) -> bytes:
     """The first term of dictionary block ``b`` (stored whole: its shared prefix is 0)."""
     a, end = int(reader._block_offsets[b]), int(reader._block_offsets[b + 1])
-    head = reader.terms_c.read("blob", a, min(end, a + 20)).tobytes()
-    values, pos = [], 0
-    for _ in range(2):                  # PrefixLen (0), SuffixLen: LEB128
-        v = shift = 0
-        while pos < len(head):
-            c = head[pos]
-            pos += 1
-            v |= (c & 0x7F) << shift
-            shift += 7
-            if c < 0x80:
-                break
-        values.append(v)
-    if values[0] != 0 or a + pos + values[1] > end:
+    try:                                # PrefixLen (0), SuffixLen
+        (shared, length), pos = varbyte_decode(reader.terms_c.read("blob", a, min(end, a + 20)), 2)
+    except CorruptIndexError:
+        raise reader._damaged(f"block {b}") from None
+    if shared != 0 or a + pos + int(length) > end:
         raise reader._damaged(f"block {b}")
-    return reader.terms_c.read("blob", a + pos, a + pos + values[1]).tobytes()
+    return reader.terms_c.read("blob", a + pos, a + pos + int(length)).tobytes()
 
 
 class _Window:
