@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 
 from ._search_kernels import _NO_DOC, _POPCOUNT, _SLACK, _combine, _gallop, _heap_sorted
-from ._topk_kernels import _sift_down, _sift_up
+from ._topk_kernels import offer
 
 #: Postings per block maximum (smaller: tighter bounds, more of them to step over).
 BLOCK = 64
@@ -226,19 +226,9 @@ def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, u
                 if has_prior:
                     total += pd
                 n_scored += 1
-                if size < k:
-                    hs[size] = total
-                    hd[size] = d
-                    hf[size] = fm
-                    _sift_up(hs, hd, hf, size)
-                    size += 1
-                    if size == k:
-                        threshold = hs[0]
-                elif total > hs[0]:
-                    hs[0] = total
-                    hd[0] = d
-                    hf[0] = fm
-                    _sift_down(hs, hd, hf, size, 0)
+                # documents come in docid order: a tie never displaces the root (offer's rule)
+                size = offer(hs, hd, hf, size, k, total, d, fm)
+                if size == k:
                     threshold = hs[0]
         for c in range(n):
             acc[touched[c]] = 0.0
