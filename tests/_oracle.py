@@ -71,14 +71,3 @@ def oracle_search(reader, q, rank, k, phrase_ok=None):
         matched -= lit_docs(lit)
     ranked = sorted(matched, key=lambda d: (-scores.get(d, 0.0), d))
     return [(d, scores.get(d, 0.0)) for d in ranked[:k]], len(matched)
-
-
-def gather_postings(reader, ordinals):
-    """The postings of several terms as the search kernels take them: CSR offsets, docids,
-    masks, tfs."""
-    import numpy as np
-    parts = [reader.postings(int(t)) for t in ordinals]
-    offsets = np.zeros(len(parts) + 1, np.int64)
-    np.cumsum([len(p[0]) for p in parts], out=offsets[1:])
-    return (offsets, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-            np.concatenate([p[2] for p in parts]))

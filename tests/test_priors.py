@@ -23,14 +23,13 @@ from wikisearch.errors import CorruptIndexError, InvalidQueryError, WikisearchEr
 from wikisearch.priors import Priors, load_priors, prior_scores, satu, update_priors
 from wikisearch.priors_sources import Project, Resolver, read_views, sniff
 from wikisearch.query import parse_query
-from wikisearch.rank import kernel_params
 from wikisearch.search import Searcher
 from wikisearch.segment import IndexReader
 from wikisearch.suggest import Suggester, suggest_key
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
-from _oracle import gather_postings, oracle_search  # noqa: E402
+from _oracle import oracle_search  # noqa: E402
 from test_search import VOCAB, _configs, _random_docs, _random_query  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -356,27 +355,6 @@ def prior_index():
 def test_pruned_equals_exhaustive_with_priors_property(prior_index, terms, k, cfg, w):
     s = Searcher(prior_index)
     _check_with_priors(s, prior_index, " ".join(terms), k, cfg, PriorConfig(pageviews_weight=w))
-
-
-def test_maxscore_prior_kernel_equals_exhaustive_kernel(prior_index):
-    """Kernel level, ties included: a prior that is equal for many documents keeps docid order."""
-    rng = np.random.default_rng(5)
-    r = prior_index
-    w, a, c, k1, model = kernel_params(RankConfig(), r.avg_field_lengths)
-    for i in range(60):
-        ords = rng.choice(r.n_terms, size=rng.integers(1, 6), replace=False)
-        offsets, docids, masks, tfs = gather_postings(r, ords)
-        fsel = rng.choice([511, 1, 3, 16], size=len(ords)).astype(np.int64)
-        idf = rng.uniform(0.1, 3, size=len(ords))
-        prior = rng.choice([0.0, 0.5, 2.0], size=r.n_docs) * (i % 3) if i % 4 else rng.uniform(0, 9, r.n_docs)
-        excluded = np.sort(rng.choice(r.n_docs, size=15, replace=False)).astype(np.int32)
-        k = int(rng.integers(1, 40))
-        d1, s1, _, _ = K.maxscore_topk_prior(k, offsets, docids, masks, tfs, fsel, idf, idf.copy(),
-                                             r.field_lengths, w, a, c, k1, model, excluded,
-                                             prior, float(prior.max()))
-        d2, s2, _ = K.exhaustive_topk_prior(k, offsets, docids, masks, K.tf_positions(masks), tfs, fsel,
-                                            idf, r.field_lengths, w, a, c, k1, model, excluded, prior)
-        assert d1.tolist() == d2.tolist() and s1.tolist() == s2.tolist()
 
 
 def test_priors_and_suggest_without_jit():

@@ -26,7 +26,7 @@ from wikisearch.search import Hit, SearchResult, Searcher
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
-from _oracle import gather_postings, oracle_search  # noqa: E402
+from _oracle import oracle_search  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -235,26 +235,6 @@ def test_pruned_equals_exhaustive_seeded(random_index):
 def test_pruned_equals_exhaustive_property(random_index, terms, k, cfg):
     s = Searcher(random_index)
     _check_against_oracle(s, random_index, " ".join(terms), k, cfg)
-
-
-def test_maxscore_kernel_equals_exhaustive_kernel(random_index):
-    """Kernel level, including ties: many docs with equal scores must come out by docid."""
-    rng = np.random.default_rng(3)
-    r = random_index
-    w, a, c, k1, model = kernel_params(RankConfig(), r.avg_field_lengths)
-    for _ in range(50):
-        ords = rng.choice(r.n_terms, size=rng.integers(1, 6), replace=False)
-        offsets, docids, masks, tfs = gather_postings(r, ords)
-        fsel = rng.choice([511, 1, 3, 16, 64], size=len(ords)).astype(np.int64)
-        idf = rng.uniform(0.1, 3, size=len(ords))
-        ub = idf.copy()                                  # saturated tf part <= 1
-        excluded = np.sort(rng.choice(r.n_docs, size=20, replace=False)).astype(np.int32)
-        k = int(rng.integers(1, 40))
-        d1, s1, _, _ = K.maxscore_topk(k, offsets, docids, masks, tfs, fsel, idf, ub, r.field_lengths,
-                                       w, a, c, k1, model, excluded)
-        d2, s2, _ = K.exhaustive_topk(k, offsets, docids, masks, K.tf_positions(masks), tfs, fsel,
-                                      idf, r.field_lengths, w, a, c, k1, model, excluded)
-        assert d1.tolist() == d2.tolist() and s1.tolist() == s2.tolist()
 
 
 def _synthetic_lists(rng, n_docs, n_terms):

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._search_kernels import _NO_DOC, _POPCOUNT, _SLACK, _combine, _gallop, _heap_sorted
-from ._topk_kernels import offer
+from ._search_kernels import _NO_DOC, _POPCOUNT, _SLACK, _combine, _gallop
+from ._topk_kernels import heap_sorted, offer
 
 #: Postings per block maximum (smaller: tighter bounds, more of them to step over).
 BLOCK = 64
@@ -235,7 +235,7 @@ def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, u
         while first < T and (cum[first] + pmax) * (1.0 + _SLACK) < threshold:
             first += 1
             nend = -1
-    docs, top_scores, masks = _heap_sorted(hs, hd, hf, size)
+    docs, top_scores, masks = heap_sorted(hs, hd, hf, size)
     return docs, top_scores, masks, n_scored
 
 

@@ -1,4 +1,5 @@
-"""Numba kernels of search: BM25F/TF-IDF scoring of field-tagged postings, MaxScore top-k.
+"""Numba kernels of search: BM25F/TF-IDF scoring of field-tagged postings, boolean set operations
+and the exhaustive top-k oracles (the MaxScore top-k itself is ``_maxscore_kernels``).
 
 The postings of a query's T scoring terms are concatenated CSR-style: term t owns postings
 ``offsets[t]:offsets[t+1]`` of ``docids`` (int32, increasing per term) and ``masks`` (uint16 field
@@ -15,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._topk_kernels import _sift_down, _sift_up, _worse  # noqa: F401  (shared bounded heap)
 
 _NO_DOC = np.int64(2 ** 31)
 #: Relative slack on upper bounds: pruning must never drop a document over a rounding difference.
@@ -97,159 +97,6 @@ def _gallop(docids, lo, hi, target):
 
 
 @njit(cache=True, nogil=True)
-def _heap_sorted(hs, hd, hf, size):
-    """Heap contents best first (score descending, docid ascending)."""
-    order = np.argsort(hd[:size], kind="mergesort")
-    docs = hd[:size][order]
-    scores = hs[:size][order]
-    fields = hf[:size][order]
-    order2 = np.argsort(-scores, kind="mergesort")
-    return docs[order2].copy(), scores[order2].copy(), fields[order2].copy()
-
-
-@njit(cache=True, nogil=True)
-def maxscore_topk(k, offsets, docids, masks, tfs, fsel, idf, upper, field_lengths,
-                  weights, norm_a, norm_c, k1, model, excluded):
-    """Exact top-k of a disjunction of terms by document-at-a-time MaxScore (Turtle & Flood 1995).
-
-    ``upper[t]`` bounds term t's score in any document. Terms are sorted by bound; once the k-th
-    best score exceeds the summed bounds of the weakest terms, those lists become non-essential:
-    they are only probed (galloping) for documents found in the essential lists, and probing stops
-    as soon as the document can no longer enter the top k. Documents in ``excluded`` (sorted) never
-    match. Returns (docids, scores, field masks matched, n_scored) best first, ties by docid
-    ascending. (tf positions are computed here, so one call answers a query.)
-    """
-    return maxscore_topk_prior(k, offsets, docids, masks, tfs, fsel, idf, upper, field_lengths,
-                               weights, norm_a, norm_c, k1, model, excluded,
-                               np.zeros(0, np.float64), 0.0)
-
-
-@njit(cache=True, nogil=True)
-def maxscore_topk_prior(k, offsets, docids, masks, tfs, fsel, idf, upper, field_lengths,
-                        weights, norm_a, norm_c, k1, model, excluded, prior, prior_max):
-    """:func:`maxscore_topk` with a query-independent ``prior[d]`` (>= 0, at most ``prior_max``)
-    added to the text score of every matching document (an empty ``prior``: none).
-
-    Pruning stays exact: the prior acts as one more always-present term whose bound is
-    ``prior_max`` when lists are made non-essential, and the document's own ``prior[d]`` when
-    one document is bounded.
-    """
-    T = offsets.shape[0] - 1
-    has_prior = prior.shape[0] > 0
-    pmax = prior_max if has_prior else 0.0
-    tfpos = tf_positions(masks)
-    order = np.argsort(upper, kind="mergesort")
-    cum = np.empty(T, np.float64)
-    s = 0.0
-    for i in range(T):
-        s += upper[order[i]]
-        cum[i] = s * (1.0 + _SLACK)
-    ptr = offsets[:T].copy()
-    end = offsets[1:].copy()
-    hs = np.empty(max(k, 1), np.float64)
-    hd = np.empty(max(k, 1), np.int32)
-    size = 0
-    hf = np.zeros(max(k, 1), np.int64)
-    threshold = -np.inf
-    first = 0                                  # lists order[first:] are essential
-    contrib = np.zeros(T, np.float64)
-    hit = np.zeros(T, np.bool_)
-    ex = 0
-    n_ex = excluded.shape[0]
-    n_scored = 0
-    while first < T:
-        d = _NO_DOC
-        for i in range(first, T):
-            t = order[i]
-            if ptr[t] < end[t] and docids[ptr[t]] < d:
-                d = docids[ptr[t]]
-        if d == _NO_DOC:
-            break
-        while ex < n_ex and excluded[ex] < d:
-            ex += 1
-        skip = ex < n_ex and excluded[ex] == d
-        pd = prior[d] if has_prior else 0.0
-        if not skip and threshold > -np.inf:
-            # bound of d before any scoring: the essential lists holding d plus every other list
-            bound = cum[first - 1] if first > 0 else 0.0
-            for i in range(first, T):
-                t = order[i]
-                if ptr[t] < end[t] and docids[ptr[t]] == d:
-                    bound += upper[t]
-            skip = (bound + pd) * (1.0 + _SLACK) < threshold
-        partial = 0.0
-        any_hit = False
-        fm = np.int64(0)
-        for i in range(first, T):
-            t = order[i]
-            p = ptr[t]
-            if p < end[t] and docids[p] == d:
-                ptr[t] = p + 1
-                if not skip:
-                    a = _field_sum(p, d, fsel[t], masks, tfpos, tfs, field_lengths, weights,
-                                   norm_a, norm_c, model)
-                    if a >= 0.0:
-                        c = _combine(a, idf[t], k1, model)
-                        contrib[t] = c
-                        hit[t] = True
-                        partial += c
-                        any_hit = True
-                        fm |= np.int64(masks[p]) & fsel[t]
-        if skip:
-            continue
-        pruned = False
-        for i in range(first - 1, -1, -1):
-            if (partial + cum[i] + pd) * (1.0 + _SLACK) < threshold:
-                pruned = True
-                break
-            t = order[i]
-            p = _gallop(docids, ptr[t], end[t], d)
-            ptr[t] = p
-            if p < end[t] and docids[p] == d:
-                a = _field_sum(p, d, fsel[t], masks, tfpos, tfs, field_lengths, weights,
-                               norm_a, norm_c, model)
-                if a >= 0.0:
-                    c = _combine(a, idf[t], k1, model)
-                    contrib[t] = c
-                    hit[t] = True
-                    partial += c
-                    any_hit = True
-                    fm |= np.int64(masks[p]) & fsel[t]
-        if not any_hit:
-            continue
-        total = 0.0
-        for t in range(T):
-            if hit[t]:
-                total += contrib[t]
-                hit[t] = False
-        if has_prior:
-            total += pd
-        if pruned or k == 0:
-            continue
-        n_scored += 1
-        if size < k:
-            hs[size] = total
-            hd[size] = d
-            hf[size] = fm
-            _sift_up(hs, hd, hf, size)
-            size += 1
-            if size == k:
-                threshold = hs[0]
-        elif total > hs[0]:
-            hs[0] = total
-            hd[0] = d
-            hf[0] = fm
-            _sift_down(hs, hd, hf, size, 0)
-            threshold = hs[0]
-        else:
-            continue
-        while first < T and (cum[first] + pmax) * (1.0 + _SLACK) < threshold:
-            first += 1
-    docs, scores, fields = _heap_sorted(hs, hd, hf, size)
-    return docs, scores, fields, n_scored
-
-
-@njit(cache=True, nogil=True)
 def exhaustive_scores(n_docs, offsets, docids, masks, tfpos, tfs, fsel, idf, field_lengths,
                       weights, norm_a, norm_c, k1, model):
     """Term-at-a-time scores of every document: (scores float64[n_docs], matched bool[n_docs])."""
@@ -269,7 +116,7 @@ def exhaustive_scores(n_docs, offsets, docids, masks, tfpos, tfs, fsel, idf, fie
 @njit(cache=True, nogil=True)
 def exhaustive_topk(k, offsets, docids, masks, tfpos, tfs, fsel, idf, field_lengths,
                     weights, norm_a, norm_c, k1, model, excluded):
-    """The oracle of :func:`maxscore_topk`: score every matching document, sort, cut at k."""
+    """The oracle of ``_maxscore_kernels.maxscore_topk``: score every matching document, sort, cut at k."""
     return exhaustive_topk_prior(k, offsets, docids, masks, tfpos, tfs, fsel, idf, field_lengths,
                                  weights, norm_a, norm_c, k1, model, excluded, np.zeros(0, np.float64))
 
@@ -277,7 +124,7 @@ def exhaustive_topk(k, offsets, docids, masks, tfpos, tfs, fsel, idf, field_leng
 @njit(cache=True, nogil=True)
 def exhaustive_topk_prior(k, offsets, docids, masks, tfpos, tfs, fsel, idf, field_lengths,
                           weights, norm_a, norm_c, k1, model, excluded, prior):
-    """The oracle of :func:`maxscore_topk_prior` (``prior`` empty: none)."""
+    """The oracle of ``_maxscore_kernels.maxscore_topk`` with priors (``prior`` empty: none)."""
     n_docs = field_lengths.shape[0]
     scores, matched = exhaustive_scores(n_docs, offsets, docids, masks, tfpos, tfs, fsel, idf,
                                         field_lengths, weights, norm_a, norm_c, k1, model)

@@ -4,6 +4,7 @@ Entries are (score, key, payload) in three parallel arrays; the root is the wors
 lower score first, then higher key (so ties go to the lower docid / tie key). Pure functions; they
 run with NUMBA_DISABLE_JIT=1 too.
 """
+import numpy as np
 from numba import njit
 
 
@@ -57,3 +58,14 @@ def offer(hs, hd, hf, size, m, s, d, f):
     hs[0], hd[0], hf[0] = s, d, f
     _sift_down(hs, hd, hf, size, 0)
     return size
+
+
+@njit(cache=True, nogil=True)
+def heap_sorted(hs, hd, hf, size):
+    """Heap contents best first (score descending, docid ascending)."""
+    order = np.argsort(hd[:size], kind="mergesort")
+    docs = hd[:size][order]
+    scores = hs[:size][order]
+    fields = hf[:size][order]
+    order2 = np.argsort(-scores, kind="mergesort")
+    return docs[order2].copy(), scores[order2].copy(), fields[order2].copy()
