@@ -71,3 +71,22 @@ def oracle_search(reader, q, rank, k, phrase_ok=None):
         matched -= lit_docs(lit)
     ranked = sorted(matched, key=lambda d: (-scores.get(d, 0.0), d))
     return [(d, scores.get(d, 0.0)) for d in ranked[:k]], len(matched)
+
+
+def run_with_and_without_jit(code: str, timeout: int = 300) -> list:
+    """Run ``code`` (a script printing JSON) in fresh processes with NUMBA_DISABLE_JIT=1, then
+    with numba: ``[plain-Python output, numba output]``, for tests that compare the two."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).parent.parent
+    runs = []
+    for jit in ("1", "0"):
+        env = dict(os.environ, NUMBA_DISABLE_JIT=jit, PYTHONPATH=str(root))
+        p = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                           text=True, timeout=timeout)
+        assert p.returncode == 0, p.stderr[-2000:]
+        runs.append(json.loads(p.stdout))
+    return runs

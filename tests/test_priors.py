@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from wikisearch import _search_kernels as K
 from wikisearch.cli import main
 from wikisearch.config import PriorConfig, RankConfig
 from wikisearch.errors import CorruptIndexError, InvalidQueryError, WikisearchError
@@ -29,7 +26,7 @@ from wikisearch.suggest import Suggester, suggest_key
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
-from _oracle import oracle_search  # noqa: E402
+from _oracle import oracle_search, run_with_and_without_jit  # noqa: E402
 from test_search import VOCAB, _configs, _random_docs, _random_query  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -380,14 +377,7 @@ for i in range(20):
 out.append([str(x) for x in s.suggest("w1", 5)])
 print(json.dumps(out))
 """
-    root = Path(__file__).parent.parent
-    runs = []
-    for jit in ("1", "0"):
-        env = dict(os.environ, NUMBA_DISABLE_JIT=jit, PYTHONPATH=str(root))
-        p = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
-                           text=True, timeout=300)
-        assert p.returncode == 0, p.stderr[-2000:]
-        runs.append(json.loads(p.stdout))
+    runs = run_with_and_without_jit(code)
     assert runs[0] == runs[1]
 
 

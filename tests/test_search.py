@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -26,7 +24,7 @@ from wikisearch.search import Hit, SearchResult, Searcher
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
-from _oracle import oracle_search  # noqa: E402
+from _oracle import oracle_search, run_with_and_without_jit  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -364,14 +362,7 @@ for i in range(25):
         out.append([q, type(e).__name__])
 print(json.dumps(out))
 """
-    root = Path(__file__).parent.parent
-    runs = []
-    for jit in ("1", "0"):
-        env = dict(os.environ, NUMBA_DISABLE_JIT=jit, PYTHONPATH=str(root))
-        p = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
-                           text=True, timeout=300)
-        assert p.returncode == 0, p.stderr[-2000:]
-        runs.append(json.loads(p.stdout))
+    runs = run_with_and_without_jit(code)
     assert runs[0] == runs[1]
 
 
@@ -742,14 +733,7 @@ for n in (1, 2, 129, 300):
         out.append([int(e[0]), int(e[1]), int(r[0]), int(r[1]), int(r[2]), float(r[3]).hex(), h])
 print(json.dumps(out))
 """
-    root = Path(__file__).parent.parent
-    runs = []
-    for jit in ("1", "0"):
-        env = dict(os.environ, NUMBA_DISABLE_JIT=jit, PYTHONPATH=str(root))
-        p = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
-                           text=True, timeout=600)
-        assert p.returncode == 0, p.stderr[-2000:]
-        runs.append(json.loads(p.stdout))
+    runs = run_with_and_without_jit(code, timeout=600)
     assert runs[0] == runs[1]
     ends = [case[2] for case in runs[0]]
     assert ends.count(-1) > 100 and sum(e > 0 for e in ends) >= 4   # damaged and intact alike

@@ -24,7 +24,6 @@ from . import _merge_kernels as MK
 from . import _segment_kernels as SK
 from .codec import varbyte_decode
 from .config import N_FIELDS, RankConfig
-from .container import write_container
 from .errors import CorruptIndexError
 from .segment import DocTable, SegmentReader, TermWriter, pack_strings, write_docs
 
