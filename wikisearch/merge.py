@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _merge_kernels as MK
 from . import _segment_kernels as SK
-from .codec import varbyte_decode
+from .codec import get_codec, varbyte_decode
 from .config import N_FIELDS, RankConfig
 from .errors import CorruptIndexError
 from .segment import DocTable, SegmentReader, TermWriter, pack_strings, write_docs
@@ -117,9 +117,8 @@ def warmup() -> None:
     MK.gather_terms(blob, offs, np.asarray([1], np.int64))
     d, m, t = np.asarray([0], np.int32), np.asarray([1], np.uint16), np.asarray([1], np.uint32)
     po = np.asarray([0, 1], np.int64)
-    for codec_id in (MK.VARBYTE, MK.BITPACKED):
-        from .codec import get_codec
-        data, _ = get_codec("varbyte" if codec_id == MK.VARBYTE else "bitpacked").encode_lists(po, d, m, t)
+    for codec_id, name in ((MK.VARBYTE, "varbyte"), (MK.BITPACKED, "bitpacked")):
+        data, _ = get_codec(name).encode_lists(po, d, m, t)
         MK.gather_chunk(codec_id, data, np.zeros(1, np.int64), np.ones(1, np.int64),
                         np.zeros(1, np.int32), np.zeros(1, np.int64), 1, 1, N_FIELDS)
     MK.merge_alias_chunk(po, d, m, po, t, po, d, m, po, t)
