@@ -66,7 +66,7 @@ def run_build(inputs: list[Path], out: Path, workers: int, memory: str, extra=()
     th.join()
     if proc.returncode:
         raise RuntimeError(f"build failed: {stderr.strip().splitlines()[-1:]}")
-    from wikisearch.stats import index_stats
+    from wikisearch.index.stats import index_stats
     s = index_stats(out)
     return {"wall_s": wall, "peak_rss_mb": peak[0] / 1e6, "documents": s["documents"],
             "terms": s["terms"], "postings": s["postings"], "index_mb": s["index_bytes"] / 1e6,

@@ -187,7 +187,7 @@ def ann_phase(args, queries: list[str]) -> dict:
     import faiss
     from wikisearch.dense import ann, store
     from wikisearch.dense.search import DenseSearcher, HybridSearcher
-    from wikisearch.search import open as open_lexical
+    from wikisearch.search.searcher import open as open_lexical
     pmap = store.PassageMap(DENSE_DIR)
     vecs = store.ShardVectors(DENSE_DIR, pmap.shard_passages)
     x = np.concatenate([v for _, v in vecs.iter_shards()])
@@ -252,7 +252,7 @@ def quality(queries: dict, qrels: dict) -> dict:
     import ir_measures
     from ir_measures import RR, R, nDCG
     from wikisearch.dense.search import DenseSearcher, HybridSearcher
-    from wikisearch.search import open as open_lexical
+    from wikisearch.search.searcher import open as open_lexical
     lexical = open_lexical(str(LEX_INDEX))
     dense = DenseSearcher(DENSE_DIR, lexical=lexical)
     qids = list(queries)

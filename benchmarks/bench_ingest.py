@@ -57,8 +57,8 @@ def corpus_checksum(files: list[Path]) -> tuple[str, dict]:
 
 def load(files: list[Path]) -> list[dict]:
     """Decompress and cut each file into blocks (untimed by the passes; reported apart)."""
-    from wikisearch.analyze import Analyzer
-    from wikisearch.dump import Dump
+    from wikisearch.analysis.analyzer import Analyzer
+    from wikisearch.ingest.dump import Dump
 
     out = []
     for f in files:
@@ -74,7 +74,7 @@ def load(files: list[Path]) -> list[dict]:
 
 
 def _articles(data, block, site, fmt):
-    from wikisearch.dump import pages_from_block
+    from wikisearch.ingest.dump import pages_from_block
 
     for page in pages_from_block(data, block, site, fmt):
         if page.ns == 0 and not page.redirect:
@@ -83,7 +83,7 @@ def _articles(data, block, site, fmt):
 
 def wikisearch_pass(corpus: list[dict], parser) -> dict:
     """One pass of the build worker's read -> parse -> analyze; parse time measured apart."""
-    from wikisearch.parse import field_texts
+    from wikisearch.ingest.parse import field_texts
     return _pass(corpus, parser, lambda fields: field_texts(fields).values())
 
 
@@ -197,7 +197,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--out", type=Path, default=None,
                     help="default benchmarks/results (benchmarks/results/tmp with --limit-files)")
     args = ap.parse_args(argv)
-    from wikisearch.parse import parse_reference, parse_wikitext
+    from wikisearch.ingest.parse import parse_reference, parse_wikitext
 
     files = corpus_files()[:args.limit_files or None]
     out = args.out or (RESULTS / "tmp" if args.limit_files else RESULTS)

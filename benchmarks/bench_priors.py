@@ -309,8 +309,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="build workers if the index is missing")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    from wikisearch.priors import update_priors
-    from wikisearch.search import Searcher
+    from wikisearch.popularity.priors import update_priors
+    from wikisearch.search.searcher import Searcher
 
     t0 = time.perf_counter()
     build = ensure_index(args.index, CORPUS, args.workers, RankConfig())

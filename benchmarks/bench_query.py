@@ -69,7 +69,7 @@ def corpus_checksum(files) -> str:
 def ensure_index(index: Path, files, workers: int, rank=None) -> dict:
     if (index / "manifest.json").exists():
         try:
-            from wikisearch.segment import IndexReader
+            from wikisearch.index.segment import IndexReader
             reader = IndexReader(index)
             if rank is None or reader.rank_config == rank:
                 return {"built": False}
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
                     help="also run benchmarks/run_all.py --engines PEERS (e.g. wikisearch,bm25s,tantivy)")
     args = ap.parse_args(argv)
     from wikisearch.evaluate import evaluate, load_qrels, load_queries
-    from wikisearch.search import Searcher
+    from wikisearch.search.searcher import Searcher
 
     rank = None
     if args.rank == "tuned":

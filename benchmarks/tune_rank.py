@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", default="all_queries")
     args = ap.parse_args(argv)
     from wikisearch.evaluate import evaluate, load_qrels, load_queries, restrict_qrels
-    from wikisearch.search import Searcher
+    from wikisearch.search.searcher import Searcher
 
     searcher = Searcher(args.index)
     searcher.warmup()

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from wikisearch.config import FIELDS, N_FIELDS, RankConfig
-from wikisearch.query import SimpleAnalyzer
+from wikisearch.search.query import SimpleAnalyzer
 
 
 class MemorySiteInfo:

@@ -6,7 +6,7 @@ applies in the same order (fields ascending, terms in query order), so scores ag
 from __future__ import annotations
 
 from wikisearch.config import FIELDS, N_FIELDS
-from wikisearch.rank import combine, field_tf, idf, length_norm
+from wikisearch.search.rank import combine, field_tf, idf, length_norm
 
 
 def _sel(fields):

@@ -1,4 +1,4 @@
-"""Tests of wikisearch.analyze: the numba path against the plain-Python oracle, and the rules."""
+"""Tests of wikisearch.analysis.analyzer: the numba path against the plain-Python oracle, and the rules."""
 from __future__ import annotations
 
 import bz2
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from wikisearch import analyze
-from wikisearch import _analyze_kernels as K
-from wikisearch.analyze import Analyzer, char_class, class_table, normalize
+from wikisearch.analysis import analyzer as analyze
+from wikisearch.analysis import _analyze_kernels as K
+from wikisearch.analysis.analyzer import Analyzer, char_class, class_table, normalize
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if not DATA.exists():
@@ -204,7 +204,7 @@ def test_real_samples_fast_equals_slow(real_samples):
 
 _NOJIT_SCRIPT = """
 import json, sys
-from wikisearch.analyze import Analyzer
+from wikisearch.analysis.analyzer import Analyzer
 texts = json.loads(sys.stdin.read())
 an = Analyzer("english")
 ids, text_index, vocab = an.analyze_texts(texts)
@@ -245,7 +245,7 @@ def test_docstrings():
 
 def test_encode_matches_plain_join():
     # mostly two- and three-byte text makes the buffer grow past its first guess
-    from wikisearch.analyze import _encode
+    from wikisearch.analysis.analyzer import _encode
     rng = np.random.default_rng(3)
     alphabet = ["a", "Б", "ж", "日", "€", "😀", " ", ""]
     texts = ["".join(rng.choice(alphabet, size=int(rng.integers(0, 40)))) for _ in range(10_000)]

@@ -13,11 +13,11 @@ import pytest
 
 from wikisearch.build import Builder, build_index
 from wikisearch.config import FIELDS, BuildConfig, RankConfig
-from wikisearch.errors import (CorruptIndexError, FormatTooNewError, FormatTooOldError,
-                               IndexNotFoundError, WikisearchError)
-from wikisearch.invert import postings_as_dict
-from wikisearch.segment import IndexReader, SegmentReader
-from wikisearch.stats import index_stats, verify_index
+from wikisearch.errors import (
+    CorruptIndexError, FormatTooNewError, FormatTooOldError, IndexNotFoundError, WikisearchError)
+from wikisearch.index.invert import postings_as_dict
+from wikisearch.index.segment import IndexReader, SegmentReader
+from wikisearch.index.stats import index_stats, verify_index
 
 DATA = Path(__file__).parent / "data"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -190,7 +190,7 @@ def test_block_transports_give_the_same_bytes(tmp_path):
     # a worker reads a plain file's block itself; other blocks come through shared memory,
     # or pickled when /dev/shm has no room
     from wikisearch.build import _drop_shared, _share_block, _take_block
-    from wikisearch.dump import Dump
+    from wikisearch.ingest.dump import Dump
     plain = tmp_path / "plain.xml"
     plain.write_bytes(bz2.decompress(GENSIM.read_bytes()))
     for path, kinds in ((plain, {"file"}), (GENSIM, {"shm", "bytes"})):

@@ -143,9 +143,9 @@ def test_python_dash_m_and_help():
 
 
 def test_allow_truncated_indexes_the_whole_pages_before_the_damage(tmp_path):
-    from wikisearch.dump import iter_pages
+    from wikisearch.ingest.dump import iter_pages
     from wikisearch.errors import DumpFormatError
-    from wikisearch.segment import IndexReader
+    from wikisearch.index.segment import IndexReader
     raw = (SHARED / "enwiki-xml" / "enwik8-head-4MB.xml.bz2").read_bytes()
     truncated = tmp_path / "t.xml.bz2"
     truncated.write_bytes(raw[: len(raw) // 2])

@@ -1,4 +1,4 @@
-"""Tests of wikisearch.codec: round trips, exact byte consumption, edge lengths and values,
+"""Tests of wikisearch.index.codec: round trips, exact byte consumption, edge lengths and values,
 byte-exact agreement with plain-Python oracles and with the worked examples of docs/FORMAT.md."""
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wikisearch import codec
-from wikisearch import _codec_kernels as K
-from wikisearch.codec import CODECS, get_codec, varbyte_decode, varbyte_encode
+from wikisearch.index import codec
+from wikisearch.index import _codec_kernels as K
+from wikisearch.index.codec import CODECS, get_codec, varbyte_decode, varbyte_encode
 from wikisearch.errors import CorruptIndexError
 
 BINARY = ("varbyte", "bitpacked")
@@ -398,7 +398,7 @@ def test_decode_into(name):
 
 _NOJIT_SCRIPT = """
 import json, sys
-from wikisearch.codec import get_codec, varbyte_encode
+from wikisearch.index.codec import get_codec, varbyte_encode
 lists = json.loads(sys.stdin.read())
 out = []
 for name in ("varbyte", "bitpacked"):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from wikisearch.container import Container, ContainerWriter, write_container
+from wikisearch.index.container import Container, ContainerWriter, write_container
 from wikisearch.errors import CorruptIndexError, FormatTooNewError
 
 
@@ -48,7 +48,7 @@ def test_truncated_wrong_kind_too_new(tmp_path, monkeypatch):
     (tmp_path / "t.bin").write_bytes(raw[:-20])
     with pytest.raises(CorruptIndexError):
         Container(tmp_path / "t.bin", b"TEST")
-    import wikisearch.container as C
+    from wikisearch.index import container as C
     monkeypatch.setattr(C, "VERSION", 99)
     write_container(tmp_path / "n.bin", b"TEST", {"a": np.arange(100)})
     monkeypatch.setattr(C, "VERSION", 1)
@@ -64,7 +64,7 @@ def test_truncated_wrong_kind_too_new(tmp_path, monkeypatch):
 
 
 def test_large_file_verified_on_demand(tmp_path, monkeypatch):
-    import wikisearch.container as C
+    from wikisearch.index import container as C
     monkeypatch.setattr(C, "FULL_CHECK_BYTES", 100)
     p = tmp_path / "x.bin"
     write_container(p, b"TEST", {"a": np.arange(1000, dtype=np.int64)})

@@ -20,8 +20,8 @@ import pytest
 
 import wikisearch
 from wikisearch.dense import fusion
-from wikisearch.dense.passages import Article, PassageConfig, article_text, cut, plaintext_sections, \
-    wikitext_sections
+from wikisearch.dense.passages import (
+    Article, PassageConfig, article_text, cut, plaintext_sections, wikitext_sections)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = wikisearch.sample_dump()
@@ -236,7 +236,7 @@ def test_other_settings_are_refused(encoder, reference):
 
 def test_dense_search_returns_hits_of_the_lexical_index(encoder, reference, lexical):
     from wikisearch.dense.search import open_dense
-    from wikisearch.search import Hit
+    from wikisearch.search.searcher import Hit
     d = open_dense(reference, lexical=lexical, encoder=encoder)
     result = d.search("Swedish furniture retailer with flat-pack stores", k=5)
     assert [type(h) for h in result] == [Hit] * 5
@@ -321,7 +321,7 @@ def test_priors_reorder_dense_and_hybrid(encoder, reference, tmp_path):
     """cosine + PRIOR_WEIGHT * normalised prior, by hand; hybrid's lexical side gets priors too."""
     from wikisearch.build import build_index
     from wikisearch.dense.search import PRIOR_WEIGHT, HybridSearcher, open_dense
-    from wikisearch.priors import prior_scores, update_priors
+    from wikisearch.popularity.priors import prior_scores, update_priors
     out = tmp_path / "idx"
     build_index([SAMPLE], str(out), progress=False)
     views = tmp_path / "views.txt"

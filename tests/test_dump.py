@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from wikisearch.dump import (Block, Dump, SiteInfo, iter_pages, pages_from_block, read_block,
-                             redirect_target)
+from wikisearch.ingest.dump import (
+    Block, Dump, SiteInfo, iter_pages, pages_from_block, read_block, redirect_target)
 from wikisearch.errors import DumpFormatError
 
 HERE = Path(__file__).parent
@@ -341,7 +341,7 @@ def test_multistream_bz2_and_multimember_gzip(tmp_path):
 
 @real_data
 def test_stdin_through_a_subprocess():
-    code = ("from wikisearch.dump import Dump\n"
+    code = ("from wikisearch.ingest.dump import Dump\n"
             "with Dump('-') as d:\n"
             "    n = sum(1 for p in d.pages())\n"
             "    print(n, d.siteinfo.lang, d.input_bytes, d.compressed_position())\n")

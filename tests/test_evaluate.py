@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 
 from wikisearch.errors import WikisearchError
-from wikisearch.evaluate import (doc_title, evaluate, format_report, load_qrels, load_queries,
-                                 restrict_qrels)
-from wikisearch.search import Searcher
+from wikisearch.evaluate import doc_title, evaluate, format_report, load_qrels, load_queries, restrict_qrels
+from wikisearch.search.searcher import Searcher
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402

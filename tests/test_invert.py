@@ -7,9 +7,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wikisearch import _invert_kernels as K
-from wikisearch import _merge_kernels as MK
-from wikisearch.invert import postings_as_dict
+from wikisearch.index import _invert_kernels as K
+from wikisearch.index import _merge_kernels as MK
+from wikisearch.index.invert import postings_as_dict
 
 NF = 9
 
@@ -83,7 +83,7 @@ def test_bm25f_bound_is_the_max():
 
 
 def test_kernels_run_without_jit():
-    code = ("import numpy as np; from wikisearch import _invert_kernels as K, _merge_kernels as MK;"
+    code = ("import numpy as np; from wikisearch.index import _invert_kernels as K, _merge_kernels as MK;"
             "po,d,m,to,tf=K.invert_tokens(np.array([1,0,1],np.int32),np.array([0,9,10],np.int32),2,9);"
             "assert d.tolist()==[1,0,1] and tf.tolist()==[1,1,1], (d, tf);"
             "print(MK.merge_two(d[:1],m[:1],tf[:1],d[1:],m[1:],tf[1:])[0].tolist())")

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import numpy as np
 
-from wikisearch import _merge_kernels as MK
-from wikisearch import merge as M
-from wikisearch.analyze import Analyzer
+from wikisearch.index import _merge_kernels as MK
+from wikisearch.index import merge as M
+from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.build import Builder, alias_postings, write_alias_segment
 from wikisearch.config import BuildConfig, RankConfig
-from wikisearch.segment import IndexReader, SegmentReader, assemble_parts
+from wikisearch.index.segment import IndexReader, SegmentReader, assemble_parts
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ENWIK8 = SHARED / "enwiki-xml" / "enwik8-head-4MB.xml.bz2"
@@ -107,7 +107,7 @@ def test_parts_windows_and_chunks_do_not_change_bytes(tmp_path, monkeypatch):
 
 def test_unmapped_readers_agree_with_mapped(tmp_path):
     # the merge opens block segments unmapped (pread): same arrays, same term ordinals
-    from wikisearch import _segment_kernels as SK
+    from wikisearch.index import _segment_kernels as SK
     from wikisearch.build import build_index
     idx = build_index([ENWIK8], tmp_path / "idx", block_bytes=1 << 30)
     mapped, sparse = SegmentReader(idx), SegmentReader(idx, sparse=True)

@@ -13,11 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wikisearch import _wikitext as wt
+from wikisearch.ingest import wikitext as wt
 from wikisearch.config import FIELDS
-from wikisearch.dump import Dump, SiteInfo
-from wikisearch.parse import (Fields, field_texts, parse_plaintext, parse_reference,
-                              parse_wikitext)
+from wikisearch.ingest.dump import Dump, SiteInfo
+from wikisearch.ingest.parse import Fields, field_texts, parse_plaintext, parse_reference, parse_wikitext
 
 HERE = Path(__file__).parent
 SHARED = HERE.parent.parent / "shared" / "data"

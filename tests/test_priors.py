@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from wikisearch.cli import main
 from wikisearch.config import PriorConfig, RankConfig
 from wikisearch.errors import CorruptIndexError, InvalidQueryError, WikisearchError
-from wikisearch.priors import Priors, load_priors, prior_scores, satu, update_priors
-from wikisearch.priors_sources import Project, Resolver, read_views, sniff
-from wikisearch.query import parse_query
-from wikisearch.search import Searcher
-from wikisearch.segment import IndexReader
-from wikisearch.suggest import Suggester, suggest_key
+from wikisearch.popularity.priors import Priors, load_priors, prior_scores, satu, update_priors
+from wikisearch.popularity.sources import Project, Resolver, read_views, sniff
+from wikisearch.search.query import parse_query
+from wikisearch.search.searcher import Searcher
+from wikisearch.index.segment import IndexReader
+from wikisearch.popularity.suggest import Suggester, suggest_key
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
@@ -211,7 +211,7 @@ def test_priors_bin_is_an_add_on(index):
     assert set(after) - set(before) == {"priors.bin"}
     assert all(after[n] == before[n] for n in before)           # the index itself is untouched
     assert not [p for p in index.iterdir() if ".tmp" in p.name]
-    from wikisearch.stats import verify_index
+    from wikisearch.index.stats import verify_index
     verify_index(index)
     r = IndexReader(index)
     assert r.priors.meta["index_checksum"] == r.manifest["checksum"]
@@ -451,7 +451,7 @@ def test_range_top_selects_like_a_full_sort(pops, m, block, cut, seed):
 
 
 def _check_range_top(popularity, doc, alias, offsets, block, lo, hi, m):
-    from wikisearch import _priors_kernels as PK
+    from wikisearch.popularity import _priors_kernels as PK
     bmax = PK.block_max(popularity, doc, block)
     got = PK.range_top(popularity, doc, alias, offsets, bmax, block, lo, hi, m)
     e = np.arange(lo, hi)

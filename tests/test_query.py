@@ -5,7 +5,7 @@ import pytest
 
 from wikisearch.config import FIELD_GROUPS
 from wikisearch.errors import InvalidQueryError
-from wikisearch.query import Literal, SimpleAnalyzer, parse_query, resolve_fields
+from wikisearch.search.query import Literal, SimpleAnalyzer, parse_query, resolve_fields
 
 A = SimpleAnalyzer()
 TITLE = FIELD_GROUPS["t"]
@@ -196,8 +196,8 @@ def test_word_cache_parses_alike(monkeypatch):
     analyzer and the test one, also after the cache starts over."""
     import random
 
-    import wikisearch.query as Q
-    from wikisearch.analyze import Analyzer
+    from wikisearch.search import query as Q
+    from wikisearch.analysis.analyzer import Analyzer
     monkeypatch.setattr(Q, "WORD_CACHE_LIMIT", 12)
     rng = random.Random(4)
     words = ["Vietnam", "war", "e-mail", "AC/DC", "t:merkel", '"bank of america"', "-kohl", "AND", "OR",

@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from wikisearch import _maxscore_kernels as MK
-from wikisearch import _search_kernels as K
+from wikisearch.search import _maxscore_kernels as MK
+from wikisearch.search import _search_kernels as K
 from wikisearch.config import FIELDS, RankConfig
 from wikisearch.errors import InvalidQueryError
-from wikisearch.query import parse_query
-from wikisearch.rank import kernel_params
-from wikisearch.search import Hit, SearchResult, Searcher
+from wikisearch.search.query import parse_query
+from wikisearch.search.rank import kernel_params
+from wikisearch.search.searcher import Hit, SearchResult, Searcher
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
@@ -553,7 +553,7 @@ def test_sample_queries(sample):
 
 
 def test_open_and_warmup(sample):
-    from wikisearch.search import open as ws_open
+    from wikisearch.search.searcher import open as ws_open
     s = ws_open(sample.reader.path)
     s.warmup()
     assert s.search("berlin", k=3)[0].title == "Berlin"
@@ -613,8 +613,8 @@ def _decode_with(decoder, buf, n, tf_room=None):
 
 
 def _same_decoding(buf, n, tf_room=None):
-    from wikisearch import _codec_kernels as CK
-    from wikisearch import _prescore_kernels as PK
+    from wikisearch.index import _codec_kernels as CK
+    from wikisearch.search import _prescore_kernels as PK
     a = _decode_with(CK.bitpacked_decode_into, buf, n, tf_room)
     b = _decode_with(PK.bitpacked_decode_into, buf, n, tf_room)
     assert a[0] == b[0], (n, a[0], b[0])
@@ -626,7 +626,7 @@ def _same_decoding(buf, n, tf_room=None):
 def _fused_equals_prescore(buf, n, sel, field_lengths, params, decoded):
     """The fused kernel against the codec's decoder then prescore_into: the same bits, or (for
     bytes that are not exactly one well-formed list) an end other than the list's."""
-    from wikisearch import _prescore_kernels as PK
+    from wikisearch.search import _prescore_kernels as PK
     cap = max(n, 1)
     want = (np.zeros(cap, np.int32), np.zeros(cap, np.float64), np.zeros(cap, np.uint16),
             np.zeros(cap // MK.BLOCK + 2, np.float64))
@@ -708,8 +708,8 @@ def test_fused_kernels_without_jit_read_nothing_out_of_bounds():
     code = r"""
 import hashlib, json
 import numpy as np
-from wikisearch import _prescore_kernels as PK
-from wikisearch.codec import get_codec
+from wikisearch.search import _prescore_kernels as PK
+from wikisearch.index.codec import get_codec
 rng = np.random.default_rng(1)
 c = get_codec("bitpacked")
 lengths = rng.integers(1, 50, size=(5000, 9)).astype(np.uint32)
@@ -741,7 +741,7 @@ print(json.dumps(out))
 
 def test_a_list_only_the_fused_kernel_can_tell_is_damaged_raises_corrupt_index(sample):
     """Bytes the codec decodes but whose docids run past the last document: CorruptIndexError."""
-    from wikisearch.codec import get_codec
+    from wikisearch.index.codec import get_codec
     from wikisearch.errors import CorruptIndexError
 
     class Wrong:
@@ -769,7 +769,7 @@ def test_a_list_only_the_fused_kernel_can_tell_is_damaged_raises_corrupt_index(s
 def test_fused_kernels_on_lists_of_every_shape():
     """Lists the sample is too small to hold: whole 128-posting blocks with a packed or a one-posting
     tail, one mask or more than 32, wide docid gaps and tfs (exceptions), intact and damaged."""
-    from wikisearch.codec import get_codec
+    from wikisearch.index.codec import get_codec
     rng = np.random.default_rng(5)
     codec = get_codec("bitpacked")
     n_docs = 200_000

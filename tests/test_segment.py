@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wikisearch import _segment_kernels as SK
-from wikisearch.codec import get_codec
+from wikisearch.index import _segment_kernels as SK
+from wikisearch.index.codec import get_codec
 from wikisearch.errors import CorruptIndexError
-from wikisearch.segment import SegmentReader, TermWriter, quantize_bounds, write_docs, DocTable
+from wikisearch.index.segment import SegmentReader, TermWriter, quantize_bounds, write_docs, DocTable
 
 
 def _encode(terms, dfs, lens, bounds):
@@ -99,7 +99,7 @@ def test_segment_reader_terms_and_postings(tmp_path):
 
 
 def test_damaged_postings_block_is_detected(tmp_path, monkeypatch):
-    import wikisearch.container as C
+    from wikisearch.index import container as C
     monkeypatch.setattr(C, "FULL_CHECK_BYTES", 0)   # as for a large file: checked per block
     terms = [f"t{i:03d}" for i in range(100)]
     _segment(tmp_path, terms).close()

@@ -13,9 +13,9 @@ __all__ = ["__version__", "build_index", "open", "Searcher", "Hit", "RankConfig"
 
 _LAZY = {
     "build_index": ("build", "build_index"),
-    "open": ("search", "open"),
-    "Searcher": ("search", "Searcher"),
-    "Hit": ("search", "Hit"),
+    "open": ("search.searcher", "open"),
+    "Searcher": ("search.searcher", "Searcher"),
+    "Hit": ("search.searcher", "Hit"),
     "RankConfig": ("config", "RankConfig"),
     "BuildConfig": ("config", "BuildConfig"),
     "PriorConfig": ("config", "PriorConfig"),

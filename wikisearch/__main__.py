@@ -1,3 +1,3 @@
-from .cli import main
+from wikisearch.cli import main
 
 main()

@@ -21,19 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .analyze import Analyzer
-from .config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
-from .container import write_container
-from .dump import Block, Dump, SiteInfo, pages_from_block
-from .errors import DumpFormatError, WikisearchError
-from .invert import Postings, invert_texts
-from .merge import (file_checksums, merge_docs, merge_range, merge_stores, plan_ranges_of,
-                    release_free_memory, title_order)
-from .parse import field_texts, parse_plaintext, parse_wikitext
-from .segment import (FORMAT_VERSION, DocTable, SegmentReader, TermWriter, assemble_parts, compress_doc,
-                      fsync_dir, manifest_checksum, pack_strings, unpack_strings, write_docs,
-                      write_json_atomic, write_store)
+from wikisearch import __version__
+from wikisearch.analysis.analyzer import Analyzer
+from wikisearch.config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
+from wikisearch.index.container import write_container
+from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
+from wikisearch.errors import DumpFormatError, WikisearchError
+from wikisearch.index.invert import Postings, invert_texts
+from wikisearch.index.merge import (
+    file_checksums, merge_docs, merge_range, merge_stores, plan_ranges_of, release_free_memory,
+    title_order)
+from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
+from wikisearch.index.segment import (
+    FORMAT_VERSION, DocTable, SegmentReader, TermWriter, assemble_parts, compress_doc, fsync_dir,
+    manifest_checksum, pack_strings, unpack_strings, write_docs, write_json_atomic, write_store)
 
 DEFAULT_INDEX = "wikisearch-index"
 INDEX_FILES = ["terms.bin", "postings.bin", "docs.bin", "store.bin"]
@@ -192,7 +193,7 @@ def _worker_init() -> None:
 
 def warm_merge_worker() -> None:
     """Load the merge's kernels in a worker that has no block left to do."""
-    from .merge import warmup
+    from wikisearch.index.merge import warmup
     warmup()
 
 
@@ -209,7 +210,7 @@ def _write_pairs(path: Path, kind: bytes, pairs: list[tuple[str, str]]) -> None:
 
 
 def _read_pairs(path: Path) -> list[tuple[str, str]]:
-    from .container import Container
+    from wikisearch.index.container import Container
     c = Container(path, b"REDR")
     try:
         return list(zip(unpack_strings(c["src_offsets"], c["src_blob"]),
@@ -634,7 +635,7 @@ def alias_postings(aliases: list[list[str]], analyzer: Analyzer):
 def count_inlinks(blocks: list[Path], docid_of: dict[str, int], target_of: dict[str, int],
                   n_docs: int) -> np.ndarray:
     """Incoming-link counts per document; a link to a redirect counts for its target."""
-    from .container import Container
+    from wikisearch.index.container import Container
     counts = np.zeros(n_docs, np.uint64)
     for b in blocks:
         c = Container(b / "links.bin", b"LINK")

@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import WikisearchError
+from wikisearch import __version__
+from wikisearch.errors import WikisearchError
 
 DEFAULT_INDEX = "wikisearch-index"
 
@@ -74,8 +74,8 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
 
     Rerunning the same command after an interruption resumes from the last finished block.
     """
-    from .build import build_index
-    from .config import parse_size
+    from wikisearch.build import build_index
+    from wikisearch.config import parse_size
     try:
         ns = tuple(int(x) for x in namespaces.split(",") if x.strip())
         sizes = (parse_size(memory), parse_size(block_size))
@@ -86,7 +86,7 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
     path = build_index(list(dumps), output, workers=workers, memory=sizes[0], block_bytes=sizes[1],
                        codec=codec, namespaces=ns, language=language, store_text=not no_store,
                        allow_truncated=allow_truncated, progress=not quiet)
-    from .stats import index_stats
+    from wikisearch.index.stats import index_stats
     s = index_stats(path)
     click.echo(f"Indexed {s['documents']:,} documents, {s['terms']:,} terms, {s['postings']:,} postings "
                f"into {path} ({s['index_bytes'] / 1e6:,.1f} MB).")
@@ -138,11 +138,11 @@ class _QueryCommand(click.Command):
               "(page views, in-links) of `wikisearch priors`.")
 def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion, no_priors):
     """Search the index. Field prefixes: t: b: i: c: l: r: intitle: incategory: linksto: insource:"""
-    from .search import fast_start, open as open_searcher
+    from wikisearch.search.searcher import fast_start, open as open_searcher
     fast_start()   # a one-shot process: skip numba's BLAS probe (an import of scipy.linalg)
     text = " ".join(query)
     if mode != "lexical":
-        from .dense.cli import mode_search
+        from wikisearch.dense.cli import mode_search
         result = mode_search(index_dir, dense_dir, text, k, mode, fusion, model,
                              priors=False if no_priors else None)
     else:
@@ -188,7 +188,7 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
     """Store popularity priors beside the index: page views (pageviews dumps, pageviews-complete,
     per-article TSV, clickstream) and in-links (the dump's, or pagelinks SQL). Searches then add
     them to text scores (`query --no-priors` to leave them out), and `suggest` orders by them."""
-    from .priors import update_priors
+    from wikisearch.popularity.priors import update_priors
     s = update_priors(index_dir, list(pageview_files) + list(files), fmt=fmt, project=project,
                       total_views=total_views, pagelinks=pagelinks, linktarget=linktarget,
                       link_sources="namespace" if all_sources else "indexed", dump_links=dump_links)
@@ -212,7 +212,7 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
 @click.option("--json", "as_json", is_flag=True)
 def suggest_cmd(prefix, index_dir, k, as_json):
     """Complete a title: titles and redirects starting with PREFIX, most popular first."""
-    from .search import fast_start, open as open_searcher
+    from wikisearch.search.searcher import fast_start, open as open_searcher
     fast_start()
     text = " ".join(prefix)
     got = open_searcher(index_dir).suggest(text, k)
@@ -225,7 +225,7 @@ def suggest_cmd(prefix, index_dir, k, as_json):
         click.echo(str(g))
 
 
-from .dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)
+from wikisearch.dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)
 
 main.add_command(embed_cmd)
 
@@ -239,7 +239,7 @@ main.add_command(embed_cmd)
 @click.option("--limit", default=20, show_default=True, help="Postings to show for --term.")
 def inspect_cmd(dump, page_title, index_dir, term, doc_title, limit):
     """Look inside one stage: a dump page's fields and terms, or an index's postings/documents."""
-    from . import inspection
+    from wikisearch import inspection
     if dump:
         if not page_title:
             raise click.UsageError("give --page TITLE with a dump")
@@ -257,7 +257,7 @@ def inspect_cmd(dump, page_title, index_dir, term, doc_title, limit):
 @click.option("--json", "as_json", is_flag=True)
 def stats_cmd(index_dir, as_json):
     """Documents, terms, postings, bytes per posting, size as % of input, per-field figures."""
-    from .stats import format_stats, index_stats
+    from wikisearch.index.stats import format_stats, index_stats
     s = index_stats(index_dir)
     click.echo(json.dumps(s, indent=1) if as_json else format_stats(s))
 
@@ -266,7 +266,7 @@ def stats_cmd(index_dir, as_json):
 @index_option
 def verify_cmd(index_dir):
     """Check every checksum of an index (slower than the checks done on open)."""
-    from .stats import verify_index
+    from wikisearch.index.stats import verify_index
     n = verify_index(index_dir)
     click.echo(f"OK: {n} files verified.")
 
@@ -282,7 +282,7 @@ def verify_cmd(index_dir):
 @click.option("--json", "as_json", is_flag=True)
 def eval_cmd(index_dir, queries, qrels, key, as_json):
     """nDCG@10, MRR@10 and Recall@100 of the index on TREC-style judgments."""
-    from .evaluate import run_eval
+    from wikisearch.evaluate import run_eval
     report = run_eval(index_dir, queries, qrels, key=key)
     if as_json:
         click.echo(json.dumps(report, indent=1))

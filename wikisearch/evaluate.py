@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import unquote
 
-from .errors import InvalidQueryError, MissingExtraError, WikisearchError
+from wikisearch.errors import InvalidQueryError, MissingExtraError, WikisearchError
 
 MEASURES = ("nDCG@10", "RR@10", "R@100")
 #: Human names of the measures in reports (ir_measures' RR@10 is the MRR@10 of the literature).
@@ -140,7 +140,7 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
 def run_eval(index_path, queries_path, qrels_path, key: str = "title", k: int = 100,
              rank=None) -> dict:
     """Open an index, load queries and qrels, evaluate (what ``wikisearch eval`` runs)."""
-    from .search import Searcher
+    from wikisearch.search.searcher import Searcher
     searcher = Searcher(index_path)
     searcher.warmup()
     result = evaluate(searcher, load_queries(queries_path), load_qrels(qrels_path), key=key, k=k,

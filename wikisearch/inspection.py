@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import textwrap
 
-from .config import FIELDS
-from .errors import WikisearchError
+from wikisearch.config import FIELDS
+from wikisearch.errors import WikisearchError
 
 
 def _short(text: str, width: int = 400) -> str:
@@ -14,9 +14,9 @@ def _short(text: str, width: int = 400) -> str:
 
 def describe_page(dump_path, title: str) -> str:
     """A dump page's metadata, parsed fields and analyzed terms."""
-    from .analyze import Analyzer
-    from .dump import Dump
-    from .parse import field_texts, parse_plaintext, parse_wikitext
+    from wikisearch.analysis.analyzer import Analyzer
+    from wikisearch.ingest.dump import Dump
+    from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
     with Dump(dump_path) as dump:
         want = dump.siteinfo.normalize_title(title)
         for page in dump.pages():
@@ -49,8 +49,8 @@ def describe_page(dump_path, title: str) -> str:
 
 def describe_term(index_dir, term: str, limit: int = 20) -> str:
     """A term's dictionary entry and first postings, in the human-readable debug codec."""
-    from .codec import get_codec
-    from .segment import IndexReader
+    from wikisearch.index.codec import get_codec
+    from wikisearch.index.segment import IndexReader
     r = IndexReader(index_dir)
     analyzed = r.analyzer.terms(term)
     key = analyzed[0] if analyzed else term
@@ -70,7 +70,7 @@ def describe_term(index_dir, term: str, limit: int = 20) -> str:
 
 
 def describe_doc(index_dir, title: str) -> str:
-    from .segment import IndexReader
+    from wikisearch.index.segment import IndexReader
     r = IndexReader(index_dir)
     d = r.docid_for_title(title)
     if d < 0:

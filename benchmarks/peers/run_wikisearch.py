@@ -19,7 +19,7 @@ DISTRIBUTIONS = ("wikisearch", "numpy", "numba", "PyStemmer")
 
 def check(opts: dict) -> None:
     """Import errors propagate: the harness records them and skips wikisearch."""
-    import wikisearch.search as ws
+    from wikisearch.search import searcher as ws
 
     if not hasattr(ws, "open"):
         raise ImportError("wikisearch.search has no open()")
@@ -50,9 +50,9 @@ def build(ctx) -> dict:
 
 
 def _own_postings(index_dir: Path):
-    """wikisearch's own posting count (``wikisearch.stats``, else manifest.json), if it has one."""
+    """wikisearch's own posting count (``wikisearch.index.stats``, else manifest.json), if it has one."""
     try:
-        from wikisearch.stats import index_stats
+        from wikisearch.index.stats import index_stats
 
         return int(index_stats(index_dir)["postings"])
     except Exception:  # an API still being written must not sink the build's figures
@@ -75,7 +75,7 @@ def _own_postings(index_dir: Path):
 
 class Searcher:
     def __init__(self, index_dir: Path, cache_postings: int | None = None):
-        import wikisearch.search as ws
+        from wikisearch.search import searcher as ws
 
         ws.fast_start()   # a one-shot process, as the CLI: skip numba's scipy BLAS probe
         self.searcher = ws.open(str(index_dir)) if cache_postings is None else \

@@ -36,7 +36,7 @@ def require(*modules: str) -> None:
     >>> require("faiss")      # doctest: +SKIP
     """
     import importlib
-    from ..errors import MissingExtraError
+    from wikisearch.errors import MissingExtraError
     for name in modules or ("torch", "sentence_transformers", "faiss"):
         try:
             importlib.import_module(name)

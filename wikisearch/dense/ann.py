@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..container import Container, write_container
-from .store import INDEX_KIND
+from wikisearch.index.container import Container, write_container
+from wikisearch.dense.store import INDEX_KIND
 
 FLAT_MAX = 100_000
 INDEX_TYPES = ("auto", "flat", "ivfpq")

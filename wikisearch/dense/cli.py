@@ -47,10 +47,10 @@ def embed_cmd(inputs, output, model, device, batch, shard, shard_articles, index
     Passages are section-aware, title-prefixed, ~150 words. Shards are checkpoints: an
     interrupted run resumes when the same command is run again.
     """
-    from . import require
+    from wikisearch.dense import require
     require()
-    from .embed import embed
-    from .passages import PassageConfig
+    from wikisearch.dense.embed import embed
+    from wikisearch.dense.passages import PassageConfig
     summary = embed(list(inputs), output, model=model, device=device, batch=batch, shard=shard,
                     shard_articles=shard_articles, index_type=index_type, dtype=dtype,
                     precision=precision, threads=threads, progress=not quiet,
@@ -71,10 +71,10 @@ def mode_search(index_dir, dense_dir, text: str, k: int, mode: str, fusion: str 
 
     Dense mode uses the lexical index, when there is one, for docids and URLs; hybrid needs it.
     """
-    from . import require
+    from wikisearch.dense import require
     require("faiss", "torch", "sentence_transformers")
-    from ..search import open as open_searcher
-    from .search import HybridSearcher, open_dense
+    from wikisearch.search.searcher import open as open_searcher
+    from wikisearch.dense.search import HybridSearcher, open_dense
     dense_dir = dense_dir or default_dense_dir(index_dir)
     has_index = (Path(index_dir) / "manifest.json").exists()
     searcher = open_searcher(index_dir) if has_index or mode == "hybrid" else None

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import WikisearchError
-from ..segment import write_json_atomic
-from . import ann, store
-from .passages import PassageConfig, cut, open_source
+from wikisearch.errors import WikisearchError
+from wikisearch.index.segment import write_json_atomic
+from wikisearch.dense import ann, store
+from wikisearch.dense.passages import PassageConfig, cut, open_source
 
 DTYPES = ("float16", "float32")
 
@@ -61,7 +61,7 @@ def embed(inputs, out_dir, *, model: str | None = None, device: str | None = Non
     (for the merging run) the index parameters. ``encoder`` lets a caller pass a loaded
     :class:`~wikisearch.dense.encoder.Encoder`.
     """
-    from . import require
+    from wikisearch.dense import require
     require("faiss")
     worker, workers = parse_shard(shard)
     if dtype not in DTYPES:
@@ -69,7 +69,7 @@ def embed(inputs, out_dir, *, model: str | None = None, device: str | None = Non
     ann.choose(1, 1, index_type)                       # validate early
     out = Path(out_dir)
     source = open_source(inputs)
-    from .encoder import DEFAULT_MODEL
+    from wikisearch.dense.encoder import DEFAULT_MODEL
     plan = {"format": "wikisearch-dense-plan", "format_version": store.FORMAT_VERSION,
             "source": source.describe(), "model": model or DEFAULT_MODEL,
             "passages": passages.to_json(), "shard_articles": int(shard_articles), "dtype": dtype}
@@ -106,7 +106,7 @@ def _index_is_current(out: Path, run, summary: dict, index_type: str) -> dict | 
 
 
 def _load_encoder(model, device, batch, threads, precision):
-    from .encoder import Encoder
+    from wikisearch.dense.encoder import Encoder
     return Encoder(model, device=device, batch_size=batch, threads=threads, precision=precision)
 
 

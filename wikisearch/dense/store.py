@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..container import Container, write_container
-from ..errors import CorruptIndexError, WikisearchError
-from ..segment import fsync_dir, pack_strings, unpack_strings, write_json_atomic
+from wikisearch.index.container import Container, write_container
+from wikisearch.errors import CorruptIndexError, WikisearchError
+from wikisearch.index.segment import fsync_dir, pack_strings, unpack_strings, write_json_atomic
 
 FORMAT_VERSION = 1
 SHARD_KIND = b"DSHD"

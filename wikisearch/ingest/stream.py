@@ -1,4 +1,4 @@
-"""The uncompressed byte stream of a dump file or of stdin (the I/O half of :mod:`wikisearch.dump`).
+"""The uncompressed byte stream of a dump file or of stdin (the I/O half of :mod:`wikisearch.ingest.dump`).
 
 Compression is told by magic bytes, not by the file name: bz2 (single or multistream; decoded in
 parallel by indexed_bzip2 for files), gzip, xz, or none. UTF-16 input (some old tools wrote it)
@@ -19,7 +19,7 @@ import zlib
 
 import indexed_bzip2
 
-from .errors import DumpFormatError
+from wikisearch.errors import DumpFormatError
 
 _MAGIC = ((b"BZh", "bz2"), (b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"))
 _CHUNK = 1 << 20

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _maxscore_kernels as MK
-from . import _prescore_kernels as PK
-from . import _search_kernels as K
-from .config import FIELDS, PriorConfig, RankConfig
-from .errors import CorruptIndexError, InvalidQueryError
-from .query import Literal, Query, parse_query, resolve_fields
-from .rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
+from wikisearch.search import _maxscore_kernels as MK
+from wikisearch.search import _prescore_kernels as PK
+from wikisearch.search import _search_kernels as K
+from wikisearch.config import FIELDS, PriorConfig, RankConfig
+from wikisearch.errors import CorruptIndexError, InvalidQueryError
+from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
+from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 
 #: Per-term bounds are exact maxima of idf * score; a little slack costs nothing.
 _BOUND_SLACK = 1e-5
@@ -275,7 +275,7 @@ class Searcher:
 
     def __init__(self, index, *, cache_postings: int = SCORED_CACHE_POSTINGS):
         if isinstance(index, (str, Path)):
-            from .segment import IndexReader
+            from wikisearch.index.segment import IndexReader
             index = IndexReader(index)
         self.reader = index
         self.analyzer = index.analyzer
@@ -307,7 +307,7 @@ class Searcher:
 
     def search(self, query: str, k: int = 10, rank: RankConfig | None = None,
                fields=None, priors: bool | PriorConfig | None = None) -> SearchResult:
-        """Rank documents for ``query`` (see :mod:`wikisearch.query` for the syntax).
+        """Rank documents for ``query`` (see :mod:`wikisearch.search.query` for the syntax).
 
         ``rank`` overrides the index's ranking settings (weights, k1, b, model) for this query;
         ``fields`` (names or prefixes, e.g. ``["title", "c"]``) restricts every unprefixed word.
@@ -345,12 +345,12 @@ class Searcher:
 
     def suggest(self, prefix: str, k: int = 10):
         """Titles and redirect titles starting with ``prefix`` (case- and accent-insensitive),
-        the most popular pages first: a list of :class:`~wikisearch.suggest.Suggestion`.
+        the most popular pages first: a list of :class:`~wikisearch.popularity.suggest.Suggestion`.
 
         >>> [str(s) for s in open("idx").suggest("lata man", k=2)]      # doctest: +SKIP
         ['Lata Mangeshkar']
         """
-        from .suggest import suggester
+        from wikisearch.popularity.suggest import suggester
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
         return suggester(self).suggest(prefix, int(k))
@@ -591,7 +591,7 @@ def has_phrase(analyzer, texts: dict[str, str], terms: tuple[str, ...], fields) 
     """Do ``terms`` occur consecutively, after analysis, in one of ``fields`` of ``texts``
     (within one line of the list-like fields: titles, categories, links)?
 
-    >>> from wikisearch.query import SimpleAnalyzer
+    >>> from wikisearch.search.query import SimpleAnalyzer
     >>> has_phrase(SimpleAnalyzer(), {"body": "the Bank of America tower"}, ("bank", "america"), ["body"])
     True
     """

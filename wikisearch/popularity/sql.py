@@ -15,8 +15,8 @@ import re
 
 import numpy as np
 
-from .errors import WikisearchError
-from .priors_sources import Resolver, open_text
+from wikisearch.errors import WikisearchError
+from wikisearch.popularity.sources import Resolver, open_text
 
 _CREATE = re.compile(r"CREATE TABLE `([^`]+)`")
 _COLUMN = re.compile(r"\s*`([^`]+)`\s+([a-z]+)", re.I)

@@ -7,7 +7,7 @@ of their own, global docids) are merged in by docid.
 The term space is cut into ranges of about equal postings bytes (:func:`plan_ranges`); each range
 is merged by :func:`merge_range`, a pure function of (segment files, range, settings) -> a *part*
 (postings bytes + dictionary arrays), so ranges run in parallel on any executor;
-:func:`~wikisearch.segment.assemble_parts` joins the parts. Within a range the dictionaries are
+:func:`~wikisearch.index.segment.assemble_parts` joins the parts. Within a range the dictionaries are
 read in windows and merged by a numba heap (``_merge_kernels.merge_runs``); postings move in
 chunks (decode, shift, concatenate, fold in aliases, bound, encode), so memory holds a window of
 each dictionary and one chunk of postings, never the whole index.
@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _merge_kernels as MK
-from . import _segment_kernels as SK
-from .codec import get_codec, varbyte_decode
-from .config import N_FIELDS, RankConfig
-from .errors import CorruptIndexError
-from .segment import DocTable, SegmentReader, TermWriter, pack_strings, write_docs
+from wikisearch.index import _merge_kernels as MK
+from wikisearch.index import _segment_kernels as SK
+from wikisearch.index.codec import get_codec, varbyte_decode
+from wikisearch.config import N_FIELDS, RankConfig
+from wikisearch.errors import CorruptIndexError
+from wikisearch.index.segment import DocTable, SegmentReader, TermWriter, pack_strings, write_docs
 
 
 CHUNK_ENTRIES = 1 << 16      # (term, source) entries gathered per kernel call
@@ -382,7 +382,7 @@ def merge_docs(readers: list[SegmentReader], aliases: list, alias_lengths: np.nd
 def merge_stores(readers: list[SegmentReader], path: Path) -> None:
     """Concatenate the blocks' stores: per-document records, so block cuts leave no trace. The
     text is copied file to file in pieces (it can be most of the index)."""
-    from .container import ContainerWriter
+    from wikisearch.index.container import ContainerWriter
     offsets, crcs, ranges, base = [np.zeros(1, np.uint64)], [], [], 0
     for r in readers:
         s = r.store_c

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._search_kernels import _NO_DOC, _POPCOUNT, _SLACK, _combine, _gallop
-from ._topk_kernels import heap_sorted, offer
+from wikisearch.search._search_kernels import _NO_DOC, _POPCOUNT, _SLACK, _combine, _gallop
+from wikisearch._topk_kernels import heap_sorted, offer
 
 #: Postings per block maximum (smaller: tighter bounds, more of them to step over).
 BLOCK = 64

@@ -1,9 +1,9 @@
-"""Linear-time wikitext scanners behind :func:`wikisearch.parse.parse_wikitext`.
+"""Linear-time wikitext scanners behind :func:`wikisearch.ingest.parse.parse_wikitext`.
 
 Nothing is scanned twice: comments and extension tags are cut with ``str.find`` (remembering
 tags that never close), template braces are matched in one stack pass over the brace runs, and
 the inline markup (tables, links, tags, quotes) goes in a fixed number of regex passes over all
-of a page's pieces joined by :data:`~wikisearch._wikitext.SEP`. What the pieces mean is the
+of a page's pieces joined by :data:`~wikisearch.ingest.wikitext.SEP`. What the pieces mean is the
 policy of ``_wikitext.py``.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import html
 import re
 from bisect import bisect_right
 
-from wikisearch._wikitext import (BARE_URL, DROPPED_TAGS, SEP, Site, cleanup, kept_args,
-                                  looks_like_infobox)
+from wikisearch.ingest.wikitext import (
+    BARE_URL, DROPPED_TAGS, SEP, Site, cleanup, kept_args, looks_like_infobox)
 
 # --------------------------------------------------------------------------------------------
 # Scanners

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .config import FIELDS, N_FIELDS, RankConfig
+from wikisearch.config import FIELDS, N_FIELDS, RankConfig
 
 MODELS = {"bm25f": 0, "tfidf": 1}
 

@@ -23,10 +23,10 @@ from numba import njit
 from numba.core import types
 from numba.extending import intrinsic, overload
 
-from ._codec_kernels import BLOCK, CORRUPT, TAIL_PACK_MIN, TFS_FULL, _read_mask_table, vb_read
-from ._maxscore_kernels import _LOWBIT
-from ._maxscore_kernels import BLOCK as SCORE_BLOCK
-from ._search_kernels import _POPCOUNT, _combine
+from wikisearch.index._codec_kernels import BLOCK, CORRUPT, TAIL_PACK_MIN, TFS_FULL, _read_mask_table, vb_read
+from wikisearch.search._maxscore_kernels import _LOWBIT
+from wikisearch.search._maxscore_kernels import BLOCK as SCORE_BLOCK
+from wikisearch.search._search_kernels import _POPCOUNT, _combine
 
 _EXCEPTIONS = 64
 _LITTLE = sys.byteorder == "little"

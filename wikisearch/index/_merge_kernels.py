@@ -6,8 +6,8 @@ them to plain-Python oracles (tests/test_invert.py, tests/test_build.py).
 import numpy as np
 from numba import njit
 
-from . import _codec_kernels as CK
-from . import _segment_kernels as SK
+from wikisearch.index import _codec_kernels as CK
+from wikisearch.index import _segment_kernels as SK
 
 VARBYTE = 0
 BITPACKED = 1

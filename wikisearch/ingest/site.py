@@ -1,6 +1,6 @@
 """What a wiki says about itself (``<siteinfo>``): names, URLs, namespaces, redirect words.
 
-Part of the dump stage; import these names from :mod:`wikisearch.dump`.
+Part of the dump stage; import these names from :mod:`wikisearch.ingest.dump`.
 
 >>> site = SiteInfo.synthesize("en")
 >>> site.split_namespace("Category:Foo"), site.url("Angela Merkel")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import FIELDS
+from wikisearch.config import FIELDS
 
 
 def index_stats(path) -> dict:
@@ -11,7 +11,7 @@ def index_stats(path) -> dict:
 
     >>> index_stats("wikisearch-index")["documents"]   # doctest: +SKIP
     """
-    from .segment import IndexReader
+    from wikisearch.index.segment import IndexReader
     r = IndexReader(path)
     try:
         m = r.manifest
@@ -56,7 +56,7 @@ def format_stats(s: dict) -> str:
 
 def verify_index(path) -> int:
     """Check the CRC of every file and of every postings list and stored document."""
-    from .segment import IndexReader
+    from wikisearch.index.segment import IndexReader
     r = IndexReader(path, verify=True)
     try:
         for t in range(r.n_terms):

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _codec_kernels as K
-from .config import FIELDS
-from .errors import CorruptIndexError
+from wikisearch.index import _codec_kernels as K
+from wikisearch.config import FIELDS
+from wikisearch.errors import CorruptIndexError
 
 __all__ = ["Codec", "get_codec", "CODECS", "varbyte_encode", "varbyte_decode", "warmup"]
 

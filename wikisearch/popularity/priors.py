@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import PriorConfig
-from .container import Container, write_container
-from .errors import CorruptIndexError, WikisearchError
+from wikisearch.config import PriorConfig
+from wikisearch.index.container import Container, write_container
+from wikisearch.errors import CorruptIndexError, WikisearchError
 
 PRIORS_FILE = "priors.bin"
 KIND = b"PRIO"
@@ -138,7 +138,7 @@ def load_priors(reader) -> Priors | None:
 
 def write_priors(index_dir, priors: Priors, index_checksum: str) -> Path:
     """Write ``priors.bin`` atomically: a fsynced temporary file renamed into place."""
-    from .segment import fsync_dir
+    from wikisearch.index.segment import fsync_dir
     path = priors_path(index_dir)
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     meta = {**priors.meta, "n_docs": priors.n_docs, "index_checksum": index_checksum,
@@ -146,8 +146,8 @@ def write_priors(index_dir, priors: Priors, index_checksum: str) -> Path:
     arrays = {"pageviews": priors.pageviews, "inlinks": priors.inlinks,
               "scores": priors.scores()}
     if priors.suggest is not None:
-        from . import _priors_kernels as PK
-        from .suggest import BLOCK
+        from wikisearch.popularity import _priors_kernels as PK
+        from wikisearch.popularity.suggest import BLOCK
         arrays.update({k: priors.suggest[k] for k in _SUGGEST_ARRAYS})
         doc = np.asarray(priors.suggest["suggest_doc"])
         arrays["suggest_block_max"] = PK.block_max(arrays["scores"], doc, BLOCK)
@@ -207,8 +207,8 @@ def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None
     ``dump_links`` resets the in-links to the dump's. ``link_sources``: "indexed" counts links
     from the index's own documents, "namespace" from every page of the indexed namespaces.
     """
-    from . import priors_sources as S
-    from .segment import IndexReader
+    from wikisearch.popularity import sources as S
+    from wikisearch.index.segment import IndexReader
     if not (Path(index) / "manifest.json").exists():
         IndexReader(index)                 # raises the index-not-found error, with its remedy
     files = [str(p) for p in pageviews]
@@ -235,7 +235,7 @@ def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None
         views = old.pageviews if old is not None else np.zeros(reader.n_docs)
         total = old.total_views if old is not None else 0.0
     inlinks = _inlinks(resolver, old, meta, pagelinks, linktarget, link_sources, dump_links)
-    from .suggest import suggest_arrays
+    from wikisearch.popularity.suggest import suggest_arrays
     suggest = old.suggest if old is not None and old.suggest is not None else suggest_arrays(reader)
     priors = Priors(views, inlinks, total_views=total if total_views is None else total_views,
                     config=config or (old.config if old is not None else PriorConfig()),
@@ -254,7 +254,7 @@ def _inlinks(resolver, old, meta: dict, pagelinks, linktarget, link_sources, dum
     """In-links from SQL if given, else the existing priors.bin's, else (or with ``dump_links``)
     the dump's; records where they came from in ``meta``."""
     if pagelinks:
-        from .priors_sql import count_sql_links
+        from wikisearch.popularity.sql import count_sql_links
         inlinks, meta["inlinks_source"] = count_sql_links(resolver, pagelinks, linktarget, link_sources)
         return inlinks
     if old is not None and not dump_links:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _priors_kernels as PK
-from .analyze import normalize
+from wikisearch.popularity import _priors_kernels as PK
+from wikisearch.analysis.analyzer import normalize
 
 #: Characters that break words in keys ("-" "/" "," ...); apostrophes and periods join.
 _BREAK = "!\"#$%&()*+,-/:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00b7\u00bb\u2010\u2011\u2012\u2013\u2014\u2015" \
@@ -72,7 +72,7 @@ def suggest_arrays(reader) -> dict:
     titles = [reader.title(d) for d in range(n)]
     docs = getattr(reader, "docs_c", None)
     if docs is not None:
-        from .segment import unpack_strings
+        from wikisearch.index.segment import unpack_strings
         aliases = unpack_strings(docs["alias_title_offsets"], docs["alias_blob"])
         per_doc = np.diff(np.asarray(docs["alias_offsets"], np.int64))
         alias_doc = np.repeat(np.arange(n, dtype=np.int32), per_doc)
@@ -116,7 +116,7 @@ class Suggester:
     """Prefix search over one index's key table; safe to share between threads."""
 
     def __init__(self, reader):
-        from .priors import popularity
+        from wikisearch.popularity.priors import popularity
         self.reader = reader
         priors = getattr(reader, "priors", None)
         arrays = getattr(priors, "suggest", None)

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _segment_kernels as SK
-from .codec import get_codec
-from .config import FIELDS, N_FIELDS
-from .container import Container, ContainerWriter, write_container
-from .errors import CorruptIndexError
+from wikisearch.index import _segment_kernels as SK
+from wikisearch.index.codec import get_codec
+from wikisearch.config import FIELDS, N_FIELDS
+from wikisearch.index.container import Container, ContainerWriter, write_container
+from wikisearch.errors import CorruptIndexError
 
 SEP_FIELD = "\x1f"
 #: Version of the index as a whole (manifest.json); each container file has its own version too.
@@ -490,7 +490,7 @@ class IndexReader(SegmentReader):
     """
 
     def __init__(self, path, *, verify: bool | None = None):
-        from .errors import FormatTooNewError, FormatTooOldError, IndexNotFoundError
+        from wikisearch.errors import FormatTooNewError, FormatTooOldError, IndexNotFoundError
         path = Path(path)
         mpath = path / "manifest.json"
         if not path.is_dir():
@@ -525,15 +525,15 @@ class IndexReader(SegmentReader):
         self._load_settings()
 
     def _load_settings(self) -> None:
-        from .analyze import Analyzer
-        from .config import RankConfig
-        from .dump import SiteInfo
+        from wikisearch.analysis.analyzer import Analyzer
+        from wikisearch.config import RankConfig
+        from wikisearch.ingest.dump import SiteInfo
         m = self.manifest
         self.siteinfo = SiteInfo.from_json(m["siteinfo"])
         self.analyzer = Analyzer.from_json(m["analyzer"])
         self.rank_config = RankConfig.from_json(m["rank"])
         self.avg_field_lengths = np.asarray([m["stats"]["avg_field_lengths"][f] for f in FIELDS], np.float64)
-        from .priors import load_priors
+        from wikisearch.popularity.priors import load_priors
         self.priors = load_priors(self)   # priors.bin, an optional add-on (None without it)
         self._title_order = self.docs_c.arrays.get("title_order")
 

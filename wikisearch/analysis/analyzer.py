@@ -41,8 +41,8 @@ import unicodedata
 import numpy as np
 import Stemmer
 
-from . import _analyze_kernels as K
-from .errors import FormatTooNewError
+from wikisearch.analysis import _analyze_kernels as K
+from wikisearch.errors import FormatTooNewError
 
 __all__ = ["Analyzer", "char_class", "class_table", "normalize", "STOPWORDS", "SNOWBALL", "warmup"]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CorruptIndexError, FormatTooNewError, FormatTooOldError
+from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOldError
 
 MAGIC = b"WIKISRCH"
 END_MAGIC = b"HCRSIKIW"

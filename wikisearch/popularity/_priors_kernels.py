@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._segment_kernels import compare_bytes as _compare
-from ._topk_kernels import offer
+from wikisearch.index._segment_kernels import compare_bytes as _compare
+from wikisearch._topk_kernels import offer
 
 
 @njit(cache=True, nogil=True)

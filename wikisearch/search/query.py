@@ -28,8 +28,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .config import FIELD_GROUPS, FIELDS
-from .errors import InvalidQueryError
+from wikisearch.config import FIELD_GROUPS, FIELDS
+from wikisearch.errors import InvalidQueryError
 
 #: Distinct positive terms kept from one query; the rest are dropped with a warning.
 MAX_TERMS = 1024

@@ -16,9 +16,9 @@ import html
 import re
 from dataclasses import dataclass, field
 
-from wikisearch import _wikiscan as ws
-from wikisearch import _wikitext as wt
-from wikisearch.dump import SiteInfo
+from wikisearch.ingest import wikiscan as ws
+from wikisearch.ingest import wikitext as wt
+from wikisearch.ingest.dump import SiteInfo
 
 __all__ = ["Fields", "parse_wikitext", "parse_plaintext", "parse_reference", "field_texts"]
 

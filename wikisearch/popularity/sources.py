@@ -13,7 +13,7 @@ Views keyed by title resolve through redirects (a redirect's views count for its
 page id, through the index's page ids (then by title, for pages that are redirects). Lines of
 other projects are skipped where the format names the project.
 
-Link tables (the pagelinks SQL dumps) are read by :mod:`wikisearch.priors_sql`.
+Link tables (the pagelinks SQL dumps) are read by :mod:`wikisearch.popularity.sql`.
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from . import _priors_kernels as PK
-from .errors import WikisearchError
+from wikisearch.popularity import _priors_kernels as PK
+from wikisearch.errors import WikisearchError
 
 FORMATS = ("pageviews", "pageviews-complete", "pageviews-tsv", "clickstream")
 _ACCESS = ("desktop", "mobile-web", "mobile-app")

@@ -22,10 +22,11 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from ._dump_stream import Stream
-from ._dump_site import (CANONICAL_NAMESPACES, REDIRECT_MAGIC_WORDS, SiteInfo, extractor_siteinfo,
-                         parse_siteinfo, redirect_target)
-from .errors import DumpFormatError
+from wikisearch.ingest.stream import Stream
+from wikisearch.ingest.site import (
+    CANONICAL_NAMESPACES, REDIRECT_MAGIC_WORDS, SiteInfo, extractor_siteinfo, parse_siteinfo,
+    redirect_target)
+from wikisearch.errors import DumpFormatError
 
 __all__ = ["SiteInfo", "Page", "Block", "Dump", "pages_from_block", "read_block", "iter_pages",
            "redirect_target", "CANONICAL_NAMESPACES", "REDIRECT_MAGIC_WORDS"]

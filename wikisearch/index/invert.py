@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _invert_kernels as K
-from .config import N_FIELDS
+from wikisearch.index import _invert_kernels as K
+from wikisearch.config import N_FIELDS
 
 
 @dataclass
