@@ -31,7 +31,7 @@ def ensure_index(corpus: Path, codec: str) -> Path:
 
 
 def decode_all(path: Path) -> dict:
-    from wikisearch.index.segment import IndexReader
+    from wikisearch.index.reader import IndexReader
     r = IndexReader(path)
     lists = [(r.raw_postings(t), r.doc_freq(t)) for t in range(r.n_terms)]
     codec = r.codec

@@ -162,7 +162,7 @@ def rank_of(searcher, query: str, docid: int, setting) -> int | None:
 
 def known_items(searcher, setting, n_pages: int = 30) -> dict:
     r = searcher.reader
-    views = r.priors.pageviews
+    views = searcher.priors.pageviews
     top = [int(d) for d in views.argsort()[::-1][:n_pages] if views[d] > 0]
     rows = []
     for d in top:
@@ -309,7 +309,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="build workers if the index is missing")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    from wikisearch.popularity.priors import update_priors
+    from wikisearch.popularity.update import update_priors
     from wikisearch.search.searcher import Searcher
 
     t0 = time.perf_counter()

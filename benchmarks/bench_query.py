@@ -69,7 +69,7 @@ def corpus_checksum(files) -> str:
 def ensure_index(index: Path, files, workers: int, rank=None) -> dict:
     if (index / "manifest.json").exists():
         try:
-            from wikisearch.index.segment import IndexReader
+            from wikisearch.index.reader import IndexReader
             reader = IndexReader(index)
             if rank is None or reader.rank_config == rank:
                 return {"built": False}

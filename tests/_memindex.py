@@ -1,7 +1,7 @@
-"""A tiny in-memory stand-in for segment.IndexReader, for kernel and search unit tests."""
+"""A tiny in-memory index implementing :class:`wikisearch.index.reader.Reader`, for kernel and
+search unit tests (the same interface the on-disk IndexReader offers)."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -10,8 +10,14 @@ from wikisearch.search.query import SimpleAnalyzer
 
 
 class MemorySiteInfo:
+    namespaces = {0: ""}
+
     def url(self, title: str) -> str:
         return "https://en.wikipedia.org/wiki/" + title.replace(" ", "_")
+
+    def normalize_title(self, title: str) -> str:
+        t = " ".join(title.replace("_", " ").split())
+        return t[:1].upper() + t[1:]
 
 
 class MemoryIndex:
@@ -22,10 +28,14 @@ class MemoryIndex:
         self.analyzer = analyzer or SimpleAnalyzer()
         self.rank_config = rank_config or RankConfig()
         self.siteinfo = MemorySiteInfo()
-        self.priors = None
+        self.path = None
+        self.manifest = {}
+        self.codec_name = None            # no encoded bytes: search decodes with postings()
         self.docs = docs
         self.store = store_text
         self.n_docs = len(docs)
+        self.page_ids = np.arange(1000, 1000 + self.n_docs, dtype=np.int64)
+        self.inlinks = np.zeros(self.n_docs, np.uint32)
         self.field_lengths = np.zeros((self.n_docs, N_FIELDS), np.uint32)
         post: dict[str, dict[int, list[int]]] = {}
         for d, doc in enumerate(docs):
@@ -47,23 +57,6 @@ class MemoryIndex:
             tfs = np.array([post[t][d][f] for d in docids for f in range(N_FIELDS) if post[t][d][f]],
                            np.uint32)
             self._post.append((docids, masks, tfs))
-        self._bound = [self._exact_bound(i) for i in range(self.n_terms)]
-
-    def _exact_bound(self, o):
-        cfg = self.rank_config
-        best = 0.0
-        docids, masks, tfs = self._post[o]
-        j = 0
-        for d, m in zip(docids.tolist(), masks.tolist()):
-            acc = 0.0
-            for f in range(N_FIELDS):
-                if m >> f & 1:
-                    avg = self.avg_field_lengths[f]
-                    norm = (1 - cfg.b[f]) + (cfg.b[f] / avg if avg > 0 else 0.0) * float(self.field_lengths[d, f])
-                    acc += cfg.weights[f] * float(tfs[j]) / norm
-                    j += 1
-            best = max(best, acc / (cfg.k1 + acc))
-        return float(np.float32(best))    # like an index storing float32 bounds
 
     def term_ordinal(self, term):
         return self._ord.get(term, -1)
@@ -71,14 +64,14 @@ class MemoryIndex:
     def doc_freq(self, o):
         return len(self._post[o][0])
 
-    def term_bound(self, o):
-        return self._bound[o]
-
     def postings(self, o):
         return self._post[o]
 
+    def raw_postings(self, o):
+        raise NotImplementedError("an in-memory index has no encoded postings (codec_name is None)")
+
     def page_id(self, d):
-        return 1000 + int(d)
+        return int(self.page_ids[d])
 
     def title(self, d):
         return self.docs[d].get("title", "")
@@ -94,8 +87,23 @@ class MemoryIndex:
             return None
         return {f: self.docs[d].get(f, "") for f in FIELDS}
 
-    def docid_for_title(self, title):
+    def alias_table(self):
+        per_doc = [self.redirects(d) for d in range(self.n_docs)]
+        return (np.repeat(np.arange(self.n_docs, dtype=np.int32), [len(a) for a in per_doc]),
+                [t for a in per_doc for t in a])
+
+    def alias_title(self, a):
+        return self.alias_table()[1][a]
+
+    def docids_for_titles(self, titles, *, redirects=True):
+        exact = {}
         for i, doc in enumerate(self.docs):
-            if doc.get("title") == title:
-                return i
-        return -1
+            exact.setdefault(doc.get("title"), i)
+        alias_doc, aliases = self.alias_table()
+        alias = {}
+        for d, t in zip(alias_doc.tolist(), aliases):
+            alias.setdefault(t, d)
+        return np.array([exact.get(t, alias.get(t, -1) if redirects else -1) for t in titles], np.int64)
+
+    def docid_for_title(self, title):
+        return int(self.docids_for_titles([title], redirects=False)[0])

@@ -21,9 +21,7 @@ from wikisearch.analysis import analyzer as analyze
 from wikisearch.analysis import _analyze_kernels as K
 from wikisearch.analysis.analyzer import Analyzer, char_class, class_table, normalize
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not DATA.exists():
-    DATA = Path("/work/shared/data")
+from conftest import SHARED_DATA as DATA, require_or_skip  # noqa: E402  (tests/conftest.py)
 
 # Characters that exercise every rule: ASCII, Latin/Greek/Cyrillic with marks (precomposed and
 # combining), Indic marks, ZWJ/ZWNJ, CJK, kana, Hangul, full-width forms, ligatures, emoji,
@@ -183,8 +181,7 @@ def _real_samples():
 @pytest.fixture(scope="module")
 def real_samples():
     samples = _real_samples()
-    if not samples:
-        pytest.skip("shared/data not found")
+    require_or_skip(samples, f"needs shared data {DATA}/enwiki-text and otherwiki-xml")
     return samples
 
 

@@ -16,11 +16,12 @@ from wikisearch.config import FIELDS, BuildConfig, RankConfig
 from wikisearch.errors import (
     CorruptIndexError, FormatTooNewError, FormatTooOldError, IndexNotFoundError, WikisearchError)
 from wikisearch.index.invert import postings_as_dict
-from wikisearch.index.segment import IndexReader, SegmentReader
+from wikisearch.index.reader import IndexReader
+from wikisearch.index.segment import SegmentReader
 from wikisearch.index.stats import index_stats, verify_index
 
 DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from conftest import SHARED_DATA as SHARED, requires_shared  # noqa: E402  (tests/conftest.py)
 ENWIK8 = SHARED / "enwiki-xml" / "enwik8-head-4MB.xml.bz2"
 GENSIM = SHARED / "enwiki-xml" / "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 F = {name: i for i, name in enumerate(FIELDS)}
@@ -84,6 +85,7 @@ def test_tiny_stats(tiny):
     assert s["terms"] == tiny.n_terms
 
 
+@requires_shared(GENSIM)
 def test_workers_give_identical_bytes(tmp_path):
     a = build_index([GENSIM], tmp_path / "w1", workers=1, block_bytes=300_000)
     b = build_index([GENSIM], tmp_path / "w2", workers=2, block_bytes=300_000)
@@ -91,6 +93,7 @@ def test_workers_give_identical_bytes(tmp_path):
     assert _files(a) == _files(b) == _files(c)
 
 
+@requires_shared(ENWIK8)
 def test_merged_index_equals_unmerged_segments(tmp_path):
     cfg = BuildConfig(block_bytes=200_000)
     builder = Builder([str(ENWIK8)], tmp_path / "idx", cfg, RankConfig(), False, None)
@@ -102,11 +105,11 @@ def test_merged_index_equals_unmerged_segments(tmp_path):
     base = np.cumsum([0] + [b.n_docs for b in blocks])
     expected = {}
     for k, blk in enumerate(blocks):
-        for t, term in enumerate(blk.terms()):
+        for t, term in enumerate(blk.all_terms()):
             d, m, tf = blk.postings(t)
             expected.setdefault(term, []).extend(postings_as_dict(d + int(base[k]), m, tf))
     checked = 0
-    for t, term in enumerate(merged.terms()):
+    for t, term in enumerate(merged.all_terms()):
         got = [(d, {f: v for f, v in fl.items() if f != F["redirect"]})
                for d, fl in postings_as_dict(*merged.postings(t))]
         got = [(d, fl) for d, fl in got if fl]
@@ -116,6 +119,7 @@ def test_merged_index_equals_unmerged_segments(tmp_path):
     assert merged.n_docs == base[-1]
 
 
+@requires_shared(ENWIK8)
 def test_kill_and_resume_gives_same_bytes(tmp_path):
     ref = build_index([ENWIK8], tmp_path / "ref", block_bytes=150_000)
     out = tmp_path / "killed"
@@ -180,12 +184,14 @@ def test_refuses_to_replace_a_non_index(tmp_path):
     assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
 
 
+@requires_shared(GENSIM)
 def test_rebuild_replaces_old_index(tmp_path):
     out = build_index([DATA / "tiny.xml"], tmp_path / "idx")
     build_index([GENSIM], out)
     assert IndexReader(out).n_docs == 106
 
 
+@requires_shared(GENSIM)
 def test_block_transports_give_the_same_bytes(tmp_path):
     # a worker reads a plain file's block itself; other blocks come through shared memory,
     # or pickled when /dev/shm has no room

@@ -12,7 +12,7 @@ import wikisearch
 from wikisearch.cli import main
 
 DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from conftest import shared_path  # noqa: E402  (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_bad_dumps_are_one_line_errors(tmp_path):
     empty.write_bytes(b"")
     _one_line_error(runner.invoke(main, ["index", str(empty), "-o", str(tmp_path / "a"), "-q"]), "empty")
     truncated = tmp_path / "t.xml.bz2"
-    raw = (SHARED / "enwiki-xml" / "enwiki-minidump-dbpedia-extraction-framework.xml.bz2").read_bytes()
+    raw = shared_path("enwiki-xml", "enwiki-minidump-dbpedia-extraction-framework.xml.bz2").read_bytes()
     truncated.write_bytes(raw[: len(raw) * 6 // 10])
     out = tmp_path / "b"
     _one_line_error(runner.invoke(main, ["index", str(truncated), "-o", str(out), "-q"]), "byte")
@@ -145,8 +145,8 @@ def test_python_dash_m_and_help():
 def test_allow_truncated_indexes_the_whole_pages_before_the_damage(tmp_path):
     from wikisearch.ingest.dump import iter_pages
     from wikisearch.errors import DumpFormatError
-    from wikisearch.index.segment import IndexReader
-    raw = (SHARED / "enwiki-xml" / "enwik8-head-4MB.xml.bz2").read_bytes()
+    from wikisearch.index.reader import IndexReader
+    raw = shared_path("enwiki-xml", "enwik8-head-4MB.xml.bz2").read_bytes()
     truncated = tmp_path / "t.xml.bz2"
     truncated.write_bytes(raw[: len(raw) // 2])
     before = []
@@ -161,3 +161,22 @@ def test_allow_truncated_indexes_the_whole_pages_before_the_damage(tmp_path):
     reader = IndexReader(out)
     assert reader.titles() == articles and len(articles) > 50
     assert reader.manifest["warnings"]
+
+
+def test_index_uses_every_available_core_by_default(tmp_path, monkeypatch):
+    """No --workers: as many workers as the process may use cores; --workers lowers it."""
+    import wikisearch.build as B
+    seen = []
+    real = B.build_index
+
+    def recording(*args, **kw):
+        seen.append(kw["workers"])
+        return real(*args, **kw)
+    monkeypatch.setattr(B, "build_index", recording)
+    monkeypatch.setattr(B, "available_cores", lambda: 3)
+    for extra, want in (([], 3), (["--workers", "1"], 1)):
+        r = CliRunner().invoke(main, ["index", wikisearch.sample_dump(), "-o", str(tmp_path / "i"), "-q", *extra])
+        assert r.exit_code == 0, r.output
+        assert seen[-1] == want
+    monkeypatch.undo()
+    assert B.available_cores() == len(os.sched_getaffinity(0))

@@ -21,12 +21,14 @@ from wikisearch.ingest.dump import (
     Block, Dump, SiteInfo, iter_pages, pages_from_block, read_block, redirect_target)
 from wikisearch.errors import DumpFormatError
 
+from conftest import SHARED_DATA as SHARED, requires_shared  # noqa: E402  (tests/conftest.py)
+
 HERE = Path(__file__).parent
 REPO = HERE.parent
-SHARED = REPO.parent / "shared" / "data"
 ENWIKI = sorted((SHARED / "enwiki-xml").glob("*")) if SHARED.exists() else []
 OTHERWIKI = sorted((SHARED / "otherwiki-xml").glob("*")) if SHARED.exists() else []
-real_data = pytest.mark.skipif(not ENWIKI, reason="shared/data samples not present")
+real_data = requires_shared("enwiki-xml", "otherwiki-xml")
+WIKIEXTRACTOR_AA = "enwiki-text/enwiki-2015-wikiextractor-first30k-AA.txt.xz"
 
 # data/README.md: pages / articles (namespace 0, not redirects) / redirects
 README_COUNTS = {
@@ -243,9 +245,9 @@ def test_wikiextractor_text_and_json_fixtures():
     assert Dump(HERE / "data" / "dump_wikiextractor.txt", lang="de").siteinfo.lang == "de"
 
 
-@real_data
+@requires_shared(WIKIEXTRACTOR_AA)
 def test_wikiextractor_real_sample_head(tmp_path):
-    path = SHARED / "enwiki-text" / "enwiki-2015-wikiextractor-first30k-AA.txt.xz"
+    path = SHARED / WIKIEXTRACTOR_AA
     with lzma.open(path) as f:
         head = f.read(3_000_000)
     head = head[:head.rfind(b"</doc>\n") + 7]
@@ -264,10 +266,10 @@ def test_wikiextractor_real_sample_head(tmp_path):
         [(p.page_id, p.title, p.text) for p in pages]
 
 
-@real_data
+@requires_shared(WIKIEXTRACTOR_AA)
 @pytest.mark.slow
 def test_wikiextractor_real_sample_whole_file():
-    path = SHARED / "enwiki-text" / "enwiki-2015-wikiextractor-first30k-AA.txt.xz"
+    path = SHARED / WIKIEXTRACTOR_AA
     pages = list(iter_pages(path))
     assert len(pages) == 6514
     assert "Batman & Robin (film)" in {p.title for p in pages}

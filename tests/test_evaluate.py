@@ -1,5 +1,4 @@
 """evaluate: loaders, DBpedia names, restriction to the index, measures against hand values."""
-import math
 import sys
 from pathlib import Path
 
@@ -11,8 +10,7 @@ from wikisearch.search.searcher import Searcher
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "judgments" / "dbpedia-entity-v2"
+from conftest import shared_path  # noqa: E402
 
 DOCS = [{"title": "Bank of America", "body": "a bank in america"},
         {"title": "Café & Bar", "body": "coffee bar"},
@@ -64,12 +62,10 @@ def test_measures_by_hand(searcher):
     r = evaluate(searcher, queries, qrels, k=100)
     assert r["n_queries"] == 3 and r["n_skipped"] == 1
     pq = r["per_query"]
-    # q1: both relevant docs are the only matches
-    order = hits["q1"]
-    gains = [{"Bank of America": 2, "Wells Fargo": 1}[t] for t in order]
-    dcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
-    idcg = 3 / math.log2(2) + 1 / math.log2(3)
-    assert pq["q1"]["nDCG@10"] == pytest.approx(dcg / idcg)
+    # q1: both relevant docs are the only matches, in the ideal order (grade 2, then grade 1), so
+    # nDCG is 1 whatever the gain (test_ndcg_gain_is_linear tells the gains apart)
+    assert hits["q1"] == ["Bank of America", "Wells Fargo"]
+    assert pq["q1"]["nDCG@10"] == pytest.approx(1.0)
     assert pq["q1"]["R@100"] == 1.0 and pq["q1"]["RR@10"] == 1.0
     rank = hits["q2"].index("Café & Bar") + 1
     assert pq["q2"]["RR@10"] == pytest.approx(1 / rank)
@@ -77,6 +73,21 @@ def test_measures_by_hand(searcher):
     mean = (pq["q1"]["nDCG@10"] + pq["q2"]["nDCG@10"]) / 3
     assert r["measures"]["nDCG@10"] == pytest.approx(mean)
     assert "MRR@10" in format_report(r)
+
+
+def test_ndcg_gain_is_linear(searcher):
+    """nDCG@10 is trec_eval's (ir_measures -> pytrec_eval ndcg_cut): the gain of a document is its
+    grade (linear), not 2**grade - 1 (exponential). The grade-1 document ranks above the grade-2 one:
+      DCG  = 1/log2(2) + 2/log2(3) = 1 + 1.261860 = 2.261860
+      IDCG = 2/log2(2) + 1/log2(3) = 2 + 0.630930 = 2.630930
+      nDCG = 2.261860 / 2.630930 = 0.859719
+    (exponential gain: (1 + 3/log2(3)) / (3 + 1/log2(3)) = 2.892789 / 3.630930 = 0.796708)."""
+    assert [h.title for h in searcher.search("bank", k=10)] == ["Bank of America", "Wells Fargo"]
+    qrels = {"q1": {"<dbpedia:Bank_of_America>": 1, "<dbpedia:Wells_Fargo>": 2}}
+    r = evaluate(searcher, {"q1": "bank"}, qrels, k=100)
+    assert r["per_query"]["q1"]["nDCG@10"] == pytest.approx(0.859719, abs=1e-6)
+    assert r["measures"]["nDCG@10"] == pytest.approx(0.859719, abs=1e-6)
+    assert r["per_query"]["q1"]["RR@10"] == 1.0 and r["per_query"]["q1"]["R@100"] == 1.0
 
 
 def test_page_id_key(searcher):
@@ -87,9 +98,9 @@ def test_page_id_key(searcher):
         evaluate(searcher, {"q1": "bank"}, qrels, key="url")
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared DBpedia-Entity data not present")
 def test_real_dbpedia_files_load():
-    queries = load_queries(SHARED / "queries-v2.txt")
-    qrels = load_qrels(SHARED / "qrels-v2.txt")
+    judgments = shared_path("judgments", "dbpedia-entity-v2")
+    queries = load_queries(judgments / "queries-v2.txt")
+    qrels = load_qrels(judgments / "qrels-v2.txt")
     assert len(queries) == 467
     assert sum(len(v) for v in qrels.values()) == 49280

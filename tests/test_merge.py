@@ -7,11 +7,13 @@ import numpy as np
 from wikisearch.index import _merge_kernels as MK
 from wikisearch.index import merge as M
 from wikisearch.analysis.analyzer import Analyzer
-from wikisearch.build import Builder, alias_postings, write_alias_segment
+from wikisearch.build import Builder
+from wikisearch.index.links import alias_postings, write_alias_segment
 from wikisearch.config import BuildConfig, RankConfig
-from wikisearch.index.segment import IndexReader, SegmentReader, assemble_parts
+from wikisearch.index.reader import IndexReader
+from wikisearch.index.segment import SegmentReader, assemble_parts
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from conftest import SHARED_DATA as SHARED, requires_shared  # noqa: E402  (tests/conftest.py)
 ENWIK8 = SHARED / "enwiki-xml" / "enwik8-head-4MB.xml.bz2"
 
 
@@ -67,6 +69,7 @@ def test_gather_terms():
     assert out.tobytes() == "déf".encode() + b"ab" and lengths.tolist() == [4, 0, 2]
 
 
+@requires_shared(ENWIK8)
 def test_parts_windows_and_chunks_do_not_change_bytes(tmp_path, monkeypatch):
     cfg = BuildConfig(block_bytes=400_000)
     builder = Builder([str(ENWIK8)], tmp_path / "idx", cfg, RankConfig(), False, None)
@@ -78,10 +81,6 @@ def test_parts_windows_and_chunks_do_not_change_bytes(tmp_path, monkeypatch):
     readers = [SegmentReader(b) for b in blocks]
     assert len(readers) >= 3
     bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
-    lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]).astype(np.uint32)
-    # the alias column as the build sets it: from the merged index's own docs table
-    lengths[:, 1] = np.asarray(SegmentReader(final).field_lengths)[:, 1]
-    np.save(scratch / "lengths.npy", lengths)
     idx = IndexReader(final)
     aliases = [list(idx.redirects(d)) for d in range(idx.n_docs)]
     assert sum(map(len, aliases)) > 10      # redirects are merged in as a source of their own
@@ -95,7 +94,6 @@ def test_parts_windows_and_chunks_do_not_change_bytes(tmp_path, monkeypatch):
     for i, (lo, hi) in enumerate(ranges):
         out = scratch / f"part{i}"
         M.merge_range({"blocks": [str(b) for b in blocks], "doc_bases": bases, "alias": str(alias_dir),
-                       "lengths": str(scratch / "lengths.npy"), "rank": RankConfig().to_json(),
                        "codec": "bitpacked", "lo": lo, "hi": hi, "out": str(out), "chunk_bytes": 2000})
         parts.append(out)
     again = tmp_path / "again"
@@ -105,21 +103,20 @@ def test_parts_windows_and_chunks_do_not_change_bytes(tmp_path, monkeypatch):
         assert (again / name).read_bytes() == (final / name).read_bytes(), name
 
 
+@requires_shared(ENWIK8)
 def test_unmapped_readers_agree_with_mapped(tmp_path):
     # the merge opens block segments unmapped (pread): same arrays, same term ordinals
-    from wikisearch.index import _segment_kernels as SK
     from wikisearch.build import build_index
     idx = build_index([ENWIK8], tmp_path / "idx", block_bytes=1 << 30)
     mapped, sparse = SegmentReader(idx), SegmentReader(idx, sparse=True)
-    assert sparse._blob is None and sparse.terms_c.arrays.keys() <= {"block_offsets", "block_post_offsets", "block_crc"}
+    assert sparse.terms.sparse and sparse.terms_c.arrays.keys() <= {"block_offsets", "block_post_offsets", "block_crc"}
     for name in ("page_id", "field_lengths", "inlinks"):
         assert np.array_equal(mapped.docs_c[name], sparse.docs_c[name])
-    terms = mapped.terms()
+    terms = mapped.all_terms()
     rng = random.Random(5)
     keys = [t.encode() for t in rng.sample(terms, 300)] + [t.encode() + b"\x00" for t in rng.sample(terms, 100)]
     keys += [b"", b"\xff\xff", terms[0].encode(), terms[-1].encode()]
     for key in keys:
-        o = SK.seek(mapped._blob, mapped._block_offsets, mapped._block_post, mapped.n_terms,
-                    np.frombuffer(key, np.uint8), False)[0]
-        assert M._ordinal(sparse, key, -1) == o, key
-    assert M._ordinal(sparse, None, 7) == 7
+        o = mapped.terms.lower_bound(key.decode("utf-8", "surrogateescape")) if key != b"\xff\xff" else mapped.n_terms
+        assert sparse.terms.ordinal_at_or_after(key, -1) == o, key
+    assert sparse.terms.ordinal_at_or_after(None, 7) == 7

@@ -17,22 +17,23 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from wikisearch.cli import main
 from wikisearch.config import PriorConfig, RankConfig
 from wikisearch.errors import CorruptIndexError, InvalidQueryError, WikisearchError
-from wikisearch.popularity.priors import Priors, load_priors, prior_scores, satu, update_priors
+from wikisearch.popularity.priors import Priors, load_priors, prior_scores, satu
+from wikisearch.popularity.update import update_priors
 from wikisearch.popularity.sources import Project, Resolver, read_views, sniff
 from wikisearch.search.query import parse_query
 from wikisearch.search.searcher import Searcher
-from wikisearch.index.segment import IndexReader
+from wikisearch.index.reader import IndexReader
 from wikisearch.popularity.suggest import Suggester, suggest_key
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
 from _oracle import oracle_search, run_with_and_without_jit  # noqa: E402
+from conftest import shared_path  # noqa: E402
 from test_search import VOCAB, _configs, _random_docs, _random_query  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 P = DATA / "priors"
-SHARED_VIEWS = Path(__file__).parents[2] / "shared" / "data" / "pageviews" / \
-    "discernatron-pages-daily_pageviews-2017-09.tsv.gz"
+SHARED_VIEWS = "pageviews/discernatron-pages-daily_pageviews-2017-09.tsv.gz"   # under SHARED_DATA
 TITLES = ["Paris", "Paris, Texas", "France", "Seine", "Eiffel Tower", "Texas", "Paris Hilton"]
 
 
@@ -76,14 +77,14 @@ def test_dump_inlinks_by_hand(built):
 def test_sql_inlinks_new_schema_match_the_dump(index):
     update_priors(index, pagelinks=P / "pagelinks.sql", linktarget=P / "linktarget.sql")
     r = IndexReader(index)
-    assert _by_title(r, r.priors.inlinks) == DUMP_INLINKS
-    assert r.priors.meta["inlinks_source"]["counted"] == 11
+    assert _by_title(r, load_priors(r).inlinks) == DUMP_INLINKS
+    assert load_priors(r).meta["inlinks_source"]["counted"] == 11
 
 
 def test_sql_inlinks_old_schema_match_the_dump(index):
     update_priors(index, pagelinks=P / "pagelinks-old.sql")
     r = IndexReader(index)
-    assert _by_title(r, r.priors.inlinks) == DUMP_INLINKS
+    assert _by_title(r, load_priors(r).inlinks) == DUMP_INLINKS
 
 
 @pytest.mark.parametrize("files", [("pagelinks.sql", "linktarget.sql"), ("pagelinks-old.sql", None)])
@@ -93,7 +94,7 @@ def test_sql_inlinks_from_every_page_of_the_namespace(index, files):
     pl, lt = files
     update_priors(index, pagelinks=P / pl, linktarget=P / lt if lt else None, link_sources="namespace")
     r = IndexReader(index)
-    assert _by_title(r, r.priors.inlinks) == {**DUMP_INLINKS, "Paris": 9, "Eiffel Tower": 2}
+    assert _by_title(r, load_priors(r).inlinks) == {**DUMP_INLINKS, "Paris": 9, "Eiffel Tower": 2}
 
 
 def test_sql_errors(index, tmp_path):
@@ -135,19 +136,19 @@ def test_pageview_formats_by_hand(index, name, fmt, expected, total):
     s = update_priors(index, [P / name])
     r = IndexReader(index)
     assert s["sources"][0]["format"] == fmt
-    assert _by_title(r, r.priors.pageviews) == expected
-    assert r.priors.total_views == total and r.priors.meta["project"] == "en.wikipedia"
+    assert _by_title(r, load_priors(r).pageviews) == expected
+    assert load_priors(r).total_views == total and load_priors(r).meta["project"] == "en.wikipedia"
     assert read_views(P / name, fmt).format == fmt              # an explicit format reads it too
 
 
 def test_pageviews_sum_over_files_and_other_projects(index):
     update_priors(index, [P / "daily_pageviews.tsv.gz", P / "clickstream-enwiki-2024-01.tsv"])
     r = IndexReader(index)
-    assert _by_title(r, r.priors.pageviews) == {"Paris": 1234, "Paris, Texas": 30, "France": 40, "Paris Hilton": 4}
-    assert r.priors.total_views == 126 + 11281
+    assert _by_title(r, load_priors(r).pageviews) == {"Paris": 1234, "Paris, Texas": 30, "France": 40, "Paris Hilton": 4}
+    assert load_priors(r).total_views == 126 + 11281
     update_priors(index, [P / "pageviews-20240101-120000.gz"], project="de", total_views=1e6)
     r = IndexReader(index)
-    assert _by_title(r, r.priors.pageviews) == {"Paris": 1000} and r.priors.total_views == 1e6
+    assert _by_title(r, load_priors(r).pageviews) == {"Paris": 1000} and load_priors(r).total_views == 1e6
 
 
 def test_project_names():
@@ -169,15 +170,13 @@ def test_sniff():
 
 def test_real_shared_pageviews_tsv():
     """The real per-article file: September 2017 views of the Discernatron pages."""
-    if not SHARED_VIEWS.exists():
-        pytest.skip("shared data not available")
-    c = read_views(SHARED_VIEWS)
+    c = read_views(shared_path(SHARED_VIEWS))
     assert c.format == "pageviews-tsv" and c.lines == 391_324 and c.bad_lines == 0
     assert c.total == 73_929_485 and len({pid for pid, _ in c.views}) == 4_375
 
-    class Two(MemoryIndex):                       # two pages of that set: India, United Kingdom
-        page_ids = np.array([14533, 31717], np.int64)
-    views, sources = Resolver(Two([{"title": "India"}, {"title": "United Kingdom"}])).views([c])
+    two = MemoryIndex([{"title": "India"}, {"title": "United Kingdom"}])   # two pages of that set
+    two.page_ids = np.array([14533, 31717], np.int64)
+    views, sources = Resolver(two).views([c])
     assert views.tolist() == [899_996, 638_920]
     assert sources[0]["matched_keys"] == 2
 
@@ -214,15 +213,15 @@ def test_priors_bin_is_an_add_on(index):
     from wikisearch.index.stats import verify_index
     verify_index(index)
     r = IndexReader(index)
-    assert r.priors.meta["index_checksum"] == r.manifest["checksum"]
-    assert r.priors.config == PriorConfig()
+    assert load_priors(r).meta["index_checksum"] == r.manifest["checksum"]
+    assert load_priors(r).config == PriorConfig()
     # a second run with links only keeps the views; --dump-links puts the dump's links back
     update_priors(index, pagelinks=P / "pagelinks-old.sql", link_sources="namespace")
     r = IndexReader(index)
-    assert r.priors.pageviews[0] == 165 and r.priors.inlinks[0] == 9
+    assert load_priors(r).pageviews[0] == 165 and load_priors(r).inlinks[0] == 9
     update_priors(index, dump_links=True)
     r = IndexReader(index)
-    assert r.priors.pageviews[0] == 165 and r.priors.inlinks[0] == 5
+    assert load_priors(r).pageviews[0] == 165 and load_priors(r).inlinks[0] == 5
 
 
 def test_priors_bin_from_another_build_or_damaged(index, tmp_path):
@@ -232,14 +231,14 @@ def test_priors_bin_from_another_build_or_damaged(index, tmp_path):
     build_index([str(DATA / "search_tiny.xml")], str(other), workers=1)
     shutil.copy(index / "priors.bin", other / "priors.bin")
     with pytest.raises(CorruptIndexError, match="another build"):
-        IndexReader(other)
+        Searcher(other)
     raw = bytearray((index / "priors.bin").read_bytes())
     raw[200] ^= 0xFF
     (index / "priors.bin").write_bytes(bytes(raw))
     with pytest.raises(CorruptIndexError):
-        IndexReader(index)
+        Searcher(index)
     s = update_priors(index, [P / "daily_pageviews.tsv.gz"])     # rewritten, with a note
-    assert s["notes"] and IndexReader(index).priors.pageviews[0] == 22
+    assert s["notes"] and load_priors(IndexReader(index)).pageviews[0] == 22
 
 
 def test_prior_formula():
@@ -264,13 +263,14 @@ def test_prior_formula():
 
 def test_prior_scores_api(index):
     r = IndexReader(index)
-    assert prior_scores(r).tolist() == [0.0] * r.n_docs             # no priors.bin: zeros
+    assert load_priors(r) is None
+    assert prior_scores(None, r.n_docs).tolist() == [0.0] * r.n_docs             # no priors.bin: zeros
     update_priors(index, [P / "pageviews-20240101-120000.gz"])
-    r = IndexReader(index)
-    full = prior_scores(r)
+    p = load_priors(IndexReader(index))
+    full = prior_scores(p, r.n_docs)
     assert full.shape == (r.n_docs,) and (full > 0).all()           # views or links everywhere
-    assert prior_scores(r, [4, 0]).tolist() == [full[4], full[0]]
-    norm = prior_scores(r, normalized=True)
+    assert prior_scores(p, r.n_docs, [4, 0]).tolist() == [full[4], full[0]]
+    norm = prior_scores(p, r.n_docs, normalized=True)
     assert np.allclose(norm, full / (1.0 + 10.0 / 3.0)) and norm.max() <= 1.0
 
 
@@ -287,7 +287,7 @@ def test_paris_wants_the_city_first(index):
     s2 = Searcher(IndexReader(index))
     got = s2.search("paris")
     assert got.flags["priors"] and [h.title for h in got[:3]] == ["Paris", "Paris, Texas", "Paris Hilton"]
-    prior = prior_scores(s2.reader)
+    prior = prior_scores(s2.priors, s2.n_docs)
     assert {h.docid: h.score for h in got} == {p.docid: p.score + prior[p.docid] for p in plain}
     off = s2.search("paris", priors=False)          # the off switch gives text scores, bit for bit
     assert [(h.docid, h.score) for h in off] == [(h.docid, h.score) for h in plain] and not off.flags
@@ -317,7 +317,7 @@ def _check_with_priors(searcher, reader, text, k, rank, config=None):
     except InvalidQueryError:
         return
     got = searcher.search(text, k=k, rank=rank, priors=config)
-    prior = reader.priors.scores(config)
+    prior = searcher.priors.scores(config)
     matched, total = oracle_search(reader, q, rank, reader.n_docs)
     want = sorted(((d, s + prior[d]) for d, s in matched), key=lambda x: (-x[1], x[0]))[:k]
     assert [(h.docid, h.score) for h in got] == want, text
@@ -328,8 +328,7 @@ def test_pruned_equals_exhaustive_with_priors_seeded():
     rng = random.Random(17)
     for round_ in range(6):
         reader = MemoryIndex(_random_docs(rng, 250, VOCAB))
-        reader.priors = _random_priors(rng, reader.n_docs)
-        s = Searcher(reader)
+        s = Searcher(reader, priors=_random_priors(rng, reader.n_docs))
         for _ in range(80):
             text = _random_query(rng, VOCAB)
             _check_with_priors(s, reader, text, rng.choice([1, 3, 10, 50]), rng.choice(_configs()))
@@ -341,17 +340,18 @@ def test_pruned_equals_exhaustive_with_priors_seeded():
 def prior_index():
     rng = random.Random(23)
     reader = MemoryIndex(_random_docs(rng, 300, VOCAB))
-    reader.priors = _random_priors(random.Random(4), reader.n_docs)
-    reader.priors.config = PriorConfig(pageviews_weight=3.0, inlinks_weight=2.0)
-    return reader
+    priors = _random_priors(random.Random(4), reader.n_docs)
+    priors.config = PriorConfig(pageviews_weight=3.0, inlinks_weight=2.0)
+    return reader, priors
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(terms=st.lists(st.sampled_from(VOCAB[:12]), min_size=1, max_size=8), k=st.integers(1, 30),
        cfg=st.sampled_from(_configs()), w=st.sampled_from([0.0, 0.1, 1.0, 5.0, 100.0]))
 def test_pruned_equals_exhaustive_with_priors_property(prior_index, terms, k, cfg, w):
-    s = Searcher(prior_index)
-    _check_with_priors(s, prior_index, " ".join(terms), k, cfg, PriorConfig(pageviews_weight=w))
+    reader, priors = prior_index
+    s = Searcher(reader, priors=priors)
+    _check_with_priors(s, reader, " ".join(terms), k, cfg, PriorConfig(pageviews_weight=w))
 
 
 def test_priors_and_suggest_without_jit():
@@ -365,8 +365,7 @@ from test_priors import _random_priors
 from wikisearch.search import Searcher
 rng = random.Random(8)
 r = MemoryIndex(_random_docs(rng, 60, VOCAB[:15]))
-r.priors = _random_priors(random.Random(2), r.n_docs)
-s = Searcher(r)
+s = Searcher(r, priors=_random_priors(random.Random(2), r.n_docs))
 out = []
 for i in range(20):
     q = _random_query(rng, VOCAB[:15])
@@ -402,7 +401,7 @@ def test_suggest_ordering(index):
     got = s.suggest("PAR")                       # one entry per page: Paris, not its redirect
     assert [str(x) for x in got] == ["Paris", "Paris, Texas", "Paris Hilton"]
     assert got[0].score > got[1].score > got[2].score and got[0].redirect is None
-    assert got[0].score == prior_scores(s.reader)[0] and got[0].page_id == 1
+    assert got[0].score == prior_scores(s.priors, s.n_docs)[0] and got[0].page_id == 1
     assert [str(x) for x in s.suggest("paris ")] == ["Paris (France) \u2192 Paris", "Paris, Texas",
                                                       "Paris Hilton"]
     assert [str(x) for x in s.suggest("paris", k=1)] == ["Paris"]
@@ -420,15 +419,15 @@ def test_suggest_ordering(index):
 def test_suggest_on_a_memory_index_and_many_ties():
     docs = [{"title": f"Alpha {i:03d}", "redirect": f"Beta {i:03d}" if i % 2 else ""} for i in range(300)]
     r = MemoryIndex(docs)
-    sg = Suggester(r)                                 # no priors: all popularity 0 -> short, docid
+    sg = Suggester(r, None)                           # no priors: all popularity 0 -> short, docid
     assert [x.title for x in sg.suggest("alpha", 3)] == ["Alpha 000", "Alpha 001", "Alpha 002"]
     got = sg.suggest("beta 00", 3)
     assert [str(x) for x in got] == ["Beta 001 \u2192 Alpha 001", "Beta 003 \u2192 Alpha 003",
                                      "Beta 005 \u2192 Alpha 005"]
     views = np.zeros(300)
     views[[7, 250, 3]] = [10, 30, 20]
-    r.priors = Priors(views, np.zeros(300, np.uint32), total_views=100.0)
-    assert [x.title for x in Suggester(r).suggest("a", 4)] == ["Alpha 250", "Alpha 003", "Alpha 007",
+    priors = Priors(views, np.zeros(300, np.uint32), total_views=100.0)
+    assert [x.title for x in Suggester(r, priors).suggest("a", 4)] == ["Alpha 250", "Alpha 003", "Alpha 007",
                                                                "Alpha 000"]
 
 
@@ -527,7 +526,7 @@ def test_format_worked_example(index):
     """The worked example of docs/FORMAT.md's priors.bin section."""
     update_priors(index, [P / "pageviews-20240101-120000.gz"])
     assert (index / "priors.bin").stat().st_size == 1492
-    p = IndexReader(index).priors
+    p = load_priors(IndexReader(index))
     assert p.pageviews.tolist() == [165, 20, 0, 0, 32, 0, 40] and p.total_views == 757
     assert p.inlinks.tolist() == [5, 2, 1, 1, 1, 1, 0] and round(float(p.scores()[0]), 4) == 1.7396
     s = p.suggest

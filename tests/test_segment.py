@@ -6,31 +6,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wikisearch.index import _segment_kernels as SK
+from wikisearch.index import _termdict_kernels as SK
 from wikisearch.index.codec import get_codec
 from wikisearch.errors import CorruptIndexError
-from wikisearch.index.segment import SegmentReader, TermWriter, quantize_bounds, write_docs, DocTable
+from wikisearch.index.segment import SegmentReader, TermWriter, write_docs, DocTable
 
 
-def _encode(terms, dfs, lens, bounds):
+def _encode(terms, dfs, lens):
     raw = [t.encode() for t in terms]
     offsets = np.zeros(len(raw) + 1, np.int64)
     np.cumsum([len(r) for r in raw], out=offsets[1:])
     return SK.encode_dictionary(np.frombuffer(b"".join(raw), np.uint8), offsets, np.asarray(dfs, np.int64),
-                                np.asarray(lens, np.int64), quantize_bounds(bounds))
+                                np.asarray(lens, np.int64))
 
 
 def test_worked_example_bytes():
     """docs/FORMAT.md, terms.bin: the bytes of a two-term block."""
-    blob, bo, bp = _encode(["berlin", "berliner"], [2, 1], [5, 3], [0.5, 0.25])
-    assert blob.tobytes() == bytes.fromhex("00 06 62 65 72 6c 69 6e 02 05 80 06 02 65 72 01 03 40")
-    assert bo.tolist() == [0, 18] and bp.tolist() == [0, 8]
-
-
-def test_bounds_round_up():
-    b = np.random.default_rng(1).random(10_000)
-    q = quantize_bounds(b)
-    assert np.all(q / 255.0 >= b) and np.all(q / 255.0 - b < 1 / 255 + 1e-9)
+    blob, bo, bp = _encode(["berlin", "berliner"], [2, 1], [5, 3])
+    assert blob.tobytes() == bytes.fromhex("00 06 62 65 72 6c 69 6e 02 05 06 02 65 72 01 03")
+    assert bo.tolist() == [0, 16] and bp.tolist() == [0, 8]
 
 
 terms_strategy = st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12),
@@ -44,12 +38,12 @@ def test_seek_matches_bisect(terms, probes):
     n = len(terms)
     dfs = [i + 1 for i in range(n)]
     lens = [(i * 7) % 5 + 1 for i in range(n)]
-    blob, bo, bp = _encode(terms, dfs, lens, [0.0] * n)
+    blob, bo, bp = _encode(terms, dfs, lens)
     keys = [t.encode() for t in terms]
     starts = np.concatenate([[0], np.cumsum(lens)]).tolist()
     for probe in probes + terms[:10]:
         key = probe.encode()
-        o, df, start, plen, _bq, status = SK.seek(blob, bo, bp, n, np.frombuffer(key, np.uint8), True)
+        o, df, start, plen, status = SK.seek(blob, bo, bp, n, np.frombuffer(key, np.uint8), True)
         assert status == 0
         if key in keys:
             i = keys.index(key)
@@ -59,7 +53,7 @@ def test_seek_matches_bisect(terms, probes):
         o, *_r, status = SK.seek(blob, bo, bp, n, np.frombuffer(key, np.uint8), False)
         assert o == bisect.bisect_left(keys, key)
     if n:
-        tb, to, d, s, ln, _bq, ok = SK.decode_blocks(blob, bo, bp, 0, len(bo) - 1, n)
+        tb, to, d, s, ln, ok = SK.decode_blocks(blob, bo, bp, 0, len(bo) - 1, n)
         assert ok and [tb[to[i]:to[i + 1]].tobytes() for i in range(n)] == keys
         assert d.tolist() == dfs and ln.tolist() == lens and s.tolist() == starts[:-1]
 
@@ -76,7 +70,7 @@ def _segment(tmp_path, terms):
         tfs += [1 + i % 4] * len(docs)
         post_offsets.append(len(docids))
     w.add_many(terms, np.asarray(post_offsets), np.asarray(docids, np.int32), np.asarray(masks, np.uint16),
-               np.asarray(tfs, np.uint32), np.linspace(0, 1, len(terms)))
+               np.asarray(tfs, np.uint32))
     w.close()
     write_docs(tmp_path / "docs.bin", DocTable(np.arange(40), [f"d{i}" for i in range(40)],
                                                np.ones((40, 9), np.uint32)))
@@ -86,16 +80,15 @@ def _segment(tmp_path, terms):
 def test_segment_reader_terms_and_postings(tmp_path):
     terms = sorted({f"t{i:03d}" for i in range(100)} | {"é", "ü", "日本"}, key=str.encode)
     r = _segment(tmp_path, terms)
-    assert r.n_terms == len(terms) and r.terms() == terms
+    assert r.n_terms == len(terms) and r.all_terms() == terms
     for i, t in enumerate(terms):
         assert r.term_ordinal(t) == i and r.term(i) == t
         d, m, tf = r.postings(i)
         assert d.tolist() == list(range(i % 3, 40, 1 + i % 5)) and set(m.tolist()) == {1 << (i % 9)}
         assert r.doc_freq(i) == len(d)
-        assert abs(r.term_bound(i) - i / (len(terms) - 1)) <= 1 / 255 + 1e-9
     assert r.term_ordinal("t0") == -1 and r.term_ordinal("zzz") == -1
     assert r.terms_with_prefix("t01", 3) == ["t010", "t011", "t012"]
-    assert r.lower_bound("t0985") == terms.index("t099") and r.lower_bound("t0995") == terms.index("é")
+    assert r.terms.lower_bound("t0985") == terms.index("t099") and r.terms.lower_bound("t0995") == terms.index("é")
 
 
 def test_damaged_postings_block_is_detected(tmp_path, monkeypatch):

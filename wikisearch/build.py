@@ -24,17 +24,18 @@ import numpy as np
 from wikisearch import __version__
 from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
-from wikisearch.index.container import write_container
-from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.errors import DumpFormatError, WikisearchError
-from wikisearch.index.invert import Postings, invert_texts
+from wikisearch.fileio import fsync_dir, write_json_atomic
+from wikisearch.index.invert import invert_texts
+from wikisearch.index.links import (
+    build_alias_segment, count_inlinks, read_redirects, resolve_redirects, write_links, write_redirects)
+from wikisearch.index.manifest import FORMAT_VERSION, make_manifest
 from wikisearch.index.merge import (
-    file_checksums, merge_docs, merge_range, merge_stores, plan_ranges_of, release_free_memory,
-    title_order)
-from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
+    merge_docs, merge_range, merge_stores, plan_ranges_of, release_free_memory, title_order)
 from wikisearch.index.segment import (
-    FORMAT_VERSION, DocTable, SegmentReader, TermWriter, assemble_parts, compress_doc, fsync_dir,
-    manifest_checksum, pack_strings, unpack_strings, write_docs, write_json_atomic, write_store)
+    DocTable, SegmentReader, TermWriter, assemble_parts, compress_doc, write_docs, write_store)
+from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
+from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
 
 DEFAULT_INDEX = "wikisearch-index"
 INDEX_FILES = ["terms.bin", "postings.bin", "docs.bin", "store.bin"]
@@ -85,7 +86,7 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
             continue
         try:
             doc_texts, page_links = _page_texts(page, ctx["format"], siteinfo)
-        except RecursionError as e:  # pathological nesting: keep the page findable by title
+        except RecursionError:  # pathological nesting: keep the page findable by title
             doc_texts, page_links = [page.title] + [""] * (N_FIELDS - 1), []
         page_ids.append(page.page_id)
         titles.append(page.title)
@@ -102,12 +103,8 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
     write_docs(tmp / "docs.bin", DocTable(np.asarray(page_ids, np.int64), titles, postings.field_lengths))
     if ctx["store_text"]:
         write_store(tmp / "store.bin", stored)
-    _write_pairs(tmp / "redirects.bin", b"REDR", redirects)
-    link_titles = sorted(links)
-    l_off, l_blob = pack_strings(link_titles)
-    write_container(tmp / "links.bin", b"LINK", {
-        "title_offsets": l_off, "title_blob": l_blob,
-        "count": np.asarray([links[t] for t in link_titles], np.uint32)})
+    write_redirects(tmp / "redirects.bin", redirects)
+    write_links(tmp / "links.bin", links)
     summary = {"block": block.index, "start": block.start, "end": block.end, "bytes": len(data),
                "pages": n_pages, "docs": n_docs, "redirects": len(redirects), **stats}
     write_json_atomic(tmp / "segment.json", summary)
@@ -197,26 +194,14 @@ def warm_merge_worker() -> None:
     warmup()
 
 
+def alias_segment_job(aliases: list, analyzer_spec: dict, path: str, codec: str) -> np.ndarray:
+    """:func:`~wikisearch.index.links.build_alias_segment` with the block workers' analyzer."""
+    return build_alias_segment(aliases, _analyzer(analyzer_spec), path, codec)
+
+
 def build_shared_block(src, block: Block, ctx: dict, out_dir: str) -> dict:
     """:func:`build_block` of a block passed by :func:`_share_block` (run on a worker)."""
     return build_block(_take_block(src), block, ctx, out_dir)
-
-
-def _write_pairs(path: Path, kind: bytes, pairs: list[tuple[str, str]]) -> None:
-    s_off, s_blob = pack_strings([a for a, _ in pairs])
-    d_off, d_blob = pack_strings([b for _, b in pairs])
-    write_container(path, kind, {"src_offsets": s_off, "src_blob": s_blob,
-                                 "dst_offsets": d_off, "dst_blob": d_blob})
-
-
-def _read_pairs(path: Path) -> list[tuple[str, str]]:
-    from wikisearch.index.container import Container
-    c = Container(path, b"REDR")
-    try:
-        return list(zip(unpack_strings(c["src_offsets"], c["src_blob"]),
-                        unpack_strings(c["dst_offsets"], c["dst_blob"])))
-    finally:
-        c.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,7 +418,7 @@ class Builder:
         titles = [t for r in readers for t in r.titles()]
         n_docs = len(titles)
         docid_of = {t: i for i, t in enumerate(titles)}
-        redirects = [p for b in blocks for p in _read_pairs(b / "redirects.bin")]
+        redirects = [p for b in blocks for p in read_redirects(b / "redirects.bin")]
         target_of = resolve_redirects(redirects, docid_of)
         aliases: list = [()] * n_docs      # one shared empty tuple: most documents have none
         for src, docid in target_of.items():
@@ -445,7 +430,7 @@ class Builder:
         del docid_of, target_of, redirects     # not needed past here: memory for the merge
         release_free_memory()
         # on a worker when there is a pool: its analyzer and kernels are loaded already
-        alias_lengths = self._run(build_alias_segment, aliases, self.ctx["analyzer"],
+        alias_lengths = self._run(alias_segment_job, aliases, self.ctx["analyzer"],
                                   str(scratch / "alias"), self.config.codec)
         alias_dir = scratch / "alias"
         doc_bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
@@ -453,7 +438,6 @@ class Builder:
             np.zeros((0, N_FIELDS), np.uint32)
         lengths = lengths.astype(np.uint32)
         lengths[:, FIELDS.index("redirect")] = alias_lengths
-        np.save(scratch / "lengths.npy", lengths)
         stats = self._merge_postings(blocks, doc_bases, alias_dir, scratch, final)
         self._close_pool()   # the workers' memory goes before the document table is written
         stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
@@ -466,7 +450,14 @@ class Builder:
             merge_stores(readers, final / "store.bin")
             files.append("store.bin")
         shutil.rmtree(scratch, ignore_errors=True)
-        manifest = self._manifest(stats, lengths, n_docs, n_redirects, files, final)
+        inputs = [{"name": os.path.basename(p), "bytes": (os.path.getsize(p) if p != "-" else None)}
+                  for p in self.inputs]
+        manifest = make_manifest(
+            final, files, library_version=__version__, codec=self.config.codec, fields=FIELDS,
+            rank=self.rank.to_json(), analyzer=self.ctx["analyzer"], siteinfo=self.ctx["siteinfo"],
+            settings=self.config.identity(), inputs=inputs, stats=stats, n_docs=n_docs,
+            n_redirects=n_redirects, total_field_lengths=lengths.sum(axis=0).tolist(),
+            warnings=self.warnings)
         write_json_atomic(final / "manifest.json", manifest)
         return final
 
@@ -485,7 +476,6 @@ class Builder:
         n_parts = 1 if self.pool is None else 2 * self.config.workers
         ranges = self._run(plan_ranges_of, [str(b) for b in blocks] + [str(alias_dir)], n_parts)
         jobs = [{"blocks": [str(b) for b in blocks], "doc_bases": doc_bases, "alias": str(alias_dir),
-                 "lengths": str(scratch / "lengths.npy"), "rank": self.rank.to_json(),
                  "codec": self.config.codec, "lo": lo, "hi": hi, "out": str(scratch / f"part{i:04d}"),
                  "chunk_bytes": self.config.merge_chunk_bytes()} for i, (lo, hi) in enumerate(ranges)]
         bar = None
@@ -512,26 +502,6 @@ class Builder:
         stats = self._run(assemble_parts, [Path(j["out"]) for j in jobs], final, self.config.codec)
         stats["field_postings"] = np.sum([r["field_postings"] for r in results], axis=0).tolist()
         return stats
-
-    def _manifest(self, stats: dict, lengths: np.ndarray, n_docs: int, n_redirects: int,
-                  files: list[str], final: Path) -> dict:
-        inputs = [{"name": os.path.basename(p), "bytes": (os.path.getsize(p) if p != "-" else None)}
-                  for p in self.inputs]
-        manifest = {
-            "format": "wikisearch-index", "format_version": FORMAT_VERSION,
-            "library_version": __version__, "codec": self.config.codec, "fields": list(FIELDS),
-            "rank": self.rank.to_json(), "analyzer": self.ctx["analyzer"],
-            "siteinfo": self.ctx["siteinfo"], "settings": self.config.identity(), "inputs": inputs,
-            "stats": {"n_docs": n_docs, "n_terms": stats["n_terms"], "n_postings": stats["n_postings"],
-                      "postings_bytes": stats["postings_bytes"], "n_redirects": n_redirects,
-                      "avg_field_lengths": dict(zip(FIELDS, stats["avg_field_lengths"])),
-                      "field_postings": dict(zip(FIELDS, stats["field_postings"])),
-                      "total_field_lengths": dict(zip(FIELDS, lengths.sum(axis=0).tolist()))},
-            "files": file_checksums(final, files),
-            "warnings": self.warnings,
-        }
-        manifest["checksum"] = manifest_checksum(manifest)
-        return manifest
 
     def _check_output(self) -> None:
         if self.out.exists() and not (self.out / "manifest.json").exists() and any(self.out.iterdir()):
@@ -573,80 +543,13 @@ class Builder:
         return self.out
 
 
-def resolve_redirects(redirects: list[tuple[str, str]], docid_of: dict[str, int]) -> dict[str, int]:
-    """Redirect title -> target docid, following chains of redirects (up to 5 hops)."""
-    next_of = dict(redirects)
-    out = {}
-    for src, dst in redirects:
-        hops = 0
-        while dst not in docid_of and dst in next_of and hops < 5:
-            dst = next_of[dst]
-            hops += 1
-        if dst in docid_of and src not in docid_of:
-            out[src] = docid_of[dst]
-    return out
-
-
-def build_alias_segment(aliases: list[list[str]], analyzer_spec: dict, path: str, codec: str) -> np.ndarray:
-    """Invert the redirect titles (:func:`alias_postings`) into a segment at ``path``; returns
-    the redirect-field length of every document."""
-    alias, alias_docids, alias_lengths = alias_postings(aliases, _analyzer(analyzer_spec))
-    write_alias_segment(Path(path), alias, alias_docids, codec)
-    return alias_lengths
-
-
-def write_alias_segment(path: Path, alias, alias_docids: np.ndarray, codec: str) -> Path:
-    """The redirect-alias postings as a segment of their own, with global docids (ascending within
-    each term, as ``alias_docids`` is), so the merge reads them like a block's."""
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    writer = TermWriter(path, codec)
-    docids = alias_docids[alias.docids].astype(np.int32) if len(alias.docids) else np.zeros(0, np.int32)
-    writer.add_many(alias.terms, alias.post_offsets, docids, alias.masks, alias.tfs)
-    writer.close()
-    write_docs(path / "docs.bin", DocTable(np.zeros(0, np.int64), [], np.zeros((0, N_FIELDS), np.uint32)))
-    write_json_atomic(path / "segment.json", {"alias": True})
-    return path
-
-
-def alias_postings(aliases: list[list[str]], analyzer: Analyzer):
-    """Invert the redirect titles of each document into the ``redirect`` field.
-
-    Returns (postings over a compact docid space, compact -> global docid map, redirect-field
-    lengths per global doc).
-    """
-    with_alias = np.asarray([d for d, a in enumerate(aliases) if a], np.int32)
-    if len(with_alias) == 0:   # no redirects (plain-text input): nothing to analyze
-        return (Postings([], np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint16),
-                         np.zeros(1, np.int64), np.zeros(0, np.uint32),
-                         np.zeros((0, N_FIELDS), np.uint32)), with_alias, np.zeros(len(aliases), np.uint32))
-    texts = []
-    slot = FIELDS.index("redirect")
-    for d in with_alias.tolist():
-        row = [""] * N_FIELDS
-        row[slot] = "\n".join(aliases[d])
-        texts.extend(row)
-    postings = invert_texts(texts, len(with_alias), analyzer)
-    lengths = np.zeros(len(aliases), np.uint32)
-    lengths[with_alias] = postings.field_lengths[:, slot]
-    return postings, with_alias, lengths
-
-
-def count_inlinks(blocks: list[Path], docid_of: dict[str, int], target_of: dict[str, int],
-                  n_docs: int) -> np.ndarray:
-    """Incoming-link counts per document; a link to a redirect counts for its target."""
-    from wikisearch.index.container import Container
-    counts = np.zeros(n_docs, np.uint64)
-    for b in blocks:
-        c = Container(b / "links.bin", b"LINK")
-        try:
-            for title, n in zip(unpack_strings(c["title_offsets"], c["title_blob"]), c["count"].tolist()):
-                d = docid_of.get(title, target_of.get(title, -1))
-                if d >= 0:
-                    counts[d] += n
-        finally:
-            c.close()
-    return np.minimum(counts, np.iinfo(np.uint32).max).astype(np.uint32)
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and ``taskset``
+    narrow), the default number of build workers of ``wikisearch index``."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:                     # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB",

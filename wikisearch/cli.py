@@ -54,8 +54,9 @@ def main():
 @click.argument("dumps", nargs=-1, required=True)
 @click.option("-o", "--output", default=DEFAULT_INDEX, show_default=True, type=click.Path(file_okay=False),
               help="Index directory to write (replaced atomically when the build succeeds).")
-@click.option("-w", "--workers", default=1, show_default=True, type=click.IntRange(1, 256),
-              help="Worker processes inverting blocks in parallel.")
+@click.option("-w", "--workers", default=None, type=click.IntRange(1, 256),
+              show_default="every core this process may use",
+              help="Worker processes parsing and inverting blocks in parallel (lower it to leave cores free).")
 @click.option("-m", "--memory", default="2GB", show_default=True,
               help="Memory budget for the whole build (e.g. 512MB, 4GB); sets the block size.")
 @click.option("--block-size", default="0", help="Override the block size (bytes of XML, e.g. 64MB).")
@@ -74,7 +75,7 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
 
     Rerunning the same command after an interruption resumes from the last finished block.
     """
-    from wikisearch.build import build_index
+    from wikisearch.build import build_index, available_cores
     from wikisearch.config import parse_size
     try:
         ns = tuple(int(x) for x in namespaces.split(",") if x.strip())
@@ -83,7 +84,7 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
         raise click.BadParameter(str(e)) from None
     from pathlib import Path
     had_priors = (Path(output) / "priors.bin").exists()
-    path = build_index(list(dumps), output, workers=workers, memory=sizes[0], block_bytes=sizes[1],
+    path = build_index(list(dumps), output, workers=workers or available_cores(), memory=sizes[0], block_bytes=sizes[1],
                        codec=codec, namespaces=ns, language=language, store_text=not no_store,
                        allow_truncated=allow_truncated, progress=not quiet)
     from wikisearch.index.stats import index_stats
@@ -152,7 +153,7 @@ def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion, no_p
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         return
-    for w in getattr(result, "warnings", []) or []:
+    for w in result.warnings:
         click.echo(f"Note: {w}", err=True)
     if not len(result):
         click.echo(f"No results for {text!r}.")
@@ -188,7 +189,7 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
     """Store popularity priors beside the index: page views (pageviews dumps, pageviews-complete,
     per-article TSV, clickstream) and in-links (the dump's, or pagelinks SQL). Searches then add
     them to text scores (`query --no-priors` to leave them out), and `suggest` orders by them."""
-    from wikisearch.popularity.priors import update_priors
+    from wikisearch.popularity.update import update_priors
     s = update_priors(index_dir, list(pageview_files) + list(files), fmt=fmt, project=project,
                       total_views=total_views, pagelinks=pagelinks, linktarget=linktarget,
                       link_sources="namespace" if all_sources else "indexed", dump_links=dump_links)

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote
 
+import numpy as np
+
 from wikisearch.errors import InvalidQueryError, MissingExtraError, WikisearchError
 
 MEASURES = ("nDCG@10", "RR@10", "R@100")
@@ -68,21 +70,23 @@ def restrict_qrels(qrels: dict, reader, key: str = "title") -> dict[str, dict[st
     """Judgments with document names turned into index keys, only for documents the index holds."""
     if key not in ("title", "page_id"):
         raise WikisearchError(f"key must be 'title' or 'page_id', not {key!r}")
-    present = None
-    if key == "page_id":
-        ids = getattr(reader, "page_ids", None)
-        present = set(int(x) for x in ids) if ids is not None else None
+    if key == "title":                   # every judged title looked up in one call
+        names = sorted({doc_title(n) for docs in qrels.values() for n in docs})
+        found = reader.docids_for_titles(names, redirects=False)
+        present = {t for t, d in zip(names, found.tolist()) if d >= 0}
+    else:
+        present = set(np.asarray(reader.page_ids).tolist())
     out: dict[str, dict[str, int]] = {}
     for qid, docs in qrels.items():
         kept = {}
         for name, rel in docs.items():
             if key == "title":
                 doc = doc_title(name)
-                if reader.docid_for_title(doc) < 0:
+                if doc not in present:
                     continue
             else:
                 doc = name.strip()
-                if not doc.isdigit() or (present is not None and int(doc) not in present):
+                if not doc.isdigit() or int(doc) not in present:
                     continue
             kept[doc] = max(rel, kept.get(doc, rel))
         if any(rel > 0 for rel in kept.values()):

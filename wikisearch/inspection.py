@@ -50,7 +50,7 @@ def describe_page(dump_path, title: str) -> str:
 def describe_term(index_dir, term: str, limit: int = 20) -> str:
     """A term's dictionary entry and first postings, in the human-readable debug codec."""
     from wikisearch.index.codec import get_codec
-    from wikisearch.index.segment import IndexReader
+    from wikisearch.index.reader import IndexReader
     r = IndexReader(index_dir)
     analyzed = r.analyzer.terms(term)
     key = analyzed[0] if analyzed else term
@@ -62,7 +62,7 @@ def describe_term(index_dir, term: str, limit: int = 20) -> str:
     cut = int(sum(bin(int(x)).count("1") for x in m[:n]))
     debug = get_codec("debug").encode(d[:n], m[:n], tf[:cut])
     text = debug.decode() if isinstance(debug, bytes) else str(debug)
-    lines = [f"term {key!r}: document frequency {len(d):,}, bound {r.term_bound(t):.4f}",
+    lines = [f"term {key!r}: document frequency {len(d):,}",
              f"fields: {', '.join(FIELDS)}", "postings (docid field=tf ...):"]
     lines += ["  " + p.strip() for p in text.split(";") if p.strip()]
     lines += [f"  {int(x)}: {r.title(int(x))}" for x in d[:min(5, n)]]
@@ -70,7 +70,7 @@ def describe_term(index_dir, term: str, limit: int = 20) -> str:
 
 
 def describe_doc(index_dir, title: str) -> str:
-    from wikisearch.index.segment import IndexReader
+    from wikisearch.index.reader import IndexReader
     r = IndexReader(index_dir)
     d = r.docid_for_title(title)
     if d < 0:

@@ -13,11 +13,10 @@ FAISS's own serialization inside a wikisearch container (``index.bin``, kind DAN
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 
+from wikisearch.fileio import atomic_path
 from wikisearch.index.container import Container, write_container
 from wikisearch.dense.store import INDEX_KIND
 
@@ -75,12 +74,10 @@ def build(vectors, n: int, dim: int, params: dict, *, sample=None, seed: int = 0
 
 def save(index, path, params: dict) -> None:
     import faiss
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     data = faiss.serialize_index(index)
-    write_container(tmp, INDEX_KIND, {"faiss": np.asarray(data, np.uint8)},
-                    {"params": params, "ntotal": int(index.ntotal), "dim": int(index.d)})
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        write_container(tmp, INDEX_KIND, {"faiss": np.asarray(data, np.uint8)},
+                        {"params": params, "ntotal": int(index.ntotal), "dim": int(index.d)})
 
 
 def load(path):

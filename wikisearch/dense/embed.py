@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from wikisearch.errors import WikisearchError
-from wikisearch.index.segment import write_json_atomic
+from wikisearch.fileio import write_json_atomic
 from wikisearch.dense import ann, store
 from wikisearch.dense.passages import PassageConfig, cut, open_source
 

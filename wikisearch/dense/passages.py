@@ -245,7 +245,7 @@ class IndexSource:
     kind = "index"
 
     def __init__(self, path):
-        from wikisearch.index.segment import IndexReader
+        from wikisearch.index.reader import IndexReader
         self.path = str(path)
         self.reader = IndexReader(path)
         self.n_articles = int(self.reader.n_docs)

@@ -61,7 +61,7 @@ class DenseSearcher:
         self.nprobe = nprobe
         self.device = device
         self._encoder = encoder
-        self.lexical = _reader_of(lexical)
+        self.lexical, self.priors = _lexical_of(lexical)
         self._docid_of_page = None
         from wikisearch.ingest.dump import SiteInfo
         site = self.manifest.get("siteinfo")
@@ -112,15 +112,14 @@ class DenseSearcher:
         """Re-rank ``(article, cosine)`` pairs by ``cosine + weight * prior`` where the lexical
         index has popularity priors (``wikisearch priors``), normalised to [0, 1]; ``priors=False``
         leaves the ranking as it is."""
-        if priors is False or not ranked or self.lexical is None or \
-                getattr(self.lexical, "priors", None) is None:
+        if priors is False or not ranked or self.priors is None:
             return ranked
         from wikisearch.popularity.priors import prior_scores
         docids = np.asarray([self.docid(a) for a, _ in ranked], np.int64)
         known = docids >= 0
         boost = np.zeros(len(ranked))
         if known.any():
-            boost[known] = prior_scores(self.lexical, docids[known], normalized=True)
+            boost[known] = prior_scores(self.priors, self.lexical.n_docs, docids[known], normalized=True)
         rescored = [(a, float(s) + weight * float(b)) for (a, s), b in zip(ranked, boost)]
         return sorted(rescored, key=lambda kv: (-kv[1], kv[0]))
 
@@ -176,7 +175,7 @@ class HybridSearcher:
         self.lexical = lexical
         self.dense = dense
         if dense.lexical is None:
-            dense.lexical = lexical.reader
+            dense.lexical, dense.priors = lexical.reader, lexical.priors
         self.depth = depth
 
     def search(self, query: str, k: int = 10, *, fusion_method: str = "rrf", rrf_k: int = fusion.RRF_K,
@@ -210,17 +209,21 @@ class HybridSearcher:
             else:
                 hits.append(self.dense.hit(article_of[pid], score, r, ["dense"]))
         flags = {"mode": "hybrid", "fusion": fusion_method, "depth": depth}
-        return _result(hits, query, t0, flags, self.lexical.reader,
-                       warnings=list(getattr(lex, "warnings", []) or []))
+        return _result(hits, query, t0, flags, self.lexical.reader, warnings=list(lex.warnings))
 
 
-def _reader_of(lexical):
+def _lexical_of(lexical):
+    """(reader, priors) of a lexical index given as a path, a Searcher or a Reader (or None)."""
+    from wikisearch.popularity.priors import load_priors
+    from wikisearch.search.searcher import Searcher
     if lexical is None:
-        return None
+        return None, None
     if isinstance(lexical, (str, Path)):
-        from wikisearch.index.segment import IndexReader
-        return IndexReader(lexical)
-    return getattr(lexical, "reader", lexical)
+        from wikisearch.index.reader import IndexReader
+        lexical = IndexReader(lexical)
+    if isinstance(lexical, Searcher):
+        return lexical.reader, lexical.priors
+    return lexical, load_priors(lexical)
 
 
 def _check_k(k) -> int:
@@ -234,7 +237,7 @@ def _result(hits, query: str, t0: float, flags: dict, reader, warnings=None):
     from wikisearch.config import RankConfig
     from wikisearch.search.searcher import SearchResult
     n = len(hits)
-    rank = getattr(reader, "rank_config", None) or RankConfig()
+    rank = reader.rank_config if reader is not None else RankConfig()
     return SearchResult(hits, query=query, parsed=None, rank_config=rank, warnings=warnings or [],
                         counter=lambda: (n, "gte"), took_ms=(time.perf_counter() - t0) * 1000,
                         flags=flags)

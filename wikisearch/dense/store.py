@@ -16,7 +16,6 @@ so it is the checkpoint itself. Nothing here imports torch or faiss.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from wikisearch.index.container import Container, write_container
 from wikisearch.errors import CorruptIndexError, WikisearchError
-from wikisearch.index.segment import fsync_dir, pack_strings, unpack_strings, write_json_atomic
+from wikisearch.fileio import atomic_path, pack_strings, unpack_strings, write_json_atomic
 
 FORMAT_VERSION = 1
 SHARD_KIND = b"DSHD"
@@ -60,18 +59,16 @@ def write_shard(out_dir, k: int, *, first_article: int, page_ids, titles, vector
     """Write shard ``k`` atomically (temporary file, fsync, rename)."""
     path = shard_path(out_dir, k)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     t_off, t_blob = pack_strings(list(titles))
     meta = {"shard": k, "first_article": int(first_article), "articles": len(page_ids),
             "passages": int(len(vectors)), "dim": int(vectors.shape[1]), "dtype": dtype}
-    write_container(tmp, SHARD_KIND, {
-        "vectors": np.ascontiguousarray(vectors, dtype=np.dtype(dtype)),
-        "article": np.asarray(article, np.int32), "passage_no": np.asarray(passage_no, np.int32),
-        "start": np.asarray(start, np.int32), "end": np.asarray(end, np.int32),
-        "page_id": np.asarray(page_ids, np.int64), "title_offsets": t_off, "title_blob": t_blob,
-    }, meta)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    with atomic_path(path) as tmp:
+        write_container(tmp, SHARD_KIND, {
+            "vectors": np.ascontiguousarray(vectors, dtype=np.dtype(dtype)),
+            "article": np.asarray(article, np.int32), "passage_no": np.asarray(passage_no, np.int32),
+            "start": np.asarray(start, np.int32), "end": np.asarray(end, np.int32),
+            "page_id": np.asarray(page_ids, np.int64), "title_offsets": t_off, "title_blob": t_blob,
+        }, meta)
     return path
 
 
@@ -128,9 +125,8 @@ def write_passage_map(out_dir, n_shards: int) -> dict:
     t_off, t_blob = pack_strings(titles)
     arrays.update(title_offsets=t_off, title_blob=t_blob, shard_passages=shard_passages)
     meta = {"passages": int(shard_passages[-1]), "articles": len(titles), "shards": n_shards}
-    tmp = Path(out_dir) / "passages.bin.tmp"
-    write_container(tmp, PASSAGES_KIND, arrays, meta)
-    os.replace(tmp, Path(out_dir) / "passages.bin")
+    with atomic_path(Path(out_dir) / "passages.bin") as tmp:
+        write_container(tmp, PASSAGES_KIND, arrays, meta)
     return meta
 
 

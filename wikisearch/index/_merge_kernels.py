@@ -1,4 +1,4 @@
-"""Numba kernels of the merge stage: gather block postings, fold in aliases, compute bounds.
+"""Numba kernels of the merge stage: merge dictionaries, gather block postings, fold in aliases.
 
 Pure functions over contiguous arrays; they also run with NUMBA_DISABLE_JIT=1 and tests compare
 them to plain-Python oracles (tests/test_invert.py, tests/test_build.py).
@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit
 
 from wikisearch.index import _codec_kernels as CK
-from wikisearch.index import _segment_kernels as SK
+from wikisearch.index import _strings_kernels as SK
 
 VARBYTE = 0
 BITPACKED = 1
@@ -77,21 +77,6 @@ def merge_alias_chunk(po, d, m, to, t, apo, ad, am, ato, at):
 
 
 @njit(cache=True, nogil=True)
-def bounds_csr(po, d, m, to, t, field_lengths, avg_lengths, weights, b, k1, field_postings):
-    """:func:`bm25f_bound` of every list of a CSR chunk, as float32 rounded up."""
-    n_terms = po.shape[0] - 1
-    out = np.empty(n_terms, np.float32)
-    for k in range(n_terms):
-        v = bm25f_bound(d[po[k]:po[k + 1]], m[po[k]:po[k + 1]], t[to[k]:to[k + 1]],
-                        field_lengths, avg_lengths, weights, b, k1, field_postings)
-        f = np.float32(v)
-        if np.float64(f) < v:  # an upper bound must stay one after rounding
-            f = np.nextafter(f, np.float32(np.inf))
-        out[k] = f
-    return out
-
-
-@njit(cache=True, nogil=True)
 def merge_two(d1, m1, t1, d2, m2, t2):
     """Merge two postings lists of one term (docids ascending) into one.
 
@@ -154,28 +139,14 @@ def _popcount(x):
 
 
 @njit(cache=True, nogil=True)
-def bm25f_bound(docids, masks, tfs, field_lengths, avg_lengths, weights, b, k1, field_postings):
-    """Max over a term's postings of the saturated BM25F tf part  tf~ / (k1 + tf~).
-
-    Also adds each posting's fields to ``field_postings`` (postings per field, for stats).
-    """
-    best = 0.0
-    q = 0
-    nf = weights.shape[0]
-    for i in range(docids.shape[0]):
-        d = docids[i]
+def count_field_postings(masks, field_postings):
+    """Add each posting's fields to ``field_postings`` (postings per field, for the manifest)."""
+    nf = field_postings.shape[0]
+    for i in range(masks.shape[0]):
         m = masks[i]
-        acc = 0.0
         for f in range(nf):
             if m & (1 << f):
                 field_postings[f] += 1
-                norm = 1.0 - b[f] + b[f] * field_lengths[d, f] / avg_lengths[f] if avg_lengths[f] > 0 else 1.0
-                acc += weights[f] * tfs[q] / norm
-                q += 1
-        s = acc / (k1 + acc)
-        if s > best:
-            best = s
-    return best
 
 
 @njit(cache=True, nogil=True)

@@ -9,23 +9,24 @@ is merged by :func:`merge_range`, a pure function of (segment files, range, sett
 (postings bytes + dictionary arrays), so ranges run in parallel on any executor;
 :func:`~wikisearch.index.segment.assemble_parts` joins the parts. Within a range the dictionaries are
 read in windows and merged by a numba heap (``_merge_kernels.merge_runs``); postings move in
-chunks (decode, shift, concatenate, fold in aliases, bound, encode), so memory holds a window of
+chunks (decode, shift, concatenate, fold in aliases, encode), so memory holds a window of
 each dictionary and one chunk of postings, never the whole index.
 """
 from __future__ import annotations
 
 import shutil
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-from wikisearch.index import _merge_kernels as MK
-from wikisearch.index import _segment_kernels as SK
-from wikisearch.index.codec import get_codec, varbyte_decode
-from wikisearch.config import N_FIELDS, RankConfig
+from wikisearch.config import N_FIELDS
 from wikisearch.errors import CorruptIndexError
-from wikisearch.index.segment import DocTable, SegmentReader, TermWriter, pack_strings, write_docs
+from wikisearch.index import _merge_kernels as MK
+from wikisearch.index import _termdict_kernels as TK
+from wikisearch.index.codec import get_codec
+from wikisearch.index.container import ContainerWriter
+from wikisearch.index.segment import DocTable, SegmentReader, TermWriter
+from wikisearch.index.termdict import TERM_BLOCK
 
 
 CHUNK_ENTRIES = 1 << 16      # (term, source) entries gathered per kernel call
@@ -42,13 +43,9 @@ def plan_ranges(readers: list[SegmentReader], n_parts: int) -> list[tuple[bytes 
     terms: list[bytes] = []
     weights: list[int] = []
     for r in readers:
-        blob = r.terms_c.read("blob", 0, int(r._block_offsets[-1]))   # pread: see _Window.fill
-        tb, to, ok = SK.block_first_terms(blob, r._block_offsets)
-        if not ok:
-            raise r._damaged("block headers")
-        raw, o = tb.tobytes(), to.tolist()
-        terms.extend(raw[o[i]:o[i + 1]] for i in range(len(o) - 1))
-        weights.extend(np.diff(r._block_post).tolist())
+        first, sizes = r.terms.first_terms()
+        terms.extend(first)
+        weights.extend(sizes)
     if not terms:
         return [(None, None)]
     order = sorted(range(len(terms)), key=terms.__getitem__)
@@ -77,8 +74,8 @@ def merge_range(job: dict) -> dict:
     """Merge the terms in ``[job["lo"], job["hi"])`` of all sources into a part at ``job["out"]``.
 
     ``job``: ``blocks`` (block segment dirs, docid order), ``doc_bases``, ``alias`` (segment dir of
-    the redirect-alias postings, or None), ``lengths`` (.npy of the merged field lengths),
-    ``rank`` (RankConfig JSON), ``codec``, ``lo``/``hi`` (bytes or None), ``out``, ``chunk_bytes``.
+    the redirect-alias postings, or None), ``codec``, ``lo``/``hi`` (bytes or None), ``out``,
+    ``chunk_bytes``.
     Returns the part's stats, with ``entries`` (dictionary entries read) and ``field_postings``.
     """
     out = Path(job["out"])
@@ -91,9 +88,7 @@ def merge_range(job: dict) -> dict:
         sources.append(SegmentReader(job["alias"], verify=False, sparse=True))
         alias_src = len(sources) - 1
     try:
-        lengths = np.load(job["lengths"], mmap_mode="r")
-        ctx = _MergeContext(sources, list(job["doc_bases"]) + [0], alias_src, job["codec"], lengths,
-                            RankConfig.from_json(job["rank"]))
+        ctx = _MergeContext(sources, list(job["doc_bases"]) + [0], alias_src, job["codec"])
         writer = TermWriter(out, job["codec"])
         entries = 0
         for chunk in _chunks(sources, job["lo"], job["hi"], int(job["chunk_bytes"])):
@@ -122,16 +117,12 @@ def warmup() -> None:
         MK.gather_chunk(codec_id, data, np.zeros(1, np.int64), np.ones(1, np.int64),
                         np.zeros(1, np.int32), np.zeros(1, np.int64), 1, 1, N_FIELDS)
     MK.merge_alias_chunk(po, d, m, po, t, po, d, m, po, t)
-    lengths = np.ones((1, N_FIELDS), np.uint32)
-    lengths.flags.writeable = False           # as np.load(..., mmap_mode="r") gives it
-    MK.bounds_csr(po, d, m, po, t, lengths, np.ones(N_FIELDS), np.ones(N_FIELDS),
-                  np.zeros(N_FIELDS), 1.0, np.zeros(N_FIELDS, np.int64))
+    MK.count_field_postings(m, np.zeros(N_FIELDS, np.int64))
     # dictionaries as read with pread: read-only arrays
-    d_blob, d_offs, d_post = SK.encode_dictionary(blob, offs, np.ones(2, np.int64), np.ones(2, np.int64),
-                                                   np.zeros(2, np.uint8))
+    d_blob, d_offs, d_post = TK.encode_dictionary(blob, offs, np.ones(2, np.int64), np.ones(2, np.int64))
     ro = [np.frombuffer(a.tobytes(), a.dtype) for a in (d_blob, d_offs, d_post)]
-    SK.block_first_terms(ro[0], ro[1])
-    SK.decode_blocks(ro[0], ro[1] - 0, ro[2], 0, 1, 2)
+    TK.block_first_terms(ro[0], ro[1])
+    TK.decode_blocks(ro[0], ro[1] - 0, ro[2], 0, 1, 2)
 
 
 def release_free_memory() -> None:
@@ -146,47 +137,6 @@ def release_free_memory() -> None:
         pass
 
 
-def _ordinal(reader: SegmentReader, key: bytes | None, default: int) -> int:
-    """Ordinal of the first term >= ``key`` (``default`` for no key), read with pread: a binary
-    search over the dictionary blocks' first terms, then one block decoded."""
-    if key is None:
-        return default
-    offs, tb = reader._block_offsets, SK.TERM_BLOCK
-    lo, hi = 0, len(offs) - 1
-    while lo < hi:                      # first block whose first term is > key
-        mid = (lo + hi) // 2
-        if _first_term(reader, mid) <= key:
-            lo = mid + 1
-        else:
-            hi = mid
-    b = lo - 1
-    if b < 0:
-        return 0
-    a = int(offs[b])
-    t_bytes, t_offs, _df, _st, _ln, _bq, ok = SK.decode_blocks(
-        reader.terms_c.read("blob", a, int(offs[b + 1])), offs[b:b + 2] - a,
-        reader._block_post[b:b + 2], 0, 1, reader.n_terms - b * tb)
-    if not ok:
-        raise reader._damaged(f"block {b}")
-    raw, o = t_bytes.tobytes(), t_offs.tolist()
-    for j in range(len(o) - 1):
-        if raw[o[j]:o[j + 1]] >= key:
-            return b * tb + j
-    return min(reader.n_terms, b * tb + len(o) - 1)
-
-
-def _first_term(reader: SegmentReader, b: int) -> bytes:
-    """The first term of dictionary block ``b`` (stored whole: its shared prefix is 0)."""
-    a, end = int(reader._block_offsets[b]), int(reader._block_offsets[b + 1])
-    try:                                # PrefixLen (0), SuffixLen
-        (shared, length), pos = varbyte_decode(reader.terms_c.read("blob", a, min(end, a + 20)), 2)
-    except CorruptIndexError:
-        raise reader._damaged(f"block {b}") from None
-    if shared != 0 or a + pos + int(length) > end:
-        raise reader._damaged(f"block {b}")
-    return reader.terms_c.read("blob", a + pos, a + pos + int(length)).tobytes()
-
-
 class _Window:
     """The decoded, not yet merged part of one source's dictionary in a range of ordinals."""
 
@@ -195,12 +145,12 @@ class _Window:
         self.reader = reader
         self.source = source                          # its number among the merge's sources
         self.blocks = blocks                          # dictionary blocks per fill
-        self.next = _ordinal(reader, lo, 0)           # first ordinal not yet decoded
-        self.end = _ordinal(reader, hi, reader.n_terms)
+        self.next = reader.terms.ordinal_at_or_after(lo, 0)             # first not yet decoded
+        self.end = reader.terms.ordinal_at_or_after(hi, reader.n_terms)
         self.fill()
 
     def fill(self) -> None:
-        r, tb = self.reader, SK.TERM_BLOCK
+        r, tb = self.reader, TERM_BLOCK
         stop = min(self.end, (self.next // tb + self.blocks) * tb)
         b0, b1 = self.next // tb, -(-stop // tb)
         if stop <= self.next:
@@ -208,15 +158,9 @@ class _Window:
             self.df = self.start = self.plen = np.zeros(0, np.int64)
             self.pos = 0
             return
-        # Read with pread, not through the mmap: a merge walks every block's dictionary, and
-        # mapped pages would stay in the process's resident set (500 MB at 16x the 30k corpus).
-        lo = int(r._block_offsets[b0])
-        blob = r.terms_c.read("blob", lo, int(r._block_offsets[b1]))
-        t_bytes, t_offs, dfs, starts, lens, _bq, ok = SK.decode_blocks(
-            blob, r._block_offsets[b0:b1 + 1] - lo, r._block_post[b0:b1 + 1], 0, b1 - b0,
-            r.n_terms - b0 * tb)
-        if not ok:
-            raise r._damaged(f"blocks {b0}-{b1}")
+        # Sources are sparse readers (pread, not the mmap): a merge walks every block's dictionary,
+        # and mapped pages would stay in the process's resident set (500 MB at 16x the 30k corpus).
+        t_bytes, t_offs, dfs, starts, lens = r.terms.read_blocks(b0, b1)
         a, b = self.next - b0 * tb, stop - b0 * tb
         self.tb, self.to = t_bytes, t_offs[:b + 1]
         self.df, self.start, self.plen = dfs[:b], starts[:b], lens[:b]
@@ -236,7 +180,7 @@ def _chunks(sources: list[SegmentReader], lo: bytes | None, hi: bytes | None, ch
     """Yield the merged dictionary entries of ``[lo, hi)`` in chunks that end at term boundaries:
     dicts of arrays ``src, df, start, plen, term`` (term number within the chunk) and the chunk's
     ``term_bytes``/``term_lengths``."""
-    blocks = max(1, min(WINDOW_BLOCKS, WINDOW_TERMS // SK.TERM_BLOCK // max(1, len(sources))))
+    blocks = max(1, min(WINDOW_BLOCKS, WINDOW_TERMS // TERM_BLOCK // max(1, len(sources))))
     windows = [_Window(s, i, lo, hi, blocks) for i, s in enumerate(sources)]
     pending: list[dict] = []
     n_pending = b_pending = 0
@@ -318,19 +262,12 @@ def _join(pieces: list[dict]) -> dict:
 
 
 class _MergeContext:
-    """What every chunk of the merge needs: sources, statistics and ranking settings."""
+    """What every chunk of the merge needs: the sources, and the postings counted per field."""
 
-    def __init__(self, sources, doc_bases, alias_src, codec, field_lengths, rank: RankConfig):
+    def __init__(self, sources, doc_bases, alias_src, codec):
         self.sources, self.alias_src = sources, alias_src
         self.doc_bases = np.asarray(doc_bases, np.int64)
-        self.field_lengths = np.ascontiguousarray(field_lengths, np.uint32)
-        n = len(self.field_lengths)
-        self.avg = np.ascontiguousarray(
-            self.field_lengths.mean(axis=0, dtype=np.float64) if n else np.zeros(N_FIELDS), np.float64)
         self.codec_id = MK.VARBYTE if codec == "varbyte" else MK.BITPACKED
-        self.weights = np.asarray(rank.weights, np.float64)
-        self.b = np.asarray(rank.b, np.float64)
-        self.k1 = float(rank.k1)
         self.field_postings = np.zeros(N_FIELDS, np.int64)
 
     def flush(self, c: dict, writer: TermWriter) -> None:
@@ -340,9 +277,8 @@ class _MergeContext:
         po, d, m, to, t = self._gather(c, blk, n_terms)
         if is_alias.any():
             po, d, m, to, t = MK.merge_alias_chunk(po, d, m, to, t, *self._gather(c, is_alias, n_terms))
-        bounds = MK.bounds_csr(po, d, m, to, t, self.field_lengths, self.avg, self.weights, self.b,
-                               self.k1, self.field_postings)
-        writer.add_encoded(c["term_bytes"], c["term_lengths"], po, d, m, t, bounds)
+        MK.count_field_postings(m, self.field_postings)
+        writer.add_encoded(c["term_bytes"], c["term_lengths"], po, d, m, t)
 
     def _gather(self, c: dict, sel: np.ndarray, n_terms: int):
         """Copy the selected entries' encoded lists into one buffer and decode them in one call."""
@@ -382,7 +318,6 @@ def merge_docs(readers: list[SegmentReader], aliases: list, alias_lengths: np.nd
 def merge_stores(readers: list[SegmentReader], path: Path) -> None:
     """Concatenate the blocks' stores: per-document records, so block cuts leave no trace. The
     text is copied file to file in pieces (it can be most of the index)."""
-    from wikisearch.index.container import ContainerWriter
     offsets, crcs, ranges, base = [np.zeros(1, np.uint64)], [], [], 0
     for r in readers:
         s = r.store_c
@@ -404,21 +339,5 @@ def title_order(titles: list[str]) -> np.ndarray:
     return np.asarray(sorted(range(len(titles)), key=titles.__getitem__), np.int32)
 
 
-def write_merged_docs(path: Path, docs: DocTable) -> None:
-    write_docs(path, docs)
-
-
-def file_checksums(directory: Path, names: list[str]) -> dict:
-    out = {}
-    for name in names:
-        p = directory / name
-        crc = 0
-        with open(p, "rb") as f:
-            while chunk := f.read(1 << 22):
-                crc = zlib.crc32(chunk, crc)
-        out[name] = {"bytes": p.stat().st_size, "crc32": f"{crc:08x}"}
-    return out
-
-
-__all__ = ["plan_ranges", "plan_ranges_of", "merge_range", "merge_docs", "merge_stores", "title_order", "file_checksums",
-           "pack_strings"]
+__all__ = ["plan_ranges", "plan_ranges_of", "merge_range", "merge_docs", "merge_stores", "title_order",
+           "warmup", "release_free_memory"]

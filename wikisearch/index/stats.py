@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from wikisearch.config import FIELDS
+from wikisearch.index.reader import IndexReader
 
 
 def index_stats(path) -> dict:
@@ -11,7 +12,6 @@ def index_stats(path) -> dict:
 
     >>> index_stats("wikisearch-index")["documents"]   # doctest: +SKIP
     """
-    from wikisearch.index.segment import IndexReader
     r = IndexReader(path)
     try:
         m = r.manifest
@@ -56,7 +56,6 @@ def format_stats(s: dict) -> str:
 
 def verify_index(path) -> int:
     """Check the CRC of every file and of every postings list and stored document."""
-    from wikisearch.index.segment import IndexReader
     r = IndexReader(path, verify=True)
     try:
         for t in range(r.n_terms):

@@ -20,8 +20,8 @@ import zlib
 import indexed_bzip2
 
 from wikisearch.errors import DumpFormatError
+from wikisearch.fileio import sniff_compression
 
-_MAGIC = ((b"BZh", "bz2"), (b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"))
 _CHUNK = 1 << 20
 # What decompressors raise on damaged input: EOFError (truncated), OSError (bad bz2/gzip data),
 # RuntimeError and ValueError (indexed_bzip2), LZMAError, zlib.error.
@@ -91,7 +91,7 @@ class Stream:
                 raise DumpFormatError(f"cannot open dump: {err.strerror}", path=path) from None
             self.input_bytes = os.fstat(raw.fileno()).st_size
         magic = raw.read(6)
-        self.kind = next((k for m, k in _MAGIC if magic.startswith(m)), "plain")
+        self.kind = sniff_compression(magic) or "plain"
         self._src = _Source(raw, magic)
         self._reader = self._open_reader()
         self.delivered = 0      # uncompressed (transcoded) bytes handed out

@@ -1,8 +1,6 @@
-"""Numba kernels of priors and suggest: binary search over sorted UTF-8 strings stored CSR-style.
-
-Strings are ``blob[offsets[i]:offsets[i+1]]`` (uint8 blob, int64/uint64 offsets). ``order`` lists
-string ids in increasing byte order; an empty ``order`` means the strings are stored sorted. Byte order of
-UTF-8 is code point order, so these searches agree with Python's ``sorted`` on ``str``.
+"""Numba kernels of title suggestions: the most popular entries of a range of the sorted key
+table, read a block at a time by decreasing block maximum (binary search over the keys is
+``wikisearch.index._strings_kernels``).
 
 Pure functions over arrays, no I/O, no validation; all run under NUMBA_DISABLE_JIT=1.
 """
@@ -11,57 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from wikisearch.index._segment_kernels import compare_bytes as _compare
 from wikisearch._topk_kernels import offer
-
-
-@njit(cache=True, nogil=True)
-def _id(order, r):
-    return order[r] if order.shape[0] > 0 else r
-
-
-@njit(cache=True, nogil=True)
-def lower_bound(blob, offsets, order, key, k0, k1):
-    """First rank r whose string is >= key[k0:k1] (the number of strings if none)."""
-    lo = 0
-    hi = offsets.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        i = _id(order, mid)
-        if _compare(blob, np.int64(offsets[i]), np.int64(offsets[i + 1]), key, k0, k1) < 0:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@njit(cache=True, nogil=True)
-def find_many(blob, offsets, order, keys, key_offsets):
-    """For each key ``keys[key_offsets[j]:key_offsets[j+1]]``: the string id equal to it, or -1."""
-    m = key_offsets.shape[0] - 1
-    out = np.full(m, -1, np.int64)
-    n = offsets.shape[0] - 1
-    for j in range(m):
-        k0 = np.int64(key_offsets[j])
-        k1 = np.int64(key_offsets[j + 1])
-        r = lower_bound(blob, offsets, order, keys, k0, k1)
-        if r < n:
-            i = _id(order, r)
-            if _compare(blob, np.int64(offsets[i]), np.int64(offsets[i + 1]), keys, k0, k1) == 0:
-                out[j] = i
-    return out
-
-
-@njit(cache=True, nogil=True)
-def prefix_range(blob, offsets, order, prefix):
-    """Ranks [lo, hi) of the strings starting with ``prefix`` (UTF-8 never holds byte 0xff, so
-    they are exactly the strings in [prefix, prefix + 0xff))."""
-    lo = lower_bound(blob, offsets, order, prefix, 0, prefix.shape[0])
-    upper = np.empty(prefix.shape[0] + 1, np.uint8)
-    upper[:prefix.shape[0]] = prefix
-    upper[prefix.shape[0]] = 255
-    hi = lower_bound(blob, offsets, order, upper, 0, upper.shape[0])
-    return lo, hi
 
 
 @njit(cache=True, nogil=True)

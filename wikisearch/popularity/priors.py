@@ -16,19 +16,20 @@ outside the manifest's checksummed files, written atomically; searches use it wh
 """
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
 from wikisearch.config import PriorConfig
+from wikisearch.errors import CorruptIndexError
+from wikisearch.fileio import atomic_path
 from wikisearch.index.container import Container, write_container
-from wikisearch.errors import CorruptIndexError, WikisearchError
 
 PRIORS_FILE = "priors.bin"
 KIND = b"PRIO"
-_SUGGEST_ARRAYS = ("suggest_offsets", "suggest_blob", "suggest_doc", "suggest_alias")
+#: The title-suggestion tables stored beside the priors (made by ``suggest.suggest_arrays``).
+SUGGEST_ARRAYS = ("suggest_offsets", "suggest_blob", "suggest_doc", "suggest_alias", "suggest_block_max")
 
 
 def satu(x, k: float, a: float) -> np.ndarray:
@@ -109,14 +110,16 @@ def priors_path(index_dir) -> Path:
 
 
 def load_priors(reader) -> Priors | None:
-    """The index's ``priors.bin`` (None if it has none). Raises CorruptIndexError when the file is
-    damaged or was made for another build of the index."""
+    """The index's ``priors.bin`` (None if it has none, or the index is not on disk). Raises
+    CorruptIndexError when the file is damaged or was made for another build of the index."""
+    if reader.path is None:
+        return None
     path = priors_path(reader.path)
     if not path.exists():
         return None
     c = Container(path, KIND)
     meta = c.meta
-    expected = (reader.manifest or {}).get("checksum") if hasattr(reader, "manifest") else None
+    expected = reader.manifest.get("checksum")
     if meta.get("index_checksum") != expected or int(meta.get("n_docs", -1)) != reader.n_docs:
         raise CorruptIndexError(path, "made for another build of this index; rerun `wikisearch priors` "
                                 "(or delete the file)", expected=expected, found=meta.get("index_checksum"))
@@ -129,50 +132,38 @@ def load_priors(reader) -> Priors | None:
         if c[name].shape != (n,):
             raise CorruptIndexError(path, f"array {name} has the wrong size", expected=n, found=c[name].shape)
     suggest = None
-    if "suggest_doc" in c.arrays:
-        suggest = {k: c[k] for k in _SUGGEST_ARRAYS}
-        suggest["suggest_block_max"] = c.arrays.get("suggest_block_max")
+    if all(k in c.arrays for k in SUGGEST_ARRAYS):
+        suggest = {k: c[k] for k in SUGGEST_ARRAYS}
     return Priors(c["pageviews"], c["inlinks"], total_views=float(meta.get("total_views", 0.0)),
                   config=config, meta=meta, suggest=suggest, scores=c["scores"])
 
 
 def write_priors(index_dir, priors: Priors, index_checksum: str) -> Path:
-    """Write ``priors.bin`` atomically: a fsynced temporary file renamed into place."""
-    from wikisearch.index.segment import fsync_dir
+    """Write ``priors.bin`` atomically: a fsynced temporary file renamed into place. The
+    suggestion tables (``priors.suggest``) must have been made for ``priors.scores()``."""
     path = priors_path(index_dir)
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     meta = {**priors.meta, "n_docs": priors.n_docs, "index_checksum": index_checksum,
             "total_views": priors.total_views, "config": priors.config.to_json()}
     arrays = {"pageviews": priors.pageviews, "inlinks": priors.inlinks,
               "scores": priors.scores()}
     if priors.suggest is not None:
-        from wikisearch.popularity import _priors_kernels as PK
-        from wikisearch.popularity.suggest import BLOCK
-        arrays.update({k: priors.suggest[k] for k in _SUGGEST_ARRAYS})
-        doc = np.asarray(priors.suggest["suggest_doc"])
-        arrays["suggest_block_max"] = PK.block_max(arrays["scores"], doc, BLOCK)
-    try:
+        arrays.update({k: priors.suggest[k] for k in SUGGEST_ARRAYS})
+    with atomic_path(path) as tmp:
         write_container(tmp, KIND, arrays, meta)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    fsync_dir(path.parent)
     return path
 
 
 # --- the scores other modules use ---------------------------------------------------------------
-def prior_scores(reader, docids=None, config: PriorConfig | None = None, *,
+def prior_scores(priors: Priors | None, n_docs: int, docids=None, config: PriorConfig | None = None, *,
                  normalized: bool = False) -> np.ndarray:
-    """Prior of each document in ``docids`` (all documents if None), float64; zeros when the
-    index has no priors. For dense and hybrid rankings, whose scores are not on the BM25F
-    scale, ``normalized=True`` divides by the summed weights so every prior lies in [0, 1].
+    """Prior of each document in ``docids`` (all ``n_docs`` documents if None), float64; zeros
+    when the index has no priors. For dense and hybrid rankings, whose scores are not on the
+    BM25F scale, ``normalized=True`` divides by the summed weights so every prior lies in [0, 1].
 
-    >>> prior_scores(reader, np.array([3, 1]))          # doctest: +SKIP
+    >>> prior_scores(searcher.priors, searcher.n_docs, np.array([3, 1]))   # doctest: +SKIP
     array([2.1, 0.4])
     """
-    priors = getattr(reader, "priors", None)
-    n = int(reader.n_docs)
+    n = int(n_docs)
     if priors is None:
         return np.zeros(n if docids is None else len(docids), np.float64)
     config = config or priors.config
@@ -185,98 +176,9 @@ def prior_scores(reader, docids=None, config: PriorConfig | None = None, *,
     return s
 
 
-def popularity(reader) -> np.ndarray:
-    """What orders title suggestions: the prior, or with no priors.bin the dump's in-link prior."""
-    priors = getattr(reader, "priors", None)
+def popularity(priors: Priors | None, inlinks: np.ndarray) -> np.ndarray:
+    """What orders title suggestions: the prior, or with no priors.bin the prior of the dump's
+    in-links (``inlinks``, one count per document)."""
     if priors is None:
-        inlinks = getattr(reader, "inlinks", None)
-        if inlinks is None:
-            return np.zeros(int(reader.n_docs))
         priors = Priors(np.zeros(len(inlinks)), inlinks)
     return priors.scores()
-
-
-# --- building priors.bin from files ---------------------------------------------------------------
-def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None = None,
-                  total_views: float | None = None, pagelinks=None, linktarget=None,
-                  link_sources: str = "indexed", config: PriorConfig | None = None,
-                  dump_links: bool = False) -> dict:
-    """Ingest page views and/or SQL link tables into the index's ``priors.bin``; returns a summary.
-
-    Parts not given are kept from an existing ``priors.bin`` (else: no views, the dump's links).
-    ``dump_links`` resets the in-links to the dump's. ``link_sources``: "indexed" counts links
-    from the index's own documents, "namespace" from every page of the indexed namespaces.
-    """
-    from wikisearch.popularity import sources as S
-    from wikisearch.index.segment import IndexReader
-    if not (Path(index) / "manifest.json").exists():
-        IndexReader(index)                 # raises the index-not-found error, with its remedy
-    files = [str(p) for p in pageviews]
-    for p in files + [p for p in (pagelinks, linktarget) if p]:
-        if not os.path.isfile(p):
-            raise WikisearchError(f"no such file: {p}")
-    if linktarget and not pagelinks:
-        raise WikisearchError("--linktarget needs --pagelinks")
-    if total_views is not None and not total_views > 0:
-        raise WikisearchError(f"total views must be > 0, not {total_views}")
-    notes = _drop_unusable(index)
-    reader = IndexReader(index)
-    old = reader.priors
-    meta = {k: v for k, v in (old.meta if old is not None else {}).items()
-             if k not in ("n_docs", "index_checksum", "total_views", "config")}
-    resolver = S.Resolver(reader)
-    if files:
-        proj = S.Project.parse(project) if project else S.Project.of_site(reader.siteinfo)
-        counts = [S.read_views(p, fmt, proj) for p in files]
-        views, meta["pageviews_sources"] = resolver.views(counts)
-        meta["project"] = proj.name
-        total = sum(c.total for c in counts)
-    else:
-        views = old.pageviews if old is not None else np.zeros(reader.n_docs)
-        total = old.total_views if old is not None else 0.0
-    inlinks = _inlinks(resolver, old, meta, pagelinks, linktarget, link_sources, dump_links)
-    from wikisearch.popularity.suggest import suggest_arrays
-    suggest = old.suggest if old is not None and old.suggest is not None else suggest_arrays(reader)
-    priors = Priors(views, inlinks, total_views=total if total_views is None else total_views,
-                    config=config or (old.config if old is not None else PriorConfig()),
-                    meta=meta, suggest=suggest)
-    checksum = reader.manifest["checksum"]
-    reader.close()
-    path = write_priors(index, priors, checksum)
-    return {"path": str(path), "documents": priors.n_docs,
-            "with_views": int((priors.pageviews > 0).sum()), "views": float(priors.pageviews.sum()),
-            "total_views": priors.total_views, "with_inlinks": int((priors.inlinks > 0).sum()),
-            "inlinks": int(priors.inlinks.sum(dtype=np.int64)), "sources": meta.get("pageviews_sources", []),
-            "inlinks_source": meta.get("inlinks_source", {}), "notes": notes}
-
-
-def _inlinks(resolver, old, meta: dict, pagelinks, linktarget, link_sources, dump_links) -> np.ndarray:
-    """In-links from SQL if given, else the existing priors.bin's, else (or with ``dump_links``)
-    the dump's; records where they came from in ``meta``."""
-    if pagelinks:
-        from wikisearch.popularity.sql import count_sql_links
-        inlinks, meta["inlinks_source"] = count_sql_links(resolver, pagelinks, linktarget, link_sources)
-        return inlinks
-    if old is not None and not dump_links:
-        return old.inlinks
-    meta["inlinks_source"] = {"source": "dump"}
-    return np.asarray(resolver.reader.inlinks, np.uint32)
-
-
-def _drop_unusable(index) -> list[str]:
-    """Remove a priors.bin that is damaged or belongs to another build (it is rewritten now)."""
-    import json
-    path = priors_path(index)
-    if not path.exists():
-        return []
-    try:
-        manifest = json.loads((Path(index) / "manifest.json").read_text(encoding="utf-8"))
-        c = Container(path, KIND)
-        ok = c.meta.get("index_checksum") == manifest.get("checksum")
-        c.close()
-    except (OSError, ValueError, WikisearchError):
-        ok = False
-    if ok:
-        return []
-    path.unlink()
-    return [f"replaced {path}: damaged or made for another build of the index"]

@@ -27,8 +27,8 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from wikisearch.popularity import _priors_kernels as PK
 from wikisearch.errors import WikisearchError
+from wikisearch.fileio import sniff_compression
 
 FORMATS = ("pageviews", "pageviews-complete", "pageviews-tsv", "clickstream")
 _ACCESS = ("desktop", "mobile-web", "mobile-app")
@@ -108,12 +108,12 @@ def open_text(path):
         raw = open(path, "rb")
     except OSError as e:
         raise WikisearchError(f"cannot read {path}: {e.strerror}") from None
-    head = raw.peek(6)[:6] if hasattr(raw, "peek") else b""
-    if head[:2] == b"\x1f\x8b":
+    kind = sniff_compression(raw.peek(6)[:6])
+    if kind == "gzip":
         raw = gzip.GzipFile(fileobj=raw)
-    elif head[:3] == b"BZh":
+    elif kind == "bz2":
         raw = bz2.BZ2File(raw)
-    elif head[:6] == b"\xfd7zXZ\x00":
+    elif kind == "xz":
         raw = lzma.LZMAFile(raw)
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n")
 
@@ -231,70 +231,26 @@ _PARSERS = {"pageviews": _parse_hourly, "pageviews-complete": _parse_complete,
 
 
 # --- resolving titles and page ids to docids ----------------------------------------------------------
-def _pack(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    data = [s.encode("utf-8", "surrogatepass") for s in strings]
-    offsets = np.zeros(len(data) + 1, np.int64)
-    np.cumsum([len(b) for b in data], out=offsets[1:])
-    return np.frombuffer(b"".join(data), np.uint8), offsets
-
-
 class Resolver:
     """Titles (of articles or of redirects to them) and page ids -> docids of one index."""
 
     def __init__(self, reader):
         self.reader = reader
         self.n_docs = int(reader.n_docs)
-        self.site = getattr(reader, "siteinfo", None)
-        docs = getattr(reader, "docs_c", None)
-        if docs is not None and getattr(reader, "_title_order", None) is not None:
-            self._titles = (docs["title_blob"], np.asarray(docs["title_offsets"]).view(np.int64),
-                            np.asarray(reader._title_order))
-            ao = np.asarray(docs["alias_offsets"]).view(np.int64)
-            ablob, aoff = docs["alias_blob"], np.asarray(docs["alias_title_offsets"]).view(np.int64)
-        else:                                   # a reader without docs.bin (tests' MemoryIndex)
-            titles = [reader.title(d) for d in range(self.n_docs)]
-            blob, off = _pack(titles)
-            self._titles = (blob, off, np.asarray(sorted(range(self.n_docs), key=lambda d: blob[
-                off[d]:off[d + 1]].tobytes()), np.int64))
-            aliases = [reader.redirects(d) for d in range(self.n_docs)]
-            ao = np.zeros(self.n_docs + 1, np.int64)
-            np.cumsum([len(a) for a in aliases], out=ao[1:])
-            ablob, aoff = _pack([t for a in aliases for t in a])
-        self.alias_doc = np.repeat(np.arange(self.n_docs, dtype=np.int64), np.diff(ao))
-        n_alias = len(self.alias_doc)
-        keys = [ablob[aoff[i]:aoff[i + 1]].tobytes() for i in range(n_alias)]
-        self._aliases = (ablob, aoff, np.asarray(sorted(range(n_alias), key=keys.__getitem__), np.int64))
-        pids = np.asarray(reader.page_ids if hasattr(reader, "page_ids") else
-                          [reader.page_id(d) for d in range(self.n_docs)], np.int64)
+        self.site = reader.siteinfo
+        pids = np.asarray(reader.page_ids, np.int64)
         self._pid_order = np.argsort(pids, kind="stable")
         self._pids_sorted = pids[self._pid_order]
 
     def normalize(self, title: str) -> str:
-        if self.site is not None and hasattr(self.site, "normalize_title"):
-            return self.site.normalize_title(title)
-        t = " ".join(title.replace("_", " ").split())
-        return t[:1].upper() + t[1:]
+        return self.site.normalize_title(title)
 
     def titles(self, titles: list[str]) -> np.ndarray:
         """Docid of each (raw, underscored) title, through redirects; -1 if not in the index."""
-        norm = [self.normalize(t) for t in titles]
-        out = self._lookup(norm)
+        out = self.reader.docids_for_titles([self.normalize(t) for t in titles])
         retry = [i for i, d in enumerate(out.tolist()) if d < 0 and "%" in titles[i]]
         if retry:                      # percent-encoded titles (as in some request logs)
-            out[retry] = self._lookup([self.normalize(unquote(titles[i])) for i in retry])
-        return out
-
-    def _lookup(self, titles: list[str]) -> np.ndarray:
-        if not titles:
-            return np.zeros(0, np.int64)
-        keys, key_off = _pack(titles)
-        out = PK.find_many(*self._titles, keys, key_off)
-        miss = np.flatnonzero(out < 0)
-        if len(miss) and len(self.alias_doc):
-            mk, mo = _pack([titles[i] for i in miss.tolist()])
-            found = PK.find_many(*self._aliases, mk, mo)
-            ok = found >= 0
-            out[miss[ok]] = self.alias_doc[found[ok]]
+            out[retry] = self.reader.docids_for_titles([self.normalize(unquote(titles[i])) for i in retry])
         return out
 
     def page_ids(self, page_ids) -> np.ndarray:

@@ -125,7 +125,7 @@ def _col(columns, name, path):
 def _full_title(resolver: Resolver, ns: int, title: str) -> str:
     if ns == 0:
         return title
-    names = getattr(resolver.site, "namespaces", {}) or {}
+    names = resolver.site.namespaces or {}
     return f"{names.get(ns, ns)}:{title}"
 
 
@@ -155,7 +155,7 @@ def count_sql_links(resolver: Resolver, pagelinks, linktarget=None, sources: str
     """
     if sources not in ("indexed", "namespace"):
         raise WikisearchError(f"link sources must be 'indexed' or 'namespace', not {sources!r}")
-    settings = getattr(resolver.reader, "manifest", {}).get("settings", {})
+    settings = resolver.reader.manifest.get("settings", {})
     namespaces = set(settings.get("namespaces", [0]))
     counts = np.zeros(resolver.n_docs, np.int64)
     lt_ids = lt_docs = None

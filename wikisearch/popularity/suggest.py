@@ -16,13 +16,14 @@ about 0.6 GB, mmapped.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from wikisearch.popularity import _priors_kernels as PK
 from wikisearch.analysis.analyzer import normalize
+from wikisearch.index import _strings_kernels as SK
+from wikisearch.popularity import _priors_kernels as PK
+from wikisearch.popularity.priors import Priors, popularity
 
 #: Characters that break words in keys ("-" "/" "," ...); apostrophes and periods join.
 _BREAK = "!\"#$%&()*+,-/:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00b7\u00bb\u2010\u2011\u2012\u2013\u2014\u2015" \
@@ -70,16 +71,7 @@ def suggest_arrays(reader) -> dict:
     """
     n = int(reader.n_docs)
     titles = [reader.title(d) for d in range(n)]
-    docs = getattr(reader, "docs_c", None)
-    if docs is not None:
-        from wikisearch.index.segment import unpack_strings
-        aliases = unpack_strings(docs["alias_title_offsets"], docs["alias_blob"])
-        per_doc = np.diff(np.asarray(docs["alias_offsets"], np.int64))
-        alias_doc = np.repeat(np.arange(n, dtype=np.int32), per_doc)
-    else:
-        per_doc = [reader.redirects(d) for d in range(n)]
-        aliases = [t for a in per_doc for t in a]
-        alias_doc = np.repeat(np.arange(n, dtype=np.int32), [len(a) for a in per_doc])
+    alias_doc, aliases = reader.alias_table()
     cache: dict = {}
     keys = [suggest_key(t, cache).encode("utf-8", "surrogatepass") for t in titles + aliases]
     entry_doc = np.concatenate([np.arange(n, dtype=np.int32), alias_doc.astype(np.int32)])
@@ -91,6 +83,14 @@ def suggest_arrays(reader) -> dict:
     idx = np.asarray(order, np.int64)
     return {"suggest_offsets": offsets, "suggest_blob": blob, "suggest_doc": entry_doc[idx],
             "suggest_alias": entry_alias[idx]}
+
+
+def with_block_max(arrays: dict, scores: np.ndarray) -> dict:
+    """The key table plus ``suggest_block_max`` (the best score of each block of BLOCK entries,
+    for prior ``scores``): what ``priors.bin`` stores."""
+    keys = {k: v for k, v in arrays.items() if k != "suggest_block_max"}
+    doc = np.asarray(keys["suggest_doc"])
+    return {**keys, "suggest_block_max": PK.block_max(np.ascontiguousarray(scores, np.float64), doc, BLOCK)}
 
 
 @dataclass(frozen=True)
@@ -115,20 +115,17 @@ class Suggestion:
 class Suggester:
     """Prefix search over one index's key table; safe to share between threads."""
 
-    def __init__(self, reader):
-        from wikisearch.popularity.priors import popularity
+    def __init__(self, reader, priors: Priors | None):
         self.reader = reader
-        priors = getattr(reader, "priors", None)
-        arrays = getattr(priors, "suggest", None)
+        self.popularity = np.ascontiguousarray(popularity(priors, reader.inlinks), np.float64)
+        arrays = priors.suggest if priors is not None else None
         if arrays is None:                    # no priors.bin (or an old one): build the keys now
-            arrays = suggest_arrays(reader)
+            arrays = with_block_max(suggest_arrays(reader), self.popularity)
         self.offsets = np.asarray(arrays["suggest_offsets"]).view(np.int64)
         self.blob = np.asarray(arrays["suggest_blob"])
         self.doc = np.asarray(arrays["suggest_doc"])
         self.alias = np.asarray(arrays["suggest_alias"])
-        self.popularity = np.ascontiguousarray(popularity(reader), np.float64)
-        bmax = arrays.get("suggest_block_max")               # stored for the stored settings
-        self._bmax = bmax if bmax is not None else PK.block_max(self.popularity, self.doc, BLOCK)
+        self._bmax = arrays["suggest_block_max"]            # stored for the stored settings
         self._no_order = np.zeros(0, np.int64)
 
     def range(self, prefix: str) -> tuple[int, int]:
@@ -136,7 +133,7 @@ class Suggester:
         key = np.frombuffer(prefix_key(prefix).encode("utf-8", "surrogatepass"), np.uint8)
         if not len(key):
             return 0, 0
-        lo, hi = PK.prefix_range(self.blob, self.offsets, self._no_order, key)
+        lo, hi = SK.prefix_range(self.blob, self.offsets, self._no_order, key)
         return int(lo), int(hi)
 
     def suggest(self, prefix: str, k: int = 10) -> list[Suggestion]:
@@ -172,28 +169,5 @@ class Suggester:
         r = self.reader
         d = int(self.doc[e])
         a = int(self.alias[e])
-        redirect = None
-        if a >= 0:
-            docs = getattr(r, "docs_c", None)
-            if docs is not None:
-                o = docs["alias_title_offsets"]
-                raw = docs["alias_blob"][int(o[a]):int(o[a + 1])].tobytes()
-                redirect = raw.decode("utf-8", "surrogatepass")
-            else:
-                first = sum(len(r.redirects(x)) for x in range(d))
-                redirect = r.redirects(d)[a - first]
+        redirect = r.alias_title(a) if a >= 0 else None
         return Suggestion(r.title(d), d, r.page_id(d), redirect, score)
-
-
-_LOCK = threading.Lock()
-
-
-def suggester(searcher) -> Suggester:
-    """The searcher's Suggester, made on first use."""
-    s = getattr(searcher, "_suggester", None)
-    if s is None:
-        with _LOCK:
-            s = getattr(searcher, "_suggester", None)
-            if s is None:
-                s = searcher._suggester = Suggester(searcher.reader)
-    return s

@@ -26,7 +26,7 @@ from numba.extending import intrinsic, overload
 from wikisearch.index._codec_kernels import BLOCK, CORRUPT, TAIL_PACK_MIN, TFS_FULL, _read_mask_table, vb_read
 from wikisearch.search._maxscore_kernels import _LOWBIT
 from wikisearch.search._maxscore_kernels import BLOCK as SCORE_BLOCK
-from wikisearch.search._search_kernels import _POPCOUNT, _combine
+from wikisearch.search._search_kernels import _POPCOUNT
 
 _EXCEPTIONS = 64
 _LITTLE = sys.byteorder == "little"

@@ -2,7 +2,7 @@
 
     DictBlock  --> <TermRecord>^(<= TERM_BLOCK)
     TermRecord --> PrefixLen (varbyte), SuffixLen (varbyte), Suffix (bytes), DocFreq (varbyte),
-                   PostingsLen (varbyte), Bound (uint8: ceil(255 * bound))
+                   PostingsLen (varbyte)
 
 PrefixLen counts bytes shared with the previous term of the same block (0 for a block's first
 term, so each block can be searched on its own). Pure functions; run with NUMBA_DISABLE_JIT=1 too.
@@ -40,12 +40,12 @@ def _vb_read(buf, pos, end):
 
 
 @njit(cache=True, nogil=True)
-def encode_dictionary(term_bytes, term_offsets, dfs, post_lens, bounds_q):
+def encode_dictionary(term_bytes, term_offsets, dfs, post_lens):
     """Front-code sorted terms into blocks: ``(blob uint8, block_offsets int64[B+1],
     block_post_offsets int64[B+1])``."""
     n = dfs.shape[0]
     n_blocks = (n + TERM_BLOCK - 1) // TERM_BLOCK
-    out = np.empty(term_bytes.shape[0] + 21 * n + 1, np.uint8)
+    out = np.empty(term_bytes.shape[0] + 20 * n + 1, np.uint8)
     block_offsets = np.zeros(n_blocks + 1, np.int64)
     block_post = np.zeros(n_blocks + 1, np.int64)
     pos = 0
@@ -69,29 +69,10 @@ def encode_dictionary(term_bytes, term_offsets, dfs, post_lens, bounds_q):
             pos += 1
         pos = _vb_write(out, pos, dfs[i])
         pos = _vb_write(out, pos, post_lens[i])
-        out[pos] = bounds_q[i]
-        pos += 1
         post += post_lens[i]
     block_offsets[n_blocks] = pos
     block_post[n_blocks] = post
     return out[:pos].copy(), block_offsets, block_post
-
-
-@njit(cache=True, nogil=True)
-def compare_bytes(a, a0, a1, b, b0, b1):
-    """-1, 0 or 1 as ``a[a0:a1]`` is <, == or > ``b[b0:b1]`` (bytes, lexicographic: UTF-8
-    order of the strings)."""
-    n = min(a1 - a0, b1 - b0)
-    for i in range(n):
-        x = a[a0 + i]
-        y = b[b0 + i]
-        if x != y:
-            return -1 if x < y else 1
-    la = a1 - a0
-    lb = b1 - b0
-    if la == lb:
-        return 0
-    return -1 if la < lb else 1
 
 
 @njit(cache=True, nogil=True)
@@ -118,26 +99,26 @@ def _first_term_cmp(blob, start, end, key):
 @njit(cache=True, nogil=True)
 def _read_record(blob, pos, end, scratch, length):
     """Decode the TermRecord at ``blob[pos:end]`` into ``scratch`` (holding the previous term of
-    ``length`` bytes): ``(pos, length, df, postings_len, bound_q)``; pos is -1 if damaged."""
+    ``length`` bytes): ``(pos, length, df, postings_len)``; pos is -1 if damaged."""
     shared, pos = _vb_read(blob, pos, end)
     suffix, pos = _vb_read(blob, pos, end)
     if pos < 0 or shared > length or shared + suffix > scratch.shape[0] or pos + suffix > end:
-        return -1, 0, 0, 0, 0
+        return -1, 0, 0, 0
     for k in range(suffix):
         scratch[shared + k] = blob[pos + k]
     pos += suffix
     df, pos = _vb_read(blob, pos, end)
     plen, pos = _vb_read(blob, pos, end)
-    if pos < 0 or pos >= end:
-        return -1, 0, 0, 0, 0
-    return pos + 1, shared + suffix, df, plen, blob[pos]
+    if pos < 0:
+        return -1, 0, 0, 0
+    return pos, shared + suffix, df, plen
 
 
 @njit(cache=True, nogil=True)
 def seek(blob, block_offsets, block_post, n_terms, key, exact):
     """Find ``key`` (bytes) in the dictionary.
 
-    Returns ``(ordinal, df, post_start, post_len, bound_q, status)``: with ``exact`` the term's
+    Returns ``(ordinal, df, post_start, post_len, status)``: with ``exact`` the term's
     entry (ordinal -1 if absent); without, the first term >= key (ordinal n_terms if none).
     status is 0, or -2 if the bytes are damaged.
     """
@@ -148,7 +129,7 @@ def seek(blob, block_offsets, block_post, n_terms, key, exact):
         mid = (lo + hi) // 2
         c = _first_term_cmp(blob, block_offsets[mid], block_offsets[mid + 1], key)
         if c == -2:
-            return -1, 0, 0, 0, 0, -2
+            return -1, 0, 0, 0, -2
         if c <= 0:
             lo = mid + 1
         else:
@@ -161,25 +142,25 @@ def seek(blob, block_offsets, block_post, n_terms, key, exact):
     length = 0
     i = b * TERM_BLOCK
     while pos < end and i < n_terms:
-        pos, length, df, plen, bq = _read_record(blob, pos, end, scratch, length)
+        pos, length, df, plen = _read_record(blob, pos, end, scratch, length)
         if pos < 0:
-            return -1, 0, 0, 0, 0, -2
+            return -1, 0, 0, 0, -2
         c = _compare(scratch, length, key)
         if c == 0 or (c > 0 and not exact):
-            return i, df, post, plen, bq, 0
+            return i, df, post, plen, 0
         if c > 0:
-            return -1, 0, 0, 0, 0, 0
+            return -1, 0, 0, 0, 0
         post += plen
         i += 1
     if exact:
-        return -1, 0, 0, 0, 0, 0
-    return min(i, n_terms), 0, post, 0, 0, 0
+        return -1, 0, 0, 0, 0
+    return min(i, n_terms), 0, post, 0, 0
 
 
 @njit(cache=True, nogil=True)
 def decode_blocks(blob, block_offsets, block_post, b0, b1, n_terms):
     """Every record of blocks [b0, b1): ``(term_bytes, term_offsets, dfs, post_starts, post_lens,
-    bounds_q, ok)``."""
+    ok)``."""
     start = block_offsets[b0]
     end = block_offsets[b1]
     count = min(b1 * TERM_BLOCK, n_terms) - b0 * TERM_BLOCK
@@ -189,7 +170,6 @@ def decode_blocks(blob, block_offsets, block_post, b0, b1, n_terms):
     dfs = np.empty(count, np.int64)
     post_starts = np.empty(count, np.int64)
     post_lens = np.empty(count, np.int64)
-    bounds_q = np.empty(count, np.uint8)
     scratch = np.empty(1024, np.uint8)
     tb = 0
     j = 0
@@ -199,9 +179,9 @@ def decode_blocks(blob, block_offsets, block_post, b0, b1, n_terms):
         post = block_post[b]
         length = 0
         while pos < bend and j < count:
-            pos, length, df, plen, bq = _read_record(blob, pos, bend, scratch, length)
+            pos, length, df, plen = _read_record(blob, pos, bend, scratch, length)
             if pos < 0:
-                return term_bytes, term_offsets, dfs, post_starts, post_lens, bounds_q, False
+                return term_bytes, term_offsets, dfs, post_starts, post_lens, False
             if tb + length > term_bytes.shape[0]:
                 grown = np.empty(2 * term_bytes.shape[0] + length, np.uint8)
                 grown[:tb] = term_bytes[:tb]
@@ -212,11 +192,10 @@ def decode_blocks(blob, block_offsets, block_post, b0, b1, n_terms):
             dfs[j] = df
             post_starts[j] = post
             post_lens[j] = plen
-            bounds_q[j] = bq
             post += plen
             j += 1
     ok = j == count
-    return term_bytes[:tb].copy(), term_offsets, dfs, post_starts, post_lens, bounds_q, ok
+    return term_bytes[:tb].copy(), term_offsets, dfs, post_starts, post_lens, ok
 
 
 @njit(cache=True, nogil=True)

@@ -1,0 +1,99 @@
+"""fileio: the small file helpers every stage needs -- atomic replacement, fsync, string packing,
+compression sniffing. Imports nothing of wikisearch's, so any module may use it.
+
+A file that exists under its final name is complete: writers write a temporary name beside it,
+fsync it, rename it into place and fsync the directory (:func:`atomic_path`), so a crash leaves
+the old file or the new one, never half of one.
+
+>>> offsets, blob = pack_strings(["a", "zé"])
+>>> offsets.tolist(), unpack_strings(offsets, blob)
+([0, 1, 4], ['a', 'zé'])
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+#: Leading bytes of the compressed formats wikisearch reads, and their names.
+COMPRESSION_MAGIC = ((b"BZh", "bz2"), (b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"))
+
+
+def sniff_compression(head: bytes) -> str | None:
+    """``"bz2"``, ``"gzip"`` or ``"xz"`` from a file's first bytes; None for anything else.
+
+    >>> sniff_compression(b"BZh91AY"), sniff_compression(b"<mediawiki")
+    ('bz2', None)
+    """
+    for magic, name in COMPRESSION_MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def fsync_dir(path) -> None:
+    """Make a rename or a new file in directory ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def atomic_path(path, *, durable: bool = True):
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path`` (and, with
+    ``durable``, fsynced before and its directory after); on failure it is removed.
+
+    >>> with atomic_path("out.bin") as tmp:          # doctest: +SKIP
+    ...     write_container(tmp, b"KIND", arrays)
+    """
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    try:
+        yield tmp
+        if durable:
+            fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    if durable:
+        fsync_dir(path.parent)
+
+
+def write_json_atomic(path, obj) -> None:
+    """Write JSON (sorted keys, indent 1, UTF-8) to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=1, sort_keys=True, ensure_ascii=False)
+            f.write("\n")
+
+
+def pack_strings(items) -> tuple[np.ndarray, np.ndarray]:
+    """Strings -> (offsets uint64[n+1], UTF-8 blob uint8[]); lone surrogates survive."""
+    encoded = [s.encode("utf-8", "surrogatepass") for s in items]
+    offsets = np.zeros(len(encoded) + 1, np.uint64)
+    if encoded:
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return offsets, np.frombuffer(b"".join(encoded), np.uint8)
+
+
+def unpack_strings(offsets: np.ndarray, blob: np.ndarray) -> list[str]:
+    """The inverse of :func:`pack_strings` (any integer offsets)."""
+    raw = np.asarray(blob).tobytes()
+    o = np.asarray(offsets).tolist()
+    return [raw[o[i]:o[i + 1]].decode("utf-8", "surrogatepass") for i in range(len(o) - 1)]
+
+
+def string_at(offsets: np.ndarray, blob: np.ndarray, i: int) -> str:
+    """String ``i`` of a packed table, without unpacking the others."""
+    return np.asarray(blob[int(offsets[i]):int(offsets[i + 1])]).tobytes().decode("utf-8", "surrogatepass")

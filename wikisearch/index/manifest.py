@@ -1,0 +1,112 @@
+"""manifest: ``manifest.json``, the index-level description -- written last, checked first.
+
+It names the format version, library version, codec, fields, ranking and analyzer settings, the
+dump's siteinfo, collection statistics and every index file with its size and CRC-32, and carries
+a sha256 of itself (``checksum``). A directory without a valid manifest is not an index.
+
+>>> m = {"format": "wikisearch-index", "format_version": FORMAT_VERSION}
+>>> m["checksum"] = manifest_checksum(m)
+>>> check_manifest(m, "idx") is m
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from pathlib import Path
+
+from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOldError, IndexNotFoundError
+
+#: Version of the index as a whole; each container file has its own version too.
+#: 2: the term dictionary's entries lost their per-term bound byte (never read by search).
+FORMAT_VERSION = 2
+FORMAT_NAME = "wikisearch-index"
+MANIFEST = "manifest.json"
+
+
+def manifest_checksum(manifest: dict) -> str:
+    """sha256 of the manifest's JSON without its ``checksum`` key (sorted keys)."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def file_checksums(directory: Path, names: list[str]) -> dict:
+    """``{name: {"bytes", "crc32"}}`` of the index files, for the manifest's ``files``."""
+    out = {}
+    for name in names:
+        p = Path(directory) / name
+        crc = 0
+        with open(p, "rb") as f:
+            while chunk := f.read(1 << 22):
+                crc = zlib.crc32(chunk, crc)
+        out[name] = {"bytes": p.stat().st_size, "crc32": f"{crc:08x}"}
+    return out
+
+
+def read_manifest(path) -> dict:
+    """The checked manifest of the index at ``path``: raises IndexNotFoundError (no index, or an
+    unfinished build), CorruptIndexError, FormatTooOldError or FormatTooNewError, each with its
+    remedy; also checks that every listed file has its listed size."""
+    path = Path(path)
+    mpath = path / MANIFEST
+    if not path.is_dir():
+        raise IndexNotFoundError(f"no index at {path} (build one with `wikisearch index DUMP -o {path}`)")
+    if not mpath.exists():
+        raise IndexNotFoundError(f"{path} is not a complete wikisearch index (no {MANIFEST}; "
+                                 "an interrupted build? rerun `wikisearch index` to resume it)")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise CorruptIndexError(mpath, f"unreadable manifest ({e})") from None
+    check_manifest(manifest, path)
+    for name, info in manifest["files"].items():
+        size = (path / name).stat().st_size if (path / name).exists() else None
+        if size != info["bytes"]:
+            raise CorruptIndexError(path / name, "size differs from the manifest", expected=info["bytes"],
+                                    found=size)
+    return manifest
+
+
+def check_manifest(manifest, path) -> dict:
+    """Validate a parsed manifest (format name, checksum, version); returns it."""
+    mpath = Path(path) / MANIFEST
+    try:
+        if manifest.get("format") != FORMAT_NAME:
+            raise ValueError("not a wikisearch manifest")
+        expected = manifest.get("checksum")
+        found = manifest_checksum(manifest)
+        version = int(manifest.get("format_version"))
+    except (ValueError, AttributeError, TypeError) as e:
+        raise CorruptIndexError(mpath, f"unreadable manifest ({e})") from None
+    if expected != found:
+        raise CorruptIndexError(mpath, "manifest checksum mismatch", expected=expected, found=found)
+    if version > FORMAT_VERSION:
+        raise FormatTooNewError(f"index {path} has format version {version}; this wikisearch reads "
+                                f"up to {FORMAT_VERSION}: upgrade wikisearch")
+    if version < FORMAT_VERSION:
+        raise FormatTooOldError(f"index {path} has format version {version}; this wikisearch reads "
+                                f"version {FORMAT_VERSION}: rebuild it with `wikisearch index`")
+    return manifest
+
+
+def make_manifest(directory: Path, files: list[str], *, library_version: str, codec: str, fields,
+                  rank: dict, analyzer: dict, siteinfo: dict, settings: dict, inputs: list[dict],
+                  stats: dict, n_docs: int, n_redirects: int, total_field_lengths: list,
+                  warnings: list[str]) -> dict:
+    """The manifest of a finished index in ``directory`` (its ``files`` checksummed now)."""
+    fields = list(fields)
+    manifest = {
+        "format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+        "library_version": library_version, "codec": codec, "fields": fields,
+        "rank": rank, "analyzer": analyzer, "siteinfo": siteinfo, "settings": settings, "inputs": inputs,
+        "stats": {"n_docs": n_docs, "n_terms": stats["n_terms"], "n_postings": stats["n_postings"],
+                  "postings_bytes": stats["postings_bytes"], "n_redirects": n_redirects,
+                  "avg_field_lengths": dict(zip(fields, stats["avg_field_lengths"])),
+                  "field_postings": dict(zip(fields, stats["field_postings"])),
+                  "total_field_lengths": dict(zip(fields, total_field_lengths))},
+        "files": file_checksums(directory, files),
+        "warnings": warnings,
+    }
+    manifest["checksum"] = manifest_checksum(manifest)
+    return manifest

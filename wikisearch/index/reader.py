@@ -1,0 +1,122 @@
+"""reader: a published index opened for reading, and the interface every index reader offers.
+
+:class:`Reader` is the one interface where the implementations meet: search, popularity, dense
+and evaluation code talk to an index only through it; :class:`IndexReader` (the merged segment
+on disk plus its checked ``manifest.json``) and the tests' in-memory index both implement it.
+
+>>> r = IndexReader("wikisearch-index")          # doctest: +SKIP
+>>> r.postings(r.term_ordinal("berlin"))          # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from wikisearch.analysis.analyzer import Analyzer
+from wikisearch.config import FIELDS, RankConfig
+from wikisearch.fileio import pack_strings
+from wikisearch.index import _strings_kernels as SK
+from wikisearch.index.manifest import read_manifest
+from wikisearch.index.segment import SegmentReader
+from wikisearch.ingest.dump import SiteInfo
+
+
+@runtime_checkable
+class Reader(Protocol):
+    """What searching, ranking add-ons and evaluation may ask of an index.
+
+    Arrays: ``page_ids`` int64[n], ``field_lengths`` uint32[n, fields], ``inlinks`` uint32[n]
+    (links from the dump), ``avg_field_lengths`` float64[fields]. ``codec_name`` is the postings
+    codec ("bitpacked" lets search score a list straight from :meth:`raw_postings`), or None.
+    ``path`` and ``manifest`` are None / {} for an index that is not on disk.
+    """
+
+    path: Path | None
+    manifest: dict
+    n_docs: int
+    n_terms: int
+    analyzer: object
+    rank_config: RankConfig
+    siteinfo: object
+    codec_name: str | None
+    page_ids: np.ndarray
+    field_lengths: np.ndarray
+    avg_field_lengths: np.ndarray
+    inlinks: np.ndarray
+
+    def term_ordinal(self, term: str) -> int: ...
+    def doc_freq(self, ordinal: int) -> int: ...
+    def postings(self, ordinal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+    def raw_postings(self, ordinal: int): ...
+    def title(self, docid: int) -> str: ...
+    def url(self, docid: int) -> str: ...
+    def page_id(self, docid: int) -> int: ...
+    def redirects(self, docid: int) -> list[str]: ...
+    def alias_table(self) -> tuple[np.ndarray, list[str]]: ...
+    def alias_title(self, a: int) -> str: ...
+    def stored_text(self, docid: int) -> dict[str, str] | None: ...
+    def docids_for_titles(self, titles: list[str], *, redirects: bool = True) -> np.ndarray: ...
+
+
+class IndexReader(SegmentReader):
+    """A published index: the merged segment plus its checked ``manifest.json`` (see
+    :func:`wikisearch.index.manifest.read_manifest` for the errors it raises)."""
+
+    def __init__(self, path, *, verify: bool | None = None):
+        path = Path(path)
+        manifest = read_manifest(path)
+        self.manifest = manifest
+        super().__init__(path, verify=verify)
+        self.siteinfo = SiteInfo.from_json(manifest["siteinfo"])
+        self.analyzer = Analyzer.from_json(manifest["analyzer"])
+        self.rank_config = RankConfig.from_json(manifest["rank"])
+        self.avg_field_lengths = np.asarray([manifest["stats"]["avg_field_lengths"][f] for f in FIELDS],
+                                            np.float64)
+        self._title_order = self.docs_c["title_order"]      # int32, docids by title bytes
+        self._alias_order: np.ndarray | None = None
+
+    def url(self, docid: int) -> str:
+        return self.siteinfo.url(self.title(docid))
+
+    def docids_for_titles(self, titles: list[str], *, redirects: bool = True) -> np.ndarray:
+        """Docid of the document with exactly each title (int64; -1 if none); with ``redirects``,
+        a redirect title gives its target. Binary search over the titles sorted by bytes."""
+        if not titles:
+            return np.zeros(0, np.int64)
+        d = self.docs_c
+        key_off, keys = pack_strings(titles)
+        out = SK.find_many(d["title_blob"], np.asarray(d["title_offsets"]).view(np.int64),
+                           self._title_order, keys, key_off.view(np.int64))
+        miss = np.flatnonzero(out < 0)
+        if redirects and len(miss) and d.shape("alias_blob")[0]:
+            alias_doc = self._alias_docs()
+            mo, mk = pack_strings([titles[i] for i in miss.tolist()])
+            found = SK.find_many(d["alias_blob"], np.asarray(d["alias_title_offsets"]).view(np.int64),
+                                 self._alias_order, mk, mo.view(np.int64))
+            ok = found >= 0
+            out[miss[ok]] = alias_doc[found[ok]]
+        return out
+
+    def docid_for_title(self, title: str, *, redirects: bool = False) -> int:
+        """:meth:`docids_for_titles` of one title (by default exact titles only)."""
+        return int(self.docids_for_titles([title], redirects=redirects)[0])
+
+    def _alias_docs(self) -> np.ndarray:
+        """Docid of every alias; sorts the aliases by bytes on first use (not stored)."""
+        alias_doc, aliases = self.alias_table()
+        if self._alias_order is None:
+            keys = [a.encode("utf-8", "surrogatepass") for a in aliases]
+            self._alias_order = np.asarray(sorted(range(len(keys)), key=keys.__getitem__), np.int64)
+        return alias_doc.astype(np.int64)
+
+    def stored_text(self, docid: int) -> dict[str, str] | None:
+        texts = super().stored_text(docid)
+        if texts is not None:
+            texts["redirect"] = "\n".join(self.redirects(docid))
+        return texts
+
+
+def open_index(path, **kw) -> IndexReader:
+    return IndexReader(path, **kw)

@@ -1,0 +1,248 @@
+"""termdict: the term dictionary (``terms.bin``) -- written, looked up, walked, merged.
+
+The only module that knows the dictionary's layout (docs/FORMAT.md, "terms.bin"): sorted terms
+front-coded in blocks of ``TERM_BLOCK`` (``_termdict_kernels``), each entry's document frequency
+and postings length; per block its byte offset, the offset of its first list in ``postings.bin``
+and a CRC-32 of its lists' bytes. Looked up in place (mmap) by binary search over the blocks'
+first terms, then one block decoded; a *sparse* dictionary (the merge's) reads with pread
+instead, so that walking every block does not keep its pages resident.
+
+>>> d = TermDictionary(Container("idx/terms.bin", b"TERM"))        # doctest: +SKIP
+>>> d.lookup("berlin")                                              # doctest: +SKIP
+TermEntry(ordinal=1234, df=560, start=98304, length=912)
+"""
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from wikisearch.errors import CorruptIndexError
+from wikisearch.index import _termdict_kernels as TK
+from wikisearch.index.codec import varbyte_decode
+from wikisearch.index.container import Container, write_container
+
+TERM_BLOCK = TK.TERM_BLOCK
+KIND = b"TERM"
+
+
+class TermEntry(NamedTuple):
+    """A term's dictionary entry: its ordinal, document frequency and postings byte range."""
+
+    ordinal: int
+    df: int
+    start: int
+    length: int
+
+
+def _split_utf8(term_bytes: np.ndarray, offsets: np.ndarray) -> list[str]:
+    raw = term_bytes.tobytes()
+    o = offsets.tolist()
+    return [raw[o[i]:o[i + 1]].decode("utf-8", "surrogatepass") for i in range(len(o) - 1)]
+
+
+def _key(term: str) -> np.ndarray:
+    return np.frombuffer(term.encode("utf-8", "surrogatepass"), np.uint8)
+
+
+class TermDictionary:
+    """``terms.bin`` read back (see the module doc); safe to share between threads."""
+
+    def __init__(self, container: Container, *, sparse: bool = False):
+        self.c = container
+        self.path = container.path
+        self.sparse = sparse
+        self.n_terms = int(container.meta["n_terms"])
+        self._blob = None if sparse else container["blob"]
+        self._offsets = np.asarray(container["block_offsets"]).view(np.int64)
+        self._post = np.asarray(container["block_post_offsets"]).view(np.int64)
+        self._crc = container["block_crc"]
+        self._cache: dict[int, tuple] = {}
+        n_blocks = -(-self.n_terms // TERM_BLOCK)
+        for found, expected in ((self._offsets.shape[0], n_blocks + 1), (self._post.shape[0], n_blocks + 1),
+                                (self._crc.shape[0], n_blocks)):
+            if found != expected:
+                raise CorruptIndexError(self.path, "inconsistent array sizes", expected=expected, found=found)
+        if int(self._offsets[-1]) != container.shape("blob")[0]:
+            raise self._damaged("blob size")
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self._crc)
+
+    @property
+    def postings_bytes(self) -> int:
+        """Bytes of postings the dictionary covers (the size ``postings.bin`` must have)."""
+        return int(self._post[-1])
+
+    def _damaged(self, what: str) -> CorruptIndexError:
+        return CorruptIndexError(self.path, f"term dictionary is damaged ({what})")
+
+    # --- lookups (mapped) ----------------------------------------------------------------------
+    def lookup(self, term: str) -> TermEntry | None:
+        """The term's entry, or None if it is not in the dictionary."""
+        o, df, start, plen, status = TK.seek(self._mapped(), self._offsets, self._post, self.n_terms,
+                                             _key(term), True)
+        if status:
+            raise self._damaged(f"looking up {term!r}")
+        return None if o < 0 else TermEntry(int(o), int(df), int(start), int(plen))
+
+    def lower_bound(self, term: str) -> int:
+        """Ordinal of the first term >= ``term`` (n_terms if none)."""
+        o, *_rest, status = TK.seek(self._mapped(), self._offsets, self._post, self.n_terms, _key(term), False)
+        if status:
+            raise self._damaged(f"seeking {term!r}")
+        return int(o)
+
+    def entry(self, ordinal: int) -> TermEntry:
+        return TermEntry(ordinal, *self._record(ordinal)[1:])
+
+    def term(self, ordinal: int) -> str:
+        return self._record(ordinal)[0]
+
+    def _record(self, ordinal: int) -> tuple:
+        rec = self._cache.get(ordinal)
+        if rec is None:
+            if not 0 <= ordinal < self.n_terms:
+                raise IndexError(f"term ordinal {ordinal} out of range")
+            b = ordinal // TERM_BLOCK
+            tb, to, dfs, starts, lens = self.read_blocks(b, b + 1)
+            block = {b * TERM_BLOCK + j: (tb[to[j]:to[j + 1]].tobytes().decode("utf-8", "surrogatepass"),
+                                          int(dfs[j]), int(starts[j]), int(lens[j])) for j in range(len(dfs))}
+            if len(self._cache) > 65536:     # bounded: a long-running searcher stays small
+                self._cache = {}
+            self._cache.update(block)
+            rec = block[ordinal]
+        return rec
+
+    def iter_terms(self, batch_blocks: int = 256):
+        """Yield ``(term, TermEntry)`` in order, decoding ``batch_blocks`` blocks at a time."""
+        ordinal = 0
+        for b0 in range(0, self.n_blocks, batch_blocks):
+            tb, to, dfs, starts, lens = self.read_blocks(b0, min(self.n_blocks, b0 + batch_blocks))
+            for j, term in enumerate(_split_utf8(tb, to)):
+                yield term, TermEntry(ordinal, int(dfs[j]), int(starts[j]), int(lens[j]))
+                ordinal += 1
+
+    # --- postings checksums ----------------------------------------------------------------------
+    def block_of(self, ordinal: int) -> int:
+        return ordinal // TERM_BLOCK
+
+    def check_postings(self, b: int, data, path) -> None:
+        """Raise CorruptIndexError (naming ``path``, the postings file) unless ``data``, the
+        postings of block ``b``, has its checksum."""
+        crc = zlib.crc32(data)
+        if crc != int(self._crc[b]):
+            raise CorruptIndexError(path, f"checksum mismatch in the postings of terms "
+                                    f"{b * TERM_BLOCK}-{(b + 1) * TERM_BLOCK - 1}",
+                                    expected=f"{int(self._crc[b]):08x}", found=f"{crc:08x}")
+
+    def block_postings_range(self, b: int) -> tuple[int, int]:
+        return int(self._post[b]), int(self._post[b + 1])
+
+    # --- walking in blocks (the merge; pread when sparse) --------------------------------------
+    def _mapped(self):
+        if self._blob is None:
+            raise RuntimeError("a sparse term dictionary is read with read_blocks, not looked up")
+        return self._blob
+
+    def read_blocks(self, b0: int, b1: int):
+        """Every entry of blocks ``[b0, b1)``: ``(term_bytes, term_offsets, dfs, starts, lens)``."""
+        lo = int(self._offsets[b0])
+        blob = self._blob if self._blob is not None else self.c.read("blob", lo, int(self._offsets[b1]))
+        offs = self._offsets[b0:b1 + 1] - (0 if self._blob is not None else lo)
+        tb, to, dfs, starts, lens, ok = TK.decode_blocks(blob, offs, self._post[b0:b1 + 1], 0, b1 - b0,
+                                                         self.n_terms - b0 * TERM_BLOCK)
+        if not ok:
+            raise self._damaged(f"blocks {b0}-{b1}")
+        return tb, to, dfs, starts, lens
+
+    def first_terms(self) -> tuple[list[bytes], list[int]]:
+        """Each block's first term (UTF-8) and the postings bytes of its lists."""
+        blob = self._blob if self._blob is not None else self.c.read("blob", 0, int(self._offsets[-1]))
+        tb, to, ok = TK.block_first_terms(blob, self._offsets)
+        if not ok:
+            raise self._damaged("block headers")
+        raw, o = tb.tobytes(), to.tolist()
+        return [raw[o[i]:o[i + 1]] for i in range(len(o) - 1)], np.diff(self._post).tolist()
+
+    def ordinal_at_or_after(self, key: bytes | None, default: int) -> int:
+        """Ordinal of the first term >= ``key`` (``default`` for no key), by pread: a binary
+        search over the blocks' first terms, then one block decoded."""
+        if key is None:
+            return default
+        lo, hi = 0, self.n_blocks
+        while lo < hi:                      # first block whose first term is > key
+            mid = (lo + hi) // 2
+            if self._first_term(mid) <= key:
+                lo = mid + 1
+            else:
+                hi = mid
+        b = lo - 1
+        if b < 0:
+            return 0
+        tb, to, *_rest = self.read_blocks(b, b + 1)
+        raw, o = tb.tobytes(), to.tolist()
+        for j in range(len(o) - 1):
+            if raw[o[j]:o[j + 1]] >= key:
+                return b * TERM_BLOCK + j
+        return min(self.n_terms, b * TERM_BLOCK + len(o) - 1)
+
+    def _first_term(self, b: int) -> bytes:
+        """The first term of block ``b`` (stored whole: its shared prefix is 0)."""
+        a, end = int(self._offsets[b]), int(self._offsets[b + 1])
+        try:                                # PrefixLen (0), SuffixLen
+            (shared, length), pos = varbyte_decode(self.c.read("blob", a, min(end, a + 20)), 2)
+        except CorruptIndexError:
+            raise self._damaged(f"block {b}") from None
+        if shared != 0 or a + pos + int(length) > end:
+            raise self._damaged(f"block {b}")
+        return self.c.read("blob", a + pos, a + pos + int(length)).tobytes()
+
+
+# --- writing ------------------------------------------------------------------------------------
+def write_dictionary(path: Path, term_bytes: np.ndarray, term_lengths: np.ndarray, dfs: np.ndarray,
+                     post_lens: np.ndarray, post_paths: list[Path], codec_name: str) -> None:
+    """Front-code sorted terms (UTF-8 ``term_bytes`` cut by ``term_lengths``) with their document
+    frequencies and postings lengths into ``terms.bin``; the postings, ``post_paths`` joined end to
+    end, are read once for the blocks' checksums."""
+    term_offsets = np.zeros(len(term_lengths) + 1, np.int64)
+    np.cumsum(term_lengths, out=term_offsets[1:])
+    blob, block_offsets, block_post = TK.encode_dictionary(term_bytes, term_offsets, np.asarray(dfs, np.int64),
+                                                           np.asarray(post_lens, np.int64))
+    n_terms = len(dfs)
+    write_container(path, KIND, {
+        "blob": blob, "block_offsets": block_offsets.astype(np.uint64),
+        "block_post_offsets": block_post.astype(np.uint64), "block_crc": _range_crcs(post_paths, block_post),
+    }, meta={"n_terms": n_terms, "codec": codec_name, "term_block": TERM_BLOCK,
+             "max_term_bytes": int(np.max(term_lengths)) if n_terms else 0})
+
+
+def _range_crcs(paths: list[Path], offsets: np.ndarray) -> np.ndarray:
+    """CRC-32 of each byte range ``[offsets[i], offsets[i+1])`` of the files joined end to end,
+    read sequentially."""
+    out = np.zeros(max(0, len(offsets) - 1), np.uint32)
+    bounds = offsets.tolist()
+    files = iter(paths)
+    f = None
+    try:
+        for i in range(len(out)):
+            need = bounds[i + 1] - bounds[i]
+            crc = 0
+            while need > 0:
+                if f is None:
+                    f = open(next(files), "rb")
+                chunk = f.read(need)
+                if not chunk:
+                    f.close()
+                    f = None
+                    continue
+                crc = zlib.crc32(chunk, crc)
+                need -= len(chunk)
+            out[i] = crc
+    finally:
+        if f is not None:
+            f.close()
+    return out

@@ -1,0 +1,137 @@
+"""cache: posting lists decoded and scored once, kept for the next queries that use them (the
+plain-OR path's input; see :class:`ScoredLists`)."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from wikisearch.errors import CorruptIndexError
+from wikisearch.search import _maxscore_kernels as MK
+from wikisearch.search import _prescore_kernels as PK
+from wikisearch.config import RankConfig
+from wikisearch.search.rank import field_mask, idf as idf_of
+
+#: Per-term bounds are exact maxima of idf * score; a little slack costs nothing.
+_BOUND_SLACK = 1e-5
+#: Postings the plain-OR path keeps decoded and scored between queries (14 bytes each: ~59 MB).
+SCORED_CACHE_POSTINGS = 1 << 22
+
+
+class ScoredLists:
+    """Posting lists decoded and scored once, kept for the next queries that use them.
+
+    An entry is one (term ordinal, field selection, ranking): its postings that match in those
+    fields, with the term's score in each document before idf (``_maxscore_kernels``), their
+    block maxima and overall maximum (the exact bound MaxScore needs), and the term's idf.
+    Entries live in arenas shared by all of them, so a query hands the kernel a few offsets
+    instead of concatenating its lists. Bounded: when the arenas are full they are replaced by
+    fresh ones (starting the cache over); a query still reading the old ones keeps them alive.
+    Entries are written once, before anyone reads them, under the lock; reading needs no lock.
+    """
+
+    def __init__(self, reader, capacity: int):
+        self.reader = reader
+        self.n_docs = int(reader.n_docs)
+        self.field_lengths = np.ascontiguousarray(reader.field_lengths)
+        # bit-packed lists are scored straight from their bytes (_prescore_kernels)
+        self.fused = reader.codec_name == "bitpacked"
+        self.capacity = int(capacity)
+        self.lock = threading.Lock()
+        self._start_over()
+
+    def _start_over(self) -> None:
+        # np.empty: memory is only touched (and counted) as lists are written
+        self.arenas = self._arenas(self.capacity)
+        self.pos = self.bpos = 0
+        self.entries: dict = {}
+
+    @staticmethod
+    def _arenas(n: int, n_lists: int = 1024):
+        return (np.empty(n, np.int32), np.empty(n, np.float64), np.empty(n, np.uint16),
+                np.empty(n // MK.BLOCK + n_lists + 1, np.float64))
+
+    def lists(self, keys, ords, rank: RankConfig, params):
+        """(arenas, starts, ends, bstarts, idf, upper) of a query's scoring terms."""
+        wanted = [(o, field_mask(f)) for (_, f), o in zip(keys, ords)]
+        with self.lock:
+            got = [self.entries.get((o, m, rank)) for o, m in wanted]
+            if None in got:
+                missing = {key for key, e in zip(wanted, got) if e is None}
+                need, blocks = self._room(missing)
+                if self.pos + need > self.capacity or self.bpos + blocks > len(self.arenas[3]):
+                    need, blocks = self._room(set(wanted))
+                    if need > self.capacity // 2 or blocks > len(self.arenas[3]) // 2:
+                        return self._private(wanted, need, rank, params)
+                    self._start_over()
+                    got = [None] * len(wanted)
+                decoded: dict = {}
+                for i, (o, m) in enumerate(wanted):
+                    if got[i] is None:
+                        got[i] = self.entries.get((o, m, rank)) or self._add(o, m, rank, params, decoded)
+            arenas = self.arenas
+        return (arenas,) + _query_arrays(got)
+
+    def _add(self, o: int, sel: int, rank: RankConfig, params, decoded):
+        entry = self._score_into(o, sel, rank, params, self.arenas, self.pos, self.bpos, decoded)
+        self.pos += entry[1]
+        self.bpos += -(-entry[1] // MK.BLOCK)
+        self.entries[(o, sel, rank)] = entry
+        return entry
+
+    def _private(self, wanted, need, rank, params):
+        """A query whose lists would crowd out the cache: scored into arenas of its own."""
+        arenas = self._arenas(need, len(wanted))
+        got, pos, bpos, decoded = [], 0, 0, {}
+        for o, m in wanted:
+            entry = self._score_into(o, m, rank, params, arenas, pos, bpos, decoded)
+            pos += entry[1]
+            bpos += -(-entry[1] // MK.BLOCK)
+            got.append(entry)
+        return (arenas,) + _query_arrays(got)
+
+
+    def _room(self, wanted: set) -> tuple[int, int]:
+        """Postings and block maxima that scoring ``wanted`` (ordinal, fields) may write at most."""
+        need = blocks = 0
+        for o, _m in wanted:
+            n = self.reader.doc_freq(o)
+            need += n
+            blocks += -(-n // MK.BLOCK)
+        return need, blocks
+
+    def _score_into(self, o: int, sel: int, rank: RankConfig, params, arenas, pos, bpos, decoded: dict):
+        """Score one term's list into ``arenas`` at ``pos``: its entry (start, n, bstart, max, idf).
+
+        A bit-packed list is decoded and scored in one kernel call, straight from its bytes; other
+        codecs decode first, into ``decoded`` (a list wanted in two field selections is decoded
+        once)."""
+        w, a, c, k1, model = params
+        r = self.reader
+        df = r.doc_freq(o)
+        if self.fused:
+            data = r.raw_postings(o)
+            end, n, _nb, vmax = PK.bitpacked_score_into(data, df, sel, self.field_lengths, w, a, c, k1,
+                                                        model, *arenas[:3], pos, arenas[3], bpos)
+            if end != data.shape[0]:
+                r.postings(o)     # the codec's decoder raises the reader's error, saying why
+                raise CorruptIndexError(r.path, f"undecodable postings of term #{o} "
+                                        "(a docid past the last document)")
+        else:
+            if o not in decoded:
+                decoded[o] = r.postings(o)
+            docids, masks, tfs = decoded[o]
+            n, _nb, vmax = MK.prescore_into(docids, masks, tfs, sel, self.field_lengths, w, a, c, k1, model,
+                                            *arenas[:3], pos, arenas[3], bpos)
+        return pos, int(n), bpos, float(vmax), idf_of(self.n_docs, df, rank.model)
+
+
+def _query_arrays(entries):
+    """starts, ends, bstarts, idf, upper of a query's entries, for the kernel."""
+    T = len(entries)
+    ints = np.array([e[0] for e in entries] + [e[0] + e[1] for e in entries] + [e[2] for e in entries],
+                    np.int64)
+    floats = np.array([e[4] for e in entries] + [e[3] for e in entries], np.float64)
+    idf = floats[:T]
+    upper = idf * floats[T:] * (1.0 + _BOUND_SLACK) + 1e-12
+    return ints[:T], ints[T:2 * T], ints[2 * T:], idf, upper
