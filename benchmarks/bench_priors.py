@@ -24,9 +24,7 @@ Results: benchmarks/results/priors.json and priors.md.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import math
 import statistics
 import sys
 import time
@@ -38,10 +36,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_query import (CORPUS, DATA, QRELS, QUERIES, RESULTS, corpus_checksum, ensure_index,  # noqa: E402
                          machine, percentile)
 
+from judgments import discernatron  # noqa: E402
 from wikisearch.config import PriorConfig, RankConfig  # noqa: E402
 
 PAGEVIEWS = DATA / "pageviews" / "discernatron-pages-daily_pageviews-2017-09.tsv.gz"
-DISCERNATRON = DATA / "judgments" / "discernatron-2017"
 #: Denominator of the page-view share: en.wikipedia's user page views in September 2017, taken as
 #: ~8e9 (Wikimedia reported ~580M views/day over all its sites in early 2017; English Wikipedia
 #: is a little under half). An assumption: share k and this total only matter as their product.
@@ -109,48 +107,6 @@ def dbpedia(searcher) -> dict:
 
 
 # --- Discernatron ----------------------------------------------------------------------------------
-def discernatron_judgments(reader, reliable_only: bool):
-    present = {int(p) for p in reader.page_ids}
-    with open(DISCERNATRON / "search_queries.tsv", newline="", encoding="utf-8") as f:
-        queries = {r["query_id"]: r["query"] for r in csv.DictReader(f, delimiter="\t")}
-    qrels: dict = {}
-    with open(DISCERNATRON / "discernatron_scores.tsv", newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f, delimiter="\t"):
-            if int(r["page_id"]) in present and (r["reliable"] == "TRUE" or not reliable_only):
-                qrels.setdefault(r["query_id"], {})[int(r["page_id"])] = float(r["score"])
-    qrels = {q: j for q, j in qrels.items() if q in queries and max(j.values()) >= 1.0}
-    return queries, qrels
-
-
-def ndcg10(run: list[int], judged: dict, condensed: bool = False) -> float:
-    """nDCG@10 with the graded scores as gains (linear, as trec_eval)."""
-    if condensed:
-        run = [p for p in run if p in judged]
-    dcg = sum(judged.get(p, 0.0) / math.log2(i + 2) for i, p in enumerate(run[:10]))
-    ideal = sorted(judged.values(), reverse=True)[:10]
-    return dcg / sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-
-
-def discernatron(searcher, configs: dict) -> dict:
-    from wikisearch.errors import InvalidQueryError
-    out = {}
-    for label, reliable in (("all", False), ("reliable", True)):
-        queries, qrels = discernatron_judgments(searcher.reader, reliable)
-        res = {"n_queries": len(qrels), "n_judged": sum(len(j) for j in qrels.values())}
-        for name, setting in configs.items():
-            runs = {}
-            for q in qrels:
-                try:
-                    runs[q] = [h.page_id for h in searcher.search(queries[q], k=100, priors=setting)]
-                except InvalidQueryError:
-                    runs[q] = []
-            res[name] = {"nDCG@10": statistics.fmean(ndcg10(runs[q], qrels[q]) for q in qrels),
-                         "condensed_nDCG@10": statistics.fmean(ndcg10(runs[q], qrels[q], True) for q in qrels)}
-        out[label] = res
-    return out
-
-
-# --- known items ------------------------------------------------------------------------------------
 def rank_of(searcher, query: str, docid: int, setting) -> int | None:
     from wikisearch.errors import InvalidQueryError
     try:
@@ -329,7 +285,8 @@ def main(argv=None) -> int:
               "priors": {k: summary[k] for k in ("with_views", "views", "total_views", "sources")},
               "prior_config": chosen.to_json(), "dbpedia": db,
               "discernatron": discernatron(searcher, {"off": False, "on": chosen,
-                                                      "cirrus_weights": scaled(1.0)}),
+                                                      "cirrus_weights": scaled(1.0)},
+                                            lambda setting: {"priors": setting}),
               "known_items": known_items(searcher, chosen), "latency": latencies(searcher, chosen)}
     result["seconds"] = time.perf_counter() - t0
     args.out.mkdir(parents=True, exist_ok=True)
