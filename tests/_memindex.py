@@ -31,6 +31,8 @@ class MemoryIndex:
         self.path = None
         self.manifest = {}
         self.codec_name = None            # no encoded bytes: search decodes with postings()
+        self.block_maxima = None
+        self.postings_data = None
         self.docs = docs
         self.store = store_text
         self.n_docs = len(docs)

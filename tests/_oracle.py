@@ -34,13 +34,18 @@ def term_docs(reader, term, fields):
 
 
 def oracle_search(reader, q, rank, k, phrase_ok=None):
-    """Top-k [(docid, score)] of parsed query ``q`` by brute force (phrases via ``phrase_ok``)."""
+    """Top-k [(docid, score)] of parsed query ``q`` by brute force (phrases via ``phrase_ok``).
+
+    Filters (``intitle:`` ...) must match like words of every clause and add nothing to scores."""
     n = reader.n_docs
+    unscored = q.filter_only_terms()
     avg = [float(a) for a in reader.avg_field_lengths]
     lengths = reader.field_lengths
     scores: dict[int, float] = {}
     contribs = []
     for term, fields in q.scoring_terms():
+        if (term, fields) in unscored:
+            continue
         o = reader.term_ordinal(term)
         if o < 0:
             continue
@@ -65,7 +70,11 @@ def oracle_search(reader, q, rank, k, phrase_ok=None):
         return docs
 
     matched = set()
-    for clause in q.clauses:
+    clauses = q.clauses + ((),) * (not q.clauses)      # filters alone: one clause of them
+    for clause in clauses:
+        clause = tuple(clause) + tuple(q.filters)
+        if not clause:
+            continue
         matched |= set.intersection(*[lit_docs(l) for l in clause])
     for lit in q.excluded:
         matched -= lit_docs(lit)

@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "wikisearch"
 
 #: Layers from the bottom up: a module may import modules of its own layer or below, never above.
 LAYERS = [
-    ("base", ["wikisearch.errors", "wikisearch.config", "wikisearch.fileio", "wikisearch._topk_kernels"]),
+    ("base", ["wikisearch.errors", "wikisearch.config", "wikisearch.fileio", "wikisearch.jit",
+              "wikisearch._topk_kernels"]),
     ("ingest", ["wikisearch.ingest"]),
     ("analysis", ["wikisearch.analysis"]),
     ("index", ["wikisearch.index"]),
@@ -140,7 +141,7 @@ def test_functions_count_too():
     assert "wikisearch.build" in graph["wikisearch.cli"]
 
 
-@pytest.mark.parametrize("name", ["errors", "config", "fileio"])
+@pytest.mark.parametrize("name", ["errors", "config", "fileio", "jit"])
 def test_base_modules_import_nothing_of_ours(name):
     assert import_graph()[f"wikisearch.{name}"] <= {"wikisearch.errors"}
 

@@ -98,6 +98,8 @@ def test_run_all_end_to_end_on_a_tiny_corpus(tmp_path):
         assert rec["index"]["bytes"] > 0 and rec["index"]["bits_per_posting"] > 0
         assert rec["query"]["n_queries"] == len(rec["latencies_ms"]) == 10
         assert 0 < rec["query"]["p50_ms"] <= rec["query"]["p95_ms"]
+        first = rec["query"]["first_sight"]   # the 5 odd-numbered queries, each timed once
+        assert first["n_queries"] == 5 and 0 < first["p50_ms"] <= first["p95_ms"]
         assert rec["cold"]["seconds"] > 0 and rec["query"]["peak_rss_mb"] > 0
         # it found something for every query: the run file has hits for all 10
         assert rec["query"]["empty_results"] == 0, f"{name}: no hits for some queries"

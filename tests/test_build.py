@@ -1,6 +1,5 @@
 """The build: hand-checked postings, determinism, merge exactness, resume after kill -9, corruption."""
 import bz2
-import os
 import random
 import signal
 import subprocess
@@ -141,7 +140,8 @@ def test_kill_and_resume_gives_same_bytes(tmp_path):
     assert not (out.parent / f".{out.name}.building").exists()
 
 
-@pytest.mark.parametrize("name", ["terms.bin", "postings.bin", "docs.bin", "store.bin", "manifest.json"])
+@pytest.mark.parametrize("name", ["terms.bin", "postings.bin", "docs.bin", "store.bin", "blocks.bin",
+                                  "manifest.json"])
 def test_flipped_byte_is_reported_as_corruption(tmp_path, name):
     out = build_index([DATA / "tiny.xml"], tmp_path / "idx")
     path = out / name

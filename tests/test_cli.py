@@ -180,3 +180,122 @@ def test_index_uses_every_available_core_by_default(tmp_path, monkeypatch):
         assert seen[-1] == want
     monkeypatch.undo()
     assert B.available_cores() == len(os.sched_getaffinity(0))
+
+
+# --- the first hour: totals, paging, warnings, articles, priors, eval ----------------------------
+def test_query_says_how_many_matched_and_pages(index):
+    runner = CliRunner()
+    r = runner.invoke(main, ["query", "-i", str(index), "germany", "-k", "3"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    total = json.loads(runner.invoke(main, ["query", "-i", str(index), "germany", "--json"]).output)
+    n = total["total_matches"]
+    assert n > 3
+    assert lines[-1].startswith(f"1-3 of {n} matches") and "next page: --offset 3" in lines[-1]
+    first = [l.split()[1] for l in lines[:3]]
+    r = runner.invoke(main, ["query", "-i", str(index), "germany", "-k", "3", "--offset", "3"])
+    assert r.exit_code == 0
+    assert r.output.splitlines()[0].lstrip().startswith("4. ")
+    assert r.output.splitlines()[-1].startswith(f"4-{min(6, n)} of {n} matches")
+    assert not set(first) & {l.split()[1] for l in r.output.splitlines()[:-1]}
+    doc = json.loads(runner.invoke(main, ["query", "-i", str(index), "germany", "-k", "3",
+                                          "--offset", "3", "--json"]).output)
+    assert [h["rank"] for h in doc["hits"]] == [4, 5, 6] and doc["total_matches"] == n
+    r = runner.invoke(main, ["query", "-i", str(index), "germany", "--offset", "5000"])
+    assert r.exit_code == 0 and f"No results past 5,000: 'germany' has {n} matches." in r.output
+
+
+def test_query_prints_its_warnings(index):
+    r = CliRunner().invoke(main, ["query", "-i", str(index), "foo:berlin"])
+    assert r.exit_code == 0
+    assert "Warning: unknown field prefix 'foo:'" in r.output
+
+
+def test_query_says_when_kernels_compile(index, monkeypatch):
+    """numba's compile event (not a cache load) prints the note, once; a warm run prints none."""
+    import numba
+    from wikisearch.search.searcher import Searcher
+    real = Searcher.search
+
+    def compiling_search(self, *args, **kw):
+        @numba.njit(cache=False)
+        def fresh(x):                    # a new function: numba compiles it now
+            return x + 1
+        fresh(1)
+        fresh(2.0)                       # a second compile: still one note
+        return real(self, *args, **kw)
+    runner = CliRunner()
+    r = runner.invoke(main, ["query", "-i", str(index), "berlin"])
+    assert "compiling" not in r.output
+    monkeypatch.setattr(Searcher, "search", compiling_search)
+    r = runner.invoke(main, ["query", "-i", str(index), "berlin"])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("compiling search kernels (first run only") == 1
+    assert "1. Berlin" in r.output
+
+
+def test_show_an_article(index):
+    runner = CliRunner()
+    r = runner.invoke(main, ["show", "-i", str(index), "Angela", "Merkel"])
+    assert r.exit_code == 0, r.output
+    out = r.output
+    assert out.splitlines()[0] == "Angela Merkel"
+    assert "https://en.wikipedia.org/wiki/Angela_Merkel" in out
+    assert "Infobox:" in out and "Sections (" in out and "Categories (" in out
+    doc = json.loads(runner.invoke(main, ["show", "-i", str(index), "berlin", "--json"]).output)
+    assert doc["title"] == "Berlin" and doc["infobox"]["name"] == "Berlin"
+    assert "History" in doc["sections"] and doc["categories"] and doc["text"].startswith("Berlin")
+    by_id = runner.invoke(main, ["show", "-i", str(index), "--page-id", str(doc["page_id"])])
+    assert by_id.output.splitlines()[0] == "Berlin"
+    body = runner.invoke(main, ["show", "-i", str(index), "IKEA", "--text"]).output
+    assert len(body) > len(runner.invoke(main, ["show", "-i", str(index), "IKEA"]).output)
+
+
+def test_show_errors_are_one_line(index, tmp_path):
+    _one_line_error(CliRunner().invoke(main, ["show", "-i", str(index), "No such page"]),
+                    "no article titled 'No such page'")
+    _one_line_error(CliRunner().invoke(main, ["show", "-i", str(tmp_path / "nope"), "Berlin"]), "no index")
+    r = CliRunner().invoke(main, ["show", "-i", str(index)])
+    assert r.exit_code == 2 and "TITLE or --page-id" in r.output
+
+
+def test_priors_coverage_warning_and_remove(index, tmp_path):
+    import shutil
+    idx = tmp_path / "idx"
+    shutil.copytree(index, idx)
+    views = tmp_path / "views.tsv"
+    views.write_text("en Berlin 1234 0\nen IKEA 99 0\n")
+    runner = CliRunner()
+    r = runner.invoke(main, ["priors", "-i", str(idx), str(views), "--format", "pageviews"])
+    assert r.exit_code == 0, r.output
+    assert "2 of 24 documents with views (8.3%" in r.output
+    assert "Warning: only 2 of 24 documents (8.3%) have page views" in r.output
+    assert "--no-priors" in r.output and "priors --remove" in r.output
+    assert (idx / "priors.bin").exists()
+    r = runner.invoke(main, ["priors", "-i", str(idx), "--remove"])
+    assert r.exit_code == 0 and "Removed" in r.output and not (idx / "priors.bin").exists()
+    r = runner.invoke(main, ["priors", "-i", str(idx), "--remove"])
+    assert r.exit_code == 0 and "nothing to remove" in r.output
+    assert runner.invoke(main, ["priors", "-i", str(idx), "--remove", str(views)]).exit_code == 2
+
+
+def test_eval_says_what_matched_and_fails_when_nothing_did(index, tmp_path):
+    q = tmp_path / "q.tsv"
+    q.write_text("1\tangela merkel\n2\tswedish furniture\n3\tunjudged\n")
+    qrels = tmp_path / "qrels.txt"
+    qrels.write_text("1 0 Angela_Merkel 2\n2 0 IKEA 1\n2 0 Not_In_The_Sample 1\n")
+    runner = CliRunner()
+    args = ["eval", "-i", str(index), "--queries", str(q), "--qrels", str(qrels)]
+    r = runner.invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "2 of 3 queries evaluated (2 judged); 2 of 3 judged documents are in the index" in r.output
+    report = json.loads(runner.invoke(main, args + ["--json", "--no-priors"]).output)
+    assert report["coverage"] == {"queries_given": 3, "queries_judged": 2, "judged_documents": 3,
+                                  "judged_documents_in_index": 2}
+    r = runner.invoke(main, args + ["--key", "page_id"])           # title judgments read as page ids
+    _one_line_error(r, "none of the 3 judged documents")
+    assert "judgments name documents by titles" in r.output and "--key title" in r.output
+    other = tmp_path / "other.txt"
+    other.write_text("x9 0 IKEA 1\n")
+    _one_line_error(runner.invoke(main, ["eval", "-i", str(index), "--queries", str(q), "--qrels",
+                                         str(other)]), "query ids of the queries file and of the qrels differ")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from wikisearch.index.container import Container, ContainerWriter, write_container
+from wikisearch.index.container import Container, write_container
 from wikisearch.errors import CorruptIndexError, FormatTooNewError
 
 

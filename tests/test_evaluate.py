@@ -104,3 +104,38 @@ def test_real_dbpedia_files_load():
     qrels = load_qrels(judgments / "qrels-v2.txt")
     assert len(queries) == 467
     assert sum(len(v) for v in qrels.values()) == 49280
+
+
+def test_coverage_is_reported(searcher):
+    queries = {"q1": "bank", "q2": "coffee", "q9": "no judgments"}
+    qrels = {"q1": {"<dbpedia:Bank_of_America>": 2, "<dbpedia:Not_In_Index>": 1},
+             "q2": {"<dbpedia:Coffee>": 1}, "q5": {"<dbpedia:Wells_Fargo>": 1}}
+    r = evaluate(searcher, queries, qrels)
+    assert r["coverage"] == {"queries_given": 3, "queries_judged": 2, "judged_documents": 4,
+                             "judged_documents_in_index": 3}
+    assert "2 of 3 queries evaluated (2 judged); 3 of 4 judged documents" in format_report(r)
+
+
+def test_nothing_measured_is_an_error_that_says_why(searcher):
+    from wikisearch.evaluate import check_coverage
+    titles = {"q1": {"<dbpedia:Bank_of_America>": 2}}
+    r = evaluate(searcher, {"q1": "bank"}, titles, key="page_id")
+    assert r["n_queries"] == 0
+    with pytest.raises(WikisearchError, match="none of the 1 judged documents.*by titles.*--key title"):
+        check_coverage(r, "page_id", titles)
+    ids = {"q1": {"424242": 1}}
+    r = evaluate(searcher, {"q1": "bank"}, ids, key="title")
+    with pytest.raises(WikisearchError, match="by page ids.*--key page_id"):
+        check_coverage(r, "title", ids)
+    r = evaluate(searcher, {"other": "bank"}, titles)
+    with pytest.raises(WikisearchError, match="query ids .* differ"):
+        check_coverage(r, "title", titles)
+    check_coverage(evaluate(searcher, {"q1": "bank"}, titles), "title", titles)   # fine: no error
+
+
+def test_priors_can_be_left_out(searcher, monkeypatch):
+    seen = []
+    real = searcher.search
+    monkeypatch.setattr(searcher, "search", lambda *a, **kw: seen.append(kw.get("priors")) or real(*a, **kw))
+    evaluate(searcher, {"q1": "bank"}, {"q1": {"<dbpedia:Bank_of_America>": 2}}, priors=False)
+    assert seen == [False]

@@ -1,6 +1,5 @@
 """The merge: windowed k-way merge of dictionaries, term-range parts, chunking; all byte-exact."""
 import random
-from pathlib import Path
 
 import numpy as np
 

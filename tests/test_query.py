@@ -52,27 +52,62 @@ def test_phrases():
     assert p('"bank of america"').clauses[0][0].terms == ("bank", "america")
 
 
+def _positive(q):
+    """The query's positive literals: words of the clauses, then filters."""
+    return q.literals + list(q.filters)
+
+
 @pytest.mark.parametrize("prefix", sorted(FIELD_GROUPS))
 def test_every_field_prefix(prefix):
     q = p(f"{prefix}:merkel")
-    assert q.clauses[0][0].fields == FIELD_GROUPS[prefix]
+    assert _positive(q)[0].fields == FIELD_GROUPS[prefix]
     q = p(f'{prefix}:"angela merkel" x1')
-    lit = q.clauses[0][0]
+    lit = [l for l in _positive(q) if l.fields][0]
     assert lit.fields == FIELD_GROUPS[prefix] and lit.phrase and lit.terms == ("angela", "merkel")
-    assert q.clauses[1][0].fields is None
+    assert q.clauses[-1][0].fields is None and q.clauses[-1][0].terms == ("x1",)
+
+
+@pytest.mark.parametrize("prefix", ["intitle", "incategory", "linksto"])
+def test_wikipedia_keywords_are_filters(prefix):
+    """Filters restrict, words score: x1 is the one clause, the keyword a filter."""
+    q = p(f"x1 {prefix}:merkel")
+    assert [[l.terms for l in c] for c in q.clauses] == [[("x1",)]]
+    assert q.filters == (Literal(("merkel",), FIELD_GROUPS[prefix], False, "merkel"),)
+    assert not q.is_disjunction                          # not the plain-OR fast path
+    assert q.scoring_terms() == [("x1", None), ("merkel", FIELD_GROUPS[prefix])]
+    assert q.filter_only_terms() == {("merkel", FIELD_GROUPS[prefix])}
+    assert str(q) == f"x1 {prefix}:merkel"
+    assert str(q.with_filters_in_clauses()) == f"x1 AND {str(q.filters[0])}"
+    alone = p(f"{prefix}:merkel")                        # filters alone: what they let through
+    assert alone.clauses == () and alone.filters == q.filters
+    assert [[l.terms for l in c] for c in alone.with_filters_in_clauses().clauses] == [[("merkel",)]]
+    assert p(f"-{prefix}:merkel x1").excluded[0].fields == FIELD_GROUPS[prefix]   # excluded as before
+
+
+def test_field_words_still_score():
+    q = p("x1 t:merkel b:kohl")
+    assert not q.filters and q.is_disjunction and q.filter_only_terms() == set()
+
+
+def test_a_filter_beside_and_or():
+    assert str(p("x1 AND intitle:y1 z1")) == "x1 OR z1 intitle:y1"      # AND with a filter: no-op
+    q = p("x1 OR intitle:y1")
+    assert str(q) == "x1 intitle:y1" and "filters apply to the whole query" in q.warnings[0]
+    assert str(p("x1 AND z1 intitle:y1")) == "x1 AND z1 intitle:y1"
+    assert p("intitle:y1 t:y1").filter_only_terms() == set()               # also a scored word
 
 
 def test_prefix_forms():
     assert p("t:merkel angela").clauses[0][0].fields == TITLE
-    assert p("InTitle:merkel").clauses[0][0].fields == TITLE          # long keywords ignore case
+    assert p("InTitle:merkel").filters[0].fields == TITLE             # long keywords ignore case
     assert str(p("T:merkel")) == "t OR merkel" or p("T:merkel").warnings   # one letter: lowercase only
     assert p("-t:merkel kohl").excluded[0].fields == TITLE
     assert p("c: singers").clauses[0][0].fields == FIELD_GROUPS["c"]     # a space after the colon
     q = p("incategory:Indian_singers")
-    assert q.clauses[0][0] == Literal(("indian", "singers"), FIELD_GROUPS["incategory"], True,
-                                      "Indian_singers")
-    assert p("linksto:Barack_Obama").clauses[0][0].phrase
-    assert p('incategory:"Indian singers"').clauses[0][0].phrase
+    assert q.filters[0] == Literal(("indian", "singers"), FIELD_GROUPS["incategory"], True,
+                                   "Indian_singers")
+    assert p("linksto:Barack_Obama").filters[0].phrase
+    assert p('incategory:"Indian singers"').filters[0].phrase
 
 
 def test_unknown_prefix_is_text_with_a_warning():

@@ -13,10 +13,14 @@ import collections
 import json
 import os
 import shutil
+import signal
+import sys
+import threading
 import time
+import types
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
+from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +30,7 @@ from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
 from wikisearch.errors import DumpFormatError, WikisearchError
 from wikisearch.fileio import fsync_dir, write_json_atomic
+from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
     build_alias_segment, count_inlinks, read_redirects, resolve_redirects, write_links, write_redirects)
@@ -36,6 +41,14 @@ from wikisearch.index.segment import (
     DocTable, SegmentReader, TermWriter, assemble_parts, compress_doc, write_docs, write_store)
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
+from wikisearch.jit import cold_kernels
+
+from wikisearch.analysis import _analyze_kernels
+from wikisearch.index import _codec_kernels, _invert_kernels, _merge_kernels, _termdict_kernels
+
+#: The kernels each phase runs (their first run on a machine compiles them: see _note_cold).
+_BLOCK_KERNELS = (_analyze_kernels, _invert_kernels, _codec_kernels, _termdict_kernels)
+_MERGE_KERNELS = (_merge_kernels,)
 
 DEFAULT_INDEX = "wikisearch-index"
 INDEX_FILES = ["terms.bin", "postings.bin", "docs.bin", "store.bin"]
@@ -180,12 +193,80 @@ def warm_worker(codec: str) -> None:
         w.close()
 
 
-def _worker_init() -> None:
-    """A worker skips the interpreter's teardown when it exits (numba and LLVM make it take
-    ~0.3 s, which the build would wait for): atexit runs this last-registered handler first,
-    after multiprocessing has flushed the worker's queues; every file is closed by then."""
+def _worker_init(parent: int) -> None:
+    """Set up a worker process.
+
+    It skips the interpreter's teardown when it exits (numba and LLVM make it take ~0.3 s, which
+    the build would wait for): atexit runs this last-registered handler first, after
+    multiprocessing has flushed the worker's queues; every file is closed by then.
+
+    It leaves Ctrl-C to the main process (a terminal sends SIGINT to the whole process group; the
+    main process stops the workers itself, and tracebacks of every worker would bury its message),
+    and on Linux it dies with the main process, however that one ends (even by SIGKILL).
+    """
     import atexit
     atexit.register(os._exit, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:              # the main process died while this one started
+        os._exit(1)
+
+
+# Spawned workers import what they run (wikisearch modules), never the caller's ``__main__``: the
+# standard spawn start method would run the caller's script again in every worker (building again,
+# unless guarded by ``if __name__ == "__main__"``), and a notebook's or ``python -c``'s main module
+# cannot be imported at all. multiprocessing puts the main module's path or name in what it sends a
+# new process only when ``sys.modules["__main__"]`` has a ``__file__`` or ``__spec__``, so while a
+# worker is started the main module is shown as a bare one.
+_BARE_MAIN = types.ModuleType("__main__")
+
+
+class _WorkerProcess(SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = _BARE_MAIN
+        try:
+            return SpawnProcess._Popen(process_obj)
+        finally:
+            if main is None:
+                sys.modules.pop("__main__", None)
+            else:
+                sys.modules["__main__"] = main
+
+
+class _WorkerContext(SpawnContext):
+    """The spawn start method, with workers that do not import the caller's main module."""
+
+    Process = _WorkerProcess
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes that import only wikisearch (no ``if __name__ ==
+    "__main__"`` guard needed in the caller's script), ignore Ctrl-C and die with this process."""
+    return ProcessPoolExecutor(workers, mp_context=_WorkerContext(), initializer=_worker_init,
+                               initargs=(os.getpid(),))
+
+
+def kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: kill its workers (a block half done is redone on resume) and drop its
+    queued jobs, without waiting for running ones as ``shutdown`` would."""
+    kill = getattr(pool, "kill_workers", None)           # Python 3.14+
+    if kill is not None:
+        kill()
+    else:
+        for p in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                p.kill()
+            except (OSError, ValueError):
+                pass
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def warm_merge_worker() -> None:
@@ -387,7 +468,9 @@ class Builder:
                 self.pool.submit(warm_merge_worker)
             finished, _ = wait(pending)
             self._collect(finished, prog, summaries)
-        except BaseException:
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):
+                self._kill_pool()         # stop now: every block in flight is dropped
             for f, src in pending.items():
                 if f.cancel() or f.done():
                     _drop_shared(src)     # never reached a worker, or its worker died
@@ -445,7 +528,8 @@ class Builder:
         docs = merge_docs(readers, aliases, alias_lengths, inlinks, titles)
         docs.title_order = title_order(titles)
         write_docs(final / "docs.bin", docs)
-        files = ["terms.bin", "postings.bin", "docs.bin"]
+        self._write_block_maxima(final, lengths, stats["avg_field_lengths"])
+        files = ["terms.bin", "postings.bin", "docs.bin", BLOCKS_FILE]
         if self.config.store_text:
             merge_stores(readers, final / "store.bin")
             files.append("store.bin")
@@ -461,6 +545,16 @@ class Builder:
         write_json_atomic(final / "manifest.json", manifest)
         return final
 
+    def _write_block_maxima(self, final: Path, lengths: np.ndarray, avg: list) -> None:
+        """``blocks.bin``: per-block data of the long lists, bounds under the index's ranking."""
+        from wikisearch.search.blockmax import block_maxima_of   # (workers need no search kernels)
+        merged = SegmentReader(final)
+        try:
+            arrays = block_maxima_of(merged, lengths, np.asarray(avg, np.float64), self.rank)
+        finally:
+            merged.close()
+        write_block_maxima(final / BLOCKS_FILE, **arrays)
+
     def _close_pool(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
@@ -474,6 +568,7 @@ class Builder:
                         scratch: Path, final: Path) -> dict:
         """Merge the postings by term ranges, on the worker pool when there is one."""
         n_parts = 1 if self.pool is None else 2 * self.config.workers
+        self._note_cold(_MERGE_KERNELS, "merge")
         ranges = self._run(plan_ranges_of, [str(b) for b in blocks] + [str(alias_dir)], n_parts)
         jobs = [{"blocks": [str(b) for b in blocks], "doc_bases": doc_bases, "alias": str(alias_dir),
                  "codec": self.config.codec, "lo": lo, "hi": hi, "out": str(scratch / f"part{i:04d}"),
@@ -520,27 +615,107 @@ class Builder:
         shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(self.work, ignore_errors=True)
 
+    def _kill_pool(self) -> None:
+        if self.pool is not None:
+            kill_pool(self.pool)
+            self.pool = None
+
+    def _interrupted(self, signum: int) -> BuildInterrupted:
+        blocks = self.work / "blocks"
+        n = sum(1 for d in blocks.iterdir() if (d / "segment.json").exists()) if blocks.is_dir() else 0
+        name = signal.Signals(signum).name
+        if "-" in self.inputs:
+            how = "the input is stdin, so running it again starts over"
+        else:
+            how = (f"{n} finished block{'s' if n != 1 else ''} kept in {self.work}; "
+                   "run the same command (or build_index call) again to resume")
+        return BuildInterrupted(f"build stopped by {name}; {how}", signum)
+
     def run(self) -> Path:
         self._check_output()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         done = self._prepare_workdir()
-        if self.config.workers > 1:
-            self.pool = ProcessPoolExecutor(self.config.workers, mp_context=get_context("spawn"),
-                                            initializer=_worker_init)
-            for _ in range(self.config.workers):
-                self.pool.submit(warm_worker, self.config.codec)
-        try:
-            self._run_blocks(done)
-            final = self._finalize()
-        except BrokenProcessPool:
-            raise WikisearchError(
-                "a worker process died (out of memory? try a smaller --memory or fewer --workers; "
-                "when calling build_index from a script, guard it with if __name__ == '__main__'); "
-                "finished blocks are kept: rerun to resume") from None
-        finally:
-            self._close_pool()
-        self._publish(final)
+        with _StopOnSignals() as signals:
+            try:
+                if self.config.workers > 1:
+                    self.pool = worker_pool(self.config.workers)
+                    for _ in range(self.config.workers):
+                        self.pool.submit(warm_worker, self.config.codec)
+                self._note_cold(_BLOCK_KERNELS, "indexing")
+                self._run_blocks(done)
+                final = self._finalize()
+            except BrokenProcessPool:
+                raise WikisearchError(
+                    "a worker process died (out of memory? try a smaller --memory or fewer "
+                    "--workers); finished blocks are kept: run the same command again to resume"
+                ) from None
+            except KeyboardInterrupt as e:           # Ctrl-C, or SIGTERM (_StopOnSignals)
+                self._kill_pool()
+                raise self._interrupted(getattr(e, "signum", signal.SIGINT)) from None
+            finally:
+                self._close_pool()
+            signals.defer()              # a signal now waits until the index is in place
+            self._publish(final)
         return self.out
+
+    def _note_cold(self, modules, what: str) -> None:
+        """Say so when the kernels about to run have to be compiled (first run on a machine):
+        a minute at "0%" looks hung otherwise."""
+        if self.progress and cold_kernels(modules):
+            print(f"compiling {what} kernels (first run only; later runs load them from "
+                  "numba's cache) ...", file=sys.stderr, flush=True)
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """A build stopped by Ctrl-C or SIGTERM: its workers are gone, its finished blocks are kept,
+    and the message says how to resume. ``signum`` is the signal's number."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.signum = int(signum)
+
+
+class _Signalled(KeyboardInterrupt):
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _StopOnSignals:
+    """While a build runs in the main thread, SIGTERM stops it like Ctrl-C does (by default it
+    would end the process at once, leaving the workers behind). Handlers a caller installed are
+    left alone. After :meth:`defer`, a signal waits until the context exits, so that publishing
+    the index (two renames) is never cut in half; it is then delivered to the old handler."""
+
+    def __init__(self):
+        self.old: dict = {}
+        self.deferred = False
+        self.pending: int | None = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handler = signal.getsignal(sig)
+                if handler in (signal.SIG_DFL, signal.default_int_handler):
+                    self.old[sig] = handler
+                    signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.deferred:
+            self.pending = signum
+            return
+        raise _Signalled(signum)
+
+    def defer(self) -> None:
+        self.deferred = True
+
+    def __exit__(self, *exc):
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+        if self.pending is not None and exc[0] is None:
+            signal.raise_signal(self.pending)
+        return False
 
 
 def available_cores() -> int:
@@ -559,6 +734,12 @@ def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB"
                 rank: RankConfig | None = None, progress: bool = False,
                 threads: int | None = None) -> Path:
     """Index one or more dumps into ``out_dir``; returns its path.
+
+    ``workers`` > 1 starts worker processes that import only wikisearch: a script, ``python -c``
+    or a notebook may call this at top level, without an ``if __name__ == "__main__"`` guard.
+    Ctrl-C (or SIGTERM) stops the build and its workers at once and raises
+    :class:`BuildInterrupted`; finished blocks are kept, and the same call resumes after them.
+    ``progress``: progress bars, and a note while the numba kernels compile (first run only).
 
     >>> build_index(["enwiki-latest-pages-articles.xml.bz2"], "wikisearch-index", workers=2)  # doctest: +SKIP
     """

@@ -32,9 +32,10 @@ class _Group(click.Group):
         except WikisearchError as e:
             click.echo(f"Error: {e}", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:       # Ctrl-C; a build also turns SIGTERM into this
+            detail = str(e)
+            click.echo(f"Interrupted: {detail}" if detail else "Interrupted.", err=True)
+            sys.exit(128 + getattr(e, "signum", 2))
         except BrokenPipeError:
             sys.exit(0)
 
@@ -45,8 +46,9 @@ def main():
     """Search Wikipedia from its raw XML dumps on your own machine.
 
     \b
-    wikisearch index enwiki-latest-pages-articles.xml.bz2
-    wikisearch query "lata mangeshkar"
+    wikisearch index enwiki-latest-pages-articles-multistream.xml.bz2
+    wikisearch query "swedish furniture"
+    wikisearch show IKEA
     """
 
 
@@ -123,11 +125,22 @@ class _QueryCommand(click.Command):
         return super().parse_args(ctx, known + ["--"] + words)
 
 
+def _say_compiling(what: str):
+    """A ``jit.note_compiling`` context that prints, once, that numba is compiling (first run)."""
+    from wikisearch.jit import note_compiling
+    return note_compiling(lambda: click.echo(
+        f"compiling {what} kernels (first run only; later runs load them from numba's cache) ...",
+        err=True))
+
+
 @main.command("query", cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
 @index_option
 @click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 10000))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: {query, hits: [{title, url, page_id, score, ...}]}.")
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0, 100000),
+              help="Skip this many hits first (the next page: --offset 10).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: {query, total_matches, warnings, "
+              "hits: [{rank, title, url, page_id, score, ...}]}.")
 @click.option("--model", type=click.Choice(["bm25f", "tfidf"]), default=None, help="Ranking model.")
 @click.option("--mode", type=click.Choice(["lexical", "dense", "hybrid"]), default="lexical", show_default=True,
               help="dense and hybrid (BM25F + dense, fused) need `wikisearch embed` and the dense extra.")
@@ -137,31 +150,74 @@ class _QueryCommand(click.Command):
               help="Hybrid fusion: reciprocal rank (k=60) or weighted min-max normalised scores.")
 @click.option("--no-priors", is_flag=True, help="Rank by text alone: leave out the popularity prior "
               "(page views, in-links) of `wikisearch priors`.")
-def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion, no_priors):
-    """Search the index. Field prefixes: t: b: i: c: l: r: intitle: incategory: linksto: insource:"""
+def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusion, no_priors):
+    """Search the index.
+
+    \b
+    Words: any of them, best first; AND, OR, -word / NOT word; "a phrase".
+    Field words (scored in that field): t: b: i: c: l: r: insource:
+    Filters (restrict, do not score): intitle: incategory: linksto:
+    """
     from wikisearch.search.searcher import fast_start, open as open_searcher
     fast_start()   # a one-shot process: skip numba's BLAS probe (an import of scipy.linalg)
     text = " ".join(query)
-    if mode != "lexical":
-        from wikisearch.dense.cli import mode_search
-        result = mode_search(index_dir, dense_dir, text, k, mode, fusion, model,
-                             priors=False if no_priors else None)
-    else:
-        searcher = open_searcher(index_dir)
-        rank = searcher.reader.rank_config.replace(model=model) if model else None
-        result = searcher.search(text, k=k, rank=rank, priors=False if no_priors else None)
+    with _say_compiling("search"):
+        if mode != "lexical":
+            from wikisearch.dense.cli import mode_search
+            result = mode_search(index_dir, dense_dir, text, k + offset, mode, fusion, model,
+                                 priors=False if no_priors else None)
+        else:
+            searcher = open_searcher(index_dir)
+            rank = searcher.reader.rank_config.replace(model=model) if model else None
+            result = searcher.search(text, k=k + offset, rank=rank, priors=False if no_priors else None)
+        total, relation = result.total_matches, result.total_relation
+    if offset:
+        result = result[offset:]
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         return
     for w in result.warnings:
-        click.echo(f"Note: {w}", err=True)
+        click.echo(f"Warning: {w}", err=True)
+    about = f"at least {total:,}" if relation == "gte" else f"{total:,}"
     if not len(result):
-        click.echo(f"No results for {text!r}.")
+        if total and offset:
+            click.echo(f"No results past {offset:,}: {text!r} has {about} matches.")
+        else:
+            click.echo(f"No results for {text!r}.")
         return
     width = max(len(h.title) for h in result)
     for h in result:
         fields = ",".join(h.matched_fields)
         click.echo(f"{h.rank:>3}. {h.title:<{width}}  {h.score:8.3f}  [{fields}]  {h.url}")
+    first, last = result[0].rank, result[-1].rank
+    more = f"; next page: --offset {last}" if relation == "gte" or total > last else ""
+    click.echo(f"{first}-{last} of {about} matches ({result.took_ms:.1f} ms){more}")
+
+
+@main.command("show")
+@click.argument("title", nargs=-1)
+@index_option
+@click.option("--page-id", type=int, default=None, help="Find the article by page id instead of title.")
+@click.option("--text", "full_text", is_flag=True, help="Print the body text too.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: {title, url, page_id, redirects, opening, sections, infobox, "
+                   "categories, links, text}.")
+def show_cmd(title, index_dir, page_id, full_text, as_json):
+    """Show an article of the index: its opening, infobox, sections and categories.
+
+    TITLE may be a redirect (it shows the target) and is normalised like Wikipedia's titles
+    (berlin_wall -> Berlin wall).
+    """
+    from wikisearch.search.searcher import fast_start, open as open_searcher
+    fast_start()
+    if bool(title) == (page_id is not None):
+        raise click.UsageError("give a TITLE or --page-id N")
+    with _say_compiling("lookup"):
+        doc = open_searcher(index_dir).doc(page_id if page_id is not None else " ".join(title))
+    if as_json:
+        click.echo(json.dumps(doc.to_json(), ensure_ascii=False, indent=1))
+    else:
+        click.echo(doc.describe(text=full_text))
 
 
 @main.command("priors")
@@ -183,12 +239,21 @@ def query_cmd(query, index_dir, k, as_json, model, mode, dense_dir, fusion, no_p
 @click.option("--all-sources", is_flag=True,
               help="Count links from every page of the indexed namespaces, not only indexed ones.")
 @click.option("--dump-links", is_flag=True, help="Reset the in-links to the dump's own counts.")
+@click.option("--remove", is_flag=True, help="Delete the index's priors (priors.bin): rank by text alone.")
 @click.option("--json", "as_json", is_flag=True)
 def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, pagelinks, linktarget,
-               all_sources, dump_links, as_json):
+               all_sources, dump_links, remove, as_json):
     """Store popularity priors beside the index: page views (pageviews dumps, pageviews-complete,
     per-article TSV, clickstream) and in-links (the dump's, or pagelinks SQL). Searches then add
-    them to text scores (`query --no-priors` to leave them out), and `suggest` orders by them."""
+    them to text scores (`query --no-priors` to leave them out), and `suggest` orders by them.
+    It reports how many documents have page views and warns when few do."""
+    if remove:
+        if files or pageview_files or pagelinks or linktarget or dump_links:
+            raise click.UsageError("--remove takes no page-view or link files")
+        from wikisearch.popularity.update import remove_priors
+        path = remove_priors(index_dir)
+        click.echo(f"Removed {path}." if path else f"{index_dir} has no priors; nothing to remove.")
+        return
     from wikisearch.popularity.update import update_priors
     s = update_priors(index_dir, list(pageview_files) + list(files), fmt=fmt, project=project,
                       total_views=total_views, pagelinks=pagelinks, linktarget=linktarget,
@@ -202,8 +267,10 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
         click.echo(f"{src['file']}: {src['format']}, {src['lines']:,} lines, {src['views']:,.0f} views, "
                    f"{src['matched_views']:,.0f} on indexed pages")
     click.echo(f"Wrote {s['path']}: {s['with_views']:,} of {s['documents']:,} documents with views "
-               f"(share of {s['total_views']:,.0f}), {s['with_inlinks']:,} with in-links "
-               f"({s['inlinks_source'].get('source', 'dump')}).")
+               f"({s['views_coverage']:.1%}; share of {s['total_views']:,.0f}), {s['with_inlinks']:,} "
+               f"with in-links ({s['inlinks_source'].get('source', 'dump')}).")
+    for warning in s["warnings"]:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @main.command("suggest")
@@ -216,7 +283,8 @@ def suggest_cmd(prefix, index_dir, k, as_json):
     from wikisearch.search.searcher import fast_start, open as open_searcher
     fast_start()
     text = " ".join(prefix)
-    got = open_searcher(index_dir).suggest(text, k)
+    with _say_compiling("suggestion"):
+        got = open_searcher(index_dir).suggest(text, k)
     if as_json:
         click.echo(json.dumps({"prefix": text, "suggestions": [g.to_json() for g in got]},
                               ensure_ascii=False, indent=1))
@@ -280,17 +348,24 @@ def verify_cmd(index_dir):
               help="TREC qrels: qid 0 docid relevance.")
 @click.option("--key", type=click.Choice(["title", "page_id"]), default="title", show_default=True,
               help="What the qrels' document ids are.")
+@click.option("--no-priors", is_flag=True, help="Rank by text alone (leave out `wikisearch priors`).")
 @click.option("--json", "as_json", is_flag=True)
-def eval_cmd(index_dir, queries, qrels, key, as_json):
-    """nDCG@10, MRR@10 and Recall@100 of the index on TREC-style judgments."""
-    from wikisearch.evaluate import run_eval
-    report = run_eval(index_dir, queries, qrels, key=key)
+def eval_cmd(index_dir, queries, qrels, key, no_priors, as_json):
+    """nDCG@10, MRR@10 and Recall@100 of the index on TREC-style judgments.
+
+    Judgments of documents the index does not hold are left out (and queries left with none);
+    it says how many matched, and fails when none did.
+    """
+    from wikisearch.evaluate import describe_coverage, run_eval
+    with _say_compiling("search"):
+        report = run_eval(index_dir, queries, qrels, key=key, priors=False if no_priors else None)
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:
         for name, value in report.get("metrics", report).items():
             if isinstance(value, (int, float)):
                 click.echo(f"{name:>12}: {value:.4f}")
+        click.echo(describe_coverage(report))
 
 
 if __name__ == "__main__":  # pragma: no cover

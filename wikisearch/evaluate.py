@@ -102,15 +102,55 @@ def _ir_measures():
     return ir_measures
 
 
+def coverage(queries: dict[str, str], qrels: dict, used: dict) -> dict:
+    """How much of the judgments an evaluation could use: queries given, queries judged, judged
+    documents (distinct names, relevant or not) and those of them that the index holds
+    (``used``: the judgments after :func:`restrict_qrels`)."""
+    judged = {name for docs in qrels.values() for name in docs}
+    return {"queries_given": len(queries), "queries_judged": len(set(queries) & set(qrels)),
+            "judged_documents": len(judged),
+            "judged_documents_in_index": len({d for docs in used.values() for d in docs})}
+
+
+def _looks_like(names) -> str:
+    sample = list(names)[:50]
+    if sample and all(n.strip().isdigit() for n in sample):
+        return "page ids"
+    return "titles"
+
+
+def check_coverage(result: dict, key: str, qrels: dict) -> None:
+    """Raise a :class:`WikisearchError` that says why when an evaluation measured nothing (no
+    judged query left, because no judged document is in the index or the query ids differ)."""
+    c = result["coverage"]
+    if result["n_queries"]:
+        return
+    if not c["queries_judged"]:
+        raise WikisearchError(
+            f"none of the {c['queries_given']} queries has judgments: the query ids of the queries "
+            "file and of the qrels differ")
+    names = [n for docs in qrels.values() for n in docs]
+    seen = _looks_like(names)
+    hint = ""
+    if (key == "page_id") != (seen == "page ids"):
+        hint = f"; the judgments name documents by {seen} ({names[0]!r}): try --key " + \
+               ("page_id" if seen == "page ids" else "title")
+    raise WikisearchError(
+        f"none of the {c['judged_documents']:,} judged documents (of {c['queries_judged']} judged "
+        f"queries) is a relevant document in this index (matched by {key}){hint}")
+
+
 def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]], key: str = "title",
-             k: int = 100, rank=None, measures=MEASURES, restrict: bool = True) -> dict:
+             k: int = 100, rank=None, measures=MEASURES, restrict: bool = True, priors=None) -> dict:
     """Search every judged query and score the runs.
 
     Returns ``{"measures": {ir_measures name: mean}, "metrics": {report label (MRR@10...): mean},
     "per_query": {qid: {name: value}}, "n_queries",
-    "n_skipped" (queries without judgments in the index), "mean_latency_ms", "run"}``.
+    "n_skipped" (queries without judgments in the index), "coverage" (see :func:`coverage`),
+    "mean_latency_ms", "run"}``. ``priors``: as in ``Searcher.search`` (False: text scores alone).
     """
     irm = _ir_measures()
+    given = qrels
     if restrict:
         qrels = restrict_qrels(qrels, searcher.reader, key)
     qids = [q for q in queries if q in qrels]
@@ -119,7 +159,7 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
     for qid in qids:
         t = time.perf_counter()
         try:
-            hits = searcher.search(queries[qid], k=k, rank=rank)
+            hits = searcher.search(queries[qid], k=k, rank=rank, priors=priors)
         except InvalidQueryError:
             hits = []
         took += time.perf_counter() - t
@@ -138,17 +178,23 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
     return {"measures": means, "metrics": {LABELS.get(m, m): v for m, v in means.items()},
             "per_query": per_query, "n_queries": len(qids),
             "n_skipped": len([q for q in queries if q not in qrels]),
+            "coverage": coverage(queries, given, qrels),
             "mean_latency_ms": took / max(len(qids), 1) * 1000, "key": key, "k": k, "run": run}
 
 
 def run_eval(index_path, queries_path, qrels_path, key: str = "title", k: int = 100,
-             rank=None) -> dict:
-    """Open an index, load queries and qrels, evaluate (what ``wikisearch eval`` runs)."""
+             rank=None, priors=None) -> dict:
+    """Open an index, load queries and qrels, evaluate (what ``wikisearch eval`` runs).
+
+    Raises a :class:`WikisearchError` saying why when nothing could be measured (no judged
+    document in the index, e.g. page-id judgments read as titles)."""
     from wikisearch.search.searcher import Searcher
     searcher = Searcher(index_path)
     searcher.warmup()
-    result = evaluate(searcher, load_queries(queries_path), load_qrels(qrels_path), key=key, k=k,
-                      rank=rank)
+    qrels = load_qrels(qrels_path)
+    result = evaluate(searcher, load_queries(queries_path), qrels, key=key, k=k, rank=rank,
+                      priors=priors)
+    check_coverage(result, key, qrels)
     result["index"] = str(index_path)
     return result
 
@@ -160,4 +206,15 @@ def format_report(result: dict) -> str:
         lines.append(f"| {LABELS.get(name, name)} | {value:.4f} |")
     lines.append(f"\n{result['n_queries']} queries evaluated ({result['n_skipped']} without "
                  f"judged documents in the index); mean latency {result['mean_latency_ms']:.2f} ms")
+    if "coverage" in result:
+        lines.append(describe_coverage(result))
     return "\n".join(lines)
+
+
+def describe_coverage(result: dict) -> str:
+    """One line: how many queries and judged documents matched the index."""
+    c = result["coverage"]
+    return (f"{result['n_queries']} of {c['queries_given']} queries evaluated "
+            f"({c['queries_judged']} judged); {c['judged_documents_in_index']:,} of "
+            f"{c['judged_documents']:,} judged documents are in the index "
+            f"(matched by {result.get('key', 'title')})")

@@ -18,6 +18,7 @@ from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.config import FIELDS, RankConfig
 from wikisearch.fileio import pack_strings
 from wikisearch.index import _strings_kernels as SK
+from wikisearch.index.blockmax import FILE as BLOCKS_FILE, BlockMaxima
 from wikisearch.index.manifest import read_manifest
 from wikisearch.index.segment import SegmentReader
 from wikisearch.ingest.dump import SiteInfo
@@ -41,6 +42,8 @@ class Reader(Protocol):
     rank_config: RankConfig
     siteinfo: object
     codec_name: str | None
+    block_maxima: object            # index.blockmax.BlockMaxima of the long lists, or None
+    postings_data: object           # all postings bytes (with codec "bitpacked"), or None
     page_ids: np.ndarray
     field_lengths: np.ndarray
     avg_field_lengths: np.ndarray
@@ -75,6 +78,8 @@ class IndexReader(SegmentReader):
         self.avg_field_lengths = np.asarray([manifest["stats"]["avg_field_lengths"][f] for f in FIELDS],
                                             np.float64)
         self._title_order = self.docs_c["title_order"]      # int32, docids by title bytes
+        bm = path / BLOCKS_FILE
+        self.block_maxima = BlockMaxima(bm, verify=verify) if bm.exists() else None
         self._alias_order: np.ndarray | None = None
 
     def url(self, docid: int) -> str:
@@ -110,6 +115,11 @@ class IndexReader(SegmentReader):
             keys = [a.encode("utf-8", "surrogatepass") for a in aliases]
             self._alias_order = np.asarray(sorted(range(len(keys)), key=keys.__getitem__), np.int64)
         return alias_doc.astype(np.int64)
+
+    def close(self) -> None:
+        super().close()
+        if self.block_maxima is not None:
+            self.block_maxima.close()
 
     def stored_text(self, docid: int) -> dict[str, str] | None:
         texts = super().stored_text(docid)

@@ -235,6 +235,11 @@ class SegmentReader:
     def all_terms(self) -> list[str]:
         return [t for t, _e in self.terms.iter_terms()]
 
+    @property
+    def postings_data(self):
+        """Every postings list's bytes, back to back (mmapped; None for a sparse reader)."""
+        return self._post_data
+
     def raw_postings(self, ordinal: int):
         """The encoded bytes of a term's list, its block checksum verified once per reader."""
         e = self.terms.entry(ordinal)

@@ -26,6 +26,23 @@ from wikisearch.popularity.sql import count_sql_links
 from wikisearch.popularity.suggest import suggest_arrays, with_block_max
 
 
+#: Share of documents with page views below which ``update_priors`` warns: documents without
+#: views get no popularity, so a small set of viewed pages rises above everything else.
+LOW_COVERAGE = 0.5
+
+
+def remove_priors(index) -> Path | None:
+    """Delete the index's ``priors.bin`` (searches then rank by text alone and suggestions by
+    title); returns its path, or None if there was none. The index itself is untouched."""
+    if not (Path(index) / "manifest.json").exists():
+        IndexReader(index)                 # raises the index-not-found error, with its remedy
+    path = priors_path(index)
+    if not path.exists():
+        return None
+    path.unlink()
+    return path
+
+
 def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None = None,
                   total_views: float | None = None, pagelinks=None, linktarget=None,
                   link_sources: str = "indexed", config: PriorConfig | None = None,
@@ -69,8 +86,18 @@ def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None
     checksum = reader.manifest["checksum"]
     reader.close()
     path = write_priors(index, priors, checksum)
-    return {"path": str(path), "documents": priors.n_docs,
-            "with_views": int((priors.pageviews > 0).sum()), "views": float(priors.pageviews.sum()),
+    with_views = int((priors.pageviews > 0).sum())
+    coverage = with_views / priors.n_docs if priors.n_docs else 0.0
+    warnings = []
+    if with_views and coverage < LOW_COVERAGE:
+        warnings.append(
+            f"only {with_views:,} of {priors.n_docs:,} documents ({coverage:.1%}) have page views: "
+            "the prior lifts those few pages above all others, which can hurt the ranking; give "
+            "more page-view files (a day or more of them), or rank without the prior "
+            "(`wikisearch query --no-priors`; `wikisearch priors --remove` drops it)")
+    return {"path": str(path), "documents": priors.n_docs, "views_coverage": coverage,
+            "warnings": warnings,
+            "with_views": with_views, "views": float(priors.pageviews.sum()),
             "total_views": priors.total_views, "with_inlinks": int((priors.inlinks > 0).sum()),
             "inlinks": int(priors.inlinks.sum(dtype=np.int64)), "sources": meta.get("pageviews_sources", []),
             "inlinks_source": meta.get("inlinks_source", {}), "notes": notes}

@@ -51,6 +51,20 @@ class ScoredLists:
         return (np.empty(n, np.int32), np.empty(n, np.float64), np.empty(n, np.uint16),
                 np.empty(n // MK.BLOCK + n_lists + 1, np.float64))
 
+    def admits(self, keys, ords, rank: RankConfig) -> bool:
+        """Should this query's lists come from the cache (scored whole into it if missing)?
+
+        Yes when they are all cached, or the missing ones fit in the room the cache has left.
+        No when they would make it start over: a query's lists are then read a block at a time
+        by the block-max path instead, and the cache keeps what other queries put in it."""
+        wanted = {(o, field_mask(f)) for (_, f), o in zip(keys, ords)}
+        with self.lock:
+            missing = {w for w in wanted if (w[0], w[1], rank) not in self.entries}
+            if not missing:
+                return True
+            need, blocks = self._room(missing)
+            return self.pos + need <= self.capacity and self.bpos + blocks <= len(self.arenas[3])
+
     def lists(self, keys, ords, rank: RankConfig, params):
         """(arenas, starts, ends, bstarts, idf, upper) of a query's scoring terms."""
         wanted = [(o, field_mask(f)) for (_, f), o in zip(keys, ords)]

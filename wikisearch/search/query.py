@@ -6,8 +6,12 @@ Syntax (close to Wikipedia's CirrusSearch, but free text means OR)::
     vietnam AND war OR movie     AND binds tighter than OR: (vietnam AND war) OR movie
     -term   NOT term             leave out every page containing the term (anywhere in the query)
     "exact words"                a phrase: the words in this order in one field
-    t:merkel   intitle:merkel    field prefixes (config.FIELD_GROUPS) apply to the next word or
-    incategory:"Indian singers"  phrase: t: b: i: c: l: r: intitle: incategory: linksto: insource:
+    t:merkel   b:chancellor      field words (config.FIELD_GROUPS): the next word or phrase,
+                                 matched and scored in those fields: t: b: i: c: l: r: insource:
+    intitle:merkel               filters, as in Wikipedia's search: every result must have the word
+    incategory:"Indian singers"  (or phrase) in its title, categories or links, and they add
+    linksto:Germany              nothing to scores; a query of filters alone lists what they let
+                                 through (score 0, plus the popularity prior if the index has one)
 
 Forgiving by design: an unknown prefix (``foo:bar``) is searched as plain words, an unbalanced
 quote is ignored, dangling operators and prefixes are dropped; each such repair adds a warning.
@@ -35,6 +39,8 @@ from wikisearch.errors import InvalidQueryError
 MAX_TERMS = 1024
 #: Prefixes whose value is a page or category name, so a multi-word value is a phrase.
 NAME_PREFIXES = ("incategory", "linksto")
+#: Prefixes that filter (restrict the results, score nothing) instead of scoring a word.
+FILTER_PREFIXES = ("intitle", "incategory", "linksto")
 OPERATORS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT"}
 #: English function words dropped from free-text queries that have other words (the index keeps
 #: them: "The Who" still finds the band). On DBpedia-Entity v2 this leaves nDCG@10 unchanged
@@ -74,12 +80,15 @@ class Literal:
 
 @dataclass(frozen=True)
 class Query:
-    """A parsed query: documents matching any clause (all literals of it), minus ``excluded``."""
+    """A parsed query: documents matching any clause (all literals of it) and every filter,
+    minus ``excluded``. Clauses score; filters (``intitle:`` ``incategory:`` ``linksto:``) only
+    restrict; with no clause, the documents passing every filter match (unscored)."""
 
     text: str
     clauses: tuple[tuple[Literal, ...], ...]
     excluded: tuple[Literal, ...] = ()
     warnings: tuple[str, ...] = ()
+    filters: tuple[Literal, ...] = ()
 
     @property
     def literals(self) -> list[Literal]:
@@ -87,21 +96,39 @@ class Query:
         return [lit for clause in self.clauses for lit in clause]
 
     def scoring_terms(self) -> list[tuple[str, tuple[str, ...] | None]]:
-        """Distinct (term, fields) pairs that contribute to scores, in order of first appearance."""
+        """Distinct (term, fields) pairs whose postings a search reads, in order of first
+        appearance: the clauses' (they score), then the filters' that no clause has (they do not
+        score: :meth:`filter_only_terms`)."""
         seen: dict = {}
-        for lit in self.literals:
+        for lit in self.literals + list(self.filters):
             for t in lit.terms:
                 seen.setdefault((t, lit.fields), None)
         return list(seen)
 
+    def filter_only_terms(self) -> set[tuple[str, tuple[str, ...] | None]]:
+        """The (term, fields) pairs of :meth:`scoring_terms` that add nothing to scores."""
+        scored = {(t, lit.fields) for lit in self.literals for t in lit.terms}
+        return {(t, lit.fields) for lit in self.filters for t in lit.terms} - scored
+
+    def with_filters_in_clauses(self) -> "Query":
+        """The same matches with the filters written into every clause (``a OR b`` filtered by
+        ``f`` is ``(a AND f) OR (b AND f)``; filters alone are one clause): the form a boolean
+        matcher (and its phrase checks) understands. Scores must still leave
+        :meth:`filter_only_terms` out."""
+        if not self.filters:
+            return self
+        clauses = tuple(c + self.filters for c in self.clauses) or (self.filters,)
+        return replace(self, clauses=clauses, filters=())
+
     @property
     def is_disjunction(self) -> bool:
-        """True if every clause is one single-term word: a plain OR of terms (the fast path)."""
-        return all(len(c) == 1 and len(c[0].terms) == 1 for c in self.clauses)
+        """True if every clause is one single-term word and nothing filters: a plain OR of terms
+        (the fast path)."""
+        return not self.filters and all(len(c) == 1 and len(c[0].terms) == 1 for c in self.clauses)
 
     @property
     def has_phrases(self) -> bool:
-        return any(lit.phrase for lit in self.literals) or any(lit.phrase for lit in self.excluded)
+        return any(lit.phrase for lit in self.literals + list(self.filters) + list(self.excluded))
 
     def with_default_fields(self, fields: tuple[str, ...] | None) -> "Query":
         """The same query with ``fields`` applied to every literal that has no prefix of its own."""
@@ -116,13 +143,21 @@ class Query:
         for clause in self.clauses:
             s = " AND ".join(str(lit) for lit in clause)
             parts.append(f"({s})" if len(clause) > 1 and len(self.clauses) > 1 else s)
-        return " ".join([" OR ".join(parts)] + [f"-{lit}" for lit in self.excluded]).strip()
+        return " ".join([" OR ".join(parts)] + [_filter_str(lit) for lit in self.filters]
+                        + [f"-{lit}" for lit in self.excluded]).strip()
 
     def to_json(self) -> dict:
         lit = lambda l: {"terms": list(l.terms), "fields": list(l.fields) if l.fields else None,
                          "phrase": l.phrase}
         return {"text": self.text, "clauses": [[lit(l) for l in c] for c in self.clauses],
+                "filters": [lit(l) for l in self.filters],
                 "excluded": [lit(l) for l in self.excluded], "warnings": list(self.warnings)}
+
+
+def _filter_str(lit: Literal) -> str:
+    name = next((p for p in FILTER_PREFIXES if FIELD_GROUPS[p] == lit.fields), _prefix_name(lit.fields))
+    body = " ".join(lit.terms)
+    return f'{name}:"{body}"' if lit.phrase or len(lit.terms) > 1 else f"{name}:{body}"
 
 
 def _prefix_name(fields: tuple[str, ...] | None) -> str:
@@ -233,6 +268,7 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
     tokens = _lex(text, warnings)
     clauses: list[list[Literal]] = []
     excluded: list[Literal] = []
+    filters: list[Literal] = []
     current: list[Literal] = []
     pending_and = False
     dropped: list[str] = []
@@ -241,7 +277,15 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
     analyzed = _analyze_many(analyzer, [t.text.replace("_", " ") for t in tokens if t.kind != "op"],
                              word_cache)
     analyzed.reverse()
+    def is_filter(i: int) -> bool:
+        return 0 <= i < len(tokens) and tokens[i].kind != "op" and _is_filter(tokens[i])
+
     for pos, tok in enumerate(tokens):
+        if tok.kind == "op" and (is_filter(pos - 1) or is_filter(pos + 1)):
+            if tok.text == "OR":                 # AND is what a filter means anyway
+                warnings.append("OR beside a filter (intitle:, incategory:, linksto:) ignored: "
+                                "filters apply to the whole query")
+            continue
         if tok.kind == "op":
             if tok.text == "AND":
                 if not current or pos + 1 >= len(tokens) or tokens[pos + 1].kind == "op":
@@ -268,6 +312,9 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
             pending_and = False
             continue
         seen_terms.update(new)
+        if _is_filter(tok):
+            filters.append(lit)
+            continue
         if pending_and:
             current.append(lit)
             pending_and = False
@@ -287,7 +334,7 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
     for c in clauses:                            # "a b a" -> a OR b
         unique.setdefault(tuple((l.terms, l.fields, l.phrase) for l in c), c)
     clauses = list(unique.values())
-    if not clauses:
+    if not clauses and not filters:
         if excluded:
             raise InvalidQueryError("the query only excludes (-term / NOT term); add a term to search for")
         if dropped:
@@ -296,7 +343,11 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
         why = f" ({warnings[-1]})" if warnings else ""
         raise InvalidQueryError(f"nothing to search for in {text[:80]!r}{why}")
     return Query(text, tuple(tuple(c) for c in clauses), tuple(dict.fromkeys(excluded)),
-                 tuple(dict.fromkeys(warnings)))
+                 tuple(dict.fromkeys(warnings)), tuple(dict.fromkeys(filters)))
+
+
+def _is_filter(tok: _Token) -> bool:
+    return tok.prefix in FILTER_PREFIXES and not tok.negated
 
 
 #: Words a ``word_cache`` holds before it starts over.

@@ -1,9 +1,32 @@
 """results: what a search returns -- :class:`Hit` (one ranked document) and :class:`SearchResult`
-(the hits of one search, with what was searched, how many matched and how long it took)."""
+(the hits of one search, with what was searched, how many matched and how long it took) -- and
+:class:`Document`, an article read back from the index's stored text (``Searcher.doc``).
+
+>>> result = searcher.search("swedish furniture", k=3)          # doctest: +SKIP
+>>> result[0].title, result[0].text[:40]                        # doctest: +SKIP
+('IKEA', 'IKEA is a Swedish-founded multinational ')
+>>> result.to_pandas()                                          # doctest: +SKIP
+"""
 from __future__ import annotations
 
 from wikisearch.config import RankConfig
+from wikisearch.errors import MissingExtraError, WikisearchError
 from wikisearch.search.query import Query
+
+NO_TEXT = ("this index stores no text (it was built with --no-store / store_text=False); "
+           "rebuild it without that option to read articles")
+
+
+def _stored(reader, docid: int) -> dict[str, str]:
+    texts = reader.stored_text(docid) if reader is not None else None
+    if texts is None:
+        raise WikisearchError(NO_TEXT)
+    return texts
+
+
+def article_text(fields: dict[str, str]) -> str:
+    """The prose of an article: its opening, then its body, as plain text."""
+    return "\n\n".join(t for t in (fields.get("opening", ""), fields.get("body", "")) if t)
 
 
 class Hit:
@@ -37,6 +60,18 @@ class Hit:
         if self._url is None:
             self._url = self._reader.siteinfo.url(self.title)
         return self._url
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The document's stored text by field (``config.FIELDS``: title, redirect, opening,
+        heading, body, infobox, category, link, reference), read from the index when asked for.
+        Raises :class:`~wikisearch.errors.WikisearchError` if the index stores no text."""
+        return _stored(self._reader, self.docid)
+
+    @property
+    def text(self) -> str:
+        """The article's plain text (opening, then body), read from the index when asked for."""
+        return article_text(self.fields)
 
     def _key(self):
         return (self.docid, self.page_id, self.title, self.url, self.score, self.matched_fields, self.rank)
@@ -88,9 +123,143 @@ class SearchResult(list):
     def total_relation(self) -> str:
         return self._count()[1]
 
+    def __getitem__(self, i):
+        """A hit, or for a slice (``result[10:20]``) a :class:`SearchResult` of those hits with
+        the same query, totals and warnings (hits keep their ranks)."""
+        if not isinstance(i, slice):
+            return super().__getitem__(i)
+        return SearchResult(super().__getitem__(i), query=self.query, parsed=self.parsed,
+                            rank_config=self.rank_config, warnings=self.warnings,
+                            counter=self._count, took_ms=self.took_ms, flags=self.flags)
+
+    def to_records(self, text: bool = False) -> list[dict]:
+        """One dict per hit (rank, title, score, url, page_id, docid, matched_fields), for
+        ``pandas.DataFrame(...)``, JSON or CSV writers; ``text=True`` adds each article's text."""
+        rows = []
+        for h in self:
+            row = {"rank": h.rank, "title": h.title, "score": h.score, "url": h.url,
+                   "page_id": h.page_id, "docid": h.docid, "matched_fields": list(h.matched_fields)}
+            if text:
+                row["text"] = h.text
+            rows.append(row)
+        return rows
+
+    def to_pandas(self, text: bool = False):
+        """The hits as a ``pandas.DataFrame``, one row per hit (see :meth:`to_records`).
+
+        >>> searcher.search("berlin").to_pandas()[["rank", "title", "score"]]   # doctest: +SKIP
+        """
+        try:
+            import pandas
+        except ImportError:
+            raise MissingExtraError("to_pandas needs pandas (pip install pandas); "
+                                    "to_records() gives the same rows as dicts") from None
+        columns = ["rank", "title", "score", "url", "page_id", "docid", "matched_fields"]
+        return pandas.DataFrame(self.to_records(text=text), columns=columns + (["text"] if text else []))
+
     def to_json(self) -> dict:
         return {"query": self.query, "parsed": str(self.parsed) if self.parsed else None,
                 "total_matches": self.total_matches, "total_relation": self.total_relation,
                 "took_ms": round(self.took_ms, 3), "warnings": list(self.warnings),
                 "flags": dict(self.flags), "rank_config": self.rank_config.to_json(),
                 "hits": [h.to_json() for h in self]}
+
+
+class Document:
+    """One article of the index, as :meth:`Searcher.doc <wikisearch.search.searcher.Searcher.doc>`
+    returns it: identity (docid, page id, title, url, redirect titles) and, when the index stores
+    text, its fields (``fields``) and what is made of them: ``text`` (opening, then body),
+    ``opening``, ``sections`` (headings), ``infobox`` ({name: value}), ``categories``, ``links``.
+
+    >>> doc = searcher.doc("Berlin")                                # doctest: +SKIP
+    >>> doc.categories[:2], doc.infobox["name"]                     # doctest: +SKIP
+    (['Berlin', 'German state capitals'], 'Berlin')
+    """
+
+    def __init__(self, docid: int, page_id: int, title: str, url: str, redirects: list[str],
+                 fields: dict[str, str] | None):
+        self.docid = docid
+        self.page_id = page_id
+        self.title = title
+        self.url = url
+        self.redirects = redirects
+        self._fields = fields
+
+    @property
+    def has_text(self) -> bool:
+        return self._fields is not None
+
+    @property
+    def fields(self) -> dict[str, str]:
+        if self._fields is None:
+            raise WikisearchError(NO_TEXT)
+        return self._fields
+
+    def _lines(self, name: str) -> list[str]:
+        return [line for line in self.fields.get(name, "").split("\n") if line.strip()]
+
+    @property
+    def text(self) -> str:
+        return article_text(self.fields)
+
+    @property
+    def opening(self) -> str:
+        return self.fields.get("opening", "")
+
+    @property
+    def sections(self) -> list[str]:
+        return self._lines("heading")
+
+    @property
+    def categories(self) -> list[str]:
+        return self._lines("category")
+
+    @property
+    def links(self) -> list[str]:
+        return self._lines("link")
+
+    @property
+    def infobox(self) -> dict[str, str]:
+        """The infobox's parameters in order, ``{name: value}`` (the stored field holds one
+        ``name value`` line per parameter)."""
+        out: dict[str, str] = {}
+        for line in self._lines("infobox"):
+            name, _, value = line.partition(" ")
+            if name not in out:
+                out[name] = value.strip()
+        return out
+
+    def __repr__(self):
+        return f"Document(docid={self.docid}, page_id={self.page_id}, title={self.title!r})"
+
+    def to_json(self) -> dict:
+        out = {"docid": self.docid, "page_id": self.page_id, "title": self.title, "url": self.url,
+               "redirects": list(self.redirects)}
+        if self.has_text:
+            out.update({"opening": self.opening, "sections": self.sections, "infobox": self.infobox,
+                        "categories": self.categories, "links": self.links, "text": self.text})
+        return out
+
+    def describe(self, text: bool = False, width: int = 100) -> str:
+        """A plain-text view for a terminal (``wikisearch show``): title, url, redirects, the
+        opening, the infobox, the sections and the categories; ``text=True``: the body too."""
+        import textwrap
+        out = [self.title, f"{self.url}  (page id {self.page_id})"]
+        if self.redirects:
+            out.append("Redirects: " + "; ".join(self.redirects))
+        if not self.has_text:
+            out += ["", f"({NO_TEXT})"]
+            return "\n".join(out)
+        if self.opening:
+            out += [""] + textwrap.wrap(self.opening, width)
+        if self.infobox:
+            out += ["", "Infobox:"]
+            out += [f"  {name}: {textwrap.shorten(value, max(20, width - 4 - len(name))) if value else ''}"
+                    for name, value in self.infobox.items()]
+        if self.sections:
+            out += ["", f"Sections ({len(self.sections)}):"] + [f"  {s}" for s in self.sections]
+        if self.categories:
+            out += ["", f"Categories ({len(self.categories)}): " + "; ".join(self.categories)]
+        if text and self.fields.get("body"):
+            out += [""] + textwrap.wrap(self.fields["body"], width)
+        return "\n".join(out)

@@ -27,11 +27,12 @@ from wikisearch.popularity.priors import Priors, load_priors
 from wikisearch.popularity.suggest import Suggester
 from wikisearch.search import _maxscore_kernels as MK
 from wikisearch.search import _search_kernels as K
+from wikisearch.search.blockmax import BlockMaxSearch
 from wikisearch.search.cache import SCORED_CACHE_POSTINGS, ScoredLists
 from wikisearch.search.phrase import MAX_PHRASE_CHECKS, PhraseCheck, has_phrase  # noqa: F401 (re-exported)
 from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
 from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
-from wikisearch.search.results import Hit, SearchResult
+from wikisearch.search.results import Document, Hit, SearchResult
 from wikisearch.search.startup import fast_start  # noqa: F401 (re-exported)
 
 _EMPTY_I32 = np.zeros(0, np.int32)
@@ -76,6 +77,9 @@ class Searcher:
         self._params: dict = {}
         self._ordinals: dict = {}
         self._scored = ScoredLists(index, cache_postings)
+        # first-sight plain-OR queries read long lists a block at a time (blocks.bin)
+        self._blockmax = BlockMaxSearch(index, index.block_maxima, self._field_lengths) \
+            if index.block_maxima is not None and index.codec_name == "bitpacked" else None
         self._words: dict = {}                  # word -> its terms (query.parse_query)
         self._suggester: Suggester | None = None
         self._lock = threading.Lock()
@@ -96,17 +100,24 @@ class Searcher:
                 pass
 
     def search(self, query: str, k: int = 10, rank: RankConfig | None = None,
-               fields=None, priors: bool | PriorConfig | None = None) -> SearchResult:
+               fields=None, priors: bool | PriorConfig | None = None, offset: int = 0) -> SearchResult:
         """Rank documents for ``query`` (see :mod:`wikisearch.search.query` for the syntax).
 
         ``rank`` overrides the index's ranking settings (weights, k1, b, model) for this query;
         ``fields`` (names or prefixes, e.g. ``["title", "c"]``) restricts every unprefixed word.
         ``priors``: None or True adds the index's popularity prior (``priors.bin``, if it has one)
         to every score, False leaves it out, a :class:`PriorConfig` overrides its weights.
+        ``offset``: hits ``offset`` to ``offset + k`` (paging; ranks count from the first hit).
 
         >>> [h.title for h in open("idx").search("t:merkel", k=1)]     # doctest: +SKIP
         ['Angela Merkel']
         """
+        if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
+            raise InvalidQueryError(f"offset must be a non-negative integer, not {offset!r}")
+        if offset:
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+                raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
+            return self.search(query, int(k) + int(offset), rank, fields, priors)[int(offset):]
         t0 = time.perf_counter()
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
@@ -253,17 +264,30 @@ class Searcher:
 
     def _search_or(self, q, keys, ords, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
         excluded = self._excluded_docs(q, None) if q.excluded else _EMPTY_I32
-        arenas, starts, ends, bstarts, idf, upper = self._scored.lists(keys, ords, rank, params)
-        docids, scores, fields, bmax = arenas
         values, pmax = prior if prior is not None else (_NO_PRIOR, 0.0)
-        docs, scores, fields, _ = MK.maxscore_topk(k, starts, ends, docids, scores, fields, bstarts,
-                                                   bmax, idf, upper, excluded, values, pmax)
 
         def count():
-            return int(MK.count_union(starts, ends, docids, excluded)), "eq"
+            arenas, starts, ends, *_rest = self._scored.lists(keys, ords, rank, params)
+            return int(MK.count_union(starts, ends, arenas[0], excluded)), "eq"
+        if self._blockmax is not None and self._blockmax.eligible(rank) and \
+                not self._scored.admits(keys, ords, rank):
+            docs, scores, fields = self._blockmax.topk(keys, ords, params, rank, k, excluded, values, pmax)
+        else:
+            arenas, starts, ends, bstarts, idf, upper = self._scored.lists(keys, ords, rank, params)
+            docids, scores, fields, bmax = arenas
+            docs, scores, fields, _ = MK.maxscore_topk(k, starts, ends, docids, scores, fields, bstarts,
+                                                       bmax, idf, upper, excluded, values, pmax)
         return self._result(self._hits(docs, scores, fields), q.text, q, rank, warnings, count, t0, flags)
 
     def _search_boolean(self, q, terms, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
+        parsed, idf = q, terms.idf
+        if q.filters:                           # in every clause, to match; out of the scores
+            warnings.extend(self._filter_warnings(q.filters))
+            unscored = [terms.index[key] for key in q.filter_only_terms() if key in terms.index]
+            if unscored:
+                idf = idf.copy()
+                idf[unscored] = 0.0
+            q = q.with_filters_in_clauses()
         plain = _EMPTY_I32                      # matched by a clause without phrases: certain
         maybe = _EMPTY_I32                      # matched only if a phrase checks out
         clause_docs = []
@@ -284,7 +308,7 @@ class Searcher:
         w, a, c, k1, model = params
         tfpos = K.tf_positions(terms.masks)
         scores, fields, _ = K.score_docs(cands, terms.offsets, terms.docids, terms.masks, tfpos,
-                                         terms.tfs, terms.fsel, terms.idf, self._field_lengths,
+                                         terms.tfs, terms.fsel, idf, self._field_lengths,
                                          w, a, c, k1, model)
         if prior is not None:
             scores = scores + prior[0][cands]
@@ -312,7 +336,89 @@ class Searcher:
                 n += check.matches(d)
             return n, relation
         hits = self._hits(cands[top], scores[top], fields[top])
-        return self._result(hits, q.text, q, rank, warnings, count, t0, flags)
+        return self._result(hits, q.text, parsed, rank, warnings, count, t0, flags)
+
+    def _filter_warnings(self, filters) -> list[str]:
+        """A warning per filter on fields that hold nothing in this index (WikiExtractor output
+        has no categories or links): such a filter lets no document through."""
+        out = []
+        for lit in filters:
+            if not any(self._avg[FIELDS.index(f)] > 0 for f in lit.fields):
+                out.append(f"this index has no {'/'.join(lit.fields)} data (its input had none, "
+                           f"as WikiExtractor output has no categories or links): the filter "
+                           f"on {lit.text!r} matches nothing")
+        return out
+
+    # --- articles and batches ----------------------------------------------------------------
+    def doc(self, title_or_page_id) -> Document:
+        """The article with this title (a redirect's title gives its target; ``berlin_wall``
+        is normalised like Wikipedia normalises titles) or, given an ``int``, this page id:
+        a :class:`~wikisearch.search.results.Document` (title, url, redirects, and from the
+        stored text: ``text``, ``sections``, ``infobox``, ``categories``, ``fields``).
+
+        >>> open("idx").doc("Berlin").sections[:2]                   # doctest: +SKIP
+        ['History', 'Etymology']
+        """
+        d = self._docid_of(title_or_page_id)
+        r = self.reader
+        return Document(d, int(r.page_id(d)), r.title(d), r.url(d), list(r.redirects(d)),
+                        r.stored_text(d))
+
+    def _docid_of(self, key) -> int:
+        from wikisearch.errors import WikisearchError
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            found = np.flatnonzero(np.asarray(self.reader.page_ids) == int(key))
+            if not len(found):
+                raise WikisearchError(f"no article with page id {int(key)} in this index")
+            return int(found[0])
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidQueryError(f"give a title (str) or a page id (int), not {key!r}")
+        title = key.strip()
+        names = list(dict.fromkeys([title, self.reader.siteinfo.normalize_title(title)]))
+        for d in self.reader.docids_for_titles(names, redirects=True).tolist():
+            if d >= 0:
+                return int(d)
+        try:                                     # "ikea" -> IKEA, when only the case differs
+            close = self.suggest(title, 10)
+        except WikisearchError:
+            close = []
+        folded = title.casefold()
+        same = {s.docid for s in close if (s.redirect or s.title).casefold() == folded}
+        if len(same) == 1:
+            return same.pop()
+        hint = f"; titles starting so: {'; '.join(str(s) for s in close[:3])}" if close else ""
+        raise WikisearchError(f"no article titled {title!r} in this index{hint}")
+
+    def search_many(self, queries, k: int = 10, *, threads: int | None = None, offset: int = 0,
+                    **options) -> list[SearchResult]:
+        """:meth:`search` of every query of ``queries``, on ``threads`` threads (default: one per
+        core this process may use; the kernels run without the GIL). The results come in the
+        order of ``queries``, each exactly what ``search(query, k, **options)`` returns (hits
+        ``offset`` to ``offset + k`` with ``offset``). An invalid query raises, as in :meth:`search`.
+
+        >>> [r[0].title for r in open("idx").search_many(["ikea", "t:berlin"], k=1)]  # doctest: +SKIP
+        ['IKEA', 'Berlin']
+        """
+        queries = list(queries)
+        if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
+            raise InvalidQueryError(f"offset must be a non-negative integer, not {offset!r}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise InvalidQueryError(f"threads must be a positive integer or None, not {threads!r}")
+
+        def one(query):
+            return self.search(query, k, offset=offset, **options)
+        if threads is None:
+            import os
+            try:
+                threads = len(os.sched_getaffinity(0))
+            except AttributeError:
+                threads = os.cpu_count() or 1
+        threads = max(1, min(threads, len(queries)))
+        if threads == 1:
+            return [one(q) for q in queries]
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(threads, thread_name_prefix="wikisearch") as pool:
+            return list(pool.map(one, queries))
 
 
 def open(path) -> Searcher:   # noqa: A001 - the library's entry point, like io.open

@@ -1,0 +1,280 @@
+"""Block-max search (blocks.bin + _blockmax_kernels) against exhaustive scoring, bit for bit.
+
+The index is built from a generated MediaWiki dump whose few words follow a Zipf law, so that many
+lists run over several 128-posting blocks, some end in a one-posting tail, and words sit in
+several fields (title, headings, body) with varied lengths.
+"""
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wikisearch.config import FIELDS, PriorConfig, RankConfig
+from wikisearch.errors import CorruptIndexError, InvalidQueryError
+from wikisearch.index.reader import IndexReader
+from wikisearch.popularity.priors import Priors
+from wikisearch.search import _blockmax_kernels as BK
+from wikisearch.search.query import parse_query
+from wikisearch.search.rank import combine, field_tf, length_norm
+from wikisearch.search.searcher import Searcher
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _oracle import oracle_search, run_with_and_without_jit  # noqa: E402
+
+VOCAB = [f"w{i:02d}" for i in range(60)]
+_HEAD = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10" xml:lang="en">
+<siteinfo><sitename>Wikipedia</sitename><dbname>enwiki</dbname>
+<base>https://en.wikipedia.org/wiki/Main_Page</base><case>first-letter</case>
+<namespaces><namespace key="0" case="first-letter" /></namespaces></siteinfo>
+"""
+
+
+def _words(rng, n):
+    return " ".join(VOCAB[min(int(rng.paretovariate(0.9)) - 1, len(VOCAB) - 1)] for _ in range(n))
+
+
+def write_dump(path: Path, n_pages: int, seed: int) -> Path:
+    rng = random.Random(seed)
+    parts = [_HEAD]
+    for p in range(n_pages):
+        body = [_words(rng, rng.randint(3, 120))]
+        for _ in range(rng.randint(0, 2)):
+            body.append(f"== {_words(rng, rng.randint(1, 3))} ==\n{_words(rng, rng.randint(5, 60))}")
+        title = f"P{p} {_words(rng, rng.randint(0, 2))}".strip()
+        parts.append(f"<page><title>{title}</title><ns>0</ns><id>{p + 1}</id><revision><id>{p + 1}</id>"
+                     f"<text xml:space=\"preserve\">{chr(10).join(body)}</text></revision></page>\n")
+    parts.append("</mediawiki>\n")
+    path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    from wikisearch.build import build_index
+    tmp = tmp_path_factory.mktemp("blockmax")
+    return build_index([str(write_dump(tmp / "zipf.xml", 1500, 7))], str(tmp / "idx"))
+
+
+def _pre_score(reader, rank, d, fields_tf):
+    acc = 0.0
+    avg = reader.avg_field_lengths
+    for f in sorted(fields_tf):
+        norm = length_norm(rank.b[f], float(reader.field_lengths[d, f]), float(avg[f]))
+        acc += field_tf(float(fields_tf[f]), rank.weights[f], norm, rank.model)
+    return combine(acc, 1.0, rank.k1, rank.model)
+
+
+def test_blocks_bin_by_hand(index):
+    """Every long list's block data, recomputed in plain Python from its decoded postings."""
+    r = IndexReader(index)
+    m = r.block_maxima
+    rank = r.rank_config
+    assert m.rank == rank.to_json() and len(m.terms) > 20
+    for i, o in enumerate(m.terms.tolist()):
+        docids, masks, tfs = r.postings(o)
+        n = len(docids)
+        assert n > 128
+        g0, g1 = int(m.offsets[i]), int(m.offsets[i + 1])
+        assert g1 - g0 == -(-n // 128)
+        j = 0
+        scores = []
+        for d, mask in zip(docids.tolist(), masks.tolist()):
+            per = {}
+            for f in range(len(FIELDS)):
+                if mask >> f & 1:
+                    per[f] = int(tfs[j])
+                    j += 1
+            scores.append(_pre_score(r, rank, d, per))
+        for b in range(g1 - g0):
+            chunk = scores[b * 128:(b + 1) * 128]
+            assert int(m.last[g0 + b]) == int(docids[min(n, (b + 1) * 128) - 1])
+            bound = float(m.bound[g0 + b])
+            assert bound >= max(chunk) and bound - max(chunk) <= max(chunk) * 2.0 ** -23
+        assert int(m.pos[g0]) > 0 and list(m.pos[g0:g1]) == sorted(m.pos[g0:g1])
+    assert r.doc_freq(int(m.terms[0])) > 128
+
+
+def _random_query(rng):
+    words = [rng.choice(VOCAB[:30]) for _ in range(rng.randint(1, 6))]
+    out = []
+    for w in words:
+        roll = rng.random()
+        out.append(("t:" + w) if roll < 0.1 else ("-" + w) if roll < 0.15 else w)
+    return " ".join(out)
+
+
+def _same(got, want, text):
+    assert [(h.docid, h.score) for h in got] == want, text
+
+
+def test_block_max_equals_exhaustive(index):
+    """First-sight queries take the block-max path (no list cache): same top k, same bits."""
+    r = IndexReader(index)
+    s = Searcher(r, cache_postings=0)
+    assert s._blockmax is not None
+    calls = []
+    real = BK.blockmax_topk
+
+    def counting(*a):
+        calls.append(1)
+        return real(*a)
+    BK_mod = sys.modules["wikisearch.search.blockmax"]
+    BK_mod.BK.blockmax_topk = counting
+    try:
+        rng = random.Random(3)
+        for _ in range(250):
+            text = _random_query(rng)
+            k = rng.choice([1, 2, 3, 10, 50, 1000])
+            try:
+                q = parse_query(text, r.analyzer)
+            except InvalidQueryError:            # only exclusions
+                continue
+            got = s.search(text, k=k)
+            want, total = oracle_search(r, q, r.rank_config, k)
+            _same(got, want, text)
+            assert got.total_matches == total, text
+    finally:
+        BK_mod.BK.blockmax_topk = real
+    assert len(calls) > 150                     # the block-max path did answer
+
+
+def test_cache_admission_gives_the_same_answers(index):
+    """The default searcher: first sight by block-max, the second time from the scored-lists
+    cache; the answers agree with each other and with the oracle."""
+    r = IndexReader(index)
+    s = Searcher(r)
+    rng = random.Random(5)
+    texts = [" ".join(rng.choice(VOCAB[:25]) for _ in range(rng.randint(1, 4))) for _ in range(40)]
+    first = [[(h.docid, h.score) for h in s.search(t, k=10)] for t in texts]
+    again = [[(h.docid, h.score) for h in s.search(t, k=10)] for t in texts]
+    assert first == again
+    for t, got in zip(texts, first):
+        assert got == oracle_search(r, parse_query(t, r.analyzer), r.rank_config, 10)[0], t
+
+
+def test_other_ranking_settings_take_the_exact_path(index):
+    r = IndexReader(index)
+    s = Searcher(r, cache_postings=0)
+    custom = RankConfig(k1=1.2, weights=tuple(1.0 for _ in FIELDS))
+    assert not s._blockmax.eligible(custom) and s._blockmax.eligible(r.rank_config)
+    for text in ("w00 w01", "w03 w07 w11", "t:w02 w05"):
+        q = parse_query(text, r.analyzer)
+        _same(s.search(text, k=10, rank=custom), oracle_search(r, q, custom, 10)[0], text)
+
+
+def test_block_max_with_priors(index):
+    r = IndexReader(index)
+    rng = np.random.default_rng(9)
+    views = np.where(rng.random(r.n_docs) < 0.3, rng.integers(1, 10**6, r.n_docs), 0).astype(np.float64)
+    priors = Priors(views, rng.integers(0, 50, r.n_docs).astype(np.uint32), total_views=1e7,
+                    config=PriorConfig(pageviews_weight=2.0, inlinks_weight=1.0))
+    s = Searcher(r, cache_postings=0, priors=priors)
+    prior = priors.scores()
+    texts = ["w00", "w00 w01", "w04 w09 w13", "w20 -w00", "w02 w02 w03"]
+    for text in texts:
+        for k in (1, 10, 100):
+            q = parse_query(text, r.analyzer)
+            got = s.search(text, k=k)
+            matched, _ = oracle_search(r, q, r.rank_config, r.n_docs)
+            want = sorted(((d, sc + prior[d]) for d, sc in matched), key=lambda x: (-x[1], x[0]))[:k]
+            _same(got, want, text)
+
+
+def test_damaged_block_data_is_corruption(index):
+    """Block data that disagree with the bytes (a wrong last docid) raise CorruptIndexError."""
+    r = IndexReader(index)
+    s = Searcher(r, cache_postings=0)
+    m = r.block_maxima
+    o = int(m.terms[0])
+    bad = np.array(m.last)
+    bad[int(m.offsets[0])] += 1
+    m.last = bad
+    with pytest.raises(CorruptIndexError):
+        s.search(r.terms.term(o), k=1000)
+
+
+def test_one_posting_tails_and_exact_block_sizes():
+    """Lists of 129, 256, 257 and 385 postings (a one-posting tail, whole blocks, a tail after
+    whole blocks): the kernel's blocks read back exactly what the codec wrote."""
+    from wikisearch.index.codec import get_codec
+    codec = get_codec("bitpacked")
+    rng = np.random.default_rng(1)
+    n_docs = 5000
+    lengths = rng.integers(1, 50, (n_docs, len(FIELDS))).astype(np.uint32)
+    w, a, c = np.ones(len(FIELDS)), np.full(len(FIELDS), 0.5), np.full(len(FIELDS), 0.02)
+    for n in (1, 2, 128, 129, 130, 256, 257, 385):
+        docids = np.sort(rng.choice(n_docs, n, replace=False)).astype(np.int32)
+        masks = rng.choice([1, 16, 17, 272], n).astype(np.uint16)
+        tfs = rng.integers(1, 5, int(sum(bin(int(x)).count("1") for x in masks))).astype(np.uint32)
+        data = np.frombuffer(codec.encode(docids, masks, tfs), np.uint8).copy()
+        boff, pos, last, bound, ok = BK.list_block_meta(
+            data, np.array([0]), np.array([len(data)]), np.array([n]), np.int64(511), lengths, w, a, c,
+            1.2, 0)
+        assert ok and boff.tolist() == [0, -(-n // 128)]
+        assert last.tolist() == [int(docids[min(n, (b + 1) * 128) - 1]) for b in range(boff[1])]
+        got = BK.blockmax_topk(n, data, np.array([0]), np.array([len(data)]), np.array([n]), boff, pos,
+                               last, bound, np.array([1.0]), np.array([511]), lengths, w, a, c, 1.2, 0,
+                               np.zeros(0, np.int32), np.zeros(0), 0.0)
+        assert got[5] == 0 and sorted(got[0].tolist()) == docids.tolist(), n
+
+
+def test_kernels_without_jit(index):
+    """The block-max kernels run as plain Python (NUMBA_DISABLE_JIT=1) and give the same answers."""
+    code = f"""
+import json, random
+from wikisearch.search.searcher import Searcher
+s = Searcher({str(index)!r}, cache_postings=0)
+rng = random.Random(2)
+words = ["w%02d" % i for i in range(20)]
+out = []
+for _ in range(12):
+    q = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+    out.append([q, [(h.docid, h.score) for h in s.search(q, k=7)]])
+print(json.dumps(out))
+"""
+    runs = run_with_and_without_jit(code)
+    assert runs[0] == runs[1]
+
+
+def test_a_one_mask_list_after_a_many_mask_list_regression():
+    """One kernel call over a list with several masks, then a list with one (no Codes stream):
+    the second must not read the first's codes (it crashed the 30k build: codes index the table)."""
+    from wikisearch.index.codec import get_codec
+    codec = get_codec("bitpacked")
+    rng = np.random.default_rng(2)
+    n_docs = 3000
+    lengths = rng.integers(1, 50, (n_docs, len(FIELDS))).astype(np.uint32)
+    w, a, c = np.ones(len(FIELDS)), np.full(len(FIELDS), 0.5), np.full(len(FIELDS), 0.02)
+    parts, starts, dfs = [], [], []
+    for masks in ([1, 16, 17, 272, 3, 5], [16]):
+        n = 300
+        docids = np.sort(rng.choice(n_docs, n, replace=False)).astype(np.int32)
+        m = rng.choice(masks, n).astype(np.uint16)
+        tfs = np.ones(int(sum(bin(int(x)).count("1") for x in m)), np.uint32)
+        starts.append(sum(len(p) for p in parts))
+        parts.append(codec.encode(docids, m, tfs))
+        dfs.append(n)
+    data = np.frombuffer(b"".join(parts), np.uint8).copy()
+    lens = [len(p) for p in parts]
+    boff, pos, last, bound, ok = BK.list_block_meta(data, np.array(starts), np.array(lens), np.array(dfs),
+                                                    np.int64(511), lengths, w, a, c, 1.2, 0)
+    assert ok and boff.tolist() == [0, 3, 6] and (bound > 0).all()
+
+
+def test_format_example():
+    """docs/FORMAT.md's blocks.bin example, value for value."""
+    from wikisearch.index.codec import get_codec
+    n = 300
+    data = np.frombuffer(get_codec("bitpacked").encode((np.arange(n) * 3).astype(np.int32),
+                                                         np.full(n, 16, np.uint16), np.ones(n, np.uint32)),
+                         np.uint8).copy()
+    lengths = np.ones((1000, len(FIELDS)), np.uint32)
+    boff, pos, last, bound, ok = BK.list_block_meta(
+        data, np.array([0]), np.array([len(data)]), np.array([n]), np.int64(511), lengths,
+        np.ones(len(FIELDS)), np.zeros(len(FIELDS)), np.ones(len(FIELDS)), 1.0, 0)
+    assert ok and len(data) == 82 and boff.tolist() == [0, 3]
+    assert pos.tolist() == [1, 35, 69] and last.tolist() == [381, 765, 897] and bound.tolist() == [0.5] * 3

@@ -1,0 +1,431 @@
+"""Numba kernels of block-max search: top-k of a disjunction straight from bit-packed lists,
+decoding a block of 128 postings only when a document that might enter the top k falls in it.
+
+A list longer than one block carries, per block (``blocks.bin``, docs/FORMAT.md): the byte where
+the block starts, its last docid and an upper bound of its postings' scores before idf under the
+index's ranking settings (:func:`list_block_meta` computes them). :func:`blockmax_topk` is
+MaxScore (Turtle & Flood 1995) document at a time over cursors that skip blocks by their last
+docid without decoding them, with the block-max refinement of Ding & Suel (2011) for the lists it
+only probes: a candidate is dropped when its essential sum plus the bounds of the blocks that could
+still hold it cannot reach the k-th score. A block is decoded and scored only when a cursor must
+look inside it (:func:`_score_block`, the arithmetic of ``_prescore_kernels.bitpacked_score_into``
+operation by operation), so scores stay bit-identical to every other path: a term's score is
+``idf * pre``, summed over terms in query order, then the prior.
+
+Pure functions over arrays, no I/O, no validation of arguments; all run under NUMBA_DISABLE_JIT=1.
+Their oracle is exhaustive scoring (tests/test_blockmax.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from wikisearch._topk_kernels import heap_sorted, offer
+from wikisearch.index._codec_kernels import BLOCK, CORRUPT, _read_mask_table
+from wikisearch.search._maxscore_kernels import _LOWBIT, _insertion_sort
+from wikisearch.search._prescore_kernels import (
+    _add_field, _block_tfs, _code_tables, _read_block, _read_tail, _saturate)
+from wikisearch.search._search_kernels import _NO_DOC, _SLACK
+
+#: Lists of at most this many postings have no stored block data (one block: read whole).
+ONE_BLOCK = BLOCK
+#: Documents whose essential postings are added up at a time.
+WINDOW = 2048
+
+
+@njit(cache=True, nogil=True)
+def n_blocks_of(n):
+    """Blocks of a list of ``n`` postings: 128 each, a last partial one, or a one-posting tail."""
+    return (n + BLOCK - 1) // BLOCK
+
+
+@njit(cache=True, nogil=True)
+def _score_block(buf, at, end, count, tail, last, n_masks, table, counts, kept, gaps, codes, tfs,
+                 vals, kd, kmask, kstart, field_lengths, weights, norm_a, norm_c, k1, model,
+                 out_docids, out_scores, out_fields):
+    """Decode and score one block at ``buf[at:end]`` (``count`` postings; ``tail``: the list's
+    one-posting varbyte tail) after docid ``last``: its postings matching the selection (``kept``
+    per mask code) go to ``out_*[:m]``. Returns ``(at, last, m)``; at is CORRUPT when damaged."""
+    n_docs = field_lengths.shape[0]
+    if n_masks <= 1:                           # no Codes stream: every posting has code 0
+        for k in range(count):                 # (the scratch may hold another list's codes)
+            codes[k] = 0
+    if not tail:
+        at = _read_block(buf, at, end, n_masks, count, gaps, codes)
+        if at < 0:
+            return CORRUPT, last, 0
+        at, _n_tf = _block_tfs(buf, at, end, codes, count, n_masks, counts, tfs, tfs.size)
+        if at < 0:
+            return CORRUPT, last, 0
+    else:
+        at, d, code, _n_tf = _read_tail(buf, at, end, n_masks, counts, last, tfs, 0)
+        if at < 0:
+            return CORRUPT, last, 0
+        gaps[0] = np.uint32(d - last - 1)
+        codes[0] = np.uint32(code)
+    j = 0
+    m0 = 0
+    union = 0
+    for k in range(count):
+        last += np.int64(gaps[k]) + 1
+        c = codes[k]
+        fm = kept[c]
+        kd[m0] = last
+        kmask[m0] = table[c]
+        kstart[m0] = j
+        j += counts[c]
+        out_docids[m0] = last
+        out_fields[m0] = np.uint16(fm)
+        union |= fm
+        m0 += fm != 0
+    if last >= n_docs:
+        return CORRUPT, last, 0
+    for i in range(m0):
+        vals[i] = 0.0
+    while union:
+        f = np.int64(_LOWBIT[union])
+        union &= union - 1
+        _add_field(f, m0, kd, kmask, kstart, tfs, field_lengths, weights[f], norm_a[f], norm_c[f],
+                   model, vals)
+    if model == 0:
+        _saturate(vals, m0, k1)
+    for i in range(m0):
+        out_scores[i] = vals[i]
+    return at, last, m0
+
+
+@njit(cache=True, nogil=True)
+def _scratch():
+    return (np.empty(BLOCK, np.uint32), np.zeros(BLOCK, np.uint32), np.empty(BLOCK * 16, np.uint32),
+            np.empty(BLOCK, np.float64), np.empty(BLOCK, np.int64), np.empty(BLOCK, np.int64),
+            np.empty(BLOCK, np.int64))
+
+
+@njit(cache=True, nogil=True)
+def list_block_meta(data, starts, lens, dfs, sel, field_lengths, weights, norm_a, norm_c, k1, model):
+    """Block data of the lists ``data[starts[i]:starts[i]+lens[i]]`` (``dfs[i]`` postings):
+    ``(block_offsets int64[L+1], pos int64[B], last int32[B], bound float32[B], ok)``: per block,
+    its first byte relative to the list, its last docid and its largest score before idf
+    (postings of fields ``sel``), rounded up to float32."""
+    L = starts.shape[0]
+    boff = np.zeros(L + 1, np.int64)
+    for i in range(L):
+        boff[i + 1] = boff[i] + n_blocks_of(dfs[i])
+    B = boff[L]
+    pos = np.empty(B, np.int64)
+    lastd = np.empty(B, np.int32)
+    bound = np.empty(B, np.float32)
+    gaps, codes, tfs, vals, kd, kmask, kstart = _scratch()
+    od = np.empty(BLOCK, np.int64)
+    osc = np.empty(BLOCK, np.float64)
+    of = np.empty(BLOCK, np.uint16)
+    for i in range(L):
+        a = starts[i]
+        end = a + lens[i]
+        n = dfs[i]
+        table, at = _read_mask_table(data, a, end)
+        if at < 0:
+            return boff, pos, lastd, bound, False
+        n_masks = table.size
+        counts, kept = _code_tables(table, sel)
+        last = np.int64(-1)
+        tail = n % BLOCK == 1
+        nb = n_blocks_of(n)
+        for b in range(nb):
+            g = boff[i] + b
+            pos[g] = at - a
+            count = min(BLOCK, n - b * BLOCK)
+            at, last, m = _score_block(data, at, end, count, tail and b == nb - 1, last, n_masks, table,
+                                       counts, kept, gaps, codes, tfs, vals, kd, kmask, kstart,
+                                       field_lengths, weights, norm_a, norm_c, k1, model, od, osc, of)
+            if at < 0:
+                return boff, pos, lastd, bound, False
+            best = 0.0
+            for r in range(m):
+                best = max(best, osc[r])
+            f = np.float32(best)
+            if np.float64(f) < best:           # an upper bound stays one after rounding
+                f = np.nextafter(f, np.float32(np.inf))
+            bound[g] = f
+            lastd[g] = np.int32(last)
+        if at != end:
+            return boff, pos, lastd, bound, False
+    return boff, pos, lastd, bound, True
+
+
+@njit(cache=True, nogil=True)
+def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, sel,
+                  field_lengths, weights, norm_a, norm_c, k1, model, excluded, prior, prior_max):
+    """Exact top-k of the disjunction of T bit-packed lists by block-max MaxScore.
+
+    List t is ``data[lstart[t]:lstart[t]+llen[t]]`` with ``ldf[t]`` postings; its blocks are
+    ``bfirst[t]:bfirst[t+1]`` of ``bpos`` (first byte, relative to the list), ``blast`` (last
+    docid) and ``bbound`` (score bound before idf, for field selection ``sel[t]`` or a wider one).
+    As ``_maxscore_kernels.maxscore_topk``: the essential lists are added up a window of WINDOW
+    docids at a time (their blocks decoded as the window reaches them); a document found is
+    dropped if its sum plus the bounds of the blocks of the other lists that could hold it cannot
+    reach the k-th score, else those lists are probed, strongest first (a block decoded only when
+    a probe lands in it); a document that gets through is scored exactly, terms in query order.
+    ``excluded`` (sorted) never match; ``prior[d]`` (empty: none; <= prior_max) is added to every
+    matching document. Returns ``(docids, scores, field masks, n_scored, n_decoded, status)`` best
+    first, ties by docid; status 0, or CORRUPT (damaged bytes, docid past the last document).
+    """
+    T = lstart.shape[0]
+    has_prior = prior.shape[0] > 0
+    pmax = prior_max if has_prior else 0.0
+    fail = (np.zeros(0, np.int32), np.zeros(0, np.float64), np.zeros(0, np.int64), 0, 0, CORRUPT)
+    # --- per list: its mask table, the bound of each block and of the whole list ------------
+    tab_off = np.zeros(T + 1, np.int64)
+    for t in range(T):
+        table, at = _read_mask_table(data, lstart[t], lstart[t] + llen[t])
+        if at < 0:
+            return fail
+        tab_off[t + 1] = tab_off[t] + table.size
+    tables = np.empty(tab_off[T], np.int64)
+    counts = np.empty(tab_off[T], np.int64)
+    kept = np.empty(tab_off[T], np.int64)
+    upper = np.zeros(T, np.float64)
+    ubound = np.empty(bbound.shape[0], np.float64)   # idf * block bound, inflated
+    for t in range(T):
+        table, at = _read_mask_table(data, lstart[t], lstart[t] + llen[t])
+        c, kk = _code_tables(table, sel[t])
+        for i in range(table.size):
+            tables[tab_off[t] + i] = table[i]
+            counts[tab_off[t] + i] = c[i]
+            kept[tab_off[t] + i] = kk[i]
+        for g in range(bfirst[t], bfirst[t + 1]):
+            ubound[g] = idf[t] * np.float64(bbound[g]) * (1.0 + 1e-5) + 1e-12
+            upper[t] = max(upper[t], ubound[g])
+    order = np.argsort(upper, kind="mergesort")
+    cum = np.empty(T, np.float64)
+    s = 0.0
+    for i in range(T):
+        s += upper[order[i]]
+        cum[i] = s * (1.0 + _SLACK)
+    # --- cursors: the decoded block of each list, a position in it ---------------------------
+    bd = np.empty((T, BLOCK), np.int64)
+    bs = np.empty((T, BLOCK), np.float64)
+    bf = np.empty((T, BLOCK), np.uint16)
+    cb = np.full(T, -1, np.int64)              # the block decoded (relative), -1: none
+    cn = np.zeros(T, np.int64)                 # postings kept in it
+    ci = np.zeros(T, np.int64)                 # the cursor within it
+    sb = np.zeros(T, np.int64)                 # shallow cursor: the block a document may be in
+    cur = np.full(T, _NO_DOC, np.int64)        # each cursor's docid (_NO_DOC: exhausted)
+    gaps, codes, tfs, vals, kd, kmask, kstart = _scratch()
+    n_decoded = 0
+    hs = np.empty(max(k, 1), np.float64)
+    hd = np.empty(max(k, 1), np.int32)
+    hf = np.zeros(max(k, 1), np.int64)
+    size = 0
+    threshold = -np.inf
+    first = 0 if k > 0 else T
+    essential = np.zeros(T, np.bool_)
+    wval = np.zeros((T, WINDOW), np.float64)   # a window's essential contributions, per term
+    wfld = np.zeros((T, WINDOW), np.uint16)
+    wset = np.zeros((T, WINDOW), np.bool_)
+    acc = np.zeros(WINDOW, np.float64)         # their sums, by docid - base
+    seen = np.zeros(WINDOW, np.int64)
+    touched = np.empty(WINDOW + 1, np.int64)
+    cand = np.empty(WINDOW, np.int64)
+    contrib = np.zeros(T, np.float64)
+    cfield = np.zeros(T, np.int64)
+    hit = np.zeros(T, np.bool_)
+    rest = np.zeros(T + 1, np.float64)
+    ex = 0
+    n_ex = excluded.shape[0]
+    n_scored = 0
+    for t in range(T):                         # every cursor to its first posting
+        cur[t], st = _seek(t, np.int64(-1), data, lstart, llen, ldf, bfirst, bpos, blast, tables,
+                           counts, kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes, tfs, vals, kd,
+                           kmask, kstart, field_lengths, weights, norm_a, norm_c, k1, model)
+        if st < 0:
+            return fail
+        n_decoded += st
+    while first < T:
+        base = _NO_DOC
+        for i in range(first, T):
+            base = min(base, cur[order[i]])
+        if base == _NO_DOC:
+            break
+        top = base + WINDOW
+        n = 0
+        for i in range(T):
+            essential[order[i]] = i >= first
+        for i in range(first, T):              # the essential lists' postings in the window
+            t = order[i]
+            w = idf[t]
+            while cur[t] < top:
+                j0 = ci[t]
+                m = cn[t]
+                q = j0
+                while q < m and bd[t, q] < top:
+                    j = bd[t, q] - base
+                    c = w * bs[t, q]
+                    acc[j] += c
+                    wval[t, j] = c
+                    wfld[t, j] = bf[t, q]
+                    wset[t, j] = True
+                    touched[n] = j
+                    n += 1 - seen[j]
+                    seen[j] = 1
+                    q += 1
+                ci[t] = q
+                if q < m:
+                    cur[t] = bd[t, q]
+                    break
+                last = np.int64(blast[bfirst[t] + cb[t]])   # the block is used up: the next one
+                cur[t], st = _seek(t, last, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts,
+                                   kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes, tfs, vals, kd,
+                                   kmask, kstart, field_lengths, weights, norm_a, norm_c, k1, model)
+                if st < 0:
+                    return fail
+                n_decoded += st
+        fw = first                             # the window's non-essential lists: order[:fw]
+        others = cum[fw - 1] + pmax if fw > 0 else pmax
+        m = 0
+        for c_ in range(n):                    # not even with every other list at its bound?
+            j = touched[c_]
+            keep = np.int64((acc[j] + others) * (1.0 + _SLACK) >= threshold)
+            cand[m] = j
+            m += keep
+            seen[j] = keep
+        if m <= 32:
+            _insertion_sort(cand, m)
+            for c_ in range(m):
+                seen[cand[c_]] = 0
+        else:
+            m = 0
+            for j in range(WINDOW):
+                cand[m] = j
+                m += seen[j]
+                seen[j] = 0
+        for c_ in range(m):
+            j = cand[c_]
+            partial = acc[j]
+            d = base + j
+            while ex < n_ex and excluded[ex] < d:
+                ex += 1
+            if ex < n_ex and excluded[ex] == d:
+                continue
+            if (partial + others) * (1.0 + _SLACK) < threshold:
+                continue
+            pd = prior[d] if has_prior else 0.0
+            for i in range(fw):                # block bounds at d, without decoding (shallow)
+                t = order[i]
+                b = sb[t]
+                nb = bfirst[t + 1] - bfirst[t]
+                while b < nb and blast[bfirst[t] + b] < d:
+                    b += 1
+                sb[t] = b
+                rest[i + 1] = rest[i] + (ubound[bfirst[t] + b] if b < nb else 0.0)
+            pruned = False
+            for i in range(fw - 1, -1, -1):
+                if (partial + rest[i + 1] + pd) * (1.0 + _SLACK) < threshold:
+                    pruned = True
+                    break
+                t = order[i]
+                if cur[t] < d:
+                    q = ci[t]                  # within the decoded block: no call
+                    while q < cn[t] and bd[t, q] < d:
+                        q += 1
+                    if q < cn[t]:
+                        ci[t] = q
+                        cur[t] = bd[t, q]
+                    else:
+                        cur[t], st = _seek(t, d - 1, data, lstart, llen, ldf, bfirst, bpos, blast, tables,
+                                           counts, kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes,
+                                           tfs, vals, kd, kmask, kstart, field_lengths, weights, norm_a,
+                                           norm_c, k1, model)
+                        if st < 0:
+                            return fail
+                        n_decoded += st
+                if cur[t] == d:
+                    cc = idf[t] * bs[t, ci[t]]
+                    contrib[t] = cc
+                    cfield[t] = np.int64(bf[t, ci[t]])
+                    hit[t] = True
+                    partial += cc
+            if not pruned and fw == 0 and (partial + pd) * (1.0 + _SLACK) < threshold:
+                pruned = True
+            if not pruned:
+                total = 0.0                    # exact: terms in query order
+                fm = np.int64(0)
+                for t in range(T):
+                    if essential[t]:
+                        if wset[t, j]:
+                            total += wval[t, j]
+                            fm |= np.int64(wfld[t, j])
+                    elif hit[t]:
+                        total += contrib[t]
+                        fm |= cfield[t]
+                if has_prior:
+                    total += pd
+                n_scored += 1
+                size = offer(hs, hd, hf, size, k, total, d, fm)
+                if size == k:
+                    threshold = hs[0]
+            for i in range(fw):
+                hit[order[i]] = False
+        for c_ in range(n):                    # the window's state back to zero
+            j = touched[c_]
+            acc[j] = 0.0
+            for i in range(fw, T):
+                wset[order[i], j] = False
+        while first < T and (cum[first] + pmax) * (1.0 + _SLACK) < threshold:
+            first += 1
+    docs, top_scores, masks = heap_sorted(hs, hd, hf, size)
+    return docs, top_scores, masks, n_scored, n_decoded, 0
+
+
+@njit(cache=True, nogil=True)
+def _seek(t, d, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts, kept, tab_off, cb, cn,
+          ci, bd, bs, bf, gaps, codes, tfs, vals, kd, kmask, kstart, field_lengths, weights, norm_a,
+          norm_c, k1, model):
+    """Move list t's cursor to its first kept posting with docid > ``d``, skipping whole blocks
+    by their last docid and decoding only the block it lands in. Returns ``(docid, n)``: the
+    docid (_NO_DOC when the list is done) and the blocks decoded (CORRUPT if damaged)."""
+    nb = bfirst[t + 1] - bfirst[t]
+    b = cb[t]
+    if b >= 0:                                 # within the decoded block?
+        i = ci[t]
+        while i < cn[t] and bd[t, i] <= d:
+            i += 1
+        ci[t] = i
+        if i < cn[t]:
+            return bd[t, i], 0
+        b += 1
+    else:
+        b = 0
+    n_dec = 0
+    while True:
+        while b < nb and blast[bfirst[t] + b] <= d:
+            b += 1
+        if b >= nb:
+            cb[t] = nb
+            cn[t] = 0
+            ci[t] = 0
+            return _NO_DOC, n_dec
+        g = bfirst[t] + b
+        n = ldf[t]
+        count = min(BLOCK, n - b * BLOCK)
+        tail = (n % BLOCK == 1) and b == nb - 1
+        before = np.int64(-1) if b == 0 else np.int64(blast[g - 1])
+        a = lstart[t]
+        o = tab_off[t]
+        at, _last, m = _score_block(data, a + bpos[g], a + llen[t], count, tail, before,
+                                    tab_off[t + 1] - o, tables[o:tab_off[t + 1]],
+                                    counts[o:tab_off[t + 1]], kept[o:tab_off[t + 1]], gaps, codes,
+                                    tfs, vals, kd, kmask, kstart, field_lengths, weights, norm_a,
+                                    norm_c, k1, model, bd[t], bs[t], bf[t])
+        if at < 0 or _last != blast[g]:
+            return _NO_DOC, CORRUPT
+        n_dec += 1
+        cb[t] = b
+        cn[t] = m
+        i = 0
+        while i < m and bd[t, i] <= d:
+            i += 1
+        ci[t] = i
+        if i < m:
+            return bd[t, i], n_dec
+        b += 1

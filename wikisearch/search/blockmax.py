@@ -1,0 +1,110 @@
+"""blockmax: first-sight plain-OR queries answered from the bit-packed lists themselves, a block
+of 128 postings decoded only when a document that might enter the top k falls in it
+(``_blockmax_kernels``), and the per-block data of ``blocks.bin`` that makes it possible.
+
+The bounds in ``blocks.bin`` hold for the index's own ranking settings (and any field selection,
+weights being non-negative); a query with other settings takes the exact path of the searcher.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from wikisearch.config import RankConfig
+from wikisearch.errors import CorruptIndexError
+from wikisearch.index.blockmax import BlockMaxima
+from wikisearch.index.termdict import TERM_BLOCK
+from wikisearch.search import _blockmax_kernels as BK
+from wikisearch.search.rank import field_mask, idf as idf_of, kernel_params
+
+ALL_FIELDS = np.int64(field_mask(None))
+_BATCH_BLOCKS = 4096                   # dictionary blocks read at a time when building
+
+
+def block_maxima_of(segment, field_lengths: np.ndarray, avg_field_lengths, rank: RankConfig) -> dict:
+    """The arrays of ``blocks.bin`` for a merged segment (a SegmentReader) whose documents have
+    ``field_lengths``: every list longer than one block, bounds under ``rank``. Empty for a
+    codec other than bit-packed."""
+    empty = {"terms": np.zeros(0, np.int64), "block_offsets": np.zeros(1, np.int64),
+             "pos": np.zeros(0, np.int64), "last": np.zeros(0, np.int32), "bound": np.zeros(0, np.float32),
+             "rank": rank.to_json()}
+    if segment.codec_name != "bitpacked":
+        return empty
+    terms, starts, lens, dfs = [], [], [], []
+    d = segment.terms
+    for b0 in range(0, d.n_blocks, _BATCH_BLOCKS):
+        _tb, _to, df, st, ln = d.read_blocks(b0, min(d.n_blocks, b0 + _BATCH_BLOCKS))
+        long = np.flatnonzero(df > BK.ONE_BLOCK)
+        terms.append(long + b0 * TERM_BLOCK)
+        starts.append(st[long])
+        lens.append(ln[long])
+        dfs.append(df[long])
+    if not terms:
+        return empty
+    terms, starts, lens, dfs = (np.concatenate(x).astype(np.int64) for x in (terms, starts, lens, dfs))
+    w, a, c, k1, model = kernel_params(rank, avg_field_lengths)
+    boff, pos, last, bound, ok = BK.list_block_meta(segment.postings_data, starts, lens, dfs, ALL_FIELDS,
+                                                    np.ascontiguousarray(field_lengths), w, a, c, k1, model)
+    if not ok:
+        raise CorruptIndexError(segment.post_c.path, "undecodable postings while computing block maxima")
+    return {"terms": terms, "block_offsets": boff, "pos": pos, "last": last, "bound": bound,
+            "rank": rank.to_json()}
+
+
+class BlockMaxSearch:
+    """The block-max path of one searcher: eligible when the query ranks with the index's own
+    settings over a bit-packed index that has ``blocks.bin``."""
+
+    def __init__(self, reader, maxima: BlockMaxima, field_lengths: np.ndarray):
+        self.reader = reader
+        self.maxima = maxima
+        self.rank = RankConfig.from_json(maxima.rank)
+        self.field_lengths = field_lengths
+
+    def eligible(self, rank: RankConfig) -> bool:
+        return rank == self.rank
+
+    def topk(self, keys, ords, params, rank: RankConfig, k: int, excluded, prior, prior_max):
+        """``(docids, scores, fields)`` of the top k, as the exact paths give them."""
+        r, m = self.reader, self.maxima
+        w, a, c, k1, model = params
+        data = r.postings_data
+        T = len(ords)
+        lstart = np.empty(T, np.int64)
+        llen = np.empty(T, np.int64)
+        ldf = np.empty(T, np.int64)
+        sel = np.empty(T, np.int64)
+        idf = np.empty(T, np.float64)
+        pos, last, bound, bfirst = [], [], [], [0]
+        for t, ((_term, fields), o) in enumerate(zip(keys, ords)):
+            r.raw_postings(o)                          # verifies the block's checksum once
+            e = r.terms.entry(o)
+            lstart[t], llen[t], ldf[t] = e.start, e.length, e.df
+            sel[t] = field_mask(fields)
+            idf[t] = idf_of(r.n_docs, e.df, rank.model)
+            found = m.blocks(o)
+            if found is None:                          # one block: its data made now
+                boff, p, la, bo, ok = BK.list_block_meta(data, lstart[t:t + 1], llen[t:t + 1], ldf[t:t + 1],
+                                                         ALL_FIELDS, self.field_lengths, w, a, c, k1, model)
+                if not ok:
+                    self._corrupt(o)
+            else:
+                g0, g1 = found
+                p, la, bo = m.pos[g0:g1], m.last[g0:g1], m.bound[g0:g1]
+            pos.append(np.asarray(p, np.int64))
+            last.append(np.asarray(la, np.int32))
+            bound.append(np.asarray(bo, np.float32))
+            bfirst.append(bfirst[-1] + len(p))
+        docs, scores, fields, _n_scored, _n_dec, status = BK.blockmax_topk(
+            k, data, lstart, llen, ldf, np.asarray(bfirst, np.int64), np.concatenate(pos),
+            np.concatenate(last), np.concatenate(bound), idf, sel, self.field_lengths, w, a, c, k1, model,
+            excluded, prior, prior_max)
+        if status < 0:
+            for o in ords:
+                self._corrupt(o)
+        return docs, scores, fields
+
+    def _corrupt(self, o: int):
+        """Raise the reader's own error for a list (the codec's decoder says why), or ours."""
+        self.reader.postings(o)
+        raise CorruptIndexError(self.reader.path, f"undecodable postings of term #{o} "
+                                "(a docid past the last document, or block data that disagree)")
