@@ -23,7 +23,7 @@ LAYERS = [
     ("popularity", ["wikisearch.popularity"]),
     ("search", ["wikisearch.search"]),
     ("consumers", ["wikisearch.evaluate", "wikisearch.inspection", "wikisearch.dense"]),
-    ("build", ["wikisearch.build"]),
+    ("build", ["wikisearch.build", "wikisearch.workers"]),
     ("cli", ["wikisearch.cli", "wikisearch.__main__"]),
 ]
 

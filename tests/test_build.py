@@ -195,7 +195,7 @@ def test_rebuild_replaces_old_index(tmp_path):
 def test_block_transports_give_the_same_bytes(tmp_path):
     # a worker reads a plain file's block itself; other blocks come through shared memory,
     # or pickled when /dev/shm has no room
-    from wikisearch.build import _drop_shared, _share_block, _take_block
+    from wikisearch.workers import drop_shared as _drop_shared, share_block as _share_block, take_block as _take_block
     from wikisearch.ingest.dump import Dump
     plain = tmp_path / "plain.xml"
     plain.write_bytes(bz2.decompress(GENSIM.read_bytes()))
