@@ -525,7 +525,7 @@ def test_cli_errors_without_an_index(tmp_path):
 def test_format_worked_example(index):
     """The worked example of docs/FORMAT.md's priors.bin section."""
     update_priors(index, [P / "pageviews-20240101-120000.gz"])
-    assert (index / "priors.bin").stat().st_size == 1492
+    assert (index / "priors.bin").stat().st_size == 1556
     p = load_priors(IndexReader(index))
     assert p.pageviews.tolist() == [165, 20, 0, 0, 32, 0, 40] and p.total_views == 757
     assert p.inlinks.tolist() == [5, 2, 1, 1, 1, 1, 0] and round(float(p.scores()[0]), 4) == 1.7396
@@ -537,3 +537,26 @@ def test_format_worked_example(index):
     assert s["suggest_doc"].tolist() == [0, 4, 2, 0, 0, 0, 6, 1, 3, 5, 4]
     assert s["suggest_alias"].tolist() == [1, -1, -1, 2, -1, 0, -1, -1, -1, -1, 3]
     assert s["suggest_block_max"].tolist() == [p.scores()[0]]
+
+
+def test_missing_views_zero_neutral_auto():
+    """Documents without page views: no popularity ("zero", the default), the median of those
+    with views ("neutral"), or neutral only when under half the documents have views ("auto")."""
+    views = np.array([0.0, 100.0, 0.0, 10_000.0, 0.0])
+    links = np.zeros(5, np.uint32)
+    cfg = PriorConfig(inlinks_weight=0.0, pageviews_k=1e-3)
+    share = satu(views / 1e5, 1e-3, cfg.pageviews_a)
+    zero = Priors(views, links, total_views=1e5, config=cfg).scores()
+    assert zero.tolist() == share.tolist() and zero[0] == 0.0
+    neutral = Priors(views, links, total_views=1e5, config=cfg.replace(missing_views="neutral")).scores()
+    median = float(np.median(share[[1, 3]]))
+    assert neutral.tolist() == [median, share[1], median, share[3], median]
+    auto = Priors(views, links, total_views=1e5, config=cfg.replace(missing_views="auto")).scores()
+    assert auto.tolist() == neutral.tolist()                    # 2 of 5 documents have views
+    dense = np.array([1.0, 100.0, 0.0, 10_000.0, 5.0])            # 4 of 5: absent means 0 views
+    auto = Priors(dense, links, total_views=1e5, config=cfg.replace(missing_views="auto")).scores()
+    assert auto[2] == 0.0
+    assert PriorConfig.from_json(json.loads(json.dumps(cfg.replace(missing_views="auto").to_json()))) \
+        == cfg.replace(missing_views="auto")
+    with pytest.raises(ValueError):
+        PriorConfig(missing_views="mean")

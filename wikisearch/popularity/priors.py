@@ -26,6 +26,9 @@ from wikisearch.errors import CorruptIndexError
 from wikisearch.fileio import atomic_path
 from wikisearch.index.container import Container, write_container
 
+#: Share of documents with page views below which their absence means "no data" (PriorConfig's
+#: missing_views "auto") and ``wikisearch priors`` warns.
+LOW_COVERAGE = 0.5
 PRIORS_FILE = "priors.bin"
 KIND = b"PRIO"
 #: The title-suggestion tables stored beside the priors (made by ``suggest.suggest_arrays``).
@@ -72,12 +75,23 @@ class Priors:
             return np.zeros(self.n_docs)
         return self.pageviews / self.total_views
 
+    @property
+    def views_coverage(self) -> float:
+        """The share of documents with page views."""
+        return float((self.pageviews > 0).mean()) if self.n_docs else 0.0
+
     def compute(self, config: PriorConfig) -> np.ndarray:
         """prior(d) for every document, float64[n] (see the module doc)."""
         c = config
         out = np.zeros(self.n_docs, np.float64)
         if c.pageviews_weight > 0:
-            out += c.pageviews_weight * satu(self.share(), c.pageviews_k, c.pageviews_a)
+            pv = satu(self.share(), c.pageviews_k, c.pageviews_a)
+            has = self.pageviews > 0
+            neutral = c.missing_views == "neutral" or \
+                (c.missing_views == "auto" and self.views_coverage < LOW_COVERAGE)
+            if neutral and has.any():        # no data is not "no views": the typical value
+                pv[~has] = np.median(pv[has])
+            out += c.pageviews_weight * pv
         if c.inlinks_weight > 0:
             out += c.inlinks_weight * satu(self.inlinks, c.inlinks_k, c.inlinks_a)
         return out

@@ -21,14 +21,11 @@ from wikisearch.errors import WikisearchError
 from wikisearch.index.container import Container
 from wikisearch.index.reader import IndexReader
 from wikisearch.popularity import sources as S
-from wikisearch.popularity.priors import KIND, Priors, load_priors, priors_path, write_priors
+from wikisearch.popularity.priors import LOW_COVERAGE, KIND, Priors, load_priors, priors_path, write_priors
 from wikisearch.popularity.sql import count_sql_links
 from wikisearch.popularity.suggest import suggest_arrays, with_block_max
 
 
-#: Share of documents with page views below which ``update_priors`` warns: documents without
-#: views get no popularity, so a small set of viewed pages rises above everything else.
-LOW_COVERAGE = 0.5
 
 
 def remove_priors(index) -> Path | None:
@@ -92,9 +89,12 @@ def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None
     if with_views and coverage < LOW_COVERAGE:
         warnings.append(
             f"only {with_views:,} of {priors.n_docs:,} documents ({coverage:.1%}) have page views: "
-            "the prior lifts those few pages above all others, which can hurt the ranking; give "
-            "more page-view files (a day or more of them), or rank without the prior "
-            "(`wikisearch query --no-priors`; `wikisearch priors --remove` drops it)")
+            + ("documents without them count as typical, not as unpopular (missing_views "
+               f"{priors.config.missing_views!r}); " if priors.config.missing_views != "zero" else
+               "the prior lifts those few pages above all others, which can hurt the ranking; ")
+            + "give more page-view files (a day or more of them), rank without the prior "
+            "(`wikisearch query --no-priors`; `wikisearch priors --remove` drops it), or count "
+            "pages without views as typical (PriorConfig(missing_views='neutral'))")
     return {"path": str(path), "documents": priors.n_docs, "views_coverage": coverage,
             "warnings": warnings,
             "with_views": with_views, "views": float(priors.pageviews.sum()),
