@@ -137,3 +137,14 @@ def pytest_runtest_makereport(item, call):
         if where == Path(__file__).resolve() or Path(__file__).parent not in where.parents:
             path, line = item.reportinfo()[:2]
             rep.longrepr = (str(path), (line or 0) + 1, rep.longrepr[2])
+
+
+def is_compile_note(line: str) -> bool:
+    """The one-time "compiling ... kernels (first run only ...)" line the CLI prints on stderr
+    while numba compiles (a fresh clone's first runs): information, not part of any output."""
+    return line.startswith("compiling ") and "(first run only" in line
+
+
+def cli_lines(result) -> list[str]:
+    """A CliRunner result's non-empty lines (stdout and stderr), compile notes left out."""
+    return [l for l in result.output.splitlines() if l.strip() and not is_compile_note(l)]

@@ -12,7 +12,7 @@ import wikisearch
 from wikisearch.cli import main
 
 DATA = Path(__file__).parent / "data"
-from conftest import shared_path  # noqa: E402  (tests/conftest.py)
+from conftest import cli_lines, shared_path  # noqa: E402  (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def index(tmp_path_factory):
 
 def _one_line_error(result, pattern: str):
     assert result.exit_code == 1, result.output
-    lines = [l for l in result.output.splitlines() if l.strip()]
+    lines = cli_lines(result)
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
     assert pattern in lines[0], lines[0]
     assert "Traceback" not in result.output
@@ -34,9 +34,9 @@ def _one_line_error(result, pattern: str):
 
 def test_query_table_and_json(index):
     r = CliRunner().invoke(main, ["query", "-i", str(index), "angela", "merkel"])
-    assert r.exit_code == 0 and r.output.splitlines()[0].split()[1:3] == ["Angela", "Merkel"]
+    assert r.exit_code == 0 and r.stdout.splitlines()[0].split()[1:3] == ["Angela", "Merkel"]
     r = CliRunner().invoke(main, ["query", "-i", str(index), "t:berlin", "--json", "-k", "3"])
-    doc = json.loads(r.output)
+    doc = json.loads(r.stdout)
     assert doc["query"] == "t:berlin"
     hit = doc["hits"][0]
     assert hit["title"] == "Berlin" and hit["url"] == "https://en.wikipedia.org/wiki/Berlin"
@@ -62,7 +62,7 @@ def test_default_index_location(tmp_path, monkeypatch):
 def test_stats_inspect_verify(index):
     runner = CliRunner()
     r = runner.invoke(main, ["stats", "-i", str(index), "--json"])
-    s = json.loads(r.output)
+    s = json.loads(r.stdout)
     assert s["documents"] == 24 and s["postings"] > 0 and s["bits_per_posting"] > 0
     assert "documents" in runner.invoke(main, ["stats", "-i", str(index)]).output
     r = runner.invoke(main, ["inspect", "-i", str(index), "--term", "Berlin"])
@@ -71,7 +71,7 @@ def test_stats_inspect_verify(index):
     assert r.exit_code == 0 and "[infobox]" in r.output
     r = runner.invoke(main, ["inspect", wikisearch.sample_dump(), "--page", "Berlin"])
     assert r.exit_code == 0 and "categories" in r.output and "[title] 1 terms" in r.output
-    assert runner.invoke(main, ["verify", "-i", str(index)]).output.startswith("OK")
+    assert runner.invoke(main, ["verify", "-i", str(index)]).stdout.startswith("OK")
 
 
 @pytest.mark.parametrize("query, message", [
@@ -131,7 +131,7 @@ def test_eval_command(index, tmp_path):
     qrels.write_text("1 0 Angela_Merkel 2\n2 0 IKEA 1\n")
     r = CliRunner().invoke(main, ["eval", "-i", str(index), "--queries", str(q), "--qrels", str(qrels), "--json"])
     assert r.exit_code == 0, r.output
-    report = json.loads(r.output)
+    report = json.loads(r.stdout)
     assert report["metrics"]["nDCG@10"] == pytest.approx(1.0)
 
 
@@ -187,19 +187,19 @@ def test_query_says_how_many_matched_and_pages(index):
     runner = CliRunner()
     r = runner.invoke(main, ["query", "-i", str(index), "germany", "-k", "3"])
     assert r.exit_code == 0, r.output
-    lines = r.output.splitlines()
-    total = json.loads(runner.invoke(main, ["query", "-i", str(index), "germany", "--json"]).output)
+    lines = r.stdout.splitlines()
+    total = json.loads(runner.invoke(main, ["query", "-i", str(index), "germany", "--json"]).stdout)
     n = total["total_matches"]
     assert n > 3
     assert lines[-1].startswith(f"1-3 of {n} matches") and "next page: --offset 3" in lines[-1]
     first = [l.split()[1] for l in lines[:3]]
     r = runner.invoke(main, ["query", "-i", str(index), "germany", "-k", "3", "--offset", "3"])
     assert r.exit_code == 0
-    assert r.output.splitlines()[0].lstrip().startswith("4. ")
-    assert r.output.splitlines()[-1].startswith(f"4-{min(6, n)} of {n} matches")
-    assert not set(first) & {l.split()[1] for l in r.output.splitlines()[:-1]}
+    assert r.stdout.splitlines()[0].lstrip().startswith("4. ")
+    assert r.stdout.splitlines()[-1].startswith(f"4-{min(6, n)} of {n} matches")
+    assert not set(first) & {l.split()[1] for l in r.stdout.splitlines()[:-1]}
     doc = json.loads(runner.invoke(main, ["query", "-i", str(index), "germany", "-k", "3",
-                                          "--offset", "3", "--json"]).output)
+                                          "--offset", "3", "--json"]).stdout)
     assert [h["rank"] for h in doc["hits"]] == [4, 5, 6] and doc["total_matches"] == n
     r = runner.invoke(main, ["query", "-i", str(index), "germany", "--offset", "5000"])
     assert r.exit_code == 0 and f"No results past 5,000: 'germany' has {n} matches." in r.output
@@ -242,13 +242,13 @@ def test_show_an_article(index):
     assert out.splitlines()[0] == "Angela Merkel"
     assert "https://en.wikipedia.org/wiki/Angela_Merkel" in out
     assert "Infobox:" in out and "Sections (" in out and "Categories (" in out
-    doc = json.loads(runner.invoke(main, ["show", "-i", str(index), "berlin", "--json"]).output)
+    doc = json.loads(runner.invoke(main, ["show", "-i", str(index), "berlin", "--json"]).stdout)
     assert doc["title"] == "Berlin" and doc["infobox"]["name"] == "Berlin"
     assert "History" in doc["sections"] and doc["categories"] and doc["text"].startswith("Berlin")
     by_id = runner.invoke(main, ["show", "-i", str(index), "--page-id", str(doc["page_id"])])
-    assert by_id.output.splitlines()[0] == "Berlin"
-    body = runner.invoke(main, ["show", "-i", str(index), "IKEA", "--text"]).output
-    assert len(body) > len(runner.invoke(main, ["show", "-i", str(index), "IKEA"]).output)
+    assert by_id.stdout.splitlines()[0] == "Berlin"
+    body = runner.invoke(main, ["show", "-i", str(index), "IKEA", "--text"]).stdout
+    assert len(body) > len(runner.invoke(main, ["show", "-i", str(index), "IKEA"]).stdout)
 
 
 def test_show_errors_are_one_line(index, tmp_path):
@@ -289,7 +289,7 @@ def test_eval_says_what_matched_and_fails_when_nothing_did(index, tmp_path):
     r = runner.invoke(main, args)
     assert r.exit_code == 0, r.output
     assert "2 of 3 queries evaluated (2 judged); 2 of 3 judged documents are in the index" in r.output
-    report = json.loads(runner.invoke(main, args + ["--json", "--no-priors"]).output)
+    report = json.loads(runner.invoke(main, args + ["--json", "--no-priors"]).stdout)
     assert report["coverage"] == {"queries_given": 3, "queries_judged": 2, "judged_documents": 3,
                                   "judged_documents_in_index": 2}
     r = runner.invoke(main, args + ["--key", "page_id"])           # title judgments read as page ids

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import wikisearch
+from conftest import cli_lines  # noqa: E402  (tests/conftest.py)
 from wikisearch.dense import fusion
 from wikisearch.dense.passages import (
     Article, PassageConfig, article_text, cut, plaintext_sections, wikitext_sections)
@@ -107,7 +108,7 @@ def test_missing_extra_is_a_one_line_error(monkeypatch, tmp_path):
                  ["query", "-i", str(tmp_path / "i"), "--mode", "hybrid", "berlin"]):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 1
-        lines = result.output.strip().splitlines()
+        lines = cli_lines(result)
         assert len(lines) == 1 and lines[0].startswith("Error: ")
         assert 'pip install "wikisearch[dense]"' in lines[0]
 

@@ -28,7 +28,7 @@ from wikisearch.popularity.suggest import Suggester, suggest_key
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
 from _oracle import oracle_search, run_with_and_without_jit  # noqa: E402
-from conftest import shared_path  # noqa: E402
+from conftest import cli_lines, shared_path  # noqa: E402
 from test_search import VOCAB, _configs, _random_docs, _random_query  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -485,15 +485,15 @@ def test_cli_priors_query_suggest(index):
     assert "pageviews-20240101-120000.gz: pageviews, 12 lines" in r.output
     assert "daily_pageviews.tsv.gz: pageviews-tsv" in r.output and "(sql)" in r.output
     r = _cli("priors", "-i", index, "--json", "--dump-links")
-    assert r.exit_code == 0 and json.loads(r.output)["inlinks_source"] == {"source": "dump"}
+    assert r.exit_code == 0 and json.loads(r.stdout)["inlinks_source"] == {"source": "dump"}
     r = _cli("query", "-i", index, "paris", "--json")
-    assert r.exit_code == 0 and json.loads(r.output)["flags"] == {"priors": True}
+    assert r.exit_code == 0 and json.loads(r.stdout)["flags"] == {"priors": True}
     r = _cli("query", "-i", index, "paris", "--json", "--no-priors")
-    assert r.exit_code == 0 and json.loads(r.output)["flags"] == {}
+    assert r.exit_code == 0 and json.loads(r.stdout)["flags"] == {}
     r = _cli("suggest", "-i", index, "paris", "t")
     assert r.exit_code == 0 and r.output == "Paris, Texas\n"
     r = _cli("suggest", "-i", index, "lut", "--json")
-    assert json.loads(r.output)["suggestions"][0]["redirect"] == "Lutèce"
+    assert json.loads(r.stdout)["suggestions"][0]["redirect"] == "Lutèce"
     assert _cli("suggest", "-i", index, "zzz").output == "No titles start with 'zzz'.\n"
 
 
@@ -510,7 +510,7 @@ def test_cli_priors_query_suggest(index):
 def test_cli_errors_are_one_line(index, args, message):
     r = _cli("priors", "-i", index, *args)
     assert r.exit_code == 1
-    lines = r.output.strip().splitlines()
+    lines = cli_lines(r)
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], r.output
     assert not (index / "priors.bin").exists()
 
@@ -519,7 +519,8 @@ def test_cli_errors_without_an_index(tmp_path):
     for cmd in (["priors", "-i", tmp_path / "none", P / "daily_pageviews.tsv.gz"],
                 ["suggest", "-i", tmp_path / "none", "paris"]):
         r = _cli(*cmd)
-        assert r.exit_code == 1 and r.output.startswith("Error: ") and len(r.output.splitlines()) == 1
+        lines = cli_lines(r)
+        assert r.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: "), r.output
 
 
 def test_format_worked_example(index):
