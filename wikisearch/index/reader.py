@@ -80,7 +80,7 @@ class IndexReader(SegmentReader):
         self._title_order = self.docs_c["title_order"]      # int32, docids by title bytes
         bm = path / BLOCKS_FILE
         self.block_maxima = BlockMaxima(bm, verify=verify) if bm.exists() else None
-        self._alias_order: np.ndarray | None = None
+        self._aliases: tuple[np.ndarray, np.ndarray] | None = None
 
     def url(self, docid: int) -> str:
         return self.siteinfo.url(self.title(docid))
@@ -96,10 +96,10 @@ class IndexReader(SegmentReader):
                            self._title_order, keys, key_off.view(np.int64))
         miss = np.flatnonzero(out < 0)
         if redirects and len(miss) and d.shape("alias_blob")[0]:
-            alias_doc = self._alias_docs()
+            alias_doc, alias_order = self._aliases_sorted()
             mo, mk = pack_strings([titles[i] for i in miss.tolist()])
             found = SK.find_many(d["alias_blob"], np.asarray(d["alias_title_offsets"]).view(np.int64),
-                                 self._alias_order, mk, mo.view(np.int64))
+                                 alias_order, mk, mo.view(np.int64))
             ok = found >= 0
             out[miss[ok]] = alias_doc[found[ok]]
         return out
@@ -108,13 +108,14 @@ class IndexReader(SegmentReader):
         """:meth:`docids_for_titles` of one title (by default exact titles only)."""
         return int(self.docids_for_titles([title], redirects=redirects)[0])
 
-    def _alias_docs(self) -> np.ndarray:
-        """Docid of every alias; sorts the aliases by bytes on first use (not stored)."""
-        alias_doc, aliases = self.alias_table()
-        if self._alias_order is None:
+    def _aliases_sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """(docid of every alias, the aliases' order by bytes), made once (not stored)."""
+        if self._aliases is None:
+            alias_doc, aliases = self.alias_table()
             keys = [a.encode("utf-8", "surrogatepass") for a in aliases]
-            self._alias_order = np.asarray(sorted(range(len(keys)), key=keys.__getitem__), np.int64)
-        return alias_doc.astype(np.int64)
+            self._aliases = (alias_doc.astype(np.int64),
+                             np.asarray(sorted(range(len(keys)), key=keys.__getitem__), np.int64))
+        return self._aliases
 
     def close(self) -> None:
         super().close()

@@ -62,8 +62,7 @@ class ScoredLists:
             missing = {w for w in wanted if (w[0], w[1], rank) not in self.entries}
             if not missing:
                 return True
-            need, blocks = self._room(missing)
-            return self.pos + need <= self.capacity and self.bpos + blocks <= len(self.arenas[3])
+            return self._fits(*self._room(missing))
 
     def lists(self, keys, ords, rank: RankConfig, params):
         """(arenas, starts, ends, bstarts, idf, upper) of a query's scoring terms."""
@@ -72,8 +71,7 @@ class ScoredLists:
             got = [self.entries.get((o, m, rank)) for o, m in wanted]
             if None in got:
                 missing = {key for key, e in zip(wanted, got) if e is None}
-                need, blocks = self._room(missing)
-                if self.pos + need > self.capacity or self.bpos + blocks > len(self.arenas[3]):
+                if not self._fits(*self._room(missing)):
                     need, blocks = self._room(set(wanted))
                     if need > self.capacity // 2 or blocks > len(self.arenas[3]) // 2:
                         return self._private(wanted, need, rank, params)
@@ -104,6 +102,9 @@ class ScoredLists:
             got.append(entry)
         return (arenas,) + _query_arrays(got)
 
+    def _fits(self, need: int, blocks: int) -> bool:
+        """Do ``need`` postings and ``blocks`` block maxima fit in the arenas' free room?"""
+        return self.pos + need <= self.capacity and self.bpos + blocks <= len(self.arenas[3])
 
     def _room(self, wanted: set) -> tuple[int, int]:
         """Postings and block maxima that scoring ``wanted`` (ordinal, fields) may write at most."""

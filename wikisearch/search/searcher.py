@@ -266,17 +266,23 @@ class Searcher:
         excluded = self._excluded_docs(q, None) if q.excluded else _EMPTY_I32
         values, pmax = prior if prior is not None else (_NO_PRIOR, 0.0)
 
-        def count():
-            arenas, starts, ends, *_rest = self._scored.lists(keys, ords, rank, params)
+        def count_lists(arenas, starts, ends, *_rest):
             return int(MK.count_union(starts, ends, arenas[0], excluded)), "eq"
         if self._blockmax is not None and self._blockmax.eligible(rank) and \
                 not self._scored.admits(keys, ords, rank):
             docs, scores, fields = self._blockmax.topk(keys, ords, params, rank, k, excluded, values, pmax)
+
+            def count():                        # (asked for: the lists are scored whole then)
+                return count_lists(*self._scored.lists(keys, ords, rank, params))
         else:
-            arenas, starts, ends, bstarts, idf, upper = self._scored.lists(keys, ords, rank, params)
+            lists = self._scored.lists(keys, ords, rank, params)
+            arenas, starts, ends, bstarts, idf, upper = lists
             docids, scores, fields, bmax = arenas
             docs, scores, fields, _ = MK.maxscore_topk(k, starts, ends, docids, scores, fields, bstarts,
                                                        bmax, idf, upper, excluded, values, pmax)
+
+            def count():
+                return count_lists(*lists)
         return self._result(self._hits(docs, scores, fields), q.text, q, rank, warnings, count, t0, flags)
 
     def _search_boolean(self, q, terms, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
