@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from wikisearch.errors import CorruptIndexError
+from wikisearch.fileio import unpack_strings
 from wikisearch.index import _termdict_kernels as TK
 from wikisearch.index.codec import varbyte_decode
 from wikisearch.index.container import Container, write_container
@@ -35,12 +36,6 @@ class TermEntry(NamedTuple):
     df: int
     start: int
     length: int
-
-
-def _split_utf8(term_bytes: np.ndarray, offsets: np.ndarray) -> list[str]:
-    raw = term_bytes.tobytes()
-    o = offsets.tolist()
-    return [raw[o[i]:o[i + 1]].decode("utf-8", "surrogatepass") for i in range(len(o) - 1)]
 
 
 def _key(term: str) -> np.ndarray:
@@ -109,8 +104,8 @@ class TermDictionary:
                 raise IndexError(f"term ordinal {ordinal} out of range")
             b = ordinal // TERM_BLOCK
             tb, to, dfs, starts, lens = self.read_blocks(b, b + 1)
-            block = {b * TERM_BLOCK + j: (tb[to[j]:to[j + 1]].tobytes().decode("utf-8", "surrogatepass"),
-                                          int(dfs[j]), int(starts[j]), int(lens[j])) for j in range(len(dfs))}
+            block = {b * TERM_BLOCK + j: (term, int(dfs[j]), int(starts[j]), int(lens[j]))
+                     for j, term in enumerate(unpack_strings(to, tb))}
             if len(self._cache) > 65536:     # bounded: a long-running searcher stays small
                 self._cache = {}
             self._cache.update(block)
@@ -122,7 +117,7 @@ class TermDictionary:
         ordinal = 0
         for b0 in range(0, self.n_blocks, batch_blocks):
             tb, to, dfs, starts, lens = self.read_blocks(b0, min(self.n_blocks, b0 + batch_blocks))
-            for j, term in enumerate(_split_utf8(tb, to)):
+            for j, term in enumerate(unpack_strings(to, tb)):
                 yield term, TermEntry(ordinal, int(dfs[j]), int(starts[j]), int(lens[j]))
                 ordinal += 1
 
