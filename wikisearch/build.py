@@ -26,13 +26,14 @@ import numpy as np
 from wikisearch import __version__
 from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
-from wikisearch.errors import DumpFormatError, WikisearchError
-from wikisearch.fileio import fsync_dir, write_json_atomic
+from wikisearch.errors import CorruptIndexError, DumpFormatError, WikisearchError
+from wikisearch.fileio import fsync_dir, kill_point, write_json_atomic
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
     build_alias_segment, count_inlinks, read_redirects, resolve_redirects, write_links, write_redirects)
 from wikisearch.index.manifest import FORMAT_VERSION, make_manifest
+from wikisearch.index.publish import publish, recover
 from wikisearch.index.merge import (
     merge_docs, merge_range, merge_stores, plan_ranges_of, release_free_memory, title_order)
 from wikisearch.index.segment import (
@@ -211,7 +212,7 @@ class Builder:
         for p in self.inputs:
             if p != "-" and not os.path.exists(p):
                 raise WikisearchError(f"input not found: {p}")
-        self.out = Path(out_dir).resolve()
+        self.out = Path(os.path.abspath(out_dir))    # not resolve(): ``out`` may be a link
         self.work = self.out.parent / f".{self.out.name}.building"
         self.config = config
         self.rank = rank
@@ -258,10 +259,18 @@ class Builder:
             if ".tmp" in d.name:
                 shutil.rmtree(d, ignore_errors=True)
             elif d.name.isdigit() and (d / "segment.json").exists():
-                done.add(int(d.name))
+                if all((d / f).exists() for f in self._block_files()):
+                    done.add(int(d.name))
+                else:       # a file lost since: build that block again
+                    shutil.rmtree(d, ignore_errors=True)
         for name in ("final", "merge"):
             shutil.rmtree(self.work / name, ignore_errors=True)
         return done
+
+    def _block_files(self) -> list[str]:
+        """The files every finished block segment has."""
+        return ["terms.bin", "postings.bin", "docs.bin", "redirects.bin", "links.bin"] + \
+            (["store.bin"] if self.config.store_text else [])
 
     # --- the block phase -----------------------------------------------------------------------
     def _context(self, dump: Dump) -> dict:
@@ -312,6 +321,7 @@ class Builder:
                 for number, block, data, ctx in self._blocks(done, prog):
                     s = build_block(data, block, ctx, str(self.work / "blocks" / f"{number:06d}"))
                     summaries.append(s)
+                    kill_point(f"block:{len(summaries)}")
                     prog.advance(self._last_dump.compressed_position(), s["pages"], s["bytes"])
             else:
                 self._run_pool(done, prog, summaries)
@@ -350,12 +360,22 @@ class Builder:
         for f in finished:
             s = f.result()
             summaries.append(s)
+            kill_point(f"block:{len(summaries)}")
             prog.advance(self._last_dump.compressed_position(), s["pages"], s["bytes"])
 
     # --- the merge phase -----------------------------------------------------------------------
     def _finalize(self) -> Path:
         blocks = [self.work / "blocks" / f"{k:06d}" for k in range(self.n_blocks)]
-        readers = [SegmentReader(b, verify=True, sparse=True) for b in blocks]
+        readers = []
+        try:
+            for b in blocks:
+                readers.append(SegmentReader(b, verify=True, sparse=True, store=self.config.store_text))
+        except CorruptIndexError as e:
+            for r in readers:
+                r.close()
+            raise CorruptIndexError(e.path, f"{e.reason}; a finished block of the build is damaged: "
+                                    f"remove {Path(e.path).parent} and run the same command again "
+                                    "to rebuild that block", expected=e.expected, found=e.found) from None
         try:
             return self._merge(readers, blocks)
         finally:
@@ -412,6 +432,7 @@ class Builder:
             settings=self.config.identity(), inputs=inputs, stats=stats, n_docs=n_docs,
             n_redirects=n_redirects, total_field_lengths=lengths.sum(axis=0).tolist(),
             warnings=self.warnings)
+        kill_point("merge:manifest")
         write_json_atomic(final / "manifest.json", manifest)
         return final
 
@@ -452,18 +473,21 @@ class Builder:
                 results = []
                 for job in jobs:
                     results.append(merge_range(job))
+                    kill_point(f"merge:{len(results)}")
                     if bar is not None:
                         bar.update(1)
             else:
                 futures = [self.pool.submit(merge_range, job) for job in jobs]
-                for f in as_completed(futures):
+                for n, f in enumerate(as_completed(futures), 1):
                     f.result()
+                    kill_point(f"merge:{n}")
                     if bar is not None:
                         bar.update(1)
                 results = [f.result() for f in futures]
         finally:
             if bar is not None:
                 bar.close()
+        kill_point("merge:assemble")
         stats = self._run(assemble_parts, [Path(j["out"]) for j in jobs], final, self.config.codec)
         stats["field_postings"] = np.sum([r["field_postings"] for r in results], axis=0).tolist()
         return stats
@@ -474,15 +498,10 @@ class Builder:
                                   "refusing to replace it (choose another -o)")
 
     def _publish(self, final: Path) -> None:
-        """Swap the finished index into place: rename, never copy, so no reader sees half of one."""
-        old = self.out.parent / f".{self.out.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if self.out.exists():
-            self._check_output()
-            os.replace(self.out, old)
-        os.replace(final, self.out)
-        fsync_dir(self.out.parent)
-        shutil.rmtree(old, ignore_errors=True)
+        """Swap the finished index into place in one atomic step (``index/publish.py``)."""
+        self._check_output()
+        publish(final, self.out)
+        kill_point("publish:workdir")
         shutil.rmtree(self.work, ignore_errors=True)
 
     def _kill_pool(self) -> None:
@@ -502,6 +521,9 @@ class Builder:
         return BuildInterrupted(f"build stopped by {name}; {how}", signum)
 
     def run(self) -> Path:
+        note = recover(self.out)
+        if note:
+            self.warnings.append(note)
         self._check_output()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         done = self._prepare_workdir()

@@ -34,6 +34,18 @@ def sniff_compression(head: bytes) -> str | None:
     return None
 
 
+#: Environment variable naming a step at which the process kills itself with SIGKILL (the crash
+#: tests and ``benchmarks/bench_faults.py``): ``publish:swap``, ``block:3``, ``merge:1``, ...
+KILL_AT = "WIKISEARCH_KILL_AT"
+
+
+def kill_point(name: str) -> None:
+    """Die here, as ``kill -9`` would kill us, if ``$WIKISEARCH_KILL_AT`` names this step."""
+    if os.environ.get(KILL_AT) == name:
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def fsync_dir(path) -> None:
     """Make a rename or a new file in directory ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)

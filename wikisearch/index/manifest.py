@@ -52,6 +52,11 @@ def read_manifest(path) -> dict:
     path = Path(path)
     mpath = path / MANIFEST
     if not path.is_dir():
+        old = path.parent / f".{path.name}.old"
+        if old.is_dir():
+            raise IndexNotFoundError(f"no index at {path}: an interrupted build left the previous one "
+                                     f"at {old}; run the build again (it restores it first) or "
+                                     f"`mv {old} {path}`")
         raise IndexNotFoundError(f"no index at {path} (build one with `wikisearch index DUMP -o {path}`)")
     if not mpath.exists():
         raise IndexNotFoundError(f"{path} is not a complete wikisearch index (no {MANIFEST}; "
@@ -62,7 +67,13 @@ def read_manifest(path) -> dict:
         raise CorruptIndexError(mpath, f"unreadable manifest ({e})") from None
     check_manifest(manifest, path)
     for name, info in manifest["files"].items():
-        size = (path / name).stat().st_size if (path / name).exists() else None
+        try:
+            size = (path / name).stat().st_size
+        except FileNotFoundError:
+            size = None
+        if size is None:
+            raise CorruptIndexError(path / name, "file is missing (listed in the manifest); "
+                                    "rebuild the index with `wikisearch index`")
         if size != info["bytes"]:
             raise CorruptIndexError(path / name, "size differs from the manifest", expected=info["bytes"],
                                     found=size)

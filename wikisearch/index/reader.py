@@ -19,7 +19,9 @@ from wikisearch.config import FIELDS, RankConfig
 from wikisearch.fileio import pack_strings
 from wikisearch.index import _strings_kernels as SK
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, BlockMaxima
+from wikisearch.errors import CorruptIndexError, IndexNotFoundError
 from wikisearch.index.manifest import read_manifest
+from wikisearch.index.publish import resolve_index
 from wikisearch.index.segment import SegmentReader
 from wikisearch.ingest.dump import SiteInfo
 
@@ -68,10 +70,22 @@ class IndexReader(SegmentReader):
     :func:`wikisearch.index.manifest.read_manifest` for the errors it raises)."""
 
     def __init__(self, path, *, verify: bool | None = None):
-        path = Path(path)
+        given = Path(path)
+        for attempt in range(8):
+            path = resolve_index(given)     # one generation: every file below comes from it
+            try:
+                self._open(path, verify)
+                break
+            except (IndexNotFoundError, CorruptIndexError, FileNotFoundError):
+                # a publish removed the generation we resolved before its files were open?
+                if attempt == 7 or resolve_index(given) == path:
+                    raise
+        self.index_path = given
+
+    def _open(self, path: Path, verify: bool | None) -> None:
         manifest = read_manifest(path)
         self.manifest = manifest
-        super().__init__(path, verify=verify)
+        super().__init__(path, verify=verify, store="store.bin" in manifest["files"])
         self.siteinfo = SiteInfo.from_json(manifest["siteinfo"])
         self.analyzer = Analyzer.from_json(manifest["analyzer"])
         self.rank_config = RankConfig.from_json(manifest["rank"])
@@ -79,7 +93,7 @@ class IndexReader(SegmentReader):
                                             np.float64)
         self._title_order = self.docs_c["title_order"]      # int32, docids by title bytes
         bm = path / BLOCKS_FILE
-        self.block_maxima = BlockMaxima(bm, verify=verify) if bm.exists() else None
+        self.block_maxima = BlockMaxima(bm, verify=verify) if BLOCKS_FILE in manifest["files"] else None
         self._aliases: tuple[np.ndarray, np.ndarray] | None = None
 
     def url(self, docid: int) -> str:

@@ -179,14 +179,17 @@ class SegmentReader:
     ``sparse`` (the merge's readers): arrays are read with pread when asked for, not mapped.
     """
 
-    def __init__(self, path, *, verify: bool | None = None, sparse: bool = False):
+    def __init__(self, path, *, verify: bool | None = None, sparse: bool = False,
+                 store: bool | None = None):
+        """``store``: whether the segment must have ``store.bin`` (None: use it if present)."""
         self.path = Path(path)
         kw = {"verify": verify, "sparse": sparse}   # sparse: see Container
         self.terms_c = Container(self.path / "terms.bin", b"TERM", **kw)
         self.post_c = Container(self.path / "postings.bin", b"POST", **kw)
         self.docs_c = Container(self.path / "docs.bin", b"DOCS", **kw)
-        store = self.path / "store.bin"
-        self.store_c = Container(store, b"STOR", **kw) if store.exists() else None
+        store_path = self.path / "store.bin"
+        want = store_path.exists() if store is None else store
+        self.store_c = Container(store_path, b"STOR", **kw) if want else None
         self.codec = get_codec(self.post_c.meta["codec"])
         self.codec_name = self.codec.name
         self.terms = TermDictionary(self.terms_c, sparse=sparse)
