@@ -109,9 +109,11 @@ def _page_error(message: str, data: bytes, s: int, base: int, title=None) -> Dum
 
 def _peek_title(data, s: int) -> str | None:
     """Best-effort title of a (possibly broken) page starting at ``s``, for error messages."""
-    a, b = _between(data, b"<title>", b"</title>", s, s + 4096)
+    stop = data.find(b"<page", s + 5, s + 4096)     # never the next page's title
+    stop = s + 4096 if stop < 0 else stop
+    a, b = _between(data, b"<title>", b"</title>", s, stop)
     if a < 0 or b < 0:
-        m = re.search(rb'title="([^"]*)"', data[s:s + 4096]) if data[s:s + 5] == b"<doc " else None
+        m = re.search(rb'title="([^"]*)"', data[s:stop]) if data[s:s + 5] == b"<doc " else None
         return html.unescape(m.group(1).decode(errors="replace")) if m else None
     return _unescape(bytes(data[a:b])).decode(errors="replace")
 
