@@ -12,6 +12,7 @@ import click
 
 from wikisearch import __version__
 from wikisearch.errors import WikisearchError
+from wikisearch.fileio import json_safe, terminal_safe
 
 DEFAULT_INDEX = "wikisearch-index"
 
@@ -30,7 +31,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except WikisearchError as e:
-            click.echo(f"Error: {e}", err=True)
+            click.echo(f"Error: {terminal_safe(str(e))}", err=True)
             sys.exit(1)
         except KeyboardInterrupt as e:       # Ctrl-C; a build also turns SIGTERM into this
             detail = str(e)
@@ -174,10 +175,10 @@ def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusi
     if offset:
         result = result[offset:]
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+        click.echo(json_safe(json.dumps(result.to_json(), ensure_ascii=False, indent=1)))
         return
     for w in result.warnings:
-        click.echo(f"Warning: {w}", err=True)
+        click.echo(f"Warning: {terminal_safe(w)}", err=True)
     about = f"at least {total:,}" if relation == "gte" else f"{total:,}"
     if not len(result):
         if total and offset:
@@ -185,10 +186,11 @@ def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusi
         else:
             click.echo(f"No results for {text!r}.")
         return
-    width = max(len(h.title) for h in result)
-    for h in result:
+    titles = [terminal_safe(h.title) for h in result]     # a dump's titles may hold ESC, NUL...
+    width = max(len(t) for t in titles)
+    for h, title in zip(result, titles):
         fields = ",".join(h.matched_fields)
-        click.echo(f"{h.rank:>3}. {h.title:<{width}}  {h.score:8.3f}  [{fields}]  {h.url}")
+        click.echo(f"{h.rank:>3}. {title:<{width}}  {h.score:8.3f}  [{fields}]  {terminal_safe(h.url)}")
     first, last = result[0].rank, result[-1].rank
     more = f"; next page: --offset {last}" if relation == "gte" or total > last else ""
     click.echo(f"{first}-{last} of {about} matches ({result.took_ms:.1f} ms){more}")
@@ -215,9 +217,9 @@ def show_cmd(title, index_dir, page_id, full_text, as_json):
     with _say_compiling("lookup"):
         doc = open_searcher(index_dir).doc(page_id if page_id is not None else " ".join(title))
     if as_json:
-        click.echo(json.dumps(doc.to_json(), ensure_ascii=False, indent=1))
+        click.echo(json_safe(json.dumps(doc.to_json(), ensure_ascii=False, indent=1)))
     else:
-        click.echo(doc.describe(text=full_text))
+        click.echo(terminal_safe(doc.describe(text=full_text), lines=True))
 
 
 @main.command("priors")
@@ -286,12 +288,12 @@ def suggest_cmd(prefix, index_dir, k, as_json):
     with _say_compiling("suggestion"):
         got = open_searcher(index_dir).suggest(text, k)
     if as_json:
-        click.echo(json.dumps({"prefix": text, "suggestions": [g.to_json() for g in got]},
-                              ensure_ascii=False, indent=1))
+        click.echo(json_safe(json.dumps({"prefix": text, "suggestions": [g.to_json() for g in got]},
+                                        ensure_ascii=False, indent=1)))
     elif not got:
         click.echo(f"No titles start with {text!r}.")
     for g in ([] if as_json else got):
-        click.echo(str(g))
+        click.echo(terminal_safe(str(g)))
 
 
 from wikisearch.dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)
