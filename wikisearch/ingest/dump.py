@@ -15,7 +15,6 @@ Damage raises :class:`DumpFormatError` after every complete page before it was d
 from __future__ import annotations
 
 import codecs
-import html
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from wikisearch.ingest.stream import Stream
+from wikisearch.ingest.site import unescape_html
 from wikisearch.ingest.site import (
     CANONICAL_NAMESPACES, REDIRECT_MAGIC_WORDS, SiteInfo, extractor_siteinfo, parse_siteinfo,
     redirect_target)
@@ -33,7 +33,7 @@ __all__ = ["SiteInfo", "Page", "Block", "Dump", "pages_from_block", "read_block"
 
 _ENTITY_RE = re.compile(rb"&(lt|gt|quot|amp|apos|#[0-9]+|#[xX][0-9a-fA-F]+);")
 _NAMED = {b"lt": b"<", b"gt": b">", b"amp": b"&", b"quot": b'"', b"apos": b"'"}
-_ATTR_RE = re.compile(rb'([\w:.-]+)\s*=\s*"([^"]*)"')
+_ATTR_RE = re.compile(rb'(?<![\w:.-])([\w:.-]++)\s*+=\s*+"([^"]*+)"')   # a name is tried once
 _WS_RE = re.compile(rb"\s*")
 _TAGS = {"mediawiki": (b"<page>", b"</page>"), "wikiextractor": (b"<doc ", b"</doc>"),
          "wikiextractor-json": (b"{", b"\n")}
@@ -114,7 +114,7 @@ def _peek_title(data, s: int) -> str | None:
     a, b = _between(data, b"<title>", b"</title>", s, stop)
     if a < 0 or b < 0:
         m = re.search(rb'title="([^"]*)"', data[s:stop]) if data[s:s + 5] == b"<doc " else None
-        return html.unescape(m.group(1).decode(errors="replace")) if m else None
+        return unescape_html(m.group(1).decode(errors="replace")) if m else None
     return _unescape(bytes(data[a:b])).decode(errors="replace")
 
 
@@ -213,7 +213,7 @@ def _wikiextractor_pages(data: bytes, block: Block) -> Iterator[Page]:
             raise _page_error("<doc> without </doc>", data, s, base)
         attrs = {k.decode(): v.decode("utf-8", "replace") for k, v in _ATTR_RE.findall(data, s, hl)}
         raw_title = attrs.get("title", "")
-        title = html.unescape(raw_title)
+        title = unescape_html(raw_title)
         if not attrs.get("id", "").isdigit():
             raise _page_error("<doc> without a numeric id", data, s, base, title)
         body = _decode(data, hl + 1, e, base, title, "text", xml=False)   # plain, unescaped
@@ -345,7 +345,7 @@ class Dump:
             header = bytes(buf[pos:self._find(b"\n", pos, eof_ok=True)])
             url = dict(_ATTR_RE.findall(header)).get(b"url", b"").decode(errors="replace")
             self._consume(pos)
-            return "wikiextractor", extractor_siteinfo(html.unescape(url), self._lang,
+            return "wikiextractor", extractor_siteinfo(unescape_html(url), self._lang,
                                                         "wikiextractor")
         if buf.startswith(b"{", pos):
             try:
