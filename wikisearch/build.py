@@ -26,7 +26,7 @@ import numpy as np
 from wikisearch import __version__
 from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
-from wikisearch.errors import CorruptIndexError, DumpFormatError, WikisearchError
+from wikisearch.errors import CorruptIndexError, DiskError, DumpFormatError, WikisearchError, disk_error
 from wikisearch.fileio import fsync_dir, kill_point, write_json_atomic
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
@@ -550,6 +550,18 @@ class Builder:
             self._publish(final)
         return self.out
 
+    def leftovers_note(self) -> str:
+        """Say which unfinished builds keep disk space beside the output (their finished blocks
+        stay for a resume until the same command completes, or someone removes them)."""
+        found = []
+        for d in sorted(self.out.parent.glob(".*.building")):
+            size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+            found.append(f"{d} ({size / 1e6:,.1f} MB)")
+        if not found:
+            return ""
+        return ("; unfinished builds keep blocks here for a resume: " + ", ".join(found) +
+                " (rerun their command to finish them, or remove them)")
+
     def _note_cold(self, modules, what: str) -> None:
         """Say so when the kernels about to run have to be compiled (first run on a machine):
         a minute at "0%" looks hung otherwise."""
@@ -581,5 +593,12 @@ def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB"
                          namespaces=tuple(sorted(set(int(n) for n in namespaces))),
                          language=language, stem=stem, stopwords=stopwords, store_text=store_text,
                          allow_truncated=allow_truncated)
-    return Builder([str(p) for p in inputs], out_dir, config, rank or RankConfig(), progress,
-                   threads).run()
+    builder = Builder([str(p) for p in inputs], out_dir, config, rank or RankConfig(), progress,
+                      threads)
+    try:
+        return builder.run()
+    except OSError as e:
+        err = disk_error(e, f"the index {builder.out} or its work files in {builder.work}")
+        if err is None:
+            raise
+        raise DiskError(f"{err}{builder.leftovers_note()}") from None

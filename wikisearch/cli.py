@@ -11,7 +11,7 @@ import sys
 import click
 
 from wikisearch import __version__
-from wikisearch.errors import WikisearchError
+from wikisearch.errors import WikisearchError, disk_error
 from wikisearch.fileio import json_safe, terminal_safe
 
 DEFAULT_INDEX = "wikisearch-index"
@@ -39,6 +39,12 @@ class _Group(click.Group):
             sys.exit(128 + getattr(e, "signum", 2))
         except BrokenPipeError:
             sys.exit(0)
+        except OSError as e:                  # disk full, read-only, no permission: one line
+            err = disk_error(e)
+            if err is None:
+                raise
+            click.echo(f"Error: {terminal_safe(str(err))}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
