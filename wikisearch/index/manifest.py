@@ -21,7 +21,11 @@ from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOld
 #: Version of the index as a whole; each container file has its own version too.
 #: 2: the term dictionary's entries lost their per-term bound byte (never read by search).
 #: 3: blocks.bin, per-block last docid, byte offset and score bound of the long lists.
-FORMAT_VERSION = 3
+#: 4: checksums at the granularity read on the large-file path: a CRC of the table of contents and
+#:    of each array (container version 2), per dictionary block (terms.bin ``block_dict_crc``),
+#:    per block of 64 documents' titles and redirect titles (docs.bin); the index path is a link
+#:    to a generation directory (``publish.py``).
+FORMAT_VERSION = 4
 FORMAT_NAME = "wikisearch-index"
 MANIFEST = "manifest.json"
 

@@ -91,7 +91,7 @@ class IndexReader(SegmentReader):
         self.rank_config = RankConfig.from_json(manifest["rank"])
         self.avg_field_lengths = np.asarray([manifest["stats"]["avg_field_lengths"][f] for f in FIELDS],
                                             np.float64)
-        self._title_order = self.docs_c["title_order"]      # int32, docids by title bytes
+        self._title_order = None      # int32, docids by title bytes (checked on first use)
         bm = path / BLOCKS_FILE
         self.block_maxima = BlockMaxima(bm, verify=verify) if BLOCKS_FILE in manifest["files"] else None
         self._aliases: tuple[np.ndarray, np.ndarray] | None = None
@@ -106,13 +106,15 @@ class IndexReader(SegmentReader):
             return np.zeros(0, np.int64)
         d = self.docs_c
         key_off, keys = pack_strings(titles)
-        out = SK.find_many(d["title_blob"], np.asarray(d["title_offsets"]).view(np.int64),
+        if self._title_order is None:   # a binary search reads anywhere: check the arrays whole
+            self._title_order = d.checked("title_order")
+        out = SK.find_many(d.checked("title_blob"), np.asarray(d.checked("title_offsets")).view(np.int64),
                            self._title_order, keys, key_off.view(np.int64))
         miss = np.flatnonzero(out < 0)
         if redirects and len(miss) and d.shape("alias_blob")[0]:
             alias_doc, alias_order = self._aliases_sorted()
             mo, mk = pack_strings([titles[i] for i in miss.tolist()])
-            found = SK.find_many(d["alias_blob"], np.asarray(d["alias_title_offsets"]).view(np.int64),
+            found = SK.find_many(d.checked("alias_blob"), np.asarray(d.checked("alias_title_offsets")).view(np.int64),
                                  alias_order, mk, mo.view(np.int64))
             ok = found >= 0
             out[miss[ok]] = alias_doc[found[ok]]
