@@ -291,7 +291,7 @@ class Builder:
                     self.ctx = self._context(dump)
                 ctx = dict(self.ctx, format=dump.format)
                 try:
-                    for block, data in dump.blocks(self._file_block_bytes(dump)):
+                    for block, data in dump.blocks(self._file_block_bytes(dump), self._max_page()):
                         if number not in done:
                             yield number, block, data, ctx
                         else:
@@ -302,7 +302,14 @@ class Builder:
                         raise
                     # every whole page before the damage was delivered and is indexed
                     self.warnings.append(f"{e}: indexed the whole pages before it")
+                finally:
+                    self.warnings.extend(dump.skipped)
         self.n_blocks = number
+
+    def _max_page(self) -> int:
+        """The page size limit: the configured one, and never more than a block, so that a
+        block stays within what ``--memory`` planned for (at most two blocks' bytes)."""
+        return min(self.config.max_page_bytes, self.block_bytes) if self.config.max_page_bytes else 0
 
     def _file_block_bytes(self, dump: Dump) -> int:
         """Block size for one input: a plain file is cut into equal blocks of at most
@@ -573,7 +580,7 @@ class Builder:
 def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB",
                 codec: str = "bitpacked", namespaces=(0,), language: str = "", block_bytes=0,
                 store_text: bool = True, stem: bool = True, stopwords: bool = True,
-                allow_truncated: bool = False,
+                allow_truncated: bool = False, max_page_bytes=10 << 20,
                 rank: RankConfig | None = None, progress: bool = False,
                 threads: int | None = None) -> Path:
     """Index one or more dumps into ``out_dir``; returns its path.
@@ -592,7 +599,7 @@ def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB"
                          block_bytes=parse_size(block_bytes), codec=codec,
                          namespaces=tuple(sorted(set(int(n) for n in namespaces))),
                          language=language, stem=stem, stopwords=stopwords, store_text=store_text,
-                         allow_truncated=allow_truncated)
+                         allow_truncated=allow_truncated, max_page_bytes=parse_size(max_page_bytes))
     builder = Builder([str(p) for p in inputs], out_dir, config, rank or RankConfig(), progress,
                       threads)
     try:

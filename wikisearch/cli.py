@@ -77,9 +77,12 @@ def main():
 @click.option("--allow-truncated", is_flag=True,
               help="If the dump is damaged or cut short, index every whole page before the damage "
                    "(and say so) instead of failing.")
+@click.option("--max-page-size", default="10MB", show_default=True,
+              help="Skip (and name) pages longer than this many bytes of XML; 0: no limit. Never "
+                   "more than a block, so that --memory holds whatever the dump holds.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, language, no_store,
-              allow_truncated, quiet):
+              allow_truncated, max_page_size, quiet):
     """Index one or more dumps (.xml, .bz2, .gz, .xz, WikiExtractor output, or - for stdin).
 
     Rerunning the same command after an interruption resumes from the last finished block.
@@ -88,14 +91,14 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
     from wikisearch.config import parse_size
     try:
         ns = tuple(int(x) for x in namespaces.split(",") if x.strip())
-        sizes = (parse_size(memory), parse_size(block_size))
+        sizes = (parse_size(memory), parse_size(block_size), parse_size(max_page_size))
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
     from pathlib import Path
     had_priors = (Path(output) / "priors.bin").exists()
     path = build_index(list(dumps), output, workers=workers or available_cores(), memory=sizes[0], block_bytes=sizes[1],
                        codec=codec, namespaces=ns, language=language, store_text=not no_store,
-                       allow_truncated=allow_truncated, progress=not quiet)
+                       allow_truncated=allow_truncated, max_page_bytes=sizes[2], progress=not quiet)
     from wikisearch.index.stats import index_stats
     s = index_stats(path)
     click.echo(f"Indexed {s['documents']:,} documents, {s['terms']:,} terms, {s['postings']:,} postings "
