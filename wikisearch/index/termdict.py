@@ -55,13 +55,13 @@ class TermDictionary:
         self._offsets = np.asarray(container.checked("block_offsets")).view(np.int64)
         self._post = np.asarray(container.checked("block_post_offsets")).view(np.int64)
         self._crc = container.checked("block_crc")
-        self._dict_crc = container.checked("block_dict_crc")
+        self._dict_crc = None                # read when a block is first checked
         # dictionary blocks checked so far (all, when the whole file was checked on open)
         self._block_ok = np.full(len(self._crc), container.verified_all or sparse, np.bool_)
         self._cache: dict[int, tuple] = {}
         n_blocks = -(-self.n_terms // TERM_BLOCK)
         for found, expected in ((self._offsets.shape[0], n_blocks + 1), (self._post.shape[0], n_blocks + 1),
-                                (self._crc.shape[0], n_blocks), (self._dict_crc.shape[0], n_blocks)):
+                                (self._crc.shape[0], n_blocks), (container.shape("block_dict_crc")[0], n_blocks)):
             if found != expected:
                 raise CorruptIndexError(self.path, "inconsistent array sizes", expected=expected, found=found)
         if int(self._offsets[-1]) != container.shape("blob")[0]:
@@ -88,6 +88,8 @@ class TermDictionary:
             if self._block_ok[b]:
                 continue
             a, z = int(self._offsets[b]), int(self._offsets[b + 1])
+            if self._dict_crc is None:
+                self._dict_crc = self.c.checked("block_dict_crc")
             if not 0 <= a <= z <= self.c.shape("blob")[0]:
                 raise self._damaged(f"block {b} offsets")
             data = self._mapped()[a:z] if self._blob is not None else self.c.read("blob", a, z)
