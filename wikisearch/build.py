@@ -307,9 +307,11 @@ class Builder:
         self.n_blocks = number
 
     def _max_page(self) -> int:
-        """The page size limit: the configured one, and never more than a block, so that a
-        block stays within what ``--memory`` planned for (at most two blocks' bytes)."""
-        return min(self.config.max_page_bytes, self.block_bytes) if self.config.max_page_bytes else 0
+        """The page size limit: the configured one, and never more than a block planned from
+        ``--memory``, so that a block stays within what it planned for (at most two blocks'
+        bytes). A block size given explicitly does not lower it."""
+        limit = self.config.max_page_bytes
+        return min(limit, self.block_bytes) if limit and not self.config.block_bytes else limit
 
     def _file_block_bytes(self, dump: Dump) -> int:
         """Block size for one input: a plain file is cut into equal blocks of at most
