@@ -79,7 +79,7 @@ def main():
                    "(and say so) instead of failing.")
 @click.option("--max-page-size", default="10MB", show_default=True,
               help="Skip (and name) pages longer than this many bytes of XML; 0: no limit. Never "
-                   "more than a block, so that --memory holds whatever the dump holds.")
+                   "more than a block planned from --memory, so that it holds whatever the dump holds.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, language, no_store,
               allow_truncated, max_page_size, quiet):
