@@ -582,7 +582,7 @@ class Builder:
 def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB",
                 codec: str = "bitpacked", namespaces=(0,), language: str = "", block_bytes=0,
                 store_text: bool = True, stem: bool = True, stopwords: bool = True,
-                allow_truncated: bool = False, max_page_bytes=10 << 20,
+                allow_truncated: bool = False, max_page_bytes=10_000_000,
                 rank: RankConfig | None = None, progress: bool = False,
                 threads: int | None = None) -> Path:
     """Index one or more dumps into ``out_dir``; returns its path.

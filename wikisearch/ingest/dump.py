@@ -42,7 +42,7 @@ _HEAD_LIMIT = 64 << 20      # a <siteinfo> is a few kB; more means this is not a
 _PAGES_BLOCK = 4 << 20
 #: Pages longer than this (XML bytes) are skipped with a warning: MediaWiki caps a revision's
 #: wikitext at 2 MiB, so no real page of a current dump comes near it.
-MAX_PAGE_BYTES = 10 << 20
+MAX_PAGE_BYTES = 10_000_000
 
 
 @dataclass(slots=True)
