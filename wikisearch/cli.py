@@ -144,8 +144,12 @@ SEARCH_KERNELS = ["wikisearch._topk_kernels", "wikisearch.analysis._analyze_kern
 def _precompile_search() -> None:
     """On a first run (an index built elsewhere), compile the search kernels on every core."""
     from wikisearch.jit import precompile
+
+    def pool(n):                                # (imported only when there is work)
+        from wikisearch.workers import worker_pool
+        return worker_pool(n)
     n = os.cpu_count() or 1
-    precompile(SEARCH_KERNELS, n, say=lambda: click.echo(
+    precompile(SEARCH_KERNELS, n, pool=pool, say=lambda: click.echo(
         f"compiling search kernels in {n} processes (first run only; later runs load them from "
         "numba's cache) ...", err=True))
 
