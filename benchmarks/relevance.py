@@ -146,8 +146,9 @@ def generate_known_items(reader, corpus_files, n: int = KI_COUNT, seed: int = KI
 
     A page is drawn uniformly from the articles with >= KI_MIN_BODY body terms; a length L
     uniformly from KI_LENGTHS; then L distinct words from the page's text without replacement,
-    each word's chance proportional to tf(word, page) x idf (a discriminative term model between
-    Azzopardi et al.'s "popular" and "discriminative" ones). Left out: words sharing a term with
+    each word's chance proportional to its frequency in the page (Azzopardi et al.'s "popular"
+    term model: the words a page mostly talks about, as someone who read it would recall them,
+    rather than its rarest words). Left out: words sharing a term with
     the title (the query describes the page without naming it), stopwords, words with digits,
     words under 3 letters and words in more than KI_MAX_DF of the pages. The word shown is the
     page's most frequent surface form of the term. Every other query (by draw order) is held out.
@@ -171,6 +172,7 @@ def generate_known_items(reader, corpus_files, n: int = KI_COUNT, seed: int = KI
     N = int(reader.n_docs)
     word_re = re.compile(r"[^\W\d_]{3,}")
     out = []
+    cache: dict[str, list] = {}
     for pid, i in sorted(want.items(), key=lambda kv: kv[1]):
         d = int(picked[i])
         title = reader.title(d)
@@ -178,7 +180,9 @@ def generate_known_items(reader, corpus_files, n: int = KI_COUNT, seed: int = KI
         surface: dict[str, Counter] = {}
         for w in word_re.findall(texts[pid]):
             lw = w.lower()
-            terms = an.terms(lw)
+            terms = cache.get(lw)
+            if terms is None:
+                terms = cache[lw] = an.terms(lw)
             if len(terms) != 1 or terms[0] in title_terms:
                 continue
             surface.setdefault(terms[0], Counter())[lw] += 1
@@ -191,7 +195,7 @@ def generate_known_items(reader, corpus_files, n: int = KI_COUNT, seed: int = KI
             if df > KI_MAX_DF * N:
                 continue
             cand.append(forms.most_common(1)[0][0])
-            weight.append(sum(forms.values()) * math.log(1.0 + (N - df + 0.5) / (df + 0.5)))
+            weight.append(sum(forms.values()))
         L = int(qlen[i])
         p = np.asarray(weight) / np.sum(weight)
         chosen = rng.choice(len(cand), size=min(L, len(cand)), replace=False, p=p)
