@@ -145,3 +145,27 @@ def oracle_rerank_features(reader, terms, docids, rank):
                 row["title_precision"] = min(1.0, in_title / max(lens["title"], 1))
         out.append(row)
     return out
+
+
+def oracle_tree_predict(spec, X):
+    """A re-ranking model's scores (wikisearch.search.rerank.TreeModel) by plain numpy, one tree
+    at a time over all rows: every row walks down from the root until it reaches a leaf."""
+    import numpy as np
+    X = np.asarray(X, np.float64)
+    out = np.zeros(len(X), np.float64)
+    rows = np.arange(len(X))
+    for t in spec["trees"]:
+        feat, thr = np.asarray(t["feature"], np.int64), np.asarray(t["threshold"], np.float64)
+        left, right = np.asarray(t["left"], np.int64), np.asarray(t["right"], np.int64)
+        value = np.asarray(t["value"], np.float64)
+        if not len(feat):
+            out += value[0]
+            continue
+        node = np.zeros(len(X), np.int64)
+        live = rows
+        while len(live):
+            nd = node[live]
+            node[live] = np.where(X[live, feat[nd]] <= thr[nd], left[nd], right[nd])
+            live = live[node[live] >= 0]
+        out += value[-node - 1]
+    return out

@@ -21,7 +21,7 @@ from wikisearch.search.query import parse_query
 from wikisearch.search.searcher import Searcher
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _oracle import oracle_rerank_features  # noqa: E402
+from _oracle import oracle_rerank_features, oracle_tree_predict, run_with_and_without_jit  # noqa: E402
 from conftest import ROOT, cli_lines, require_import  # noqa: E402
 
 QUERIES = ["german chancellor physicist", "swedish furniture company founded", "city river spree",
@@ -96,6 +96,20 @@ def test_tree_model_matches_lightgbm():
     np.testing.assert_allclose(tm.predict(Z), booster.predict(Z), rtol=0, atol=1e-12)
     tm2 = TreeModel(json.loads(json.dumps(tm.spec)))                 # through the file format
     assert tm2.predict(Z).tolist() == tm.predict(Z).tolist()
+    assert tm.predict(Z).tolist() == oracle_tree_predict(tm.spec, Z).tolist()   # kernel, to the bit
+
+
+def test_shipped_model_kernel_matches_numpy_oracle_with_and_without_jit():
+    rng = np.random.default_rng(5)
+    m = load_model()
+    X = rng.normal(size=(300, len(FEATURES))) * rng.choice([0.1, 1, 10], size=len(FEATURES))
+    X[:50] = 0.0
+    assert m.predict(X).tolist() == oracle_tree_predict(m.spec, X).tolist()
+    code = ("import numpy as np\nfrom wikisearch.search.rerank import load_model, FEATURES\n"
+            "X = np.random.default_rng(5).normal(size=(64, len(FEATURES)))\n"
+            "import json; print(json.dumps(load_model().predict(X).tolist()))")
+    with_jit, without = run_with_and_without_jit(code)
+    assert with_jit == without
 
 
 def test_rerank_is_a_permutation_of_the_untouched_first_stage(searcher):
@@ -127,7 +141,7 @@ def test_rerank_depth_keeps_the_tail_in_first_stage_order(searcher):
 
 def test_shipped_model_and_bad_files(searcher, tmp_path):
     m = load_model()
-    assert tuple(m.spec["features"]) == FEATURES and len(m.trees) > 10
+    assert tuple(m.spec["features"]) == FEATURES and m.n_trees > 10
     assert m.depth == 100
     hits = rerank(searcher, "german chancellor", k=5)
     assert len(hits) == 5 and hits[0].title

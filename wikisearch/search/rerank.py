@@ -35,6 +35,7 @@ import numpy as np
 
 from wikisearch.config import FIELD_ID, N_FIELDS, PriorConfig, RankConfig
 from wikisearch.errors import InvalidQueryError, WikisearchError
+from wikisearch.search import _rerank_kernels as RK
 from wikisearch.search import _search_kernels as K
 from wikisearch.search.query import parse_query
 from wikisearch.search.rank import idf as idf_of, kernel_params
@@ -135,7 +136,7 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
 
 
 class TreeModel:
-    """A sum of regression trees (LightGBM's, flattened), evaluated with numpy.
+    """A sum of regression trees (LightGBM's, flattened), evaluated by a numba kernel.
 
     Each tree is arrays over its internal nodes: ``feature``, ``threshold``, ``left``, ``right``
     (a child ``c >= 0`` is internal node c, ``c < 0`` is leaf ``~c``) and ``value`` over its
@@ -149,9 +150,20 @@ class TreeModel:
                                   "(python benchmarks/relevance.py --train)")
         self.spec = spec
         self.depth = int(spec.get("depth", DEPTH))
-        self.trees = [tuple(np.asarray(t[k], dt) for k, dt in
-                            (("feature", np.int64), ("threshold", np.float64), ("left", np.int64),
-                             ("right", np.int64), ("value", np.float64))) for t in spec["trees"]]
+        trees = spec["trees"]
+        self.n_trees = len(trees)
+        self._node_start = np.zeros(len(trees) + 1, np.int64)
+        self._leaf_start = np.zeros(len(trees) + 1, np.int64)
+        np.cumsum([len(t["feature"]) for t in trees], out=self._node_start[1:])
+        np.cumsum([len(t["value"]) for t in trees], out=self._leaf_start[1:])
+
+        def cat(key, dtype):
+            return np.ascontiguousarray(np.concatenate([np.asarray(t[key], dtype) for t in trees])
+                                        if trees else np.zeros(0, dtype))
+        self._arrays = (cat("feature", np.int64), cat("threshold", np.float64), cat("left", np.int64),
+                        cat("right", np.int64), cat("value", np.float64))
+        if len(self._arrays[0]) and not (0 <= self._arrays[0].min() and self._arrays[0].max() < len(FEATURES)):
+            raise WikisearchError("re-ranking model names a feature it does not have")
 
     @classmethod
     def from_lightgbm(cls, booster, **meta) -> "TreeModel":
@@ -182,22 +194,9 @@ class TreeModel:
         return cls(spec)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, np.float64)
-        rows = np.arange(len(X))
-        out = np.zeros(len(X), np.float64)
-        for feat, thr, left, right, value in self.trees:
-            if not len(feat):                                     # a single leaf
-                out += value[0]
-                continue
-            node = np.zeros(len(X), np.int64)
-            live = rows
-            while len(live):
-                nd = node[live]
-                go_left = X[live, feat[nd]] <= thr[nd]
-                node[live] = np.where(go_left, left[nd], right[nd])
-                live = live[node[live] >= 0]
-            out += value[~node]
-        return out
+        """The model's score of each row of ``X`` (float64[n, len(FEATURES)])."""
+        X = np.ascontiguousarray(X, np.float64)
+        return RK.predict_trees(X, self._node_start, self._leaf_start, *self._arrays)
 
     def save(self, path) -> None:
         Path(path).write_text(json.dumps(self.spec, separators=(",", ":")) + "\n", encoding="utf-8")
