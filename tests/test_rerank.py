@@ -189,3 +189,10 @@ def test_known_item_set_is_descriptive():
         assert 6 <= len(text.split()) <= 10, text
         assert len(qrels[q]) == 1
         assert not set(an.terms(text)) & set(an.terms(qrels[q][0])), (text, qrels[q])
+
+
+def test_prior_feature_off_with_priors_off_and_k_zero(searcher):
+    """``priors=False``: the first stage ranks by text alone and the ``prior`` feature is 0."""
+    from wikisearch.search.rerank import prior_values
+    assert prior_values(searcher, False) is None
+    assert rerank(searcher, "berlin", k=0, priors=False) == []

@@ -222,9 +222,10 @@ def load_model(path=None) -> TreeModel:
 
 def prior_values(searcher, priors) -> np.ndarray | None:
     """The per-document prior the ``prior`` feature reads: the index's priors with the given
-    settings (None or True: stored settings; a PriorConfig), or None without priors.bin."""
+    settings (None or True: stored settings; a PriorConfig), or None without priors.bin or with
+    ``priors=False`` (the first stage ranks by text alone, and the feature is 0)."""
     stored = searcher.priors
-    if stored is None:
+    if stored is None or priors is False:
         return None
     return stored.scores(priors if isinstance(priors, PriorConfig) else stored.config)
 
