@@ -196,3 +196,9 @@ def test_prior_feature_off_with_priors_off_and_k_zero(searcher):
     from wikisearch.search.rerank import prior_values
     assert prior_values(searcher, False) is None
     assert rerank(searcher, "berlin", k=0, priors=False) == []
+
+
+@pytest.mark.parametrize("query", QUERIES + ["berlin intitle:merkel", "t:ikea -sweden", '"new york" computer'])
+def test_query_terms_of_text_and_of_the_first_stage_parse_agree(searcher, query):
+    r = searcher.reader
+    assert query_terms(r, searcher.search(query, k=1).parsed) == query_terms(r, query)

@@ -64,10 +64,10 @@ def _mask(fields) -> int:
     return m
 
 
-def query_terms(reader, query: str) -> list[int]:
-    """Ordinals of the distinct terms of ``query`` that score (filters and exclusions left out)
-    and that the index holds, in order of first appearance."""
-    q = parse_query(query, reader.analyzer)
+def query_terms(reader, query) -> list[int]:
+    """Ordinals of the distinct terms of ``query`` (text, or a parsed :class:`Query`) that score
+    (filters and exclusions left out) and that the index holds, in order of first appearance."""
+    q = parse_query(query, reader.analyzer) if isinstance(query, str) else query
     filter_only = set(q.filter_only_terms())
     out: list[int] = []
     for key in q.scoring_terms():
@@ -245,7 +245,7 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
     if len(head) > 1:
         rank_cfg = first.rank_config
         docids = np.array([h.docid for h in head], np.int64)
-        X = features(searcher.reader, query_terms(searcher.reader, query), docids, rank_cfg,
+        X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query), docids, rank_cfg,
                      prior_values(searcher, priors))
         scores = model.predict(X)
         order = np.lexsort((np.arange(len(head)), -scores))
