@@ -371,8 +371,10 @@ def verify_cmd(index_dir):
 @click.option("--key", type=click.Choice(["title", "page_id"]), default="title", show_default=True,
               help="What the qrels' document ids are.")
 @click.option("--no-priors", is_flag=True, help="Rank by text alone (leave out `wikisearch priors`).")
+@click.option("--rerank", is_flag=True, help="Re-order each query's top 100 with the shipped "
+              "learned model (wikisearch.search.rerank).")
 @click.option("--json", "as_json", is_flag=True)
-def eval_cmd(index_dir, queries, qrels, key, no_priors, as_json):
+def eval_cmd(index_dir, queries, qrels, key, no_priors, rerank, as_json):
     """nDCG@10, MRR@10 and Recall@100 of the index on TREC-style judgments.
 
     Judgments of documents the index does not hold are left out (and queries left with none);
@@ -380,7 +382,8 @@ def eval_cmd(index_dir, queries, qrels, key, no_priors, as_json):
     """
     from wikisearch.evaluate import describe_coverage, run_eval
     with _say_compiling("search"):
-        report = run_eval(index_dir, queries, qrels, key=key, priors=False if no_priors else None)
+        report = run_eval(index_dir, queries, qrels, key=key, priors=False if no_priors else None,
+                          rerank=rerank or None)
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:
