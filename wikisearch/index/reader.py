@@ -71,14 +71,15 @@ class IndexReader(SegmentReader):
 
     def __init__(self, path, *, verify: bool | None = None):
         given = Path(path)
-        for attempt in range(8):
+        while True:
             path = resolve_index(given)     # one generation: every file below comes from it
             try:
                 self._open(path, verify)
                 break
             except (IndexNotFoundError, CorruptIndexError, FileNotFoundError):
-                # a publish removed the generation we resolved before its files were open?
-                if attempt == 7 or resolve_index(given) == path:
+                # a publish removed the generation we resolved before its files were open: try
+                # the one the link names now (each retry follows a finished publish)
+                if resolve_index(given) == path:
                     raise
         self.index_path = given
 
