@@ -531,8 +531,8 @@ class Builder:
 
     def run(self) -> Path:
         note = recover(self.out)
-        if note:
-            self.warnings.append(note)
+        if note:    # about the output path, not the index: not in the manifest's warnings
+            print(f"Note: {note}", file=sys.stderr, flush=True)
         self._check_output()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         done = self._prepare_workdir()
