@@ -235,13 +235,19 @@ def test_fuzzy_ranges_equal_brute_force():
     blob = np.frombuffer(b"".join(blobs), np.uint8)
     for _ in range(200):
         q = "".join(rng.choice(letters[:-1], rng.integers(1, 7)))
-        for md in (1, 2):
-            los, his, _ = FK.fuzzy_ranges(blob, offsets, np.frombuffer(q.encode(), np.uint8), md, 10**7)
+        for md, anchor in ((1, 0), (2, 0), (2, 1), (1, 2)):
+            if anchor > len(q):
+                continue
+            lo = sum(1 for k in keys if k[:anchor] < q[:anchor])
+            hi = lo + sum(1 for k in keys if k[:anchor] == q[:anchor])
+            los, his, _ = FK.fuzzy_ranges(blob, offsets, np.frombuffer(q.encode(), np.uint8), md, 10**7,
+                                          anchor, lo, hi)
             got = set()
             for a, b in zip(los.tolist(), his.tolist()):
                 got.update(range(a, b))
-            brute = {i for i, k in enumerate(keys) if _prefix_dist(k, q) <= md}
-            assert got == brute, (q, md)
+            brute = {i for i, k in enumerate(keys)
+                     if k[:anchor] == q[:anchor] and _prefix_dist(k, q) <= md}
+            assert got == brute, (q, md, anchor)
 
 
 def test_fuzzy_suggest_exact_first_then_near(mem):

@@ -85,12 +85,21 @@ def weighted_osa(q, w, a, m, cap):
     """Weighted optimal-string-alignment distance between ``q`` and ``w[a:a+m]``: insertions,
     deletions and substitutions cost 1, but a doubled letter added or dropped 0.5, a vowel for a
     vowel 0.75 and a swap of neighbours 0.75; > ``cap`` as soon as every path costs more."""
+    if abs(len(q) - m) > cap:
+        return cap + 1.0
+    rows = np.empty((3, m + 1), np.float64)
+    return _wosa(q, w, a, m, cap, rows)
+
+
+@njit(cache=True, nogil=True)
+def _wosa(q, w, a, m, cap, rows):
+    """:func:`weighted_osa` with its three rows given (``rows``: float64[3, >= m + 1])."""
     n = len(q)
     if abs(n - m) > cap:
         return cap + 1.0
-    prev2 = np.empty(m + 1, np.float64)
-    prev = np.empty(m + 1, np.float64)
-    cur = np.empty(m + 1, np.float64)
+    prev2 = rows[0]
+    prev = rows[1]
+    cur = rows[2]
     for j in range(m + 1):
         prev[j] = j
         if j > 1 and w[a + j - 1] == w[a + j - 2]:
@@ -132,35 +141,67 @@ def weighted_osa(q, w, a, m, cap):
 
 
 @njit(cache=True, nogil=True)
-def lookup(q, hashes, ids, cps, offsets, log_counts, prefix, max_dist, alpha, first_letter, k):
+def directory(hashes, bits):
+    """Where each bucket of the sorted ``hashes`` starts (bucket: the top ``bits`` bits)."""
+    n_b = 1 << bits
+    out = np.empty(n_b + 1, np.int64)
+    shift = np.uint64(64 - bits)
+    j = 0
+    for b in range(n_b):
+        while j < len(hashes) and np.int64(hashes[j] >> shift) < b:
+            j += 1
+        out[b] = j
+    out[n_b] = len(hashes)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def lookup(q, hashes, ids, dir_, bits, cps, offsets, log_counts, prefix, max_dist, alpha,
+           first_letter, k):
     """The ``k`` best words within ``max_dist`` (weighted) of ``q`` (int32 code points):
     (word ids int64[], costs float64[]) by decreasing ``log_count - alpha * cost`` (``first_letter``
-    is added to the cost when the first letters differ)."""
+    is added to the cost when the first letters differ). ``dir_``: :func:`directory` of
+    ``hashes`` with ``bits``."""
     n = min(len(q), prefix)
     var = np.empty(_n_variants(n, max_dist), np.uint64)
     _variants(q, 0, n, max_dist, var, 0)
-    total = 0
-    los = np.empty(len(var), np.int64)
-    his = np.empty(len(var), np.int64)
-    for v in range(len(var)):
-        los[v] = np.searchsorted(hashes, var[v], "left")
-        his[v] = np.searchsorted(hashes, var[v], "right")
-        total += his[v] - los[v]
-    cand = np.empty(total, np.int32)
+    shift = np.uint64(64 - bits)
+    cap = 256
+    cand = np.empty(cap, np.int32)
     c = 0
     for v in range(len(var)):
-        for p in range(los[v], his[v]):
-            cand[c] = ids[p]
-            c += 1
-    cand = np.unique(cand)
-    out_ids = np.empty(len(cand), np.int64)
-    out_cost = np.empty(len(cand), np.float64)
-    out_score = np.empty(len(cand), np.float64)
+        h = var[v]
+        b = np.int64(h >> shift)
+        for p in range(dir_[b], dir_[b + 1]):
+            if hashes[p] == h:
+                if c == cap:
+                    cap *= 2
+                    grown = np.empty(cap, np.int32)
+                    grown[:c] = cand[:c]
+                    cand = grown
+                cand[c] = ids[p]
+                c += 1
+            elif hashes[p] > h:
+                break
+    cand = np.sort(cand[:c])
+    out_ids = np.empty(c, np.int64)
+    out_cost = np.empty(c, np.float64)
+    out_score = np.empty(c, np.float64)
+    rows = np.empty((3, len(q) + 3 + 2 * int(max_dist) + 64), np.float64)
     o = 0
-    for w in cand:
+    last = -1
+    for i in range(c):
+        w = cand[i]
+        if w == last:
+            continue
+        last = w
         a = offsets[w]
         m = offsets[w + 1] - a
-        cost = weighted_osa(q, cps, a, m, float(max_dist))
+        if abs(len(q) - m) > max_dist:
+            continue
+        if m + 1 > rows.shape[1]:
+            rows = np.empty((3, m + 1), np.float64)
+        cost = _wosa(q, cps, a, m, float(max_dist), rows)
         if cost > max_dist:
             continue
         if len(q) and m and q[0] != cps[a]:
@@ -169,5 +210,11 @@ def lookup(q, hashes, ids, cps, offsets, log_counts, prefix, max_dist, alpha, fi
         out_cost[o] = cost
         out_score[o] = log_counts[w] - alpha * cost
         o += 1
+    if k == 1 and o > 0:
+        best = 0
+        for i in range(1, o):
+            if out_score[i] > out_score[best]:
+                best = i
+        return out_ids[best:best + 1].copy(), out_cost[best:best + 1].copy()
     order = np.argsort(-out_score[:o], kind="mergesort")[:k]
     return out_ids[:o][order], out_cost[:o][order]
