@@ -260,3 +260,42 @@ def test_fuzzy_suggest_exact_first_then_near(mem):
     assert got[0] in ("Lata Mangeshkar", "Lata \u2192 Lata Mangeshkar")           # exact first
     assert [x.title for x in mem.suggest("qu", 5)] == ["Quantum mechanics"]      # too short: exact
     assert suggest_key("Quantum mechanics") == "quantum mechanics"
+
+
+# --- the fast term finder against the analyzer's plain-Python oracle ------------------------------
+TEXTS = [
+    "The runners ran; running dogs run. DYING and dies, die! Café cafés CAFÉ naïve Naive",
+    "Die Straße führt nach Köln; Straßen in KÖLN. Über über",
+    "Ελληνική γλώσσα και Ελλάδα, ελληνικά. Москва — столица России; москвы",
+    "東京は日本の首都です。東京都 e\u0301te\u0301 ETE",
+    "",
+]
+
+
+@pytest.mark.parametrize("language", ["english", "german", "greek", "russian", "indonesian", ""])
+@pytest.mark.parametrize("text", TEXTS)
+def test_find_terms_equals_the_slow_spans(language, text):
+    an = Analyzer(language)
+    spans = an.spans_slow(text)
+    vocab = sorted({t for _, _, t in spans})
+    for terms in (vocab, vocab[::3], vocab[1:2], ["nothing"]):
+        want = [(a, b, terms.index(t)) for a, b, t in spans if t in terms]
+        for positions in (True, False):
+            s, e, w, p = an.find_terms(text, terms, positions=positions)
+            assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (terms, positions)
+        kept = [t for _, _, t in spans]
+        s, e, w, p = an.find_terms(text, terms, positions=True)
+        assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
+
+
+def test_pruned_top_k_and_batch_equal_the_full_ranking():
+    words = ["christmas", "chrism", "christ", "charisma", "mount", "amount", "everest", "events",
+             "every", "receive", "relieve", "received", "the", "then", "ten", "teh"]
+    d = SpellingDictionary(words, [50, 2, 400, 30, 40, 80, 30, 900, 700, 60, 9, 300, 10**6, 9000, 800, 3])
+    queries = ["chrismas", "everst", "recieve", "teh", "mont", "zzzzzz", "christ", "the", "amout"]
+    for q in queries:
+        full = d.candidates(q, 10_000)
+        for k in (1, 2, 3):
+            assert d.candidates(q, k) == full[:k], (q, k)
+    assert d.correct_many(queries) == [d.correct(q) for q in queries]
+    assert d.correct("zzzzzz") == "zzzzzz" and d.correct("chrismas") == "christmas"

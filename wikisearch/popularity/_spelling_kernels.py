@@ -156,6 +156,21 @@ def directory(hashes, bits):
 
 
 @njit(cache=True, nogil=True)
+def lookup_many(qcps, qoffsets, hashes, ids, dir_, bits, cps, offsets, log_counts, prefix,
+                max_dists, alpha, first_letter):
+    """The best word (id, or -1 for none) of each word ``qcps[qoffsets[i]:qoffsets[i+1]]``, with
+    ``max_dists[i]``: :func:`lookup` with ``k`` 1 for a batch, in one call."""
+    n = len(qoffsets) - 1
+    out = np.full(n, -1, np.int64)
+    for i in range(n):
+        got, _ = lookup(qcps[qoffsets[i]:qoffsets[i + 1]], hashes, ids, dir_, bits, cps, offsets,
+                        log_counts, prefix, max_dists[i], alpha, first_letter, 1)
+        if len(got):
+            out[i] = got[0]
+    return out
+
+
+@njit(cache=True, nogil=True)
 def lookup(q, hashes, ids, dir_, bits, cps, offsets, log_counts, prefix, max_dist, alpha,
            first_letter, k):
     """The ``k`` best words within ``max_dist`` (weighted) of ``q`` (int32 code points):
@@ -183,21 +198,46 @@ def lookup(q, hashes, ids, dir_, bits, cps, offsets, log_counts, prefix, max_dis
                 c += 1
             elif hashes[p] > h:
                 break
-    cand = np.sort(cand[:c])
-    out_ids = np.empty(c, np.int64)
-    out_cost = np.empty(c, np.float64)
-    out_score = np.empty(c, np.float64)
+    cand = np.unique(cand[:c])
+    # most common first: once a word's count cannot beat the k-th best score even at the
+    # smallest cost it could have (0.5 a letter of length difference, 0.5 for any change),
+    # no rarer word can either
+    order = np.argsort(-log_counts[cand], kind="mergesort")
+    out_ids = np.empty(len(cand), np.int64)
+    out_cost = np.empty(len(cand), np.float64)
+    out_score = np.empty(len(cand), np.float64)
     rows = np.empty((3, len(q) + 3 + 2 * int(max_dist) + 64), np.float64)
+    top = np.full(k, -np.inf)                      # the k best scores so far, descending
     o = 0
-    last = -1
-    for i in range(c):
+    exact = -1
+    for i in range(len(cand)):                     # the word itself (cost 0), if known
         w = cand[i]
-        if w == last:
+        a = offsets[w]
+        if offsets[w + 1] - a == len(q):
+            same = True
+            for j in range(len(q)):
+                if cps[a + j] != q[j]:
+                    same = False
+                    break
+            if same:
+                exact = w
+                out_ids[0] = w
+                out_cost[0] = 0.0
+                out_score[0] = log_counts[w]
+                top[0] = log_counts[w]
+                o = 1
+                break
+    for i in order:
+        w = cand[i]
+        if w == exact:
             continue
-        last = w
         a = offsets[w]
         m = offsets[w + 1] - a
         if abs(len(q) - m) > max_dist:
+            continue
+        if log_counts[w] - alpha * 0.5 <= top[k - 1]:
+            break
+        if log_counts[w] - alpha * 0.5 * abs(len(q) - m) <= top[k - 1]:
             continue
         if m + 1 > rows.shape[1]:
             rows = np.empty((3, m + 1), np.float64)
@@ -206,15 +246,16 @@ def lookup(q, hashes, ids, dir_, bits, cps, offsets, log_counts, prefix, max_dis
             continue
         if len(q) and m and q[0] != cps[a]:
             cost += first_letter
+        score = log_counts[w] - alpha * cost
         out_ids[o] = w
         out_cost[o] = cost
-        out_score[o] = log_counts[w] - alpha * cost
+        out_score[o] = score
         o += 1
-    if k == 1 and o > 0:
-        best = 0
-        for i in range(1, o):
-            if out_score[i] > out_score[best]:
-                best = i
-        return out_ids[best:best + 1].copy(), out_cost[best:best + 1].copy()
+        if score > top[k - 1]:                     # insert into the k best
+            j = k - 1
+            while j > 0 and top[j - 1] < score:
+                top[j] = top[j - 1]
+                j -= 1
+            top[j] = score
     order = np.argsort(-out_score[:o], kind="mergesort")[:k]
     return out_ids[:o][order], out_cost[:o][order]

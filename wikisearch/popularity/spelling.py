@@ -100,6 +100,18 @@ class SpellingDictionary:
                               self.offsets, self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER, k)
         return [(self.words[i], c, int(self.counts[i])) for i, c in zip(ids.tolist(), costs.tolist())]
 
+    def correct_many(self, words: list[str]) -> list[str]:
+        """:meth:`correct` of every word, in one kernel call."""
+        if not words:
+            return []
+        cps = [_codepoints(w) for w in words]
+        offsets = np.zeros(len(words) + 1, np.int64)
+        np.cumsum([len(c) for c in cps], out=offsets[1:])
+        md = np.array([max_dist_for(w) for w in words], np.float64)
+        got = K.lookup_many(np.concatenate(cps), offsets, self.hashes, self.ids, self.dir, self.bits,
+                            self.cps, self.offsets, self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER)
+        return [self.words[i] if i >= 0 else w for w, i in zip(words, got.tolist())]
+
     def correct(self, word: str) -> str:
         """The best candidate for ``word`` (itself when nothing is better or nothing is near)."""
         got = self.candidates(word, 1)
