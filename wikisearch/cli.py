@@ -294,6 +294,24 @@ def suggest_cmd(prefix, index_dir, k, as_json):
         click.echo(str(g))
 
 
+@main.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the default answers this machine only).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("-w", "--workers", default=None, type=click.IntRange(1, 256),
+              show_default="every core this process may use",
+              help="Searches run at once, on threads of this one process (the kernels release the GIL).")
+@click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
+              help="Dense directory (`wikisearch embed`) for mode=dense|hybrid.")
+@click.option("--access-log", is_flag=True, help="Log every request.")
+def serve_cmd(index_dir, host, port, workers, dense_dir, access_log):
+    """Serve a search page (/) and a JSON API (/api/search, /api/suggest, /api/page/TITLE;
+    Kiwix's /search and /suggest; MediaWiki's /w/api.php; /openapi.json) over the index."""
+    from wikisearch.serve.server import serve
+    serve(index_dir, host=host, port=port, threads=workers, dense_dir=dense_dir, access_log=access_log)
+
+
 from wikisearch.dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)
 
 main.add_command(embed_cmd)
