@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from importlib import resources
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -120,9 +121,14 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
 
     async def api_php(request: Request, t0: float) -> Response:
         params = request.query_params
-        if request.method == "POST":
-            form = await request.form()
-            params = {**dict(params), **{k: v for k, v in form.items() if isinstance(v, str)}}
+        if request.method == "POST":              # as MediaWiki's clients send it: a urlencoded form
+            if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+                raise BadRequest("POST a form as application/x-www-form-urlencoded")
+            body = await request.body()
+            if len(body) > 16_384:
+                raise BadRequest(f"the form is {len(body)} bytes; at most 16384")
+            form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            params = {**dict(params), **dict(form)}
         try:
             return _json(await run_in_threadpool(mediawiki.api_php, service, params), t0)
         except mediawiki.ApiError as e:

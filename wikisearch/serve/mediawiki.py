@@ -86,8 +86,11 @@ def _query(service: Service, params) -> dict:
 def _list_search(service: Service, params, out: dict) -> None:
     lim = service.limits
     q = text_param(params, "srsearch", lim.query_chars)
-    limit = params.get("srlimit")
-    limit = lim.search_limit if limit == "max" else int_param(params, "srlimit", 10, 1, lim.search_limit)
+    limit = params.get("srlimit")          # as MediaWiki: "max", or over the maximum, is the maximum
+    limit = lim.search_limit if limit == "max" else int_param(params, "srlimit", 10, 1, 1 << 31)
+    if limit > lim.search_limit:
+        out.setdefault("warnings", {})["search"] = {"*": f"srlimit may not be over {lim.search_limit} (set to {lim.search_limit})."}
+        limit = lim.search_limit
     offset = int_param(params, "sroffset", 0, 0, lim.offset)
     what = choice_param(params, "srwhat", ("text", "title"), "text")
     namespace = params.get("srnamespace", "0")
