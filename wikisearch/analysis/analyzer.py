@@ -440,6 +440,42 @@ class Analyzer:
         return [(int(chars[a]), int(chars[b]), term)
                 for a, b, term in zip(starts.tolist(), stops.tolist(), terms) if term is not None]
 
+    def find_terms(self, text: str, terms) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where ``terms`` (analyzed terms) occur in ``text``: ``(starts, ends, which, position)``,
+        int64 arrays in text order: character offsets of each matching token, the index in
+        ``terms`` of its term, and its position among the tokens kept by analysis (consecutive
+        positions: consecutive terms, as phrases are matched). Only the text's distinct tokens
+        are analyzed (through the cache); the tokens themselves stay numpy arrays.
+
+        >>> Analyzer().find_terms("The runner runs; running", ["run"])[:3]
+        (array([11, 17]), array([15, 24]), array([0, 0]))
+        >>> Analyzer().find_terms("Runs, ran, and ran", ["run", "ran"])[2]
+        array([0, 1, 1])
+        """
+        empty = np.zeros(0, np.int64)
+        if not text or not terms:
+            return empty, empty, empty, empty
+        buf, ends = _encode([text])
+        table = class_table()
+        tok, _, d_start, d_stop = K.tokenize_distinct(buf, ends, table, self.max_token_chars)
+        if tok.size == 0:
+            return empty, empty, empty, empty
+        found = self._terms_of(_token_strings(buf, d_start, d_stop))
+        want = {t: i for i, t in enumerate(terms)}
+        which_d = np.fromiter((want.get(t, -1) if t is not None else -2 for t in found), np.int64,
+                              len(found))
+        which = which_d[tok]
+        hit = np.flatnonzero(which >= 0)
+        if hit.size == 0:
+            return empty, empty, empty, empty
+        starts, stops, _ = K.token_spans(buf, ends, table, self.max_token_chars)
+        position = np.cumsum(which != -2) - 1
+        if len(buf) == len(text):               # ASCII: bytes are characters
+            return starts[hit].astype(np.int64), stops[hit].astype(np.int64), which[hit], position[hit]
+        chars = np.zeros(buf.size + 1, np.int64)   # chars[b]: characters before byte b
+        np.cumsum((buf & 0xC0) != 0x80, out=chars[1:])
+        return chars[starts[hit]], chars[stops[hit]], which[hit], position[hit]
+
     def analyze_slow(self, text: str) -> list[str]:
         """Plain-Python oracle (regex over a string of character classes): equals :meth:`terms`."""
         return [term for _, _, term in self.spans_slow(text)]
