@@ -106,6 +106,43 @@ def test_a_query_the_parser_refuses_is_400(client, searcher):
     assert r.status_code == 400 and r.json()["error"] == " ".join(str(e.value).split())
 
 
+# --- snippets, matched via, did you mean (the library's, through HTTP) ----------------------------------
+
+def test_hits_carry_highlighted_snippets(client, searcher):
+    hits = client.get("/api/search", params={"q": "merkel chancellor", "limit": 3}).json()["hits"]
+    lib = searcher.search("merkel chancellor", k=3, snippets=True)
+    for h, l in zip(hits, lib):
+        assert h["snippet"]["text"] == l.snippet.text and h["snippet"]["html"] == l.snippet.html()
+        assert [tuple(x) for x in h["snippet"]["highlights"]] == l.snippet.highlights
+    marked = {hits[0]["snippet"]["text"][a:b].lower() for a, b in hits[0]["snippet"]["highlights"]}
+    assert marked <= {"merkel", "chancellor"} and marked
+    plain = client.get("/api/search", params={"q": "merkel chancellor", "snippets": "0"}).json()["hits"]
+    assert all(h["snippet"] is None for h in plain)
+    assert client.get("/api/search", params={"q": "x", "snippets": "yes"}).status_code == 400
+
+
+def test_matched_via_becomes_section_and_category(client):
+    ikea = client.get("/api/search", params={"q": "smart home"}).json()["hits"][0]
+    assert ikea["title"] == "IKEA" and ikea["sectiontitle"] == "Smart home" and ikea["sectionanchor"] == "Smart_home"
+    assert ikea["matched_via"] == {"kind": "heading", "text": "Smart home", "anchor": "Smart_home"}
+    cat = client.get("/api/search", params={"q": "mattress retailers"}).json()["hits"][0]
+    assert cat["categorysnippet"] == "Mattress retailers of Sweden" and cat["sectiontitle"] is None
+    mw = client.get("/w/api.php", params={"action": "query", "list": "search", "srsearch": "smart home",
+                                          "srprop": "snippet|sectiontitle"}).json()["query"]["search"][0]
+    assert mw["sectiontitle"] == "Smart home" and '<span class="searchmatch">' in mw["snippet"]
+
+
+def test_did_you_mean_and_rewritten_query(client, searcher):
+    info = client.get("/api/search", params={"q": "swedish furnture"}).json()["searchinfo"]
+    assert info["suggestion"] == searcher.search("swedish furnture").suggestion == "swedish furniture"
+    rewritten = client.get("/api/search", params={"q": "berln"}).json()
+    assert rewritten["searchinfo"]["rewrittenquery"] == "berlin" and rewritten["hits"][0]["title"] == "Berlin"
+    exact = client.get("/api/search", params={"q": "berln", "correct": "0"}).json()
+    assert exact["hits"] == [] and exact["searchinfo"]["rewrittenquery"] is None
+    mw = client.get("/w/api.php", params={"action": "query", "list": "search", "srsearch": "swedish furnture"}).json()
+    assert mw["query"]["searchinfo"]["suggestion"] == "swedish furniture"
+
+
 # --- /api/suggest, /api/page -------------------------------------------------------------------------
 
 def test_suggest_is_opensearch(client, searcher):
@@ -259,15 +296,19 @@ def server(index):
         yield base
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def test_real_server_answers_every_endpoint(server, searcher):
     import httpx
-    with httpx.Client(base_url=server, timeout=30) as c:
+    with httpx.Client(base_url=server, timeout=180) as c:      # a cold numba cache compiles first
         assert c.get("/api/info").json()["documents"] == searcher.n_docs
         assert c.get("/api/search", params={"q": "swedish furniture"}).json()["hits"][0]["title"] == "IKEA"
-        assert c.get("/api/suggest", params={"q": "ike"}).json()[1] == ["IKEA"]
+        assert c.get("/api/suggest", params={"q": "ike"}).json()[1] == [x.title for x in searcher.suggest("ike")]
         assert c.get("/api/page/Lata").json()["title"] == "Lata Mangeshkar"
         assert c.get("/api/page/Nothing here").status_code == 404
         assert c.get("/api/search", params={"q": "x", "limit": 1000}).status_code == 400
@@ -292,7 +333,8 @@ def test_mwclient_searches_it_unchanged(server, searcher):
     # opensearch answers a JSON list (as Wikipedia does), which mwclient's api() cannot parse: raw_call
     raw = site.raw_call("api", {"action": "opensearch", "search": "lata", "limit": 3, "format": "json"},
                         http_method="GET")
-    assert json.loads(raw)[1] == ["Lata Mangeshkar"]
+    assert json.loads(raw)[1] == [x.title for x in searcher.suggest("lata", 3)]
+    assert json.loads(raw)[1][0] == "Lata Mangeshkar"
     with pytest.raises(mwclient.errors.APIError):
         site.api("parse", page="IKEA")
 

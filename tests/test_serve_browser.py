@@ -132,6 +132,31 @@ def test_search_results_open_an_article_and_come_back(page):
     assert page.url.endswith("/?q=berlin")
 
 
+def test_highlights_did_you_mean_and_sections(page):
+    from playwright.sync_api import expect
+    box = page.locator("#q")
+    box.fill("swedish furnture")
+    box.press("Enter")
+    dym = page.locator("#didyoumean a")
+    dym.wait_for()
+    assert page.locator("#didyoumean").inner_text() == "Did you mean: swedish furniture?"
+    dym.click()
+    page.wait_for_url("**/?q=swedish+furniture")
+    expect(page.locator("#didyoumean")).to_be_hidden()
+    expect(page.locator("#hits li a.title").first).to_have_text("IKEA")
+    assert box.input_value() == "swedish furniture"
+    marks = page.locator("#hits .snippet .searchmatch").all_inner_texts()
+    assert marks and {m.lower() for m in marks} <= {"swedish", "furniture"}
+    box.fill("berln")
+    box.press("Enter")
+    expect(page.locator("#didyoumean")).to_contain_text("Showing results for berlin. Search instead for berln")
+    page.locator("#didyoumean a").click()
+    expect(page.locator("#total")).to_have_text("No results for \u201cberln\u201d.")
+    box.fill("smart home")
+    box.press("Enter")
+    expect(page.locator("#hits li").first.locator(".via")).to_have_text("(section Smart home)")
+
+
 def test_paging_with_the_keyboard_and_back(page):
     from playwright.sync_api import expect
     box = page.locator("#q")

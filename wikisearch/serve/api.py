@@ -100,26 +100,33 @@ class Service:
         limit = int_param(params, "limit", 10, 1, lim.search_limit)
         offset = int_param(params, "offset", 0, 0, lim.offset)
         mode = choice_param(params, "mode", MODES, "lexical")
-        return self.run_search(q, limit, offset, mode)
+        snippets = choice_param(params, "snippets", ("0", "1"), "1") == "1"
+        correct = choice_param(params, "correct", ("0", "1"), "1") == "1"
+        return self.run_search(q, limit, offset, mode, snippets=snippets, correct=correct)
 
-    def run_search(self, q: str, limit: int, offset: int, mode: str = "lexical", fields=None) -> dict:
+    def run_search(self, q: str, limit: int, offset: int, mode: str = "lexical", fields=None, *,
+                   snippets: bool = True, correct: bool = True) -> dict:
+        """Hits ``offset`` to ``offset + limit`` of ``q``; ``snippets``: a highlighted passage per
+        hit; ``correct``: did-you-mean (``suggestion``), and the corrected query's hits when ``q``
+        has none (``rewrittenquery``)."""
         t0 = time.perf_counter()
-        result = self._search(q, limit, offset, mode, fields)
+        result = self._search(q, limit, offset, mode, fields, snippets, correct)
         hits = [self.hit_json(h) for h in result]
         total, relation = result.total_matches, result.total_relation
         return {
             "query": q, "mode": mode, "offset": offset, "limit": limit,
             "searchinfo": {"totalhits": total, "totalhits_relation": relation,
-                           "suggestion": None, "rewrittenquery": None},
+                           "suggestion": result.suggestion, "rewrittenquery": result.rewritten_query},
             "exact": self.exact_title(q) if offset == 0 else None,
             "hits": hits, "warnings": list(result.warnings),
             "took_ms": round((time.perf_counter() - t0) * 1000, 3),
         }
 
-    def _search(self, q: str, limit: int, offset: int, mode: str, fields=None):
+    def _search(self, q: str, limit: int, offset: int, mode: str, fields, snippets: bool, correct: bool):
         try:
             if mode == "lexical":
-                return self.searcher.search(q, k=limit, offset=offset, fields=fields)
+                return self.searcher.search(q, k=limit, offset=offset, fields=fields, snippets=snippets,
+                                            correct=correct)
             result = self._dense_search(q, limit + offset, mode)
             return result[offset:]
         except InvalidQueryError as e:
@@ -138,11 +145,21 @@ class Service:
         return HybridSearcher(self.searcher, self._dense).search(q, k=k)
 
     def hit_json(self, hit) -> dict:
-        """One hit in the API's shape (MediaWiki's names: pageid, redirecttitle, sectiontitle)."""
+        """One hit in the API's shape, with MediaWiki's names (pageid, redirecttitle, sectiontitle,
+        categorysnippet: from what the hit matched through). ``wordcount`` is null here: counting
+        words needs the whole stored text (``/w/api.php`` counts them when asked)."""
+        snip = hit.snippet
+        via = hit.matched_via
+        kind = via.kind if via is not None else None
         return {"rank": hit.rank, "docid": hit.docid, "title": hit.title, "pageid": hit.page_id, "url": hit.url,
                 "score": round(float(hit.score), 6), "matched_fields": list(hit.matched_fields),
-                "snippet": None, "redirecttitle": None, "sectiontitle": None,
-                "categorysnippet": None, "wordcount": None}
+                "snippet": {**snip.to_json(), "html": snip.html()} if snip is not None else None,
+                "matched_via": via.to_json() if via is not None else None,
+                "redirecttitle": via.text if kind == "redirect" else None,
+                "sectiontitle": via.text if kind == "heading" else None,
+                "sectionanchor": via.anchor if kind == "heading" else None,
+                "categorysnippet": via.text if kind == "category" else None,
+                "wordcount": None}
 
     def exact_title(self, q: str) -> dict | None:
         """The article titled ``q`` (or a redirect so titled): what the page offers as "go to"."""

@@ -12,6 +12,8 @@ fields are MediaWiki's (https://www.mediawiki.org/wiki/API:Search).
 """
 from __future__ import annotations
 
+import html
+
 from wikisearch.serve.api import BadRequest, Service, choice_param, int_param, text_param
 
 #: The MediaWiki version whose API shape this follows (clients check it is >= 1.16).
@@ -98,7 +100,8 @@ def _list_search(service: Service, params, out: dict) -> None:
         raise ApiError("badvalue", "this index holds articles only: srnamespace must be 0.")
     props = _flags(params, "srprop", SRPROP_DEFAULT, _SRPROP)
     info = _flags(params, "srinfo", SRINFO_DEFAULT, _SRINFO)
-    found = service.run_search(q, limit, offset, fields=["title"] if what == "title" else None)
+    found = service.run_search(q, limit, offset, fields=["title"] if what == "title" else None,
+                               snippets="snippet" in props)
     rows = []
     for hit in found["hits"]:
         row = {"ns": 0, "title": hit["title"], "pageid": hit["pageid"]}
@@ -107,12 +110,12 @@ def _list_search(service: Service, params, out: dict) -> None:
             if "size" in props:
                 row["size"] = size
             if "wordcount" in props:
-                row["wordcount"] = hit["wordcount"] if hit["wordcount"] is not None else words
+                row["wordcount"] = words
         if "snippet" in props:
             row["snippet"] = hit["snippet"]["html"] if hit["snippet"] else ""
         for name in ("redirecttitle", "sectiontitle", "categorysnippet"):
             if name in props and hit[name]:
-                row[name] = hit[name]
+                row[name] = html.escape(hit[name]) if name == "categorysnippet" else hit[name]
         if "score" in props:
             row["score"] = hit["score"]
         rows.append(row)

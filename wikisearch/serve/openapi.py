@@ -45,6 +45,9 @@ def openapi_spec(limits: Limits = Limits()) -> dict:
             "pageid": {"type": "integer"}, "url": {"type": "string"}, "score": {"type": "number"},
             "matched_fields": {"type": "array", "items": {"type": "string"}},
             "snippet": {"$ref": "#/components/schemas/Snippet"},
+            "matched_via": {"type": ["object", "null"], "properties": {
+                "kind": {"type": "string", "enum": ["title", "redirect", "heading", "category"]},
+                "text": {"type": "string"}, "anchor": nullable_str}},
             "redirecttitle": nullable_str, "sectiontitle": nullable_str, "sectionanchor": nullable_str,
             "categorysnippet": nullable_str, "wordcount": {"type": ["integer", "null"]}}},
         "SearchResponse": {"type": "object", "required": ["query", "hits", "searchinfo", "took_ms"], "properties": {
@@ -75,7 +78,11 @@ def openapi_spec(limits: Limits = Limits()) -> dict:
             _param("q", q, "the query (wikisearch syntax: words, \"phrases\", AND/OR/-, t: c: intitle: ...)", True),
             _param("limit", limit, "hits per page"), _param("offset", offset, "hits to skip (paging)"),
             _param("mode", {"type": "string", "enum": list(MODES), "default": "lexical"},
-                   "dense and hybrid need a server started with --dense")], ref),
+                   "dense and hybrid need a server started with --dense"),
+            _param("snippets", {"type": "string", "enum": ["0", "1"], "default": "1"},
+                   "a highlighted passage per hit"),
+            _param("correct", {"type": "string", "enum": ["0", "1"], "default": "1"},
+                   "did-you-mean; 0: search exactly what was typed")], ref),
         "/api/suggest": _get("Title completion (OpenSearch)", [
             _param("q", q, "the typed prefix", True), _param("limit", slimit, "titles")], opensearch),
         "/api/page/{title}": _get("An article's stored text (a redirect's title gives its target)", [
