@@ -277,17 +277,16 @@ def main(argv=None) -> int:
     spec = CorpusSpec()
     work = Path(args.work)
     zim, index = work / "wikisearch_30k.zim", work / "wikisearch-index"
-    builds_path = work / "builds.json"
-    builds = json.loads(builds_path.read_text()) if builds_path.exists() and not args.rebuild else {}
-    if "zim" not in builds or not zim.exists():
-        print("building the ZIM (libzim, full-text index) ...", file=sys.stderr)
-        builds["zim"] = build_zim(zim, spec, args.workers)
-        builds_path.parent.mkdir(parents=True, exist_ok=True)
-        builds_path.write_text(json.dumps(builds))
-    if "wikisearch" not in builds or not (index / "manifest.json").exists():
-        print("building the wikisearch index ...", file=sys.stderr)
-        builds["wikisearch"] = build_wikisearch(index, spec, args.workers)
-        builds_path.write_text(json.dumps(builds))
+    builds = {}
+    for name, path, make in (("zim", zim, lambda: build_zim(zim, spec, args.workers)),
+                             ("wikisearch", index / "manifest.json",
+                              lambda: build_wikisearch(index, spec, args.workers))):
+        record = work / f"builds-{name}.json"          # build time and bytes, kept with the build
+        if args.rebuild or not record.exists() or not path.exists():
+            print(f"building {name} ...", file=sys.stderr)
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(json.dumps(make()))
+        builds[name] = json.loads(record.read_text())
     title_to_ids: dict = {}
     for _part, doc in iter_real_docs(spec):
         title_to_ids.setdefault(doc.title, []).append(doc.page_id)
