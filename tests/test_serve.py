@@ -251,6 +251,14 @@ def test_mediawiki_errors_are_mediawiki_errors(client):
     assert "srlimit may not be over 100" in r.json()["warnings"]["search"]["*"]      # as MediaWiki: capped
 
 
+def test_mediawiki_post_form(client):
+    form = {"action": "query", "list": "search", "srsearch": "berlin", "srlimit": "1", "format": "json"}
+    assert client.post("/w/api.php", data=form).json()["query"]["search"][0]["title"] == "Berlin"
+    big = client.post("/w/api.php", data={"action": "query", "srsearch": "x" * 20_000})
+    assert big.status_code == 400 and "over 16384 bytes" in big.json()["error"]
+    assert client.post("/w/api.php", content=b"{}", headers={"content-type": "application/json"}).status_code == 400
+
+
 def test_openapi_describes_every_route(client):
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from importlib import resources
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -31,6 +31,7 @@ from wikisearch.serve.openapi import openapi_spec
 ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+MAX_FORM_BYTES = 16_384
 _COMMON = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
@@ -101,7 +102,6 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
         fmt = params.get("format", "html")
         if fmt == "html":                             # a browser: the search page shows the results
             q = text_param(params, "pattern", limits.query_chars)
-            from urllib.parse import urlencode
             return RedirectResponse("/?" + urlencode({"q": q}), status_code=302)
         if fmt != "json":
             raise BadRequest(f"format must be json or html, not {fmt[:40]!r}")
@@ -124,9 +124,11 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
         if request.method == "POST":              # as MediaWiki's clients send it: a urlencoded form
             if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
                 raise BadRequest("POST a form as application/x-www-form-urlencoded")
-            body = await request.body()
-            if len(body) > 16_384:
-                raise BadRequest(f"the form is {len(body)} bytes; at most 16384")
+            body = b""
+            async for chunk in request.stream():  # read no more than the bound
+                body += chunk
+                if len(body) > MAX_FORM_BYTES:
+                    raise BadRequest(f"the form is over {MAX_FORM_BYTES} bytes")
             form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             params = {**dict(params), **dict(form)}
         try:
