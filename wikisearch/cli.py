@@ -133,6 +133,23 @@ def _say_compiling(what: str):
         err=True))
 
 
+#: The kernel modules a search runs (compiled in parallel on a first run: ``jit.precompile``).
+SEARCH_KERNELS = ["wikisearch._topk_kernels", "wikisearch.analysis._analyze_kernels",
+                  "wikisearch.index._codec_kernels", "wikisearch.index._strings_kernels",
+                  "wikisearch.index._termdict_kernels", "wikisearch.popularity._priors_kernels",
+                  "wikisearch.search._blockmax_kernels", "wikisearch.search._maxscore_kernels",
+                  "wikisearch.search._prescore_kernels", "wikisearch.search._search_kernels"]
+
+
+def _precompile_search() -> None:
+    """On a first run (an index built elsewhere), compile the search kernels on every core."""
+    from wikisearch.jit import precompile
+    n = os.cpu_count() or 1
+    precompile(SEARCH_KERNELS, n, say=lambda: click.echo(
+        f"compiling search kernels in {n} processes (first run only; later runs load them from "
+        "numba's cache) ...", err=True))
+
+
 @main.command("query", cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
 @index_option
@@ -166,6 +183,7 @@ def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusi
     from wikisearch.search.searcher import fast_start, open as open_searcher
     fast_start()   # a one-shot process: skip numba's BLAS probe (an import of scipy.linalg)
     text = " ".join(query)
+    _precompile_search()
     with _say_compiling("search"):
         if mode != "lexical":
             from wikisearch.dense.cli import mode_search
