@@ -235,13 +235,19 @@ def test_fuzzy_ranges_equal_brute_force():
     blob = np.frombuffer(b"".join(blobs), np.uint8)
     for _ in range(200):
         q = "".join(rng.choice(letters[:-1], rng.integers(1, 7)))
-        for md in (1, 2):
-            los, his, _ = FK.fuzzy_ranges(blob, offsets, np.frombuffer(q.encode(), np.uint8), md, 10**7)
+        for md, anchor in ((1, 0), (2, 0), (2, 1), (1, 2)):
+            if anchor > len(q):
+                continue
+            lo = sum(1 for k in keys if k[:anchor] < q[:anchor])
+            hi = lo + sum(1 for k in keys if k[:anchor] == q[:anchor])
+            los, his, _ = FK.fuzzy_ranges(blob, offsets, np.frombuffer(q.encode(), np.uint8), md, 10**7,
+                                          anchor, lo, hi)
             got = set()
             for a, b in zip(los.tolist(), his.tolist()):
                 got.update(range(a, b))
-            brute = {i for i, k in enumerate(keys) if _prefix_dist(k, q) <= md}
-            assert got == brute, (q, md)
+            brute = {i for i, k in enumerate(keys)
+                     if k[:anchor] == q[:anchor] and _prefix_dist(k, q) <= md}
+            assert got == brute, (q, md, anchor)
 
 
 def test_fuzzy_suggest_exact_first_then_near(mem):
@@ -254,3 +260,42 @@ def test_fuzzy_suggest_exact_first_then_near(mem):
     assert got[0] in ("Lata Mangeshkar", "Lata \u2192 Lata Mangeshkar")           # exact first
     assert [x.title for x in mem.suggest("qu", 5)] == ["Quantum mechanics"]      # too short: exact
     assert suggest_key("Quantum mechanics") == "quantum mechanics"
+
+
+# --- the fast term finder against the analyzer's plain-Python oracle ------------------------------
+TEXTS = [
+    "The runners ran; running dogs run. DYING and dies, die! Café cafés CAFÉ naïve Naive",
+    "Die Straße führt nach Köln; Straßen in KÖLN. Über über",
+    "Ελληνική γλώσσα και Ελλάδα, ελληνικά. Москва — столица России; москвы",
+    "東京は日本の首都です。東京都 e\u0301te\u0301 ETE",
+    "",
+]
+
+
+@pytest.mark.parametrize("language", ["english", "german", "greek", "russian", "indonesian", ""])
+@pytest.mark.parametrize("text", TEXTS)
+def test_find_terms_equals_the_slow_spans(language, text):
+    an = Analyzer(language)
+    spans = an.spans_slow(text)
+    vocab = sorted({t for _, _, t in spans})
+    for terms in (vocab, vocab[::3], vocab[1:2], ["nothing"]):
+        want = [(a, b, terms.index(t)) for a, b, t in spans if t in terms]
+        for positions in (True, False):
+            s, e, w, p = an.find_terms(text, terms, positions=positions)
+            assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (terms, positions)
+        kept = [t for _, _, t in spans]
+        s, e, w, p = an.find_terms(text, terms, positions=True)
+        assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
+
+
+def test_pruned_top_k_and_batch_equal_the_full_ranking():
+    words = ["christmas", "chrism", "christ", "charisma", "mount", "amount", "everest", "events",
+             "every", "receive", "relieve", "received", "the", "then", "ten", "teh"]
+    d = SpellingDictionary(words, [50, 2, 400, 30, 40, 80, 30, 900, 700, 60, 9, 300, 10**6, 9000, 800, 3])
+    queries = ["chrismas", "everst", "recieve", "teh", "mont", "zzzzzz", "christ", "the", "amout"]
+    for q in queries:
+        full = d.candidates(q, 10_000)
+        for k in (1, 2, 3):
+            assert d.candidates(q, k) == full[:k], (q, k)
+    assert d.correct_many(queries) == [d.correct(q) for q in queries]
+    assert d.correct("zzzzzz") == "zzzzzz" and d.correct("chrismas") == "christmas"

@@ -31,29 +31,37 @@ def _run_end(blob, offsets, lo, hi, depth, c):
 
 
 @njit(cache=True, nogil=True)
-def fuzzy_ranges(blob, offsets, key, max_dist, max_nodes):
+def fuzzy_ranges(blob, offsets, key, max_dist, max_nodes, anchor, lo0, hi0):
     """Ranges [lo, hi) of keys that start within ``max_dist`` edits (Levenshtein over bytes, an
-    adjacent swap counting one) of ``key``, with the distance of each: (los, his, dists)."""
+    adjacent swap counting one) of ``key``, with the distance of each: (los, his, dists). The
+    first ``anchor`` bytes are taken as typed: the walk starts at their range [lo0, hi0)."""
     n = len(key)
-    n_keys = len(offsets) - 1
-    cap = 1024
-    st_lo = np.empty(cap, np.int64)
-    st_hi = np.empty(cap, np.int64)
-    st_depth = np.empty(cap, np.int64)
-    st_byte = np.empty(cap, np.int64)
+    size = 1024
+    st_lo = np.empty(size, np.int64)
+    st_hi = np.empty(size, np.int64)
+    st_depth = np.empty(size, np.int64)
+    st_byte = np.empty(size, np.int64)
     rows = np.empty((n + max_dist + 2, n + 1), np.int64)   # row per depth of the current path
     path = np.empty(n + max_dist + 2, np.int64)
-    for j in range(n + 1):
-        rows[0, j] = j
+    for i in range(anchor + 1):                           # key[:i] against key[:j]
+        for j in range(n + 1):
+            rows[i, j] = min(abs(i - j), max_dist + 1)
+        if i < anchor:
+            path[i] = key[i]
     out_lo = np.empty(64, np.int64)
     out_hi = np.empty(64, np.int64)
     out_d = np.empty(64, np.int64)
+    if rows[anchor, n] <= max_dist:                      # the typed key is within reach already
+        out_lo[0] = lo0
+        out_hi[0] = hi0
+        out_d[0] = rows[anchor, n]
+        return out_lo[:1], out_hi[:1], out_d[:1]
     n_out = 0
     sp = 0
     # push the root's children
-    st_lo[0] = 0
-    st_hi[0] = n_keys
-    st_depth[0] = 0
+    st_lo[0] = lo0
+    st_hi[0] = hi0
+    st_depth[0] = anchor
     st_byte[0] = -2                                      # marker: enumerate children of this
     sp = 1
     visited = 0
@@ -70,9 +78,14 @@ def fuzzy_ranges(blob, offsets, key, max_dist, max_nodes):
             path[depth - 1] = c
             prev = rows[depth - 1]
             row = rows[depth]
-            row[0] = depth
+            cap = max_dist + 1                           # cells beyond reach hold cap (Ukkonen's band)
+            row[0] = depth if depth < cap else cap
             best = row[0]
-            for j in range(1, n + 1):
+            j0 = max(1, depth - max_dist)
+            j1 = min(n, depth + max_dist)
+            for j in range(1, j0):
+                row[j] = cap
+            for j in range(j0, j1 + 1):
                 cost = 0 if key[j - 1] == c else 1
                 v = prev[j - 1] + cost
                 if prev[j] + 1 < v:
@@ -84,9 +97,13 @@ def fuzzy_ranges(blob, offsets, key, max_dist, max_nodes):
                     t = rows[depth - 2, j - 2] + 1
                     if t < v:
                         v = t
+                if v > cap:
+                    v = cap
                 row[j] = v
                 if v < best:
                     best = v
+            for j in range(j1 + 1, n + 1):
+                row[j] = cap
             if row[n] <= max_dist:                       # the whole prefix matched: this range
                 if n_out == len(out_lo):
                     out_lo = np.concatenate((out_lo, np.empty(n_out, np.int64)))
@@ -106,8 +123,8 @@ def fuzzy_ranges(blob, offsets, key, max_dist, max_nodes):
         while i < hi:
             b = _byte(blob, offsets, i, depth)
             j = _run_end(blob, offsets, i, hi, depth, b)
-            if sp == cap:
-                cap *= 2
+            if sp == size:
+                size *= 2
                 st_lo = np.concatenate((st_lo, np.empty(sp, np.int64)))
                 st_hi = np.concatenate((st_hi, np.empty(sp, np.int64)))
                 st_depth = np.concatenate((st_depth, np.empty(sp, np.int64)))

@@ -34,6 +34,8 @@ from wikisearch.popularity import _spelling_kernels as K
 
 FILE = "spelling.bin"
 KIND = b"SPEL"
+#: Bumped when the arrays of spelling.bin change; an older file is made again.
+LAYOUT = 2
 #: Deletes are taken over this many first characters of each word (SymSpell's prefix length).
 PREFIX = 7
 #: Edit distance searched (weighted; see ``_spelling_kernels.weighted_osa``).
@@ -74,6 +76,9 @@ class SpellingDictionary:
         self.cps = np.asarray(arrays["cps"]).view(np.int32)
         self.hashes = np.asarray(arrays["hashes"]).view(np.uint64)
         self.ids = np.asarray(arrays["ids"]).view(np.int32)
+        self.bits = _bits(len(self.hashes))
+        self.dir = np.asarray(arrays["dir"]).view(np.int64) if "dir" in arrays \
+            else K.directory(self.hashes, self.bits)
         self.log_counts = np.log1p(self.counts.astype(np.float64))
         self.total = int(self.counts.sum())
 
@@ -91,9 +96,21 @@ class SpellingDictionary:
         if not word:
             return []
         md = max_dist_for(word) if max_dist is None else float(max_dist)
-        ids, costs = K.lookup(_codepoints(word), self.hashes, self.ids, self.cps, self.offsets,
-                              self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER, k)
+        ids, costs = K.lookup(_codepoints(word), self.hashes, self.ids, self.dir, self.bits, self.cps,
+                              self.offsets, self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER, k)
         return [(self.words[i], c, int(self.counts[i])) for i, c in zip(ids.tolist(), costs.tolist())]
+
+    def correct_many(self, words: list[str]) -> list[str]:
+        """:meth:`correct` of every word, in one kernel call."""
+        if not words:
+            return []
+        cps = [_codepoints(w) for w in words]
+        offsets = np.zeros(len(words) + 1, np.int64)
+        np.cumsum([len(c) for c in cps], out=offsets[1:])
+        md = np.array([max_dist_for(w) for w in words], np.float64)
+        got = K.lookup_many(np.concatenate(cps), offsets, self.hashes, self.ids, self.dir, self.bits,
+                            self.cps, self.offsets, self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER)
+        return [self.words[i] if i >= 0 else w for w, i in zip(words, got.tolist())]
 
     def correct(self, word: str) -> str:
         """The best candidate for ``word`` (itself when nothing is better or nothing is near)."""
@@ -106,7 +123,12 @@ class SpellingDictionary:
     def to_arrays(self) -> dict:
         blob = "\n".join(self.words).encode("utf-8", "surrogatepass")
         return {"offsets": self.offsets, "cps": self.cps, "hashes": self.hashes, "ids": self.ids,
-                "counts": self.counts, "words": np.frombuffer(blob, np.uint8)}
+                "dir": self.dir, "counts": self.counts, "words": np.frombuffer(blob, np.uint8)}
+
+
+def _bits(n_hashes: int) -> int:
+    """Directory size: about 4 deletes per bucket, at least 2^8 buckets, at most 2^24."""
+    return int(min(24, max(8, int(np.ceil(np.log2(max(n_hashes, 1) / 4))))))
 
 
 def _arrays(words: list[str]) -> dict:
@@ -178,7 +200,7 @@ def write_dictionary(path, d: SpellingDictionary, index_checksum: str) -> Path:
     with atomic_path(path) as tmp:
         write_container(tmp, KIND, d.to_arrays(),
                         {**d.meta, "index_checksum": index_checksum, "n_words": len(d),
-                         "prefix": PREFIX, "max_dist": MAX_DIST})
+                         "prefix": PREFIX, "max_dist": MAX_DIST, "layout": LAYOUT})
     return Path(path)
 
 
@@ -188,13 +210,14 @@ def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
     if index_checksum is not None and meta.get("index_checksum") != index_checksum:
         raise CorruptIndexError(path, "made for another build of this index (delete the file)",
                                 expected=index_checksum, found=meta.get("index_checksum"))
-    if meta.get("prefix") != PREFIX or meta.get("max_dist") != MAX_DIST:
+    if meta.get("prefix") != PREFIX or meta.get("max_dist") != MAX_DIST or \
+            meta.get("layout") != LAYOUT or "dir" not in c.arrays:
         raise CorruptIndexError(path, "made with other settings (delete the file)")
     words = c["words"].tobytes().decode("utf-8", "surrogatepass").split("\n") if len(c["words"]) else []
     if len(words) != int(meta.get("n_words", -1)) or c["counts"].shape != (len(words),):
         raise CorruptIndexError(path, "word table does not match its counts")
     return SpellingDictionary(words, c["counts"], meta=meta,
-                              arrays={k: c[k] for k in ("offsets", "cps", "hashes", "ids")})
+                              arrays={k: c[k] for k in ("offsets", "cps", "hashes", "ids", "dir")})
 
 
 def load_dictionary(reader) -> SpellingDictionary:

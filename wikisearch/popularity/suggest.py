@@ -36,6 +36,9 @@ _TABLE = str.maketrans({**{c: " " for c in _BREAK}, **{c: None for c in _JOIN}})
 FUZZY_MIN = 3
 FUZZY_TWO = 6
 FUZZY_NODES = 200_000
+#: Bytes taken as typed before a 2-edit search (typos in the first letter are rare, and letting
+#: two edits start there visits most of the first three levels of the trie).
+FUZZY_ANCHOR = 1
 #: Entries per block of the block-maximum popularity array that lets a short prefix's range be
 #: searched for its most popular pages without reading all of it.
 BLOCK = 256
@@ -156,7 +159,7 @@ class Suggester:
     def suggest(self, prefix: str, k: int = 10, fuzzy: bool = False) -> list[Suggestion]:
         """The ``k`` most popular pages whose title or a redirect title starts with ``prefix``;
         with ``fuzzy``, then (when fewer than ``k`` do) the most popular of those starting within
-        1 edit of the typed key (3-5 characters) or 2 edits (6 or more)."""
+        1 edit of the typed key (3-5 characters) or 2 edits after its first letter (6 or more)."""
         lo, hi = self.range(prefix)
         exact = self._best(lo, hi, k) if hi > lo and k > 0 else []
         if not fuzzy or len(exact) >= k or k <= 0:
@@ -167,12 +170,21 @@ class Suggester:
             return [self._suggestion(e, float(self.popularity[self.doc[e]])) for e in exact]
         dist = 1 if n_chars < FUZZY_TWO else 2
         kb = np.frombuffer(key.encode("utf-8", "surrogatepass"), np.uint8)
-        los, his, _d = FK.fuzzy_ranges(self.blob, self.offsets, kb, dist, FUZZY_NODES)
+        anchor = FUZZY_ANCHOR if dist == 2 else 0
+        lo0, hi0 = (int(x) for x in SK.prefix_range(self.blob, self.offsets, self._no_order, kb[:anchor])) \
+            if anchor else (0, len(self.doc))
+        los, his, _d = FK.fuzzy_ranges(self.blob, self.offsets, kb, dist, FUZZY_NODES, anchor, lo0, hi0)
         seen = {int(self.doc[e]) for e in exact}
-        pool = []
-        for a, b in zip(los.tolist(), his.tolist()):
-            pool.extend(self._best(a, b, k - len(exact) + len(seen)))
-        pool = np.asarray(pool, np.int64)
+        sizes = his - los
+        want = k + len(seen)
+        small = sizes <= 4 * want                # small ranges: every entry; big ones: their best
+        parts = [np.arange(a, b) for a, b in zip(los[small].tolist(), his[small].tolist())]
+        parts += [np.asarray(self._best(a, b, want), np.int64)
+                  for a, b in zip(los[~small].tolist(), his[~small].tolist())]
+        pool = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        if len(pool) > 8 * want:                 # keep the most popular before the full sort
+            pop = self.popularity[self.doc[pool]]
+            pool = pool[np.argpartition(-pop, 8 * want)[:8 * want + 1]] if len(pool) > 8 * want + 1 else pool
         picked = list(exact)
         if len(pool):
             pool = pool[np.lexsort((self._ties(pool), -self.popularity[self.doc[pool]]))]

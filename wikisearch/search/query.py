@@ -421,7 +421,7 @@ class SimpleAnalyzer:
     def terms(self, text: str) -> list[str]:
         return [w for w in re.findall(r"[^\W_]+", text.lower()) if w not in self.STOP]
 
-    def find_terms(self, text: str, terms):
+    def find_terms(self, text: str, terms, positions: bool = True):
         """``Analyzer.find_terms`` for this analyzer (plain Python)."""
         import numpy as np
         want = {t: i for i, t in enumerate(terms)}

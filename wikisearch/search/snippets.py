@@ -32,6 +32,9 @@ SNIPPET_CHARS = 150
 #: "via" something, in CirrusSearch's order.
 _TEXT_FIELDS = ("opening", "body")
 VIA_ORDER = ("title", "redirect", "heading", "category")
+#: Characters of an article searched for the window (its beginning): the time of a snippet is
+#: bounded on the longest articles, and early text is preferred anyway.
+SCAN_CHARS = 20_000
 #: Matches looked at per document (the earliest): enough for any window, bounded time.
 MAX_MATCHES = 2000
 _REPEAT = 0.05        # what a repeated term adds, discounted by 1.1 per repeat
@@ -162,11 +165,14 @@ def _phrase_runs(which, position, phrases) -> dict:
 
 
 def make_snippet(analyzer, fields: dict[str, str], terms: SnippetTerms,
-                 chars: int = SNIPPET_CHARS) -> Snippet:
+                 chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> Snippet:
     """The snippet of a document's stored ``fields`` for ``terms`` (see the module's doc)."""
     text = article_text(fields).replace("\n", " ").replace("\t", " ").replace("\r", " ")
     width = max(int(chars), 1)
-    starts, ends, which, position = analyzer.find_terms(text, terms.terms)
+    scan_chars = max(SCAN_CHARS if scan_chars is None else int(scan_chars), 4 * width)
+    if len(text) > scan_chars:                 # long articles: the window is in the first part
+        text = text[:scan_chars]
+    starts, ends, which, position = analyzer.find_terms(text, terms.terms, positions=bool(terms.phrases))
     if len(starts) > MAX_MATCHES:
         starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
     starts, ends, which, position = (a.tolist() for a in (starts, ends, which, position))
