@@ -538,7 +538,7 @@ class Builder:
             if self.progress:
                 print(f"compiling kernels in {n} processes (first run only; later runs load them "
                       "from numba's cache) ...", file=sys.stderr, flush=True)
-        precompile(None, n, say=say)
+        precompile(None, n, say=say, pool=worker_pool)
 
     def _note_cold(self, modules, what: str) -> None:
         """Say so when the kernels about to run have to be compiled (first run on a machine):

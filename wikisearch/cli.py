@@ -144,8 +144,12 @@ SEARCH_KERNELS = ["wikisearch._topk_kernels", "wikisearch.analysis._analyze_kern
 def _precompile_search() -> None:
     """On a first run (an index built elsewhere), compile the search kernels on every core."""
     from wikisearch.jit import precompile
+
+    def pool(n):                                # (imported only when there is work)
+        from wikisearch.workers import worker_pool
+        return worker_pool(n)
     n = os.cpu_count() or 1
-    precompile(SEARCH_KERNELS, n, say=lambda: click.echo(
+    precompile(SEARCH_KERNELS, n, pool=pool, say=lambda: click.echo(
         f"compiling search kernels in {n} processes (first run only; later runs load them from "
         "numba's cache) ...", err=True))
 
@@ -336,6 +340,24 @@ def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
         click.echo(str(g))
 
 
+@main.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the default answers this machine only).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("-w", "--workers", default=None, type=click.IntRange(1, 256),
+              show_default="every core this process may use",
+              help="Searches run at once, on threads of this one process (the kernels release the GIL).")
+@click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
+              help="Dense directory (`wikisearch embed`) for mode=dense|hybrid.")
+@click.option("--access-log", is_flag=True, help="Log every request.")
+def serve_cmd(index_dir, host, port, workers, dense_dir, access_log):
+    """Serve a search page (/) and a JSON API (/api/search, /api/suggest, /api/page/TITLE;
+    Kiwix's /search and /suggest; MediaWiki's /w/api.php; /openapi.json) over the index."""
+    from wikisearch.serve.server import serve
+    serve(index_dir, host=host, port=port, threads=workers, dense_dir=dense_dir, access_log=access_log)
+
+
 from wikisearch.dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)
 
 main.add_command(embed_cmd)
@@ -391,8 +413,10 @@ def verify_cmd(index_dir):
 @click.option("--key", type=click.Choice(["title", "page_id"]), default="title", show_default=True,
               help="What the qrels' document ids are.")
 @click.option("--no-priors", is_flag=True, help="Rank by text alone (leave out `wikisearch priors`).")
+@click.option("--rerank", is_flag=True, help="Re-order each query's top 100 with the shipped "
+              "learned model (wikisearch.search.rerank).")
 @click.option("--json", "as_json", is_flag=True)
-def eval_cmd(index_dir, queries, qrels, key, no_priors, as_json):
+def eval_cmd(index_dir, queries, qrels, key, no_priors, rerank, as_json):
     """nDCG@10, MRR@10 and Recall@100 of the index on TREC-style judgments.
 
     Judgments of documents the index does not hold are left out (and queries left with none);
@@ -400,7 +424,8 @@ def eval_cmd(index_dir, queries, qrels, key, no_priors, as_json):
     """
     from wikisearch.evaluate import describe_coverage, run_eval
     with _say_compiling("search"):
-        report = run_eval(index_dir, queries, qrels, key=key, priors=False if no_priors else None)
+        report = run_eval(index_dir, queries, qrels, key=key, priors=False if no_priors else None,
+                          rerank=rerank or None)
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:

@@ -161,12 +161,14 @@ def plan_jobs(record: dict, modules, processes: int) -> list[list]:
     return [g for g in groups if g]
 
 
-def precompile(module_names, processes: int, *, say=None) -> int:
+def precompile(module_names, processes: int, *, say=None, pool=None) -> int:
     """Compile the recorded signatures of the cold kernel modules among ``module_names`` (names;
     None: every recorded module) in up to
     ``processes`` parallel processes (nothing when they are warm, there is no record for this
     numba, or ``processes`` < 2); ``say()`` is called first when there is work. Returns the
-    number compiled. Any failure is left for the first call to compile, as it would anyway."""
+    number compiled. Any failure is left for the first call to compile, as it would anyway.
+    ``pool(n)``: an executor of n processes (default: spawned ones, which import the caller's main
+    module: a script needs an ``if __name__ == "__main__"`` guard; ``workers.worker_pool`` not)."""
     if processes < 2 or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
         return 0
     record = load_signatures() if module_names is None else None
@@ -180,10 +182,14 @@ def precompile(module_names, processes: int, *, say=None) -> int:
         return 0
     if say is not None:
         say()
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    if pool is None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        def pool(n):
+            return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
     try:
-        with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("spawn")) as pool:
-            return sum(pool.map(_compile_jobs, groups))
+        with pool(len(groups)) as executor:
+            return sum(executor.map(_compile_jobs, groups))
     except Exception:                             # no processes here: compile when called
         return 0
