@@ -195,6 +195,7 @@ def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusi
                                  priors=False if no_priors else None)
         else:
             searcher = open_searcher(index_dir)
+            searcher.on_slow_start = lambda message: click.echo(message, err=True)
             rank = searcher.reader.rank_config.replace(model=model) if model else None
             result = searcher.search(text, k=k, rank=rank, priors=False if no_priors else None,
                                      offset=offset, snippets=snippets, snippet_chars=snippet_chars,

@@ -220,9 +220,10 @@ def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
                               arrays={k: c[k] for k in ("offsets", "cps", "hashes", "ids", "dir")})
 
 
-def load_dictionary(reader) -> SpellingDictionary:
+def load_dictionary(reader, say=None) -> SpellingDictionary:
     """The index's spelling dictionary: ``spelling.bin`` if it is there and made for this index,
-    else built now (and stored, when the index directory is writable)."""
+    else built now (and stored, when the index directory is writable); ``say(message)`` is told
+    first, since that takes a while (about a minute for 30k articles)."""
     path = spelling_path(reader.path) if reader.path is not None else None
     checksum = reader.manifest.get("checksum") if reader.manifest else None
     if path is not None and path.exists():
@@ -230,6 +231,9 @@ def load_dictionary(reader) -> SpellingDictionary:
             return read_dictionary(path, checksum)
         except CorruptIndexError:
             pass                              # stale or damaged: made again below
+    if say is not None:
+        say("building the spelling dictionary of this index for 'did you mean' (its first use; "
+            "stored as spelling.bin for later runs) ...")
     d = build_dictionary(reader)
     if path is not None and checksum:
         try:

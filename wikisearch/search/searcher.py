@@ -87,6 +87,9 @@ class Searcher:
         self._suggester: Suggester | None = None
         self._corrector: Corrector | None = None
         self._spelling: SpellingDictionary | None = None
+        #: Called with a one-line message before slow one-time work (building ``spelling.bin``
+        #: on the first correction); the CLI prints it, so a long first query does not look hung.
+        self.on_slow_start = None
         self._term_docs: dict = {}              # term -> its docids, for query correction
         self._lock = threading.Lock()
 
@@ -205,7 +208,7 @@ class Searcher:
         if self._spelling is None:
             with self._lock:
                 if self._spelling is None:
-                    self._spelling = load_dictionary(self.reader)
+                    self._spelling = load_dictionary(self.reader, say=self.on_slow_start)
         return self._spelling
 
     def _get_corrector(self) -> Corrector:
