@@ -47,6 +47,12 @@ class ClusterExecutor(cf.Executor):
             self.client.scheduler_info()
         return max(1, sum(int(w.get("nthreads", 1)) for w in info["workers"].values()))
 
+    def worker_addresses(self) -> list[str]:
+        """The address of each worker process, sorted."""
+        info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) else \
+            self.client.scheduler_info()
+        return sorted(info["workers"])
+
     def submit(self, fn, /, *args, **kwargs) -> cf.Future:
         if self._closed:
             raise RuntimeError("cannot submit to a closed ClusterExecutor")
