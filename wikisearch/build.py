@@ -648,7 +648,9 @@ def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB"
     owned = connect(scheduler) if scheduler is not None else None
     executor = owned or executor
     if isinstance(executor, ClusterExecutor):
-        workers = 1          # the block size fits --memory on each worker (cuts change no bytes)
+        # --memory is each cluster worker's budget, shared by its threads' blocks (the block
+        # size only; where blocks are cut changes no byte of the index)
+        workers = executor.threads_per_worker
     config = BuildConfig(memory=parse_size(memory), workers=max(1, int(workers)),
                          block_bytes=parse_size(block_bytes), codec=codec,
                          namespaces=tuple(sorted(set(int(n) for n in namespaces))),

@@ -41,17 +41,23 @@ class ClusterExecutor(cf.Executor):
         self._futures: set = set()
         self._closed = False
 
-    @property
-    def workers(self) -> int:
+    def _workers(self) -> dict:
         info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) else \
             self.client.scheduler_info()
-        return max(1, sum(int(w.get("nthreads", 1)) for w in info["workers"].values()))
+        return info["workers"]
+
+    @property
+    def workers(self) -> int:
+        return max(1, sum(int(w.get("nthreads", 1)) for w in self._workers().values()))
+
+    @property
+    def threads_per_worker(self) -> int:
+        """The most tasks one worker process runs at once (each holds a block in its memory)."""
+        return max([int(w.get("nthreads", 1)) for w in self._workers().values()] or [1])
 
     def worker_addresses(self) -> list[str]:
         """The address of each worker process, sorted."""
-        info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) else \
-            self.client.scheduler_info()
-        return sorted(info["workers"])
+        return sorted(self._workers())
 
     def submit(self, fn, /, *args, **kwargs) -> cf.Future:
         if self._closed:
