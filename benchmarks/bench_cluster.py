@@ -35,7 +35,8 @@ def _phases(records: list[dict]) -> dict:
     """Per task function: count, compute seconds (sum, mean), first start and last stop."""
     out: dict = {}
     for r in records:
-        name = r["key"].rsplit("-", 1)[0] if isinstance(r["key"], str) else str(r["key"])
+        key = r["key"] if isinstance(r["key"], str) else str(r["key"])
+        name = key.split("-", 1)[0]                 # "build_shared_block-<uuid4>"
         for ss in r["startstops"]:
             if ss["action"] != "compute":
                 continue
@@ -121,6 +122,9 @@ def main(argv=None) -> int:
     finally:
         client.close()
         lc.close()
+    raw = {"local": local, "cluster": remote, "phases": phases, "xml": xml_r, "xml_phases": xml_phases,
+           "noop": overhead, "startup_s": startup, "same_bytes": same}
+    Path(args.out).with_suffix(".raw.json").write_text(json.dumps(raw, indent=1, default=str))
     from bench_build import uncompressed_bytes
     xml_mb = uncompressed_bytes(xml) / 1e6
     blk, mrg = phases["build_shared_block"], phases["merge_range"]

@@ -50,9 +50,15 @@ def test_cluster_build_gives_the_local_bytes(tmp_path, cluster, plain):
     assert not (tmp_path / ".cluster.building").exists()
 
 
-def test_cluster_build_of_shards_gives_the_local_bytes(tmp_path, cluster):
+def test_cli_cluster_build_of_shards_gives_the_local_bytes(tmp_path, cluster):
+    from click.testing import CliRunner
+    from wikisearch.cli import main
     local = build_index([SAMPLE], tmp_path / "local", block_bytes=200_000, shards=2)
-    remote = build_index([SAMPLE], tmp_path / "cluster", scheduler=cluster, block_bytes=200_000, shards=2)
+    remote = tmp_path / "cluster"
+    run = CliRunner().invoke(main, ["index", str(SAMPLE), "-o", str(remote), "--block-size", "200000",
+                                    "--shards", "2", "-q", "--scheduler", cluster.scheduler.address])
+    assert run.exit_code == 0, run.output
+    assert "2 shards" in run.stdout
     for name in ("shard-000", "shard-001"):
         assert _files(remote / name) == _files(local / name)
     assert (remote / "shards.json").read_bytes() == (local / "shards.json").read_bytes()

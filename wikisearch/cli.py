@@ -230,7 +230,8 @@ def show_cmd(title, index_dir, page_id, full_text, as_json):
     TITLE may be a redirect (it shows the target) and is normalised like Wikipedia's titles
     (berlin_wall -> Berlin wall).
     """
-    from wikisearch.search.searcher import fast_start, open as open_searcher
+    from wikisearch.search.searcher import fast_start
+    from wikisearch.search.sharded import open as open_searcher   # (a directory of shards too)
     fast_start()
     if bool(title) == (page_id is not None):
         raise click.UsageError("give a TITLE or --page-id N")

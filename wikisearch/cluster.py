@@ -14,6 +14,7 @@ optional extra (``pip install wikisearch[cluster]``), imported only here and onl
 from __future__ import annotations
 
 import concurrent.futures as cf
+import threading
 
 from wikisearch.errors import MissingExtraError, WikisearchError
 
@@ -38,7 +39,8 @@ class ClusterExecutor(cf.Executor):
     def __init__(self, client, *, owns_client: bool = False):
         self.client = client
         self.owns_client = owns_client
-        self._futures: set = set()
+        self._futures: set = set()        # (done callbacks run on Dask's threads: under _lock)
+        self._lock = threading.Lock()
         self._closed = False
 
     def _workers(self) -> dict:
@@ -63,14 +65,16 @@ class ClusterExecutor(cf.Executor):
         if self._closed:
             raise RuntimeError("cannot submit to a closed ClusterExecutor")
         future = self.client.submit(fn, *args, pure=False, **kwargs)
-        self._futures.add(future)
+        with self._lock:
+            self._futures.add(future)
         out: cf.Future = cf.Future()
         out.add_done_callback(lambda f: future.cancel() if f.cancelled() else None)
         future.add_done_callback(lambda f: self._settle(f, out))
         return out
 
     def _settle(self, future, out: cf.Future) -> None:
-        self._futures.discard(future)
+        with self._lock:
+            self._futures.discard(future)
         if out.done():
             return
         if future.status == "finished":
@@ -91,15 +95,19 @@ class ClusterExecutor(cf.Executor):
 
     def cancel_all(self) -> None:
         """Drop every queued or running task of this executor (Ctrl-C): nothing waits for them."""
-        if self._futures:
-            self.client.cancel(list(self._futures), force=True)
+        with self._lock:
+            futures = list(self._futures)
             self._futures.clear()
+        if futures:
+            self.client.cancel(futures, force=True)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if cancel_futures:
             self.cancel_all()
-        elif wait and self._futures:
-            self.client.gather(list(self._futures), errors="skip")
+        elif wait:
+            with self._lock:
+                futures = list(self._futures)
+            self.client.gather(futures, errors="skip")
         self._closed = True
         if self.owns_client:
             self.client.close()

@@ -131,8 +131,10 @@ class ShardedSearcher:
                             warnings=list(first.warnings), counter=count,
                             took_ms=(time.perf_counter() - t0) * 1000, flags=flags)
 
-    def search_many(self, queries, k: int = 10, *, offset: int = 0, **options) -> list[SearchResult]:
-        """:meth:`search` of each query, in order (each one already uses a thread per shard)."""
+    def search_many(self, queries, k: int = 10, *, threads: int | None = None, offset: int = 0,
+                    **options) -> list[SearchResult]:
+        """:meth:`search` of each query, in order. Each search already runs a thread per shard,
+        so ``threads`` (accepted as :meth:`Searcher.search_many` takes it) adds nothing."""
         return [self.search(q, k, offset=offset, **options) for q in queries]
 
     def doc(self, title_or_page_id):
@@ -160,6 +162,8 @@ def open(paths, *, threads: int | None = None):   # noqa: A001 - the library's e
     >>> open(["idx-a", "idx-b"]).search("ikea")[0].title               # doctest: +SKIP
     'IKEA'
     """
+    if not isinstance(paths, (str, Path, list, tuple)):
+        return Searcher(paths)                    # a Reader (an index in memory, ...)
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     dirs = [d for p in items for d in shard_paths(p)]
     if len(dirs) == 1:
