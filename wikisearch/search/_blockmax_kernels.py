@@ -7,10 +7,12 @@ index's ranking settings (:func:`list_block_meta` computes them). :func:`blockma
 MaxScore (Turtle & Flood 1995) document at a time over cursors that skip blocks by their last
 docid without decoding them, with the block-max refinement of Ding & Suel (2011) for the lists it
 only probes: a candidate is dropped when its essential sum plus the bounds of the blocks that could
-still hold it cannot reach the k-th score. A block is decoded and scored only when a cursor must
-look inside it (:func:`_score_block`, the arithmetic of ``_prescore_kernels.bitpacked_score_into``
-operation by operation), so scores stay bit-identical to every other path: a term's score is
-``idf * pre``, summed over terms in query order, then the prior.
+still hold it cannot reach the k-th score. A block is decoded only when a cursor must look inside
+it (:func:`_decode_block`), and scored lazily: whole when the window walks it
+(:func:`_score_decoded`, the arithmetic of ``_prescore_kernels.bitpacked_score_into`` operation by
+operation), one posting at a time when a probe lands in it (:func:`_score_one`, the same sum), so
+scores stay bit-identical to every other path: a term's score is ``idf * pre``, summed over terms
+in query order, then the prior.
 
 Pure functions over arrays, no I/O, no validation of arguments; all run under NUMBA_DISABLE_JIT=1.
 Their oracle is exhaustive scoring (tests/test_blockmax.py).
