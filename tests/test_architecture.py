@@ -23,6 +23,7 @@ LAYERS = [
     ("popularity", ["wikisearch.popularity"]),
     ("search", ["wikisearch.search"]),
     ("consumers", ["wikisearch.evaluate", "wikisearch.inspection", "wikisearch.dense"]),
+    ("serve", ["wikisearch.serve"]),
     ("build", ["wikisearch.build", "wikisearch.workers"]),
     ("cli", ["wikisearch.cli", "wikisearch.__main__"]),
 ]

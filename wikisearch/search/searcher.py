@@ -24,6 +24,7 @@ from wikisearch.config import FIELDS, PriorConfig, RankConfig
 from wikisearch.errors import InvalidQueryError
 from wikisearch.index.reader import IndexReader, Reader
 from wikisearch.popularity.priors import Priors, load_priors
+from wikisearch.popularity.spelling import SpellingDictionary, load_dictionary
 from wikisearch.popularity.suggest import Suggester
 from wikisearch.search import _maxscore_kernels as MK
 from wikisearch.search import _search_kernels as K
@@ -33,6 +34,8 @@ from wikisearch.search.phrase import MAX_PHRASE_CHECKS, PhraseCheck, has_phrase 
 from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
 from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 from wikisearch.search.results import Document, Hit, SearchResult
+from wikisearch.search.snippets import SNIPPET_CHARS, SnippetTerms, make_snippet, matched_via
+from wikisearch.search.spelling import RARE_DOCS as SPELL_RARE_DOCS, Corrector
 from wikisearch.search.startup import fast_start  # noqa: F401 (re-exported)
 
 _EMPTY_I32 = np.zeros(0, np.int32)
@@ -89,6 +92,9 @@ class Searcher:
             collection is None else None
         self._words: dict = {}                  # word -> its terms (query.parse_query)
         self._suggester: Suggester | None = None
+        self._corrector: Corrector | None = None
+        self._spelling: SpellingDictionary | None = None
+        self._term_docs: dict = {}              # term -> its docids, for query correction
         self._lock = threading.Lock()
 
     # --- public ------------------------------------------------------------------------------
@@ -107,7 +113,9 @@ class Searcher:
                 pass
 
     def search(self, query: str, k: int = 10, rank: RankConfig | None = None,
-               fields=None, priors: bool | PriorConfig | None = None, offset: int = 0) -> SearchResult:
+               fields=None, priors: bool | PriorConfig | None = None, offset: int = 0,
+               snippets: bool = False, snippet_chars: int = SNIPPET_CHARS,
+               correct: bool = True) -> SearchResult:
         """Rank documents for ``query`` (see :mod:`wikisearch.search.query` for the syntax).
 
         ``rank`` overrides the index's ranking settings (weights, k1, b, model) for this query;
@@ -115,16 +123,43 @@ class Searcher:
         ``priors``: None or True adds the index's popularity prior (``priors.bin``, if it has one)
         to every score, False leaves it out, a :class:`PriorConfig` overrides its weights.
         ``offset``: hits ``offset`` to ``offset + k`` (paging; ranks count from the first hit).
+        ``snippets``: give every hit a :class:`~wikisearch.search.results.Snippet` of about
+        ``snippet_chars`` characters of its stored text (:mod:`~wikisearch.search.snippets`).
+        ``correct``: when a word looks misspelt, set ``result.suggestion`` ("did you mean"); when
+        the query as typed finds nothing, return the corrected query's hits and set
+        ``result.rewritten_query`` instead (:mod:`~wikisearch.search.spelling`).
+        Every hit's ``matched_via`` (title, redirect, heading, category) is worked out when read.
 
         >>> [h.title for h in open("idx").search("t:merkel", k=1)]     # doctest: +SKIP
         ['Angela Merkel']
         """
         if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
             raise InvalidQueryError(f"offset must be a non-negative integer, not {offset!r}")
+        if isinstance(snippet_chars, bool) or not isinstance(snippet_chars, (int, np.integer)) \
+                or snippet_chars < 1:
+            raise InvalidQueryError(f"snippet_chars must be a positive integer, not {snippet_chars!r}")
+        result = self._search_page(query, k, rank, fields, priors, offset)
+        if correct:
+            suggestion = self._suggestion(query, result.parsed)
+            if suggestion is not None and not len(result) and not offset:
+                again = self._search_page(suggestion, k, rank, fields, priors, offset)
+                again.took_ms += result.took_ms
+                again.query = result.query
+                again.rewritten_query = suggestion
+                result = again
+            elif suggestion is not None:
+                result.suggestion = suggestion
+        self._explain(result, snippets, int(snippet_chars))
+        return result
+
+    def _search_page(self, query, k, rank, fields, priors, offset) -> SearchResult:
         if offset:
             if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
                 raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
-            return self.search(query, int(k) + int(offset), rank, fields, priors)[int(offset):]
+            return self._search(query, int(k) + int(offset), rank, fields, priors)[int(offset):]
+        return self._search(query, k, rank, fields, priors)
+
+    def _search(self, query, k, rank, fields, priors) -> SearchResult:
         t0 = time.perf_counter()
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
@@ -151,20 +186,87 @@ class Searcher:
         terms = self._terms(keys, ords, rank)
         return self._search_boolean(q, terms, params, rank, k, warnings, flags, t0, prior)
 
-    def suggest(self, prefix: str, k: int = 10):
+    def suggest(self, prefix: str, k: int = 10, fuzzy: bool = True):
         """Titles and redirect titles starting with ``prefix`` (case- and accent-insensitive),
         the most popular pages first: a list of :class:`~wikisearch.popularity.suggest.Suggestion`.
+        With ``fuzzy``, when fewer than ``k`` start so, titles starting within 1 edit of a prefix
+        of 3-5 characters (2 edits if longer) follow, the most popular first.
 
         >>> [str(s) for s in open("idx").suggest("lata man", k=2)]      # doctest: +SKIP
         ['Lata Mangeshkar']
         """
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
+        return self._get_suggester().suggest(prefix, int(k), fuzzy=bool(fuzzy))
+
+    def _get_suggester(self) -> Suggester:
         if self._suggester is None:
             with self._lock:
                 if self._suggester is None:
                     self._suggester = Suggester(self.reader, self.priors)
-        return self._suggester.suggest(prefix, int(k))
+        return self._suggester
+
+    # --- what a person reads: did you mean, snippets, matched via -----------------------------
+    def spelling(self) -> SpellingDictionary:
+        """The index's spelling dictionary (``spelling.bin``, made on first use)."""
+        if self._spelling is None:
+            with self._lock:
+                if self._spelling is None:
+                    self._spelling = load_dictionary(self.reader)
+        return self._spelling
+
+    def _get_corrector(self) -> Corrector:
+        if self._corrector is None:
+            def doc_freq(term):
+                o = self._ordinal(term)
+                return int(self.reader.doc_freq(o)) if o >= 0 else 0
+
+            def docs(term):
+                got = self._term_docs.get(term)
+                if got is None:
+                    o = self._ordinal(term)
+                    got = self.reader.postings(o)[0] if o >= 0 else _EMPTY_I32
+                    if len(self._term_docs) > 256:
+                        self._term_docs.clear()
+                    self._term_docs[term] = got
+                return got
+
+            def title_prefix(text):
+                lo, hi = self._get_suggester().range(text + " ")
+                if hi > lo:
+                    return True
+                lo, hi = self._get_suggester().exact_range(text)
+                return hi > lo
+            self._corrector = Corrector(self.analyzer, doc_freq, docs, self.spelling, title_prefix)
+        return self._corrector
+
+    def _suggestion(self, query: str, q: Query | None) -> str | None:
+        """A corrected query when a word of ``query`` is rare or unknown (checked on the parsed
+        terms' document frequencies first, so sure queries never load the dictionary)."""
+        if q is None:
+            return None
+        for lit in q.literals + list(q.filters):
+            for t in lit.terms:
+                o = self._ordinal(t)
+                if o < 0 or self.reader.doc_freq(o) <= SPELL_RARE_DOCS:
+                    return self._get_corrector().correct(query)
+        return None
+
+    def _explain(self, result: SearchResult, snippets: bool, chars: int) -> None:
+        q = result.parsed
+        if q is None or not len(result):
+            return
+        terms = {t for lit in q.literals + list(q.filters) for t in lit.terms}
+        analyzer, reader = self.analyzer, self.reader
+
+        def explain(hit):
+            return matched_via(analyzer, reader, hit.docid, hit.title, hit.matched_fields, terms)
+        which = SnippetTerms.from_query(q) if snippets else None
+        for h in result:
+            h._explain = explain
+            if which is not None:
+                texts = reader.stored_text(h.docid)
+                h.snippet = make_snippet(analyzer, texts, which, chars) if texts is not None else None
 
     # --- plumbing ----------------------------------------------------------------------------
     def _prior(self, priors) -> tuple[np.ndarray, float] | None:

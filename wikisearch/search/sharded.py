@@ -30,7 +30,7 @@ import numpy as np
 from wikisearch.errors import IndexNotFoundError, InvalidQueryError, WikisearchError
 from wikisearch.index.manifest import SHARDS_FILE
 from wikisearch.index.reader import IndexReader
-from wikisearch.search.results import Hit, SearchResult
+from wikisearch.search.results import SearchResult
 from wikisearch.search.searcher import Searcher
 
 _DF_CACHE_LIMIT = 200_000
@@ -105,20 +105,28 @@ class ShardedSearcher:
             s.warmup()
 
     def search(self, query: str, k: int = 10, rank=None, fields=None, priors=None,
-               offset: int = 0) -> SearchResult:
-        """The top k of all shards' documents, scored as one index (see the module's note)."""
+               offset: int = 0, snippets: bool = False, correct: bool = True,
+               **options) -> SearchResult:
+        """The top k of all shards' documents, scored as one index (see the module's note).
+        ``snippets`` and ``options`` (``snippet_chars``) as :meth:`Searcher.search` takes them;
+        ``correct`` is not applied across shards (each shard knows only its own words): no
+        "did you mean" here."""
         t0 = time.perf_counter()
         if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
             raise InvalidQueryError(f"offset must be a non-negative integer, not {offset!r}")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
         want = int(k) + int(offset)
-        parts = list(self._pool.map(lambda s: s.search(query, want, rank, fields, priors), self.shards))
+        parts = list(self._pool.map(
+            lambda s: s.search(query, want, rank, fields, priors, snippets=snippets, correct=False,
+                               **options), self.shards))
         ranked = sorted(((-h.score, i, h.docid, h) for i, part in enumerate(parts) for h in part),
                         key=lambda t: t[:3])
-        hits = [Hit(h.docid, h.page_id, None, None, h.score, h.matched_fields, n,
-                    reader=self.shards[i].reader)
-                for n, (_, i, _, h) in enumerate(ranked[:want], 1)][int(offset):]
+        hits = []
+        for n, (_, _, _, h) in enumerate(ranked[:want], 1):
+            h.rank = n                  # (each shard's hits are its own objects: renumbered here)
+            hits.append(h)
+        hits = hits[int(offset):]
 
         def count():
             totals = [(p.total_matches, p.total_relation) for p in parts]
