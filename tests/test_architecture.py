@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "wikisearch"
 #: Layers from the bottom up: a module may import modules of its own layer or below, never above.
 LAYERS = [
     ("base", ["wikisearch.errors", "wikisearch.config", "wikisearch.fileio", "wikisearch.jit",
-              "wikisearch._topk_kernels"]),
+              "wikisearch._topk_kernels", "wikisearch.cluster"]),
     ("ingest", ["wikisearch.ingest"]),
     ("analysis", ["wikisearch.analysis"]),
     ("index", ["wikisearch.index"]),

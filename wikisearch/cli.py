@@ -25,6 +25,12 @@ index_option = click.option(
     type=click.Path(file_okay=False), help="Index directory to read.")
 
 
+indexes_option = click.option(
+    "-i", "--index", "index_dirs", multiple=True, type=click.Path(file_okay=False),
+    show_default="$WIKISEARCH_INDEX or ./wikisearch-index",
+    help="Index directory to read; give it several times to search shards as one index.")
+
+
 class _Group(click.Group):
     def invoke(self, ctx):
         try:
@@ -70,9 +76,14 @@ def main():
 @click.option("--allow-truncated", is_flag=True,
               help="If the dump is damaged or cut short, index every whole page before the damage "
                    "(and say so) instead of failing.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:8786",
+              help="Run the blocks and the merge on this Dask cluster's workers (the cluster extra); "
+                   "the dumps and -o must be on storage every worker sees under the same path.")
+@click.option("--shards", default=1, show_default=True, type=click.IntRange(1, 4096),
+              help="Write N indexes (consecutive runs of the dump) into -o; `query -i` searches them as one.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, language, no_store,
-              allow_truncated, quiet):
+              allow_truncated, scheduler, shards, quiet):
     """Index one or more dumps (.xml, .bz2, .gz, .xz, WikiExtractor output, or - for stdin).
 
     Rerunning the same command after an interruption resumes from the last finished block.
@@ -88,9 +99,15 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
     had_priors = (Path(output) / "priors.bin").exists()
     path = build_index(list(dumps), output, workers=workers or available_cores(), memory=sizes[0], block_bytes=sizes[1],
                        codec=codec, namespaces=ns, language=language, store_text=not no_store,
-                       allow_truncated=allow_truncated, progress=not quiet)
+                       allow_truncated=allow_truncated, progress=not quiet, scheduler=scheduler,
+                       shards=shards)
     from wikisearch.index.stats import index_stats
-    s = index_stats(path)
+    from wikisearch.search.sharded import shard_paths
+    parts = [index_stats(p) for p in shard_paths(path)]
+    s = {key: sum(p[key] for p in parts) for key in ("documents", "terms", "postings", "index_bytes")}
+    s["warnings"] = parts[0].get("warnings", [])
+    if len(parts) > 1:
+        path = f"{path} ({len(parts)} shards)"
     click.echo(f"Indexed {s['documents']:,} documents, {s['terms']:,} terms, {s['postings']:,} postings "
                f"into {path} ({s['index_bytes'] / 1e6:,.1f} MB).")
     for warning in s.get("warnings", []):
@@ -156,7 +173,7 @@ def _precompile_search() -> None:
 
 @main.command("query", cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
-@index_option
+@indexes_option
 @click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(0, 100000),
               help="Skip this many hits first (the next page: --offset 10).")
@@ -175,7 +192,7 @@ def _precompile_search() -> None:
               help="Show a passage of each hit with the query's words in bold.")
 @click.option("--snippet-chars", default=150, show_default=True, type=click.IntRange(20, 2000))
 @click.option("--no-correct", is_flag=True, help="No 'did you mean': search the words as typed.")
-def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusion, no_priors,
+def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fusion, no_priors,
               snippets, snippet_chars, no_correct):
     """Search the index.
 
@@ -184,9 +201,14 @@ def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusi
     Field words (scored in that field): t: b: i: c: l: r: insource:
     Filters (restrict, do not score): intitle: incategory: linksto:
     """
-    from wikisearch.search.searcher import fast_start, open as open_searcher
+    from wikisearch.search.searcher import fast_start
+    from wikisearch.search.sharded import open as open_searcher
     fast_start()   # a one-shot process: skip numba's BLAS probe (an import of scipy.linalg)
     text = " ".join(query)
+    index_dirs = list(index_dirs) or [_default_index()]
+    index_dir = index_dirs[0]
+    if mode != "lexical" and len(index_dirs) > 1:
+        raise click.BadParameter("dense and hybrid search take one index", param_hint="-i")
     _precompile_search()
     with _say_compiling("search"):
         if mode != "lexical":
@@ -194,7 +216,7 @@ def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusi
             result = mode_search(index_dir, dense_dir, text, k + offset, mode, fusion, model,
                                  priors=False if no_priors else None)
         else:
-            searcher = open_searcher(index_dir)
+            searcher = open_searcher(index_dirs)
             searcher.on_slow_start = lambda message: click.echo(message, err=True)
             rank = searcher.reader.rank_config.replace(model=model) if model else None
             result = searcher.search(text, k=k, rank=rank, priors=False if no_priors else None,
@@ -253,7 +275,8 @@ def show_cmd(title, index_dir, page_id, full_text, as_json):
     TITLE may be a redirect (it shows the target) and is normalised like Wikipedia's titles
     (berlin_wall -> Berlin wall).
     """
-    from wikisearch.search.searcher import fast_start, open as open_searcher
+    from wikisearch.search.searcher import fast_start
+    from wikisearch.search.sharded import open as open_searcher   # (a directory of shards too)
     fast_start()
     if bool(title) == (page_id is not None):
         raise click.UsageError("give a TITLE or --page-id N")

@@ -65,9 +65,13 @@ class _Terms:
 class Searcher:
     """Searches one index. ``Searcher(path)`` or ``Searcher(reader)`` (any
     :class:`~wikisearch.index.reader.Reader`); see :meth:`search`. ``priors``: a
-    :class:`~wikisearch.popularity.priors.Priors` to use instead of the index's ``priors.bin``."""
+    :class:`~wikisearch.popularity.priors.Priors` to use instead of the index's ``priors.bin``.
+    ``collection``: statistics to score with instead of the index's own (``n_docs``,
+    ``avg_field_lengths``, ``doc_freq(term)``): those of all shards when this index is one
+    (:mod:`wikisearch.search.sharded`)."""
 
-    def __init__(self, index, *, cache_postings: int = SCORED_CACHE_POSTINGS, priors: Priors | None = None):
+    def __init__(self, index, *, cache_postings: int = SCORED_CACHE_POSTINGS, priors: Priors | None = None,
+                 collection=None):
         if isinstance(index, (str, Path)):
             index = IndexReader(index)
         self.reader: Reader = index
@@ -76,13 +80,16 @@ class Searcher:
         #: The index's popularity prior (``priors.bin``), an optional add-on: None without it.
         self.priors = priors if priors is not None else load_priors(index)
         self._field_lengths = np.ascontiguousarray(index.field_lengths)
-        self._avg = np.asarray(index.avg_field_lengths, np.float64)
+        self.collection = collection
+        self._avg = np.asarray((collection or index).avg_field_lengths, np.float64)
         self._params: dict = {}
         self._ordinals: dict = {}
-        self._scored = ScoredLists(index, cache_postings)
-        # first-sight plain-OR queries read long lists a block at a time (blocks.bin)
+        self._scored = ScoredLists(index, cache_postings, idf=self._idf)
+        # first-sight plain-OR queries read long lists a block at a time (blocks.bin; its bounds
+        # hold under the index's own statistics only)
         self._blockmax = BlockMaxSearch(index, index.block_maxima, self._field_lengths) \
-            if index.block_maxima is not None and index.codec_name == "bitpacked" else None
+            if index.block_maxima is not None and index.codec_name == "bitpacked" and \
+            collection is None else None
         self._words: dict = {}                  # word -> its terms (query.parse_query)
         self._suggester: Suggester | None = None
         self._corrector: Corrector | None = None
@@ -282,6 +289,13 @@ class Searcher:
             raise InvalidQueryError(f"priors must be True, False, None or a PriorConfig, not {priors!r}")
         return stored.scores(config), stored.max_score(config)
 
+    def _idf(self, o: int, model: str) -> float:
+        """The idf of term ``o`` (an ordinal of this index) in the collection searched."""
+        c = self.collection
+        if c is None:
+            return idf_of(self.n_docs, self.reader.doc_freq(o), model)
+        return idf_of(c.n_docs, c.doc_freq(self.reader.term(o)), model)
+
     def _ordinal(self, term: str) -> int:
         o = self._ordinals.get(term)
         if o is None:
@@ -322,8 +336,7 @@ class Searcher:
             docids = np.concatenate([p[0] for p in parts])
             masks = np.concatenate([p[1] for p in parts])
             tfs = np.concatenate([p[2] for p in parts])
-        n = self.n_docs
-        idf = np.array([idf_of(n, self.reader.doc_freq(o), rank.model) for o in ords], np.float64)
+        idf = np.array([self._idf(o, rank.model) for o in ords], np.float64)
         fsel = np.array([field_mask(f) for _, f in keys], np.int64)
         return _Terms(keys, np.asarray(ords, np.int64), offsets, docids, masks, tfs, fsel, idf,
                       {key: t for t, key in enumerate(keys)})
