@@ -134,7 +134,7 @@ def test_matched_via_becomes_section_and_category(client):
 
 def test_did_you_mean_and_rewritten_query(client, searcher):
     info = client.get("/api/search", params={"q": "swedish furnture"}).json()["searchinfo"]
-    assert info["suggestion"] == searcher.search("swedish furnture").suggestion == "swedish furniture"
+    assert info["suggestion"] == searcher.search("swedish furnture", correct=True).suggestion == "swedish furniture"
     rewritten = client.get("/api/search", params={"q": "berln"}).json()
     assert rewritten["searchinfo"]["rewrittenquery"] == "berlin" and rewritten["hits"][0]["title"] == "Berlin"
     exact = client.get("/api/search", params={"q": "berln", "correct": "0"}).json()

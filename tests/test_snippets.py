@@ -196,26 +196,26 @@ def _osa(a: str, b: str) -> int:
 
 
 def test_misspelt_query_gets_a_suggestion_and_correct_ones_none(mem):
-    r = mem.search("quantom mechanics")
+    r = mem.search("quantom mechanics", correct=True)
     assert r.suggestion == "quantum mechanics" and r.rewritten_query is None
-    assert mem.search("Quantum mechanics").suggestion is None
-    assert mem.search("indore plateau").suggestion is None
-    assert mem.search("Quantom Mechanics").suggestion == "Quantum Mechanics"   # case kept
+    assert mem.search("Quantum mechanics", correct=True).suggestion is None
+    assert mem.search("indore plateau", correct=True).suggestion is None
+    assert mem.search("Quantom Mechanics", correct=True).suggestion == "Quantum Mechanics"   # case kept
     assert mem.search("quantom", correct=False).suggestion is None
 
 
 def test_query_that_finds_nothing_runs_the_correction(mem):
-    r = mem.search("chrismas")
+    r = mem.search("chrismas", correct=True)
     assert r.rewritten_query == "christmas" and r.suggestion is None
     assert r.query == "chrismas" and r[0].title == "Christmas"
     assert mem.search("chrismas", correct=False).rewritten_query is None
     assert len(mem.search("chrismas", correct=False)) == 0
-    assert len(mem.search("xqzjwv")) == 0                               # nothing near: nothing
+    assert len(mem.search("xqzjwv", correct=True)) == 0                               # nothing near: nothing
 
 
 def test_operators_prefixes_and_exclusions_are_kept(mem):
-    assert mem.search("t:quantom OR mechanics -indore").suggestion == "t:quantum OR mechanics -indore"
-    r = mem.search("t:quantom AND mechanics -indore")                   # nothing as typed
+    assert mem.search("t:quantom OR mechanics -indore", correct=True).suggestion == "t:quantum OR mechanics -indore"
+    r = mem.search("t:quantom AND mechanics -indore", correct=True)                   # nothing as typed
     assert r.rewritten_query == "t:quantum AND mechanics -indore" and r[0].title == "Quantum mechanics"
 
 

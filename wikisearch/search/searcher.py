@@ -118,7 +118,7 @@ class Searcher:
     def search(self, query: str, k: int = 10, rank: RankConfig | None = None,
                fields=None, priors: bool | PriorConfig | None = None, offset: int = 0,
                snippets: bool = False, snippet_chars: int = SNIPPET_CHARS,
-               correct: bool = True) -> SearchResult:
+               correct: bool = False) -> SearchResult:
         """Rank documents for ``query`` (see :mod:`wikisearch.search.query` for the syntax).
 
         ``rank`` overrides the index's ranking settings (weights, k1, b, model) for this query;
@@ -130,7 +130,8 @@ class Searcher:
         ``snippet_chars`` characters of its stored text (:mod:`~wikisearch.search.snippets`).
         ``correct``: when a word looks misspelt, set ``result.suggestion`` ("did you mean"); when
         the query as typed finds nothing, return the corrected query's hits and set
-        ``result.rewritten_query`` instead (:mod:`~wikisearch.search.spelling`).
+        ``result.rewritten_query`` instead (:mod:`~wikisearch.search.spelling`). Opt-in, like
+        snippets, so that the plain path pays nothing for it; the CLI and the server turn both on.
         Every hit's ``matched_via`` (title, redirect, heading, category) is worked out when read.
 
         >>> [h.title for h in open("idx").search("t:merkel", k=1)]     # doctest: +SKIP

@@ -105,7 +105,7 @@ class ShardedSearcher:
             s.warmup()
 
     def search(self, query: str, k: int = 10, rank=None, fields=None, priors=None,
-               offset: int = 0, snippets: bool = False, correct: bool = True,
+               offset: int = 0, snippets: bool = False, correct: bool = False,
                **options) -> SearchResult:
         """The top k of all shards' documents, scored as one index (see the module's note).
         ``snippets`` and ``options`` (``snippet_chars``) as :meth:`Searcher.search` takes them;
