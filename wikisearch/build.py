@@ -31,12 +31,15 @@ from wikisearch.fileio import fsync_dir, write_json_atomic
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
-    build_alias_segment, count_inlinks, read_redirects, resolve_redirects, write_links, write_redirects)
+    build_alias_segment, count_inlinks, read_alias_lists, read_redirects, resolve_redirects, write_alias_table,
+    write_links, write_redirects)
 from wikisearch.index.manifest import FORMAT_VERSION, make_manifest
 from wikisearch.index.merge import (
-    merge_docs, merge_range, merge_stores, plan_ranges_of, release_free_memory, title_order)
+    merge_docs, merge_range, plan_ranges_of, release_free_memory)
 from wikisearch.index.segment import (
-    DocTable, SegmentReader, TermWriter, assemble_parts, compress_doc, write_docs, write_store)
+    DocTable, SegmentReader, TermWriter, assemble_parts, write_docs)
+from wikisearch.index.store import encode_doc, merge_stores, write_store
+from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
 from wikisearch.jit import cold_kernels
@@ -107,7 +110,7 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
         texts.extend(doc_texts)
         links.update(set(page_links))   # in-links count linking pages, not link occurrences
         if ctx["store_text"]:
-            stored.append(compress_doc(doc_texts))
+            stored.append(encode_doc(doc_texts))
     n_docs = len(titles)
     postings = invert_texts(texts, n_docs, _analyzer(ctx["analyzer"]))
     del texts
@@ -145,9 +148,10 @@ def warm_merge_worker() -> None:
     warmup()
 
 
-def alias_segment_job(aliases: list, analyzer_spec: dict, path: str, codec: str) -> np.ndarray:
-    """:func:`~wikisearch.index.links.build_alias_segment` with the block workers' analyzer."""
-    return build_alias_segment(aliases, _analyzer(analyzer_spec), path, codec)
+def alias_segment_job(alias_table: str, analyzer_spec: dict, path: str, codec: str) -> np.ndarray:
+    """:func:`~wikisearch.index.links.build_alias_segment` of the redirect titles in ``alias_table``
+    (``aliases.bin``) with the block workers' analyzer."""
+    return build_alias_segment(read_alias_lists(Path(alias_table)), _analyzer(analyzer_spec), path, codec)
 
 
 def build_shared_block(src, block: Block, ctx: dict, out_dir: str) -> dict:
@@ -368,22 +372,23 @@ class Builder:
         for d in (final, scratch):
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir()
-        titles = [t for r in readers for t in r.titles()]
+        # every title and redirect lives in numpy tables: no Python object per document
+        titles = StringTable.concat([StringTable.from_arrays(r.docs_c["title_offsets"], r.docs_c["title_blob"])
+                                     for r in readers])
         n_docs = len(titles)
-        docid_of = {t: i for i, t in enumerate(titles)}
-        redirects = [p for b in blocks for p in read_redirects(b / "redirects.bin")]
-        target_of = resolve_redirects(redirects, docid_of)
-        aliases: list = [()] * n_docs      # one shared empty tuple: most documents have none
-        for src, docid in target_of.items():
-            if not aliases[docid]:
-                aliases[docid] = []
-            aliases[docid].append(src)
-        inlinks = count_inlinks(blocks, docid_of, target_of, n_docs)
-        n_redirects = len(target_of)
-        del docid_of, target_of, redirects     # not needed past here: memory for the merge
+        title_ids = titles.sorted_ids()
+        pairs = [read_redirects(b / "redirects.bin") for b in blocks]
+        redirects = resolve_redirects(titles, title_ids, StringTable.concat([p[0] for p in pairs]),
+                                      StringTable.concat([p[1] for p in pairs]))
+        del pairs
+        inlinks = count_inlinks(blocks, titles, title_ids, redirects, n_docs)
+        n_redirects = len(redirects)
+        alias_offsets, alias_titles = redirects.aliases(n_docs)
+        del redirects
+        write_alias_table(scratch / "aliases.bin", alias_offsets, alias_titles)
         release_free_memory()
         # on a worker when there is a pool: its analyzer and kernels are loaded already
-        alias_lengths = self._run(alias_segment_job, aliases, self.ctx["analyzer"],
+        alias_lengths = self._run(alias_segment_job, str(scratch / "aliases.bin"), self.ctx["analyzer"],
                                   str(scratch / "alias"), self.config.codec)
         alias_dir = scratch / "alias"
         doc_bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
@@ -395,13 +400,13 @@ class Builder:
         self._close_pool()   # the workers' memory goes before the document table is written
         stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
                                       np.zeros(N_FIELDS)).tolist()
-        docs = merge_docs(readers, aliases, alias_lengths, inlinks, titles)
-        docs.title_order = title_order(titles)
+        docs = merge_docs(readers, (alias_offsets, alias_titles), alias_lengths, inlinks, titles)
+        docs.title_order = title_ids.astype(np.int32)
         write_docs(final / "docs.bin", docs)
         self._write_block_maxima(final, lengths, stats["avg_field_lengths"])
         files = ["terms.bin", "postings.bin", "docs.bin", BLOCKS_FILE]
         if self.config.store_text:
-            merge_stores(readers, final / "store.bin")
+            merge_stores([r.store_c for r in readers], final / "store.bin")
             files.append("store.bin")
         shutil.rmtree(scratch, ignore_errors=True)
         inputs = [{"name": os.path.basename(p), "bytes": (os.path.getsize(p) if p != "-" else None)}

@@ -21,7 +21,8 @@ from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOld
 #: Version of the index as a whole; each container file has its own version too.
 #: 2: the term dictionary's entries lost their per-term bound byte (never read by search).
 #: 3: blocks.bin, per-block last docid, byte offset and score bound of the long lists.
-FORMAT_VERSION = 3
+#: 4: store.bin holds zstd blocks of documents (was one zlib record per document).
+FORMAT_VERSION = 4
 FORMAT_NAME = "wikisearch-index"
 MANIFEST = "manifest.json"
 
