@@ -91,7 +91,7 @@ def build_wikisearch(xml: Path, out: Path, memory: str, workers: int, pythonpath
     index_bytes = sum(v for k, v in files.items() if k != "store.bin" and k.endswith(".bin"))
     n_post = int(st.get("n_postings") or 0)
     return {"build_s": wall, "main_peak_rss_mb": s.main_peak / 2**20, "tree_peak_rss_mb": s.tree_peak / 2**20,
-            "documents": m.get("n_docs"), "redirects": m.get("n_redirects"), "terms": st.get("n_terms"),
+            "documents": st.get("n_docs"), "redirects": st.get("n_redirects"), "terms": st.get("n_terms"),
             "postings": n_post, "files": files, "index_bytes": index_bytes,
             "store_bytes": files.get("store.bin", 0),
             "bits_per_posting": 8 * index_bytes / n_post if n_post else None,
