@@ -192,4 +192,8 @@ class StoreReader:
             self._last = (b, raw)
         first = int(self.block_docs[b])
         start = 0 if docid == first else int(self.doc_ends[docid - 1])
-        return raw[start:int(self.doc_ends[docid])]
+        end = int(self.doc_ends[docid])
+        if not 0 <= start <= end <= len(raw):     # the tables are outside the frames' checksums
+            raise CorruptIndexError(self.c.path, f"stored document {docid} lies outside its block {b}",
+                                    expected=f"[{start}, {end}) within {len(raw)} bytes", found="no")
+        return raw[start:end]
