@@ -75,12 +75,17 @@ def build_wikisearch(xml: Path, out: Path, memory: str, workers: int, pythonpath
     env["PYTHONPATH"] = pythonpath or str(ROOT)
     cmd = [sys.executable, "-m", "wikisearch", "index", str(xml), "-o", str(out), "--workers", str(workers),
            "--memory", memory, "-q"]
+    import resource
     t0 = time.perf_counter()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load0 = os.getloadavg()[0]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     s = Sampler(proc.pid)
     s.start()
     _, err = proc.communicate()
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)   # main + workers (waited for)
     s.halt.set()
     s.join()
     if proc.returncode:
@@ -90,7 +95,8 @@ def build_wikisearch(xml: Path, out: Path, memory: str, workers: int, pythonpath
     files = {p.name: p.stat().st_size for p in out.iterdir() if p.is_file()}
     index_bytes = sum(v for k, v in files.items() if k != "store.bin" and k.endswith(".bin"))
     n_post = int(st.get("n_postings") or 0)
-    return {"build_s": wall, "main_peak_rss_mb": s.main_peak / 2**20, "tree_peak_rss_mb": s.tree_peak / 2**20,
+    return {"build_s": wall, "cpu_s": cpu, "load_avg_start_end": [load0, os.getloadavg()[0]],
+            "main_peak_rss_mb": s.main_peak / 2**20, "tree_peak_rss_mb": s.tree_peak / 2**20,
             "documents": st.get("n_docs"), "redirects": st.get("n_redirects"), "terms": st.get("n_terms"),
             "postings": n_post, "files": files, "index_bytes": index_bytes,
             "store_bytes": files.get("store.bin", 0),
