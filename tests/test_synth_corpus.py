@@ -67,10 +67,10 @@ def test_statistics_as_claimed(plan):
     assert 1000 < median < 4000 and lengths[-1] > 5 * median
     assert sum(x < 1000 for x in lengths) > 0.1 * n
     # Heaps: copies 2 and 3 bring new word types, fewer in copy 3 than in copy 2
-    assert sc.heaps_share(2, 0.7) > sc.heaps_share(3, 0.7) > sc.heaps_share(50, 0.7) > 0
+    assert sc.heaps_share(2, 0.85) > sc.heaps_share(3, 0.85) > sc.heaps_share(50, 0.85) > 0
     suffixed = set(re.findall(r"\b(\w+" + sc.word_suffix(2) + r")\b", plain.decode("utf-8")))
     assert len(suffixed) > 50
-    assert st.rewritten_types > len(plan.rare) * sc.heaps_share(2, 0.7) * 0.9
+    assert st.rewritten_types > len(plan.rare) * sc.heaps_share(2, sc.Options.beta) * 0.9
 
 
 def test_wikisearch_reads_it(plan, tmp_path):
