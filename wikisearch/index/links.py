@@ -85,25 +85,32 @@ def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTab
     m = len(src)
     if m == 0:
         return Redirects(StringTable.concat([]), np.zeros(0, np.int64))
-    src_doc = titles.find_last(src, title_ids)
-    dst_doc = titles.find_last(dst, title_ids)
+    # int32 ids and a bool where a value allows it, and each temporary dropped once used: this
+    # runs over every redirect of the dump in the main process
+    src_is_doc = titles.find_last(src, title_ids) >= 0
+    dst_doc = titles.find_last(dst, title_ids).astype(np.int32)
     src_ids = src.sorted_ids()
-    next_pair = src.find_last(dst, src_ids)      # the last pair whose source is this target
-    cur = np.arange(m, dtype=np.int64)
+    group = np.empty(m, np.int32)      # per pair, the lowest pair id with the same source
+    group[src_ids] = src_ids[src.run_starts(src_ids)]
+    next_pair = src.find_last(dst, src_ids).astype(np.int32)   # the last pair whose source is this target
+    del src_ids
+    cur = np.arange(m, dtype=np.int32)
     for _ in range(max_hops):
         step = (dst_doc[cur] < 0) & (next_pair[cur] >= 0)
         if not step.any():
             break
         cur[step] = next_pair[cur[step]]
+    del next_pair
     target = dst_doc[cur]
-    ok = (target >= 0) & (src_doc < 0)
+    del dst_doc, cur
     # one entry per distinct source: placed at its first resolvable pair, valued by its last
-    group = np.empty(m, np.int64)
-    group[src_ids] = src_ids[src.run_starts(src_ids)]   # the lowest pair id with the same source
-    sel = np.flatnonzero(ok)
+    sel = np.flatnonzero((target >= 0) & ~src_is_doc)
+    del src_is_doc
     g = group[sel]
+    del group
     _, first = np.unique(g, return_index=True)
     _, last_rev = np.unique(g[::-1], return_index=True)
+    del g
     last = len(sel) - 1 - last_rev
     place = sel[first]
     order = np.argsort(place, kind="stable")
