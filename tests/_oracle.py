@@ -99,3 +99,73 @@ def run_with_and_without_jit(code: str, timeout: int = 300) -> list:
         assert p.returncode == 0, p.stderr[-2000:]
         runs.append(json.loads(p.stdout))
     return runs
+
+
+def oracle_rerank_features(reader, terms, docids, rank):
+    """The re-ranker's text features by brute force (wikisearch.search.rerank.features):
+    {"bm25f", "bm25_<group>", "cov_<group>", "cov_all", "title_precision"} per document, from
+    term_docs and rank.py's scalar formulas, one document and one term at a time."""
+    from wikisearch.config import RankConfig
+    from wikisearch.search.rerank import FIELD_GROUPS
+    n = reader.n_docs
+    avg = dict(zip(FIELDS, (float(a) for a in reader.avg_field_lengths)))
+    one = RankConfig(k1=1.2, weights=(1.0,) * N_FIELDS, b=rank.b)
+    per_term = []
+    for t in terms:
+        o = reader.term_ordinal(t)
+        per_term.append((idf(n, reader.doc_freq(o), rank.model), term_docs(reader, t, None)))
+    total = sum(i for i, _ in per_term)
+    out = []
+    for d in docids:
+        lens = {f: int(reader.field_lengths[d, i]) for i, f in enumerate(FIELDS)}
+        row = {"bm25f": 0.0, "cov_all": 0.0}
+        for i, docs in per_term:
+            if d in docs:
+                acc = 0.0
+                for f in sorted(docs[d]):
+                    acc += field_tf(docs[d][f], rank.weights[f], length_norm(rank.b[f], lens[FIELDS[f]],
+                                                                             avg[FIELDS[f]]), rank.model)
+                row["bm25f"] += combine(acc, i, rank.k1, rank.model)
+                row["cov_all"] += i / total
+        for g, fields in FIELD_GROUPS:
+            ids = {FIELDS.index(f) for f in fields}
+            s = cov = 0.0
+            in_title = 0
+            for i, docs in per_term:
+                got = {f: tf for f, tf in docs.get(d, {}).items() if f in ids}
+                if got:
+                    acc = 0.0
+                    for f in sorted(got):
+                        acc += field_tf(got[f], 1.0, length_norm(rank.b[f], lens[FIELDS[f]], avg[FIELDS[f]]))
+                    s += combine(acc, i, 1.2)
+                    cov += i / total
+                    in_title += 1
+            row[f"bm25_{g}"], row[f"cov_{g}"] = s, cov
+            if g == "title":
+                row["title_precision"] = min(1.0, in_title / max(lens["title"], 1))
+        out.append(row)
+    return out
+
+
+def oracle_tree_predict(spec, X):
+    """A re-ranking model's scores (wikisearch.search.rerank.TreeModel) by plain numpy, one tree
+    at a time over all rows: every row walks down from the root until it reaches a leaf."""
+    import numpy as np
+    X = np.asarray(X, np.float64)
+    out = np.zeros(len(X), np.float64)
+    rows = np.arange(len(X))
+    for t in spec["trees"]:
+        feat, thr = np.asarray(t["feature"], np.int64), np.asarray(t["threshold"], np.float64)
+        left, right = np.asarray(t["left"], np.int64), np.asarray(t["right"], np.int64)
+        value = np.asarray(t["value"], np.float64)
+        if not len(feat):
+            out += value[0]
+            continue
+        node = np.zeros(len(X), np.int64)
+        live = rows
+        while len(live):
+            nd = node[live]
+            node[live] = np.where(X[live, feat[nd]] <= thr[nd], left[nd], right[nd])
+            live = live[node[live] >= 0]
+        out += value[-node - 1]
+    return out

@@ -18,6 +18,7 @@ from wikisearch.errors import CorruptIndexError, InvalidQueryError
 from wikisearch.index.reader import IndexReader
 from wikisearch.popularity.priors import Priors
 from wikisearch.search import _blockmax_kernels as BK
+from wikisearch.search.blockmax import ALL_FIELDS
 from wikisearch.search.query import parse_query
 from wikisearch.search.rank import combine, field_tf, length_norm
 from wikisearch.search.searcher import Searcher
@@ -220,6 +221,49 @@ def test_one_posting_tails_and_exact_block_sizes():
                                last, bound, np.array([1.0]), np.array([511]), lengths, w, a, c, 1.2, 0,
                                np.zeros(0, np.int32), np.zeros(0), 0.0)
         assert got[5] == 0 and sorted(got[0].tolist()) == docids.tolist(), n
+
+
+def test_one_posting_scored_alone_equals_its_block(index):
+    """A probe scores just the posting it lands on (_score_one): bit-equal to the same posting
+    scored with its whole block (_score_decoded), for every posting of every list, BM25 and TF-IDF,
+    every field and a one-field selection."""
+    from wikisearch.index._codec_kernels import _read_mask_table
+    from wikisearch.search._prescore_kernels import _code_tables
+    from wikisearch.search.rank import kernel_params
+    r = IndexReader(index)
+    fl = np.ascontiguousarray(r.field_lengths)
+    data = r.postings_data
+    checked = 0
+    for rank in (r.rank_config, RankConfig(model="tfidf")):
+        w, a, c, k1, model = kernel_params(rank, r.avg_field_lengths)
+        for sel in (int(ALL_FIELDS), 1 << FIELDS.index("body")):
+            for word in VOCAB[:40]:
+                o = r.term_ordinal(word)
+                if o < 0:
+                    continue
+                e = r.terms.entry(o)
+                table, at = _read_mask_table(data, e.start, e.start + e.length)
+                counts, kept = _code_tables(table, np.int64(sel))
+                gaps, codes, tfs, vals, kd, kmask, kstart = BK._scratch()
+                fields = np.empty(BK.BLOCK, np.uint16)
+                scores = np.empty(BK.BLOCK, np.float64)
+                last, n, end = np.int64(-1), e.df, e.start + e.length
+                nb = BK.n_blocks_of(n)
+                for b in range(nb):
+                    count = min(BK.BLOCK, n - b * BK.BLOCK)
+                    tail = n % BK.BLOCK == 1 and b == nb - 1
+                    at, last, m = BK._decode_block(data, at, end, count, tail, last, table.size, table,
+                                                   counts, kept, gaps, codes, tfs, r.n_docs, kd, kmask,
+                                                   kstart, fields)
+                    assert at >= 0
+                    BK._score_decoded(m, kd, kmask, kstart, fields, tfs, fl, w, a, c, k1, model, vals,
+                                      scores)
+                    for i in range(m):
+                        one = BK._score_one(kd[i], kmask[i], kstart[i], fields[i], tfs, fl, w, a, c, k1,
+                                            model)
+                        assert one == scores[i], (word, b, i)
+                        checked += 1
+    assert checked > 10_000
 
 
 def test_kernels_without_jit(index):

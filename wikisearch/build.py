@@ -42,7 +42,7 @@ from wikisearch.index.store import encode_doc, merge_stores, write_store
 from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
-from wikisearch.jit import cold_kernels
+from wikisearch.jit import cold_kernels, precompile
 from wikisearch.workers import (  # noqa: F401 (BuildInterrupted: part of the build API)
     BuildInterrupted, StopOnSignals, available_cores, drop_shared, kill_pool, share_block, shm_room,
     take_block, worker_pool)
@@ -512,6 +512,7 @@ class Builder:
         done = self._prepare_workdir()
         with StopOnSignals() as signals:
             try:
+                self._precompile()
                 if self.config.workers > 1:
                     self.pool = worker_pool(self.config.workers)
                     for _ in range(self.config.workers):
@@ -532,6 +533,17 @@ class Builder:
             signals.defer()              # a signal now waits until the index is in place
             self._publish(final)
         return self.out
+
+    def _precompile(self) -> None:
+        """First run on a machine: compile the kernels of the build and of the searches after it
+        in ``workers`` parallel processes before the work starts (``jit.precompile``)."""
+        n = min(self.config.workers, os.cpu_count() or 1)
+
+        def say():
+            if self.progress:
+                print(f"compiling kernels in {n} processes (first run only; later runs load them "
+                      "from numba's cache) ...", file=sys.stderr, flush=True)
+        precompile(None, n, say=say, pool=worker_pool)
 
     def _note_cold(self, modules, what: str) -> None:
         """Say so when the kernels about to run have to be compiled (first run on a machine):

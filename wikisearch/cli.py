@@ -133,6 +133,27 @@ def _say_compiling(what: str):
         err=True))
 
 
+#: The kernel modules a search runs (compiled in parallel on a first run: ``jit.precompile``).
+SEARCH_KERNELS = ["wikisearch._topk_kernels", "wikisearch.analysis._analyze_kernels",
+                  "wikisearch.index._codec_kernels", "wikisearch.index._strings_kernels",
+                  "wikisearch.index._termdict_kernels", "wikisearch.popularity._priors_kernels",
+                  "wikisearch.search._blockmax_kernels", "wikisearch.search._maxscore_kernels",
+                  "wikisearch.search._prescore_kernels", "wikisearch.search._search_kernels"]
+
+
+def _precompile_search() -> None:
+    """On a first run (an index built elsewhere), compile the search kernels on every core."""
+    from wikisearch.jit import precompile
+
+    def pool(n):                                # (imported only when there is work)
+        from wikisearch.workers import worker_pool
+        return worker_pool(n)
+    n = os.cpu_count() or 1
+    precompile(SEARCH_KERNELS, n, pool=pool, say=lambda: click.echo(
+        f"compiling search kernels in {n} processes (first run only; later runs load them from "
+        "numba's cache) ...", err=True))
+
+
 @main.command("query", cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
 @index_option
@@ -161,6 +182,7 @@ def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusi
     from wikisearch.search.searcher import fast_start, open as open_searcher
     fast_start()   # a one-shot process: skip numba's BLAS probe (an import of scipy.linalg)
     text = " ".join(query)
+    _precompile_search()
     with _say_compiling("search"):
         if mode != "lexical":
             from wikisearch.dense.cli import mode_search
@@ -349,8 +371,10 @@ def verify_cmd(index_dir):
 @click.option("--key", type=click.Choice(["title", "page_id"]), default="title", show_default=True,
               help="What the qrels' document ids are.")
 @click.option("--no-priors", is_flag=True, help="Rank by text alone (leave out `wikisearch priors`).")
+@click.option("--rerank", is_flag=True, help="Re-order each query's top 100 with the shipped "
+              "learned model (wikisearch.search.rerank).")
 @click.option("--json", "as_json", is_flag=True)
-def eval_cmd(index_dir, queries, qrels, key, no_priors, as_json):
+def eval_cmd(index_dir, queries, qrels, key, no_priors, rerank, as_json):
     """nDCG@10, MRR@10 and Recall@100 of the index on TREC-style judgments.
 
     Judgments of documents the index does not hold are left out (and queries left with none);
@@ -358,7 +382,8 @@ def eval_cmd(index_dir, queries, qrels, key, no_priors, as_json):
     """
     from wikisearch.evaluate import describe_coverage, run_eval
     with _say_compiling("search"):
-        report = run_eval(index_dir, queries, qrels, key=key, priors=False if no_priors else None)
+        report = run_eval(index_dir, queries, qrels, key=key, priors=False if no_priors else None,
+                          rerank=rerank or None)
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:

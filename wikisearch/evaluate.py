@@ -141,14 +141,20 @@ def check_coverage(result: dict, key: str, qrels: dict) -> None:
 
 
 def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]], key: str = "title",
-             k: int = 100, rank=None, measures=MEASURES, restrict: bool = True, priors=None) -> dict:
+             k: int = 100, rank=None, measures=MEASURES, restrict: bool = True, priors=None,
+             rerank=None) -> dict:
     """Search every judged query and score the runs.
 
     Returns ``{"measures": {ir_measures name: mean}, "metrics": {report label (MRR@10...): mean},
     "per_query": {qid: {name: value}}, "n_queries",
     "n_skipped" (queries without judgments in the index), "coverage" (see :func:`coverage`),
     "mean_latency_ms", "run"}``. ``priors``: as in ``Searcher.search`` (False: text scores alone).
+    ``rerank``: True (the shipped model) or a :class:`~wikisearch.search.rerank.TreeModel` re-orders
+    each query's top hits (:func:`wikisearch.search.rerank.rerank`); None or False: first stage only.
     """
+    if rerank:
+        from wikisearch.search.rerank import load_model, rerank as rerank_search
+        model = load_model() if rerank is True else rerank
     irm = _ir_measures()
     given = qrels
     if restrict:
@@ -159,7 +165,10 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
     for qid in qids:
         t = time.perf_counter()
         try:
-            hits = searcher.search(queries[qid], k=k, rank=rank, priors=priors)
+            if rerank:
+                hits = rerank_search(searcher, queries[qid], k=k, rank=rank, priors=priors, model=model)
+            else:
+                hits = searcher.search(queries[qid], k=k, rank=rank, priors=priors)
         except InvalidQueryError:
             hits = []
         took += time.perf_counter() - t
@@ -183,7 +192,7 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
 
 
 def run_eval(index_path, queries_path, qrels_path, key: str = "title", k: int = 100,
-             rank=None, priors=None) -> dict:
+             rank=None, priors=None, rerank=None) -> dict:
     """Open an index, load queries and qrels, evaluate (what ``wikisearch eval`` runs).
 
     Raises a :class:`WikisearchError` saying why when nothing could be measured (no judged
@@ -193,7 +202,7 @@ def run_eval(index_path, queries_path, qrels_path, key: str = "title", k: int = 
     searcher.warmup()
     qrels = load_qrels(qrels_path)
     result = evaluate(searcher, load_queries(queries_path), qrels, key=key, k=k, rank=rank,
-                      priors=priors)
+                      priors=priors, rerank=rerank)
     check_coverage(result, key, qrels)
     result["index"] = str(index_path)
     return result

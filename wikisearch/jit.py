@@ -14,13 +14,23 @@ API; loads from the cache raise no event, so the usual run stays silent.
 >>> from wikisearch.index import _codec_kernels
 >>> cold_kernels([_codec_kernels])          # doctest: +SKIP
 []
+
+A first run compiles many kernels, one after the other (about 20 s of CPU in all). Where more
+than one core is free, :func:`precompile` compiles the cold ones in parallel processes first, from
+the signatures a real workload compiles (``data/kernel_signatures.pkl``, written by
+``benchmarks/record_kernels.py`` and checked against the code by tests/test_jit.py), so the run
+itself then loads them from the cache. A signature it lacks is still compiled when first called.
 """
 from __future__ import annotations
 
+import importlib
+import os
+import pickle
 import sys
 import threading
 import types
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def _dispatchers(module: types.ModuleType) -> list:
@@ -88,3 +98,98 @@ def note_compiling(say):
 
     with event.install_listener("numba:compile", _Once()):
         yield
+
+
+# --- compiling cold kernels in parallel ---------------------------------------------------------
+#: The (module, function, argument types) that a real workload compiles: the bundled sample built
+#: and searched every way (benchmarks/record_kernels.py); pickled numba types, per numba version.
+SIGNATURES = Path(__file__).parent / "data" / "kernel_signatures.pkl"
+
+
+def recorded_signatures(prefix: str = "wikisearch") -> dict:
+    """``{module: {function: [argument types, ...]}}`` of the cached kernels of the ``*_kernels``
+    modules this process has imported, as compiled or loaded so far."""
+    out: dict = {}
+    for m in loaded_kernel_modules(prefix):
+        funcs = {d.py_func.__name__: sorted(d.signatures, key=str) for d in _dispatchers(m) if d.signatures}
+        if funcs:
+            out[m.__name__] = dict(sorted(funcs.items()))
+    return dict(sorted(out.items()))
+
+
+def save_signatures(record: dict, path=SIGNATURES) -> None:
+    import numba
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_bytes(pickle.dumps({"numba": numba.__version__, "kernels": record}, protocol=4))
+    os.replace(tmp, path)
+
+
+def load_signatures(path=SIGNATURES) -> dict:
+    """The recorded signatures, or {} when there are none for this numba version (or they do not
+    load): kernels then compile when first called, as without :func:`precompile`."""
+    try:
+        import numba
+        data = pickle.loads(Path(path).read_bytes())
+        if data.get("numba") != numba.__version__:
+            return {}
+        return data["kernels"]
+    except Exception:                             # missing, damaged, or types that moved
+        return {}
+
+
+def _compile_jobs(jobs) -> int:
+    """In a worker process: compile (and so cache) each ``(module, function, types)``."""
+    n = 0
+    for module, name, sig in jobs:
+        try:
+            getattr(importlib.import_module(module), name).compile(sig)
+            n += 1
+        except Exception:                         # a stale record: compiled when first called
+            pass
+    return n
+
+
+def plan_jobs(record: dict, modules, processes: int) -> list[list]:
+    """The recorded signatures of ``modules`` split into at most ``processes`` groups of about
+    equal size, a module's signatures kept together (kernels of one module share callees, which
+    each process would otherwise compile again)."""
+    per_module = [[(m, f, sig) for f, sigs in record.get(m, {}).items() for sig in sigs] for m in modules]
+    per_module = sorted((j for j in per_module if j), key=len, reverse=True)
+    groups: list[list] = [[] for _ in range(max(1, processes))]
+    for jobs in per_module:
+        min(groups, key=len).extend(jobs)
+    return [g for g in groups if g]
+
+
+def precompile(module_names, processes: int, *, say=None, pool=None) -> int:
+    """Compile the recorded signatures of the cold kernel modules among ``module_names`` (names;
+    None: every recorded module) in up to
+    ``processes`` parallel processes (nothing when they are warm, there is no record for this
+    numba, or ``processes`` < 2); ``say()`` is called first when there is work. Returns the
+    number compiled. Any failure is left for the first call to compile, as it would anyway.
+    ``pool(n)``: an executor of n processes (default: spawned ones, which import the caller's main
+    module: a script needs an ``if __name__ == "__main__"`` guard; ``workers.worker_pool`` not)."""
+    if processes < 2 or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+        return 0
+    record = load_signatures() if module_names is None else None
+    if module_names is None:                     # every recorded module
+        module_names = list(record)
+    cold = [m for m in module_names if _is_cold(importlib.import_module(m))]
+    if cold and record is None:
+        record = load_signatures()
+    groups = plan_jobs(record, cold, processes)
+    if not groups:
+        return 0
+    if say is not None:
+        say()
+    if pool is None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        def pool(n):
+            return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        with pool(len(groups)) as executor:
+            return sum(executor.map(_compile_jobs, groups))
+    except Exception:                             # no processes here: compile when called
+        return 0

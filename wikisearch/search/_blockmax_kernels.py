@@ -7,10 +7,12 @@ index's ranking settings (:func:`list_block_meta` computes them). :func:`blockma
 MaxScore (Turtle & Flood 1995) document at a time over cursors that skip blocks by their last
 docid without decoding them, with the block-max refinement of Ding & Suel (2011) for the lists it
 only probes: a candidate is dropped when its essential sum plus the bounds of the blocks that could
-still hold it cannot reach the k-th score. A block is decoded and scored only when a cursor must
-look inside it (:func:`_score_block`, the arithmetic of ``_prescore_kernels.bitpacked_score_into``
-operation by operation), so scores stay bit-identical to every other path: a term's score is
-``idf * pre``, summed over terms in query order, then the prior.
+still hold it cannot reach the k-th score. A block is decoded only when a cursor must look inside
+it (:func:`_decode_block`), and scored lazily: whole when the window walks it
+(:func:`_score_decoded`, the arithmetic of ``_prescore_kernels.bitpacked_score_into`` operation by
+operation), one posting at a time when a probe lands in it (:func:`_score_one`, the same sum), so
+scores stay bit-identical to every other path: a term's score is ``idf * pre``, summed over terms
+in query order, then the prior.
 
 Pure functions over arrays, no I/O, no validation of arguments; all run under NUMBA_DISABLE_JIT=1.
 Their oracle is exhaustive scoring (tests/test_blockmax.py).
@@ -25,7 +27,7 @@ from wikisearch.index._codec_kernels import BLOCK, CORRUPT, _read_mask_table
 from wikisearch.search._maxscore_kernels import _LOWBIT, _insertion_sort
 from wikisearch.search._prescore_kernels import (
     _add_field, _block_tfs, _code_tables, _read_block, _read_tail, _saturate)
-from wikisearch.search._search_kernels import _NO_DOC, _SLACK
+from wikisearch.search._search_kernels import _NO_DOC, _POPCOUNT, _SLACK
 
 #: Lists of at most this many postings have no stored block data (one block: read whole).
 ONE_BLOCK = BLOCK
@@ -40,13 +42,12 @@ def n_blocks_of(n):
 
 
 @njit(cache=True, nogil=True)
-def _score_block(buf, at, end, count, tail, last, n_masks, table, counts, kept, gaps, codes, tfs,
-                 vals, kd, kmask, kstart, field_lengths, weights, norm_a, norm_c, k1, model,
-                 out_docids, out_scores, out_fields):
-    """Decode and score one block at ``buf[at:end]`` (``count`` postings; ``tail``: the list's
-    one-posting varbyte tail) after docid ``last``: its postings matching the selection (``kept``
-    per mask code) go to ``out_*[:m]``. Returns ``(at, last, m)``; at is CORRUPT when damaged."""
-    n_docs = field_lengths.shape[0]
+def _decode_block(buf, at, end, count, tail, last, n_masks, table, counts, kept, gaps, codes, tfs,
+                  n_docs, out_docids, out_masks, out_starts, out_fields):
+    """Decode one block at ``buf[at:end]`` (``count`` postings; ``tail``: the list's one-posting
+    varbyte tail) after docid ``last``, without scoring it: its postings matching the selection
+    (``kept`` per mask code) go to ``out_*[:m]`` (docid, whole field mask, first tf in ``tfs``,
+    field mask within the selection). Returns ``(at, last, m)``; at is CORRUPT when damaged."""
     if n_masks <= 1:                           # no Codes stream: every posting has code 0
         for k in range(count):                 # (the scratch may hold another list's codes)
             codes[k] = 0
@@ -65,33 +66,78 @@ def _score_block(buf, at, end, count, tail, last, n_masks, table, counts, kept, 
         codes[0] = np.uint32(code)
     j = 0
     m0 = 0
-    union = 0
     for k in range(count):
         last += np.int64(gaps[k]) + 1
         c = codes[k]
         fm = kept[c]
-        kd[m0] = last
-        kmask[m0] = table[c]
-        kstart[m0] = j
-        j += counts[c]
         out_docids[m0] = last
+        out_masks[m0] = table[c]
+        out_starts[m0] = j
         out_fields[m0] = np.uint16(fm)
-        union |= fm
+        j += counts[c]
         m0 += fm != 0
     if last >= n_docs:
         return CORRUPT, last, 0
-    for i in range(m0):
+    return at, last, m0
+
+
+@njit(cache=True, nogil=True)
+def _score_decoded(m, docids, masks, starts, fields, tfs, field_lengths, weights, norm_a, norm_c, k1,
+                   model, vals, out_scores):
+    """Score the ``m`` postings :func:`_decode_block` gave into ``out_scores[:m]``: the
+    arithmetic of ``_prescore_kernels.bitpacked_score_into``, operation by operation."""
+    union = 0
+    for i in range(m):
+        union |= np.int64(fields[i])
         vals[i] = 0.0
     while union:
         f = np.int64(_LOWBIT[union])
         union &= union - 1
-        _add_field(f, m0, kd, kmask, kstart, tfs, field_lengths, weights[f], norm_a[f], norm_c[f],
+        _add_field(f, m, docids, masks, starts, tfs, field_lengths, weights[f], norm_a[f], norm_c[f],
                    model, vals)
     if model == 0:
-        _saturate(vals, m0, k1)
-    for i in range(m0):
+        _saturate(vals, m, k1)
+    for i in range(m):
         out_scores[i] = vals[i]
-    return at, last, m0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _score_one(doc, mask, start, fields, tfs, field_lengths, weights, norm_a, norm_c, k1, model):
+    """The score of one decoded posting, equal to the one :func:`_score_decoded` gives it: the
+    same terms added in the same (field) order; the fields it lacks, which add 0.0 there, are
+    left out, and x + 0.0 == x for the non-negative sums involved."""
+    acc = 0.0
+    fm = np.int64(fields)
+    while fm:
+        f = np.int64(_LOWBIT[fm])
+        fm &= fm - 1
+        below = (np.int64(1) << f) - 1
+        tf = np.float64(tfs[start + np.int64(_POPCOUNT[mask & below])])
+        norm = norm_a[f] + norm_c[f] * np.float64(field_lengths[doc, f])
+        if model == 0:
+            acc += weights[f] * tf / norm
+        else:
+            acc += weights[f] * (1.0 + np.log(tf)) / norm
+    if model == 0:
+        acc = 1.0 * (acc / (k1 + acc))
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def _score_block(buf, at, end, count, tail, last, n_masks, table, counts, kept, gaps, codes, tfs,
+                 vals, kd, kmask, kstart, field_lengths, weights, norm_a, norm_c, k1, model,
+                 out_docids, out_scores, out_fields):
+    """Decode and score one block (:func:`_decode_block`, then :func:`_score_decoded`): its
+    postings matching the selection go to ``out_*[:m]``. Returns ``(at, last, m)``."""
+    at, last, m = _decode_block(buf, at, end, count, tail, last, n_masks, table, counts, kept, gaps,
+                                codes, tfs, field_lengths.shape[0], kd, kmask, kstart, out_fields)
+    if at < 0:
+        return at, last, 0
+    _score_decoded(m, kd, kmask, kstart, out_fields, tfs, field_lengths, weights, norm_a, norm_c, k1,
+                   model, vals, out_scores)
+    for i in range(m):
+        out_docids[i] = kd[i]
+    return at, last, m
 
 
 @njit(cache=True, nogil=True)
@@ -171,6 +217,7 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
     first, ties by docid; status 0, or CORRUPT (damaged bytes, docid past the last document).
     """
     T = lstart.shape[0]
+    n_docs = field_lengths.shape[0]
     has_prior = prior.shape[0] > 0
     pmax = prior_max if has_prior else 0.0
     fail = (np.zeros(0, np.int32), np.zeros(0, np.float64), np.zeros(0, np.int64), 0, 0, CORRUPT)
@@ -211,7 +258,11 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
     ci = np.zeros(T, np.int64)                 # the cursor within it
     sb = np.zeros(T, np.int64)                 # shallow cursor: the block a document may be in
     cur = np.full(T, _NO_DOC, np.int64)        # each cursor's docid (_NO_DOC: exhausted)
-    gaps, codes, tfs, vals, kd, kmask, kstart = _scratch()
+    bmk = np.empty((T, BLOCK), np.int64)       # the decoded block's whole field masks,
+    bst = np.empty((T, BLOCK), np.int64)       # where each posting's tfs start,
+    btf = np.empty((T, BLOCK * 16), np.uint32)  # and the tfs
+    full = np.zeros(T, np.bool_)               # every posting of the decoded block scored?
+    gaps, codes, _tfs, vals, _kd, _kmask, _kstart = _scratch()
     n_decoded = 0
     hs = np.empty(max(k, 1), np.float64)
     hd = np.empty(max(k, 1), np.int32)
@@ -236,8 +287,8 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
     n_scored = 0
     for t in range(T):                         # every cursor to its first posting
         cur[t], st = _seek(t, np.int64(-1), data, lstart, llen, ldf, bfirst, bpos, blast, tables,
-                           counts, kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes, tfs, vals, kd,
-                           kmask, kstart, field_lengths, weights, norm_a, norm_c, k1, model)
+                           counts, kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes, bmk, bst, btf,
+                           full, n_docs)
         if st < 0:
             return fail
         n_decoded += st
@@ -257,6 +308,10 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
             while cur[t] < top:
                 j0 = ci[t]
                 m = cn[t]
+                if not full[t]:                # the window reads every score of the block
+                    _score_decoded(m, bd[t], bmk[t], bst[t], bf[t], btf[t], field_lengths, weights,
+                                   norm_a, norm_c, k1, model, vals, bs[t])
+                    full[t] = True
                 q = j0
                 while q < m and bd[t, q] < top:
                     j = bd[t, q] - base
@@ -275,8 +330,8 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
                     break
                 last = np.int64(blast[bfirst[t] + cb[t]])   # the block is used up: the next one
                 cur[t], st = _seek(t, last, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts,
-                                   kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes, tfs, vals, kd,
-                                   kmask, kstart, field_lengths, weights, norm_a, norm_c, k1, model)
+                                   kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes, bmk, bst, btf,
+                                   full, n_docs)
                 if st < 0:
                     return fail
                 n_decoded += st
@@ -334,13 +389,18 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
                     else:
                         cur[t], st = _seek(t, d - 1, data, lstart, llen, ldf, bfirst, bpos, blast, tables,
                                            counts, kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes,
-                                           tfs, vals, kd, kmask, kstart, field_lengths, weights, norm_a,
-                                           norm_c, k1, model)
+                                           bmk, bst, btf, full, n_docs)
                         if st < 0:
                             return fail
                         n_decoded += st
-                if cur[t] == d:
-                    cc = idf[t] * bs[t, ci[t]]
+                if cur[t] == d:                # a probe scores just the posting it lands on
+                    i_ = ci[t]
+                    sc = bs[t, i_]
+                    if sc < 0.0:
+                        sc = _score_one(bd[t, i_], bmk[t, i_], bst[t, i_], bf[t, i_], btf[t],
+                                        field_lengths, weights, norm_a, norm_c, k1, model)
+                        bs[t, i_] = sc
+                    cc = idf[t] * sc
                     contrib[t] = cc
                     cfield[t] = np.int64(bf[t, ci[t]])
                     hit[t] = True
@@ -379,11 +439,11 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
 
 @njit(cache=True, nogil=True)
 def _seek(t, d, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts, kept, tab_off, cb, cn,
-          ci, bd, bs, bf, gaps, codes, tfs, vals, kd, kmask, kstart, field_lengths, weights, norm_a,
-          norm_c, k1, model):
+          ci, bd, bs, bf, gaps, codes, bmk, bst, btf, full, n_docs):
     """Move list t's cursor to its first kept posting with docid > ``d``, skipping whole blocks
-    by their last docid and decoding only the block it lands in. Returns ``(docid, n)``: the
-    docid (_NO_DOC when the list is done) and the blocks decoded (CORRUPT if damaged)."""
+    by their last docid and decoding only the block it lands in (its scores are left for the
+    caller to compute: ``bs`` -1.0, ``full[t]`` False). Returns ``(docid, n)``: the docid
+    (_NO_DOC when the list is done) and the blocks decoded (CORRUPT if damaged)."""
     nb = bfirst[t + 1] - bfirst[t]
     b = cb[t]
     if b >= 0:                                 # within the decoded block?
@@ -412,16 +472,18 @@ def _seek(t, d, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts, ke
         before = np.int64(-1) if b == 0 else np.int64(blast[g - 1])
         a = lstart[t]
         o = tab_off[t]
-        at, _last, m = _score_block(data, a + bpos[g], a + llen[t], count, tail, before,
-                                    tab_off[t + 1] - o, tables[o:tab_off[t + 1]],
-                                    counts[o:tab_off[t + 1]], kept[o:tab_off[t + 1]], gaps, codes,
-                                    tfs, vals, kd, kmask, kstart, field_lengths, weights, norm_a,
-                                    norm_c, k1, model, bd[t], bs[t], bf[t])
+        at, _last, m = _decode_block(data, a + bpos[g], a + llen[t], count, tail, before,
+                                     tab_off[t + 1] - o, tables[o:tab_off[t + 1]],
+                                     counts[o:tab_off[t + 1]], kept[o:tab_off[t + 1]], gaps, codes,
+                                     btf[t], n_docs, bd[t], bmk[t], bst[t], bf[t])
         if at < 0 or _last != blast[g]:
             return _NO_DOC, CORRUPT
         n_dec += 1
         cb[t] = b
         cn[t] = m
+        full[t] = False
+        for i in range(m):
+            bs[t, i] = -1.0
         i = 0
         while i < m and bd[t, i] <= d:
             i += 1

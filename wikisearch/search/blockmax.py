@@ -18,6 +18,9 @@ from wikisearch.search.rank import field_mask, idf as idf_of, kernel_params
 
 ALL_FIELDS = np.int64(field_mask(None))
 _BATCH_BLOCKS = 4096                   # dictionary blocks read at a time when building
+#: Block entries whose data (24 bytes each) a searcher keeps between queries, for the lists that
+#: recur in queries (their place in postings.bin, idf and blocks: no per-query lookups).
+_BLOCKS_KEPT = 1 << 20
 
 
 def block_maxima_of(segment, field_lengths: np.ndarray, avg_field_lengths, rank: RankConfig) -> dict:
@@ -59,15 +62,16 @@ class BlockMaxSearch:
         self.maxima = maxima
         self.rank = RankConfig.from_json(maxima.rank)
         self.field_lengths = field_lengths
+        self._lists: dict = {}                 # ordinal -> (start, length, df, idf, pos, last, bound)
+        self._kept = 0                         # block entries in it
 
     def eligible(self, rank: RankConfig) -> bool:
         return rank == self.rank
 
     def topk(self, keys, ords, params, rank: RankConfig, k: int, excluded, prior, prior_max):
         """``(docids, scores, fields)`` of the top k, as the exact paths give them."""
-        r, m = self.reader, self.maxima
         w, a, c, k1, model = params
-        data = r.postings_data
+        data = self.reader.postings_data
         T = len(ords)
         lstart = np.empty(T, np.int64)
         llen = np.empty(T, np.int64)
@@ -76,23 +80,14 @@ class BlockMaxSearch:
         idf = np.empty(T, np.float64)
         pos, last, bound, bfirst = [], [], [], [0]
         for t, ((_term, fields), o) in enumerate(zip(keys, ords)):
-            r.raw_postings(o)                          # verifies the block's checksum once
-            e = r.terms.entry(o)
-            lstart[t], llen[t], ldf[t] = e.start, e.length, e.df
+            got = self._lists.get(o)
+            if got is None:
+                got = self._list(o, params, rank)
+            lstart[t], llen[t], ldf[t], idf[t], p, la, bo = got
             sel[t] = field_mask(fields)
-            idf[t] = idf_of(r.n_docs, e.df, rank.model)
-            found = m.blocks(o)
-            if found is None:                          # one block: its data made now
-                boff, p, la, bo, ok = BK.list_block_meta(data, lstart[t:t + 1], llen[t:t + 1], ldf[t:t + 1],
-                                                         ALL_FIELDS, self.field_lengths, w, a, c, k1, model)
-                if not ok:
-                    self._corrupt(o)
-            else:
-                g0, g1 = found
-                p, la, bo = m.pos[g0:g1], m.last[g0:g1], m.bound[g0:g1]
-            pos.append(np.asarray(p, np.int64))
-            last.append(np.asarray(la, np.int32))
-            bound.append(np.asarray(bo, np.float32))
+            pos.append(p)
+            last.append(la)
+            bound.append(bo)
             bfirst.append(bfirst[-1] + len(p))
         docs, scores, fields, _n_scored, _n_dec, status = BK.blockmax_topk(
             k, data, lstart, llen, ldf, np.asarray(bfirst, np.int64), np.concatenate(pos),
@@ -102,6 +97,31 @@ class BlockMaxSearch:
             for o in ords:
                 self._corrupt(o)
         return docs, scores, fields
+
+    def _list(self, o: int, params, rank: RankConfig):
+        """A list's place and block data (kept for the next queries that use it: a few arrays of
+        one entry per 128 postings)."""
+        r, m = self.reader, self.maxima
+        r.raw_postings(o)                              # verifies the block's checksum once
+        e = r.terms.entry(o)
+        found = m.blocks(o)
+        if found is None:                              # one block: its data made now
+            w, a, c, k1, model = params
+            one = np.array([e.start]), np.array([e.length]), np.array([e.df])
+            _boff, p, la, bo, ok = BK.list_block_meta(r.postings_data, *one, ALL_FIELDS, self.field_lengths,
+                                                      w, a, c, k1, model)
+            if not ok:
+                self._corrupt(o)
+        else:
+            g0, g1 = found
+            p, la, bo = m.pos[g0:g1], m.last[g0:g1], m.bound[g0:g1]
+        got = (e.start, e.length, e.df, idf_of(r.n_docs, e.df, rank.model), np.asarray(p, np.int64), np.asarray(la, np.int32),
+               np.asarray(bo, np.float32))
+        if self._kept + len(p) > _BLOCKS_KEPT:    # bounded: start over
+            self._lists, self._kept = {}, 0
+        self._lists[o] = got
+        self._kept += len(p)
+        return got
 
     def _corrupt(self, o: int):
         """Raise the reader's own error for a list (the codec's decoder says why), or ours."""

@@ -1,0 +1,78 @@
+"""Record the numba kernel signatures a real workload compiles, for ``wikisearch.jit.precompile``.
+
+    python benchmarks/record_kernels.py            # rewrites wikisearch/data/kernel_signatures.pkl
+
+The workload is the bundled real sample (``wikisearch/data/sample-enwiki.xml.bz2``) indexed in
+this process, given its link priors, and searched every way the CLI and the library search
+(plain words, fields, phrases, AND/OR/NOT, filters, other ranking settings, priors on and off,
+the block-max path, suggestions, articles, term lookups). A first run on a new machine compiles
+exactly these kernels; ``precompile`` compiles them in parallel processes before the work starts.
+tests/test_jit.py runs the same workload and fails when it compiles a signature the file lacks
+(a kernel changed: run this script again).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+QUERIES = ["german chancellor", "t:berlin b:wall", "swedish furniture", '"angela merkel" -berlin',
+           "berlin AND wall", "film OR cartoon", "company linksto:\"South Korea\"",
+           'cartoon incategory:"Animated television series about cats"', "ikea", "samsung electronics",
+           "c:companies", "merkel NOT ikea", "intitle:berlin", "the of and"]
+
+
+def workload(work: Path) -> None:
+    """Index the bundled sample into ``work`` and search it every way (all in this process)."""
+    import wikisearch
+    from wikisearch.build import build_index
+    from wikisearch.config import RankConfig
+    from wikisearch.popularity.update import update_priors
+    from wikisearch.search.cache import SCORED_CACHE_POSTINGS
+    from wikisearch.search.searcher import Searcher
+
+    idx = build_index([wikisearch.sample_dump()], str(work / "idx"), workers=1)
+    update_priors(idx)
+    for cache in (SCORED_CACHE_POSTINGS, 0):
+        s = Searcher(idx, cache_postings=cache)
+        s.warmup()
+        for q in QUERIES:
+            for rank in (None, RankConfig(k1=1.0), RankConfig(model="tfidf")):
+                for priors in (None, False):
+                    for k in (1, 10, 100):
+                        try:
+                            r = s.search(q, k=k, rank=rank, priors=priors)
+                            r.total_matches
+                        except wikisearch.WikisearchError:
+                            pass
+        for prefix in ("a", "ber", "angela m", "zzz"):
+            s.suggest(prefix)
+        for title in ("Angela Merkel", "Berlin"):
+            s.doc(title).fields
+    r = s.reader
+    for term in ("berlin", "merkel", "zzzz"):
+        o = r.term_ordinal(term)
+        if o >= 0:
+            r.postings(o)
+    r.terms.lower_bound("ber")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=None, help="where to write (default: the package's file)")
+    args = ap.parse_args()
+    from wikisearch import jit
+    with tempfile.TemporaryDirectory() as tmp:
+        workload(Path(tmp))
+    record = jit.recorded_signatures()
+    out = Path(args.out) if args.out else jit.SIGNATURES
+    jit.save_signatures(record, out)
+    n = sum(len(s) for funcs in record.values() for s in funcs.values())
+    print(f"{n} signatures of {sum(len(f) for f in record.values())} kernels in {len(record)} modules -> {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Re-ranker (wikisearch.search.rerank): features against a brute-force oracle, the numpy tree
+evaluator against LightGBM, re-ranking as a permutation of the untouched first stage, the shipped
+model, the committed known-item set and ``wikisearch eval --rerank``."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import wikisearch
+from wikisearch.cli import main
+from wikisearch.config import RankConfig
+from wikisearch.errors import WikisearchError
+from wikisearch.search.rerank import (DEFAULT_MODEL, FEATURES, TreeModel, features, load_model,
+                                      query_terms, rerank)
+from wikisearch.search.query import parse_query
+from wikisearch.search.searcher import Searcher
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _oracle import oracle_rerank_features, oracle_tree_predict, run_with_and_without_jit  # noqa: E402
+from conftest import ROOT, cli_lines, require_import  # noqa: E402
+
+QUERIES = ["german chancellor physicist", "swedish furniture company founded", "city river spree",
+           "computer company armonk new york", "berlin", "merkel cdu party leader europe"]
+COL = {f: i for i, f in enumerate(FEATURES)}
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    from wikisearch.build import build_index
+    out = tmp_path_factory.mktemp("rerank") / "idx"
+    build_index([wikisearch.sample_dump()], str(out), workers=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def searcher(index):
+    return Searcher(index)
+
+
+def _hand_model(feature: str, threshold: float, low: float, high: float) -> TreeModel:
+    """One tree, one split, written by hand."""
+    return TreeModel({"format": "wikisearch-rerank", "version": 1, "features": list(FEATURES),
+                      "depth": 100, "trees": [{"feature": [COL[feature]], "threshold": [threshold],
+                                               "left": [~0], "right": [~1], "value": [low, high]}]})
+
+
+@pytest.mark.parametrize("rank", [None, RankConfig(k1=1.2, b=(0.75,) * 9)])
+@pytest.mark.parametrize("query", QUERIES)
+def test_features_match_the_oracle(searcher, query, rank):
+    r = searcher.reader
+    rank = rank or r.rank_config
+    hits = searcher.search(query, k=20, rank=rank, priors=False)
+    docids = [h.docid for h in hits]
+    ords = query_terms(r, query)
+    terms = [t for t in dict.fromkeys(k[0] for k in parse_query(query, r.analyzer).scoring_terms())
+             if r.term_ordinal(t) >= 0]
+    assert [r.term_ordinal(t) for t in terms] == ords
+    X = features(r, ords, docids, rank)
+    want = oracle_rerank_features(r, terms, docids, rank)
+    assert X[:, COL["bm25f"]].tolist() == [h.score for h in hits]       # the first stage's, to the bit
+    for name in want[0]:
+        np.testing.assert_allclose(X[:, COL[name]], [w[name] for w in want], rtol=1e-12, atol=1e-12,
+                                   err_msg=name)
+    assert X[:, COL["n_terms"]].tolist() == [len(ords)] * len(docids)
+    assert X[:, COL["log_rank"]].tolist() == np.log(np.arange(1, len(docids) + 1)).tolist()
+    exact = (X[:, COL["cov_title"]] >= 1 - 1e-12) & (X[:, COL["title_precision"]] >= 1)
+    assert X[:, COL["title_exact"]].tolist() == exact.astype(float).tolist()
+
+
+def test_title_exact_by_hand(searcher):
+    r = searcher.reader
+    d = r.docid_for_title("Angela Merkel")
+    X = features(r, query_terms(r, "angela merkel"), [d], r.rank_config)
+    assert X[0, COL["cov_title"]] == pytest.approx(1.0)
+    assert X[0, COL["title_precision"]] == 1.0 and X[0, COL["title_exact"]] == 1.0
+    X = features(r, query_terms(r, "merkel"), [d], r.rank_config)
+    assert X[0, COL["title_precision"]] == 0.5 and X[0, COL["title_exact"]] == 0.0
+
+
+def test_tree_model_matches_lightgbm():
+    lgb = require_import("lightgbm", why="the tree model is checked against LightGBM's own predict")
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, len(FEATURES)))
+    X[:, 5] = rng.integers(0, 3, size=600)                  # ties on thresholds
+    y = (X[:, 0] + X[:, 5] + rng.normal(size=600) > 1).astype(int) + (X[:, 1] > 1)
+    params = {"objective": "lambdarank", "num_leaves": 7, "min_data_in_leaf": 5, "num_threads": 1,
+              "deterministic": True, "force_row_wise": True, "seed": 1, "verbose": -1}
+    booster = lgb.train(params, lgb.Dataset(X, y, group=[20] * 30), num_boost_round=25)
+    tm = TreeModel.from_lightgbm(booster)
+    Z = np.vstack([X, rng.normal(size=(200, len(FEATURES))) * 3])
+    np.testing.assert_allclose(tm.predict(Z), booster.predict(Z), rtol=0, atol=1e-12)
+    tm2 = TreeModel(json.loads(json.dumps(tm.spec)))                 # through the file format
+    assert tm2.predict(Z).tolist() == tm.predict(Z).tolist()
+    assert tm.predict(Z).tolist() == oracle_tree_predict(tm.spec, Z).tolist()   # kernel, to the bit
+
+
+def test_shipped_model_kernel_matches_numpy_oracle_with_and_without_jit():
+    rng = np.random.default_rng(5)
+    m = load_model()
+    X = rng.normal(size=(300, len(FEATURES))) * rng.choice([0.1, 1, 10], size=len(FEATURES))
+    X[:50] = 0.0
+    assert m.predict(X).tolist() == oracle_tree_predict(m.spec, X).tolist()
+    code = ("import numpy as np\nfrom wikisearch.search.rerank import load_model, FEATURES\n"
+            "X = np.random.default_rng(5).normal(size=(64, len(FEATURES)))\n"
+            "import json; print(json.dumps(load_model().predict(X).tolist()))")
+    with_jit, without = run_with_and_without_jit(code)
+    assert with_jit == without
+
+
+def test_rerank_is_a_permutation_of_the_untouched_first_stage(searcher):
+    model = _hand_model("cov_title", 0.5, 0.0, 1.0)
+    for q in QUERIES:
+        before = [(h.docid, h.score) for h in searcher.search(q, k=100, priors=False)]
+        out = rerank(searcher, q, k=100, priors=False, model=model)
+        after = [(h.docid, h.score) for h in searcher.search(q, k=100, priors=False)]
+        assert before == after                                     # the first stage is unchanged
+        assert sorted(h.docid for h in out) == sorted(d for d, _ in before)
+        assert [h.rank for h in out] == list(range(1, len(out) + 1))
+        assert out.flags["rerank"] is True
+        # by hand: documents whose title covers over half the query's idf first, then first-stage order
+        X = features(searcher.reader, query_terms(searcher.reader, q), [d for d, _ in before],
+                     searcher.reader.rank_config)
+        covered = [d for (d, _), x in zip(before, X) if x[COL["cov_title"]] > 0.5]
+        rest = [d for (d, _), x in zip(before, X) if not x[COL["cov_title"]] > 0.5]
+        assert [h.docid for h in out] == covered + rest
+        assert [h.docid for h in rerank(searcher, q, k=3, priors=False, model=model)] == (covered + rest)[:3]
+
+
+def test_rerank_depth_keeps_the_tail_in_first_stage_order(searcher):
+    model = _hand_model("title_precision", 0.0, 0.0, 1.0)
+    q = "city river spree"
+    first = [h.docid for h in searcher.search(q, k=20, priors=False)]
+    out = [h.docid for h in rerank(searcher, q, k=20, priors=False, model=model, depth=5)]
+    assert sorted(out[:5]) == sorted(first[:5]) and out[5:] == first[5:]
+
+
+def test_shipped_model_and_bad_files(searcher, tmp_path):
+    m = load_model()
+    assert tuple(m.spec["features"]) == FEATURES and m.n_trees > 10
+    assert m.depth == 100
+    hits = rerank(searcher, "german chancellor", k=5)
+    assert len(hits) == 5 and hits[0].title
+    bad = tmp_path / "m.json"
+    bad.write_text("{not json")
+    with pytest.raises(WikisearchError, match="not valid JSON"):
+        load_model(bad)
+    spec = json.loads(DEFAULT_MODEL.read_text())
+    spec["features"] = spec["features"][:-1]
+    bad.write_text(json.dumps(spec))
+    with pytest.raises(WikisearchError, match="other features"):
+        load_model(bad)
+    with pytest.raises(WikisearchError, match="no re-ranking model"):
+        load_model(tmp_path / "missing.json")
+
+
+def test_eval_rerank_cli(index, tmp_path):
+    queries = tmp_path / "q.tsv"
+    queries.write_text("1\tswedish furniture company\n2\tgerman chancellor physicist\n")
+    qrels = tmp_path / "qrels"
+    qrels.write_text("1 0 IKEA 1\n2 0 Angela Merkel 2\n")
+    res = CliRunner().invoke(main, ["eval", "-i", str(index), "--queries", str(queries),
+                                    "--qrels", str(qrels), "--rerank", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads("\n".join(cli_lines(res)))
+    assert report["n_queries"] == 2 and report["measures"]["nDCG@10"] > 0
+
+
+def test_known_item_set_is_descriptive():
+    """The committed generated set: 6-10 words, none sharing a term with the page's title, a
+    balanced train / held-out split, one page per query."""
+    from wikisearch.analysis.analyzer import Analyzer
+    folder = ROOT / "benchmarks" / "data" / "known-item"
+    an = Analyzer()
+    queries = dict(l.split("\t") for l in (folder / "queries.tsv").read_text().splitlines())
+    split = dict(l.split("\t") for l in (folder / "split.tsv").read_text().splitlines())
+    qrels = {}
+    for line in (folder / "qrels.txt").read_text().splitlines():
+        qid, _, rest = line.partition(" 0 ")
+        qrels.setdefault(qid, []).append(rest.rsplit(" ", 1)[0])
+    assert set(queries) == set(split) == set(qrels) and len(queries) >= 500
+    assert sorted(set(split.values())) == ["heldout", "train"]
+    assert abs(sum(v == "train" for v in split.values()) - len(split) / 2) <= 1
+    for q, text in queries.items():
+        assert 6 <= len(text.split()) <= 10, text
+        assert len(qrels[q]) == 1
+        assert not set(an.terms(text)) & set(an.terms(qrels[q][0])), (text, qrels[q])
+
+
+def test_prior_feature_off_with_priors_off_and_k_zero(searcher):
+    """``priors=False``: the first stage ranks by text alone and the ``prior`` feature is 0."""
+    from wikisearch.search.rerank import prior_values
+    assert prior_values(searcher, False) is None
+    assert rerank(searcher, "berlin", k=0, priors=False) == []
+
+
+@pytest.mark.parametrize("query", QUERIES + ["berlin intitle:merkel", "t:ikea -sweden", '"new york" computer'])
+def test_query_terms_of_text_and_of_the_first_stage_parse_agree(searcher, query):
+    r = searcher.reader
+    assert query_terms(r, searcher.search(query, k=1).parsed) == query_terms(r, query)

@@ -1,0 +1,261 @@
+"""rerank: a second stage that re-orders the first stage's top hits with a small learned model.
+
+>>> s = open("idx")                                              # doctest: +SKIP
+>>> [h.title for h in rerank(s, "gas giant planet with a great red spot", k=3)]   # doctest: +SKIP
+
+The first stage (``Searcher.search``: BM25F, exact top-k) is untouched: :func:`rerank` asks it for
+its top ``depth`` hits (100 by default) and sorts those by a gradient-boosted tree ensemble
+(LightGBM lambdarank, trained by ``benchmarks/relevance.py`` on training queries only) over
+:data:`FEATURES` of each (query, document) pair, all read from the postings, the field lengths and
+the priors the index already has:
+
+- ``bm25f``: the first stage's text score (the query's own ranking settings, no prior), its
+  share of the top hit's (``bm25f_ratio``) and ``log_rank`` (ln of the first-stage rank);
+- ``bm25_<field>``: BM25 of the query over one field alone (k1 1.2, the field's b, weight 1);
+  ``title`` counts the title and its redirect aliases as one field;
+- ``cov_<field>``: the share of the query's idf mass that occurs in the field (title coverage:
+  how much of the query the title covers, rather than whether any single word is in it);
+- ``title_precision``: the share of the title's terms that are query terms, ``title_exact``
+  (every query term in the title and every title term in the query);
+- ``n_terms``, ``len_title``, ``log_len_body``, and ``prior`` (the index's popularity prior with
+  its stored settings; 0 without ``priors.bin``).
+
+The model file (``wikisearch/data/rerank-model.json``) holds the trees as flat arrays, evaluated
+here with numpy (:class:`TreeModel`; LightGBM is needed only to train, and by the test that
+compares the two). Hits past ``depth`` keep their first-stage order after the re-ranked ones.
+Deterministic: the same index, query and model give the same order (ties: first-stage rank).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from wikisearch.config import FIELD_ID, N_FIELDS, PriorConfig, RankConfig
+from wikisearch.errors import InvalidQueryError, WikisearchError
+from wikisearch.search import _rerank_kernels as RK
+from wikisearch.search import _search_kernels as K
+from wikisearch.search.query import parse_query
+from wikisearch.search.rank import idf as idf_of, kernel_params
+from wikisearch.search.results import Hit, SearchResult
+
+#: Depth of the first stage the model re-orders.
+DEPTH = 100
+MODEL_FORMAT = "wikisearch-rerank"
+MODEL_VERSION = 1
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "data" / "rerank-model.json"
+
+#: Field groups with features of their own (title: the title and its redirect aliases).
+FIELD_GROUPS = (("title", ("title", "redirect")), ("opening", ("opening",)), ("heading", ("heading",)),
+                ("body", ("body",)), ("reference", ("reference",)))
+FEATURES = (("bm25f", "bm25f_ratio", "log_rank")
+            + tuple(f"bm25_{g}" for g, _ in FIELD_GROUPS)
+            + tuple(f"cov_{g}" for g, _ in FIELD_GROUPS) + ("cov_all",)
+            + ("title_precision", "title_exact", "n_terms", "len_title", "log_len_body", "prior"))
+_FIELD_K1 = 1.2
+
+
+def _mask(fields) -> int:
+    m = 0
+    for f in fields:
+        m |= 1 << FIELD_ID[f]
+    return m
+
+
+def query_terms(reader, query) -> list[int]:
+    """Ordinals of the distinct terms of ``query`` (text, or a parsed :class:`Query`) that score
+    (filters and exclusions left out) and that the index holds, in order of first appearance."""
+    q = parse_query(query, reader.analyzer) if isinstance(query, str) else query
+    filter_only = set(q.filter_only_terms())
+    out: list[int] = []
+    for key in q.scoring_terms():
+        if key in filter_only:
+            continue
+        o = reader.term_ordinal(key[0])
+        if o >= 0 and o not in out:
+            out.append(o)
+    return out
+
+
+def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) -> np.ndarray:
+    """float64[C, len(FEATURES)]: the features of documents ``docids`` (first-stage order) for a
+    query whose terms have ``ordinals``. ``prior``: per-document prior values (or None)."""
+    docids = np.asarray(docids, np.int64)
+    C, T = len(docids), len(ordinals)
+    X = np.zeros((C, len(FEATURES)), np.float64)
+    if C == 0:
+        return X
+    order = np.argsort(docids, kind="stable")
+    cands = docids[order].astype(np.int32)
+    field_lengths = np.ascontiguousarray(reader.field_lengths)
+    avg = np.asarray(reader.avg_field_lengths, np.float64)
+    col = {name: i for i, name in enumerate(FEATURES)}
+    if T:
+        parts = [reader.postings(o) for o in ordinals]
+        offsets = np.zeros(T + 1, np.int64)
+        np.cumsum([len(p[0]) for p in parts], out=offsets[1:])
+        d = np.concatenate([p[0] for p in parts]).astype(np.int32, copy=False)
+        m = np.concatenate([p[1] for p in parts])
+        tf = np.concatenate([p[2] for p in parts])
+        tfpos = K.tf_positions(m)
+        n = int(reader.n_docs)
+        idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
+        w, na, nc, k1, model = kernel_params(rank, avg)
+        allf = np.full(T, (1 << N_FIELDS) - 1, np.int64)
+        s, _, hits = K.score_docs(cands, offsets, d, m, tfpos, tf, allf, idf, field_lengths,
+                                  w, na, nc, k1, model)
+        bm25f = np.empty(C)
+        bm25f[order] = s
+        X[:, col["bm25f"]] = bm25f
+        total = idf.sum()
+        X[order, col["cov_all"]] = hits.astype(np.float64) @ idf / total
+        w1, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
+        for g, fields in FIELD_GROUPS:
+            sel = np.full(T, _mask(fields), np.int64)
+            s, _, hits = K.score_docs(cands, offsets, d, m, tfpos, tf, sel, idf, field_lengths,
+                                      w1, na1, nc1, _FIELD_K1, 0)
+            X[order, col[f"bm25_{g}"]] = s
+            X[order, col[f"cov_{g}"]] = hits.astype(np.float64) @ idf / total
+            if g == "title":
+                n_title = hits.sum(axis=1).astype(np.float64)
+                X[order, col["title_precision"]] = n_title / np.maximum(
+                    field_lengths[cands, FIELD_ID["title"]].astype(np.float64), 1.0)
+        top = X[0, col["bm25f"]]
+        X[:, col["bm25f_ratio"]] = X[:, col["bm25f"]] / top if top > 0 else 0.0
+    X[:, col["title_precision"]] = np.minimum(X[:, col["title_precision"]], 1.0)
+    X[:, col["title_exact"]] = (X[:, col["cov_title"]] >= 1.0 - 1e-12) & (X[:, col["title_precision"]] >= 1.0)
+    X[:, col["log_rank"]] = np.log(np.arange(1, C + 1, dtype=np.float64))
+    X[:, col["n_terms"]] = T
+    X[:, col["len_title"]] = field_lengths[docids, FIELD_ID["title"]]
+    X[:, col["log_len_body"]] = np.log1p(field_lengths[docids, FIELD_ID["body"]].astype(np.float64))
+    if prior is not None:
+        X[:, col["prior"]] = np.asarray(prior, np.float64)[docids]
+    return X
+
+
+class TreeModel:
+    """A sum of regression trees (LightGBM's, flattened), evaluated by a numba kernel.
+
+    Each tree is arrays over its internal nodes: ``feature``, ``threshold``, ``left``, ``right``
+    (a child ``c >= 0`` is internal node c, ``c < 0`` is leaf ``~c``) and ``value`` over its
+    leaves. A row goes left when its feature value is ``<= threshold`` (features are finite)."""
+
+    def __init__(self, spec: dict):
+        if spec.get("format") != MODEL_FORMAT or spec.get("version") != MODEL_VERSION:
+            raise WikisearchError(f"not a {MODEL_FORMAT} model of version {MODEL_VERSION}")
+        if tuple(spec["features"]) != FEATURES:
+            raise WikisearchError("the re-ranking model was trained on other features: retrain it "
+                                  "(python benchmarks/relevance.py --train)")
+        self.spec = spec
+        self.depth = int(spec.get("depth", DEPTH))
+        trees = spec["trees"]
+        self.n_trees = len(trees)
+        self._node_start = np.zeros(len(trees) + 1, np.int64)
+        self._leaf_start = np.zeros(len(trees) + 1, np.int64)
+        np.cumsum([len(t["feature"]) for t in trees], out=self._node_start[1:])
+        np.cumsum([len(t["value"]) for t in trees], out=self._leaf_start[1:])
+
+        def cat(key, dtype):
+            return np.ascontiguousarray(np.concatenate([np.asarray(t[key], dtype) for t in trees])
+                                        if trees else np.zeros(0, dtype))
+        self._arrays = (cat("feature", np.int64), cat("threshold", np.float64), cat("left", np.int64),
+                        cat("right", np.int64), cat("value", np.float64))
+        if len(self._arrays[0]) and not (0 <= self._arrays[0].min() and self._arrays[0].max() < len(FEATURES)):
+            raise WikisearchError("re-ranking model names a feature it does not have")
+
+    @classmethod
+    def from_lightgbm(cls, booster, **meta) -> "TreeModel":
+        """Flatten a trained ``lightgbm.Booster``."""
+        dump = booster.dump_model()
+        trees = []
+        for info in dump["tree_info"]:
+            feat, thr, left, right, value = [], [], [], [], []
+
+            def walk(node):
+                if "leaf_value" in node or "leaf_index" in node:
+                    value.append(float(node.get("leaf_value", 0.0)))
+                    return ~(len(value) - 1)
+                if node.get("decision_type", "<=") != "<=":
+                    raise WikisearchError(f"unsupported split {node.get('decision_type')}")
+                i = len(feat)
+                feat.append(int(node["split_feature"]))
+                thr.append(float(node["threshold"]))
+                left.append(0)
+                right.append(0)
+                left[i] = walk(node["left_child"])
+                right[i] = walk(node["right_child"])
+                return i
+            walk(info["tree_structure"])
+            trees.append({"feature": feat, "threshold": thr, "left": left, "right": right, "value": value})
+        spec = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "features": list(FEATURES),
+                "depth": DEPTH, **meta, "trees": trees}
+        return cls(spec)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The model's score of each row of ``X`` (float64[n, len(FEATURES)])."""
+        X = np.ascontiguousarray(X, np.float64)
+        return RK.predict_trees(X, self._node_start, self._leaf_start, *self._arrays)
+
+    def save(self, path) -> None:
+        Path(path).write_text(json.dumps(self.spec, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+_MODELS: dict = {}
+
+
+def load_model(path=None) -> TreeModel:
+    """The re-ranking model at ``path`` (default: the one shipped with the package), cached."""
+    path = Path(path) if path is not None else DEFAULT_MODEL
+    key = str(path.resolve())
+    if key not in _MODELS:
+        try:
+            spec = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise WikisearchError(f"no re-ranking model at {path}") from None
+        except (ValueError, UnicodeDecodeError) as e:
+            raise WikisearchError(f"re-ranking model {path} is not valid JSON: {e}") from None
+        _MODELS[key] = TreeModel(spec)
+    return _MODELS[key]
+
+
+def prior_values(searcher, priors) -> np.ndarray | None:
+    """The per-document prior the ``prior`` feature reads: the index's priors with the given
+    settings (None or True: stored settings; a PriorConfig), or None without priors.bin or with
+    ``priors=False`` (the first stage ranks by text alone, and the feature is 0)."""
+    stored = searcher.priors
+    if stored is None or priors is False:
+        return None
+    return stored.scores(priors if isinstance(priors, PriorConfig) else stored.config)
+
+
+def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None, fields=None,
+           priors=None, model: TreeModel | None = None, depth: int | None = None) -> SearchResult:
+    """The first stage's top ``depth`` hits for ``query`` re-ordered by ``model`` (default: the
+    shipped one), then its hits past ``depth``; ``k`` hits in all. A re-ranked hit's ``score`` is
+    the model's. ``rank``, ``fields`` and ``priors`` go to the first stage (``Searcher.search``)."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
+    t0 = time.perf_counter()
+    model = model or load_model()
+    depth = model.depth if depth is None else int(depth)
+    first = searcher.search(query, k=max(int(k), depth), rank=rank, fields=fields, priors=priors)
+    head = list(first[:depth])
+    if len(head) > 1:
+        rank_cfg = first.rank_config
+        docids = np.array([h.docid for h in head], np.int64)
+        X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query), docids, rank_cfg,
+                     prior_values(searcher, priors))
+        scores = model.predict(X)
+        order = np.lexsort((np.arange(len(head)), -scores))
+        head = [Hit(head[i].docid, head[i].page_id, None, None, float(scores[i]),
+                    head[i].matched_fields, r, reader=searcher.reader)
+                for r, i in enumerate(order.tolist(), 1)]
+    hits = (head + list(first[depth:]))[:int(k)]
+    for r, h in enumerate(hits, 1):
+        h.rank = r
+    flags = dict(first.flags, rerank=True)
+    return SearchResult(hits, query=first.query, parsed=first.parsed, rank_config=first.rank_config,
+                        warnings=first.warnings, counter=first._count,
+                        took_ms=(time.perf_counter() - t0) * 1000, flags=flags)
