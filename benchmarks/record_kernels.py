@@ -48,8 +48,12 @@ def workload(work: Path) -> None:
                             r.total_matches
                         except wikisearch.WikisearchError:
                             pass
-        for prefix in ("a", "ber", "angela m", "zzz"):
+        for q in ("swedish furniture", '"angela merkel"', "angla merkel", "berlinn wal"):
+            s.search(q, k=10, snippets=True).to_json()       # snippets, matched via, did you mean
+        s.spelling().correct_many(["berlinn", "furnitur"])
+        for prefix in ("a", "ber", "angela m", "zzz", "angla merk", "brelin"):
             s.suggest(prefix)
+            s.suggest(prefix, fuzzy=False)
         for title in ("Angela Merkel", "Berlin"):
             s.doc(title).fields
     r = s.reader

@@ -16,13 +16,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "wikisearch"
 #: Layers from the bottom up: a module may import modules of its own layer or below, never above.
 LAYERS = [
     ("base", ["wikisearch.errors", "wikisearch.config", "wikisearch.fileio", "wikisearch.jit",
-              "wikisearch._topk_kernels"]),
+              "wikisearch._topk_kernels", "wikisearch.cluster"]),
     ("ingest", ["wikisearch.ingest"]),
     ("analysis", ["wikisearch.analysis"]),
     ("index", ["wikisearch.index"]),
     ("popularity", ["wikisearch.popularity"]),
     ("search", ["wikisearch.search"]),
     ("consumers", ["wikisearch.evaluate", "wikisearch.inspection", "wikisearch.dense"]),
+    ("serve", ["wikisearch.serve"]),
     ("build", ["wikisearch.build", "wikisearch.workers"]),
     ("cli", ["wikisearch.cli", "wikisearch.__main__"]),
 ]

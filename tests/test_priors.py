@@ -490,8 +490,10 @@ def test_cli_priors_query_suggest(index):
     assert r.exit_code == 0 and json.loads(r.stdout)["flags"] == {"priors": True}
     r = _cli("query", "-i", index, "paris", "--json", "--no-priors")
     assert r.exit_code == 0 and json.loads(r.stdout)["flags"] == {}
-    r = _cli("suggest", "-i", index, "paris", "t")
+    r = _cli("suggest", "-i", index, "paris", "t", "--no-fuzzy")
     assert r.exit_code == 0 and r.output == "Paris, Texas\n"
+    r = _cli("suggest", "-i", index, "paris", "t")          # then titles within 2 edits
+    assert r.exit_code == 0 and r.output.startswith("Paris, Texas\n") and "Paris Hilton" in r.output
     r = _cli("suggest", "-i", index, "lut", "--json")
     assert json.loads(r.stdout)["suggestions"][0]["redirect"] == "Lutèce"
     assert _cli("suggest", "-i", index, "zzz").output == "No titles start with 'zzz'.\n"

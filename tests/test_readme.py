@@ -26,6 +26,7 @@ SKIP = [
     ("pageviews-2024", "a page-view file from dumps.wikimedia.org (a download)"),
     ("wikisearch embed", "the dense extra: torch and a sentence model (tests/test_dense.py covers it)"),
     ("--mode hybrid", "the dense extra (needs `wikisearch embed` first)"),
+    ("wikisearch serve", "a server that runs until stopped (tests/test_serve.py runs one)"),
 ]
 
 

@@ -6,6 +6,7 @@
 >>> searcher.search("swedish furniture")[0].title                                   # doctest: +SKIP
 'IKEA'
 >>> searcher.doc("IKEA").categories[:1]                                             # doctest: +SKIP
+>>> wikisearch.open(["shard-a", "shard-b"])        # several indexes searched as one  # doctest: +SKIP
 
 Heavy modules load on first use, so ``import wikisearch`` stays cheap.
 """
@@ -16,7 +17,7 @@ __all__ = ["__version__", "build_index", "open", "Searcher", "SearchResult", "Hi
 
 _LAZY = {
     "build_index": ("build", "build_index"),
-    "open": ("search.searcher", "open"),
+    "open": ("search.sharded", "open"),
     "Searcher": ("search.searcher", "Searcher"),
     "SearchResult": ("search.results", "SearchResult"),
     "Hit": ("search.results", "Hit"),

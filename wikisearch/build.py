@@ -5,8 +5,10 @@
          -> merge -> publish (temp dir, fsync, rename; manifest.json last)
 
 The work on one block is :func:`build_block`, a pure function of (block bytes, settings) ->
-segment files, so any executor can run it (a local process pool here; a cluster engine later).
-Completed blocks survive a kill: running the same command again resumes after them.
+segment files, so any executor can run it: the local process pool (``workers.py``) by default, or
+a Dask cluster (``cluster.py``: ``build_index(..., scheduler="tcp://host:8786")``) whose workers
+see the dump and the output under the same paths. Completed blocks survive a kill: running the
+same command again resumes after them.
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -25,6 +28,7 @@ import numpy as np
 
 from wikisearch import __version__
 from wikisearch.analysis.analyzer import Analyzer
+from wikisearch.cluster import ClusterExecutor, connect, killed_worker_error
 from wikisearch.config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
 from wikisearch.errors import DumpFormatError, WikisearchError
 from wikisearch.fileio import fsync_dir, write_json_atomic
@@ -33,7 +37,7 @@ from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
     build_alias_segment, count_inlinks, read_alias_lists, read_redirects, resolve_redirects, write_alias_table,
     write_links, write_redirects)
-from wikisearch.index.manifest import FORMAT_VERSION, make_manifest
+from wikisearch.index.manifest import FORMAT_VERSION, SHARDS_FILE, make_manifest
 from wikisearch.index.merge import (
     merge_docs, merge_range, plan_ranges_of, release_free_memory)
 from wikisearch.index.segment import (
@@ -88,7 +92,8 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
     siteinfo = SiteInfo.from_json(ctx["siteinfo"])
     namespaces = set(ctx["namespaces"])
     out = Path(out_dir)
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    # (host and pid: on a cluster, a task retried after a lost worker may overlap the first try)
+    tmp = out.with_name(out.name + f".tmp{socket.gethostname()}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     page_ids, titles, texts, stored, redirects = [], [], [], [], []
@@ -146,6 +151,13 @@ def warm_merge_worker() -> None:
     """Load the merge's kernels in a worker that has no block left to do."""
     from wikisearch.index.merge import warmup
     warmup()
+
+
+def _alias_slice(aliases: tuple, lo: int, hi: int) -> tuple:
+    """The CSR aliases of documents ``[lo, hi)`` (a shard's), renumbered from 0."""
+    offsets, table = aliases
+    a, b = int(offsets[lo]), int(offsets[hi])
+    return offsets[lo:hi + 1] - offsets[lo], table.take(np.arange(a, b))
 
 
 def alias_segment_job(alias_table: str, analyzer_spec: dict, path: str, codec: str) -> np.ndarray:
@@ -208,7 +220,8 @@ class Builder:
     """Runs (or resumes) one build; see :func:`build_index`."""
 
     def __init__(self, inputs: list[str], out_dir, config: BuildConfig, rank: RankConfig,
-                 progress: bool, threads: int | None):
+                 progress: bool, threads: int | None, executor: Executor | None = None,
+                 shards: int = 1):
         if not inputs:
             raise WikisearchError("no input dump given")
         self.inputs = [str(p) for p in inputs]
@@ -222,7 +235,13 @@ class Builder:
         self.progress = progress
         self.threads = threads
         self.warnings: list[str] = []
-        self.pool: ProcessPoolExecutor | None = None   # set by run() when workers > 1
+        self.pool: Executor | None = None   # set by run(): workers > 1, or the caller's executor
+        #: a cluster or other executor of the caller's (not shut down here), else None
+        self.executor = executor
+        self.shards = int(shards)
+        if self.shards < 1:
+            raise WikisearchError(f"--shards must be at least 1, not {shards}")
+        self.n_workers = executor.workers if isinstance(executor, ClusterExecutor) else config.workers
         try:
             self.block_bytes = config.effective_block_bytes()
         except ValueError as e:
@@ -324,8 +343,8 @@ class Builder:
         return summaries
 
     def _run_pool(self, done: set[int], prog: _Progress, summaries: list) -> None:
-        workers = self.config.workers
-        room = shm_room(4 * (workers + 2) * self.block_bytes)
+        workers = self.n_workers
+        room = self.executor is None and shm_room(4 * (workers + 2) * self.block_bytes)
         pending: dict = {}
         try:
             for number, block, data, ctx in self._blocks(done, prog):
@@ -335,7 +354,7 @@ class Builder:
                         del pending[f]
                     self._collect(finished, prog, summaries)
                 out = str(self.work / "blocks" / f"{number:06d}")
-                src = share_block(data, block, self._last_dump, room)
+                src = self._share(data, block, room)
                 del data
                 pending[self.pool.submit(build_shared_block, src, block, ctx, out)] = src
             for _ in range(workers):   # idle workers load the merge's kernels meanwhile
@@ -350,6 +369,14 @@ class Builder:
                     drop_shared(src)     # never reached a worker, or its worker died
             raise
 
+    def _share(self, data: bytes, block: Block, room: bool):
+        """How a block reaches its task: a byte range of a plain input file (the worker reads
+        it; on a cluster the file must be on storage every worker sees), else shared memory on
+        this machine, or the bytes themselves (on a cluster, scattered to a worker's memory)."""
+        if isinstance(self.executor, ClusterExecutor) and not self._last_dump.blocks_are_file_ranges:
+            return ("bytes", self.executor.scatter(data))
+        return share_block(data, block, self._last_dump, room)
+
     def _collect(self, finished, prog: _Progress, summaries: list) -> None:
         for f in finished:
             s = f.result()
@@ -361,18 +388,19 @@ class Builder:
         blocks = [self.work / "blocks" / f"{k:06d}" for k in range(self.n_blocks)]
         readers = [SegmentReader(b, verify=True, sparse=True) for b in blocks]
         try:
-            return self._merge(readers, blocks)
+            titles, aliases, inlinks, targets = self._links(readers, blocks)
+            if self.shards == 1:
+                return self._merge(readers, blocks, titles, aliases, inlinks, len(targets),
+                                   self.work / "final", last=True)
+            return self._merge_shards(readers, blocks, titles, aliases, inlinks, targets)
         finally:
             for r in readers:
                 r.close()
 
-    def _merge(self, readers: list[SegmentReader], blocks: list[Path]) -> Path:
-        final = self.work / "final"
-        scratch = self.work / "merge"
-        for d in (final, scratch):
-            shutil.rmtree(d, ignore_errors=True)
-            d.mkdir()
-        # every title and redirect lives in numpy tables: no Python object per document
+    def _links(self, readers: list[SegmentReader], blocks: list[Path]):
+        """Titles, redirect aliases and in-links of every document (docids of the whole build),
+        and the target docid of every redirect. Every title and redirect lives in numpy tables
+        (``StringTable``): no Python object per document or redirect."""
         titles = StringTable.concat([StringTable.from_arrays(r.docs_c["title_offsets"], r.docs_c["title_blob"])
                                      for r in readers])
         n_docs = len(titles)
@@ -382,11 +410,53 @@ class Builder:
                                       StringTable.concat([p[1] for p in pairs]))
         del pairs
         inlinks = count_inlinks(blocks, titles, title_ids, redirects, n_docs)
-        n_redirects = len(redirects)
-        alias_offsets, alias_titles = redirects.aliases(n_docs)
+        del title_ids
+        aliases = redirects.aliases(n_docs)          # CSR: (offsets per document, titles)
+        targets = redirects.docids
         del redirects
-        write_alias_table(scratch / "aliases.bin", alias_offsets, alias_titles)
         release_free_memory()
+        return titles, aliases, inlinks, targets
+
+    def _merge_shards(self, readers, blocks, titles, aliases, inlinks, targets) -> Path:
+        """``--shards N``: N indexes of consecutive runs of blocks with about equal document
+        counts (so each shard holds a range of the dump: of page ids, in Wikipedia's dumps),
+        redirects and in-links resolved over all of them, and ``shards.json`` listing them."""
+        counts = np.asarray([r.n_docs for r in readers], np.int64)
+        if len(readers) < self.shards:
+            raise WikisearchError(f"--shards {self.shards} needs at least {self.shards} dump blocks, "
+                                  f"but the input made {len(readers)}: give a smaller --block-size")
+        cum = np.concatenate([[0], np.cumsum(counts)])
+        cuts = [0]
+        for s in range(1, self.shards):     # the block boundary nearest s/N of the documents
+            b = int(np.argmin(np.abs(cum - cum[-1] * s / self.shards)))
+            cuts.append(min(max(b, cuts[-1] + 1), len(readers) - (self.shards - s)))
+        cuts.append(len(readers))
+        final = self.work / "final"
+        shutil.rmtree(final, ignore_errors=True)
+        final.mkdir()
+        names = []
+        for s in range(self.shards):
+            a, b = cuts[s], cuts[s + 1]
+            lo, hi = int(cum[a]), int(cum[b])
+            names.append(f"shard-{s:03d}")
+            self._merge(readers[a:b], blocks[a:b], titles.take(np.arange(lo, hi)),
+                        _alias_slice(aliases, lo, hi), inlinks[lo:hi],
+                        int(((targets >= lo) & (targets < hi)).sum()), final / names[-1],
+                        last=s == self.shards - 1)
+        write_json_atomic(final / SHARDS_FILE, {"format": "wikisearch-shards", "shards": names,
+                                                "documents": [int(cum[cuts[s + 1]] - cum[cuts[s]])
+                                                              for s in range(self.shards)]})
+        return final
+
+    def _merge(self, readers: list[SegmentReader], blocks: list[Path], titles: StringTable, aliases: tuple,
+               inlinks, n_redirects: int, final: Path, last: bool) -> Path:
+        """One index in ``final`` from ``blocks`` (all of them, or one shard's run)."""
+        scratch = self.work / "merge"
+        for d in (final, scratch):
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir()
+        n_docs = len(titles)
+        write_alias_table(scratch / "aliases.bin", *aliases)
         # on a worker when there is a pool: its analyzer and kernels are loaded already
         alias_lengths = self._run(alias_segment_job, str(scratch / "aliases.bin"), self.ctx["analyzer"],
                                   str(scratch / "alias"), self.config.codec)
@@ -397,11 +467,12 @@ class Builder:
         lengths = lengths.astype(np.uint32)
         lengths[:, FIELDS.index("redirect")] = alias_lengths
         stats = self._merge_postings(blocks, doc_bases, alias_dir, scratch, final)
-        self._close_pool()   # the workers' memory goes before the document table is written
+        if last:
+            self._close_pool()   # the workers' memory goes before the document table is written
         stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
                                       np.zeros(N_FIELDS)).tolist()
-        docs = merge_docs(readers, (alias_offsets, alias_titles), alias_lengths, inlinks, titles)
-        docs.title_order = title_ids.astype(np.int32)
+        docs = merge_docs(readers, aliases, alias_lengths, inlinks, titles)
+        docs.title_order = titles.sorted_ids().astype(np.int32)
         write_docs(final / "docs.bin", docs)
         self._write_block_maxima(final, lengths, stats["avg_field_lengths"])
         files = ["terms.bin", "postings.bin", "docs.bin", BLOCKS_FILE]
@@ -431,9 +502,13 @@ class Builder:
         write_block_maxima(final / BLOCKS_FILE, **arrays)
 
     def _close_pool(self) -> None:
-        if self.pool is not None:
+        if self.pool is None:
+            return
+        if self.pool is not self.executor:
             self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        elif isinstance(self.pool, ClusterExecutor):
+            self.pool.cancel_all()       # this build's tasks only: the cluster stays up
+        self.pool = None
 
     def _run(self, fn, *args):
         """``fn(*args)`` on a worker when there is a pool (its kernels are loaded), else here."""
@@ -442,7 +517,7 @@ class Builder:
     def _merge_postings(self, blocks: list[Path], doc_bases: list[int], alias_dir: Path,
                         scratch: Path, final: Path) -> dict:
         """Merge the postings by term ranges, on the worker pool when there is one."""
-        n_parts = 1 if self.pool is None else 2 * self.config.workers
+        n_parts = 1 if self.pool is None else 2 * self.n_workers
         self._note_cold(_MERGE_KERNELS, "merge")
         ranges = self._run(plan_ranges_of, [str(b) for b in blocks] + [str(alias_dir)], n_parts)
         jobs = [{"blocks": [str(b) for b in blocks], "doc_bases": doc_bases, "alias": str(alias_dir),
@@ -474,7 +549,8 @@ class Builder:
         return stats
 
     def _check_output(self) -> None:
-        if self.out.exists() and not (self.out / "manifest.json").exists() and any(self.out.iterdir()):
+        if self.out.exists() and not (self.out / "manifest.json").exists() and \
+                not (self.out / SHARDS_FILE).exists() and any(self.out.iterdir()):
             raise WikisearchError(f"{self.out} exists and is not a wikisearch index; "
                                   "refusing to replace it (choose another -o)")
 
@@ -491,9 +567,11 @@ class Builder:
         shutil.rmtree(self.work, ignore_errors=True)
 
     def _kill_pool(self) -> None:
-        if self.pool is not None:
+        if self.pool is not None and self.pool is not self.executor:
             kill_pool(self.pool)
-            self.pool = None
+        elif isinstance(self.pool, ClusterExecutor):
+            self.pool.cancel_all()
+        self.pool = None
 
     def _interrupted(self, signum: int) -> BuildInterrupted:
         blocks = self.work / "blocks"
@@ -513,9 +591,12 @@ class Builder:
         with StopOnSignals() as signals:
             try:
                 self._precompile()
-                if self.config.workers > 1:
+                if self.executor is not None:
+                    self.pool = self.executor
+                elif self.config.workers > 1:
                     self.pool = worker_pool(self.config.workers)
-                    for _ in range(self.config.workers):
+                if self.pool is not None:
+                    for _ in range(self.n_workers):
                         self.pool.submit(warm_worker, self.config.codec)
                 self._note_cold(_BLOCK_KERNELS, "indexing")
                 self._run_blocks(done)
@@ -525,6 +606,12 @@ class Builder:
                     "a worker process died (out of memory? try a smaller --memory or fewer "
                     "--workers); finished blocks are kept: run the same command again to resume"
                 ) from None
+            except Exception as e:
+                # a task whose cluster workers kept dying: one line, like a dead local worker
+                lost = killed_worker_error(e) if isinstance(self.executor, ClusterExecutor) else None
+                if lost is None:
+                    raise
+                raise lost from None
             except KeyboardInterrupt as e:           # Ctrl-C, or SIGTERM (_StopOnSignals)
                 self._kill_pool()
                 raise self._interrupted(getattr(e, "signum", signal.SIGINT)) from None
@@ -558,7 +645,8 @@ def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB"
                 store_text: bool = True, stem: bool = True, stopwords: bool = True,
                 allow_truncated: bool = False,
                 rank: RankConfig | None = None, progress: bool = False,
-                threads: int | None = None) -> Path:
+                threads: int | None = None, scheduler=None, executor: Executor | None = None,
+                shards: int = 1) -> Path:
     """Index one or more dumps into ``out_dir``; returns its path.
 
     ``workers`` > 1 starts worker processes that import only wikisearch: a script, ``python -c``
@@ -567,14 +655,36 @@ def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB"
     :class:`BuildInterrupted`; finished blocks are kept, and the same call resumes after them.
     ``progress``: progress bars, and a note while the numba kernels compile (first run only).
 
+    ``scheduler``: a Dask scheduler (``"tcp://host:8786"``, a ``distributed.Client`` or a
+    ``LocalCluster``) whose workers run the blocks and the merge's term ranges instead of local
+    processes; the inputs and ``out_dir`` must be on storage every worker sees under the same
+    paths. ``executor``: a :class:`~wikisearch.cluster.ClusterExecutor` (or any
+    ``concurrent.futures.Executor`` whose workers see the same files; ``workers`` tasks are kept
+    in flight) to run them on. The index bytes are the same whatever runs the tasks.
+    ``shards`` > 1: ``out_dir`` holds that many indexes (consecutive runs of the dump, about equal
+    document counts) and ``shards.json``; ``wikisearch.open(out_dir)`` searches them as one.
+
     >>> build_index(["enwiki-latest-pages-articles.xml.bz2"], "wikisearch-index", workers=2)  # doctest: +SKIP
+    >>> build_index(["/nfs/enwiki.xml"], "/nfs/index", scheduler="tcp://10.0.0.1:8786")  # doctest: +SKIP
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    if scheduler is not None and executor is not None:
+        raise WikisearchError("give scheduler or executor, not both")
+    owned = connect(scheduler) if scheduler is not None else None
+    executor = owned or executor
+    if isinstance(executor, ClusterExecutor):
+        # --memory is each cluster worker's budget, shared by its threads' blocks (the block
+        # size only; where blocks are cut changes no byte of the index)
+        workers = executor.threads_per_worker
     config = BuildConfig(memory=parse_size(memory), workers=max(1, int(workers)),
                          block_bytes=parse_size(block_bytes), codec=codec,
                          namespaces=tuple(sorted(set(int(n) for n in namespaces))),
                          language=language, stem=stem, stopwords=stopwords, store_text=store_text,
                          allow_truncated=allow_truncated)
-    return Builder([str(p) for p in inputs], out_dir, config, rank or RankConfig(), progress,
-                   threads).run()
+    try:
+        return Builder([str(p) for p in inputs], out_dir, config, rank or RankConfig(), progress,
+                       threads, executor, shards).run()
+    finally:
+        if owned is not None:
+            owned.shutdown(cancel_futures=True)

@@ -25,6 +25,12 @@ index_option = click.option(
     type=click.Path(file_okay=False), help="Index directory to read.")
 
 
+indexes_option = click.option(
+    "-i", "--index", "index_dirs", multiple=True, type=click.Path(file_okay=False),
+    show_default="$WIKISEARCH_INDEX or ./wikisearch-index",
+    help="Index directory to read; give it several times to search shards as one index.")
+
+
 class _Group(click.Group):
     def invoke(self, ctx):
         try:
@@ -70,9 +76,14 @@ def main():
 @click.option("--allow-truncated", is_flag=True,
               help="If the dump is damaged or cut short, index every whole page before the damage "
                    "(and say so) instead of failing.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:8786",
+              help="Run the blocks and the merge on this Dask cluster's workers (the cluster extra); "
+                   "the dumps and -o must be on storage every worker sees under the same path.")
+@click.option("--shards", default=1, show_default=True, type=click.IntRange(1, 4096),
+              help="Write N indexes (consecutive runs of the dump) into -o; `query -i` searches them as one.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, language, no_store,
-              allow_truncated, quiet):
+              allow_truncated, scheduler, shards, quiet):
     """Index one or more dumps (.xml, .bz2, .gz, .xz, WikiExtractor output, or - for stdin).
 
     Rerunning the same command after an interruption resumes from the last finished block.
@@ -88,9 +99,15 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
     had_priors = (Path(output) / "priors.bin").exists()
     path = build_index(list(dumps), output, workers=workers or available_cores(), memory=sizes[0], block_bytes=sizes[1],
                        codec=codec, namespaces=ns, language=language, store_text=not no_store,
-                       allow_truncated=allow_truncated, progress=not quiet)
+                       allow_truncated=allow_truncated, progress=not quiet, scheduler=scheduler,
+                       shards=shards)
     from wikisearch.index.stats import index_stats
-    s = index_stats(path)
+    from wikisearch.search.sharded import shard_paths
+    parts = [index_stats(p) for p in shard_paths(path)]
+    s = {key: sum(p[key] for p in parts) for key in ("documents", "terms", "postings", "index_bytes")}
+    s["warnings"] = parts[0].get("warnings", [])
+    if len(parts) > 1:
+        path = f"{path} ({len(parts)} shards)"
     click.echo(f"Indexed {s['documents']:,} documents, {s['terms']:,} terms, {s['postings']:,} postings "
                f"into {path} ({s['index_bytes'] / 1e6:,.1f} MB).")
     for warning in s.get("warnings", []):
@@ -156,7 +173,7 @@ def _precompile_search() -> None:
 
 @main.command("query", cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
-@index_option
+@indexes_option
 @click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(0, 100000),
               help="Skip this many hits first (the next page: --offset 10).")
@@ -171,7 +188,12 @@ def _precompile_search() -> None:
               help="Hybrid fusion: reciprocal rank (k=60) or weighted min-max normalised scores.")
 @click.option("--no-priors", is_flag=True, help="Rank by text alone: leave out the popularity prior "
               "(page views, in-links) of `wikisearch priors`.")
-def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusion, no_priors):
+@click.option("--snippets/--no-snippets", default=True, show_default=True,
+              help="Show a passage of each hit with the query's words in bold.")
+@click.option("--snippet-chars", default=150, show_default=True, type=click.IntRange(20, 2000))
+@click.option("--no-correct", is_flag=True, help="No 'did you mean': search the words as typed.")
+def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fusion, no_priors,
+              snippets, snippet_chars, no_correct):
     """Search the index.
 
     \b
@@ -179,9 +201,14 @@ def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusi
     Field words (scored in that field): t: b: i: c: l: r: insource:
     Filters (restrict, do not score): intitle: incategory: linksto:
     """
-    from wikisearch.search.searcher import fast_start, open as open_searcher
+    from wikisearch.search.searcher import fast_start
+    from wikisearch.search.sharded import open as open_searcher
     fast_start()   # a one-shot process: skip numba's BLAS probe (an import of scipy.linalg)
     text = " ".join(query)
+    index_dirs = list(index_dirs) or [_default_index()]
+    index_dir = index_dirs[0]
+    if mode != "lexical" and len(index_dirs) > 1:
+        raise click.BadParameter("dense and hybrid search take one index", param_hint="-i")
     _precompile_search()
     with _say_compiling("search"):
         if mode != "lexical":
@@ -189,17 +216,24 @@ def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusi
             result = mode_search(index_dir, dense_dir, text, k + offset, mode, fusion, model,
                                  priors=False if no_priors else None)
         else:
-            searcher = open_searcher(index_dir)
+            searcher = open_searcher(index_dirs)
+            searcher.on_slow_start = lambda message: click.echo(message, err=True)
             rank = searcher.reader.rank_config.replace(model=model) if model else None
-            result = searcher.search(text, k=k + offset, rank=rank, priors=False if no_priors else None)
+            result = searcher.search(text, k=k, rank=rank, priors=False if no_priors else None,
+                                     offset=offset, snippets=snippets, snippet_chars=snippet_chars,
+                                     correct=not no_correct)
         total, relation = result.total_matches, result.total_relation
-    if offset:
+    if offset and mode != "lexical":
         result = result[offset:]
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         return
     for w in result.warnings:
         click.echo(f"Warning: {w}", err=True)
+    if result.rewritten_query:
+        click.echo(f"Showing results for {result.rewritten_query!r} (no results for {text!r}).")
+    elif result.suggestion:
+        click.echo(f"Did you mean: {result.suggestion!r}?")
     about = f"at least {total:,}" if relation == "gte" else f"{total:,}"
     if not len(result):
         if total and offset:
@@ -208,12 +242,23 @@ def query_cmd(query, index_dir, k, offset, as_json, model, mode, dense_dir, fusi
             click.echo(f"No results for {text!r}.")
         return
     width = max(len(h.title) for h in result)
+    bold = sys.stdout.isatty()
     for h in result:
         fields = ",".join(h.matched_fields)
         click.echo(f"{h.rank:>3}. {h.title:<{width}}  {h.score:8.3f}  [{fields}]  {h.url}")
+        via = h.matched_via
+        if via is not None and via.kind != "title":
+            click.echo(f"     ({via})")
+        if h.snippet is not None and h.snippet.text:
+            click.echo("     " + (h.snippet.terminal() if bold else _plain(h.snippet.text)))
     first, last = result[0].rank, result[-1].rank
     more = f"; next page: --offset {last}" if relation == "gte" or total > last else ""
     click.echo(f"{first}-{last} of {about} matches ({result.took_ms:.1f} ms){more}")
+
+
+def _plain(text: str) -> str:
+    """Text for a terminal: control characters shown as spaces."""
+    return "".join(" " if ch < " " or "\x7f" <= ch <= "\x9f" else ch for ch in text)
 
 
 @main.command("show")
@@ -230,7 +275,8 @@ def show_cmd(title, index_dir, page_id, full_text, as_json):
     TITLE may be a redirect (it shows the target) and is normalised like Wikipedia's titles
     (berlin_wall -> Berlin wall).
     """
-    from wikisearch.search.searcher import fast_start, open as open_searcher
+    from wikisearch.search.searcher import fast_start
+    from wikisearch.search.sharded import open as open_searcher   # (a directory of shards too)
     fast_start()
     if bool(title) == (page_id is not None):
         raise click.UsageError("give a TITLE or --page-id N")
@@ -300,13 +346,15 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
 @index_option
 @click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "as_json", is_flag=True)
-def suggest_cmd(prefix, index_dir, k, as_json):
-    """Complete a title: titles and redirects starting with PREFIX, most popular first."""
+@click.option("--no-fuzzy", is_flag=True, help="Exact prefixes only (no titles within 1-2 edits).")
+def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
+    """Complete a title: titles and redirects starting with PREFIX, most popular first, then
+    (unless --no-fuzzy) those starting within 1 edit (2 for prefixes of 6+ characters)."""
     from wikisearch.search.searcher import fast_start, open as open_searcher
     fast_start()
     text = " ".join(prefix)
     with _say_compiling("suggestion"):
-        got = open_searcher(index_dir).suggest(text, k)
+        got = open_searcher(index_dir).suggest(text, k, fuzzy=not no_fuzzy)
     if as_json:
         click.echo(json.dumps({"prefix": text, "suggestions": [g.to_json() for g in got]},
                               ensure_ascii=False, indent=1))
@@ -314,6 +362,24 @@ def suggest_cmd(prefix, index_dir, k, as_json):
         click.echo(f"No titles start with {text!r}.")
     for g in ([] if as_json else got):
         click.echo(str(g))
+
+
+@main.command("serve")
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the default answers this machine only).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("-w", "--workers", default=None, type=click.IntRange(1, 256),
+              show_default="every core this process may use",
+              help="Searches run at once, on threads of this one process (the kernels release the GIL).")
+@click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
+              help="Dense directory (`wikisearch embed`) for mode=dense|hybrid.")
+@click.option("--access-log", is_flag=True, help="Log every request.")
+def serve_cmd(index_dir, host, port, workers, dense_dir, access_log):
+    """Serve a search page (/) and a JSON API (/api/search, /api/suggest, /api/page/TITLE;
+    Kiwix's /search and /suggest; MediaWiki's /w/api.php; /openapi.json) over the index."""
+    from wikisearch.serve.server import serve
+    serve(index_dir, host=host, port=port, threads=workers, dense_dir=dense_dir, access_log=access_log)
 
 
 from wikisearch.dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)

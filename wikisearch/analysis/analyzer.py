@@ -48,6 +48,8 @@ __all__ = ["Analyzer", "char_class", "class_table", "normalize", "STOPWORDS", "S
 
 ANALYZER_VERSION = 1
 MAX_TOKEN_CHARS = 64
+#: Snowball stemmers that strip word beginnings (so a stem may not start as its word does).
+_PREFIXING_STEMMERS = frozenset(("indonesian", "irish"))
 _CACHE_LIMIT = 1 << 18   # normalized tokens remembered per analyzer (cleared when full)
 
 # Code points whose letters are tokens of their own (only L* and N* ones become CJK).
@@ -439,6 +441,57 @@ class Analyzer:
         np.cumsum((buf & 0xC0) != 0x80, out=chars[1:])
         return [(int(chars[a]), int(chars[b]), term)
                 for a, b, term in zip(starts.tolist(), stops.tolist(), terms) if term is not None]
+
+    def find_terms(self, text: str, terms, positions: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Where ``terms`` (analyzed terms) occur in ``text``: ``(starts, ends, which, position)``,
+        int64 arrays in text order: character offsets of each matching token, the index in
+        ``terms`` of its term, and its position among the tokens kept by analysis (consecutive
+        positions: consecutive terms, as phrases are matched). Only the text's distinct tokens
+        are analyzed (through the cache); the tokens themselves stay numpy arrays. With
+        ``positions=False`` the positions count every token (stopwords too), and where the
+        stemmer keeps first letters (every language but Indonesian and Irish), distinct tokens
+        whose first letter no term has are not analyzed at all.
+
+        >>> Analyzer().find_terms("The runner runs; running", ["run"])[:3]
+        (array([11, 17]), array([15, 24]), array([0, 0]))
+        >>> Analyzer().find_terms("Runs, ran, and ran", ["run", "ran"])[2]
+        array([0, 1, 1])
+        """
+        empty = np.zeros(0, np.int64)
+        if not text or not terms:
+            return empty, empty, empty, empty
+        buf, ends = _encode([text])
+        table = class_table()
+        tok, _, d_start, d_stop = K.tokenize_distinct(buf, ends, table, self.max_token_chars)
+        if tok.size == 0:
+            return empty, empty, empty, empty
+        want = {t: i for i, t in enumerate(terms)}
+        if not positions and self.language not in _PREFIXING_STEMMERS and \
+                all(t and ord(t[0]) < 128 for t in terms):
+            first = buf[d_start]
+            first = np.where((first >= 65) & (first <= 90), first + 32, first)
+            letters = np.frombuffer("".join({t[0] for t in terms}).encode(), np.uint8)
+            keep = np.flatnonzero((first >= 128) | np.isin(first, letters))
+            which_d = np.full(len(d_start), -1, np.int64)
+            if len(keep):
+                found = self._terms_of(_token_strings(buf, d_start[keep], d_stop[keep]))
+                which_d[keep] = [want.get(t, -1) if t is not None else -2 for t in found]
+        else:
+            found = self._terms_of(_token_strings(buf, d_start, d_stop))
+            which_d = np.fromiter((want.get(t, -1) if t is not None else -2 for t in found),
+                                  np.int64, len(found))
+        which = which_d[tok]
+        hit = np.flatnonzero(which >= 0)
+        if hit.size == 0:
+            return empty, empty, empty, empty
+        starts, stops, _ = K.token_spans(buf, ends, table, self.max_token_chars)
+        position = np.cumsum(which != -2) - 1 if positions else np.arange(len(which), dtype=np.int64)
+        if len(buf) == len(text):               # ASCII: bytes are characters
+            return starts[hit].astype(np.int64), stops[hit].astype(np.int64), which[hit], position[hit]
+        chars = np.zeros(buf.size + 1, np.int64)   # chars[b]: characters before byte b
+        np.cumsum((buf & 0xC0) != 0x80, out=chars[1:])
+        return chars[starts[hit]], chars[stops[hit]], which[hit], position[hit]
 
     def analyze_slow(self, text: str) -> list[str]:
         """Plain-Python oracle (regex over a string of character classes): equals :meth:`terms`."""

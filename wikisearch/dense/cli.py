@@ -39,9 +39,12 @@ def default_dense_dir(index_dir) -> str:
               help="Words per passage (about 1.3 tokens a word).")
 @click.option("--lead-only", is_flag=True, help="One passage per article: title + the start of the lead.")
 @click.option("--threads", type=click.IntRange(1, 256), default=None, help="Tokenizer threads.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:8786",
+              help="Embed on this Dask cluster: one --shard per worker (the cluster extra); the "
+                   "inputs and -o must be on storage every worker sees under the same path.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def embed_cmd(inputs, output, model, device, batch, shard, shard_articles, index_type, dtype, precision,
-              max_words, lead_only, threads, quiet):
+              max_words, lead_only, threads, scheduler, quiet):
     """Embed the passages of a dump (or of an index with stored text) into a dense directory.
 
     Passages are section-aware, title-prefixed, ~150 words. Shards are checkpoints: an
@@ -53,7 +56,7 @@ def embed_cmd(inputs, output, model, device, batch, shard, shard_articles, index
     from wikisearch.dense.passages import PassageConfig
     summary = embed(list(inputs), output, model=model, device=device, batch=batch, shard=shard,
                     shard_articles=shard_articles, index_type=index_type, dtype=dtype,
-                    precision=precision, threads=threads, progress=not quiet,
+                    precision=precision, threads=threads, progress=not quiet, scheduler=scheduler,
                     passages=PassageConfig(max_words=max_words, min_words=min(24, max_words // 4),
                                            lead_only=lead_only))
     if "note" in summary:

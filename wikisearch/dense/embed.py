@@ -7,6 +7,8 @@ killed at any moment and started again with the same command recomputes at most 
 were in flight, and never writes one twice. Workers (processes, machines sharing a folder, GPUs:
 ``--shard 0/4 --device cuda:0`` ...) split the work; a run without ``--shard`` (worker 0 of 1)
 embeds whatever is still missing and then merges every shard into the passage map and the index.
+``scheduler=`` (``--scheduler tcp://host:8786``) does that split on a Dask cluster: one task
+``--shard i/N`` per cluster worker (one per GPU when each worker has one), then the merge here.
 
 >>> embed("enwiki.xml.bz2", "wikisearch-dense")                           # doctest: +SKIP
 {'articles': 106, 'passages': 2931, ...}
@@ -54,16 +56,26 @@ def embed(inputs, out_dir, *, model: str | None = None, device: str | None = Non
           batch: int | None = None, shard=None, shard_articles: int = 1000,
           passages: PassageConfig = PassageConfig(), dtype: str = "float16",
           index_type: str = "auto", precision: str | None = None, threads: int | None = None,
-          progress: bool = True, encoder=None) -> dict:
+          progress: bool = True, encoder=None, scheduler=None) -> dict:
     """Embed the articles of ``inputs`` (dump files or an index directory) into ``out_dir``.
 
     Returns a summary: articles, passages, shards encoded in this run, seconds, passages/s, and
     (for the merging run) the index parameters. ``encoder`` lets a caller pass a loaded
-    :class:`~wikisearch.dense.encoder.Encoder`.
+    :class:`~wikisearch.dense.encoder.Encoder`. ``scheduler``: a Dask scheduler address (or
+    ``distributed.Client``) whose workers embed the shards; ``inputs`` and ``out_dir`` must be on
+    storage they all see under the same paths. The result is the same as one local run's.
     """
     from wikisearch.dense import require
     require("faiss")
     worker, workers = parse_shard(shard)
+    if scheduler is not None:
+        if shard is not None or encoder is not None:
+            raise WikisearchError("--scheduler splits the work itself: give no --shard (or encoder)")
+        settings = dict(model=model, device=device, batch=batch, shard_articles=shard_articles,
+                        passages=passages, dtype=dtype, index_type=index_type,
+                        precision=precision, threads=threads)
+        embed_on_cluster(inputs, out_dir, scheduler, settings, progress)
+        return embed(inputs, out_dir, progress=progress, **settings)   # merges; embeds nothing
     if dtype not in DTYPES:
         raise WikisearchError(f"dtype must be float16 or float32, not {dtype!r}")
     ann.choose(1, 1, index_type)                       # validate early
@@ -92,6 +104,35 @@ def embed(inputs, out_dir, *, model: str | None = None, device: str | None = Non
     summary.update(build_index(out, run.n_shards, index_type=index_type, plan=plan,
                                encoder_info=run.encoder_info, siteinfo=source.siteinfo.to_json()))
     return summary
+
+
+def embed_on_cluster(inputs, out_dir, scheduler, settings: dict, progress: bool) -> list[dict]:
+    """Run ``embed(..., shard=(i, N))`` for each of the cluster's N workers, one task pinned to
+    each (a task whose worker dies runs again on another and skips the shards already written)."""
+    from concurrent.futures import as_completed
+    from wikisearch.cluster import connect
+    ex = connect(scheduler)
+    try:
+        addresses = ex.worker_addresses()
+        n = len(addresses)
+        inputs = [str(Path(p).absolute()) for p in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]
+        futures = [ex.submit(embed, inputs, str(Path(out_dir).absolute()), shard=(i, n), progress=False,
+                             workers=[a], allow_other_workers=True, **settings)
+                   for i, a in enumerate(addresses)]
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=n, unit=" workers", file=sys.stderr, desc="embed on cluster")
+        summaries = []
+        for f in as_completed(futures):
+            summaries.append(f.result())
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return summaries
+    finally:
+        ex.shutdown(cancel_futures=True)
 
 
 def _index_is_current(out: Path, run, summary: dict, index_type: str) -> dict | None:

@@ -25,6 +25,8 @@ from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOld
 FORMAT_VERSION = 4
 FORMAT_NAME = "wikisearch-index"
 MANIFEST = "manifest.json"
+#: In a directory of index shards (``wikisearch index --shards N``): their names, in order.
+SHARDS_FILE = "shards.json"
 
 
 def manifest_checksum(manifest: dict) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 from wikisearch.analysis.analyzer import normalize
 from wikisearch.index import _strings_kernels as SK
 from wikisearch.popularity import _priors_kernels as PK
+from wikisearch.popularity import _suggest_kernels as FK
 from wikisearch.popularity.priors import Priors, popularity
 
 #: Characters that break words in keys ("-" "/" "," ...); apostrophes and periods join.
@@ -30,6 +31,14 @@ _BREAK = "!\"#$%&()*+,-/:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00b7\u00bb\u2010\u2011\u
          "\u2018\u201c\u201d\u201e\u2022\u2026\u2032\u2212\u3000\u3001\u3002\uff0c"
 _JOIN = "'.\u2019\u02bc"
 _TABLE = str.maketrans({**{c: " " for c in _BREAK}, **{c: None for c in _JOIN}})
+#: Fuzzy completions: typed keys (characters) of at least FUZZY_MIN get 1 edit, of at least
+#: FUZZY_TWO 2 edits; a walk visits at most FUZZY_NODES trie nodes.
+FUZZY_MIN = 3
+FUZZY_TWO = 6
+FUZZY_NODES = 200_000
+#: Bytes taken as typed before a 2-edit search (typos in the first letter are rare, and letting
+#: two edits start there visits most of the first three levels of the trie).
+FUZZY_ANCHOR = 1
 #: Entries per block of the block-maximum popularity array that lets a short prefix's range be
 #: searched for its most popular pages without reading all of it.
 BLOCK = 256
@@ -136,11 +145,60 @@ class Suggester:
         lo, hi = SK.prefix_range(self.blob, self.offsets, self._no_order, key)
         return int(lo), int(hi)
 
-    def suggest(self, prefix: str, k: int = 10) -> list[Suggestion]:
-        """The ``k`` most popular pages whose title or a redirect title starts with ``prefix``."""
+    def exact_range(self, text: str) -> tuple[int, int]:
+        """Entries [lo, hi) whose key is exactly ``text``'s key."""
+        key = suggest_key(text).encode("utf-8", "surrogatepass")
+        if not key:
+            return 0, 0
+        lo, hi = SK.prefix_range(self.blob, self.offsets, self._no_order, np.frombuffer(key, np.uint8))
+        start = end = int(lo)
+        while end < hi and int(self.offsets[end + 1] - self.offsets[end]) == len(key):
+            end += 1                           # sorted: the key itself comes first in its range
+        return start, end
+
+    def suggest(self, prefix: str, k: int = 10, fuzzy: bool = False) -> list[Suggestion]:
+        """The ``k`` most popular pages whose title or a redirect title starts with ``prefix``;
+        with ``fuzzy``, then (when fewer than ``k`` do) the most popular of those starting within
+        1 edit of the typed key (3-5 characters) or 2 edits after its first letter (6 or more)."""
         lo, hi = self.range(prefix)
-        if hi <= lo or k <= 0:
-            return []
+        exact = self._best(lo, hi, k) if hi > lo and k > 0 else []
+        if not fuzzy or len(exact) >= k or k <= 0:
+            return [self._suggestion(e, float(self.popularity[self.doc[e]])) for e in exact]
+        key = prefix_key(prefix)
+        n_chars = len(key.rstrip())
+        if n_chars < FUZZY_MIN:
+            return [self._suggestion(e, float(self.popularity[self.doc[e]])) for e in exact]
+        dist = 1 if n_chars < FUZZY_TWO else 2
+        kb = np.frombuffer(key.encode("utf-8", "surrogatepass"), np.uint8)
+        anchor = FUZZY_ANCHOR if dist == 2 else 0
+        lo0, hi0 = (int(x) for x in SK.prefix_range(self.blob, self.offsets, self._no_order, kb[:anchor])) \
+            if anchor else (0, len(self.doc))
+        los, his, _d = FK.fuzzy_ranges(self.blob, self.offsets, kb, dist, FUZZY_NODES, anchor, lo0, hi0)
+        seen = {int(self.doc[e]) for e in exact}
+        sizes = his - los
+        want = k + len(seen)
+        small = sizes <= 4 * want                # small ranges: every entry; big ones: their best
+        parts = [np.arange(a, b) for a, b in zip(los[small].tolist(), his[small].tolist())]
+        parts += [np.asarray(self._best(a, b, want), np.int64)
+                  for a, b in zip(los[~small].tolist(), his[~small].tolist())]
+        pool = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        if len(pool) > 8 * want:                 # keep the most popular before the full sort
+            pop = self.popularity[self.doc[pool]]
+            pool = pool[np.argpartition(-pop, 8 * want)[:8 * want + 1]] if len(pool) > 8 * want + 1 else pool
+        picked = list(exact)
+        if len(pool):
+            pool = pool[np.lexsort((self._ties(pool), -self.popularity[self.doc[pool]]))]
+            for e in pool.tolist():
+                d = int(self.doc[e])
+                if d not in seen:
+                    seen.add(d)
+                    picked.append(e)
+                    if len(picked) == k:
+                        break
+        return [self._suggestion(e, float(self.popularity[self.doc[e]])) for e in picked]
+
+    def _best(self, lo: int, hi: int, k: int) -> list[int]:
+        """Entries of the ``k`` most popular distinct pages among entries [lo, hi)."""
         want = 4 * k + 16                     # entries, several per page at most: then dedupe
         while True:
             sel = PK.range_top(self.popularity, self.doc, self.alias, self.offsets, self._bmax,
@@ -157,7 +215,7 @@ class Suggester:
             if len(picked) == k or len(sel) >= hi - lo:
                 break
             want *= 4
-        return [self._suggestion(e, float(self.popularity[self.doc[e]])) for e in picked]
+        return picked
 
     def _ties(self, entries: np.ndarray) -> np.ndarray:
         """``_priors_kernels._tie`` of many entries at once."""

@@ -30,9 +30,11 @@ class ScoredLists:
     Entries are written once, before anyone reads them, under the lock; reading needs no lock.
     """
 
-    def __init__(self, reader, capacity: int):
+    def __init__(self, reader, capacity: int, idf=None):
         self.reader = reader
         self.n_docs = int(reader.n_docs)
+        #: idf(ordinal, model) of a term: the index's own, or the collection's of a shard
+        self.idf = idf or (lambda o, model: idf_of(self.n_docs, reader.doc_freq(o), model))
         self.field_lengths = np.ascontiguousarray(reader.field_lengths)
         # bit-packed lists are scored straight from their bytes (_prescore_kernels)
         self.fused = reader.codec_name == "bitpacked"
@@ -138,7 +140,7 @@ class ScoredLists:
             docids, masks, tfs = decoded[o]
             n, _nb, vmax = MK.prescore_into(docids, masks, tfs, sel, self.field_lengths, w, a, c, k1, model,
                                             *arenas[:3], pos, arenas[3], bpos)
-        return pos, int(n), bpos, float(vmax), idf_of(self.n_docs, df, rank.model)
+        return pos, int(n), bpos, float(vmax), self.idf(o, rank.model)
 
 
 def _query_arrays(entries):

@@ -420,3 +420,18 @@ class SimpleAnalyzer:
 
     def terms(self, text: str) -> list[str]:
         return [w for w in re.findall(r"[^\W_]+", text.lower()) if w not in self.STOP]
+
+    def find_terms(self, text: str, terms, positions: bool = True):
+        """``Analyzer.find_terms`` for this analyzer (plain Python)."""
+        import numpy as np
+        want = {t: i for i, t in enumerate(terms)}
+        out, pos = [], 0
+        for m in re.finditer(r"[^\W_]+", text):
+            w = m.group().lower()
+            if w in self.STOP:
+                continue
+            if w in want:
+                out.append((m.start(), m.end(), want[w], pos))
+            pos += 1
+        a = np.array(out, np.int64).reshape(-1, 4)
+        return a[:, 0].copy(), a[:, 1].copy(), a[:, 2].copy(), a[:, 3].copy()

@@ -9,6 +9,8 @@
 """
 from __future__ import annotations
 
+import html
+
 from wikisearch.config import RankConfig
 from wikisearch.errors import MissingExtraError, WikisearchError
 from wikisearch.search.query import Query
@@ -29,14 +31,106 @@ def article_text(fields: dict[str, str]) -> str:
     return "\n\n".join(t for t in (fields.get("opening", ""), fields.get("body", "")) if t)
 
 
+class Snippet:
+    """A short passage of a hit's text with the query's matches marked: ``text`` (plain text, no
+    markup) and ``highlights``, sorted non-overlapping ``[start, end)`` character offsets into it.
+
+    >>> s = Snippet("Berlin is the capital of Germany", [(0, 6), (25, 32)])
+    >>> s.html()
+    '<span class="searchmatch">Berlin</span> is the capital of <span class="searchmatch">Germany</span>'
+    >>> s.to_json()
+    {'text': 'Berlin is the capital of Germany', 'highlights': [[0, 6], [25, 32]]}
+    """
+
+    __slots__ = ("text", "highlights")
+
+    def __init__(self, text: str, highlights):
+        self.text = text
+        self.highlights = [(int(a), int(b)) for a, b in highlights]
+
+    def _parts(self):
+        """(piece, highlighted) in order, covering ``text``."""
+        pos = 0
+        for a, b in self.highlights:
+            if a > pos:
+                yield self.text[pos:a], False
+            yield self.text[a:b], True
+            pos = b
+        if pos < len(self.text):
+            yield self.text[pos:], False
+
+    def html(self) -> str:
+        """The text HTML-escaped, each highlight in ``<span class="searchmatch">``."""
+        return "".join(f'<span class="searchmatch">{html.escape(p)}</span>' if hl else html.escape(p)
+                       for p, hl in self._parts())
+
+    def terminal(self) -> str:
+        """The text with each highlight in bold (ANSI escapes); control characters of the text
+        are shown as spaces, so a stored text cannot move the cursor."""
+        clean = "".join(" " if ch < " " or "\x7f" <= ch <= "\x9f" else ch for ch in self.text)
+        out, pos = [], 0
+        for a, b in self.highlights:
+            out += [clean[pos:a], "\x1b[1m", clean[a:b], "\x1b[0m"]
+            pos = b
+        out.append(clean[pos:])
+        return "".join(out)
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "highlights": [[a, b] for a, b in self.highlights]}
+
+    def __eq__(self, other):
+        return isinstance(other, Snippet) and (self.text, self.highlights) == (other.text, other.highlights)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"Snippet({self.text!r}, {self.highlights})"
+
+
+class MatchedVia:
+    """Why a hit matched when it was not (only) its text, in CirrusSearch's order: ``kind`` is
+    "title", "redirect" (``text``: the redirect title), "heading" (``text``: the section heading,
+    ``anchor``: its link fragment as MediaWiki makes it) or "category" (``text``: the category)."""
+
+    __slots__ = ("kind", "text", "anchor")
+
+    KINDS = ("title", "redirect", "heading", "category")
+
+    def __init__(self, kind: str, text: str, anchor: str | None = None):
+        if kind not in self.KINDS:
+            raise ValueError(f"kind must be one of {self.KINDS}, not {kind!r}")
+        self.kind = kind
+        self.text = text
+        self.anchor = anchor
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "text": self.text, "anchor": self.anchor}
+
+    def __str__(self) -> str:
+        return {"title": "title", "redirect": "redirect from", "heading": "section",
+                "category": "category"}[self.kind] + f" {self.text}"
+
+    def __eq__(self, other):
+        return isinstance(other, MatchedVia) and self.to_json() == other.to_json()
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"MatchedVia({self.kind!r}, {self.text!r}, {self.anchor!r})"
+
+
 class Hit:
     """One ranked document: ``Hit(docid, page_id, title, url, score, matched_fields, rank)``.
 
     A hit made by a search reads its ``title`` and ``url`` from the index on first access, so
-    ranking ten hits does not pay for ten URL encodings nobody looks at.
+    ranking ten hits does not pay for ten URL encodings nobody looks at. ``snippet``: a
+    :class:`Snippet` when the search was asked for snippets, else None. ``matched_via``: a
+    :class:`MatchedVia` when the query matched the title, a redirect, a heading or a category
+    (worked out on first access), else None.
     """
 
-    __slots__ = ("docid", "page_id", "score", "matched_fields", "rank", "_title", "_url", "_reader")
+    __slots__ = ("docid", "page_id", "score", "matched_fields", "rank", "_title", "_url", "_reader",
+                 "snippet", "_via", "_explain")
 
     def __init__(self, docid: int, page_id: int, title: str | None, url: str | None, score: float,
                  matched_fields: list[str], rank: int, *, reader=None):
@@ -48,6 +142,16 @@ class Hit:
         self._title = title
         self._url = url
         self._reader = reader
+        self.snippet: Snippet | None = None
+        self._via = None
+        self._explain = None               # (hit -> MatchedVia | None), set by the searcher
+
+    @property
+    def matched_via(self) -> MatchedVia | None:
+        if self._explain is not None:
+            self._via = self._explain(self)
+            self._explain = None
+        return self._via
 
     @property
     def title(self) -> str:
@@ -86,20 +190,28 @@ class Hit:
                 f"title={self.title!r}, score={self.score:.4f}, matched_fields={self.matched_fields})")
 
     def to_json(self) -> dict:
+        via = self.matched_via
         return {"rank": self.rank, "docid": self.docid, "page_id": self.page_id, "title": self.title,
-                "url": self.url, "score": self.score, "matched_fields": list(self.matched_fields)}
+                "url": self.url, "score": self.score, "matched_fields": list(self.matched_fields),
+                "snippet": self.snippet.to_json() if self.snippet is not None else None,
+                "matched_via": via.to_json() if via is not None else None}
 
 
 class SearchResult(list):
     """The hits of one search (a list of :class:`Hit`) plus what was searched and how.
 
     ``total_matches`` is counted on first access (it may cost as much as the search itself);
-    ``total_relation`` is "eq", or "gte" when counting stopped early.
+    ``total_relation`` is "eq", or "gte" when counting stopped early. ``suggestion``: a corrected
+    query ("did you mean"), or None; ``rewritten_query``: the corrected query whose hits these
+    are, when the query as typed found nothing ("showing results for"), else None.
     """
 
     def __init__(self, hits, *, query: str, parsed: Query | None, rank_config: RankConfig,
-                 warnings: list[str], counter, took_ms: float, flags: dict | None = None):
+                 warnings: list[str], counter, took_ms: float, flags: dict | None = None,
+                 suggestion: str | None = None, rewritten_query: str | None = None):
         super().__init__(hits)
+        self.suggestion = suggestion
+        self.rewritten_query = rewritten_query
         self.query = query
         self.parsed = parsed
         self.rank_config = rank_config
@@ -130,7 +242,8 @@ class SearchResult(list):
             return super().__getitem__(i)
         return SearchResult(super().__getitem__(i), query=self.query, parsed=self.parsed,
                             rank_config=self.rank_config, warnings=self.warnings,
-                            counter=self._count, took_ms=self.took_ms, flags=self.flags)
+                            counter=self._count, took_ms=self.took_ms, flags=self.flags,
+                            suggestion=self.suggestion, rewritten_query=self.rewritten_query)
 
     def to_records(self, text: bool = False) -> list[dict]:
         """One dict per hit (rank, title, score, url, page_id, docid, matched_fields), for
@@ -162,6 +275,7 @@ class SearchResult(list):
                 "total_matches": self.total_matches, "total_relation": self.total_relation,
                 "took_ms": round(self.took_ms, 3), "warnings": list(self.warnings),
                 "flags": dict(self.flags), "rank_config": self.rank_config.to_json(),
+                "suggestion": self.suggestion, "rewritten_query": self.rewritten_query,
                 "hits": [h.to_json() for h in self]}
 
 

@@ -24,6 +24,7 @@ from wikisearch.config import FIELDS, PriorConfig, RankConfig
 from wikisearch.errors import InvalidQueryError
 from wikisearch.index.reader import IndexReader, Reader
 from wikisearch.popularity.priors import Priors, load_priors
+from wikisearch.popularity.spelling import SpellingDictionary, load_dictionary
 from wikisearch.popularity.suggest import Suggester
 from wikisearch.search import _maxscore_kernels as MK
 from wikisearch.search import _search_kernels as K
@@ -33,6 +34,8 @@ from wikisearch.search.phrase import MAX_PHRASE_CHECKS, PhraseCheck, has_phrase 
 from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
 from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 from wikisearch.search.results import Document, Hit, SearchResult
+from wikisearch.search.snippets import SNIPPET_CHARS, SnippetTerms, make_snippet, matched_via
+from wikisearch.search.spelling import RARE_DOCS as SPELL_RARE_DOCS, Corrector
 from wikisearch.search.startup import fast_start  # noqa: F401 (re-exported)
 
 _EMPTY_I32 = np.zeros(0, np.int32)
@@ -62,9 +65,13 @@ class _Terms:
 class Searcher:
     """Searches one index. ``Searcher(path)`` or ``Searcher(reader)`` (any
     :class:`~wikisearch.index.reader.Reader`); see :meth:`search`. ``priors``: a
-    :class:`~wikisearch.popularity.priors.Priors` to use instead of the index's ``priors.bin``."""
+    :class:`~wikisearch.popularity.priors.Priors` to use instead of the index's ``priors.bin``.
+    ``collection``: statistics to score with instead of the index's own (``n_docs``,
+    ``avg_field_lengths``, ``doc_freq(term)``): those of all shards when this index is one
+    (:mod:`wikisearch.search.sharded`)."""
 
-    def __init__(self, index, *, cache_postings: int = SCORED_CACHE_POSTINGS, priors: Priors | None = None):
+    def __init__(self, index, *, cache_postings: int = SCORED_CACHE_POSTINGS, priors: Priors | None = None,
+                 collection=None):
         if isinstance(index, (str, Path)):
             index = IndexReader(index)
         self.reader: Reader = index
@@ -73,15 +80,24 @@ class Searcher:
         #: The index's popularity prior (``priors.bin``), an optional add-on: None without it.
         self.priors = priors if priors is not None else load_priors(index)
         self._field_lengths = np.ascontiguousarray(index.field_lengths)
-        self._avg = np.asarray(index.avg_field_lengths, np.float64)
+        self.collection = collection
+        self._avg = np.asarray((collection or index).avg_field_lengths, np.float64)
         self._params: dict = {}
         self._ordinals: dict = {}
-        self._scored = ScoredLists(index, cache_postings)
-        # first-sight plain-OR queries read long lists a block at a time (blocks.bin)
+        self._scored = ScoredLists(index, cache_postings, idf=self._idf)
+        # first-sight plain-OR queries read long lists a block at a time (blocks.bin; its bounds
+        # hold under the index's own statistics only)
         self._blockmax = BlockMaxSearch(index, index.block_maxima, self._field_lengths) \
-            if index.block_maxima is not None and index.codec_name == "bitpacked" else None
+            if index.block_maxima is not None and index.codec_name == "bitpacked" and \
+            collection is None else None
         self._words: dict = {}                  # word -> its terms (query.parse_query)
         self._suggester: Suggester | None = None
+        self._corrector: Corrector | None = None
+        self._spelling: SpellingDictionary | None = None
+        #: Called with a one-line message before slow one-time work (building ``spelling.bin``
+        #: on the first correction); the CLI prints it, so a long first query does not look hung.
+        self.on_slow_start = None
+        self._term_docs: dict = {}              # term -> its docids, for query correction
         self._lock = threading.Lock()
 
     # --- public ------------------------------------------------------------------------------
@@ -100,7 +116,9 @@ class Searcher:
                 pass
 
     def search(self, query: str, k: int = 10, rank: RankConfig | None = None,
-               fields=None, priors: bool | PriorConfig | None = None, offset: int = 0) -> SearchResult:
+               fields=None, priors: bool | PriorConfig | None = None, offset: int = 0,
+               snippets: bool = False, snippet_chars: int = SNIPPET_CHARS,
+               correct: bool = True) -> SearchResult:
         """Rank documents for ``query`` (see :mod:`wikisearch.search.query` for the syntax).
 
         ``rank`` overrides the index's ranking settings (weights, k1, b, model) for this query;
@@ -108,16 +126,43 @@ class Searcher:
         ``priors``: None or True adds the index's popularity prior (``priors.bin``, if it has one)
         to every score, False leaves it out, a :class:`PriorConfig` overrides its weights.
         ``offset``: hits ``offset`` to ``offset + k`` (paging; ranks count from the first hit).
+        ``snippets``: give every hit a :class:`~wikisearch.search.results.Snippet` of about
+        ``snippet_chars`` characters of its stored text (:mod:`~wikisearch.search.snippets`).
+        ``correct``: when a word looks misspelt, set ``result.suggestion`` ("did you mean"); when
+        the query as typed finds nothing, return the corrected query's hits and set
+        ``result.rewritten_query`` instead (:mod:`~wikisearch.search.spelling`).
+        Every hit's ``matched_via`` (title, redirect, heading, category) is worked out when read.
 
         >>> [h.title for h in open("idx").search("t:merkel", k=1)]     # doctest: +SKIP
         ['Angela Merkel']
         """
         if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
             raise InvalidQueryError(f"offset must be a non-negative integer, not {offset!r}")
+        if isinstance(snippet_chars, bool) or not isinstance(snippet_chars, (int, np.integer)) \
+                or snippet_chars < 1:
+            raise InvalidQueryError(f"snippet_chars must be a positive integer, not {snippet_chars!r}")
+        result = self._search_page(query, k, rank, fields, priors, offset)
+        if correct:
+            suggestion = self._suggestion(query, result.parsed)
+            if suggestion is not None and not len(result) and not offset:
+                again = self._search_page(suggestion, k, rank, fields, priors, offset)
+                again.took_ms += result.took_ms
+                again.query = result.query
+                again.rewritten_query = suggestion
+                result = again
+            elif suggestion is not None:
+                result.suggestion = suggestion
+        self._explain(result, snippets, int(snippet_chars))
+        return result
+
+    def _search_page(self, query, k, rank, fields, priors, offset) -> SearchResult:
         if offset:
             if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
                 raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
-            return self.search(query, int(k) + int(offset), rank, fields, priors)[int(offset):]
+            return self._search(query, int(k) + int(offset), rank, fields, priors)[int(offset):]
+        return self._search(query, k, rank, fields, priors)
+
+    def _search(self, query, k, rank, fields, priors) -> SearchResult:
         t0 = time.perf_counter()
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
@@ -144,20 +189,87 @@ class Searcher:
         terms = self._terms(keys, ords, rank)
         return self._search_boolean(q, terms, params, rank, k, warnings, flags, t0, prior)
 
-    def suggest(self, prefix: str, k: int = 10):
+    def suggest(self, prefix: str, k: int = 10, fuzzy: bool = True):
         """Titles and redirect titles starting with ``prefix`` (case- and accent-insensitive),
         the most popular pages first: a list of :class:`~wikisearch.popularity.suggest.Suggestion`.
+        With ``fuzzy``, when fewer than ``k`` start so, titles starting within 1 edit of a prefix
+        of 3-5 characters (2 edits if longer) follow, the most popular first.
 
         >>> [str(s) for s in open("idx").suggest("lata man", k=2)]      # doctest: +SKIP
         ['Lata Mangeshkar']
         """
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
+        return self._get_suggester().suggest(prefix, int(k), fuzzy=bool(fuzzy))
+
+    def _get_suggester(self) -> Suggester:
         if self._suggester is None:
             with self._lock:
                 if self._suggester is None:
                     self._suggester = Suggester(self.reader, self.priors)
-        return self._suggester.suggest(prefix, int(k))
+        return self._suggester
+
+    # --- what a person reads: did you mean, snippets, matched via -----------------------------
+    def spelling(self) -> SpellingDictionary:
+        """The index's spelling dictionary (``spelling.bin``, made on first use)."""
+        if self._spelling is None:
+            with self._lock:
+                if self._spelling is None:
+                    self._spelling = load_dictionary(self.reader, say=self.on_slow_start)
+        return self._spelling
+
+    def _get_corrector(self) -> Corrector:
+        if self._corrector is None:
+            def doc_freq(term):
+                o = self._ordinal(term)
+                return int(self.reader.doc_freq(o)) if o >= 0 else 0
+
+            def docs(term):
+                got = self._term_docs.get(term)
+                if got is None:
+                    o = self._ordinal(term)
+                    got = self.reader.postings(o)[0] if o >= 0 else _EMPTY_I32
+                    if len(self._term_docs) > 256:
+                        self._term_docs.clear()
+                    self._term_docs[term] = got
+                return got
+
+            def title_prefix(text):
+                lo, hi = self._get_suggester().range(text + " ")
+                if hi > lo:
+                    return True
+                lo, hi = self._get_suggester().exact_range(text)
+                return hi > lo
+            self._corrector = Corrector(self.analyzer, doc_freq, docs, self.spelling, title_prefix)
+        return self._corrector
+
+    def _suggestion(self, query: str, q: Query | None) -> str | None:
+        """A corrected query when a word of ``query`` is rare or unknown (checked on the parsed
+        terms' document frequencies first, so sure queries never load the dictionary)."""
+        if q is None:
+            return None
+        for lit in q.literals + list(q.filters):
+            for t in lit.terms:
+                o = self._ordinal(t)
+                if o < 0 or self.reader.doc_freq(o) <= SPELL_RARE_DOCS:
+                    return self._get_corrector().correct(query)
+        return None
+
+    def _explain(self, result: SearchResult, snippets: bool, chars: int) -> None:
+        q = result.parsed
+        if q is None or not len(result):
+            return
+        terms = {t for lit in q.literals + list(q.filters) for t in lit.terms}
+        analyzer, reader = self.analyzer, self.reader
+
+        def explain(hit):
+            return matched_via(analyzer, reader, hit.docid, hit.title, hit.matched_fields, terms)
+        which = SnippetTerms.from_query(q) if snippets else None
+        for h in result:
+            h._explain = explain
+            if which is not None:
+                texts = reader.stored_text(h.docid)
+                h.snippet = make_snippet(analyzer, texts, which, chars) if texts is not None else None
 
     # --- plumbing ----------------------------------------------------------------------------
     def _prior(self, priors) -> tuple[np.ndarray, float] | None:
@@ -176,6 +288,13 @@ class Searcher:
         else:
             raise InvalidQueryError(f"priors must be True, False, None or a PriorConfig, not {priors!r}")
         return stored.scores(config), stored.max_score(config)
+
+    def _idf(self, o: int, model: str) -> float:
+        """The idf of term ``o`` (an ordinal of this index) in the collection searched."""
+        c = self.collection
+        if c is None:
+            return idf_of(self.n_docs, self.reader.doc_freq(o), model)
+        return idf_of(c.n_docs, c.doc_freq(self.reader.term(o)), model)
 
     def _ordinal(self, term: str) -> int:
         o = self._ordinals.get(term)
@@ -217,8 +336,7 @@ class Searcher:
             docids = np.concatenate([p[0] for p in parts])
             masks = np.concatenate([p[1] for p in parts])
             tfs = np.concatenate([p[2] for p in parts])
-        n = self.n_docs
-        idf = np.array([idf_of(n, self.reader.doc_freq(o), rank.model) for o in ords], np.float64)
+        idf = np.array([self._idf(o, rank.model) for o in ords], np.float64)
         fsel = np.array([field_mask(f) for _, f in keys], np.int64)
         return _Terms(keys, np.asarray(ords, np.int64), offsets, docids, masks, tfs, fsel, idf,
                       {key: t for t, key in enumerate(keys)})

@@ -1,0 +1,242 @@
+"""Load test of ``wikisearch serve`` on the 30k index: a separate load-generating process, 8
+concurrent clients on loopback, 30 s per endpoint, real DBpedia-Entity v2 queries.
+
+    python benchmarks/bench_serve.py                        # 30k index (built if missing), 8 x 30 s
+    python benchmarks/bench_serve.py --duration 5 --index /tmp/idx    # a quick look
+
+The server is ``python -m wikisearch serve`` in its own process; "start to first answer" is the
+wall time from starting that process to the first 200 of ``/api/suggest`` and then of
+``/api/search``. The load generator is another process (``--client`` mode of this script): asyncio,
+one keep-alive HTTP/1.1 connection per client, each client cycling through the queries from its
+own starting point, every request timed on the client and, from the ``Server-Timing`` header, on the
+server. ``/api/search`` is asked for 10 hits with snippets (``snippets=1``); ``/api/suggest`` for 10
+titles of every prefix of 2+ characters of each query, as a user types it. Before the timed window
+every query is asked once (warm-up). Reported: requests, errors (non-200 or broken connections),
+requests/s, client and server p50/p95/p99. Results: ``results/serve-30k.json`` and ``.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DEFAULT_INDEX = RESULTS / "tmp" / "enwiki30k-index"
+DATA = Path(os.environ.get("WIKISEARCH_DATA", ROOT.parent / "shared" / "data"))
+QUERIES = DATA / "judgments" / "dbpedia-entity-v2" / "queries-v2.txt"
+TARGETS = {"search_p95_ms": 20.0, "suggest_p95_ms": 3.0, "req_per_s": 200.0, "start_to_first_answer_s": 1.0}
+
+
+def percentile(values, p):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))]
+
+
+def load_queries() -> list[str]:
+    return [line.split("\t", 1)[1].strip() for line in QUERIES.read_text(encoding="utf-8").splitlines()
+            if "\t" in line]
+
+
+def paths_for(endpoint: str, queries: list[str]) -> list[str]:
+    q = urllib.parse.quote
+    if endpoint == "search":
+        return [f"/api/search?q={q(x)}&limit=10&snippets=1" for x in queries]
+    prefixes = [x[:n] for x in queries for n in range(2, len(x) + 1) if x[n - 1] != " "]
+    return [f"/api/suggest?q={q(p)}&limit=10" for p in prefixes]
+
+
+# --- the load generator (its own process) -------------------------------------------------------
+
+async def _client(host, port, paths, start, stop_at, out):
+    reader, writer = await asyncio.open_connection(host, port)
+    i = start
+    try:
+        while time.perf_counter() < stop_at:
+            path = paths[i % len(paths)]
+            i += 1
+            t = time.perf_counter()
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length, server_ms = 0, float("nan")
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"server-timing":
+                    server_ms = float(value.split(b"dur=")[1].split(b",")[0])
+            await reader.readexactly(length)
+            out.append((time.perf_counter() - t, server_ms, status))
+    finally:
+        writer.close()
+
+
+async def _load(host, port, paths, clients, duration, warm):
+    if warm:                              # every request once, one client, untimed
+        r, w = await asyncio.open_connection(host, port)
+        for path in paths:
+            w.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            head = await r.readuntil(b"\r\n\r\n")
+            length = next(int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length"))
+            await r.readexactly(length)
+        w.close()
+    results: list = []
+    errors = 0
+    t0 = time.perf_counter()
+    stop_at = t0 + duration
+    step = max(1, len(paths) // clients)
+    tasks = [asyncio.create_task(_client(host, port, paths, c * step, stop_at, results)) for c in range(clients)]
+    for t in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(t, Exception):
+            errors += 1
+    wall = time.perf_counter() - t0
+    return results, errors, wall
+
+
+def run_client(args) -> int:
+    paths = json.loads(Path(args.paths).read_text())
+    results, broken, wall = asyncio.run(_load("127.0.0.1", args.port, paths, args.clients, args.duration, True))
+    client_ms = [r[0] * 1000 for r in results]
+    server_ms = [r[1] for r in results if r[1] == r[1]]
+    bad = sum(1 for r in results if r[2] != 200)
+    out = {"requests": len(results), "errors": bad + broken, "non_200": bad, "broken_connections": broken,
+           "wall_s": wall, "req_per_s": len(results) / wall, "clients": args.clients, "duration_s": args.duration,
+           "distinct_requests": len(paths)}
+    for label, ms in (("client", client_ms), ("server", server_ms)):
+        out[label] = {"p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95), "p99_ms": percentile(ms, 99),
+                      "mean_ms": statistics.fmean(ms) if ms else float("nan")}
+    Path(args.out).write_text(json.dumps(out))
+    return 0
+
+
+# --- the driver ----------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def first_answer(port: int, path: str, proc, t0: float, timeout: float = 120) -> float:
+    import http.client
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", path)
+            r = c.getresponse()
+            r.read()
+            c.close()
+            if r.status == 200:
+                return time.perf_counter() - t0
+        except OSError:
+            pass
+        if proc.poll() is not None or time.perf_counter() - t0 > timeout:
+            raise RuntimeError("the server did not answer")
+        time.sleep(0.005)
+
+
+def ensure_index(index: Path) -> dict:
+    if (index / "manifest.json").exists():
+        return {"built": False}
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_query import CORPUS, ensure_index as build
+    return build(index, CORPUS, 2)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--index", default=str(DEFAULT_INDEX))
+    ap.add_argument("--duration", type=float, default=30.0)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=None, help="the server's --workers (threads)")
+    ap.add_argument("--endpoints", default="search,suggest")
+    ap.add_argument("--out", default=str(RESULTS / "serve-30k"))
+    ap.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--paths", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.client:
+        return run_client(args)
+    index = Path(args.index)
+    built = ensure_index(index)
+    queries = load_queries()
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "wikisearch", "serve", "-i", str(index), "--port", str(port)]
+    if args.workers:
+        cmd += ["--workers", str(args.workers)]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    result = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
+                          "cpus": os.cpu_count(), "load_before": os.getloadavg()},
+              "index": str(index), "index_built": built, "queries": len(queries), "targets": TARGETS,
+              "server_cmd": " ".join(cmd[1:])}
+    try:
+        result["start_to_first_suggest_s"] = first_answer(port, "/api/suggest?q=ab", proc, t0)
+        result["start_to_first_search_s"] = first_answer(port, "/api/search?q=ab&snippets=1", proc, t0)
+        for endpoint in args.endpoints.split(","):
+            paths_file = Path(args.out + f".{endpoint}.paths.json")
+            paths_file.parent.mkdir(parents=True, exist_ok=True)
+            paths_file.write_text(json.dumps(paths_for(endpoint, queries)))
+            out_file = Path(args.out + f".{endpoint}.tmp.json")
+            subprocess.run([sys.executable, __file__, "--client", "--port", str(port), "--paths", str(paths_file),
+                            "--clients", str(args.clients), "--duration", str(args.duration), "--out", str(out_file)],
+                           check=True, cwd=ROOT)
+            result[endpoint] = json.loads(out_file.read_text())
+            paths_file.unlink()
+            out_file.unlink()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    result["machine"]["load_after"] = os.getloadavg()
+    Path(args.out + ".json").write_text(json.dumps(result, indent=1))
+    Path(args.out + ".md").write_text(report(result))
+    print(report(result))
+    return 0
+
+
+def report(r: dict) -> str:
+    t = r["targets"]
+    lines = [f"# wikisearch serve under load ({r['index']}, {r['queries']} DBpedia-Entity queries)", "",
+             "| endpoint | requests | errors | req/s | client p50 / p95 / p99 ms | server p50 / p95 / p99 ms |",
+             "|---|---|---|---|---|---|"]
+    for ep in ("search", "suggest"):
+        if ep in r:
+            x = r[ep]
+            c, s = x["client"], x["server"]
+            lines.append(f"| /api/{ep} | {x['requests']:,} | {x['errors']} | {x['req_per_s']:.0f} | "
+                         f"{c['p50_ms']:.2f} / {c['p95_ms']:.2f} / {c['p99_ms']:.2f} | "
+                         f"{s['p50_ms']:.2f} / {s['p95_ms']:.2f} / {s['p99_ms']:.2f} |")
+    lines += ["", f"Start to first answer: suggest {r['start_to_first_suggest_s']:.2f} s, "
+              f"search {r['start_to_first_search_s']:.2f} s.", "", "Targets (client-side p95):"]
+    checks = []
+    if "search" in r:
+        checks += [("/api/search p95", r["search"]["client"]["p95_ms"], t["search_p95_ms"], "ms", "<="),
+                   ("/api/search req/s", r["search"]["req_per_s"], t["req_per_s"], "", ">=")]
+    if "suggest" in r:
+        checks += [("/api/suggest p95", r["suggest"]["client"]["p95_ms"], t["suggest_p95_ms"], "ms", "<=")]
+    checks += [("start to first answer", r["start_to_first_search_s"], t["start_to_first_answer_s"], "s", "<=")]
+    for name, got, want, unit, op in checks:
+        ok = got <= want if op == "<=" else got >= want
+        lines.append(f"- {name}: {got:.2f} {unit} (target {op} {want:g} {unit}): {'met' if ok else 'MISSED'}")
+    lines += ["", f"8 clients and the server share this machine ({r['machine']['cpus']} CPUs; load average "
+              f"{r['machine']['load_before'][0]:.1f} before, {r['machine']['load_after'][0]:.1f} after). "
+              "Command: `python benchmarks/bench_serve.py`."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Sharded search: an index built as N shards, searched as one, answers exactly like the single
+index over the same documents (scores bit for bit, top-k, totals), on random queries of every
+kind; shards opened by list, by their directory and by `query -i A -i B`."""
+import json
+import random
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import wikisearch
+from conftest import SHARED_DATA, requires_shared
+from wikisearch.build import build_index
+from wikisearch.cli import main
+from wikisearch.config import RankConfig
+from wikisearch.errors import WikisearchError
+from wikisearch.search.sharded import ShardedSearcher, shard_paths
+
+ENWIK8 = SHARED_DATA / "enwiki-xml" / "enwik8-head-4MB.xml.bz2"
+BLOCK = 250_000
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sharded")
+    single = build_index([ENWIK8], root / "single", block_bytes=BLOCK)
+    sharded = build_index([ENWIK8], root / "sharded", block_bytes=BLOCK, shards=3)
+    return single, sharded
+
+
+def _queries(searcher, n: int, seed: int) -> list[str]:
+    """Random queries of every kind from words of random documents' titles."""
+    rng = random.Random(seed)
+    r = searcher.reader
+    words = sorted({w for d in rng.sample(range(r.n_docs), 80) for w in r.title(d).split()
+                    if w.isalpha() and len(w) > 2})
+    out = []
+    for _ in range(n):
+        a, b, c = rng.sample(words, 3)
+        out.append(rng.choice([a, f"{a} {b}", f"{a} {b} {c}", f"{a} AND {b}", f"{a} OR {b} -{c}",
+                               f't:{a} {b}', f'"{a} {b}"', f"intitle:{a} {b}", f"c:{a} b:{b}"]))
+    return out
+
+
+def _same(ra, rb) -> None:
+    assert [(h.page_id, h.score, h.matched_fields) for h in ra] == \
+           [(h.page_id, h.score, h.matched_fields) for h in rb], ra.query
+    assert [h.title for h in ra] == [h.title for h in rb]
+    assert (ra.total_matches, ra.total_relation) == (rb.total_matches, rb.total_relation)
+
+
+@requires_shared(ENWIK8)
+def test_shards_answer_like_one_index(built):
+    single, sharded = built
+    one = wikisearch.open(single)
+    many = wikisearch.open(sharded)
+    assert isinstance(many, ShardedSearcher) and len(many.shards) == 3
+    assert many.n_docs == one.n_docs
+    assert all(s.n_docs > 0 for s in many.shards)
+    np.testing.assert_array_equal(many.collection.avg_field_lengths, one.reader.avg_field_lengths)
+    tfidf = RankConfig(model="tfidf", k1=0.9)
+    for q in _queries(one, 60, seed=5):
+        for k, rank in ((10, None), (3, tfidf), (50, None)):
+            # (no spelling correction: a shard knows only its own words; see sharded.py)
+            _same(one.search(q, k=k, rank=rank, correct=False), many.search(q, k=k, rank=rank))
+    _same(one.search("the history", k=5, offset=7, correct=False),
+          many.search("the history", k=5, offset=7, snippets=True))
+
+
+@requires_shared(ENWIK8)
+def test_document_frequencies_add_up(built):
+    single, sharded = built
+    one = wikisearch.open(single)
+    many = wikisearch.open(sharded)
+    r = one.reader
+    rng = random.Random(2)
+    for o in rng.sample(range(r.n_terms), 300):
+        assert many.collection.doc_freq(r.term(o)) == r.doc_freq(o)
+    assert many.collection.doc_freq("zzzznotaterm") == 0
+
+
+@requires_shared(ENWIK8)
+def test_shards_by_list_directory_and_cli(built):
+    single, sharded = built
+    dirs = shard_paths(sharded)
+    assert [d.name for d in dirs] == ["shard-000", "shard-001", "shard-002"]
+    by_list = wikisearch.open([str(d) for d in dirs])
+    by_dir = wikisearch.open(sharded)
+    q = "computer science history"
+    _same(by_list.search(q, k=20), by_dir.search(q, k=20))
+    runner = CliRunner()
+    args = ["query", q, "--json", "-k", "7", "--no-correct"]
+    a = runner.invoke(main, args + ["-i", str(single)])
+    b = runner.invoke(main, args + [x for d in dirs for x in ("-i", str(d))])
+    assert a.exit_code == 0 and b.exit_code == 0, (a.output, b.output)
+    ha, hb = json.loads(a.stdout)["hits"], json.loads(b.stdout)["hits"]
+    assert len(ha) == 7 and [(h["page_id"], h["score"]) for h in ha] == [(h["page_id"], h["score"]) for h in hb]
+    # the document table is split, not copied: each article is in one shard
+    pages = [set(np.asarray(s.reader.page_ids).tolist()) for s in by_dir.shards]
+    assert sum(map(len, pages)) == len(set().union(*pages)) == by_dir.n_docs
+
+
+def test_shards_need_as_many_blocks(tmp_path):
+    with pytest.raises(WikisearchError, match="--shards 4 needs at least 4 dump blocks"):
+        build_index([wikisearch.sample_dump()], tmp_path / "x", shards=4)
+    assert not (tmp_path / "x").exists()
+
+
+def test_shards_built_differently_are_refused(tmp_path):
+    a = build_index([wikisearch.sample_dump()], tmp_path / "a")
+    b = build_index([wikisearch.sample_dump()], tmp_path / "b", stem=False)
+    with pytest.raises(WikisearchError, match="different analyzer settings"):
+        wikisearch.open([a, b])

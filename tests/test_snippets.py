@@ -1,0 +1,301 @@
+"""Results people can read (#15): snippets with highlights, "matched via", did-you-mean and fuzzy
+title suggestions, on hand-made documents whose expected answers are written by hand."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from _memindex import MemoryIndex
+from wikisearch.analysis.analyzer import Analyzer
+from wikisearch.popularity import _spelling_kernels as SPK
+from wikisearch.popularity import _suggest_kernels as FK
+from wikisearch.popularity.spelling import SpellingDictionary, _codepoints
+from wikisearch.popularity.suggest import Suggester, suggest_key
+from wikisearch.search.results import MatchedVia, Snippet
+from wikisearch.search.searcher import Searcher
+from wikisearch.search.snippets import SnippetTerms, heading_anchor, make_snippet
+
+EN = Analyzer("english")
+
+
+def marked(sn: Snippet) -> list[str]:
+    return [sn.text[a:b] for a, b in sn.highlights]
+
+
+def terms_of(query_words: str, phrases=()) -> SnippetTerms:
+    return SnippetTerms.of(EN, EN.terms(query_words), [tuple(EN.terms(p)) for p in phrases])
+
+
+# --- Snippet and MatchedVia as data --------------------------------------------------------------
+def test_snippet_renders_escaped_html_bold_terminal_and_json():
+    sn = Snippet("a <b> & c", [(2, 5), (8, 9)])
+    assert sn.html() == 'a <span class="searchmatch">&lt;b&gt;</span> &amp; <span class="searchmatch">c</span>'
+    assert sn.terminal() == "a \x1b[1m<b>\x1b[0m & \x1b[1mc\x1b[0m"
+    assert json.loads(json.dumps(sn.to_json())) == {"text": "a <b> & c", "highlights": [[2, 5], [8, 9]]}
+    assert Snippet("x\x1b[2Jy", []).terminal() == "x [2Jy"          # no escape from stored text
+
+
+def test_matched_via_json_and_kinds():
+    assert MatchedVia("heading", "Early life", "Early_life").to_json() == \
+        {"kind": "heading", "text": "Early life", "anchor": "Early_life"}
+    with pytest.raises(ValueError):
+        MatchedVia("body", "x")
+    assert heading_anchor("  Life and  career ") == "Life_and_career"
+
+
+# --- snippet windows -------------------------------------------------------------------------------
+FILLER = "Nothing to see in this sentence at all. " * 12
+
+
+def test_window_shows_most_distinct_terms_not_repeats():
+    body = ("Berlin Berlin Berlin Berlin is a word repeated here. " + FILLER +
+            "Berlin is the capital of Germany and its largest city. " + FILLER)
+    sn = make_snippet(EN, {"opening": "", "body": body}, terms_of("berlin germany"), 150)
+    assert marked(sn)[:2] == ["Berlin", "Germany"]
+    assert sn.text.startswith("Berlin is the capital")               # a sentence start
+
+
+def test_early_text_preferred_among_equal_windows():
+    body = "Lead. The tower is tall. " + FILLER + "Another tower stands here. " + FILLER
+    sn = make_snippet(EN, {"opening": "", "body": body}, terms_of("tower"), 80)
+    assert sn.text.startswith("Lead. The tower") or sn.text.startswith("The tower")
+    assert marked(sn) == ["tower"]
+
+
+def test_phrase_is_highlighted_as_one_span():
+    body = FILLER + "The Bank of America tower is in New York. A bank near America. " + FILLER
+    sn = make_snippet(EN, {"body": body}, terms_of("", phrases=["bank of america"]), 150)
+    assert marked(sn)[0] == "Bank of America"
+    assert "bank" in marked(sn) and "America" in marked(sn)             # loose words: words
+
+
+def test_stemmed_forms_are_highlighted():
+    body = FILLER + "She runs every day; running is her hobby, and she ran twice. " + FILLER
+    sn = make_snippet(EN, {"body": body}, terms_of("running"), 150)
+    assert marked(sn) == ["runs", "running"]                            # "ran": another stem
+
+
+def test_no_body_match_falls_back_to_the_opening():
+    fields = {"opening": "Zebras are African equines with black-and-white stripes.", "body": FILLER}
+    sn = make_snippet(EN, fields, terms_of("horse"), 40)
+    assert sn.highlights == [] and sn.text == "Zebras are African equines with"
+    assert len(sn.text) <= 40
+
+
+def test_unicode_offsets_are_characters_of_the_text():
+    body = ("Die Straße führt nach Köln. " * 3 + "Ελληνική γλώσσα και Ελλάδα. 東京は日本の首都です。"
+            + " Ünïcödé 👩‍👩‍👧 café Café CAFÉ.")
+    sn = make_snippet(EN, {"body": body}, SnippetTerms.of(EN, ["cafe", "koln", "東"], []), 150)
+    assert {m.casefold() for m in marked(sn)} <= {"café", "köln", "東"}
+    assert "café" in marked(sn) and "東" in marked(sn)
+    for a, b in sn.highlights:
+        assert 0 <= a < b <= len(sn.text)
+    assert sn.highlights == sorted(sn.highlights)
+    # never a combining mark cut from its letter at the edges
+    decomposed = "e\u0301" * 200 + " cafe"
+    sn = make_snippet(EN, {"body": decomposed}, SnippetTerms.of(EN, ["cafe"], []), 30)
+    assert not sn.text.startswith("\u0301")
+
+
+@pytest.mark.parametrize("chars", [20, 60, 150, 300])
+def test_length_is_about_the_asked_characters(chars):
+    body = " ".join(f"word{i} tower" if i % 7 == 0 else f"word{i}" for i in range(400))
+    sn = make_snippet(EN, {"body": body}, terms_of("tower"), chars)
+    assert chars // 2 <= len(sn.text) <= chars
+    assert all(sn.text[a:b] == "tower" for a, b in sn.highlights) and sn.highlights
+
+
+# --- through the searcher: snippets opt-in, matched via ------------------------------------------
+DOCS = [
+    {"title": "Lata Mangeshkar", "redirect": "Nightingale of India\nLata",
+     "opening": "Lata Mangeshkar was an Indian playback singer.",
+     "heading": "Early life\nCareer", "body": "She was born in Indore. Her career spanned decades.",
+     "category": "Indian women playback singers\n1929 births"},
+    {"title": "Indore", "opening": "Indore is the largest city of Madhya Pradesh.",
+     "heading": "History\nGeography and climate", "body": "The city lies on the Malwa plateau.",
+     "category": "Cities in Madhya Pradesh"},
+    {"title": "Plateau", "opening": "A plateau is a flat elevated landform.", "body": "Tablelands.",
+     "category": "Landforms"},
+    {"title": "Quantum mechanics", "opening": "Quantum mechanics is a theory of physics.",
+     "body": "Quantum mechanics describes nature at small scales. Quantum theory is famous. "
+             "Quantum physics and quantum mechanics are taught.", "heading": "History",
+     "category": "Quantum physics"},
+    {"title": "Christmas", "opening": "Christmas is a holiday. Christmas trees are common.",
+     "body": "Christmas is celebrated on 25 December. Christmas Christmas.",
+     "category": "Christmas"},
+]
+
+
+@pytest.fixture(scope="module")
+def mem():
+    return Searcher(MemoryIndex(DOCS, analyzer=EN))
+
+
+def test_snippets_are_opt_in_and_in_json(mem):
+    plain = mem.search("indore")
+    assert all(h.snippet is None for h in plain)
+    got = mem.search("indore", snippets=True)
+    assert [h.title for h in got] == [h.title for h in plain]
+    assert all(h.snippet is not None for h in got)
+    body = got.to_json()
+    assert set(body["hits"][0]) >= {"snippet", "matched_via"}
+    assert body["suggestion"] is None and body["rewritten_query"] is None
+    assert plain.to_json()["hits"][0]["snippet"] is None
+
+
+def via(mem, query, title):
+    hit = next(h for h in mem.search(query, k=10, correct=False) if h.title == title)
+    return hit.matched_via
+
+
+def test_matched_via_order_title_redirect_heading_category(mem):
+    assert via(mem, "indore", "Indore") == MatchedVia("title", "Indore")
+    assert via(mem, "nightingale", "Lata Mangeshkar") == MatchedVia("redirect", "Nightingale of India")
+    assert via(mem, "early life", "Lata Mangeshkar") == MatchedVia("heading", "Early life", "Early_life")
+    assert via(mem, "climate", "Indore") == MatchedVia("heading", "Geography and climate",
+                                                      "Geography_and_climate")
+    assert via(mem, "births", "Lata Mangeshkar") == MatchedVia("category", "1929 births")
+    assert via(mem, "malwa", "Indore") is None                           # the body only
+    # title beats the rest: "plateau" is Plateau's title and Indore's body
+    assert via(mem, "plateau", "Plateau").kind == "title"
+
+
+# --- did you mean ----------------------------------------------------------------------------------
+def test_dictionary_lookup_equals_brute_force():
+    rng = np.random.default_rng(7)
+    letters = list("abcdeilmnorstu")
+    words = sorted({"".join(rng.choice(letters, rng.integers(2, 11))) for _ in range(3000)})
+    d = SpellingDictionary(words, rng.integers(1, 1000, len(words)))
+    for _ in range(300):
+        q = "".join(rng.choice(letters, rng.integers(2, 11)))
+        md = 1.0 if len(q) <= 4 else 2.0
+        got = {w for w, _c, _n in d.candidates(q, 10_000)}
+        qc = _codepoints(q)
+        brute = set()
+        for w in words:
+            wc = _codepoints(w)
+            if _osa(q, w) <= md and SPK.weighted_osa(qc, wc, 0, len(wc), md) <= md:
+                brute.add(w)
+        assert brute <= got, (q, brute - got)
+        for w in got:
+            wc = _codepoints(w)
+            assert SPK.weighted_osa(qc, wc, 0, len(wc), md) <= md
+
+
+def _osa(a: str, b: str) -> int:
+    """Plain optimal string alignment distance (the oracle's)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+def test_misspelt_query_gets_a_suggestion_and_correct_ones_none(mem):
+    r = mem.search("quantom mechanics")
+    assert r.suggestion == "quantum mechanics" and r.rewritten_query is None
+    assert mem.search("Quantum mechanics").suggestion is None
+    assert mem.search("indore plateau").suggestion is None
+    assert mem.search("Quantom Mechanics").suggestion == "Quantum Mechanics"   # case kept
+    assert mem.search("quantom", correct=False).suggestion is None
+
+
+def test_query_that_finds_nothing_runs_the_correction(mem):
+    r = mem.search("chrismas")
+    assert r.rewritten_query == "christmas" and r.suggestion is None
+    assert r.query == "chrismas" and r[0].title == "Christmas"
+    assert mem.search("chrismas", correct=False).rewritten_query is None
+    assert len(mem.search("chrismas", correct=False)) == 0
+    assert len(mem.search("xqzjwv")) == 0                               # nothing near: nothing
+
+
+def test_operators_prefixes_and_exclusions_are_kept(mem):
+    assert mem.search("t:quantom OR mechanics -indore").suggestion == "t:quantum OR mechanics -indore"
+    r = mem.search("t:quantom AND mechanics -indore")                   # nothing as typed
+    assert r.rewritten_query == "t:quantum AND mechanics -indore" and r[0].title == "Quantum mechanics"
+
+
+# --- fuzzy suggest ---------------------------------------------------------------------------------
+def _prefix_dist(key: str, q: str) -> int:
+    """Oracle: the smallest OSA distance between q and a prefix of key."""
+    return min(_osa(q, key[:i]) for i in range(len(key) + 1))
+
+
+def test_fuzzy_ranges_equal_brute_force():
+    rng = np.random.default_rng(3)
+    letters = list("abcde ")
+    keys = sorted({"".join(rng.choice(letters, rng.integers(1, 9))).strip() for _ in range(800)} - {""})
+    blobs = [k.encode() for k in keys]
+    offsets = np.zeros(len(keys) + 1, np.int64)
+    np.cumsum([len(b) for b in blobs], out=offsets[1:])
+    blob = np.frombuffer(b"".join(blobs), np.uint8)
+    for _ in range(200):
+        q = "".join(rng.choice(letters[:-1], rng.integers(1, 7)))
+        for md, anchor in ((1, 0), (2, 0), (2, 1), (1, 2)):
+            if anchor > len(q):
+                continue
+            lo = sum(1 for k in keys if k[:anchor] < q[:anchor])
+            hi = lo + sum(1 for k in keys if k[:anchor] == q[:anchor])
+            los, his, _ = FK.fuzzy_ranges(blob, offsets, np.frombuffer(q.encode(), np.uint8), md, 10**7,
+                                          anchor, lo, hi)
+            got = set()
+            for a, b in zip(los.tolist(), his.tolist()):
+                got.update(range(a, b))
+            brute = {i for i, k in enumerate(keys)
+                     if k[:anchor] == q[:anchor] and _prefix_dist(k, q) <= md}
+            assert got == brute, (q, md, anchor)
+
+
+def test_fuzzy_suggest_exact_first_then_near(mem):
+    s = Suggester(mem.reader, None)
+    assert [x.title for x in s.suggest("chris", 5)] == ["Christmas"]
+    assert [x.title for x in mem.suggest("chrsi", 5, fuzzy=False)] == []
+    assert [x.title for x in mem.suggest("chrsi", 5)] == ["Christmas"]            # a swap
+    assert "Lata Mangeshkar" in [str(x) for x in mem.suggest("lata mangeshkr", 5)]
+    got = [str(x) for x in mem.suggest("lat", 5)]
+    assert got[0] in ("Lata Mangeshkar", "Lata \u2192 Lata Mangeshkar")           # exact first
+    assert [x.title for x in mem.suggest("qu", 5)] == ["Quantum mechanics"]      # too short: exact
+    assert suggest_key("Quantum mechanics") == "quantum mechanics"
+
+
+# --- the fast term finder against the analyzer's plain-Python oracle ------------------------------
+TEXTS = [
+    "The runners ran; running dogs run. DYING and dies, die! Café cafés CAFÉ naïve Naive",
+    "Die Straße führt nach Köln; Straßen in KÖLN. Über über",
+    "Ελληνική γλώσσα και Ελλάδα, ελληνικά. Москва — столица России; москвы",
+    "東京は日本の首都です。東京都 e\u0301te\u0301 ETE",
+    "",
+]
+
+
+@pytest.mark.parametrize("language", ["english", "german", "greek", "russian", "indonesian", ""])
+@pytest.mark.parametrize("text", TEXTS)
+def test_find_terms_equals_the_slow_spans(language, text):
+    an = Analyzer(language)
+    spans = an.spans_slow(text)
+    vocab = sorted({t for _, _, t in spans})
+    for terms in (vocab, vocab[::3], vocab[1:2], ["nothing"]):
+        want = [(a, b, terms.index(t)) for a, b, t in spans if t in terms]
+        for positions in (True, False):
+            s, e, w, p = an.find_terms(text, terms, positions=positions)
+            assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (terms, positions)
+        kept = [t for _, _, t in spans]
+        s, e, w, p = an.find_terms(text, terms, positions=True)
+        assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
+
+
+def test_pruned_top_k_and_batch_equal_the_full_ranking():
+    words = ["christmas", "chrism", "christ", "charisma", "mount", "amount", "everest", "events",
+             "every", "receive", "relieve", "received", "the", "then", "ten", "teh"]
+    d = SpellingDictionary(words, [50, 2, 400, 30, 40, 80, 30, 900, 700, 60, 9, 300, 10**6, 9000, 800, 3])
+    queries = ["chrismas", "everst", "recieve", "teh", "mont", "zzzzzz", "christ", "the", "amout"]
+    for q in queries:
+        full = d.candidates(q, 10_000)
+        for k in (1, 2, 3):
+            assert d.candidates(q, k) == full[:k], (q, k)
+    assert d.correct_many(queries) == [d.correct(q) for q in queries]
+    assert d.correct("zzzzzz") == "zzzzzz" and d.correct("chrismas") == "christmas"

@@ -1,0 +1,243 @@
+"""spelling: the words of an index and how common they are, for "did you mean" -- built from the
+index itself (its titles, redirect titles and stored text), never from an outside dictionary.
+
+>>> d = SpellingDictionary(["christmas", "chrism", "mount", "everest"], [50, 2, 40, 30])
+>>> [w for w, _cost, _n in d.candidates("chrismas", 2)]
+['christmas', 'chrism']
+
+A word is a token as the analyzer cuts it, folded as the analyzer folds it (case, diacritics) but
+neither stemmed nor stopword-filtered, so a correction is a word a reader knows (``christmas``,
+not the stem ``christma``). Its count is its occurrences in the text read plus
+``TITLE_WEIGHT`` per title or redirect title holding it; words seen once in text alone are left
+out (typos in articles are mostly seen once). Lookup is SymSpell (symmetric deletes over each
+word's first 7 characters, in ``_spelling_kernels``), candidates verified by a weighted edit
+distance (a doubled or dropped double letter, a vowel for a vowel, two swapped neighbours cost
+less than other edits) and ranked by ``log(count) - alpha * cost``.
+
+The dictionary is stored beside the index as ``spelling.bin`` (an add-on like ``priors.bin``: not
+in the manifest, tied to the index's checksum) the first time it is needed, if the directory is
+writable; otherwise it is rebuilt in memory by each process that needs it.
+"""
+from __future__ import annotations
+
+import math
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+from wikisearch.analysis.analyzer import Analyzer
+from wikisearch.errors import CorruptIndexError
+from wikisearch.fileio import atomic_path
+from wikisearch.index.container import Container, write_container
+from wikisearch.popularity import _spelling_kernels as K
+
+FILE = "spelling.bin"
+KIND = b"SPEL"
+#: Bumped when the arrays of spelling.bin change; an older file is made again.
+LAYOUT = 2
+#: Deletes are taken over this many first characters of each word (SymSpell's prefix length).
+PREFIX = 7
+#: Edit distance searched (weighted; see ``_spelling_kernels.weighted_osa``).
+MAX_DIST = 2
+#: What one title or redirect title holding a word adds to its count.
+TITLE_WEIGHT = 5
+#: Stored text read to count words (characters); titles and redirects are always read whole.
+TEXT_BUDGET = 400_000_000
+#: Ranking: score = log(count) - ALPHA * cost - FIRST_LETTER when the first letters differ.
+ALPHA = 7.0
+FIRST_LETTER = 0.5
+
+
+def max_dist_for(word: str) -> float:
+    """Edits allowed for a word of this length: 1 up to 4 characters, 2 from 5 on."""
+    return 1.0 if len(word) <= 4 else float(MAX_DIST)
+
+
+def _codepoints(word: str) -> np.ndarray:
+    return np.frombuffer(word.encode("utf-32-le", "surrogatepass"), np.int32)
+
+
+def _is_word(w: str) -> bool:
+    return len(w) >= 2 and not any(unicodedata.category(c)[0] == "N" for c in w)
+
+
+class SpellingDictionary:
+    """Words with counts, and SymSpell lookups over them; safe to share between threads."""
+
+    def __init__(self, words, counts, *, arrays: dict | None = None, meta: dict | None = None):
+        self.words = list(words)
+        self.counts = np.asarray(counts, np.int64)
+        self.meta = dict(meta or {})
+        self._index = {w: i for i, w in enumerate(self.words)}
+        if arrays is None:
+            arrays = _arrays(self.words)
+        self.offsets = np.asarray(arrays["offsets"]).view(np.int64)
+        self.cps = np.asarray(arrays["cps"]).view(np.int32)
+        self.hashes = np.asarray(arrays["hashes"]).view(np.uint64)
+        self.ids = np.asarray(arrays["ids"]).view(np.int32)
+        self.bits = _bits(len(self.hashes))
+        self.dir = np.asarray(arrays["dir"]).view(np.int64) if "dir" in arrays \
+            else K.directory(self.hashes, self.bits)
+        self.log_counts = np.log1p(self.counts.astype(np.float64))
+        self.total = int(self.counts.sum())
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def count(self, word: str) -> int:
+        """How often the (folded) ``word`` was seen; 0 if it is not in the dictionary."""
+        i = self._index.get(word)
+        return int(self.counts[i]) if i is not None else 0
+
+    def candidates(self, word: str, k: int = 5, max_dist: float | None = None) -> list[tuple[str, float, int]]:
+        """Up to ``k`` words within ``max_dist`` weighted edits of the folded ``word``, best first:
+        ``(word, cost, count)``; the word itself (cost 0) is among them if it is known."""
+        if not word:
+            return []
+        md = max_dist_for(word) if max_dist is None else float(max_dist)
+        ids, costs = K.lookup(_codepoints(word), self.hashes, self.ids, self.dir, self.bits, self.cps,
+                              self.offsets, self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER, k)
+        return [(self.words[i], c, int(self.counts[i])) for i, c in zip(ids.tolist(), costs.tolist())]
+
+    def correct_many(self, words: list[str]) -> list[str]:
+        """:meth:`correct` of every word, in one kernel call."""
+        if not words:
+            return []
+        cps = [_codepoints(w) for w in words]
+        offsets = np.zeros(len(words) + 1, np.int64)
+        np.cumsum([len(c) for c in cps], out=offsets[1:])
+        md = np.array([max_dist_for(w) for w in words], np.float64)
+        got = K.lookup_many(np.concatenate(cps), offsets, self.hashes, self.ids, self.dir, self.bits,
+                            self.cps, self.offsets, self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER)
+        return [self.words[i] if i >= 0 else w for w, i in zip(words, got.tolist())]
+
+    def correct(self, word: str) -> str:
+        """The best candidate for ``word`` (itself when nothing is better or nothing is near)."""
+        got = self.candidates(word, 1)
+        return got[0][0] if got else word
+
+    def score(self, count: int, cost: float) -> float:
+        return math.log1p(count) - ALPHA * cost
+
+    def to_arrays(self) -> dict:
+        blob = "\n".join(self.words).encode("utf-8", "surrogatepass")
+        return {"offsets": self.offsets, "cps": self.cps, "hashes": self.hashes, "ids": self.ids,
+                "dir": self.dir, "counts": self.counts, "words": np.frombuffer(blob, np.uint8)}
+
+
+def _bits(n_hashes: int) -> int:
+    """Directory size: about 4 deletes per bucket, at least 2^8 buckets, at most 2^24."""
+    return int(min(24, max(8, int(np.ceil(np.log2(max(n_hashes, 1) / 4))))))
+
+
+def _arrays(words: list[str]) -> dict:
+    cps_list = [_codepoints(w) for w in words]
+    offsets = np.zeros(len(words) + 1, np.int64)
+    np.cumsum([len(c) for c in cps_list], out=offsets[1:])
+    cps = np.concatenate(cps_list) if cps_list else np.zeros(0, np.int32)
+    hashes, ids = K.build_deletes(cps, offsets, PREFIX, MAX_DIST)
+    order = np.argsort(hashes, kind="stable")
+    return {"offsets": offsets, "cps": cps, "hashes": hashes[order], "ids": ids[order]}
+
+
+def word_counts(reader, *, text_budget: int = TEXT_BUDGET) -> dict[str, int]:
+    """{folded word: count} of an index's titles and redirect titles (``TITLE_WEIGHT`` each) and
+    of its stored text (documents in order until ``text_budget`` characters are read)."""
+    base = reader.analyzer
+    fold = base.fold if isinstance(base, Analyzer) else True
+    plain = Analyzer("", stem=False, stopwords=(), fold=fold)
+    counts: dict[str, int] = {}
+
+    def add(texts, weight):
+        if not texts:
+            return
+        ids, _, vocab = plain.analyze_texts(texts)
+        if not len(ids):
+            return
+        n = np.bincount(ids, minlength=len(vocab))
+        for w, c in zip(vocab, n.tolist()):
+            if c:
+                counts[w] = counts.get(w, 0) + c * weight
+    titles = [reader.title(d) for d in range(int(reader.n_docs))]
+    _, aliases = reader.alias_table()
+    for i in range(0, len(titles) + len(aliases), 20000):
+        add((titles + aliases)[i:i + 20000], TITLE_WEIGHT)
+    title_words = set(counts)
+    read = 0
+    batch: list[str] = []
+    for d in range(int(reader.n_docs)):
+        if read >= text_budget:
+            break
+        texts = reader.stored_text(d)
+        if texts is None:
+            break
+        for f in ("opening", "body", "heading", "category"):
+            t = texts.get(f, "")
+            if t:
+                batch.append(t)
+                read += len(t)
+        if len(batch) >= 2000:
+            add(batch, 1)
+            batch = []
+    add(batch, 1)
+    return {w: c for w, c in counts.items()
+            if _is_word(w) and (c >= 2 or w in title_words)}
+
+
+def build_dictionary(reader, *, text_budget: int = TEXT_BUDGET) -> SpellingDictionary:
+    counts = word_counts(reader, text_budget=text_budget)
+    words = sorted(counts)
+    return SpellingDictionary(words, [counts[w] for w in words],
+                              meta={"text_budget": text_budget})
+
+
+def spelling_path(index_dir) -> Path:
+    return Path(index_dir) / FILE
+
+
+def write_dictionary(path, d: SpellingDictionary, index_checksum: str) -> Path:
+    with atomic_path(path) as tmp:
+        write_container(tmp, KIND, d.to_arrays(),
+                        {**d.meta, "index_checksum": index_checksum, "n_words": len(d),
+                         "prefix": PREFIX, "max_dist": MAX_DIST, "layout": LAYOUT})
+    return Path(path)
+
+
+def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
+    c = Container(path, KIND)
+    meta = c.meta
+    if index_checksum is not None and meta.get("index_checksum") != index_checksum:
+        raise CorruptIndexError(path, "made for another build of this index (delete the file)",
+                                expected=index_checksum, found=meta.get("index_checksum"))
+    if meta.get("prefix") != PREFIX or meta.get("max_dist") != MAX_DIST or \
+            meta.get("layout") != LAYOUT or "dir" not in c.arrays:
+        raise CorruptIndexError(path, "made with other settings (delete the file)")
+    words = c["words"].tobytes().decode("utf-8", "surrogatepass").split("\n") if len(c["words"]) else []
+    if len(words) != int(meta.get("n_words", -1)) or c["counts"].shape != (len(words),):
+        raise CorruptIndexError(path, "word table does not match its counts")
+    return SpellingDictionary(words, c["counts"], meta=meta,
+                              arrays={k: c[k] for k in ("offsets", "cps", "hashes", "ids", "dir")})
+
+
+def load_dictionary(reader, say=None) -> SpellingDictionary:
+    """The index's spelling dictionary: ``spelling.bin`` if it is there and made for this index,
+    else built now (and stored, when the index directory is writable); ``say(message)`` is told
+    first, since that takes a while (about a minute for 30k articles)."""
+    path = spelling_path(reader.path) if reader.path is not None else None
+    checksum = reader.manifest.get("checksum") if reader.manifest else None
+    if path is not None and path.exists():
+        try:
+            return read_dictionary(path, checksum)
+        except CorruptIndexError:
+            pass                              # stale or damaged: made again below
+    if say is not None:
+        say("building the spelling dictionary of this index for 'did you mean' (its first use; "
+            "stored as spelling.bin for later runs) ...")
+    d = build_dictionary(reader)
+    if path is not None and checksum:
+        try:
+            write_dictionary(path, d, checksum)
+        except OSError:
+            pass                              # a read-only index: this process keeps it in memory
+    return d

@@ -1,0 +1,252 @@
+"""snippets: why a hit matched, for people -- a short passage of its text with the query's words
+marked (:func:`make_snippet`), and whether the match came through its title, a redirect, a
+section heading or a category (:func:`matched_via`).
+
+>>> from wikisearch.analysis.analyzer import Analyzer
+>>> terms = SnippetTerms.of(Analyzer(), ["run", "fast"], [])
+>>> make_snippet(Analyzer(), {"body": "Dogs like to run. A dog runs fast. Cats sleep all day."}, terms, 25)
+Snippet('run. A dog runs fast.', [(0, 3), (11, 15), (16, 20)])
+
+The window is CirrusSearch's: the one showing the most *distinct* query terms (an occurrence of a
+term already shown adds 0.05, discounted by 1.1 per repeat), then the earliest; a quoted phrase
+counts once more and is marked as one span. Matching is on analyzed terms, so the stemmed forms
+of a query word are marked (``running`` marks ``runs``). With no match in the text the snippet is
+the opening. Offsets are characters (code points) of ``Snippet.text``, which is the stored text
+with line breaks as spaces; it starts and ends at word boundaries (a sentence start when one is
+near) and never splits a letter from its combining marks.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+from wikisearch.search.query import Query
+from wikisearch.search.results import MatchedVia, Snippet, article_text
+
+#: Default snippet length in characters (CirrusSearch's).
+SNIPPET_CHARS = 150
+#: Fields whose words a snippet may show (prose), and the fields that mark a query as matching
+#: "via" something, in CirrusSearch's order.
+_TEXT_FIELDS = ("opening", "body")
+VIA_ORDER = ("title", "redirect", "heading", "category")
+#: Characters of an article searched for the window (its beginning): the time of a snippet is
+#: bounded on the longest articles, and early text is preferred anyway.
+SCAN_CHARS = 20_000
+#: Matches looked at per document (the earliest): enough for any window, bounded time.
+MAX_MATCHES = 2000
+_REPEAT = 0.05        # what a repeated term adds, discounted by 1.1 per repeat
+_PHRASE = 0.5         # what a whole phrase adds
+_EARLY = 0.3          # the penalty for a window at the very end of the text
+_SENTENCE = re.compile(r"[.!?\u3002\uff01\uff1f]\s")
+
+
+@dataclass(frozen=True)
+class SnippetTerms:
+    """The query's terms a snippet marks: ``terms`` (distinct analyzed terms of the positive
+    words that may match prose) and ``phrases`` (each a tuple of indexes into ``terms``)."""
+
+    terms: tuple[str, ...]
+    phrases: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def of(cls, analyzer, words, phrases) -> "SnippetTerms":
+        """From terms (``words``) and phrases (tuples of terms)."""
+        terms = list(dict.fromkeys(list(words) + [t for p in phrases for t in p]))
+        index = {t: i for i, t in enumerate(terms)}
+        return cls(tuple(terms), tuple(tuple(index[t] for t in p) for p in phrases if len(p) > 1))
+
+    @classmethod
+    def from_query(cls, q: Query) -> "SnippetTerms":
+        words, phrases = [], []
+        for lit in q.literals + list(q.filters):
+            if lit.fields is not None and not set(lit.fields) & set(_TEXT_FIELDS):
+                continue
+            words.extend(lit.terms)
+            if lit.phrase:
+                phrases.append(lit.terms)
+        return cls.of(None, words, phrases)
+
+
+def _is_mark(ch: str) -> bool:
+    return unicodedata.category(ch)[0] == "M" or ch in "\u200c\u200d"
+
+
+def _start_at(text: str, lo: int, spare: int) -> int:
+    """Where a window showing ``text[lo:]`` starts: the latest sentence start in
+    [lo - spare, lo] if there is one, else a word start a little before ``lo``."""
+    if lo <= 0:
+        return 0
+    best = None
+    for m in _SENTENCE.finditer(text, max(0, lo - spare - 2), lo + 1):
+        if m.end() <= lo:
+            best = m.end()
+    if best is not None and best >= lo - spare:
+        return best
+    i = max(0, lo - min(spare // 3, 40))
+    if i == 0 or text[i - 1].isspace():
+        return i
+    j = i
+    while j < lo and not text[j].isspace():
+        j += 1
+    if j < lo:
+        return j + 1
+    while i < lo and _is_mark(text[i]):     # no space near (CJK): keep marks whole
+        i += 1
+    return i
+
+
+def _end_at(text: str, i: int, need: int) -> int:
+    """An end at or before ``i`` and not before ``need``: a word end if one is near."""
+    if i >= len(text):
+        return len(text)
+    if text[i].isspace():
+        return i
+    j = i
+    while j > need and i - j < 20 and not text[j - 1].isspace():
+        j -= 1
+    if j > need and i - j < 20:
+        return j - 1 if text[j - 1].isspace() else j
+    while i < len(text) and _is_mark(text[i]):
+        i += 1
+    return i
+
+
+def _window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_chars: int):
+    """The best run of matches fitting in ``width`` characters: (first, last) match indexes."""
+    best, best_score = (0, 0), -1.0
+    m = len(starts)
+    counts = [0] * n_terms
+    distinct = 0
+    repeats = phr = 0.0
+    j = 0                                   # matches [i, j) are in the window
+    for i in range(m):
+        limit = starts[i] + width
+        while j < m and ends[j] <= limit:
+            c = counts[which[j]]
+            if c == 0:
+                distinct += 1
+            else:
+                repeats += _REPEAT * 1.1 ** -(c - 1)
+            counts[which[j]] = c + 1
+            j += 1
+        if j <= i:                          # one match wider than the window: itself
+            j = i + 1
+            counts[which[i]] += 1
+            distinct += counts[which[i]] == 1
+        if phrase_at:
+            phr = _PHRASE * sum(1 for a, (b, _) in phrase_at.items() if i <= a and b < j)
+        score = distinct + min(repeats, 0.9) + phr - _EARLY * starts[i] / max(n_chars, 1)
+        if score > best_score + 1e-12:
+            best_score, best = score, (i, j - 1)
+        c = counts[which[i]] - 1            # match i leaves the window
+        counts[which[i]] = c
+        if c == 0:
+            distinct -= 1
+        else:
+            repeats -= _REPEAT * 1.1 ** -(c - 1)
+    return best
+
+
+def _phrase_runs(which, position, phrases) -> dict:
+    """{first match index: (last match index, phrase)} for every phrase occurrence."""
+    out = {}
+    if not phrases:
+        return out
+    m = len(which)
+    for p in phrases:
+        n = len(p)
+        for i in range(m - n + 1):
+            if all(which[i + k] == p[k] and position[i + k] == position[i] + k for k in range(n)):
+                out[i] = (i + n - 1, p)
+    return out
+
+
+def make_snippet(analyzer, fields: dict[str, str], terms: SnippetTerms,
+                 chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> Snippet:
+    """The snippet of a document's stored ``fields`` for ``terms`` (see the module's doc)."""
+    text = article_text(fields).replace("\n", " ").replace("\t", " ").replace("\r", " ")
+    width = max(int(chars), 1)
+    scan_chars = max(SCAN_CHARS if scan_chars is None else int(scan_chars), 4 * width)
+    if len(text) > scan_chars:                 # long articles: the window is in the first part
+        text = text[:scan_chars]
+    starts, ends, which, position = analyzer.find_terms(text, terms.terms, positions=bool(terms.phrases))
+    if len(starts) > MAX_MATCHES:
+        starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
+    starts, ends, which, position = (a.tolist() for a in (starts, ends, which, position))
+    if not starts:                          # no match in the text: its opening
+        a = 0
+        while a < len(text) and text[a].isspace():
+            a += 1
+        b = _end_at(text, min(len(text), a + width), a + 1)
+        return Snippet(text[a:b].rstrip(), [])
+    runs = _phrase_runs(which, position, terms.phrases)
+    first, last = _window(starts, ends, which, len(terms.terms), runs, width, len(text))
+    lo, hi = starts[first], ends[last]
+    spare = max(0, width - (hi - lo))
+    a = _start_at(text, lo, spare)
+    b = _end_at(text, min(len(text), a + width), hi)
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    marks = []
+    i = 0
+    m = len(starts)
+    while i < m:
+        run = runs.get(i)
+        s, e = starts[i], (ends[run[0]] if run else ends[i])
+        if s >= a and e <= b:
+            if marks and s < marks[-1][1]:
+                i += 1
+                continue
+            marks.append((s - a, e - a))
+        i = run[0] + 1 if run else i + 1
+    return Snippet(text[a:b], marks)
+
+
+def heading_anchor(heading: str) -> str:
+    """A section's link fragment as MediaWiki makes it (HTML5 ids): spaces become underscores.
+
+    >>> heading_anchor("History of  the city")
+    'History_of_the_city'
+    """
+    return "_".join(heading.split())
+
+
+def _best_line(analyzer, lines, terms: set) -> tuple[str, int]:
+    best, hits = "", 0
+    for line in lines:
+        n = len(terms & set(analyzer.terms(line))) if line.strip() else 0
+        if n > hits:
+            best, hits = line.strip(), n
+    return best, hits
+
+
+def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms) -> MatchedVia | None:
+    """How a hit's ``matched_fields`` (for the query's ``terms``, a set of analyzed terms) reached
+    it, in CirrusSearch's order: its title, else the redirect title, section heading or category
+    showing the most of the terms; None when only the text (or other fields) matched."""
+    fields = set(matched_fields)
+    if "title" in fields:
+        return MatchedVia("title", title)
+    if not fields & {"redirect", "heading", "category"} or not terms:
+        return None
+    if "redirect" in fields:
+        line, n = _best_line(analyzer, reader.redirects(docid), terms)
+        if n:
+            return MatchedVia("redirect", line)
+    stored = reader.stored_text(docid) if fields & {"heading", "category"} else None
+    if stored is None:
+        return None
+    if "heading" in fields:
+        line, n = _best_line(analyzer, stored.get("heading", "").split("\n"), terms)
+        if n:
+            return MatchedVia("heading", line, heading_anchor(line))
+    if "category" in fields:
+        line, n = _best_line(analyzer, stored.get("category", "").split("\n"), terms)
+        if n:
+            return MatchedVia("category", line)
+    return None

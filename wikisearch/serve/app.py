@@ -1,0 +1,176 @@
+"""app: the Starlette application -- routes, status codes and headers around :class:`Service`.
+
+>>> app = create_app("wikisearch-index")                         # doctest: +SKIP
+>>> import uvicorn; uvicorn.run(app, host="127.0.0.1", port=8080)   # doctest: +SKIP
+
+One :class:`~wikisearch.search.searcher.Searcher` serves every request. Searches and article reads
+run on worker threads (the search kernels release the GIL; ``threads`` bounds how many run at
+once); suggestions, a few microseconds of work, run on the event loop. Every response says how long
+the server spent on it in a ``Server-Timing`` header (``app;dur=<ms>``). Nothing a request sends
+names a file: the page and its two assets are read from the package once, at start.
+"""
+from __future__ import annotations
+
+import json
+import time
+from importlib import resources
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from wikisearch.errors import WikisearchError
+from wikisearch.serve import mediawiki
+from wikisearch.serve.api import BadRequest, Limits, NotFound, Service, int_param, one_line, text_param
+from wikisearch.serve.openapi import openapi_spec
+
+#: The page's assets: name -> media type. Only these names are served under /static/.
+ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+MAX_FORM_BYTES = 16_384
+_COMMON = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("wikisearch.serve").joinpath("static", name).read_bytes()
+
+
+def _json(data, t0: float, status: int = 200, headers: dict | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    h = {**_COMMON, "Server-Timing": f"app;dur={(time.perf_counter() - t0) * 1000:.3f}", **(headers or {})}
+    return Response(body, status_code=status, media_type="application/json", headers=h)
+
+
+def _error(message: str, status: int, t0: float) -> Response:
+    return _json({"error": one_line(message), "status": status}, t0, status)
+
+
+def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int | None = None) -> Starlette:
+    """The ASGI application serving ``index`` (a directory, or an open ``Searcher``).
+
+    ``threads``: at most this many searches or article reads at once (default: anyio's 40).
+    """
+    from wikisearch.search.searcher import Searcher
+    searcher = index if isinstance(index, Searcher) else Searcher(index)
+    service = Service(searcher, limits=limits, dense_dir=dense_dir)
+    page = _asset("index.html")
+    assets = {name: _asset(name) for name in ASSETS}
+    spec = openapi_spec(limits)
+
+    def guarded(handler):
+        async def endpoint(request: Request) -> Response:
+            t0 = time.perf_counter()
+            try:
+                return await handler(request, t0)
+            except BadRequest as e:
+                return _error(str(e), 400, t0)
+            except NotFound as e:
+                return _error(str(e), 404, t0)
+            except WikisearchError as e:             # e.g. a damaged index: say what, one line
+                return _error(str(e), 500, t0)
+        return endpoint
+
+    async def home(request: Request, t0: float) -> Response:
+        return Response(page, media_type="text/html; charset=utf-8",
+                        headers={**_COMMON, "Content-Security-Policy": _CSP})
+
+    async def static(request: Request, t0: float) -> Response:
+        name = request.path_params["name"]
+        if name not in assets:
+            raise NotFound(f"no asset {name[:60]!r}")
+        return Response(assets[name], media_type=ASSETS[name],
+                        headers={**_COMMON, "Cache-Control": "public, max-age=3600"})
+
+    async def api_search(request: Request, t0: float) -> Response:
+        return _json(await run_in_threadpool(service.search, request.query_params), t0)
+
+    async def api_suggest(request: Request, t0: float) -> Response:
+        return _json(service.suggest(request.query_params), t0)
+
+    async def api_page(request: Request, t0: float) -> Response:
+        return _json(await run_in_threadpool(service.page, request.path_params["title"]), t0)
+
+    async def api_info(request: Request, t0: float) -> Response:
+        return _json(service.info(), t0)
+
+    async def kiwix_search(request: Request, t0: float) -> Response:
+        params = request.query_params
+        fmt = params.get("format", "html")
+        if fmt == "html":                             # a browser: the search page shows the results
+            q = text_param(params, "pattern", limits.query_chars)
+            return RedirectResponse("/?" + urlencode({"q": q}), status_code=302)
+        if fmt != "json":
+            raise BadRequest(f"format must be json or html, not {fmt[:40]!r}")
+        q = text_param(params, "pattern", limits.query_chars)
+        offset = int_param(params, "start", 0, 0, limits.offset)
+        limit = int_param(params, "pageLength", 10, 1, limits.search_limit)
+        return _json(await run_in_threadpool(service.run_search, q, limit, offset), t0)
+
+    async def kiwix_suggest(request: Request, t0: float) -> Response:
+        params = request.query_params
+        q = text_param(params, "term", limits.query_chars)
+        count = int_param(params, "count", 10, 1, limits.suggest_limit)
+        rows = [{"value": s.title, "label": s.title if not s.redirect else f"{s.redirect} \u2192 {s.title}",
+                 "kind": "path", "path": s.title} for s in service.suggestions(q, count)]
+        rows.append({"value": q, "label": f"containing '{q}'...", "kind": "pattern"})
+        return _json(rows, t0)
+
+    async def api_php(request: Request, t0: float) -> Response:
+        params = request.query_params
+        if request.method == "POST":              # as MediaWiki's clients send it: a urlencoded form
+            if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+                raise BadRequest("POST a form as application/x-www-form-urlencoded")
+            body = b""
+            async for chunk in request.stream():  # read no more than the bound
+                body += chunk
+                if len(body) > MAX_FORM_BYTES:
+                    raise BadRequest(f"the form is over {MAX_FORM_BYTES} bytes")
+            form = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            params = {**dict(params), **dict(form)}
+        try:
+            return _json(await run_in_threadpool(mediawiki.api_php, service, params), t0)
+        except mediawiki.ApiError as e:
+            return _json({"error": {"code": e.code, "info": one_line(str(e))}}, t0,
+                         headers={"MediaWiki-API-Error": e.code})
+
+    async def openapi(request: Request, t0: float) -> Response:
+        return _json(spec, t0)
+
+    async def favicon(request: Request, t0: float) -> Response:
+        return Response(status_code=204)
+
+    routes = [
+        Route("/", guarded(home)),
+        Route("/static/{name}", guarded(static)),
+        Route("/api/search", guarded(api_search)),
+        Route("/api/suggest", guarded(api_suggest)),
+        Route("/api/page/{title:path}", guarded(api_page)),
+        Route("/api/info", guarded(api_info)),
+        Route("/search", guarded(kiwix_search)),
+        Route("/suggest", guarded(kiwix_suggest)),
+        Route("/w/api.php", guarded(api_php), methods=["GET", "POST"]),
+        Route("/openapi.json", guarded(openapi)),
+        Route("/favicon.ico", guarded(favicon)),
+    ]
+
+    async def not_found(request: Request, exc) -> Response:
+        status = exc.status_code
+        return _error("no such endpoint (see /openapi.json)" if status == 404 else
+                      f"method {request.method} not allowed here", status, time.perf_counter())
+
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app.state.service = service
+    if threads is not None:
+        from contextlib import asynccontextmanager
+
+        @asynccontextmanager
+        async def lifespan(_app):
+            import anyio.to_thread
+            anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+            yield
+        app.router.lifespan_context = lifespan
+    return app
