@@ -22,7 +22,7 @@ def test_header_bytes(tmp_path):
     p = tmp_path / "x.bin"
     write_container(p, b"TEST", {})
     raw = p.read_bytes()
-    assert raw[:8] == b"WIKISRCH" and raw[8:12] == b"TEST" and raw[12:16] == b"\x01\0\0\0"
+    assert raw[:8] == b"WIKISRCH" and raw[8:12] == b"TEST" and raw[12:16] == b"\x02\0\0\0"
     assert raw[-8:] == b"HCRSIKIW"
     assert int.from_bytes(raw[-16:-8], "little") == len(raw)
 
@@ -74,3 +74,28 @@ def test_large_file_verified_on_demand(tmp_path, monkeypatch):
     c = Container(p, b"TEST")           # frame checks only
     with pytest.raises(CorruptIndexError, match="checksum"):
         c.verify()
+
+
+def test_large_file_path_checks_toc_and_arrays(tmp_path, monkeypatch):
+    """Too large to check whole on open (forced): the table of contents is checked on open, an
+    array when it is first asked for through ``checked``."""
+    from wikisearch.index import container as C
+    monkeypatch.setattr(C, "FULL_CHECK_BYTES", 0)
+    p = tmp_path / "x.bin"
+    write_container(p, b"TEST", {"a": np.arange(1000, dtype=np.int64), "b": np.arange(5, dtype=np.int8)})
+    c = Container(p, b"TEST")
+    assert not c.verified_all and c.checked("a")[999] == 999
+    c.close()
+    raw = bytearray(p.read_bytes())
+    toc_at = raw.index(b'{"arrays"')
+    for pos, match in ((toc_at + 12, "table of contents"), (len(raw) // 2, "array 'a'")):
+        bad = bytearray(raw)
+        bad[pos] ^= 0x01
+        p.write_bytes(bytes(bad))
+        with pytest.raises(CorruptIndexError, match=match):
+            c = Container(p, b"TEST")
+            try:
+                c.checked("b")           # intact: no error from it
+                c.checked("a")
+            finally:
+                c.close()

@@ -30,14 +30,15 @@ from wikisearch import __version__
 from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.cluster import ClusterExecutor, connect, killed_worker_error
 from wikisearch.config import FIELDS, N_FIELDS, BuildConfig, RankConfig, parse_size
-from wikisearch.errors import DumpFormatError, WikisearchError
-from wikisearch.fileio import fsync_dir, write_json_atomic
+from wikisearch.errors import CorruptIndexError, DiskError, DumpFormatError, WikisearchError, disk_error
+from wikisearch.fileio import fsync_dir, kill_point, write_json_atomic
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
     build_alias_segment, count_inlinks, read_alias_lists, read_redirects, resolve_redirects, write_alias_table,
     write_links, write_redirects)
 from wikisearch.index.manifest import FORMAT_VERSION, SHARDS_FILE, make_manifest
+from wikisearch.index.publish import publish, recover
 from wikisearch.index.merge import (
     merge_docs, merge_range, plan_ranges_of, release_free_memory)
 from wikisearch.index.segment import (
@@ -228,7 +229,7 @@ class Builder:
         for p in self.inputs:
             if p != "-" and not os.path.exists(p):
                 raise WikisearchError(f"input not found: {p}")
-        self.out = Path(out_dir).resolve()
+        self.out = Path(os.path.abspath(out_dir))    # not resolve(): ``out`` may be a link
         self.work = self.out.parent / f".{self.out.name}.building"
         self.config = config
         self.rank = rank
@@ -281,10 +282,18 @@ class Builder:
             if ".tmp" in d.name:
                 shutil.rmtree(d, ignore_errors=True)
             elif d.name.isdigit() and (d / "segment.json").exists():
-                done.add(int(d.name))
+                if all((d / f).exists() for f in self._block_files()):
+                    done.add(int(d.name))
+                else:       # a file lost since: build that block again
+                    shutil.rmtree(d, ignore_errors=True)
         for name in ("final", "merge"):
             shutil.rmtree(self.work / name, ignore_errors=True)
         return done
+
+    def _block_files(self) -> list[str]:
+        """The files every finished block segment has."""
+        return ["terms.bin", "postings.bin", "docs.bin", "redirects.bin", "links.bin"] + \
+            (["store.bin"] if self.config.store_text else [])
 
     # --- the block phase -----------------------------------------------------------------------
     def _context(self, dump: Dump) -> dict:
@@ -305,7 +314,7 @@ class Builder:
                     self.ctx = self._context(dump)
                 ctx = dict(self.ctx, format=dump.format)
                 try:
-                    for block, data in dump.blocks(self._file_block_bytes(dump)):
+                    for block, data in dump.blocks(self._file_block_bytes(dump), self._max_page()):
                         if number not in done:
                             yield number, block, data, ctx
                         else:
@@ -316,7 +325,16 @@ class Builder:
                         raise
                     # every whole page before the damage was delivered and is indexed
                     self.warnings.append(f"{e}: indexed the whole pages before it")
+                finally:
+                    self.warnings.extend(dump.skipped)
         self.n_blocks = number
+
+    def _max_page(self) -> int:
+        """The page size limit: the configured one, and never more than a block planned from
+        ``--memory``, so that a block stays within what it planned for (at most two blocks'
+        bytes). A block size given explicitly does not lower it."""
+        limit = self.config.max_page_bytes
+        return min(limit, self.block_bytes) if limit and not self.config.block_bytes else limit
 
     def _file_block_bytes(self, dump: Dump) -> int:
         """Block size for one input: a plain file is cut into equal blocks of at most
@@ -335,6 +353,7 @@ class Builder:
                 for number, block, data, ctx in self._blocks(done, prog):
                     s = build_block(data, block, ctx, str(self.work / "blocks" / f"{number:06d}"))
                     summaries.append(s)
+                    kill_point(f"block:{len(summaries)}")
                     prog.advance(self._last_dump.compressed_position(), s["pages"], s["bytes"])
             else:
                 self._run_pool(done, prog, summaries)
@@ -381,12 +400,22 @@ class Builder:
         for f in finished:
             s = f.result()
             summaries.append(s)
+            kill_point(f"block:{len(summaries)}")
             prog.advance(self._last_dump.compressed_position(), s["pages"], s["bytes"])
 
     # --- the merge phase -----------------------------------------------------------------------
     def _finalize(self) -> Path:
         blocks = [self.work / "blocks" / f"{k:06d}" for k in range(self.n_blocks)]
-        readers = [SegmentReader(b, verify=True, sparse=True) for b in blocks]
+        readers = []
+        try:
+            for b in blocks:
+                readers.append(SegmentReader(b, verify=True, sparse=True, store=self.config.store_text))
+        except CorruptIndexError as e:
+            for r in readers:
+                r.close()
+            raise CorruptIndexError(e.path, f"{e.reason}; a finished block of the build is damaged: "
+                                    f"remove {Path(e.path).parent} and run the same command again "
+                                    "to rebuild that block", expected=e.expected, found=e.found) from None
         try:
             titles, aliases, inlinks, targets = self._links(readers, blocks)
             if self.shards == 1:
@@ -488,6 +517,7 @@ class Builder:
             settings=self.config.identity(), inputs=inputs, stats=stats, n_docs=n_docs,
             n_redirects=n_redirects, total_field_lengths=lengths.sum(axis=0).tolist(),
             warnings=self.warnings)
+        kill_point("merge:manifest")
         write_json_atomic(final / "manifest.json", manifest)
         return final
 
@@ -532,18 +562,21 @@ class Builder:
                 results = []
                 for job in jobs:
                     results.append(merge_range(job))
+                    kill_point(f"merge:{len(results)}")
                     if bar is not None:
                         bar.update(1)
             else:
                 futures = [self.pool.submit(merge_range, job) for job in jobs]
-                for f in as_completed(futures):
+                for n, f in enumerate(as_completed(futures), 1):
                     f.result()
+                    kill_point(f"merge:{n}")
                     if bar is not None:
                         bar.update(1)
                 results = [f.result() for f in futures]
         finally:
             if bar is not None:
                 bar.close()
+        kill_point("merge:assemble")
         stats = self._run(assemble_parts, [Path(j["out"]) for j in jobs], final, self.config.codec)
         stats["field_postings"] = np.sum([r["field_postings"] for r in results], axis=0).tolist()
         return stats
@@ -555,15 +588,10 @@ class Builder:
                                   "refusing to replace it (choose another -o)")
 
     def _publish(self, final: Path) -> None:
-        """Swap the finished index into place: rename, never copy, so no reader sees half of one."""
-        old = self.out.parent / f".{self.out.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        if self.out.exists():
-            self._check_output()
-            os.replace(self.out, old)
-        os.replace(final, self.out)
-        fsync_dir(self.out.parent)
-        shutil.rmtree(old, ignore_errors=True)
+        """Swap the finished index into place in one atomic step (``index/publish.py``)."""
+        self._check_output()
+        publish(final, self.out)
+        kill_point("publish:workdir")
         shutil.rmtree(self.work, ignore_errors=True)
 
     def _kill_pool(self) -> None:
@@ -585,6 +613,9 @@ class Builder:
         return BuildInterrupted(f"build stopped by {name}; {how}", signum)
 
     def run(self) -> Path:
+        note = recover(self.out)
+        if note:    # about the output path, not the index: not in the manifest's warnings
+            print(f"Note: {note}", file=sys.stderr, flush=True)
         self._check_output()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         done = self._prepare_workdir()
@@ -621,6 +652,18 @@ class Builder:
             self._publish(final)
         return self.out
 
+    def leftovers_note(self) -> str:
+        """Say which unfinished builds keep disk space beside the output (their finished blocks
+        stay for a resume until the same command completes, or someone removes them)."""
+        found = []
+        for d in sorted(self.out.parent.glob(".*.building")):
+            size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+            found.append(f"{d} ({size / 1e6:,.1f} MB)")
+        if not found:
+            return ""
+        return ("; unfinished builds keep blocks here for a resume: " + ", ".join(found) +
+                " (rerun their command to finish them, or remove them)")
+
     def _precompile(self) -> None:
         """First run on a machine: compile the kernels of the build and of the searches after it
         in ``workers`` parallel processes before the work starts (``jit.precompile``)."""
@@ -643,7 +686,7 @@ class Builder:
 def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB",
                 codec: str = "bitpacked", namespaces=(0,), language: str = "", block_bytes=0,
                 store_text: bool = True, stem: bool = True, stopwords: bool = True,
-                allow_truncated: bool = False,
+                allow_truncated: bool = False, max_page_bytes=10_000_000,
                 rank: RankConfig | None = None, progress: bool = False,
                 threads: int | None = None, scheduler=None, executor: Executor | None = None,
                 shards: int = 1) -> Path:
@@ -681,10 +724,18 @@ def build_index(inputs, out_dir=DEFAULT_INDEX, *, workers: int = 1, memory="2GB"
                          block_bytes=parse_size(block_bytes), codec=codec,
                          namespaces=tuple(sorted(set(int(n) for n in namespaces))),
                          language=language, stem=stem, stopwords=stopwords, store_text=store_text,
-                         allow_truncated=allow_truncated)
+                         allow_truncated=allow_truncated, max_page_bytes=parse_size(max_page_bytes))
+    builder = None
     try:
-        return Builder([str(p) for p in inputs], out_dir, config, rank or RankConfig(), progress,
-                       threads, executor, shards).run()
+        builder = Builder([str(p) for p in inputs], out_dir, config, rank or RankConfig(), progress,
+                          threads, executor, shards)
+        return builder.run()
+    except OSError as e:
+        where = f"the index {builder.out} or its work files in {builder.work}" if builder else str(out_dir)
+        err = disk_error(e, where)
+        if err is None:
+            raise
+        raise DiskError(f"{err}{builder.leftovers_note() if builder else ''}") from None
     finally:
         if owned is not None:
             owned.shutdown(cancel_futures=True)

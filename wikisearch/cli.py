@@ -11,7 +11,8 @@ import sys
 import click
 
 from wikisearch import __version__
-from wikisearch.errors import WikisearchError
+from wikisearch.errors import WikisearchError, disk_error
+from wikisearch.fileio import json_safe, terminal_safe
 
 DEFAULT_INDEX = "wikisearch-index"
 
@@ -36,7 +37,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except WikisearchError as e:
-            click.echo(f"Error: {e}", err=True)
+            click.echo(f"Error: {terminal_safe(str(e))}", err=True)
             sys.exit(1)
         except KeyboardInterrupt as e:       # Ctrl-C; a build also turns SIGTERM into this
             detail = str(e)
@@ -44,6 +45,12 @@ class _Group(click.Group):
             sys.exit(128 + getattr(e, "signum", 2))
         except BrokenPipeError:
             sys.exit(0)
+        except OSError as e:                  # disk full, read-only, no permission: one line
+            err = disk_error(e)
+            if err is None:
+                raise
+            click.echo(f"Error: {terminal_safe(str(err))}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,6 +83,9 @@ def main():
 @click.option("--allow-truncated", is_flag=True,
               help="If the dump is damaged or cut short, index every whole page before the damage "
                    "(and say so) instead of failing.")
+@click.option("--max-page-size", default="10MB", show_default=True,
+              help="Skip (and name) pages longer than this many bytes of XML; 0: no limit. Never "
+                   "more than a block planned from --memory, so that it holds whatever the dump holds.")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:8786",
               help="Run the blocks and the merge on this Dask cluster's workers (the cluster extra); "
                    "the dumps and -o must be on storage every worker sees under the same path.")
@@ -83,7 +93,7 @@ def main():
               help="Write N indexes (consecutive runs of the dump) into -o; `query -i` searches them as one.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, language, no_store,
-              allow_truncated, scheduler, shards, quiet):
+              allow_truncated, max_page_size, scheduler, shards, quiet):
     """Index one or more dumps (.xml, .bz2, .gz, .xz, WikiExtractor output, or - for stdin).
 
     Rerunning the same command after an interruption resumes from the last finished block.
@@ -92,15 +102,15 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
     from wikisearch.config import parse_size
     try:
         ns = tuple(int(x) for x in namespaces.split(",") if x.strip())
-        sizes = (parse_size(memory), parse_size(block_size))
+        sizes = (parse_size(memory), parse_size(block_size), parse_size(max_page_size))
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
     from pathlib import Path
     had_priors = (Path(output) / "priors.bin").exists()
     path = build_index(list(dumps), output, workers=workers or available_cores(), memory=sizes[0], block_bytes=sizes[1],
                        codec=codec, namespaces=ns, language=language, store_text=not no_store,
-                       allow_truncated=allow_truncated, progress=not quiet, scheduler=scheduler,
-                       shards=shards)
+                       allow_truncated=allow_truncated, max_page_bytes=sizes[2], progress=not quiet,
+                       scheduler=scheduler, shards=shards)
     from wikisearch.index.stats import index_stats
     from wikisearch.search.sharded import shard_paths
     parts = [index_stats(p) for p in shard_paths(path)]
@@ -226,10 +236,10 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
     if offset and mode != "lexical":
         result = result[offset:]
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+        click.echo(json_safe(json.dumps(result.to_json(), ensure_ascii=False, indent=1)))
         return
     for w in result.warnings:
-        click.echo(f"Warning: {w}", err=True)
+        click.echo(f"Warning: {terminal_safe(w)}", err=True)
     if result.rewritten_query:
         click.echo(f"Showing results for {result.rewritten_query!r} (no results for {text!r}).")
     elif result.suggestion:
@@ -241,14 +251,15 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
         else:
             click.echo(f"No results for {text!r}.")
         return
-    width = max(len(h.title) for h in result)
+    titles = [terminal_safe(h.title) for h in result]     # a dump's titles may hold ESC, NUL...
+    width = max(len(t) for t in titles)
     bold = sys.stdout.isatty()
-    for h in result:
+    for h, title in zip(result, titles):
         fields = ",".join(h.matched_fields)
-        click.echo(f"{h.rank:>3}. {h.title:<{width}}  {h.score:8.3f}  [{fields}]  {h.url}")
+        click.echo(f"{h.rank:>3}. {title:<{width}}  {h.score:8.3f}  [{fields}]  {terminal_safe(h.url)}")
         via = h.matched_via
         if via is not None and via.kind != "title":
-            click.echo(f"     ({via})")
+            click.echo(f"     ({terminal_safe(str(via))})")
         if h.snippet is not None and h.snippet.text:
             click.echo("     " + (h.snippet.terminal() if bold else _plain(h.snippet.text)))
     first, last = result[0].rank, result[-1].rank
@@ -283,9 +294,9 @@ def show_cmd(title, index_dir, page_id, full_text, as_json):
     with _say_compiling("lookup"):
         doc = open_searcher(index_dir).doc(page_id if page_id is not None else " ".join(title))
     if as_json:
-        click.echo(json.dumps(doc.to_json(), ensure_ascii=False, indent=1))
+        click.echo(json_safe(json.dumps(doc.to_json(), ensure_ascii=False, indent=1)))
     else:
-        click.echo(doc.describe(text=full_text))
+        click.echo(terminal_safe(doc.describe(text=full_text), lines=True))
 
 
 @main.command("priors")
@@ -356,12 +367,12 @@ def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
     with _say_compiling("suggestion"):
         got = open_searcher(index_dir).suggest(text, k, fuzzy=not no_fuzzy)
     if as_json:
-        click.echo(json.dumps({"prefix": text, "suggestions": [g.to_json() for g in got]},
-                              ensure_ascii=False, indent=1))
+        click.echo(json_safe(json.dumps({"prefix": text, "suggestions": [g.to_json() for g in got]},
+                                        ensure_ascii=False, indent=1)))
     elif not got:
         click.echo(f"No titles start with {text!r}.")
     for g in ([] if as_json else got):
-        click.echo(str(g))
+        click.echo(terminal_safe(str(g)))
 
 
 @main.command("serve")

@@ -159,6 +159,7 @@ class BuildConfig:
     stopwords: bool = True
     store_text: bool = True          # keep readable text for snippets / phrase checks
     allow_truncated: bool = False    # index the whole pages before damage instead of failing
+    max_page_bytes: int = 10_000_000  # longer pages (XML bytes) are skipped with a warning
 
     #: Resident memory of one build process before it holds any block (Python, numpy, numba and
     #: the loaded kernels), and peak bytes a worker holds per byte of block (the block, its
@@ -201,4 +202,4 @@ class BuildConfig:
         """The settings that change the index bytes (not workers or memory)."""
         return {"codec": self.codec, "namespaces": list(self.namespaces), "language": self.language,
                 "stem": self.stem, "stopwords": self.stopwords, "store_text": self.store_text,
-                "allow_truncated": self.allow_truncated}
+                "allow_truncated": self.allow_truncated, "max_page_bytes": self.max_page_bytes}

@@ -75,3 +75,32 @@ class InvalidQueryError(WikisearchError):
 
 class MissingExtraError(WikisearchError):
     """An optional feature needs an extra that is not installed."""
+
+
+class DiskError(WikisearchError):
+    """A file could not be written: the disk is full, read-only, or not ours to write."""
+
+
+_DISK_REMEDIES = {
+    "ENOSPC": "no space left on the device: free some, or write the index elsewhere (-o)",
+    "EDQUOT": "disk quota exceeded: free some space, or write the index elsewhere (-o)",
+    "EROFS": "the file system is read-only: write elsewhere (-o), or remount it read-write",
+    "EACCES": "permission denied: write elsewhere (-o), or get write access to it",
+    "EPERM": "operation not permitted: write elsewhere (-o), or get write access to it",
+}
+
+
+def disk_error(err: OSError, where=None) -> DiskError | None:
+    """The one-line :class:`DiskError` for a full, read-only or forbidden disk (naming the path,
+    else ``where``, and what to do), or None for any other ``OSError``.
+
+    >>> import errno
+    >>> str(disk_error(OSError(errno.EROFS, "Read-only file system", "/mnt/idx")))
+    'cannot write /mnt/idx: the file system is read-only: write elsewhere (-o), or remount it read-write'
+    """
+    import errno
+    name = errno.errorcode.get(err.errno or 0, "")
+    if name not in _DISK_REMEDIES:
+        return None
+    where = err.filename if err.filename is not None else (where or "the output")
+    return DiskError(f"cannot write {where}: {_DISK_REMEDIES[name]}")

@@ -34,6 +34,18 @@ def sniff_compression(head: bytes) -> str | None:
     return None
 
 
+#: Environment variable naming a step at which the process kills itself with SIGKILL (the crash
+#: tests and ``benchmarks/bench_faults.py``): ``publish:swap``, ``block:3``, ``merge:1``, ...
+KILL_AT = "WIKISEARCH_KILL_AT"
+
+
+def kill_point(name: str) -> None:
+    """Die here, as ``kill -9`` would kill us, if ``$WIKISEARCH_KILL_AT`` names this step."""
+    if os.environ.get(KILL_AT) == name:
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def fsync_dir(path) -> None:
     """Make a rename or a new file in directory ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
@@ -92,6 +104,28 @@ def unpack_strings(offsets: np.ndarray, blob: np.ndarray) -> list[str]:
     raw = np.asarray(blob).tobytes()
     o = np.asarray(offsets).tolist()
     return [raw[o[i]:o[i + 1]].decode("utf-8", "surrogatepass") for i in range(len(o) - 1)]
+
+
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
+_LINE_CONTROLS = {c: v for c, v in _CONTROLS.items() if c not in (0x09, 0x0a)}
+_JSON_CONTROLS = {c: f"\\u{c:04x}" for c in range(0x7f, 0xa0)}
+
+
+def terminal_safe(text: str, *, lines: bool = False) -> str:
+    r"""``text`` with control characters (C0, DEL, C1: ESC sequences, NUL, CSI...) shown as
+    ``\x1b`` escapes, so that a title from a dump cannot drive the terminal; ``lines`` keeps
+    newlines and tabs.
+
+    >>> terminal_safe("a\x1b[31mb\x00")
+    'a\\x1b[31mb\\x00'
+    """
+    return text.translate(_LINE_CONTROLS if lines else _CONTROLS)
+
+
+def json_safe(text: str) -> str:
+    r"""JSON text (``ensure_ascii=False`` escapes C0 controls already) with DEL and the C1
+    controls written as ``\u`` escapes too: the same JSON value, nothing raw for a terminal."""
+    return text.translate(_JSON_CONTROLS)
 
 
 def string_at(offsets: np.ndarray, blob: np.ndarray, i: int) -> str:

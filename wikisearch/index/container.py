@@ -1,16 +1,23 @@
 """The one binary container every index file uses: header, table of contents, arrays, footer.
 
-    File   --> Header, TocLength, Toc, Padding, <Array>^ArrayCount, Footer
+    File   --> Header, TocLength, TocCrc, Toc, Padding, <Array>^ArrayCount, Footer
     Header --> Magic ("WIKISRCH", 8 bytes), Kind (4 ASCII bytes), Version (uint32 LE)
-    Toc    --> UTF-8 JSON: {"meta": {...}, "arrays": [[name, dtype, shape, offset, nbytes], ...]}
-               (offset counts from the first array, which starts at the 64-byte boundary after Toc)
+    TocCrc --> uint32 LE, CRC-32 of Toc (version 2; version 1 files have none)
+    Toc    --> UTF-8 JSON: {"meta": {...}, "arrays": [[name, dtype, shape, offset, nbytes, crc],
+               ...]} (offset counts from the first array, which starts at the 64-byte boundary
+               after Toc; crc, version 2: CRC-32 of the array's bytes, or null for an array
+               copied from files, whose records carry their own checksums)
     Footer --> Crc32 (uint32 LE, of every byte before the footer), Length (uint64 LE, file size),
                EndMagic ("HCRSIKIW", 8 bytes)
 
 Arrays are little-endian and start on 64-byte boundaries so readers can view them with
 ``np.frombuffer`` over an ``mmap`` without copying. Readers check magic, kind, version, the footer
 and the length on open; the full CRC is checked on open for small files and on demand
-(``verify=True``) for large ones, whose payloads carry their own per-record checksums.
+(``verify=True``) for large ones. A large file is never read unchecked all the same: its table of
+contents is checked on open (TocCrc), an array read whole is checked on first use
+(:meth:`Container.checked`, against its crc), and the payloads read in pieces carry checksums of
+their own, at the granularity they are read (dictionary and postings blocks, document blocks,
+stored documents).
 """
 from __future__ import annotations
 
@@ -27,8 +34,8 @@ from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOld
 
 MAGIC = b"WIKISRCH"
 END_MAGIC = b"HCRSIKIW"
-VERSION = 1
-MIN_VERSION = 1
+VERSION = 2          # 2: TocCrc, and a CRC per array in the table of contents
+MIN_VERSION = 1      # version 1 containers (priors, dense shards) are still read
 HEADER = struct.Struct("<8s4sI")
 FOOTER = struct.Struct("<IQ8s")
 ALIGN = 64
@@ -81,12 +88,13 @@ class ContainerWriter:
     def close(self) -> None:
         """Write the file (to ``path``), fsynced."""
         entries, offset = [], 0
-        for name, _a, dt, shape, nbytes in self._arrays:
-            entries.append([name, dt, list(shape), offset, nbytes])
+        for name, a, dt, shape, nbytes in self._arrays:
+            crc = None if isinstance(a, list) else zlib.crc32(memoryview(a).cast("B") if nbytes else b"")
+            entries.append([name, dt, list(shape), offset, nbytes, crc])
             offset += nbytes + _pad(nbytes)
         toc = json.dumps({"meta": self.meta, "arrays": entries}, sort_keys=True,
                          separators=(",", ":")).encode()
-        head = HEADER.pack(MAGIC, self.kind, VERSION) + struct.pack("<Q", len(toc)) + toc
+        head = HEADER.pack(MAGIC, self.kind, VERSION) + struct.pack("<QI", len(toc), zlib.crc32(toc)) + toc
         head += b"\0" * _pad(len(head))
         crc = zlib.crc32(head)
         with open(self.path, "wb") as f:
@@ -171,10 +179,10 @@ class Container:
                 raise CorruptIndexError(self.path, "file is truncated", expected=">= 36 bytes",
                                         found=f"{size} bytes")
             if sparse:
-                head = os.pread(f.fileno(), HEADER.size + 8, 0)
+                head = os.pread(f.fileno(), HEADER.size + 12, 0)
                 (toc_len,) = struct.unpack_from("<Q", head, HEADER.size)
                 toc_len = min(toc_len, size)
-                head = os.pread(f.fileno(), HEADER.size + 8 + toc_len, 0)
+                head = os.pread(f.fileno(), HEADER.size + 12 + toc_len, 0)
                 foot = os.pread(f.fileno(), FOOTER.size, size - FOOTER.size)
                 self.buffer = _Frame(head, foot, size)
             else:
@@ -193,6 +201,8 @@ class Container:
                                     expected=f"{length} bytes", found=f"{size} bytes")
         self.crc = crc
         self.size = size
+        self.verified_all = False       # the whole-file CRC was checked (then nothing else is)
+        self._checked: set[str] = set()
         if verify:  # before trusting the version: a flipped bit there is damage, not a new format
             self.verify()
         if found_kind != kind:
@@ -222,18 +232,28 @@ class Container:
         if found != self.crc:
             raise CorruptIndexError(self.path, "checksum mismatch", expected=f"{self.crc:08x}",
                                     found=f"{found:08x}")
+        self.verified_all = True
 
     def _read_toc(self) -> None:
         (toc_len,) = _unpack_from(struct.Struct("<Q"), self.buffer, HEADER.size)
         start = HEADER.size + 8
+        if self.version >= 2:
+            (toc_crc,) = _unpack_from(struct.Struct("<I"), self.buffer, start)
+            start += 4
+            raw = bytes(self.buffer[start:start + toc_len])
+            if zlib.crc32(raw) != toc_crc:
+                raise CorruptIndexError(self.path, "table of contents is damaged (checksum mismatch)",
+                                        expected=f"{toc_crc:08x}", found=f"{zlib.crc32(raw):08x}")
         try:
             toc = json.loads(bytes(self.buffer[start:start + toc_len]))
             self.meta = toc["meta"]
             self.arrays = {}
             self.offsets = {}
             self.specs = {}
+            self.crcs = {}
             base = start + toc_len + _pad(start + toc_len)
-            for name, dt, shape, offset, nbytes in toc["arrays"]:
+            for name, dt, shape, offset, nbytes, *crc in toc["arrays"]:
+                self.crcs[name] = crc[0] if crc else None
                 offset += base
                 if offset + nbytes > self.size - FOOTER.size:
                     raise ValueError(f"array {name} runs past the end")
@@ -246,6 +266,22 @@ class Container:
                 self.arrays[name] = a.reshape(shape)
         except (ValueError, KeyError, TypeError) as e:
             raise CorruptIndexError(self.path, f"table of contents is damaged ({e})") from None
+
+    def checked(self, name: str) -> np.ndarray:
+        """Array ``name``, its CRC checked the first time it is asked for (nothing to do when
+        the whole file was checked on open): for arrays read whole or at random (offsets,
+        per-document columns), in a file too large to check on open."""
+        a = self[name]
+        if self.verified_all or name in self._checked:
+            return a
+        expected = self.crcs.get(name)
+        if expected is not None:
+            found = zlib.crc32(memoryview(np.ascontiguousarray(a)).cast("B") if a.nbytes else b"")
+            if found != expected:
+                raise CorruptIndexError(self.path, f"checksum mismatch in array {name!r}",
+                                        expected=f"{expected:08x}", found=f"{found:08x}")
+        self._checked.add(name)
+        return a
 
     def read(self, name: str, start: int, stop: int) -> np.ndarray:
         """Bytes ``[start, stop)`` of a uint8 array, read with pread (no pages mapped here)."""

@@ -21,8 +21,12 @@ from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOld
 #: Version of the index as a whole; each container file has its own version too.
 #: 2: the term dictionary's entries lost their per-term bound byte (never read by search).
 #: 3: blocks.bin, per-block last docid, byte offset and score bound of the long lists.
-#: 4: store.bin holds zstd blocks of documents (was one zlib record per document).
-FORMAT_VERSION = 4
+#: 4: checksums at the granularity read on the large-file path: a CRC of the table of contents and
+#:    of each array (container version 2), per dictionary block (terms.bin ``block_dict_crc``),
+#:    per block of 64 documents' titles and redirect titles (docs.bin); the index path is a link
+#:    to a generation directory (``publish.py``).
+#: 5: store.bin holds zstd blocks of documents (was one zlib record per document).
+FORMAT_VERSION = 5
 FORMAT_NAME = "wikisearch-index"
 MANIFEST = "manifest.json"
 #: In a directory of index shards (``wikisearch index --shards N``): their names, in order.
@@ -55,6 +59,11 @@ def read_manifest(path) -> dict:
     path = Path(path)
     mpath = path / MANIFEST
     if not path.is_dir():
+        old = path.parent / f".{path.name}.old"
+        if old.is_dir():
+            raise IndexNotFoundError(f"no index at {path}: an interrupted build left the previous one "
+                                     f"at {old}; run the build again (it restores it first) or "
+                                     f"`mv {old} {path}`")
         raise IndexNotFoundError(f"no index at {path} (build one with `wikisearch index DUMP -o {path}`)")
     if not mpath.exists():
         raise IndexNotFoundError(f"{path} is not a complete wikisearch index (no {MANIFEST}; "
@@ -65,7 +74,13 @@ def read_manifest(path) -> dict:
         raise CorruptIndexError(mpath, f"unreadable manifest ({e})") from None
     check_manifest(manifest, path)
     for name, info in manifest["files"].items():
-        size = (path / name).stat().st_size if (path / name).exists() else None
+        try:
+            size = (path / name).stat().st_size
+        except FileNotFoundError:
+            size = None
+        if size is None:
+            raise CorruptIndexError(path / name, "file is missing (listed in the manifest); "
+                                    "rebuild the index with `wikisearch index`")
         if size != info["bytes"]:
             raise CorruptIndexError(path / name, "size differs from the manifest", expected=info["bytes"],
                                     found=size)

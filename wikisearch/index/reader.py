@@ -19,7 +19,9 @@ from wikisearch.config import FIELDS, RankConfig
 from wikisearch.fileio import pack_strings
 from wikisearch.index import _strings_kernels as SK
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, BlockMaxima
+from wikisearch.errors import CorruptIndexError, IndexNotFoundError
 from wikisearch.index.manifest import read_manifest
+from wikisearch.index.publish import resolve_index
 from wikisearch.index.segment import SegmentReader
 from wikisearch.ingest.dump import SiteInfo
 
@@ -68,18 +70,31 @@ class IndexReader(SegmentReader):
     :func:`wikisearch.index.manifest.read_manifest` for the errors it raises)."""
 
     def __init__(self, path, *, verify: bool | None = None):
-        path = Path(path)
+        given = Path(path)
+        while True:
+            path = resolve_index(given)     # one generation: every file below comes from it
+            try:
+                self._open(path, verify)
+                break
+            except (IndexNotFoundError, CorruptIndexError, FileNotFoundError):
+                # a publish removed the generation we resolved before its files were open: try
+                # the one the link names now (each retry follows a finished publish)
+                if resolve_index(given) == path:
+                    raise
+        self.index_path = given
+
+    def _open(self, path: Path, verify: bool | None) -> None:
         manifest = read_manifest(path)
         self.manifest = manifest
-        super().__init__(path, verify=verify)
+        super().__init__(path, verify=verify, store="store.bin" in manifest["files"])
         self.siteinfo = SiteInfo.from_json(manifest["siteinfo"])
         self.analyzer = Analyzer.from_json(manifest["analyzer"])
         self.rank_config = RankConfig.from_json(manifest["rank"])
         self.avg_field_lengths = np.asarray([manifest["stats"]["avg_field_lengths"][f] for f in FIELDS],
                                             np.float64)
-        self._title_order = self.docs_c["title_order"]      # int32, docids by title bytes
+        self._title_order = None      # int32, docids by title bytes (checked on first use)
         bm = path / BLOCKS_FILE
-        self.block_maxima = BlockMaxima(bm, verify=verify) if bm.exists() else None
+        self.block_maxima = BlockMaxima(bm, verify=verify) if BLOCKS_FILE in manifest["files"] else None
         self._aliases: tuple[np.ndarray, np.ndarray] | None = None
 
     def url(self, docid: int) -> str:
@@ -92,13 +107,15 @@ class IndexReader(SegmentReader):
             return np.zeros(0, np.int64)
         d = self.docs_c
         key_off, keys = pack_strings(titles)
-        out = SK.find_many(d["title_blob"], np.asarray(d["title_offsets"]).view(np.int64),
+        if self._title_order is None:   # a binary search reads anywhere: check the arrays whole
+            self._title_order = d.checked("title_order")
+        out = SK.find_many(d.checked("title_blob"), np.asarray(d.checked("title_offsets")).view(np.int64),
                            self._title_order, keys, key_off.view(np.int64))
         miss = np.flatnonzero(out < 0)
         if redirects and len(miss) and d.shape("alias_blob")[0]:
             alias_doc, alias_order = self._aliases_sorted()
             mo, mk = pack_strings([titles[i] for i in miss.tolist()])
-            found = SK.find_many(d["alias_blob"], np.asarray(d["alias_title_offsets"]).view(np.int64),
+            found = SK.find_many(d.checked("alias_blob"), np.asarray(d.checked("alias_title_offsets")).view(np.int64),
                                  alias_order, mk, mo.view(np.int64))
             ok = found >= 0
             out[miss[ok]] = alias_doc[found[ok]]

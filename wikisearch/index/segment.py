@@ -14,6 +14,7 @@ segment. The final index adds ``manifest.json`` (``manifest.py``; read by ``read
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,11 @@ from wikisearch.index.container import Container, ContainerWriter, write_contain
 from wikisearch.index.store import StoreReader, decode_doc
 from wikisearch.index.strings import StringTable
 from wikisearch.index.termdict import TermDictionary, write_dictionary
+
+#: Documents per *document block* of ``docs.bin``: the titles and the redirect titles of a block
+#: have one CRC-32, checked before any of them is read from a file too large to check on open.
+DOC_BLOCK = 64
+
 
 @dataclass
 class DocTable:
@@ -62,13 +68,24 @@ def write_docs(path, docs: DocTable) -> None:
         t_off, t_blob = pack_strings(docs.titles)
     inlinks = docs.inlinks if docs.inlinks is not None else np.zeros(n, np.uint32)
     extra = {} if docs.title_order is None else {"title_order": np.asarray(docs.title_order, np.int32)}
+    title_cuts = t_off[::DOC_BLOCK].tolist() + ([int(t_off[-1])] if n % DOC_BLOCK else [])
+    alias_cuts = a_off[alias_offsets[::DOC_BLOCK].astype(np.int64)].tolist() + \
+        ([int(a_off[-1])] if n % DOC_BLOCK else [])
     write_container(path, b"DOCS", {**extra,
+        "title_block_crc": _cut_crcs(t_blob, title_cuts), "alias_block_crc": _cut_crcs(a_blob, alias_cuts),
         "page_id": np.asarray(docs.page_ids, np.int64),
         "field_lengths": np.asarray(docs.field_lengths, np.uint32).reshape(n, N_FIELDS),
         "title_offsets": t_off, "title_blob": t_blob,
         "alias_offsets": alias_offsets, "alias_title_offsets": a_off, "alias_blob": a_blob,
         "inlinks": np.asarray(inlinks, np.uint32),
-    }, meta={"n_docs": n, "fields": list(FIELDS)})
+    }, meta={"n_docs": n, "fields": list(FIELDS), "doc_block": DOC_BLOCK})
+
+
+def _cut_crcs(blob: np.ndarray, cuts: list[int]) -> np.ndarray:
+    """CRC-32 of ``blob[cuts[i]:cuts[i+1]]`` for each i."""
+    raw = memoryview(np.ascontiguousarray(blob)).cast("B")
+    return np.fromiter((zlib.crc32(raw[cuts[i]:cuts[i + 1]]) for i in range(len(cuts) - 1)), np.uint32,
+                       count=max(0, len(cuts) - 1))
 
 
 class TermWriter:
@@ -173,14 +190,17 @@ class SegmentReader:
     ``sparse`` (the merge's readers): arrays are read with pread when asked for, not mapped.
     """
 
-    def __init__(self, path, *, verify: bool | None = None, sparse: bool = False):
+    def __init__(self, path, *, verify: bool | None = None, sparse: bool = False,
+                 store: bool | None = None):
+        """``store``: whether the segment must have ``store.bin`` (None: use it if present)."""
         self.path = Path(path)
         kw = {"verify": verify, "sparse": sparse}   # sparse: see Container
         self.terms_c = Container(self.path / "terms.bin", b"TERM", **kw)
         self.post_c = Container(self.path / "postings.bin", b"POST", **kw)
         self.docs_c = Container(self.path / "docs.bin", b"DOCS", **kw)
-        store = self.path / "store.bin"
-        self.store_c = Container(store, b"STOR", **kw) if store.exists() else None
+        store_path = self.path / "store.bin"
+        want = store_path.exists() if store is None else store
+        self.store_c = Container(store_path, b"STOR", **kw) if want else None
         self._store = StoreReader(self.store_c) if self.store_c is not None else None
         self.codec = get_codec(self.post_c.meta["codec"])
         self.codec_name = self.codec.name
@@ -189,15 +209,32 @@ class SegmentReader:
         self._post_data = None if sparse else self.post_c["data"]
         self.n_terms = self.terms.n_terms
         d = self.docs_c
-        self.page_ids = d["page_id"]
-        self.field_lengths = d["field_lengths"]
-        self.inlinks = d["inlinks"]
         self.n_docs = int(d.meta["n_docs"])
+        n_blocks = -(-self.n_docs // DOC_BLOCK)
+        done = d.verified_all or sparse
+        self._title_ok = np.full(n_blocks, done, np.bool_)    # document blocks checked so far
+        self._alias_ok = np.full(n_blocks, done, np.bool_)
         self._check_shapes()
+
+    # per-document columns, read whole by the search kernels: checked on first use when the
+    # file was too large to check on open (Container.checked)
+    @property
+    def page_ids(self) -> np.ndarray:
+        return self.docs_c.checked("page_id")
+
+    @property
+    def field_lengths(self) -> np.ndarray:
+        return self.docs_c.checked("field_lengths")
+
+    @property
+    def inlinks(self) -> np.ndarray:
+        return self.docs_c.checked("inlinks")
 
     def _check_shapes(self) -> None:
         m = self.n_docs
-        for found, expected in ((self.page_ids.shape[0], m), (self.field_lengths.shape, (m, N_FIELDS))):
+        d = self.docs_c
+        for found, expected in ((d.shape("page_id")[0], m), (d.shape("field_lengths"), (m, N_FIELDS)),
+                                (d.shape("title_block_crc")[0], -(-m // DOC_BLOCK))):
             if found != expected:
                 raise CorruptIndexError(self.docs_c.path, "inconsistent array sizes", expected=expected, found=found)
         post_size = self.post_c.shape("data")[0]
@@ -254,26 +291,54 @@ class SegmentReader:
             raise CorruptIndexError(self.post_c.path, f"undecodable postings of term #{ordinal} ({e})") from None
 
     # --- documents ---------------------------------------------------------------------------
+    def _check_doc_block(self, docid: int, blob: str, ok: np.ndarray) -> None:
+        """Check the document block of ``docid`` in ``title_blob`` or ``alias_blob`` (once)."""
+        k = docid // DOC_BLOCK
+        if ok[k]:
+            return
+        d = self.docs_c
+        lo, hi = k * DOC_BLOCK, min(self.n_docs, (k + 1) * DOC_BLOCK)
+        if blob == "title_blob":
+            o = d.checked("title_offsets")
+            a, z, expected = int(o[lo]), int(o[hi]), int(d.checked("title_block_crc")[k])
+        else:
+            ao, ato = d.checked("alias_offsets"), d.checked("alias_title_offsets")
+            a, z, expected = int(ato[int(ao[lo])]), int(ato[int(ao[hi])]), int(d.checked("alias_block_crc")[k])
+        data = d[blob][a:z]
+        crc = zlib.crc32(memoryview(np.ascontiguousarray(data)).cast("B") if z > a else b"")
+        if crc != expected:
+            raise CorruptIndexError(d.path, f"checksum mismatch in {blob} of documents {lo}-{hi - 1}",
+                                    expected=f"{expected:08x}", found=f"{crc:08x}")
+        ok[k] = True
+
     def title(self, docid: int) -> str:
+        self._check_doc_block(docid, "title_blob", self._title_ok)
         return string_at(self.docs_c["title_offsets"], self.docs_c["title_blob"], docid)
 
     def titles(self) -> list[str]:
-        return unpack_strings(self.docs_c["title_offsets"], self.docs_c["title_blob"])
+        d = self.docs_c
+        return unpack_strings(d.checked("title_offsets"), d.checked("title_blob"))
 
     def redirects(self, docid: int) -> list[str]:
-        ao = self.docs_c["alias_offsets"]
-        return [self.alias_title(a) for a in range(int(ao[docid]), int(ao[docid + 1]))]
+        ao = self.docs_c.checked("alias_offsets")
+        a, z = int(ao[docid]), int(ao[docid + 1])
+        if z > a:
+            self._check_doc_block(docid, "alias_blob", self._alias_ok)
+        return [string_at(self.docs_c["alias_title_offsets"], self.docs_c["alias_blob"], i) for i in range(a, z)]
 
     def alias_table(self) -> tuple[np.ndarray, list[str]]:
         """Every redirect title (alias) of the segment: ``(docid of each, titles)``, by docid."""
         d = self.docs_c
-        per_doc = np.diff(np.asarray(d["alias_offsets"], np.int64))
+        per_doc = np.diff(np.asarray(d.checked("alias_offsets"), np.int64))
         return (np.repeat(np.arange(self.n_docs, dtype=np.int32), per_doc),
-                unpack_strings(d["alias_title_offsets"], d["alias_blob"]))
+                unpack_strings(d.checked("alias_title_offsets"), d.checked("alias_blob")))
 
     def alias_title(self, a: int) -> str:
         """Redirect title number ``a`` of :meth:`alias_table`."""
-        return string_at(self.docs_c["alias_title_offsets"], self.docs_c["alias_blob"], a)
+        d = self.docs_c
+        docid = int(np.searchsorted(d.checked("alias_offsets"), a, side="right")) - 1
+        self._check_doc_block(docid, "alias_blob", self._alias_ok)
+        return string_at(d["alias_title_offsets"], d["alias_blob"], a)
 
     def page_id(self, docid: int) -> int:
         return int(self.page_ids[docid])

@@ -115,10 +115,10 @@ def merge_stores(stores: list, path: Path) -> None:
 
     with open(joined_path, "wb") as joined:
         for s in stores:
-            bo = np.asarray(s["block_offsets"], np.int64)
-            bd = np.asarray(s["block_docs"], np.int64)
-            de = np.asarray(s["doc_ends"], np.uint32)
-            crc = np.asarray(s["block_crc"], np.uint32)
+            bo = np.asarray(s.checked("block_offsets"), np.int64)
+            bd = np.asarray(s.checked("block_docs"), np.int64)
+            de = np.asarray(s.checked("doc_ends"), np.uint32)
+            crc = np.asarray(s.checked("block_crc"), np.uint32)
             nb = len(bo) - 1
             n_docs += int(s.meta["n_docs"])
             base = s.offsets["data"]
@@ -155,12 +155,12 @@ def merge_stores(stores: list, path: Path) -> None:
 
 def read_block(s, b: int) -> bytes:
     """Block ``b`` of a STOR container, checksum-verified and decompressed."""
-    bo = s["block_offsets"]
+    bo = s.checked("block_offsets")
     a, z = int(bo[b]), int(bo[b + 1])
     frame = s.read("data", a, z) if getattr(s, "sparse", False) else s["data"][a:z]
     frame = np.asarray(frame).tobytes()
     crc = zlib.crc32(frame)
-    if crc != int(s["block_crc"][b]):
+    if crc != int(s.checked("block_crc")[b]):
         raise CorruptIndexError(s.path, f"checksum mismatch in stored-text block {b}",
                                 expected=f"{int(s['block_crc'][b]):08x}", found=f"{crc:08x}")
     try:
@@ -178,8 +178,9 @@ class StoreReader:
         if container.meta.get("compression") != COMPRESSION:
             raise CorruptIndexError(container.path, "stored text is not in zstd blocks",
                                     expected=COMPRESSION, found=container.meta.get("compression"))
-        self.block_docs = np.asarray(container["block_docs"], np.int64)
-        self.doc_ends = container["doc_ends"]
+        # the tables are checked once (their CRCs); each frame has its own
+        self.block_docs = np.asarray(container.checked("block_docs"), np.int64)
+        self.doc_ends = container.checked("doc_ends")
         self._last: tuple[int, bytes] | None = None
 
     def doc(self, docid: int) -> bytes:

@@ -51,13 +51,17 @@ class TermDictionary:
         self.sparse = sparse
         self.n_terms = int(container.meta["n_terms"])
         self._blob = None if sparse else container["blob"]
-        self._offsets = np.asarray(container["block_offsets"]).view(np.int64)
-        self._post = np.asarray(container["block_post_offsets"]).view(np.int64)
-        self._crc = container["block_crc"]
+        # arrays read at random: checked whole (once) when the file was too large to check on open
+        self._offsets = np.asarray(container.checked("block_offsets")).view(np.int64)
+        self._post = np.asarray(container.checked("block_post_offsets")).view(np.int64)
+        self._crc = container.checked("block_crc")
+        self._dict_crc = None                # read when a block is first checked
+        # dictionary blocks checked so far (all, when the whole file was checked on open)
+        self._block_ok = np.full(len(self._crc), container.verified_all or sparse, np.bool_)
         self._cache: dict[int, tuple] = {}
         n_blocks = -(-self.n_terms // TERM_BLOCK)
         for found, expected in ((self._offsets.shape[0], n_blocks + 1), (self._post.shape[0], n_blocks + 1),
-                                (self._crc.shape[0], n_blocks)):
+                                (self._crc.shape[0], n_blocks), (container.shape("block_dict_crc")[0], n_blocks)):
             if found != expected:
                 raise CorruptIndexError(self.path, "inconsistent array sizes", expected=expected, found=found)
         if int(self._offsets[-1]) != container.shape("blob")[0]:
@@ -76,8 +80,40 @@ class TermDictionary:
         return CorruptIndexError(self.path, f"term dictionary is damaged ({what})")
 
     # --- lookups (mapped) ----------------------------------------------------------------------
+    def check_blocks(self, b0: int, b1: int) -> None:
+        """Raise CorruptIndexError unless dictionary blocks ``[b0, b1)`` (clipped to the
+        dictionary) have their checksums; each block is checked once per reader."""
+        b0, b1 = max(0, b0), min(self.n_blocks, b1)
+        for b in range(b0, b1):
+            if self._block_ok[b]:
+                continue
+            a, z = int(self._offsets[b]), int(self._offsets[b + 1])
+            if self._dict_crc is None:
+                self._dict_crc = self.c.checked("block_dict_crc")
+            if not 0 <= a <= z <= self.c.shape("blob")[0]:
+                raise self._damaged(f"block {b} offsets")
+            data = self._mapped()[a:z] if self._blob is not None else self.c.read("blob", a, z)
+            crc = zlib.crc32(memoryview(np.ascontiguousarray(data)).cast("B") if z > a else b"")
+            if crc != int(self._dict_crc[b]):
+                raise CorruptIndexError(self.path, f"checksum mismatch in dictionary block {b} (terms "
+                                        f"{b * TERM_BLOCK}-{(b + 1) * TERM_BLOCK - 1})",
+                                        expected=f"{int(self._dict_crc[b]):08x}", found=f"{crc:08x}")
+            self._block_ok[b] = True
+
+    def _check_around(self, ordinal: int) -> None:
+        """A seek that ended at ``ordinal`` compared the key with the first terms of the block
+        it scanned and of the next one, and scanned that block: the block before ``ordinal``'s,
+        its own and the next hold every byte it read, so checking them proves its answer."""
+        b = min(ordinal, self.n_terms - 1) // TERM_BLOCK if self.n_terms else 0
+        self.check_blocks(b - 1, b + 2)
+
     def lookup(self, term: str) -> TermEntry | None:
         """The term's entry, or None if it is not in the dictionary."""
+        if not self._block_ok.all():        # a large file: check the blocks the seek reads
+            o = self.lower_bound(term)
+            if o >= self.n_terms or self.term(o) != term:
+                return None
+            return self.entry(o)
         o, df, start, plen, status = TK.seek(self._mapped(), self._offsets, self._post, self.n_terms,
                                              _key(term), True)
         if status:
@@ -89,6 +125,7 @@ class TermDictionary:
         o, *_rest, status = TK.seek(self._mapped(), self._offsets, self._post, self.n_terms, _key(term), False)
         if status:
             raise self._damaged(f"seeking {term!r}")
+        self._check_around(int(o))
         return int(o)
 
     def entry(self, ordinal: int) -> TermEntry:
@@ -145,6 +182,7 @@ class TermDictionary:
 
     def read_blocks(self, b0: int, b1: int):
         """Every entry of blocks ``[b0, b1)``: ``(term_bytes, term_offsets, dfs, starts, lens)``."""
+        self.check_blocks(b0, b1)
         lo = int(self._offsets[b0])
         blob = self._blob if self._blob is not None else self.c.read("blob", lo, int(self._offsets[b1]))
         offs = self._offsets[b0:b1 + 1] - (0 if self._blob is not None else lo)
@@ -211,8 +249,16 @@ def write_dictionary(path: Path, term_bytes: np.ndarray, term_lengths: np.ndarra
     write_container(path, KIND, {
         "blob": blob, "block_offsets": block_offsets.astype(np.uint64),
         "block_post_offsets": block_post.astype(np.uint64), "block_crc": _range_crcs(post_paths, block_post),
+        "block_dict_crc": _block_crcs(blob, block_offsets),
     }, meta={"n_terms": n_terms, "codec": codec_name, "term_block": TERM_BLOCK,
              "max_term_bytes": int(np.max(term_lengths)) if n_terms else 0})
+
+
+def _block_crcs(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """CRC-32 of each dictionary block's bytes ``blob[offsets[b]:offsets[b+1]]``."""
+    raw, o = memoryview(np.ascontiguousarray(blob)).cast("B"), offsets.tolist()
+    return np.fromiter((zlib.crc32(raw[o[b]:o[b + 1]]) for b in range(len(o) - 1)), np.uint32,
+                       count=max(0, len(o) - 1))
 
 
 def _range_crcs(paths: list[Path], offsets: np.ndarray) -> np.ndarray:

@@ -15,7 +15,6 @@ Damage raises :class:`DumpFormatError` after every complete page before it was d
 from __future__ import annotations
 
 import codecs
-import html
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from wikisearch.ingest.stream import Stream
+from wikisearch.ingest.site import unescape_html
 from wikisearch.ingest.site import (
     CANONICAL_NAMESPACES, REDIRECT_MAGIC_WORDS, SiteInfo, extractor_siteinfo, parse_siteinfo,
     redirect_target)
@@ -33,13 +33,16 @@ __all__ = ["SiteInfo", "Page", "Block", "Dump", "pages_from_block", "read_block"
 
 _ENTITY_RE = re.compile(rb"&(lt|gt|quot|amp|apos|#[0-9]+|#[xX][0-9a-fA-F]+);")
 _NAMED = {b"lt": b"<", b"gt": b">", b"amp": b"&", b"quot": b'"', b"apos": b"'"}
-_ATTR_RE = re.compile(rb'([\w:.-]+)\s*=\s*"([^"]*)"')
+_ATTR_RE = re.compile(rb'(?<![\w:.-])([\w:.-]++)\s*+=\s*+"([^"]*+)"')   # a name is tried once
 _WS_RE = re.compile(rb"\s*")
 _TAGS = {"mediawiki": (b"<page>", b"</page>"), "wikiextractor": (b"<doc ", b"</doc>"),
          "wikiextractor-json": (b"{", b"\n")}
 _END_MEDIAWIKI = b"</mediawiki>"
 _HEAD_LIMIT = 64 << 20      # a <siteinfo> is a few kB; more means this is not a dump header
 _PAGES_BLOCK = 4 << 20
+#: Pages longer than this (XML bytes) are skipped with a warning: MediaWiki caps a revision's
+#: wikitext at 2 MiB, so no real page of a current dump comes near it.
+MAX_PAGE_BYTES = 10_000_000
 
 
 @dataclass(slots=True)
@@ -109,10 +112,12 @@ def _page_error(message: str, data: bytes, s: int, base: int, title=None) -> Dum
 
 def _peek_title(data, s: int) -> str | None:
     """Best-effort title of a (possibly broken) page starting at ``s``, for error messages."""
-    a, b = _between(data, b"<title>", b"</title>", s, s + 4096)
+    stop = data.find(b"<page", s + 5, s + 4096)     # never the next page's title
+    stop = s + 4096 if stop < 0 else stop
+    a, b = _between(data, b"<title>", b"</title>", s, stop)
     if a < 0 or b < 0:
-        m = re.search(rb'title="([^"]*)"', data[s:s + 4096]) if data[s:s + 5] == b"<doc " else None
-        return html.unescape(m.group(1).decode(errors="replace")) if m else None
+        m = re.search(rb'title="([^"]*)"', data[s:stop]) if data[s:s + 5] == b"<doc " else None
+        return unescape_html(m.group(1).decode(errors="replace")) if m else None
     return _unescape(bytes(data[a:b])).decode(errors="replace")
 
 
@@ -211,7 +216,7 @@ def _wikiextractor_pages(data: bytes, block: Block) -> Iterator[Page]:
             raise _page_error("<doc> without </doc>", data, s, base)
         attrs = {k.decode(): v.decode("utf-8", "replace") for k, v in _ATTR_RE.findall(data, s, hl)}
         raw_title = attrs.get("title", "")
-        title = html.unescape(raw_title)
+        title = unescape_html(raw_title)
         if not attrs.get("id", "").isdigit():
             raise _page_error("<doc> without a numeric id", data, s, base, title)
         body = _decode(data, hl + 1, e, base, title, "text", xml=False)   # plain, unescaped
@@ -279,6 +284,7 @@ class Dump:
         self._stream = Stream(self.path, self.threads)
         self.input_bytes: int | None = self._stream.input_bytes
         self._buf, self._base, self._started = bytearray(), 0, False
+        self.skipped: list[str] = []     # pages over the size limit, said in words
         try:
             self.format, self.siteinfo = self._read_head()
         except BaseException:
@@ -343,7 +349,7 @@ class Dump:
             header = bytes(buf[pos:self._find(b"\n", pos, eof_ok=True)])
             url = dict(_ATTR_RE.findall(header)).get(b"url", b"").decode(errors="replace")
             self._consume(pos)
-            return "wikiextractor", extractor_siteinfo(html.unescape(url), self._lang,
+            return "wikiextractor", extractor_siteinfo(unescape_html(url), self._lang,
                                                         "wikiextractor")
         if buf.startswith(b"{", pos):
             try:
@@ -372,9 +378,13 @@ class Dump:
         """Bytes of the input consumed so far, for progress bars (``input_bytes`` is the total)."""
         return self._stream.compressed_position()
 
-    def blocks(self, block_bytes: int) -> Iterator[tuple[Block, bytes]]:
+    def blocks(self, block_bytes: int, max_page_bytes: int = MAX_PAGE_BYTES) -> Iterator[tuple[Block, bytes]]:
         """Cut the stream into blocks of whole pages: each ends at the first page end at or
         past ``block_bytes`` from its start, so the cut depends on the input alone.
+
+        A page longer than ``max_page_bytes`` (0: no limit) is skipped while it streams past,
+        never held whole (an unterminated or hostile page would otherwise grow the buffer
+        without bound); ``skipped`` says which, and a page that never ends is an error.
 
         >>> [(b.index, b.start, b.end) for b, _ in Dump(path).blocks(1 << 20)]   # doctest: +SKIP
         [(0, 2391, 1049193), (1, 1049196, 2097847), ...]
@@ -387,9 +397,10 @@ class Dump:
             self.close()
             self._open()
         self._started = True
-        return self._cut(block_bytes)
+        self.skipped = []
+        return self._cut(block_bytes, max_page_bytes)
 
-    def _cut(self, block_bytes: int) -> Iterator[tuple[Block, bytes]]:
+    def _cut(self, block_bytes: int, max_page: int) -> Iterator[tuple[Block, bytes]]:
         start_tag, end_tag = _TAGS[self.format]
         buf, index, search, eof, error = self._buf, 0, 0, False, None
         while True:
@@ -405,6 +416,19 @@ class Dump:
                     self._consume(end)
                     continue
                 search = max(p, len(buf) - len(end_tag) + 1)   # do not scan these bytes again
+                if max_page and not eof and len(buf) - p > max_page and start_tag != b"{":
+                    ps = buf.rfind(start_tag, p)            # the page being read
+                    if len(buf) - ps > max_page:
+                        q = buf.rfind(end_tag, p, ps)
+                        if q >= 0:                          # the pages before it: a block
+                            end = q + len(end_tag)
+                            yield Block(index, self._base + p, self._base + end), bytes(memoryview(buf)[p:end])
+                            index, search = index + 1, 0
+                            self._consume(end)
+                            continue
+                        self._skip_page(p, end_tag, max_page)
+                        search = 0
+                        continue
             elif len(buf) - p >= 4096 or (len(buf) - p >= 12
                                           and not buf.startswith(_END_MEDIAWIKI, p)):
                 eof = True                  # not a page: no need to read on to say so
@@ -417,6 +441,22 @@ class Dump:
             if eof and error is None and self.format == "wikiextractor-json" and buf.strip() \
                     and not buf.endswith(b"\n"):
                 buf += b"\n"                # the last JSON line may lack its newline
+
+    def _skip_page(self, p: int, end_tag: bytes, max_page: int) -> None:
+        """Drop the page at ``p`` up to its end tag, reading on but holding only a few bytes."""
+        buf = self._buf
+        title, offset = _peek_title(buf, p), self._base + p
+        self._consume(p)
+        while (q := buf.find(end_tag)) < 0:
+            if len(buf) >= len(end_tag):
+                self._consume(len(buf) - len(end_tag) + 1)
+            if not self._more():
+                raise self._error(f"dump ends inside a page larger than the page size limit "
+                                  f"({max_page / 1e6:,.1f} MB; no {end_tag.decode()}: truncated?)",
+                                  offset, title)
+        self._consume(q + len(end_tag))
+        self.skipped.append(f"skipped page {title!r} at byte {offset:,}: {self._base - offset:,} bytes, "
+                            f"more than the page size limit ({max_page / 1e6:,.1f} MB; --max-page-size)")
 
     def _finish(self, p: int, error: DumpFormatError | None) -> None:
         """Check what follows the last whole page; raise if it is damage."""

@@ -12,13 +12,13 @@ inline templates such as ``{{lang}}`` and ``{{convert}}``), rendering HTML, or c
 """
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 
 from wikisearch.ingest import wikiscan as ws
 from wikisearch.ingest import wikitext as wt
 from wikisearch.ingest.dump import SiteInfo
+from wikisearch.ingest.site import unescape_html
 
 __all__ = ["Fields", "parse_wikitext", "parse_plaintext", "parse_reference", "field_texts"]
 
@@ -425,7 +425,7 @@ def _clean(s: str) -> str:
     # Bold and italic quotes are text under skip_style_tags; they go here, as in the fast path.
     # Entities mwparserfromhell leaves as text (in headings, for one) are decoded, as there.
     s = _QUOTES.sub("", s)
-    return wt.cleanup(html.unescape(s) if "&" in s else s).strip()
+    return wt.cleanup(unescape_html(s) if "&" in s else s).strip()
 
 
 _QUOTES = re.compile(r"''+")

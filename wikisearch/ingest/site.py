@@ -43,8 +43,20 @@ _URL_SAFE = ";@$!*(),/:~"   # what MediaWiki's wfUrlencode leaves unescaped
 _WIKIMEDIA = (".wikipedia.org", ".wiktionary.org", ".wikimedia.org", ".wikibooks.org",
               ".wikisource.org", ".wikiquote.org", ".wikinews.org", ".wikivoyage.org",
               ".wikiversity.org", ".wikidata.org", ".mediawiki.org")
-_REDIRECT_RE = re.compile(r"\s*[#＃]\s*([^\s\[:]+)\s*:?\s*\[\[([^\]|]*)")
-_ATTR_RE = re.compile(rb'([\w:.-]+)\s*=\s*"([^"]*)"')
+_LONG_CHARREF = re.compile(r"&#(?:[xX][0-9a-fA-F]{7,}|[0-9]{8,});?")
+
+
+def unescape_html(s: str) -> str:
+    """``html.unescape``, except that a numeric reference too long to be a character (which
+    makes it raise: "&#" and thousands of digits) becomes U+FFFD instead of an exception."""
+    try:
+        return html.unescape(s)
+    except ValueError:
+        return html.unescape(_LONG_CHARREF.sub("\ufffd", s))
+
+
+_REDIRECT_RE = re.compile(r"\s*+[#＃]\s*+([^\s\[:]++)\s*+:?\s*+\[\[([^\]|]*)")
+_ATTR_RE = re.compile(rb'(?<![\w:.-])([\w:.-]++)\s*+=\s*+"([^"]*+)"')   # a name is tried once
 _WIKIS = re.compile(r"([a-z_]+?)(?:wiki|wiktionary|wikibooks|wikinews|wikiquote|wikisource"
                     r"|wikiversity|wikivoyage)")
 
@@ -168,8 +180,9 @@ def parse_siteinfo(root: bytes, info: bytes, lang: str | None) -> SiteInfo:
     head = info.decode("utf-8", "replace")
 
     def tag(name: str) -> str:
-        m = re.search(f"<{name}>(.*?)</{name}>", head, re.S)
-        return html.unescape(m.group(1).strip()) if m else ""
+        a = head.find(f"<{name}>")            # str.find, not a lazy regex: linear
+        b = head.find(f"</{name}>", a) if a >= 0 else -1
+        return unescape_html(head[a + len(name) + 2:b].strip()) if b >= 0 else ""
 
     dbname, base = tag("dbname"), tag("base")
     host = urlsplit(base).hostname
@@ -178,7 +191,7 @@ def parse_siteinfo(root: bytes, info: bytes, lang: str | None) -> SiteInfo:
     lang = (lang or attrs.get("xml:lang") or (by_db and by_db.group(1).replace("_", "-"))
             or (host or "").split(".")[0] or "en")
     site = SiteInfo.synthesize(lang, schema, host)
-    names = {int(k): html.unescape(v) for k, v in re.findall(
+    names = {int(k): unescape_html(v) for k, v in re.findall(
         r'<namespace key="(-?\d+)"[^>]*?(?:/>|>(.*?)</namespace>)', head, re.S)}
     return SiteInfo(tag("sitename") or site.sitename, dbname or site.dbname,
                     _base_url(base) if base else site.base_url, lang,

@@ -23,6 +23,7 @@ from wikisearch.errors import DumpFormatError
 from wikisearch.fileio import sniff_compression
 
 _CHUNK = 1 << 20
+_EMPTY_BZ2 = 14     # "BZh9", the end-of-stream marker and the stream CRC
 # What decompressors raise on damaged input: EOFError (truncated), OSError (bad bz2/gzip data),
 # RuntimeError and ValueError (indexed_bzip2), LZMAError, zlib.error.
 _BROKEN = (EOFError, OSError, RuntimeError, ValueError, lzma.LZMAError, zlib.error)
@@ -125,6 +126,11 @@ class Stream:
                 raise DumpFormatError(f"{self.kind} data {what}", offset=self.delivered,
                                       path=self.path) from None
             self._salvage()   # indexed_bzip2 drops the blocks decoded around damage
+            return self._raw_read()
+        if not data and self._indexed and self._decoded == 0 and (self.input_bytes or 0) > _EMPTY_BZ2:
+            # indexed_bzip2 reads garbage after "BZh" as an empty stream: the stdlib decoder says
+            # what it is (a bz2 stream with no data is 14 bytes)
+            self._salvage()
             return self._raw_read()
         self._decoded += len(data)
         return data

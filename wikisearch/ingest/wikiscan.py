@@ -8,10 +8,10 @@ policy of ``_wikitext.py``.
 """
 from __future__ import annotations
 
-import html
 import re
 from bisect import bisect_right
 
+from wikisearch.ingest.site import unescape_html
 from wikisearch.ingest.wikitext import (
     BARE_URL, DROPPED_TAGS, SEP, Site, cleanup, kept_args, looks_like_infobox)
 
@@ -26,7 +26,6 @@ _EXT_TAG = re.compile(r"<(ref|nowiki|pre|math|chem|ce|timeline|graph|score|hiero
                       r"|inputbox|section)(?=[\s/>])([^<>]*?)(/?)>", re.I)
 _CLOSERS: dict[str, re.Pattern] = {}
 _LITERAL = str.maketrans("[]{}|'<>=", "         ")   # nowiki text must not become markup
-_HEADING = re.compile(r"^(=+)[ \t]*([^\n]*?)[ \t]*(=+)[ \t]*$", re.M)
 _BRACES = re.compile(r"\{\{+|\}\}+|\x1e")
 # Link text runs to the first "]]" and holds no "[[" (MediaWiki splits the text at "[["
 # first), so "[[A|b] [[C]]" links C only; file captions with links are matched inside out.
@@ -146,21 +145,43 @@ def _match_braces(t: str) -> list[tuple[int, int, int]]:
     return found
 
 
+def heading_lines(t: str):
+    """``(line_start, line_end, left, right, body_end)`` of each line that starts and ends
+    (but for spaces and tabs) with runs of "=": ``left`` and ``right`` are their lengths. The
+    same lines and runs as the regex ``^(=+)[ \\t]*([^\\n]*?)[ \\t]*(=+)[ \\t]*$`` (tests
+    compare them), which backtracked cubically in a long line of "=" that does not end in one;
+    this takes a few linear string operations per line that starts with "="."""
+    n = len(t)
+    pos = 0 if t.startswith("=") else t.find("\n=") + 1
+    while pos > 0 or (pos == 0 and n and t[0] == "="):
+        end = t.find("\n", pos)
+        end = n if end < 0 else end
+        body = t[pos:end].rstrip(" \t")
+        left = len(body) - len(body.lstrip("="))
+        right = len(body) - len(body.rstrip("="))
+        if left == len(body):                 # only "=": the regex kept one for the right side
+            left, right = left - 1, 1
+        if left >= 1 and right >= 1:
+            yield pos, end, left, right, pos + len(body)
+        pos = t.find("\n=", end) + 1
+        if pos == 0:
+            return
+
+
 def find_headings(t: str, spans: Spans) -> list[tuple[int, int, int, int, int]]:
     """``(line_start, line_end, level, text_start, text_end)`` of each heading line outside
     templates."""
     tops = spans.top_level()
     starts = [spans.starts[j] for j in tops]
     out = []
-    for m in _HEADING.finditer(t):
-        k = bisect_right(starts, m.start()) - 1
-        if k >= 0 and spans.ends[tops[k]] > m.start():
+    for start, end, left, right, body_end in heading_lines(t):
+        k = bisect_right(starts, start) - 1
+        if k >= 0 and spans.ends[tops[k]] > start:
             continue                      # "== x ==" inside a template argument
-        left, right = len(m.group(1)), len(m.group(3))
         level = min(left, right, 6)
-        lo, hi = m.start(1) + level, m.end(3) - level
+        lo, hi = start + level, body_end - level
         if lo < hi:                           # "==  ==" is an empty heading, "====" none
-            out.append((m.start(), m.end(), level, lo, hi))
+            out.append((start, end, level, lo, hi))
     return out
 
 
@@ -278,12 +299,17 @@ _NO_SPANS = Spans("")
 
 _TABLE_EDGE = re.compile(r"^[ \t]*(?:\{\||\|\}|\|-)[^\n\x1e]*", re.M)
 # "attrs |" opens a cell; "attrs|||" too, when a dropped template left the cell empty.
-_CELL_ATTRS = r"(?:[^\n|\[\]{}=\x1e]*=[^\n|\[\]{}\x1e]*\|(?:(?!\|)|(?=\|\|)))?"
+# Attributes never hold "!!" (a header cell separator), so that a scan from one separator stops
+# at the next: without it, a line of many "!!a=" was quadratic.
+_CELL_ATTRS = (r"(?:(?:[^\n|\[\]{}=\x1e!]|!(?!!))*=(?:[^\n|\[\]{}\x1e!]|!(?!!))*+\|"
+               r"(?:(?!\|)|(?=\|\|)))?")
 _CELL = re.compile(r"^[ \t]*(?:\|\+|\||!)" + _CELL_ATTRS, re.M)
 _CELL_SEP = re.compile(r"(?:\|\||!!)" + _CELL_ATTRS)
-_EXT_LINK = re.compile(r"\[(?:(?:https?|ftps?|ircs?|news|mailto|gopher|telnet|nntp|svn|git|ssh"
-                       r"|sftp|mms|worldwind|redis|tel|urn|geo|sms|sips?|xmpp|bitcoin|magnet):"
-                       r"|//)[^\s\[\]<>\"\x1e]*([^\]\n\x1e]*)\]", re.I)
+# An external link's head: "[", a protocol, the URL. Its text runs to the first "]" of the line
+# (see _ext_links: a regex's text part made a line of many unclosed "[http:" quadratic).
+_EXT_LINK_HEAD = re.compile(r"\[(?:(?:https?|ftps?|ircs?|news|mailto|gopher|telnet|nntp|svn|git|ssh"
+                            r"|sftp|mms|worldwind|redis|tel|urn|geo|sms|sips?|xmpp|bitcoin|magnet):"
+                            r"|//)[^\s\[\]<>\"\x1e]*+", re.I)
 _LINK = re.compile(r"\[\[([^\[\]|\n\x1e]*)(?:\|(" + _LINK_TEXT + r"))?\]\]")
 _BLOCK_TAG = re.compile(r"<(?:/?br|/?p|/?div|/?li|hr|/?tr|/?td|/?th|/?h[1-6]|/?dd|/?dt|/?dl"
                         r"|/?blockquote|/?table|/?ul|/?ol|/?center|/?poem)\b[^<>\x1e]*>", re.I)
@@ -294,6 +320,46 @@ _HTML_TAG = re.compile(
     r"|templatestyles|indicator|section|gallery|math|pre|score|charinsert|languages|translate"
     r"|tvar|img|meta|link)\b[^<>\x1e]*>", re.I)
 _QUOTES = re.compile(r"''+")
+
+
+class _NextOf:
+    """Position of the next ``char`` at or after a position, for positions that only grow:
+    each ``str.find`` resumes past the last answer, so all calls together scan the text once."""
+
+    __slots__ = ("s", "char", "at")
+
+    def __init__(self, s: str, char: str):
+        self.s, self.char, self.at = s, char, -1
+
+    def __call__(self, pos: int) -> int:
+        if self.at < pos and self.at != len(self.s):
+            self.at = self.s.find(self.char, pos)
+            if self.at < 0:
+                self.at = len(self.s)
+        return self.at
+
+
+def ext_links_text(s: str) -> str:
+    """``[http://url text]`` -> ``text`` (the text runs to the first ``]`` of its line; a head
+    with none is left as it is). Linear: the next ``]``, newline and SEP are found once each.
+
+    >>> ext_links_text("a [http://x.org the X] b [//y c")
+    'a the X b [//y c'
+    """
+    out, pos = [], 0
+    close, newline, sep = _NextOf(s, "]"), _NextOf(s, "\n"), _NextOf(s, SEP)
+    m = _EXT_LINK_HEAD.search(s)
+    while m is not None:
+        end = close(m.end())
+        if end < newline(m.end()) and end < sep(m.end()):
+            out.append(s[pos:m.start()])
+            out.append(s[m.end():end])
+            pos = end + 1
+            m = _EXT_LINK_HEAD.search(s, pos)
+        else:                       # no "]" on this line: not a link; the next "[" may be one
+            m = _EXT_LINK_HEAD.search(s, m.start() + 1)
+    out.append(s[pos:])
+    return "".join(out)
 
 
 def strip_tables(s: str) -> str:
@@ -311,7 +377,7 @@ def inline(s: str, site: Site) -> str:
     'Berlin is big.'
     """
     if "[" in s:
-        s = _EXT_LINK.sub(r"\1", s)
+        s = ext_links_text(s)
     if "//" in s:                             # before tables: "!!" in a URL is no cell break
         s = BARE_URL.sub("", s)
     if "[[" in s:
@@ -326,5 +392,5 @@ def inline(s: str, site: Site) -> str:
     if "''" in s:
         s = _QUOTES.sub("", s)
     if "&" in s:
-        s = html.unescape(s)
+        s = unescape_html(s)
     return cleanup(s)

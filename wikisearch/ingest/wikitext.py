@@ -6,8 +6,9 @@ not two opinions.
 """
 from __future__ import annotations
 
-import html
 import re
+
+from wikisearch.ingest.site import unescape_html
 
 #: Joins independent pieces (sections, refs, infobox values) so one regex pass serves them all;
 #: no scanner consumes it, and it is never in real text (XML 1.0 forbids it).
@@ -111,11 +112,11 @@ références|notes et références|liens externes|bibliographie
 
 #: Image options that are not captions (English and the localised ones seen in the samples).
 FILE_OPTION = re.compile(
-    r"\s*(?:thumb(?:nail)?|frame(?:d|less)?|border|left|right|center|centre|none|upright"
-    r"(?:\s*=?\s*[\d.]*)|baseline|sub|super|top|text-top|middle|bottom|text-bottom"
-    r"|\d*\s*(?:x\s*\d+)?\s*(?:px|пкс|пікс|зв)|мини|миниатюра|міні|мініатюра|праворуч|ліворуч"
+    r"\s*+(?:thumb(?:nail)?|frame(?:d|less)?|border|left|right|center|centre|none|upright"
+    r"(?:\s*+=?\s*+[\d.]*+)|baseline|sub|super|top|text-top|middle|bottom|text-bottom"
+    r"|\d*+\s*+(?:x\s*+\d++)?\s*+(?:px|пкс|пікс|зв)|мини|миниатюра|міні|мініатюра|праворуч|ліворуч"
     r"|центр|справа|слева|サムネイル|左|右|中央|なし|nhỏ|trái|phải|giữa|μικρογραφία|δεξιά|αριστερά"
-    r"|(?:alt|link|page|class|lang|upright|thumb|thumbnail|frame|border)\s*=.*)\s*", re.I | re.S)
+    r"|(?:alt|link|page|class|lang|upright|thumb|thumbnail|frame|border)\s*+=.*)\s*+", re.I | re.S)
 
 _MAGIC = re.compile(r"__[^\W_]+(?:_[^\W_]+)*__")
 _LINE_MARK = re.compile(r"^[ \t]*(?:[*#:;]+|-{4,})[ \t]*", re.M)
@@ -234,7 +235,7 @@ DROPPED_TAGS = frozenset(["math", "chem", "ce", "timeline", "graph", "score", "h
                           "syntaxhighlight", "source", "templatedata", "mapframe", "maplink",
                           "imagemap", "gallery", "categorytree", "inputbox", "section"])
 #: ``#REDIRECT [[Target]]`` in any language: the target is a link, the rest is no text.
-REDIRECT = re.compile(r"[ \t\n]*#[^\s\[\]:]+[ \t]*:?[ \t]*\[\[([^\[\]|\n]*)(?:\|[^\[\]]*)?\]\]")
+REDIRECT = re.compile(r"[ \t\n]*+#[^\s\[\]:]++[ \t]*+:?[ \t]*+\[\[([^\[\]|\n]*)(?:\|[^\[\]]*)?\]\]")
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,7 +299,7 @@ class Site:
         return got
 
     def _classify(self, target: str) -> tuple[int, str]:
-        t = html.unescape(target) if "&" in target else target
+        t = unescape_html(target) if "&" in target else target
         t = " ".join(t.replace("_", " ").split())
         colon = t.startswith(":")
         t = t[1:].lstrip() if colon else t

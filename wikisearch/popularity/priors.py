@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from wikisearch.config import PriorConfig
-from wikisearch.errors import CorruptIndexError
+from wikisearch.errors import CorruptIndexError, disk_error
 from wikisearch.fileio import atomic_path
 from wikisearch.index.container import Container, write_container
 
@@ -162,8 +162,14 @@ def write_priors(index_dir, priors: Priors, index_checksum: str) -> Path:
               "scores": priors.scores()}
     if priors.suggest is not None:
         arrays.update({k: priors.suggest[k] for k in SUGGEST_ARRAYS})
-    with atomic_path(path) as tmp:
-        write_container(tmp, KIND, arrays, meta)
+    try:
+        with atomic_path(path) as tmp:
+            write_container(tmp, KIND, arrays, meta)
+    except OSError as e:               # a read-only index, a full disk: one line, the old file kept
+        err = disk_error(e)
+        if err is None:
+            raise
+        raise err from None
     return path
 
 
