@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
+from wikisearch.index.publish import remove_index  # noqa: E402  (an index path may be a link)
 
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = HERE / "results"
@@ -47,7 +47,7 @@ def _tree_rss(pid: int) -> int:
 
 def run_build(inputs: list[Path], out: Path, workers: int, memory: str, extra=()) -> dict:
     """Build an index in a child process; returns wall time and the peak RSS of its tree."""
-    shutil.rmtree(out, ignore_errors=True)
+    remove_index(out)
     cmd = [sys.executable, "-m", "wikisearch", "index", *map(str, inputs), "-o", str(out),
            "--workers", str(workers), "--memory", memory, "-q", *extra]
     t0 = time.perf_counter()

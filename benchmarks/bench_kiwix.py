@@ -111,9 +111,8 @@ def build_zim(path: Path, spec: CorpusSpec, workers: int) -> dict:
 
 def build_wikisearch(index: Path, spec: CorpusSpec, workers: int) -> dict:
     from wikisearch.build import build_index
-    import shutil
-    if index.exists():
-        shutil.rmtree(index)
+    from wikisearch.index.publish import remove_index
+    remove_index(index)
     t0 = time.perf_counter()
     build_index([str(p) for p in spec.input_files()], index, workers=workers, progress=False)
     return {"build_s": time.perf_counter() - t0,

@@ -75,8 +75,8 @@ def ensure_index(index: Path, files, workers: int, rank=None) -> dict:
                 return {"built": False}
         except Exception:              # an index from an older format: rebuild it
             pass
-        import shutil
-        shutil.rmtree(index)
+        from wikisearch.index.publish import remove_index
+        remove_index(index)
     from wikisearch.build import build_index
     t = time.perf_counter()
     build_index([str(f) for f in files], str(index), workers=workers, rank=rank)

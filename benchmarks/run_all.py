@@ -13,19 +13,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from corpus import DATA, CorpusSpec, load_judgments, prepare  # noqa: E402
 from peers import DEFAULT_ENGINES, ENGINES, Engine  # noqa: E402
 from peers.evaluate import evaluate  # noqa: E402
 from peers.measure import dir_bytes, git_revision, machine_info, run_child, versions  # noqa: E402
 from peers.report import write_report  # noqa: E402
+from wikisearch.index.publish import remove_index  # noqa: E402  (an index path may be a link)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUN_DEPTH = 100   # run files keep the top 100 (Recall@100); latency is timed at k = 10
@@ -64,8 +65,7 @@ def measure_engine(engine: Engine, args, info: dict, work: Path, queries_path: P
         return rec | {"status": "skipped", "error": f"cannot import: {probe.error}"}
 
     log(f"{engine.name}: build")
-    if index_dir.exists():
-        shutil.rmtree(index_dir)
+    remove_index(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     b = run_child("build", job, logs, timeout=timeout, threads=args.build_threads)
     if not b.ok:
@@ -121,7 +121,7 @@ def measure_engine(engine: Engine, args, info: dict, work: Path, queries_path: P
     rec["grid"] = {name: {k: v for k, v in evaluate(Path(p), qrels).items() if k != "per_query"}
                    for name, p in q.result["grid_runs"].items()}
     if not args.keep_indexes:
-        shutil.rmtree(index_dir, ignore_errors=True)
+        remove_index(index_dir)
     return rec
 
 

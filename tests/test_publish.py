@@ -131,3 +131,23 @@ def test_readers_in_a_loop_during_swaps(two, tmp_path):
     assert opens >= 50
     assert seen <= {_answer(two["a"]), _answer(two["b"])}
     assert len(generations(out)) == 1
+
+
+def test_remove_index_takes_the_link_and_every_generation(tmp_path):
+    from wikisearch.index.publish import generations, remove_index
+    out = tmp_path / "idx"
+    for n in range(2):
+        final = tmp_path / f"final{n}"
+        final.mkdir()
+        (final / "manifest.json").write_text("{}")
+        publish(final, out)
+    assert out.is_symlink() and generations(out)
+    remove_index(out)
+    assert not os.path.lexists(out) and generations(out) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    remove_index(out)                                   # nothing there: nothing to do
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "x").write_text("1")
+    remove_index(plain)
+    assert not plain.exists()

@@ -111,3 +111,17 @@ def publish(final: Path, out: Path) -> Path:
     if old_dir(out).exists():
         recover(out)
     return gen
+
+
+def remove_index(path) -> None:
+    """Delete the index at ``path``: its link and every generation (a plain ``rm -r`` of the link
+    leaves the generations behind), or a directory of the older layout; nothing if there is none.
+    Any other directory at ``path`` is removed too (callers pass a path they own)."""
+    path = Path(path)
+    gens = generations(path)
+    if path.is_symlink():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
+    for p in gens + [old_dir(path)]:
+        shutil.rmtree(p, ignore_errors=True)
