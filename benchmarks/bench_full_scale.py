@@ -69,8 +69,14 @@ class Sampler(threading.Thread):
             self.halt.wait(self.every)
 
 
+def _remove_index(path: Path) -> None:
+    """The index's link and generations (publish.remove_index), or an older checkout's directory."""
+    from wikisearch.index.publish import remove_index
+    remove_index(path)
+
+
 def build_wikisearch(xml: Path, out: Path, memory: str, workers: int, pythonpath: str | None) -> dict:
-    shutil.rmtree(out, ignore_errors=True)
+    _remove_index(out)
     env = dict(os.environ)
     env["PYTHONPATH"] = pythonpath or str(ROOT)
     cmd = [sys.executable, "-m", "wikisearch", "index", str(xml), "-o", str(out), "--workers", str(workers),
@@ -159,7 +165,7 @@ def main(argv=None) -> int:
             r["query"] = _latency(run_child("query", job, work / "logs", timeout=3600))
         rec["engines"]["wikisearch"] = r
         if not args.keep_indexes:
-            shutil.rmtree(idx, ignore_errors=True)
+            _remove_index(idx)
     if "tantivy" in engines and args.plain:
         corpus = work / "corpus"
         shutil.rmtree(corpus, ignore_errors=True)
