@@ -35,13 +35,16 @@ from wikisearch.fileio import fsync_dir, kill_point, write_json_atomic
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
-    build_alias_segment, count_inlinks, read_redirects, resolve_redirects, write_links, write_redirects)
+    build_alias_segment, count_inlinks, read_alias_lists, read_redirects, resolve_redirects, write_alias_table,
+    write_links, write_redirects)
 from wikisearch.index.manifest import FORMAT_VERSION, SHARDS_FILE, make_manifest
 from wikisearch.index.publish import publish, recover
 from wikisearch.index.merge import (
-    merge_docs, merge_range, merge_stores, plan_ranges_of, release_free_memory, title_order)
+    merge_docs, merge_range, plan_ranges_of, release_free_memory)
 from wikisearch.index.segment import (
-    DocTable, SegmentReader, TermWriter, assemble_parts, compress_doc, write_docs, write_store)
+    DocTable, SegmentReader, TermWriter, assemble_parts, write_docs)
+from wikisearch.index.store import encode_doc, merge_stores, write_store
+from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
 from wikisearch.jit import cold_kernels, precompile
@@ -113,7 +116,7 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
         texts.extend(doc_texts)
         links.update(set(page_links))   # in-links count linking pages, not link occurrences
         if ctx["store_text"]:
-            stored.append(compress_doc(doc_texts))
+            stored.append(encode_doc(doc_texts))
     n_docs = len(titles)
     postings = invert_texts(texts, n_docs, _analyzer(ctx["analyzer"]))
     del texts
@@ -151,9 +154,17 @@ def warm_merge_worker() -> None:
     warmup()
 
 
-def alias_segment_job(aliases: list, analyzer_spec: dict, path: str, codec: str) -> np.ndarray:
-    """:func:`~wikisearch.index.links.build_alias_segment` with the block workers' analyzer."""
-    return build_alias_segment(aliases, _analyzer(analyzer_spec), path, codec)
+def _alias_slice(aliases: tuple, lo: int, hi: int) -> tuple:
+    """The CSR aliases of documents ``[lo, hi)`` (a shard's), renumbered from 0."""
+    offsets, table = aliases
+    a, b = int(offsets[lo]), int(offsets[hi])
+    return offsets[lo:hi + 1] - offsets[lo], table.take(np.arange(a, b))
+
+
+def alias_segment_job(alias_table: str, analyzer_spec: dict, path: str, codec: str) -> np.ndarray:
+    """:func:`~wikisearch.index.links.build_alias_segment` of the redirect titles in ``alias_table``
+    (``aliases.bin``) with the block workers' analyzer."""
+    return build_alias_segment(read_alias_lists(Path(alias_table)), _analyzer(analyzer_spec), path, codec)
 
 
 def build_shared_block(src, block: Block, ctx: dict, out_dir: str) -> dict:
@@ -417,20 +428,21 @@ class Builder:
 
     def _links(self, readers: list[SegmentReader], blocks: list[Path]):
         """Titles, redirect aliases and in-links of every document (docids of the whole build),
-        and the target docid of every redirect."""
-        titles = [t for r in readers for t in r.titles()]
+        and the target docid of every redirect. Every title and redirect lives in numpy tables
+        (``StringTable``): no Python object per document or redirect."""
+        titles = StringTable.concat([StringTable.from_arrays(r.docs_c["title_offsets"], r.docs_c["title_blob"])
+                                     for r in readers])
         n_docs = len(titles)
-        docid_of = {t: i for i, t in enumerate(titles)}
-        redirects = [p for b in blocks for p in read_redirects(b / "redirects.bin")]
-        target_of = resolve_redirects(redirects, docid_of)
-        aliases: list = [()] * n_docs      # one shared empty tuple: most documents have none
-        for src, docid in target_of.items():
-            if not aliases[docid]:
-                aliases[docid] = []
-            aliases[docid].append(src)
-        inlinks = count_inlinks(blocks, docid_of, target_of, n_docs)
-        targets = np.fromiter(target_of.values(), np.int64, len(target_of))
-        del docid_of, target_of, redirects     # not needed past here: memory for the merge
+        title_ids = titles.sorted_ids()
+        pairs = [read_redirects(b / "redirects.bin") for b in blocks]
+        redirects = resolve_redirects(titles, title_ids, StringTable.concat([p[0] for p in pairs]),
+                                      StringTable.concat([p[1] for p in pairs]))
+        del pairs
+        inlinks = count_inlinks(blocks, titles, title_ids, redirects, n_docs)
+        del title_ids
+        aliases = redirects.aliases(n_docs)          # CSR: (offsets per document, titles)
+        targets = redirects.docids
+        del redirects
         release_free_memory()
         return titles, aliases, inlinks, targets
 
@@ -456,7 +468,8 @@ class Builder:
             a, b = cuts[s], cuts[s + 1]
             lo, hi = int(cum[a]), int(cum[b])
             names.append(f"shard-{s:03d}")
-            self._merge(readers[a:b], blocks[a:b], titles[lo:hi], aliases[lo:hi], inlinks[lo:hi],
+            self._merge(readers[a:b], blocks[a:b], titles.take(np.arange(lo, hi)),
+                        _alias_slice(aliases, lo, hi), inlinks[lo:hi],
                         int(((targets >= lo) & (targets < hi)).sum()), final / names[-1],
                         last=s == self.shards - 1)
         write_json_atomic(final / SHARDS_FILE, {"format": "wikisearch-shards", "shards": names,
@@ -464,7 +477,7 @@ class Builder:
                                                               for s in range(self.shards)]})
         return final
 
-    def _merge(self, readers: list[SegmentReader], blocks: list[Path], titles: list, aliases: list,
+    def _merge(self, readers: list[SegmentReader], blocks: list[Path], titles: StringTable, aliases: tuple,
                inlinks, n_redirects: int, final: Path, last: bool) -> Path:
         """One index in ``final`` from ``blocks`` (all of them, or one shard's run)."""
         scratch = self.work / "merge"
@@ -472,8 +485,9 @@ class Builder:
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir()
         n_docs = len(titles)
+        write_alias_table(scratch / "aliases.bin", *aliases)
         # on a worker when there is a pool: its analyzer and kernels are loaded already
-        alias_lengths = self._run(alias_segment_job, aliases, self.ctx["analyzer"],
+        alias_lengths = self._run(alias_segment_job, str(scratch / "aliases.bin"), self.ctx["analyzer"],
                                   str(scratch / "alias"), self.config.codec)
         alias_dir = scratch / "alias"
         doc_bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
@@ -487,12 +501,12 @@ class Builder:
         stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
                                       np.zeros(N_FIELDS)).tolist()
         docs = merge_docs(readers, aliases, alias_lengths, inlinks, titles)
-        docs.title_order = title_order(titles)
+        docs.title_order = titles.sorted_ids().astype(np.int32)
         write_docs(final / "docs.bin", docs)
         self._write_block_maxima(final, lengths, stats["avg_field_lengths"])
         files = ["terms.bin", "postings.bin", "docs.bin", BLOCKS_FILE]
         if self.config.store_text:
-            merge_stores(readers, final / "store.bin")
+            merge_stores([r.store_c for r in readers], final / "store.bin")
             files.append("store.bin")
         shutil.rmtree(scratch, ignore_errors=True)
         inputs = [{"name": os.path.basename(p), "bytes": (os.path.getsize(p) if p != "-" else None)}

@@ -77,3 +77,122 @@ def prefix_range(blob, offsets, order, prefix):
     upper[prefix.shape[0]] = 255
     hi = lower_bound(blob, offsets, order, upper, 0, upper.shape[0])
     return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def _prefix_keys(blob, offsets):
+    """The first 8 bytes of each string as a big-endian uint64 (zero-padded: UTF-8 titles hold
+    no NUL bytes), so most comparisons of a sort are one integer comparison."""
+    n = offsets.shape[0] - 1
+    keys = np.zeros(n, np.uint64)
+    for i in range(n):
+        a = np.int64(offsets[i])
+        b = np.int64(offsets[i + 1])
+        k = np.uint64(0)
+        for j in range(8):
+            k = k << np.uint64(8)
+            if a + j < b:
+                k = k | np.uint64(blob[a + j])
+        keys[i] = k
+    return keys
+
+
+@njit(cache=True, nogil=True)
+def _less(blob, offsets, keys, i, j):
+    if keys[i] != keys[j]:
+        return keys[i] < keys[j]
+    return compare_bytes(blob, np.int64(offsets[i]), np.int64(offsets[i + 1]),
+                         blob, np.int64(offsets[j]), np.int64(offsets[j + 1])) < 0
+
+
+@njit(cache=True, nogil=True)
+def sort_strings(blob, offsets):
+    """String ids in increasing byte order, equal strings in id order (a stable bottom-up merge
+    sort): the order of Python's ``sorted(range(n), key=strings.__getitem__)``."""
+    n = offsets.shape[0] - 1
+    keys = _prefix_keys(blob, offsets)
+    a = np.arange(n, dtype=np.int64)
+    b = np.empty(n, np.int64)
+    width = 1
+    while width < n:
+        lo = 0
+        while lo < n:
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if _less(blob, offsets, keys, a[j], a[i]):
+                    b[k] = a[j]
+                    j += 1
+                else:
+                    b[k] = a[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                b[k] = a[i]
+                i += 1
+                k += 1
+            while j < hi:
+                b[k] = a[j]
+                j += 1
+                k += 1
+            lo = hi
+        a, b = b, a
+        width *= 2
+    return a
+
+
+@njit(cache=True, nogil=True)
+def find_last_many(blob, offsets, order, keys, key_offsets):
+    """:func:`find_many`, but the id of the *last* equal string in ``order`` (with a stable order:
+    the highest id, as a Python dict built from the strings in id order keeps)."""
+    m = key_offsets.shape[0] - 1
+    out = np.full(m, -1, np.int64)
+    n = offsets.shape[0] - 1
+    for j in range(m):
+        k0 = np.int64(key_offsets[j])
+        k1 = np.int64(key_offsets[j + 1])
+        lo = 0
+        hi = n
+        while lo < hi:            # first rank whose string is > key
+            mid = (lo + hi) >> 1
+            i = _id(order, mid)
+            if compare_bytes(blob, np.int64(offsets[i]), np.int64(offsets[i + 1]), keys, k0, k1) <= 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo > 0:
+            i = _id(order, lo - 1)
+            if compare_bytes(blob, np.int64(offsets[i]), np.int64(offsets[i + 1]), keys, k0, k1) == 0:
+                out[j] = i
+    return out
+
+
+@njit(cache=True, nogil=True)
+def gather_strings(blob, offsets, ids):
+    """The strings ``ids`` (in that order) as a new table: (offsets int64[len(ids)+1], blob)."""
+    m = ids.shape[0]
+    out_off = np.zeros(m + 1, np.int64)
+    for j in range(m):
+        i = ids[j]
+        out_off[j + 1] = out_off[j] + (np.int64(offsets[i + 1]) - np.int64(offsets[i]))
+    out = np.empty(out_off[m], np.uint8)
+    for j in range(m):
+        i = ids[j]
+        a = np.int64(offsets[i])
+        out[out_off[j]:out_off[j + 1]] = blob[a:a + out_off[j + 1] - out_off[j]]
+    return out_off, out
+
+
+@njit(cache=True, nogil=True)
+def run_starts(blob, offsets, order):
+    """For each rank of ``order``, the rank where its run of equal strings starts."""
+    n = offsets.shape[0] - 1
+    out = np.zeros(n, np.int64)
+    for r in range(1, n):
+        i = order[r]
+        j = order[r - 1]
+        same = compare_bytes(blob, np.int64(offsets[i]), np.int64(offsets[i + 1]),
+                             blob, np.int64(offsets[j]), np.int64(offsets[j + 1])) == 0
+        out[r] = out[r - 1] if same else r
+    return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from wikisearch.fileio import pack_strings, unpack_strings, write_json_atomic
 from wikisearch.index.container import Container, write_container
 from wikisearch.index.invert import Postings, invert_texts
 from wikisearch.index.segment import DocTable, TermWriter, write_docs
+from wikisearch.index.strings import StringTable
 
 
 def write_links(path: Path, links: collections.Counter) -> None:
@@ -40,28 +42,98 @@ def write_redirects(path: Path, pairs: list[tuple[str, str]]) -> None:
                                  "dst_offsets": d_off, "dst_blob": d_blob})
 
 
-def read_redirects(path: Path) -> list[tuple[str, str]]:
+def read_redirects(path: Path) -> tuple[StringTable, StringTable]:
+    """A block's redirect pairs as two string tables (sources, targets), in page order."""
     c = Container(path, b"REDR")
     try:
-        return list(zip(unpack_strings(c["src_offsets"], c["src_blob"]),
-                        unpack_strings(c["dst_offsets"], c["dst_blob"])))
+        return (StringTable.from_arrays(c["src_offsets"], c["src_blob"]),
+                StringTable.from_arrays(c["dst_offsets"], c["dst_blob"]))
     finally:
         c.close()
 
 
+@dataclass
+class Redirects:
+    """Redirects resolved to documents, in the order a dict ``source -> docid`` filled in page
+    order would list them: ``sources`` (their titles) and ``docids`` (their targets)."""
+
+    sources: StringTable
+    docids: np.ndarray          # int64
+
+    def __len__(self) -> int:
+        return len(self.docids)
+
+    def aliases(self, n_docs: int) -> tuple[np.ndarray, StringTable]:
+        """Each document's redirect titles, CSR: (offsets uint64[n_docs + 1], titles by docid)."""
+        by_doc = np.argsort(self.docids, kind="stable")
+        counts = np.bincount(self.docids, minlength=n_docs) if len(self.docids) else np.zeros(n_docs, np.int64)
+        offsets = np.zeros(n_docs + 1, np.uint64)
+        np.cumsum(counts, out=offsets[1:])
+        return offsets, self.sources.take(by_doc)
 
 
-def resolve_redirects(redirects: list[tuple[str, str]], docid_of: dict[str, int]) -> dict[str, int]:
-    """Redirect title -> target docid, following chains of redirects (up to 5 hops)."""
-    next_of = dict(redirects)
-    out = {}
-    for src, dst in redirects:
-        hops = 0
-        while dst not in docid_of and dst in next_of and hops < 5:
-            dst = next_of[dst]
-            hops += 1
-        if dst in docid_of and src not in docid_of:
-            out[src] = docid_of[dst]
+def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTable,
+                      dst: StringTable, max_hops: int = 5) -> Redirects:
+    """Redirect title -> target docid, following chains of redirects (up to ``max_hops``).
+
+    ``titles``: every document's title (docid order), ``title_ids`` their :meth:`sorted_ids`;
+    ``src``/``dst``: every redirect pair in page order. A redirect whose title is a document's is
+    dropped; for a title redirected twice, the later resolvable pair wins but the earlier keeps
+    its place. Numpy and numba over the tables; ``testing.resolve_redirects_slow`` is the dict
+    version it is compared with.
+    """
+    m = len(src)
+    if m == 0:
+        return Redirects(StringTable.concat([]), np.zeros(0, np.int64))
+    # int32 ids and a bool where a value allows it, and each temporary dropped once used: this
+    # runs over every redirect of the dump in the main process
+    src_is_doc = titles.find_last(src, title_ids) >= 0
+    dst_doc = titles.find_last(dst, title_ids).astype(np.int32)
+    src_ids = src.sorted_ids()
+    group = np.empty(m, np.int32)      # per pair, the lowest pair id with the same source
+    group[src_ids] = src_ids[src.run_starts(src_ids)]
+    next_pair = src.find_last(dst, src_ids).astype(np.int32)   # the last pair whose source is this target
+    del src_ids
+    cur = np.arange(m, dtype=np.int32)
+    for _ in range(max_hops):
+        step = (dst_doc[cur] < 0) & (next_pair[cur] >= 0)
+        if not step.any():
+            break
+        cur[step] = next_pair[cur[step]]
+    del next_pair
+    target = dst_doc[cur]
+    del dst_doc, cur
+    # one entry per distinct source: placed at its first resolvable pair, valued by its last
+    sel = np.flatnonzero((target >= 0) & ~src_is_doc)
+    del src_is_doc
+    g = group[sel]
+    del group
+    _, first = np.unique(g, return_index=True)
+    _, last_rev = np.unique(g[::-1], return_index=True)
+    del g
+    last = len(sel) - 1 - last_rev
+    place = sel[first]
+    order = np.argsort(place, kind="stable")
+    return Redirects(src.take(place[order]), target[sel[last]][order].astype(np.int64))
+
+
+def write_alias_table(path: Path, offsets: np.ndarray, titles: StringTable) -> None:
+    """``aliases.bin`` (ALIA): each document's redirect titles, CSR, for the alias segment's worker."""
+    write_container(path, b"ALIA", {"alias_offsets": np.asarray(offsets, np.uint64),
+                                    "title_offsets": titles.offsets, "title_blob": titles.blob})
+
+
+def read_alias_lists(path: Path) -> list:
+    """The redirect titles of every document (an empty tuple for most) from ``aliases.bin``."""
+    c = Container(path, b"ALIA")
+    try:
+        per_doc = np.asarray(c["alias_offsets"], np.int64)
+        titles = unpack_strings(c["title_offsets"], c["title_blob"])
+    finally:
+        c.close()
+    out: list = [()] * (len(per_doc) - 1)
+    for d in np.flatnonzero(np.diff(per_doc)).tolist():
+        out[d] = titles[per_doc[d]:per_doc[d + 1]]
     return out
 
 
@@ -110,17 +182,23 @@ def alias_postings(aliases: list[list[str]], analyzer: Analyzer):
     return postings, with_alias, lengths
 
 
-def count_inlinks(blocks: list[Path], docid_of: dict[str, int], target_of: dict[str, int],
-                  n_docs: int) -> np.ndarray:
+def count_inlinks(blocks: list[Path], titles: StringTable, title_ids: np.ndarray,
+                  redirects: Redirects, n_docs: int) -> np.ndarray:
     """Incoming-link counts per document; a link to a redirect counts for its target."""
     counts = np.zeros(n_docs, np.uint64)
+    red_ids = redirects.sources.sorted_ids()
     for b in blocks:
         c = Container(b / "links.bin", b"LINK")
         try:
-            for title, n in zip(unpack_strings(c["title_offsets"], c["title_blob"]), c["count"].tolist()):
-                d = docid_of.get(title, target_of.get(title, -1))
-                if d >= 0:
-                    counts[d] += n
+            linked = StringTable.from_arrays(c["title_offsets"], c["title_blob"])
+            n = np.asarray(c["count"], np.uint64)
         finally:
             c.close()
+        d = titles.find_last(linked, title_ids)
+        miss = np.flatnonzero(d < 0)
+        if len(miss) and len(redirects):
+            r = redirects.sources.find_last(linked.take(miss), red_ids)
+            d[miss[r >= 0]] = redirects.docids[r[r >= 0]]
+        hit = d >= 0
+        np.add.at(counts, d[hit], n[hit])
     return np.minimum(counts, np.iinfo(np.uint32).max).astype(np.uint32)

@@ -25,7 +25,8 @@ from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOld
 #:    of each array (container version 2), per dictionary block (terms.bin ``block_dict_crc``),
 #:    per block of 64 documents' titles and redirect titles (docs.bin); the index path is a link
 #:    to a generation directory (``publish.py``).
-FORMAT_VERSION = 4
+#: 5: store.bin holds zstd blocks of documents (was one zlib record per document).
+FORMAT_VERSION = 5
 FORMAT_NAME = "wikisearch-index"
 MANIFEST = "manifest.json"
 #: In a directory of index shards (``wikisearch index --shards N``): their names, in order.

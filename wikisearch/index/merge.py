@@ -24,7 +24,6 @@ from wikisearch.errors import CorruptIndexError
 from wikisearch.index import _merge_kernels as MK
 from wikisearch.index import _termdict_kernels as TK
 from wikisearch.index.codec import get_codec
-from wikisearch.index.container import ContainerWriter
 from wikisearch.index.segment import DocTable, SegmentReader, TermWriter
 from wikisearch.index.termdict import TERM_BLOCK
 
@@ -302,9 +301,10 @@ class _MergeContext:
         return out
 
 
-def merge_docs(readers: list[SegmentReader], aliases: list, alias_lengths: np.ndarray,
-               inlinks: np.ndarray, titles: list[str] | None = None) -> DocTable:
-    """Concatenate the blocks' document tables, adding redirect aliases and in-link counts."""
+def merge_docs(readers: list[SegmentReader], aliases, alias_lengths: np.ndarray,
+               inlinks: np.ndarray, titles=None) -> DocTable:
+    """Concatenate the blocks' document tables, adding redirect aliases (lists per document, or
+    CSR as ``DocTable.aliases`` takes them) and in-link counts."""
     page_ids = np.concatenate([r.page_ids for r in readers]) if readers else np.zeros(0, np.int64)
     lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]) if readers else \
         np.zeros((0, N_FIELDS), np.uint32)
@@ -315,29 +315,10 @@ def merge_docs(readers: list[SegmentReader], aliases: list, alias_lengths: np.nd
     return DocTable(page_ids, titles, lengths, aliases, inlinks.astype(np.uint32))
 
 
-def merge_stores(readers: list[SegmentReader], path: Path) -> None:
-    """Concatenate the blocks' stores: per-document records, so block cuts leave no trace. The
-    text is copied file to file in pieces (it can be most of the index)."""
-    offsets, crcs, ranges, base = [np.zeros(1, np.uint64)], [], [], 0
-    for r in readers:
-        s = r.store_c
-        o = np.asarray(s["doc_offsets"], np.uint64)
-        offsets.append(o[1:] + np.uint64(base))
-        crcs.append(np.asarray(s["doc_crc"], np.uint32))
-        ranges.append((s.path, s.offsets["data"], int(o[-1])))
-        base += int(o[-1])
-    w = ContainerWriter(path, b"STOR", meta={"n_docs": int(sum(r.n_docs for r in readers)),
-                                             "compression": "zlib"})
-    w.add("doc_offsets", np.concatenate(offsets))
-    w.add("doc_crc", np.concatenate(crcs) if crcs else np.zeros(0, np.uint32))
-    w.add_file_ranges("data", ranges)
-    w.close()
-
-
 def title_order(titles: list[str]) -> np.ndarray:
     """Docids sorted by title (UTF-8 byte order), for title lookups by binary search."""
     return np.asarray(sorted(range(len(titles)), key=titles.__getitem__), np.int32)
 
 
-__all__ = ["plan_ranges", "plan_ranges_of", "merge_range", "merge_docs", "merge_stores", "title_order",
+__all__ = ["plan_ranges", "plan_ranges_of", "merge_range", "merge_docs", "title_order",
            "warmup", "release_free_memory"]

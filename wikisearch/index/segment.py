@@ -5,7 +5,7 @@ A segment directory holds container files (see ``container.py`` and docs/FORMAT.
     terms.bin     TERM  the sorted term dictionary (``termdict.py`` knows its layout)
     postings.bin  POST  the encoded postings lists, back to back (``data``)
     docs.bin      DOCS  page_id, field_lengths, titles, redirect aliases, inlinks
-    store.bin     STOR  per-document zlib-compressed field texts (snippets, phrase checks)
+    store.bin     STOR  the field texts in zstd blocks of documents (``store.py``; snippets, phrase checks)
 
 Block segments also hold ``redirects.bin`` (REDR) and ``links.bin`` (LINK) for the build's
 redirect and link resolution. ``segment.json`` is written last; a directory without it is not a
@@ -25,15 +25,13 @@ from wikisearch.errors import CorruptIndexError
 from wikisearch.fileio import pack_strings, string_at, unpack_strings
 from wikisearch.index.codec import get_codec
 from wikisearch.index.container import Container, ContainerWriter, write_container
+from wikisearch.index.store import StoreReader, decode_doc
+from wikisearch.index.strings import StringTable
 from wikisearch.index.termdict import TermDictionary, write_dictionary
 
-SEP_FIELD = "\x1f"
 #: Documents per *document block* of ``docs.bin``: the titles and the redirect titles of a block
 #: have one CRC-32, checked before any of them is read from a file too large to check on open.
 DOC_BLOCK = 64
-
-def compress_doc(field_texts: list[str]) -> bytes:
-    return zlib.compress(SEP_FIELD.join(field_texts).encode("utf-8", "surrogatepass"), 1)
 
 
 @dataclass
@@ -41,9 +39,10 @@ class DocTable:
     """Per-document data of a segment, in docid order."""
 
     page_ids: np.ndarray                 # int64[n]
-    titles: list[str]
+    titles: list[str] | StringTable
     field_lengths: np.ndarray            # uint32[n, N_FIELDS]
-    aliases: list[list[str]] = field(default_factory=list)   # redirect titles per doc
+    #: redirect titles per doc: a list of lists, or CSR (offsets uint64[n + 1], StringTable)
+    aliases: list[list[str]] | tuple = field(default_factory=list)
     inlinks: np.ndarray | None = None    # uint32[n]
     title_order: np.ndarray | None = None  # int32[n]: docids sorted by title (merged index only)
 
@@ -53,12 +52,20 @@ class DocTable:
 
 def write_docs(path, docs: DocTable) -> None:
     n = len(docs)
-    aliases = docs.aliases or [[] for _ in range(n)]
-    alias_counts = np.fromiter((len(a) for a in aliases), np.uint64, count=n)
-    alias_offsets = np.zeros(n + 1, np.uint64)
-    np.cumsum(alias_counts, out=alias_offsets[1:])
-    t_off, t_blob = pack_strings(docs.titles)
-    a_off, a_blob = pack_strings([a for lst in aliases for a in lst])
+    if isinstance(docs.aliases, tuple):          # CSR already (the build's merged table)
+        alias_offsets, a_table = docs.aliases
+        alias_offsets = np.asarray(alias_offsets, np.uint64)
+        a_off, a_blob = a_table.packed()
+    else:
+        aliases = docs.aliases or [[] for _ in range(n)]
+        alias_counts = np.fromiter((len(a) for a in aliases), np.uint64, count=n)
+        alias_offsets = np.zeros(n + 1, np.uint64)
+        np.cumsum(alias_counts, out=alias_offsets[1:])
+        a_off, a_blob = pack_strings([a for lst in aliases for a in lst])
+    if isinstance(docs.titles, StringTable):
+        t_off, t_blob = docs.titles.packed()
+    else:
+        t_off, t_blob = pack_strings(docs.titles)
     inlinks = docs.inlinks if docs.inlinks is not None else np.zeros(n, np.uint32)
     extra = {} if docs.title_order is None else {"title_order": np.asarray(docs.title_order, np.int32)}
     title_cuts = t_off[::DOC_BLOCK].tolist() + ([int(t_off[-1])] if n % DOC_BLOCK else [])
@@ -79,17 +86,6 @@ def _cut_crcs(blob: np.ndarray, cuts: list[int]) -> np.ndarray:
     raw = memoryview(np.ascontiguousarray(blob)).cast("B")
     return np.fromiter((zlib.crc32(raw[cuts[i]:cuts[i + 1]]) for i in range(len(cuts) - 1)), np.uint32,
                        count=max(0, len(cuts) - 1))
-
-
-def write_store(path, compressed_docs: list[bytes]) -> None:
-    """Write already-compressed documents (see :func:`compress_doc`)."""
-    offsets = np.zeros(len(compressed_docs) + 1, np.uint64)
-    if compressed_docs:
-        np.cumsum([len(c) for c in compressed_docs], out=offsets[1:])
-    crcs = np.fromiter((zlib.crc32(c) for c in compressed_docs), np.uint32, count=len(compressed_docs))
-    write_container(path, b"STOR", {"doc_offsets": offsets, "doc_crc": crcs,
-                                    "data": np.frombuffer(b"".join(compressed_docs), np.uint8)},
-                    meta={"n_docs": len(compressed_docs), "compression": "zlib"})
 
 
 class TermWriter:
@@ -205,6 +201,7 @@ class SegmentReader:
         store_path = self.path / "store.bin"
         want = store_path.exists() if store is None else store
         self.store_c = Container(store_path, b"STOR", **kw) if want else None
+        self._store = StoreReader(self.store_c) if self.store_c is not None else None
         self.codec = get_codec(self.post_c.meta["codec"])
         self.codec_name = self.codec.name
         self.terms = TermDictionary(self.terms_c, sparse=sparse)
@@ -347,25 +344,16 @@ class SegmentReader:
         return int(self.page_ids[docid])
 
     def stored_doc(self, docid: int) -> bytes | None:
-        """The compressed stored text of a document, checksum-verified (None if not stored)."""
-        if self.store_c is None:
-            return None
-        s = self.store_c
-        o = s.checked("doc_offsets")
-        data = s["data"][int(o[docid]):int(o[docid + 1])]
-        crc = zlib.crc32(data)
-        if crc != int(s.checked("doc_crc")[docid]):
-            raise CorruptIndexError(s.path, f"checksum mismatch in stored document {docid}",
-                                    expected=f"{int(s['doc_crc'][docid]):08x}", found=f"{crc:08x}")
-        return data.tobytes()
+        """The stored bytes of a document (its block checksum-verified; None if not stored)."""
+        return None if self._store is None else self._store.doc(docid)
 
     def stored_text(self, docid: int) -> dict[str, str] | None:
         raw = self.stored_doc(docid)
         if raw is None:
             return None
         try:
-            parts = zlib.decompress(raw).decode("utf-8", "surrogatepass").split(SEP_FIELD)
-        except zlib.error as e:
+            parts = decode_doc(raw)
+        except UnicodeDecodeError as e:
             raise CorruptIndexError(self.store_c.path, f"stored document {docid} is damaged ({e})") from None
         return dict(zip(FIELDS, parts))
 

@@ -1,0 +1,74 @@
+"""The build's title and redirect tables (numpy + numba, no Python object per document) against
+the plain dict code they replace."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from wikisearch.index.links import resolve_redirects
+from wikisearch.index.strings import StringTable
+
+
+def resolve_redirects_slow(redirects: list[tuple[str, str]], docid_of: dict[str, int]) -> dict[str, int]:
+    """The dict version (what the build ran before the tables): chains up to 5 hops."""
+    next_of = dict(redirects)
+    out = {}
+    for src, dst in redirects:
+        hops = 0
+        while dst not in docid_of and dst in next_of and hops < 5:
+            dst = next_of[dst]
+            hops += 1
+        if dst in docid_of and src not in docid_of:
+            out[src] = docid_of[dst]
+    return out
+
+
+def _words(rng, n, alphabet="abcé日\ud800"):
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4))) for _ in range(n)]
+
+
+def test_sort_and_find_agree_with_python():
+    rng = random.Random(3)
+    s = _words(rng, 3000) + ["x" * 20 + "a", "x" * 20, "x" * 8 + "\x7f", "x" * 9]
+    t = StringTable.from_strings(s)
+    ids = t.sorted_ids()
+    assert ids.tolist() == sorted(range(len(s)), key=s.__getitem__)
+    last = {w: i for i, w in enumerate(s)}
+    keys = s[::7] + ["zz", "", "x" * 21]
+    assert t.find_last(StringTable.from_strings(keys), ids).tolist() == [last.get(k, -1) for k in keys]
+    assert t.take([5, 0, 5]).strings() == [s[5], s[0], s[5]]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_resolve_redirects_matches_dict_code(seed):
+    rng = random.Random(seed)
+    titles = _words(rng, rng.randint(0, 60), "abcd")             # duplicates included
+    pool = titles + _words(rng, 40, "abcde")
+    pairs = [(rng.choice(pool), rng.choice(pool)) for _ in range(rng.randint(0, 120))]
+    docid_of = {t: i for i, t in enumerate(titles)}
+    want = resolve_redirects_slow(pairs, docid_of)
+    tt = StringTable.from_strings(titles)
+    got = resolve_redirects(tt, tt.sorted_ids(), StringTable.from_strings([a for a, _ in pairs]),
+                            StringTable.from_strings([b for _, b in pairs]))
+    assert list(zip(got.sources.strings(), got.docids.tolist())) == list(want.items())
+    # aliases per document, in the order the dict lists them
+    offsets, alias_titles = got.aliases(len(titles))
+    flat = alias_titles.strings()
+    per_doc = [flat[int(offsets[d]):int(offsets[d + 1])] for d in range(len(titles))]
+    expect = [[] for _ in titles]
+    for src, d in want.items():
+        expect[d].append(src)
+    assert per_doc == expect
+
+
+def test_redirect_chains_stop_after_five_hops():
+    titles = ["T"]
+    chain = [(f"r{i}", f"r{i + 1}") for i in range(7)] + [("r7", "T")]
+    tt = StringTable.from_strings(titles)
+    got = resolve_redirects(tt, tt.sorted_ids(), StringTable.from_strings([a for a, _ in chain]),
+                            StringTable.from_strings([b for _, b in chain]))
+    want = resolve_redirects_slow(chain, {"T": 0})
+    assert dict(zip(got.sources.strings(), got.docids.tolist())) == want
+    assert "r0" not in want and "r2" in want

@@ -1,0 +1,78 @@
+"""strings: a table of strings as two numpy arrays (CSR: ``blob[offsets[i]:offsets[i+1]]``, UTF-8),
+so the build can hold millions of titles and redirect titles without a Python object each.
+
+Sorting and lookups run in numba (``_strings_kernels``); the byte order of UTF-8 is code point
+order, so a sorted table agrees with Python's ``sorted`` on the same ``str`` values.
+
+>>> t = StringTable.from_strings(["b", "a", "b"])
+>>> t.sorted_ids().tolist(), t.find_last(StringTable.from_strings(["b", "c"]), t.sorted_ids()).tolist()
+([1, 0, 2], [2, -1])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from wikisearch.fileio import pack_strings, string_at, unpack_strings
+from wikisearch.index import _strings_kernels as SK
+
+
+@dataclass
+class StringTable:
+    offsets: np.ndarray       # int64[n + 1]
+    blob: np.ndarray          # uint8[offsets[-1]]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @classmethod
+    def from_strings(cls, items) -> "StringTable":
+        off, blob = pack_strings(items)
+        return cls(off.astype(np.int64), blob)
+
+    @classmethod
+    def from_arrays(cls, offsets, blob) -> "StringTable":
+        """A copy in memory of a packed table (e.g. a container's arrays), offsets rebased to 0."""
+        o = np.asarray(offsets).astype(np.int64)
+        base = int(o[0]) if len(o) else 0
+        return cls(o - base if len(o) else np.zeros(1, np.int64),
+                   np.array(blob[base:int(o[-1])] if len(o) else blob[:0], np.uint8))
+
+    @classmethod
+    def concat(cls, tables: list["StringTable"]) -> "StringTable":
+        if not tables:
+            return cls(np.zeros(1, np.int64), np.zeros(0, np.uint8))
+        offs, base = [np.zeros(1, np.int64)], 0
+        for t in tables:
+            offs.append(t.offsets[1:] + base)
+            base += int(t.offsets[-1])
+        return cls(np.concatenate(offs), np.concatenate([t.blob for t in tables]))
+
+    def strings(self) -> list[str]:
+        return unpack_strings(self.offsets, self.blob)
+
+    def __getitem__(self, i: int) -> str:
+        return string_at(self.offsets, self.blob, i)
+
+    def packed(self) -> tuple[np.ndarray, np.ndarray]:
+        """(uint64 offsets, blob): what :func:`~wikisearch.fileio.pack_strings` gives."""
+        return self.offsets.astype(np.uint64), self.blob
+
+    def take(self, ids) -> "StringTable":
+        ids = np.asarray(ids, np.int64)
+        off, blob = SK.gather_strings(self.blob, self.offsets, ids)
+        return StringTable(off, blob)
+
+    def sorted_ids(self) -> np.ndarray:
+        """Ids in byte order, equal strings by id (stable)."""
+        return SK.sort_strings(self.blob, self.offsets)
+
+    def find_last(self, keys: "StringTable", order: np.ndarray) -> np.ndarray:
+        """For each key, the highest id of an equal string (``order``: :meth:`sorted_ids`), or -1:
+        what ``{s: i for i, s in enumerate(strings)}.get(key, -1)`` gives."""
+        return SK.find_last_many(self.blob, self.offsets, np.asarray(order, np.int64), keys.blob, keys.offsets)
+
+    def run_starts(self, order: np.ndarray) -> np.ndarray:
+        """Per rank of ``order``, the first rank of its run of equal strings."""
+        return SK.run_starts(self.blob, self.offsets, np.asarray(order, np.int64))
