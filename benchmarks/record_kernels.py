@@ -49,7 +49,7 @@ def workload(work: Path) -> None:
                         except wikisearch.WikisearchError:
                             pass
         for q in ("swedish furniture", '"angela merkel"', "angla merkel", "berlinn wal"):
-            s.search(q, k=10, snippets=True).to_json()       # snippets, matched via, did you mean
+            s.search(q, k=10, snippets=True, correct=True).to_json()   # snippets, matched via, did you mean
         s.spelling().correct_many(["berlinn", "furnitur"])
         for prefix in ("a", "ber", "angela m", "zzz", "angla merk", "brelin"):
             s.suggest(prefix)
@@ -67,7 +67,17 @@ def workload(work: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=None, help="where to write (default: the package's file)")
+    ap.add_argument("--current-cache", action="store_true",
+                    help="run in numba's current cache (default: an empty one, so that every kernel "
+                    "compiles and the kernels called only from other kernels are recorded too)")
     args = ap.parse_args()
+    if not args.current_cache:
+        import os
+        import subprocess
+        with tempfile.TemporaryDirectory() as cache:
+            cmd = [sys.executable, __file__, "--current-cache"] + (["--out", args.out] if args.out else [])
+            subprocess.run(cmd, check=True, env={**os.environ, "NUMBA_CACHE_DIR": cache})
+        return
     from wikisearch import jit
     with tempfile.TemporaryDirectory() as tmp:
         workload(Path(tmp))
