@@ -56,6 +56,8 @@ def workload(work: Path) -> None:
             s.suggest(prefix, fuzzy=False)
         for title in ("Angela Merkel", "Berlin"):
             s.doc(title).fields
+    again = Searcher(idx)                        # spelling.bin read back (read-only arrays)
+    again.search("berlinn furnitur", correct=True)
     r = s.reader
     for term in ("berlin", "merkel", "zzzz"):
         o = r.term_ordinal(term)

@@ -20,7 +20,7 @@ import signal
 import socket
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -665,8 +665,9 @@ class Builder:
                 " (rerun their command to finish them, or remove them)")
 
     def _precompile(self) -> None:
-        """First run on a machine: compile the kernels of the build and of the searches after it
-        in ``workers`` parallel processes before the work starts (``jit.precompile``)."""
+        """First run on a machine: compile every recorded kernel (the build's, and the searches'
+        after it, did-you-mean's included) in ``workers`` parallel processes before the work
+        starts (``jit.precompile``)."""
         n = min(self.config.workers, os.cpu_count() or 1)
 
         def say():

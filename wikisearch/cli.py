@@ -160,17 +160,9 @@ def _say_compiling(what: str):
         err=True))
 
 
-#: The kernel modules a search runs (compiled in parallel on a first run: ``jit.precompile``).
-SEARCH_KERNELS = ["wikisearch._topk_kernels", "wikisearch.analysis._analyze_kernels",
-                  "wikisearch.index._codec_kernels", "wikisearch.index._strings_kernels",
-                  "wikisearch.index._termdict_kernels", "wikisearch.popularity._priors_kernels",
-                  "wikisearch.search._blockmax_kernels", "wikisearch.search._maxscore_kernels",
-                  "wikisearch.search._prescore_kernels", "wikisearch.search._search_kernels"]
-
-
 def _precompile_search() -> None:
     """On a first run (an index built elsewhere), compile the search kernels on every core."""
-    from wikisearch.jit import precompile
+    from wikisearch.jit import SEARCH_KERNELS, precompile
 
     def pool(n):                                # (imported only when there is work)
         from wikisearch.workers import worker_pool

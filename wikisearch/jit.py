@@ -101,6 +101,14 @@ def note_compiling(say):
 
 
 # --- compiling cold kernels in parallel ---------------------------------------------------------
+#: The kernel modules a CLI search runs (did-you-mean's included: the CLI corrects by default;
+#: not the suggestion or re-ranking ones, which compile when first used).
+SEARCH_KERNELS = ["wikisearch.popularity._spelling_kernels", "wikisearch._topk_kernels",
+                  "wikisearch.analysis._analyze_kernels", "wikisearch.index._codec_kernels", "wikisearch.index._strings_kernels",
+                  "wikisearch.index._termdict_kernels", "wikisearch.popularity._priors_kernels",
+                  "wikisearch.search._blockmax_kernels", "wikisearch.search._maxscore_kernels",
+                  "wikisearch.search._prescore_kernels", "wikisearch.search._search_kernels"]
+
 #: The (module, function, argument types) that a real workload compiles: the bundled sample built
 #: and searched every way (benchmarks/record_kernels.py); pickled numba types, per numba version.
 SIGNATURES = Path(__file__).parent / "data" / "kernel_signatures.pkl"
@@ -174,7 +182,7 @@ def precompile(module_names, processes: int, *, say=None, pool=None) -> int:
     record = load_signatures() if module_names is None else None
     if module_names is None:                     # every recorded module
         module_names = list(record)
-    cold = [m for m in module_names if _is_cold(importlib.import_module(m))]
+    cold = [m for m in dict.fromkeys(module_names) if _is_cold(importlib.import_module(m))]
     if cold and record is None:
         record = load_signatures()
     groups = plan_jobs(record, cold, processes)
