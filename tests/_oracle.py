@@ -169,3 +169,26 @@ def oracle_tree_predict(spec, X):
             live = live[node[live] >= 0]
         out += value[-node - 1]
     return out
+
+
+def weighted_osa_slow(q: str, w: str) -> float:
+    """Plain-Python weighted optimal string alignment (``popularity._spelling_kernels``'s costs):
+    insert/delete/substitute 1, a doubled letter added or dropped 0.5, a vowel for a vowel 0.75,
+    two neighbours swapped 0.75; no cap, no early exit."""
+    vowels = set("aeiouy")
+    n, m = len(q), len(w)
+    d = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for j in range(1, m + 1):
+        d[0][j] = d[0][j - 1] + (0.5 if j > 1 and w[j - 1] == w[j - 2] else 1.0)
+    for i in range(1, n + 1):
+        dq = 0.5 if i > 1 and q[i - 1] == q[i - 2] else 1.0
+        d[i][0] = d[i - 1][0] + dq
+        for j in range(1, m + 1):
+            a, b = q[i - 1], w[j - 1]
+            sub = 0.0 if a == b else (0.75 if a in vowels and b in vowels else 1.0)
+            dw = 0.5 if j > 1 and w[j - 1] == w[j - 2] else 1.0
+            v = min(d[i - 1][j - 1] + sub, d[i - 1][j] + dq, d[i][j - 1] + dw)
+            if i > 1 and j > 1 and a == w[j - 2] and q[i - 2] == b and a != b:
+                v = min(v, d[i - 2][j - 2] + 0.75)
+            d[i][j] = v
+    return d[n][m]

@@ -3,6 +3,8 @@ title suggestions, on hand-made documents whose expected answers are written by 
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -176,12 +178,74 @@ def test_dictionary_lookup_equals_brute_force():
         brute = set()
         for w in words:
             wc = _codepoints(w)
-            if _osa(q, w) <= md and SPK.weighted_osa(qc, wc, 0, len(wc), md) <= md:
+            # the weighted distance is at most the plain one: tested first, it is the cheap filter
+            if SPK.weighted_osa(qc, wc, 0, len(wc), md) <= md and _osa(q, w) <= md:
                 brute.add(w)
         assert brute <= got, (q, brute - got)
         for w in got:
             wc = _codepoints(w)
             assert SPK.weighted_osa(qc, wc, 0, len(wc), md) <= md
+
+
+def test_weighted_osa_equals_plain_python_under_every_cap():
+    """The kernel's early exit (a row past the cap, and the one before it: a swap reaches back
+    two rows) never cuts a path that ends within the cap."""
+    from _oracle import weighted_osa_slow
+    rng = np.random.default_rng(15)
+    letters = list("aabeeilmnoorsttu")
+    pairs = [("abbreivates", "abbreviates"), ("recieve", "receive"), ("teh", "the")]
+    for _ in range(1500):
+        w = "".join(rng.choice(letters, rng.integers(1, 9)))
+        q = list(w)
+        for _e in range(rng.integers(0, 4)):            # a few edits, swaps and doublings among them
+            i = int(rng.integers(0, len(q)))
+            kind = rng.integers(0, 4)
+            if kind == 0 and i + 1 < len(q):
+                q[i], q[i + 1] = q[i + 1], q[i]
+            elif kind == 1:
+                q.insert(i, q[i])
+            elif kind == 2 and len(q) > 1:
+                del q[i]
+            else:
+                q[i] = str(rng.choice(letters))
+        pairs.append(("".join(q), w))
+    for q, w in pairs:
+        want = weighted_osa_slow(q, w)
+        qc, wc = _codepoints(q), _codepoints(w)
+        for cap in (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 0.98, 3.0):
+            got = SPK.weighted_osa(qc, wc, 0, len(wc), cap)
+            if want <= cap:
+                assert got == want, (q, w, cap, got, want)
+            else:
+                assert got > cap, (q, w, cap, got, want)
+
+
+def test_dictionary_costs_order_and_file_round_trip():
+    """Candidates' costs are the plain weighted distance (+ the first-letter cost), whatever order
+    the words were given in, and ``spelling.bin`` read back answers the same."""
+    from _oracle import weighted_osa_slow
+    from wikisearch.popularity import spelling as S
+    rng = np.random.default_rng(3)
+    letters = list("abdeilmnorstu")
+    words = sorted({"".join(rng.choice(letters, rng.integers(2, 10))) for _ in range(2000)})
+    counts = rng.integers(2, 500, len(words))
+    d = SpellingDictionary(words, counts)
+    perm = rng.permutation(len(words))
+    d2 = SpellingDictionary([words[i] for i in perm], counts[perm])
+    assert d.words == d2.words and d.counts.tolist() == d2.counts.tolist()
+    assert d.counts.tolist() == sorted(d.counts.tolist(), reverse=True)    # ids by count
+    path = Path(tempfile.mkdtemp()) / "spelling.bin"
+    S.write_dictionary(path, d, "sum")
+    d3 = S.read_dictionary(path, "sum")
+    queries = ["".join(rng.choice(letters, rng.integers(2, 10))) for _ in range(300)] + words[:20]
+    for q in queries:
+        got = d.candidates(q, 50)
+        assert got == d2.candidates(q, 50) == d3.candidates(q, 50)
+        md = S.max_dist_for(q)
+        for w, cost, _n in got:
+            want = weighted_osa_slow(q, w) + (S.FIRST_LETTER if q[0] != w[0] else 0.0)
+            assert cost == want and weighted_osa_slow(q, w) <= md, (q, w, cost, want)
+    assert d3.correct_many(queries) == [d.correct(q) for q in queries]
 
 
 def _osa(a: str, b: str) -> int:

@@ -35,13 +35,16 @@ from wikisearch.popularity import _spelling_kernels as K
 FILE = "spelling.bin"
 KIND = b"SPEL"
 #: Bumped when the arrays of spelling.bin change; an older file is made again.
-LAYOUT = 2
+LAYOUT = 3
 #: Deletes are taken over this many first characters of each word (SymSpell's prefix length).
 PREFIX = 7
 #: Edit distance searched (weighted; see ``_spelling_kernels.weighted_osa``).
 MAX_DIST = 2
 #: What one title or redirect title holding a word adds to its count.
 TITLE_WEIGHT = 5
+#: Words seen fewer times than this are known (a query word among them is left as it is) but are
+#: never offered as corrections: they stay out of the delete table.
+INDEX_MIN_COUNT = 1
 #: Stored text read to count words (characters); titles and redirects are always read whole.
 TEXT_BUDGET = 400_000_000
 #: Ranking: score = log(count) - ALPHA * cost - FIRST_LETTER when the first letters differ.
@@ -66,20 +69,24 @@ class SpellingDictionary:
     """Words with counts, and SymSpell lookups over them; safe to share between threads."""
 
     def __init__(self, words, counts, *, arrays: dict | None = None, meta: dict | None = None):
-        self.words = list(words)
-        self.counts = np.asarray(counts, np.int64)
+        words = list(words)
+        counts = np.asarray(counts, np.int64)
+        if arrays is None:                     # word ids by decreasing count (then the word)
+            order = sorted(range(len(words)), key=lambda i: (-int(counts[i]), words[i]))
+            words = [words[i] for i in order]
+            counts = counts[np.asarray(order, np.int64)] if order else counts
+            arrays = _arrays(words, counts)
+        self.words = words
+        self.counts = _readonly(counts)
         self.meta = dict(meta or {})
         self._index = {w: i for i, w in enumerate(self.words)}
-        if arrays is None:
-            arrays = _arrays(self.words)
-        self.offsets = np.asarray(arrays["offsets"]).view(np.int64)
-        self.cps = np.asarray(arrays["cps"]).view(np.int32)
-        self.hashes = np.asarray(arrays["hashes"]).view(np.uint64)
-        self.ids = np.asarray(arrays["ids"]).view(np.int32)
-        self.bits = _bits(len(self.hashes))
-        self.dir = np.asarray(arrays["dir"]).view(np.int64) if "dir" in arrays \
-            else K.directory(self.hashes, self.bits)
-        self.log_counts = np.log1p(self.counts.astype(np.float64))
+        self.offsets = _readonly(np.asarray(arrays["offsets"]).view(np.int64))
+        self.cps = _readonly(np.asarray(arrays["cps"]).view(np.int32))
+        self.fps = _readonly(np.asarray(arrays["fps"]).view(np.uint16))
+        self.ids = _readonly(np.asarray(arrays["ids"]).view(np.int32))
+        self.dir = _readonly(np.asarray(arrays["dir"]).view(np.int64))
+        self.bits = int(np.log2(len(self.dir) - 1))
+        self.log_counts = _readonly(np.log1p(self.counts.astype(np.float64)))
         self.total = int(self.counts.sum())
 
     def __len__(self) -> int:
@@ -96,8 +103,9 @@ class SpellingDictionary:
         if not word:
             return []
         md = max_dist_for(word) if max_dist is None else float(max_dist)
-        ids, costs = K.lookup(_codepoints(word), self.hashes, self.ids, self.dir, self.bits, self.cps,
-                              self.offsets, self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER, k)
+        ids, costs = K.lookup(_codepoints(word), self.fps, self.ids, self.dir, self.bits, self.cps,
+                              self.offsets, self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER, k,
+                              self._index.get(word, -1))
         return [(self.words[i], c, int(self.counts[i])) for i, c in zip(ids.tolist(), costs.tolist())]
 
     def correct_many(self, words: list[str]) -> list[str]:
@@ -108,37 +116,65 @@ class SpellingDictionary:
         offsets = np.zeros(len(words) + 1, np.int64)
         np.cumsum([len(c) for c in cps], out=offsets[1:])
         md = np.array([max_dist_for(w) for w in words], np.float64)
-        got = K.lookup_many(np.concatenate(cps), offsets, self.hashes, self.ids, self.dir, self.bits,
-                            self.cps, self.offsets, self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER)
-        return [self.words[i] if i >= 0 else w for w, i in zip(words, got.tolist())]
+        exact = np.array([self._index.get(w, -1) if w else -1 for w in words], np.int64)
+        got = K.lookup_many(_readonly(np.concatenate(cps)), _readonly(offsets), _readonly(exact),
+                            self.fps, self.ids, self.dir, self.bits, self.cps, self.offsets,
+                            self.log_counts, PREFIX, _readonly(md), ALPHA, FIRST_LETTER)
+        return [self.words[i] if i >= 0 and w else w for w, i in zip(words, got.tolist())]
 
     def correct(self, word: str) -> str:
         """The best candidate for ``word`` (itself when nothing is better or nothing is near)."""
-        got = self.candidates(word, 1)
-        return got[0][0] if got else word
+        if not word:
+            return word
+        ids, _ = K.lookup(_codepoints(word), self.fps, self.ids, self.dir, self.bits, self.cps,
+                          self.offsets, self.log_counts, PREFIX, max_dist_for(word), ALPHA,
+                          FIRST_LETTER, 1, self._index.get(word, -1))
+        return self.words[ids[0]] if len(ids) else word
 
     def score(self, count: int, cost: float) -> float:
         return math.log1p(count) - ALPHA * cost
 
     def to_arrays(self) -> dict:
         blob = "\n".join(self.words).encode("utf-8", "surrogatepass")
-        return {"offsets": self.offsets, "cps": self.cps, "hashes": self.hashes, "ids": self.ids,
+        return {"offsets": self.offsets, "cps": self.cps, "fps": self.fps, "ids": self.ids,
                 "dir": self.dir, "counts": self.counts, "words": np.frombuffer(blob, np.uint8)}
 
 
-def _bits(n_hashes: int) -> int:
-    """Directory size: about 4 deletes per bucket, at least 2^8 buckets, at most 2^24."""
-    return int(min(24, max(8, int(np.ceil(np.log2(max(n_hashes, 1) / 4))))))
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """``a`` not writable: the kernels see the same array types whether the dictionary was just
+    built or read back from ``spelling.bin`` (one compiled signature)."""
+    a = np.ascontiguousarray(a)
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
 
 
-def _arrays(words: list[str]) -> dict:
+def _bits(n_entries: int) -> int:
+    """Directory size: about 16 deletes per bucket, at least 2^8 buckets, at most 2^24."""
+    return int(min(24, max(8, int(np.ceil(np.log2(max(n_entries, 1) / 16))))))
+
+
+def _arrays(words: list[str], counts: np.ndarray) -> dict:
+    """The delete table of ``words`` (ordered by decreasing count); the words seen fewer than
+    ``INDEX_MIN_COUNT`` times are looked up (their own count) but never offered."""
     cps_list = [_codepoints(w) for w in words]
     offsets = np.zeros(len(words) + 1, np.int64)
     np.cumsum([len(c) for c in cps_list], out=offsets[1:])
-    cps = np.concatenate(cps_list) if cps_list else np.zeros(0, np.int32)
-    hashes, ids = K.build_deletes(cps, offsets, PREFIX, MAX_DIST)
-    order = np.argsort(hashes, kind="stable")
-    return {"offsets": offsets, "cps": cps, "hashes": hashes[order], "ids": ids[order]}
+    cps = _readonly(np.concatenate(cps_list) if cps_list else np.zeros(0, np.int32))
+    n_indexed = int(np.count_nonzero(np.asarray(counts) >= INDEX_MIN_COUNT))
+    hashes, ids = K.build_deletes(cps, _readonly(offsets), n_indexed, PREFIX, MAX_DIST)
+    order = np.argsort(hashes, kind="stable")          # ids ascending within a hash
+    hashes, ids = hashes[order], ids[order]
+    if len(hashes):                                    # a word's repeated deletes ("ll" less an l)
+        keep = np.ones(len(hashes), bool)
+        keep[1:] = (hashes[1:] != hashes[:-1]) | (ids[1:] != ids[:-1])
+        hashes, ids = hashes[keep], ids[keep]
+    bits = _bits(len(hashes))
+    buckets = (hashes >> np.uint64(64 - bits)).astype(np.int64)
+    dir_ = np.searchsorted(buckets, np.arange((1 << bits) + 1, dtype=np.int64)).astype(np.int64)
+    return {"offsets": offsets, "cps": cps, "fps": (hashes & np.uint64(0xFFFF)).astype(np.uint16),
+            "ids": ids, "dir": dir_}
 
 
 def word_counts(reader, *, text_budget: int = TEXT_BUDGET) -> dict[str, int]:
@@ -200,7 +236,8 @@ def write_dictionary(path, d: SpellingDictionary, index_checksum: str) -> Path:
     with atomic_path(path) as tmp:
         write_container(tmp, KIND, d.to_arrays(),
                         {**d.meta, "index_checksum": index_checksum, "n_words": len(d),
-                         "prefix": PREFIX, "max_dist": MAX_DIST, "layout": LAYOUT})
+                         "prefix": PREFIX, "max_dist": MAX_DIST, "layout": LAYOUT,
+                         "index_min_count": INDEX_MIN_COUNT})
     return Path(path)
 
 
@@ -211,13 +248,14 @@ def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
         raise CorruptIndexError(path, "made for another build of this index (delete the file)",
                                 expected=index_checksum, found=meta.get("index_checksum"))
     if meta.get("prefix") != PREFIX or meta.get("max_dist") != MAX_DIST or \
-            meta.get("layout") != LAYOUT or "dir" not in c.arrays:
+            meta.get("layout") != LAYOUT or \
+            meta.get("index_min_count") != INDEX_MIN_COUNT:
         raise CorruptIndexError(path, "made with other settings (delete the file)")
     words = c["words"].tobytes().decode("utf-8", "surrogatepass").split("\n") if len(c["words"]) else []
     if len(words) != int(meta.get("n_words", -1)) or c["counts"].shape != (len(words),):
         raise CorruptIndexError(path, "word table does not match its counts")
     return SpellingDictionary(words, c["counts"], meta=meta,
-                              arrays={k: c[k] for k in ("offsets", "cps", "hashes", "ids", "dir")})
+                              arrays={k: c[k] for k in ("offsets", "cps", "fps", "ids", "dir")})
 
 
 def load_dictionary(reader, say=None) -> SpellingDictionary:
