@@ -167,7 +167,7 @@ def query_level(s, queries: dict, qrels: dict) -> dict:
                 if mode == "plain":
                     r = s.search(text, k=10, correct=False)
                 else:
-                    r = s.search(text, k=10)
+                    r = s.search(text, k=10, correct=True)      # opt-in in the API
                     fix = r.rewritten_query or r.suggestion
                     if fix:
                         changed += 1

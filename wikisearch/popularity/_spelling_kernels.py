@@ -197,6 +197,9 @@ def lookup(q, fps, ids, dir_, bits, cps, offsets, log_counts, prefix, max_dist, 
     out_score = np.empty(c + 1, np.float64)
     rows = np.empty((3, nq + 4), np.int64)          # m <= nq + 2
     top = np.full(k, -np.inf)                      # the k best scores so far, descending
+    hist = np.zeros(64, np.int64)                  # q's letters by class (code point & 63)
+    for j in range(nq):
+        hist[q[j] & 63] += 1
     o = 0
     if exact >= 0:
         out_ids[0] = exact
@@ -231,6 +234,23 @@ def lookup(q, fps, ids, dir_, bits, cps, offsets, log_counts, prefix, max_dist, 
             if cap < 0:
                 continue
             c4 = np.int64(np.floor(cap * 4.0))
+            # letters in one word and not the other (counted in 64 classes): an edit changes
+            # that count by at most 1 per 0.5 (a doubled letter) or 2 per 0.75 (vowels)
+            diff = np.int64(0)
+            for j in range(m):
+                hist[cps[a + j] & 63] -= 1
+            for j in range(m):
+                cl = cps[a + j] & 63
+                diff += abs(hist[cl])
+                hist[cl] = 0
+            for j in range(nq):
+                cl = q[j] & 63
+                diff += abs(hist[cl])
+                hist[cl] = 0
+            for j in range(nq):
+                hist[q[j] & 63] += 1
+            if 3 * diff > 2 * c4:
+                continue
             q4 = _wosa4(q, cps, a, m, c4, rows)
             if q4 > c4:
                 continue
