@@ -469,10 +469,13 @@ class Analyzer:
         want = {t: i for i, t in enumerate(terms)}
         if not positions and self.language not in _PREFIXING_STEMMERS and \
                 all(t and ord(t[0]) < 128 for t in terms):
-            first = buf[d_start]
-            first = np.where((first >= 65) & (first <= 90), first + 32, first)
-            letters = np.frombuffer("".join({t[0] for t in terms}).encode(), np.uint8)
-            keep = np.flatnonzero((first >= 128) | np.isin(first, letters))
+            wanted = np.zeros(256, bool)        # first bytes kept: the terms' letters, either case
+            wanted[128:] = True                 # and every non-ASCII one
+            for c in {t[0] for t in terms}:
+                wanted[ord(c)] = True
+                if "a" <= c <= "z":
+                    wanted[ord(c) - 32] = True
+            keep = np.flatnonzero(wanted[buf[d_start]])
             which_d = np.full(len(d_start), -1, np.int64)
             if len(keep):
                 found = self._terms_of(_token_strings(buf, d_start[keep], d_stop[keep]))
@@ -489,9 +492,10 @@ class Analyzer:
         position = np.cumsum(which != -2) - 1 if positions else np.arange(len(which), dtype=np.int64)
         if len(buf) == len(text):               # ASCII: bytes are characters
             return starts[hit].astype(np.int64), stops[hit].astype(np.int64), which[hit], position[hit]
-        chars = np.zeros(buf.size + 1, np.int64)   # chars[b]: characters before byte b
-        np.cumsum((buf & 0xC0) != 0x80, out=chars[1:])
-        return chars[starts[hit]], chars[stops[hit]], which[hit], position[hit]
+        # characters before byte b: b less the UTF-8 continuation bytes before it
+        cont = np.flatnonzero((buf & 0xC0) == 0x80)
+        s, e = starts[hit].astype(np.int64), stops[hit].astype(np.int64)
+        return s - np.searchsorted(cont, s), e - np.searchsorted(cont, e), which[hit], position[hit]
 
     def analyze_slow(self, text: str) -> list[str]:
         """Plain-Python oracle (regex over a string of character classes): equals :meth:`terms`."""

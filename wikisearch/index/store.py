@@ -17,6 +17,7 @@ its block's uncompressed bytes; it starts where the one before it in the block e
 """
 from __future__ import annotations
 
+import threading
 import zlib
 from pathlib import Path
 
@@ -50,9 +51,16 @@ def _compressor():
     return zstandard.ZstdCompressor(level=LEVEL, write_checksum=False, write_content_size=True)
 
 
+_local = threading.local()
+
+
 def _decompress(frame: bytes) -> bytes:
-    import zstandard
-    return zstandard.ZstdDecompressor().decompress(frame)
+    # a decompressor (and its context) per thread, made once: they are not thread-safe
+    d = getattr(_local, "decompressor", None)
+    if d is None:
+        import zstandard
+        d = _local.decompressor = zstandard.ZstdDecompressor()
+    return d.decompress(frame)
 
 
 class _Blocks:

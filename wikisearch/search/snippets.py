@@ -167,11 +167,11 @@ def _phrase_runs(which, position, phrases) -> dict:
 def make_snippet(analyzer, fields: dict[str, str], terms: SnippetTerms,
                  chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> Snippet:
     """The snippet of a document's stored ``fields`` for ``terms`` (see the module's doc)."""
-    text = article_text(fields).replace("\n", " ").replace("\t", " ").replace("\r", " ")
     width = max(int(chars), 1)
     scan_chars = max(SCAN_CHARS if scan_chars is None else int(scan_chars), 4 * width)
-    if len(text) > scan_chars:                 # long articles: the window is in the first part
-        text = text[:scan_chars]
+    # long articles: the window is in the first part (cut before the text is copied whole)
+    text = article_text({f: fields.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
+    text = text.replace("\n", " ").replace("\t", " ").replace("\r", " ")
     starts, ends, which, position = analyzer.find_terms(text, terms.terms, positions=bool(terms.phrases))
     if len(starts) > MAX_MATCHES:
         starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
