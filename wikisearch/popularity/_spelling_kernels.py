@@ -18,7 +18,7 @@ from ``spelling.bin`` or just built): one compiled signature each.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 _OFFSET = np.uint64(14695981039346656037)
 _PRIME = np.uint64(1099511628211)
