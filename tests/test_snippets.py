@@ -101,6 +101,26 @@ def test_unicode_offsets_are_characters_of_the_text():
     assert not sn.text.startswith("\u0301")
 
 
+def test_long_article_is_cut_before_it_is_copied():
+    """make_snippet cuts opening and body to the scanned characters before joining them: the
+    snippet equals the one made from the whole article text cut afterwards."""
+    from wikisearch.search import snippets as SN
+    an = EN
+    opening = "Berlin is the capital of Germany. " * 30
+    body = ("The wall stood for decades.\nA river runs through the city. " * 400
+            + "Late mention of the Reichstag and the wall and Berlin together.")
+    for fields in ({"opening": opening, "body": body}, {"opening": "", "body": body},
+                   {"opening": opening}, {"opening": opening[:50], "body": body}):
+        for words in ("reichstag", "wall berlin", "rivers", "absent"):
+            terms = terms_of(words)
+            for scan in (None, 700, 5000):
+                got = make_snippet(an, fields, terms, 150, scan_chars=scan)
+                whole = SN.article_text(fields)                    # the whole text, then the cut
+                n = max(SN.SCAN_CHARS if scan is None else scan, 4 * 150)
+                want = make_snippet(an, {"opening": whole[:n]}, terms, 150, scan_chars=scan)
+                assert got == want, (words, scan)
+
+
 @pytest.mark.parametrize("chars", [20, 60, 150, 300])
 def test_length_is_about_the_asked_characters(chars):
     body = " ".join(f"word{i} tower" if i % 7 == 0 else f"word{i}" for i in range(400))
