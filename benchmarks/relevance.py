@@ -76,6 +76,11 @@ LGB_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "num
               "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": 17,
               "verbose": -1}
 ROUNDS = 200
+#: How the training sets are weighted (see :func:`train`); chosen by :func:`select` on training folds.
+WEIGHTING = "query"
+#: The query-level title evidence (does any candidate's title cover the query?), an option
+#: :func:`select` weighs on training folds.
+QUERY_TITLE = ("cov_title_max", "title_exact_any")
 
 #: Known-item generation (Azzopardi, de Rijke & Balog, SIGIR 2007, "Building simulated queries
 #: for known-item topics"): pick a page at random, a query length, then words from the page.
@@ -234,8 +239,9 @@ class Runs:
     def get(self, name: str, queries: dict, rank: RankConfig, priors, with_features: bool) -> dict:
         from wikisearch.errors import InvalidQueryError
         from wikisearch.search.rerank import features, prior_values, query_terms
-        h = hashlib.sha256(json.dumps([self.key, name, sorted(queries.items()), rank.to_json(),
-                                       repr(priors), with_features, DEPTH]).encode()).hexdigest()[:16]
+        from wikisearch.search.rerank import FEATURES
+        h = hashlib.sha256(json.dumps([self.key, name, sorted(queries.items()), rank.to_json(), repr(priors),
+                                       with_features and list(FEATURES), DEPTH]).encode()).hexdigest()[:16]
         path = self.folder / f"{name}-{h}.npz"
         if path.exists():
             with np.load(path, allow_pickle=False) as z:       # each z[...] reads the file again
@@ -257,7 +263,6 @@ class Runs:
         qids = list(out)
         offs = np.zeros(len(qids) + 1, np.int64)
         np.cumsum([len(out[q][0]) for q in qids], out=offs[1:])
-        from wikisearch.search.rerank import FEATURES
         X = np.concatenate([out[q][1] for q in qids]) if with_features and qids else np.zeros((0, len(FEATURES)))
         np.savez(path, qids=np.array(qids, dtype=str), offsets=offs,
                  docids=np.concatenate([out[q][0] for q in qids]) if qids else np.zeros(0, np.int64), X=X)
@@ -345,20 +350,63 @@ def _drop(X, drop):
     return X
 
 
-def train(parts: list, drop=()) -> object:
+def train(parts: list, drop=(), weighting: str | None = None) -> object:
     """A lambdarank model on the concatenated training rows of ``parts`` [(cands, qrels, qids)];
-    the features named in ``drop`` are set to 0 (an ablation)."""
+    the features named in ``drop`` are set to 0 (an ablation). ``weighting`` (default
+    :data:`WEIGHTING`): "query", every training query counts once; "set", every part (training
+    set) counts as much as the others in all, whatever its number of queries."""
     import lightgbm as lgb
     from wikisearch.search.rerank import FEATURES
-    Xs, ys, gs = [], [], []
+    weighting = weighting or WEIGHTING
+    Xs, ys, gs, ws = [], [], [], []
     for cands, qrels, qids in parts:
         X, y, g = training_rows(cands, qrels, qids)
         Xs.append(X)
         ys.append(y)
         gs += g
-    data = lgb.Dataset(_drop(np.concatenate(Xs), drop), np.concatenate(ys), group=gs,
+        ws.append(np.full(len(y), 1.0 if weighting == "query" else 1.0 / len(g)))
+    w = np.concatenate(ws)
+    data = lgb.Dataset(_drop(np.concatenate(Xs), drop), np.concatenate(ys), group=gs, weight=w / w.mean(),
                        feature_name=list(FEATURES), free_raw_data=False)
     return lgb.train(LGB_PARAMS, data, num_boost_round=ROUNDS)
+
+
+def select(db: dict, fold_parts, variants: dict) -> dict:
+    """Inner validation on training queries only. For outer fold i, v = (i + 1) % 5: each variant's
+    model trains on the DBpedia-Entity folds other than i and v and on four fifths of each other
+    training part (chunk v of five left out; all of it left out where the variant drops the set),
+    and is scored on fold v and on the chunks v: every training query is validated once, and no
+    outer test query is seen. ``fold_parts(i)`` -> (DBpedia candidates, [(name, cands, qrels,
+    qids)] of the other parts); ``variants``: {name: (dropped features, weighting, dropped sets)}.
+    The criterion: the mean of the sets' inner nDCG@10."""
+    out = {}
+    for name, (drop, weighting, no_sets) in variants.items():
+        runs, val_of = {}, {}
+        for i in range(5):
+            v = (i + 1) % 5
+            pri, others = fold_parts(i)
+            trn = [q for q in db["queries"] if db["fold"].get(q) not in (i, v)]
+            val = [q for q in db["queries"] if db["fold"].get(q) == v]
+            parts = [(pri, db["qrels"], trn)]
+            for n, c, qrels, qids in others:
+                if n not in no_sets:
+                    parts.append((c, qrels, [q for j, q in enumerate(qids) if j % 5 != v]))
+            model = train(parts, drop, weighting)
+            runs.update(reranked(model, pri, val, drop))
+            val_of.setdefault("dbpedia", []).extend(val)
+            for n, c, qrels, qids in others:
+                vq = [q for j, q in enumerate(qids) if j % 5 == v]
+                runs.update({f"{n}:{q}": d for q, d in reranked(model, c, vq, drop).items()})
+                val_of.setdefault(n, []).extend(f"{n}:{q}" for q in vq)
+        qrels_all = {**db["qrels"], **{f"{n}:{q}": qr[q] for n, _c, qr, qids in fold_parts(0)[1] for q in qids}}
+        res = {n: measure(runs, qrels_all, qs) for n, qs in val_of.items()}
+        for t in TYPES:
+            res[t] = measure(runs, db["qrels"], [q for q in val_of["dbpedia"] if db["type"].get(q) == t])
+        res["criterion"] = statistics.fmean(res[n]["nDCG@10"] for n in val_of)
+        out[name] = res
+        log(f"  select {name}: criterion {res['criterion']:.4f}; "
+            + ", ".join(f"{n} {res[n]['nDCG@10']:.3f}/{res[n]['Success@1']:.3f}" for n in list(val_of) + list(TYPES)))
+    return out
 
 
 def reranked(model, cands: dict, qids, drop=()) -> dict:
@@ -387,6 +435,8 @@ def main(argv=None) -> int:
     ap.add_argument("--generate-known-item", action="store_true")
     ap.add_argument("--write-sets", type=Path, help="write every set as queries + qrels files, then stop")
     ap.add_argument("--peers", default=",".join(PEERS))
+    ap.add_argument("--select", action="store_true",
+                    help="inner validation of the training options on training folds (relevance-select.json), then stop")
     args = ap.parse_args(argv)
     from wikisearch.search.rerank import TreeModel
     from wikisearch.search.searcher import Searcher
@@ -419,6 +469,23 @@ def main(argv=None) -> int:
 
     # DBpedia-Entity: 5-fold cross-validation (first stage and model tuned on training folds)
     db = sets["dbpedia"]
+
+    def fold_parts(i):
+        cfg = fold_cfg[i]
+        others = [(n, runs.get(f"{n}-train-f{i}", {q: sets[n]["queries"][q] for q in train_parts[n]}, cfg,
+                                prior_cfg, True), sets[n]["qrels"], train_parts[n]) for n in ("wikiqa", "known-item")]
+        return runs.get(f"dbpedia-pri-f{i}", db["queries"], cfg, prior_cfg, True), others
+    if args.select:
+        variants = {"all, query": ((), "query", ()), "all, set": ((), "set", ()),
+                    "no-query-title, query": (QUERY_TITLE, "query", ()),
+                    "no-query-title, set": (QUERY_TITLE, "set", ()),
+                    "all, query, no known-item": ((), "query", ("known-item",)),
+                    "all, set, no known-item": ((), "set", ("known-item",))}
+        sel = select(db, fold_parts, variants)
+        out = args.out.with_name("relevance-select.json")
+        out.write_text(json.dumps({"variants": {k: list(v) for k, v in variants.items()}, "inner": sel}, indent=1) + "\n")
+        log(f"-> {out}")
+        return 0
     sysruns = {s: {} for s in SYSTEMS}
     for i, cfg in sorted(fold_cfg.items()):
         log(f"fold {i}")
