@@ -104,8 +104,8 @@ def run_with_and_without_jit(code: str, timeout: int = 300) -> list:
 def oracle_rerank_features(reader, terms, docids, rank):
     """The re-ranker's text features by brute force (wikisearch.search.rerank.features):
     {"bm25f", "bm25_<group>", "bm25_<group>_ratio", "cov_<group>", "cov_all", "title_precision",
-    "idf_mean", "score_ratio" (no prior: bm25f over the best), "cov_title_max", "title_exact_any"}
-    per document, from term_docs and
+    "idf_mean", "score_ratio" (no prior: bm25f over the best)} per
+    document, from term_docs and
     rank.py's scalar formulas, one document and one term at a time."""
     from wikisearch.config import RankConfig
     from wikisearch.search.rerank import FIELD_GROUPS
@@ -151,9 +151,6 @@ def oracle_rerank_features(reader, terms, docids, rank):
         best = max(row[name] for row in out)
         for row in out:
             row["score_ratio" if name == "bm25f" else f"{name}_ratio"] = row[name] / best if best > 0 else 0.0
-    for row in out:                          # of the query: the best title coverage among the candidates
-        row["cov_title_max"] = max(r["cov_title"] for r in out)
-        row["title_exact_any"] = float(any(r["cov_title"] >= 1 - 1e-12 and r["title_precision"] >= 1 for r in out))
     return out
 
 

@@ -20,9 +20,7 @@ the priors the index already has:
   how much of the query the title covers, rather than whether any single word is in it);
 - ``title_precision``: the share of the title's terms that are query terms, ``title_exact``
   (every query term in the title and every title term in the query);
-- of the query: ``n_terms``, ``idf_mean``, and how well the best title among the candidates covers it
-  (``cov_title_max``, ``title_exact_any``: does the query name a page, or describe one?);
-  ``len_title``, ``log_len_body``, and ``prior`` (the
+- ``n_terms`` and ``idf_mean`` (the query's), ``len_title``, ``log_len_body``, and ``prior`` (the
   popularity prior the first stage added; 0 without ``priors.bin`` or with priors off).
 
 The text features come from one numba kernel (:func:`_rerank_kernels.candidate_features`) that
@@ -62,8 +60,7 @@ FEATURES = (("bm25f", "score_ratio", "log_rank")
             + tuple(f"bm25_{g}" for g, _ in FIELD_GROUPS)
             + tuple(f"bm25_{g}_ratio" for g, _ in FIELD_GROUPS)
             + tuple(f"cov_{g}" for g, _ in FIELD_GROUPS) + ("cov_all",)
-            + ("title_precision", "title_exact", "n_terms", "idf_mean", "cov_title_max", "title_exact_any",
-               "len_title", "log_len_body", "prior"))
+            + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior"))
 _FIELD_K1 = 1.2
 _COL = {name: i for i, name in enumerate(FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
@@ -133,8 +130,6 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
         best = first.max()
         X[:, col["score_ratio"]] = first / best if best > 0 else 0.0
     X[:, col["title_exact"]] = (X[:, col["cov_title"]] >= 1.0 - 1e-12) & (X[:, col["title_precision"]] >= 1.0)
-    X[:, col["cov_title_max"]] = X[:, col["cov_title"]].max()
-    X[:, col["title_exact_any"]] = X[:, col["title_exact"]].max()
     X[:, col["log_rank"]] = np.log(np.arange(1, C + 1, dtype=np.float64))
     X[:, col["n_terms"]] = T
     X[:, col["len_title"]] = field_lengths[docids, FIELD_ID["title"]]
