@@ -73,7 +73,8 @@ DEPTH = 100
 MEASURES = ("nDCG@10", "Success@1", "RR@10")
 LABEL = {"nDCG@10": "nDCG@10", "Success@1": "success@1", "RR@10": "MRR@10"}
 
-#: LightGBM settings: fixed before any run (not tuned), small trees, deterministic, one thread.
+#: LightGBM settings: fixed before any run, small trees, deterministic, one thread; ``--select lgb``
+#: weighed alternatives on training folds only and kept these.
 LGB_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "num_leaves": 15,
               "learning_rate": 0.05, "min_data_in_leaf": 50, "lambda_l2": 1.0,
               "feature_fraction": 1.0, "bagging_fraction": 1.0, "lambdarank_truncation_level": 20,
@@ -351,7 +352,7 @@ def _drop(X, drop):
     return X
 
 
-def train(parts: list, drop=(), weighting: str | None = None) -> object:
+def train(parts: list, drop=(), weighting: str | None = None, params: dict | None = None) -> object:
     """A lambdarank model on the concatenated training rows of ``parts`` [(cands, qrels, qids)];
     the features named in ``drop`` are set to 0 (an ablation). ``weighting`` (default
     :data:`WEIGHTING`): "query", every training query counts once; "set", every part (training
@@ -369,7 +370,25 @@ def train(parts: list, drop=(), weighting: str | None = None) -> object:
     w = np.concatenate(ws)
     data = lgb.Dataset(_drop(np.concatenate(Xs), drop), np.concatenate(ys), group=gs, weight=w / w.mean(),
                        feature_name=list(FEATURES), free_raw_data=False)
-    return lgb.train(LGB_PARAMS, data, num_boost_round=ROUNDS)
+    params = {**LGB_PARAMS, **(params or {})}
+    rounds = params.pop("rounds", ROUNDS)
+    return lgb.train(params, data, num_boost_round=rounds)
+
+
+#: The training options :func:`select` weighs, by group: {name: (dropped features, weighting,
+#: dropped training sets[, LightGBM settings over LGB_PARAMS])}. The kept ones are the defaults
+#: (WEIGHTING, LGB_PARAMS, ROUNDS, every training set); "training" was run at commit eb8f50d, which
+#: also had two query-level title features (cov_title_max, title_exact_any), weighed and dropped.
+SELECT = {
+    "training": {"query": ((), "query", ()), "set": ((), "set", ()),
+                 "query, no known-item": ((), "query", ("known-item",)),
+                 "set, no known-item": ((), "set", ("known-item",))},
+    "lgb": {"query": ((), "query", ()),
+            "query, min_data_in_leaf 20": ((), "query", (), {"min_data_in_leaf": 20}),
+            "query, 31 leaves, min_data_in_leaf 20": ((), "query", (), {"num_leaves": 31, "min_data_in_leaf": 20}),
+            "query, 500 rounds": ((), "query", (), {"rounds": 500}),
+            "query, 500 rounds, min_data_in_leaf 20": ((), "query", (), {"rounds": 500, "min_data_in_leaf": 20})},
+}
 
 
 def select(db: dict, fold_parts, variants: dict) -> dict:
@@ -378,10 +397,11 @@ def select(db: dict, fold_parts, variants: dict) -> dict:
     training part (chunk v of five left out; all of it left out where the variant drops the set),
     and is scored on fold v and on the chunks v: every training query is validated once, and no
     outer test query is seen. ``fold_parts(i)`` -> (DBpedia candidates, [(name, cands, qrels,
-    qids)] of the other parts); ``variants``: {name: (dropped features, weighting, dropped sets)}.
+    qids)] of the other parts); ``variants``: {name: (dropped features, weighting, dropped sets[,
+    LightGBM settings over LGB_PARAMS, "rounds" among them])}.
     The criterion: the mean of the sets' inner nDCG@10."""
     out = {}
-    for name, (drop, weighting, no_sets) in variants.items():
+    for name, (drop, weighting, no_sets, *params) in variants.items():
         runs, val_of = {}, {}
         for i in range(5):
             v = (i + 1) % 5
@@ -392,7 +412,7 @@ def select(db: dict, fold_parts, variants: dict) -> dict:
             for n, c, qrels, qids in others:
                 if n not in no_sets:
                     parts.append((c, qrels, [q for j, q in enumerate(qids) if j % 5 != v]))
-            model = train(parts, drop, weighting)
+            model = train(parts, drop, weighting, params[0] if params else None)
             runs.update(reranked(model, pri, val, drop))
             val_of.setdefault("dbpedia", []).extend(val)
             for n, c, qrels, qids in others:
@@ -436,8 +456,9 @@ def main(argv=None) -> int:
     ap.add_argument("--generate-known-item", action="store_true")
     ap.add_argument("--write-sets", type=Path, help="write every set as queries + qrels files, then stop")
     ap.add_argument("--peers", default=",".join(PEERS))
-    ap.add_argument("--select", action="store_true",
-                    help="inner validation of the training options on training folds (relevance-select.json), then stop")
+    ap.add_argument("--select", choices=sorted(SELECT),
+                    help="inner validation of a group of training options on training folds "
+                         "(results/relevance-select-GROUP.json), then stop")
     args = ap.parse_args(argv)
     from wikisearch.search.rerank import TreeModel
     from wikisearch.search.searcher import Searcher
@@ -477,12 +498,10 @@ def main(argv=None) -> int:
                                 prior_cfg, True), sets[n]["qrels"], train_parts[n]) for n in ("wikiqa", "known-item")]
         return runs.get(f"dbpedia-pri-f{i}", db["queries"], cfg, prior_cfg, True), others
     if args.select:
-        variants = {"query": ((), "query", ()), "set": ((), "set", ()),
-                    "query, no known-item": ((), "query", ("known-item",)),
-                    "set, no known-item": ((), "set", ("known-item",))}
-        sel = select(db, fold_parts, variants)
-        out = args.out.with_name("relevance-select.json")
-        out.write_text(json.dumps({"variants": {k: list(v) for k, v in variants.items()}, "inner": sel}, indent=1) + "\n")
+        sel = select(db, fold_parts, SELECT[args.select])
+        out = args.out.with_name(f"relevance-select-{args.select}.json")
+        out.write_text(json.dumps({"group": args.select, "variants": {k: list(v) for k, v in SELECT[args.select].items()},
+                                   "inner": sel}, indent=1) + "\n")
         log(f"-> {out}")
         return 0
     sysruns = {s: {} for s in SYSTEMS}
@@ -575,9 +594,8 @@ def main(argv=None) -> int:
                                 {**{q: ki_q[q] for q in train_parts["known-item"][:30]},
                                  **{q: wq_q[q] for q in train_parts["wikiqa"][:30]}}, prior_cfg)
     report["peers_dir"] = str(args.peers_dir)
-    chosen = args.out.with_name("relevance-select.json")
-    if chosen.exists():
-        report["selection"] = json.loads(chosen.read_text())
+    report["selection"] = {g: json.loads(f.read_text())
+                           for g in SELECT if (f := args.out.with_name(f"relevance-select-{g}.json")).exists()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     args.out.with_suffix(".md").write_text(markdown(report))
@@ -724,25 +742,29 @@ def markdown(r: dict) -> str:
           "| feature | gain share |", "|---|---|"]
     L += [f"| {f} | {g:.3f} |" for f, g in r["feature_gain"].items() if g > 0]
     L.append("")
-    if "selection" in r:
-        sel = r["selection"]["inner"]
+    if r.get("selection"):
         L += ["## How the training options were chosen (inner validation, training queries only)", "",
-              "`relevance.py --select`: for each outer fold, the DBpedia-Entity fold after it and a fifth of "
-              "each other training part validate a model trained on the rest of the training queries; the "
-              "criterion is the mean of the three sets' nDCG@10. `query`: every training query counts once; "
-              "`set`: each training set counts as much as the others; `no-query-title`: without two "
-              "query-level features (the best candidate title's coverage of the query, whether any title "
-              "matches it exactly), since removed; `no known-item`: the known-item half left out of training.", "",
-              "The variant with the highest criterion was kept (recorded at commit eb8f50d, which still had the "
-              "query-level features); the spread between the first four (0.002) is one or two queries' worth, "
-              "noise. The first stage of each outer fold was tuned (tune_rank.py) on all four of its training "
-              "folds, the inner validation fold among them, alike for every variant.", "",
-              f"| variant (kept: weighting {WEIGHTING!r}, no query-level title features) | criterion | DBpedia nDCG@10 | WikiQA nDCG@10 | known-item nDCG@10 | "
-              "SemSearch-ES success@1 |", "|---|---|---|---|---|---|"]
-        for name, v in sel.items():
-            L.append(f"| {name} | {v['criterion']:.4f} | {v['dbpedia']['nDCG@10']:.4f} | {v['wikiqa']['nDCG@10']:.4f} "
-                     f"| {v['known-item']['nDCG@10']:.4f} | {v['SemSearch-ES']['Success@1']:.4f} |")
-        L.append("")
+              "`relevance.py --select GROUP`: for each outer fold, the DBpedia-Entity fold after it and a "
+              "fifth of each other training part validate a model trained on the rest of the training "
+              "queries; the criterion is the mean of the three sets' nDCG@10. `query`: every training query "
+              "counts once; `set`: each training set counts as much as the others; `no-query-title`: without "
+              "two query-level features (the best candidate title's coverage of the query, whether any title "
+              "matches it exactly), since removed; `no known-item`: the known-item half left out of training; "
+              "LightGBM settings otherwise as `LGB_PARAMS` (15 leaves, min_data_in_leaf 50, 200 rounds). "
+              f"Kept: weighting {WEIGHTING!r}, no query-level title features, every training set, "
+              "`LGB_PARAMS` (the highest criterion in each group). The spread "
+              "between the best variants (0.001-0.002) is one or two queries' worth: noise. The `training` group was run "
+              "at commit eb8f50d, which still had the query-level features. The first stage of each outer "
+              "fold was tuned (tune_rank.py) on all four of its training folds, the inner validation fold "
+              "among them, alike for every variant.", ""]
+        for g, data in r["selection"].items():
+            L += [f"### {g}", "", "| variant | criterion | DBpedia nDCG@10 | WikiQA nDCG@10 | known-item nDCG@10 | "
+                  "SemSearch-ES success@1 |", "|---|---|---|---|---|---|"]
+            for name, v in data["inner"].items():
+                L.append(f"| {name} | {v['criterion']:.4f} | {v['dbpedia']['nDCG@10']:.4f} | "
+                         f"{v['wikiqa']['nDCG@10']:.4f} | {v['known-item']['nDCG@10']:.4f} | "
+                         f"{v['SemSearch-ES']['Success@1']:.4f} |")
+            L.append("")
     L += ["## Notes", "",
           "- The first stage is unchanged (exact, bit-identical top-k); the re-ranker is an opt-in "
           "second stage (`wikisearch.search.rerank.rerank`, `wikisearch eval --rerank`). Its features "
@@ -762,7 +784,8 @@ def markdown(r: dict) -> str:
           "2.6 points of success@1.",
           "- Nothing here is tuned on its own figures: BM25F settings per DBpedia-Entity fold come from "
           "tune_rank.py on that fold's training queries; LightGBM's settings were fixed before the first "
-          "run; the known-item term model was chosen (and switched once from tf x idf to tf, because "
+          "run, and they and the other training options were then weighed only by inner validation on "
+          "training queries (above); the known-item term model was chosen (and switched once from tf x idf to tf, because "
           "tf x idf picked a page's rarest words, e.g. 'efalizumab jcv pml') before any system ran on it.",
           "- Discernatron's page views cover only the 4,375 pages of that study (368 of them in the "
           "corpus), so the `priors` run favours exactly the judged pages there; elsewhere the prior is "

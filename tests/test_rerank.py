@@ -72,19 +72,17 @@ def test_features_match_the_oracle(searcher, query, rank):
     assert X[:, COL["title_exact"]].tolist() == exact.astype(float).tolist()
 
 
-def test_features_kernel_with_and_without_jit():
+def test_features_kernel_with_and_without_jit(index):
     """candidate_features compiled and as plain Python give the same features, to the bit."""
-    code = ("import json, wikisearch\nfrom wikisearch.build import build_index\nimport tempfile\n"
-            "from wikisearch.search.searcher import Searcher\n"
+    code = ("import json\nfrom wikisearch.search.searcher import Searcher\n"
             "from wikisearch.search.rerank import features, query_terms, prior_values\n"
-            "d = tempfile.mkdtemp() + '/idx'\nbuild_index([wikisearch.sample_dump()], d, workers=1)\n"
-            "s = Searcher(d)\nout = []\n"
+            f"s = Searcher({str(index)!r})\nout = []\n"
             f"for q in {QUERIES!r}:\n"
             "    ids = [h.docid for h in s.search(q, k=30)]\n"
             "    out.append(features(s.reader, query_terms(s.reader, q), ids, s.reader.rank_config,\n"
             "                        prior_values(s, None)).tolist())\n"
             "print(json.dumps(out))")
-    with_jit, without = run_with_and_without_jit(code, timeout=600)
+    with_jit, without = run_with_and_without_jit(code)
     assert with_jit == without and any(len(x) > 1 for x in with_jit)
 
 
