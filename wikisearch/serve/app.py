@@ -262,14 +262,16 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
 
 
 def warm_up(service: Service) -> None:
-    """Load every kernel a request needs (search, snippets, did-you-mean, suggestions), so that the
-    first answers do not each wait for some: real requests over words of the index's first title."""
+    """Load what requests need, in the order a user needs it -- suggestions (the suggester), a
+    search with snippets, did-you-mean (the spelling dictionary), then the kernels of the other
+    query shapes -- so that the first answers do not each wait for some: real requests over words
+    of the index's first title. Best effort: a request says what is wrong with a damaged index."""
     try:
         searcher = service.searcher
-        searcher.warmup()
         title = service.reader.title(0) if searcher.n_docs else "warmup"
+        service.opensearch(title[:2], 10)
         service.run_search(title, 10, 0)
         service.run_search(title + "zq", 10, 0)          # a word no index holds: the corrector runs
-        service.opensearch(title[:3], 10)
-    except Exception:                                 # noqa: BLE001 -- warming is best effort; requests
-        pass                                          # say what is wrong with the index
+        searcher.warmup()
+    except Exception:                                 # noqa: BLE001
+        pass

@@ -37,8 +37,11 @@ def app_from_env():
     from wikisearch.search.startup import fast_start
     from wikisearch.serve.app import create_app
     fast_start()
+    from wikisearch.search.searcher import Searcher
     config = json.loads(os.environ[ENV])
-    return create_app(config["index"], dense_dir=config["dense_dir"], threads=config["threads"],
+    searcher = Searcher(config["index"])
+    searcher.on_slow_start = lambda message: print(message, file=sys.stderr, flush=True)
+    return create_app(searcher, dense_dir=config["dense_dir"], threads=config["threads"],
                       cache_bytes=config["cache_bytes"], warm=True)
 
 
@@ -73,6 +76,7 @@ def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | No
     from wikisearch.serve.app import create_app
     fast_start()
     searcher = Searcher(index)
+    searcher.on_slow_start = lambda message: print(message, file=sys.stderr, flush=True)
     app = create_app(searcher, dense_dir=dense_dir, threads=threads, cache_bytes=cache_bytes, warm=True)
     print(f"Serving {searcher.n_docs:,} documents of {index} at {where} (Ctrl-C to stop)", flush=True)
     _warn_if_open(host)
