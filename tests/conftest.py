@@ -143,7 +143,8 @@ def is_compile_note(line: str) -> bool:
     """The one-time "compiling ... kernels (first run only ...)" line the CLI prints on stderr
     while numba compiles (a fresh clone's first runs): information, not part of any output."""
     return (line.startswith("compiling ") and "(first run only" in line) or \
-        line.startswith("building the spelling dictionary of this index")
+        line.startswith("building the spelling dictionary of this index") or \
+        line.startswith("small input, first run: ")
 
 
 def cli_lines(result) -> list[str]:

@@ -98,6 +98,7 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
 
     Rerunning the same command after an interruption resumes from the last finished block.
     """
+    _interpret_if_small([d for d in dumps], "indexing")
     from wikisearch.build import build_index, available_cores
     from wikisearch.config import parse_size
     try:
@@ -152,6 +153,29 @@ class _QueryCommand(click.Command):
         return super().parse_args(ctx, known + ["--"] + words)
 
 
+def _interpret_if_small(paths, what: str, search: bool = False) -> None:
+    """A small job on a cold numba cache runs the kernels as Python (``jit.interpret_small_job``):
+    call before the command imports any kernel."""
+    from wikisearch import jit
+    total = 0
+    for p in paths:
+        if p == "-":
+            return                                   # stdin: size unknown, compile as usual
+        try:
+            p = os.path.realpath(p)
+            if os.path.isdir(p):
+                total += sum(e.stat().st_size for e in os.scandir(p)    # not the speller's cache
+                             if e.is_file() and e.name != "spelling.bin")
+            else:
+                total += os.path.getsize(p)
+        except OSError:
+            return                                   # the command itself says what is wrong
+    modules = jit.SEARCH_KERNELS if search else (list(jit.load_signatures()) or jit.SEARCH_KERNELS)
+    jit.interpret_small_job(total, modules, say=lambda: click.echo(
+        f"small input, first run: {what} with the kernels as Python rather than compiling them "
+        f"(a larger input compiles them once; WIKISEARCH_JIT=on always compiles) ...", err=True))
+
+
 def _say_compiling(what: str):
     """A ``jit.note_compiling`` context that prints, once, that numba is compiling (first run)."""
     from wikisearch.jit import note_compiling
@@ -203,6 +227,8 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
     Field words (scored in that field): t: b: i: c: l: r: insource:
     Filters (restrict, do not score): intitle: incategory: linksto:
     """
+    if mode == "lexical":
+        _interpret_if_small(list(index_dirs) or [_default_index()], "searching", search=True)
     from wikisearch.search.searcher import fast_start
     from wikisearch.search.sharded import open as open_searcher
     fast_start()   # a one-shot process: skip numba's BLAS probe (an import of scipy.linalg)

@@ -9,7 +9,7 @@ so the result equals the plain-numpy evaluation (tests/_oracle.py) to the bit.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 
 @njit(cache=True, nogil=True)
