@@ -148,6 +148,20 @@ def first_answer(port: int, path: str, proc, t0: float, timeout: float = 120) ->
         time.sleep(0.005)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and its children (uvicorn's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:      # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick           # utime, stime
+    return total
+
+
 def server_info(port: int) -> dict:
     import http.client
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -206,11 +220,16 @@ def main(argv=None) -> int:
             paths_file.parent.mkdir(parents=True, exist_ok=True)
             paths_file.write_text(json.dumps(paths_for(endpoint, queries)))
             out_file = Path(args.out + f".{endpoint}.tmp.json")
+            cpu0 = cpu_seconds(proc.pid)
             subprocess.run([sys.executable, __file__, "--client", "--port", str(port), "--paths", str(paths_file),
                             "--clients", str(args.clients), "--duration", str(args.duration), "--out", str(out_file)],
                            check=True, cwd=ROOT)
             result[endpoint] = json.loads(out_file.read_text())
             result[endpoint]["load_after"] = os.getloadavg()
+            # server CPU per request, warm-up pass (every distinct request once) and timed window together:
+            # what a request costs whatever else runs on the machine
+            result[endpoint]["server_cpu_ms_per_request"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / (
+                result[endpoint]["requests"] + result[endpoint]["distinct_requests"])
             result[endpoint]["server_cache"] = server_info(port).get("cache")
             paths_file.unlink()
             out_file.unlink()
@@ -237,6 +256,11 @@ def report(r: dict) -> str:
             lines.append(f"| /api/{ep} | {x['requests']:,} | {x['errors']} | {x['req_per_s']:.0f} | "
                          f"{c['p50_ms']:.2f} / {c['p95_ms']:.2f} / {c['p99_ms']:.2f} | "
                          f"{s['p50_ms']:.2f} / {s['p95_ms']:.2f} / {s['p99_ms']:.2f} |")
+    cpu = [f"/api/{ep} {r[ep]['server_cpu_ms_per_request']:.2f} ms" for ep in ("search", "suggest")
+           if "server_cpu_ms_per_request" in r.get(ep, {})]
+    if cpu:
+        lines += ["", "Server CPU time per request (user + system, every server process; warm-up pass and timed "
+                  "window together; load-independent): " + ", ".join(cpu) + "."]
     for ep in ("search", "suggest"):
         cache = r.get(ep, {}).get("server_cache")
         if cache:              # hits and misses since the server started (warm-up and timed window)
