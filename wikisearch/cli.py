@@ -403,15 +403,20 @@ def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("-w", "--workers", default=None, type=click.IntRange(1, 256),
               show_default="every core this process may use",
-              help="Searches run at once, on threads of this one process (the kernels release the GIL).")
+              help="Searches run at once, on threads of each process (the kernels release the GIL).")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port and the mmapped index (each runs Python on one core).")
+@click.option("--cache-mb", default=64, show_default=True, type=click.IntRange(0, 1 << 20),
+              help="Bound on the cached answers of repeated searches and suggestions, per process (0: none).")
 @click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
               help="Dense directory (`wikisearch embed`) for mode=dense|hybrid.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
-def serve_cmd(index_dir, host, port, workers, dense_dir, access_log):
+def serve_cmd(index_dir, host, port, workers, processes, cache_mb, dense_dir, access_log):
     """Serve a search page (/) and a JSON API (/api/search, /api/suggest, /api/page/TITLE;
     Kiwix's /search and /suggest; MediaWiki's /w/api.php; /openapi.json) over the index."""
     from wikisearch.serve.server import serve
-    serve(index_dir, host=host, port=port, threads=workers, dense_dir=dense_dir, access_log=access_log)
+    serve(index_dir, host=host, port=port, threads=workers, processes=processes, dense_dir=dense_dir,
+          access_log=access_log, cache_bytes=cache_mb << 20)
 
 
 from wikisearch.dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)
