@@ -414,6 +414,7 @@ def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
 def serve_cmd(index_dir, host, port, workers, processes, cache_mb, dense_dir, access_log):
     """Serve a search page (/) and a JSON API (/api/search, /api/suggest, /api/page/TITLE;
     Kiwix's /search and /suggest; MediaWiki's /w/api.php; /openapi.json) over the index."""
+    _interpret_if_small([index_dir], "serving", search=True)
     from wikisearch.serve.server import serve
     serve(index_dir, host=host, port=port, threads=workers, processes=processes, dense_dir=dense_dir,
           access_log=access_log, cache_bytes=cache_mb << 20)
