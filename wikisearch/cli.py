@@ -304,6 +304,7 @@ def show_cmd(title, index_dir, page_id, full_text, as_json):
     TITLE may be a redirect (it shows the target) and is normalised like Wikipedia's titles
     (berlin_wall -> Berlin wall).
     """
+    _interpret_if_small([index_dir], "reading", search=True)
     from wikisearch.search.searcher import fast_start
     from wikisearch.search.sharded import open as open_searcher   # (a directory of shards too)
     fast_start()
@@ -351,6 +352,7 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
         path = remove_priors(index_dir)
         click.echo(f"Removed {path}." if path else f"{index_dir} has no priors; nothing to remove.")
         return
+    _interpret_if_small([index_dir], "computing priors")
     from wikisearch.popularity.update import update_priors
     s = update_priors(index_dir, list(pageview_files) + list(files), fmt=fmt, project=project,
                       total_views=total_views, pagelinks=pagelinks, linktarget=linktarget,
@@ -379,6 +381,7 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
 def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
     """Complete a title: titles and redirects starting with PREFIX, most popular first, then
     (unless --no-fuzzy) those starting within 1 edit (2 for prefixes of 6+ characters)."""
+    _interpret_if_small([index_dir], "suggesting", search=True)
     from wikisearch.search.searcher import fast_start, open as open_searcher
     fast_start()
     text = " ".join(prefix)
@@ -400,15 +403,21 @@ def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("-w", "--workers", default=None, type=click.IntRange(1, 256),
               show_default="every core this process may use",
-              help="Searches run at once, on threads of this one process (the kernels release the GIL).")
+              help="Searches run at once, on threads of each process (the kernels release the GIL).")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port and the mmapped index (each runs Python on one core).")
+@click.option("--cache-mb", default=64, show_default=True, type=click.IntRange(0, 1 << 20),
+              help="Bound on the cached answers of repeated searches and suggestions, per process (0: none).")
 @click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
               help="Dense directory (`wikisearch embed`) for mode=dense|hybrid.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
-def serve_cmd(index_dir, host, port, workers, dense_dir, access_log):
+def serve_cmd(index_dir, host, port, workers, processes, cache_mb, dense_dir, access_log):
     """Serve a search page (/) and a JSON API (/api/search, /api/suggest, /api/page/TITLE;
     Kiwix's /search and /suggest; MediaWiki's /w/api.php; /openapi.json) over the index."""
+    _interpret_if_small([index_dir], "serving", search=True)
     from wikisearch.serve.server import serve
-    serve(index_dir, host=host, port=port, threads=workers, dense_dir=dense_dir, access_log=access_log)
+    serve(index_dir, host=host, port=port, threads=workers, processes=processes, dense_dir=dense_dir,
+          access_log=access_log, cache_bytes=cache_mb << 20)
 
 
 from wikisearch.dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)
@@ -425,6 +434,7 @@ main.add_command(embed_cmd)
 @click.option("--limit", default=20, show_default=True, help="Postings to show for --term.")
 def inspect_cmd(dump, page_title, index_dir, term, doc_title, limit):
     """Look inside one stage: a dump page's fields and terms, or an index's postings/documents."""
+    _interpret_if_small([dump] if dump else [index_dir], "reading", search=not dump)
     from wikisearch import inspection
     if dump:
         if not page_title:

@@ -191,12 +191,13 @@ def module_cached(name: str) -> bool:
         origin = importlib.util.find_spec(name).origin
         st = os.stat(origin)
         stamp = caching._hash_source_file(origin, st.st_mtime, st.st_size)
-        dirs = [Path(origin).parent / "__pycache__"]
         subpath = caching._CacheLocator.get_suitable_cache_subpath(origin)
-        if config.CACHE_DIR:
-            dirs.insert(0, Path(config.CACHE_DIR) / subpath)
-        from numba.misc.appdirs import AppDirs
-        dirs.append(Path(AppDirs(appname="numba", appauthor=False).user_cache_dir) / subpath)
+        if config.CACHE_DIR:                      # NUMBA_CACHE_DIR: numba looks nowhere else
+            dirs = [Path(config.CACHE_DIR) / subpath]
+        else:                                     # beside the source, else the user's cache
+            from numba.misc.appdirs import AppDirs
+            dirs = [Path(origin).parent / "__pycache__",
+                    Path(AppDirs(appname="numba", appauthor=False).user_cache_dir) / subpath]
         pattern = f"{Path(origin).stem}.*-*.py{sys.version_info[0]}{sys.version_info[1]}*.nbi"
         for d in dirs:
             for index in d.glob(pattern):
