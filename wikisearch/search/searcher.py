@@ -26,20 +26,22 @@ from wikisearch.index.reader import IndexReader, Reader
 from wikisearch.popularity.priors import Priors, load_priors
 from wikisearch.popularity.spelling import SpellingDictionary, load_dictionary
 from wikisearch.popularity.suggest import Suggester
+from wikisearch.search import _blockmax_kernels as BK
 from wikisearch.search import _maxscore_kernels as MK
 from wikisearch.search import _search_kernels as K
 from wikisearch.search.blockmax import BlockMaxSearch
 from wikisearch.search.cache import SCORED_CACHE_POSTINGS, ScoredLists
 from wikisearch.search.phrase import MAX_PHRASE_CHECKS, PhraseCheck, has_phrase  # noqa: F401 (re-exported)
 from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
-from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
+from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields, readonly
 from wikisearch.search.results import Document, Hit, SearchResult
 from wikisearch.search.snippets import SNIPPET_CHARS, SnippetTerms, make_snippet, matched_via
 from wikisearch.search.spelling import RARE_DOCS as SPELL_RARE_DOCS, Corrector
 from wikisearch.search.startup import fast_start  # noqa: F401 (re-exported)
 
 _EMPTY_I32 = np.zeros(0, np.int32)
-_NO_PRIOR = np.zeros(0, np.float64)
+_NO_PRIOR = readonly(np.zeros(0, np.float64))
+_NO_BYTES = readonly(np.zeros(0, np.uint8))     # no postings bytes (maxscore_topk does not read them)
 _CACHE_LIMIT = 200_000
 _FIELD_NAMES = [tuple(mask_fields(m)) for m in range(1 << len(FIELDS))]
 
@@ -79,7 +81,7 @@ class Searcher:
         self.n_docs = int(index.n_docs)
         #: The index's popularity prior (``priors.bin``), an optional add-on: None without it.
         self.priors = priors if priors is not None else load_priors(index)
-        self._field_lengths = np.ascontiguousarray(index.field_lengths)
+        self._field_lengths = readonly(np.ascontiguousarray(index.field_lengths))
         self.collection = collection
         self._avg = np.asarray((collection or index).avg_field_lengths, np.float64)
         self._params: dict = {}
@@ -383,7 +385,7 @@ class Searcher:
 
     def _search_or(self, q, keys, ords, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
         excluded = self._excluded_docs(q, None) if q.excluded else _EMPTY_I32
-        values, pmax = prior if prior is not None else (_NO_PRIOR, 0.0)
+        values, pmax = (readonly(prior[0]), prior[1]) if prior is not None else (_NO_PRIOR, 0.0)
 
         def count_lists(arenas, starts, ends, *_rest):
             return int(MK.count_union(starts, ends, arenas[0], excluded)), "eq"
@@ -397,8 +399,9 @@ class Searcher:
             lists = self._scored.lists(keys, ords, rank, params)
             arenas, starts, ends, bstarts, idf, upper = lists
             docids, scores, fields, bmax = arenas
-            docs, scores, fields, _ = MK.maxscore_topk(k, starts, ends, docids, scores, fields, bstarts,
-                                                       bmax, idf, upper, excluded, values, pmax)
+            docs, scores, fields, _ = BK.maxscore_topk(k, starts, ends, docids, scores, fields, bstarts,
+                                                       bmax, idf, upper, excluded, values, pmax, _NO_BYTES,
+                                                       self._field_lengths)
 
             def count():
                 return count_lists(*lists)
