@@ -290,8 +290,7 @@ def test_prescored_maxscore_equals_exhaustive_kernel():
         pmax = float(prior.max()) if len(prior) else 0.0
         k = int(rng.choice([0, 1, 10, 100]))
         d1, s1, f1, _ = BK.maxscore_topk(k, starts, ends, arenas[0], arenas[1], arenas[2], bstarts,
-                                         arenas[3], idf, upper, excluded, prior, pmax,
-                                         np.zeros(0, np.uint8), field_lengths)
+                                         arenas[3], idf, upper, excluded, prior, pmax)
         offsets = np.cumsum([0] + [len(d) for d, _, _ in lists]).astype(np.int64)
         docids, masks, tfs = (np.concatenate([l[j] for l in lists]) for j in range(3))
         d2, s2, _ = K.exhaustive_topk_prior(k, offsets, docids, masks, K.tf_positions(masks), tfs, fsel,

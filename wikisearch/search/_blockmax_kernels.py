@@ -202,32 +202,80 @@ def list_block_meta(data, starts, lens, dfs, sel, field_lengths, weights, norm_a
     return boff, pos, lastd, bound, True
 
 
-@njit(cache=True, nogil=True)
+def _ro(a):
+    """``a`` read-only (a view if need be): read-only is part of a numba argument type, and the
+    index's arrays come mmapped, so every caller passes them so and one compiled kernel serves."""
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+_NONE_I64 = np.zeros(0, np.int64)
+_NONE_I32 = np.zeros(0, np.int32)
+_NONE_F64 = np.zeros(0, np.float64)
+_NO_TABLES = np.zeros(0, np.uint16)
+_NO_BYTES = _ro(np.zeros(0, np.uint8))
+_NO_LENGTHS = _ro(np.zeros((0, 1), np.uint32))
+
+
 def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, sel,
                   field_lengths, weights, norm_a, norm_c, k1, model, excluded, prior, prior_max):
     """Exact top-k of the disjunction of T bit-packed lists by block-max MaxScore.
 
     List t is ``data[lstart[t]:lstart[t]+llen[t]]`` with ``ldf[t]`` postings; its blocks are
     ``bfirst[t]:bfirst[t+1]`` of ``bpos`` (first byte, relative to the list), ``blast`` (last
-    docid) and ``bbound`` (score bound before idf, for field selection ``sel[t]`` or a wider one).
-    :func:`_disjunction_topk` over cursors that decode a block only when they must look inside it.
-    ``excluded`` (sorted) never match; ``prior[d]`` (empty: none; <= prior_max) is added to every
-    matching document. Returns ``(docids, scores, field masks, n_scored, n_decoded, status)`` best
-    first, ties by docid; status 0, or CORRUPT (damaged bytes, docid past the last document).
+    docid, int32) and ``bbound`` (score bound before idf, float32, for field selection ``sel[t]``
+    or a wider one). :func:`_disjunction_topk` over cursors that decode a block only when they
+    must look inside it. ``excluded`` (sorted) never match; ``prior[d]`` (empty: none; <=
+    prior_max) is added to every matching document. Returns ``(docids, scores, field masks,
+    n_scored, n_decoded, status)`` best first, ties by docid; status 0, or CORRUPT (damaged bytes,
+    docid past the last document). (A Python function: the one compiled kernel is the routine.)
     """
+    T = len(lstart)
+    data = _ro(data)
+    upper = np.empty(T, np.float64)
+    tables, counts, kept, tab_off, ubound, ok = _list_tables(data, lstart, llen, sel, idf, bfirst, bbound, upper)
+    if not ok:
+        return _NONE_I64, _NONE_F64, _NONE_I64, 0, 0, CORRUPT
+    starts = np.arange(0, T * BLOCK, BLOCK, dtype=np.int64)   # list t's decoded block: t*BLOCK..
+    return _disjunction_topk(int(k), 1, idf, upper, starts, starts.copy(), np.empty(T * BLOCK, np.int32),
+                             np.empty(T * BLOCK, np.float64), np.empty(T * BLOCK, np.uint16), _NONE_I64,
+                             _NONE_F64, data, lstart, llen, ldf, bfirst, bpos, blast, ubound, tables, counts,
+                             kept, tab_off, _ro(field_lengths), weights, norm_a, norm_c, float(k1), int(model),
+                             excluded, _ro(prior), float(prior_max))
+
+
+def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, upper, excluded, prior,
+                  prior_max):
+    """Exact top-k of a disjunction of pre-scored lists (``_maxscore_kernels``'s arenas: term t
+    owns postings ``starts[t]:ends[t]`` of ``docids``, ``scores`` (before idf) and ``fields``; its
+    block maxima start at ``bmax[bstarts[t]]``, one per ``_maxscore_kernels.BLOCK`` postings;
+    ``upper[t]`` bounds ``idf[t] * scores[p]`` over its list): :func:`_disjunction_topk` over
+    cursors that are positions in the arenas. Returns ``(docids, scores, field masks, n_scored)``
+    best first, ties by docid ascending."""
+    docs, top_scores, masks, n_scored, _n_dec, _st = _disjunction_topk(
+        int(k), 0, idf, upper, starts, ends, docids, scores, fields, bstarts, bmax, _NO_BYTES, _NONE_I64,
+        _NONE_I64, _NONE_I64, _NONE_I64, _NONE_I64, _NONE_I32, _NONE_F64, _NO_TABLES, _NONE_I64, _NONE_I64,
+        _NONE_I64, _NO_LENGTHS, _NONE_F64, _NONE_F64, _NONE_F64, 0.0, 0, excluded, _ro(prior), float(prior_max))
+    return docs, top_scores, masks, n_scored
+
+
+@njit(cache=True, nogil=True)
+def _list_tables(data, lstart, llen, sel, idf, bfirst, bbound, upper):
+    """Per bit-packed list its mask table, each code's tfs and kept fields (concatenated, list t at
+    ``tab_off[t]``), and the bounds after idf of its blocks (``ubound``) and of the whole list
+    (into ``upper``): ``(tables, counts, kept, tab_off, ubound, ok)``."""
     T = lstart.shape[0]
-    fail = (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64), 0, 0, CORRUPT)
-    # --- per list: its mask table, the bound of each block and of the whole list ------------
     tab_off = np.zeros(T + 1, np.int64)
     for t in range(T):
         table, at = _read_mask_table(data, lstart[t], lstart[t] + llen[t])
         if at < 0:
-            return fail
+            return np.empty(0, np.uint16), tab_off, tab_off, tab_off, np.empty(0, np.float64), False
         tab_off[t + 1] = tab_off[t] + table.size
     tables = np.empty(tab_off[T], np.uint16)
     counts = np.empty(tab_off[T], np.int64)
     kept = np.empty(tab_off[T], np.int64)
-    upper = np.zeros(T, np.float64)
     ubound = np.empty(bbound.shape[0], np.float64)   # idf * block bound, inflated
     for t in range(T):
         table, at = _read_mask_table(data, lstart[t], lstart[t] + llen[t])
@@ -236,45 +284,17 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
             tables[tab_off[t] + i] = table[i]
             counts[tab_off[t] + i] = c[i]
             kept[tab_off[t] + i] = kk[i]
+        upper[t] = 0.0
         for g in range(bfirst[t], bfirst[t + 1]):
             ubound[g] = idf[t] * np.float64(bbound[g]) * (1.0 + 1e-5) + 1e-12
             upper[t] = max(upper[t], ubound[g])
-    # list t's decoded block: postings t*BLOCK .. of the scratch arrays (none decoded yet)
-    starts = np.arange(T, dtype=np.int64) * BLOCK
-    cd = np.empty(T * BLOCK, np.int32)
-    cs = np.empty(T * BLOCK, np.float64)
-    cf = np.empty(T * BLOCK, np.uint16)
-    none_i = np.zeros(0, np.int64)
-    return _disjunction_topk(k, np.int64(1), idf, upper, starts, starts.copy(), cd, cs, cf, none_i,
-                             np.zeros(0, np.float64), data, lstart, llen, ldf, bfirst, bpos, blast, ubound,
-                             tables, counts, kept, tab_off, field_lengths, weights, norm_a, norm_c, k1,
-                             model, excluded, prior, prior_max)
-
-
-@njit(cache=True, nogil=True)
-def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, upper, excluded, prior,
-                  prior_max, data, field_lengths):
-    """Exact top-k of a disjunction of pre-scored lists (``_maxscore_kernels``'s arenas: term t
-    owns postings ``starts[t]:ends[t]`` of ``docids``, ``scores`` (before idf) and ``fields``; its
-    block maxima start at ``bmax[bstarts[t]]``, one per ``_maxscore_kernels.BLOCK`` postings;
-    ``upper[t]`` bounds ``idf[t] * scores[p]`` over its list): :func:`_disjunction_topk` over
-    cursors that are positions in the arenas. ``data`` and ``field_lengths`` are the index's
-    postings bytes (or an empty read-only array) and field lengths, unused here: they are passed
-    so that both callers share one compiled kernel. Returns ``(docids, scores, field masks,
-    n_scored)`` best first, ties by docid ascending."""
-    none_i = np.zeros(0, np.int64)
-    none_f = np.zeros(0, np.float64)
-    docs, top_scores, masks, n_scored, _n_dec, _st = _disjunction_topk(
-        k, np.int64(0), idf, upper, starts, ends, docids, scores, fields, bstarts, bmax, data, none_i, none_i,
-        none_i, none_i, none_i, np.zeros(0, np.int32), none_f, np.zeros(0, np.uint16), none_i, none_i,
-        none_i, field_lengths, none_f, none_f, none_f, 0.0, np.int64(0), excluded, prior, prior_max)
-    return docs, top_scores, masks, n_scored
+    return tables, counts, kept, tab_off, ubound, True
 
 
 @njit(cache=True, nogil=True)
 def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bmax, data, lstart, llen,
-                      ldf, bfirst, bpos, blast, ubound, tables, counts, kept, tab_off, field_lengths,
-                      weights, norm_a, norm_c, k1, model, excluded, prior, prior_max):
+                      ldf, bfirst, bpos, blast, ubound, tables, counts, kept, tab_off, field_lengths, weights,
+                      norm_a, norm_c, k1, model, excluded, prior, prior_max):
     """Exact top-k of a disjunction of T lists by MaxScore (Turtle & Flood 1995), the essential
     lists added up a window of WINDOW docids at a time (as Lucene's MaxScoreBulkScorer), with the
     block-max refinement of Ding & Suel (2011) for the lists it only probes.
@@ -282,25 +302,28 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
     Two kinds of cursor, one algorithm. ``kind`` 0: pre-scored lists, list t is positions
     ``starts[t]:ends[t]`` of ``cd`` (docids), ``cs`` (scores before idf) and ``cf`` (field masks),
     its blocks of ``_maxscore_kernels.BLOCK`` postings bounded by ``bmax[bstarts[t] + b]``.
-    ``kind`` 1: bit-packed lists (see :func:`blockmax_topk`), list t's decoded block held at
-    ``starts[t]:`` of the same arrays (:func:`_seek`), its blocks' last docids ``blast`` and
-    bounds ``ubound`` (after idf) at ``bfirst[t]:bfirst[t+1]``, scored lazily (a whole block when
-    the window walks it, one posting when a probe lands on it). ``upper[t]`` bounds list t.
+    ``kind`` 1: bit-packed lists (see :func:`blockmax_topk`; their mask tables from
+    :func:`_list_tables`), list t's decoded block held at ``starts[t]:`` of the same arrays
+    (:func:`_seek`), its blocks' last docids ``blast`` and bounds after idf ``ubound`` at
+    ``bfirst[t]:bfirst[t+1]``, scored lazily (a whole block when the
+    window walks it, one posting when a probe lands on it). ``upper[t]`` bounds list t.
 
     Lists sorted by bound; once the k-th best score exceeds the summed bounds of the weakest,
     those become non-essential. A document the window finds is dropped if its essential sum plus
     the bounds of the blocks of the non-essential lists that could hold it cannot reach the k-th
     score, else those lists are probed, strongest first, stopping as soon as it cannot; a document
     that gets through is scored exactly: terms in index order (kind 0 finds the essential terms'
-    scores again in the arenas, kind 1 keeps them from the window: its blocks are gone). Returns ``(docids, scores, field
-    masks, n_scored, n_decoded, status)`` best first, ties by docid; status 0 or CORRUPT.
+    scores again in the arenas, kind 1 keeps them from the window: its blocks are gone). Returns
+    ``(docids, scores, field masks, n_scored, n_decoded, status)`` best first, ties by docid;
+    status 0 or CORRUPT.
     """
-    T = starts.shape[0]
+    fail = (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64), 0, 0, CORRUPT)
+    T = idf.shape[0]
     n_docs = field_lengths.shape[0]
     has_prior = prior.shape[0] > 0
     pmax = prior_max if has_prior else 0.0
-    fail = (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64), 0, 0, CORRUPT)
-    order = np.argsort(upper, kind="mergesort")
+    order = np.arange(T)                       # by bound, ascending (stable)
+    _insertion_sort_by(order, upper)
     cum = np.empty(T, np.float64)
     s = 0.0
     for i in range(T):
@@ -521,6 +544,19 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
             nend = -1
     docs, top_scores, masks = heap_sorted(hs, hd, hf, size)
     return docs, top_scores, masks, n_scored, n_decoded, 0
+
+
+@njit(cache=True, nogil=True)
+def _insertion_sort_by(order, keys):
+    """Sort the indices ``order`` by ``keys[order]`` ascending, stably (T is small: no numpy
+    argsort, whose compile costs seconds)."""
+    for i in range(1, order.shape[0]):
+        v = order[i]
+        j = i - 1
+        while j >= 0 and keys[order[j]] > keys[v]:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = v
 
 
 @njit(cache=True, nogil=True)

@@ -40,8 +40,7 @@ from wikisearch.search.spelling import RARE_DOCS as SPELL_RARE_DOCS, Corrector
 from wikisearch.search.startup import fast_start  # noqa: F401 (re-exported)
 
 _EMPTY_I32 = np.zeros(0, np.int32)
-_NO_PRIOR = readonly(np.zeros(0, np.float64))
-_NO_BYTES = readonly(np.zeros(0, np.uint8))     # no postings bytes (maxscore_topk does not read them)
+_NO_PRIOR = np.zeros(0, np.float64)
 _CACHE_LIMIT = 200_000
 _FIELD_NAMES = [tuple(mask_fields(m)) for m in range(1 << len(FIELDS))]
 
@@ -385,7 +384,7 @@ class Searcher:
 
     def _search_or(self, q, keys, ords, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
         excluded = self._excluded_docs(q, None) if q.excluded else _EMPTY_I32
-        values, pmax = (readonly(prior[0]), prior[1]) if prior is not None else (_NO_PRIOR, 0.0)
+        values, pmax = prior if prior is not None else (_NO_PRIOR, 0.0)
 
         def count_lists(arenas, starts, ends, *_rest):
             return int(MK.count_union(starts, ends, arenas[0], excluded)), "eq"
@@ -400,8 +399,7 @@ class Searcher:
             arenas, starts, ends, bstarts, idf, upper = lists
             docids, scores, fields, bmax = arenas
             docs, scores, fields, _ = BK.maxscore_topk(k, starts, ends, docids, scores, fields, bstarts,
-                                                       bmax, idf, upper, excluded, values, pmax, _NO_BYTES,
-                                                       self._field_lengths)
+                                                       bmax, idf, upper, excluded, values, pmax)
 
             def count():
                 return count_lists(*lists)
