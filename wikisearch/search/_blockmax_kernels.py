@@ -31,6 +31,7 @@ from wikisearch.search._maxscore_kernels import _LOWBIT, _insertion_sort
 from wikisearch.search._prescore_kernels import (
     _add_field, _block_tfs, _code_tables, _read_block, _read_tail, _saturate)
 from wikisearch.search._search_kernels import _NO_DOC, _POPCOUNT, _SLACK, _gallop
+from wikisearch.search.rank import readonly as _ro   # (one compiled kernel: mmapped arrays are read-only)
 
 #: Lists of at most this many postings have no stored block data (one block: read whole).
 ONE_BLOCK = BLOCK
@@ -200,15 +201,6 @@ def list_block_meta(data, starts, lens, dfs, sel, field_lengths, weights, norm_a
         if at != end:
             return boff, pos, lastd, bound, False
     return boff, pos, lastd, bound, True
-
-
-def _ro(a):
-    """``a`` read-only (a view if need be): read-only is part of a numba argument type, and the
-    index's arrays come mmapped, so every caller passes them so and one compiled kernel serves."""
-    if a.flags.writeable:
-        a = a.view()
-        a.flags.writeable = False
-    return a
 
 
 _NONE_I64 = np.zeros(0, np.int64)
