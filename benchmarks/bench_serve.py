@@ -148,6 +148,29 @@ def first_answer(port: int, path: str, proc, t0: float, timeout: float = 120) ->
         time.sleep(0.005)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and its children (uvicorn's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:      # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick           # utime, stime
+    return total
+
+
+def server_info(port: int) -> dict:
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/api/info")
+    info = json.loads(c.getresponse().read())
+    c.close()
+    return info
+
+
 def ensure_index(index: Path) -> dict:
     if (index / "manifest.json").exists():
         return {"built": False}
@@ -162,6 +185,10 @@ def main(argv=None) -> int:
     ap.add_argument("--duration", type=float, default=30.0)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--workers", type=int, default=None, help="the server's --workers (threads)")
+    ap.add_argument("--processes", type=int, default=1, help="the server's --processes")
+    ap.add_argument("--cache-mb", type=int, default=0,
+                    help="the server's --cache-mb (default 0: every request is computed; the warm-up asks "
+                         "every request once, so with a cache the timed window is all repeats)")
     ap.add_argument("--endpoints", default="search,suggest")
     ap.add_argument("--out", default=str(RESULTS / "serve-30k"))
     ap.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
@@ -178,12 +205,13 @@ def main(argv=None) -> int:
     cmd = [sys.executable, "-m", "wikisearch", "serve", "-i", str(index), "--port", str(port)]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
+    cmd += ["--processes", str(args.processes), "--cache-mb", str(args.cache_mb)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     result = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
                           "cpus": os.cpu_count(), "load_before": os.getloadavg()},
               "index": str(index), "index_built": built, "queries": len(queries), "targets": TARGETS,
-              "server_cmd": " ".join(cmd[1:])}
+              "server_cmd": " ".join(["wikisearch"] + cmd[3:]), "argv": " ".join(argv if argv is not None else sys.argv[1:])}
     try:
         result["start_to_first_suggest_s"] = first_answer(port, "/api/suggest?q=ab", proc, t0)
         result["start_to_first_search_s"] = first_answer(port, "/api/search?q=ab&snippets=1", proc, t0)
@@ -192,10 +220,17 @@ def main(argv=None) -> int:
             paths_file.parent.mkdir(parents=True, exist_ok=True)
             paths_file.write_text(json.dumps(paths_for(endpoint, queries)))
             out_file = Path(args.out + f".{endpoint}.tmp.json")
+            cpu0 = cpu_seconds(proc.pid)
             subprocess.run([sys.executable, __file__, "--client", "--port", str(port), "--paths", str(paths_file),
                             "--clients", str(args.clients), "--duration", str(args.duration), "--out", str(out_file)],
                            check=True, cwd=ROOT)
             result[endpoint] = json.loads(out_file.read_text())
+            result[endpoint]["load_after"] = os.getloadavg()
+            # server CPU per request, warm-up pass (every distinct request once) and timed window together:
+            # what a request costs whatever else runs on the machine
+            result[endpoint]["server_cpu_ms_per_request"] = (cpu_seconds(proc.pid) - cpu0) * 1000 / (
+                result[endpoint]["requests"] + result[endpoint]["distinct_requests"])
+            result[endpoint]["server_cache"] = server_info(port).get("cache")
             paths_file.unlink()
             out_file.unlink()
     finally:
@@ -211,6 +246,7 @@ def main(argv=None) -> int:
 def report(r: dict) -> str:
     t = r["targets"]
     lines = [f"# wikisearch serve under load ({r['index']}, {r['queries']} DBpedia-Entity queries)", "",
+             f"Server: `{r['server_cmd']}`.", "",
              "| endpoint | requests | errors | req/s | client p50 / p95 / p99 ms | server p50 / p95 / p99 ms |",
              "|---|---|---|---|---|---|"]
     for ep in ("search", "suggest"):
@@ -220,6 +256,16 @@ def report(r: dict) -> str:
             lines.append(f"| /api/{ep} | {x['requests']:,} | {x['errors']} | {x['req_per_s']:.0f} | "
                          f"{c['p50_ms']:.2f} / {c['p95_ms']:.2f} / {c['p99_ms']:.2f} | "
                          f"{s['p50_ms']:.2f} / {s['p95_ms']:.2f} / {s['p99_ms']:.2f} |")
+    cpu = [f"/api/{ep} {r[ep]['server_cpu_ms_per_request']:.2f} ms" for ep in ("search", "suggest")
+           if "server_cpu_ms_per_request" in r.get(ep, {})]
+    if cpu:
+        lines += ["", "Server CPU time per request (user + system, every server process; warm-up pass and timed "
+                  "window together; load-independent): " + ", ".join(cpu) + "."]
+    for ep in ("search", "suggest"):
+        cache = r.get(ep, {}).get("server_cache")
+        if cache:              # hits and misses since the server started (warm-up and timed window)
+            lines.append(f"\n/api/{ep}: answer cache after the run: {cache['hits']:,} hits, {cache['misses']:,} "
+                         f"misses, {cache['entries']:,} entries, {cache['bytes'] / 1e6:.1f} MB.")
     lines += ["", f"Start to first answer: suggest {r['start_to_first_suggest_s']:.2f} s, "
               f"search {r['start_to_first_search_s']:.2f} s.", "", "Targets (client-side p95):"]
     checks = []
@@ -232,9 +278,12 @@ def report(r: dict) -> str:
     for name, got, want, unit, op in checks:
         ok = got <= want if op == "<=" else got >= want
         lines.append(f"- {name}: {got:.2f} {unit} (target {op} {want:g} {unit}): {'met' if ok else 'MISSED'}")
-    lines += ["", f"8 clients and the server share this machine ({r['machine']['cpus']} CPUs; load average "
-              f"{r['machine']['load_before'][0]:.1f} before, {r['machine']['load_after'][0]:.1f} after). "
-              "Command: `python benchmarks/bench_serve.py`."]
+    during = ", ".join(f"{r[ep]['load_after'][0]:.1f} after /api/{ep}" for ep in ("search", "suggest")
+                       if ep in r and "load_after" in r[ep])
+    lines += ["", f"8 clients and the server share this machine ({r['machine']['cpus']} CPUs; 1-minute load average "
+              f"{r['machine']['load_before'][0]:.1f} before, {during}, {r['machine']['load_after'][0]:.1f} at the end; "
+              "the machine is shared with other work). "
+              f"Command: `python benchmarks/bench_serve.py {r.get('argv', '')}`."]
     return "\n".join(lines) + "\n"
 
 

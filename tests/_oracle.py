@@ -103,8 +103,10 @@ def run_with_and_without_jit(code: str, timeout: int = 300) -> list:
 
 def oracle_rerank_features(reader, terms, docids, rank):
     """The re-ranker's text features by brute force (wikisearch.search.rerank.features):
-    {"bm25f", "bm25_<group>", "cov_<group>", "cov_all", "title_precision"} per document, from
-    term_docs and rank.py's scalar formulas, one document and one term at a time."""
+    {"bm25f", "bm25_<group>", "bm25_<group>_ratio", "cov_<group>", "cov_all", "title_precision",
+    "idf_mean", "score_ratio" (no prior: bm25f over the best)} per
+    document, from term_docs and
+    rank.py's scalar formulas, one document and one term at a time."""
     from wikisearch.config import RankConfig
     from wikisearch.search.rerank import FIELD_GROUPS
     n = reader.n_docs
@@ -143,7 +145,12 @@ def oracle_rerank_features(reader, terms, docids, rank):
             row[f"bm25_{g}"], row[f"cov_{g}"] = s, cov
             if g == "title":
                 row["title_precision"] = min(1.0, in_title / max(lens["title"], 1))
+        row["idf_mean"] = total / len(per_term)
         out.append(row)
+    for name in ["bm25f"] + [f"bm25_{g}" for g, _ in FIELD_GROUPS]:       # over the best candidate's
+        best = max(row[name] for row in out)
+        for row in out:
+            row["score_ratio" if name == "bm25f" else f"{name}_ratio"] = row[name] / best if best > 0 else 0.0
     return out
 
 

@@ -27,6 +27,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The tests run the compiled kernels: a CLI command run in this process (CliRunner) on a small
+# input would otherwise switch the whole process to Python kernels on a cold cache
+# (jit.interpret_small_job). tests/test_jit.py tests that switch in subprocesses of its own.
+os.environ.setdefault("WIKISEARCH_JIT", "on")
 SHARED_DATA = Path(os.environ.get("WIKISEARCH_DATA") or ROOT.parent / "shared" / "data")
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
@@ -143,7 +147,8 @@ def is_compile_note(line: str) -> bool:
     """The one-time "compiling ... kernels (first run only ...)" line the CLI prints on stderr
     while numba compiles (a fresh clone's first runs): information, not part of any output."""
     return (line.startswith("compiling ") and "(first run only" in line) or \
-        line.startswith("building the spelling dictionary of this index")
+        line.startswith("building the spelling dictionary of this index") or \
+        line.startswith("small input, first run: ")
 
 
 def cli_lines(result) -> list[str]:

@@ -85,3 +85,70 @@ print(compiled)
     again = _run("from wikisearch import jit\n"
                  "print(jit.precompile(['wikisearch._topk_kernels'], 2))", env)
     assert again.strip() == "0"                 # warm: nothing to do
+
+
+def test_calls_from_kernels_compile_one_specialisation():
+    """A constant argument (0, -1) from another kernel does not compile a Literal[int] copy of
+    the callee beside its int64 version (jit.njit)."""
+    import numpy as np
+
+    @jit.njit(nogil=True)
+    def callee(a, i, j):
+        return a[i] + j
+
+    @jit.njit(nogil=True)
+    def caller(a, n):
+        s = callee(a, 0, -1)
+        for i in range(n):
+            s += callee(a, i, 2)
+        return s
+
+    a = np.arange(10.0)
+    assert caller(a, 5) == 19.0 and callee(a, 1, 1) == 2.0
+    assert [str(s) for s in callee.signatures] == ["(Array(float64, 1, 'C', False, aligned=True), int64, int64)"]
+
+
+def test_a_small_job_on_a_cold_cache_interprets(tmp_path):
+    """interpret_small_job: a small job on an empty cache runs the kernels as Python (plain
+    functions); a large one, a warm cache or WIKISEARCH_JIT=on compiles."""
+    mod = "wikisearch._topk_kernels"
+    code = ("import os, sys\nfrom wikisearch import jit\n"
+            f"print(jit.module_cached('{mod}'), jit.interpret_small_job(int(sys.argv[1]), ['{mod}']))\n"
+            f"from wikisearch import _topk_kernels as K\n"
+            "print(hasattr(K.heap_sorted, 'py_func'))")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("WIKISEARCH_JIT", None)
+
+    def run(size, **extra):
+        out = subprocess.run([sys.executable, "-c", code, str(size)], capture_output=True, text=True,
+                             cwd=ROOT, env={**env, **extra}, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.split()
+
+    assert run(1000) == ["False", "True", "False"]                 # cold, small: Python functions
+    assert run(10 ** 9) == ["False", "False", "True"]              # cold, large: compiled
+    assert run(1000, WIKISEARCH_JIT="on") == ["False", "False", "True"]
+    _run(f"from wikisearch import jit\nprint(jit.precompile(['{mod}'], 2))", {"NUMBA_CACHE_DIR": env["NUMBA_CACHE_DIR"]})
+    assert run(1000) == ["True", "False", "True"]                  # warm: loaded from the cache
+
+
+def test_the_sample_as_python_gives_the_same_index_and_hits(tmp_path):
+    """The interpreted path (every kernel as Python) is the oracle of the compiled one and the
+    other way round: the bundled sample gives byte-identical index files and the same hits."""
+    import json
+    import wikisearch
+    idx = {}
+    for how in ("on", "off"):
+        env = {**os.environ, "WIKISEARCH_JIT": how}
+        out = tmp_path / how
+        subprocess.run([sys.executable, "-m", "wikisearch", "index", wikisearch.sample_dump(), "-o", str(out),
+                        "-q", "-w", "1"], check=True, capture_output=True, cwd=ROOT, env=env, timeout=900)
+        files = {p.name: p.read_bytes() for p in out.resolve().iterdir() if p.is_file() and p.name != "manifest.json"}
+        hits = subprocess.run([sys.executable, "-m", "wikisearch", "query", "-i", str(out), "--json", "-k", "20",
+                               "--no-snippets", "--no-correct", "swedish furniture OR berlin"], check=True,
+                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=900).stdout
+        idx[how] = files, [(h["title"], h["score"]) for h in json.loads(hits)["hits"]]
+    assert sorted(idx["on"][0]) == sorted(idx["off"][0])
+    for name in idx["on"][0]:
+        assert idx["on"][0][name] == idx["off"][0][name], name
+    assert idx["on"][1] == idx["off"][1] and len(idx["on"][1]) >= 5

@@ -72,6 +72,20 @@ def test_features_match_the_oracle(searcher, query, rank):
     assert X[:, COL["title_exact"]].tolist() == exact.astype(float).tolist()
 
 
+def test_features_kernel_with_and_without_jit(index):
+    """candidate_features compiled and as plain Python give the same features, to the bit."""
+    code = ("import json\nfrom wikisearch.search.searcher import Searcher\n"
+            "from wikisearch.search.rerank import features, query_terms, prior_values\n"
+            f"s = Searcher({str(index)!r})\nout = []\n"
+            f"for q in {QUERIES!r}:\n"
+            "    ids = [h.docid for h in s.search(q, k=30)]\n"
+            "    out.append(features(s.reader, query_terms(s.reader, q), ids, s.reader.rank_config,\n"
+            "                        prior_values(s, None)).tolist())\n"
+            "print(json.dumps(out))")
+    with_jit, without = run_with_and_without_jit(code)
+    assert with_jit == without and any(len(x) > 1 for x in with_jit)
+
+
 def test_title_exact_by_hand(searcher):
     r = searcher.reader
     d = r.docid_for_title("Angela Merkel")

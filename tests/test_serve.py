@@ -364,3 +364,82 @@ def test_json_is_utf8_not_escaped(client):
     r = client.get("/api/search", params={"q": "Москва"})
     assert "Москва" in r.content.decode("utf-8")
     assert json.loads(r.content)["hits"][0]["title"] == "Москва"
+
+
+# --- speed: the answer cache, orjson, several processes --------------------------------------------
+
+def test_repeated_answers_come_from_the_cache_unchanged(searcher):
+    """A repeated search or suggest URL is answered from the cache (Server-Timing says so) with the
+    very bytes of the first answer; errors and MediaWiki errors are never cached; the cache stays
+    under its bound."""
+    from starlette.testclient import TestClient
+    from wikisearch.serve.app import create_app
+    app = create_app(searcher, threads=2, cache_bytes=20_000)
+    with TestClient(app) as c:
+        for url in ("/api/search?q=swedish+furniture", "/api/suggest?q=ike", "/search?pattern=ikea&format=json",
+                    "/suggest?term=ike", "/w/api.php?action=query&list=search&srsearch=ikea&format=json"):
+            first, again = c.get(url), c.get(url)
+            assert first.status_code == again.status_code == 200
+            assert "cache" not in first.headers["server-timing"] and "cache;desc=hit" in again.headers["server-timing"]
+            assert again.content == first.content and again.headers["content-type"] == first.headers["content-type"]
+        for url in ("/api/search?q=x&limit=1000", "/w/api.php?action=query&list=search&format=json"):
+            c.get(url)
+            assert "cache" not in c.get(url).headers["server-timing"]
+        for i in range(40):                          # ~1 kB each: the cache drops the oldest
+            c.get(f"/api/search?q=berlin&limit={i + 1}&snippets=0")
+        stats = c.get("/api/info").json()["cache"]
+        assert 0 < stats["bytes"] <= 20_000 and stats["hits"] >= 5
+        assert "cache;desc=hit" not in c.get("/api/search?q=swedish+furniture").headers["server-timing"]
+    with TestClient(create_app(searcher, cache_bytes=0)) as c:     # off
+        c.get("/api/suggest?q=ike")
+        assert "cache" not in c.get("/api/suggest?q=ike").headers["server-timing"]
+        assert c.get("/api/info").json()["cache"] is None
+
+
+def test_json_writer_matches_the_standard_library(client):
+    """The fast JSON writer (orjson) writes what json.dumps writes, value for value."""
+    from wikisearch.serve.app import dumps, dumps_std
+    for url in ("/api/search?q=berlin&limit=20", "/api/page/IKEA", "/w/api.php?action=query&list=search&srsearch=lata&format=json",
+                "/api/suggest?q=b", "/openapi.json"):
+        data = client.get(url).json()
+        assert json.loads(dumps(data)) == json.loads(dumps_std(data)) == data
+
+
+@pytest.mark.slow
+def test_several_processes_serve_one_index(index, searcher):
+    """``--processes 2``: two uvicorn workers on one port answer as the library does."""
+    import httpx
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "wikisearch", "serve", "-i", str(index), "--port", str(port),
+                             "--processes", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/search", params={"q": "swedish furniture"}, timeout=60)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not start: {proc.stdout.read()}") from None
+                time.sleep(0.1)
+        assert r.json()["hits"][0]["title"] == "IKEA"
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+            for _ in range(6):
+                assert c.get("/api/suggest", params={"q": "ike"}).json()[1] == [x.title for x in searcher.suggest("ike")]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_processes_refuse_a_missing_index_in_one_line(tmp_path):
+    require_import("starlette", "uvicorn", why="the serve extra")
+    from click.testing import CliRunner
+    from wikisearch.cli import main
+    out = CliRunner().invoke(main, ["serve", "-i", str(tmp_path / "none"), "--processes", "2", "--port", "0"])
+    assert out.exit_code != 0 and "none" in out.output and "Traceback" not in out.output

@@ -5,7 +5,7 @@ lower score first, then higher key (so ties go to the lower docid / tie key). Pu
 run with NUMBA_DISABLE_JIT=1 too.
 """
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 
 @njit(cache=True, nogil=True)

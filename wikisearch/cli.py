@@ -98,6 +98,7 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
 
     Rerunning the same command after an interruption resumes from the last finished block.
     """
+    _interpret_if_small([d for d in dumps], "indexing")
     from wikisearch.build import build_index, available_cores
     from wikisearch.config import parse_size
     try:
@@ -152,6 +153,29 @@ class _QueryCommand(click.Command):
         return super().parse_args(ctx, known + ["--"] + words)
 
 
+def _interpret_if_small(paths, what: str, search: bool = False) -> None:
+    """A small job on a cold numba cache runs the kernels as Python (``jit.interpret_small_job``):
+    call before the command imports any kernel."""
+    from wikisearch import jit
+    total = 0
+    for p in paths:
+        if p == "-":
+            return                                   # stdin: size unknown, compile as usual
+        try:
+            p = os.path.realpath(p)
+            if os.path.isdir(p):
+                total += sum(e.stat().st_size for e in os.scandir(p)    # not the speller's cache
+                             if e.is_file() and e.name != "spelling.bin")
+            else:
+                total += os.path.getsize(p)
+        except OSError:
+            return                                   # the command itself says what is wrong
+    modules = jit.SEARCH_KERNELS if search else (list(jit.load_signatures()) or jit.SEARCH_KERNELS)
+    jit.interpret_small_job(total, modules, say=lambda: click.echo(
+        f"small input, first run: {what} with the kernels as Python rather than compiling them "
+        f"(a larger input compiles them once; WIKISEARCH_JIT=on always compiles) ...", err=True))
+
+
 def _say_compiling(what: str):
     """A ``jit.note_compiling`` context that prints, once, that numba is compiling (first run)."""
     from wikisearch.jit import note_compiling
@@ -203,6 +227,8 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
     Field words (scored in that field): t: b: i: c: l: r: insource:
     Filters (restrict, do not score): intitle: incategory: linksto:
     """
+    if mode == "lexical":
+        _interpret_if_small(list(index_dirs) or [_default_index()], "searching", search=True)
     from wikisearch.search.searcher import fast_start
     from wikisearch.search.sharded import open as open_searcher
     fast_start()   # a one-shot process: skip numba's BLAS probe (an import of scipy.linalg)
@@ -278,6 +304,7 @@ def show_cmd(title, index_dir, page_id, full_text, as_json):
     TITLE may be a redirect (it shows the target) and is normalised like Wikipedia's titles
     (berlin_wall -> Berlin wall).
     """
+    _interpret_if_small([index_dir], "reading", search=True)
     from wikisearch.search.searcher import fast_start
     from wikisearch.search.sharded import open as open_searcher   # (a directory of shards too)
     fast_start()
@@ -325,6 +352,7 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
         path = remove_priors(index_dir)
         click.echo(f"Removed {path}." if path else f"{index_dir} has no priors; nothing to remove.")
         return
+    _interpret_if_small([index_dir], "computing priors")
     from wikisearch.popularity.update import update_priors
     s = update_priors(index_dir, list(pageview_files) + list(files), fmt=fmt, project=project,
                       total_views=total_views, pagelinks=pagelinks, linktarget=linktarget,
@@ -353,6 +381,7 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
 def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
     """Complete a title: titles and redirects starting with PREFIX, most popular first, then
     (unless --no-fuzzy) those starting within 1 edit (2 for prefixes of 6+ characters)."""
+    _interpret_if_small([index_dir], "suggesting", search=True)
     from wikisearch.search.searcher import fast_start, open as open_searcher
     fast_start()
     text = " ".join(prefix)
@@ -374,15 +403,20 @@ def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option("-w", "--workers", default=None, type=click.IntRange(1, 256),
               show_default="every core this process may use",
-              help="Searches run at once, on threads of this one process (the kernels release the GIL).")
+              help="Searches run at once, on threads of each process (the kernels release the GIL).")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port and the mmapped index (each runs Python on one core).")
+@click.option("--cache-mb", default=64, show_default=True, type=click.IntRange(0, 1 << 20),
+              help="Bound on the cached answers of repeated searches and suggestions, per process (0: none).")
 @click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
               help="Dense directory (`wikisearch embed`) for mode=dense|hybrid.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
-def serve_cmd(index_dir, host, port, workers, dense_dir, access_log):
+def serve_cmd(index_dir, host, port, workers, processes, cache_mb, dense_dir, access_log):
     """Serve a search page (/) and a JSON API (/api/search, /api/suggest, /api/page/TITLE;
     Kiwix's /search and /suggest; MediaWiki's /w/api.php; /openapi.json) over the index."""
     from wikisearch.serve.server import serve
-    serve(index_dir, host=host, port=port, threads=workers, dense_dir=dense_dir, access_log=access_log)
+    serve(index_dir, host=host, port=port, threads=workers, processes=processes, dense_dir=dense_dir,
+          access_log=access_log, cache_bytes=cache_mb << 20)
 
 
 from wikisearch.dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)
@@ -399,6 +433,7 @@ main.add_command(embed_cmd)
 @click.option("--limit", default=20, show_default=True, help="Postings to show for --term.")
 def inspect_cmd(dump, page_title, index_dir, term, doc_title, limit):
     """Look inside one stage: a dump page's fields and terms, or an index's postings/documents."""
+    _interpret_if_small([dump] if dump else [index_dir], "reading", search=not dump)
     from wikisearch import inspection
     if dump:
         if not page_title:

@@ -100,6 +100,140 @@ def note_compiling(say):
         yield
 
 
+# --- one specialisation per kernel ---------------------------------------------------------------
+def _unliteral_calls(dispatcher):
+    """Type calls to ``dispatcher`` from other kernels without literal constants.
+
+    numba types a constant argument (``_sift_down(heap, 0)``) as ``Literal[int](0)`` and compiles
+    the callee again for it, beside its ``int64`` version: each such copy costs the first run up to
+    a second of compiling (31 of the 200 signatures a real workload compiled were such copies).
+    Our kernels never branch on a literal's value at typing time, so the callee is compiled once,
+    for the plain types."""
+    from numba.core import types
+
+    original = dispatcher.get_call_template
+
+    def get_call_template(args, kws):
+        return original(tuple(types.unliteral(a) for a in args),
+                        {k: types.unliteral(v) for k, v in kws.items()})
+
+    dispatcher.get_call_template = get_call_template
+    return dispatcher
+
+
+def njit(*args, **options):
+    """``numba.njit`` for this package's kernels (``@njit(cache=True, nogil=True)``), compiling
+    one specialisation where numba would compile one per literal constant a caller passes
+    (:func:`_unliteral_calls`). numba is imported here, not when this module is.
+
+    >>> @njit(cache=True, nogil=True)          # doctest: +SKIP
+    ... def add(a, i):
+    ...     return a[i] + 1
+    """
+    def wrap(func):
+        if _interpreted(func.__module__):             # a small job on a cold cache: plain Python
+            _quiet_interpreted_overflow()
+            return func
+        import numba
+        dispatcher = numba.njit(**options)(func)
+        if hasattr(dispatcher, "get_call_template"):   # not under NUMBA_DISABLE_JIT
+            _unliteral_calls(dispatcher)
+        return dispatcher
+
+    if len(args) == 1 and callable(args[0]) and not options:
+        return wrap(args[0])
+    if args:
+        raise TypeError("wikisearch.jit.njit takes keyword options only")
+    return wrap
+
+
+# --- a small job on a cold cache runs the kernels as Python ---------------------------------------
+#: ``WIKISEARCH_JIT``: ``auto`` (default: compile, except a small job on a cold cache, see
+#: :func:`interpret_small_job`), ``on`` (always compile), ``off`` (every kernel as plain Python:
+#: the same results, many times slower).
+JIT_ENV = "WIKISEARCH_JIT"
+#: Set by :func:`interpret_small_job` for this process and the workers it starts.
+_INTERPRET_ENV = "WIKISEARCH_INTERPRET_KERNELS"
+#: Kernel modules that compile even in a small job: the tokenizer runs over every byte of text,
+#: 30-50x slower as Python, and it compiles in about 5 s of CPU (it calls no other module).
+ALWAYS_COMPILED = frozenset({"wikisearch.analysis._analyze_kernels"})
+#: Input (compressed dump bytes, or index bytes) up to which a cold first run interprets rather
+#: than compiles: the bundled sample (0.4 MB of bz2) indexes in about 5 s of CPU as Python
+#: against about 100 s to compile every kernel; the work grows with the input, the compile not.
+SMALL_JOB_BYTES = 2_000_000
+
+
+def _interpreted(module_name: str) -> bool:
+    mode = os.environ.get(JIT_ENV, "auto").strip().lower()
+    if mode == "off":
+        return True
+    if mode == "on":
+        return False
+    return os.environ.get(_INTERPRET_ENV) == "1" and module_name not in ALWAYS_COMPILED
+
+
+def _quiet_interpreted_overflow() -> None:
+    """As Python, the kernels' 64-bit hashes wrap on numpy scalars with a RuntimeWarning (numba
+    wraps silently): the wrap is intended, so the warning is not shown."""
+    import warnings
+    warnings.filterwarnings("ignore", message="overflow encountered", category=RuntimeWarning,
+                            module=r"wikisearch\..*_kernels")
+
+
+def module_cached(name: str) -> bool:
+    """True when numba's cache holds compiled code of kernel module ``name`` for its current
+    source, found without importing the module (so that :func:`interpret_small_job` can still
+    decide how it loads). False when nothing is found, or numba does not tell."""
+    import importlib.util
+    try:
+        import numba
+        from numba.core import caching, config
+        origin = importlib.util.find_spec(name).origin
+        st = os.stat(origin)
+        stamp = caching._hash_source_file(origin, st.st_mtime, st.st_size)
+        subpath = caching._CacheLocator.get_suitable_cache_subpath(origin)
+        if config.CACHE_DIR:                      # NUMBA_CACHE_DIR: numba looks nowhere else
+            dirs = [Path(config.CACHE_DIR) / subpath]
+        else:                                     # beside the source, else the user's cache
+            from numba.misc.appdirs import AppDirs
+            dirs = [Path(origin).parent / "__pycache__",
+                    Path(AppDirs(appname="numba", appauthor=False).user_cache_dir) / subpath]
+        pattern = f"{Path(origin).stem}.*-*.py{sys.version_info[0]}{sys.version_info[1]}*.nbi"
+        for d in dirs:
+            for index in d.glob(pattern):
+                with open(index, "rb") as f:
+                    if pickle.load(f) != numba.__version__:
+                        continue
+                    source_stamp, overloads = pickle.loads(f.read())
+                if source_stamp == stamp and overloads:
+                    return True
+    except Exception:                             # numba internals moved: say "not cached"
+        return False
+    return False
+
+
+def interpret_small_job(work_bytes, module_names, *, say=None) -> bool:
+    """Before a command imports its kernels: when the job is small (``work_bytes`` at most
+    :data:`SMALL_JOB_BYTES`) and some of ``module_names`` are not in numba's cache, run the
+    kernels as plain Python in this process and the workers it starts (all but
+    :data:`ALWAYS_COMPILED`), rather than compile them first: same code, same results, and a
+    first look at the bundled sample takes seconds instead of a minute or two of compiling.
+    A larger job, or a warm cache, compiles (or loads) as always. Returns True when it chose to
+    interpret; ``say()`` is called then. ``WIKISEARCH_JIT=on|off`` overrides the choice."""
+    if os.environ.get(JIT_ENV, "auto").strip().lower() != "auto":
+        return False
+    if work_bytes is None or work_bytes > SMALL_JOB_BYTES or os.environ.get(_INTERPRET_ENV) == "1":
+        return False
+    if any(m in sys.modules for m in module_names):   # already loaded compiled: too late to choose
+        return False
+    if all(module_cached(m) for m in module_names if m not in ALWAYS_COMPILED):
+        return False
+    os.environ[_INTERPRET_ENV] = "1"
+    if say is not None:
+        say()
+    return True
+
+
 # --- compiling cold kernels in parallel ---------------------------------------------------------
 #: The kernel modules a CLI search runs (did-you-mean's included: the CLI corrects by default;
 #: not the suggestion or re-ranking ones, which compile when first used).

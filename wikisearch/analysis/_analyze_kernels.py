@@ -12,7 +12,7 @@ starts a token, everything else (``SEP``) ends one.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 SEP, WORD, EXTEND, CJK = 0, 1, 2, 3
 

@@ -9,7 +9,7 @@ computes what numba computes.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 from numba.cpython.unsafe.numbers import leading_zeros
 from numba.extending import overload
 

@@ -4,7 +4,7 @@ Pure functions over contiguous arrays; they also run with NUMBA_DISABLE_JIT=1, a
 ``invert.invert_slow`` is the plain-Python oracle tests compare them to.
 """
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 
 @njit(cache=True, nogil=True)

@@ -4,7 +4,7 @@ Pure functions over contiguous arrays; they also run with NUMBA_DISABLE_JIT=1 an
 them to plain-Python oracles (tests/test_invert.py, tests/test_build.py).
 """
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 from wikisearch.index import _codec_kernels as CK
 from wikisearch.index import _strings_kernels as SK

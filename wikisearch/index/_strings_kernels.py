@@ -9,7 +9,7 @@ title suggestions (``prefix_range``). Pure functions; all run under NUMBA_DISABL
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 
 @njit(cache=True, nogil=True)

@@ -8,7 +8,7 @@ PrefixLen counts bytes shared with the previous term of the same block (0 for a 
 term, so each block can be searched on its own). Pure functions; run with NUMBA_DISABLE_JIT=1 too.
 """
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 TERM_BLOCK = 32
 

@@ -137,6 +137,9 @@ class Codec:
     def _decode(self, buf, offset, n, docids, masks, tfs):
         if n < 0 or not 0 <= offset <= buf.size:
             raise ValueError(f"bad n={n} or offset={offset} for {buf.size} bytes")
+        if buf.flags.writeable:       # one compiled decoder: mapped index bytes are read-only
+            buf = buf.view()
+            buf.flags.writeable = False
         end, n_tfs = type(self)._decode_kernel(buf, int(offset), int(n), docids, masks, tfs)
         if end == K.CORRUPT:
             raise _corrupt(self.name, n, "damaged or truncated bytes")

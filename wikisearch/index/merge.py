@@ -113,6 +113,7 @@ def warmup() -> None:
     po = np.asarray([0, 1], np.int64)
     for codec_id, name in ((MK.VARBYTE, "varbyte"), (MK.BITPACKED, "bitpacked")):
         data, _ = get_codec(name).encode_lists(po, d, m, t)
+        data = np.frombuffer(data.tobytes(), np.uint8)     # read-only, as _gather passes it
         MK.gather_chunk(codec_id, data, np.zeros(1, np.int64), np.ones(1, np.int64),
                         np.zeros(1, np.int32), np.zeros(1, np.int64), 1, 1, N_FIELDS)
     MK.merge_alias_chunk(po, d, m, po, t, po, d, m, po, t)
@@ -292,6 +293,7 @@ class _MergeContext:
             new_starts[idx] = starts[idx] - lo + pos
             pos += hi - lo
         buf = np.concatenate(pieces) if pieces else np.zeros(0, np.uint8)
+        buf.flags.writeable = False      # as the reader's mapped postings: one compiled decoder
         bases = self.doc_bases[src].astype(np.int32)
         n_postings = int(dfs.sum())
         out = MK.gather_chunk(self.codec_id, buf, new_starts, dfs, bases, c["term"][sel].astype(np.int64),

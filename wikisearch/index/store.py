@@ -27,7 +27,10 @@ from wikisearch.index.container import ContainerWriter, write_container
 
 SEP_FIELD = "\x1f"
 STORE_BLOCK_BYTES = 128 << 10
-LEVEL = 6
+#: zstd level: 9 keeps 0.3578 of the 30k articles' text (level 6: 0.3628) at the same cost per fetch
+#: (a fetch decompresses one ~128 KiB block: 0.25 ms of CPU either way), compressing at ~0.6x the speed.
+#: Readers do not depend on it: any level decodes the same.
+LEVEL = 9
 COMPRESSION = "zstd"
 
 

@@ -7,7 +7,7 @@ Pure functions over arrays, no I/O, no validation; all run under NUMBA_DISABLE_J
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 from wikisearch._topk_kernels import offer
 

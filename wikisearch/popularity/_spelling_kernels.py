@@ -9,7 +9,7 @@ symmetric deletes; the prefix bounds the table at 29 entries a word).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 _OFFSET = np.uint64(14695981039346656037)
 _PRIME = np.uint64(1099511628211)

@@ -7,7 +7,7 @@ range is returned and not descended further.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 
 @njit(cache=True, nogil=True)

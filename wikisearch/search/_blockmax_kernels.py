@@ -22,7 +22,7 @@ Their oracle is exhaustive scoring (tests/test_blockmax.py).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 from wikisearch._topk_kernels import heap_sorted, offer
 from wikisearch.index._codec_kernels import BLOCK, CORRUPT, _read_mask_table

@@ -18,7 +18,7 @@ NUMBA_DISABLE_JIT=1. Their oracles are ``_search_kernels.exhaustive_topk_prior``
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 from wikisearch.search._search_kernels import _NO_DOC, _POPCOUNT, _combine
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 from numba.core import types
 from numba.extending import intrinsic, overload
 

@@ -9,7 +9,9 @@ so the result equals the plain-numpy evaluation (tests/_oracle.py) to the bit.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
+
+from wikisearch.search._search_kernels import _combine, _gallop
 
 
 @njit(cache=True, nogil=True)
@@ -34,3 +36,66 @@ def predict_trees(X, node_start, leaf_start, feature, threshold, left, right, va
             acc += value[leaf_start[t] - node - 1]
         out[i] = acc
     return out
+
+
+@njit(cache=True, nogil=True)
+def candidate_features(cands, offsets, docids, masks, tfpos, tfs, idf, field_lengths, weights, norm_a,
+                       norm_c, k1, model, group, n_groups, norm_a1, norm_c1, k1_field):
+    """The text features of the sorted candidates ``cands`` in one walk over the query's postings
+    (CSR as in ``_search_kernels``; every field allowed), each (term, candidate) found by galloping:
+
+    - ``bm25f[C]``: the first stage's score (``weights``, ``norm_a``/``norm_c``, ``k1``, ``model``),
+      summed over terms in order, so equal to ``_search_kernels.score_docs`` to the bit;
+    - ``matched[C]``: the idf of the terms the document has in any field, summed;
+    - per field group ``g`` (``group[f]``: field f's group, -1 for none): ``gscore[C, g]``, BM25 of
+      the group's fields as one (tf / (norm_a1 + norm_c1 * len) summed over them, weight 1, k1
+      ``k1_field``), ``gmatched[C, g]``, the idf of the terms found in the group, and ``gcount[C, g]``,
+      how many terms are.
+    """
+    C = cands.shape[0]
+    T = offsets.shape[0] - 1
+    bm25f = np.zeros(C, np.float64)
+    matched = np.zeros(C, np.float64)
+    gscore = np.zeros((C, n_groups), np.float64)
+    gmatched = np.zeros((C, n_groups), np.float64)
+    gcount = np.zeros((C, n_groups), np.int64)
+    acc_g = np.zeros(n_groups, np.float64)
+    for t in range(T):
+        p = offsets[t]
+        end = offsets[t + 1]
+        for c in range(C):
+            d = cands[c]
+            p = _gallop(docids, p, end, d)
+            if p >= end:
+                break
+            if docids[p] != d:
+                continue
+            for g in range(n_groups):
+                acc_g[g] = 0.0
+            full = np.int64(masks[p])
+            j = tfpos[p]
+            acc = 0.0
+            f = 0
+            while full:
+                if full & 1:
+                    tf = np.float64(tfs[j])
+                    flen = np.float64(field_lengths[d, f])
+                    norm = norm_a[f] + norm_c[f] * flen
+                    if model == 0:
+                        acc += weights[f] * tf / norm
+                    else:
+                        acc += weights[f] * (1.0 + np.log(tf)) / norm
+                    g = group[f]
+                    if g >= 0:
+                        acc_g[g] += 1.0 * tf / (norm_a1[f] + norm_c1[f] * flen)
+                    j += 1
+                full >>= 1
+                f += 1
+            bm25f[c] += _combine(acc, idf[t], k1, model)
+            matched[c] += idf[t]
+            for g in range(n_groups):
+                if acc_g[g] > 0.0:
+                    gscore[c, g] += idf[t] * (acc_g[g] / (k1_field + acc_g[g]))
+                    gmatched[c, g] += idf[t]
+                    gcount[c, g] += 1
+    return bm25f, matched, gscore, gmatched, gcount

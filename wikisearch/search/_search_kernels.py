@@ -14,7 +14,7 @@ NUMBA_DISABLE_JIT=1.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from wikisearch.jit import njit
 
 
 _NO_DOC = np.int64(2 ** 31)

@@ -9,16 +9,22 @@ its top ``depth`` hits (100 by default) and sorts those by a gradient-boosted tr
 :data:`FEATURES` of each (query, document) pair, all read from the postings, the field lengths and
 the priors the index already has:
 
-- ``bm25f``: the first stage's text score (the query's own ranking settings, no prior), its
-  share of the top hit's (``bm25f_ratio``) and ``log_rank`` (ln of the first-stage rank);
+- ``bm25f``: the first stage's text score (the query's own ranking settings, no prior);
+  ``score_ratio``: the first stage's whole score (text + prior, what it ranked by) over the best
+  candidate's, and ``log_rank`` (ln of the first-stage rank);
 - ``bm25_<field>``: BM25 of the query over one field alone (k1 1.2, the field's b, weight 1);
-  ``title`` counts the title and its redirect aliases as one field;
+  ``title`` counts the title and its redirect aliases as one field; ``bm25_<field>_ratio``: the
+  same over the best candidate's (how a candidate stands in this query's list, whatever the scale
+  of the query's scores);
 - ``cov_<field>``: the share of the query's idf mass that occurs in the field (title coverage:
   how much of the query the title covers, rather than whether any single word is in it);
 - ``title_precision``: the share of the title's terms that are query terms, ``title_exact``
   (every query term in the title and every title term in the query);
-- ``n_terms``, ``len_title``, ``log_len_body``, and ``prior`` (the index's popularity prior with
-  its stored settings; 0 without ``priors.bin``).
+- ``n_terms`` and ``idf_mean`` (the query's), ``len_title``, ``log_len_body``, and ``prior`` (the
+  popularity prior the first stage added; 0 without ``priors.bin`` or with priors off).
+
+The text features come from one numba kernel (:func:`_rerank_kernels.candidate_features`) that
+walks each query term's postings once, galloping to the candidates.
 
 The model file (``wikisearch/data/rerank-model.json``) holds the trees as flat arrays, evaluated
 here with numpy (:class:`TreeModel`; LightGBM is needed only to train, and by the test that
@@ -50,18 +56,21 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "data" / "rerank-model.jso
 #: Field groups with features of their own (title: the title and its redirect aliases).
 FIELD_GROUPS = (("title", ("title", "redirect")), ("opening", ("opening",)), ("heading", ("heading",)),
                 ("body", ("body",)), ("reference", ("reference",)))
-FEATURES = (("bm25f", "bm25f_ratio", "log_rank")
+FEATURES = (("bm25f", "score_ratio", "log_rank")
             + tuple(f"bm25_{g}" for g, _ in FIELD_GROUPS)
+            + tuple(f"bm25_{g}_ratio" for g, _ in FIELD_GROUPS)
             + tuple(f"cov_{g}" for g, _ in FIELD_GROUPS) + ("cov_all",)
-            + ("title_precision", "title_exact", "n_terms", "len_title", "log_len_body", "prior"))
+            + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior"))
 _FIELD_K1 = 1.2
-
-
-def _mask(fields) -> int:
-    m = 0
-    for f in fields:
-        m |= 1 << FIELD_ID[f]
-    return m
+_COL = {name: i for i, name in enumerate(FEATURES)}
+#: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
+_GROUP = np.full(N_FIELDS, -1, np.int64)
+for _g, (_, _fields) in enumerate(FIELD_GROUPS):
+    _GROUP[[FIELD_ID[f] for f in _fields]] = _g
+_TITLE_GROUP = 0
+_BM25 = np.array([_COL[f"bm25_{g}"] for g, _ in FIELD_GROUPS])
+_RATIO = np.array([_COL[f"bm25_{g}_ratio"] for g, _ in FIELD_GROUPS])
+_COV = np.array([_COL[f"cov_{g}"] for g, _ in FIELD_GROUPS])
 
 
 def query_terms(reader, query) -> list[int]:
@@ -87,51 +96,45 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
     X = np.zeros((C, len(FEATURES)), np.float64)
     if C == 0:
         return X
-    order = np.argsort(docids, kind="stable")
-    cands = docids[order].astype(np.int32)
-    field_lengths = np.ascontiguousarray(reader.field_lengths)
-    avg = np.asarray(reader.avg_field_lengths, np.float64)
-    col = {name: i for i, name in enumerate(FEATURES)}
+    col = _COL
+    field_lengths = reader.field_lengths
+    prior_d = np.asarray(prior, np.float64)[docids] if prior is not None else np.zeros(C)
     if T:
+        order = np.argsort(docids, kind="stable")
+        cands = docids[order].astype(np.int32)
         parts = [reader.postings(o) for o in ordinals]
         offsets = np.zeros(T + 1, np.int64)
         np.cumsum([len(p[0]) for p in parts], out=offsets[1:])
         d = np.concatenate([p[0] for p in parts]).astype(np.int32, copy=False)
         m = np.concatenate([p[1] for p in parts])
         tf = np.concatenate([p[2] for p in parts])
-        tfpos = K.tf_positions(m)
         n = int(reader.n_docs)
         idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
+        avg = np.asarray(reader.avg_field_lengths, np.float64)
         w, na, nc, k1, model = kernel_params(rank, avg)
-        allf = np.full(T, (1 << N_FIELDS) - 1, np.int64)
-        s, _, hits = K.score_docs(cands, offsets, d, m, tfpos, tf, allf, idf, field_lengths,
-                                  w, na, nc, k1, model)
-        bm25f = np.empty(C)
-        bm25f[order] = s
-        X[:, col["bm25f"]] = bm25f
+        _, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
+        bm25f, hit, gs, gm, gc = RK.candidate_features(
+            cands, offsets, d, m, K.tf_positions(m), tf, idf, np.ascontiguousarray(field_lengths), w, na, nc,
+            k1, model, _GROUP, np.int64(len(FIELD_GROUPS)), na1, nc1, _FIELD_K1)
         total = idf.sum()
-        X[order, col["cov_all"]] = hits.astype(np.float64) @ idf / total
-        w1, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
-        for g, fields in FIELD_GROUPS:
-            sel = np.full(T, _mask(fields), np.int64)
-            s, _, hits = K.score_docs(cands, offsets, d, m, tfpos, tf, sel, idf, field_lengths,
-                                      w1, na1, nc1, _FIELD_K1, 0)
-            X[order, col[f"bm25_{g}"]] = s
-            X[order, col[f"cov_{g}"]] = hits.astype(np.float64) @ idf / total
-            if g == "title":
-                n_title = hits.sum(axis=1).astype(np.float64)
-                X[order, col["title_precision"]] = n_title / np.maximum(
-                    field_lengths[cands, FIELD_ID["title"]].astype(np.float64), 1.0)
-        top = X[0, col["bm25f"]]
-        X[:, col["bm25f_ratio"]] = X[:, col["bm25f"]] / top if top > 0 else 0.0
-    X[:, col["title_precision"]] = np.minimum(X[:, col["title_precision"]], 1.0)
+        X[order, col["bm25f"]] = bm25f
+        X[order, col["cov_all"]] = hit / total
+        X[order[:, None], _BM25[None, :]] = gs
+        X[order[:, None], _COV[None, :]] = gm / total
+        top = gs.max(axis=0)
+        X[order[:, None], _RATIO[None, :]] = np.where(top > 0, gs / np.where(top > 0, top, 1.0), 0.0)
+        X[order, col["title_precision"]] = np.minimum(1.0, gc[:, _TITLE_GROUP] / np.maximum(
+            field_lengths[cands, FIELD_ID["title"]].astype(np.float64), 1.0))
+        X[:, col["idf_mean"]] = total / T
+        first = X[:, col["bm25f"]] + prior_d
+        best = first.max()
+        X[:, col["score_ratio"]] = first / best if best > 0 else 0.0
     X[:, col["title_exact"]] = (X[:, col["cov_title"]] >= 1.0 - 1e-12) & (X[:, col["title_precision"]] >= 1.0)
     X[:, col["log_rank"]] = np.log(np.arange(1, C + 1, dtype=np.float64))
     X[:, col["n_terms"]] = T
     X[:, col["len_title"]] = field_lengths[docids, FIELD_ID["title"]]
     X[:, col["log_len_body"]] = np.log1p(field_lengths[docids, FIELD_ID["body"]].astype(np.float64))
-    if prior is not None:
-        X[:, col["prior"]] = np.asarray(prior, np.float64)[docids]
+    X[:, col["prior"]] = prior_d
     return X
 
 
