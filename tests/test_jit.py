@@ -78,7 +78,7 @@ class L(event.Listener):
     def on_start(self, ev): compiled.append(ev.data['dispatcher'].py_func.__name__)
     def on_end(self, ev): pass
 with event.install_listener('numba:compile', L()):
-    K.heap_sorted(np.zeros(3), np.zeros(3, np.int32), np.zeros(3, np.int64), 0)
+    K.heap_sorted(np.zeros(3), np.zeros(3, np.int64), np.zeros(3, np.int64), 0)
 print(compiled)
 """, env)
     assert out.strip() == "[]"

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from wikisearch.search import _blockmax_kernels as BK
 from wikisearch.search import _maxscore_kernels as MK
 from wikisearch.search import _search_kernels as K
 from wikisearch.config import FIELDS, RankConfig
@@ -273,7 +274,7 @@ def test_prescored_maxscore_equals_exhaustive_kernel():
     """The plain-OR kernel (pre-scored lists, block maxima, windows) against exhaustive scoring of
     the raw postings: same documents, bit-identical scores, the fields each matched in, the count."""
     rng = np.random.default_rng(11)
-    n_docs = 3 * MK.WINDOW + 77
+    n_docs = 3 * BK.WINDOW + 77
     field_lengths = rng.integers(1, 60, size=(n_docs, len(FIELDS))).astype(np.uint32)
     avg = field_lengths.mean(axis=0)
     for i in range(40):
@@ -288,7 +289,7 @@ def test_prescored_maxscore_equals_exhaustive_kernel():
         prior = np.zeros(0) if i % 3 else rng.choice([0.0, 0.3, 1.5], size=n_docs)
         pmax = float(prior.max()) if len(prior) else 0.0
         k = int(rng.choice([0, 1, 10, 100]))
-        d1, s1, f1, _ = MK.maxscore_topk(k, starts, ends, arenas[0], arenas[1], arenas[2], bstarts,
+        d1, s1, f1, _ = BK.maxscore_topk(k, starts, ends, arenas[0], arenas[1], arenas[2], bstarts,
                                          arenas[3], idf, upper, excluded, prior, pmax)
         offsets = np.cumsum([0] + [len(d) for d, _, _ in lists]).astype(np.int64)
         docids, masks, tfs = (np.concatenate([l[j] for l in lists]) for j in range(3))

@@ -56,16 +56,23 @@ def offer(hs, hd, hf, size, m, s, d, f):
     if not _worse(hs[0], hd[0], s, d):
         return size
     hs[0], hd[0], hf[0] = s, d, f
-    _sift_down(hs, hd, hf, size, 0)
+    _sift_down(hs, hd, hf, size, np.int64(0))
     return size
 
 
 @njit(cache=True, nogil=True)
 def heap_sorted(hs, hd, hf, size):
-    """Heap contents best first (score descending, docid ascending)."""
-    order = np.argsort(hd[:size], kind="mergesort")
-    docs = hd[:size][order]
-    scores = hs[:size][order]
-    fields = hf[:size][order]
-    order2 = np.argsort(-scores, kind="mergesort")
-    return docs[order2].copy(), scores[order2].copy(), fields[order2].copy()
+    """Heap contents best first (score descending, then key ascending): popped worst first into
+    the back of fresh arrays (heap sort; no numpy sort, whose compile costs seconds)."""
+    hs = hs[:size].copy()
+    hd = hd[:size].copy()
+    hf = hf[:size].copy()
+    scores = np.empty(size, hs.dtype)
+    docs = np.empty(size, hd.dtype)
+    fields = np.empty(size, hf.dtype)
+    root = np.int64(0)
+    for n in range(size - 1, -1, -1):
+        scores[n], docs[n], fields[n] = hs[0], hd[0], hf[0]
+        hs[0], hd[0], hf[0] = hs[n], hd[n], hf[n]
+        _sift_down(hs, hd, hf, np.int64(n), root)
+    return docs, scores, fields

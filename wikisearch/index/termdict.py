@@ -118,7 +118,14 @@ class TermDictionary:
                                              _key(term), True)
         if status:
             raise self._damaged(f"looking up {term!r}")
-        return None if o < 0 else TermEntry(int(o), int(df), int(start), int(plen))
+        if o < 0:
+            return None
+        o, df, start, plen = int(o), int(df), int(start), int(plen)
+        if o not in self._cache:             # what the seek read: entry(o) need not decode the block
+            if len(self._cache) > 65536:
+                self._cache = {}
+            self._cache[o] = (term, df, start, plen)
+        return TermEntry(o, df, start, plen)
 
     def lower_bound(self, term: str) -> int:
         """Ordinal of the first term >= ``term`` (n_terms if none)."""

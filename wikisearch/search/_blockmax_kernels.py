@@ -1,5 +1,7 @@
 """Numba kernels of block-max search: top-k of a disjunction straight from bit-packed lists,
-decoding a block of 128 postings only when a document that might enter the top k falls in it.
+decoding a block of 128 postings only when a document that might enter the top k falls in it;
+and the same MaxScore window routine (:func:`_disjunction_topk`) over the lists the scored-lists
+cache holds pre-scored (:func:`maxscore_topk`), so that one compiled kernel serves both.
 
 A list longer than one block carries, per block (``blocks.bin``, docs/FORMAT.md): the byte where
 the block starts, its last docid and an upper bound of its postings' scores before idf under the
@@ -24,10 +26,12 @@ from wikisearch.jit import njit
 
 from wikisearch._topk_kernels import heap_sorted, offer
 from wikisearch.index._codec_kernels import BLOCK, CORRUPT, _read_mask_table
+from wikisearch.search._maxscore_kernels import BLOCK as SCORE_BLOCK
 from wikisearch.search._maxscore_kernels import _LOWBIT, _insertion_sort
 from wikisearch.search._prescore_kernels import (
     _add_field, _block_tfs, _code_tables, _read_block, _read_tail, _saturate)
-from wikisearch.search._search_kernels import _NO_DOC, _POPCOUNT, _SLACK
+from wikisearch.search._search_kernels import _NO_DOC, _POPCOUNT, _SLACK, _gallop
+from wikisearch.search.rank import readonly as _ro   # (one compiled kernel: mmapped arrays are read-only)
 
 #: Lists of at most this many postings have no stored block data (one block: read whole).
 ONE_BLOCK = BLOCK
@@ -59,7 +63,7 @@ def _decode_block(buf, at, end, count, tail, last, n_masks, table, counts, kept,
         if at < 0:
             return CORRUPT, last, 0
     else:
-        at, d, code, _n_tf = _read_tail(buf, at, end, n_masks, counts, last, tfs, 0)
+        at, d, code, _n_tf = _read_tail(buf, at, end, n_masks, counts, last, tfs, np.int64(0))
         if at < 0:
             return CORRUPT, last, 0
         gaps[0] = np.uint32(d - last - 1)
@@ -143,7 +147,7 @@ def _score_block(buf, at, end, count, tail, last, n_masks, table, counts, kept, 
 @njit(cache=True, nogil=True)
 def _scratch():
     return (np.empty(BLOCK, np.uint32), np.zeros(BLOCK, np.uint32), np.empty(BLOCK * 16, np.uint32),
-            np.empty(BLOCK, np.float64), np.empty(BLOCK, np.int64), np.empty(BLOCK, np.int64),
+            np.empty(BLOCK, np.float64), np.empty(BLOCK, np.int32), np.empty(BLOCK, np.int64),
             np.empty(BLOCK, np.int64))
 
 
@@ -162,7 +166,7 @@ def list_block_meta(data, starts, lens, dfs, sel, field_lengths, weights, norm_a
     lastd = np.empty(B, np.int32)
     bound = np.empty(B, np.float32)
     gaps, codes, tfs, vals, kd, kmask, kstart = _scratch()
-    od = np.empty(BLOCK, np.int64)
+    od = np.empty(BLOCK, np.int32)
     osc = np.empty(BLOCK, np.float64)
     of = np.empty(BLOCK, np.uint16)
     for i in range(L):
@@ -199,39 +203,71 @@ def list_block_meta(data, starts, lens, dfs, sel, field_lengths, weights, norm_a
     return boff, pos, lastd, bound, True
 
 
-@njit(cache=True, nogil=True)
+_NONE_I64 = np.zeros(0, np.int64)
+_NONE_I32 = np.zeros(0, np.int32)
+_NONE_F64 = np.zeros(0, np.float64)
+_NO_TABLES = np.zeros(0, np.uint16)
+_NO_BYTES = _ro(np.zeros(0, np.uint8))
+_NO_LENGTHS = _ro(np.zeros((0, 1), np.uint32))
+
+
 def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, sel,
                   field_lengths, weights, norm_a, norm_c, k1, model, excluded, prior, prior_max):
     """Exact top-k of the disjunction of T bit-packed lists by block-max MaxScore.
 
     List t is ``data[lstart[t]:lstart[t]+llen[t]]`` with ``ldf[t]`` postings; its blocks are
     ``bfirst[t]:bfirst[t+1]`` of ``bpos`` (first byte, relative to the list), ``blast`` (last
-    docid) and ``bbound`` (score bound before idf, for field selection ``sel[t]`` or a wider one).
-    As ``_maxscore_kernels.maxscore_topk``: the essential lists are added up a window of WINDOW
-    docids at a time (their blocks decoded as the window reaches them); a document found is
-    dropped if its sum plus the bounds of the blocks of the other lists that could hold it cannot
-    reach the k-th score, else those lists are probed, strongest first (a block decoded only when
-    a probe lands in it); a document that gets through is scored exactly, terms in query order.
-    ``excluded`` (sorted) never match; ``prior[d]`` (empty: none; <= prior_max) is added to every
-    matching document. Returns ``(docids, scores, field masks, n_scored, n_decoded, status)`` best
-    first, ties by docid; status 0, or CORRUPT (damaged bytes, docid past the last document).
+    docid, int32) and ``bbound`` (score bound before idf, float32, for field selection ``sel[t]``
+    or a wider one). :func:`_disjunction_topk` over cursors that decode a block only when they
+    must look inside it. ``excluded`` (sorted) never match; ``prior[d]`` (empty: none; <=
+    prior_max) is added to every matching document. Returns ``(docids, scores, field masks,
+    n_scored, n_decoded, status)`` best first, ties by docid; status 0, or CORRUPT (damaged bytes,
+    docid past the last document). (A Python function: the one compiled kernel is the routine.)
     """
+    T = len(lstart)
+    data = _ro(data)
+    upper = np.empty(T, np.float64)
+    tables, counts, kept, tab_off, ubound, ok = _list_tables(data, lstart, llen, sel, idf, bfirst, bbound, upper)
+    if not ok:
+        return _NONE_I64, _NONE_F64, _NONE_I64, 0, 0, CORRUPT
+    starts = np.arange(0, T * BLOCK, BLOCK, dtype=np.int64)   # list t's decoded block: t*BLOCK..
+    return _disjunction_topk(int(k), 1, idf, upper, starts, starts.copy(), np.empty(T * BLOCK, np.int32),
+                             np.empty(T * BLOCK, np.float64), np.empty(T * BLOCK, np.uint16), _NONE_I64,
+                             _NONE_F64, data, lstart, llen, ldf, bfirst, bpos, blast, ubound, tables, counts,
+                             kept, tab_off, _ro(field_lengths), weights, norm_a, norm_c, float(k1), int(model),
+                             excluded, _ro(prior), float(prior_max))
+
+
+def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, upper, excluded, prior,
+                  prior_max):
+    """Exact top-k of a disjunction of pre-scored lists (``_maxscore_kernels``'s arenas: term t
+    owns postings ``starts[t]:ends[t]`` of ``docids``, ``scores`` (before idf) and ``fields``; its
+    block maxima start at ``bmax[bstarts[t]]``, one per ``_maxscore_kernels.BLOCK`` postings;
+    ``upper[t]`` bounds ``idf[t] * scores[p]`` over its list): :func:`_disjunction_topk` over
+    cursors that are positions in the arenas. Returns ``(docids, scores, field masks, n_scored)``
+    best first, ties by docid ascending."""
+    docs, top_scores, masks, n_scored, _n_dec, _st = _disjunction_topk(
+        int(k), 0, idf, upper, starts, ends, docids, scores, fields, bstarts, bmax, _NO_BYTES, _NONE_I64,
+        _NONE_I64, _NONE_I64, _NONE_I64, _NONE_I64, _NONE_I32, _NONE_F64, _NO_TABLES, _NONE_I64, _NONE_I64,
+        _NONE_I64, _NO_LENGTHS, _NONE_F64, _NONE_F64, _NONE_F64, 0.0, 0, excluded, _ro(prior), float(prior_max))
+    return docs, top_scores, masks, n_scored
+
+
+@njit(cache=True, nogil=True)
+def _list_tables(data, lstart, llen, sel, idf, bfirst, bbound, upper):
+    """Per bit-packed list its mask table, each code's tfs and kept fields (concatenated, list t at
+    ``tab_off[t]``), and the bounds after idf of its blocks (``ubound``) and of the whole list
+    (into ``upper``): ``(tables, counts, kept, tab_off, ubound, ok)``."""
     T = lstart.shape[0]
-    n_docs = field_lengths.shape[0]
-    has_prior = prior.shape[0] > 0
-    pmax = prior_max if has_prior else 0.0
-    fail = (np.zeros(0, np.int32), np.zeros(0, np.float64), np.zeros(0, np.int64), 0, 0, CORRUPT)
-    # --- per list: its mask table, the bound of each block and of the whole list ------------
     tab_off = np.zeros(T + 1, np.int64)
     for t in range(T):
         table, at = _read_mask_table(data, lstart[t], lstart[t] + llen[t])
         if at < 0:
-            return fail
+            return np.empty(0, np.uint16), tab_off, tab_off, tab_off, np.empty(0, np.float64), False
         tab_off[t + 1] = tab_off[t] + table.size
-    tables = np.empty(tab_off[T], np.int64)
+    tables = np.empty(tab_off[T], np.uint16)
     counts = np.empty(tab_off[T], np.int64)
     kept = np.empty(tab_off[T], np.int64)
-    upper = np.zeros(T, np.float64)
     ubound = np.empty(bbound.shape[0], np.float64)   # idf * block bound, inflated
     for t in range(T):
         table, at = _read_mask_table(data, lstart[t], lstart[t] + llen[t])
@@ -240,58 +276,97 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
             tables[tab_off[t] + i] = table[i]
             counts[tab_off[t] + i] = c[i]
             kept[tab_off[t] + i] = kk[i]
+        upper[t] = 0.0
         for g in range(bfirst[t], bfirst[t + 1]):
             ubound[g] = idf[t] * np.float64(bbound[g]) * (1.0 + 1e-5) + 1e-12
             upper[t] = max(upper[t], ubound[g])
-    order = np.argsort(upper, kind="mergesort")
+    return tables, counts, kept, tab_off, ubound, True
+
+
+@njit(cache=True, nogil=True)
+def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bmax, data, lstart, llen,
+                      ldf, bfirst, bpos, blast, ubound, tables, counts, kept, tab_off, field_lengths, weights,
+                      norm_a, norm_c, k1, model, excluded, prior, prior_max):
+    """Exact top-k of a disjunction of T lists by MaxScore (Turtle & Flood 1995), the essential
+    lists added up a window of WINDOW docids at a time (as Lucene's MaxScoreBulkScorer), with the
+    block-max refinement of Ding & Suel (2011) for the lists it only probes.
+
+    Two kinds of cursor, one algorithm. ``kind`` 0: pre-scored lists, list t is positions
+    ``starts[t]:ends[t]`` of ``cd`` (docids), ``cs`` (scores before idf) and ``cf`` (field masks),
+    its blocks of ``_maxscore_kernels.BLOCK`` postings bounded by ``bmax[bstarts[t] + b]``.
+    ``kind`` 1: bit-packed lists (see :func:`blockmax_topk`; their mask tables from
+    :func:`_list_tables`), list t's decoded block held at ``starts[t]:`` of the same arrays
+    (:func:`_seek`), its blocks' last docids ``blast`` and bounds after idf ``ubound`` at
+    ``bfirst[t]:bfirst[t+1]``, scored lazily (a whole block when the
+    window walks it, one posting when a probe lands on it). ``upper[t]`` bounds list t.
+
+    Lists sorted by bound; once the k-th best score exceeds the summed bounds of the weakest,
+    those become non-essential. A document the window finds is dropped if its essential sum plus
+    the bounds of the blocks of the non-essential lists that could hold it cannot reach the k-th
+    score, else those lists are probed, strongest first, stopping as soon as it cannot; a document
+    that gets through is scored exactly: terms in index order (kind 0 finds the essential terms'
+    scores again in the arenas, kind 1 keeps them from the window: its blocks are gone). Returns
+    ``(docids, scores, field masks, n_scored, n_decoded, status)`` best first, ties by docid;
+    status 0 or CORRUPT.
+    """
+    fail = (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64), 0, 0, CORRUPT)
+    T = idf.shape[0]
+    n_docs = field_lengths.shape[0]
+    has_prior = prior.shape[0] > 0
+    pmax = prior_max if has_prior else 0.0
+    order = np.arange(T)                       # by bound, ascending (stable)
+    _insertion_sort_by(order, upper)
     cum = np.empty(T, np.float64)
     s = 0.0
     for i in range(T):
         s += upper[order[i]]
         cum[i] = s * (1.0 + _SLACK)
-    # --- cursors: the decoded block of each list, a position in it ---------------------------
-    bd = np.empty((T, BLOCK), np.int64)
-    bs = np.empty((T, BLOCK), np.float64)
-    bf = np.empty((T, BLOCK), np.uint16)
-    cb = np.full(T, -1, np.int64)              # the block decoded (relative), -1: none
-    cn = np.zeros(T, np.int64)                 # postings kept in it
-    ci = np.zeros(T, np.int64)                 # the cursor within it
-    sb = np.zeros(T, np.int64)                 # shallow cursor: the block a document may be in
+    # --- cursors: a position ci[t] in cd/cs/cf, the end of what is there hi[t], its docid ------
+    ci = starts.copy()
+    hi = ends.copy()
     cur = np.full(T, _NO_DOC, np.int64)        # each cursor's docid (_NO_DOC: exhausted)
-    bmk = np.empty((T, BLOCK), np.int64)       # the decoded block's whole field masks,
-    bst = np.empty((T, BLOCK), np.int64)       # where each posting's tfs start,
-    btf = np.empty((T, BLOCK * 16), np.uint32)  # and the tfs
-    full = np.zeros(T, np.bool_)               # every posting of the decoded block scored?
+    sb = np.zeros(T, np.int64)                 # shallow cursor: the block a document may be in
+    full = np.ones(T, np.bool_)                # every posting of the cursor's block scored?
+    cb = np.full(T, -1, np.int64)              # kind 1: the block decoded (relative), -1: none
+    n1 = T if kind == 1 else 0                 # kind 1: each decoded block's whole field masks,
+    bmk = np.empty(n1 * BLOCK, np.int64)
+    bst = np.empty(n1 * BLOCK, np.int64)       # where each posting's tfs start,
+    btf = np.empty((n1, BLOCK * 16), np.uint32)  # and the tfs
     gaps, codes, _tfs, vals, _kd, _kmask, _kstart = _scratch()
     n_decoded = 0
     hs = np.empty(max(k, 1), np.float64)
-    hd = np.empty(max(k, 1), np.int32)
+    hd = np.empty(max(k, 1), np.int64)
     hf = np.zeros(max(k, 1), np.int64)
-    size = 0
+    size = np.int64(0)
     threshold = -np.inf
-    first = 0 if k > 0 else T
+    first = 0 if k > 0 else T                  # lists order[first:] are essential
     essential = np.zeros(T, np.bool_)
-    wval = np.zeros((T, WINDOW), np.float64)   # a window's essential contributions, per term
-    wfld = np.zeros((T, WINDOW), np.uint16)
-    wset = np.zeros((T, WINDOW), np.bool_)
+    wval = np.empty((n1, WINDOW), np.float64)  # kind 1: a window's essential contributions, per
+    wfld = np.zeros((n1, WINDOW), np.uint16)   # term, and their fields (0: the term is not there)
+    ecur = starts.copy()                       # kind 0: where they are found again (exact scores)
     acc = np.zeros(WINDOW, np.float64)         # their sums, by docid - base
     seen = np.zeros(WINDOW, np.int64)
-    touched = np.empty(WINDOW + 1, np.int64)
-    cand = np.empty(WINDOW, np.int64)
+    touched = np.empty(WINDOW + 1, np.int64)   # the window's documents (docid - base) ...
+    cand = np.empty(WINDOW, np.int64)          # ... those that might make the top k
     contrib = np.zeros(T, np.float64)
     cfield = np.zeros(T, np.int64)
     hit = np.zeros(T, np.bool_)
-    rest = np.zeros(T + 1, np.float64)
+    rest = np.zeros(T + 1, np.float64)         # rest[i]: block bounds of lists order[:i] ...
+    nend = np.int64(-1)                        # ... valid for documents up to nend
     ex = 0
     n_ex = excluded.shape[0]
     n_scored = 0
     for t in range(T):                         # every cursor to its first posting
-        cur[t], st = _seek(t, np.int64(-1), data, lstart, llen, ldf, bfirst, bpos, blast, tables,
-                           counts, kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes, bmk, bst, btf,
-                           full, n_docs)
-        if st < 0:
-            return fail
-        n_decoded += st
+        if kind == 0:
+            if ci[t] < hi[t]:
+                cur[t] = cd[ci[t]]
+        else:
+            cur[t], st = _seek(t, np.int64(-1), data, lstart, llen, ldf, bfirst, bpos, blast, tables,
+                               counts, kept, tab_off, starts, cb, ci, hi, full, cd, cs, cf, bmk, bst, btf,
+                               gaps, codes, n_docs)
+            if st < 0:
+                return fail
+            n_decoded += st
     while first < T:
         base = _NO_DOC
         for i in range(first, T):
@@ -303,53 +378,65 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
         for i in range(T):
             essential[order[i]] = i >= first
         for i in range(first, T):              # the essential lists' postings in the window
-            t = order[i]
+            t = order[i]                       # (branch-free: these branches are coin flips)
             w = idf[t]
             while cur[t] < top:
-                j0 = ci[t]
-                m = cn[t]
                 if not full[t]:                # the window reads every score of the block
-                    _score_decoded(m, bd[t], bmk[t], bst[t], bf[t], btf[t], field_lengths, weights,
-                                   norm_a, norm_c, k1, model, vals, bs[t])
+                    a = starts[t]
+                    _score_decoded(hi[t] - a, cd[a:a + BLOCK], bmk[a:a + BLOCK], bst[a:a + BLOCK],
+                                   cf[a:a + BLOCK], btf[t], field_lengths, weights, norm_a, norm_c, k1,
+                                   model, vals, cs[a:a + BLOCK])
                     full[t] = True
-                q = j0
-                while q < m and bd[t, q] < top:
-                    j = bd[t, q] - base
-                    c = w * bs[t, q]
-                    acc[j] += c
-                    wval[t, j] = c
-                    wfld[t, j] = bf[t, q]
-                    wset[t, j] = True
-                    touched[n] = j
-                    n += 1 - seen[j]
-                    seen[j] = 1
-                    q += 1
+                q = ci[t]
+                e = hi[t]
+                if kind == 0:                  # (kept in the arenas: found again when scored)
+                    while q < e and cd[q] < top:
+                        j = cd[q] - base
+                        acc[j] += w * cs[q]
+                        touched[n] = j
+                        n += 1 - seen[j]
+                        seen[j] = 1
+                        q += 1
+                else:                          # (the block will be gone: kept by the window)
+                    while q < e and cd[q] < top:
+                        j = cd[q] - base
+                        c = w * cs[q]
+                        acc[j] += c
+                        wval[t, j] = c
+                        wfld[t, j] = cf[q]
+                        touched[n] = j
+                        n += 1 - seen[j]
+                        seen[j] = 1
+                        q += 1
                 ci[t] = q
-                if q < m:
-                    cur[t] = bd[t, q]
+                if q < e:
+                    cur[t] = cd[q]
+                    break
+                if kind == 0:                  # the list is used up
+                    cur[t] = _NO_DOC
                     break
                 last = np.int64(blast[bfirst[t] + cb[t]])   # the block is used up: the next one
                 cur[t], st = _seek(t, last, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts,
-                                   kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes, bmk, bst, btf,
-                                   full, n_docs)
+                                   kept, tab_off, starts, cb, ci, hi, full, cd, cs, cf, bmk, bst, btf, gaps,
+                                   codes, n_docs)
                 if st < 0:
                     return fail
                 n_decoded += st
         fw = first                             # the window's non-essential lists: order[:fw]
         others = cum[fw - 1] + pmax if fw > 0 else pmax
-        m = 0
+        m = np.int64(0)
         for c_ in range(n):                    # not even with every other list at its bound?
             j = touched[c_]
             keep = np.int64((acc[j] + others) * (1.0 + _SLACK) >= threshold)
             cand[m] = j
             m += keep
-            seen[j] = keep
-        if m <= 32:
+            seen[j] = keep                     # (seen now marks the candidates)
+        if m <= 32:                            # in docid order: a few sorted runs ...
             _insertion_sort(cand, m)
             for c_ in range(m):
                 seen[cand[c_]] = 0
-        else:
-            m = 0
+        else:                                  # ... or read off the window
+            m = np.int64(0)
             for j in range(WINDOW):
                 cand[m] = j
                 m += seen[j]
@@ -363,16 +450,11 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
             if ex < n_ex and excluded[ex] == d:
                 continue
             if (partial + others) * (1.0 + _SLACK) < threshold:
-                continue
+                continue                       # not even with every other list at its bound
             pd = prior[d] if has_prior else 0.0
-            for i in range(fw):                # block bounds at d, without decoding (shallow)
-                t = order[i]
-                b = sb[t]
-                nb = bfirst[t + 1] - bfirst[t]
-                while b < nb and blast[bfirst[t] + b] < d:
-                    b += 1
-                sb[t] = b
-                rest[i + 1] = rest[i] + (ubound[bfirst[t] + b] if b < nb else 0.0)
+            if fw > 0 and d > nend:            # block bounds of the non-essential lists at d
+                nend = _block_bounds(d, fw, order, kind, sb, starts, ends, cd, bstarts, bmax, idf, upper,
+                                     bfirst, blast, ubound, rest)
             pruned = False
             for i in range(fw - 1, -1, -1):
                 if (partial + rest[i + 1] + pd) * (1.0 + _SLACK) < threshold:
@@ -380,47 +462,65 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
                     break
                 t = order[i]
                 if cur[t] < d:
-                    q = ci[t]                  # within the decoded block: no call
-                    while q < cn[t] and bd[t, q] < d:
-                        q += 1
-                    if q < cn[t]:
-                        ci[t] = q
-                        cur[t] = bd[t, q]
+                    if kind == 0:              # galloping within the block that holds d
+                        lo = min(max(ci[t], starts[t] + sb[t] * SCORE_BLOCK), ends[t])
+                        p = lo
+                        if lo < ends[t] and cd[lo] < d:
+                            p = _gallop(cd, lo, min(starts[t] + (sb[t] + 1) * SCORE_BLOCK, ends[t]), d)
+                        ci[t] = p
+                        cur[t] = cd[p] if p < ends[t] else _NO_DOC
                     else:
-                        cur[t], st = _seek(t, d - 1, data, lstart, llen, ldf, bfirst, bpos, blast, tables,
-                                           counts, kept, tab_off, cb, cn, ci, bd, bs, bf, gaps, codes,
-                                           bmk, bst, btf, full, n_docs)
-                        if st < 0:
-                            return fail
-                        n_decoded += st
+                        q = ci[t]              # within the decoded block: no call
+                        while q < hi[t] and cd[q] < d:
+                            q += 1
+                        if q < hi[t]:
+                            ci[t] = q
+                            cur[t] = cd[q]
+                        else:
+                            cur[t], st = _seek(t, d - 1, data, lstart, llen, ldf, bfirst, bpos, blast,
+                                               tables, counts, kept, tab_off, starts, cb, ci, hi, full,
+                                               cd, cs, cf, bmk, bst, btf, gaps, codes, n_docs)
+                            if st < 0:
+                                return fail
+                            n_decoded += st
                 if cur[t] == d:                # a probe scores just the posting it lands on
-                    i_ = ci[t]
-                    sc = bs[t, i_]
+                    q = ci[t]
+                    sc = cs[q]
                     if sc < 0.0:
-                        sc = _score_one(bd[t, i_], bmk[t, i_], bst[t, i_], bf[t, i_], btf[t],
-                                        field_lengths, weights, norm_a, norm_c, k1, model)
-                        bs[t, i_] = sc
+                        sc = _score_one(cd[q], bmk[q], bst[q], cf[q], btf[t], field_lengths, weights,
+                                        norm_a, norm_c, k1, model)
+                        cs[q] = sc
                     cc = idf[t] * sc
                     contrib[t] = cc
-                    cfield[t] = np.int64(bf[t, ci[t]])
+                    cfield[t] = np.int64(cf[q])
                     hit[t] = True
                     partial += cc
             if not pruned and fw == 0 and (partial + pd) * (1.0 + _SLACK) < threshold:
                 pruned = True
             if not pruned:
-                total = 0.0                    # exact: terms in query order
+                total = 0.0                    # exact: terms in index order
                 fm = np.int64(0)
                 for t in range(T):
-                    if essential[t]:
-                        if wset[t, j]:
+                    if essential[t] and kind == 0:
+                        p = ecur[t]
+                        if p < ends[t] and cd[p] < d:
+                            p = _gallop(cd, p, ends[t], d)
+                            ecur[t] = p
+                        if p < ends[t] and cd[p] == d:
+                            total += idf[t] * cs[p]
+                            fm |= np.int64(cf[p])
+                    elif essential[t]:
+                        f_ = np.int64(wfld[t, j])
+                        if f_ != 0:
                             total += wval[t, j]
-                            fm |= np.int64(wfld[t, j])
+                            fm |= f_
                     elif hit[t]:
                         total += contrib[t]
                         fm |= cfield[t]
                 if has_prior:
                     total += pd
                 n_scored += 1
+                # documents come in docid order: a tie never displaces the root (offer's rule)
                 size = offer(hs, hd, hf, size, k, total, d, fm)
                 if size == k:
                     threshold = hs[0]
@@ -429,30 +529,78 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
         for c_ in range(n):                    # the window's state back to zero
             j = touched[c_]
             acc[j] = 0.0
-            for i in range(fw, T):
-                wset[order[i], j] = False
+            for i in range(fw, n1):
+                wfld[order[i], j] = 0
         while first < T and (cum[first] + pmax) * (1.0 + _SLACK) < threshold:
             first += 1
+            nend = -1
     docs, top_scores, masks = heap_sorted(hs, hd, hf, size)
     return docs, top_scores, masks, n_scored, n_decoded, 0
 
 
 @njit(cache=True, nogil=True)
-def _seek(t, d, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts, kept, tab_off, cb, cn,
-          ci, bd, bs, bf, gaps, codes, bmk, bst, btf, full, n_docs):
-    """Move list t's cursor to its first kept posting with docid > ``d``, skipping whole blocks
-    by their last docid and decoding only the block it lands in (its scores are left for the
-    caller to compute: ``bs`` -1.0, ``full[t]`` False). Returns ``(docid, n)``: the docid
-    (_NO_DOC when the list is done) and the blocks decoded (CORRUPT if damaged)."""
+def _insertion_sort_by(order, keys):
+    """Sort the indices ``order`` by ``keys[order]`` ascending, stably (T is small: no numpy
+    argsort, whose compile costs seconds)."""
+    for i in range(1, order.shape[0]):
+        v = order[i]
+        j = i - 1
+        while j >= 0 and keys[order[j]] > keys[v]:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = v
+
+
+@njit(cache=True, nogil=True)
+def _block_bounds(d, fw, order, kind, sb, starts, ends, cd, bstarts, bmax, idf, upper, bfirst, blast,
+                  ubound, rest):
+    """Bounds of the non-essential lists ``order[:fw]`` at document ``d`` from the blocks that
+    could hold it, found without decoding (0 for a list that has passed d: for good): ``rest[i]``
+    sums those of ``order[:i]``. Returns the last document they hold for (where the first of
+    those blocks ends)."""
+    until = _NO_DOC
+    for i in range(fw):
+        t = order[i]
+        b = sb[t]
+        bound = 0.0
+        if kind == 0:                          # blocks of SCORE_BLOCK postings in the arenas
+            nb = (ends[t] - starts[t] + SCORE_BLOCK - 1) // SCORE_BLOCK
+            while b < nb and cd[min(starts[t] + (b + 1) * SCORE_BLOCK, ends[t]) - 1] < d:
+                b += 1
+            if b < nb:
+                bound = min(idf[t] * bmax[bstarts[t] + b] * (1.0 + _SLACK), upper[t])
+                until = min(until, np.int64(cd[min(starts[t] + (b + 1) * SCORE_BLOCK, ends[t]) - 1]))
+        else:                                  # blocks.bin's blocks
+            g0 = bfirst[t]
+            nb = bfirst[t + 1] - g0
+            while b < nb and blast[g0 + b] < d:
+                b += 1
+            if b < nb:
+                bound = ubound[g0 + b]
+                until = min(until, np.int64(blast[g0 + b]))
+        sb[t] = b
+        rest[i + 1] = rest[i] + bound
+    return until
+
+
+@njit(cache=True, nogil=True)
+def _seek(t, d, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts, kept, tab_off, starts, cb,
+          ci, hi, full, cd, cs, cf, bmk, bst, btf, gaps, codes, n_docs):
+    """Move bit-packed list t's cursor to its first kept posting with docid > ``d``, skipping
+    whole blocks by their last docid and decoding only the block it lands in, into
+    ``starts[t]:hi[t]`` of cd/cf/bmk/bst (its scores are left for the caller to compute: ``cs``
+    -1.0, ``full[t]`` False). Returns ``(docid, n)``: the docid (_NO_DOC when the list is done)
+    and the blocks decoded (CORRUPT if damaged)."""
     nb = bfirst[t + 1] - bfirst[t]
     b = cb[t]
+    a = starts[t]
     if b >= 0:                                 # within the decoded block?
         i = ci[t]
-        while i < cn[t] and bd[t, i] <= d:
+        while i < hi[t] and cd[i] <= d:
             i += 1
         ci[t] = i
-        if i < cn[t]:
-            return bd[t, i], 0
+        if i < hi[t]:
+            return np.int64(cd[i]), 0
         b += 1
     else:
         b = 0
@@ -462,32 +610,32 @@ def _seek(t, d, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts, ke
             b += 1
         if b >= nb:
             cb[t] = nb
-            cn[t] = 0
-            ci[t] = 0
+            ci[t] = a
+            hi[t] = a
             return _NO_DOC, n_dec
         g = bfirst[t] + b
         n = ldf[t]
         count = min(BLOCK, n - b * BLOCK)
         tail = (n % BLOCK == 1) and b == nb - 1
         before = np.int64(-1) if b == 0 else np.int64(blast[g - 1])
-        a = lstart[t]
         o = tab_off[t]
-        at, _last, m = _decode_block(data, a + bpos[g], a + llen[t], count, tail, before,
-                                     tab_off[t + 1] - o, tables[o:tab_off[t + 1]],
-                                     counts[o:tab_off[t + 1]], kept[o:tab_off[t + 1]], gaps, codes,
-                                     btf[t], n_docs, bd[t], bmk[t], bst[t], bf[t])
+        o1 = tab_off[t + 1]
+        at, _last, m = _decode_block(data, lstart[t] + bpos[g], lstart[t] + llen[t], count, tail, before,
+                                     o1 - o, tables[o:o1], counts[o:o1], kept[o:o1], gaps, codes, btf[t],
+                                     n_docs, cd[a:a + BLOCK], bmk[a:a + BLOCK], bst[a:a + BLOCK],
+                                     cf[a:a + BLOCK])
         if at < 0 or _last != blast[g]:
             return _NO_DOC, CORRUPT
         n_dec += 1
         cb[t] = b
-        cn[t] = m
+        hi[t] = a + m
         full[t] = False
-        for i in range(m):
-            bs[t, i] = -1.0
-        i = 0
-        while i < m and bd[t, i] <= d:
+        for i in range(a, a + m):
+            cs[i] = -1.0
+        i = a
+        while i < a + m and cd[i] <= d:
             i += 1
         ci[t] = i
-        if i < m:
-            return bd[t, i], n_dec
+        if i < a + m:
+            return np.int64(cd[i]), n_dec
         b += 1

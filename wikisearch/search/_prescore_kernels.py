@@ -259,7 +259,7 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
     codes = np.zeros(BLOCK, np.uint32)
     tfs = np.empty(BLOCK * 16, np.uint32)
     vals = np.empty(BLOCK, np.float64)
-    kd = np.empty(BLOCK, np.int64)             # a block's kept postings: docid, mask, tfs start
+    kd = np.empty(BLOCK, np.int32)             # a block's kept postings: docid, mask, tfs start
     kmask = np.empty(BLOCK, np.int64)
     kstart = np.empty(BLOCK, np.int64)
     tail = n % BLOCK if n % BLOCK < TAIL_PACK_MIN else 0
@@ -279,7 +279,7 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
                 return CORRUPT, w, nb, best
         else:                                  # the one-posting varbyte tail, as a block of 1
             count = 1
-            at, d, code, _n_tf = _read_tail(buf, at, end, n_masks, counts, last, tfs, 0)
+            at, d, code, _n_tf = _read_tail(buf, at, end, n_masks, counts, last, tfs, np.int64(0))
             if at < 0:
                 return CORRUPT, w, nb, best
             gaps[0] = np.uint32(d - last - 1)
@@ -289,8 +289,8 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
         # to the postings that have it (+0.0 to the others: the sum stays bit for bit
         # _field_sum's, fields ascending), branch-free.
         j = 0                                  # where posting k's tfs start
-        m0 = 0                                 # postings of this block kept
-        union = 0                              # the fields they have
+        m0 = np.int64(0)                       # postings of this block kept (np.int64: callees
+        union = 0                              # get one signature); the fields they have
         for k in range(count):
             last += np.int64(gaps[k]) + 1
             c = codes[k]

@@ -162,7 +162,7 @@ def score_docs(cands, offsets, docids, masks, tfpos, tfs, fsel, idf, field_lengt
         end = offsets[t + 1]
         for c in range(C):
             d = cands[c]
-            p = _gallop(docids, p, end, d)
+            p = _gallop(docids, p, end, np.int64(d))
             if p >= end:
                 break
             if docids[p] == d:
@@ -190,12 +190,13 @@ def field_docs(docids, masks, sel):
 @njit(cache=True, nogil=True)
 def intersect_sorted(a, b):
     out = np.empty(min(a.shape[0], b.shape[0]), np.int32)
-    i = j = n = 0
+    i = j = np.int64(0)                        # (int64, not a literal 0: one _gallop signature)
+    n = 0
     while i < a.shape[0] and j < b.shape[0]:
         if a[i] < b[j]:
-            i = _gallop(a, i, a.shape[0], b[j])
+            i = _gallop(a, i, a.shape[0], np.int64(b[j]))
         elif a[i] > b[j]:
-            j = _gallop(b, j, b.shape[0], a[i])
+            j = _gallop(b, j, b.shape[0], np.int64(a[i]))
         else:
             out[n] = a[i]
             n += 1
@@ -226,9 +227,10 @@ def union_sorted(a, b):
 @njit(cache=True, nogil=True)
 def difference_sorted(a, b):
     out = np.empty(a.shape[0], np.int32)
-    j = n = 0
+    j = np.int64(0)
+    n = 0
     for i in range(a.shape[0]):
-        j = _gallop(b, j, b.shape[0], a[i])
+        j = _gallop(b, j, b.shape[0], np.int64(a[i]))
         if j < b.shape[0] and b[j] == a[i]:
             continue
         out[n] = a[i]

@@ -14,7 +14,7 @@ from wikisearch.errors import CorruptIndexError
 from wikisearch.index.blockmax import BlockMaxima
 from wikisearch.index.termdict import TERM_BLOCK
 from wikisearch.search import _blockmax_kernels as BK
-from wikisearch.search.rank import field_mask, idf as idf_of, kernel_params
+from wikisearch.search.rank import field_mask, idf as idf_of, kernel_params, readonly
 
 ALL_FIELDS = np.int64(field_mask(None))
 _BATCH_BLOCKS = 4096                   # dictionary blocks read at a time when building
@@ -46,7 +46,8 @@ def block_maxima_of(segment, field_lengths: np.ndarray, avg_field_lengths, rank:
     terms, starts, lens, dfs = (np.concatenate(x).astype(np.int64) for x in (terms, starts, lens, dfs))
     w, a, c, k1, model = kernel_params(rank, avg_field_lengths)
     boff, pos, last, bound, ok = BK.list_block_meta(segment.postings_data, starts, lens, dfs, ALL_FIELDS,
-                                                    np.ascontiguousarray(field_lengths), w, a, c, k1, model)
+                                                    readonly(np.ascontiguousarray(field_lengths)), w, a, c, k1,
+                                                    model)
     if not ok:
         raise CorruptIndexError(segment.post_c.path, "undecodable postings while computing block maxima")
     return {"terms": terms, "block_offsets": boff, "pos": pos, "last": last, "bound": bound,
@@ -61,7 +62,7 @@ class BlockMaxSearch:
         self.reader = reader
         self.maxima = maxima
         self.rank = RankConfig.from_json(maxima.rank)
-        self.field_lengths = field_lengths
+        self.field_lengths = readonly(field_lengths)
         self._lists: dict = {}                 # ordinal -> (start, length, df, idf, pos, last, bound)
         self._kept = 0                         # block entries in it
 

@@ -26,13 +26,14 @@ from wikisearch.index.reader import IndexReader, Reader
 from wikisearch.popularity.priors import Priors, load_priors
 from wikisearch.popularity.spelling import SpellingDictionary, load_dictionary
 from wikisearch.popularity.suggest import Suggester
+from wikisearch.search import _blockmax_kernels as BK
 from wikisearch.search import _maxscore_kernels as MK
 from wikisearch.search import _search_kernels as K
 from wikisearch.search.blockmax import BlockMaxSearch
 from wikisearch.search.cache import SCORED_CACHE_POSTINGS, ScoredLists
 from wikisearch.search.phrase import MAX_PHRASE_CHECKS, PhraseCheck, has_phrase  # noqa: F401 (re-exported)
 from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
-from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
+from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields, readonly
 from wikisearch.search.results import Document, Hit, SearchResult
 from wikisearch.search.snippets import SNIPPET_CHARS, SnippetTerms, make_snippet, matched_via
 from wikisearch.search.spelling import RARE_DOCS as SPELL_RARE_DOCS, Corrector
@@ -79,7 +80,7 @@ class Searcher:
         self.n_docs = int(index.n_docs)
         #: The index's popularity prior (``priors.bin``), an optional add-on: None without it.
         self.priors = priors if priors is not None else load_priors(index)
-        self._field_lengths = np.ascontiguousarray(index.field_lengths)
+        self._field_lengths = readonly(np.ascontiguousarray(index.field_lengths))
         self.collection = collection
         self._avg = np.asarray((collection or index).avg_field_lengths, np.float64)
         self._params: dict = {}
@@ -397,7 +398,7 @@ class Searcher:
             lists = self._scored.lists(keys, ords, rank, params)
             arenas, starts, ends, bstarts, idf, upper = lists
             docids, scores, fields, bmax = arenas
-            docs, scores, fields, _ = MK.maxscore_topk(k, starts, ends, docids, scores, fields, bstarts,
+            docs, scores, fields, _ = BK.maxscore_topk(k, starts, ends, docids, scores, fields, bstarts,
                                                        bmax, idf, upper, excluded, values, pmax)
 
             def count():
