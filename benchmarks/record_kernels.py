@@ -66,21 +66,63 @@ def workload(work: Path) -> None:
     r.terms.lower_bound("ber")
 
 
+def profile() -> None:
+    """Run the workload and print its compile CPU (numba's compile events, this process's CPU)."""
+    import collections
+    import time
+    from numba.core import event
+    stack, own, count = [], collections.Counter(), collections.Counter()
+
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            f = ev.data["dispatcher"].py_func
+            stack.append([f"{f.__module__}.{f.__name__}", time.process_time(), 0.0])
+
+        def on_end(self, ev):
+            name, t0, children = stack.pop()
+            dt = time.process_time() - t0
+            own[name] += dt - children
+            count[name] += 1
+            if stack:
+                stack[-1][2] += dt
+
+    t0 = time.process_time()
+    with event.install_listener("numba:compile", Listener()), tempfile.TemporaryDirectory() as tmp:
+        workload(Path(tmp))
+    per_module = collections.Counter()
+    for name, dt in own.items():
+        per_module[name.rsplit(".", 1)[0]] += dt
+    print(f"workload {time.process_time() - t0:.1f} s CPU, of which compiling {sum(own.values()):.1f} s "
+          f"({sum(count.values())} compiles)")
+    for name, dt in per_module.most_common():
+        print(f"{dt:7.1f} s  {name}")
+    print("costliest kernels (exclusive):")
+    for name, dt in own.most_common(10):
+        print(f"{dt:7.2f} s  x{count[name]}  {name}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=None, help="where to write (default: the package's file)")
     ap.add_argument("--current-cache", action="store_true",
                     help="run in numba's current cache (default: an empty one, so that every kernel "
                     "compiles and the kernels called only from other kernels are recorded too)")
+    ap.add_argument("--profile", action="store_true",
+                    help="write nothing: print the workload's numba compile CPU per module and the "
+                    "costliest kernels (exclusive: callees' compiles subtracted)")
     args = ap.parse_args()
     if not args.current_cache:
         import os
         import subprocess
         with tempfile.TemporaryDirectory() as cache:
             cmd = [sys.executable, __file__, "--current-cache"] + (["--out", args.out] if args.out else [])
+            cmd += ["--profile"] if args.profile else []
             subprocess.run(cmd, check=True, env={**os.environ, "NUMBA_CACHE_DIR": cache})
         return
     from wikisearch import jit
+    if args.profile:
+        profile()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         workload(Path(tmp))
     record = jit.recorded_signatures()

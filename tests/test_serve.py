@@ -23,6 +23,16 @@ HOSTILE = "<script>alert(1)</script>"
 DATA = Path(__file__).parent / "data"
 
 
+def _stop(proc) -> None:
+    """End a server process started by a test: politely, then for sure."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
     require_import("starlette", "uvicorn", "httpx", why="the serve extra and the dev extra")
@@ -303,12 +313,7 @@ def server(index):
                 time.sleep(0.1)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        _stop(proc)
 
 
 def test_real_server_answers_every_endpoint(server, searcher):
@@ -429,12 +434,7 @@ def test_several_processes_serve_one_index(index, searcher):
             for _ in range(6):
                 assert c.get("/api/suggest", params={"q": "ike"}).json()[1] == [x.title for x in searcher.suggest("ike")]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        _stop(proc)
 
 
 def test_processes_refuse_a_missing_index_in_one_line(tmp_path):
