@@ -147,6 +147,22 @@ def njit(*args, **options):
     return wrap
 
 
+def readonly(a):
+    """A read-only view of numpy array ``a`` (``a`` itself when it is read-only already): numba
+    compiles a kernel once per argument type and read-only is part of the type, so an argument
+    that comes both mapped from a file (read-only) and computed is always passed read-only.
+
+    >>> import numpy as np
+    >>> readonly(np.zeros(3)).flags.writeable
+    False
+    """
+    if not a.flags.writeable:
+        return a
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 # --- a small job on a cold cache runs the kernels as Python ---------------------------------------
 #: ``WIKISEARCH_JIT``: ``auto`` (default: compile, except a small job on a cold cache, see
 #: :func:`interpret_small_job`), ``on`` (always compile), ``off`` (every kernel as plain Python:
@@ -166,8 +182,12 @@ ALWAYS_COMPILED = frozenset({"wikisearch.analysis._analyze_kernels",
 SMALL_JOB_BYTES = 2_000_000
 
 
+def _jit_mode() -> str:
+    return os.environ.get(JIT_ENV, "auto").strip().lower()
+
+
 def _interpreted(module_name: str) -> bool:
-    mode = os.environ.get(JIT_ENV, "auto").strip().lower()
+    mode = _jit_mode()
     if mode == "off":
         return True
     if mode == "on":
@@ -223,7 +243,7 @@ def interpret_small_job(work_bytes, module_names, *, say=None) -> bool:
     first look at the bundled sample takes seconds instead of a minute or two of compiling.
     A larger job, or a warm cache, compiles (or loads) as always. Returns True when it chose to
     interpret; ``say()`` is called then. ``WIKISEARCH_JIT=on|off`` overrides the choice."""
-    if os.environ.get(JIT_ENV, "auto").strip().lower() != "auto":
+    if _jit_mode() != "auto":
         return False
     if work_bytes is None or work_bytes > SMALL_JOB_BYTES or os.environ.get(_INTERPRET_ENV) == "1":
         return False

@@ -26,6 +26,7 @@ import numpy as np
 from wikisearch.index import _codec_kernels as K
 from wikisearch.config import FIELDS
 from wikisearch.errors import CorruptIndexError
+from wikisearch.jit import readonly
 
 __all__ = ["Codec", "get_codec", "CODECS", "varbyte_encode", "varbyte_decode", "warmup"]
 
@@ -137,9 +138,7 @@ class Codec:
     def _decode(self, buf, offset, n, docids, masks, tfs):
         if n < 0 or not 0 <= offset <= buf.size:
             raise ValueError(f"bad n={n} or offset={offset} for {buf.size} bytes")
-        if buf.flags.writeable:       # one compiled decoder: mapped index bytes are read-only
-            buf = buf.view()
-            buf.flags.writeable = False
+        buf = readonly(buf)           # one compiled decoder: mapped index bytes are read-only
         end, n_tfs = type(self)._decode_kernel(buf, int(offset), int(n), docids, masks, tfs)
         if end == K.CORRUPT:
             raise _corrupt(self.name, n, "damaged or truncated bytes")

@@ -21,6 +21,7 @@ import numpy as np
 
 from wikisearch.config import N_FIELDS
 from wikisearch.errors import CorruptIndexError
+from wikisearch.jit import readonly
 from wikisearch.index import _merge_kernels as MK
 from wikisearch.index import _termdict_kernels as TK
 from wikisearch.index.codec import get_codec
@@ -292,8 +293,7 @@ class _MergeContext:
             pieces.append(self.sources[s].post_c.read("data", lo, hi))
             new_starts[idx] = starts[idx] - lo + pos
             pos += hi - lo
-        buf = np.concatenate(pieces) if pieces else np.zeros(0, np.uint8)
-        buf.flags.writeable = False      # as the reader's mapped postings: one compiled decoder
+        buf = readonly(np.concatenate(pieces) if pieces else np.zeros(0, np.uint8))   # as mapped
         bases = self.doc_bases[src].astype(np.int32)
         n_postings = int(dfs.sum())
         out = MK.gather_chunk(self.codec_id, buf, new_starts, dfs, bases, c["term"][sel].astype(np.int64),

@@ -29,6 +29,7 @@ import numpy as np
 from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.errors import CorruptIndexError
 from wikisearch.fileio import atomic_path
+from wikisearch.jit import readonly
 from wikisearch.index.container import Container, write_container
 from wikisearch.popularity import _spelling_kernels as K
 
@@ -143,11 +144,7 @@ class SpellingDictionary:
 def _readonly(a: np.ndarray) -> np.ndarray:
     """``a`` not writable: the kernels see the same array types whether the dictionary was just
     built or read back from ``spelling.bin`` (one compiled signature)."""
-    a = np.ascontiguousarray(a)
-    if a.flags.writeable:
-        a = a.view()
-        a.flags.writeable = False
-    return a
+    return readonly(np.ascontiguousarray(a))
 
 
 def _bits(n_entries: int) -> int:

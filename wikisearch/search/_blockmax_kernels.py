@@ -31,7 +31,7 @@ from wikisearch.search._maxscore_kernels import _LOWBIT, _insertion_sort
 from wikisearch.search._prescore_kernels import (
     _add_field, _block_tfs, _code_tables, _read_block, _read_tail, _saturate)
 from wikisearch.search._search_kernels import _NO_DOC, _POPCOUNT, _SLACK, _gallop
-from wikisearch.search.rank import readonly as _ro   # (one compiled kernel: mmapped arrays are read-only)
+from wikisearch.jit import readonly as _ro   # (one compiled kernel: mmapped arrays are read-only)
 
 #: Lists of at most this many postings have no stored block data (one block: read whole).
 ONE_BLOCK = BLOCK

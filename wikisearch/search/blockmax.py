@@ -14,7 +14,8 @@ from wikisearch.errors import CorruptIndexError
 from wikisearch.index.blockmax import BlockMaxima
 from wikisearch.index.termdict import TERM_BLOCK
 from wikisearch.search import _blockmax_kernels as BK
-from wikisearch.search.rank import field_mask, idf as idf_of, kernel_params, readonly
+from wikisearch.jit import readonly
+from wikisearch.search.rank import field_mask, idf as idf_of, kernel_params
 
 ALL_FIELDS = np.int64(field_mask(None))
 _BATCH_BLOCKS = 4096                   # dictionary blocks read at a time when building

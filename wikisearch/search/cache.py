@@ -10,7 +10,8 @@ from wikisearch.errors import CorruptIndexError
 from wikisearch.search import _maxscore_kernels as MK
 from wikisearch.search import _prescore_kernels as PK
 from wikisearch.config import RankConfig
-from wikisearch.search.rank import field_mask, idf as idf_of, readonly
+from wikisearch.jit import readonly
+from wikisearch.search.rank import field_mask, idf as idf_of
 
 #: Per-term bounds are exact maxima of idf * score; a little slack costs nothing.
 _BOUND_SLACK = 1e-5

@@ -96,17 +96,6 @@ def kernel_params(config: RankConfig, avg_field_lengths: np.ndarray):
     return weights, norm_a, norm_c, float(config.k1), MODELS[config.model]
 
 
-def readonly(a: np.ndarray) -> np.ndarray:
-    """A read-only view of ``a``: numba compiles a kernel once per argument type, and read-only
-    is part of the type, so an argument that comes both mmapped (read-only) and computed is
-    always passed read-only."""
-    if not a.flags.writeable:
-        return a
-    v = a.view()
-    v.flags.writeable = False
-    return v
-
-
 def field_mask(fields) -> int:
     """Field names -> bit mask (None: all fields)."""
     if fields is None:

@@ -33,7 +33,8 @@ from wikisearch.search.blockmax import BlockMaxSearch
 from wikisearch.search.cache import SCORED_CACHE_POSTINGS, ScoredLists
 from wikisearch.search.phrase import MAX_PHRASE_CHECKS, PhraseCheck, has_phrase  # noqa: F401 (re-exported)
 from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
-from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields, readonly
+from wikisearch.jit import readonly
+from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 from wikisearch.search.results import Document, Hit, SearchResult
 from wikisearch.search.snippets import SNIPPET_CHARS, SnippetTerms, make_snippet, matched_via
 from wikisearch.search.spelling import RARE_DOCS as SPELL_RARE_DOCS, Corrector
