@@ -381,7 +381,10 @@ def precompile(module_names, processes: int, *, say=None, pool=None) -> int:
     record = load_signatures() if module_names is None else None
     if module_names is None:                     # every recorded module
         module_names = list(record)
-    cold = [m for m in dict.fromkeys(module_names) if _is_cold(importlib.import_module(m))]
+    # found in the cache without importing the module (a query then imports only the kernel
+    # modules it calls); a module not found so is imported and asked, to be sure
+    cold = [m for m in dict.fromkeys(module_names)
+            if not module_cached(m) and _is_cold(importlib.import_module(m))]
     if cold and record is None:
         record = load_signatures()
     groups = plan_jobs(record, cold, processes)
