@@ -134,7 +134,8 @@ def light_cache_loads() -> bool:
     imports scipy.linalg) -- about 0.15-0.4 s of a process's start, of which loading machine code
     needs only the runtime (NRT) the code links against. Here a cache load initialises just the
     runtime; a compile (a cache miss) still refreshes everything first, as numba's compiler
-    does on its own (``CompilerBase.__init__``), so what a kernel computes is unchanged.
+    does on its own (``CompilerBase.__init__``), so what a kernel computes is unchanged. Only
+    this package's kernels load so; other code's cached functions load numba's own way.
     Returns False, changing nothing, where this numba's internals are not the expected ones."""
     if _LIGHT_LOADS:
         return _LIGHT_LOADS[0]
@@ -148,6 +149,9 @@ def light_cache_loads() -> bool:
                 and hasattr(caching.Cache, "_guard_against_spurious_io_errors"):
 
             def load_overload(self, sig, target_context):
+                module = getattr(getattr(self, "_py_func", None), "__module__", None) or ""
+                if not module.startswith(__package__ + "."):
+                    return full(self, sig, target_context)
                 rtsys.initialize(target_context)          # what the loaded code links against
                 with self._guard_against_spurious_io_errors():
                     return self._load_overload(sig, target_context)
