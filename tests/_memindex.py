@@ -78,6 +78,9 @@ class MemoryIndex:
     def title(self, d):
         return self.docs[d].get("title", "")
 
+    def titles(self):
+        return [self.title(d) for d in range(self.n_docs)]
+
     def redirects(self, d):
         return self.docs[d].get("redirect", "").split("\n") if self.docs[d].get("redirect") else []
 

@@ -99,3 +99,29 @@ def test_large_file_path_checks_toc_and_arrays(tmp_path, monkeypatch):
                 c.checked("a")
             finally:
                 c.close()
+
+
+def test_files_read_in_checked_pieces_are_checked_whole_on_open_only_when_small(tmp_path, monkeypatch):
+    """checked_in_pieces (a segment's files): checked whole on open up to PIECEWISE_CHECK_BYTES
+    only; above it the damage is found where the array is read (checked), not on open. Other
+    files keep the FULL_CHECK_BYTES rule."""
+    from wikisearch.index import container as C
+    p = tmp_path / "x.bin"
+    write_container(p, b"TEST", {"a": np.arange(1000, dtype=np.int64)})
+    raw = bytearray(p.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    p.write_bytes(bytes(raw))
+    with pytest.raises(CorruptIndexError, match="checksum"):
+        Container(p, b"TEST")                                   # small for the general rule
+    with pytest.raises(CorruptIndexError, match="checksum"):
+        Container(p, b"TEST", checked_in_pieces=True)           # small for the piecewise rule too
+    monkeypatch.setattr(C, "PIECEWISE_CHECK_BYTES", 1000)
+    c = Container(p, b"TEST", checked_in_pieces=True)           # opens: nothing read but its frame
+    assert not c.verified_all
+    with pytest.raises(CorruptIndexError, match="array 'a'"):
+        c.checked("a")
+    c.close()
+    with pytest.raises(CorruptIndexError, match="checksum"):
+        Container(p, b"TEST")
+    with pytest.raises(CorruptIndexError, match="checksum"):
+        Container(p, b"TEST", checked_in_pieces=True, verify=True)

@@ -152,3 +152,52 @@ def test_the_sample_as_python_gives_the_same_index_and_hits(tmp_path):
     for name in idx["on"][0]:
         assert idx["on"][0][name] == idx["off"][0][name], name
     assert idx["on"][1] == idx["off"][1] and len(idx["on"][1]) >= 5
+
+
+def test_cached_kernels_load_without_the_compiler_and_compile_as_before(tmp_path):
+    """light_cache_loads: a kernel loaded from numba's cache answers as compiled, without numba
+    readying its compiler (its array math, where the BLAS probe is, stays unimported); a cache
+    miss in the same process still compiles, after a full refresh, and answers the same."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    code = """
+import sys
+import numpy as np
+from wikisearch import _topk_kernels as K
+from wikisearch import jit
+hs, hd, hf = np.array([3.0, 1.0, 2.0]), np.array([7, 8, 9]), np.array([0, 0, 0])
+out = K.heap_sorted(hs.copy(), hd.copy(), hf.copy(), 3)
+print(jit.light_cache_loads(), "numba.np.arraymath" in sys.modules, [a.tolist() for a in out])
+"""
+    miss = """
+out32 = K.heap_sorted(hs.astype(np.float32), hd.copy(), hf.copy(), 3)   # not in the cache: compiles
+print("numba.np.arraymath" in sys.modules, [a.tolist() for a in out32])
+"""
+    _run(code, env)                                          # fills the cache (float64 only)
+    first, second = _run(code + miss, env).strip().splitlines()
+    light, loaded_compiler, hits = first.split(" ", 2)
+    assert light == "True" and loaded_compiler == "False"
+    assert second.split(" ", 1) == ["True", hits]            # compiled after a full refresh: same answer
+    py = _run(code, {**env, "NUMBA_DISABLE_JIT": "1"}).strip().splitlines()[0].split(" ", 2)[2]
+    assert hits == py                                        # and the plain Python's
+
+
+def test_fast_start_skips_the_blas_probe_when_numba_readies_its_compiler():
+    """fast_start imports nothing itself; when a compile later imports numba's array math, the
+    BLAS probe finds no scipy (so scipy.linalg is not imported), and scipy still imports after."""
+    out = _run("""
+import sys
+from wikisearch.search.startup import fast_start
+fast_start()
+print("numba.np.arraymath" in sys.modules)
+import numba
+import numpy as np
+@numba.njit
+def f(a):
+    return a.sum()
+print(f(np.arange(4)), "numba.np.arraymath" in sys.modules, "scipy.linalg" in sys.modules)
+import numba.np.arraymath as am
+print(am._HAVE_BLAS)
+import scipy.linalg  # noqa: F401
+print("ok")
+""")
+    assert out.split() == ["False", "6", "True", "False", "False", "ok"]

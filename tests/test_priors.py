@@ -23,7 +23,7 @@ from wikisearch.popularity.sources import Project, Resolver, read_views, sniff
 from wikisearch.search.query import parse_query
 from wikisearch.search.searcher import Searcher
 from wikisearch.index.reader import IndexReader
-from wikisearch.popularity.suggest import Suggester, suggest_key
+from wikisearch.popularity.suggest import Suggester, suggest_key, suggest_keys
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
@@ -563,3 +563,12 @@ def test_missing_views_zero_neutral_auto():
         == cfg.replace(missing_views="auto")
     with pytest.raises(ValueError):
         PriorConfig(missing_views="mean")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aZé É'.-/ \u00a0\u2028\x1c\nßİﬁ１Ⅻќά")), max_size=12),
+                max_size=8))
+def test_suggest_keys_are_suggest_key_of_each(texts):
+    """The batch (one translate, each distinct word folded once) makes exactly the keys of
+    suggest_key one by one, line breaks and odd whitespace inside texts included."""
+    assert suggest_keys(texts) == [suggest_key(t) for t in texts]

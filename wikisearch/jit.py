@@ -121,10 +121,55 @@ def _unliteral_calls(dispatcher):
     return dispatcher
 
 
+_LIGHT_LOADS = []
+
+
+def light_cache_loads() -> bool:
+    """Load cached kernels without first readying numba's whole compiler (once per process;
+    True when in effect).
+
+    Before it loads a kernel from its on-disk cache, numba refreshes its CPU target context:
+    it imports and registers every typing and lowering rule numba has (numba.np.arraymath,
+    numba.cpython.*, cffi, third-party extensions through entry points, and the BLAS probe that
+    imports scipy.linalg) -- about 0.15-0.4 s of a process's start, of which loading machine code
+    needs only the runtime (NRT) the code links against. Here a cache load initialises just the
+    runtime; a compile (a cache miss) still refreshes everything first, as numba's compiler
+    does on its own (``CompilerBase.__init__``), so what a kernel computes is unchanged. Only
+    this package's kernels load so; other code's cached functions load numba's own way.
+    Returns False, changing nothing, where this numba's internals are not the expected ones."""
+    if _LIGHT_LOADS:
+        return _LIGHT_LOADS[0]
+    ok = False
+    try:
+        from numba.core import caching
+        from numba.core.runtime import rtsys
+        full = caching.Cache.load_overload
+        if getattr(full, "__code__", None) is not None and "refresh" in full.__code__.co_names \
+                and hasattr(caching.Cache, "_load_overload") \
+                and hasattr(caching.Cache, "_guard_against_spurious_io_errors"):
+
+            def load_overload(self, sig, target_context):
+                module = getattr(getattr(self, "_py_func", None), "__module__", None) or ""
+                if not module.startswith(__package__ + "."):
+                    return full(self, sig, target_context)
+                rtsys.initialize(target_context)          # what the loaded code links against
+                with self._guard_against_spurious_io_errors():
+                    return self._load_overload(sig, target_context)
+
+            load_overload.__doc__ = full.__doc__
+            caching.Cache.load_overload = load_overload
+            ok = True
+    except Exception:                                  # numba internals moved: numba's own way
+        ok = False
+    _LIGHT_LOADS.append(ok)
+    return ok
+
+
 def njit(*args, **options):
     """``numba.njit`` for this package's kernels (``@njit(cache=True, nogil=True)``), compiling
     one specialisation where numba would compile one per literal constant a caller passes
-    (:func:`_unliteral_calls`). numba is imported here, not when this module is.
+    (:func:`_unliteral_calls`), and loading cached ones without readying the compiler
+    (:func:`light_cache_loads`). numba is imported here, not when this module is.
 
     >>> @njit(cache=True, nogil=True)          # doctest: +SKIP
     ... def add(a, i):
@@ -135,6 +180,7 @@ def njit(*args, **options):
             _quiet_interpreted_overflow()
             return func
         import numba
+        light_cache_loads()
         dispatcher = numba.njit(**options)(func)
         if hasattr(dispatcher, "get_call_template"):   # not under NUMBA_DISABLE_JIT
             _unliteral_calls(dispatcher)
@@ -339,7 +385,10 @@ def precompile(module_names, processes: int, *, say=None, pool=None) -> int:
     record = load_signatures() if module_names is None else None
     if module_names is None:                     # every recorded module
         module_names = list(record)
-    cold = [m for m in dict.fromkeys(module_names) if _is_cold(importlib.import_module(m))]
+    # found in the cache without importing the module (a query then imports only the kernel
+    # modules it calls); a module not found so is imported and asked, to be sure
+    cold = [m for m in dict.fromkeys(module_names)
+            if not module_cached(m) and _is_cold(importlib.import_module(m))]
     if cold and record is None:
         record = load_signatures()
     groups = plan_jobs(record, cold, processes)

@@ -194,7 +194,10 @@ class SegmentReader:
                  store: bool | None = None):
         """``store``: whether the segment must have ``store.bin`` (None: use it if present)."""
         self.path = Path(path)
-        kw = {"verify": verify, "sparse": sparse}   # sparse: see Container
+        # sparse: see Container; every piece of these files is checked where it is read (per
+        # array, dictionary block, postings block, document block, stored block), so only a
+        # small file is checked whole on open
+        kw = {"verify": verify, "sparse": sparse, "checked_in_pieces": True}
         self.terms_c = Container(self.path / "terms.bin", b"TERM", **kw)
         self.post_c = Container(self.path / "postings.bin", b"POST", **kw)
         self.docs_c = Container(self.path / "docs.bin", b"DOCS", **kw)

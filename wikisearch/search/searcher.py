@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,8 +25,6 @@ from wikisearch.config import FIELDS, PriorConfig, RankConfig
 from wikisearch.errors import InvalidQueryError
 from wikisearch.index.reader import IndexReader, Reader
 from wikisearch.popularity.priors import Priors, load_priors
-from wikisearch.popularity.spelling import SpellingDictionary, load_dictionary
-from wikisearch.popularity.suggest import Suggester
 from wikisearch.search import _blockmax_kernels as BK
 from wikisearch.search import _maxscore_kernels as MK
 from wikisearch.search import _search_kernels as K
@@ -37,8 +36,12 @@ from wikisearch.jit import readonly
 from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 from wikisearch.search.results import Document, Hit, SearchResult
 from wikisearch.search.snippets import SNIPPET_CHARS, SnippetTerms, make_snippet, matched_via
-from wikisearch.search.spelling import RARE_DOCS as SPELL_RARE_DOCS, Corrector
 from wikisearch.search.startup import fast_start  # noqa: F401 (re-exported)
+
+if TYPE_CHECKING:   # loaded when first used: a plain search needs neither (nor their kernels)
+    from wikisearch.popularity.spelling import SpellingDictionary
+    from wikisearch.popularity.suggest import Suggester
+    from wikisearch.search.spelling import Corrector
 
 _EMPTY_I32 = np.zeros(0, np.int32)
 _NO_PRIOR = np.zeros(0, np.float64)
@@ -209,6 +212,7 @@ class Searcher:
         if self._suggester is None:
             with self._lock:
                 if self._suggester is None:
+                    from wikisearch.popularity.suggest import Suggester
                     self._suggester = Suggester(self.reader, self.priors)
         return self._suggester
 
@@ -218,6 +222,7 @@ class Searcher:
         if self._spelling is None:
             with self._lock:
                 if self._spelling is None:
+                    from wikisearch.popularity.spelling import load_dictionary
                     self._spelling = load_dictionary(self.reader, say=self.on_slow_start)
         return self._spelling
 
@@ -243,6 +248,7 @@ class Searcher:
                     return True
                 lo, hi = self._get_suggester().exact_range(text)
                 return hi > lo
+            from wikisearch.search.spelling import Corrector
             self._corrector = Corrector(self.analyzer, doc_freq, docs, self.spelling, title_prefix)
         return self._corrector
 
@@ -251,6 +257,7 @@ class Searcher:
         terms' document frequencies first, so sure queries never load the dictionary)."""
         if q is None:
             return None
+        from wikisearch.search.spelling import RARE_DOCS as SPELL_RARE_DOCS
         for lit in q.literals + list(q.filters):
             for t in lit.terms:
                 o = self._ordinal(t)
