@@ -75,6 +75,14 @@ class RankConfig:
             raise ValueError(f"weights and b need {N_FIELDS} values, one per field {FIELDS}")
         if self.model not in ("bm25f", "tfidf"):
             raise ValueError(f"unknown ranking model {self.model!r} (bm25f or tfidf)")
+        # the searcher's caches are keyed by it several times per query: hashed once
+        object.__setattr__(self, "_hash", hash((self.model, self.k1, self.weights, self.b)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):                     # (a str's hash differs between processes)
+        return type(self), (self.model, self.k1, self.weights, self.b)
 
     def to_json(self) -> dict:
         return {"model": self.model, "k1": self.k1,

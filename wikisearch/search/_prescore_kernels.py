@@ -255,6 +255,7 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
         return CORRUPT, 0, 0, 0.0
     n_masks = table.size
     counts, kept = _code_tables(table, sel)
+    live = _live_fields(weights, norm_a)
     gaps = np.empty(BLOCK, np.uint32)
     codes = np.zeros(BLOCK, np.uint32)
     tfs = np.empty(BLOCK * 16, np.uint32)
@@ -307,6 +308,7 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
             return CORRUPT, w, nb, best
         for i in range(m0):
             vals[i] = 0.0
+        union &= live
         while union:
             f = np.int64(_LOWBIT[union])
             union &= union - 1
@@ -334,6 +336,18 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
         out_bmax[bpos + nb] = bm
         nb += 1
     return at, w, nb, best
+
+
+@njit(cache=True, nogil=True)
+def _live_fields(weights, norm_a):
+    """The fields whose pass :func:`_add_field` must make: a field of weight 0 whose norm is at
+    least ``norm_a > 0`` adds exactly +0.0 to every posting (0 * tf / norm, tf finite), which
+    leaves the sums as they are (bit for bit: they are never -0.0), so its pass is left out."""
+    live = 0
+    for f in range(weights.shape[0]):
+        if not (weights[f] == 0.0 and norm_a[f] > 0.0):
+            live |= 1 << f
+    return live
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
