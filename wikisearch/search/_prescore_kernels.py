@@ -255,7 +255,10 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
         return CORRUPT, 0, 0, 0.0
     n_masks = table.size
     counts, kept = _code_tables(table, sel)
-    live = _live_fields(weights, norm_a)
+    live = 0                                   # the fields whose pass can add something: one of
+    for f in range(weights.shape[0]):          # weight 0 whose norm is >= norm_a > 0 adds exactly
+        if not (weights[f] == 0.0 and norm_a[f] > 0.0):   # +0.0 (0 * tf / norm, tf finite) to
+            live |= 1 << f                     # sums that are never -0.0: the same bits without it
     gaps = np.empty(BLOCK, np.uint32)
     codes = np.zeros(BLOCK, np.uint32)
     tfs = np.empty(BLOCK * 16, np.uint32)
@@ -336,18 +339,6 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
         out_bmax[bpos + nb] = bm
         nb += 1
     return at, w, nb, best
-
-
-@njit(cache=True, nogil=True)
-def _live_fields(weights, norm_a):
-    """The fields whose pass :func:`_add_field` must make: a field of weight 0 whose norm is at
-    least ``norm_a > 0`` adds exactly +0.0 to every posting (0 * tf / norm, tf finite), which
-    leaves the sums as they are (bit for bit: they are never -0.0), so its pass is left out."""
-    live = 0
-    for f in range(weights.shape[0]):
-        if not (weights[f] == 0.0 and norm_a[f] > 0.0):
-            live |= 1 << f
-    return live
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
