@@ -63,8 +63,8 @@ class ScoredLists:
         other queries put in it (without, the cache starts over, or a query too large for it
         is scored into arenas of its own)."""
         wanted = [(o, field_mask(f)) for (_, f), o in zip(keys, ords)]
-        entries = self.entries
         with self.lock:
+            entries = self.entries             # (another thread may start the cache over)
             got = [entries.get((o, m, rank)) for o, m in wanted]
             if None in got:
                 missing = {key for key, e in zip(wanted, got) if e is None}
