@@ -75,11 +75,13 @@ class RankConfig:
             raise ValueError(f"weights and b need {N_FIELDS} values, one per field {FIELDS}")
         if self.model not in ("bm25f", "tfidf"):
             raise ValueError(f"unknown ranking model {self.model!r} (bm25f or tfidf)")
-        # the searcher's caches are keyed by it several times per query: hashed once
-        object.__setattr__(self, "_hash", hash((self.model, self.k1, self.weights, self.b)))
 
-    def __hash__(self) -> int:
-        return self._hash
+    def __hash__(self) -> int:               # (the searcher's caches are keyed by it several
+        h = self.__dict__.get("_hash")        # times a query: hashed once, when first asked)
+        if h is None:
+            h = hash((self.model, self.k1, self.weights, self.b))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def __reduce__(self):                     # (a str's hash differs between processes)
         return type(self), (self.model, self.k1, self.weights, self.b)
