@@ -44,6 +44,21 @@ def test_fast_equals_slow(an, text):
     assert an.spans(text) == an.spans_slow(text)
 
 
+@given(batch=st.lists(st.text(st.characters(blacklist_categories=())), max_size=8))
+@settings(max_examples=200, deadline=None)
+def test_small_inputs_encode_as_large_ones(batch):
+    """A query's few words are encoded in one piece: the same bytes and ends as the piecewise
+    path that large blocks of text take (lone surrogates too)."""
+    small = analyze._encode(batch)
+    saved, analyze._SMALL_CHARS = analyze._SMALL_CHARS, -1
+    try:
+        large = analyze._encode(batch)
+    finally:
+        analyze._SMALL_CHARS = saved
+    for a, b in zip(small, large):
+        assert a.dtype == b.dtype and a.flags.writeable and a.tolist() == b.tolist()
+
+
 @given(batch=st.lists(texts, max_size=6))
 @settings(max_examples=100, deadline=None)
 def test_analyze_texts_equals_slow_per_text(batch):

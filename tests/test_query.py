@@ -1,9 +1,11 @@
 """The query language: every piece of syntax, and odd input that must not raise a traceback."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wikisearch.config import FIELD_GROUPS
 from wikisearch.errors import InvalidQueryError
-from wikisearch.search.query import Literal, SimpleAnalyzer, parse_query, resolve_fields
+from wikisearch.search.query import Literal, SimpleAnalyzer, _lex, _lex_all, parse_query, resolve_fields
 
 A = SimpleAnalyzer()
 TITLE = FIELD_GROUPS["t"]
@@ -259,3 +261,16 @@ def test_word_cache_parses_alike(monkeypatch):
                 continue
             assert parse_query(text, analyzer, word_cache=cache) == want, text
             assert len(cache) <= 12 + 6
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(["a", "B", "x1", "e-mail", "-", "-a", "AND", "OR", "NOT", "&&", "||",
+                                 "and", "_", "'", ",", "é", " ", "  ", "\t", "\n", "\u00a0", "\u2003",
+                                 "\u3000", "\x1c", "-\u00a0"]), max_size=12))
+def test_plain_word_lexing_equals_the_general_lexer(parts):
+    """The short cut for plain words (no quote, colon, leading minus or operator) gives the tokens
+    and warnings the general lexer gives, whitespace of every kind included."""
+    text = "".join(parts)
+    got, want = [], []
+    assert _lex(text, got) == _lex_all(text, want)
+    assert got == want

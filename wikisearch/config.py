@@ -76,6 +76,16 @@ class RankConfig:
         if self.model not in ("bm25f", "tfidf"):
             raise ValueError(f"unknown ranking model {self.model!r} (bm25f or tfidf)")
 
+    def __hash__(self) -> int:               # (the searcher's caches are keyed by it several
+        h = self.__dict__.get("_hash")        # times a query: hashed once, when first asked)
+        if h is None:
+            h = hash((self.model, self.k1, self.weights, self.b))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __reduce__(self):                     # (a str's hash differs between processes)
+        return type(self), (self.model, self.k1, self.weights, self.b)
+
     def to_json(self) -> dict:
         return {"model": self.model, "k1": self.k1,
                 "weights": dict(zip(FIELDS, self.weights)), "b": dict(zip(FIELDS, self.b))}

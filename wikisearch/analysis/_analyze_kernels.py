@@ -228,7 +228,10 @@ def tokenize_distinct(buf, text_ends, table, max_chars):
     tok_text = np.empty(tok_ids.size, np.int32)
     d_start = np.empty(4096, np.int64)
     d_stop = np.empty(4096, np.int64)
-    ht = np.full(4 * 8192, _EMPTY, np.uint64)   # open addressing, linear probing
+    n_slots = 64                               # open addressing, linear probing; sized to the
+    while n_slots < 8192 and n_slots < buf.size:   # input (a query's few words fill no 256 KB),
+        n_slots *= 2                           # grown by _rehash as distinct tokens come
+    ht = np.full(4 * n_slots, _EMPTY, np.uint64)
     t, i, n_tok, n_dist = 0, 0, 0, 0
     while True:
         t, i, n_tok, n_dist = _distinct_run(buf, text_ends, table, max_chars, t, i, tok_ids,

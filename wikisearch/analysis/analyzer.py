@@ -37,6 +37,7 @@ import os
 import re
 import threading
 import unicodedata
+from itertools import accumulate
 
 import numpy as np
 import Stemmer
@@ -262,13 +263,21 @@ def _normalize_many(tokens: list[str], fold: bool) -> list[str]:
     return out
 
 
+#: Texts of up to this many characters in all are encoded in one piece (queries, titles).
+_SMALL_CHARS = 1 << 14
+
+
 def _encode(texts) -> tuple[np.ndarray, np.ndarray]:
     """One UTF-8 buffer for all texts and the byte offset where each text ends."""
     # Filled piece by piece so a block's text is held once as str and once as UTF-8 (plus one
     # piece), not twice more as a list of encoded parts and their join; each text is encoded
     # once, into a buffer sized from the character count and grown if the text is not ASCII.
-    ends = np.empty(len(texts), np.int64)
     total_chars = sum(map(len, texts))
+    if total_chars <= _SMALL_CHARS:           # a query's words: the same arrays, a few calls
+        parts = [t.encode("utf-8", "surrogatepass") for t in texts]
+        ends = np.fromiter(accumulate(map(len, parts)), np.int64, len(parts))
+        return np.frombuffer(bytearray(b"".join(parts)), np.uint8), ends
+    ends = np.empty(len(texts), np.int64)
     buf = np.empty(int(total_chars * 1.05) + 64, np.uint8)
     pos = chars = 0
     for i in range(0, len(texts), 4096):

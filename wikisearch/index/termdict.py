@@ -58,6 +58,7 @@ class TermDictionary:
         self._dict_crc = None                # read when a block is first checked
         # dictionary blocks checked so far (all, when the whole file was checked on open)
         self._block_ok = np.full(len(self._crc), container.verified_all or sparse, np.bool_)
+        self._all_ok = bool(container.verified_all or sparse)   # (every lookup asks: no np.all)
         self._cache: dict[int, tuple] = {}
         n_blocks = -(-self.n_terms // TERM_BLOCK)
         for found, expected in ((self._offsets.shape[0], n_blocks + 1), (self._post.shape[0], n_blocks + 1),
@@ -109,7 +110,7 @@ class TermDictionary:
 
     def lookup(self, term: str) -> TermEntry | None:
         """The term's entry, or None if it is not in the dictionary."""
-        if not self._block_ok.all():        # a large file: check the blocks the seek reads
+        if not self._all_ok and not self._check_all_ok():   # a large file: check what the seek reads
             o = self.lower_bound(term)
             if o >= self.n_terms or self.term(o) != term:
                 return None
@@ -126,6 +127,10 @@ class TermDictionary:
                 self._cache = {}
             self._cache[o] = (term, df, start, plen)
         return TermEntry(o, df, start, plen)
+
+    def _check_all_ok(self) -> bool:
+        self._all_ok = bool(self._block_ok.all())
+        return self._all_ok
 
     def lower_bound(self, term: str) -> int:
         """Ordinal of the first term >= ``term`` (n_terms if none)."""

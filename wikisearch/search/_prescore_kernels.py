@@ -255,6 +255,10 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
         return CORRUPT, 0, 0, 0.0
     n_masks = table.size
     counts, kept = _code_tables(table, sel)
+    live = 0                                   # the fields whose pass can add something: one of
+    for f in range(weights.shape[0]):          # weight 0 whose norm is >= norm_a > 0 adds exactly
+        if not (weights[f] == 0.0 and norm_a[f] > 0.0):   # +0.0 (0 * tf / norm, tf finite) to
+            live |= 1 << f                     # sums that are never -0.0: the same bits without it
     gaps = np.empty(BLOCK, np.uint32)
     codes = np.zeros(BLOCK, np.uint32)
     tfs = np.empty(BLOCK * 16, np.uint32)
@@ -307,6 +311,7 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
             return CORRUPT, w, nb, best
         for i in range(m0):
             vals[i] = 0.0
+        union &= live
         while union:
             f = np.int64(_LOWBIT[union])
             union &= union - 1

@@ -54,27 +54,23 @@ class ScoredLists:
         return (np.empty(n, np.int32), np.empty(n, np.float64), np.empty(n, np.uint16),
                 np.empty(n // MK.BLOCK + n_lists + 1, np.float64))
 
-    def admits(self, keys, ords, rank: RankConfig) -> bool:
-        """Should this query's lists come from the cache (scored whole into it if missing)?
+    def lists(self, keys, ords, rank: RankConfig, params, admitted_only: bool = False):
+        """(arenas, starts, ends, bstarts, idf, upper) of a query's scoring terms.
 
-        Yes when they are all cached, or the missing ones fit in the room the cache has left.
-        No when they would make it start over: a query's lists are then read a block at a time
-        by the block-max path instead, and the cache keeps what other queries put in it."""
-        wanted = {(o, field_mask(f)) for (_, f), o in zip(keys, ords)}
-        with self.lock:
-            missing = {w for w in wanted if (w[0], w[1], rank) not in self.entries}
-            if not missing:
-                return True
-            return self._fits(*self._room(missing))
-
-    def lists(self, keys, ords, rank: RankConfig, params):
-        """(arenas, starts, ends, bstarts, idf, upper) of a query's scoring terms."""
+        Missing lists are scored whole into the cache when they fit in the room it has left.
+        When they would make it start over, ``admitted_only`` says None instead: the query's
+        lists are then read a block at a time by the block-max path, and the cache keeps what
+        other queries put in it (without, the cache starts over, or a query too large for it
+        is scored into arenas of its own)."""
         wanted = [(o, field_mask(f)) for (_, f), o in zip(keys, ords)]
         with self.lock:
-            got = [self.entries.get((o, m, rank)) for o, m in wanted]
+            entries = self.entries             # (another thread may start the cache over)
+            got = [entries.get((o, m, rank)) for o, m in wanted]
             if None in got:
                 missing = {key for key, e in zip(wanted, got) if e is None}
                 if not self._fits(*self._room(missing)):
+                    if admitted_only:
+                        return None
                     need, blocks = self._room(set(wanted))
                     if need > self.capacity // 2 or blocks > len(self.arenas[3]) // 2:
                         return self._private(wanted, need, rank, params)
@@ -119,7 +115,8 @@ class ScoredLists:
         return need, blocks
 
     def _score_into(self, o: int, sel: int, rank: RankConfig, params, arenas, pos, bpos, decoded: dict):
-        """Score one term's list into ``arenas`` at ``pos``: its entry (start, n, bstart, max, idf).
+        """Score one term's list into ``arenas`` at ``pos``: its entry (start, n, bstart, max, idf,
+        upper: the bound of idf * score over the list that MaxScore needs).
 
         A bit-packed list is decoded and scored in one kernel call, straight from its bytes; other
         codecs decode first, into ``decoded`` (a list wanted in two field selections is decoded
@@ -141,15 +138,16 @@ class ScoredLists:
             docids, masks, tfs = decoded[o]
             n, _nb, vmax = MK.prescore_into(docids, masks, tfs, sel, self.field_lengths, w, a, c, k1, model,
                                             *arenas[:3], pos, arenas[3], bpos)
-        return pos, int(n), bpos, float(vmax), self.idf(o, rank.model)
+        idf = self.idf(o, rank.model)
+        vmax = float(vmax)
+        return pos, int(n), bpos, vmax, idf, idf * vmax * (1.0 + _BOUND_SLACK) + 1e-12
 
 
 def _query_arrays(entries):
-    """starts, ends, bstarts, idf, upper of a query's entries, for the kernel."""
+    """starts, ends, bstarts, idf, upper of a query's entries (pos, n, bpos, max, idf, upper),
+    for the kernel."""
     T = len(entries)
     ints = np.array([e[0] for e in entries] + [e[0] + e[1] for e in entries] + [e[2] for e in entries],
                     np.int64)
-    floats = np.array([e[4] for e in entries] + [e[3] for e in entries], np.float64)
-    idf = floats[:T]
-    upper = idf * floats[T:] * (1.0 + _BOUND_SLACK) + 1e-12
-    return ints[:T], ints[T:2 * T], ints[2 * T:], idf, upper
+    floats = np.array([e[4] for e in entries] + [e[5] for e in entries], np.float64)
+    return ints[:T], ints[T:2 * T], ints[2 * T:], floats[:T], floats[T:]

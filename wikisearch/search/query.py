@@ -195,6 +195,15 @@ class _Token:
 
 
 def _lex(text: str, warnings: list[str]) -> list[_Token]:
+    if '"' not in text and ":" not in text:     # plain words (most queries): what the loop gives
+        words = text.split()                     # (str.split and regex \s: the same whitespace)
+        if not any(w[0] == "-" or w in OPERATORS for w in words):
+            return [_Token("word", w) for w in words]
+    return _lex_all(text, warnings)
+
+
+def _lex_all(text: str, warnings: list[str]) -> list[_Token]:
+    """The lexer for any text (:func:`_lex` takes a short cut for plain words; tests compare)."""
     tokens: list[_Token] = []
     i, n = 0, len(text)
     pending_prefix: str | None = None
@@ -395,8 +404,10 @@ def _drop_stopwords(clauses: list[list[Literal]], stopwords) -> list[list[Litera
         return clauses
     def is_stop(clause):
         lit = clause[0]
-        return (len(clause) == 1 and lit.fields is None and not lit.phrase
-                and _NON_WORD.sub("", lit.text.lower()) in stopwords)
+        if len(clause) != 1 or lit.fields is not None or lit.phrase:
+            return False
+        word = lit.text.lower()                  # (isalnum: no \W character to take out)
+        return (word if word.isalnum() else _NON_WORD.sub("", word)) in stopwords
     kept = [c for c in clauses if not is_stop(c)]
     return kept if kept else clauses
 

@@ -103,6 +103,7 @@ class Searcher:
         #: on the first correction); the CLI prints it, so a long first query does not look hung.
         self.on_slow_start = None
         self._term_docs: dict = {}              # term -> its docids, for query correction
+        self._page_ids = None                   # the reader's page ids, once a search needs them
         self._lock = threading.Lock()
 
     # --- public ------------------------------------------------------------------------------
@@ -373,10 +374,13 @@ class Searcher:
 
     def _hits(self, docids, scores, fields) -> list[Hit]:
         r = self.reader
-        ds = docids.tolist()
-        pids = np.asarray(r.page_ids)[docids].tolist()
-        return [Hit(d, pid, None, None, s, list(_FIELD_NAMES[f]), i, reader=r)
-                for i, (d, pid, s, f) in enumerate(zip(ds, pids, scores.tolist(), fields.tolist()), 1)]
+        pids = self._page_ids
+        if pids is None:                        # (read once: a property that checks the column)
+            pids = self._page_ids = np.asarray(r.page_ids)
+        names = _FIELD_NAMES
+        return [Hit(d, pid, None, None, s, list(names[f]), i, reader=r)
+                for i, d, pid, s, f in zip(range(1, len(docids) + 1), docids.tolist(), pids[docids].tolist(),
+                                           scores.tolist(), fields.tolist())]
 
     def _result(self, hits, query, q, rank, warnings, counter, t0, flags) -> SearchResult:
         return SearchResult(hits, query=query, parsed=q, rank_config=rank, warnings=warnings,
@@ -396,14 +400,15 @@ class Searcher:
 
         def count_lists(arenas, starts, ends, *_rest):
             return int(MK.count_union(starts, ends, arenas[0], excluded)), "eq"
-        if self._blockmax is not None and self._blockmax.eligible(rank) and \
-                not self._scored.admits(keys, ords, rank):
+        blockmax = self._blockmax is not None and self._blockmax.eligible(rank)
+        # from the cache (its missing lists scored whole into it) when they fit, else block-max
+        lists = self._scored.lists(keys, ords, rank, params, admitted_only=blockmax)
+        if lists is None:
             docs, scores, fields = self._blockmax.topk(keys, ords, params, rank, k, excluded, values, pmax)
 
             def count():                        # (asked for: the lists are scored whole then)
                 return count_lists(*self._scored.lists(keys, ords, rank, params))
         else:
-            lists = self._scored.lists(keys, ords, rank, params)
             arenas, starts, ends, bstarts, idf, upper = lists
             docids, scores, fields, bmax = arenas
             docs, scores, fields, _ = BK.maxscore_topk(k, starts, ends, docids, scores, fields, bstarts,

@@ -1,0 +1,107 @@
+"""First-sight and repeated query latency as CPU time, for a busy machine.
+
+``run_all.py`` times queries by the wall clock, which on a shared machine mostly measures who else
+is running. This script repeats its query protocol (``peers/child.py``: warm up on the
+even-numbered queries, time each odd-numbered one once, then three passes over all of them) on the
+indexes a ``run_all.py --keep-indexes`` run left in ``--work``, timing each query by the CPU time of
+the thread that runs it (``time.thread_time``; wall time beside it), for wikisearch checkouts and
+tantivy run in turn, ``--runs`` times, and prints the medians and the ratios to tantivy. Each engine
+answers in one thread (tantivy's CPU and wall time agree to a few percent on a quiet core).
+
+    python benchmarks/run_all.py --engines wikisearch,tantivy --keep-indexes --work /tmp/ra
+    python benchmarks/firstsight_cpu.py --work /tmp/ra --checkout before=/tmp/old-checkout \\
+        --checkout after=. --runs 3
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS",
+               "RAYON_NUM_THREADS")
+COLUMNS = ("first-sight p50", "first-sight p95", "repeated p50", "repeated p95")
+
+
+def child(engine: str, index_dir: str, queries_path: str, out: str) -> None:
+    """One engine, one fresh process: the protocol, CPU and wall time per query, to ``out``."""
+    mod = importlib.import_module(f"peers.run_{engine}")
+    queries = json.loads(Path(queries_path).read_text())
+    s = mod.open_index(Path(index_dir), {})
+    s.search(queries[0][1], 100)
+    for _qid, text in queries[2::2]:
+        s.search(text, 10)
+
+    def timed(text):
+        c, w = time.thread_time(), time.perf_counter()
+        s.search(text, 10)
+        return (time.thread_time() - c) * 1e3, (time.perf_counter() - w) * 1e3
+    first = [timed(text) for _qid, text in queries[1::2]]
+    for _qid, text in queries[1:]:
+        s.search(text, 100)
+    passes = [[timed(text) for _qid, text in queries] for _ in range(3)]
+    repeated = [tuple(statistics.median(p[i][j] for p in passes) for j in (0, 1)) for i in range(len(queries))]
+    Path(out).write_text(json.dumps({"first": first, "repeated": repeated}))
+
+
+def percentile(values, q: float) -> float:
+    v = sorted(values)
+    x = (len(v) - 1) * q / 100
+    lo = int(x)
+    return v[lo] + (v[min(lo + 1, len(v) - 1)] - v[lo]) * (x - lo)
+
+
+def summary(result: dict, which: int) -> list[float]:
+    first = [t[which] for t in result["first"]]
+    rep = [t[which] for t in result["repeated"]]
+    return [percentile(first, 50), percentile(first, 95), percentile(rep, 50), percentile(rep, 95)]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--work", required=True, help="a run_all.py --keep-indexes work folder")
+    ap.add_argument("--checkout", action="append", default=[], metavar="NAME=PATH",
+                    help="a wikisearch checkout to time (repeatable; default: this one, as 'wikisearch')")
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args(argv)
+    work = Path(args.work)
+    runs = [(item.split("=", 1)[0], "wikisearch", Path(item.split("=", 1)[1]).resolve())
+            for item in args.checkout] or [("wikisearch", "wikisearch", HERE.parent)]
+    runs.append(("tantivy", "tantivy", HERE.parent))
+    rows: dict[str, list] = {name: [] for name, _e, _r in runs}
+    for i in range(args.runs):
+        for name, engine, root in runs:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root / "benchmarks"), str(root)]),
+                       PYTHONHASHSEED="0", **{v: "1" for v in THREAD_VARS})
+            out = work / "logs" / f"firstsight-cpu-{name}.json"
+            load = os.getloadavg()[0]
+            subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", engine,
+                            str(work / "index" / engine), str(work / "queries.json"), str(out)],
+                           cwd=root / "benchmarks", env=env, check=True)
+            result = json.loads(out.read_text())
+            cpu, wall = summary(result, 0), summary(result, 1)
+            rows[name].append(cpu)
+            print(f"run {i} {name:12s} load {load:4.1f}  CPU ms " + "  ".join(
+                f"{c} {v:.3f}" for c, v in zip(COLUMNS, cpu)) + "  | wall " +
+                " ".join(f"{v:.3f}" for v in wall), flush=True)
+    med = {name: [statistics.median(col) for col in zip(*r)] for name, r in rows.items()}
+    print("median CPU ms over runs: " + ", ".join(COLUMNS))
+    for name, m in med.items():
+        ratio = "" if name == "tantivy" else "   / tantivy: " + " ".join(
+            f"{a / b:.2f}" for a, b in zip(m, med["tantivy"]))
+        print(f"  {name:12s} " + " ".join(f"{v:.3f}" for v in m) + ratio)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(*sys.argv[2:6])
+    else:
+        sys.exit(main())
