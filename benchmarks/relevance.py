@@ -69,6 +69,9 @@ SYSTEMS = ("lexical", "priors", "rerank", "rerank-no-title-cov")
 #: The ablation: the re-ranker without the title-coverage evidence (how much of the query the title
 #: covers, title precision, exact title); per-word title evidence (bm25_title) stays.
 NO_TITLE_COV = ("cov_title", "title_precision", "title_exact")
+#: Features added in session 6 (whole-page one-field BM25, title terms the query lacks): the
+#: ``--select features`` group weighs them.
+NEW_FEATURES = ("bm25_doc", "bm25_doc_ratio", "title_extra")
 DEPTH = 100
 MEASURES = ("nDCG@10", "Success@1", "RR@10")
 LABEL = {"nDCG@10": "nDCG@10", "Success@1": "success@1", "RR@10": "MRR@10"}
@@ -81,6 +84,12 @@ LGB_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "num
               "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": 17,
               "verbose": -1}
 ROUNDS = 200
+#: Monotone constraint: the model's score never falls as the first stage's score (score_ratio, which
+#: carries the popularity prior) rises, other features equal; "" for none. Chosen by ``--select features``.
+MONOTONE = "score_ratio"
+#: An exact title match goes first (:func:`wikisearch.search.rerank.rerank_order`): weighed by
+#: ``--select order`` and not kept (it turns one query into a hit and another into a miss).
+EXACT_FIRST = False
 #: How the training sets are weighted (see :func:`train`); chosen by :func:`select` on training folds.
 WEIGHTING = "query"
 
@@ -372,6 +381,9 @@ def train(parts: list, drop=(), weighting: str | None = None, params: dict | Non
                        feature_name=list(FEATURES), free_raw_data=False)
     params = {**LGB_PARAMS, **(params or {})}
     rounds = params.pop("rounds", ROUNDS)
+    name = params.pop("monotone_constraints", MONOTONE)     # a feature name: +1 on it, 0 elsewhere
+    if name:
+        params["monotone_constraints"] = [int(f == name) for f in FEATURES]
     return lgb.train(params, data, num_boost_round=rounds)
 
 
@@ -388,6 +400,22 @@ SELECT = {
             "query, 31 leaves, min_data_in_leaf 20": ((), "query", (), {"num_leaves": 31, "min_data_in_leaf": 20}),
             "query, 500 rounds": ((), "query", (), {"rounds": 500}),
             "query, 500 rounds, min_data_in_leaf 20": ((), "query", (), {"rounds": 500, "min_data_in_leaf": 20})},
+    "features": {"without the new": (NEW_FEATURES, "query", (), {"monotone_constraints": "", "exact_first": False}),
+                 "+ bm25_doc": (("title_extra",), "query", (), {"monotone_constraints": "", "exact_first": False}),
+                 "+ title_extra": (("bm25_doc", "bm25_doc_ratio"), "query", (),
+                                   {"monotone_constraints": "", "exact_first": False}),
+                 "+ both": ((), "query", (), {"monotone_constraints": "", "exact_first": False}),
+                 "+ both, score_ratio monotone": ((), "query", (), {"monotone_constraints": "score_ratio",
+                                                                    "exact_first": False}),
+                 "without the new, score_ratio monotone": (NEW_FEATURES, "query", (),
+                                                           {"monotone_constraints": "score_ratio",
+                                                            "exact_first": False})},
+    "order": {"+ both, score_ratio monotone": ((), "query", (), {"monotone_constraints": "score_ratio",
+                                                                "exact_first": False}),
+              "+ both, score_ratio monotone, exact title first": ((), "query", (), {
+                  "monotone_constraints": "score_ratio", "exact_first": True}),
+              "without the new, exact title first": (NEW_FEATURES, "query", (), {
+                  "monotone_constraints": "", "exact_first": True})},
 }
 
 
@@ -412,12 +440,14 @@ def select(db: dict, fold_parts, variants: dict) -> dict:
             for n, c, qrels, qids in others:
                 if n not in no_sets:
                     parts.append((c, qrels, [q for j, q in enumerate(qids) if j % 5 != v]))
-            model = train(parts, drop, weighting, params[0] if params else None)
-            runs.update(reranked(model, pri, val, drop))
+            opts = dict(params[0]) if params else {}
+            exact_first = opts.pop("exact_first", None)
+            model = train(parts, drop, weighting, opts)
+            runs.update(reranked(model, pri, val, drop, exact_first))
             val_of.setdefault("dbpedia", []).extend(val)
             for n, c, qrels, qids in others:
                 vq = [q for j, q in enumerate(qids) if j % 5 == v]
-                runs.update({f"{n}:{q}": d for q, d in reranked(model, c, vq, drop).items()})
+                runs.update({f"{n}:{q}": d for q, d in reranked(model, c, vq, drop, exact_first).items()})
                 val_of.setdefault(n, []).extend(f"{n}:{q}" for q in vq)
         qrels_all = {**db["qrels"], **{f"{n}:{q}": qr[q] for n, _c, qr, qids in fold_parts(0)[1] for q in qids}}
         res = {n: measure(runs, qrels_all, qs) for n, qs in val_of.items()}
@@ -430,13 +460,18 @@ def select(db: dict, fold_parts, variants: dict) -> dict:
     return out
 
 
-def reranked(model, cands: dict, qids, drop=()) -> dict:
+def reranked(model, cands: dict, qids, drop=(), exact_first: bool | None = None) -> dict:
+    """{qid: docids} re-ordered as :func:`wikisearch.search.rerank.rerank` orders them (model
+    scores; an exact title first unless ``exact_first`` is False, default :data:`EXACT_FIRST`;
+    with ``title_exact`` dropped the rule has nothing to act on)."""
+    from wikisearch.search.rerank import rerank_order
+    exact_first = EXACT_FIRST if exact_first is None else exact_first
     out = {}
     for q in qids:
         docids, F = cands[q]
         if len(docids) > 1:
-            s = model.predict(_drop(F, drop))
-            docids = docids[np.lexsort((np.arange(len(docids)), -s))]
+            F = _drop(F, drop)
+            docids = docids[rerank_order(model.predict(F), F, exact_first)]
         out[q] = docids
     return out
 
@@ -536,7 +571,8 @@ def main(argv=None) -> int:
     tm = TreeModel.from_lightgbm(booster, trained_on=(
         "DBpedia-Entity v2 (all queries with a relevant page in the 30k corpus), WikiQA train split, "
         "known-item training half (benchmarks/data/known-item)"), lightgbm_params=LGB_PARAMS,
-        rounds=ROUNDS, first_stage=default.to_json(), priors=prior_cfg.__dict__)
+        rounds=ROUNDS, monotone_constraints=MONOTONE, exact_title_first=EXACT_FIRST,
+        first_stage=default.to_json(), priors=prior_cfg.__dict__)
     if args.train:
         tm.save(args.model_out)
         log(f"model -> {args.model_out}")
@@ -751,10 +787,16 @@ def markdown(r: dict) -> str:
               "two query-level features (the best candidate title's coverage of the query, whether any title "
               "matches it exactly), since removed; `no known-item`: the known-item half left out of training; "
               "LightGBM settings otherwise as `LGB_PARAMS` (15 leaves, min_data_in_leaf 50, 200 rounds). "
+              "`features` (session 6): the new features `bm25_doc`/`bm25_doc_ratio` (the whole page as one "
+              "BM25 field) and `title_extra` (title terms the query lacks), and a monotone constraint that "
+              "keeps the model's score from falling as `score_ratio` (the first stage's score, prior "
+              "included) rises; `order`: an exact title match put first whatever the model says. "
               f"Kept: weighting {WEIGHTING!r}, no query-level title features, every training set, "
-              "`LGB_PARAMS` (the highest criterion in each group). The spread "
+              f"`LGB_PARAMS`, the new features, monotone in {MONOTONE!r}, exact title first "
+              f"{'on' if EXACT_FIRST else 'off'} (the highest criterion in each group). The spread "
               "between the best variants (0.001-0.002) is one or two queries' worth: noise. The `training` group was run "
-              "at commit eb8f50d, which still had the query-level features. The first stage of each outer "
+              "at commit eb8f50d, which still had the query-level features, and it and `lgb` before the "
+              "`features` group existed (no new features, no monotone constraint). The first stage of each outer "
               "fold was tuned (tune_rank.py) on all four of its training folds, the inner validation fold "
               "among them, alike for every variant.", ""]
         for g, data in r["selection"].items():

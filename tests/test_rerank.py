@@ -92,8 +92,28 @@ def test_title_exact_by_hand(searcher):
     X = features(r, query_terms(r, "angela merkel"), [d], r.rank_config)
     assert X[0, COL["cov_title"]] == pytest.approx(1.0)
     assert X[0, COL["title_precision"]] == 1.0 and X[0, COL["title_exact"]] == 1.0
+    assert X[0, COL["title_extra"]] == 0.0
     X = features(r, query_terms(r, "merkel"), [d], r.rank_config)
     assert X[0, COL["title_precision"]] == 0.5 and X[0, COL["title_exact"]] == 0.0
+    assert X[0, COL["title_extra"]] == 1.0                     # "angela" is not in the query
+
+
+def test_exact_title_goes_first_by_hand(searcher):
+    """With exact_title_first, the page titled exactly as the query leads whatever the model says;
+    without it, the model's order (here: the hand model puts every title-covering page below the rest)."""
+    r = searcher.reader
+    q = "berlin"
+    first = [h.docid for h in searcher.search(q, k=100, priors=False)]
+    d = r.docid_for_title("Berlin")
+    assert d in first and len(first) > 2
+    spec = _hand_model("cov_title", 0.5, 1.0, 0.0).spec         # title covers the query: pushed down
+    plain = [h.docid for h in rerank(searcher, q, k=100, priors=False, model=TreeModel(spec))]
+    exact = [h.docid for h in rerank(searcher, q, k=100, priors=False,
+                                     model=TreeModel({**spec, "exact_title_first": True}))]
+    X = features(r, query_terms(r, q), first, r.rank_config)
+    low = [x for x, f in zip(first, X) if f[COL["cov_title"]] > 0.5]
+    assert plain == [x for x in first if x not in low] + low
+    assert exact[0] == d and exact[1:] == [x for x in plain if x != d]
 
 
 def test_tree_model_matches_lightgbm():

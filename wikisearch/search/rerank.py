@@ -21,10 +21,19 @@ the priors the index already has:
 - ``title_precision``: the share of the title's terms that are query terms, ``title_exact``
   (every query term in the title and every title term in the query);
 - ``n_terms`` and ``idf_mean`` (the query's), ``len_title``, ``log_len_body``, and ``prior`` (the
-  popularity prior the first stage added; 0 without ``priors.bin`` or with priors off).
+  popularity prior the first stage added; 0 without ``priors.bin`` or with priors off);
+- ``bm25_doc``: BM25 of the whole page as one field (every field's tf summed, the page's length
+  over the mean; k1 1.2, b 0.75: what a one-field engine ranks by, strong on descriptive queries
+  where BM25F's title weight is not), ``bm25_doc_ratio`` (over the best candidate's);
+- ``title_extra``: how many title terms the query lacks (title length - query terms found in the
+  title, at least 0): "Foreign relations of El Salvador" has two for "el salvador", "El Salvador" none.
 
 The text features come from one numba kernel (:func:`_rerank_kernels.candidate_features`) that
 walks each query term's postings once, galloping to the candidates.
+
+The candidates are sorted by the model's score, except that with the model's
+``exact_title_first`` (the shipped model has it) a candidate whose title is exactly the query goes
+first (:func:`rerank_order`).
 
 The model file (``wikisearch/data/rerank-model.json``) holds the trees as flat arrays, evaluated
 here with numpy (:class:`TreeModel`; LightGBM is needed only to train, and by the test that
@@ -60,8 +69,11 @@ FEATURES = (("bm25f", "score_ratio", "log_rank")
             + tuple(f"bm25_{g}" for g, _ in FIELD_GROUPS)
             + tuple(f"bm25_{g}_ratio" for g, _ in FIELD_GROUPS)
             + tuple(f"cov_{g}" for g, _ in FIELD_GROUPS) + ("cov_all",)
-            + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior"))
+            + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior")
+            + ("bm25_doc", "bm25_doc_ratio", "title_extra"))
 _FIELD_K1 = 1.2
+#: b of ``bm25_doc``, the whole page as one field (a one-field engine's default).
+_DOC_B = 0.75
 _COL = {name: i for i, name in enumerate(FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
 _GROUP = np.full(N_FIELDS, -1, np.int64)
@@ -113,9 +125,12 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
         avg = np.asarray(reader.avg_field_lengths, np.float64)
         w, na, nc, k1, model = kernel_params(rank, avg)
         _, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
-        bm25f, hit, gs, gm, gc = RK.candidate_features(
+        doc_len = field_lengths[cands].sum(axis=1, dtype=np.float64)
+        avg_doc = float(avg.sum())
+        doc_norm = (1.0 - _DOC_B) + (_DOC_B / avg_doc if avg_doc > 0 else 0.0) * doc_len
+        bm25f, hit, gs, gm, gc, doc = RK.candidate_features(
             cands, offsets, d, m, K.tf_positions(m), tf, idf, np.ascontiguousarray(field_lengths), w, na, nc,
-            k1, model, _GROUP, np.int64(len(FIELD_GROUPS)), na1, nc1, _FIELD_K1)
+            k1, model, _GROUP, np.int64(len(FIELD_GROUPS)), na1, nc1, _FIELD_K1, doc_norm)
         total = idf.sum()
         X[order, col["bm25f"]] = bm25f
         X[order, col["cov_all"]] = hit / total
@@ -126,6 +141,10 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
         X[order, col["title_precision"]] = np.minimum(1.0, gc[:, _TITLE_GROUP] / np.maximum(
             field_lengths[cands, FIELD_ID["title"]].astype(np.float64), 1.0))
         X[:, col["idf_mean"]] = total / T
+        X[order, col["bm25_doc"]] = doc
+        X[order, col["bm25_doc_ratio"]] = doc / doc.max() if doc.max() > 0 else 0.0
+        X[order, col["title_extra"]] = np.maximum(
+            0.0, field_lengths[cands, FIELD_ID["title"]].astype(np.float64) - gc[:, _TITLE_GROUP])
         first = X[:, col["bm25f"]] + prior_d
         best = first.max()
         X[:, col["score_ratio"]] = first / best if best > 0 else 0.0
@@ -136,6 +155,18 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
     X[:, col["log_len_body"]] = np.log1p(field_lengths[docids, FIELD_ID["body"]].astype(np.float64))
     X[:, col["prior"]] = prior_d
     return X
+
+
+def rerank_order(scores: np.ndarray, X: np.ndarray, exact_title_first: bool) -> np.ndarray:
+    """The candidates' new order (indices into the rows of ``X``): by the model's ``scores``, high
+    first, ties in first-stage order; with ``exact_title_first``, the candidates whose title (or a
+    redirect alias) is exactly the query's terms (``title_exact``) go before all others, as
+    Wikipedia's search box sends such a query to that page. The model cannot learn this itself:
+    on the training sets an exact title occurs for a dozen queries, under a leaf's minimum size."""
+    keys = [np.arange(len(scores)), -np.asarray(scores, np.float64)]
+    if exact_title_first:
+        keys.append(-X[:, _COL["title_exact"]])
+    return np.lexsort(keys)
 
 
 class TreeModel:
@@ -153,6 +184,7 @@ class TreeModel:
                                   "(python benchmarks/relevance.py --train)")
         self.spec = spec
         self.depth = int(spec.get("depth", DEPTH))
+        self.exact_title_first = bool(spec.get("exact_title_first", False))
         trees = spec["trees"]
         self.n_trees = len(trees)
         self._node_start = np.zeros(len(trees) + 1, np.int64)
@@ -251,7 +283,7 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
         X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query), docids, rank_cfg,
                      prior_values(searcher, priors))
         scores = model.predict(X)
-        order = np.lexsort((np.arange(len(head)), -scores))
+        order = rerank_order(scores, X, model.exact_title_first)
         head = [Hit(head[i].docid, head[i].page_id, None, None, float(scores[i]),
                     head[i].matched_fields, r, reader=searcher.reader)
                 for r, i in enumerate(order.tolist(), 1)]
