@@ -69,9 +69,9 @@ SYSTEMS = ("lexical", "priors", "rerank", "rerank-no-title-cov")
 #: The ablation: the re-ranker without the title-coverage evidence (how much of the query the title
 #: covers, title precision, exact title); per-word title evidence (bm25_title) stays.
 NO_TITLE_COV = ("cov_title", "title_precision", "title_exact")
-#: Features added in session 6 (whole-page one-field BM25, title terms the query lacks): the
-#: ``--select features`` group weighs them.
-NEW_FEATURES = ("bm25_doc", "bm25_doc_ratio", "title_extra")
+#: Features added in session 6 (the whole page as one BM25 field): ``--select features`` weighed
+#: them, and ``title_extra`` (title terms the query lacks), which was dropped (commit 0ea5e85 has it).
+NEW_FEATURES = ("bm25_doc", "bm25_doc_ratio")
 DEPTH = 100
 MEASURES = ("nDCG@10", "Success@1", "RR@10")
 LABEL = {"nDCG@10": "nDCG@10", "Success@1": "success@1", "RR@10": "MRR@10"}
@@ -84,9 +84,10 @@ LGB_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "num
               "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": 17,
               "verbose": -1}
 ROUNDS = 200
-#: Monotone constraint: the model's score never falls as the first stage's score (score_ratio, which
-#: carries the popularity prior) rises, other features equal; "" for none. Chosen by ``--select features``.
-MONOTONE = "score_ratio"
+#: A monotone constraint ("score_ratio": the model's score never falls as the first stage's score,
+#: which carries the popularity prior, rises, other features equal; "": none): weighed by
+#: ``--select features`` and not kept.
+MONOTONE = ""
 #: An exact title match goes first (:func:`wikisearch.search.rerank.rerank_order`): weighed by
 #: ``--select order`` and not kept (it turns one query into a hit and another into a miss).
 EXACT_FIRST = False
@@ -400,22 +401,15 @@ SELECT = {
             "query, 31 leaves, min_data_in_leaf 20": ((), "query", (), {"num_leaves": 31, "min_data_in_leaf": 20}),
             "query, 500 rounds": ((), "query", (), {"rounds": 500}),
             "query, 500 rounds, min_data_in_leaf 20": ((), "query", (), {"rounds": 500, "min_data_in_leaf": 20})},
+    # "features" was run at commit 0ea5e85 (results/relevance-select-features.json), where FEATURES
+    # also had title_extra: "+ title_extra", "+ both" (+ both, monotone) had it; "+ bm25_doc" is kept.
     "features": {"without the new": (NEW_FEATURES, "query", (), {"monotone_constraints": "", "exact_first": False}),
-                 "+ bm25_doc": (("title_extra",), "query", (), {"monotone_constraints": "", "exact_first": False}),
-                 "+ title_extra": (("bm25_doc", "bm25_doc_ratio"), "query", (),
-                                   {"monotone_constraints": "", "exact_first": False}),
-                 "+ both": ((), "query", (), {"monotone_constraints": "", "exact_first": False}),
-                 "+ both, score_ratio monotone": ((), "query", (), {"monotone_constraints": "score_ratio",
-                                                                    "exact_first": False}),
+                 "+ bm25_doc": ((), "query", (), {"monotone_constraints": "", "exact_first": False}),
                  "without the new, score_ratio monotone": (NEW_FEATURES, "query", (),
                                                            {"monotone_constraints": "score_ratio",
                                                             "exact_first": False})},
-    "order": {"+ both, score_ratio monotone": ((), "query", (), {"monotone_constraints": "score_ratio",
-                                                                "exact_first": False}),
-              "+ both, score_ratio monotone, exact title first": ((), "query", (), {
-                  "monotone_constraints": "score_ratio", "exact_first": True}),
-              "without the new, exact title first": (NEW_FEATURES, "query", (), {
-                  "monotone_constraints": "", "exact_first": True})},
+    "order": {"+ bm25_doc": ((), "query", (), {"monotone_constraints": "", "exact_first": False}),
+              "+ bm25_doc, exact title first": ((), "query", (), {"monotone_constraints": "", "exact_first": True})},
 }
 
 
@@ -515,7 +509,9 @@ def main(argv=None) -> int:
     prior_cfg = PriorConfig()
     tuned = json.loads((RESULTS / "tune_rank.json").read_text())
     fold_cfg = {int(f["fold"]): RankConfig.from_json(f["config"]) for f in tuned["folds"]}
-    key = hashlib.sha256((args.index / "manifest.json").read_bytes()).hexdigest()[:12]
+    # the first-stage cache is keyed by the index and its priors (the priors runs depend on them)
+    key = hashlib.sha256(b"".join(f.read_bytes() for f in (args.index / "manifest.json", args.index / "priors.bin")
+                                  if f.exists())).hexdigest()[:12]
     runs = Runs(args.cache, searcher, key)
     train_parts = {n: [q for q in sets[n]["queries"] if sets[n]["split"].get(q) == "train"]
                    for n in ("wikiqa", "known-item")}
@@ -787,13 +783,15 @@ def markdown(r: dict) -> str:
               "two query-level features (the best candidate title's coverage of the query, whether any title "
               "matches it exactly), since removed; `no known-item`: the known-item half left out of training; "
               "LightGBM settings otherwise as `LGB_PARAMS` (15 leaves, min_data_in_leaf 50, 200 rounds). "
-              "`features` (session 6): the new features `bm25_doc`/`bm25_doc_ratio` (the whole page as one "
-              "BM25 field) and `title_extra` (title terms the query lacks), and a monotone constraint that "
-              "keeps the model's score from falling as `score_ratio` (the first stage's score, prior "
-              "included) rises; `order`: an exact title match put first whatever the model says. "
+              "`features` (session 6, run at commit 0ea5e85): the new features `bm25_doc`/`bm25_doc_ratio` "
+              "(the whole page as one BM25 field, k1 1.2, b 0.75) and `title_extra` (title terms the query "
+              "lacks; dropped since), and a monotone constraint that keeps the model's score from falling as "
+              "`score_ratio` (the first stage's score, prior included) rises; `order`: an exact title match "
+              "put first whatever the model says. "
               f"Kept: weighting {WEIGHTING!r}, no query-level title features, every training set, "
-              f"`LGB_PARAMS`, the new features, monotone in {MONOTONE!r}, exact title first "
-              f"{'on' if EXACT_FIRST else 'off'} (the highest criterion in each group). The spread "
+              "`LGB_PARAMS`, `bm25_doc` without `title_extra`, "
+              + (f"monotone in {MONOTONE!r}" if MONOTONE else "no monotone constraint")
+              + f", exact title first {'on' if EXACT_FIRST else 'off'} (the highest criterion in each group). The spread "
               "between the best variants (0.001-0.002) is one or two queries' worth: noise. The `training` group was run "
               "at commit eb8f50d, which still had the query-level features, and it and `lgb` before the "
               "`features` group existed (no new features, no monotone constraint). The first stage of each outer "

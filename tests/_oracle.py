@@ -104,8 +104,7 @@ def run_with_and_without_jit(code: str, timeout: int = 300) -> list:
 def oracle_rerank_features(reader, terms, docids, rank):
     """The re-ranker's text features by brute force (wikisearch.search.rerank.features):
     {"bm25f", "bm25_<group>", "bm25_<group>_ratio", "cov_<group>", "cov_all", "title_precision",
-    "idf_mean", "score_ratio" (no prior: bm25f over the best), "bm25_doc", "bm25_doc_ratio",
-    "title_extra"} per
+    "idf_mean", "score_ratio" (no prior: bm25f over the best), "bm25_doc", "bm25_doc_ratio"} per
     document, from term_docs and
     rank.py's scalar formulas, one document and one term at a time."""
     from wikisearch.config import RankConfig
@@ -150,9 +149,6 @@ def oracle_rerank_features(reader, terms, docids, rank):
         # the whole page as one field: every field's tf summed, k1 1.2, b 0.75
         norm = length_norm(0.75, sum(lens.values()), sum(avg.values()))
         row["bm25_doc"] = sum(combine(sum(docs[d].values()) / norm, i, 1.2) for i, docs in per_term if d in docs)
-        in_title = sum(1 for _, docs in per_term
-                       if any(FIELDS[f] in ("title", "redirect") for f in docs.get(d, {})))
-        row["title_extra"] = max(0.0, lens["title"] - in_title)
         out.append(row)
     for name in ["bm25f", "bm25_doc"] + [f"bm25_{g}" for g, _ in FIELD_GROUPS]:   # over the best candidate's
         best = max(row[name] for row in out)

@@ -92,10 +92,8 @@ def test_title_exact_by_hand(searcher):
     X = features(r, query_terms(r, "angela merkel"), [d], r.rank_config)
     assert X[0, COL["cov_title"]] == pytest.approx(1.0)
     assert X[0, COL["title_precision"]] == 1.0 and X[0, COL["title_exact"]] == 1.0
-    assert X[0, COL["title_extra"]] == 0.0
     X = features(r, query_terms(r, "merkel"), [d], r.rank_config)
     assert X[0, COL["title_precision"]] == 0.5 and X[0, COL["title_exact"]] == 0.0
-    assert X[0, COL["title_extra"]] == 1.0                     # "angela" is not in the query
 
 
 def test_exact_title_goes_first_by_hand(searcher):

@@ -24,9 +24,7 @@ the priors the index already has:
   popularity prior the first stage added; 0 without ``priors.bin`` or with priors off);
 - ``bm25_doc``: BM25 of the whole page as one field (every field's tf summed, the page's length
   over the mean; k1 1.2, b 0.75: what a one-field engine ranks by, strong on descriptive queries
-  where BM25F's title weight is not), ``bm25_doc_ratio`` (over the best candidate's);
-- ``title_extra``: how many title terms the query lacks (title length - query terms found in the
-  title, at least 0): "Foreign relations of El Salvador" has two for "el salvador", "El Salvador" none.
+  where BM25F's title weight is not), and ``bm25_doc_ratio`` (over the best candidate's).
 
 The text features come from one numba kernel (:func:`_rerank_kernels.candidate_features`) that
 walks each query term's postings once, galloping to the candidates.
@@ -70,7 +68,7 @@ FEATURES = (("bm25f", "score_ratio", "log_rank")
             + tuple(f"bm25_{g}_ratio" for g, _ in FIELD_GROUPS)
             + tuple(f"cov_{g}" for g, _ in FIELD_GROUPS) + ("cov_all",)
             + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior")
-            + ("bm25_doc", "bm25_doc_ratio", "title_extra"))
+            + ("bm25_doc", "bm25_doc_ratio"))
 _FIELD_K1 = 1.2
 #: b of ``bm25_doc``, the whole page as one field (a one-field engine's default).
 _DOC_B = 0.75
@@ -143,8 +141,6 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
         X[:, col["idf_mean"]] = total / T
         X[order, col["bm25_doc"]] = doc
         X[order, col["bm25_doc_ratio"]] = doc / doc.max() if doc.max() > 0 else 0.0
-        X[order, col["title_extra"]] = np.maximum(
-            0.0, field_lengths[cands, FIELD_ID["title"]].astype(np.float64) - gc[:, _TITLE_GROUP])
         first = X[:, col["bm25f"]] + prior_d
         best = first.max()
         X[:, col["score_ratio"]] = first / best if best > 0 else 0.0
