@@ -104,7 +104,7 @@ def run_with_and_without_jit(code: str, timeout: int = 300) -> list:
 def oracle_rerank_features(reader, terms, docids, rank):
     """The re-ranker's text features by brute force (wikisearch.search.rerank.features):
     {"bm25f", "bm25_<group>", "bm25_<group>_ratio", "cov_<group>", "cov_all", "title_precision",
-    "idf_mean", "score_ratio" (no prior: bm25f over the best), "bm25_doc", "bm25_doc_ratio"} per
+    "idf_mean", "score_ratio" (no prior: bm25f over the best)} per
     document, from term_docs and
     rank.py's scalar formulas, one document and one term at a time."""
     from wikisearch.config import RankConfig
@@ -146,11 +146,8 @@ def oracle_rerank_features(reader, terms, docids, rank):
             if g == "title":
                 row["title_precision"] = min(1.0, in_title / max(lens["title"], 1))
         row["idf_mean"] = total / len(per_term)
-        # the whole page as one field: every field's tf summed, k1 1.2, b 0.75
-        norm = length_norm(0.75, sum(lens.values()), sum(avg.values()))
-        row["bm25_doc"] = sum(combine(sum(docs[d].values()) / norm, i, 1.2) for i, docs in per_term if d in docs)
         out.append(row)
-    for name in ["bm25f", "bm25_doc"] + [f"bm25_{g}" for g, _ in FIELD_GROUPS]:   # over the best candidate's
+    for name in ["bm25f"] + [f"bm25_{g}" for g, _ in FIELD_GROUPS]:       # over the best candidate's
         best = max(row[name] for row in out)
         for row in out:
             row["score_ratio" if name == "bm25f" else f"{name}_ratio"] = row[name] / best if best > 0 else 0.0
@@ -202,3 +199,18 @@ def weighted_osa_slow(q: str, w: str) -> float:
                 v = min(v, d[i - 2][j - 2] + 0.75)
             d[i][j] = v
     return d[n][m]
+
+
+def resolve_redirects_slow(redirects: list[tuple[str, str]], docid_of: dict[str, int]) -> dict[str, int]:
+    """Redirect source -> docid of its target, with dicts (what the build ran before the numpy tables,
+    ``index.links.resolve_redirects``): chains followed up to 5 hops."""
+    next_of = dict(redirects)
+    out = {}
+    for src, dst in redirects:
+        hops = 0
+        while dst not in docid_of and dst in next_of and hops < 5:
+            dst = next_of[dst]
+            hops += 1
+        if dst in docid_of and src not in docid_of:
+            out[src] = docid_of[dst]
+    return out

@@ -40,7 +40,7 @@ def predict_trees(X, node_start, leaf_start, feature, threshold, left, right, va
 
 @njit(cache=True, nogil=True)
 def candidate_features(cands, offsets, docids, masks, tfpos, tfs, idf, field_lengths, weights, norm_a,
-                       norm_c, k1, model, group, n_groups, norm_a1, norm_c1, k1_field, doc_norm):
+                       norm_c, k1, model, group, n_groups, norm_a1, norm_c1, k1_field):
     """The text features of the sorted candidates ``cands`` in one walk over the query's postings
     (CSR as in ``_search_kernels``; every field allowed), each (term, candidate) found by galloping:
 
@@ -50,9 +50,7 @@ def candidate_features(cands, offsets, docids, masks, tfpos, tfs, idf, field_len
     - per field group ``g`` (``group[f]``: field f's group, -1 for none): ``gscore[C, g]``, BM25 of
       the group's fields as one (tf / (norm_a1 + norm_c1 * len) summed over them, weight 1, k1
       ``k1_field``), ``gmatched[C, g]``, the idf of the terms found in the group, and ``gcount[C, g]``,
-      how many terms are;
-    - ``doc[C]``: one-field BM25 of the whole page (every field's tf summed; ``doc_norm[c]`` the
-      candidate's length normalisation, k1 ``k1_field``), as a one-field engine scores it.
+      how many terms are.
     """
     C = cands.shape[0]
     T = offsets.shape[0] - 1
@@ -61,7 +59,6 @@ def candidate_features(cands, offsets, docids, masks, tfpos, tfs, idf, field_len
     gscore = np.zeros((C, n_groups), np.float64)
     gmatched = np.zeros((C, n_groups), np.float64)
     gcount = np.zeros((C, n_groups), np.int64)
-    doc = np.zeros(C, np.float64)
     acc_g = np.zeros(n_groups, np.float64)
     for t in range(T):
         p = offsets[t]
@@ -78,12 +75,10 @@ def candidate_features(cands, offsets, docids, masks, tfpos, tfs, idf, field_len
             full = np.int64(masks[p])
             j = tfpos[p]
             acc = 0.0
-            tf_all = 0.0
             f = 0
             while full:
                 if full & 1:
                     tf = np.float64(tfs[j])
-                    tf_all += tf
                     flen = np.float64(field_lengths[d, f])
                     norm = norm_a[f] + norm_c[f] * flen
                     if model == 0:
@@ -98,11 +93,9 @@ def candidate_features(cands, offsets, docids, masks, tfpos, tfs, idf, field_len
                 f += 1
             bm25f[c] += _combine(acc, idf[t], k1, model)
             matched[c] += idf[t]
-            tf_all /= doc_norm[c]
-            doc[c] += idf[t] * (tf_all / (k1_field + tf_all))
             for g in range(n_groups):
                 if acc_g[g] > 0.0:
                     gscore[c, g] += idf[t] * (acc_g[g] / (k1_field + acc_g[g]))
                     gmatched[c, g] += idf[t]
                     gcount[c, g] += 1
-    return bm25f, matched, gscore, gmatched, gcount, doc
+    return bm25f, matched, gscore, gmatched, gcount

@@ -21,16 +21,13 @@ the priors the index already has:
 - ``title_precision``: the share of the title's terms that are query terms, ``title_exact``
   (every query term in the title and every title term in the query);
 - ``n_terms`` and ``idf_mean`` (the query's), ``len_title``, ``log_len_body``, and ``prior`` (the
-  popularity prior the first stage added; 0 without ``priors.bin`` or with priors off);
-- ``bm25_doc``: BM25 of the whole page as one field (every field's tf summed, the page's length
-  over the mean; k1 1.2, b 0.75: what a one-field engine ranks by, strong on descriptive queries
-  where BM25F's title weight is not), and ``bm25_doc_ratio`` (over the best candidate's).
+  popularity prior the first stage added; 0 without ``priors.bin`` or with priors off).
 
 The text features come from one numba kernel (:func:`_rerank_kernels.candidate_features`) that
 walks each query term's postings once, galloping to the candidates.
 
 The candidates are sorted by the model's score, except that with the model's
-``exact_title_first`` (the shipped model has it) a candidate whose title is exactly the query goes
+``exact_title_first`` (the shipped model does not ask for it) a candidate whose title is exactly the query goes
 first (:func:`rerank_order`).
 
 The model file (``wikisearch/data/rerank-model.json``) holds the trees as flat arrays, evaluated
@@ -67,11 +64,8 @@ FEATURES = (("bm25f", "score_ratio", "log_rank")
             + tuple(f"bm25_{g}" for g, _ in FIELD_GROUPS)
             + tuple(f"bm25_{g}_ratio" for g, _ in FIELD_GROUPS)
             + tuple(f"cov_{g}" for g, _ in FIELD_GROUPS) + ("cov_all",)
-            + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior")
-            + ("bm25_doc", "bm25_doc_ratio"))
+            + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior"))
 _FIELD_K1 = 1.2
-#: b of ``bm25_doc``, the whole page as one field (a one-field engine's default).
-_DOC_B = 0.75
 _COL = {name: i for i, name in enumerate(FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
 _GROUP = np.full(N_FIELDS, -1, np.int64)
@@ -123,12 +117,9 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
         avg = np.asarray(reader.avg_field_lengths, np.float64)
         w, na, nc, k1, model = kernel_params(rank, avg)
         _, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
-        doc_len = field_lengths[cands].sum(axis=1, dtype=np.float64)
-        avg_doc = float(avg.sum())
-        doc_norm = (1.0 - _DOC_B) + (_DOC_B / avg_doc if avg_doc > 0 else 0.0) * doc_len
-        bm25f, hit, gs, gm, gc, doc = RK.candidate_features(
+        bm25f, hit, gs, gm, gc = RK.candidate_features(
             cands, offsets, d, m, K.tf_positions(m), tf, idf, np.ascontiguousarray(field_lengths), w, na, nc,
-            k1, model, _GROUP, np.int64(len(FIELD_GROUPS)), na1, nc1, _FIELD_K1, doc_norm)
+            k1, model, _GROUP, np.int64(len(FIELD_GROUPS)), na1, nc1, _FIELD_K1)
         total = idf.sum()
         X[order, col["bm25f"]] = bm25f
         X[order, col["cov_all"]] = hit / total
@@ -139,8 +130,6 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
         X[order, col["title_precision"]] = np.minimum(1.0, gc[:, _TITLE_GROUP] / np.maximum(
             field_lengths[cands, FIELD_ID["title"]].astype(np.float64), 1.0))
         X[:, col["idf_mean"]] = total / T
-        X[order, col["bm25_doc"]] = doc
-        X[order, col["bm25_doc_ratio"]] = doc / doc.max() if doc.max() > 0 else 0.0
         first = X[:, col["bm25f"]] + prior_d
         best = first.max()
         X[:, col["score_ratio"]] = first / best if best > 0 else 0.0
