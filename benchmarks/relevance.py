@@ -495,6 +495,10 @@ def main(argv=None) -> int:
         return 0
     if searcher.priors is None:
         ap.error(f"{args.index} has no priors.bin: run `wikisearch priors` on it first")
+    from bench_priors import TOTAL_VIEWS
+    if searcher.priors.total_views != TOTAL_VIEWS:     # the share's denominator: the prior's scale
+        ap.error(f"{args.index}'s priors.bin assumes {searcher.priors.total_views:g} total views, not bench_priors.py's "
+                 f"{TOTAL_VIEWS:g}: rerun `wikisearch priors ... --total-views {TOTAL_VIEWS:g}` (benchmarks/README.md)")
     searcher.warmup()
     sets = {"dbpedia": dbpedia_set(reader), "wikiqa": wikiqa_set(reader), "known-item": known_item_set(reader)}
     disc = discernatron_set(reader)
