@@ -199,18 +199,3 @@ def weighted_osa_slow(q: str, w: str) -> float:
                 v = min(v, d[i - 2][j - 2] + 0.75)
             d[i][j] = v
     return d[n][m]
-
-
-def resolve_redirects_slow(redirects: list[tuple[str, str]], docid_of: dict[str, int]) -> dict[str, int]:
-    """Redirect source -> docid of its target, with dicts (what the build ran before the numpy tables,
-    ``index.links.resolve_redirects``): chains followed up to 5 hops."""
-    next_of = dict(redirects)
-    out = {}
-    for src, dst in redirects:
-        hops = 0
-        while dst not in docid_of and dst in next_of and hops < 5:
-            dst = next_of[dst]
-            hops += 1
-        if dst in docid_of and src not in docid_of:
-            out[src] = docid_of[dst]
-    return out
