@@ -96,6 +96,24 @@ def test_title_exact_by_hand(searcher):
     assert X[0, COL["title_precision"]] == 0.5 and X[0, COL["title_exact"]] == 0.0
 
 
+def test_exact_title_goes_first_by_hand(searcher):
+    """With exact_title_first, the page titled exactly as the query leads whatever the model says;
+    without it, the model's order (here: the hand model puts every title-covering page below the rest)."""
+    r = searcher.reader
+    q = "berlin"
+    first = [h.docid for h in searcher.search(q, k=100, priors=False)]
+    d = r.docid_for_title("Berlin")
+    assert d in first and len(first) > 2
+    spec = _hand_model("cov_title", 0.5, 1.0, 0.0).spec         # title covers the query: pushed down
+    plain = [h.docid for h in rerank(searcher, q, k=100, priors=False, model=TreeModel(spec))]
+    exact = [h.docid for h in rerank(searcher, q, k=100, priors=False,
+                                     model=TreeModel({**spec, "exact_title_first": True}))]
+    X = features(r, query_terms(r, q), first, r.rank_config)
+    low = [x for x, f in zip(first, X) if f[COL["cov_title"]] > 0.5]
+    assert plain == [x for x in first if x not in low] + low
+    assert exact[0] == d and exact[1:] == [x for x in plain if x != d]
+
+
 def test_tree_model_matches_lightgbm():
     lgb = require_import("lightgbm", why="the tree model is checked against LightGBM's own predict")
     rng = np.random.default_rng(3)
