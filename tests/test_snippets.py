@@ -372,6 +372,29 @@ def test_find_terms_equals_the_slow_spans(language, text):
         assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
 
 
+@pytest.mark.parametrize("language", ["english", "russian", "indonesian", ""])
+def test_find_terms_many_equals_the_slow_spans_of_each_text(language):
+    """One tokenizer pass over several texts (a search's snippets) finds in each text what the
+    slow spans of that text alone find: offsets and positions counted from the text's start."""
+    an = Analyzer(language)
+    many = " ".join(f"w{i}" for i in range(3000))          # the tables grow
+    texts = TEXTS + TEXTS[::-1] + ["", "run " * 3000 + "Köln", many + " Köln run", "Ελλάδα run"]
+    spans = [an.spans_slow(t) for t in texts]
+    vocab = sorted({t for sp in spans for _, _, t in sp})
+    for terms in (vocab, vocab[::3], vocab[1:2], ["nothing"]):
+        for positions in (True, False):
+            got = an.find_terms_many(texts, terms, positions=positions)
+            assert len(got) == len(texts)
+            for text, sp, (s, e, w, p) in zip(texts, spans, got):
+                want = [(a, b, terms.index(t)) for a, b, t in sp if t in terms]
+                assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (text, terms, positions)
+                if positions:
+                    kept = [t for _, _, t in sp]
+                    assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
+                else:
+                    assert p.tolist() == an.find_terms(text, terms, positions=False)[3].tolist()
+
+
 def test_pruned_top_k_and_batch_equal_the_full_ranking():
     words = ["christmas", "chrism", "christ", "charisma", "mount", "amount", "everest", "events",
              "every", "receive", "relieve", "received", "the", "then", "ten", "teh"]

@@ -458,14 +458,27 @@ class Analyzer:
         >>> Analyzer().find_terms("Runs, ran, and ran", ["run", "ran"])[2]
         array([0, 1, 1])
         """
+        return self.find_terms_many([text], terms, positions)[0]
+
+    def find_terms_many(self, texts: list[str], terms, positions: bool = True
+                        ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`find_terms` of each of ``texts``, in one pass: one tokenizer call over all of
+        them (token spans and distinct tokens together), and the distinct tokens of all the
+        texts analyzed once (a search's snippets share most of their words).
+
+        >>> [w.tolist() for _, _, w, _ in Analyzer().find_terms_many(["dogs run", "a dog"], ["dog"])]
+        [[0], [0]]
+        """
         empty = np.zeros(0, np.int64)
-        if not text or not terms:
-            return empty, empty, empty, empty
-        buf, ends = _encode([text])
+        none = (empty, empty, empty, empty)
+        if not terms or not any(texts):
+            return [none] * len(texts)
+        buf, ends = _encode(list(texts))
         table = class_table()
-        tok, _, d_start, d_stop = K.tokenize_distinct(buf, ends, table, self.max_token_chars)
+        tok, starts, stops, text_tok_ends, d_start, d_stop = K.tokenize_distinct_spans(
+            buf, ends, table, self.max_token_chars)
         if tok.size == 0:
-            return empty, empty, empty, empty
+            return [none] * len(texts)
         want = {t: i for i, t in enumerate(terms)}
         if not positions and self.language not in _PREFIXING_STEMMERS and \
                 all(t and ord(t[0]) < 128 for t in terms):
@@ -487,15 +500,31 @@ class Analyzer:
         which = which_d[tok]
         hit = np.flatnonzero(which >= 0)
         if hit.size == 0:
-            return empty, empty, empty, empty
-        starts, stops, _ = K.token_spans(buf, ends, table, self.max_token_chars)
-        position = np.cumsum(which != -2) - 1 if positions else np.arange(len(which), dtype=np.int64)
-        if len(buf) == len(text):               # ASCII: bytes are characters
-            return starts[hit].astype(np.int64), stops[hit].astype(np.int64), which[hit], position[hit]
-        # characters before byte b: b less the UTF-8 continuation bytes before it
-        cont = np.flatnonzero((buf & 0xC0) == 0x80)
-        s, e = starts[hit].astype(np.int64), stops[hit].astype(np.int64)
-        return s - np.searchsorted(cont, s), e - np.searchsorted(cont, e), which[hit], position[hit]
+            return [none] * len(texts)
+        s, e = starts[hit], stops[hit]
+        text_start = np.zeros(len(texts), np.int64)     # byte where each text starts
+        text_start[1:] = ends[:-1]
+        if len(buf) != sum(map(len, texts)):   # not ASCII: characters before byte b are b less
+            cont = np.flatnonzero((buf & 0xC0) == 0x80)     # the UTF-8 continuation bytes before it
+            s, e = s - np.searchsorted(cont, s), e - np.searchsorted(cont, e)
+            text_start = text_start - np.searchsorted(cont, text_start)
+        # each text's matches, offsets and positions counted from the text's own start
+        first_tok = np.concatenate(([0], text_tok_ends[:-1]))
+        if positions:                           # kept tokens (not stopwords) before each token
+            kept = np.zeros(len(which) + 1, np.int64)
+            np.cumsum(which != -2, out=kept[1:])
+            position, base = kept[1:][hit] - 1, kept[first_tok]
+        else:
+            position, base = hit.astype(np.int64), first_tok
+        cut = np.searchsorted(hit, text_tok_ends)
+        w = which[hit]
+        out, a = [], 0
+        for k in range(len(texts)):
+            b = int(cut[k])
+            out.append((s[a:b] - text_start[k], e[a:b] - text_start[k], w[a:b], position[a:b] - base[k])
+                       if b > a else none)
+            a = b
+        return out
 
     def analyze_slow(self, text: str) -> list[str]:
         """Plain-Python oracle (regex over a string of character classes): equals :meth:`terms`."""

@@ -167,12 +167,26 @@ def _phrase_runs(which, position, phrases) -> dict:
 def make_snippet(analyzer, fields: dict[str, str], terms: SnippetTerms,
                  chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> Snippet:
     """The snippet of a document's stored ``fields`` for ``terms`` (see the module's doc)."""
+    return make_snippets(analyzer, [fields], terms, chars, scan_chars)[0]
+
+
+def make_snippets(analyzer, docs: list[dict[str, str]], terms: SnippetTerms,
+                  chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> list[Snippet]:
+    """:func:`make_snippet` of each of ``docs`` (stored fields), the same snippets made
+    together: the texts are tokenized in one pass and their words analyzed once."""
     width = max(int(chars), 1)
     scan_chars = max(SCAN_CHARS if scan_chars is None else int(scan_chars), 4 * width)
-    # long articles: the window is in the first part (cut before the text is copied whole)
-    text = article_text({f: fields.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
-    text = text.replace("\n", " ").replace("\t", " ").replace("\r", " ")
-    starts, ends, which, position = analyzer.find_terms(text, terms.terms, positions=bool(terms.phrases))
+    texts = []
+    for fields in docs:
+        # long articles: the window is in the first part (cut before the text is copied whole)
+        text = article_text({f: fields.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
+        texts.append(text.replace("\n", " ").replace("\t", " ").replace("\r", " "))
+    found = analyzer.find_terms_many(texts, terms.terms, positions=bool(terms.phrases))
+    return [_snippet(text, matches, terms, width) for text, matches in zip(texts, found)]
+
+
+def _snippet(text: str, matches, terms: SnippetTerms, width: int) -> Snippet:
+    starts, ends, which, position = matches
     if len(starts) > MAX_MATCHES:
         starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
     starts, ends, which, position = (a.tolist() for a in (starts, ends, which, position))
@@ -217,18 +231,29 @@ def heading_anchor(heading: str) -> str:
 
 
 def _best_line(analyzer, lines, terms: set) -> tuple[str, int]:
-    best, hits = "", 0
-    for line in lines:
-        n = len(terms & set(analyzer.terms(line))) if line.strip() else 0
-        if n > hits:
-            best, hits = line.strip(), n
-    return best, hits
+    """The line showing the most of ``terms`` (the first such) and how many it shows; the lines
+    are analyzed together, in one call."""
+    lines = [line for line in lines if line.strip()]
+    if not lines or not terms:
+        return "", 0
+    term_ids, line_of, vocab = analyzer.analyze_texts(lines)
+    wanted = np.fromiter((t in terms for t in vocab), bool, len(vocab))
+    sel = wanted[term_ids]
+    if not sel.any():
+        return "", 0
+    shown = np.unique(line_of[sel].astype(np.int64) * len(vocab) + term_ids[sel])   # (line, term) pairs
+    counts = np.bincount(shown // len(vocab), minlength=len(lines))
+    best = int(np.argmax(counts))           # the first line with the most
+    return lines[best].strip(), int(counts[best])
 
 
-def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms) -> MatchedVia | None:
+def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms,
+                stored: dict[str, str] | None = None) -> MatchedVia | None:
     """How a hit's ``matched_fields`` (for the query's ``terms``, a set of analyzed terms) reached
     it, in CirrusSearch's order: its title, else the redirect title, section heading or category
-    showing the most of the terms; None when only the text (or other fields) matched."""
+    showing the most of the terms; None when only the text (or other fields) matched.
+    ``stored``: the document's stored fields when the caller has them already (its snippet's),
+    else they are read when a heading or a category has to be looked at."""
     fields = set(matched_fields)
     if "title" in fields:
         return MatchedVia("title", title)
@@ -238,7 +263,8 @@ def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms)
         line, n = _best_line(analyzer, reader.redirects(docid), terms)
         if n:
             return MatchedVia("redirect", line)
-    stored = reader.stored_text(docid) if fields & {"heading", "category"} else None
+    if stored is None and fields & {"heading", "category"}:
+        stored = reader.stored_text(docid)
     if stored is None:
         return None
     if "heading" in fields:
