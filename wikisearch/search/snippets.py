@@ -232,19 +232,16 @@ def heading_anchor(heading: str) -> str:
 
 def _best_line(analyzer, lines, terms: set) -> tuple[str, int]:
     """The line showing the most of ``terms`` (the first such) and how many it shows; the lines
-    are analyzed together, in one call."""
+    are searched together, in one call, and only their words that may be query terms analyzed."""
     lines = [line for line in lines if line.strip()]
     if not lines or not terms:
         return "", 0
-    term_ids, line_of, vocab = analyzer.analyze_texts(lines)
-    wanted = np.fromiter((t in terms for t in vocab), bool, len(vocab))
-    sel = wanted[term_ids]
-    if not sel.any():
-        return "", 0
-    shown = np.unique(line_of[sel].astype(np.int64) * len(vocab) + term_ids[sel])   # (line, term) pairs
-    counts = np.bincount(shown // len(vocab), minlength=len(lines))
-    best = int(np.argmax(counts))           # the first line with the most
-    return lines[best].strip(), int(counts[best])
+    best, hits = "", 0
+    for line, (_, _, which, _) in zip(lines, analyzer.find_terms_many(lines, sorted(terms), positions=False)):
+        n = len(set(which.tolist()))
+        if n > hits:
+            best, hits = line.strip(), n
+    return best, hits
 
 
 def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms,
