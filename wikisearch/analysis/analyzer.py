@@ -474,29 +474,22 @@ class Analyzer:
         if not terms or not any(texts):
             return [none] * len(texts)
         buf, ends = _encode(list(texts))
-        table = class_table()
-        tok, starts, stops, text_tok_ends, d_start, d_stop = K.tokenize_distinct_spans(
-            buf, ends, table, self.max_token_chars)
-        if tok.size == 0:
-            return [none] * len(texts)
         want = {t: i for i, t in enumerate(terms)}
+        wanted = np.ones(256, bool)             # first bytes of the tokens that may match
         if not positions and self.language not in _PREFIXING_STEMMERS and \
                 all(t and ord(t[0]) < 128 for t in terms):
-            wanted = np.zeros(256, bool)        # first bytes kept: the terms' letters, either case
-            wanted[128:] = True                 # and every non-ASCII one
-            for c in {t[0] for t in terms}:
+            wanted[:128] = False                # the terms' first letters, either case, and
+            for c in {t[0] for t in terms}:     # every non-ASCII byte
                 wanted[ord(c)] = True
                 if "a" <= c <= "z":
                     wanted[ord(c) - 32] = True
-            keep = np.flatnonzero(wanted[buf[d_start]])
-            which_d = np.full(len(d_start), -1, np.int64)
-            if len(keep):
-                found = self._terms_of(_token_strings(buf, d_start[keep], d_stop[keep]))
-                which_d[keep] = [want.get(t, -1) if t is not None else -2 for t in found]
-        else:
-            found = self._terms_of(_token_strings(buf, d_start, d_stop))
-            which_d = np.fromiter((want.get(t, -1) if t is not None else -2 for t in found),
-                                  np.int64, len(found))
+        tok, starts, stops, ordinal, text_tok_ends, text_first, d_start, d_stop = \
+            K.tokenize_distinct_spans(buf, ends, class_table(), self.max_token_chars, wanted)
+        if tok.size == 0:
+            return [none] * len(texts)
+        found = self._terms_of(_token_strings(buf, d_start, d_stop))
+        which_d = np.fromiter((want.get(t, -1) if t is not None else -2 for t in found),
+                              np.int64, len(found))
         which = which_d[tok]
         hit = np.flatnonzero(which >= 0)
         if hit.size == 0:
@@ -509,13 +502,13 @@ class Analyzer:
             s, e = s - np.searchsorted(cont, s), e - np.searchsorted(cont, e)
             text_start = text_start - np.searchsorted(cont, text_start)
         # each text's matches, offsets and positions counted from the text's own start
-        first_tok = np.concatenate(([0], text_tok_ends[:-1]))
         if positions:                           # kept tokens (not stopwords) before each token
+            first_tok = np.concatenate(([0], text_tok_ends[:-1]))   # (every token was kept here)
             kept = np.zeros(len(which) + 1, np.int64)
             np.cumsum(which != -2, out=kept[1:])
             position, base = kept[1:][hit] - 1, kept[first_tok]
         else:
-            position, base = hit.astype(np.int64), first_tok
+            position, base = ordinal[hit], text_first
         cut = np.searchsorted(hit, text_tok_ends)
         w = which[hit]
         out, a = [], 0

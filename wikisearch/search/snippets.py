@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wikisearch.search import _snippet_kernels as K
 from wikisearch.search.query import Query
 from wikisearch.search.results import MatchedVia, Snippet, article_text
 
@@ -114,40 +115,18 @@ def _end_at(text: str, i: int, need: int) -> int:
     return i
 
 
-def _window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_chars: int):
-    """The best run of matches fitting in ``width`` characters: (first, last) match indexes."""
-    best, best_score = (0, 0), -1.0
-    m = len(starts)
-    counts = [0] * n_terms
-    distinct = 0
-    repeats = phr = 0.0
-    j = 0                                   # matches [i, j) are in the window
-    for i in range(m):
-        limit = starts[i] + width
-        while j < m and ends[j] <= limit:
-            c = counts[which[j]]
-            if c == 0:
-                distinct += 1
-            else:
-                repeats += _REPEAT * 1.1 ** -(c - 1)
-            counts[which[j]] = c + 1
-            j += 1
-        if j <= i:                          # one match wider than the window: itself
-            j = i + 1
-            counts[which[i]] += 1
-            distinct += counts[which[i]] == 1
-        if phrase_at:
-            phr = _PHRASE * sum(1 for a, (b, _) in phrase_at.items() if i <= a and b < j)
-        score = distinct + min(repeats, 0.9) + phr - _EARLY * starts[i] / max(n_chars, 1)
-        if score > best_score + 1e-12:
-            best_score, best = score, (i, j - 1)
-        c = counts[which[i]] - 1            # match i leaves the window
-        counts[which[i]] = c
-        if c == 0:
-            distinct -= 1
-        else:
-            repeats -= _REPEAT * 1.1 ** -(c - 1)
-    return best
+#: What the c-th repeat of a term adds (index c; 0 unused), as Python's floats compute it.
+_REPEATS = np.array([0.0] + [_REPEAT * 1.1 ** -(c - 1) for c in range(1, MAX_MATCHES + 1)])
+
+
+def window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_chars: int):
+    """The best run of matches fitting in ``width`` characters: (first, last) match indexes
+    (``starts``, ``ends``, ``which``: int64 arrays; ``phrase_at``: :func:`_phrase_runs`)."""
+    first = np.fromiter(phrase_at.keys(), np.int64, len(phrase_at))
+    last = np.fromiter((b for b, _ in phrase_at.values()), np.int64, len(phrase_at))
+    i, j = K.best_window(starts, ends, which, n_terms, first, last, width, n_chars,
+                         _REPEATS, _PHRASE, _EARLY)
+    return int(i), int(j)
 
 
 def _phrase_runs(which, position, phrases) -> dict:
@@ -189,15 +168,15 @@ def _snippet(text: str, matches, terms: SnippetTerms, width: int) -> Snippet:
     starts, ends, which, position = matches
     if len(starts) > MAX_MATCHES:
         starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
-    starts, ends, which, position = (a.tolist() for a in (starts, ends, which, position))
-    if not starts:                          # no match in the text: its opening
+    if not len(starts):                     # no match in the text: its opening
         a = 0
         while a < len(text) and text[a].isspace():
             a += 1
         b = _end_at(text, min(len(text), a + width), a + 1)
         return Snippet(text[a:b].rstrip(), [])
-    runs = _phrase_runs(which, position, terms.phrases)
-    first, last = _window(starts, ends, which, len(terms.terms), runs, width, len(text))
+    runs = _phrase_runs(which.tolist(), position.tolist(), terms.phrases)
+    first, last = window(starts, ends, which, len(terms.terms), runs, width, len(text))
+    starts, ends = starts.tolist(), ends.tolist()
     lo, hi = starts[first], ends[last]
     spare = max(0, width - (hi - lo))
     a = _start_at(text, lo, spare)
