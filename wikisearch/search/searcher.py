@@ -36,7 +36,8 @@ from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
 from wikisearch.jit import readonly
 from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 from wikisearch.search.results import Document, Hit, SearchResult
-from wikisearch.search.snippets import SNIPPET_CHARS, SnippetTerms, make_snippets, matched_via
+from wikisearch.search.snippets import (SNIPPET_CHARS, SnippetTerms, make_snippets, matched_via,
+                                         matched_via_many)
 from wikisearch.search.spelling import RARE_DOCS as SPELL_RARE_DOCS, Corrector
 from wikisearch.search.startup import fast_start  # noqa: F401 (re-exported)
 
@@ -278,9 +279,10 @@ class Searcher:
         made = make_snippets(analyzer, [stored[h.docid] for h in have], SnippetTerms.from_query(q), chars)
         for h, snippet in zip(have, made):
             h.snippet = snippet
-        for h in result:
-            h._via = matched_via(analyzer, reader, h.docid, h.title, h.matched_fields, terms,
-                                 stored=stored[h.docid])
+        vias = matched_via_many(analyzer, reader, [(h.docid, h.title, h.matched_fields, stored[h.docid])
+                                                   for h in result], terms)
+        for h, via in zip(result, vias):
+            h._via = via
 
     # --- plumbing ----------------------------------------------------------------------------
     def _prior(self, priors) -> tuple[np.ndarray, float] | None:

@@ -209,18 +209,27 @@ def heading_anchor(heading: str) -> str:
     return "_".join(heading.split())
 
 
-def _best_line(analyzer, lines, terms: set) -> tuple[str, int]:
-    """The line showing the most of ``terms`` (the first such) and how many it shows; the lines
-    are searched together, in one call, and only their words that may be query terms analyzed."""
-    lines = [line for line in lines if line.strip()]
-    if not lines or not terms:
-        return "", 0
-    best, hits = "", 0
-    for line, (_, _, which, _) in zip(lines, analyzer.find_terms_many(lines, sorted(terms), positions=False)):
-        n = len(set(which.tolist()))
-        if n > hits:
-            best, hits = line.strip(), n
-    return best, hits
+def _best_lines(analyzer, groups: list[list[str]], terms: set) -> list[tuple[str, int]]:
+    """For each group of lines, the line showing the most of ``terms`` (the first such) and how
+    many it shows ("", 0 when none does). All the groups are searched in one call, each as one
+    text ("\\n" never joins two words), and only the words that may be query terms analyzed."""
+    groups = [[line for line in lines if line.strip()] for lines in groups]
+    if not terms:
+        return [("", 0)] * len(groups)
+    out = []
+    order = sorted(terms)
+    found = analyzer.find_terms_many(["\n".join(lines) for lines in groups], order, positions=False)
+    for lines, (starts, _, which, _) in zip(groups, found):
+        if not len(starts):
+            out.append(("", 0))
+            continue
+        line_starts = np.cumsum([0] + [len(line) + 1 for line in lines[:-1]])
+        line_of = np.searchsorted(line_starts, starts, side="right") - 1
+        shown = np.unique(line_of * len(order) + which)     # distinct (line, term) pairs
+        counts = np.bincount(shown // len(order), minlength=len(lines))
+        best = int(np.argmax(counts))       # the first line with the most
+        out.append((lines[best].strip(), int(counts[best])))
+    return out
 
 
 def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms,
@@ -230,25 +239,33 @@ def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms,
     showing the most of the terms; None when only the text (or other fields) matched.
     ``stored``: the document's stored fields when the caller has them already (its snippet's),
     else they are read when a heading or a category has to be looked at."""
-    fields = set(matched_fields)
-    if "title" in fields:
-        return MatchedVia("title", title)
-    if not fields & {"redirect", "heading", "category"} or not terms:
-        return None
-    if "redirect" in fields:
-        line, n = _best_line(analyzer, reader.redirects(docid), terms)
-        if n:
-            return MatchedVia("redirect", line)
-    if stored is None and fields & {"heading", "category"}:
-        stored = reader.stored_text(docid)
-    if stored is None:
-        return None
-    if "heading" in fields:
-        line, n = _best_line(analyzer, stored.get("heading", "").split("\n"), terms)
-        if n:
-            return MatchedVia("heading", line, heading_anchor(line))
-    if "category" in fields:
-        line, n = _best_line(analyzer, stored.get("category", "").split("\n"), terms)
-        if n:
-            return MatchedVia("category", line)
-    return None
+    return matched_via_many(analyzer, reader, [(docid, title, matched_fields, stored)], terms)[0]
+
+
+def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
+    """:func:`matched_via` of each of ``hits`` (``(docid, title, matched_fields, stored)``), the
+    lines of all of them searched together."""
+    out: list[MatchedVia | None] = [None] * len(hits)
+    groups, where = [], []                  # lines to search; (hit, kind) of each
+    for k, (docid, title, matched_fields, stored) in enumerate(hits):
+        fields = set(matched_fields)
+        if "title" in fields:
+            out[k] = MatchedVia("title", title)
+            continue
+        if not fields & {"redirect", "heading", "category"} or not terms:
+            continue
+        if "redirect" in fields:
+            groups.append(reader.redirects(docid))
+            where.append((k, "redirect"))
+        if stored is None and fields & {"heading", "category"}:
+            stored = reader.stored_text(docid)
+        if stored is None:
+            continue
+        for kind in ("heading", "category"):
+            if kind in fields:
+                groups.append(stored.get(kind, "").split("\n"))
+                where.append((k, kind))
+    for (k, kind), (line, n) in zip(where, _best_lines(analyzer, groups, terms) if groups else []):
+        if n and out[k] is None:            # the first kind in VIA_ORDER that shows a term
+            out[k] = MatchedVia(kind, line, heading_anchor(line) if kind == "heading" else None)
+    return out
