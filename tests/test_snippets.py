@@ -402,7 +402,7 @@ def test_window_kernel_equals_the_plain_python_window():
     repeats, matches wider than the window, phrases, ties at equal scores."""
     rng = np.random.default_rng(15)
     for case in range(400):
-        m = int(rng.integers(1, 120))
+        m = int(rng.integers(1, 120)) if case else 2100       # more than MAX_MATCHES once
         n_terms = int(rng.integers(1, 6))
         gaps = rng.integers(0, 40, m)
         lens = rng.integers(1, 12 if case % 5 else 300, m)

@@ -124,8 +124,10 @@ def window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_cha
     (``starts``, ``ends``, ``which``: int64 arrays; ``phrase_at``: :func:`_phrase_runs`)."""
     first = np.fromiter(phrase_at.keys(), np.int64, len(phrase_at))
     last = np.fromiter((b for b, _ in phrase_at.values()), np.int64, len(phrase_at))
+    repeats = _REPEATS if len(starts) <= MAX_MATCHES else \
+        np.array([0.0] + [_REPEAT * 1.1 ** -(c - 1) for c in range(1, len(starts) + 1)])
     i, j = K.best_window(starts, ends, which, n_terms, first, last, width, n_chars,
-                         _REPEATS, _PHRASE, _EARLY)
+                         repeats, _PHRASE, _EARLY)
     return int(i), int(j)
 
 
