@@ -20,6 +20,9 @@ import numpy as np
 from wikisearch.index.links import resolve_redirects
 from wikisearch.index.strings import StringTable
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _oracle import resolve_redirects_slow  # noqa: E402  (the dict code, kept as the tests' oracle)
+
 _PAGE = re.compile(rb"<title>([^<]*)</title>\n    <ns>0</ns>\n    <id>\d+</id>\n(?:    <redirect title=\"([^\"]*)\" />)?")
 
 
@@ -40,22 +43,14 @@ def old_tables(title_bytes, pair_bytes):
     titles = [t.decode("utf-8") for t in title_bytes]
     docid_of = {t: i for i, t in enumerate(titles)}
     redirects = [(a.decode("utf-8"), b.decode("utf-8")) for a, b in pair_bytes]
-    next_of = dict(redirects)
-    target_of = {}
-    for src, dst in redirects:
-        hops = 0
-        while dst not in docid_of and dst in next_of and hops < 5:
-            dst = next_of[dst]
-            hops += 1
-        if dst in docid_of and src not in docid_of:
-            target_of[src] = docid_of[dst]
+    target_of = resolve_redirects_slow(redirects, docid_of)
     aliases: list = [()] * len(titles)
     for src, d in target_of.items():
         if not aliases[d]:
             aliases[d] = []
         aliases[d].append(src)
     order = sorted(range(len(titles)), key=titles.__getitem__)
-    return len(target_of), (titles, docid_of, redirects, next_of, target_of, aliases, order)
+    return len(target_of), (titles, docid_of, redirects, target_of, aliases, order)
 
 
 def table(items):

@@ -1,11 +1,14 @@
-"""Stored text: zstd blocks of documents (format 4) against one zlib record per document (format
-3), on the 30k real articles, with the build's own field extraction and document encoding.
+"""Stored text: format 6 (~16 KiB zstd blocks with the shipped dictionary) against format 5
+(~128 KiB zstd blocks at level 9, no dictionary), on the 30k real articles, with the build's own
+field extraction and document encoding.
 
     python benchmarks/bench_store.py [--limit-docs N]      # -> results/store.json, results/store.md
 
 Both stores get exactly the bytes the build stores for each article (``parse_plaintext`` ->
-``field_texts`` -> ``encode_doc``); random access time is one document read back at random from
-the zstd store (its block decompressed), median of 2,000.
+``field_texts`` -> ``encode_doc``). Sizes are reported for the whole corpus and for the articles
+the dictionary was *not* trained on (``train_store_dict.TRAIN_DOCS`` onwards). Random access is
+one document read back at random (its block decompressed, the reader's one-block cache cleared),
+CPU time of this thread, median and p95 of 2,000.
 """
 from __future__ import annotations
 
@@ -18,65 +21,114 @@ import time
 import zlib
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from corpus import CorpusSpec, iter_real_docs  # noqa: E402
+from train_store_dict import TRAIN_DOCS  # noqa: E402
 
 from wikisearch.config import FIELDS  # noqa: E402
-from wikisearch.index.container import Container  # noqa: E402
-from wikisearch.index.store import LEVEL, STORE_BLOCK_BYTES, StoreReader, encode_doc, write_store  # noqa: E402
+from wikisearch.index.container import Container, write_container  # noqa: E402
+from wikisearch.index.store import (LEVEL, STORE_BLOCK_BYTES, StoreReader, encode_doc,  # noqa: E402
+                                    shipped_dictionary, write_store)
 from wikisearch.ingest.parse import field_texts, parse_plaintext  # noqa: E402
+
+OLD_BLOCK_BYTES, OLD_LEVEL = 128 << 10, 9
+
+
+def write_format5(path: Path, docs: list[bytes]) -> None:
+    """A format 5 store: the same content-defined cuts at ~128 KiB, level 9, no dictionary."""
+    import zstandard
+    comp = zstandard.ZstdCompressor(level=OLD_LEVEL, write_checksum=False, write_content_size=True)
+    frames, sizes, bdocs, ends, crcs, cur = [], [0], [0], [], [], []
+
+    def close():
+        frame = comp.compress(b"".join(cur))
+        frames.append(frame)
+        sizes.append(sizes[-1] + len(frame))
+        bdocs.append(bdocs[-1] + len(cur))
+        ends.append(np.cumsum([len(x) for x in cur]).astype(np.uint32))
+        crcs.append(zlib.crc32(frame))
+
+    for d in docs:
+        cur.append(d)
+        if zlib.crc32(d) * OLD_BLOCK_BYTES < len(d) << 32:
+            close()
+            cur = []
+    if cur:
+        close()
+    write_container(path, b"STOR", {"block_offsets": np.asarray(sizes, np.uint64),
+                                    "block_docs": np.asarray(bdocs, np.uint64),
+                                    "doc_ends": np.concatenate(ends), "block_crc": np.asarray(crcs, np.uint32),
+                                    "data": np.frombuffer(b"".join(frames), np.uint8)},
+                    meta={"n_docs": len(docs), "compression": "zstd", "level": OLD_LEVEL, "open_tail": bool(cur)})
+
+
+def measure(write, docs: list[bytes], tmp: Path, name: str) -> dict:
+    path = tmp / f"{name}.bin"
+    t0 = time.process_time()
+    write(path, docs)
+    cpu = time.process_time() - t0
+    c = Container(path, b"STOR")
+    r = StoreReader(c)
+    rng = random.Random(1)
+    times = []
+    for d in (rng.randrange(len(docs)) for _ in range(2000)):
+        r._last = None
+        t = time.thread_time()
+        raw = r.doc(d)
+        times.append(time.thread_time() - t)
+        assert raw == docs[d]
+    n_blocks = len(c["block_docs"]) - 1
+    c.close()
+    times.sort()
+    return {"file_bytes": path.stat().st_size, "compress_cpu_s": cpu, "blocks": n_blocks,
+            "read_cpu_ms_p50": 1000 * times[len(times) // 2], "read_cpu_ms_p95": 1000 * times[int(len(times) * 0.95)]}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--limit-docs", type=int)
     args = ap.parse_args(argv)
-    docs, input_bytes = [], 0
+    docs, sizes = [], []
     for _part, doc in iter_real_docs(CorpusSpec(limit_docs=args.limit_docs)):
-        input_bytes += len(doc.full_text().encode("utf-8"))
+        sizes.append(len(doc.full_text().encode("utf-8")))
         t = field_texts(parse_plaintext(doc.text, doc.title))
         docs.append(encode_doc([t.get(name, "") for name in FIELDS]))
-    raw = sum(map(len, docs))
-    t0 = time.process_time()
-    zlib_bytes = sum(len(zlib.compress(d, 1)) for d in docs)
-    zlib_s = time.process_time() - t0
+    input_bytes, held_input = sum(sizes), sum(sizes[TRAIN_DOCS:])
+    dictionary = shipped_dictionary("en")
+    res = {"documents": len(docs), "input_text_bytes": input_bytes, "stored_raw_bytes": sum(map(len, docs)),
+           "held_out_documents": max(0, len(docs) - TRAIN_DOCS), "held_out_input_bytes": held_input,
+           "dictionary_bytes": len(dictionary), "level": LEVEL, "block_bytes": STORE_BLOCK_BYTES}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "store.bin"
-        t0 = time.process_time()
-        write_store(path, docs)
-        zstd_s = time.process_time() - t0
-        c = Container(path, b"STOR")
-        zstd_bytes = c.shape("data")[0]
-        file_bytes = path.stat().st_size
-        r = StoreReader(c)
-        rng = random.Random(1)
-        times = []
-        for d in (rng.randrange(len(docs)) for _ in range(2000)):
-            r._last = None
-            t = time.perf_counter()
-            assert r.doc(d) == docs[d]
-            times.append(time.perf_counter() - t)
-        c.close()
-    times.sort()
-    res = {"documents": len(docs), "input_text_bytes": input_bytes, "stored_raw_bytes": raw,
-           "zlib_per_doc_bytes": zlib_bytes, "zlib_cpu_s": zlib_s,
-           "zstd_blocks_data_bytes": int(zstd_bytes), "zstd_file_bytes": file_bytes, "zstd_cpu_s": zstd_s,
-           "zstd_level": LEVEL, "block_bytes": STORE_BLOCK_BYTES,
-           "zstd_vs_input": file_bytes / input_bytes, "zlib_vs_input": zlib_bytes / input_bytes,
-           "random_doc_read_ms_p50": 1000 * times[len(times) // 2], "random_doc_read_ms_p95": 1000 * times[int(len(times) * 0.95)]}
+        tmp = Path(tmp)
+        res["format5"] = measure(write_format5, docs, tmp, "f5")
+        res["format6"] = measure(lambda p, ds: write_store(p, ds, dictionary), docs, tmp, "f6")
+        if held_input:
+            res["format5"]["held_out_file_bytes"] = measure(write_format5, docs[TRAIN_DOCS:], tmp, "f5h")["file_bytes"]
+            res["format6"]["held_out_file_bytes"] = measure(lambda p, ds: write_store(p, ds, dictionary),
+                                                            docs[TRAIN_DOCS:], tmp, "f6h")["file_bytes"]
     out = HERE / "results"
     (out / "store.json").write_text(json.dumps(res, indent=1) + "\n")
-    md = ["# Stored text: zstd blocks vs zlib per document (30k real articles)", "",
-          "| | bytes | % of input text | compress CPU s |", "|---|---|---|---|",
-          f"| input (title + text) | {input_bytes / 1e6:,.1f} MB | 100 % | |",
-          f"| stored bytes, uncompressed | {raw / 1e6:,.1f} MB | {100 * raw / input_bytes:.1f} % | |",
-          f"| format 3: zlib level 1 per document | {zlib_bytes / 1e6:,.1f} MB | {100 * zlib_bytes / input_bytes:.1f} % | {zlib_s:.1f} |",
-          f"| format 4: zstd level {LEVEL}, ~{STORE_BLOCK_BYTES >> 10} KiB blocks (whole file) | {file_bytes / 1e6:,.1f} MB | "
-          f"{100 * file_bytes / input_bytes:.1f} % | {zstd_s:.1f} |", "",
-          f"Random document read (block decompressed, cache cleared): p50 {res['random_doc_read_ms_p50']:.2f} ms, "
-          f"p95 {res['random_doc_read_ms_p95']:.2f} ms.", ""]
+
+    def row(label, r):
+        held = (f"{100 * r['held_out_file_bytes'] / held_input:.1f} %" if held_input else "-")
+        return (f"| {label} | {r['file_bytes'] / 1e6:,.1f} MB | {100 * r['file_bytes'] / input_bytes:.1f} % | {held} | "
+                f"{r['compress_cpu_s']:.1f} | {r['blocks']:,} | {r['read_cpu_ms_p50']:.3f} / {r['read_cpu_ms_p95']:.3f} |")
+
+    md = ["# Stored text: zstd blocks with a dictionary (format 6) vs without (format 5), 30k real articles", "",
+          f"{len(docs):,} articles, {input_bytes / 1e6:,.1f} MB of input text (title + text); stored bytes "
+          f"uncompressed {res['stored_raw_bytes'] / 1e6:,.1f} MB. The dictionary "
+          f"(`wikisearch/data/store-dict-en.zstd`, {len(dictionary):,} bytes, kept in each store) was trained by "
+          f"`benchmarks/train_store_dict.py` on the first {TRAIN_DOCS:,} articles; \"held out\" is the store of the "
+          f"other {res['held_out_documents']:,} against their input.", "",
+          "| store | file | % of input | % of input, held out | compress CPU s | blocks | random read CPU ms p50 / p95 |",
+          "|---|---|---|---|---|---|---|",
+          row(f"format 5: ~{OLD_BLOCK_BYTES >> 10} KiB blocks, level {OLD_LEVEL}, no dictionary", res["format5"]),
+          row(f"format 6: ~{STORE_BLOCK_BYTES >> 10} KiB blocks, level {LEVEL}, dictionary", res["format6"]), "",
+          "Command: `python benchmarks/bench_store.py`.", ""]
     (out / "store.md").write_text("\n".join(md))
     print("\n".join(md))
     return 0

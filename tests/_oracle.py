@@ -201,6 +201,21 @@ def weighted_osa_slow(q: str, w: str) -> float:
     return d[n][m]
 
 
+def resolve_redirects_slow(redirects: list[tuple[str, str]], docid_of: dict[str, int]) -> dict[str, int]:
+    """Redirect source -> docid of its target, with dicts (what the build ran before the numpy tables,
+    ``index.links.resolve_redirects``): chains followed up to 5 hops."""
+    next_of = dict(redirects)
+    out = {}
+    for src, dst in redirects:
+        hops = 0
+        while dst not in docid_of and dst in next_of and hops < 5:
+            dst = next_of[dst]
+            hops += 1
+        if dst in docid_of and src not in docid_of:
+            out[src] = docid_of[dst]
+    return out
+
+
 def oracle_snippet_window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_chars: int):
     """The best run of matches fitting in ``width`` characters: (first, last) match indexes --
     ``snippets.window`` (a numba kernel) in plain Python, on lists."""

@@ -9,7 +9,9 @@ import pytest
 
 from wikisearch.errors import CorruptIndexError
 from wikisearch.index.container import Container
-from wikisearch.index.store import STORE_BLOCK_BYTES, StoreReader, encode_doc, ends_block, merge_stores, write_store
+from wikisearch.index.container import write_container
+from wikisearch.index.store import (STORE_BLOCK_BYTES, StoreReader, dictionary_id, encode_doc, ends_block,
+                                    merge_stores, shipped_dictionary, write_store)
 
 
 def _docs(seed: int, n: int) -> list[bytes]:
@@ -39,9 +41,9 @@ def test_round_trip_and_random_access(tmp_path):
 
 def test_block_ends_are_decided_by_the_documents():
     docs = _docs(2, 2000)
-    total = sum(len(d) for d in docs)
+    expected = sum(min(1.0, len(d) / STORE_BLOCK_BYTES) for d in docs)   # P(cut after d)
     cuts = sum(ends_block(d) for d in docs)
-    assert 0.5 * total / STORE_BLOCK_BYTES < cuts < 2 * total / STORE_BLOCK_BYTES + 5
+    assert 0.8 * expected < cuts < 1.25 * expected
     assert ends_block(b"y" * (STORE_BLOCK_BYTES + 1))          # a huge document closes its block
 
 
@@ -97,5 +99,55 @@ def test_compresses_real_text_better_than_per_document_zlib(tmp_path):
     write_store(tmp_path / "s.bin", docs)
     per_doc = sum(len(zlib.compress(d, 1)) for d in docs)
     c = _open(tmp_path / "s.bin")
-    assert c.shape("data")[0] < 0.9 * per_doc
+    plain = c.shape("data")[0]
+    assert plain < 0.9 * per_doc
+    c.close()
+    # the shipped English dictionary (trained on other articles) makes the same blocks smaller
+    write_store(tmp_path / "d.bin", docs, shipped_dictionary("en"))
+    c = _open(tmp_path / "d.bin")
+    assert c.shape("data")[0] < 0.97 * plain
+    assert [StoreReader(c).doc(i) for i in range(len(docs))] == docs
+    c.close()
+
+
+def test_dictionary_is_kept_in_the_store_and_merges_keep_it(tmp_path):
+    d = shipped_dictionary("en")
+    assert len(d) > 50_000 and dictionary_id(d) > 0
+    assert shipped_dictionary("xx") == b"" and shipped_dictionary("../en") == b"" and dictionary_id(b"") == 0
+    docs = _docs(5, 300)
+    write_store(tmp_path / "a.bin", docs[:120], d)
+    write_store(tmp_path / "b.bin", docs[120:], d)
+    merge_stores([_open(tmp_path / "a.bin"), _open(tmp_path / "b.bin")], tmp_path / "m.bin")
+    c = _open(tmp_path / "m.bin")
+    assert c.meta["dictionary_id"] == dictionary_id(d)
+    assert np.asarray(c["dictionary"]).tobytes() == d
+    assert [StoreReader(c).doc(i) for i in range(300)] == docs
+    c.close()
+    write_store(tmp_path / "one.bin", docs, d)              # the same bytes as the merged one
+    merge_stores([_open(tmp_path / "one.bin")], tmp_path / "one-m.bin")
+    assert (tmp_path / "one-m.bin").read_bytes() == (tmp_path / "m.bin").read_bytes()
+
+
+def test_segments_with_different_dictionaries_do_not_merge(tmp_path):
+    docs = _docs(6, 40)
+    write_store(tmp_path / "a.bin", docs[:20], shipped_dictionary("en"))
+    write_store(tmp_path / "b.bin", docs[20:])
+    with pytest.raises(CorruptIndexError, match="another zstd dictionary"):
+        merge_stores([_open(tmp_path / "a.bin"), _open(tmp_path / "b.bin")], tmp_path / "m.bin")
+    assert not (tmp_path / "m.bin").exists()
+
+
+def test_format5_store_without_a_dictionary_is_still_read(tmp_path):
+    """Format 5 stores have no ``dictionary`` array and no ``dictionary_id``: frames are plain."""
+    import zlib
+    import zstandard
+    docs = _docs(7, 30)
+    frame = zstandard.ZstdCompressor(level=9).compress(b"".join(docs))
+    write_container(tmp_path / "s.bin", b"STOR", {
+        "block_offsets": np.asarray([0, len(frame)], np.uint64), "block_docs": np.asarray([0, 30], np.uint64),
+        "doc_ends": np.cumsum([len(x) for x in docs]).astype(np.uint32),
+        "block_crc": np.asarray([zlib.crc32(frame)], np.uint32), "data": np.frombuffer(frame, np.uint8)},
+        meta={"n_docs": 30, "compression": "zstd", "level": 9, "open_tail": False})
+    c = _open(tmp_path / "s.bin")
+    assert [StoreReader(c).doc(i) for i in range(30)] == docs
     c.close()

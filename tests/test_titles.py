@@ -10,19 +10,7 @@ import pytest
 from wikisearch.index.links import resolve_redirects
 from wikisearch.index.strings import StringTable
 
-
-def resolve_redirects_slow(redirects: list[tuple[str, str]], docid_of: dict[str, int]) -> dict[str, int]:
-    """The dict version (what the build ran before the tables): chains up to 5 hops."""
-    next_of = dict(redirects)
-    out = {}
-    for src, dst in redirects:
-        hops = 0
-        while dst not in docid_of and dst in next_of and hops < 5:
-            dst = next_of[dst]
-            hops += 1
-        if dst in docid_of and src not in docid_of:
-            out[src] = docid_of[dst]
-    return out
+from _oracle import resolve_redirects_slow
 
 
 def _words(rng, n, alphabet="abcé日\ud800"):

@@ -43,7 +43,7 @@ from wikisearch.index.merge import (
     merge_docs, merge_range, plan_ranges_of, release_free_memory)
 from wikisearch.index.segment import (
     DocTable, SegmentReader, TermWriter, assemble_parts, write_docs)
-from wikisearch.index.store import encode_doc, merge_stores, write_store
+from wikisearch.index.store import encode_doc, merge_stores, shipped_dictionary, write_store
 from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
@@ -88,7 +88,8 @@ def _page_texts(page, fmt: str, siteinfo: SiteInfo):
 def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
     """Parse, analyze and invert one block's pages; write its segment to ``out_dir``.
 
-    ``ctx`` holds JSON-able settings: siteinfo, format, namespaces, analyzer, codec, store_text.
+    ``ctx`` holds JSON-able settings: siteinfo, format, namespaces, analyzer, codec, store_text,
+    store_language (whose shipped zstd dictionary compresses the stored text).
     """
     siteinfo = SiteInfo.from_json(ctx["siteinfo"])
     namespaces = set(ctx["namespaces"])
@@ -125,7 +126,7 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
     stats = writer.close()
     write_docs(tmp / "docs.bin", DocTable(np.asarray(page_ids, np.int64), titles, postings.field_lengths))
     if ctx["store_text"]:
-        write_store(tmp / "store.bin", stored)
+        write_store(tmp / "store.bin", stored, shipped_dictionary(ctx["store_language"]))
     write_redirects(tmp / "redirects.bin", redirects)
     write_links(tmp / "links.bin", links)
     summary = {"block": block.index, "start": block.start, "end": block.end, "bytes": len(data),
@@ -301,7 +302,7 @@ class Builder:
         analyzer = Analyzer.for_language(lang, stem=self.config.stem, stopwords=self.config.stopwords)
         return {"siteinfo": dump.siteinfo.to_json(), "format": dump.format,
                 "namespaces": list(self.config.namespaces), "analyzer": analyzer.to_json(),
-                "codec": self.config.codec, "store_text": self.config.store_text}
+                "codec": self.config.codec, "store_text": self.config.store_text, "store_language": lang}
 
     def _blocks(self, done: set[int], prog: _Progress):
         """Yield (global block number, block, bytes, ctx) for the blocks still to do."""

@@ -36,18 +36,31 @@ def _id(order, r):
 
 
 @njit(cache=True, nogil=True)
-def lower_bound(blob, offsets, order, key, k0, k1):
-    """First rank r whose string is >= key[k0:k1] (the number of strings if none)."""
+def _bound(blob, offsets, order, key, k0, k1, strict):
+    """First rank r whose string is >= key[k0:k1] (``strict``: > key), or the number of strings."""
     lo = 0
     hi = offsets.shape[0] - 1
+    limit = 1 if strict else 0          # go right while compare(string, key) < limit
     while lo < hi:
         mid = (lo + hi) >> 1
         i = _id(order, mid)
-        if compare_bytes(blob, np.int64(offsets[i]), np.int64(offsets[i + 1]), key, k0, k1) < 0:
+        if compare_bytes(blob, np.int64(offsets[i]), np.int64(offsets[i + 1]), key, k0, k1) < limit:
             lo = mid + 1
         else:
             hi = mid
     return lo
+
+
+@njit(cache=True, nogil=True)
+def lower_bound(blob, offsets, order, key, k0, k1):
+    """First rank r whose string is >= key[k0:k1] (the number of strings if none)."""
+    return _bound(blob, offsets, order, key, k0, k1, False)
+
+
+@njit(cache=True, nogil=True)
+def upper_bound(blob, offsets, order, key, k0, k1):
+    """First rank r whose string is > key[k0:k1] (the number of strings if none)."""
+    return _bound(blob, offsets, order, key, k0, k1, True)
 
 
 @njit(cache=True, nogil=True)
@@ -148,19 +161,10 @@ def find_last_many(blob, offsets, order, keys, key_offsets):
     the highest id, as a Python dict built from the strings in id order keeps)."""
     m = key_offsets.shape[0] - 1
     out = np.full(m, -1, np.int64)
-    n = offsets.shape[0] - 1
     for j in range(m):
         k0 = np.int64(key_offsets[j])
         k1 = np.int64(key_offsets[j + 1])
-        lo = 0
-        hi = n
-        while lo < hi:            # first rank whose string is > key
-            mid = (lo + hi) >> 1
-            i = _id(order, mid)
-            if compare_bytes(blob, np.int64(offsets[i]), np.int64(offsets[i + 1]), keys, k0, k1) <= 0:
-                lo = mid + 1
-            else:
-                hi = mid
+        lo = upper_bound(blob, offsets, order, keys, k0, k1)
         if lo > 0:
             i = _id(order, lo - 1)
             if compare_bytes(blob, np.int64(offsets[i]), np.int64(offsets[i + 1]), keys, k0, k1) == 0:

@@ -26,7 +26,11 @@ from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOld
 #:    per block of 64 documents' titles and redirect titles (docs.bin); the index path is a link
 #:    to a generation directory (``publish.py``).
 #: 5: store.bin holds zstd blocks of documents (was one zlib record per document).
-FORMAT_VERSION = 5
+#: 6: store.bin's blocks are ~16 KiB and compressed with a zstd dictionary kept in the file (its
+#:    ``dictionary`` array); a format 5 store (no dictionary, ~128 KiB blocks) is still read.
+FORMAT_VERSION = 6
+#: The oldest format this version reads (format 5 differs only in its store, which is still read).
+MIN_FORMAT_VERSION = 5
 FORMAT_NAME = "wikisearch-index"
 MANIFEST = "manifest.json"
 #: In a directory of index shards (``wikisearch index --shards N``): their names, in order.
@@ -103,9 +107,10 @@ def check_manifest(manifest, path) -> dict:
     if version > FORMAT_VERSION:
         raise FormatTooNewError(f"index {path} has format version {version}; this wikisearch reads "
                                 f"up to {FORMAT_VERSION}: upgrade wikisearch")
-    if version < FORMAT_VERSION:
+    if version < MIN_FORMAT_VERSION:
         raise FormatTooOldError(f"index {path} has format version {version}; this wikisearch reads "
-                                f"version {FORMAT_VERSION}: rebuild it with `wikisearch index`")
+                                f"versions {MIN_FORMAT_VERSION} to {FORMAT_VERSION}: rebuild it with "
+                                "`wikisearch index`")
     return manifest
 
 

@@ -1,24 +1,31 @@
 """store: the documents' field texts (``store.bin``, STOR), compressed in blocks of documents with
-zstd, random access kept (snippets, phrase checks, ``Searcher.doc``).
+zstd and a shared dictionary, random access kept (snippets, phrase checks, ``Searcher.doc``).
 
 A store block is a run of whole documents (each its fields joined by U+001F, UTF-8) compressed as
 one zstd frame. Where a block ends is decided by the documents alone, never by where the build cut
 the dump: a block ends after a document with probability ``len(doc) / STORE_BLOCK_BYTES`` (by the
-CRC-32 of its bytes), so blocks hold ~128 KiB and the merged store is the same bytes whatever the
-dump blocks or worker count were. A segment's last block may be *open* (its run goes on in the
+CRC-32 of its bytes), so blocks hold ~16 KiB and the merged store is the same bytes whatever the
+dump blocks or worker count were. Small blocks keep a fetch cheap (one ~16 KiB frame decompressed
+per document read); the zstd *dictionary* (trained once from real articles, shipped with the
+package per language, :func:`shipped_dictionary`; a copy is kept in the store) gives small frames
+the shared context that long blocks would otherwise provide. A segment's last block may be *open* (its run goes on in the
 next segment); the merge decompresses the open tail and the next segment's first block and
 compresses them as one, and copies every other block as it is.
 
 Arrays: ``block_offsets`` (uint64[B+1], byte offsets of the frames in ``data``), ``block_docs``
 (uint64[B+1], the first docid of each block), ``doc_ends`` (uint32[N], the end of each document in
 its block's uncompressed bytes; it starts where the one before it in the block ends, or at 0),
-``block_crc`` (uint32[B], CRC-32 of each frame), ``data``. Meta: ``compression`` ("zstd"),
-``level``, ``n_docs``, ``open_tail``.
+``block_crc`` (uint32[B], CRC-32 of each frame), ``data``, ``dictionary`` (uint8[D]: the zstd
+dictionary every frame was compressed with; D = 0: none; format 5 stores lack the array and mean
+none). Meta: ``compression`` ("zstd"), ``level``, ``n_docs``, ``open_tail``, ``dictionary_id``
+(the dictionary's zstd id, 0 for none).
 """
 from __future__ import annotations
 
 import threading
 import zlib
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +34,31 @@ from wikisearch.errors import CorruptIndexError
 from wikisearch.index.container import ContainerWriter, write_container
 
 SEP_FIELD = "\x1f"
-STORE_BLOCK_BYTES = 128 << 10
-#: zstd level: 9 keeps 0.3578 of the 30k articles' text (level 6: 0.3628) at the same cost per fetch
-#: (a fetch decompresses one ~128 KiB block: 0.25 ms of CPU either way), compressing at ~0.6x the speed.
-#: Readers do not depend on it: any level decodes the same.
-LEVEL = 9
+STORE_BLOCK_BYTES = 16 << 10
+#: zstd level. With the dictionary and ~16 KiB blocks, level 6 keeps less of the 30k articles' text
+#: than level 9 did with ~128 KiB blocks and no dictionary, compressing as fast, and a fetch
+#: decompresses ~8x fewer bytes (benchmarks/bench_store.py). Readers do not depend on it.
+LEVEL = 6
 COMPRESSION = "zstd"
+#: Shipped dictionaries: ``wikisearch/data/store-dict-{language}.zstd`` (``benchmarks/train_store_dict.py``).
+DICTIONARY_FILE = "store-dict-{}.zstd"
+
+
+@lru_cache(maxsize=None)
+def shipped_dictionary(language: str | None) -> bytes:
+    """The zstd dictionary shipped for ``language`` (ISO code), or b"" when there is none."""
+    if not language or not language.isalnum():
+        return b""
+    f = resources.files("wikisearch").joinpath("data", DICTIONARY_FILE.format(language.lower()))
+    return f.read_bytes() if f.is_file() else b""
+
+
+def dictionary_id(dictionary: bytes) -> int:
+    """A zstd dictionary's id (0: no dictionary)."""
+    if not dictionary:
+        return 0
+    import zstandard
+    return zstandard.ZstdCompressionDict(dictionary).dict_id()
 
 
 def encode_doc(field_texts: list[str]) -> bytes:
@@ -45,32 +71,53 @@ def decode_doc(raw: bytes) -> list[str]:
 
 
 def ends_block(doc: bytes) -> bool:
-    """Does a store block end after this document? (content-defined: ~1 cut per 128 KiB)."""
+    """Does a store block end after this document? (content-defined: ~1 cut per STORE_BLOCK_BYTES)."""
     return zlib.crc32(doc) * STORE_BLOCK_BYTES < len(doc) << 32
 
 
-def _compressor():
+def _compressor(dictionary: bytes):
     import zstandard
-    return zstandard.ZstdCompressor(level=LEVEL, write_checksum=False, write_content_size=True)
+    if not dictionary:
+        return zstandard.ZstdCompressor(level=LEVEL, write_checksum=False, write_content_size=True)
+    d = zstandard.ZstdCompressionDict(dictionary)
+    d.precompute_compress(level=LEVEL)
+    return zstandard.ZstdCompressor(level=LEVEL, dict_data=d, write_checksum=False,
+                                    write_content_size=True, write_dict_id=True)
 
 
 _local = threading.local()
 
 
-def _decompress(frame: bytes) -> bytes:
-    # a decompressor (and its context) per thread, made once: they are not thread-safe
-    d = getattr(_local, "decompressor", None)
+def _decompress(frame: bytes, dictionary: bytes = b"") -> bytes:
+    # a decompressor (and its context) per thread and dictionary, made once: they are not
+    # thread-safe, and loading a dictionary costs more than a small frame does
+    cache = getattr(_local, "decompressors", None)
+    if cache is None:
+        cache = _local.decompressors = {}
+    d = cache.get(dictionary)
     if d is None:
         import zstandard
-        d = _local.decompressor = zstandard.ZstdDecompressor()
+        d = zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(dictionary)) \
+            if dictionary else zstandard.ZstdDecompressor()
+        if len(cache) > 8:
+            cache.clear()
+        cache[dictionary] = d
     return d.decompress(frame)
+
+
+def store_dictionary(s) -> bytes:
+    """The dictionary a STOR container's frames were compressed with (b"" for none)."""
+    if "dictionary" not in s.specs:
+        return b""
+    return np.asarray(s.checked("dictionary")).tobytes()
 
 
 class _Blocks:
     """Accumulates compressed blocks and their arrays."""
 
-    def __init__(self):
-        self.comp = _compressor()
+    def __init__(self, dictionary: bytes = b""):
+        self.dictionary = dictionary
+        self.comp = _compressor(dictionary)
         self.frames: list[bytes] = []
         self.sizes, self.docs, self.ends, self.crcs = [0], [0], [], []
 
@@ -89,12 +136,18 @@ class _Blocks:
     def arrays(self) -> dict:
         return {"block_offsets": np.asarray(self.sizes, np.uint64), "block_docs": np.asarray(self.docs, np.uint64),
                 "doc_ends": np.concatenate(self.ends) if self.ends else np.zeros(0, np.uint32),
-                "block_crc": np.asarray(self.crcs, np.uint32)}
+                "block_crc": np.asarray(self.crcs, np.uint32),
+                "dictionary": np.frombuffer(self.dictionary, np.uint8)}
+
+    def meta(self, n_docs: int, open_tail: bool) -> dict:
+        return {"n_docs": n_docs, "compression": COMPRESSION, "level": LEVEL, "open_tail": open_tail,
+                "dictionary_id": dictionary_id(self.dictionary)}
 
 
-def write_store(path, docs: list[bytes]) -> None:
-    """A segment's ``store.bin`` from its documents' bytes (:func:`encode_doc`), in docid order."""
-    blocks = _Blocks()
+def write_store(path, docs: list[bytes], dictionary: bytes = b"") -> None:
+    """A segment's ``store.bin`` from its documents' bytes (:func:`encode_doc`), in docid order,
+    compressed with the zstd ``dictionary`` (b"": none)."""
+    blocks = _Blocks(dictionary)
     frames, cur = [], []
     for d in docs:
         cur.append(d)
@@ -105,15 +158,21 @@ def write_store(path, docs: list[bytes]) -> None:
     if cur:
         frames.append(blocks.add(b"".join(cur), np.cumsum([len(x) for x in cur])))
     write_container(path, b"STOR", {**blocks.arrays(), "data": np.frombuffer(b"".join(frames), np.uint8)},
-                    meta={"n_docs": len(docs), "compression": COMPRESSION, "level": LEVEL,
-                          "open_tail": open_tail})
+                    meta=blocks.meta(len(docs), open_tail))
 
 
 def merge_stores(stores: list, path: Path) -> None:
-    """Join the segments' stores (their STOR containers, in docid order) into one: closed blocks are
-    copied file to file, an open tail is joined with the next segment's first block."""
+    """Join the segments' stores (their STOR containers, in docid order, all compressed with the
+    same dictionary) into one: closed blocks are copied file to file, an open tail is joined with
+    the next segment's first block."""
     joined_path = Path(path).with_name(Path(path).name + ".joined")
-    blocks = _Blocks()
+    dictionaries = [store_dictionary(s) for s in stores]
+    for s, d in zip(stores, dictionaries):
+        if d != dictionaries[0]:
+            raise CorruptIndexError(s.path, "its stored text uses another zstd dictionary than the "
+                                    "first segment's", expected=dictionary_id(dictionaries[0]),
+                                    found=dictionary_id(d))
+    blocks = _Blocks(dictionaries[0] if dictionaries else b"")
     ranges: list = []
     pending, pending_ends = b"", []
     n_docs = 0
@@ -140,7 +199,7 @@ def merge_stores(stores: list, path: Path) -> None:
                     blocks.add_frame(int(bo[b + 1] - bo[b]), int(crc[b]), ends)
                     copy(s.path, base + int(bo[b]), int(bo[b + 1] - bo[b]))
                     continue
-                raw = read_block(s, b)
+                raw = read_block(s, b, blocks.dictionary)
                 pending_ends.append(ends.astype(np.int64) + len(pending))
                 pending += raw
                 if closed:
@@ -154,8 +213,7 @@ def merge_stores(stores: list, path: Path) -> None:
             copy(joined_path, joined.tell(), len(frame))
             joined.write(frame)
     try:
-        w = ContainerWriter(path, b"STOR", meta={"n_docs": n_docs, "compression": COMPRESSION,
-                                                 "level": LEVEL, "open_tail": open_tail})
+        w = ContainerWriter(path, b"STOR", meta=blocks.meta(n_docs, open_tail))
         for name, arr in blocks.arrays().items():
             w.add(name, arr)
         w.add_file_ranges("data", ranges)
@@ -164,8 +222,9 @@ def merge_stores(stores: list, path: Path) -> None:
         joined_path.unlink(missing_ok=True)
 
 
-def read_block(s, b: int) -> bytes:
-    """Block ``b`` of a STOR container, checksum-verified and decompressed."""
+def read_block(s, b: int, dictionary: bytes | None = None) -> bytes:
+    """Block ``b`` of a STOR container, checksum-verified and decompressed (``dictionary``: the
+    container's, :func:`store_dictionary`; read from it when None)."""
     bo = s.checked("block_offsets")
     a, z = int(bo[b]), int(bo[b + 1])
     frame = s.read("data", a, z) if getattr(s, "sparse", False) else s["data"][a:z]
@@ -175,7 +234,7 @@ def read_block(s, b: int) -> bytes:
         raise CorruptIndexError(s.path, f"checksum mismatch in stored-text block {b}",
                                 expected=f"{int(s['block_crc'][b]):08x}", found=f"{crc:08x}")
     try:
-        return _decompress(frame)
+        return _decompress(frame, store_dictionary(s) if dictionary is None else dictionary)
     except Exception as e:   # zstandard.ZstdError
         raise CorruptIndexError(s.path, f"stored-text block {b} is damaged ({e})") from None
 
@@ -192,6 +251,7 @@ class StoreReader:
         # the tables are checked once (their CRCs); each frame has its own
         self.block_docs = np.asarray(container.checked("block_docs"), np.int64)
         self.doc_ends = container.checked("doc_ends")
+        self.dictionary = store_dictionary(container)
         self._last: tuple[int, bytes] | None = None
 
     def doc(self, docid: int) -> bytes:
@@ -200,7 +260,7 @@ class StoreReader:
         if last is not None and last[0] == b:
             raw = last[1]
         else:
-            raw = read_block(self.c, b)
+            raw = read_block(self.c, b, self.dictionary)
             self._last = (b, raw)
         first = int(self.block_docs[b])
         start = 0 if docid == first else int(self.doc_ends[docid - 1])
