@@ -3,7 +3,8 @@ documents (the 30k-article corpus) and the same queries (DBpedia-Entity v2).
 
 For every query, wikisearch's top 10 hits are taken; both engines then make a snippet of about
 150 characters for each of those documents: wikisearch from its stored text
-(``stored_text`` + ``snippets.make_snippet``), tantivy from a tantivy index of exactly the same
+(``stored_text`` + ``snippets.make_snippets``, the 10 hits' snippets made together as a
+search makes them), tantivy from a tantivy index of exactly the same
 text (``opening`` + ``body`` as wikisearch stores them; field ``text``, stored, ``en_stem``),
 fetched with ``searcher.doc`` and cut by ``SnippetGenerator.snippet_from_doc`` (``max_num_chars``
 150). Measured:
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
 
     import tantivy
     from wikisearch.search.searcher import Searcher
-    from wikisearch.search.snippets import SnippetTerms, make_snippet
+    from wikisearch.search.snippets import SnippetTerms, make_snippets
 
     index_dir = Path(args.index)
     ensure_index(index_dir, Path(args.corpus))
@@ -124,12 +125,9 @@ def main(argv=None) -> int:
                      "tq": tq})
     print(f"{len(rows)} queries with hits", flush=True)
 
-    def ours(row):
-        out = []
-        for d in row["docids"]:
-            texts = reader.stored_text(d)
-            out.append(make_snippet(an, texts, row["terms"], args.chars).text)
-        return out
+    def ours(row):      # as Searcher.search(snippets=True) makes them: the 10 together
+        docs = [reader.stored_text(d) for d in row["docids"]]
+        return [sn.text for sn in make_snippets(an, docs, row["terms"], args.chars)]
 
     def theirs(row):
         gen = tantivy.SnippetGenerator.create(tsearcher, row["tq"], schema, "text")

@@ -214,3 +214,41 @@ def resolve_redirects_slow(redirects: list[tuple[str, str]], docid_of: dict[str,
         if dst in docid_of and src not in docid_of:
             out[src] = docid_of[dst]
     return out
+
+
+def oracle_snippet_window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_chars: int):
+    """The best run of matches fitting in ``width`` characters: (first, last) match indexes --
+    ``snippets.window`` (a numba kernel) in plain Python, on lists."""
+    from wikisearch.search.snippets import _EARLY, _PHRASE, _REPEAT
+    best, best_score = (0, 0), -1.0
+    m = len(starts)
+    counts = [0] * n_terms
+    distinct = 0
+    repeats = phr = 0.0
+    j = 0                                   # matches [i, j) are in the window
+    for i in range(m):
+        limit = starts[i] + width
+        while j < m and ends[j] <= limit:
+            c = counts[which[j]]
+            if c == 0:
+                distinct += 1
+            else:
+                repeats += _REPEAT * 1.1 ** -(c - 1)
+            counts[which[j]] = c + 1
+            j += 1
+        if j <= i:                          # one match wider than the window: itself
+            j = i + 1
+            counts[which[i]] += 1
+            distinct += counts[which[i]] == 1
+        if phrase_at:
+            phr = _PHRASE * sum(1 for a, (b, _) in phrase_at.items() if i <= a and b < j)
+        score = distinct + min(repeats, 0.9) + phr - _EARLY * starts[i] / max(n_chars, 1)
+        if score > best_score + 1e-12:
+            best_score, best = score, (i, j - 1)
+        c = counts[which[i]] - 1            # match i leaves the window
+        counts[which[i]] = c
+        if c == 0:
+            distinct -= 1
+        else:
+            repeats -= _REPEAT * 1.1 ** -(c - 1)
+    return best

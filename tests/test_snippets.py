@@ -17,7 +17,9 @@ from wikisearch.popularity.spelling import SpellingDictionary, _codepoints
 from wikisearch.popularity.suggest import Suggester, suggest_key
 from wikisearch.search.results import MatchedVia, Snippet
 from wikisearch.search.searcher import Searcher
-from wikisearch.search.snippets import SnippetTerms, heading_anchor, make_snippet
+from wikisearch.search.snippets import (SnippetTerms, _phrase_runs, heading_anchor, make_snippet,
+                                        make_snippets, window)
+from _oracle import oracle_snippet_window
 
 EN = Analyzer("english")
 
@@ -370,6 +372,64 @@ def test_find_terms_equals_the_slow_spans(language, text):
         kept = [t for _, _, t in spans]
         s, e, w, p = an.find_terms(text, terms, positions=True)
         assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
+
+
+@pytest.mark.parametrize("language", ["english", "russian", "indonesian", ""])
+def test_find_terms_many_equals_the_slow_spans_of_each_text(language):
+    """One tokenizer pass over several texts (a search's snippets) finds in each text what the
+    slow spans of that text alone find: offsets and positions counted from the text's start."""
+    an = Analyzer(language)
+    many = " ".join(f"w{i}" for i in range(3000))          # the tables grow
+    texts = TEXTS + TEXTS[::-1] + ["", "run " * 3000 + "Köln", many + " Köln run", "Ελλάδα run"]
+    spans = [an.spans_slow(t) for t in texts]
+    vocab = sorted({t for sp in spans for _, _, t in sp})
+    for terms in (vocab, vocab[::3], vocab[1:2], ["nothing"]):
+        for positions in (True, False):
+            got = an.find_terms_many(texts, terms, positions=positions)
+            assert len(got) == len(texts)
+            for text, sp, (s, e, w, p) in zip(texts, spans, got):
+                want = [(a, b, terms.index(t)) for a, b, t in sp if t in terms]
+                assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (text, terms, positions)
+                if positions:
+                    kept = [t for _, _, t in sp]
+                    assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
+                else:
+                    assert p.tolist() == an.find_terms(text, terms, positions=False)[3].tolist()
+
+
+def test_window_kernel_equals_the_plain_python_window():
+    """The numba window (sums in the same order) picks the oracle's window on random matches:
+    repeats, matches wider than the window, phrases, ties at equal scores."""
+    rng = np.random.default_rng(15)
+    for case in range(400):
+        m = int(rng.integers(1, 120)) if case else 2100       # more than MAX_MATCHES once
+        n_terms = int(rng.integers(1, 6))
+        gaps = rng.integers(0, 40, m)
+        lens = rng.integers(1, 12 if case % 5 else 300, m)
+        starts = np.cumsum(gaps + np.concatenate(([0], lens[:-1]))).astype(np.int64)
+        ends = (starts + lens).astype(np.int64)
+        which = rng.integers(0, n_terms, m).astype(np.int64)
+        position = np.cumsum(rng.integers(1, 3, m)).astype(np.int64)
+        phrases = [tuple(int(x) for x in rng.integers(0, n_terms, int(rng.integers(2, 4))))
+                   for _ in range(int(rng.integers(0, 3)))]
+        runs = _phrase_runs(which.tolist(), position.tolist(), phrases)
+        width = int(rng.integers(5, 200))
+        n_chars = int(ends[-1]) + int(rng.integers(0, 1000))
+        want = oracle_snippet_window(starts.tolist(), ends.tolist(), which.tolist(), n_terms, runs,
+                                     width, n_chars)
+        assert window(starts, ends, which, n_terms, runs, width, n_chars) == want, case
+
+
+def test_snippets_made_together_equal_one_at_a_time():
+    docs = [{"opening": "Dogs run fast.", "body": "A dog runs. The runner ran home."},
+            {"opening": "", "body": "Nothing here matches at all."},
+            {"opening": "Köln und Straße", "body": "running dogs " * 50},
+            {"opening": "", "body": ""}]
+    for terms in (terms_of("dog run"), terms_of("run", ["dog runs"]), terms_of("zebra")):
+        for chars in (20, 150):
+            together = make_snippets(EN, docs, terms, chars)
+            alone = [make_snippet(EN, d, terms, chars) for d in docs]
+            assert [(a.text, a.highlights) for a in together] == [(b.text, b.highlights) for b in alone]
 
 
 def test_pruned_top_k_and_batch_equal_the_full_ranking():

@@ -315,3 +315,111 @@ def remap(tok_ids, tok_text, mapping):
             texts[n] = tok_text[k]
             n += 1
     return term_ids[:n], texts[:n]
+
+
+@njit(cache=True, nogil=True)
+def _spans_distinct_run(buf, text_ends, table, max_chars, wanted, t, i, n_all, tok_ids, tok_start,
+                        tok_stop, tok_index, n_tok, ht, d_start, d_stop, n_dist):
+    """:func:`_distinct_run` that keeps each token's byte span and ordinal (``n_all`` counts
+    every token), for the tokens whose first byte is ``wanted`` only: the others are skipped
+    without hashing."""
+    n_slots = ht.size // 4
+    max_dist = min(d_start.size, n_slots // 2)   # load factor <= 1/2
+    mask = np.uint64(n_slots - 1)
+    while t < text_ends.size:
+        end = text_ends[t]
+        while i < end:
+            if n_tok == tok_ids.size or n_dist == max_dist:
+                return t, i, n_all, n_tok, n_dist
+            kind, n = _class_at(buf, i, table)
+            if kind != WORD and kind != CJK:
+                i += n
+                continue
+            if not wanted[buf[i]]:              # skip the token: classes only
+                i += n
+                n_chars = 1
+                while i < end:
+                    c, n = _class_at(buf, i, table)
+                    if c == EXTEND or (c == WORD and kind == WORD):
+                        i += n
+                        n_chars += 1
+                    else:
+                        break
+                if n_chars <= max_chars:
+                    n_all += 1
+                continue
+            start, i, n_chars, h, key, key2 = _scan_token(buf, i, end, table)
+            if n_chars > max_chars:
+                continue
+            s = h & mask
+            while True:
+                v = ht[4 * s + 1]
+                if v == _EMPTY:
+                    d = n_dist
+                    d_start[d] = start
+                    d_stop[d] = i
+                    ht[4 * s] = h
+                    ht[4 * s + 1] = np.uint64(d)
+                    ht[4 * s + 2] = key
+                    ht[4 * s + 3] = key2
+                    n_dist += 1
+                    break
+                if ht[4 * s] == h and ht[4 * s + 2] == key and ht[4 * s + 3] == key2:
+                    d = np.int64(v)
+                    if key2 != _LONG or _same_token(buf, d_start[d], d_stop[d], start, i):
+                        break
+                s = (s + np.uint64(1)) & mask
+            tok_ids[n_tok] = d
+            tok_start[n_tok] = start
+            tok_stop[n_tok] = i
+            tok_index[n_tok] = n_all
+            n_tok += 1
+            n_all += 1
+        t += 1
+    return t, i, n_all, n_tok, n_dist
+
+
+@njit(cache=True, nogil=True)
+def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted):
+    """One pass of :func:`tokenize_distinct` and :func:`token_spans` together, over the tokens
+    whose first byte is ``wanted`` (``bool[256]``; all true: every token): per such token its
+    distinct id, byte start, byte stop and ordinal among all the tokens; per text the number of
+    such tokens up to its end and the ordinal of its first token; per distinct token the byte
+    span of its first occurrence: ``(token_ids, starts, stops, ordinals, text_token_ends,
+    text_first_ordinal, distinct_start, distinct_stop)``. The tables start small (a search's
+    snippets tokenize a few texts) and grow as needed."""
+    tok_ids = np.empty(max(64, buf.size // 6), np.int32)
+    tok_start = np.empty(tok_ids.size, np.int64)
+    tok_stop = np.empty(tok_ids.size, np.int64)
+    tok_index = np.empty(tok_ids.size, np.int64)
+    n_slots = 1024
+    while n_slots < 4096 and n_slots * 16 < buf.size:
+        n_slots *= 2
+    d_start = np.empty(n_slots // 2, np.int64)
+    d_stop = np.empty(n_slots // 2, np.int64)
+    ht = np.full(4 * n_slots, _EMPTY, np.uint64)   # open addressing, linear probing
+    text_tok_ends = np.zeros(text_ends.size, np.int64)
+    text_first = np.zeros(text_ends.size, np.int64)
+    t, i, n_all, n_tok, n_dist = 0, 0, 0, 0, 0
+    while t < text_ends.size:
+        t2, i, n_all, n_tok, n_dist = _spans_distinct_run(
+            buf, text_ends[:t + 1], table, max_chars, wanted, t, i, n_all, tok_ids, tok_start,
+            tok_stop, tok_index, n_tok, ht, d_start, d_stop, n_dist)
+        if t2 > t:                          # text t is done
+            text_tok_ends[t] = n_tok
+            if t + 1 < text_ends.size:
+                text_first[t + 1] = n_all
+            t += 1
+            continue
+        if n_tok == tok_ids.size:
+            tok_ids = _grow(tok_ids, 0)
+            tok_start = _grow(tok_start, 0)
+            tok_stop = _grow(tok_stop, 0)
+            tok_index = _grow(tok_index, 0)
+        if n_dist == d_start.size:
+            d_start = _grow(d_start, 0)
+            d_stop = _grow(d_stop, 0)
+        if n_dist == ht.size // 8:
+            ht = _rehash(ht)
+    return (tok_ids[:n_tok], tok_start[:n_tok], tok_stop[:n_tok], tok_index[:n_tok], text_tok_ends,
+            text_first, d_start[:n_dist], d_stop[:n_dist])

@@ -467,44 +467,66 @@ class Analyzer:
         >>> Analyzer().find_terms("Runs, ran, and ran", ["run", "ran"])[2]
         array([0, 1, 1])
         """
+        return self.find_terms_many([text], terms, positions)[0]
+
+    def find_terms_many(self, texts: list[str], terms, positions: bool = True
+                        ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`find_terms` of each of ``texts``, in one pass: one tokenizer call over all of
+        them (token spans and distinct tokens together), and the distinct tokens of all the
+        texts analyzed once (a search's snippets share most of their words).
+
+        >>> [w.tolist() for _, _, w, _ in Analyzer().find_terms_many(["dogs run", "a dog"], ["dog"])]
+        [[0], [0]]
+        """
         empty = np.zeros(0, np.int64)
-        if not text or not terms:
-            return empty, empty, empty, empty
-        buf, ends = _encode([text])
-        table = class_table()
-        tok, _, d_start, d_stop = K.tokenize_distinct(buf, ends, table, self.max_token_chars)
-        if tok.size == 0:
-            return empty, empty, empty, empty
+        none = (empty, empty, empty, empty)
+        if not terms or not any(texts):
+            return [none] * len(texts)
+        buf, ends = _encode(list(texts))
         want = {t: i for i, t in enumerate(terms)}
+        wanted = np.ones(256, bool)             # first bytes of the tokens that may match
         if not positions and self.language not in _PREFIXING_STEMMERS and \
                 all(t and ord(t[0]) < 128 for t in terms):
-            wanted = np.zeros(256, bool)        # first bytes kept: the terms' letters, either case
-            wanted[128:] = True                 # and every non-ASCII one
-            for c in {t[0] for t in terms}:
+            wanted[:128] = False                # the terms' first letters, either case, and
+            for c in {t[0] for t in terms}:     # every non-ASCII byte
                 wanted[ord(c)] = True
                 if "a" <= c <= "z":
                     wanted[ord(c) - 32] = True
-            keep = np.flatnonzero(wanted[buf[d_start]])
-            which_d = np.full(len(d_start), -1, np.int64)
-            if len(keep):
-                found = self._terms_of(_token_strings(buf, d_start[keep], d_stop[keep]))
-                which_d[keep] = [want.get(t, -1) if t is not None else -2 for t in found]
-        else:
-            found = self._terms_of(_token_strings(buf, d_start, d_stop))
-            which_d = np.fromiter((want.get(t, -1) if t is not None else -2 for t in found),
-                                  np.int64, len(found))
+        tok, starts, stops, ordinal, text_tok_ends, text_first, d_start, d_stop = \
+            K.tokenize_distinct_spans(buf, ends, class_table(), self.max_token_chars, wanted)
+        if tok.size == 0:
+            return [none] * len(texts)
+        found = self._terms_of(_token_strings(buf, d_start, d_stop))
+        which_d = np.fromiter((want.get(t, -1) if t is not None else -2 for t in found),
+                              np.int64, len(found))
         which = which_d[tok]
         hit = np.flatnonzero(which >= 0)
         if hit.size == 0:
-            return empty, empty, empty, empty
-        starts, stops, _ = K.token_spans(buf, ends, table, self.max_token_chars)
-        position = np.cumsum(which != -2) - 1 if positions else np.arange(len(which), dtype=np.int64)
-        if len(buf) == len(text):               # ASCII: bytes are characters
-            return starts[hit].astype(np.int64), stops[hit].astype(np.int64), which[hit], position[hit]
-        # characters before byte b: b less the UTF-8 continuation bytes before it
-        cont = np.flatnonzero((buf & 0xC0) == 0x80)
-        s, e = starts[hit].astype(np.int64), stops[hit].astype(np.int64)
-        return s - np.searchsorted(cont, s), e - np.searchsorted(cont, e), which[hit], position[hit]
+            return [none] * len(texts)
+        s, e = starts[hit], stops[hit]
+        text_start = np.zeros(len(texts), np.int64)     # byte where each text starts
+        text_start[1:] = ends[:-1]
+        if len(buf) != sum(map(len, texts)):   # not ASCII: characters before byte b are b less
+            cont = np.flatnonzero((buf & 0xC0) == 0x80)     # the UTF-8 continuation bytes before it
+            s, e = s - np.searchsorted(cont, s), e - np.searchsorted(cont, e)
+            text_start = text_start - np.searchsorted(cont, text_start)
+        # each text's matches, offsets and positions counted from the text's own start
+        if positions:                           # kept tokens (not stopwords) before each token
+            first_tok = np.concatenate(([0], text_tok_ends[:-1]))   # (every token was kept here)
+            kept = np.zeros(len(which) + 1, np.int64)
+            np.cumsum(which != -2, out=kept[1:])
+            position, base = kept[1:][hit] - 1, kept[first_tok]
+        else:
+            position, base = ordinal[hit], text_first
+        cut = np.searchsorted(hit, text_tok_ends)
+        w = which[hit]
+        out, a = [], 0
+        for k in range(len(texts)):
+            b = int(cut[k])
+            out.append((s[a:b] - text_start[k], e[a:b] - text_start[k], w[a:b], position[a:b] - base[k])
+                       if b > a else none)
+            a = b
+        return out
 
     def analyze_slow(self, text: str) -> list[str]:
         """Plain-Python oracle (regex over a string of character classes): equals :meth:`terms`."""

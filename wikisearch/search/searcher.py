@@ -35,7 +35,8 @@ from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
 from wikisearch.jit import readonly
 from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 from wikisearch.search.results import Document, Hit, SearchResult
-from wikisearch.search.snippets import SNIPPET_CHARS, SnippetTerms, make_snippet, matched_via
+from wikisearch.search.snippets import (SNIPPET_CHARS, SnippetTerms, make_snippets, matched_via,
+                                         matched_via_many)
 from wikisearch.search.startup import fast_start  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:   # loaded when first used: a plain search needs neither (nor their kernels)
@@ -273,14 +274,23 @@ class Searcher:
         terms = {t for lit in q.literals + list(q.filters) for t in lit.terms}
         analyzer, reader = self.analyzer, self.reader
 
-        def explain(hit):
-            return matched_via(analyzer, reader, hit.docid, hit.title, hit.matched_fields, terms)
-        which = SnippetTerms.from_query(q) if snippets else None
-        for h in result:
-            h._explain = explain
-            if which is not None:
-                texts = reader.stored_text(h.docid)
-                h.snippet = make_snippet(analyzer, texts, which, chars) if texts is not None else None
+        if not snippets:                    # matched via: worked out when read
+            def explain(hit):
+                return matched_via(analyzer, reader, hit.docid, hit.title, hit.matched_fields, terms)
+            for h in result:
+                h._explain = explain
+            return
+        # each hit's stored text read once (in docid order: neighbours may share a store block),
+        # for its snippet and its matched via; the snippets made together
+        stored = {d: reader.stored_text(d) for d in sorted({h.docid for h in result})}
+        have = [h for h in result if stored[h.docid] is not None]
+        made = make_snippets(analyzer, [stored[h.docid] for h in have], SnippetTerms.from_query(q), chars)
+        for h, snippet in zip(have, made):
+            h.snippet = snippet
+        vias = matched_via_many(analyzer, reader, [(h.docid, h.title, h.matched_fields, stored[h.docid])
+                                                   for h in result], terms)
+        for h, via in zip(result, vias):
+            h._via = via
 
     # --- plumbing ----------------------------------------------------------------------------
     def _prior(self, priors) -> tuple[np.ndarray, float] | None:

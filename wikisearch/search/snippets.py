@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wikisearch.search import _snippet_kernels as K
 from wikisearch.search.query import Query
 from wikisearch.search.results import MatchedVia, Snippet, article_text
 
@@ -114,40 +115,20 @@ def _end_at(text: str, i: int, need: int) -> int:
     return i
 
 
-def _window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_chars: int):
-    """The best run of matches fitting in ``width`` characters: (first, last) match indexes."""
-    best, best_score = (0, 0), -1.0
-    m = len(starts)
-    counts = [0] * n_terms
-    distinct = 0
-    repeats = phr = 0.0
-    j = 0                                   # matches [i, j) are in the window
-    for i in range(m):
-        limit = starts[i] + width
-        while j < m and ends[j] <= limit:
-            c = counts[which[j]]
-            if c == 0:
-                distinct += 1
-            else:
-                repeats += _REPEAT * 1.1 ** -(c - 1)
-            counts[which[j]] = c + 1
-            j += 1
-        if j <= i:                          # one match wider than the window: itself
-            j = i + 1
-            counts[which[i]] += 1
-            distinct += counts[which[i]] == 1
-        if phrase_at:
-            phr = _PHRASE * sum(1 for a, (b, _) in phrase_at.items() if i <= a and b < j)
-        score = distinct + min(repeats, 0.9) + phr - _EARLY * starts[i] / max(n_chars, 1)
-        if score > best_score + 1e-12:
-            best_score, best = score, (i, j - 1)
-        c = counts[which[i]] - 1            # match i leaves the window
-        counts[which[i]] = c
-        if c == 0:
-            distinct -= 1
-        else:
-            repeats -= _REPEAT * 1.1 ** -(c - 1)
-    return best
+#: What the c-th repeat of a term adds (index c; 0 unused), as Python's floats compute it.
+_REPEATS = np.array([0.0] + [_REPEAT * 1.1 ** -(c - 1) for c in range(1, MAX_MATCHES + 1)])
+
+
+def window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_chars: int):
+    """The best run of matches fitting in ``width`` characters: (first, last) match indexes
+    (``starts``, ``ends``, ``which``: int64 arrays; ``phrase_at``: :func:`_phrase_runs`)."""
+    first = np.fromiter(phrase_at.keys(), np.int64, len(phrase_at))
+    last = np.fromiter((b for b, _ in phrase_at.values()), np.int64, len(phrase_at))
+    repeats = _REPEATS if len(starts) <= MAX_MATCHES else \
+        np.array([0.0] + [_REPEAT * 1.1 ** -(c - 1) for c in range(1, len(starts) + 1)])
+    i, j = K.best_window(starts, ends, which, n_terms, first, last, width, n_chars,
+                         repeats, _PHRASE, _EARLY)
+    return int(i), int(j)
 
 
 def _phrase_runs(which, position, phrases) -> dict:
@@ -167,23 +148,37 @@ def _phrase_runs(which, position, phrases) -> dict:
 def make_snippet(analyzer, fields: dict[str, str], terms: SnippetTerms,
                  chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> Snippet:
     """The snippet of a document's stored ``fields`` for ``terms`` (see the module's doc)."""
+    return make_snippets(analyzer, [fields], terms, chars, scan_chars)[0]
+
+
+def make_snippets(analyzer, docs: list[dict[str, str]], terms: SnippetTerms,
+                  chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> list[Snippet]:
+    """:func:`make_snippet` of each of ``docs`` (stored fields), the same snippets made
+    together: the texts are tokenized in one pass and their words analyzed once."""
     width = max(int(chars), 1)
     scan_chars = max(SCAN_CHARS if scan_chars is None else int(scan_chars), 4 * width)
-    # long articles: the window is in the first part (cut before the text is copied whole)
-    text = article_text({f: fields.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
-    text = text.replace("\n", " ").replace("\t", " ").replace("\r", " ")
-    starts, ends, which, position = analyzer.find_terms(text, terms.terms, positions=bool(terms.phrases))
+    texts = []
+    for fields in docs:
+        # long articles: the window is in the first part (cut before the text is copied whole)
+        text = article_text({f: fields.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
+        texts.append(text.replace("\n", " ").replace("\t", " ").replace("\r", " "))
+    found = analyzer.find_terms_many(texts, terms.terms, positions=bool(terms.phrases))
+    return [_snippet(text, matches, terms, width) for text, matches in zip(texts, found)]
+
+
+def _snippet(text: str, matches, terms: SnippetTerms, width: int) -> Snippet:
+    starts, ends, which, position = matches
     if len(starts) > MAX_MATCHES:
         starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
-    starts, ends, which, position = (a.tolist() for a in (starts, ends, which, position))
-    if not starts:                          # no match in the text: its opening
+    if not len(starts):                     # no match in the text: its opening
         a = 0
         while a < len(text) and text[a].isspace():
             a += 1
         b = _end_at(text, min(len(text), a + width), a + 1)
         return Snippet(text[a:b].rstrip(), [])
-    runs = _phrase_runs(which, position, terms.phrases)
-    first, last = _window(starts, ends, which, len(terms.terms), runs, width, len(text))
+    runs = _phrase_runs(which.tolist(), position.tolist(), terms.phrases)
+    first, last = window(starts, ends, which, len(terms.terms), runs, width, len(text))
+    starts, ends = starts.tolist(), ends.tolist()
     lo, hi = starts[first], ends[last]
     spare = max(0, width - (hi - lo))
     a = _start_at(text, lo, spare)
@@ -216,37 +211,63 @@ def heading_anchor(heading: str) -> str:
     return "_".join(heading.split())
 
 
-def _best_line(analyzer, lines, terms: set) -> tuple[str, int]:
-    best, hits = "", 0
-    for line in lines:
-        n = len(terms & set(analyzer.terms(line))) if line.strip() else 0
-        if n > hits:
-            best, hits = line.strip(), n
-    return best, hits
+def _best_lines(analyzer, groups: list[list[str]], terms: set) -> list[tuple[str, int]]:
+    """For each group of lines, the line showing the most of ``terms`` (the first such) and how
+    many it shows ("", 0 when none does). All the groups are searched in one call, each as one
+    text ("\\n" never joins two words), and only the words that may be query terms analyzed."""
+    groups = [[line for line in lines if line.strip()] for lines in groups]
+    if not terms:
+        return [("", 0)] * len(groups)
+    out = []
+    order = sorted(terms)
+    found = analyzer.find_terms_many(["\n".join(lines) for lines in groups], order, positions=False)
+    for lines, (starts, _, which, _) in zip(groups, found):
+        if not len(starts):
+            out.append(("", 0))
+            continue
+        line_starts = np.cumsum([0] + [len(line) + 1 for line in lines[:-1]])
+        line_of = np.searchsorted(line_starts, starts, side="right") - 1
+        shown = np.unique(line_of * len(order) + which)     # distinct (line, term) pairs
+        counts = np.bincount(shown // len(order), minlength=len(lines))
+        best = int(np.argmax(counts))       # the first line with the most
+        out.append((lines[best].strip(), int(counts[best])))
+    return out
 
 
-def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms) -> MatchedVia | None:
+def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms,
+                stored: dict[str, str] | None = None) -> MatchedVia | None:
     """How a hit's ``matched_fields`` (for the query's ``terms``, a set of analyzed terms) reached
     it, in CirrusSearch's order: its title, else the redirect title, section heading or category
-    showing the most of the terms; None when only the text (or other fields) matched."""
-    fields = set(matched_fields)
-    if "title" in fields:
-        return MatchedVia("title", title)
-    if not fields & {"redirect", "heading", "category"} or not terms:
-        return None
-    if "redirect" in fields:
-        line, n = _best_line(analyzer, reader.redirects(docid), terms)
-        if n:
-            return MatchedVia("redirect", line)
-    stored = reader.stored_text(docid) if fields & {"heading", "category"} else None
-    if stored is None:
-        return None
-    if "heading" in fields:
-        line, n = _best_line(analyzer, stored.get("heading", "").split("\n"), terms)
-        if n:
-            return MatchedVia("heading", line, heading_anchor(line))
-    if "category" in fields:
-        line, n = _best_line(analyzer, stored.get("category", "").split("\n"), terms)
-        if n:
-            return MatchedVia("category", line)
-    return None
+    showing the most of the terms; None when only the text (or other fields) matched.
+    ``stored``: the document's stored fields when the caller has them already (its snippet's),
+    else they are read when a heading or a category has to be looked at."""
+    return matched_via_many(analyzer, reader, [(docid, title, matched_fields, stored)], terms)[0]
+
+
+def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
+    """:func:`matched_via` of each of ``hits`` (``(docid, title, matched_fields, stored)``), the
+    lines of all of them searched together."""
+    out: list[MatchedVia | None] = [None] * len(hits)
+    groups, where = [], []                  # lines to search; (hit, kind) of each
+    for k, (docid, title, matched_fields, stored) in enumerate(hits):
+        fields = set(matched_fields)
+        if "title" in fields:
+            out[k] = MatchedVia("title", title)
+            continue
+        if not fields & {"redirect", "heading", "category"} or not terms:
+            continue
+        if "redirect" in fields:
+            groups.append(reader.redirects(docid))
+            where.append((k, "redirect"))
+        if stored is None and fields & {"heading", "category"}:
+            stored = reader.stored_text(docid)
+        if stored is None:
+            continue
+        for kind in ("heading", "category"):
+            if kind in fields:
+                groups.append(stored.get(kind, "").split("\n"))
+                where.append((k, kind))
+    for (k, kind), (line, n) in zip(where, _best_lines(analyzer, groups, terms) if groups else []):
+        if n and out[k] is None:            # the first kind in VIA_ORDER that shows a term
+            out[k] = MatchedVia(kind, line, heading_anchor(line) if kind == "heading" else None)
+    return out

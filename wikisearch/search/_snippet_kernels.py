@@ -1,0 +1,62 @@
+"""Numba kernel of the snippets: the best window of matches (``snippets`` validates and explains).
+
+Pure functions over contiguous arrays, no I/O, no validation; they run with
+``NUMBA_DISABLE_JIT=1`` too, and ``tests/_oracle.py`` holds the plain-Python window that a test
+compares this one with.
+"""
+from __future__ import annotations
+
+import numpy as np
+from wikisearch.jit import njit
+
+
+@njit(cache=True, nogil=True)
+def best_window(starts, ends, which, n_terms, run_first, run_last, width, n_chars, repeat,
+                phrase, early):
+    """The run of matches ``[first, last]`` fitting in ``width`` characters that scores best:
+    its distinct terms, plus ``repeat[c]`` for the ``c``-th repeat of a term (at most 0.9 in
+    all), plus ``phrase`` per phrase occurrence ``[run_first[r], run_last[r]]`` inside it, less
+    ``early`` times how far into the text (of ``n_chars``) it starts; the earliest of equals.
+    Every match is ``starts[k]``, ``ends[k]`` (character offsets, in text order) and ``which[k]``
+    (its term, < ``n_terms``). The sums are made in the oracle's order, so the scores are its
+    floats to the bit."""
+    m = starts.size
+    best_i, best_j = 0, 0
+    best_score = -1.0
+    counts = np.zeros(n_terms, np.int64)
+    distinct = 0
+    repeats = 0.0
+    phr = 0.0
+    j = 0                                   # matches [i, j) are in the window
+    for i in range(m):
+        limit = starts[i] + width
+        while j < m and ends[j] <= limit:
+            c = counts[which[j]]
+            if c == 0:
+                distinct += 1
+            else:
+                repeats += repeat[c]
+            counts[which[j]] = c + 1
+            j += 1
+        if j <= i:                          # one match wider than the window: itself
+            j = i + 1
+            counts[which[i]] += 1
+            if counts[which[i]] == 1:
+                distinct += 1
+        if run_first.size:
+            inside = 0
+            for r in range(run_first.size):
+                if i <= run_first[r] and run_last[r] < j:
+                    inside += 1
+            phr = phrase * inside
+        score = distinct + min(repeats, 0.9) + phr - early * starts[i] / max(n_chars, 1)
+        if score > best_score + 1e-12:
+            best_score = score
+            best_i, best_j = i, j - 1
+        c = counts[which[i]] - 1            # match i leaves the window
+        counts[which[i]] = c
+        if c == 0:
+            distinct -= 1
+        else:
+            repeats -= repeat[c]
+    return best_i, best_j
