@@ -173,6 +173,29 @@ def _scan_token(buf, i, end, table):
 
 
 @njit(cache=True, nogil=True)
+def _intern(ht, mask, h, key, key2, buf, start, stop, d_start, d_stop, n_dist):
+    """The distinct id of the token ``buf[start:stop]`` (hash ``h``, slot keys ``key``/``key2``
+    from :func:`_scan_token`) in the open-addressing table ``ht`` (linear probing), entered as
+    distinct token ``n_dist`` when new: ``(id, n_dist after)``."""
+    s = h & mask
+    while True:
+        v = ht[4 * s + 1]
+        if v == _EMPTY:
+            d_start[n_dist] = start
+            d_stop[n_dist] = stop
+            ht[4 * s] = h
+            ht[4 * s + 1] = np.uint64(n_dist)
+            ht[4 * s + 2] = key
+            ht[4 * s + 3] = key2
+            return np.int64(n_dist), n_dist + 1
+        if ht[4 * s] == h and ht[4 * s + 2] == key and ht[4 * s + 3] == key2:
+            d = np.int64(v)
+            if key2 != _LONG or _same_token(buf, d_start[d], d_stop[d], start, stop):
+                return d, n_dist
+        s = (s + np.uint64(1)) & mask
+
+
+@njit(cache=True, nogil=True)
 def _distinct_run(buf, text_ends, table, max_chars, t, i, tok_ids, tok_text, n_tok,
                   ht, d_start, d_stop, n_dist):
     """Go on from text ``t``, byte ``i`` until done or an array is full (then the caller
@@ -190,24 +213,7 @@ def _distinct_run(buf, text_ends, table, max_chars, t, i, tok_ids, tok_text, n_t
             start, i, n_chars, h, key, key2 = _scan_token(buf, i, end, table)
             if start < 0 or n_chars > max_chars:
                 continue
-            s = h & mask
-            while True:
-                v = ht[4 * s + 1]
-                if v == _EMPTY:
-                    d = n_dist
-                    d_start[d] = start
-                    d_stop[d] = i
-                    ht[4 * s] = h
-                    ht[4 * s + 1] = np.uint64(d)
-                    ht[4 * s + 2] = key
-                    ht[4 * s + 3] = key2
-                    n_dist += 1
-                    break
-                if ht[4 * s] == h and ht[4 * s + 2] == key and ht[4 * s + 3] == key2:
-                    d = np.int64(v)
-                    if key2 != _LONG or _same_token(buf, d_start[d], d_stop[d], start, i):
-                        break
-                s = (s + np.uint64(1)) & mask
+            d, n_dist = _intern(ht, mask, h, key, key2, buf, start, i, d_start, d_stop, n_dist)
             tok_ids[n_tok] = d
             tok_text[n_tok] = t
             n_tok += 1
@@ -351,24 +357,7 @@ def _spans_distinct_run(buf, text_ends, table, max_chars, wanted, t, i, n_all, t
             start, i, n_chars, h, key, key2 = _scan_token(buf, i, end, table)
             if n_chars > max_chars:
                 continue
-            s = h & mask
-            while True:
-                v = ht[4 * s + 1]
-                if v == _EMPTY:
-                    d = n_dist
-                    d_start[d] = start
-                    d_stop[d] = i
-                    ht[4 * s] = h
-                    ht[4 * s + 1] = np.uint64(d)
-                    ht[4 * s + 2] = key
-                    ht[4 * s + 3] = key2
-                    n_dist += 1
-                    break
-                if ht[4 * s] == h and ht[4 * s + 2] == key and ht[4 * s + 3] == key2:
-                    d = np.int64(v)
-                    if key2 != _LONG or _same_token(buf, d_start[d], d_stop[d], start, i):
-                        break
-                s = (s + np.uint64(1)) & mask
+            d, n_dist = _intern(ht, mask, h, key, key2, buf, start, i, d_start, d_stop, n_dist)
             tok_ids[n_tok] = d
             tok_start[n_tok] = start
             tok_stop[n_tok] = i
