@@ -446,3 +446,7 @@ class SimpleAnalyzer:
             pos += 1
         a = np.array(out, np.int64).reshape(-1, 4)
         return a[:, 0].copy(), a[:, 1].copy(), a[:, 2].copy(), a[:, 3].copy()
+
+    def find_terms_many(self, texts, terms, positions: bool = True):
+        """``Analyzer.find_terms_many`` for this analyzer: :meth:`find_terms` of each text."""
+        return [self.find_terms(text, terms, positions) for text in texts]
