@@ -115,8 +115,12 @@ def _end_at(text: str, i: int, need: int) -> int:
     return i
 
 
-#: What the c-th repeat of a term adds (index c; 0 unused), as Python's floats compute it.
-_REPEATS = np.array([0.0] + [_REPEAT * 1.1 ** -(c - 1) for c in range(1, MAX_MATCHES + 1)])
+def _repeat_table(n: int) -> np.ndarray:
+    """What the c-th repeat of a term adds (index c <= n; 0 unused), as Python's floats compute it."""
+    return np.array([0.0] + [_REPEAT * 1.1 ** -(c - 1) for c in range(1, n + 1)])
+
+
+_REPEATS = _repeat_table(MAX_MATCHES)
 
 
 def window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_chars: int):
@@ -124,8 +128,7 @@ def window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_cha
     (``starts``, ``ends``, ``which``: int64 arrays; ``phrase_at``: :func:`_phrase_runs`)."""
     first = np.fromiter(phrase_at.keys(), np.int64, len(phrase_at))
     last = np.fromiter((b for b, _ in phrase_at.values()), np.int64, len(phrase_at))
-    repeats = _REPEATS if len(starts) <= MAX_MATCHES else \
-        np.array([0.0] + [_REPEAT * 1.1 ** -(c - 1) for c in range(1, len(starts) + 1)])
+    repeats = _REPEATS if len(starts) <= MAX_MATCHES else _repeat_table(len(starts))
     i, j = K.best_window(starts, ends, which, n_terms, first, last, width, n_chars,
                          repeats, _PHRASE, _EARLY)
     return int(i), int(j)
