@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from wikisearch.config import FIELDS, N_FIELDS, RankConfig
+from wikisearch.index.store import encode_doc
 from wikisearch.search.query import SimpleAnalyzer
 
 
@@ -91,6 +92,11 @@ class MemoryIndex:
         if not self.store:
             return None
         return {f: self.docs[d].get(f, "") for f in FIELDS}
+
+    def stored_doc(self, d):
+        if not self.store:
+            return None
+        return encode_doc([self.docs[d].get(f, "") for f in FIELDS])
 
     def alias_table(self):
         per_doc = [self.redirects(d) for d in range(self.n_docs)]

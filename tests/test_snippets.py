@@ -443,3 +443,71 @@ def test_pruned_top_k_and_batch_equal_the_full_ranking():
             assert d.candidates(q, k) == full[:k], (q, k)
     assert d.correct_many(queries) == [d.correct(q) for q in queries]
     assert d.correct("zzzzzz") == "zzzzzz" and d.correct("chrismas") == "christmas"
+
+
+def _random_text(rng, n_words: int) -> str:
+    pieces = ["run", "Runs", "dog", "DOGS", "Köln", "straße", "Ελλάδα", "москва", "東京", "e\u0301te\u0301",
+              "\ud800", "\U0001f600", "a", ".", "!", "\n", "\t", "\r", "--", "x" * 20, "Naïve", "\u200d"]
+    out = []
+    for _ in range(n_words):
+        out.append(pieces[int(rng.integers(len(pieces)))])
+        out.append(" " if rng.random() < 0.8 else "")
+    return "".join(out)
+
+
+def test_snippets_from_stored_bytes_equal_those_from_fields():
+    """What a search hands over (a document's stored bytes, not decoded whole) gives the same
+    snippets as its decoded fields: prose cut at the scanned characters within multi-byte
+    characters, empty and missing fields, lone surrogates, line breaks shown as spaces."""
+    from wikisearch.config import FIELDS
+    from wikisearch.index.store import encode_doc
+    rng = np.random.default_rng(7)
+    for case in range(150):
+        fields = {f: _random_text(rng, int(rng.integers(0, 40))) for f in FIELDS}
+        if case % 4 == 0:
+            fields["opening"] = ""
+        if case % 5 == 0:
+            fields["body"] = ""
+        if case % 3 == 0:
+            fields["body"] = _random_text(rng, 3000)          # longer than the scanned part
+        raw = encode_doc([fields[f] for f in FIELDS])
+        cut = encode_doc([fields[f] for f in FIELDS[:FIELDS.index("body") + (case % 2)]])  # fields left out
+        few = {f: fields[f] for f in FIELDS[:FIELDS.index("body") + (case % 2)]}
+        for terms in (terms_of("run dog"), terms_of("köln", ["москва run"]), terms_of("zebra")):
+            for chars in (5, 60, 150):
+                for scan in (None, 23, 701):
+                    a = make_snippets(EN, [fields, few], terms, chars, scan)
+                    b = make_snippets(EN, [raw, cut], terms, chars, scan)
+                    assert [(x.text, x.highlights) for x in a] == [(x.text, x.highlights) for x in b], case
+                    assert "\n" not in a[0].text and "\t" not in a[0].text
+
+
+def test_char_cut_equals_slicing_the_string():
+    from wikisearch.search._snippet_kernels import char_cut
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        text = _random_text(rng, int(rng.integers(0, 30)))
+        raw = text.encode("utf-8", "surrogatepass")
+        buf = np.frombuffer(b"##" + raw + b"##", np.uint8)
+        for n in (0, 1, 2, 7, len(text) - 1, len(text), len(text) + 3):
+            if n < 0:
+                continue
+            end, chars = char_cut(buf, 2, 2 + len(raw), n)
+            assert (int(end) - 2, int(chars)) == (len(text[:n].encode("utf-8", "surrogatepass")),
+                                                  len(text[:n])), (text, n)
+
+
+def test_term_memo_full_or_warm_finds_what_a_fresh_analyzer_finds(monkeypatch):
+    """The per-thread token memo (warm, or replaced when full) changes no match."""
+    from wikisearch.analysis import analyzer as A
+    texts = TEXTS + ["run " * 50 + "Köln " + " ".join(f"w{i}" for i in range(600))]
+    vocab = sorted({t for text in texts for _, _, t in EN.spans_slow(text)})
+    want = {}
+    for limit in (1 << 18, 8):
+        monkeypatch.setattr(A._TermMemo, "LIMIT", limit)
+        an = Analyzer("english")
+        for rep in range(3):                 # cold memo, warm memo, warm again
+            for terms in (vocab, vocab[::5], ["run", "köln"]):
+                for positions in (True, False):
+                    got = [tuple(map(np.ndarray.tolist, m)) for m in an.find_terms_many(texts, terms, positions)]
+                    assert want.setdefault((tuple(terms), positions), got) == got, (limit, rep)

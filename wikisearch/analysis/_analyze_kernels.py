@@ -324,11 +324,59 @@ def remap(tok_ids, tok_text, mapping):
 
 
 @njit(cache=True, nogil=True)
-def _spans_distinct_run(buf, text_ends, table, max_chars, wanted, t, i, n_all, tok_ids, tok_start,
-                        tok_stop, tok_index, n_tok, ht, d_start, d_stop, n_dist):
-    """:func:`_distinct_run` that keeps each token's byte span and ordinal (``n_all`` counts
-    every token), for the tokens whose first byte is ``wanted`` only: the others are skipped
-    without hashing."""
+def memo_get(memo, h, key, key2):
+    """What the token memo ``memo`` (slots [hash, value + 1, key, key2], as the distinct-token
+    table's) holds for the token of ``h``/``key``/``key2`` (:func:`_scan_token`): its value
+    (>= -1), or -2 when absent. Tokens longer than 15 bytes are never in it."""
+    if key2 == _LONG or memo.size == 0:
+        return np.int64(-2)
+    mask = np.uint64(memo.size // 4 - 1)
+    s = h & mask
+    while True:
+        v = memo[4 * s + 1]
+        if v == _EMPTY:
+            return np.int64(-2)
+        if memo[4 * s] == h and memo[4 * s + 2] == key and memo[4 * s + 3] == key2:
+            return np.int64(v) - 1
+        s = (s + np.uint64(1)) & mask
+
+
+@njit(cache=True, nogil=True)
+def memo_add(memo, hashes, keys, key2s, values):
+    """Enter tokens (their :func:`_scan_token` hash and keys) with ``values`` (>= -1) in the
+    token memo, which has room for them (load factor <= 1/2: the caller grows it with
+    :func:`_rehash`); tokens longer than 15 bytes are left out. Returns how many were entered."""
+    mask = np.uint64(memo.size // 4 - 1)
+    n = 0
+    for k in range(hashes.size):
+        if key2s[k] == _LONG:
+            continue
+        h = hashes[k]
+        s = h & mask
+        while True:
+            v = memo[4 * s + 1]
+            if v == _EMPTY:
+                memo[4 * s] = h
+                memo[4 * s + 1] = np.uint64(values[k] + 1)
+                memo[4 * s + 2] = keys[k]
+                memo[4 * s + 3] = key2s[k]
+                n += 1
+                break
+            if memo[4 * s] == h and memo[4 * s + 2] == keys[k] and memo[4 * s + 3] == key2s[k]:
+                break
+            s = (s + np.uint64(1)) & mask
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _spans_distinct_run(buf, text_ends, table, max_chars, wanted, memo, t, i, cont, n_all, tok_ids,
+                        tok_start, tok_stop, tok_index, n_tok, ht, d_start, d_stop, d_hash,
+                        d_key, d_key2, n_dist):
+    """:func:`_distinct_run` that keeps each token's span and ordinal (``n_all`` counts every
+    token), for the tokens whose first byte is ``wanted`` only: the others are skipped without
+    hashing. A token the ``memo`` holds gets its value as id; the others (new distinct tokens)
+    get ``-3 - distinct id``. Spans are characters (``cont``: the UTF-8 continuation bytes
+    before byte ``i``)."""
     n_slots = ht.size // 4
     max_dist = min(d_start.size, n_slots // 2)   # load factor <= 1/2
     mask = np.uint64(n_slots - 1)
@@ -336,18 +384,21 @@ def _spans_distinct_run(buf, text_ends, table, max_chars, wanted, t, i, n_all, t
         end = text_ends[t]
         while i < end:
             if n_tok == tok_ids.size or n_dist == max_dist:
-                return t, i, n_all, n_tok, n_dist
+                return t, i, cont, n_all, n_tok, n_dist
             kind, n = _class_at(buf, i, table)
             if kind != WORD and kind != CJK:
                 i += n
+                cont += n - 1
                 continue
             if not wanted[buf[i]]:              # skip the token: classes only
                 i += n
+                cont += n - 1
                 n_chars = 1
                 while i < end:
                     c, n = _class_at(buf, i, table)
                     if c == EXTEND or (c == WORD and kind == WORD):
                         i += n
+                        cont += n - 1
                         n_chars += 1
                     else:
                         break
@@ -355,29 +406,42 @@ def _spans_distinct_run(buf, text_ends, table, max_chars, wanted, t, i, n_all, t
                     n_all += 1
                 continue
             start, i, n_chars, h, key, key2 = _scan_token(buf, i, end, table)
+            c0 = cont
+            cont += i - start - n_chars
             if n_chars > max_chars:
                 continue
-            d, n_dist = _intern(ht, mask, h, key, key2, buf, start, i, d_start, d_stop, n_dist)
-            tok_ids[n_tok] = d
-            tok_start[n_tok] = start
-            tok_stop[n_tok] = i
+            code = memo_get(memo, h, key, key2)
+            if code == -2:
+                d, n_dist = _intern(ht, mask, h, key, key2, buf, start, i, d_start, d_stop, n_dist)
+                if d == n_dist - 1:
+                    d_hash[d] = h
+                    d_key[d] = key
+                    d_key2[d] = key2
+                code = -3 - d
+            tok_ids[n_tok] = code
+            tok_start[n_tok] = start - c0
+            tok_stop[n_tok] = i - cont
             tok_index[n_tok] = n_all
             n_tok += 1
             n_all += 1
         t += 1
-    return t, i, n_all, n_tok, n_dist
+    return t, i, cont, n_all, n_tok, n_dist
 
 
 @njit(cache=True, nogil=True)
-def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted):
+def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted, memo):
     """One pass of :func:`tokenize_distinct` and :func:`token_spans` together, over the tokens
-    whose first byte is ``wanted`` (``bool[256]``; all true: every token): per such token its
-    distinct id, byte start, byte stop and ordinal among all the tokens; per text the number of
-    such tokens up to its end and the ordinal of its first token; per distinct token the byte
-    span of its first occurrence: ``(token_ids, starts, stops, ordinals, text_token_ends,
-    text_first_ordinal, distinct_start, distinct_stop)``. The tables start small (a search's
-    snippets tokenize a few texts) and grow as needed."""
-    tok_ids = np.empty(max(64, buf.size // 6), np.int32)
+    whose first byte is ``wanted`` (``bool[256]``; all true: every token), with a token memo
+    (:func:`memo_get`; ``uint64[0]``: none): per such token its id (the memo's value when the
+    memo holds the token, else ``-3 - distinct id``), character start and stop (counted from
+    its text's start) and ordinal among all the tokens; per text the number of such tokens up
+    to its end, the ordinal of its first token and its length in characters; per distinct
+    token (the tokens the memo lacks) the byte span of its first occurrence and its hash and
+    keys (:func:`_scan_token`): ``(token_ids, starts, stops, ordinals, text_token_ends,
+    text_first_ordinal, text_chars, distinct_start, distinct_stop, distinct_hash,
+    distinct_key, distinct_key2)``. The tables start small (a search's snippets tokenize a few
+    texts) and grow as needed."""
+    tok_ids = np.empty(max(64, buf.size // 6), np.int64)
     tok_start = np.empty(tok_ids.size, np.int64)
     tok_stop = np.empty(tok_ids.size, np.int64)
     tok_index = np.empty(tok_ids.size, np.int64)
@@ -386,15 +450,28 @@ def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted):
         n_slots *= 2
     d_start = np.empty(n_slots // 2, np.int64)
     d_stop = np.empty(n_slots // 2, np.int64)
+    d_hash = np.empty(n_slots // 2, np.uint64)
+    d_key = np.empty(n_slots // 2, np.uint64)
+    d_key2 = np.empty(n_slots // 2, np.uint64)
     ht = np.full(4 * n_slots, _EMPTY, np.uint64)   # open addressing, linear probing
     text_tok_ends = np.zeros(text_ends.size, np.int64)
     text_first = np.zeros(text_ends.size, np.int64)
-    t, i, n_all, n_tok, n_dist = 0, 0, 0, 0, 0
+    text_chars = np.zeros(text_ends.size, np.int64)
+    t, i, cont, n_all, n_tok, n_dist = 0, 0, 0, 0, 0, 0
+    text_cont = 0                           # continuation bytes before text t
     while t < text_ends.size:
-        t2, i, n_all, n_tok, n_dist = _spans_distinct_run(
-            buf, text_ends[:t + 1], table, max_chars, wanted, t, i, n_all, tok_ids, tok_start,
-            tok_stop, tok_index, n_tok, ht, d_start, d_stop, n_dist)
+        t2, i, cont, n_all, n_tok, n_dist = _spans_distinct_run(
+            buf, text_ends[:t + 1], table, max_chars, wanted, memo, t, i, cont, n_all, tok_ids,
+            tok_start, tok_stop, tok_index, n_tok, ht, d_start, d_stop, d_hash, d_key, d_key2,
+            n_dist)
         if t2 > t:                          # text t is done
+            begin = text_ends[t - 1] if t > 0 else 0
+            text_chars[t] = text_ends[t] - begin - (cont - text_cont)
+            first = text_tok_ends[t - 1] if t > 0 else 0
+            for k in range(first, n_tok):   # spans counted from the text's start
+                tok_start[k] -= begin - text_cont
+                tok_stop[k] -= begin - text_cont
+            text_cont = cont
             text_tok_ends[t] = n_tok
             if t + 1 < text_ends.size:
                 text_first[t + 1] = n_all
@@ -408,7 +485,11 @@ def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted):
         if n_dist == d_start.size:
             d_start = _grow(d_start, 0)
             d_stop = _grow(d_stop, 0)
+            d_hash = _grow(d_hash, 0)
+            d_key = _grow(d_key, 0)
+            d_key2 = _grow(d_key2, 0)
         if n_dist == ht.size // 8:
             ht = _rehash(ht)
     return (tok_ids[:n_tok], tok_start[:n_tok], tok_stop[:n_tok], tok_index[:n_tok], text_tok_ends,
-            text_first, d_start[:n_dist], d_stop[:n_dist])
+            text_first, text_chars, d_start[:n_dist], d_stop[:n_dist], d_hash[:n_dist],
+            d_key[:n_dist], d_key2[:n_dist])

@@ -304,6 +304,39 @@ def _token_strings(buf, starts, stops) -> list[str]:
     return joined.tobytes().decode("utf-8", "surrogatepass").split("\n")
 
 
+class _TermMemo:
+    """Token -> term id, for the tokenizer kernel (:func:`_analyze_kernels.memo_get`): a hash
+    table of the tokens seen (their hash and keys, as the distinct-token table keys them) and
+    the ids of the terms they analyze to (``ids``; -1: dropped). Bounded: a full memo is replaced."""
+
+    LIMIT = 1 << 18                             # tokens remembered (the table: 16 MB at most)
+
+    def __init__(self):
+        self.table = np.full(4 * 4096, K._EMPTY, np.uint64)
+        self.n = 0
+        self.ids: dict[str, int] = {}           # term -> id
+
+    def full(self) -> bool:
+        return self.n >= self.LIMIT
+
+    def enter(self, found: list[str | None], hashes, keys, key2s) -> np.ndarray:
+        """The term ids of ``found`` (terms of new tokens, None: dropped), the tokens entered."""
+        ids = self.ids
+        out = np.empty(len(found), np.int64)
+        for k, term in enumerate(found):
+            if term is None:
+                out[k] = -1
+                continue
+            i = ids.get(term)
+            if i is None:
+                i = ids[term] = len(ids)
+            out[k] = i
+        while 2 * (self.n + len(found)) > self.table.size // 4:
+            self.table = K._rehash(self.table)
+        self.n += int(K.memo_add(self.table, hashes, keys, key2s, out))
+        return out
+
+
 class Analyzer:
     """Text -> terms for one language; the same object analyzes documents and queries.
 
@@ -478,12 +511,26 @@ class Analyzer:
         >>> [w.tolist() for _, _, w, _ in Analyzer().find_terms_many(["dogs run", "a dog"], ["dog"])]
         [[0], [0]]
         """
+        if not terms or not any(texts):
+            empty = np.zeros(0, np.int64)
+            return [(empty, empty, empty, empty)] * len(texts)
+        buf, ends = _encode(list(texts))
+        return self.find_terms_encoded(buf, ends, terms, positions)[0]
+
+    def find_terms_encoded(self, buf: np.ndarray, ends: np.ndarray, terms, positions: bool = True):
+        """:meth:`find_terms_many` of the texts ``buf[ends[t-1]:ends[t]]`` (UTF-8, ``uint8``;
+        ``ends``: ``int64``), offsets in characters of each text, and the length of each text
+        in characters: ``(found, text_chars)``. A token's term is looked up in a memo kept per
+        thread (tokens of up to 15 bytes, keyed by their bytes with ASCII lowercased, as the
+        tokenizer tells tokens apart); only the tokens it lacks are analyzed (and entered).
+
+        >>> [w.tolist() for _, _, w, _ in Analyzer().find_terms_encoded(
+        ...     np.frombuffer(b"dogs runa dog", np.uint8), np.array([8, 13]), ["dog"])[0]]
+        [[0], [0]]
+        """
         empty = np.zeros(0, np.int64)
         none = (empty, empty, empty, empty)
-        if not terms or not any(texts):
-            return [none] * len(texts)
-        buf, ends = _encode(list(texts))
-        want = {t: i for i, t in enumerate(terms)}
+        n_texts = len(ends)
         wanted = np.ones(256, bool)             # first bytes of the tokens that may match
         if not positions and self.language not in _PREFIXING_STEMMERS and \
                 all(t and ord(t[0]) < 128 for t in terms):
@@ -492,25 +539,25 @@ class Analyzer:
                 wanted[ord(c)] = True
                 if "a" <= c <= "z":
                     wanted[ord(c) - 32] = True
-        tok, starts, stops, ordinal, text_tok_ends, text_first, d_start, d_stop = \
-            K.tokenize_distinct_spans(buf, ends, class_table(), self.max_token_chars, wanted)
-        if tok.size == 0:
-            return [none] * len(texts)
-        found = self._terms_of(_token_strings(buf, d_start, d_stop))
-        which_d = np.fromiter((want.get(t, -1) if t is not None else -2 for t in found),
-                              np.int64, len(found))
-        which = which_d[tok]
+        memo = self._term_memo()
+        (code, starts, stops, ordinal, text_tok_ends, text_first, text_chars, d_start, d_stop,
+         d_hash, d_key, d_key2) = K.tokenize_distinct_spans(buf, ends, class_table(),
+                                                            self.max_token_chars, wanted, memo.table)
+        if not terms or code.size == 0:
+            return [none] * n_texts, text_chars
+        if d_start.size:                        # tokens the memo lacks: analyzed, then entered
+            ids = memo.enter(self._terms_of(_token_strings(buf, d_start, d_stop)), d_hash, d_key, d_key2)
+            new = code <= -3
+            code[new] = ids[-3 - code[new]]
+        # code: the memo's term id of each token (-1: dropped by analysis)
+        which = np.where(code == -1, -2, -1)
+        for k, t in enumerate(terms):
+            i = memo.ids.get(t)
+            if i is not None:
+                which[code == i] = k
         hit = np.flatnonzero(which >= 0)
         if hit.size == 0:
-            return [none] * len(texts)
-        s, e = starts[hit], stops[hit]
-        text_start = np.zeros(len(texts), np.int64)     # byte where each text starts
-        text_start[1:] = ends[:-1]
-        if len(buf) != sum(map(len, texts)):   # not ASCII: characters before byte b are b less
-            cont = np.flatnonzero((buf & 0xC0) == 0x80)     # the UTF-8 continuation bytes before it
-            s, e = s - np.searchsorted(cont, s), e - np.searchsorted(cont, e)
-            text_start = text_start - np.searchsorted(cont, text_start)
-        # each text's matches, offsets and positions counted from the text's own start
+            return [none] * n_texts, text_chars
         if positions:                           # kept tokens (not stopwords) before each token
             first_tok = np.concatenate(([0], text_tok_ends[:-1]))   # (every token was kept here)
             kept = np.zeros(len(which) + 1, np.int64)
@@ -518,15 +565,20 @@ class Analyzer:
             position, base = kept[1:][hit] - 1, kept[first_tok]
         else:
             position, base = ordinal[hit], text_first
+        s, e, w = starts[hit], stops[hit], which[hit]
         cut = np.searchsorted(hit, text_tok_ends)
-        w = which[hit]
         out, a = [], 0
-        for k in range(len(texts)):
+        for k in range(n_texts):
             b = int(cut[k])
-            out.append((s[a:b] - text_start[k], e[a:b] - text_start[k], w[a:b], position[a:b] - base[k])
-                       if b > a else none)
+            out.append((s[a:b], e[a:b], w[a:b], position[a:b] - base[k]) if b > a else none)
             a = b
-        return out
+        return out, text_chars
+
+    def _term_memo(self) -> "_TermMemo":
+        memo = getattr(self._local, "memo", None)   # one per thread: kernels fill it
+        if memo is None or memo.full():
+            memo = self._local.memo = _TermMemo()
+        return memo
 
     def analyze_slow(self, text: str) -> list[str]:
         """Plain-Python oracle (regex over a string of character classes): equals :meth:`terms`."""

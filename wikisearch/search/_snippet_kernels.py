@@ -60,3 +60,19 @@ def best_window(starts, ends, which, n_terms, run_first, run_last, width, n_char
         else:
             repeats -= repeat[c]
     return best_i, best_j
+
+
+@njit(cache=True, nogil=True)
+def char_cut(buf, start, stop, n):
+    """How far the first ``n`` characters of the UTF-8 text ``buf[start:stop]`` reach: ``(byte
+    end, characters)`` (all of it when it holds fewer). Only the bytes before the end are read."""
+    cut = start
+    chars = 0
+    while chars < n and cut < stop:
+        nxt = min(stop, cut + (n - chars))  # a character takes a byte at least
+        for k in range(cut, nxt):
+            chars += (np.int64(buf[k]) & 0xC0) != 0x80
+        cut = nxt
+    while cut < stop and (np.int64(buf[cut]) & 0xC0) == 0x80:   # the last character's bytes
+        cut += 1
+    return cut, chars

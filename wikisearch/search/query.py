@@ -450,3 +450,11 @@ class SimpleAnalyzer:
     def find_terms_many(self, texts, terms, positions: bool = True):
         """``Analyzer.find_terms_many`` for this analyzer: :meth:`find_terms` of each text."""
         return [self.find_terms(text, terms, positions) for text in texts]
+
+    def find_terms_encoded(self, buf, ends, terms, positions: bool = True):
+        """``Analyzer.find_terms_encoded`` for this analyzer: the texts decoded, then
+        :meth:`find_terms_many`."""
+        raw = buf.tobytes()
+        texts = [raw[a:b].decode("utf-8", "surrogatepass")
+                 for a, b in zip([0] + [int(e) for e in ends[:-1]], [int(e) for e in ends])]
+        return self.find_terms_many(texts, terms, positions), [len(t) for t in texts]

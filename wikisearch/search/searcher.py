@@ -282,12 +282,18 @@ class Searcher:
             return
         # each hit's stored text read once (in docid order: neighbours may share a store block),
         # for its snippet and its matched via; the snippets made together
-        stored = {d: reader.stored_text(d) for d in sorted({h.docid for h in result})}
-        have = [h for h in result if stored[h.docid] is not None]
-        made = make_snippets(analyzer, [stored[h.docid] for h in have], SnippetTerms.from_query(q), chars)
+        # (its bytes: a snippet decodes only the text it looks at)
+        raw = {d: reader.stored_doc(d) for d in sorted({h.docid for h in result})}
+        have = [h for h in result if raw[h.docid] is not None]
+        try:
+            made = make_snippets(analyzer, [raw[h.docid] for h in have], SnippetTerms.from_query(q), chars)
+        except UnicodeDecodeError:
+            for h in have:                  # raises CorruptIndexError, naming the document
+                reader.stored_text(h.docid)
+            raise
         for h, snippet in zip(have, made):
             h.snippet = snippet
-        vias = matched_via_many(analyzer, reader, [(h.docid, h.title, h.matched_fields, stored[h.docid])
+        vias = matched_via_many(analyzer, reader, [(h.docid, h.title, h.matched_fields, raw[h.docid])
                                                    for h in result], terms)
         for h, via in zip(result, vias):
             h._via = via

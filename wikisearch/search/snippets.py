@@ -20,9 +20,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
+from wikisearch.config import FIELDS
 from wikisearch.search import _snippet_kernels as K
 from wikisearch.search.query import Query
 from wikisearch.search.results import MatchedVia, Snippet, article_text
@@ -42,6 +44,8 @@ _REPEAT = 0.05        # what a repeated term adds, discounted by 1.1 per repeat
 _PHRASE = 0.5         # what a whole phrase adds
 _EARLY = 0.3          # the penalty for a window at the very end of the text
 _SENTENCE = re.compile(r"[.!?\u3002\uff01\uff1f]\s")
+_SPACES = str.maketrans("\n\t\r", "   ")
+_OPENING, _BODY = FIELDS.index("opening"), FIELDS.index("body")
 
 
 @dataclass(frozen=True)
@@ -154,22 +158,57 @@ def make_snippet(analyzer, fields: dict[str, str], terms: SnippetTerms,
     return make_snippets(analyzer, [fields], terms, chars, scan_chars)[0]
 
 
-def make_snippets(analyzer, docs: list[dict[str, str]], terms: SnippetTerms,
+def _article(doc, scan_chars: int) -> bytes:
+    """The first ``scan_chars`` characters of a document's prose (:func:`article_text`), UTF-8:
+    ``doc`` is its stored fields or its stored bytes (``index.store.encode_doc``: the fields in
+    ``config.FIELDS`` order joined by U+001F, which no field holds); only the bytes kept are
+    read."""
+    if isinstance(doc, dict):
+        text = article_text({f: doc.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
+        return text.encode("utf-8", "surrogatepass")
+    bounds, p = [0], -1                     # where fields start (after the separator)
+    while len(bounds) <= _BODY + 1:
+        p = doc.find(b"\x1f", p + 1)
+        if p < 0:
+            break
+        bounds.append(p + 1)
+    view = np.frombuffer(doc, np.uint8)
+    out, left = [], scan_chars
+    for f in (_OPENING, _BODY):
+        if f >= len(bounds):                # no such field
+            break
+        a = bounds[f]
+        z = bounds[f + 1] - 1 if f + 1 < len(bounds) else len(doc)
+        if a >= z:
+            continue
+        if out:                             # article_text's "\n\n" between them
+            out.append(b"\n\n"[:left])
+            left -= min(left, 2)
+        cut, chars = K.char_cut(view, a, z, left)
+        out.append(doc[a:cut])
+        left -= chars
+    return b"".join(out)
+
+
+def make_snippets(analyzer, docs: list, terms: SnippetTerms,
                   chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> list[Snippet]:
-    """:func:`make_snippet` of each of ``docs`` (stored fields), the same snippets made
-    together: the texts are tokenized in one pass and their words analyzed once."""
+    """:func:`make_snippet` of each of ``docs`` (each its stored fields, or its stored bytes as
+    the store keeps them, which are not decoded whole), the same snippets made together: the
+    texts are tokenized in one pass and their words analyzed once."""
     width = max(int(chars), 1)
     scan_chars = max(SCAN_CHARS if scan_chars is None else int(scan_chars), 4 * width)
-    texts = []
-    for fields in docs:
-        # long articles: the window is in the first part (cut before the text is copied whole)
-        text = article_text({f: fields.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
-        texts.append(text.replace("\n", " ").replace("\t", " ").replace("\r", " "))
-    found = analyzer.find_terms_many(texts, terms.terms, positions=bool(terms.phrases))
-    return [_snippet(text, matches, terms, width) for text, matches in zip(texts, found)]
+    # long articles: the window is in the first part (cut before anything is decoded)
+    arts = [_article(d, scan_chars) for d in docs]
+    ends = np.fromiter(accumulate(map(len, arts)), np.int64, len(arts))
+    buf = np.frombuffer(b"".join(arts), np.uint8)
+    found, _ = analyzer.find_terms_encoded(buf, ends, terms.terms, positions=bool(terms.phrases))
+    return [_snippet(art.decode("utf-8", "surrogatepass"), matches, terms, width)
+            for art, matches in zip(arts, found)]
 
 
 def _snippet(text: str, matches, terms: SnippetTerms, width: int) -> Snippet:
+    # ``text``'s line breaks and tabs become spaces in the snippet: every test here treats them
+    # as it treats a space (they are whitespace and separate tokens)
     starts, ends, which, position = matches
     if len(starts) > MAX_MATCHES:
         starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
@@ -178,7 +217,7 @@ def _snippet(text: str, matches, terms: SnippetTerms, width: int) -> Snippet:
         while a < len(text) and text[a].isspace():
             a += 1
         b = _end_at(text, min(len(text), a + width), a + 1)
-        return Snippet(text[a:b].rstrip(), [])
+        return Snippet(text[a:b].rstrip().translate(_SPACES), [])
     runs = _phrase_runs(which.tolist(), position.tolist(), terms.phrases)
     first, last = window(starts, ends, which, len(terms.terms), runs, width, len(text))
     starts, ends = starts.tolist(), ends.tolist()
@@ -202,7 +241,7 @@ def _snippet(text: str, matches, terms: SnippetTerms, width: int) -> Snippet:
                 continue
             marks.append((s - a, e - a))
         i = run[0] + 1 if run else i + 1
-    return Snippet(text[a:b], marks)
+    return Snippet(text[a:b].translate(_SPACES), marks)
 
 
 def heading_anchor(heading: str) -> str:
@@ -242,9 +281,18 @@ def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms,
     """How a hit's ``matched_fields`` (for the query's ``terms``, a set of analyzed terms) reached
     it, in CirrusSearch's order: its title, else the redirect title, section heading or category
     showing the most of the terms; None when only the text (or other fields) matched.
-    ``stored``: the document's stored fields when the caller has them already (its snippet's),
-    else they are read when a heading or a category has to be looked at."""
+    ``stored``: the document's stored fields (or its stored bytes) when the caller has them
+    already (its snippet's), else they are read when a heading or a category has to be looked at."""
     return matched_via_many(analyzer, reader, [(docid, title, matched_fields, stored)], terms)[0]
+
+
+def _fields_of(reader, docid: int, raw: bytes) -> dict[str, str]:
+    """A document's stored fields from its stored bytes (as ``reader.stored_text`` makes them,
+    less the redirects, which are not looked at here)."""
+    try:
+        return dict(zip(FIELDS, raw.decode("utf-8", "surrogatepass").split("\x1f")))
+    except UnicodeDecodeError:
+        return reader.stored_text(docid)    # raises CorruptIndexError, naming the document
 
 
 def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
@@ -262,8 +310,8 @@ def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
         if "redirect" in fields:
             groups.append(reader.redirects(docid))
             where.append((k, "redirect"))
-        if stored is None and fields & {"heading", "category"}:
-            stored = reader.stored_text(docid)
+        if fields & {"heading", "category"} and not isinstance(stored, dict):
+            stored = reader.stored_text(docid) if stored is None else _fields_of(reader, docid, stored)
         if stored is None:
             continue
         for kind in ("heading", "category"):
