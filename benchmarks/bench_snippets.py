@@ -3,8 +3,8 @@ documents (the 30k-article corpus) and the same queries (DBpedia-Entity v2).
 
 For every query, wikisearch's top 10 hits are taken; both engines then make a snippet of about
 150 characters for each of those documents: wikisearch from its stored text
-(``stored_text`` + ``snippets.make_snippets``, the 10 hits' snippets made together as a
-search makes them), tantivy from a tantivy index of exactly the same
+(``stored_doc`` + ``snippets.make_snippets``, the 10 hits' snippets made together from
+their stored bytes as a search makes them), tantivy from a tantivy index of exactly the same
 text (``opening`` + ``body`` as wikisearch stores them; field ``text``, stored, ``en_stem``),
 fetched with ``searcher.doc`` and cut by ``SnippetGenerator.snippet_from_doc`` (``max_num_chars``
 150). Measured:
@@ -18,6 +18,7 @@ fetched with ``searcher.doc`` and cut by ``SnippetGenerator.snippet_from_doc`` (
 
     python benchmarks/bench_snippets.py                       # builds what is missing
     python benchmarks/bench_snippets.py --corpus DIR --index DIR --limit-queries 50
+    python benchmarks/bench_snippets.py --index DIR --check before.jsonl   # snippets unchanged?
 """
 from __future__ import annotations
 
@@ -81,6 +82,41 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
 
 
+def check(path: str, searcher, rows) -> int:
+    """``--check``: the snippets byte for byte against a file written by another version."""
+    from wikisearch.search.snippets import make_snippet, make_snippets
+    reader, an = searcher.reader, searcher.analyzer
+    lines = []
+    for row in rows:
+        fields = [reader.stored_text(d) for d in row["docids"]]
+        raw = [reader.stored_doc(d) for d in row["docids"]]
+        for chars in (60, 150, 400):
+            a = [sn.to_json() for sn in make_snippets(an, fields, row["terms"], chars)]
+            if [sn.to_json() for sn in make_snippets(an, raw, row["terms"], chars)] != a:
+                print(f"stored bytes and stored fields disagree: {row['query']!r} at {chars}")
+                return 1
+            lines += [json.dumps([row["query"], chars, x], ensure_ascii=False) for x in a]
+        lines += [json.dumps([row["query"], "single", make_snippet(an, f, row["terms"]).to_json()],
+                             ensure_ascii=False) for f in fields]
+        lines += [json.dumps([row["query"], "hit", h.to_json()], ensure_ascii=False, sort_keys=True)
+                  for h in searcher.search(row["query"], k=10, snippets=True, correct=True)]
+    target = Path(path)
+    if not target.exists():
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"{len(lines)} snippets and hits written to {target}")
+        return 0
+    ref = target.read_text(encoding="utf-8").splitlines()
+    for k, (a, b) in enumerate(zip(ref, lines)):
+        if a != b:
+            print(f"line {k + 1} differs:\n  {target}: {a}\n  now: {b}")
+            return 1
+    if len(ref) != len(lines):
+        print(f"{len(ref)} lines in {target}, {len(lines)} now")
+        return 1
+    print(f"all {len(lines)} snippets and hits byte-identical to {target}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--index", default=str(TMP / "idx30k"))
@@ -90,9 +126,13 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--chars", type=int, default=150)
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--check", metavar="JSONL", default=None,
+                    help="no timing: every snippet of the queries' top 10 (make_snippets at 60, 150 "
+                         "and 400 characters from stored fields and from stored bytes, make_snippet, "
+                         "and each hit's to_json() of search(snippets=True, correct=True)) compared "
+                         "line by line with JSONL, which is written when it does not exist")
     args = ap.parse_args(argv)
 
-    import tantivy
     from wikisearch.search.searcher import Searcher
     from wikisearch.search.snippets import SnippetTerms, make_snippets
 
@@ -100,14 +140,24 @@ def main(argv=None) -> int:
     ensure_index(index_dir, Path(args.corpus))
     s = Searcher(str(index_dir))
     reader, an = s.reader, s.analyzer
+    queries = list(C.load_queries().values())
+    if args.limit_queries:
+        queries = queries[:args.limit_queries]
+    if args.check:
+        rows = []
+        for text in queries:
+            r = s.search(text, k=10, correct=False)
+            if len(r):
+                rows.append({"query": text, "docids": [h.docid for h in r],
+                             "terms": SnippetTerms.from_query(r.parsed)})
+        return check(args.check, s, rows)
+
+    import tantivy
     t0 = time.perf_counter()
     tindex, schema = tantivy_index(Path(args.tantivy), reader)
     tsearcher = tindex.searcher()
     print(f"tantivy index ready ({time.perf_counter() - t0:.0f} s)", flush=True)
 
-    queries = list(C.load_queries().values())
-    if args.limit_queries:
-        queries = queries[:args.limit_queries]
     rows = []
     for text in queries:
         r = s.search(text, k=10, correct=False)
@@ -125,8 +175,8 @@ def main(argv=None) -> int:
                      "tq": tq})
     print(f"{len(rows)} queries with hits", flush=True)
 
-    def ours(row):      # as Searcher.search(snippets=True) makes them: the 10 together
-        docs = [reader.stored_text(d) for d in row["docids"]]
+    def ours(row):      # as Searcher.search(snippets=True) makes them: the 10 together, from
+        docs = [reader.stored_doc(d) for d in row["docids"]]    # their stored bytes
         return [sn.text for sn in make_snippets(an, docs, row["terms"], args.chars)]
 
     def theirs(row):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -230,8 +231,16 @@ def _snippet(text: str, matches, terms: SnippetTerms, width: int) -> Snippet:
     while b > a and text[b - 1].isspace():
         b -= 1
     marks = []
-    i = 0
     m = len(starts)
+    if not runs:                            # no phrase: the matches inside, from the first
+        for i in range(bisect_left(starts, a), m):
+            s, e = starts[i], ends[i]
+            if s >= b:
+                break
+            if e <= b and not (marks and s < marks[-1][1]):
+                marks.append((s - a, e - a))
+        return Snippet(text[a:b].translate(_SPACES), marks)
+    i = 0
     while i < m:
         run = runs.get(i)
         s, e = starts[i], (ends[run[0]] if run else ends[i])
