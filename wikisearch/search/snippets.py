@@ -126,13 +126,17 @@ def _repeat_table(n: int) -> np.ndarray:
 
 
 _REPEATS = _repeat_table(MAX_MATCHES)
+_NO_RUNS = np.zeros(0, np.int64)
 
 
 def window(starts, ends, which, n_terms: int, phrase_at: dict, width: int, n_chars: int):
     """The best run of matches fitting in ``width`` characters: (first, last) match indexes
     (``starts``, ``ends``, ``which``: int64 arrays; ``phrase_at``: :func:`_phrase_runs`)."""
-    first = np.fromiter(phrase_at.keys(), np.int64, len(phrase_at))
-    last = np.fromiter((b for b, _ in phrase_at.values()), np.int64, len(phrase_at))
+    if phrase_at:
+        first = np.fromiter(phrase_at.keys(), np.int64, len(phrase_at))
+        last = np.fromiter((b for b, _ in phrase_at.values()), np.int64, len(phrase_at))
+    else:
+        first = last = _NO_RUNS
     repeats = _REPEATS if len(starts) <= MAX_MATCHES else _repeat_table(len(starts))
     i, j = K.best_window(starts, ends, which, n_terms, first, last, width, n_chars,
                          repeats, _PHRASE, _EARLY)
