@@ -57,8 +57,10 @@ class TermDictionary:
         self._crc = container.checked("block_crc")
         self._dict_crc = None                # read when a block is first checked
         # dictionary blocks checked so far (all, when the whole file was checked on open)
-        self._block_ok = np.full(len(self._crc), container.verified_all or sparse, np.bool_)
-        self._all_ok = bool(container.verified_all or sparse)   # (every lookup asks: no np.all)
+        # (a bytearray, and a count of the blocks checked: every lookup asks, in Python)
+        self._all_ok = bool(container.verified_all or sparse)
+        self._block_ok = bytearray(b"\x01" if self._all_ok else b"\x00") * len(self._crc)
+        self._n_ok = len(self._crc) if self._all_ok else 0
         self._cache: dict[int, tuple] = {}
         n_blocks = -(-self.n_terms // TERM_BLOCK)
         for found, expected in ((self._offsets.shape[0], n_blocks + 1), (self._post.shape[0], n_blocks + 1),
@@ -99,7 +101,8 @@ class TermDictionary:
                 raise CorruptIndexError(self.path, f"checksum mismatch in dictionary block {b} (terms "
                                         f"{b * TERM_BLOCK}-{(b + 1) * TERM_BLOCK - 1})",
                                         expected=f"{int(self._dict_crc[b]):08x}", found=f"{crc:08x}")
-            self._block_ok[b] = True
+            self._block_ok[b] = 1
+            self._n_ok += 1
 
     def _check_around(self, ordinal: int) -> None:
         """A seek that ended at ``ordinal`` compared the key with the first terms of the block
@@ -110,15 +113,16 @@ class TermDictionary:
 
     def lookup(self, term: str) -> TermEntry | None:
         """The term's entry, or None if it is not in the dictionary."""
-        if not self._all_ok and not self._check_all_ok():   # a large file: check what the seek reads
-            o = self.lower_bound(term)
-            if o >= self.n_terms or self.term(o) != term:
-                return None
-            return self.entry(o)
+        key = _key(term)
         o, df, start, plen, status = TK.seek(self._mapped(), self._offsets, self._post, self.n_terms,
-                                             _key(term), True)
+                                             key, True)
         if status:
             raise self._damaged(f"looking up {term!r}")
+        if not self._all_ok and not self._check_all_ok():   # a large file: check what the seek read
+            if o < 0:                        # (absent: around where it would be)
+                self.lower_bound(term)
+                return None
+            self._check_around(int(o))       # (found in its block: the blocks around it prove it)
         if o < 0:
             return None
         o, df, start, plen = int(o), int(df), int(start), int(plen)
@@ -129,7 +133,8 @@ class TermDictionary:
         return TermEntry(o, df, start, plen)
 
     def _check_all_ok(self) -> bool:
-        self._all_ok = bool(self._block_ok.all())
+        # (the count may run ahead when threads check a block at once: the bytes say for sure)
+        self._all_ok = self._n_ok >= len(self._block_ok) and 0 not in self._block_ok
         return self._all_ok
 
     def lower_bound(self, term: str) -> int:
