@@ -61,7 +61,7 @@ class TermDictionary:
         self._all_ok = bool(container.verified_all or sparse)
         self._block_ok = bytearray(b"\x01" if self._all_ok else b"\x00") * len(self._crc)
         self._n_ok = len(self._crc) if self._all_ok else 0
-        self._cache: dict[int, tuple] = {}
+        self._cache: dict[int, tuple] = {}    # ordinal -> (term, TermEntry)
         n_blocks = -(-self.n_terms // TERM_BLOCK)
         for found, expected in ((self._offsets.shape[0], n_blocks + 1), (self._post.shape[0], n_blocks + 1),
                                 (self._crc.shape[0], n_blocks), (container.shape("block_dict_crc")[0], n_blocks)):
@@ -125,12 +125,13 @@ class TermDictionary:
             self._check_around(int(o))       # (found in its block: the blocks around it prove it)
         if o < 0:
             return None
-        o, df, start, plen = int(o), int(df), int(start), int(plen)
-        if o not in self._cache:             # what the seek read: entry(o) need not decode the block
+        o = int(o)
+        rec = self._cache.get(o)
+        if rec is None:                      # what the seek read: entry(o) need not decode the block
             if len(self._cache) > 65536:
                 self._cache = {}
-            self._cache[o] = (term, df, start, plen)
-        return TermEntry(o, df, start, plen)
+            rec = self._cache[o] = (term, TermEntry(o, int(df), int(start), int(plen)))
+        return rec[1]
 
     def _check_all_ok(self) -> bool:
         # (the count may run ahead when threads check a block at once: the bytes say for sure)
@@ -146,7 +147,8 @@ class TermDictionary:
         return int(o)
 
     def entry(self, ordinal: int) -> TermEntry:
-        return TermEntry(ordinal, *self._record(ordinal)[1:])
+        rec = self._cache.get(ordinal)       # (the searcher asks for a term's entry several times)
+        return (rec or self._record(ordinal))[1]
 
     def term(self, ordinal: int) -> str:
         return self._record(ordinal)[0]
@@ -158,8 +160,9 @@ class TermDictionary:
                 raise IndexError(f"term ordinal {ordinal} out of range")
             b = ordinal // TERM_BLOCK
             tb, to, dfs, starts, lens = self.read_blocks(b, b + 1)
-            block = {b * TERM_BLOCK + j: (term, int(dfs[j]), int(starts[j]), int(lens[j]))
-                     for j, term in enumerate(unpack_strings(to, tb))}
+            o0 = b * TERM_BLOCK
+            block = {o0 + j: (term, TermEntry(o0 + j, df, st, ln)) for j, (term, df, st, ln) in
+                     enumerate(zip(unpack_strings(to, tb), dfs.tolist(), starts.tolist(), lens.tolist()))}
             if len(self._cache) > 65536:     # bounded: a long-running searcher stays small
                 self._cache = {}
             self._cache.update(block)
