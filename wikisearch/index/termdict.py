@@ -96,7 +96,7 @@ class TermDictionary:
             if not 0 <= a <= z <= self.c.shape("blob")[0]:
                 raise self._damaged(f"block {b} offsets")
             data = self._mapped()[a:z] if self._blob is not None else self.c.read("blob", a, z)
-            crc = zlib.crc32(memoryview(np.ascontiguousarray(data)).cast("B") if z > a else b"")
+            crc = zlib.crc32(data)           # (a slice of a 1-d uint8 array: one contiguous buffer)
             if crc != int(self._dict_crc[b]):
                 raise CorruptIndexError(self.path, f"checksum mismatch in dictionary block {b} (terms "
                                         f"{b * TERM_BLOCK}-{(b + 1) * TERM_BLOCK - 1})",
