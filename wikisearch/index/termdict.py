@@ -122,7 +122,8 @@ class TermDictionary:
             if o < 0:                        # (absent: around where it would be)
                 self.lower_bound(term)
                 return None
-            self._check_around(int(o))       # (found in its block: the blocks around it prove it)
+            b = int(o) // TERM_BLOCK         # found: the record read is in block b, whose bytes
+            self.check_blocks(b, b + 1)      # prove it (the key at its place in a checked block)
         if o < 0:
             return None
         o = int(o)
