@@ -6,7 +6,9 @@ even-numbered queries, time each odd-numbered one once, then three passes over a
 indexes a ``run_all.py --keep-indexes`` run left in ``--work``, timing each query by the CPU time of
 the thread that runs it (``time.thread_time``; wall time beside it), for wikisearch checkouts and
 tantivy run in turn, ``--runs`` times, and prints the medians and the ratios to tantivy. Each engine
-answers in one thread (tantivy's CPU and wall time agree to a few percent on a quiet core).
+answers in one thread (tantivy-py searches in the calling thread: its process's other threads use
+no CPU meanwhile; each run line shows the timed searches' process CPU over their thread CPU, which
+stays 1.00 when no other thread works for the engine, so thread CPU misses nothing).
 
     python benchmarks/run_all.py --engines wikisearch,tantivy --keep-indexes --work /tmp/ra
     python benchmarks/firstsight_cpu.py --work /tmp/ra --checkout before=/tmp/old-checkout \\
@@ -39,16 +41,22 @@ def child(engine: str, index_dir: str, queries_path: str, out: str) -> None:
     for _qid, text in queries[2::2]:
         s.search(text, 10)
 
+    cpu = [0.0, 0.0]                           # the timed searches' CPU: this thread, all threads
+
     def timed(text):
-        c, w = time.thread_time(), time.perf_counter()
+        c, p, w = time.thread_time(), time.process_time(), time.perf_counter()
         s.search(text, 10)
-        return (time.thread_time() - c) * 1e3, (time.perf_counter() - w) * 1e3
+        c, p = time.thread_time() - c, time.process_time() - p
+        cpu[0] += c
+        cpu[1] += p
+        return c * 1e3, (time.perf_counter() - w) * 1e3
     first = [timed(text) for _qid, text in queries[1::2]]
     for _qid, text in queries[1:]:
         s.search(text, 100)
     passes = [[timed(text) for _qid, text in queries] for _ in range(3)]
     repeated = [tuple(statistics.median(p[i][j] for p in passes) for j in (0, 1)) for i in range(len(queries))]
-    Path(out).write_text(json.dumps({"first": first, "repeated": repeated}))
+    Path(out).write_text(json.dumps({"first": first, "repeated": repeated,
+                                     "process_over_thread": cpu[1] / max(cpu[0], 1e-9)}))
 
 
 def percentile(values, q: float) -> float:
@@ -90,7 +98,8 @@ def main(argv=None) -> int:
             rows[name].append(cpu)
             print(f"run {i} {name:12s} load {load:4.1f}  CPU ms " + "  ".join(
                 f"{c} {v:.3f}" for c, v in zip(COLUMNS, cpu)) + "  | wall " +
-                " ".join(f"{v:.3f}" for v in wall), flush=True)
+                " ".join(f"{v:.3f}" for v in wall) +
+                f"  | process/thread CPU {result.get('process_over_thread', float('nan')):.3f}", flush=True)
     med = {name: [statistics.median(col) for col in zip(*r)] for name, r in rows.items()}
     print("median CPU ms over runs: " + ", ".join(COLUMNS))
     for name, m in med.items():

@@ -1,11 +1,15 @@
 """The query language: every piece of syntax, and odd input that must not raise a traceback."""
+from unittest import mock
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wikisearch.config import FIELD_GROUPS
 from wikisearch.errors import InvalidQueryError
-from wikisearch.search.query import Literal, SimpleAnalyzer, _lex, _lex_all, parse_query, resolve_fields
+from wikisearch.analysis.analyzer import Analyzer
+from wikisearch.search.query import (MAX_TERMS, Literal, SimpleAnalyzer, _lex, _lex_all, parse_query,
+                                     resolve_fields)
 
 A = SimpleAnalyzer()
 TITLE = FIELD_GROUPS["t"]
@@ -274,3 +278,29 @@ def test_plain_word_lexing_equals_the_general_lexer(parts):
     got, want = [], []
     assert _lex(text, got) == _lex_all(text, want)
     assert got == want
+
+
+_ENGLISH = Analyzer("english")
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(["a", "B", "x1", "e-mail", "and", "the", "which", "_", "'", ",", "é",
+                                 "Dogs", "dog", "AC/DC", "o'neil", "1984", "foo_bar", "-", "a-"]),
+                min_size=1, max_size=8),
+       st.sampled_from([1, 2, 3, MAX_TERMS]), st.booleans())
+def test_plain_word_parsing_equals_the_general_parser(words, max_terms, stopwords):
+    """Plain words (no quote, colon, leading minus or operator) are parsed by a short cut; it
+    gives the very Query (or error) the general parser gives, with the real analyzer and the
+    doctests' one, term limits and query stopwords included."""
+    import wikisearch.search.query as Q
+    text = " ".join(words)
+    for analyzer in (_ENGLISH, A):
+        def parse():
+            try:
+                return parse_query(text, analyzer, max_terms=max_terms, query_stopwords=stopwords)
+            except InvalidQueryError as e:
+                return str(e)
+        got = parse()
+        with mock.patch.object(Q, "_plain_words", lambda text: None):   # the general parser
+            want = parse()
+        assert got == want, text

@@ -270,6 +270,32 @@ def test_dictionary_costs_order_and_file_round_trip():
     assert d3.correct_many(queries) == [d.correct(q) for q in queries]
 
 
+def test_spelling_file_is_compact_and_checked():
+    """``spelling.bin`` keeps no code-point table (it is derived from the words when read), stores
+    the directory and counts narrow, and a file whose delete table does not fit its words is
+    refused with a clear error, never used."""
+    from wikisearch.errors import CorruptIndexError
+    from wikisearch.index.container import Container, write_container
+    from wikisearch.popularity import spelling as S
+    words = ["christmas", "chrism", "mount", "everest", "zoë", "日本語"]
+    d = SpellingDictionary(words, [50, 2, 40, 30, 7, 9])
+    path = Path(tempfile.mkdtemp()) / "spelling.bin"
+    S.write_dictionary(path, d, "sum")
+    c = Container(path, S.KIND)
+    assert "cps" not in c.arrays and "offsets" not in c.arrays
+    assert c["dir"].dtype == np.int32 and c["counts"].dtype == np.uint32
+    back = S.read_dictionary(path, "sum")
+    assert back.cps.tolist() == d.cps.tolist() and back.offsets.tolist() == d.offsets.tolist()
+    assert back.correct("chrismas") == "christmas" and back.correct("zoe") == d.correct("zoe")
+    arrays = {k: np.array(c[k]) for k in c.arrays}
+    meta = dict(c.meta)
+    c.close()
+    arrays["ids"][0] = len(words) + 3                  # a word id past the word table
+    write_container(path, S.KIND, arrays, meta)
+    with pytest.raises(CorruptIndexError, match="delete table does not match its words"):
+        S.read_dictionary(path, "sum")
+
+
 def _osa(a: str, b: str) -> int:
     """Plain optimal string alignment distance (the oracle's)."""
     d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]

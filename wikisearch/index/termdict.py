@@ -57,9 +57,11 @@ class TermDictionary:
         self._crc = container.checked("block_crc")
         self._dict_crc = None                # read when a block is first checked
         # dictionary blocks checked so far (all, when the whole file was checked on open)
-        self._block_ok = np.full(len(self._crc), container.verified_all or sparse, np.bool_)
-        self._all_ok = bool(container.verified_all or sparse)   # (every lookup asks: no np.all)
-        self._cache: dict[int, tuple] = {}
+        # (a bytearray, and a count of the blocks checked: every lookup asks, in Python)
+        self._all_ok = bool(container.verified_all or sparse)
+        self._block_ok = bytearray(b"\x01" if self._all_ok else b"\x00") * len(self._crc)
+        self._n_ok = len(self._crc) if self._all_ok else 0
+        self._cache: dict[int, tuple] = {}    # ordinal -> (term, TermEntry)
         n_blocks = -(-self.n_terms // TERM_BLOCK)
         for found, expected in ((self._offsets.shape[0], n_blocks + 1), (self._post.shape[0], n_blocks + 1),
                                 (self._crc.shape[0], n_blocks), (container.shape("block_dict_crc")[0], n_blocks)):
@@ -94,12 +96,13 @@ class TermDictionary:
             if not 0 <= a <= z <= self.c.shape("blob")[0]:
                 raise self._damaged(f"block {b} offsets")
             data = self._mapped()[a:z] if self._blob is not None else self.c.read("blob", a, z)
-            crc = zlib.crc32(memoryview(np.ascontiguousarray(data)).cast("B") if z > a else b"")
+            crc = zlib.crc32(data)           # (a slice of a 1-d uint8 array: one contiguous buffer)
             if crc != int(self._dict_crc[b]):
                 raise CorruptIndexError(self.path, f"checksum mismatch in dictionary block {b} (terms "
                                         f"{b * TERM_BLOCK}-{(b + 1) * TERM_BLOCK - 1})",
                                         expected=f"{int(self._dict_crc[b]):08x}", found=f"{crc:08x}")
-            self._block_ok[b] = True
+            self._block_ok[b] = 1
+            self._n_ok += 1
 
     def _check_around(self, ordinal: int) -> None:
         """A seek that ended at ``ordinal`` compared the key with the first terms of the block
@@ -110,26 +113,30 @@ class TermDictionary:
 
     def lookup(self, term: str) -> TermEntry | None:
         """The term's entry, or None if it is not in the dictionary."""
-        if not self._all_ok and not self._check_all_ok():   # a large file: check what the seek reads
-            o = self.lower_bound(term)
-            if o >= self.n_terms or self.term(o) != term:
-                return None
-            return self.entry(o)
+        key = _key(term)
         o, df, start, plen, status = TK.seek(self._mapped(), self._offsets, self._post, self.n_terms,
-                                             _key(term), True)
+                                             key, True)
         if status:
             raise self._damaged(f"looking up {term!r}")
+        if not self._all_ok and not self._check_all_ok():   # a large file: check what the seek read
+            if o < 0:                        # (absent: around where it would be)
+                self.lower_bound(term)
+                return None
+            b = int(o) // TERM_BLOCK         # found: the record read is in block b, whose bytes
+            self.check_blocks(b, b + 1)      # prove it (the key at its place in a checked block)
         if o < 0:
             return None
-        o, df, start, plen = int(o), int(df), int(start), int(plen)
-        if o not in self._cache:             # what the seek read: entry(o) need not decode the block
+        o = int(o)
+        rec = self._cache.get(o)
+        if rec is None:                      # what the seek read: entry(o) need not decode the block
             if len(self._cache) > 65536:
                 self._cache = {}
-            self._cache[o] = (term, df, start, plen)
-        return TermEntry(o, df, start, plen)
+            rec = self._cache[o] = (term, TermEntry(o, int(df), int(start), int(plen)))
+        return rec[1]
 
     def _check_all_ok(self) -> bool:
-        self._all_ok = bool(self._block_ok.all())
+        # (the count may run ahead when threads check a block at once: the bytes say for sure)
+        self._all_ok = self._n_ok >= len(self._block_ok) and 0 not in self._block_ok
         return self._all_ok
 
     def lower_bound(self, term: str) -> int:
@@ -141,7 +148,8 @@ class TermDictionary:
         return int(o)
 
     def entry(self, ordinal: int) -> TermEntry:
-        return TermEntry(ordinal, *self._record(ordinal)[1:])
+        rec = self._cache.get(ordinal)       # (the searcher asks for a term's entry several times)
+        return (rec or self._record(ordinal))[1]
 
     def term(self, ordinal: int) -> str:
         return self._record(ordinal)[0]
@@ -153,8 +161,9 @@ class TermDictionary:
                 raise IndexError(f"term ordinal {ordinal} out of range")
             b = ordinal // TERM_BLOCK
             tb, to, dfs, starts, lens = self.read_blocks(b, b + 1)
-            block = {b * TERM_BLOCK + j: (term, int(dfs[j]), int(starts[j]), int(lens[j]))
-                     for j, term in enumerate(unpack_strings(to, tb))}
+            o0 = b * TERM_BLOCK
+            block = {o0 + j: (term, TermEntry(o0 + j, df, st, ln)) for j, (term, df, st, ln) in
+                     enumerate(zip(unpack_strings(to, tb), dfs.tolist(), starts.tolist(), lens.tolist()))}
             if len(self._cache) > 65536:     # bounded: a long-running searcher stays small
                 self._cache = {}
             self._cache.update(block)

@@ -36,7 +36,7 @@ from wikisearch.popularity import _spelling_kernels as K
 FILE = "spelling.bin"
 KIND = b"SPEL"
 #: Bumped when the arrays of spelling.bin change; an older file is made again.
-LAYOUT = 3
+LAYOUT = 4
 #: Deletes are taken over this many first characters of each word (SymSpell's prefix length).
 PREFIX = 7
 #: Edit distance searched (weighted; see ``_spelling_kernels.weighted_osa``).
@@ -136,9 +136,33 @@ class SpellingDictionary:
         return math.log1p(count) - ALPHA * cost
 
     def to_arrays(self) -> dict:
+        """What ``spelling.bin`` holds: the words (UTF-8, one per line), their counts and the
+        delete table; the code points (``cps``, ``offsets``) are derived from the words when read,
+        and the directory and counts are stored as 32-bit integers where they fit."""
         blob = "\n".join(self.words).encode("utf-8", "surrogatepass")
-        return {"offsets": self.offsets, "cps": self.cps, "fps": self.fps, "ids": self.ids,
-                "dir": self.dir, "counts": self.counts, "words": np.frombuffer(blob, np.uint8)}
+        return {"fps": self.fps, "ids": self.ids, "dir": _narrow(self.dir, np.int32),
+                "counts": _narrow(self.counts, np.uint32), "words": np.frombuffer(blob, np.uint8)}
+
+
+def _narrow(a: np.ndarray, dtype) -> np.ndarray:
+    """``a`` as ``dtype`` if every value fits, else unchanged (int64): read back either way."""
+    info = np.iinfo(dtype)
+    return a.astype(dtype) if not len(a) or (int(a.min()) >= info.min and int(a.max()) <= info.max) else a
+
+
+def _csr(words: list[str], joined: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The words' code points, concatenated (int32), and where each word starts (int64[W+1]);
+    ``joined``: ``"\\n".join(words)`` if the caller has it."""
+    if not words:
+        return np.zeros(1, np.int64), np.zeros(0, np.int32)
+    joined = "\n".join(words) if joined is None else joined
+    u = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.int32)
+    nl = np.flatnonzero(u == 10)                     # words never hold a newline
+    offsets = np.empty(len(words) + 1, np.int64)
+    offsets[0] = 0
+    offsets[1:-1] = nl - np.arange(len(nl))
+    offsets[-1] = len(u) - len(nl)
+    return offsets, u[u != 10]
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -155,10 +179,8 @@ def _bits(n_entries: int) -> int:
 def _arrays(words: list[str], counts: np.ndarray) -> dict:
     """The delete table of ``words`` (ordered by decreasing count); the words seen fewer than
     ``INDEX_MIN_COUNT`` times are looked up (their own count) but never offered."""
-    cps_list = [_codepoints(w) for w in words]
-    offsets = np.zeros(len(words) + 1, np.int64)
-    np.cumsum([len(c) for c in cps_list], out=offsets[1:])
-    cps = _readonly(np.concatenate(cps_list) if cps_list else np.zeros(0, np.int32))
+    offsets, cps = _csr(words)
+    cps = _readonly(cps)
     n_indexed = int(np.count_nonzero(np.asarray(counts) >= INDEX_MIN_COUNT))
     hashes, ids = K.build_deletes(cps, _readonly(offsets), n_indexed, PREFIX, MAX_DIST)
     order = np.argsort(hashes, kind="stable")          # ids ascending within a hash
@@ -192,10 +214,11 @@ def word_counts(reader, *, text_budget: int = TEXT_BUDGET) -> dict[str, int]:
         for w, c in zip(vocab, n.tolist()):
             if c:
                 counts[w] = counts.get(w, 0) + c * weight
-    titles = [reader.title(d) for d in range(int(reader.n_docs))]
     _, aliases = reader.alias_table()
-    for i in range(0, len(titles) + len(aliases), 20000):
-        add((titles + aliases)[i:i + 20000], TITLE_WEIGHT)
+    titles = [reader.title(d) for d in range(int(reader.n_docs))] + list(aliases)
+    for i in range(0, len(titles), 20000):      # (one list: not rebuilt per batch)
+        add(titles[i:i + 20000], TITLE_WEIGHT)
+    del titles
     title_words = set(counts)
     read = 0
     batch: list[str] = []
@@ -248,11 +271,22 @@ def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
             meta.get("layout") != LAYOUT or \
             meta.get("index_min_count") != INDEX_MIN_COUNT:
         raise CorruptIndexError(path, "made with other settings (delete the file)")
-    words = c["words"].tobytes().decode("utf-8", "surrogatepass").split("\n") if len(c["words"]) else []
+    try:
+        joined = c["words"].tobytes().decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        raise CorruptIndexError(path, "word table is not UTF-8") from None
+    words = joined.split("\n") if joined else []
     if len(words) != int(meta.get("n_words", -1)) or c["counts"].shape != (len(words),):
         raise CorruptIndexError(path, "word table does not match its counts")
-    return SpellingDictionary(words, c["counts"], meta=meta,
-                              arrays={k: c[k] for k in ("offsets", "cps", "fps", "ids", "dir")})
+    offsets, cps = _csr(words, joined)
+    dir_ = np.asarray(c["dir"]).astype(np.int64)
+    ids = np.asarray(c["ids"])
+    if len(dir_) < 2 or int(dir_[-1]) != len(ids) or len(c["fps"]) != len(ids) or \
+            (len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= len(words))):
+        raise CorruptIndexError(path, "delete table does not match its words")
+    return SpellingDictionary(words, np.asarray(c["counts"]).astype(np.int64), meta=meta,
+                              arrays={"offsets": offsets, "cps": cps, "fps": c["fps"], "ids": ids,
+                                      "dir": dir_})
 
 
 def load_dictionary(reader, say=None) -> SpellingDictionary:

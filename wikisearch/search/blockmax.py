@@ -66,9 +66,15 @@ class BlockMaxSearch:
         self.field_lengths = readonly(field_lengths)
         self._lists: dict = {}                 # ordinal -> (start, length, df, idf, pos, last, bound)
         self._kept = 0                         # block entries in it
+        self._same = self.rank                 # the last settings found equal to ours
 
     def eligible(self, rank: RankConfig) -> bool:
-        return rank == self.rank
+        if rank is self._same:                 # (the reader's own settings, asked every query:
+            return True                        # comparing the dataclasses field by field costs)
+        if rank == self.rank:
+            self._same = rank
+            return True
+        return False
 
     def topk(self, keys, ords, params, rank: RankConfig, k: int, excluded, prior, prior_max):
         """``(docids, scores, fields)`` of the top k, as the exact paths give them."""

@@ -194,11 +194,20 @@ class _Token:
     prefix: str | None = None
 
 
-def _lex(text: str, warnings: list[str]) -> list[_Token]:
-    if '"' not in text and ":" not in text:     # plain words (most queries): what the loop gives
-        words = text.split()                     # (str.split and regex \s: the same whitespace)
+def _plain_words(text: str) -> list[str] | None:
+    """The words of a text of plain words (no quote, colon, leading minus or operator: most
+    queries), else None."""
+    if '"' not in text and ":" not in text:     # (str.split and regex \s: the same whitespace)
+        words = text.split()
         if not any(w[0] == "-" or w in OPERATORS for w in words):
-            return [_Token("word", w) for w in words]
+            return words
+    return None
+
+
+def _lex(text: str, warnings: list[str]) -> list[_Token]:
+    words = _plain_words(text)                   # plain words: what the loop gives
+    if words is not None:
+        return [_Token("word", w) for w in words]
     return _lex_all(text, warnings)
 
 
@@ -274,7 +283,13 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
     if not text.strip():
         raise InvalidQueryError("empty query")
     warnings: list[str] = []
-    tokens = _lex(text, warnings)
+    words = _plain_words(text)
+    if words is not None:
+        clauses, dropped, n_terms_over = _plain_clauses(
+            words, _analyze_many(analyzer, [w.replace("_", " ") for w in words], word_cache), max_terms)
+        return _finish(text, analyzer, clauses, [], [], dropped, n_terms_over, warnings, max_terms,
+                       query_stopwords)
+    tokens = _lex_all(text, warnings)
     clauses: list[list[Literal]] = []
     excluded: list[Literal] = []
     filters: list[Literal] = []
@@ -333,6 +348,35 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
             current = [lit]
     if current:
         clauses.append(current)
+    return _finish(text, analyzer, clauses, excluded, filters, dropped, n_terms_over, warnings,
+                   max_terms, query_stopwords)
+
+
+def _plain_clauses(words: list[str], analyzed: list[tuple[str, ...]], max_terms: int):
+    """What the parser's loop makes of plain words (each its own clause; a word without terms
+    dropped; words past ``max_terms`` distinct terms counted): ``(clauses, dropped,
+    n_terms_over)``. (tests compare it with the loop)"""
+    clauses: list[list[Literal]] = []
+    dropped: list[str] = []
+    seen: set[str] = set()
+    over = 0
+    for word, terms in zip(words, analyzed):
+        if not terms:
+            dropped.append(word)
+            continue
+        new = {t for t in terms if t not in seen}
+        if len(seen) + len(new) > max_terms:
+            over += len(new)
+            continue
+        seen.update(new)
+        clauses.append([Literal(terms, None, False, word)])
+    return clauses, dropped, over
+
+
+def _finish(text, analyzer, clauses, excluded, filters, dropped, n_terms_over, warnings, max_terms,
+            query_stopwords) -> Query:
+    """The parser's last steps: stopwords, split words, duplicates, and the errors of a query
+    left with nothing to search for."""
     if n_terms_over:
         warnings.append(f"query has more than {max_terms} distinct terms; "
                         f"{n_terms_over} further terms ignored")
