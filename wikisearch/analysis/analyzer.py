@@ -44,6 +44,7 @@ import Stemmer
 
 from wikisearch.analysis import _analyze_kernels as K
 from wikisearch.errors import FormatTooNewError
+from wikisearch.jit import readonly
 
 __all__ = ["Analyzer", "char_class", "class_table", "normalize", "STOPWORDS", "SNOWBALL", "warmup"]
 
@@ -300,7 +301,8 @@ def _encode(texts) -> tuple[np.ndarray, np.ndarray]:
 def _token_strings(buf, starts, stops) -> list[str]:
     if starts.size == 0:
         return []
-    joined = K.join_spans(buf, starts, stops, 10)   # "\n" is SEP: never inside a token
+    # (read-only, whether the text was encoded here or comes from the store: one compilation)
+    joined = K.join_spans(readonly(buf), starts, stops, 10)   # "\n" is SEP: never inside a token
     return joined.tobytes().decode("utf-8", "surrogatepass").split("\n")
 
 
@@ -531,6 +533,7 @@ class Analyzer:
         empty = np.zeros(0, np.int64)
         none = (empty, empty, empty, empty)
         n_texts = len(ends)
+        buf = readonly(buf)                     # as the store's bytes are: one compilation
         wanted = np.ones(256, bool)             # first bytes of the tokens that may match
         if not positions and self.language not in _PREFIXING_STEMMERS and \
                 all(t and ord(t[0]) < 128 for t in terms):
