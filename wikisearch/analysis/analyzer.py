@@ -311,7 +311,9 @@ class _TermMemo:
     table of the tokens seen (their hash and keys, as the distinct-token table keys them) and
     the ids of the terms they analyze to (``ids``; -1: dropped). Bounded: a full memo is replaced."""
 
-    LIMIT = 1 << 18                             # tokens remembered (the table: 16 MB at most)
+    #: Tokens remembered: the table then holds 2^17 slots of 32 bytes (4 MB; 8 MB at worst), per
+    #: thread that makes snippets (a server's pool of threads each has one).
+    LIMIT = 1 << 16
 
     def __init__(self):
         self.table = np.full(4 * 4096, K._EMPTY, np.uint64)
