@@ -410,31 +410,82 @@ def test_json_writer_matches_the_standard_library(client):
         assert json.loads(dumps(data)) == json.loads(dumps_std(data)) == data
 
 
+def _children(pid: int) -> list[int]:
+    """The pids of ``pid``'s child processes (Linux: /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/stat").exists(), reason="forks; reads /proc (Linux)")
 def test_several_processes_serve_one_index(index, searcher):
-    """``--processes 2``: two uvicorn workers on one port answer as the library does."""
+    """``--processes 2``: two workers forked from one ready process answer on one port as the
+    library does; a worker that dies is forked again; SIGTERM to the server stops every worker."""
+    import signal
+
     import httpx
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "wikisearch", "serve", "-i", str(index), "--port", str(port),
                              "--processes", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    workers = []
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/search", params={"q": "swedish furniture"}, timeout=60)
+                r = httpx.get(base + "/api/search", params={"q": "swedish furniture"}, timeout=60)
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the server did not start: {proc.stdout.read()}") from None
                 time.sleep(0.1)
         assert r.json()["hits"][0]["title"] == "IKEA"
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+        with httpx.Client(base_url=base, timeout=60) as c:
             for _ in range(6):
                 assert c.get("/api/suggest", params={"q": "ike"}).json()[1] == [x.title for x in searcher.suggest("ike")]
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)              # a worker dies: another is forked, ready
+        deadline = time.monotonic() + 30
+        while _alive(workers[0]) or len(_children(proc.pid)) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        for _ in range(6):                               # fresh connections reach both workers
+            assert httpx.get(base + "/api/search", params={"q": "swedish furniture"},
+                             timeout=60).json()["hits"][0]["title"] == "IKEA"
+        workers = _children(proc.pid)
+        assert len(workers) == 2 and workers[0] not in workers[1:]
     finally:
         _stop(proc)
+    assert proc.returncode == 0, proc.stdout.read()
+    assert not [w for w in workers if _alive(w)]         # no worker left behind
+
+
+def test_a_spawned_worker_serves_from_the_environment(index, monkeypatch):
+    """Where there is no fork, uvicorn spawns the workers: each makes its app from
+    ``$WIKISEARCH_SERVE`` (what serve() sets there), and answers as the forked ones do."""
+    from starlette.testclient import TestClient
+    from wikisearch.serve.server import ENV, app_from_env
+    monkeypatch.setenv(ENV, json.dumps({"index": str(index), "dense_dir": None, "threads": 2, "cache_bytes": 0}))
+    with TestClient(app_from_env()) as c:
+        assert c.get("/api/search", params={"q": "swedish furniture"}).json()["hits"][0]["title"] == "IKEA"
+        assert c.get("/api/info").json()["cache"] is None
 
 
 def test_processes_refuse_a_missing_index_in_one_line(tmp_path):

@@ -15,7 +15,8 @@ in bytes; ``cache_bytes=0`` turns it off): a repeated request is answered on the
 a thread hop, its ``Server-Timing`` says ``cache;desc=hit`` and its body, ``took_ms`` included, is
 the first answer's. JSON is written by orjson when it is installed (the ``serve`` extra), else by
 the standard library (the same JSON). ``warm=True`` loads the kernels on a background thread once
-the server listens, so the first searches do not each wait for them one by one.
+the server listens, so the first searches do not each wait for them one by one (``wikisearch
+serve`` has loaded the first answers' part already, before listening: :func:`warm_up`).
 """
 from __future__ import annotations
 
@@ -261,17 +262,19 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
     return app
 
 
-def warm_up(service: Service) -> None:
+def warm_up(service: Service, *, rest: bool = True) -> None:
     """Load what requests need, in the order a user needs it -- suggestions (the suggester), a
-    search with snippets, did-you-mean (the spelling dictionary), then the kernels of the other
-    query shapes -- so that the first answers do not each wait for some: real requests over words
-    of the index's first title. Best effort: a request says what is wrong with a damaged index."""
+    search with snippets, did-you-mean (the spelling dictionary) and, with ``rest``, the kernels
+    of the other query shapes -- so that the first answers do not each wait for some: real
+    requests over words of the index's first title (what is loaded already costs a few ms).
+    Best effort: a request says what is wrong with a damaged index."""
     try:
         searcher = service.searcher
         title = service.reader.title(0) if searcher.n_docs else "warmup"
         service.opensearch(title[:2], 10)
         service.run_search(title, 10, 0)
         service.run_search(title + "zq", 10, 0)          # a word no index holds: the corrector runs
-        searcher.warmup()
+        if rest:
+            searcher.warmup()
     except Exception:                                 # noqa: BLE001
         pass
