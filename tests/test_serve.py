@@ -431,7 +431,8 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/stat").exists(), reason="forks; reads /proc (Linux)")
+@pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/stat").exists(),
+                    reason="forks, and reads /proc (Linux)")
 def test_several_processes_serve_one_index(index, searcher):
     """``--processes 2``: two workers forked from one ready process answer on one port as the
     library does; a worker that dies is forked again; SIGTERM to the server stops every worker."""
