@@ -495,3 +495,44 @@ def test_processes_refuse_a_missing_index_in_one_line(tmp_path):
     from wikisearch.cli import main
     out = CliRunner().invoke(main, ["serve", "-i", str(tmp_path / "none"), "--processes", "2", "--port", "0"])
     assert out.exit_code != 0 and "none" in out.output and "Traceback" not in out.output
+
+
+def test_the_direct_path_answers_the_bytes_of_starlettes_routes(searcher):
+    """GET /api/search and /api/suggest skip Starlette's routing (``_App.fast``): status, headers
+    (names, order, values but Server-Timing's duration) and body are what the routes answer (the
+    body's took_ms aside), for good and bad parameters, repeated names, blanks, escapes, non-ASCII,
+    with the cache and without, first answers and cached ones; HEAD still goes through Starlette."""
+    import re
+
+    from starlette.testclient import TestClient
+    from wikisearch.serve.app import create_app
+
+    def shape(r):
+        if r.request.method == "GET":              # took_ms's digits vary: the length is checked here
+            assert int(r.headers["content-length"]) == len(r.content)
+        headers = [(k, re.sub(rb"dur=[0-9.]+", b"dur=", v) if k != b"content-length" else b"")
+                   for k, v in r.headers.raw]
+        return r.status_code, headers, re.sub(rb'"took_ms":[0-9.e+-]+', b'"took_ms":0', r.content)
+
+    urls = ["/api/suggest?q=ike", "/api/suggest?q=ike&limit=3", "/api/suggest?q=l&q=lata&limit=2",
+            "/api/suggest?q=%C3%A9", "/api/suggest?q=M%D0%BE", "/api/suggest?q=", "/api/suggest",
+            "/api/suggest?q=ike&limit=x", "/api/suggest?q=ike&limit=0", "/api/suggest?q=a%00b",
+            "/api/suggest?q=" + "a" * 301, "/api/suggest?q=ike&&limit=", "/api/suggest?q=lata+man",
+            "/api/search?q=swedish+furniture", "/api/search?q=berlin&limit=3&offset=2",
+            "/api/search?q=berlin&snippets=0", "/api/search?q=swedsh+furnture", "/api/search?q=Москва",
+            "/api/search?q=x&limit=1000", "/api/search?q=", "/api/search?q=berlin&mode=dense",
+            "/api/search?q=berlin&mode=nope", "/api/search?q=%22lata+mangeshkar%22", "/api/search?q=a&q=ikea",
+            "/api/search?q=t:", "/api/search?q=berlin&correct=0&snippets=1"]
+    for cache_bytes in (0, 1 << 20):
+        fast = create_app(searcher, threads=2, cache_bytes=cache_bytes)
+        slow = create_app(searcher, threads=2, cache_bytes=cache_bytes, fast=False)
+        assert set(fast.fast) == {"/api/search", "/api/suggest"} and not slow.fast
+        with TestClient(fast) as f, TestClient(slow) as s:
+            for url in urls + urls:                        # the second time from the cache (if on)
+                a, b = f.get(url), s.get(url)
+                assert shape(a) == shape(b), url
+                assert ("cache;desc=hit" in a.headers["server-timing"]) == \
+                    ("cache;desc=hit" in b.headers["server-timing"])
+            assert shape(f.head("/api/suggest?q=ike")) == shape(s.head("/api/suggest?q=ike"))
+            assert f.get("/api/suggest/?q=ike", follow_redirects=False).status_code == \
+                s.get("/api/suggest/?q=ike", follow_redirects=False).status_code
