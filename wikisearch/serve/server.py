@@ -100,7 +100,10 @@ def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | No
     if forking:
         _prefork(config, sock, processes)
     else:
-        uvicorn.Server(config).run(sockets=[sock])
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        except KeyboardInterrupt:                # Ctrl-C: uvicorn stopped gracefully, then raised it
+            pass
 
 
 def _serve_spawned(index, uvicorn, run, where, *, processes, threads, dense_dir, cache_bytes) -> None:
