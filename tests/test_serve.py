@@ -536,3 +536,26 @@ def test_the_direct_path_answers_the_bytes_of_starlettes_routes(searcher):
             assert shape(f.head("/api/suggest?q=ike")) == shape(s.head("/api/suggest?q=ike"))
             assert f.get("/api/suggest/?q=ike", follow_redirects=False).status_code == \
                 s.get("/api/suggest/?q=ike", follow_redirects=False).status_code
+
+
+def test_warm_up_before_serving_makes_no_spelling_dictionary(index, tmp_path):
+    """Before serving (``rest=False``) the warm-up loads spelling.bin when it is there, but does
+    not make it when missing or stale (a minute for 30k articles: every answer would wait); the
+    background warm-up (``rest=True``) makes it, as the first correction would."""
+    import shutil
+
+    from wikisearch.popularity.spelling import spelling_path, stored_dictionary
+    from wikisearch.search.searcher import Searcher
+    from wikisearch.serve.api import Service
+    from wikisearch.serve.app import warm_up
+    copy = tmp_path / "idx"
+    shutil.copytree(index, copy)
+    spelling_path(copy).write_bytes(b"stale")                 # stale or damaged: as missing
+    s = Searcher(copy)
+    assert stored_dictionary(s.reader) is None
+    warm_up(Service(s), rest=False)
+    assert spelling_path(copy).read_bytes() == b"stale" and s.spelling(build=False) is None
+    warm_up(Service(s), rest=True)
+    assert stored_dictionary(s.reader) is not None and s.spelling(build=False) is not None
+    fresh = Searcher(copy)
+    assert fresh.spelling(build=False) is not None            # stored now: loaded, not made

@@ -238,12 +238,17 @@ class Searcher:
         return self._suggester
 
     # --- what a person reads: did you mean, snippets, matched via -----------------------------
-    def spelling(self) -> SpellingDictionary:
-        """The index's spelling dictionary (``spelling.bin``, made on first use)."""
+    def spelling(self, build: bool = True) -> SpellingDictionary | None:
+        """The index's spelling dictionary (``spelling.bin``, made on first use); with
+        ``build=False``, None rather than making it (a minute for 30k articles) when spelling.bin
+        is missing or stale."""
         if self._spelling is None:
             with self._lock:
                 if self._spelling is None:
-                    from wikisearch.popularity.spelling import load_dictionary
+                    from wikisearch.popularity.spelling import load_dictionary, stored_dictionary
+                    if not build:
+                        self._spelling = stored_dictionary(self.reader)
+                        return self._spelling
                     self._spelling = load_dictionary(self.reader, say=self.on_slow_start)
         return self._spelling
 

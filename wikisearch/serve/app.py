@@ -338,13 +338,16 @@ def warm_up(service: Service, *, rest: bool = True) -> None:
     search with snippets, did-you-mean (the spelling dictionary) and, with ``rest``, the kernels
     of the other query shapes -- so that the first answers do not each wait for some: real
     requests over words of the index's first title (what is loaded already costs a few ms).
+    Without ``rest`` (before serving), the spelling dictionary only if spelling.bin holds it:
+    making it takes a minute for 30k articles, and answers should not wait for that.
     Best effort: a request says what is wrong with a damaged index."""
     try:
         searcher = service.searcher
         title = service.reader.title(0) if searcher.n_docs else "warmup"
         service.opensearch(title[:2], 10)
         service.run_search(title, 10, 0)
-        service.run_search(title + "zq", 10, 0)          # a word no index holds: the corrector runs
+        if rest or searcher.spelling(build=False) is not None:   # before serving: no minute-long build
+            service.run_search(title + "zq", 10, 0)      # a word no index holds: the corrector runs
         if rest:
             searcher.warmup()
     except Exception:                                 # noqa: BLE001
