@@ -569,6 +569,6 @@ def test_missing_views_zero_neutral_auto():
 @given(st.lists(st.text(alphabet=st.sampled_from(list("aZé É'.-/ \u00a0\u2028\x1c\nßİﬁ１Ⅻќά")), max_size=12),
                 max_size=8))
 def test_suggest_keys_are_suggest_key_of_each(texts):
-    """The batch (one translate, each distinct word folded once) makes exactly the keys of
-    suggest_key one by one, line breaks and odd whitespace inside texts included."""
+    """The batch (two regexes over all texts, ASCII lower-cased whole, other words folded once)
+    makes exactly the keys of suggest_key one by one, line breaks and odd whitespace inside texts included."""
     assert suggest_keys(texts) == [suggest_key(t) for t in texts]

@@ -560,6 +560,19 @@ def test_open_and_warmup(sample):
     assert s.search("berlin", k=3)[0].title == "Berlin"
 
 
+def test_warmup_words_are_the_rarest_title_pair(sample):
+    """warmup()'s phrase is two terms of one of the first titles, the one whose rarer term the
+    fewest documents hold (the phrase is counted in every candidate's text: few, not hundreds)."""
+    titles = [list(dict.fromkeys(sample.analyzer.terms(sample.reader.title(d))))
+              for d in range(min(sample.n_docs, 64))]
+    pairs = [t[:2] for t in titles if len(t) >= 2]
+
+    def rarer(pair):
+        return min(int(sample.reader.doc_freq(sample.reader.term_ordinal(w))) for w in pair)
+    words = sample._warmup_words()
+    assert pairs and words in pairs and rarer(words) == min(rarer(p) for p in pairs)
+
+
 def test_phrase_fallback_on_an_index_without_text(tmp_path):
     from wikisearch.build import build_index
     out = tmp_path / "nostore"

@@ -410,31 +410,83 @@ def test_json_writer_matches_the_standard_library(client):
         assert json.loads(dumps(data)) == json.loads(dumps_std(data)) == data
 
 
+def _children(pid: int) -> list[int]:
+    """The pids of ``pid``'s child processes (Linux: /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/stat").exists(),
+                    reason="forks, and reads /proc (Linux)")
 def test_several_processes_serve_one_index(index, searcher):
-    """``--processes 2``: two uvicorn workers on one port answer as the library does."""
+    """``--processes 2``: two workers forked from one ready process answer on one port as the
+    library does; a worker that dies is forked again; SIGTERM to the server stops every worker."""
+    import signal
+
     import httpx
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-m", "wikisearch", "serve", "-i", str(index), "--port", str(port),
                              "--processes", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    workers = []
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/search", params={"q": "swedish furniture"}, timeout=60)
+                r = httpx.get(base + "/api/search", params={"q": "swedish furniture"}, timeout=60)
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the server did not start: {proc.stdout.read()}") from None
                 time.sleep(0.1)
         assert r.json()["hits"][0]["title"] == "IKEA"
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as c:
+        with httpx.Client(base_url=base, timeout=60) as c:
             for _ in range(6):
                 assert c.get("/api/suggest", params={"q": "ike"}).json()[1] == [x.title for x in searcher.suggest("ike")]
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)              # a worker dies: another is forked, ready
+        deadline = time.monotonic() + 30
+        while _alive(workers[0]) or len(_children(proc.pid)) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        for _ in range(6):                               # fresh connections reach both workers
+            assert httpx.get(base + "/api/search", params={"q": "swedish furniture"},
+                             timeout=60).json()["hits"][0]["title"] == "IKEA"
+        workers = _children(proc.pid)
+        assert len(workers) == 2 and workers[0] not in workers[1:]
     finally:
         _stop(proc)
+    assert proc.returncode == 0, proc.stdout.read()
+    assert not [w for w in workers if _alive(w)]         # no worker left behind
+
+
+def test_a_spawned_worker_serves_from_the_environment(index, monkeypatch):
+    """Where there is no fork, uvicorn spawns the workers: each makes its app from
+    ``$WIKISEARCH_SERVE`` (what serve() sets there), and answers as the forked ones do."""
+    from starlette.testclient import TestClient
+    from wikisearch.serve.server import ENV, app_from_env
+    monkeypatch.setenv(ENV, json.dumps({"index": str(index), "dense_dir": None, "threads": 2, "cache_bytes": 0}))
+    with TestClient(app_from_env()) as c:
+        assert c.get("/api/search", params={"q": "swedish furniture"}).json()["hits"][0]["title"] == "IKEA"
+        assert c.get("/api/info").json()["cache"] is None
 
 
 def test_processes_refuse_a_missing_index_in_one_line(tmp_path):
@@ -443,3 +495,67 @@ def test_processes_refuse_a_missing_index_in_one_line(tmp_path):
     from wikisearch.cli import main
     out = CliRunner().invoke(main, ["serve", "-i", str(tmp_path / "none"), "--processes", "2", "--port", "0"])
     assert out.exit_code != 0 and "none" in out.output and "Traceback" not in out.output
+
+
+def test_the_direct_path_answers_the_bytes_of_starlettes_routes(searcher):
+    """GET /api/search and /api/suggest skip Starlette's routing (``_App.fast``): status, headers
+    (names, order, values but Server-Timing's duration) and body are what the routes answer (the
+    body's took_ms aside), for good and bad parameters, repeated names, blanks, escapes, non-ASCII,
+    with the cache and without, first answers and cached ones; HEAD still goes through Starlette."""
+    import re
+
+    from starlette.testclient import TestClient
+    from wikisearch.serve.app import create_app
+
+    def shape(r):
+        if r.request.method == "GET":              # took_ms's digits vary: the length is checked here
+            assert int(r.headers["content-length"]) == len(r.content)
+        headers = [(k, re.sub(rb"dur=[0-9.]+", b"dur=", v) if k != b"content-length" else b"")
+                   for k, v in r.headers.raw]
+        return r.status_code, headers, re.sub(rb'"took_ms":[0-9.e+-]+', b'"took_ms":0', r.content)
+
+    urls = ["/api/suggest?q=ike", "/api/suggest?q=ike&limit=3", "/api/suggest?q=l&q=lata&limit=2",
+            "/api/suggest?q=%C3%A9", "/api/suggest?q=M%D0%BE", "/api/suggest?q=", "/api/suggest",
+            "/api/suggest?q=ike&limit=x", "/api/suggest?q=ike&limit=0", "/api/suggest?q=a%00b",
+            "/api/suggest?q=" + "a" * 301, "/api/suggest?q=ike&&limit=", "/api/suggest?q=lata+man",
+            "/api/search?q=swedish+furniture", "/api/search?q=berlin&limit=3&offset=2",
+            "/api/search?q=berlin&snippets=0", "/api/search?q=swedsh+furnture", "/api/search?q=Москва",
+            "/api/search?q=x&limit=1000", "/api/search?q=", "/api/search?q=berlin&mode=dense",
+            "/api/search?q=berlin&mode=nope", "/api/search?q=%22lata+mangeshkar%22", "/api/search?q=a&q=ikea",
+            "/api/search?q=t:", "/api/search?q=berlin&correct=0&snippets=1"]
+    for cache_bytes in (0, 1 << 20):
+        fast = create_app(searcher, threads=2, cache_bytes=cache_bytes)
+        slow = create_app(searcher, threads=2, cache_bytes=cache_bytes, fast=False)
+        assert set(fast.fast) == {"/api/search", "/api/suggest"} and not slow.fast
+        with TestClient(fast) as f, TestClient(slow) as s:
+            for url in urls + urls:                        # the second time from the cache (if on)
+                a, b = f.get(url), s.get(url)
+                assert shape(a) == shape(b), url
+                assert ("cache;desc=hit" in a.headers["server-timing"]) == \
+                    ("cache;desc=hit" in b.headers["server-timing"])
+            assert shape(f.head("/api/suggest?q=ike")) == shape(s.head("/api/suggest?q=ike"))
+            assert f.get("/api/suggest/?q=ike", follow_redirects=False).status_code == \
+                s.get("/api/suggest/?q=ike", follow_redirects=False).status_code
+
+
+def test_warm_up_before_serving_makes_no_spelling_dictionary(index, tmp_path):
+    """Before serving (``rest=False``) the warm-up loads spelling.bin when it is there, but does
+    not make it when missing or stale (a minute for 30k articles: every answer would wait); the
+    background warm-up (``rest=True``) makes it, as the first correction would."""
+    import shutil
+
+    from wikisearch.popularity.spelling import spelling_path, stored_dictionary
+    from wikisearch.search.searcher import Searcher
+    from wikisearch.serve.api import Service
+    from wikisearch.serve.app import warm_up
+    copy = tmp_path / "idx"
+    shutil.copytree(index, copy)
+    spelling_path(copy).write_bytes(b"stale")                 # stale or damaged: as missing
+    s = Searcher(copy)
+    assert stored_dictionary(s.reader) is None
+    warm_up(Service(s), rest=False)
+    assert spelling_path(copy).read_bytes() == b"stale" and s.spelling(build=False) is None
+    warm_up(Service(s), rest=True)
+    assert stored_dictionary(s.reader) is not None and s.spelling(build=False) is not None
+    fresh = Searcher(copy)
+    assert fresh.spelling(build=False) is not None            # stored now: loaded, not made

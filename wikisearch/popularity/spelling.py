@@ -289,17 +289,27 @@ def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
                                       "dir": dir_})
 
 
+def stored_dictionary(reader) -> SpellingDictionary | None:
+    """The index's ``spelling.bin`` if it is there and made for this index, else None (missing,
+    stale or damaged: :func:`load_dictionary` makes it again)."""
+    path = spelling_path(reader.path) if reader.path is not None else None
+    if path is None or not path.exists():
+        return None
+    try:
+        return read_dictionary(path, reader.manifest.get("checksum") if reader.manifest else None)
+    except CorruptIndexError:
+        return None
+
+
 def load_dictionary(reader, say=None) -> SpellingDictionary:
     """The index's spelling dictionary: ``spelling.bin`` if it is there and made for this index,
     else built now (and stored, when the index directory is writable); ``say(message)`` is told
     first, since that takes a while (about a minute for 30k articles)."""
+    d = stored_dictionary(reader)
+    if d is not None:
+        return d
     path = spelling_path(reader.path) if reader.path is not None else None
     checksum = reader.manifest.get("checksum") if reader.manifest else None
-    if path is not None and path.exists():
-        try:
-            return read_dictionary(path, checksum)
-        except CorruptIndexError:
-            pass                              # stale or damaged: made again below
     if say is not None:
         say("building the spelling dictionary of this index for 'did you mean' (its first use; "
             "stored as spelling.bin for later runs) ...")

@@ -110,8 +110,8 @@ class Searcher:
     # --- public ------------------------------------------------------------------------------
     def warmup(self) -> None:
         """Load (or compile) every kernel now, with the array types real queries use, so the first
-        real query is fast: runs a few real searches over words of the first title."""
-        words = [t for t in self.analyzer.terms(self.reader.title(0))] if self.n_docs else []
+        real query is fast: runs a few real searches over two words of one of the first titles."""
+        words = self._warmup_words()
         a = words[0] if words else "warmup"
         b = words[1] if len(words) > 1 else a
         custom = RankConfig(k1=1.0)
@@ -121,6 +121,25 @@ class Searcher:
                 self.search(text, k=3, rank=rank).total_matches
             except InvalidQueryError:
                 pass
+
+    def _warmup_words(self, titles: int = 64) -> list[str]:
+        """The terms of one of the first ``titles`` titles with two distinct terms, the one whose
+        rarer term the fewest documents hold: its phrase (counted exactly, so checked in every
+        candidate's stored text) checks a few texts, not hundreds (a one-word title's phrase
+        "anarch anarch" checked 152 texts, ~0.5 s). The first title's terms if none has two."""
+        if not self.n_docs:
+            return []
+        first = list(self.analyzer.terms(self.reader.title(0)))
+        best, best_df = first, None
+        for d in range(min(self.n_docs, titles)):
+            words = list(dict.fromkeys(self.analyzer.terms(self.reader.title(d))))
+            if len(words) < 2:
+                continue
+            ords = [self._ordinal(w) for w in words[:2]]
+            df = min(int(self.reader.doc_freq(o)) if o >= 0 else 0 for o in ords)
+            if df and (best_df is None or df < best_df):
+                best, best_df = words[:2], df
+        return best
 
     def search(self, query: str, k: int = 10, rank: RankConfig | None = None,
                fields=None, priors: bool | PriorConfig | None = None, offset: int = 0,
@@ -219,12 +238,17 @@ class Searcher:
         return self._suggester
 
     # --- what a person reads: did you mean, snippets, matched via -----------------------------
-    def spelling(self) -> SpellingDictionary:
-        """The index's spelling dictionary (``spelling.bin``, made on first use)."""
+    def spelling(self, build: bool = True) -> SpellingDictionary | None:
+        """The index's spelling dictionary (``spelling.bin``, made on first use); with
+        ``build=False``, None rather than making it (a minute for 30k articles) when spelling.bin
+        is missing or stale."""
         if self._spelling is None:
             with self._lock:
                 if self._spelling is None:
-                    from wikisearch.popularity.spelling import load_dictionary
+                    from wikisearch.popularity.spelling import load_dictionary, stored_dictionary
+                    if not build:
+                        self._spelling = stored_dictionary(self.reader)
+                        return self._spelling
                     self._spelling = load_dictionary(self.reader, say=self.on_slow_start)
         return self._spelling
 

@@ -15,7 +15,8 @@ in bytes; ``cache_bytes=0`` turns it off): a repeated request is answered on the
 a thread hop, its ``Server-Timing`` says ``cache;desc=hit`` and its body, ``took_ms`` included, is
 the first answer's. JSON is written by orjson when it is installed (the ``serve`` extra), else by
 the standard library (the same JSON). ``warm=True`` loads the kernels on a background thread once
-the server listens, so the first searches do not each wait for them one by one.
+the server listens, so the first searches do not each wait for them one by one (``wikisearch
+serve`` has loaded the first answers' part already, before listening: :func:`warm_up`).
 """
 from __future__ import annotations
 
@@ -109,6 +110,24 @@ def _timing(t0: float, extra: str = "") -> str:
     return f"app;dur={(time.perf_counter() - t0) * 1000:.3f}{extra}"
 
 
+#: The headers of a JSON answer, as Starlette's ``Response`` writes them for :func:`_json`: the
+#: common ones, Server-Timing, then content-length and content-type (what the fast path sends).
+_COMMON_RAW = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in _COMMON.items()]
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
+def _raw_json_headers(body: bytes, timing: str) -> list:
+    return [*_COMMON_RAW, (b"server-timing", timing.encode("latin-1")),
+            (b"content-length", str(len(body)).encode("latin-1")), _JSON_TYPE]
+
+
+def _error_answer(e: WikisearchError) -> tuple[dict, int]:
+    """The JSON and status of a request the service refused: 400, 404, or 500 (e.g. a damaged
+    index: say what, one line)."""
+    status = 400 if isinstance(e, BadRequest) else 404 if isinstance(e, NotFound) else 500
+    return {"error": one_line(str(e)), "status": status}, status
+
+
 def _json(data, t0: float, status: int = 200, headers: dict | None = None) -> Response:
     h = {**_COMMON, "Server-Timing": _timing(t0), **(headers or {})}
     return Response(dumps(data), status_code=status, media_type="application/json", headers=h)
@@ -118,13 +137,35 @@ def _error(message: str, status: int, t0: float) -> Response:
     return _json({"error": one_line(message), "status": status}, t0, status)
 
 
+class _App(Starlette):
+    """Starlette, with a direct path for the answers typed and searched most: a GET of
+    ``/api/suggest`` or ``/api/search`` goes straight to its handler (``fast``: path -> handler
+    of the scope and send), not through Starlette's middleware, routing, Request and Response
+    objects -- about a third of a suggestion's CPU. Everything else, HEAD and other methods
+    included, is Starlette's; the answers are the same bytes (a test compares them)."""
+
+    def __init__(self, *args, fast: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fast = fast
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
+            handler = self.fast.get(scope["path"])
+            if handler is not None:
+                await handler(scope, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int | None = None,
-               cache_bytes: int = CACHE_BYTES, warm: bool = False) -> Starlette:
+               cache_bytes: int = CACHE_BYTES, warm: bool = False, fast: bool = True) -> Starlette:
     """The ASGI application serving ``index`` (a directory, or an open ``Searcher``).
 
     ``threads``: at most this many searches or article reads at once (default: anyio's 40).
     ``cache_bytes``: bound on the cached answers (0: no cache). ``warm``: load the kernels on a
-    background thread once the server has started (answers do not wait for it).
+    background thread once the server has started (answers do not wait for it). ``fast``: answer
+    GET /api/suggest and /api/search without Starlette's routing (the same bytes; False: through
+    Starlette's routes, the oracle of the tests).
     """
     from wikisearch.search.searcher import Searcher
     searcher = index if isinstance(index, Searcher) else Searcher(index)
@@ -147,12 +188,9 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
                                     headers={**_COMMON, "Server-Timing": _timing(t0, ", cache;desc=hit")})
             try:
                 response = await handler(request, t0)
-            except BadRequest as e:
-                return _error(str(e), 400, t0)
-            except NotFound as e:
-                return _error(str(e), 404, t0)
-            except WikisearchError as e:             # e.g. a damaged index: say what, one line
-                return _error(str(e), 500, t0)
+            except WikisearchError as e:             # 400, 404, or 500 (e.g. a damaged index)
+                data, status = _error_answer(e)
+                return _json(data, t0, status)
             if key is not None and response.status_code == 200 and "mediawiki-api-error" not in response.headers:
                 cache.put(key, response.body)
             return response
@@ -241,6 +279,37 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
         Route("/favicon.ico", guarded(favicon)),
     ]
 
+    def direct(answer, threaded: bool):
+        """The handler of ``answer(params)`` for ``_App.fast``: what ``guarded(..., cached=True)``
+        around a route does, on the ASGI scope -- the cache, the query string parsed as
+        Starlette's ``QueryParams`` parses it (the last of a repeated name counts), errors as
+        JSON -- and the same response bytes, headers included."""
+        async def handler(scope, send) -> None:
+            t0 = time.perf_counter()
+            qs = scope["query_string"].decode("latin-1")
+            key = None
+            if cache is not None:
+                key = scope["path"] + "?" + qs
+                body = cache.get(key)
+                if body is not None:
+                    await send({"type": "http.response.start", "status": 200,
+                                "headers": _raw_json_headers(body, _timing(t0, ", cache;desc=hit"))})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+            params = dict(parse_qsl(qs, keep_blank_values=True))
+            try:
+                data = await run_in_threadpool(answer, params) if threaded else answer(params)
+                status = 200
+            except WikisearchError as e:
+                data, status = _error_answer(e)
+            timing = _timing(t0)
+            body = dumps(data)
+            if key is not None and status == 200:
+                cache.put(key, body)
+            await send({"type": "http.response.start", "status": status, "headers": _raw_json_headers(body, timing)})
+            await send({"type": "http.response.body", "body": body})
+        return handler
+
     async def not_found(request: Request, exc) -> Response:
         status = exc.status_code
         return _error("no such endpoint (see /openapi.json)" if status == 404 else
@@ -255,23 +324,31 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
             threading.Thread(target=warm_up, args=(service,), name="wikisearch-warm-up", daemon=True).start()
         yield
 
-    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
+    shortcuts = {"/api/search": direct(service.search, threaded=True),
+                 "/api/suggest": direct(service.suggest, threaded=False)} if fast else {}
+    app = _App(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan,
+               fast=shortcuts)
     app.state.service = service
     app.state.cache = cache
     return app
 
 
-def warm_up(service: Service) -> None:
+def warm_up(service: Service, *, rest: bool = True) -> None:
     """Load what requests need, in the order a user needs it -- suggestions (the suggester), a
-    search with snippets, did-you-mean (the spelling dictionary), then the kernels of the other
-    query shapes -- so that the first answers do not each wait for some: real requests over words
-    of the index's first title. Best effort: a request says what is wrong with a damaged index."""
+    search with snippets, did-you-mean (the spelling dictionary) and, with ``rest``, the kernels
+    of the other query shapes -- so that the first answers do not each wait for some: real
+    requests over words of the index's first title (what is loaded already costs a few ms).
+    Without ``rest`` (before serving), the spelling dictionary only if spelling.bin holds it:
+    making it takes a minute for 30k articles, and answers should not wait for that.
+    Best effort: a request says what is wrong with a damaged index."""
     try:
         searcher = service.searcher
         title = service.reader.title(0) if searcher.n_docs else "warmup"
         service.opensearch(title[:2], 10)
         service.run_search(title, 10, 0)
-        service.run_search(title + "zq", 10, 0)          # a word no index holds: the corrector runs
-        searcher.warmup()
+        if rest or searcher.spelling(build=False) is not None:   # before serving: no minute-long build
+            service.run_search(title + "zq", 10, 0)      # a word no index holds: the corrector runs
+        if rest:
+            searcher.warmup()
     except Exception:                                 # noqa: BLE001
         pass
