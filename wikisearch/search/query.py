@@ -204,15 +204,9 @@ def _plain_words(text: str) -> list[str] | None:
     return None
 
 
-def _lex(text: str, warnings: list[str]) -> list[_Token]:
-    words = _plain_words(text)                   # plain words: what the loop gives
-    if words is not None:
-        return [_Token("word", w) for w in words]
-    return _lex_all(text, warnings)
-
-
 def _lex_all(text: str, warnings: list[str]) -> list[_Token]:
-    """The lexer for any text (:func:`_lex` takes a short cut for plain words; tests compare)."""
+    """The lexer for any text (:func:`parse_query` takes a short cut for plain words,
+    :func:`_plain_words`; tests compare)."""
     tokens: list[_Token] = []
     i, n = 0, len(text)
     pending_prefix: str | None = None

@@ -26,6 +26,7 @@ from itertools import accumulate
 import numpy as np
 
 from wikisearch.config import FIELDS
+from wikisearch.index.store import SEP_FIELD, decode_doc
 from wikisearch.search import _snippet_kernels as K
 from wikisearch.search.query import Query
 from wikisearch.search.results import MatchedVia, Snippet, article_text
@@ -47,6 +48,7 @@ _EARLY = 0.3          # the penalty for a window at the very end of the text
 _SENTENCE = re.compile(r"[.!?\u3002\uff01\uff1f]\s")
 _SPACES = str.maketrans("\n\t\r", "   ")
 _OPENING, _BODY = FIELDS.index("opening"), FIELDS.index("body")
+_SEP = SEP_FIELD.encode()                    # between a stored document's fields
 
 
 @dataclass(frozen=True)
@@ -166,14 +168,14 @@ def make_snippet(analyzer, fields: dict[str, str], terms: SnippetTerms,
 def _article(doc, scan_chars: int) -> bytes:
     """The first ``scan_chars`` characters of a document's prose (:func:`article_text`), UTF-8:
     ``doc`` is its stored fields or its stored bytes (``index.store.encode_doc``: the fields in
-    ``config.FIELDS`` order joined by U+001F, which no field holds); only the bytes kept are
+    ``config.FIELDS`` order joined by ``SEP_FIELD``, which no field holds); only the bytes kept are
     read."""
     if isinstance(doc, dict):
         text = article_text({f: doc.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
         return text.encode("utf-8", "surrogatepass")
     bounds, p = [0], -1                     # where fields start (after the separator)
     while len(bounds) <= _BODY + 1:
-        p = doc.find(b"\x1f", p + 1)
+        p = doc.find(_SEP, p + 1)
         if p < 0:
             break
         bounds.append(p + 1)
@@ -303,7 +305,7 @@ def _fields_of(reader, docid: int, raw: bytes) -> dict[str, str]:
     """A document's stored fields from its stored bytes (as ``reader.stored_text`` makes them,
     less the redirects, which are not looked at here)."""
     try:
-        return dict(zip(FIELDS, raw.decode("utf-8", "surrogatepass").split("\x1f")))
+        return dict(zip(FIELDS, decode_doc(raw)))
     except UnicodeDecodeError:
         return reader.stored_text(docid)    # raises CorruptIndexError, naming the document
 
