@@ -299,3 +299,17 @@ def test_eval_says_what_matched_and_fails_when_nothing_did(index, tmp_path):
     other.write_text("x9 0 IKEA 1\n")
     _one_line_error(runner.invoke(main, ["eval", "-i", str(index), "--queries", str(q), "--qrels",
                                          str(other)]), "query ids of the queries file and of the qrels differ")
+
+
+def test_missing_index_is_reported_before_any_compiling(tmp_path, monkeypatch):
+    """A first run (cold numba cache) must not compile the search kernels for a minute to say that
+    the index is not there."""
+    import wikisearch.cli as cli
+
+    def no_compiling():
+        raise AssertionError("compiled before checking the index")
+    monkeypatch.setattr(cli, "_precompile_search", no_compiling)
+    _one_line_error(CliRunner().invoke(main, ["query", "-i", str(tmp_path / "nope"), "x"]), "no index")
+    (tmp_path / "half").mkdir()
+    _one_line_error(CliRunner().invoke(main, ["query", "-i", str(tmp_path / "half"), "x"]),
+                    "not a complete wikisearch index")

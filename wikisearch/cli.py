@@ -184,6 +184,21 @@ def _say_compiling(what: str):
         err=True))
 
 
+def _check_indexes(index_dirs) -> None:
+    """Raise the index's own error (no index, unfinished build, damaged manifest, wrong format) before
+    anything slow: on a first run the search kernels would otherwise compile for a minute first."""
+    from pathlib import Path
+    from wikisearch.index.manifest import SHARDS_FILE, read_manifest
+    for d in index_dirs:
+        shards = Path(d) / SHARDS_FILE
+        if shards.exists():
+            from wikisearch.search.sharded import shard_paths
+            for p in shard_paths(d):
+                read_manifest(p)
+        else:
+            read_manifest(d)
+
+
 def _precompile_search() -> None:
     """On a first run (an index built elsewhere), compile the search kernels on every core."""
     from wikisearch.jit import SEARCH_KERNELS, precompile
@@ -237,6 +252,7 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
     index_dir = index_dirs[0]
     if mode != "lexical" and len(index_dirs) > 1:
         raise click.BadParameter("dense and hybrid search take one index", param_hint="-i")
+    _check_indexes(index_dirs)
     _precompile_search()
     with _say_compiling("search"):
         if mode != "lexical":
