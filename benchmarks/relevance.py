@@ -69,6 +69,9 @@ SYSTEMS = ("lexical", "priors", "rerank", "rerank-no-title-cov")
 #: The ablation: the re-ranker without the title-coverage evidence (how much of the query the title
 #: covers, title precision, exact title); per-word title evidence (bm25_title) stays.
 NO_TITLE_COV = ("cov_title", "title_precision", "title_exact")
+#: The features that compare a candidate's title with the other candidates' (session 8): weighed by
+#: ``--select relative`` and kept.
+RELATIVE = ("cov_title_gap", "title_dice", "title_dice_gap", "title_exact_first", "n_title_exact", "bm25f_ratio")
 #: Groups of training options weighed at earlier commits whose features differ from today's
 #: (results/relevance-select-GROUP.json, reported with the others): ``features`` at 0ea5e85 (features
 #: bm25_doc/bm25_doc_ratio, the whole page as one BM25 field, and title_extra, title terms the query
@@ -405,6 +408,8 @@ SELECT = {
             "query, 31 leaves, min_data_in_leaf 20": ((), "query", (), {"num_leaves": 31, "min_data_in_leaf": 20}),
             "query, 500 rounds": ((), "query", (), {"rounds": 500}),
             "query, 500 rounds, min_data_in_leaf 20": ((), "query", (), {"rounds": 500, "min_data_in_leaf": 20})},
+    "relative": {"with the relative title features": ((), "query", ()),
+                 "without them": (RELATIVE, "query", ())},
 }
 
 

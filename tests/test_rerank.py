@@ -96,6 +96,26 @@ def test_title_exact_by_hand(searcher):
     assert X[0, COL["title_precision"]] == 0.5 and X[0, COL["title_exact"]] == 0.0
 
 
+def test_relative_title_features_by_hand(searcher):
+    """Two candidates in first-stage order, the exact title second: the features that compare a
+    title with the other candidates' mark the second one, whatever the first's scores."""
+    r = searcher.reader
+    exact = r.docid_for_title("Berlin")
+    other = next(h.docid for h in searcher.search("berlin", k=20, priors=False) if h.docid != exact)
+    X = features(r, query_terms(r, "berlin"), [other, exact], r.rank_config)
+    ct, tp = X[0, COL["cov_title"]], X[0, COL["title_precision"]]
+    assert ct < 1.0 and X[0, COL["title_exact"]] == 0.0 and X[1, COL["title_exact"]] == 1.0
+    assert X[:, COL["title_exact_first"]].tolist() == [0.0, 1.0]
+    assert X[:, COL["n_title_exact"]].tolist() == [1.0, 1.0]
+    assert X[1, COL["title_dice"]] == pytest.approx(1.0) and X[1, COL["title_dice_gap"]] == 0.0
+    assert X[0, COL["title_dice"]] == pytest.approx(2 * ct * tp / (ct + tp) if ct + tp else 0.0)
+    assert X[0, COL["cov_title_gap"]] == pytest.approx(ct - 1.0) and X[1, COL["cov_title_gap"]] == 0.0
+    b = X[:, COL["bm25f"]]
+    assert X[:, COL["bm25f_ratio"]].tolist() == (b / b.max()).tolist()
+    X = features(r, query_terms(r, "berlin"), [exact, other], r.rank_config)
+    assert X[:, COL["title_exact_first"]].tolist() == [1.0, 0.0]
+
+
 def test_exact_title_goes_first_by_hand(searcher):
     """With exact_title_first, the page titled exactly as the query leads whatever the model says;
     without it, the model's order (here: the hand model puts every title-covering page below the rest)."""
