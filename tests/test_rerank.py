@@ -151,6 +151,30 @@ def test_tree_model_matches_lightgbm():
     assert tm.predict(Z).tolist() == oracle_tree_predict(tm.spec, Z).tolist()   # kernel, to the bit
 
 
+def test_training_gives_the_same_model_bytes_twice(tmp_path, monkeypatch):
+    """benchmarks/relevance.py's training (LGB_PARAMS: fixed seed, deterministic, one thread) run
+    twice on the same rows writes byte-identical model files; another seed changes them (the check
+    can fail)."""
+    require_import("lightgbm", why="the re-ranker is trained with LightGBM")
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    relevance = require_import("relevance", why="benchmarks/relevance.py trains the shipped model")
+    rng = np.random.default_rng(5)
+    cands, qrels = {}, {}
+    for q in range(40):
+        X = rng.normal(size=(30, len(FEATURES)))
+        docids = np.arange(q * 30, q * 30 + 30, dtype=np.int64)
+        good = (X[:, 0] + X[:, COL["cov_title"]] + rng.normal(size=30) * 0.5).argsort()[-3:]
+        cands[str(q)], qrels[str(q)] = (docids, X), {int(docids[i]): 1 for i in good}
+    parts = [(cands, qrels, list(cands))]
+    paths = []
+    for i, extra in enumerate(({}, {}, {"seed": 18, "bagging_fraction": 0.5, "bagging_freq": 1})):
+        booster = relevance.train(parts, params={**extra, "rounds": 20, "min_data_in_leaf": 5})
+        paths.append(tmp_path / f"m{i}.json")
+        TreeModel.from_lightgbm(booster).save(paths[-1])
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert paths[0].read_bytes() != paths[2].read_bytes()
+
+
 def test_shipped_model_kernel_matches_numpy_oracle_with_and_without_jit():
     rng = np.random.default_rng(5)
     m = load_model()
