@@ -853,7 +853,12 @@ def markdown(r: dict) -> str:
           "tf x idf picked a page's rarest words, e.g. 'efalizumab jcv pml') before any system ran on it.",
           "- Discernatron's page views cover only the 4,375 pages of that study (368 of them in the "
           "corpus), so the `priors` run favours exactly the judged pages there; elsewhere the prior is "
-          "almost always 0, and the model, trained on the other sets, gives it little weight.",
+          "almost always 0, and the model, trained on the other sets, gives it little weight: in "
+          "session 8 the rerank run's top 10s held 128 pages with a prior above 0 against the priors "
+          "run's 150 (66 queries; 16 queries lose nDCG@10 against priors, 12 gain, e.g. 'the killing "
+          "fields' -0.48: Khmer Rouge from 1st to 3rd). No training set has page views to learn "
+          "the prior from, and training on part of Discernatron would teach the model that a page "
+          "with views is a judged page (only judged pages have views here), so neither is done.",
           "- The generated known-item queries (words a page uses most, title words left out) are easy "
           "for one-field BM25 with standard k1 1.2 / b 0.75 (tantivy, bm25s); wikisearch's first stage, "
           "tuned for entity queries (k1 8, title weight 10), is weaker on them, and the re-ranker "
