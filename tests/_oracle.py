@@ -104,8 +104,8 @@ def run_with_and_without_jit(code: str, timeout: int = 300) -> list:
 def oracle_rerank_features(reader, terms, docids, rank):
     """The re-ranker's text features by brute force (wikisearch.search.rerank.features):
     {"bm25f", "bm25_<group>", "bm25_<group>_ratio", "cov_<group>", "cov_all", "title_precision",
-    "idf_mean", "score_ratio" (no prior: bm25f over the best)} per
-    document, from term_docs and
+    "idf_mean", "score_ratio" (no prior: bm25f over the best), "bm25f_ratio", "title_dice",
+    "cov_title_gap", "title_dice_gap", "n_title_exact", "title_exact_first"} per document, from term_docs and
     rank.py's scalar formulas, one document and one term at a time."""
     from wikisearch.config import RankConfig
     from wikisearch.search.rerank import FIELD_GROUPS
@@ -151,6 +151,18 @@ def oracle_rerank_features(reader, terms, docids, rank):
         best = max(row[name] for row in out)
         for row in out:
             row["score_ratio" if name == "bm25f" else f"{name}_ratio"] = row[name] / best if best > 0 else 0.0
+    for row in out:
+        row["bm25f_ratio"] = row["score_ratio"]
+        ct, tp = row["cov_title"], row["title_precision"]
+        row["title_dice"] = 2 * ct * tp / (ct + tp) if ct + tp > 0 else 0.0
+    exact = [row["cov_title"] >= 1 - 1e-12 and row["title_precision"] >= 1 for row in out]
+    best_cov = max(row["cov_title"] for row in out)
+    best_dice = max(row["title_dice"] for row in out)
+    for j, row in enumerate(out):     # against the other candidates, first-stage order
+        row["cov_title_gap"] = row["cov_title"] - best_cov
+        row["title_dice_gap"] = row["title_dice"] - best_dice
+        row["n_title_exact"] = float(sum(exact))
+        row["title_exact_first"] = float(exact[j] and not any(exact[:j]))
     return out
 
 

@@ -96,6 +96,26 @@ def test_title_exact_by_hand(searcher):
     assert X[0, COL["title_precision"]] == 0.5 and X[0, COL["title_exact"]] == 0.0
 
 
+def test_relative_title_features_by_hand(searcher):
+    """Two candidates in first-stage order, the exact title second: the features that compare a
+    title with the other candidates' mark the second one, whatever the first's scores."""
+    r = searcher.reader
+    exact = r.docid_for_title("Berlin")
+    other = next(h.docid for h in searcher.search("berlin", k=20, priors=False) if h.docid != exact)
+    X = features(r, query_terms(r, "berlin"), [other, exact], r.rank_config)
+    ct, tp = X[0, COL["cov_title"]], X[0, COL["title_precision"]]
+    assert ct < 1.0 and X[0, COL["title_exact"]] == 0.0 and X[1, COL["title_exact"]] == 1.0
+    assert X[:, COL["title_exact_first"]].tolist() == [0.0, 1.0]
+    assert X[:, COL["n_title_exact"]].tolist() == [1.0, 1.0]
+    assert X[1, COL["title_dice"]] == pytest.approx(1.0) and X[1, COL["title_dice_gap"]] == 0.0
+    assert X[0, COL["title_dice"]] == pytest.approx(2 * ct * tp / (ct + tp) if ct + tp else 0.0)
+    assert X[0, COL["cov_title_gap"]] == pytest.approx(ct - 1.0) and X[1, COL["cov_title_gap"]] == 0.0
+    b = X[:, COL["bm25f"]]
+    assert X[:, COL["bm25f_ratio"]].tolist() == (b / b.max()).tolist()
+    X = features(r, query_terms(r, "berlin"), [exact, other], r.rank_config)
+    assert X[:, COL["title_exact_first"]].tolist() == [1.0, 0.0]
+
+
 def test_exact_title_goes_first_by_hand(searcher):
     """With exact_title_first, the page titled exactly as the query leads whatever the model says;
     without it, the model's order (here: the hand model puts every title-covering page below the rest)."""
@@ -129,6 +149,30 @@ def test_tree_model_matches_lightgbm():
     tm2 = TreeModel(json.loads(json.dumps(tm.spec)))                 # through the file format
     assert tm2.predict(Z).tolist() == tm.predict(Z).tolist()
     assert tm.predict(Z).tolist() == oracle_tree_predict(tm.spec, Z).tolist()   # kernel, to the bit
+
+
+def test_training_gives_the_same_model_bytes_twice(tmp_path, monkeypatch):
+    """benchmarks/relevance.py's training (LGB_PARAMS: fixed seed, deterministic, one thread) run
+    twice on the same rows writes byte-identical model files; another seed changes them (the check
+    can fail)."""
+    require_import("lightgbm", why="the re-ranker is trained with LightGBM")
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    relevance = require_import("relevance", why="benchmarks/relevance.py trains the shipped model")
+    rng = np.random.default_rng(5)
+    cands, qrels = {}, {}
+    for q in range(40):
+        X = rng.normal(size=(30, len(FEATURES)))
+        docids = np.arange(q * 30, q * 30 + 30, dtype=np.int64)
+        good = (X[:, 0] + X[:, COL["cov_title"]] + rng.normal(size=30) * 0.5).argsort()[-3:]
+        cands[str(q)], qrels[str(q)] = (docids, X), {int(docids[i]): 1 for i in good}
+    parts = [(cands, qrels, list(cands))]
+    paths = []
+    for i, extra in enumerate(({}, {}, {"seed": 18, "bagging_fraction": 0.5, "bagging_freq": 1})):
+        booster = relevance.train(parts, params={**extra, "rounds": 20, "min_data_in_leaf": 5})
+        paths.append(tmp_path / f"m{i}.json")
+        TreeModel.from_lightgbm(booster).save(paths[-1])
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert paths[0].read_bytes() != paths[2].read_bytes()
 
 
 def test_shipped_model_kernel_matches_numpy_oracle_with_and_without_jit():

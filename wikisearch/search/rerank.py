@@ -21,7 +21,14 @@ the priors the index already has:
 - ``title_precision``: the share of the title's terms that are query terms, ``title_exact``
   (every query term in the title and every title term in the query);
 - ``n_terms`` and ``idf_mean`` (the query's), ``len_title``, ``log_len_body``, and ``prior`` (the
-  popularity prior the first stage added; 0 without ``priors.bin`` or with priors off).
+  popularity prior the first stage added; 0 without ``priors.bin`` or with priors off);
+- how a candidate's title stands among the other candidates' titles for this query:
+  ``cov_title_gap`` (its ``cov_title`` minus the best candidate's), ``title_dice`` (the harmonic
+  mean of ``cov_title`` and ``title_precision``: the query covers the title and the title the
+  query) and ``title_dice_gap`` (minus the best candidate's), ``title_exact_first`` (the candidate
+  ranked highest by the first stage among those with ``title_exact``), ``n_title_exact`` (how many
+  candidates have it), and ``bm25f_ratio`` (``bm25f`` over the best candidate's: the text score
+  alone, where ``score_ratio`` carries the prior too).
 
 The text features come from one numba kernel (:func:`_rerank_kernels.candidate_features`) that
 walks each query term's postings once, galloping to the candidates.
@@ -64,7 +71,8 @@ FEATURES = (("bm25f", "score_ratio", "log_rank")
             + tuple(f"bm25_{g}" for g, _ in FIELD_GROUPS)
             + tuple(f"bm25_{g}_ratio" for g, _ in FIELD_GROUPS)
             + tuple(f"cov_{g}" for g, _ in FIELD_GROUPS) + ("cov_all",)
-            + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior"))
+            + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior")
+            + ("cov_title_gap", "title_dice", "title_dice_gap", "title_exact_first", "n_title_exact", "bm25f_ratio"))
 _FIELD_K1 = 1.2
 _COL = {name: i for i, name in enumerate(FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
@@ -139,7 +147,27 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
     X[:, col["len_title"]] = field_lengths[docids, FIELD_ID["title"]]
     X[:, col["log_len_body"]] = np.log1p(field_lengths[docids, FIELD_ID["body"]].astype(np.float64))
     X[:, col["prior"]] = prior_d
+    _relative_title_features(X)
     return X
+
+
+def _relative_title_features(X: np.ndarray) -> None:
+    """Fill the features that compare a candidate with the other candidates of its query (rows in
+    first-stage order): ``cov_title_gap``, ``title_dice``, ``title_dice_gap``, ``title_exact_first``,
+    ``n_title_exact``, ``bm25f_ratio``."""
+    col = _COL
+    ct, tp = X[:, col["cov_title"]], X[:, col["title_precision"]]
+    dice = np.where(ct + tp > 0, 2.0 * ct * tp / np.maximum(ct + tp, 1e-300), 0.0)
+    X[:, col["cov_title_gap"]] = ct - ct.max()
+    X[:, col["title_dice"]] = dice
+    X[:, col["title_dice_gap"]] = dice - dice.max()
+    exact = X[:, col["title_exact"]] > 0
+    if exact.any():
+        X[int(np.argmax(exact)), col["title_exact_first"]] = 1.0
+    X[:, col["n_title_exact"]] = float(exact.sum())
+    b = X[:, col["bm25f"]]
+    best = b.max()
+    X[:, col["bm25f_ratio"]] = b / best if best > 0 else 0.0
 
 
 def rerank_order(scores: np.ndarray, X: np.ndarray, exact_title_first: bool) -> np.ndarray:
