@@ -493,3 +493,59 @@ def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted, memo):
     return (tok_ids[:n_tok], tok_start[:n_tok], tok_stop[:n_tok], tok_index[:n_tok], text_tok_ends,
             text_first, text_chars, d_start[:n_dist], d_stop[:n_dist], d_hash[:n_dist],
             d_key[:n_dist], d_key2[:n_dist])
+
+
+@njit(cache=True, nogil=True)
+def select_matches(codes, dist_codes, starts, stops, ordinals, text_tok_ends, text_first, term_codes,
+                   positions):
+    """The matches among the tokens :func:`tokenize_distinct_spans` found (``codes``: their memo
+    term ids, -1: dropped by analysis, or ``-3 - d`` for distinct token ``d``, whose term id is
+    ``dist_codes[d]``): the tokens whose term id is ``term_codes[k]`` (the last such ``k``) are
+    matches of term ``k``. Per match its start, stop, term and position; the
+    position is, with ``positions``, the number of kept tokens (code != -1) before it in its
+    text, else its ordinal less ``text_first`` of its text; ``cuts[t]``: the matches up to the
+    end of text ``t``. ``(starts, stops, which, position, cuts)``."""
+    n = codes.size
+    out_s = np.empty(n, np.int64)
+    out_e = np.empty(n, np.int64)
+    out_w = np.empty(n, np.int64)
+    out_p = np.empty(n, np.int64)
+    n_texts = text_tok_ends.size
+    cuts = np.zeros(n_texts, np.int64)
+    m = 0
+    kept = 0                                # kept tokens before token k
+    base = 0                                # kept tokens before the current text
+    t = 0
+    for k in range(n):
+        while t < n_texts and k >= text_tok_ends[t]:
+            cuts[t] = m
+            t += 1
+            base = kept
+        c = codes[k]
+        if c <= -3:
+            c = dist_codes[-3 - c]
+        w = -1
+        for j in range(term_codes.size):
+            if term_codes[j] == c:
+                w = j
+        if w >= 0 and c >= 0:
+            out_s[m] = starts[k]
+            out_e[m] = stops[k]
+            out_w[m] = w
+            out_p[m] = kept - base if positions else ordinals[k] - text_first[t]
+            m += 1
+        if c != -1:
+            kept += 1
+    while t < n_texts:
+        cuts[t] = m
+        t += 1
+    return out_s[:m], out_e[:m], out_w[:m], out_p[:m], cuts
+
+
+@njit(cache=True, nogil=True)
+def memo_get_many(memo, hashes, keys, key2s):
+    """:func:`memo_get` of each token (its :func:`_scan_token` hash and keys): values, -2 absent."""
+    out = np.empty(hashes.size, np.int64)
+    for k in range(hashes.size):
+        out[k] = memo_get(memo, hashes[k], keys[k], key2s[k])
+    return out
