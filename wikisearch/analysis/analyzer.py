@@ -524,12 +524,14 @@ class Analyzer:
         buf, ends = _encode(list(texts))
         return self.find_terms_encoded(buf, ends, terms, positions)[0]
 
-    def find_terms_encoded(self, buf: np.ndarray, ends: np.ndarray, terms, positions: bool = True):
+    def find_terms_encoded(self, buf: np.ndarray, ends: np.ndarray, terms, positions: bool | None = True):
         """:meth:`find_terms_many` of the texts ``buf[ends[t-1]:ends[t]]`` (UTF-8, ``uint8``;
         ``ends``: ``int64``), offsets in characters of each text, and the length of each text
         in characters: ``(found, text_chars)``. A token's term is looked up in a memo kept per
         thread (tokens of up to 15 bytes, keyed by their bytes with ASCII lowercased, as the
         tokenizer tells tokens apart); only the tokens it lacks are analyzed (and entered).
+        ``positions=None``: the matches of ``positions=False`` with every position 0 (no
+        ordinals are counted: the ASCII text between possible matches is passed fast).
 
         >>> [w.tolist() for _, _, w, _ in Analyzer().find_terms_encoded(
         ...     np.frombuffer(b"dogs runa dog", np.uint8), np.array([8, 13]), ["dog"])[0]]
@@ -550,9 +552,14 @@ class Analyzer:
         memo = self._term_memo()
         # the tokens are told apart in a table of this call's own (small: it stays in cache),
         # and the memo (large) is asked once per distinct token, not once per token
-        (code, starts, stops, ordinal, text_tok_ends, text_first, text_chars, d_start, d_stop,
-         d_hash, d_key, d_key2) = K.tokenize_distinct_spans(buf, ends, class_table(),
-                                                            self.max_token_chars, wanted, _NO_MEMO)
+        if positions is None:                   # no positions: ASCII text passed fast
+            (code, starts, stops, text_tok_ends, text_chars, d_start, d_stop, d_hash, d_key,
+             d_key2) = K.tokenize_wanted_spans(buf, ends, class_table(), self.max_token_chars, wanted)
+            ordinal, text_first = np.zeros(len(code), np.int64), np.zeros(n_texts, np.int64)
+        else:
+            (code, starts, stops, ordinal, text_tok_ends, text_first, text_chars, d_start, d_stop,
+             d_hash, d_key, d_key2) = K.tokenize_distinct_spans(
+                buf, ends, class_table(), self.max_token_chars, wanted, _NO_MEMO)
         if not terms or code.size == 0:
             return [none] * n_texts, text_chars
         dist = K.memo_get_many(memo.table, d_hash, d_key, d_key2)
@@ -565,7 +572,7 @@ class Analyzer:
         ids = memo.ids
         term_codes = np.fromiter((ids.get(t, -9) for t in terms), np.int64, len(terms))
         s, e, w, position, cut = K.select_matches(code, dist, starts, stops, ordinal, text_tok_ends,
-                                                  text_first, term_codes, positions)
+                                                  text_first, term_codes, bool(positions))
         if s.size == 0:
             return [none] * n_texts, text_chars
         out, a = [], 0

@@ -208,7 +208,7 @@ def make_snippets(analyzer, docs: list, terms: SnippetTerms,
     arts = [_article(d, scan_chars) for d in docs]
     ends = np.fromiter(accumulate(map(len, arts)), np.int64, len(arts))
     buf = np.frombuffer(b"".join(arts), np.uint8)
-    found, _ = analyzer.find_terms_encoded(buf, ends, terms.terms, positions=bool(terms.phrases))
+    found, _ = analyzer.find_terms_encoded(buf, ends, terms.terms, positions=True if terms.phrases else None)
     return [_snippet(art.decode("utf-8", "surrogatepass"), matches, terms, width)
             for art, matches in zip(arts, found)]
 
