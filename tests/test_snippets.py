@@ -557,6 +557,14 @@ def test_char_cut_equals_slicing_the_string():
                                                   len(text[:n])), (text, n)
 
 
+def test_spaces_equals_the_translation():
+    from wikisearch.search.snippets import _SPACES, _spaces
+    rng = np.random.default_rng(9)
+    for _ in range(200):
+        text = _random_text(rng, int(rng.integers(0, 30))) + "\r\n\t\x0b\x0c\u2028"
+        assert _spaces(text) == text.translate(_SPACES)
+
+
 def test_term_memo_full_or_warm_finds_what_a_fresh_analyzer_finds(monkeypatch):
     """The per-thread token memo (warm, or replaced when full) changes no match."""
     from wikisearch.analysis import analyzer as A
