@@ -423,6 +423,40 @@ def test_find_terms_many_equals_the_slow_spans_of_each_text(language):
                     assert p.tolist() == an.find_terms(text, terms, positions=False)[3].tolist()
 
 
+@pytest.mark.parametrize("language", ["english", "german", ""])
+def test_find_terms_without_positions_equals_the_slow_spans(language):
+    """``positions=None`` (a snippet without phrases: only the tokens starting with a query
+    term's letter are looked at, the ASCII text between them passed fast) finds what the slow
+    spans find: words running from ASCII into accents, combining marks, CJK and back, ASCII
+    after non-ASCII separators, digits, tokens over the length limit, lone surrogates."""
+    an = Analyzer(language)
+    pieces = ["run", "Runs", "xrun", "runé", "érun", "\u6771run", "run\u6771", "e\u0301run", "r\u0301un",
+              "\u2014run", "na\u00efve", "Na\u00efve", "x" * 70, "r" * 70, "r" * 64, "\ud800", "\n", ".", "3run",
+              "run3", "_run", "Köln", "dog", "DOGS", "d\u00f6g", "\u200drun", "run\u200d", "'run", "RUN"]
+    rng = np.random.default_rng(5)
+    for case in range(120):
+        out = []
+        for _ in range(int(rng.integers(0, 40))):
+            out.append(pieces[int(rng.integers(len(pieces)))])
+            out.append(" " if rng.random() < 0.6 else "")
+        texts = ["".join(out), "", "run " + "".join(out[::-1])]
+        spans = [an.spans_slow(t) for t in texts]
+        vocab = sorted({t for sp in spans for _, _, t in sp if ord(t[0]) < 128})
+        for terms in (vocab, vocab[::2], vocab[1::3], ["run"], ["nothing"]):
+            got, chars = an.find_terms_encoded(*_encode_texts(texts), terms, positions=None)
+            assert chars.tolist() == [len(t) for t in texts]
+            for text, sp, (s, e, w, p) in zip(texts, spans, got):
+                want = [(a, b, terms.index(t)) for a, b, t in sp if t in terms]
+                assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (text, terms)
+                assert not p.any()
+
+
+def _encode_texts(texts):
+    raw = [t.encode("utf-8", "surrogatepass") for t in texts]
+    ends = np.cumsum([len(r) for r in raw]).astype(np.int64)
+    return np.frombuffer(b"".join(raw), np.uint8), ends
+
+
 def test_window_kernel_equals_the_plain_python_window():
     """The numba window (sums in the same order) picks the oracle's window on random matches:
     repeats, matches wider than the window, phrases, ties at equal scores."""
@@ -521,6 +555,14 @@ def test_char_cut_equals_slicing_the_string():
             end, chars = char_cut(buf, 2, 2 + len(raw), n)
             assert (int(end) - 2, int(chars)) == (len(text[:n].encode("utf-8", "surrogatepass")),
                                                   len(text[:n])), (text, n)
+
+
+def test_spaces_equals_the_translation():
+    from wikisearch.search.snippets import _SPACES, _spaces
+    rng = np.random.default_rng(9)
+    for _ in range(200):
+        text = _random_text(rng, int(rng.integers(0, 30))) + "\r\n\t\x0b\x0c\u2028"
+        assert _spaces(text) == text.translate(_SPACES)
 
 
 def test_term_memo_full_or_warm_finds_what_a_fresh_analyzer_finds(monkeypatch):

@@ -493,3 +493,188 @@ def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted, memo):
     return (tok_ids[:n_tok], tok_start[:n_tok], tok_stop[:n_tok], tok_index[:n_tok], text_tok_ends,
             text_first, text_chars, d_start[:n_dist], d_stop[:n_dist], d_hash[:n_dist],
             d_key[:n_dist], d_key2[:n_dist])
+
+
+@njit(cache=True, nogil=True)
+def select_matches(codes, dist_codes, starts, stops, ordinals, text_tok_ends, text_first, term_codes,
+                   positions):
+    """The matches among the tokens :func:`tokenize_distinct_spans` found (``codes``: their memo
+    term ids, -1: dropped by analysis, or ``-3 - d`` for distinct token ``d``, whose term id is
+    ``dist_codes[d]``): the tokens whose term id is ``term_codes[k]`` (the last such ``k``) are
+    matches of term ``k``. Per match its start, stop, term and position; the
+    position is, with ``positions``, the number of kept tokens (code != -1) before it in its
+    text, else its ordinal less ``text_first`` of its text; ``cuts[t]``: the matches up to the
+    end of text ``t``. ``(starts, stops, which, position, cuts)``."""
+    n = codes.size
+    out_s = np.empty(n, np.int64)
+    out_e = np.empty(n, np.int64)
+    out_w = np.empty(n, np.int64)
+    out_p = np.empty(n, np.int64)
+    n_texts = text_tok_ends.size
+    cuts = np.zeros(n_texts, np.int64)
+    m = 0
+    kept = 0                                # kept tokens before token k
+    base = 0                                # kept tokens before the current text
+    t = 0
+    for k in range(n):
+        while t < n_texts and k >= text_tok_ends[t]:
+            cuts[t] = m
+            t += 1
+            base = kept
+        c = codes[k]
+        if c <= -3:
+            c = dist_codes[-3 - c]
+        w = -1
+        for j in range(term_codes.size):
+            if term_codes[j] == c:
+                w = j
+        if w >= 0 and c >= 0:
+            out_s[m] = starts[k]
+            out_e[m] = stops[k]
+            out_w[m] = w
+            out_p[m] = kept - base if positions else ordinals[k] - text_first[t]
+            m += 1
+        if c != -1:
+            kept += 1
+    while t < n_texts:
+        cuts[t] = m
+        t += 1
+    return out_s[:m], out_e[:m], out_w[:m], out_p[:m], cuts
+
+
+@njit(cache=True, nogil=True)
+def memo_get_many(memo, hashes, keys, key2s):
+    """:func:`memo_get` of each token (its :func:`_scan_token` hash and keys): values, -2 absent."""
+    out = np.empty(hashes.size, np.int64)
+    for k in range(hashes.size):
+        out[k] = memo_get(memo, hashes[k], keys[k], key2s[k])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _ascii_simple(table):
+    """Are ASCII characters all SEP or WORD in ``table``? (then an ASCII SEP byte is never
+    inside a token, and an ASCII WORD byte after one starts a token)"""
+    for b in range(128):
+        if table[b] != SEP and table[b] != WORD:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _wanted_run(buf, text_ends, table, max_chars, wanted, fast, t, i, cont, tok_ids, tok_start,
+                tok_stop, n_tok, ht, d_start, d_stop, d_hash, d_key, d_key2, n_dist):
+    """:func:`_spans_distinct_run` without ordinals and without a memo: the same tokens, ids,
+    and spans. With ``fast`` (:func:`_ascii_simple`), ASCII text is passed by a search for the
+    next byte that may start a wanted token (a wanted byte at a point between tokens or after
+    an ASCII separator) or is not ASCII, which needs no classes and no counts (ASCII bytes are
+    no continuation bytes and no token is counted); a non-ASCII byte is taken from the start
+    of the ASCII word run before it (a point between tokens) by the exact steps, until the
+    walk is between tokens at an ASCII byte again."""
+    n_slots = ht.size // 4
+    max_dist = min(d_start.size, n_slots // 2)   # load factor <= 1/2
+    mask = np.uint64(n_slots - 1)
+    while t < text_ends.size:
+        end = text_ends[t]
+        while i < end:
+            if n_tok == tok_ids.size or n_dist == max_dist:
+                return t, i, cont, n_tok, n_dist
+            if fast and buf[i] < 0x80:          # between tokens, at an ASCII byte
+                k = i
+                while k < end:
+                    b = buf[k]
+                    if b >= 0x80:
+                        break
+                    if wanted[b] and table[b] == WORD and (k == i or table[buf[k - 1]] == SEP):
+                        break
+                    k += 1
+                if k < end and buf[k] >= 0x80:  # back to where its word run starts
+                    while k > i and table[buf[k - 1]] == WORD:
+                        k -= 1
+                i = k
+                if i >= end:
+                    break
+            kind, n = _class_at(buf, i, table)
+            if kind != WORD and kind != CJK:
+                i += n
+                cont += n - 1
+                continue
+            if not wanted[buf[i]]:              # skip the token: classes only
+                i += n
+                cont += n - 1
+                while i < end:
+                    c, n = _class_at(buf, i, table)
+                    if c == EXTEND or (c == WORD and kind == WORD):
+                        i += n
+                        cont += n - 1
+                    else:
+                        break
+                continue
+            start, i, n_chars, h, key, key2 = _scan_token(buf, i, end, table)
+            c0 = cont
+            cont += i - start - n_chars
+            if n_chars > max_chars:
+                continue
+            d, n_dist = _intern(ht, mask, h, key, key2, buf, start, i, d_start, d_stop, n_dist)
+            if d == n_dist - 1:
+                d_hash[d] = h
+                d_key[d] = key
+                d_key2[d] = key2
+            tok_ids[n_tok] = -3 - d
+            tok_start[n_tok] = start - c0
+            tok_stop[n_tok] = i - cont
+            n_tok += 1
+        t += 1
+    return t, i, cont, n_tok, n_dist
+
+
+@njit(cache=True, nogil=True)
+def tokenize_wanted_spans(buf, text_ends, table, max_chars, wanted):
+    """:func:`tokenize_distinct_spans` without a memo and without ordinals (every token's id is
+    ``-3 - distinct id``), the ASCII text between the wanted tokens passed fast
+    (:func:`_wanted_run`): ``(token_ids, starts, stops, text_token_ends, text_chars,
+    distinct_start, distinct_stop, distinct_hash, distinct_key, distinct_key2)``."""
+    tok_ids = np.empty(max(64, buf.size // 64), np.int64)
+    tok_start = np.empty(tok_ids.size, np.int64)
+    tok_stop = np.empty(tok_ids.size, np.int64)
+    n_slots = 1024
+    d_start = np.empty(n_slots // 2, np.int64)
+    d_stop = np.empty(n_slots // 2, np.int64)
+    d_hash = np.empty(n_slots // 2, np.uint64)
+    d_key = np.empty(n_slots // 2, np.uint64)
+    d_key2 = np.empty(n_slots // 2, np.uint64)
+    ht = np.full(4 * n_slots, _EMPTY, np.uint64)   # open addressing, linear probing
+    text_tok_ends = np.zeros(text_ends.size, np.int64)
+    text_chars = np.zeros(text_ends.size, np.int64)
+    fast = _ascii_simple(table)
+    t, i, cont, n_tok, n_dist = 0, 0, 0, 0, 0
+    text_cont = 0                           # continuation bytes before text t
+    while t < text_ends.size:
+        t2, i, cont, n_tok, n_dist = _wanted_run(
+            buf, text_ends[:t + 1], table, max_chars, wanted, fast, t, i, cont, tok_ids,
+            tok_start, tok_stop, n_tok, ht, d_start, d_stop, d_hash, d_key, d_key2, n_dist)
+        if t2 > t:                          # text t is done
+            begin = text_ends[t - 1] if t > 0 else 0
+            text_chars[t] = text_ends[t] - begin - (cont - text_cont)
+            first = text_tok_ends[t - 1] if t > 0 else 0
+            for k in range(first, n_tok):   # spans counted from the text's start
+                tok_start[k] -= begin - text_cont
+                tok_stop[k] -= begin - text_cont
+            text_cont = cont
+            text_tok_ends[t] = n_tok
+            t += 1
+            continue
+        if n_tok == tok_ids.size:
+            tok_ids = _grow(tok_ids, 0)
+            tok_start = _grow(tok_start, 0)
+            tok_stop = _grow(tok_stop, 0)
+        if n_dist == d_start.size:
+            d_start = _grow(d_start, 0)
+            d_stop = _grow(d_stop, 0)
+            d_hash = _grow(d_hash, 0)
+            d_key = _grow(d_key, 0)
+            d_key2 = _grow(d_key2, 0)
+        if n_dist == ht.size // 8:
+            ht = _rehash(ht)
+    return (tok_ids[:n_tok], tok_start[:n_tok], tok_stop[:n_tok], text_tok_ends, text_chars,
+            d_start[:n_dist], d_stop[:n_dist], d_hash[:n_dist], d_key[:n_dist], d_key2[:n_dist])

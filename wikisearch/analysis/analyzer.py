@@ -306,6 +306,9 @@ def _token_strings(buf, starts, stops) -> list[str]:
     return joined.tobytes().decode("utf-8", "surrogatepass").split("\n")
 
 
+_NO_MEMO = np.zeros(0, np.uint64)     # tokenize_distinct_spans without a memo
+
+
 class _TermMemo:
     """Token -> term id, for the tokenizer kernel (:func:`_analyze_kernels.memo_get`): a hash
     table of the tokens seen (their hash and keys, as the distinct-token table keys them) and
@@ -521,12 +524,14 @@ class Analyzer:
         buf, ends = _encode(list(texts))
         return self.find_terms_encoded(buf, ends, terms, positions)[0]
 
-    def find_terms_encoded(self, buf: np.ndarray, ends: np.ndarray, terms, positions: bool = True):
+    def find_terms_encoded(self, buf: np.ndarray, ends: np.ndarray, terms, positions: bool | None = True):
         """:meth:`find_terms_many` of the texts ``buf[ends[t-1]:ends[t]]`` (UTF-8, ``uint8``;
         ``ends``: ``int64``), offsets in characters of each text, and the length of each text
         in characters: ``(found, text_chars)``. A token's term is looked up in a memo kept per
         thread (tokens of up to 15 bytes, keyed by their bytes with ASCII lowercased, as the
         tokenizer tells tokens apart); only the tokens it lacks are analyzed (and entered).
+        ``positions=None``: the matches of ``positions=False`` with every position 0 (no
+        ordinals are counted: the ASCII text between possible matches is passed fast).
 
         >>> [w.tolist() for _, _, w, _ in Analyzer().find_terms_encoded(
         ...     np.frombuffer(b"dogs runa dog", np.uint8), np.array([8, 13]), ["dog"])[0]]
@@ -545,37 +550,34 @@ class Analyzer:
                 if "a" <= c <= "z":
                     wanted[ord(c) - 32] = True
         memo = self._term_memo()
-        (code, starts, stops, ordinal, text_tok_ends, text_first, text_chars, d_start, d_stop,
-         d_hash, d_key, d_key2) = K.tokenize_distinct_spans(buf, ends, class_table(),
-                                                            self.max_token_chars, wanted, memo.table)
+        # the tokens are told apart in a table of this call's own (small: it stays in cache),
+        # and the memo (large) is asked once per distinct token, not once per token
+        if positions is None:                   # no positions: ASCII text passed fast
+            (code, starts, stops, text_tok_ends, text_chars, d_start, d_stop, d_hash, d_key,
+             d_key2) = K.tokenize_wanted_spans(buf, ends, class_table(), self.max_token_chars, wanted)
+            ordinal, text_first = np.zeros(len(code), np.int64), np.zeros(n_texts, np.int64)
+        else:
+            (code, starts, stops, ordinal, text_tok_ends, text_first, text_chars, d_start, d_stop,
+             d_hash, d_key, d_key2) = K.tokenize_distinct_spans(
+                buf, ends, class_table(), self.max_token_chars, wanted, _NO_MEMO)
         if not terms or code.size == 0:
             return [none] * n_texts, text_chars
-        if d_start.size:                        # tokens the memo lacks: analyzed, then entered
-            ids = memo.enter(self._terms_of(_token_strings(buf, d_start, d_stop)), d_hash, d_key, d_key2)
-            new = code <= -3
-            code[new] = ids[-3 - code[new]]
-        # code: the memo's term id of each token (-1: dropped by analysis)
-        which = np.where(code == -1, -2, -1)
-        for k, t in enumerate(terms):
-            i = memo.ids.get(t)
-            if i is not None:
-                which[code == i] = k
-        hit = np.flatnonzero(which >= 0)
-        if hit.size == 0:
+        dist = K.memo_get_many(memo.table, d_hash, d_key, d_key2)
+        miss = np.flatnonzero(dist == -2)
+        if miss.size:                           # tokens the memo lacks: analyzed, then entered
+            dist[miss] = memo.enter(self._terms_of(_token_strings(buf, d_start[miss], d_stop[miss])),
+                                    d_hash[miss], d_key[miss], d_key2[miss])
+        # each token's term id in the memo (-1: dropped by analysis); the matches are selected
+        # in one kernel pass (tests: find_terms_many against spans_slow)
+        ids = memo.ids
+        term_codes = np.fromiter((ids.get(t, -9) for t in terms), np.int64, len(terms))
+        s, e, w, position, cut = K.select_matches(code, dist, starts, stops, ordinal, text_tok_ends,
+                                                  text_first, term_codes, bool(positions))
+        if s.size == 0:
             return [none] * n_texts, text_chars
-        if positions:                           # kept tokens (not stopwords) before each token
-            first_tok = np.concatenate(([0], text_tok_ends[:-1]))   # (every token was kept here)
-            kept = np.zeros(len(which) + 1, np.int64)
-            np.cumsum(which != -2, out=kept[1:])
-            position, base = kept[1:][hit] - 1, kept[first_tok]
-        else:
-            position, base = ordinal[hit], text_first
-        s, e, w = starts[hit], stops[hit], which[hit]
-        cut = np.searchsorted(hit, text_tok_ends)
         out, a = [], 0
-        for k in range(n_texts):
-            b = int(cut[k])
-            out.append((s[a:b], e[a:b], w[a:b], position[a:b] - base[k]) if b > a else none)
+        for b in cut.tolist():
+            out.append((s[a:b], e[a:b], w[a:b], position[a:b]) if b > a else none)
             a = b
         return out, text_chars
 

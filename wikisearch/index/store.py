@@ -227,8 +227,9 @@ def read_block(s, b: int, dictionary: bytes | None = None) -> bytes:
     container's, :func:`store_dictionary`; read from it when None)."""
     bo = s.checked("block_offsets")
     a, z = int(bo[b]), int(bo[b + 1])
+    # the frame as the file holds it (a view of the mapped file, or the bytes read): the
+    # checksum and zstd read it where it is, without a copy
     frame = s.read("data", a, z) if getattr(s, "sparse", False) else s["data"][a:z]
-    frame = np.asarray(frame).tobytes()
     crc = zlib.crc32(frame)
     if crc != int(s.checked("block_crc")[b]):
         raise CorruptIndexError(s.path, f"checksum mismatch in stored-text block {b}",
