@@ -321,6 +321,27 @@ def test_scored_cache_of_any_size_answers_alike(random_index, capacity):
         _check_against_oracle(s, random_index, text, 10, rng.choice(_configs()))
         c = s._scored
         assert c.pos <= c.capacity and c.bpos <= len(c.arenas[3])
+        assert c.pos <= c.ready <= c.capacity and c.bpos <= c.bready <= len(c.arenas[3])
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float64, np.uint16])
+def test_arena_memory_made_ready_keeps_what_is_written(dtype):
+    """``cache._populate`` backs a stretch of an arena with memory ahead of the kernel's writes:
+    what was written stays, the rest reads 0 (fresh anonymous memory), any stretch, any
+    alignment; an array not of ``_fresh`` (no mapping of its own) is left alone."""
+    from wikisearch.search.cache import _fresh, _populate
+
+    n = 5000
+    a = _fresh(n, dtype)
+    a[:700] = np.arange(700) % 97 + 1
+    for start, stop in [(0, 10), (699, 2049), (3, 3), (4000, n), (0, n), (n - 1, n + 100)]:
+        _populate(a, start, stop)
+        assert (a[:700] == np.arange(700) % 97 + 1).all() and not a[700:].any()
+    a[n - 1] = 5
+    assert a[n - 1] == 5
+    b = np.zeros(10, dtype)
+    _populate(b, 0, 10)
+    assert not b.any()
 
 
 def test_scored_cache_makes_room_for_each_field_selection():
