@@ -307,6 +307,45 @@ def test_prescored_maxscore_equals_exhaustive_kernel():
             K.count_union(offsets, docids, masks, fsel, excluded)
 
 
+def test_seeded_threshold_is_a_real_score_at_most_the_kth():
+    """The pre-scored kernel starts from ``_seed_threshold``: the exact score of a real document
+    (never above the k-th best, ties included: scores tie often here), or -inf; and with it the
+    kernel still gives exhaustive scoring's top k for every k it is used for, and past it."""
+    rng = np.random.default_rng(5)
+    n_docs = 2 * BK.WINDOW + 13
+    field_lengths = rng.integers(1, 9, size=(n_docs, len(FIELDS))).astype(np.uint32)
+    params = kernel_params(_configs()[0], field_lengths.mean(axis=0))
+    seeded = 0
+    for i in range(25):
+        lists = _synthetic_lists(rng, n_docs, int(rng.integers(1, 6)))
+        fsel = rng.choice([511, 1, 16], size=len(lists)).astype(np.int64)
+        idf = rng.choice([0.5, 1.0, 2.0], size=len(lists))
+        arenas, starts, ends, bstarts, maxes = _prescored(lists, fsel, field_lengths, params)
+        upper = idf * maxes * (1 + 1e-5) + 1e-12
+        excluded = np.sort(rng.choice(n_docs, size=int(rng.integers(0, 50)), replace=False)).astype(np.int32)
+        prior = np.zeros(0) if i % 2 else rng.choice([0.0, 0.25], size=n_docs)
+        pmax = float(prior.max()) if len(prior) else 0.0
+        offsets = np.cumsum([0] + [len(d) for d, _, _ in lists]).astype(np.int64)
+        docids, masks, tfs = (np.concatenate([l[j] for l in lists]) for j in range(3))
+        _d, every, _f = K.exhaustive_topk_prior(n_docs, offsets, docids, masks, K.tf_positions(masks), tfs,
+                                                fsel, idf, field_lengths, *params, excluded, prior)
+        order = np.arange(len(lists))
+        BK._insertion_sort_by(order, upper)
+        for k in sorted({1, 2, 7, BK.SEED_MAX_K, BK.SEED_MAX_K + 1, int(rng.integers(1, 60))}):
+            if k <= BK.SEED_MAX_K:
+                floor = BK._seed_threshold(k, order, starts, ends, arenas[0], arenas[1], bstarts, arenas[3],
+                                           idf, excluded, prior)
+                if floor != -np.inf:
+                    seeded += 1
+                    assert floor in set(every.tolist()) and len(every) >= k and floor <= every[k - 1]
+            d1, s1, _f1, _ = BK.maxscore_topk(k, starts, ends, arenas[0], arenas[1], arenas[2], bstarts,
+                                              arenas[3], idf, upper, excluded, prior, pmax)
+            d2, s2, _ = K.exhaustive_topk_prior(k, offsets, docids, masks, K.tf_positions(masks), tfs, fsel,
+                                                idf, field_lengths, *params, excluded, prior)
+            assert d1.tolist() == d2.tolist() and s1.tolist() == s2.tolist()
+    assert seeded > 50
+
+
 @pytest.mark.parametrize("capacity", [0, 40, 100, 400])
 def test_scored_cache_of_any_size_answers_alike(random_index, capacity):
     """A cache too small for a query (scored privately), ones that start over often, a roomy one;
