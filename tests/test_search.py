@@ -312,10 +312,10 @@ def test_seeded_threshold_is_a_real_score_at_most_the_kth():
     (never above the k-th best, ties included: scores tie often here), or -inf; and with it the
     kernel still gives exhaustive scoring's top k for every k it is used for, and past it."""
     rng = np.random.default_rng(5)
-    n_docs = 2 * BK.WINDOW + 13
+    n_docs = 4 * BK.WINDOW + 13
     field_lengths = rng.integers(1, 9, size=(n_docs, len(FIELDS))).astype(np.uint32)
     params = kernel_params(_configs()[0], field_lengths.mean(axis=0))
-    seeded = 0
+    seeded = used = 0
     for i in range(25):
         lists = _synthetic_lists(rng, n_docs, int(rng.integers(1, 6)))
         fsel = rng.choice([511, 1, 16], size=len(lists)).astype(np.int64)
@@ -338,12 +338,13 @@ def test_seeded_threshold_is_a_real_score_at_most_the_kth():
                 if floor != -np.inf:
                     seeded += 1
                     assert floor in set(every.tolist()) and len(every) >= k and floor <= every[k - 1]
+                    used += len(lists) > 1 and int((ends - starts).sum()) >= BK.SEED_MIN_POSTINGS
             d1, s1, _f1, _ = BK.maxscore_topk(k, starts, ends, arenas[0], arenas[1], arenas[2], bstarts,
                                               arenas[3], idf, upper, excluded, prior, pmax)
             d2, s2, _ = K.exhaustive_topk_prior(k, offsets, docids, masks, K.tf_positions(masks), tfs, fsel,
                                                 idf, field_lengths, *params, excluded, prior)
             assert d1.tolist() == d2.tolist() and s1.tolist() == s2.tolist()
-    assert seeded > 50
+    assert seeded > 50 and used > 20          # (the kernel starts from it: >= SEED_MIN_POSTINGS)
 
 
 @pytest.mark.parametrize("capacity", [0, 40, 100, 400])

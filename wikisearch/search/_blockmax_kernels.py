@@ -37,12 +37,14 @@ from wikisearch.jit import readonly as _ro   # (one compiled kernel: mmapped arr
 ONE_BLOCK = BLOCK
 #: Documents whose essential postings are added up at a time.
 WINDOW = 2048
-#: A pre-scored disjunction (kind 0) with k <= SEED_MAX_K starts from a threshold: the k-th best
-#: exact score of the documents of the SEED_PER_K * k best postings of each of its SEED_LISTS
-#: strongest lists (:func:`_seed_threshold`).
+#: A pre-scored disjunction (kind 0) of two or more lists, SEED_MIN_POSTINGS postings or more, with
+#: k <= SEED_MAX_K starts from a threshold: the k-th best exact score of the documents of the
+#: SEED_PER_K * k best postings of each of its SEED_LISTS strongest lists (:func:`_seed_threshold`;
+#: below that size it costs more than it saves).
 SEED_LISTS = 2
 SEED_PER_K = 2
 SEED_MAX_K = 32
+SEED_MIN_POSTINGS = 4096
 
 
 @njit(cache=True, nogil=True)
@@ -346,7 +348,7 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
     size = np.int64(0)
     threshold = -np.inf
     floor = -np.inf                            # kind 0: real documents' k-th best score
-    if kind == 0 and 0 < k <= SEED_MAX_K:
+    if kind == 0 and 0 < k <= SEED_MAX_K and T > 1 and np.sum(ends - starts) >= SEED_MIN_POSTINGS:
         floor = threshold = _seed_threshold(k, order, starts, ends, cd, cs, bstarts, bmax, idf, excluded,
                                             prior)
     first = 0 if k > 0 else T                  # lists order[first:] are essential
