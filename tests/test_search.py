@@ -404,6 +404,46 @@ def test_ties_break_by_docid():
     assert [h.docid for h in s.search("same AND same", k=7)] == list(range(7))
 
 
+def test_seeded_maxscore_without_jit():
+    """The pre-scored kernel where it starts from a seeded threshold (lists long enough) gives the
+    same answers as plain Python (NUMBA_DISABLE_JIT=1)."""
+    code = r"""
+import json, numpy as np
+from wikisearch.config import FIELDS, RankConfig
+from wikisearch.search import _blockmax_kernels as BK, _maxscore_kernels as MK
+from wikisearch.search.rank import kernel_params
+rng = np.random.default_rng(3)
+n_docs = 9000
+fl = rng.integers(1, 9, size=(n_docs, len(FIELDS))).astype(np.uint32)
+params = kernel_params(RankConfig(), fl.mean(axis=0))
+i64 = lambda v: np.array(v, np.int64)
+out = []
+for it in range(2):
+    lists = []
+    for df in (3000, 2500, 700):
+        d = np.sort(rng.choice(n_docs, size=df, replace=False)).astype(np.int32)
+        m = np.array([1 << int(f) for f in rng.choice([0, 4, 6], size=df)], np.uint16)
+        lists.append((d, m, rng.integers(1, 4, size=df).astype(np.uint32)))
+    ar = (np.empty(6200, np.int32), np.empty(6200), np.empty(6200, np.uint16), np.empty(110))
+    starts, ends, bst, mx, pos, bpos = [], [], [], [], 0, 0
+    for d, m, tf in lists:
+        kept, nb, vmax = MK.prescore_into(d, m, tf, 511, fl, *params, *ar[:3], pos, ar[3], bpos)
+        starts.append(pos); ends.append(pos + kept); bst.append(bpos); mx.append(vmax)
+        pos, bpos = pos + kept, bpos + nb
+    assert pos >= BK.SEED_MIN_POSTINGS
+    idf = np.array([1.5, 1.0, 2.5])
+    upper = idf * np.array(mx) * (1 + 1e-5) + 1e-12
+    excluded = np.sort(rng.choice(n_docs, size=40, replace=False)).astype(np.int32)
+    for k in (1, 10, BK.SEED_MAX_K):
+        d, sc, f, _ = BK.maxscore_topk(k, i64(starts), i64(ends), *ar[:3], i64(bst), ar[3], idf, upper,
+                                       excluded, np.zeros(0), 0.0)
+        out.append([d.tolist(), sc.tolist(), f.tolist()])
+print(json.dumps(out))
+"""
+    runs = run_with_and_without_jit(code)
+    assert runs[0] == runs[1] and len(runs[0]) == 6
+
+
 def test_kernels_without_jit():
     """The kernels run as plain Python (NUMBA_DISABLE_JIT=1) and give the same answers."""
     code = r"""
