@@ -307,6 +307,46 @@ def test_prescored_maxscore_equals_exhaustive_kernel():
             K.count_union(offsets, docids, masks, fsel, excluded)
 
 
+def test_seeded_threshold_is_a_real_score_at_most_the_kth():
+    """The pre-scored kernel starts from ``_seed_threshold``: the exact score of a real document
+    (never above the k-th best, ties included: scores tie often here), or -inf; and with it the
+    kernel still gives exhaustive scoring's top k for every k it is used for, and past it."""
+    rng = np.random.default_rng(5)
+    n_docs = 4 * BK.WINDOW + 13
+    field_lengths = rng.integers(1, 9, size=(n_docs, len(FIELDS))).astype(np.uint32)
+    params = kernel_params(_configs()[0], field_lengths.mean(axis=0))
+    seeded = used = 0
+    for i in range(25):
+        lists = _synthetic_lists(rng, n_docs, int(rng.integers(1, 6)))
+        fsel = rng.choice([511, 1, 16], size=len(lists)).astype(np.int64)
+        idf = rng.choice([0.5, 1.0, 2.0], size=len(lists))
+        arenas, starts, ends, bstarts, maxes = _prescored(lists, fsel, field_lengths, params)
+        upper = idf * maxes * (1 + 1e-5) + 1e-12
+        excluded = np.sort(rng.choice(n_docs, size=int(rng.integers(0, 50)), replace=False)).astype(np.int32)
+        prior = np.zeros(0) if i % 2 else rng.choice([0.0, 0.25], size=n_docs)
+        pmax = float(prior.max()) if len(prior) else 0.0
+        offsets = np.cumsum([0] + [len(d) for d, _, _ in lists]).astype(np.int64)
+        docids, masks, tfs = (np.concatenate([l[j] for l in lists]) for j in range(3))
+        _d, every, _f = K.exhaustive_topk_prior(n_docs, offsets, docids, masks, K.tf_positions(masks), tfs,
+                                                fsel, idf, field_lengths, *params, excluded, prior)
+        order = np.arange(len(lists))
+        BK._insertion_sort_by(order, upper)
+        for k in sorted({1, 2, 7, BK.SEED_MAX_K, BK.SEED_MAX_K + 1, int(rng.integers(1, 60))}):
+            if k <= BK.SEED_MAX_K:
+                floor = BK._seed_threshold(k, order, starts, ends, arenas[0], arenas[1], bstarts, arenas[3],
+                                           idf, excluded, prior)
+                if floor != -np.inf:
+                    seeded += 1
+                    assert floor in set(every.tolist()) and len(every) >= k and floor <= every[k - 1]
+                    used += len(lists) > 1 and int((ends - starts).sum()) >= BK.SEED_MIN_POSTINGS
+            d1, s1, _f1, _ = BK.maxscore_topk(k, starts, ends, arenas[0], arenas[1], arenas[2], bstarts,
+                                              arenas[3], idf, upper, excluded, prior, pmax)
+            d2, s2, _ = K.exhaustive_topk_prior(k, offsets, docids, masks, K.tf_positions(masks), tfs, fsel,
+                                                idf, field_lengths, *params, excluded, prior)
+            assert d1.tolist() == d2.tolist() and s1.tolist() == s2.tolist()
+    assert seeded > 50 and used > 20          # (the kernel starts from it: >= SEED_MIN_POSTINGS)
+
+
 @pytest.mark.parametrize("capacity", [0, 40, 100, 400])
 def test_scored_cache_of_any_size_answers_alike(random_index, capacity):
     """A cache too small for a query (scored privately), ones that start over often, a roomy one;
@@ -321,6 +361,27 @@ def test_scored_cache_of_any_size_answers_alike(random_index, capacity):
         _check_against_oracle(s, random_index, text, 10, rng.choice(_configs()))
         c = s._scored
         assert c.pos <= c.capacity and c.bpos <= len(c.arenas[3])
+        assert c.pos <= c.ready <= c.capacity and c.bpos <= c.bready <= len(c.arenas[3])
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float64, np.uint16])
+def test_arena_memory_made_ready_keeps_what_is_written(dtype):
+    """``cache._populate`` backs a stretch of an arena with memory ahead of the kernel's writes:
+    what was written stays, the rest reads 0 (fresh anonymous memory), any stretch, any
+    alignment; an array not of ``_fresh`` (no mapping of its own) is left alone."""
+    from wikisearch.search.cache import _fresh, _populate
+
+    n = 5000
+    a = _fresh(n, dtype)
+    a[:700] = np.arange(700) % 97 + 1
+    for start, stop in [(0, 10), (699, 2049), (3, 3), (4000, n), (0, n), (n - 1, n + 100)]:
+        _populate(a, start, stop)
+        assert (a[:700] == np.arange(700) % 97 + 1).all() and not a[700:].any()
+    a[n - 1] = 5
+    assert a[n - 1] == 5
+    b = np.zeros(10, dtype)
+    _populate(b, 0, 10)
+    assert not b.any()
 
 
 def test_scored_cache_makes_room_for_each_field_selection():
@@ -341,6 +402,46 @@ def test_ties_break_by_docid():
     s = Searcher(MemoryIndex(docs))
     assert [h.docid for h in s.search("same", k=7)] == list(range(7))
     assert [h.docid for h in s.search("same AND same", k=7)] == list(range(7))
+
+
+def test_seeded_maxscore_without_jit():
+    """The pre-scored kernel where it starts from a seeded threshold (lists long enough) gives the
+    same answers as plain Python (NUMBA_DISABLE_JIT=1)."""
+    code = r"""
+import json, numpy as np
+from wikisearch.config import FIELDS, RankConfig
+from wikisearch.search import _blockmax_kernels as BK, _maxscore_kernels as MK
+from wikisearch.search.rank import kernel_params
+rng = np.random.default_rng(3)
+n_docs = 9000
+fl = rng.integers(1, 9, size=(n_docs, len(FIELDS))).astype(np.uint32)
+params = kernel_params(RankConfig(), fl.mean(axis=0))
+i64 = lambda v: np.array(v, np.int64)
+out = []
+for it in range(2):
+    lists = []
+    for df in (3000, 2500, 700):
+        d = np.sort(rng.choice(n_docs, size=df, replace=False)).astype(np.int32)
+        m = np.array([1 << int(f) for f in rng.choice([0, 4, 6], size=df)], np.uint16)
+        lists.append((d, m, rng.integers(1, 4, size=df).astype(np.uint32)))
+    ar = (np.empty(6200, np.int32), np.empty(6200), np.empty(6200, np.uint16), np.empty(110))
+    starts, ends, bst, mx, pos, bpos = [], [], [], [], 0, 0
+    for d, m, tf in lists:
+        kept, nb, vmax = MK.prescore_into(d, m, tf, 511, fl, *params, *ar[:3], pos, ar[3], bpos)
+        starts.append(pos); ends.append(pos + kept); bst.append(bpos); mx.append(vmax)
+        pos, bpos = pos + kept, bpos + nb
+    assert pos >= BK.SEED_MIN_POSTINGS
+    idf = np.array([1.5, 1.0, 2.5])
+    upper = idf * np.array(mx) * (1 + 1e-5) + 1e-12
+    excluded = np.sort(rng.choice(n_docs, size=40, replace=False)).astype(np.int32)
+    for k in (1, 10, BK.SEED_MAX_K):
+        d, sc, f, _ = BK.maxscore_topk(k, i64(starts), i64(ends), *ar[:3], i64(bst), ar[3], idf, upper,
+                                       excluded, np.zeros(0), 0.0)
+        out.append([d.tolist(), sc.tolist(), f.tolist()])
+print(json.dumps(out))
+"""
+    runs = run_with_and_without_jit(code)
+    assert runs[0] == runs[1] and len(runs[0]) == 6
 
 
 def test_kernels_without_jit():

@@ -37,6 +37,14 @@ from wikisearch.jit import readonly as _ro   # (one compiled kernel: mmapped arr
 ONE_BLOCK = BLOCK
 #: Documents whose essential postings are added up at a time.
 WINDOW = 2048
+#: A pre-scored disjunction (kind 0) of two or more lists, SEED_MIN_POSTINGS postings or more, with
+#: k <= SEED_MAX_K starts from a threshold: the k-th best exact score of the documents of the
+#: SEED_PER_K * k best postings of each of its SEED_LISTS strongest lists (:func:`_seed_threshold`;
+#: below that size it costs more than it saves).
+SEED_LISTS = 2
+SEED_PER_K = 2
+SEED_MAX_K = 32
+SEED_MIN_POSTINGS = 4096
 
 
 @njit(cache=True, nogil=True)
@@ -301,7 +309,7 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
     window walks it, one posting when a probe lands on it). ``upper[t]`` bounds list t.
 
     Lists sorted by bound; once the k-th best score exceeds the summed bounds of the weakest,
-    those become non-essential. A document the window finds is dropped if its essential sum plus
+    those become non-essential (kind 0 starts from a threshold, :func:`_seed_threshold`). A document the window finds is dropped if its essential sum plus
     the bounds of the blocks of the non-essential lists that could hold it cannot reach the k-th
     score, else those lists are probed, strongest first, stopping as soon as it cannot; a document
     that gets through is scored exactly: terms in index order (kind 0 finds the essential terms'
@@ -339,7 +347,13 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
     hf = np.zeros(max(k, 1), np.int64)
     size = np.int64(0)
     threshold = -np.inf
+    floor = -np.inf                            # kind 0: real documents' k-th best score
+    if kind == 0 and 0 < k <= SEED_MAX_K and T > 1 and np.sum(ends - starts) >= SEED_MIN_POSTINGS:
+        floor = threshold = _seed_threshold(k, order, starts, ends, cd, cs, bstarts, bmax, idf, excluded,
+                                            prior)
     first = 0 if k > 0 else T                  # lists order[first:] are essential
+    while first < T and (cum[first] + pmax) * (1.0 + _SLACK) < threshold:
+        first += 1
     essential = np.zeros(T, np.bool_)
     wval = np.empty((n1, WINDOW), np.float64)  # kind 1: a window's essential contributions, per
     wfld = np.zeros((n1, WINDOW), np.uint16)   # term, and their fields (0: the term is not there)
@@ -523,7 +537,7 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
                 # documents come in docid order: a tie never displaces the root (offer's rule)
                 size = offer(hs, hd, hf, size, k, total, d, fm)
                 if size == k:
-                    threshold = hs[0]
+                    threshold = max(hs[0], floor)
             for i in range(fw):
                 hit[order[i]] = False
         for c_ in range(n):                    # the window's state back to zero
@@ -536,6 +550,98 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
             nend = -1
     docs, top_scores, masks = heap_sorted(hs, hd, hf, size)
     return docs, top_scores, masks, n_scored, n_decoded, 0
+
+
+@njit(cache=True, nogil=True)
+def _seed_threshold(k, order, starts, ends, cd, cs, bstarts, bmax, idf, excluded, prior):
+    """A first threshold for a pre-scored disjunction: the k-th best exact score (terms in index
+    order, then the prior: the kernel's own sum) of the distinct documents, not excluded, among
+    the ``SEED_PER_K * k`` best postings of each of the ``SEED_LISTS`` strongest lists (``order``:
+    lists by bound, ascending); -inf if fewer than k. At least k real documents score that much,
+    so the top k's k-th score is no lower and pruning below it loses none of them (ties survive:
+    the kernel prunes only what is strictly below). Without it the threshold climbs from -inf as
+    the window walks the lists from docid 0, and every list stays essential meanwhile."""
+    T = starts.shape[0]
+    m = SEED_PER_K * k
+    n_lists = min(SEED_LISTS, T)
+    cand = np.empty(n_lists * m, np.int64)
+    bs = np.empty(m, np.float64)
+    bp = np.empty(m, np.int64)
+    nc = 0
+    for i in range(T - 1, T - 1 - n_lists, -1):
+        t = order[i]
+        _best_postings(starts[t], ends[t], cs, bstarts[t], bmax, bs, bp)
+        for j in range(m):
+            if bp[j] >= 0:
+                cand[nc] = cd[bp[j]]
+                nc += 1
+    if nc < k:
+        return -np.inf
+    _insertion_sort(cand, nc)
+    at = starts.copy()                         # each list's cursor (candidates ascend)
+    totals = np.empty(nc, np.float64)
+    n = np.int64(0)
+    prev = np.int64(-1)
+    ex = 0
+    for i in range(nc):
+        d = cand[i]
+        if d == prev:
+            continue
+        prev = d
+        while ex < excluded.shape[0] and excluded[ex] < d:
+            ex += 1
+        if ex < excluded.shape[0] and excluded[ex] == d:
+            continue
+        total = 0.0
+        for t in range(T):
+            p = _gallop(cd, at[t], ends[t], d)
+            at[t] = p
+            if p < ends[t] and cd[p] == d:
+                total += idf[t] * cs[p]
+        if prior.shape[0] > 0:
+            total += prior[d]
+        totals[n] = total
+        n += 1
+    if n < k:
+        return -np.inf
+    _insertion_sort(totals, n)
+    return totals[n - k]
+
+
+@njit(cache=True, nogil=True)
+def _best_postings(lo, hi, cs, b0, bmax, bs, bp):
+    """The ``len(bs)`` best scores of ``cs[lo:hi]``, best first, into ``bs`` and their positions
+    into ``bp`` (-1 where the list has fewer), reading only the blocks (of SCORE_BLOCK postings,
+    maxima ``bmax[b0:]``) that could add one."""
+    m = bs.shape[0]
+    nb = (hi - lo + SCORE_BLOCK - 1) // SCORE_BLOCK
+    for j in range(m):
+        bs[j] = -1.0
+    for g in range(nb):                        # the m-th best block maximum: m postings (one a
+        v = bmax[b0 + g]                       # block) score that much, so a block below it
+        if v > bs[m - 1]:                      # cannot add one
+            j = m - 1
+            while j > 0 and bs[j - 1] < v:
+                bs[j] = bs[j - 1]
+                j -= 1
+            bs[j] = v
+    below = bs[m - 1] if nb > m else -1.0
+    for j in range(m):
+        bs[j] = -1.0
+        bp[j] = -1
+    for g in range(nb):
+        if bmax[b0 + g] < below or bmax[b0 + g] <= bs[m - 1]:
+            continue
+        for p in range(lo + g * SCORE_BLOCK, min(lo + (g + 1) * SCORE_BLOCK, hi)):
+            v = cs[p]
+            if v > bs[m - 1]:
+                j = m - 1
+                while j > 0 and bs[j - 1] < v:
+                    bs[j] = bs[j - 1]
+                    bp[j] = bp[j - 1]
+                    j -= 1
+                bs[j] = v
+                bp[j] = p
 
 
 @njit(cache=True, nogil=True)

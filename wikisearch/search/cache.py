@@ -18,6 +18,10 @@ from wikisearch.search.rank import field_mask, idf as idf_of
 _BOUND_SLACK = 1e-5
 #: Postings the plain-OR path keeps decoded and scored between queries (14 bytes each: ~59 MB).
 SCORED_CACHE_POSTINGS = 1 << 22
+#: The arenas' memory is made ready (``_populate``) this many postings at a time, ahead of writes.
+POPULATE_POSTINGS = 1 << 15
+#: Linux's MADV_POPULATE_WRITE (5.14+; not in Python's mmap module before 3.13).
+_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
 
 class ScoredLists:
@@ -48,6 +52,7 @@ class ScoredLists:
         # np.empty: memory is only touched (and counted) as lists are written
         self.arenas = self._arenas(self.capacity)
         self.pos = self.bpos = 0
+        self.ready = self.bready = 0            # the arenas' memory made ready up to here
         self.entries: dict = {}
 
     @staticmethod
@@ -68,8 +73,8 @@ class ScoredLists:
             entries = self.entries             # (another thread may start the cache over)
             got = [entries.get((o, m, rank)) for o, m in wanted]
             if None in got:
-                missing = {key for key, e in zip(wanted, got) if e is None}
-                if not self._fits(*self._room(missing)):
+                need, blocks = self._room({key for key, e in zip(wanted, got) if e is None})
+                if not self._fits(need, blocks):
                     if admitted_only:
                         return None
                     need, blocks = self._room(set(wanted))
@@ -77,6 +82,7 @@ class ScoredLists:
                         return self._private(wanted, need, rank, params)
                     self._start_over()
                     got = [None] * len(wanted)
+                self._make_ready(need, blocks)
                 decoded: dict = {}
                 for i, (o, m) in enumerate(wanted):
                     if got[i] is None:
@@ -91,9 +97,24 @@ class ScoredLists:
         self.entries[(o, sel, rank)] = entry
         return entry
 
+    def _make_ready(self, need: int, blocks: int) -> None:
+        """Make the arenas' memory for the next ``need`` postings and ``blocks`` block maxima ready
+        for writing (``_populate``), a ``POPULATE_POSTINGS`` stretch at a time."""
+        if self.pos + need > self.ready:
+            stop = min(self.capacity, -(-(self.pos + need) // POPULATE_POSTINGS) * POPULATE_POSTINGS)
+            for a in self.arenas[:3]:
+                _populate(a, self.ready, stop)
+            self.ready = stop
+        if self.bpos + blocks > self.bready:
+            stop = min(len(self.arenas[3]), self.bpos + blocks + POPULATE_POSTINGS // MK.BLOCK)
+            _populate(self.arenas[3], self.bready, stop)
+            self.bready = stop
+
     def _private(self, wanted, need, rank, params):
         """A query whose lists would crowd out the cache: scored into arenas of its own."""
         arenas = self._arenas(need, len(wanted))
+        for a in arenas:
+            _populate(a, 0, len(a))
         got, pos, bpos, decoded = [], 0, 0, {}
         for o, m in wanted:
             entry = self._score_into(o, m, rank, params, arenas, pos, bpos, decoded)
@@ -156,6 +177,24 @@ def _fresh(n: int, dtype) -> np.ndarray:
     m = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     m.madvise(mmap.MADV_NOHUGEPAGE)
     return np.frombuffer(m, dtype, n)            # (the array keeps the mapping alive)
+
+
+def _populate(a: np.ndarray, start: int, stop: int) -> None:
+    """Back ``a[start:stop]`` (an array of :func:`_fresh`) with memory now, in one system call
+    (Linux: MADV_POPULATE_WRITE), instead of one page fault per 4 KiB page as the kernel writes it:
+    on this VM a fault cost 2.5-6 us of system time, ~20 of them per first-sight query of the
+    run_all protocol (``benchmarks/results/firstsight-30k-x1.md``, session 8). A no-op where the
+    system cannot (the pages then fault in as written)."""
+    global _MADV_POPULATE_WRITE
+    m = a.base.obj if isinstance(a.base, memoryview) else None     # (np.frombuffer's view)
+    if _MADV_POPULATE_WRITE is None or not isinstance(m, mmap.mmap) or stop <= start:
+        return
+    size = a.itemsize
+    first = start * size // mmap.PAGESIZE * mmap.PAGESIZE
+    try:
+        m.madvise(_MADV_POPULATE_WRITE, first, min(stop * size, len(m)) - first)
+    except OSError:                              # (an older kernel: EINVAL)
+        _MADV_POPULATE_WRITE = None
 
 
 def _query_arrays(entries):
