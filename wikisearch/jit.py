@@ -323,13 +323,15 @@ def interpret_small_job(work_bytes, module_names, *, say=None) -> bool:
 
 
 # --- compiling cold kernels in parallel ---------------------------------------------------------
-#: The kernel modules a CLI search runs (did-you-mean's included: the CLI corrects by default;
-#: not the suggestion or re-ranking ones, which compile when first used).
+#: The kernel modules a CLI search runs (did-you-mean's and the snippets' included: the CLI
+#: corrects and shows snippets by default; not the suggestion or re-ranking ones, which compile
+#: when first used).
 SEARCH_KERNELS = ["wikisearch.popularity._spelling_kernels", "wikisearch._topk_kernels",
                   "wikisearch.analysis._analyze_kernels", "wikisearch.index._codec_kernels", "wikisearch.index._strings_kernels",
                   "wikisearch.index._termdict_kernels", "wikisearch.popularity._priors_kernels",
                   "wikisearch.search._blockmax_kernels", "wikisearch.search._maxscore_kernels",
-                  "wikisearch.search._prescore_kernels", "wikisearch.search._search_kernels"]
+                  "wikisearch.search._prescore_kernels", "wikisearch.search._search_kernels",
+                  "wikisearch.search._snippet_kernels"]
 
 #: The kernels a build runs, ``{module: functions}`` (None: all of the module's): a build of a
 #: small dump in an empty cache compiles these and no other (tests/test_jit.py). A first build
