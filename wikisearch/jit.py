@@ -15,7 +15,8 @@ API; loads from the cache raise no event, so the usual run stays silent.
 >>> cold_kernels([_codec_kernels])          # doctest: +SKIP
 []
 
-A first run compiles many kernels, one after the other (about 20 s of CPU in all). Where more
+A first run compiles many kernels, one after the other (about 110 s of CPU for all of them, about
+50 s for a build's: benchmarks/results/first-run.md). Where more
 than one core is free, :func:`precompile` compiles the cold ones in parallel processes first, from
 the signatures a real workload compiles (``data/kernel_signatures.pkl``, written by
 ``benchmarks/record_kernels.py`` and checked against the code by tests/test_jit.py), so the run
