@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from wikisearch import jit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,3 +203,67 @@ import scipy.linalg  # noqa: F401
 print("ok")
 """)
     assert out.split() == ["False", "6", "True", "False", "False", "ok"]
+
+
+
+def _build_small(tmp_path, jit_mode: str, env: dict | None = None) -> str:
+    """Build tests/data/dump_small.xml in a fresh process (one worker); print the kernel modules
+    imported and, as ``compiled:`` lines, those whose kernels numba compiled."""
+    code = ("import sys\nfrom numba.core import event\ncompiled = set()\n"
+            "class L(event.Listener):\n"
+            "    def on_start(self, ev):\n"
+            "        f = ev.data['dispatcher'].py_func\n"
+            "        compiled.add(f.__module__ + ':' + f.__name__)\n"
+            "    def on_end(self, ev): pass\n"
+            "event.register('numba:compile', L())\n"
+            "from wikisearch.build import build_index\n"
+            f"build_index([{str(ROOT / 'tests' / 'data' / 'dump_small.xml')!r}], {str(tmp_path / 'idx')!r}, workers=1)\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('wikisearch.') and m.endswith('_kernels'))))\n"
+            "print('compiled:', ' '.join(sorted(m for m in compiled if m.startswith('wikisearch.'))))")
+    return _run(code, {"WIKISEARCH_JIT": jit_mode, **(env or {})})
+
+
+def test_build_kernels_are_imported_by_a_build(tmp_path):
+    """Every module of jit.BUILD_KERNELS (what a first build precompiles) is one a build imports
+    (not a stale entry compiled for nothing), and each kernel named has recorded signatures."""
+    imported = _build_small(tmp_path, "off").splitlines()[0].split()
+    assert set(jit.BUILD_KERNELS) <= set(imported)
+    record = jit.load_signatures()
+    for m, funcs in jit.BUILD_KERNELS.items():
+        assert record.get(m), m
+        assert funcs is None or set(funcs) <= set(record[m]), (m, sorted(set(funcs) - set(record[m])))
+
+
+def test_precompile_takes_kernels_of_a_module(tmp_path):
+    """precompile({module: functions}) compiles those kernels (and what they call) and no
+    other; precompile of the whole module then compiles the rest, and a module whose
+    cached kernels are exactly a build's counts as cold for the others."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    mod = "wikisearch.index._termdict_kernels"
+    some = jit.BUILD_KERNELS[mod]
+    n = _run(f"from wikisearch import jit\nprint(jit.precompile({{'{mod}': {some!r}}}, 2))\n"
+             f"print(' '.join(sorted(jit.cached_functions('{mod}'))))", env).split()
+    assert int(n[0]) == sum(len(jit.load_signatures()[mod][f]) for f in some)
+    assert set(n[1:]) == set(some)
+    rest = set(jit.load_signatures()[mod]) - set(some)
+    n = _run(f"from wikisearch import jit\nprint(jit.precompile(['{mod}'], 2))\n"
+             f"print(' '.join(sorted(jit.cached_functions('{mod}'))))", env).split()
+    assert int(n[0]) == sum(len(jit.load_signatures()[mod][f]) for f in rest) > 0
+    assert set(n[1:]) == set(jit.load_signatures()[mod])
+    assert _run(f"from wikisearch import jit\nprint(jit.precompile(['{mod}'], 2))", env).strip() == "0"
+
+
+@pytest.mark.slow
+def test_a_build_compiles_only_build_kernels(tmp_path):
+    """A build in an empty numba cache compiles kernels of jit.BUILD_KERNELS and of no other
+    module (a module it lacks would compile one kernel at a time in the middle of a first build,
+    after the precompile)."""
+    out = _build_small(tmp_path, "on", {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}).splitlines()
+    import importlib
+    compiled = [k.split(":") for k in out[1].split()[1:]]
+    # the module's kernels (not what numba compiles as part of one: an @overload's impl)
+    compiled = [(m, f) for m, f in compiled if hasattr(importlib.import_module(m), f)]
+    assert compiled
+    extra = [(m, f) for m, f in compiled
+             if m not in jit.BUILD_KERNELS or (jit.BUILD_KERNELS[m] is not None and f not in jit.BUILD_KERNELS[m])]
+    assert not extra, f"kernels a build compiles that jit.BUILD_KERNELS lacks: {extra}"

@@ -47,7 +47,7 @@ from wikisearch.index.store import encode_doc, merge_stores, shipped_dictionary,
 from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
-from wikisearch.jit import cold_kernels, precompile
+from wikisearch.jit import ALWAYS_COMPILED, BUILD_KERNELS, cold_kernels, interpreting, precompile
 from wikisearch.workers import (  # noqa: F401 (BuildInterrupted: part of the build API)
     BuildInterrupted, StopOnSignals, available_cores, drop_shared, kill_pool, share_block, shm_room,
     take_block, worker_pool)
@@ -622,11 +622,11 @@ class Builder:
         done = self._prepare_workdir()
         with StopOnSignals() as signals:
             try:
-                self._precompile()
                 if self.executor is not None:
                     self.pool = self.executor
                 elif self.config.workers > 1:
                     self.pool = worker_pool(self.config.workers)
+                self._precompile()
                 if self.pool is not None:
                     for _ in range(self.n_workers):
                         self.pool.submit(warm_worker, self.config.codec)
@@ -666,16 +666,20 @@ class Builder:
                 " (rerun their command to finish them, or remove them)")
 
     def _precompile(self) -> None:
-        """First run on a machine: compile every recorded kernel (the build's, and the searches'
-        after it, did-you-mean's included) in ``workers`` parallel processes before the work
-        starts (``jit.precompile``)."""
+        """First run on a machine: compile the build's recorded kernels (``jit.BUILD_KERNELS``;
+        a small job that runs the kernels as Python: those it compiles, and did-you-mean's for
+        the query that follows) in ``workers`` parallel processes before the work starts
+        (``jit.precompile``): in the build's own worker pool, else (a cluster build) in a local
+        one. The search-only kernels compile when a first query needs them."""
         n = min(self.config.workers, os.cpu_count() or 1)
 
         def say():
             if self.progress:
                 print(f"compiling kernels in {n} processes (first run only; later runs load them "
                       "from numba's cache) ...", file=sys.stderr, flush=True)
-        precompile(None, n, say=say, pool=worker_pool)
+        modules = {**BUILD_KERNELS, **(dict.fromkeys(ALWAYS_COMPILED) if interpreting() else {})}
+        local = self.pool if self.pool is not None and self.pool is not self.executor else None
+        precompile(modules, n, say=say, pool=worker_pool, executor=local)
 
     def _note_cold(self, modules, what: str) -> None:
         """Say so when the kernels about to run have to be compiled (first run on a machine):
