@@ -267,3 +267,46 @@ def test_a_build_compiles_only_build_kernels(tmp_path):
     extra = [(m, f) for m, f in compiled
              if m not in jit.BUILD_KERNELS or (jit.BUILD_KERNELS[m] is not None and f not in jit.BUILD_KERNELS[m])]
     assert not extra, f"kernels a build compiles that jit.BUILD_KERNELS lacks: {extra}"
+
+
+def test_search_kernels_are_those_a_query_imports(tmp_path):
+    """jit.SEARCH_KERNELS (what a first build compiles for the first query, and a first query
+    precompiles) holds every kernel module a CLI query imports: snippets, did-you-mean and the
+    title lookup it scores a correction by included."""
+    _build_small(tmp_path, "off")
+    code = ("import sys\nfrom wikisearch.cli import main\n"
+            "sys.argv = ['wikisearch', 'query', '-i', sys.argv[1], sys.argv[2]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('KERNELS', ' '.join(sorted(m for m in sys.modules if m.startswith('wikisearch.') and m.endswith('_kernels'))))")
+    imported = set()
+    for q in ("entities", "entites co", "histroy page", "naive kyiv"):
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "idx"), q], capture_output=True, text=True,
+                             cwd=ROOT, env={**os.environ, "WIKISEARCH_JIT": "off"}, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        imported |= set(out.stdout.split("KERNELS", 1)[1].split())
+    assert "wikisearch.search._snippet_kernels" in imported and "wikisearch.popularity._spelling_kernels" in imported
+    assert imported <= set(jit.SEARCH_KERNELS), sorted(imported - set(jit.SEARCH_KERNELS))
+
+
+@pytest.mark.slow
+def test_a_first_build_leaves_the_first_query_nothing_to_compile(tmp_path):
+    """A build with 2 workers in an empty numba cache compiles the search kernels beside it
+    (jit.compile_in_background) and waits for them: the query after it compiles nothing."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "WIKISEARCH_JIT": "on"}
+    idx = tmp_path / "idx"
+    subprocess.run([sys.executable, "-m", "wikisearch", "index", str(ROOT / "tests" / "data" / "dump_small.xml"),
+                    "-o", str(idx), "-q", "-w", "2"], check=True, capture_output=True, cwd=ROOT, env=env, timeout=1200)
+    code = ("import sys\nfrom numba.core import event\ncompiled = []\n"
+            "class L(event.Listener):\n"
+            "    def on_start(self, ev): compiled.append(ev.data['dispatcher'].py_func.__qualname__)\n"
+            "    def on_end(self, ev): pass\n"
+            "event.register('numba:compile', L())\n"
+            "from wikisearch.cli import main\n"
+            "sys.argv = ['wikisearch', 'query', '-i', sys.argv[1], sys.argv[2]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('COMPILED', compiled)")
+    for q in ("entities", "entites co", "histroy page"):
+        out = subprocess.run([sys.executable, "-c", code, str(idx), q], capture_output=True, text=True, cwd=ROOT,
+                             env=env, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert out.stdout.split("COMPILED", 1)[1].strip() == "[]", (q, out.stdout[-2000:])

@@ -47,7 +47,8 @@ from wikisearch.index.store import encode_doc, merge_stores, shipped_dictionary,
 from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
-from wikisearch.jit import ALWAYS_COMPILED, BUILD_KERNELS, cold_kernels, interpreting, precompile
+from wikisearch.jit import (ALWAYS_COMPILED, BUILD_KERNELS, SEARCH_KERNELS, BackgroundCompile, cold_kernels,
+                            compile_in_background, interpreting, precompile)
 from wikisearch.workers import (  # noqa: F401 (BuildInterrupted: part of the build API)
     BuildInterrupted, StopOnSignals, available_cores, drop_shared, kill_pool, share_block, shm_room,
     take_block, worker_pool)
@@ -620,37 +621,54 @@ class Builder:
         self._check_output()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         done = self._prepare_workdir()
-        with StopOnSignals() as signals:
-            try:
-                if self.executor is not None:
-                    self.pool = self.executor
-                elif self.config.workers > 1:
-                    self.pool = worker_pool(self.config.workers)
-                self._precompile()
-                if self.pool is not None:
-                    for _ in range(self.n_workers):
-                        self.pool.submit(warm_worker, self.config.codec)
-                self._note_cold(_BLOCK_KERNELS, "indexing")
-                self._run_blocks(done)
-                final = self._finalize()
-            except BrokenProcessPool:
-                raise WikisearchError(
-                    "a worker process died (out of memory? try a smaller --memory or fewer "
-                    "--workers); finished blocks are kept: run the same command again to resume"
-                ) from None
-            except Exception as e:
-                # a task whose cluster workers kept dying: one line, like a dead local worker
-                lost = killed_worker_error(e) if isinstance(self.executor, ClusterExecutor) else None
-                if lost is None:
-                    raise
-                raise lost from None
-            except KeyboardInterrupt as e:           # Ctrl-C, or SIGTERM (_StopOnSignals)
-                self._kill_pool()
-                raise self._interrupted(getattr(e, "signum", signal.SIGINT)) from None
-            finally:
-                self._close_pool()
-            signals.defer()              # a signal now waits until the index is in place
-            self._publish(final)
+        searching = None                   # the search kernels compiling meanwhile (first run)
+        try:
+            with StopOnSignals() as signals:
+                try:
+                    if self.executor is not None:
+                        self.pool = self.executor
+                    elif self.config.workers > 1:
+                        self.pool = worker_pool(self.config.workers)
+                    self._precompile()
+                    searching = self._compile_search()
+                    if self.pool is not None:
+                        for _ in range(self.n_workers):
+                            self.pool.submit(warm_worker, self.config.codec)
+                    self._note_cold(_BLOCK_KERNELS, "indexing")
+                    self._run_blocks(done)
+                    final = self._finalize()
+                except BrokenProcessPool:
+                    raise WikisearchError(
+                        "a worker process died (out of memory? try a smaller --memory or fewer "
+                        "--workers); finished blocks are kept: run the same command again to resume"
+                    ) from None
+                except Exception as e:
+                    # a task whose cluster workers kept dying: one line, like a dead local worker
+                    lost = killed_worker_error(e) if isinstance(self.executor, ClusterExecutor) else None
+                    if lost is None:
+                        raise
+                    raise lost from None
+                except KeyboardInterrupt as e:           # Ctrl-C, or SIGTERM (_StopOnSignals)
+                    self._kill_pool()
+                    raise self._interrupted(getattr(e, "signum", signal.SIGINT)) from None
+                finally:
+                    self._close_pool()
+                signals.defer()              # a signal now waits until the index is in place
+                self._publish(final)
+            if searching is not None:        # the index is in place: Ctrl-C stops only this
+                if self.progress and not searching.done():
+                    print("compiling the search kernels (first run only: the first query then "
+                          "loads them) ...", file=sys.stderr, flush=True)
+                try:
+                    searching.wait()
+                except KeyboardInterrupt:
+                    searching.stop()
+                    print("search kernels not compiled: the first query compiles them",
+                          file=sys.stderr, flush=True)
+        except BaseException:
+            if searching is not None:
+                searching.stop()
+            raise
         return self.out
 
     def leftovers_note(self) -> str:
@@ -670,7 +688,7 @@ class Builder:
         a small job that runs the kernels as Python: those it compiles, and did-you-mean's for
         the query that follows) in ``workers`` parallel processes before the work starts
         (``jit.precompile``): in the build's own worker pool, else (a cluster build) in a local
-        one. The search-only kernels compile when a first query needs them."""
+        one. The search-only kernels compile beside the build (:meth:`_compile_search`)."""
         n = min(self.config.workers, os.cpu_count() or 1)
 
         def say():
@@ -680,6 +698,17 @@ class Builder:
         modules = {**BUILD_KERNELS, **(dict.fromkeys(ALWAYS_COMPILED) if interpreting() else {})}
         local = self.pool if self.pool is not None and self.pool is not self.executor else None
         precompile(modules, n, say=say, pool=worker_pool, executor=local)
+
+    def _compile_search(self) -> BackgroundCompile | None:
+        """First run on a machine, after the build's kernels compiled: the search kernels a
+        first query runs (``jit.SEARCH_KERNELS``; their cold ones) start compiling in as many
+        processes of lower priority (``jit.compile_in_background``), which take the cores the
+        build leaves idle; the build waits for them at its end, so that its first query compiles
+        nothing. Not when the kernels run as Python (a small job: its query interprets too)."""
+        n = min(self.config.workers, os.cpu_count() or 1)
+        if interpreting():
+            return None
+        return compile_in_background(SEARCH_KERNELS, n, pool=worker_pool)
 
     def _note_cold(self, modules, what: str) -> None:
         """Say so when the kernels about to run have to be compiled (first run on a machine):

@@ -324,10 +324,12 @@ def interpret_small_job(work_bytes, module_names, *, say=None) -> bool:
 
 
 # --- compiling cold kernels in parallel ---------------------------------------------------------
-#: The kernel modules a CLI search runs (did-you-mean's and the snippets' included: the CLI
-#: corrects and shows snippets by default; not the suggestion or re-ranking ones, which compile
-#: when first used).
-SEARCH_KERNELS = ["wikisearch.popularity._spelling_kernels", "wikisearch._topk_kernels",
+#: The kernel modules a CLI search runs (did-you-mean's, with the title lookup it scores
+#: corrections by, and the snippets' included: the CLI corrects and shows snippets by default;
+#: not the re-ranking ones, which compile when first used). tests/test_jit.py checks them
+#: against what a query imports.
+SEARCH_KERNELS = ["wikisearch.popularity._spelling_kernels", "wikisearch.popularity._suggest_kernels",
+                  "wikisearch._topk_kernels",
                   "wikisearch.analysis._analyze_kernels", "wikisearch.index._codec_kernels", "wikisearch.index._strings_kernels",
                   "wikisearch.index._termdict_kernels", "wikisearch.popularity._priors_kernels",
                   "wikisearch.search._blockmax_kernels", "wikisearch.search._maxscore_kernels",
@@ -466,8 +468,36 @@ def precompile(module_names, processes: int, *, say=None, pool=None, executor=No
     ``executor``: a running pool of at least ``processes`` processes to compile in instead, left
     running (a build's own workers: no processes started only to compile, and the workers that
     compiled a kernel then hold it loaded)."""
-    if processes < 2 or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+    groups = _cold_groups(module_names, processes)
+    if not groups:
         return 0
+    if say is not None:
+        say()
+    if executor is not None:
+        try:
+            return sum(executor.map(_compile_jobs, groups))
+        except Exception:                         # a broken pool: the build says so itself
+            return 0
+    if pool is None:
+        pool = _spawn_pool
+    try:
+        with pool(len(groups)) as executor:
+            return sum(executor.map(_compile_jobs, groups))
+    except Exception:                             # no processes here: compile when called
+        return 0
+
+
+def _spawn_pool(n):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _cold_groups(module_names, processes: int) -> list[list]:
+    """The recorded signatures of the cold kernels of ``module_names`` (as :func:`precompile`
+    takes them) in at most ``processes`` groups; [] when nothing is to be done."""
+    if processes < 2 or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+        return []
     loaded = []
 
     def record() -> dict:                          # read only when something is cold
@@ -481,25 +511,76 @@ def precompile(module_names, processes: int, *, say=None, pool=None, executor=No
         if c is None or c:
             cold[m] = c
     if not cold:
-        return 0
-    groups = plan_jobs(record(), cold, processes)
+        return []
+    return plan_jobs(record(), cold, processes)
+
+
+#: How much lower than the caller's the CPU priority of a :func:`compile_in_background`
+#: process is (``os.nice``): it takes the cores when the build leaves them idle (a phase in the
+#: main process alone, the last blocks) and little from the build's own processes otherwise.
+BACKGROUND_NICE = 10
+
+
+def _compile_jobs_niced(jobs, nice: int) -> int:
+    """:func:`_compile_jobs` in a process of lower CPU priority (lowered once per process)."""
+    if nice and not _NICED:
+        try:
+            os.nice(nice)
+        except (AttributeError, OSError):          # no nice here: compile at the usual priority
+            pass
+        _NICED.append(nice)
+    return _compile_jobs(jobs)
+
+
+_NICED: list = []
+
+
+class BackgroundCompile:
+    """Cold kernels compiling in their own processes while the caller works on
+    (:func:`compile_in_background`): :meth:`wait` for them, or :meth:`stop` them."""
+
+    def __init__(self, executor, futures):
+        self._executor = executor
+        self._futures = futures
+
+    def done(self) -> bool:
+        return all(f.done() for f in self._futures)
+
+    def wait(self) -> int:
+        """Wait until every group compiled; the number of signatures compiled (failures are
+        left for the first call to compile, as without this)."""
+        n = 0
+        try:
+            for f in self._futures:
+                try:
+                    n += f.result()
+                except Exception:                  # a dead compile process: compiled when called
+                    pass
+        finally:
+            self._executor.shutdown(wait=True)
+        return n
+
+    def stop(self) -> None:
+        """Stop now (numba writes a cache file whole, under a temporary name, or not at
+        all)."""
+        from wikisearch.workers import kill_pool
+        kill_pool(self._executor)
+
+
+def compile_in_background(module_names, processes: int, *, pool, say=None,
+                          nice: int = BACKGROUND_NICE) -> BackgroundCompile | None:
+    """Start compiling the recorded signatures of the cold kernels of ``module_names`` (as
+    :func:`precompile` takes them) in up to ``processes`` new processes (``pool(n)``) of lower
+    CPU priority (``nice``), and return at once; None when nothing is cold (or ``processes``
+    < 2, or there is no record). ``say()`` is called first when there is work."""
+    groups = _cold_groups(module_names, processes)
     if not groups:
-        return 0
+        return None
     if say is not None:
         say()
-    if executor is not None:
-        try:
-            return sum(executor.map(_compile_jobs, groups))
-        except Exception:                         # a broken pool: the build says so itself
-            return 0
-    if pool is None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        def pool(n):
-            return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
     try:
-        with pool(len(groups)) as executor:
-            return sum(executor.map(_compile_jobs, groups))
+        executor = pool(len(groups))
+        futures = [executor.submit(_compile_jobs_niced, g, nice) for g in groups]
     except Exception:                             # no processes here: compile when called
-        return 0
+        return None
+    return BackgroundCompile(executor, futures)
