@@ -243,12 +243,13 @@ def test_precompile_takes_kernels_of_a_module(tmp_path):
     some = jit.BUILD_KERNELS[mod]
     n = _run(f"from wikisearch import jit\nprint(jit.precompile({{'{mod}': {some!r}}}, 2))\n"
              f"print(' '.join(sorted(jit.cached_functions('{mod}'))))", env).split()
-    assert int(n[0]) == sum(len(jit.load_signatures()[mod][f]) for f in some)
+    # the kernels called from Python (their helpers compile as part of them, for the types needed)
+    assert int(n[0]) == sum(len(jit.load_signatures()[mod][f]) for f in some if not f.startswith("_"))
     assert set(n[1:]) == set(some)
     rest = set(jit.load_signatures()[mod]) - set(some)
     n = _run(f"from wikisearch import jit\nprint(jit.precompile(['{mod}'], 2))\n"
              f"print(' '.join(sorted(jit.cached_functions('{mod}'))))", env).split()
-    assert int(n[0]) == sum(len(jit.load_signatures()[mod][f]) for f in rest) > 0
+    assert int(n[0]) >= sum(len(jit.load_signatures()[mod][f]) for f in rest if not f.startswith("_")) > 0
     assert set(n[1:]) == set(jit.load_signatures()[mod])
     assert _run(f"from wikisearch import jit\nprint(jit.precompile(['{mod}'], 2))", env).strip() == "0"
 

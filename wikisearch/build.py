@@ -685,8 +685,8 @@ class Builder:
 
     def _precompile(self) -> None:
         """First run on a machine: compile the build's recorded kernels (``jit.BUILD_KERNELS``;
-        a small job that runs the kernels as Python: those it compiles, and did-you-mean's for
-        the query that follows) in ``workers`` parallel processes before the work starts
+        a small job that runs the kernels as Python: the analyzer's that it runs, and
+        did-you-mean's for the query that follows, beside them) in ``workers`` parallel processes before the work starts
         (``jit.precompile``): in the build's own worker pool, else (a cluster build) in a local
         one. The search-only kernels compile beside the build (:meth:`_compile_search`)."""
         n = min(self.config.workers, os.cpu_count() or 1)
@@ -695,7 +695,10 @@ class Builder:
             if self.progress:
                 print(f"compiling kernels in {n} processes (first run only; later runs load them "
                       "from numba's cache) ...", file=sys.stderr, flush=True)
-        modules = {**BUILD_KERNELS, **(dict.fromkeys(ALWAYS_COMPILED) if interpreting() else {})}
+        if interpreting():    # those it compiles: the build's now, the rest beside the build
+            modules = {m: BUILD_KERNELS.get(m) for m in sorted(ALWAYS_COMPILED)}
+        else:
+            modules = BUILD_KERNELS
         local = self.pool if self.pool is not None and self.pool is not self.executor else None
         precompile(modules, n, say=say, pool=worker_pool, executor=local)
 
@@ -704,11 +707,11 @@ class Builder:
         first query runs (``jit.SEARCH_KERNELS``; their cold ones) start compiling in as many
         processes of lower priority (``jit.compile_in_background``), which take the cores the
         build leaves idle; the build waits for them at its end, so that its first query compiles
-        nothing. Not when the kernels run as Python (a small job: its query interprets too)."""
+        nothing. When the kernels run as Python (a small job), those of ``jit.ALWAYS_COMPILED``
+        that the build does not run (the snippets' tokenizer), its query interpreting the rest."""
         n = min(self.config.workers, os.cpu_count() or 1)
-        if interpreting():
-            return None
-        return compile_in_background(SEARCH_KERNELS, n, pool=worker_pool)
+        return compile_in_background(sorted(ALWAYS_COMPILED) if interpreting() else SEARCH_KERNELS, n,
+                                     pool=worker_pool)
 
     def _note_cold(self, modules, what: str) -> None:
         """Say so when the kernels about to run have to be compiled (first run on a machine):

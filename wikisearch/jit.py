@@ -395,13 +395,36 @@ def load_signatures(path=SIGNATURES) -> dict:
 
 
 def _compile_jobs(jobs) -> int:
-    """In a worker process: compile (and so cache) each ``(module, function, types)``."""
+    """In a worker process: compile (and so cache) each ``(module, function, types)``.
+
+    The kernels called from Python (no leading underscore) first: they compile the helpers they
+    call, for the types they call them with. A helper's recorded types that none of them needed
+    are left out (another kernel's, compiled there when it is, or at its first call) unless the
+    helper got no compiled version at all (it may be called from Python, as ``_rehash`` is):
+    a build then does not compile the helpers' variants only the snippets' tokenizer uses."""
     n = 0
+    helpers = []
     for module, name, sig in jobs:
+        if name.startswith("_"):
+            helpers.append((module, name, sig))
+            continue
         try:
             getattr(importlib.import_module(module), name).compile(sig)
             n += 1
         except Exception:                         # a stale record: compiled when first called
+            pass
+    unused = {}
+    for module, name, sig in helpers:
+        try:
+            d = getattr(importlib.import_module(module), name)
+            key = (module, name)
+            if key not in unused:                 # as the entry kernels left it
+                unused[key] = not d.overloads
+            if not unused[key]:
+                continue
+            d.compile(sig)
+            n += 1
+        except Exception:
             pass
     return n
 
