@@ -291,8 +291,8 @@ def test_search_kernels_are_those_a_query_imports(tmp_path):
 
 @pytest.mark.slow
 def test_a_first_build_leaves_the_first_query_nothing_to_compile(tmp_path):
-    """A build with 2 workers in an empty numba cache compiles the search kernels beside it
-    (jit.compile_in_background) and waits for them: the query after it compiles nothing."""
+    """A build with 2 workers in an empty numba cache has its workers compile the search kernels
+    once no block is left to start (Builder._search_groups): the query after it compiles nothing."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "WIKISEARCH_JIT": "on"}
     idx = tmp_path / "idx"
     subprocess.run([sys.executable, "-m", "wikisearch", "index", str(ROOT / "tests" / "data" / "dump_small.xml"),
@@ -311,3 +311,24 @@ def test_a_first_build_leaves_the_first_query_nothing_to_compile(tmp_path):
                              env=env, timeout=600)
         assert out.returncode == 0, out.stderr[-3000:]
         assert out.stdout.split("COMPILED", 1)[1].strip() == "[]", (q, out.stdout[-2000:])
+
+
+def test_precompile_compiles_a_helper_for_the_types_its_callers_need(tmp_path):
+    """A build's precompile of _strings_kernels compiles _bound (a helper: leading underscore)
+    only for the types the build's kernels call it with, not the other recorded ones (the
+    search's callers'); precompiling the search's kernels then adds those, and a helper no entry
+    reached would still be compiled from its own record."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    mod = "wikisearch.index._strings_kernels"
+    count = (f"from wikisearch.index import _strings_kernels as K\n"
+             "print(len(K._bound._cache._cache_file._load_index()))")
+    _run(f"from wikisearch import jit\njit.precompile({{'{mod}': {jit.BUILD_KERNELS[mod]!r}}}, 2)", env)
+    after_build = int(_run(count, env))
+    recorded = len(jit.load_signatures()[mod]["_bound"])
+    assert 1 <= after_build < recorded
+    _run(f"from wikisearch import jit\njit.precompile(['{mod}'], 2)", env)
+    assert int(_run(count, env)) == recorded
+    out = _run(f"from wikisearch import jit\n"        # no entry kernel among the jobs: compiled from the record
+               f"jobs = [('{mod}', '_less', s) for s in jit.load_signatures()['{mod}']['_less']]\n"
+               "print(jit.compile_jobs(jobs), len(jobs))", {"NUMBA_CACHE_DIR": str(tmp_path / "cache2")}).split()
+    assert out[0] == out[1] != "0"

@@ -47,8 +47,8 @@ from wikisearch.index.store import encode_doc, merge_stores, shipped_dictionary,
 from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
-from wikisearch.jit import (ALWAYS_COMPILED, BUILD_KERNELS, SEARCH_KERNELS, BackgroundCompile, cold_kernels,
-                            compile_in_background, interpreting, precompile)
+from wikisearch.jit import (ALWAYS_COMPILED, BUILD_KERNELS, SEARCH_KERNELS, cold_groups, cold_kernels,
+                            compile_jobs, interpreting, precompile)
 from wikisearch.workers import (  # noqa: F401 (BuildInterrupted: part of the build API)
     BuildInterrupted, StopOnSignals, available_cores, drop_shared, kill_pool, share_block, shm_room,
     take_block, worker_pool)
@@ -239,6 +239,8 @@ class Builder:
         self.threads = threads
         self.warnings: list[str] = []
         self.pool: Executor | None = None   # set by run(): workers > 1, or the caller's executor
+        self._search_jobs: list = []        # set by run(): first run, the search kernels to compile
+        self._compiling: list = []          # their futures on the pool
         #: a cluster or other executor of the caller's (not shut down here), else None
         self.executor = executor
         self.shards = int(shards)
@@ -378,7 +380,12 @@ class Builder:
                 src = self._share(data, block, room)
                 del data
                 pending[self.pool.submit(build_shared_block, src, block, ctx, out)] = src
-            for _ in range(workers):   # idle workers load the merge's kernels meanwhile
+            # workers without a block: the search kernels (first run), then the merge's loaded
+            if self._search_jobs and self.progress:
+                print("\nthe workers compile the search kernels after the last blocks (first run "
+                      "only) ...", file=sys.stderr, flush=True)
+            self._compiling = [self.pool.submit(compile_jobs, g) for g in self._search_jobs]
+            for _ in range(workers):
                 self.pool.submit(warm_merge_worker)
             finished, _ = wait(pending)
             self._collect(finished, prog, summaries)
@@ -499,6 +506,7 @@ class Builder:
         lengths[:, FIELDS.index("redirect")] = alias_lengths
         stats = self._merge_postings(blocks, doc_bases, alias_dir, scratch, final)
         if last:
+            wait(self._compiling)  # (first run: the search kernels, compiled by now)
             self._close_pool()   # the workers' memory goes before the document table is written
         stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
                                       np.zeros(N_FIELDS)).tolist()
@@ -621,54 +629,38 @@ class Builder:
         self._check_output()
         self.out.parent.mkdir(parents=True, exist_ok=True)
         done = self._prepare_workdir()
-        searching = None                   # the search kernels compiling meanwhile (first run)
-        try:
-            with StopOnSignals() as signals:
-                try:
-                    if self.executor is not None:
-                        self.pool = self.executor
-                    elif self.config.workers > 1:
-                        self.pool = worker_pool(self.config.workers)
-                    self._precompile()
-                    searching = self._compile_search()
-                    if self.pool is not None:
-                        for _ in range(self.n_workers):
-                            self.pool.submit(warm_worker, self.config.codec)
-                    self._note_cold(_BLOCK_KERNELS, "indexing")
-                    self._run_blocks(done)
-                    final = self._finalize()
-                except BrokenProcessPool:
-                    raise WikisearchError(
-                        "a worker process died (out of memory? try a smaller --memory or fewer "
-                        "--workers); finished blocks are kept: run the same command again to resume"
-                    ) from None
-                except Exception as e:
-                    # a task whose cluster workers kept dying: one line, like a dead local worker
-                    lost = killed_worker_error(e) if isinstance(self.executor, ClusterExecutor) else None
-                    if lost is None:
-                        raise
-                    raise lost from None
-                except KeyboardInterrupt as e:           # Ctrl-C, or SIGTERM (_StopOnSignals)
-                    self._kill_pool()
-                    raise self._interrupted(getattr(e, "signum", signal.SIGINT)) from None
-                finally:
-                    self._close_pool()
-                signals.defer()              # a signal now waits until the index is in place
-                self._publish(final)
-            if searching is not None:        # the index is in place: Ctrl-C stops only this
-                if self.progress and not searching.done():
-                    print("compiling the search kernels (first run only: the first query then "
-                          "loads them) ...", file=sys.stderr, flush=True)
-                try:
-                    searching.wait()
-                except KeyboardInterrupt:
-                    searching.stop()
-                    print("search kernels not compiled: the first query compiles them",
-                          file=sys.stderr, flush=True)
-        except BaseException:
-            if searching is not None:
-                searching.stop()
-            raise
+        with StopOnSignals() as signals:
+            try:
+                if self.executor is not None:
+                    self.pool = self.executor
+                elif self.config.workers > 1:
+                    self.pool = worker_pool(self.config.workers)
+                self._precompile()
+                self._search_jobs = self._search_groups()
+                if self.pool is not None:
+                    for _ in range(self.n_workers):
+                        self.pool.submit(warm_worker, self.config.codec)
+                self._note_cold(_BLOCK_KERNELS, "indexing")
+                self._run_blocks(done)
+                final = self._finalize()
+            except BrokenProcessPool:
+                raise WikisearchError(
+                    "a worker process died (out of memory? try a smaller --memory or fewer "
+                    "--workers); finished blocks are kept: run the same command again to resume"
+                ) from None
+            except Exception as e:
+                # a task whose cluster workers kept dying: one line, like a dead local worker
+                lost = killed_worker_error(e) if isinstance(self.executor, ClusterExecutor) else None
+                if lost is None:
+                    raise
+                raise lost from None
+            except KeyboardInterrupt as e:           # Ctrl-C, or SIGTERM (_StopOnSignals)
+                self._kill_pool()
+                raise self._interrupted(getattr(e, "signum", signal.SIGINT)) from None
+            finally:
+                self._close_pool()
+            signals.defer()              # a signal now waits until the index is in place
+            self._publish(final)
         return self.out
 
     def leftovers_note(self) -> str:
@@ -686,9 +678,9 @@ class Builder:
     def _precompile(self) -> None:
         """First run on a machine: compile the build's recorded kernels (``jit.BUILD_KERNELS``;
         a small job that runs the kernels as Python: the analyzer's that it runs, and
-        did-you-mean's for the query that follows, beside them) in ``workers`` parallel processes before the work starts
-        (``jit.precompile``): in the build's own worker pool, else (a cluster build) in a local
-        one. The search-only kernels compile beside the build (:meth:`_compile_search`)."""
+        did-you-mean's for the query that follows, beside them) in ``workers`` parallel
+        processes before the work starts (``jit.precompile``): in the build's own worker pool, else (a cluster build) in a local
+        one. The search kernels compile later in the build (:meth:`_search_groups`)."""
         n = min(self.config.workers, os.cpu_count() or 1)
 
         def say():
@@ -702,16 +694,19 @@ class Builder:
         local = self.pool if self.pool is not None and self.pool is not self.executor else None
         precompile(modules, n, say=say, pool=worker_pool, executor=local)
 
-    def _compile_search(self) -> BackgroundCompile | None:
-        """First run on a machine, after the build's kernels compiled: the search kernels a
-        first query runs (``jit.SEARCH_KERNELS``; their cold ones) start compiling in as many
-        processes of lower priority (``jit.compile_in_background``), which take the cores the
-        build leaves idle; the build waits for them at its end, so that its first query compiles
-        nothing. When the kernels run as Python (a small job), those of ``jit.ALWAYS_COMPILED``
-        that the build does not run (the snippets' tokenizer), its query interpreting the rest."""
+    def _search_groups(self) -> list:
+        """First run on a machine: the cold search kernels a first query runs
+        (``jit.SEARCH_KERNELS``), in groups that the build's own workers compile once they have
+        no block left to start (:meth:`_run_pool`), while this process alone reads the last
+        blocks' links, so that the first query after the build compiles nothing. A small job that
+        runs the kernels as Python: the kernels of ``jit.ALWAYS_COMPILED`` the build does not
+        run (the snippets' tokenizer; the query interprets the rest). [] on a cluster (a
+        first query there compiles its kernels in parallel processes, as for any index built
+        elsewhere) or without a pool."""
+        if self.pool is None or self.pool is self.executor:
+            return []
         n = min(self.config.workers, os.cpu_count() or 1)
-        return compile_in_background(sorted(ALWAYS_COMPILED) if interpreting() else SEARCH_KERNELS, n,
-                                     pool=worker_pool)
+        return cold_groups(sorted(ALWAYS_COMPILED) if interpreting() else SEARCH_KERNELS, n)
 
     def _note_cold(self, modules, what: str) -> None:
         """Say so when the kernels about to run have to be compiled (first run on a machine):

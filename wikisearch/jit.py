@@ -394,7 +394,7 @@ def load_signatures(path=SIGNATURES) -> dict:
         return {}
 
 
-def _compile_jobs(jobs) -> int:
+def compile_jobs(jobs) -> int:
     """In a worker process: compile (and so cache) each ``(module, function, types)``.
 
     The kernels called from Python (no leading underscore) first: they compile the helpers they
@@ -491,21 +491,21 @@ def precompile(module_names, processes: int, *, say=None, pool=None, executor=No
     ``executor``: a running pool of at least ``processes`` processes to compile in instead, left
     running (a build's own workers: no processes started only to compile, and the workers that
     compiled a kernel then hold it loaded)."""
-    groups = _cold_groups(module_names, processes)
+    groups = cold_groups(module_names, processes)
     if not groups:
         return 0
     if say is not None:
         say()
     if executor is not None:
         try:
-            return sum(executor.map(_compile_jobs, groups))
+            return sum(executor.map(compile_jobs, groups))
         except Exception:                         # a broken pool: the build says so itself
             return 0
     if pool is None:
         pool = _spawn_pool
     try:
         with pool(len(groups)) as executor:
-            return sum(executor.map(_compile_jobs, groups))
+            return sum(executor.map(compile_jobs, groups))
     except Exception:                             # no processes here: compile when called
         return 0
 
@@ -516,9 +516,11 @@ def _spawn_pool(n):
     return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _cold_groups(module_names, processes: int) -> list[list]:
+def cold_groups(module_names, processes: int) -> list[list]:
     """The recorded signatures of the cold kernels of ``module_names`` (as :func:`precompile`
-    takes them) in at most ``processes`` groups; [] when nothing is to be done."""
+    takes them) in at most ``processes`` groups, each for one :func:`compile_jobs` call in a
+    process of its own; [] when nothing is to be done (warm, no record for this numba,
+    ``processes`` < 2)."""
     if processes < 2 or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
         return []
     loaded = []
@@ -537,73 +539,3 @@ def _cold_groups(module_names, processes: int) -> list[list]:
         return []
     return plan_jobs(record(), cold, processes)
 
-
-#: How much lower than the caller's the CPU priority of a :func:`compile_in_background`
-#: process is (``os.nice``): it takes the cores when the build leaves them idle (a phase in the
-#: main process alone, the last blocks) and little from the build's own processes otherwise.
-BACKGROUND_NICE = 10
-
-
-def _compile_jobs_niced(jobs, nice: int) -> int:
-    """:func:`_compile_jobs` in a process of lower CPU priority (lowered once per process)."""
-    if nice and not _NICED:
-        try:
-            os.nice(nice)
-        except (AttributeError, OSError):          # no nice here: compile at the usual priority
-            pass
-        _NICED.append(nice)
-    return _compile_jobs(jobs)
-
-
-_NICED: list = []
-
-
-class BackgroundCompile:
-    """Cold kernels compiling in their own processes while the caller works on
-    (:func:`compile_in_background`): :meth:`wait` for them, or :meth:`stop` them."""
-
-    def __init__(self, executor, futures):
-        self._executor = executor
-        self._futures = futures
-
-    def done(self) -> bool:
-        return all(f.done() for f in self._futures)
-
-    def wait(self) -> int:
-        """Wait until every group compiled; the number of signatures compiled (failures are
-        left for the first call to compile, as without this)."""
-        n = 0
-        try:
-            for f in self._futures:
-                try:
-                    n += f.result()
-                except Exception:                  # a dead compile process: compiled when called
-                    pass
-        finally:
-            self._executor.shutdown(wait=True)
-        return n
-
-    def stop(self) -> None:
-        """Stop now (numba writes a cache file whole, under a temporary name, or not at
-        all)."""
-        from wikisearch.workers import kill_pool
-        kill_pool(self._executor)
-
-
-def compile_in_background(module_names, processes: int, *, pool, say=None,
-                          nice: int = BACKGROUND_NICE) -> BackgroundCompile | None:
-    """Start compiling the recorded signatures of the cold kernels of ``module_names`` (as
-    :func:`precompile` takes them) in up to ``processes`` new processes (``pool(n)``) of lower
-    CPU priority (``nice``), and return at once; None when nothing is cold (or ``processes``
-    < 2, or there is no record). ``say()`` is called first when there is work."""
-    groups = _cold_groups(module_names, processes)
-    if not groups:
-        return None
-    if say is not None:
-        say()
-    try:
-        executor = pool(len(groups))
-        futures = [executor.submit(_compile_jobs_niced, g, nice) for g in groups]
-    except Exception:                             # no processes here: compile when called
-        return None
-    return BackgroundCompile(executor, futures)
