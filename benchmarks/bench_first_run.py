@@ -25,8 +25,8 @@ processes it waited for, ``os.wait4``):
   ``wikisearch query "german chancellor"`` in the copy's root (the README's first command, after
   the pip install), cold (a new copy), then both again warm (the same copy: numba's cache filled).
 * corpus: ``wikisearch index /work/data30k/corpus/wiki-01-A*.txt -o DIR`` cold (a new copy),
-  then ``wikisearch query -i DIR "german chancellor"`` (the first query after a first build
-  compiles the search-only kernels), then both again warm into another DIR; the two indexes are
+  then ``wikisearch query -i DIR "german chancellor"`` (what a first build left the first
+  query to compile: nothing, when its workers compiled the search kernels), then both again warm into another DIR; the two indexes are
   compared file by file (must be equal), and with ``--reference`` to another build of the corpus.
 
 Load (``/proc/loadavg``) is recorded before each step. Prints a table; ``--json`` writes all runs.
@@ -167,7 +167,7 @@ def run_corpus(scratch: Path, bytecode: bool, corpus: str, workers: int | None, 
     for state in ("cold", "warm"):
         out = copy / f"idx-{state}"
         run[f"{state}_build"] = timed(cli() + ["index", *inputs, "-o", str(out), *extra], copy, env)
-        # the first query after it: what a build leaves to compile (the search-only kernels)
+        # the first query after it: what a build leaves to compile (nothing where it compiled the search kernels)
         run[f"{state}_query"] = timed(cli() + ["query", "-i", str(out), "german chancellor"], copy, env)
     run["same_bytes"] = same_index(copy / "idx-cold", copy / "idx-warm")
     if reference:

@@ -278,7 +278,8 @@ def test_search_kernels_are_those_a_query_imports(tmp_path):
     code = ("import sys\nfrom wikisearch.cli import main\n"
             "sys.argv = ['wikisearch', 'query', '-i', sys.argv[1], sys.argv[2]]\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print('KERNELS', ' '.join(sorted(m for m in sys.modules if m.startswith('wikisearch.') and m.endswith('_kernels'))))")
+            "print('KERNELS', ' '.join(sorted(m for m in sys.modules\n"
+            "                                  if m.startswith('wikisearch.') and m.endswith('_kernels'))))")
     imported = set()
     for q in ("entities", "entites co", "histroy page", "naive kyiv"):
         out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "idx"), q], capture_output=True, text=True,

@@ -679,8 +679,9 @@ class Builder:
         """First run on a machine: compile the build's recorded kernels (``jit.BUILD_KERNELS``;
         a small job that runs the kernels as Python: the analyzer's that it runs, and
         did-you-mean's for the query that follows, beside them) in ``workers`` parallel
-        processes before the work starts (``jit.precompile``): in the build's own worker pool, else (a cluster build) in a local
-        one. The search kernels compile later in the build (:meth:`_search_groups`)."""
+        processes before the work starts (``jit.precompile``): in the build's own worker pool,
+        else (a cluster build) in a local one. The search kernels compile later in the build
+        (:meth:`_search_groups`)."""
         n = min(self.config.workers, os.cpu_count() or 1)
 
         def say():

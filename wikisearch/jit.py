@@ -338,8 +338,8 @@ SEARCH_KERNELS = ["wikisearch.popularity._spelling_kernels", "wikisearch.popular
 
 #: The kernels a build runs, ``{module: functions}`` (None: all of the module's): a build of a
 #: small dump in an empty cache compiles these and no other (tests/test_jit.py). A first build
-#: precompiles their recorded signatures, not the search-only kernels beside them (a first query
-#: compiles those, in parallel processes too): 60 of the 131 signatures.
+#: precompiles their recorded signatures before its first block; its workers compile the search
+#: kernels (:data:`SEARCH_KERNELS`) once no block is left to start (``build.Builder``).
 BUILD_KERNELS = {
     "wikisearch.analysis._analyze_kernels": ("_class_at", "_decode", "_distinct_run", "_grow", "_intern",
                                              "_lower", "_rehash", "_same_token", "_scan_token",
