@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from wikisearch import jit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,3 +203,133 @@ import scipy.linalg  # noqa: F401
 print("ok")
 """)
     assert out.split() == ["False", "6", "True", "False", "False", "ok"]
+
+
+
+def _build_small(tmp_path, jit_mode: str, env: dict | None = None) -> str:
+    """Build tests/data/dump_small.xml in a fresh process (one worker); print the kernel modules
+    imported and, as ``compiled:`` lines, those whose kernels numba compiled."""
+    code = ("import sys\nfrom numba.core import event\ncompiled = set()\n"
+            "class L(event.Listener):\n"
+            "    def on_start(self, ev):\n"
+            "        f = ev.data['dispatcher'].py_func\n"
+            "        compiled.add(f.__module__ + ':' + f.__name__)\n"
+            "    def on_end(self, ev): pass\n"
+            "event.register('numba:compile', L())\n"
+            "from wikisearch.build import build_index\n"
+            f"build_index([{str(ROOT / 'tests' / 'data' / 'dump_small.xml')!r}], {str(tmp_path / 'idx')!r}, workers=1)\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('wikisearch.') and m.endswith('_kernels'))))\n"
+            "print('compiled:', ' '.join(sorted(m for m in compiled if m.startswith('wikisearch.'))))")
+    return _run(code, {"WIKISEARCH_JIT": jit_mode, **(env or {})})
+
+
+def test_build_kernels_are_imported_by_a_build(tmp_path):
+    """Every module of jit.BUILD_KERNELS (what a first build precompiles) is one a build imports
+    (not a stale entry compiled for nothing), and each kernel named has recorded signatures."""
+    imported = _build_small(tmp_path, "off").splitlines()[0].split()
+    assert set(jit.BUILD_KERNELS) <= set(imported)
+    record = jit.load_signatures()
+    for m, funcs in jit.BUILD_KERNELS.items():
+        assert record.get(m), m
+        assert funcs is None or set(funcs) <= set(record[m]), (m, sorted(set(funcs) - set(record[m])))
+
+
+def test_precompile_takes_kernels_of_a_module(tmp_path):
+    """precompile({module: functions}) compiles those kernels (and what they call) and no
+    other; precompile of the whole module then compiles the rest, and a module whose
+    cached kernels are exactly a build's counts as cold for the others."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    mod = "wikisearch.index._termdict_kernels"
+    some = jit.BUILD_KERNELS[mod]
+    n = _run(f"from wikisearch import jit\nprint(jit.precompile({{'{mod}': {some!r}}}, 2))\n"
+             f"print(' '.join(sorted(jit.cached_functions('{mod}'))))", env).split()
+    # the kernels called from Python (their helpers compile as part of them, for the types needed)
+    assert int(n[0]) == sum(len(jit.load_signatures()[mod][f]) for f in some if not f.startswith("_"))
+    assert set(n[1:]) == set(some)
+    rest = set(jit.load_signatures()[mod]) - set(some)
+    n = _run(f"from wikisearch import jit\nprint(jit.precompile(['{mod}'], 2))\n"
+             f"print(' '.join(sorted(jit.cached_functions('{mod}'))))", env).split()
+    assert int(n[0]) >= sum(len(jit.load_signatures()[mod][f]) for f in rest if not f.startswith("_")) > 0
+    assert set(n[1:]) == set(jit.load_signatures()[mod])
+    assert _run(f"from wikisearch import jit\nprint(jit.precompile(['{mod}'], 2))", env).strip() == "0"
+
+
+@pytest.mark.slow
+def test_a_build_compiles_only_build_kernels(tmp_path):
+    """A build in an empty numba cache compiles kernels of jit.BUILD_KERNELS and of no other
+    module (a module it lacks would compile one kernel at a time in the middle of a first build,
+    after the precompile)."""
+    out = _build_small(tmp_path, "on", {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}).splitlines()
+    import importlib
+    compiled = [k.split(":") for k in out[1].split()[1:]]
+    # the module's kernels (not what numba compiles as part of one: an @overload's impl)
+    compiled = [(m, f) for m, f in compiled if hasattr(importlib.import_module(m), f)]
+    assert compiled
+    extra = [(m, f) for m, f in compiled
+             if m not in jit.BUILD_KERNELS or (jit.BUILD_KERNELS[m] is not None and f not in jit.BUILD_KERNELS[m])]
+    assert not extra, f"kernels a build compiles that jit.BUILD_KERNELS lacks: {extra}"
+
+
+def test_search_kernels_are_those_a_query_imports(tmp_path):
+    """jit.SEARCH_KERNELS (what a first build compiles for the first query, and a first query
+    precompiles) holds every kernel module a CLI query imports: snippets, did-you-mean and the
+    title lookup it scores a correction by included."""
+    _build_small(tmp_path, "off")
+    code = ("import sys\nfrom wikisearch.cli import main\n"
+            "sys.argv = ['wikisearch', 'query', '-i', sys.argv[1], sys.argv[2]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('KERNELS', ' '.join(sorted(m for m in sys.modules\n"
+            "                                  if m.startswith('wikisearch.') and m.endswith('_kernels'))))")
+    imported = set()
+    for q in ("entities", "entites co", "histroy page", "naive kyiv"):
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "idx"), q], capture_output=True, text=True,
+                             cwd=ROOT, env={**os.environ, "WIKISEARCH_JIT": "off"}, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        imported |= set(out.stdout.split("KERNELS", 1)[1].split())
+    assert "wikisearch.search._snippet_kernels" in imported and "wikisearch.popularity._spelling_kernels" in imported
+    assert imported <= set(jit.SEARCH_KERNELS), sorted(imported - set(jit.SEARCH_KERNELS))
+
+
+@pytest.mark.slow
+def test_a_first_build_leaves_the_first_query_nothing_to_compile(tmp_path):
+    """A build with 2 workers in an empty numba cache has its workers compile the search kernels
+    once no block is left to start (Builder._search_groups): the query after it compiles nothing."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "WIKISEARCH_JIT": "on"}
+    idx = tmp_path / "idx"
+    subprocess.run([sys.executable, "-m", "wikisearch", "index", str(ROOT / "tests" / "data" / "dump_small.xml"),
+                    "-o", str(idx), "-q", "-w", "2"], check=True, capture_output=True, cwd=ROOT, env=env, timeout=1200)
+    code = ("import sys\nfrom numba.core import event\ncompiled = []\n"
+            "class L(event.Listener):\n"
+            "    def on_start(self, ev): compiled.append(ev.data['dispatcher'].py_func.__qualname__)\n"
+            "    def on_end(self, ev): pass\n"
+            "event.register('numba:compile', L())\n"
+            "from wikisearch.cli import main\n"
+            "sys.argv = ['wikisearch', 'query', '-i', sys.argv[1], sys.argv[2]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('COMPILED', compiled)")
+    for q in ("entities", "entites co", "histroy page"):
+        out = subprocess.run([sys.executable, "-c", code, str(idx), q], capture_output=True, text=True, cwd=ROOT,
+                             env=env, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert out.stdout.split("COMPILED", 1)[1].strip() == "[]", (q, out.stdout[-2000:])
+
+
+def test_precompile_compiles_a_helper_for_the_types_its_callers_need(tmp_path):
+    """A build's precompile of _strings_kernels compiles _bound (a helper: leading underscore)
+    only for the types the build's kernels call it with, not the other recorded ones (the
+    search's callers'); precompiling the search's kernels then adds those, and a helper no entry
+    reached would still be compiled from its own record."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    mod = "wikisearch.index._strings_kernels"
+    count = (f"from wikisearch.index import _strings_kernels as K\n"
+             "print(len(K._bound._cache._cache_file._load_index()))")
+    _run(f"from wikisearch import jit\njit.precompile({{'{mod}': {jit.BUILD_KERNELS[mod]!r}}}, 2)", env)
+    after_build = int(_run(count, env))
+    recorded = len(jit.load_signatures()[mod]["_bound"])
+    assert 1 <= after_build < recorded
+    _run(f"from wikisearch import jit\njit.precompile(['{mod}'], 2)", env)
+    assert int(_run(count, env)) == recorded
+    out = _run(f"from wikisearch import jit\n"        # no entry kernel among the jobs: compiled from the record
+               f"jobs = [('{mod}', '_less', s) for s in jit.load_signatures()['{mod}']['_less']]\n"
+               "print(jit.compile_jobs(jobs), len(jobs))", {"NUMBA_CACHE_DIR": str(tmp_path / "cache2")}).split()
+    assert out[0] == out[1] != "0"

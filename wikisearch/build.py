@@ -47,7 +47,8 @@ from wikisearch.index.store import encode_doc, merge_stores, shipped_dictionary,
 from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
-from wikisearch.jit import cold_kernels, precompile
+from wikisearch.jit import (ALWAYS_COMPILED, BUILD_KERNELS, SEARCH_KERNELS, cold_groups, cold_kernels,
+                            compile_jobs, interpreting, precompile)
 from wikisearch.workers import (  # noqa: F401 (BuildInterrupted: part of the build API)
     BuildInterrupted, StopOnSignals, available_cores, drop_shared, kill_pool, share_block, shm_room,
     take_block, worker_pool)
@@ -238,6 +239,8 @@ class Builder:
         self.threads = threads
         self.warnings: list[str] = []
         self.pool: Executor | None = None   # set by run(): workers > 1, or the caller's executor
+        self._search_jobs: list = []        # set by run(): first run, the search kernels to compile
+        self._compiling: list = []          # their futures on the pool
         #: a cluster or other executor of the caller's (not shut down here), else None
         self.executor = executor
         self.shards = int(shards)
@@ -377,7 +380,12 @@ class Builder:
                 src = self._share(data, block, room)
                 del data
                 pending[self.pool.submit(build_shared_block, src, block, ctx, out)] = src
-            for _ in range(workers):   # idle workers load the merge's kernels meanwhile
+            # workers without a block: the search kernels (first run), then the merge's loaded
+            if self._search_jobs and self.progress:
+                print("\nthe workers compile the search kernels after the last blocks (first run "
+                      "only) ...", file=sys.stderr, flush=True)
+            self._compiling = [self.pool.submit(compile_jobs, g) for g in self._search_jobs]
+            for _ in range(workers):
                 self.pool.submit(warm_merge_worker)
             finished, _ = wait(pending)
             self._collect(finished, prog, summaries)
@@ -498,6 +506,7 @@ class Builder:
         lengths[:, FIELDS.index("redirect")] = alias_lengths
         stats = self._merge_postings(blocks, doc_bases, alias_dir, scratch, final)
         if last:
+            wait(self._compiling)  # (first run: the search kernels, compiled by now)
             self._close_pool()   # the workers' memory goes before the document table is written
         stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
                                       np.zeros(N_FIELDS)).tolist()
@@ -622,11 +631,12 @@ class Builder:
         done = self._prepare_workdir()
         with StopOnSignals() as signals:
             try:
-                self._precompile()
                 if self.executor is not None:
                     self.pool = self.executor
                 elif self.config.workers > 1:
                     self.pool = worker_pool(self.config.workers)
+                self._precompile()
+                self._search_jobs = self._search_groups()
                 if self.pool is not None:
                     for _ in range(self.n_workers):
                         self.pool.submit(warm_worker, self.config.codec)
@@ -666,16 +676,38 @@ class Builder:
                 " (rerun their command to finish them, or remove them)")
 
     def _precompile(self) -> None:
-        """First run on a machine: compile every recorded kernel (the build's, and the searches'
-        after it, did-you-mean's included) in ``workers`` parallel processes before the work
-        starts (``jit.precompile``)."""
+        """First run on a machine: compile the build's recorded kernels (``jit.BUILD_KERNELS``;
+        a small job that runs the kernels as Python: the analyzer's that it runs, and
+        did-you-mean's for the query that follows, beside them) in ``workers`` parallel
+        processes before the work starts (``jit.precompile``): in the build's own worker pool,
+        else (a cluster build) in a local one. The search kernels compile later in the build
+        (:meth:`_search_groups`)."""
         n = min(self.config.workers, os.cpu_count() or 1)
 
         def say():
             if self.progress:
                 print(f"compiling kernels in {n} processes (first run only; later runs load them "
                       "from numba's cache) ...", file=sys.stderr, flush=True)
-        precompile(None, n, say=say, pool=worker_pool)
+        if interpreting():    # those it compiles: the build's now, the rest beside the build
+            modules = {m: BUILD_KERNELS.get(m) for m in sorted(ALWAYS_COMPILED)}
+        else:
+            modules = BUILD_KERNELS
+        local = self.pool if self.pool is not None and self.pool is not self.executor else None
+        precompile(modules, n, say=say, pool=worker_pool, executor=local)
+
+    def _search_groups(self) -> list:
+        """First run on a machine: the cold search kernels a first query runs
+        (``jit.SEARCH_KERNELS``), in groups that the build's own workers compile once they have
+        no block left to start (:meth:`_run_pool`), while this process alone reads the last
+        blocks' links, so that the first query after the build compiles nothing. A small job that
+        runs the kernels as Python: the kernels of ``jit.ALWAYS_COMPILED`` the build does not
+        run (the snippets' tokenizer; the query interprets the rest). [] on a cluster (a
+        first query there compiles its kernels in parallel processes, as for any index built
+        elsewhere) or without a pool."""
+        if self.pool is None or self.pool is self.executor:
+            return []
+        n = min(self.config.workers, os.cpu_count() or 1)
+        return cold_groups(sorted(ALWAYS_COMPILED) if interpreting() else SEARCH_KERNELS, n)
 
     def _note_cold(self, modules, what: str) -> None:
         """Say so when the kernels about to run have to be compiled (first run on a machine):

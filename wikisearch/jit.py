@@ -15,7 +15,8 @@ API; loads from the cache raise no event, so the usual run stays silent.
 >>> cold_kernels([_codec_kernels])          # doctest: +SKIP
 []
 
-A first run compiles many kernels, one after the other (about 20 s of CPU in all). Where more
+A first run compiles many kernels, one after the other (about 110 s of CPU for all of them, about
+50 s for a build's: benchmarks/results/first-run.md). Where more
 than one core is free, :func:`precompile` compiles the cold ones in parallel processes first, from
 the signatures a real workload compiles (``data/kernel_signatures.pkl``, written by
 ``benchmarks/record_kernels.py`` and checked against the code by tests/test_jit.py), so the run
@@ -169,7 +170,10 @@ def njit(*args, **options):
     """``numba.njit`` for this package's kernels (``@njit(cache=True, nogil=True)``), compiling
     one specialisation where numba would compile one per literal constant a caller passes
     (:func:`_unliteral_calls`), and loading cached ones without readying the compiler
-    (:func:`light_cache_loads`). numba is imported here, not when this module is.
+    (:func:`light_cache_loads`), and without the C-callable wrapper numba builds beside every
+    compiled function by default (``no_cfunc_wrapper``: only ``.cfunc``/ctypes callers use it,
+    none here; about 5 % of each compile's CPU, the function's own machine code unchanged).
+    numba is imported here, not when this module is.
 
     >>> @njit(cache=True, nogil=True)          # doctest: +SKIP
     ... def add(a, i):
@@ -181,6 +185,7 @@ def njit(*args, **options):
             return func
         import numba
         light_cache_loads()
+        options.setdefault("no_cfunc_wrapper", True)    # see njit's docstring
         dispatcher = numba.njit(**options)(func)
         if hasattr(dispatcher, "get_call_template"):   # not under NUMBA_DISABLE_JIT
             _unliteral_calls(dispatcher)
@@ -228,6 +233,12 @@ ALWAYS_COMPILED = frozenset({"wikisearch.analysis._analyze_kernels",
 SMALL_JOB_BYTES = 2_000_000
 
 
+def interpreting() -> bool:
+    """True when :func:`interpret_small_job` chose plain Python for this process's kernels (all
+    but :data:`ALWAYS_COMPILED`)."""
+    return _jit_mode() == "auto" and os.environ.get(_INTERPRET_ENV) == "1"
+
+
 def _jit_mode() -> str:
     return os.environ.get(JIT_ENV, "auto").strip().lower()
 
@@ -249,11 +260,13 @@ def _quiet_interpreted_overflow() -> None:
                             module=r"wikisearch\..*_kernels")
 
 
-def module_cached(name: str) -> bool:
-    """True when numba's cache holds compiled code of kernel module ``name`` for its current
-    source, found without importing the module (so that :func:`interpret_small_job` can still
-    decide how it loads). False when nothing is found, or numba does not tell."""
+def cached_functions(name: str) -> set:
+    """The functions (qualified names) of kernel module ``name`` that have compiled code in
+    numba's cache for the module's current source, found without importing the module (so that
+    :func:`interpret_small_job` can still decide how it loads). Empty when nothing is found, or
+    numba does not tell."""
     import importlib.util
+    found = set()
     try:
         import numba
         from numba.core import caching, config
@@ -267,18 +280,25 @@ def module_cached(name: str) -> bool:
             from numba.misc.appdirs import AppDirs
             dirs = [Path(origin).parent / "__pycache__",
                     Path(AppDirs(appname="numba", appauthor=False).user_cache_dir) / subpath]
-        pattern = f"{Path(origin).stem}.*-*.py{sys.version_info[0]}{sys.version_info[1]}*.nbi"
+        stem = Path(origin).stem
+        pattern = f"{stem}.*-*.py{sys.version_info[0]}{sys.version_info[1]}*.nbi"
         for d in dirs:
-            for index in d.glob(pattern):
+            for index in d.glob(pattern):       # <stem>.<qualname>-<line>.py311.nbi
                 with open(index, "rb") as f:
                     if pickle.load(f) != numba.__version__:
                         continue
                     source_stamp, overloads = pickle.loads(f.read())
                 if source_stamp == stamp and overloads:
-                    return True
+                    found.add(index.name[len(stem) + 1:].rsplit("-", 1)[0])
     except Exception:                             # numba internals moved: say "not cached"
-        return False
-    return False
+        return set()
+    return found
+
+
+def module_cached(name: str) -> bool:
+    """True when numba's cache holds compiled code of kernel module ``name`` for its current
+    source (:func:`cached_functions`)."""
+    return bool(cached_functions(name))
 
 
 def interpret_small_job(work_bytes, module_names, *, say=None) -> bool:
@@ -304,13 +324,39 @@ def interpret_small_job(work_bytes, module_names, *, say=None) -> bool:
 
 
 # --- compiling cold kernels in parallel ---------------------------------------------------------
-#: The kernel modules a CLI search runs (did-you-mean's included: the CLI corrects by default;
-#: not the suggestion or re-ranking ones, which compile when first used).
-SEARCH_KERNELS = ["wikisearch.popularity._spelling_kernels", "wikisearch._topk_kernels",
+#: The kernel modules a CLI search runs (did-you-mean's, with the title lookup it scores
+#: corrections by, and the snippets' included: the CLI corrects and shows snippets by default;
+#: not the re-ranking ones, which compile when first used). tests/test_jit.py checks them
+#: against what a query imports.
+SEARCH_KERNELS = ["wikisearch.popularity._spelling_kernels", "wikisearch.popularity._suggest_kernels",
+                  "wikisearch._topk_kernels",
                   "wikisearch.analysis._analyze_kernels", "wikisearch.index._codec_kernels", "wikisearch.index._strings_kernels",
                   "wikisearch.index._termdict_kernels", "wikisearch.popularity._priors_kernels",
                   "wikisearch.search._blockmax_kernels", "wikisearch.search._maxscore_kernels",
-                  "wikisearch.search._prescore_kernels", "wikisearch.search._search_kernels"]
+                  "wikisearch.search._prescore_kernels", "wikisearch.search._search_kernels",
+                  "wikisearch.search._snippet_kernels"]
+
+#: The kernels a build runs, ``{module: functions}`` (None: all of the module's): a build of a
+#: small dump in an empty cache compiles these and no other (tests/test_jit.py). A first build
+#: precompiles their recorded signatures before its first block; its workers compile the search
+#: kernels (:data:`SEARCH_KERNELS`) once no block is left to start (``build.Builder``).
+BUILD_KERNELS = {
+    "wikisearch.analysis._analyze_kernels": ("_class_at", "_decode", "_distinct_run", "_grow", "_intern",
+                                             "_lower", "_rehash", "_same_token", "_scan_token",
+                                             "join_spans", "remap", "tokenize_distinct"),
+    "wikisearch.index._codec_kernels": None,
+    "wikisearch.index._invert_kernels": None,
+    "wikisearch.index._merge_kernels": None,
+    "wikisearch.index._strings_kernels": ("_bound", "_id", "_less", "_prefix_keys", "compare_bytes",
+                                          "find_last_many", "gather_strings", "run_starts",
+                                          "sort_strings", "upper_bound"),
+    "wikisearch.index._termdict_kernels": ("_read_record", "_vb_read", "_vb_write", "decode_blocks",
+                                           "encode_dictionary"),
+    "wikisearch.search._blockmax_kernels": ("_decode_block", "_score_block", "_score_decoded", "_scratch",
+                                            "list_block_meta", "n_blocks_of"),
+    "wikisearch.search._prescore_kernels": ("_add_field", "_block_tfs", "_code_tables", "_read_block",
+                                            "_read_stream", "_read_tail", "_saturate", "_unpack"),
+}
 
 #: The (module, function, argument types) that a real workload compiles: the bundled sample built
 #: and searched every way (benchmarks/record_kernels.py); pickled numba types, per numba version.
@@ -348,23 +394,54 @@ def load_signatures(path=SIGNATURES) -> dict:
         return {}
 
 
-def _compile_jobs(jobs) -> int:
-    """In a worker process: compile (and so cache) each ``(module, function, types)``."""
+def compile_jobs(jobs) -> int:
+    """In a worker process: compile (and so cache) each ``(module, function, types)``.
+
+    The kernels called from Python (no leading underscore) first: they compile the helpers they
+    call, for the types they call them with. A helper's recorded types that none of them needed
+    are left out (another kernel's, compiled there when it is, or at its first call) unless the
+    helper got no compiled version at all (it may be called from Python, as ``_rehash`` is):
+    a build then does not compile the helpers' variants only the snippets' tokenizer uses."""
     n = 0
+    helpers = []
     for module, name, sig in jobs:
+        if name.startswith("_"):
+            helpers.append((module, name, sig))
+            continue
         try:
             getattr(importlib.import_module(module), name).compile(sig)
             n += 1
         except Exception:                         # a stale record: compiled when first called
             pass
+    unused = {}
+    for module, name, sig in helpers:
+        try:
+            d = getattr(importlib.import_module(module), name)
+            key = (module, name)
+            if key not in unused:                 # as the entry kernels left it
+                unused[key] = not d.overloads
+            if not unused[key]:
+                continue
+            d.compile(sig)
+            n += 1
+        except Exception:
+            pass
     return n
 
 
+def _wanted(module_names) -> dict:
+    """``{module: functions or None (all)}`` from a list of module names or such a dict."""
+    if isinstance(module_names, dict):
+        return dict(module_names)
+    return dict.fromkeys(module_names)
+
+
 def plan_jobs(record: dict, modules, processes: int) -> list[list]:
-    """The recorded signatures of ``modules`` split into at most ``processes`` groups of about
-    equal size, a module's signatures kept together (kernels of one module share callees, which
-    each process would otherwise compile again)."""
-    per_module = [[(m, f, sig) for f, sigs in record.get(m, {}).items() for sig in sigs] for m in modules]
+    """The recorded signatures of ``modules`` (names, or ``{name: functions or None}``) split
+    into at most ``processes`` groups of about equal size, a module's signatures kept together
+    (kernels of one module share callees, which each process would otherwise compile again)."""
+    per_module = [[(m, f, sig) for f, sigs in record.get(m, {}).items() if funcs is None or f in funcs
+                   for sig in sigs] for m, funcs in _wanted(modules).items()]
     per_module = sorted((j for j in per_module if j), key=len, reverse=True)
     groups: list[list] = [[] for _ in range(max(1, processes))]
     for jobs in per_module:
@@ -372,38 +449,93 @@ def plan_jobs(record: dict, modules, processes: int) -> list[list]:
     return [g for g in groups if g]
 
 
-def precompile(module_names, processes: int, *, say=None, pool=None) -> int:
-    """Compile the recorded signatures of the cold kernel modules among ``module_names`` (names;
-    None: every recorded module) in up to
+def _cold(name: str, functions, record) -> tuple | None:
+    """Which of ``functions`` (None: all) of kernel module ``name`` would compile when first
+    called: () when none, None when the whole module would (``record`` is not needed then),
+    else their names (``record()`` gives the recorded signatures). Looked for in numba's cache
+    without importing the module (a warm query then imports only the kernel modules it calls);
+    a kernel not found so is asked of numba, to be sure (a kernel run as Python is never cold)."""
+    cached = cached_functions(name)
+    if functions is None:
+        build = BUILD_KERNELS.get(name)
+        if not cached:                             # as before: the module's kernels, asked of numba
+            return None if _is_cold(importlib.import_module(name)) else ()
+        if build is None or not cached <= set(build):
+            return ()                              # warm (compiled by more than a build)
+        functions = tuple(record().get(name, {}))  # a build's kernels only: the others are cold
+    missing = [f for f in functions if f not in cached]
+    if not missing:
+        return ()
+    dispatchers = {d.py_func.__name__: d for d in _dispatchers(importlib.import_module(name))}
+    out = []
+    for f in missing:
+        d = dispatchers.get(f)
+        try:
+            if d is None or d._cache._cache_file._load_index():
+                continue                           # run as Python here, gone, or cached after all
+        except Exception:                          # numba internals moved: say nothing
+            continue
+        out.append(f)
+    return tuple(out)
+
+
+def precompile(module_names, processes: int, *, say=None, pool=None, executor=None) -> int:
+    """Compile the recorded signatures of the cold kernels of ``module_names`` (names, or
+    ``{name: functions or None (all)}`` as :data:`BUILD_KERNELS`; None: every recorded module)
+    in up to
     ``processes`` parallel processes (nothing when they are warm, there is no record for this
     numba, or ``processes`` < 2); ``say()`` is called first when there is work. Returns the
     number compiled. Any failure is left for the first call to compile, as it would anyway.
     ``pool(n)``: an executor of n processes (default: spawned ones, which import the caller's main
-    module: a script needs an ``if __name__ == "__main__"`` guard; ``workers.worker_pool`` not)."""
-    if processes < 2 or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
-        return 0
-    record = load_signatures() if module_names is None else None
-    if module_names is None:                     # every recorded module
-        module_names = list(record)
-    # found in the cache without importing the module (a query then imports only the kernel
-    # modules it calls); a module not found so is imported and asked, to be sure
-    cold = [m for m in dict.fromkeys(module_names)
-            if not module_cached(m) and _is_cold(importlib.import_module(m))]
-    if cold and record is None:
-        record = load_signatures()
-    groups = plan_jobs(record, cold, processes)
+    module: a script needs an ``if __name__ == "__main__"`` guard; ``workers.worker_pool`` not).
+    ``executor``: a running pool of at least ``processes`` processes to compile in instead, left
+    running (a build's own workers: no processes started only to compile, and the workers that
+    compiled a kernel then hold it loaded)."""
+    groups = cold_groups(module_names, processes)
     if not groups:
         return 0
     if say is not None:
         say()
+    if executor is not None:
+        try:
+            return sum(executor.map(compile_jobs, groups))
+        except Exception:                         # a broken pool: the build says so itself
+            return 0
     if pool is None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        def pool(n):
-            return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+        pool = _spawn_pool
     try:
         with pool(len(groups)) as executor:
-            return sum(executor.map(_compile_jobs, groups))
+            return sum(executor.map(compile_jobs, groups))
     except Exception:                             # no processes here: compile when called
         return 0
+
+
+def _spawn_pool(n):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+
+
+def cold_groups(module_names, processes: int) -> list[list]:
+    """The recorded signatures of the cold kernels of ``module_names`` (as :func:`precompile`
+    takes them) in at most ``processes`` groups, each for one :func:`compile_jobs` call in a
+    process of its own; [] when nothing is to be done (warm, no record for this numba,
+    ``processes`` < 2)."""
+    if processes < 2 or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
+        return []
+    loaded = []
+
+    def record() -> dict:                          # read only when something is cold
+        if not loaded:
+            loaded.append(load_signatures())
+        return loaded[0]
+    wanted = _wanted(list(record()) if module_names is None else module_names)
+    cold = {}
+    for m, funcs in wanted.items():
+        c = _cold(m, funcs, record)
+        if c is None or c:
+            cold[m] = c
+    if not cold:
+        return []
+    return plan_jobs(record(), cold, processes)
+

@@ -23,6 +23,7 @@ import numpy as np
 
 from wikisearch.analysis.analyzer import normalize
 from wikisearch.index import _strings_kernels as SK
+from wikisearch.jit import readonly
 from wikisearch.popularity import _priors_kernels as PK
 from wikisearch.popularity import _suggest_kernels as FK
 from wikisearch.popularity.priors import Priors, popularity
@@ -167,11 +168,13 @@ class Suggester:
         arrays = priors.suggest if priors is not None else None
         if arrays is None:                    # no priors.bin (or an old one): build the keys now
             arrays = with_block_max(suggest_arrays(reader), self.popularity)
-        self.offsets = np.asarray(arrays["suggest_offsets"]).view(np.int64)
-        self.blob = np.asarray(arrays["suggest_blob"])
-        self.doc = np.asarray(arrays["suggest_doc"])
-        self.alias = np.asarray(arrays["suggest_alias"])
-        self._bmax = arrays["suggest_block_max"]            # stored for the stored settings
+        # read-only whether mapped from priors.bin or built now: one compiled kernel per type
+        self.offsets = readonly(np.asarray(arrays["suggest_offsets"]).view(np.int64))
+        self.blob = readonly(np.asarray(arrays["suggest_blob"]))
+        self.doc = readonly(np.asarray(arrays["suggest_doc"]))
+        self.alias = readonly(np.asarray(arrays["suggest_alias"]))
+        self._bmax = readonly(np.asarray(arrays["suggest_block_max"]))   # stored for the stored settings
+        self.popularity = readonly(self.popularity)
         self._no_order = np.zeros(0, np.int64)
 
     def range(self, prefix: str) -> tuple[int, int]:
