@@ -252,6 +252,9 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
     index_dir = index_dirs[0]
     if mode != "lexical" and len(index_dirs) > 1:
         raise click.BadParameter("dense and hybrid search take one index", param_hint="-i")
+    if mode != "lexical":                   # the missing extra first: no index helps without it
+        from wikisearch.dense import require
+        require("faiss", "torch", "sentence_transformers")
     _check_indexes(index_dirs)
     _precompile_search()
     with _say_compiling("search"):
