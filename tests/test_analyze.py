@@ -266,3 +266,29 @@ def test_encode_matches_plain_join():
     assert buf.tobytes() == b"".join(encoded)
     assert ends.tolist() == np.cumsum([len(e) for e in encoded]).tolist()
     assert _encode([])[0].size == 0 and _encode([])[1].size == 0
+
+
+_PLAIN = "abcxyzABCXYZ0123456789"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(_PLAIN, min_size=1, max_size=70),
+                          st.sampled_from(["the", "The", "running", "Dogs", "x" * 64, "x" * 65, "1984"]),
+                          st.text(min_size=0, max_size=8)), min_size=1, max_size=6),
+       st.sampled_from(["english", "german", ""]))
+@example(["Ünïcode", "berlin"], "english")
+@example(["", "berlin"], "english")
+def test_plain_word_terms_equal_the_tokenizer(words, language):
+    """The query's short cut for ASCII letter-and-digit words gives analyze_texts' terms of each word,
+    and declines (None) whenever any word is anything else."""
+    an = Analyzer(language) if language else Analyzer("", stem=False)
+    got = an.plain_word_terms(words)
+    if not all(w.isascii() and w.isalnum() for w in words):
+        assert got is None
+        return
+    slow = []
+    for w in words:
+        ids, _, vocab = Analyzer(language).analyze_texts([w]) if language else \
+            Analyzer("", stem=False).analyze_texts([w])
+        slow.append(tuple(vocab[i] for i in ids.tolist()))
+    assert got == slow

@@ -468,6 +468,22 @@ class Analyzer:
         term_ids, tok_text = K.remap(tok, tok_text, np.asarray(ids, np.int32))
         return term_ids, tok_text, vocab
 
+    def plain_word_terms(self, words: list[str]) -> list[tuple[str, ...]] | None:
+        """:meth:`analyze_texts`'s terms of each of ``words`` without the tokenizer kernels, when
+        every word is ASCII letters and digits (one token, or none when longer than
+        ``max_token_chars``); None otherwise. A query's words are mostly such words: this skips
+        three kernel calls and their arrays per query (tests compare it with ``analyze_texts``).
+
+        >>> Analyzer("english").plain_word_terms(["Dogs", "the", "run1"])
+        [('dog',), (), ('run1',)]
+        """
+        if not all(w.isascii() and w.isalnum() for w in words):
+            return None
+        limit = self.max_token_chars
+        kept = [w for w in words if len(w) <= limit]
+        terms = dict(zip(kept, self._terms_of(kept)))
+        return [(t,) if (t := terms.get(w)) else () for w in words]
+
     def terms(self, text: str) -> list[str]:
         """Query-time analysis, with the same kernels as indexing.
 

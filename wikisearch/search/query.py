@@ -439,6 +439,9 @@ def _analyze_batch(analyzer, texts: list[str]) -> list[tuple[str, ...]]:
     batch = getattr(analyzer, "analyze_texts", None)
     if batch is None or not texts:
         return [tuple(analyzer.terms(t)) for t in texts]
+    plain = getattr(analyzer, "plain_word_terms", None)
+    if plain is not None and (got := plain(texts)) is not None:
+        return got
     term_ids, text_index, vocab = batch(texts)
     out: list[list[str]] = [[] for _ in texts]
     for i, j in zip(term_ids.tolist(), text_index.tolist()):
