@@ -369,13 +369,12 @@ def memo_add(memo, hashes, keys, key2s, values):
 
 
 @njit(cache=True, nogil=True)
-def _spans_distinct_run(buf, text_ends, table, max_chars, wanted, memo, t, i, cont, n_all, tok_ids,
+def _spans_distinct_run(buf, text_ends, table, max_chars, wanted, t, i, cont, n_all, tok_ids,
                         tok_start, tok_stop, tok_index, n_tok, ht, d_start, d_stop, d_hash,
                         d_key, d_key2, n_dist):
     """:func:`_distinct_run` that keeps each token's span and ordinal (``n_all`` counts every
     token), for the tokens whose first byte is ``wanted`` only: the others are skipped without
-    hashing. A token the ``memo`` holds gets its value as id; the others (new distinct tokens)
-    get ``-3 - distinct id``. Spans are characters (``cont``: the UTF-8 continuation bytes
+    hashing. A token's id is its distinct id. Spans are characters (``cont``: the UTF-8 continuation bytes
     before byte ``i``)."""
     n_slots = ht.size // 4
     max_dist = min(d_start.size, n_slots // 2)   # load factor <= 1/2
@@ -410,15 +409,12 @@ def _spans_distinct_run(buf, text_ends, table, max_chars, wanted, memo, t, i, co
             cont += i - start - n_chars
             if n_chars > max_chars:
                 continue
-            code = memo_get(memo, h, key, key2)
-            if code == -2:
-                d, n_dist = _intern(ht, mask, h, key, key2, buf, start, i, d_start, d_stop, n_dist)
-                if d == n_dist - 1:
-                    d_hash[d] = h
-                    d_key[d] = key
-                    d_key2[d] = key2
-                code = -3 - d
-            tok_ids[n_tok] = code
+            d, n_dist = _intern(ht, mask, h, key, key2, buf, start, i, d_start, d_stop, n_dist)
+            if d == n_dist - 1:
+                d_hash[d] = h
+                d_key[d] = key
+                d_key2[d] = key2
+            tok_ids[n_tok] = d
             tok_start[n_tok] = start - c0
             tok_stop[n_tok] = i - cont
             tok_index[n_tok] = n_all
@@ -429,14 +425,13 @@ def _spans_distinct_run(buf, text_ends, table, max_chars, wanted, memo, t, i, co
 
 
 @njit(cache=True, nogil=True)
-def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted, memo):
+def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted):
     """One pass of :func:`tokenize_distinct` and :func:`token_spans` together, over the tokens
-    whose first byte is ``wanted`` (``bool[256]``; all true: every token), with a token memo
-    (:func:`memo_get`; ``uint64[0]``: none): per such token its id (the memo's value when the
-    memo holds the token, else ``-3 - distinct id``), character start and stop (counted from
-    its text's start) and ordinal among all the tokens; per text the number of such tokens up
-    to its end, the ordinal of its first token and its length in characters; per distinct
-    token (the tokens the memo lacks) the byte span of its first occurrence and its hash and
+    whose first byte is ``wanted`` (``bool[256]``; all true: every token): per such token its
+    distinct id (as :func:`select_matches` reads it), character start and stop
+    (counted from its text's start) and ordinal among all the tokens; per text the number of
+    such tokens up to its end, the ordinal of its first token and its length in characters; per
+    distinct token the byte span of its first occurrence and its hash and
     keys (:func:`_scan_token`): ``(token_ids, starts, stops, ordinals, text_token_ends,
     text_first_ordinal, text_chars, distinct_start, distinct_stop, distinct_hash,
     distinct_key, distinct_key2)``. The tables start small (a search's snippets tokenize a few
@@ -461,7 +456,7 @@ def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted, memo):
     text_cont = 0                           # continuation bytes before text t
     while t < text_ends.size:
         t2, i, cont, n_all, n_tok, n_dist = _spans_distinct_run(
-            buf, text_ends[:t + 1], table, max_chars, wanted, memo, t, i, cont, n_all, tok_ids,
+            buf, text_ends[:t + 1], table, max_chars, wanted, t, i, cont, n_all, tok_ids,
             tok_start, tok_stop, tok_index, n_tok, ht, d_start, d_stop, d_hash, d_key, d_key2,
             n_dist)
         if t2 > t:                          # text t is done
@@ -498,9 +493,9 @@ def tokenize_distinct_spans(buf, text_ends, table, max_chars, wanted, memo):
 @njit(cache=True, nogil=True)
 def select_matches(codes, dist_codes, starts, stops, ordinals, text_tok_ends, text_first, term_codes,
                    positions):
-    """The matches among the tokens :func:`tokenize_distinct_spans` found (``codes``: their memo
-    term ids, -1: dropped by analysis, or ``-3 - d`` for distinct token ``d``, whose term id is
-    ``dist_codes[d]``): the tokens whose term id is ``term_codes[k]`` (the last such ``k``) are
+    """The matches among the tokens :func:`tokenize_distinct_spans` found (``codes``: their
+    distinct ids; distinct token ``d``'s term id is ``dist_codes[d]``, -1: dropped by
+    analysis): the tokens whose term id is ``term_codes[k]`` (the last such ``k``) are
     matches of term ``k``. Per match its start, stop, term and position; the
     position is, with ``positions``, the number of kept tokens (code != -1) before it in its
     text, else its ordinal less ``text_first`` of its text; ``cuts[t]``: the matches up to the
@@ -521,9 +516,7 @@ def select_matches(codes, dist_codes, starts, stops, ordinals, text_tok_ends, te
             cuts[t] = m
             t += 1
             base = kept
-        c = codes[k]
-        if c <= -3:
-            c = dist_codes[-3 - c]
+        c = dist_codes[codes[k]]
         w = -1
         for j in range(term_codes.size):
             if term_codes[j] == c:
@@ -564,7 +557,7 @@ def _ascii_simple(table):
 @njit(cache=True, nogil=True)
 def _wanted_run(buf, text_ends, table, max_chars, wanted, fast, t, i, cont, tok_ids, tok_start,
                 tok_stop, n_tok, ht, d_start, d_stop, d_hash, d_key, d_key2, n_dist):
-    """:func:`_spans_distinct_run` without ordinals and without a memo: the same tokens, ids,
+    """:func:`_spans_distinct_run` without ordinals: the same tokens, ids,
     and spans. With ``fast`` (:func:`_ascii_simple`), ASCII text is passed by a search for the
     next byte that may start a wanted token (a wanted byte at a point between tokens or after
     an ASCII separator) or is not ASCII, which needs no classes and no counts (ASCII bytes are
@@ -620,7 +613,7 @@ def _wanted_run(buf, text_ends, table, max_chars, wanted, fast, t, i, cont, tok_
                 d_hash[d] = h
                 d_key[d] = key
                 d_key2[d] = key2
-            tok_ids[n_tok] = -3 - d
+            tok_ids[n_tok] = d
             tok_start[n_tok] = start - c0
             tok_stop[n_tok] = i - cont
             n_tok += 1
@@ -630,8 +623,8 @@ def _wanted_run(buf, text_ends, table, max_chars, wanted, fast, t, i, cont, tok_
 
 @njit(cache=True, nogil=True)
 def tokenize_wanted_spans(buf, text_ends, table, max_chars, wanted):
-    """:func:`tokenize_distinct_spans` without a memo and without ordinals (every token's id is
-    ``-3 - distinct id``), the ASCII text between the wanted tokens passed fast
+    """:func:`tokenize_distinct_spans` without ordinals (every token's id is
+    its distinct id), the ASCII text between the wanted tokens passed fast
     (:func:`_wanted_run`): ``(token_ids, starts, stops, text_token_ends, text_chars,
     distinct_start, distinct_stop, distinct_hash, distinct_key, distinct_key2)``."""
     tok_ids = np.empty(max(64, buf.size // 64), np.int64)

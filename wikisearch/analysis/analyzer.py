@@ -306,9 +306,6 @@ def _token_strings(buf, starts, stops) -> list[str]:
     return joined.tobytes().decode("utf-8", "surrogatepass").split("\n")
 
 
-_NO_MEMO = np.zeros(0, np.uint64)     # tokenize_distinct_spans without a memo
-
-
 class _TermMemo:
     """Token -> term id, for the tokenizer kernel (:func:`_analyze_kernels.memo_get`): a hash
     table of the tokens seen (their hash and keys, as the distinct-token table keys them) and
@@ -575,7 +572,7 @@ class Analyzer:
         else:
             (code, starts, stops, ordinal, text_tok_ends, text_first, text_chars, d_start, d_stop,
              d_hash, d_key, d_key2) = K.tokenize_distinct_spans(
-                buf, ends, class_table(), self.max_token_chars, wanted, _NO_MEMO)
+                buf, ends, class_table(), self.max_token_chars, wanted)
         if not terms or code.size == 0:
             return [none] * n_texts, text_chars
         dist = K.memo_get_many(memo.table, d_hash, d_key, d_key2)
