@@ -187,16 +187,11 @@ def _say_compiling(what: str):
 def _check_indexes(index_dirs) -> None:
     """Raise the index's own error (no index, unfinished build, damaged manifest, wrong format) before
     anything slow: on a first run the search kernels would otherwise compile for a minute first."""
-    from pathlib import Path
-    from wikisearch.index.manifest import SHARDS_FILE, read_manifest
+    from wikisearch.index.manifest import read_manifest
+    from wikisearch.search.sharded import shard_paths     # (imported by the query anyway)
     for d in index_dirs:
-        shards = Path(d) / SHARDS_FILE
-        if shards.exists():
-            from wikisearch.search.sharded import shard_paths
-            for p in shard_paths(d):
-                read_manifest(p)
-        else:
-            read_manifest(d)
+        for p in shard_paths(d):
+            read_manifest(p)
 
 
 def _precompile_search() -> None:
