@@ -73,6 +73,23 @@ def test_analyze_texts_equals_slow_per_text(batch):
     assert vocab == firsts
 
 
+@pytest.mark.parametrize("an", ANALYZERS, ids=repr)
+@given(batch=st.lists(texts, max_size=6))
+@example(batch=["Dog dog DOG Café CAFÉ café", "x" * 65 + " y" + "z" * 64, "", "𠀀x\U0001d400y ü\u0301"])
+@example(batch=["The the THE o'neil O'NEIL", "\ud800abc 日本\u0301語", "a\u200db \u0301x"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_python_tokenizer_equals_the_kernels(an, batch):
+    """analyze_texts_python (what a build whose kernels run as Python takes) gives the kernels'
+    arrays and vocabulary exactly: same ids in the same order, same text index, same dtypes."""
+    assert not analyze._PYTHON_TOKENIZER             # analyze_texts below runs the kernels
+    k_ids, k_text, k_vocab = an.analyze_texts(batch)
+    an._cache.clear()
+    p_ids, p_text, p_vocab = an.analyze_texts_python(batch)
+    assert p_ids.dtype == k_ids.dtype == np.int32 and p_text.dtype == k_text.dtype == np.int32
+    assert p_vocab == k_vocab
+    assert p_ids.tolist() == k_ids.tolist() and p_text.tolist() == k_text.tolist()
+
+
 @given(tokens=st.lists(st.text(chars, min_size=1, max_size=12).filter(lambda t: "\n" not in t),
                        max_size=20), fold=st.booleans())
 @settings(max_examples=300, deadline=None)
@@ -212,6 +229,9 @@ def test_real_samples_fast_equals_slow(real_samples):
         ids, text_index, vocab = an.analyze_texts(pieces)
         assert [vocab[t] for t in ids] == [t for p in pieces for t in an.terms(p)], code
         assert np.all(np.diff(text_index) >= 0)
+        p_ids, p_text_index, p_vocab = an.analyze_texts_python(pieces)   # the Python path too
+        assert p_vocab == vocab and p_ids.tolist() == ids.tolist(), code
+        assert p_text_index.tolist() == text_index.tolist(), code
 
 
 _NOJIT_SCRIPT = """

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wikisearch.index import codec
+from wikisearch.index import codec, pycodec
 from wikisearch.index import _codec_kernels as K
+from wikisearch.index import _merge_kernels as MK
 from wikisearch.index.codec import CODECS, get_codec, varbyte_decode, varbyte_encode
 from wikisearch.errors import CorruptIndexError
 
@@ -440,3 +441,98 @@ def test_mask_table_with_many_distinct_masks():
 
 def test_docstrings():
     assert doctest.testmod(codec).failed == 0
+
+
+# --- the plain-Python codec (pycodec: where the kernels run as Python) against the kernels --
+
+def _csr(lists):
+    offsets = np.cumsum([0] + [len(p[0]) for p in lists])
+    cat = [np.concatenate([np.asarray(p[k], np.int64) for p in lists]) if lists else np.zeros(0, np.int64)
+           for k in range(3)]
+    return codec.check_postings(offsets, *cat)
+
+
+@given(lists=st.lists(postings, max_size=5))
+@settings(max_examples=150, deadline=None)
+def test_python_encoder_equals_the_kernel(lists):
+    arrays = _csr(lists)
+    data, offsets = K.bitpacked_encode_lists(*arrays)
+    p_data, p_offsets = pycodec.bitpacked_encode_lists(*arrays)
+    assert p_data.dtype == np.uint8 and p_offsets.dtype == np.int64
+    assert p_data.tobytes() == data.tobytes() and p_offsets.tolist() == offsets.tolist()
+    assert pycodec.lists_well_formed(*arrays, codec.MAX_DOCID, codec._POPCOUNT16)
+
+
+def _decode_both(buf, n, capacity):
+    out = []
+    for decode in (K.bitpacked_decode_into, pycodec.bitpacked_decode_into):
+        arrays = (np.zeros(n, np.int32), np.zeros(n, np.uint16), np.zeros(capacity, np.uint32))
+        end, n_tfs = decode(buf, 0, n, *arrays)
+        out.append((end, n_tfs, [a.tolist() for a in arrays] if end >= 0 else None))
+    return out
+
+
+@given(p=postings, cut=st.integers(0, 3), flip=st.none() | st.tuples(st.integers(0, 10**6), st.integers(0, 7)),
+       spare=st.integers(-2, 2))
+@settings(max_examples=300, deadline=None)
+def test_python_decoder_equals_the_kernel(p, cut, flip, spare):
+    """Whole, cut short, with one bit flipped, with a tfs array too small: the same end, the
+    same count of tfs and (when not damaged) the same arrays."""
+    buf = np.frombuffer(get_codec("bitpacked").encode(*p), np.uint8).copy()
+    buf = buf[:max(0, buf.size - cut)]
+    if flip is not None and buf.size:
+        buf[flip[0] % buf.size] ^= np.uint8(1 << flip[1])
+    kernel, python = _decode_both(buf, len(p[0]), max(0, len(p[2]) + spare))
+    assert python == kernel
+
+
+@given(data=st.binary(max_size=64), n=st.integers(0, 300), capacity=st.integers(0, 600))
+@settings(max_examples=300, deadline=None)
+def test_python_decoder_equals_the_kernel_on_random_bytes(data, n, capacity):
+    kernel, python = _decode_both(np.frombuffer(data, np.uint8), n, capacity)
+    assert python == kernel
+
+
+@given(lists=st.lists(postings, min_size=1, max_size=5), seed=st.integers(0, 2**32 - 1), damage=st.booleans())
+@settings(max_examples=100, deadline=None)
+def test_python_gather_equals_the_merge_kernel(lists, seed, damage):
+    rng = np.random.default_rng(seed)
+    lists = [p for p in lists if p[0]] or [make_postings(3, seed, "dense", "few", "ones")]
+    datas = [get_codec("bitpacked").encode(*p) for p in lists]
+    buf = np.frombuffer(b"".join(datas), np.uint8).copy()
+    if damage:
+        buf[int(rng.integers(buf.size))] ^= np.uint8(1 << int(rng.integers(8)))
+    starts = np.cumsum([0] + [len(d) for d in datas[:-1]]).astype(np.int64)
+    dfs = np.array([len(p[0]) for p in lists], np.int64)
+    bases = rng.integers(0, 1000, len(lists)).astype(np.int32)
+    n_terms = len(lists) + 3                       # terms with no entry keep the running offsets
+    terms = np.sort(rng.choice(n_terms, len(lists), replace=False)).astype(np.int64)
+    args = (buf, starts, dfs, bases, terms, n_terms, int(dfs.sum()), 16 * int(dfs.sum()))
+    kernel, python = MK.gather_chunk(MK.BITPACKED, *args), pycodec.gather_bitpacked(*args)
+    if kernel[0].size == 0:
+        assert python[0].size == 0
+        return
+    for a, b in zip(kernel, python):
+        assert a.dtype == b.dtype and a.tolist() == b.tolist()
+
+
+def test_python_check_agrees_with_the_kernel():
+    """lists_well_formed is True exactly where check_lists finds nothing (else the kernel names
+    the error): every refused list of test_invalid_postings_are_refused that gets past the casts."""
+    cases = [([3, 3], [1, 1], [1, 1]), ([5, 4], [1, 1], [1, 1]), ([3], [0], []), ([3], [3], [1]),
+             ([3], [1], [0]), ([1, 2], [1], [1]), ([2**31], [1], [1]), ([], [], [1]), ([], [], []),
+             ([0, 5], [1, 3], [1, 2, 3]), ([0, 5], [1, 3], [1, 2])]
+    for docids, masks, tfs in cases:
+        for offsets in ([0, len(docids)], [0, 1, len(docids)] if len(docids) == 2 else [0, len(docids)]):
+            arrays = (np.asarray(offsets, np.int64), np.asarray(docids, np.int64),
+                      np.asarray(masks, np.uint16), np.asarray(tfs, np.uint32))
+            ok = K.check_lists(*arrays, codec.MAX_DOCID) == 0
+            assert pycodec.lists_well_formed(*arrays, codec.MAX_DOCID, codec._POPCOUNT16) == ok, (offsets, docids)
+    bad_offsets = (np.asarray([0, 2, 1, 2], np.int64), np.asarray([1, 2], np.int64), np.ones(2, np.uint16),
+                   np.ones(2, np.uint32))
+    assert K.check_lists(*bad_offsets, codec.MAX_DOCID) != 0
+    assert not pycodec.lists_well_formed(*bad_offsets, codec.MAX_DOCID, codec._POPCOUNT16)
+
+
+def test_python_codec_docstrings():
+    assert doctest.testmod(pycodec).failed == 0

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _memindex import MemoryIndex
 from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.popularity import _spelling_kernels as SPK
 from wikisearch.popularity import _suggest_kernels as FK
-from wikisearch.popularity.spelling import SpellingDictionary, _codepoints
+from wikisearch.popularity.spelling import SpellingDictionary, _codepoints, _csr, deletes_numpy
 from wikisearch.popularity.suggest import Suggester, suggest_key
 from wikisearch.search.results import MatchedVia, Snippet
 from wikisearch.search.searcher import Searcher
@@ -579,3 +581,17 @@ def test_term_memo_full_or_warm_finds_what_a_fresh_analyzer_finds(monkeypatch):
                 for positions in (True, False):
                     got = [tuple(map(np.ndarray.tolist, m)) for m in an.find_terms_many(texts, terms, positions)]
                     assert want.setdefault((tuple(terms), positions), got) == got, (limit, rep)
+
+
+@given(words=st.lists(st.text(st.sampled_from("abcdeé日z\U00020000"), max_size=12), max_size=30),
+       share=st.floats(0, 1), max_dist=st.integers(0, 2), prefix=st.sampled_from([1, 3, 7]))
+@settings(max_examples=200, deadline=None)
+def test_numpy_deletes_equal_the_kernel(words, share, max_dist, prefix):
+    """deletes_numpy (the spelling dictionary's deletes where the kernels run as Python) gives
+    build_deletes' hashes and word ids, in the same order."""
+    offsets, cps = _csr(words)
+    n = int(len(words) * share)
+    h, ids = SPK.build_deletes(cps, offsets, n, prefix, max_dist)
+    p_h, p_ids = deletes_numpy(cps, offsets, n, prefix, max_dist)
+    assert p_h.dtype == h.dtype and p_ids.dtype == ids.dtype
+    assert p_h.tolist() == h.tolist() and p_ids.tolist() == ids.tolist()

@@ -47,7 +47,7 @@ from wikisearch.index.store import encode_doc, merge_stores, shipped_dictionary,
 from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
-from wikisearch.jit import (ALWAYS_COMPILED, BUILD_KERNELS, SEARCH_KERNELS, cold_groups, cold_kernels,
+from wikisearch.jit import (BUILD_KERNELS, SEARCH_KERNELS, cold_groups, cold_kernels,
                             compile_jobs, interpreting, precompile)
 from wikisearch.workers import (  # noqa: F401 (BuildInterrupted: part of the build API)
     BuildInterrupted, StopOnSignals, available_cores, drop_shared, kill_pool, share_block, shm_room,
@@ -677,8 +677,7 @@ class Builder:
 
     def _precompile(self) -> None:
         """First run on a machine: compile the build's recorded kernels (``jit.BUILD_KERNELS``;
-        a small job that runs the kernels as Python: the analyzer's that it runs, and
-        did-you-mean's for the query that follows, beside them) in ``workers`` parallel
+        none in a small job that runs the kernels as Python) in ``workers`` parallel
         processes before the work starts (``jit.precompile``): in the build's own worker pool,
         else (a cluster build) in a local one. The search kernels compile later in the build
         (:meth:`_search_groups`)."""
@@ -688,26 +687,23 @@ class Builder:
             if self.progress:
                 print(f"compiling kernels in {n} processes (first run only; later runs load them "
                       "from numba's cache) ...", file=sys.stderr, flush=True)
-        if interpreting():    # those it compiles: the build's now, the rest beside the build
-            modules = {m: BUILD_KERNELS.get(m) for m in sorted(ALWAYS_COMPILED)}
-        else:
-            modules = BUILD_KERNELS
+        if interpreting():    # a small job on a cold cache: every kernel as Python
+            return
         local = self.pool if self.pool is not None and self.pool is not self.executor else None
-        precompile(modules, n, say=say, pool=worker_pool, executor=local)
+        precompile(BUILD_KERNELS, n, say=say, pool=worker_pool, executor=local)
 
     def _search_groups(self) -> list:
         """First run on a machine: the cold search kernels a first query runs
         (``jit.SEARCH_KERNELS``), in groups that the build's own workers compile once they have
         no block left to start (:meth:`_run_pool`), while this process alone reads the last
-        blocks' links, so that the first query after the build compiles nothing. A small job that
-        runs the kernels as Python: the kernels of ``jit.ALWAYS_COMPILED`` the build does not
-        run (the snippets' tokenizer; the query interprets the rest). [] on a cluster (a
+        blocks' links, so that the first query after the build compiles nothing. None in a
+        small job that runs the kernels as Python (its query does too). [] on a cluster (a
         first query there compiles its kernels in parallel processes, as for any index built
         elsewhere) or without a pool."""
         if self.pool is None or self.pool is self.executor:
             return []
         n = min(self.config.workers, os.cpu_count() or 1)
-        return cold_groups(sorted(ALWAYS_COMPILED) if interpreting() else SEARCH_KERNELS, n)
+        return [] if interpreting() else cold_groups(SEARCH_KERNELS, n)
 
     def _note_cold(self, modules, what: str) -> None:
         """Say so when the kernels about to run have to be compiled (first run on a machine):

@@ -170,7 +170,9 @@ def _interpret_if_small(paths, what: str, search: bool = False) -> None:
                 total += os.path.getsize(p)
         except OSError:
             return                                   # the command itself says what is wrong
-    modules = jit.SEARCH_KERNELS if search else (list(jit.load_signatures()) or jit.SEARCH_KERNELS)
+    # (the kernel lists, not the recorded signatures: unpickling numba's types imports half of
+    # numba, about 0.4 s of a small job's critical path)
+    modules = jit.SEARCH_KERNELS if search else sorted(set(jit.BUILD_KERNELS) | set(jit.SEARCH_KERNELS))
     jit.interpret_small_job(total, modules, say=lambda: click.echo(
         f"small input, first run: {what} with the kernels as Python rather than compiling them "
         f"(a larger input compiles them once; WIKISEARCH_JIT=on always compiles) ...", err=True))

@@ -221,12 +221,6 @@ def readonly(a):
 JIT_ENV = "WIKISEARCH_JIT"
 #: Set by :func:`interpret_small_job` for this process and the workers it starts.
 _INTERPRET_ENV = "WIKISEARCH_INTERPRET_KERNELS"
-#: Kernel modules that compile even in a small job (each calls no other module): the tokenizer
-#: runs over every byte of text, 30-50x slower as Python, and the did-you-mean dictionary (which
-#: the CLI's first query on the sample builds) takes seconds as Python; both compile in about 5 s
-#: of CPU, in parallel with each other (``precompile``).
-ALWAYS_COMPILED = frozenset({"wikisearch.analysis._analyze_kernels",
-                             "wikisearch.popularity._spelling_kernels"})
 #: Input (compressed dump bytes, or index bytes) up to which a cold first run interprets rather
 #: than compiles: the bundled sample (0.4 MB of bz2) indexes in about 5 s of CPU as Python
 #: against about 100 s to compile every kernel; the work grows with the input, the compile not.
@@ -234,13 +228,19 @@ SMALL_JOB_BYTES = 2_000_000
 
 
 def interpreting() -> bool:
-    """True when :func:`interpret_small_job` chose plain Python for this process's kernels (all
-    but :data:`ALWAYS_COMPILED`)."""
+    """True when :func:`interpret_small_job` chose plain Python for this process's kernels."""
     return _jit_mode() == "auto" and os.environ.get(_INTERPRET_ENV) == "1"
 
 
 def _jit_mode() -> str:
     return os.environ.get(JIT_ENV, "auto").strip().lower()
+
+
+def interpreted(module_name: str) -> bool:
+    """True when the kernels of module ``module_name`` run as plain Python in this process (a
+    small job on a cold cache, or ``WIKISEARCH_JIT=off``): where a faster Python path exists
+    beside them (``Analyzer.analyze_texts_python``), the caller takes it."""
+    return _interpreted(module_name)
 
 
 def _interpreted(module_name: str) -> bool:
@@ -249,7 +249,7 @@ def _interpreted(module_name: str) -> bool:
         return True
     if mode == "on":
         return False
-    return os.environ.get(_INTERPRET_ENV) == "1" and module_name not in ALWAYS_COMPILED
+    return os.environ.get(_INTERPRET_ENV) == "1"
 
 
 def _quiet_interpreted_overflow() -> None:
@@ -304,9 +304,11 @@ def module_cached(name: str) -> bool:
 def interpret_small_job(work_bytes, module_names, *, say=None) -> bool:
     """Before a command imports its kernels: when the job is small (``work_bytes`` at most
     :data:`SMALL_JOB_BYTES`) and some of ``module_names`` are not in numba's cache, run the
-    kernels as plain Python in this process and the workers it starts (all but
-    :data:`ALWAYS_COMPILED`), rather than compile them first: same code, same results, and a
-    first look at the bundled sample takes seconds instead of a minute or two of compiling.
+    kernels as plain Python in this process and the workers it starts, rather than compile them
+    first: same code, same results, and a first look at the bundled sample takes seconds instead
+    of a minute or two of compiling. Where a kernel as Python would be slow over a whole input,
+    its caller takes a Python path of its own instead (:func:`interpreted`: the build's tokenizer,
+    the spelling dictionary's deletes), so that such a job compiles nothing at all.
     A larger job, or a warm cache, compiles (or loads) as always. Returns True when it chose to
     interpret; ``say()`` is called then. ``WIKISEARCH_JIT=on|off`` overrides the choice."""
     if _jit_mode() != "auto":
@@ -315,7 +317,7 @@ def interpret_small_job(work_bytes, module_names, *, say=None) -> bool:
         return False
     if any(m in sys.modules for m in module_names):   # already loaded compiled: too late to choose
         return False
-    if all(module_cached(m) for m in module_names if m not in ALWAYS_COMPILED):
+    if all(module_cached(m) for m in module_names):
         return False
     os.environ[_INTERPRET_ENV] = "1"
     if say is not None:

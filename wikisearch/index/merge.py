@@ -21,12 +21,17 @@ import numpy as np
 
 from wikisearch.config import N_FIELDS
 from wikisearch.errors import CorruptIndexError
-from wikisearch.jit import readonly
+from wikisearch.jit import interpreted, readonly
 from wikisearch.index import _merge_kernels as MK
 from wikisearch.index import _termdict_kernels as TK
+from wikisearch.index import pycodec
 from wikisearch.index.codec import get_codec
 from wikisearch.index.segment import DocTable, SegmentReader, TermWriter
 from wikisearch.index.termdict import TERM_BLOCK
+
+#: The merge kernels run as Python here (``jit.interpreted``): the bit-packed lists are gathered
+#: by ``pycodec.gather_bitpacked``, the same arrays many times faster than the kernel as Python.
+_PYTHON_GATHER = interpreted(MK.__name__)
 
 
 CHUNK_ENTRIES = 1 << 16      # (term, source) entries gathered per kernel call
@@ -296,8 +301,12 @@ class _MergeContext:
         buf = readonly(np.concatenate(pieces) if pieces else np.zeros(0, np.uint8))   # as mapped
         bases = self.doc_bases[src].astype(np.int32)
         n_postings = int(dfs.sum())
-        out = MK.gather_chunk(self.codec_id, buf, new_starts, dfs, bases, c["term"][sel].astype(np.int64),
-                              n_terms, n_postings, N_FIELDS * n_postings)
+        if self.codec_id == MK.BITPACKED and _PYTHON_GATHER:    # the kernels as Python: its own path
+            out = pycodec.gather_bitpacked(buf, new_starts, dfs, bases, c["term"][sel].astype(np.int64),
+                                           n_terms, n_postings, N_FIELDS * n_postings)
+        else:
+            out = MK.gather_chunk(self.codec_id, buf, new_starts, dfs, bases, c["term"][sel].astype(np.int64),
+                                  n_terms, n_postings, N_FIELDS * n_postings)
         if out[0].shape[0] == 0:
             raise CorruptIndexError(self.sources[int(src[0])].post_c.path, "undecodable postings during merge")
         return out

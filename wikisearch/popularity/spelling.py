@@ -29,7 +29,7 @@ import numpy as np
 from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.errors import CorruptIndexError
 from wikisearch.fileio import atomic_path
-from wikisearch.jit import readonly
+from wikisearch.jit import interpreted, readonly
 from wikisearch.index.container import Container, write_container
 from wikisearch.popularity import _spelling_kernels as K
 
@@ -176,13 +176,55 @@ def _bits(n_entries: int) -> int:
     return int(min(24, max(8, int(np.ceil(np.log2(max(n_entries, 1) / 16))))))
 
 
+def deletes_numpy(cps, offsets, n_words, prefix, max_dist):
+    """``_spelling_kernels.build_deletes`` in numpy, for where the kernels run as Python (a
+    small job on a cold cache): the same hashes and ids in the same order, computed for all
+    words of one prefix length at once (tests compare the two).
+
+    >>> offsets, cps = _csr(["ab", "b"])
+    >>> [h.tolist() for h in deletes_numpy(cps, offsets, 2, 7, 2)] == \\
+    ...     [h.tolist() for h in K.build_deletes(cps, offsets, 2, 7, 2)]
+    True
+    """
+    offsets = np.asarray(offsets, np.int64)
+    lengths = np.minimum(np.diff(offsets[:n_words + 1]), prefix)
+    per_word = np.ones_like(lengths) + (lengths if max_dist >= 1 else 0) + \
+        (lengths * (lengths - 1) // 2 if max_dist >= 2 else 0)
+    first = np.zeros(n_words + 1, np.int64)          # where each word's deletes start
+    np.cumsum(per_word, out=first[1:])
+    hashes = np.empty(int(first[-1]), np.uint64)
+    ids = np.repeat(np.arange(n_words, dtype=np.int32), per_word)
+    offset, prime = np.uint64(14695981039346656037), np.uint64(1099511628211)
+    mix1, mix2, s33 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(33)
+    for n in np.unique(lengths).tolist():
+        words = np.flatnonzero(lengths == n)
+        # (code point + 1) of each of the words' first n, one row per position
+        rows = [cps[offsets[words] + i].astype(np.uint64) + np.uint64(1) for i in range(n)]
+        k = 0                                        # as ``variants`` orders them
+        for skip1 in range(-1, n if max_dist >= 1 else 0):
+            for skip2 in range(skip1 + 1 if skip1 >= 0 and max_dist >= 2 else n, n + 1):
+                h = np.full(len(words), offset, np.uint64)
+                for i in range(n):
+                    if i != skip1 and i != skip2:
+                        h = (h ^ rows[i]) * prime
+                h ^= h >> s33
+                h *= mix1
+                h ^= h >> s33
+                h *= mix2
+                h ^= h >> s33
+                hashes[first[words] + k] = h
+                k += 1
+    return hashes, ids
+
+
 def _arrays(words: list[str], counts: np.ndarray) -> dict:
     """The delete table of ``words`` (ordered by decreasing count); the words seen fewer than
     ``INDEX_MIN_COUNT`` times are looked up (their own count) but never offered."""
     offsets, cps = _csr(words)
     cps = _readonly(cps)
     n_indexed = int(np.count_nonzero(np.asarray(counts) >= INDEX_MIN_COUNT))
-    hashes, ids = K.build_deletes(cps, _readonly(offsets), n_indexed, PREFIX, MAX_DIST)
+    build = deletes_numpy if interpreted(K.__name__) else K.build_deletes
+    hashes, ids = build(cps, _readonly(offsets), n_indexed, PREFIX, MAX_DIST)
     order = np.argsort(hashes, kind="stable")          # ids ascending within a hash
     hashes, ids = hashes[order], ids[order]
     if len(hashes):                                    # a word's repeated deletes ("ll" less an l)
