@@ -333,3 +333,40 @@ def test_precompile_compiles_a_helper_for_the_types_its_callers_need(tmp_path):
                f"jobs = [('{mod}', '_less', s) for s in jit.load_signatures()['{mod}']['_less']]\n"
                "print(jit.compile_jobs(jobs), len(jobs))", {"NUMBA_CACHE_DIR": str(tmp_path / "cache2")}).split()
     assert out[0] == out[1] != "0"
+
+
+def test_a_fresh_install_runs_the_first_command_without_numba(tmp_path):
+    """The README's first command after a fresh install (a copy of the package, nothing cached,
+    numba caching beside it): a small job runs every kernel as Python through its Python paths,
+    never imports numba, compiles nothing (no cache file appears), and builds the bytes of a
+    compiled build; the query finds Angela Merkel first."""
+    import shutil
+    import wikisearch
+    copy = tmp_path / "fresh"
+    shutil.copytree(Path(wikisearch.__file__).parent, copy / "wikisearch",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc"))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NUMBA_CACHE_DIR", "WIKISEARCH_JIT", "WIKISEARCH_INTERPRET_KERNELS", "NUMBA_DISABLE_JIT")}
+    env["PYTHONPATH"] = str(copy)
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('NUMBA', 'numba' in sys.modules, file=sys.stderr))\n"
+            "from wikisearch.cli import main\nsys.argv = ['wikisearch'] + sys.argv[1:]\nmain()\n")
+    runs = []
+    for args in (["index", "wikisearch/data/sample-enwiki.xml.bz2", "-w", "2"], ["query", "german chancellor"]):
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=copy,
+                             env=env, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert "small input, first run: " in out.stderr and "NUMBA False" in out.stderr, out.stderr[-2000:]
+        runs.append(out)
+    assert "1. Angela Merkel" in runs[1].stdout
+    assert not list(copy.rglob("*.nbi")) and not list(copy.rglob("*.nbc"))       # nothing compiled
+    compiled = tmp_path / "compiled"
+    subprocess.run([sys.executable, "-m", "wikisearch", "index", wikisearch.sample_dump(), "-o", str(compiled),
+                    "-q", "-w", "2"], check=True, capture_output=True, cwd=ROOT,
+                   env={**os.environ, "WIKISEARCH_JIT": "on"}, timeout=900)
+    fresh = (copy / "wikisearch-index").resolve()
+    names = sorted(p.name for p in compiled.resolve().iterdir() if p.is_file() and p.name != "manifest.json")
+    assert names == sorted(p.name for p in fresh.iterdir()
+                           if p.is_file() and p.name not in ("manifest.json", "spelling.bin"))
+    for name in names:
+        assert (fresh / name).read_bytes() == (compiled.resolve() / name).read_bytes(), name

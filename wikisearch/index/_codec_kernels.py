@@ -9,9 +9,9 @@ computes what numba computes.
 from __future__ import annotations
 
 import numpy as np
-from wikisearch.jit import njit
-from numba.cpython.unsafe.numbers import leading_zeros
-from numba.extending import overload
+from wikisearch.jit import interpreted, njit, overload
+if not interpreted(__name__):     # numba itself only where the kernels compile (0.5 s to import)
+    from numba.cpython.unsafe.numbers import leading_zeros
 
 BLOCK = 128                 # postings per bit-packed block
 TAIL_PACK_MIN = 2          # a last partial block this long or longer is bit-packed too

@@ -19,9 +19,9 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from wikisearch.jit import njit
-from numba.core import types
-from numba.extending import intrinsic, overload
+from wikisearch.jit import interpreted, intrinsic, njit, overload
+if not interpreted(__name__):     # numba itself only where the kernels compile (0.5 s to import)
+    from numba.core import types
 
 from wikisearch.index._codec_kernels import BLOCK, CORRUPT, TAIL_PACK_MIN, TFS_FULL, _read_mask_table, vb_read
 from wikisearch.search._maxscore_kernels import _LOWBIT
