@@ -117,3 +117,36 @@ def test_entry_cache_overflow_regression(tmp_path):
     r = SegmentReader(tmp_path)
     assert [r.term(i) for i in range(0, n, 7)] == terms[::7]
     assert r.doc_freq(n - 1) == 1 and r.postings(n - 1)[0].tolist() == [0]
+
+
+@settings(max_examples=120, deadline=None)
+@given(terms_strategy, st.integers(0, 2**40), st.none() | st.tuples(st.integers(0, 10**6), st.integers(0, 7)))
+def test_python_dictionary_paths_equal_the_kernels(terms, big, flip):
+    """termdict's plain-Python encode and decode (where the kernels run as Python) give the
+    kernels' arrays; on damaged blocks the decoder gives way (None) unless it agrees."""
+    from wikisearch.index import termdict
+    n = len(terms)
+    dfs = np.asarray([(i * 13) % 7 + 1 + (big if i == 1 else 0) for i in range(n)], np.int64)
+    lens = np.asarray([(i * 7) % 300 + 1 for i in range(n)], np.int64)
+    raw = [t.encode() for t in terms]
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum([len(r) for r in raw], out=offsets[1:])
+    tb = np.frombuffer(b"".join(raw), np.uint8)
+    kernel = SK.encode_dictionary(tb, offsets, dfs, lens)
+    python = termdict._encode_dictionary_python(tb, offsets, dfs, lens)
+    for a, b in zip(kernel, python):
+        assert a.dtype == b.dtype and a.tolist() == b.tolist()
+    blob, bo, bp = kernel
+    if flip is not None and blob.size:
+        blob = blob.copy()
+        blob[flip[0] % blob.size] ^= np.uint8(1 << flip[1])
+    n_blocks = len(bo) - 1
+    for b0, b1 in {(0, n_blocks), (0, min(1, n_blocks)), (n_blocks // 2, n_blocks)}:
+        offs = bo[b0:b1 + 1] - bo[b0]
+        part = blob[bo[b0]:bo[b1]]
+        got = termdict._decode_blocks_python(part, offs, bp[b0:b1 + 1], b1 - b0, n - b0 * SK.TERM_BLOCK)
+        want = SK.decode_blocks(part, offs, bp[b0:b1 + 1], 0, b1 - b0, n - b0 * SK.TERM_BLOCK)
+        if flip is None:
+            assert got is not None and want[-1]
+        if got is not None:
+            assert want[-1] and all(a.dtype == b.dtype and a.tolist() == b.tolist() for a, b in zip(got[:-1], want[:-1]))

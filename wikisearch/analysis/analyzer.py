@@ -235,17 +235,15 @@ def _char_set_all(mask: np.ndarray) -> str:
 
 
 @functools.cache
-def _token_patterns() -> tuple[re.Pattern, re.Pattern]:
-    """The tokenizer's grammar (``WORD (WORD|EXTEND)* | CJK EXTEND*``) as regexes over
+def _token_pattern(astral: bool) -> re.Pattern:
+    """The tokenizer's grammar (``WORD (WORD|EXTEND)* | CJK EXTEND*``) as a regex over
     :func:`class_table`'s classes: for texts of BMP characters only (``re`` tests such a set
-    against a bitmap), and for any text. Used by :meth:`Analyzer.analyze_texts_python`."""
+    against a bitmap; 25 ms to build), or for any text (``astral``; 75 ms). Used by
+    :meth:`Analyzer.analyze_texts_python`."""
     table = class_table()
-    masks = [table == k for k in (K.WORD, K.EXTEND, K.CJK)]
-
-    def grammar(char_set) -> re.Pattern:
-        w, e, c = (char_set(m) for m in masks)
-        return re.compile(f"[{w}][{w}{e}]*|[{c}][{e}]*")
-    return grammar(_char_set), grammar(_char_set_all)
+    char_set = _char_set_all if astral else _char_set
+    w, e, c = (char_set(table == k) for k in (K.WORD, K.EXTEND, K.CJK))
+    return re.compile(f"[{w}][{w}{e}]*|[{c}][{e}]*")
 
 
 #: True where the tokenizer kernels run as Python (a small job on a cold cache,
@@ -495,19 +493,20 @@ class Analyzer:
 
     def analyze_texts_python(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """:meth:`analyze_texts` without the tokenizer kernels: the same arrays and vocabulary,
-        from regexes over the same character classes (:func:`_token_patterns`) and the same
+        from regexes over the same character classes (:func:`_token_pattern`) and the same
         per-token analysis (:meth:`_terms_of`). What a build whose kernels run as Python uses
         (the kernels as Python take 30-50 times longer); tests compare the two.
 
         >>> Analyzer().analyze_texts_python(["Dogs run", "the dog"])
         (array([0, 1, 0], dtype=int32), array([0, 0, 1], dtype=int32), ['dog', 'run'])
         """
-        bmp, anywhere = _token_patterns()
+        bmp = _token_pattern(False)
         limit = self.max_token_chars
         tokens: list[str] = []
         counts = []
         for text in texts:
-            found = (bmp if text.isascii() or max(text, default="") <= "\uffff" else anywhere).findall(text)
+            found = (bmp if text.isascii() or max(text, default="") <= "\uffff" else
+                     _token_pattern(True)).findall(text)
             if found and max(map(len, found)) > limit:     # dropped whole, as the kernels do
                 found = [w for w in found if len(w) <= limit]
             counts.append(len(found))

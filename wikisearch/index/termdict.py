@@ -24,8 +24,12 @@ from wikisearch.fileio import unpack_strings
 from wikisearch.index import _termdict_kernels as TK
 from wikisearch.index.codec import varbyte_decode
 from wikisearch.index.container import Container, write_container
+from wikisearch.jit import interpreted
 
 TERM_BLOCK = TK.TERM_BLOCK
+#: The kernels run as Python here (``jit.interpreted``): writing and walking the blocks take the
+#: plain-Python paths below (the same arrays, many times faster than the kernels as Python).
+_PYTHON = interpreted(TK.__name__)
 KIND = b"TERM"
 
 
@@ -207,8 +211,10 @@ class TermDictionary:
         lo = int(self._offsets[b0])
         blob = self._blob if self._blob is not None else self.c.read("blob", lo, int(self._offsets[b1]))
         offs = self._offsets[b0:b1 + 1] - (0 if self._blob is not None else lo)
-        tb, to, dfs, starts, lens, ok = TK.decode_blocks(blob, offs, self._post[b0:b1 + 1], 0, b1 - b0,
-                                                         self.n_terms - b0 * TERM_BLOCK)
+        got = _decode_blocks_python(blob, offs, self._post[b0:b1 + 1], b1 - b0,
+                                    self.n_terms - b0 * TERM_BLOCK) if _PYTHON else None
+        tb, to, dfs, starts, lens, ok = got or TK.decode_blocks(blob, offs, self._post[b0:b1 + 1], 0, b1 - b0,
+                                                                self.n_terms - b0 * TERM_BLOCK)
         if not ok:
             raise self._damaged(f"blocks {b0}-{b1}")
         return tb, to, dfs, starts, lens
@@ -264,8 +270,9 @@ def write_dictionary(path: Path, term_bytes: np.ndarray, term_lengths: np.ndarra
     end, are read once for the blocks' checksums."""
     term_offsets = np.zeros(len(term_lengths) + 1, np.int64)
     np.cumsum(term_lengths, out=term_offsets[1:])
-    blob, block_offsets, block_post = TK.encode_dictionary(term_bytes, term_offsets, np.asarray(dfs, np.int64),
-                                                           np.asarray(post_lens, np.int64))
+    encode = _encode_dictionary_python if _PYTHON else TK.encode_dictionary
+    blob, block_offsets, block_post = encode(term_bytes, term_offsets, np.asarray(dfs, np.int64),
+                                             np.asarray(post_lens, np.int64))
     n_terms = len(dfs)
     write_container(path, KIND, {
         "blob": blob, "block_offsets": block_offsets.astype(np.uint64),
@@ -273,6 +280,96 @@ def write_dictionary(path: Path, term_bytes: np.ndarray, term_lengths: np.ndarra
         "block_dict_crc": _block_crcs(blob, block_offsets),
     }, meta={"n_terms": n_terms, "codec": codec_name, "term_block": TERM_BLOCK,
              "max_term_bytes": int(np.max(term_lengths)) if n_terms else 0})
+
+
+def _vb(out: bytearray, v: int) -> None:
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+
+
+def _encode_dictionary_python(term_bytes, term_offsets, dfs, post_lens):
+    """``_termdict_kernels.encode_dictionary`` in plain Python, for where the kernels run as
+    Python: the same blob and offsets (tests/test_segment.py compares the two)."""
+    raw = memoryview(np.ascontiguousarray(term_bytes, np.uint8)).cast("B")
+    offs, dfs, post_lens = (np.asarray(a).tolist() for a in (term_offsets, dfs, post_lens))
+    n = len(dfs)
+    n_blocks = (n + TERM_BLOCK - 1) // TERM_BLOCK
+    out = bytearray()
+    block_offsets = np.zeros(n_blocks + 1, np.int64)
+    block_post = np.zeros(n_blocks + 1, np.int64)
+    post = 0
+    previous = b""
+    for i in range(n):
+        term = bytes(raw[offs[i]:offs[i + 1]])
+        shared = 0
+        if i % TERM_BLOCK == 0:
+            block_offsets[i // TERM_BLOCK] = len(out)
+            block_post[i // TERM_BLOCK] = post
+        else:
+            limit = min(len(term), len(previous))
+            while shared < limit and term[shared] == previous[shared]:
+                shared += 1
+        _vb(out, shared)
+        _vb(out, len(term) - shared)
+        out += term[shared:]
+        _vb(out, dfs[i])
+        _vb(out, post_lens[i])
+        post += post_lens[i]
+        previous = term
+    block_offsets[n_blocks] = len(out)
+    block_post[n_blocks] = post
+    return np.frombuffer(out, np.uint8), block_offsets, block_post
+
+
+def _decode_blocks_python(blob, block_offsets, block_post, n_blocks: int, n_terms: int):
+    """``_termdict_kernels.decode_blocks(blob, block_offsets, block_post, 0, n_blocks, n_terms)``
+    in plain Python for well-formed blocks; None where anything is off (the kernel then says
+    what): the same arrays, for where the kernels run as Python."""
+    raw = memoryview(np.ascontiguousarray(blob, np.uint8)).cast("B")
+    bounds, posts = np.asarray(block_offsets).tolist(), np.asarray(block_post).tolist()
+    count = max(0, min(n_blocks * TERM_BLOCK, n_terms))
+    terms: list[bytes] = []
+    dfs: list[int] = []
+    starts: list[int] = []
+    lens: list[int] = []
+    for b in range(n_blocks):
+        pos, end, post = bounds[b], bounds[b + 1], posts[b]
+        if not 0 <= pos <= end <= len(raw):
+            return None
+        previous = b""
+        while pos < end and len(terms) < count:
+            fields = []
+            for k in range(4):             # PrefixLen, SuffixLen, (Suffix), DocFreq, PostingsLen
+                v = shift = 0
+                while True:
+                    if pos >= end or shift > 56:
+                        return None
+                    byte = raw[pos]
+                    pos += 1
+                    v |= (byte & 0x7F) << shift
+                    if byte < 0x80:
+                        break
+                    shift += 7
+                fields.append(v)
+                if k == 1:                 # the suffix follows its length
+                    shared, suffix = fields
+                    if shared > len(previous) or shared + suffix > 1024 or pos + suffix > end:
+                        return None
+                    previous = previous[:shared] + bytes(raw[pos:pos + suffix])
+                    pos += suffix
+            terms.append(previous)
+            dfs.append(fields[2])
+            starts.append(post)
+            lens.append(fields[3])
+            post += fields[3]
+    if len(terms) != count:
+        return None
+    offsets = np.zeros(count + 1, np.int64)
+    np.cumsum([len(t) for t in terms], out=offsets[1:])
+    return (np.frombuffer(b"".join(terms), np.uint8).copy(), offsets, np.asarray(dfs, np.int64).reshape(-1),
+            np.asarray(starts, np.int64).reshape(-1), np.asarray(lens, np.int64).reshape(-1), True)
 
 
 def _block_crcs(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
