@@ -43,6 +43,16 @@ def test_invert_tokens_matches_oracle(stream):
         assert got == expected.get(t, [])
 
 
+@settings(max_examples=150, deadline=None)
+@given(token_streams())
+def test_invert_tokens_numpy_equals_the_kernel(stream):
+    """invert_tokens_numpy (where the kernels run as Python) gives the kernel's arrays."""
+    from wikisearch.index.invert import invert_tokens_numpy
+    terms, texts, n_terms = stream
+    for a, b in zip(K.invert_tokens(terms, texts, n_terms, NF), invert_tokens_numpy(terms, texts, n_terms, NF)):
+        assert a.dtype == b.dtype and a.tolist() == b.tolist()
+
+
 def _random_list(rng, n):
     docs = np.unique(rng.integers(0, 50, n)).astype(np.int32)
     masks = rng.integers(1, 1 << NF, len(docs)).astype(np.uint16)
@@ -71,6 +81,10 @@ def test_count_field_postings():
     counts = np.zeros(NF, np.int64)
     MK.count_field_postings(m, counts)
     assert counts.tolist() == [sum(int(x) >> f & 1 for x in m) for f in range(NF)]
+    from wikisearch.index.merge import count_field_postings_numpy    # where kernels run as Python
+    again = np.full(NF, 5, np.int64)
+    count_field_postings_numpy(np.append(m, np.uint16(0x1FF)), again)
+    assert (again - 5 - (np.arange(NF) < 9)).tolist() == counts.tolist()
 
 
 def test_kernels_run_without_jit():

@@ -370,3 +370,9 @@ def test_a_fresh_install_runs_the_first_command_without_numba(tmp_path):
                            if p.is_file() and p.name not in ("manifest.json", "spelling.bin"))
     for name in names:
         assert (fresh / name).read_bytes() == (compiled.resolve() / name).read_bytes(), name
+    import json
+    manifests = [json.loads((d / "manifest.json").read_text()) for d in (fresh, compiled.resolve())]
+    for m in manifests:                          # (when and how long it was built)
+        for key in ("created", "build_seconds", "built_at", "build"):
+            m.pop(key, None)
+    assert manifests[0] == manifests[1]

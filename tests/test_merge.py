@@ -50,6 +50,11 @@ def test_merge_runs_in_windows_equals_sorting():
             order, new_term, taken = MK.merge_runs(blob, offs, np.asarray(lo, np.int64),
                                                    np.asarray(hi, np.int64), final)
             assert len(order) > 0
+            # the plain-Python path (where the kernels run as Python) gives the same arrays
+            p_order, p_new_term, p_taken = M.merge_runs_python(blob, offs, np.asarray(lo, np.int64),
+                                                               np.asarray(hi, np.int64), final)
+            for a, b in ((order, p_order), (new_term, p_new_term), (taken, p_taken)):
+                assert a.dtype == b.dtype and a.tolist() == b.tolist()
             step = []
             for e in order.tolist():
                 r = live[next(i for i in range(len(live)) if lo[i] <= e < hi[i])]

@@ -12,6 +12,10 @@ import numpy as np
 
 from wikisearch.index import _invert_kernels as K
 from wikisearch.config import N_FIELDS
+from wikisearch.jit import interpreted
+
+#: The kernels run as Python here (``jit.interpreted``): :func:`invert_tokens_numpy` instead.
+_PYTHON = interpreted(K.__name__)
 
 
 @dataclass
@@ -52,12 +56,43 @@ def invert_texts(texts: list[str], n_docs: int, analyzer) -> Postings:
     terms = [vocab[i] for i in order]
     term_rank = rank[np.asarray(term_ids, dtype=np.int64)] if len(term_ids) else np.zeros(0, np.int32)
     text_index = np.ascontiguousarray(text_index, dtype=np.int32)
-    post_offsets, docids, masks, tf_offsets, tfs = K.invert_tokens(
+    invert = invert_tokens_numpy if _PYTHON else K.invert_tokens
+    post_offsets, docids, masks, tf_offsets, tfs = invert(
         np.ascontiguousarray(term_rank, dtype=np.int32), text_index, len(terms), N_FIELDS)
     del term_ids
     lengths = np.bincount(text_index, minlength=n_docs * N_FIELDS)
     field_lengths = lengths.reshape(n_docs, N_FIELDS).astype(np.uint32)
     return Postings(terms, post_offsets, docids, masks, tf_offsets, tfs, field_lengths)
+
+
+def invert_tokens_numpy(term_rank, text_index, n_terms: int, n_fields: int):
+    """``_invert_kernels.invert_tokens`` in numpy, for where the kernels run as Python: a stable
+    sort by term, then runs of equal (term, text) (one tf each) and of equal (term, document)
+    (one posting each, its mask the OR of the runs' field bits). The same arrays (tests compare).
+
+    >>> [a.tolist() for a in invert_tokens_numpy(np.array([1, 0, 1], np.int32), np.array([0, 0, 2], np.int32), 2, 2)]
+    [[0, 1, 3], [0, 0, 1], [1, 1, 1], [0, 1, 3], [1, 1, 1]]
+    """
+    t = np.asarray(term_rank, np.int64)
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+    x = np.asarray(text_index, np.int64)[order]
+    n = t.size
+    new_run = np.ones(n, bool)                         # a run: tokens of one term in one text
+    new_run[1:] = (t[1:] != t[:-1]) | (x[1:] != x[:-1])
+    run_starts = np.flatnonzero(new_run)
+    tfs = np.diff(np.append(run_starts, n)).astype(np.uint32)
+    run_t, run_doc = t[run_starts], x[run_starts] // n_fields
+    bits = np.left_shift(1, x[run_starts] - run_doc * n_fields)
+    new_post = np.ones(run_starts.size, bool)          # a posting: runs of one term in one document
+    new_post[1:] = (run_t[1:] != run_t[:-1]) | (run_doc[1:] != run_doc[:-1])
+    post_starts = np.flatnonzero(new_post)
+    masks = (np.bitwise_or.reduceat(bits, post_starts) if post_starts.size else bits).astype(np.uint16)
+    post_offsets = np.zeros(n_terms + 1, np.int64)
+    np.cumsum(np.bincount(run_t[post_starts], minlength=n_terms)[:n_terms], out=post_offsets[1:])
+    tf_offsets = np.zeros(n_terms + 1, np.int64)
+    np.cumsum(np.bincount(run_t, minlength=n_terms)[:n_terms], out=tf_offsets[1:])
+    return post_offsets, run_doc[post_starts].astype(np.int32), masks, tf_offsets, tfs
 
 
 def invert_slow(texts: list[str], n_docs: int, analyzer) -> dict[str, list[tuple[int, dict[int, int]]]]:

@@ -30,8 +30,34 @@ from wikisearch.index.segment import DocTable, SegmentReader, TermWriter
 from wikisearch.index.termdict import TERM_BLOCK
 
 #: The merge kernels run as Python here (``jit.interpreted``): the bit-packed lists are gathered
-#: by ``pycodec.gather_bitpacked``, the same arrays many times faster than the kernel as Python.
+#: by ``pycodec.gather_bitpacked`` and the windows merged by :func:`merge_runs_python`, the same
+#: arrays many times faster than the kernels as Python.
 _PYTHON_GATHER = interpreted(MK.__name__)
+
+
+def count_field_postings_numpy(masks, field_postings) -> None:
+    """``_merge_kernels.count_field_postings`` in numpy (the kernel as Python: a loop per posting)."""
+    bits = np.arange(field_postings.shape[0])
+    field_postings += (np.asarray(masks, np.int64)[:, None] >> bits & 1).sum(axis=0, dtype=np.int64)
+
+
+def merge_runs_python(blob, offs, run_lo, run_hi, run_final):
+    """``_merge_kernels.merge_runs`` by sorting: every entry whose term is at most the smallest
+    last term of a non-final window (the heap emits exactly those), in (term, run) order.
+    ``(order, new_term, taken)`` as the kernel gives them (tests/test_merge.py compares)."""
+    raw, o = memoryview(np.ascontiguousarray(blob, np.uint8)).cast("B"), np.asarray(offs).tolist()
+    lo, hi = np.asarray(run_lo).tolist(), np.asarray(run_hi).tolist()
+    terms = [bytes(raw[o[i]:o[i + 1]]) for i in range(len(o) - 1)]
+    lasts = [terms[b - 1] for a, b, final in zip(lo, hi, np.asarray(run_final).tolist()) if not final and b > a]
+    cut = min(lasts) if lasts else None
+    entries = sorted((terms[i], r, i) for r in range(len(lo)) for i in range(lo[r], hi[r])
+                     if cut is None or terms[i] <= cut)
+    order = np.fromiter((e[2] for e in entries), np.int64, len(entries))
+    new_term = np.ones(len(entries), np.bool_)
+    new_term[1:] = [entries[k][0] != entries[k - 1][0] for k in range(1, len(entries))]
+    taken = np.bincount(np.fromiter((e[1] for e in entries), np.int64, len(entries)),
+                        minlength=len(lo)).astype(np.int64)
+    return order, new_term, taken
 
 
 CHUNK_ENTRIES = 1 << 16      # (term, source) entries gathered per kernel call
@@ -206,8 +232,9 @@ def _chunks(sources: list[SegmentReader], lo: bytes | None, hi: bytes | None, ch
             finals.append(w.final)
             base += b - a
         blob, off = np.concatenate(blobs), np.concatenate(offs)
-        order, new_term, taken = MK.merge_runs(blob, off, np.asarray(los, np.int64),
-                                               np.asarray(his, np.int64), np.asarray(finals, np.bool_))
+        merge = merge_runs_python if _PYTHON_GATHER else MK.merge_runs
+        order, new_term, taken = merge(blob, off, np.asarray(los, np.int64),
+                                       np.asarray(his, np.int64), np.asarray(finals, np.bool_))
         # entry e of the table is entry e - los[r] + pos of window r: gather the columns by order
         run = np.repeat(np.arange(len(live)), np.asarray(his) - np.asarray(los))[order]
         cols = {"src": np.asarray([w.source for w in live], np.int64)[run]}
@@ -283,7 +310,7 @@ class _MergeContext:
         po, d, m, to, t = self._gather(c, blk, n_terms)
         if is_alias.any():
             po, d, m, to, t = MK.merge_alias_chunk(po, d, m, to, t, *self._gather(c, is_alias, n_terms))
-        MK.count_field_postings(m, self.field_postings)
+        (count_field_postings_numpy if _PYTHON_GATHER else MK.count_field_postings)(m, self.field_postings)
         writer.add_encoded(c["term_bytes"], c["term_lengths"], po, d, m, t)
 
     def _gather(self, c: dict, sel: np.ndarray, n_terms: int):
