@@ -246,7 +246,7 @@ JIT_ENV = "WIKISEARCH_JIT"
 #: Set by :func:`interpret_small_job` for this process and the workers it starts.
 _INTERPRET_ENV = "WIKISEARCH_INTERPRET_KERNELS"
 #: Input (compressed dump bytes, or index bytes) up to which a cold first run interprets rather
-#: than compiles: the bundled sample (0.4 MB of bz2) indexes in about 5 s of CPU as Python
+#: than compiles: the bundled sample (0.4 MB of bz2) indexes in about 3 s of CPU as Python
 #: against about 100 s to compile every kernel; the work grows with the input, the compile not.
 SMALL_JOB_BYTES = 2_000_000
 
