@@ -26,6 +26,9 @@ def test_sort_and_find_agree_with_python():
     last = {w: i for i, w in enumerate(s)}
     keys = s[::7] + ["zz", "", "x" * 21]
     assert t.find_last(StringTable.from_strings(keys), ids).tolist() == [last.get(k, -1) for k in keys]
+    got = t.find_last_python(StringTable.from_strings(keys))      # where the kernels run as Python
+    assert got.dtype == np.int64 and got.tolist() == [last.get(k, -1) for k in keys]
+    assert StringTable.from_strings([]).find_last_python(StringTable.from_strings(["a"])).tolist() == [-1]
     assert t.take([5, 0, 5]).strings() == [s[5], s[0], s[5]]
 
 

@@ -16,6 +16,11 @@ import numpy as np
 
 from wikisearch.fileio import pack_strings, string_at, unpack_strings
 from wikisearch.index import _strings_kernels as SK
+from wikisearch.jit import interpreted
+
+#: The kernels run as Python here (``jit.interpreted``): :meth:`StringTable.find_last` looks the
+#: keys up in a dict instead of a binary search as Python (the same ids, by its contract).
+_PYTHON = interpreted(SK.__name__)
 
 
 @dataclass
@@ -71,7 +76,18 @@ class StringTable:
     def find_last(self, keys: "StringTable", order: np.ndarray) -> np.ndarray:
         """For each key, the highest id of an equal string (``order``: :meth:`sorted_ids`), or -1:
         what ``{s: i for i, s in enumerate(strings)}.get(key, -1)`` gives."""
+        if _PYTHON:
+            return self.find_last_python(keys)
         return SK.find_last_many(self.blob, self.offsets, np.asarray(order, np.int64), keys.blob, keys.offsets)
+
+    def find_last_python(self, keys: "StringTable") -> np.ndarray:
+        """:meth:`find_last` by a dict of the strings' bytes (tests compare it with the kernel)."""
+        ids = {s: i for i, s in enumerate(self._bytes())}
+        return np.fromiter((ids.get(k, -1) for k in keys._bytes()), np.int64, len(keys))
+
+    def _bytes(self) -> list[bytes]:
+        raw, o = self.blob.tobytes(), self.offsets.tolist()
+        return [raw[o[i]:o[i + 1]] for i in range(len(o) - 1)]
 
     def run_starts(self, order: np.ndarray) -> np.ndarray:
         """Per rank of ``order``, the first rank of its run of equal strings."""
