@@ -485,10 +485,11 @@ class Analyzer:
             kept = [w for w in words if len(w) <= limit]
             terms = dict(zip(kept, self._terms_of(kept)))
             return [(t,) if (t := terms.get(w)) else () for w in words]
-        tokens = [[t for t in _ASCII_TOKEN.findall(w) if len(t) <= limit] for w in words]
-        flat = [t for ts in tokens for t in ts]
-        terms = dict(zip(flat, self._terms_of(flat)))
-        return [tuple(term for t in ts if (term := terms[t])) for ts in tokens]
+        tokens = [(w,) if w.isalnum() else _ASCII_TOKEN.findall(w) for w in words]
+        flat = [t for ts in tokens for t in ts if len(t) <= limit]
+        terms = dict(zip(flat, self._terms_of(flat)))       # (a token over the limit: no term)
+        return [((t,) if (t := terms.get(ts[0])) else ()) if len(ts) == 1 else
+                tuple(term for t in ts if (term := terms.get(t))) for ts in tokens]
 
     def terms(self, text: str) -> list[str]:
         """Query-time analysis, with the same kernels as indexing.
