@@ -381,10 +381,11 @@ def _parse_plain(text: str, words: list[str], analyzed: list[tuple[str, ...]], a
     if not unique or over:                       # (the errors, the warning: as _finish says them)
         return _finish(text, analyzer, [[lit] for lit in lits], [], [], dropped, over, [], max_terms,
                        query_stopwords)
+    # Query(text, clauses), without the frozen dataclass's five object.__setattr__ calls
     q = _new_object(Query)
-    d = q.__dict__                               # (Query(text, clauses): without the frozen
-    d["text"], d["clauses"] = text, tuple([(lit,) for lit in unique.values()])   # dataclass's
-    d["excluded"] = d["warnings"] = d["filters"] = ()                            # five setattr calls)
+    d = q.__dict__
+    d["text"], d["clauses"] = text, tuple([(lit,) for lit in unique.values()])
+    d["excluded"] = d["warnings"] = d["filters"] = ()
     return q
 
 
