@@ -64,6 +64,9 @@ class MemoryIndex:
     def term_ordinal(self, term):
         return self._ord.get(term, -1)
 
+    def term_ordinals(self, terms):
+        return [self._ord.get(t, -1) for t in terms]
+
     def doc_freq(self, o):
         return len(self._post[o][0])
 

@@ -52,6 +52,16 @@ def test_seek_matches_bisect(terms, probes):
             assert o == -1
         o, *_r, status = SK.seek(blob, bo, bp, n, np.frombuffer(key, np.uint8), False)
         assert o == bisect.bisect_left(keys, key)
+    # all probes in one seek_many call: each its exact entry and its lower bound at once
+    probe_keys = [p.encode() for p in probes + terms[:10]]
+    ends = np.cumsum([len(k) for k in probe_keys]).astype(np.int64)
+    out = np.full((5, len(probe_keys)), 99, np.int64)
+    assert SK.seek_many(blob, bo, bp, n, np.frombuffer(b"".join(probe_keys), np.uint8), ends, out) == -1
+    for q, key in enumerate(probe_keys):
+        i = keys.index(key) if key in keys else -1
+        want = (i, dfs[i], starts[i], lens[i]) if i >= 0 else (-1, 0, 0, 0)
+        assert (out[0, q], out[2, q], out[3, q], out[4, q]) == want
+        assert out[1, q] == bisect.bisect_left(keys, key)
     if n:
         tb, to, d, s, ln, ok = SK.decode_blocks(blob, bo, bp, 0, len(bo) - 1, n)
         assert ok and [tb[to[i]:to[i + 1]].tobytes() for i in range(n)] == keys
@@ -87,6 +97,10 @@ def test_segment_reader_terms_and_postings(tmp_path):
         assert d.tolist() == list(range(i % 3, 40, 1 + i % 5)) and set(m.tolist()) == {1 << (i % 9)}
         assert r.doc_freq(i) == len(d)
     assert r.term_ordinal("t0") == -1 and r.term_ordinal("zzz") == -1
+    probes = ["zzz", "t050", "", "t0", "é", "t050", "日本", "a"] + terms[::7]
+    assert r.term_ordinals(probes) == [terms.index(t) if t in terms else -1 for t in probes]
+    assert r.terms.lookup_many(probes) == [r.terms.lookup(t) for t in probes]
+    assert r.term_ordinals([]) == []
     assert r.terms_with_prefix("t01", 3) == ["t010", "t011", "t012"]
     assert r.terms.lower_bound("t0985") == terms.index("t099") and r.terms.lower_bound("t0995") == terms.index("é")
 

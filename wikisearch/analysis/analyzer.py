@@ -105,6 +105,8 @@ _ISO_OF_SNOWBALL = {name: code for code, name in SNOWBALL.items() if code in STO
 
 _CLASS_LETTERS = "SWEC"   # index = class, for the oracle's regex over a class string
 _TOKEN_RE = re.compile("W[WE]*|CE*")
+#: A token of ASCII text (:meth:`Analyzer.plain_word_terms`): the WORD class of ``class_table``.
+_ASCII_TOKEN = re.compile("[A-Za-z0-9]+")
 
 
 def _in(ranges, cp: int) -> bool:
@@ -532,19 +534,27 @@ class Analyzer:
 
     def plain_word_terms(self, words: list[str]) -> list[tuple[str, ...]] | None:
         """:meth:`analyze_texts`'s terms of each of ``words`` without the tokenizer kernels, when
-        every word is ASCII letters and digits (one token, or none when longer than
-        ``max_token_chars``); None otherwise. A query's words are mostly such words: this skips
+        every word is ASCII; None otherwise. In ASCII the tokenizer's WORD class is exactly the
+        letters and digits (``class_table``; every other ASCII character separates), so a word's
+        tokens are its runs of ``[A-Za-z0-9]``, those longer than ``max_token_chars`` dropped. A
+        query's words are mostly such words (``role.``, ``Years'``, ``U.S.`` included): this skips
         three kernel calls and their arrays per query (tests compare it with ``analyze_texts``).
 
-        >>> Analyzer("english").plain_word_terms(["Dogs", "the", "run1"])
-        [('dog',), (), ('run1',)]
+        >>> Analyzer("english").plain_word_terms(["Dogs", "the", "run1", "AC/DC?"])
+        [('dog',), (), ('run1',), ('ac', 'dc')]
         """
-        if not all(w.isascii() and w.isalnum() for w in words):
+        if not all(w.isascii() for w in words):
             return None
         limit = self.max_token_chars
-        kept = [w for w in words if len(w) <= limit]
-        terms = dict(zip(kept, self._terms_of(kept)))
-        return [(t,) if (t := terms.get(w)) else () for w in words]
+        if all(w.isalnum() for w in words):      # (most: one token each)
+            kept = [w for w in words if len(w) <= limit]
+            terms = dict(zip(kept, self._terms_of(kept)))
+            return [(t,) if (t := terms.get(w)) else () for w in words]
+        tokens = [(w,) if w.isalnum() else _ASCII_TOKEN.findall(w) for w in words]
+        flat = [t for ts in tokens for t in ts if len(t) <= limit]
+        terms = dict(zip(flat, self._terms_of(flat)))       # (a token over the limit: no term)
+        return [((t,) if (t := terms.get(ts[0])) else ()) if len(ts) == 1 else
+                tuple(term for t in ts if (term := terms.get(t))) for ts in tokens]
 
     def terms(self, text: str) -> list[str]:
         """Query-time analysis, with the same kernels as indexing.

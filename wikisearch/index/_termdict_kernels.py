@@ -158,6 +158,59 @@ def seek(blob, block_offsets, block_post, n_terms, key, exact):
 
 
 @njit(cache=True, nogil=True)
+def seek_many(blob, block_offsets, block_post, n_terms, keys, key_ends, out):
+    """:func:`seek` of many keys (key i is ``keys[key_ends[i-1]:key_ends[i]]``), exact and lower
+    bound at once, into ``out`` (int64[5, n]): per key its ordinal (-1 if absent), the ordinal of
+    the first term >= it (n_terms if none: what ``seek`` without ``exact`` gives, from the same
+    bytes), its df, postings start and postings length (0 when absent). Returns the first key whose
+    search met damaged bytes, -1 if none (the columns from it on are not filled). (The caller's
+    array: a kernel returning arrays pays for boxing each, more than the search of a key.)"""
+    n = key_ends.shape[0]
+    n_blocks = block_offsets.shape[0] - 1
+    scratch = np.empty(1024, np.uint8)
+    for q in range(n):
+        key = keys[key_ends[q - 1] if q > 0 else 0:key_ends[q]]
+        for r in range(5):
+            out[r, q] = 0
+        out[0, q] = -1
+        lo = 0
+        hi = n_blocks
+        while lo < hi:  # last block whose first term <= key
+            mid = (lo + hi) // 2
+            c = _first_term_cmp(blob, block_offsets[mid], block_offsets[mid + 1], key)
+            if c == -2:
+                return q
+            if c <= 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        b = lo - 1 if lo > 0 else 0
+        pos = block_offsets[b]
+        end = block_offsets[b + 1]
+        post = block_post[b]
+        length = 0
+        i = b * TERM_BLOCK
+        found = False
+        while pos < end and i < n_terms:
+            pos, length, df, plen = _read_record(blob, pos, end, scratch, length)
+            if pos < 0:
+                return q
+            c = _compare(scratch, length, key)
+            if c >= 0:
+                if c == 0:
+                    out[0, q] = i
+                    out[2, q] = df
+                    out[3, q] = post
+                    out[4, q] = plen
+                found = True
+                break
+            post += plen
+            i += 1
+        out[1, q] = i if found else min(i, n_terms)
+    return -1
+
+
+@njit(cache=True, nogil=True)
 def decode_blocks(blob, block_offsets, block_post, b0, b1, n_terms):
     """Every record of blocks [b0, b1): ``(term_bytes, term_offsets, dfs, post_starts, post_lens,
     ok)``."""

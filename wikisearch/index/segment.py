@@ -251,6 +251,10 @@ class SegmentReader:
         found = self.terms.lookup(term)
         return -1 if found is None else found.ordinal
 
+    def term_ordinals(self, terms: list[str]) -> list[int]:
+        """:meth:`term_ordinal` of each of ``terms``, the dictionary searched once for all."""
+        return [-1 if e is None else e.ordinal for e in self.terms.lookup_many(terms)]
+
     def term(self, ordinal: int) -> str:
         return self.terms.term(ordinal)
 

@@ -14,6 +14,7 @@ TermEntry(ordinal=1234, df=560, start=98304, length=912)
 from __future__ import annotations
 
 import zlib
+from itertools import accumulate
 from pathlib import Path
 from typing import NamedTuple
 
@@ -60,6 +61,7 @@ class TermDictionary:
         self._post = np.asarray(container.checked("block_post_offsets")).view(np.int64)
         self._crc = container.checked("block_crc")
         self._dict_crc = None                # read when a block is first checked
+        self._blob_size = container.shape("blob")[0]
         # dictionary blocks checked so far (all, when the whole file was checked on open)
         # (a bytearray, and a count of the blocks checked: every lookup asks, in Python)
         self._all_ok = bool(container.verified_all or sparse)
@@ -71,7 +73,7 @@ class TermDictionary:
                                 (self._crc.shape[0], n_blocks), (container.shape("block_dict_crc")[0], n_blocks)):
             if found != expected:
                 raise CorruptIndexError(self.path, "inconsistent array sizes", expected=expected, found=found)
-        if int(self._offsets[-1]) != container.shape("blob")[0]:
+        if int(self._offsets[-1]) != self._blob_size:
             raise self._damaged("blob size")
 
     @property
@@ -90,23 +92,25 @@ class TermDictionary:
     def check_blocks(self, b0: int, b1: int) -> None:
         """Raise CorruptIndexError unless dictionary blocks ``[b0, b1)`` (clipped to the
         dictionary) have their checksums; each block is checked once per reader."""
-        b0, b1 = max(0, b0), min(self.n_blocks, b1)
-        for b in range(b0, b1):
-            if self._block_ok[b]:
-                continue
-            a, z = int(self._offsets[b]), int(self._offsets[b + 1])
-            if self._dict_crc is None:
-                self._dict_crc = self.c.checked("block_dict_crc")
-            if not 0 <= a <= z <= self.c.shape("blob")[0]:
-                raise self._damaged(f"block {b} offsets")
-            data = self._mapped()[a:z] if self._blob is not None else self.c.read("blob", a, z)
-            crc = zlib.crc32(data)           # (a slice of a 1-d uint8 array: one contiguous buffer)
-            if crc != int(self._dict_crc[b]):
-                raise CorruptIndexError(self.path, f"checksum mismatch in dictionary block {b} (terms "
-                                        f"{b * TERM_BLOCK}-{(b + 1) * TERM_BLOCK - 1})",
-                                        expected=f"{int(self._dict_crc[b]):08x}", found=f"{crc:08x}")
-            self._block_ok[b] = 1
-            self._n_ok += 1
+        ok = self._block_ok
+        for b in range(max(0, b0), min(len(ok), b1)):
+            if not ok[b]:
+                self._check_block(b)
+
+    def _check_block(self, b: int) -> None:
+        a, z = int(self._offsets[b]), int(self._offsets[b + 1])
+        if self._dict_crc is None:
+            self._dict_crc = self.c.checked("block_dict_crc")
+        if not 0 <= a <= z <= self._blob_size:
+            raise self._damaged(f"block {b} offsets")
+        data = self._mapped()[a:z] if self._blob is not None else self.c.read("blob", a, z)
+        crc = zlib.crc32(data)               # (a slice of a 1-d uint8 array: one contiguous buffer)
+        if crc != int(self._dict_crc[b]):
+            raise CorruptIndexError(self.path, f"checksum mismatch in dictionary block {b} (terms "
+                                    f"{b * TERM_BLOCK}-{(b + 1) * TERM_BLOCK - 1})",
+                                    expected=f"{int(self._dict_crc[b]):08x}", found=f"{crc:08x}")
+        self._block_ok[b] = 1
+        self._n_ok += 1
 
     def _check_around(self, ordinal: int) -> None:
         """A seek that ended at ``ordinal`` compared the key with the first terms of the block
@@ -117,26 +121,41 @@ class TermDictionary:
 
     def lookup(self, term: str) -> TermEntry | None:
         """The term's entry, or None if it is not in the dictionary."""
-        key = _key(term)
-        o, df, start, plen, status = TK.seek(self._mapped(), self._offsets, self._post, self.n_terms,
-                                             key, True)
-        if status:
-            raise self._damaged(f"looking up {term!r}")
+        return self.lookup_many([term])[0]
+
+    def lookup_many(self, terms: list[str]) -> list[TermEntry | None]:
+        """:meth:`lookup` of each of ``terms``: one kernel call for all of them (a query's new
+        terms), each answer proven by the checksums of the blocks its search read."""
+        if not terms:
+            return []
+        keys = [t.encode("utf-8", "surrogatepass") for t in terms]
+        ends = np.fromiter(accumulate(map(len, keys)), np.int64, len(keys))
+        found = np.empty((5, len(keys)), np.int64)
+        bad = TK.seek_many(self._mapped(), self._offsets, self._post, self.n_terms,
+                           np.frombuffer(b"".join(keys), np.uint8), ends, found)
+        if bad >= 0:
+            raise self._damaged(f"looking up {terms[bad]!r}")
+        ords, lower, df, start, plen = found.tolist()
         if not self._all_ok and not self._check_all_ok():   # a large file: check what the seek read
-            if o < 0:                        # (absent: around where it would be)
-                self.lower_bound(term)
-                return None
-            b = int(o) // TERM_BLOCK         # found: the record read is in block b, whose bytes
-            self.check_blocks(b, b + 1)      # prove it (the key at its place in a checked block)
-        if o < 0:
-            return None
-        o = int(o)
-        rec = self._cache.get(o)
-        if rec is None:                      # what the seek read: entry(o) need not decode the block
-            if len(self._cache) > 65536:
-                self._cache = {}
-            rec = self._cache[o] = (term, TermEntry(o, int(df), int(start), int(plen)))
-        return rec[1]
+            ok = self._block_ok
+            for i, lb in zip(ords, lower):
+                if i < 0:                    # absent: the blocks around where it would be
+                    self._check_around(lb)
+                elif not ok[i // TERM_BLOCK]:   # found: the record read is in its block, whose
+                    self._check_block(i // TERM_BLOCK)   # bytes prove it (the key at its place)
+        out: list[TermEntry | None] = []
+        cache = self._cache
+        for term, i, d, s, n in zip(terms, ords, df, start, plen):
+            if i < 0:
+                out.append(None)
+                continue
+            rec = cache.get(i)
+            if rec is None:                  # what the seek read: entry(o) need not decode the block
+                if len(cache) > 65536:
+                    cache = self._cache = {}
+                rec = cache[i] = (term, TermEntry(i, d, s, n))
+            out.append(rec[1])
+        return out
 
     def _check_all_ok(self) -> bool:
         # (the count may run ahead when threads check a block at once: the bytes say for sure)

@@ -279,10 +279,8 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
     warnings: list[str] = []
     words = _plain_words(text)
     if words is not None:
-        clauses, dropped, n_terms_over = _plain_clauses(
-            words, _analyze_many(analyzer, [w.replace("_", " ") for w in words], word_cache), max_terms)
-        return _finish(text, analyzer, clauses, [], [], dropped, n_terms_over, warnings, max_terms,
-                       query_stopwords)
+        return _parse_plain(text, words, _analyze_many(analyzer, [w.replace("_", " ") for w in words],
+                                                       word_cache), analyzer, max_terms, query_stopwords)
     tokens = _lex_all(text, warnings)
     clauses: list[list[Literal]] = []
     excluded: list[Literal] = []
@@ -346,11 +344,13 @@ def parse_query(text: str, analyzer, *, max_terms: int = MAX_TERMS,
                    max_terms, query_stopwords)
 
 
-def _plain_clauses(words: list[str], analyzed: list[tuple[str, ...]], max_terms: int):
-    """What the parser's loop makes of plain words (each its own clause; a word without terms
-    dropped; words past ``max_terms`` distinct terms counted): ``(clauses, dropped,
-    n_terms_over)``. (tests compare it with the loop)"""
-    clauses: list[list[Literal]] = []
+def _parse_plain(text: str, words: list[str], analyzed: list[tuple[str, ...]], analyzer, max_terms: int,
+                 query_stopwords: bool) -> Query:
+    """What the parser's loop and :func:`_finish` make of plain words (each its own clause; a word
+    without terms dropped; words past ``max_terms`` distinct terms counted; lone stopwords
+    dropped; a multi-term word split into its terms; duplicates dropped), in one pass over
+    one-literal clauses: the same Query, or error (tests compare with the general parser)."""
+    lits: list[Literal] = []
     dropped: list[str] = []
     seen: set[str] = set()
     over = 0
@@ -366,8 +366,33 @@ def _plain_clauses(words: list[str], analyzed: list[tuple[str, ...]], max_terms:
             over += len(new)
             continue
         seen.update(new)
-        clauses.append([_plain_literal(terms, word)])
-    return clauses, dropped, over
+        lits.append(_plain_literal(terms, word))
+    stopwords = QUERY_STOPWORDS.get(getattr(analyzer, "language", ""), ()) if query_stopwords else ()
+    if stopwords:                                # (_drop_stopwords)
+        kept = [lit for lit in lits if _stop_key(lit.text) not in stopwords]
+        lits = kept or lits
+    unique: dict = {}                            # (_split_words, then duplicates: "a b a" -> a OR b)
+    for lit in lits:
+        if len(lit.terms) == 1:
+            unique.setdefault(lit.terms, lit)
+        else:
+            for t in dict.fromkeys(lit.terms):
+                unique.setdefault((t,), _plain_literal((t,), lit.text))
+    if not unique or over:                       # (the errors, the warning: as _finish says them)
+        return _finish(text, analyzer, [[lit] for lit in lits], [], [], dropped, over, [], max_terms,
+                       query_stopwords)
+    # Query(text, clauses), without the frozen dataclass's five object.__setattr__ calls
+    q = _new_object(Query)
+    d = q.__dict__
+    d["text"], d["clauses"] = text, tuple([(lit,) for lit in unique.values()])
+    d["excluded"] = d["warnings"] = d["filters"] = ()
+    return q
+
+
+def _stop_key(word: str) -> str:
+    """A word as the query stopwords list it: lower case, without \\W characters."""
+    word = word.lower()                          # (isalnum: no \W character to take out)
+    return word if word.isalnum() else _NON_WORD.sub("", word)
 
 
 _new_object = object.__new__
@@ -466,8 +491,7 @@ def _drop_stopwords(clauses: list[list[Literal]], stopwords) -> list[list[Litera
         lit = clause[0]
         if len(clause) != 1 or lit.fields is not None or lit.phrase:
             return False
-        word = lit.text.lower()                  # (isalnum: no \W character to take out)
-        return (word if word.isalnum() else _NON_WORD.sub("", word)) in stopwords
+        return _stop_key(lit.text) in stopwords
     kept = [c for c in clauses if not is_stop(c)]
     return kept if kept else clauses
 

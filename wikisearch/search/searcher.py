@@ -45,7 +45,8 @@ if TYPE_CHECKING:   # loaded when first used: a plain search needs neither (nor 
     from wikisearch.search.spelling import Corrector
 
 _EMPTY_I32 = np.zeros(0, np.int32)
-_NO_PRIOR = np.zeros(0, np.float64)
+_NO_PRIOR = readonly(np.zeros(0, np.float64))   # (read-only already: the kernels take it so, and a
+#                                                 view made read-only per query costs 2.3 us)
 _CACHE_LIMIT = 200_000
 _FIELD_NAMES = [tuple(mask_fields(m)) for m in range(1 << len(FIELDS))]
 
@@ -364,10 +365,21 @@ class Searcher:
         return p
 
     def _scoring_terms(self, q: Query) -> tuple[list, list]:
-        """The query's (term, fields) pairs that are in the index, and their ordinals."""
+        """The query's (term, fields) pairs that are in the index, and their ordinals (the terms
+        not seen before looked up together: one dictionary search for all)."""
         keys, ords = [], []
-        for key in q.scoring_terms():
-            o = self._ordinal(key[0])
+        known = self._ordinals
+        wanted = q.scoring_terms()
+        new = [key[0] for key in wanted if key[0] not in known]
+        if new:
+            if len(known) + len(new) > _CACHE_LIMIT:
+                known.clear()
+            new = list(dict.fromkeys(new))
+            known.update(zip(new, self.reader.term_ordinals(new)))
+        for key in wanted:
+            o = known.get(key[0])
+            if o is None:                       # (another thread started the cache over)
+                o = self._ordinal(key[0])
             if o >= 0:
                 keys.append(key)
                 ords.append(o)
