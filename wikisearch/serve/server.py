@@ -2,8 +2,9 @@
 
 A start does each thing once, in this order: import, open the index (mmapped), bind the socket
 (from then on connections wait in its backlog), load what the first answers need -- the
-suggester, the kernels of a search with snippets, the spelling dictionary (``app.warm_up``) --
-and only then serve. ``processes=N`` (N > 1) forks N worker processes from that ready process,
+suggester and the kernels of a search with snippets (``app.warm_up``) -- and only then serve;
+the rest (the spelling dictionary, the kernels of other query shapes) loads on a background
+thread of each serving process. ``processes=N`` (N > 1) forks N worker processes from that ready process,
 each running uvicorn on the one listening socket: the workers share the parent's pages (the
 loaded kernels, the suggester's arrays, the mmapped index), so N processes start in the time of
 one and every request runs Python in parallel (one process holds one GIL). The parent only
