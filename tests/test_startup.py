@@ -40,3 +40,77 @@ def test_fast_start_keeps_a_numba_config_file(tmp_path):
     read, as numba does without fast_start."""
     (tmp_path / ".numba_config.yaml").write_text("debuginfo: 1\n")
     assert _run(tmp_path) == ["True", "False", "True", "1"]
+
+
+def _run_code(code: str, env: dict | None = None) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "WIKISEARCH_JIT": "on", **(env or {})},
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_kernel_loads_take_defined_names_from_the_object_code(tmp_path):
+    """A cached kernel loads without its bitcode parsed (jit._lazy_linking_code): the names its
+    object code's ELF symbol table defines are those numba takes from the bitcode, for every
+    kernel a search with snippets, a suggestion and a correction load; the answers are the same
+    as with numba's own loading."""
+    code = """
+import sys
+import llvmlite.binding as ll
+from numba.core import codegen
+from wikisearch import jit
+seen = []
+if sys.argv[1] == "plain":
+    jit._LIGHT_LOADS.append(False)                # numba's own loading
+else:
+    assert jit.light_cache_loads()
+    lazy = codegen.JITCodeLibrary._unserialize.__func__
+    def check(cls, cg, state):
+        name, kind, data = state
+        if kind == "object":
+            mod = ll.parse_bitcode(data[1])
+            named = {g.name for gs in (mod.functions, mod.global_variables) for g in gs if not g.is_declaration}
+            seen.append((name, named == jit.elf_defined_symbols(data[0])))
+        return lazy(cls, cg, state)
+    codegen.JITCodeLibrary._unserialize = classmethod(check)
+from wikisearch.search.searcher import Searcher
+s = Searcher(sys.argv[2])
+r = s.search("berlin wall", snippets=True, correct=True)
+print([(h.title, h.score, h.snippet.text if h.snippet else None) for h in r])
+print([str(x) for x in s.suggest("berlni", 5)], s.search("berlni", correct=True).suggestion)
+print("loads", len(seen), all(ok for _, ok in seen))
+"""
+    from wikisearch import build_index, sample_dump
+    idx = build_index([sample_dump()], tmp_path / "idx", workers=1, progress=False)
+    out = [subprocess.run([sys.executable, "-c", code, mode, str(idx)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "WIKISEARCH_JIT": "on"}, timeout=600)
+           for mode in ("lazy", "plain")]
+    for o in out:
+        assert o.returncode == 0, o.stderr[-3000:]
+    lazy, plain = (o.stdout.splitlines() for o in out)
+    assert lazy[-1].split()[0] == "loads" and int(lazy[-1].split()[1]) >= 10 and lazy[-1].split()[2] == "True"
+    assert plain[-1] == "loads 0 True"
+    assert lazy[:2] == plain[:2]
+
+
+def test_a_compile_links_a_kernel_loaded_without_its_bitcode(tmp_path):
+    """A kernel loaded from the cache lazily (its bitcode unparsed) is linked into a kernel
+    compiled afterwards that calls it: the bitcode is parsed then, and the new kernel computes
+    what the plain Python does."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    setup = """
+import numpy as np
+from wikisearch.popularity import _suggest_kernels as K
+blob = np.frombuffer(b"abcabdabe", np.uint8); offsets = np.array([0, 3, 6, 9], np.int64)
+print(K._byte(blob, offsets, 1, 2), K._run_end(blob, offsets, 0, 3, 2, 99))
+"""
+    assert _run_code(setup, env).split() == ["100", "1"]          # compiled and cached
+    again = setup + """
+lib = K._byte.overloads[K._byte.signatures[0]].library
+before = lib._shared_module is None
+print(before, K._run_end(blob, offsets, 0, 3, 2, 99.5), lib._shared_module is not None)
+print(K._run_end.py_func(blob, offsets, 0, 3, 2, 99.5))
+"""
+    out = _run_code(again, env).split()
+    assert out == ["100", "1", "True", "1", "True", "1"]
