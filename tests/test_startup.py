@@ -85,10 +85,10 @@ print("loads", len(seen), all(ok for _, ok in seen))
     idx = build_index([sample_dump()], tmp_path / "idx", workers=1, progress=False)
     out = [subprocess.run([sys.executable, "-c", code, mode, str(idx)], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "WIKISEARCH_JIT": "on"}, timeout=600)
-           for mode in ("lazy", "plain")]
+           for mode in ("plain", "lazy")]            # plain first: what it compiles, lazy loads
     for o in out:
         assert o.returncode == 0, o.stderr[-3000:]
-    lazy, plain = (o.stdout.splitlines() for o in out)
+    plain, lazy = (o.stdout.splitlines() for o in out)
     assert lazy[-1].split()[0] == "loads" and int(lazy[-1].split()[1]) >= 10 and lazy[-1].split()[2] == "True"
     assert plain[-1] == "loads 0 True"
     assert lazy[:2] == plain[:2]
