@@ -202,7 +202,7 @@ class Suggester:
         """The ``k`` most popular pages whose title or a redirect title starts with ``prefix``;
         with ``fuzzy``, then (when fewer than ``k`` do) the most popular of those starting within
         1 edit of the typed key (3-5 characters) or 2 edits after its first letter (6 or more)."""
-        key = prefix_key(prefix)                 # (made once: a third of a short request's CPU)
+        key = prefix_key(prefix)                 # made once (it was twice for a fuzzy call: ~15 % of one)
         key_bytes = key.encode("utf-8", "surrogatepass")
         lo, hi = self._key_range(key_bytes)
         exact = self._best(lo, hi, k) if hi > lo and k > 0 else []
