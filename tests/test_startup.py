@@ -1,10 +1,13 @@
-"""search.startup: what a short-lived process skips at its start, and that it changes nothing else."""
+"""What a process skips or defers at its start (search.startup, jit's kernel loads, the spelling
+dictionary's read), and that it changes nothing else."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,3 +117,34 @@ print(K._run_end.py_func(blob, offsets, 0, 3, 2, 99.5))
 """
     out = _run_code(again, env).split()
     assert out == ["100", "1", "True", "1", "True", "1"]
+
+
+def test_spelling_dictionary_read_back_finds_every_word(tmp_path, monkeypatch):
+    """A dictionary read from spelling.bin cuts its words from the stored string and finds a
+    word's id through sorted hashes (no dict of all words): every word gets its own id, others
+    -1, answers as the dictionary it was written from -- also when every hash collides a lot
+    (the multiplier 1: anagrams share a hash)."""
+    import random
+
+    from wikisearch.popularity import spelling as S
+    rng = random.Random(7)
+    alphabet = list("abcdeé") + ["\U00012000", "\u00df"]
+    words = sorted({"".join(rng.choice(alphabet) for _ in range(rng.randint(2, 9))) for _ in range(3000)})
+    counts = [rng.randint(1, 500) for _ in words]
+    for mul in (S._MUL, 1):
+        monkeypatch.setattr(S, "_MUL", mul)
+        d = S.SpellingDictionary(words, counts)
+        S.write_dictionary(tmp_path / f"s{mul}.bin", d, "sum")
+        back = S.read_dictionary(tmp_path / f"s{mul}.bin", "sum")
+        assert not isinstance(back.words, list) and len(back.words) == len(d.words)
+        assert list(back.words) == list(d.words) and back.words[-1] == d.words[-1]
+        assert back.words[2:5] == d.words[2:5]
+        for i, w in enumerate(d.words):
+            assert back.word_id(w) == i == d.word_id(w)
+            assert back.count(w) == d.count(w) > 0
+        for w in ["", "zz", "ab" * 9, "\U00012000", words[0] + "a" if words[0] + "a" not in words else "q"]:
+            assert back.word_id(w) == d.word_id(w) == (d.words.index(w) if w in d.words else -1)
+        typed = [w[:-1] + "a" for w in words[:200]]
+        assert back.correct_many(typed) == d.correct_many(typed)
+        assert [back.candidates(w, 3) for w in typed[:50]] == [d.candidates(w, 3) for w in typed[:50]]
+    assert len(np.unique(d._hashes)) < len(d._hashes)          # (the multiplier 1 did collide)
