@@ -122,8 +122,8 @@ print(K._run_end.py_func(blob, offsets, 0, 3, 2, 99.5))
 def test_spelling_dictionary_read_back_finds_every_word(tmp_path, monkeypatch):
     """A dictionary read from spelling.bin cuts its words from the stored string and finds a
     word's id through sorted hashes (no dict of all words): every word gets its own id, others
-    -1, answers as the dictionary it was written from -- also when every hash collides a lot
-    (the multiplier 1: anagrams share a hash)."""
+    -1, answers as the dictionary it was written from -- also with the words hashed a few at a
+    time, and when hashes collide a lot (the multiplier 1: anagrams share a hash)."""
     import random
 
     from wikisearch.popularity import spelling as S
@@ -131,11 +131,12 @@ def test_spelling_dictionary_read_back_finds_every_word(tmp_path, monkeypatch):
     alphabet = list("abcdeé") + ["\U00012000", "\u00df"]
     words = sorted({"".join(rng.choice(alphabet) for _ in range(rng.randint(2, 9))) for _ in range(3000)})
     counts = [rng.randint(1, 500) for _ in words]
-    for mul in (S._MUL, 1):
+    for mul, chunk in ((S._MUL, S._HASH_CHUNK), (S._MUL, 7), (1, 100)):
         monkeypatch.setattr(S, "_MUL", mul)
+        monkeypatch.setattr(S, "_HASH_CHUNK", chunk)          # words hashed a few at a time too
         d = S.SpellingDictionary(words, counts)
-        S.write_dictionary(tmp_path / f"s{mul}.bin", d, "sum")
-        back = S.read_dictionary(tmp_path / f"s{mul}.bin", "sum")
+        S.write_dictionary(tmp_path / f"s{mul}-{chunk}.bin", d, "sum")
+        back = S.read_dictionary(tmp_path / f"s{mul}-{chunk}.bin", "sum")
         assert not isinstance(back.words, list) and len(back.words) == len(d.words)
         assert list(back.words) == list(d.words) and back.words[-1] == d.words[-1]
         assert back.words[2:5] == d.words[2:5]

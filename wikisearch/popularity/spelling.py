@@ -211,11 +211,20 @@ def _word_hashes(offsets: np.ndarray, cps: np.ndarray) -> np.ndarray:
     for k in range(len(powers)):
         powers[k] = p
         p = (p * _MUL) & _MASK
-    position = np.arange(len(cps), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
-    terms = (cps.astype(np.uint64) + np.uint64(1)) * powers[position]
-    filled = lengths > 0
-    out[filled] = np.add.reduceat(terms, offsets[:-1][filled])
+    for a in range(0, len(lengths), _HASH_CHUNK):          # bounded temporaries: a process keeps
+        b = min(a + _HASH_CHUNK, len(lengths))             # the heap it grew, after a peak
+        lo, hi = int(offsets[a]), int(offsets[b])
+        if hi == lo:
+            continue
+        position = np.arange(hi - lo, dtype=np.int64) - np.repeat(offsets[a:b] - lo, lengths[a:b])
+        terms = (cps[lo:hi].astype(np.uint64) + np.uint64(1)) * powers[position]
+        filled = np.flatnonzero(lengths[a:b] > 0)
+        out[a + filled] = np.add.reduceat(terms, offsets[a:b][filled] - lo)
     return out
+
+
+#: Words hashed at a time by :func:`_word_hashes`.
+_HASH_CHUNK = 16384
 
 
 def _narrow(a: np.ndarray, dtype) -> np.ndarray:
