@@ -13,10 +13,8 @@ server. ``/api/search`` is asked for 10 hits with snippets (``snippets=1``); ``/
 titles of every prefix of 2+ characters of each query, as a user types it. Before the timed window
 every query is asked once (warm-up). Reported: requests, errors (non-200 or broken connections),
 requests/s, client and server p50/p95/p99, and the CPU time per request of the server's processes
-and of the load generator (both on the same cores). The load generator runs on uvloop's event
-loop where it is installed (~0.6x the CPU per request of asyncio's: the load generator shares the
-two cores with the server); ``--client-loop asyncio`` runs earlier sessions' client, the same code
-on asyncio's loop.
+and of the load generator (both on the same cores). ``--client-loop uvloop`` runs the same load
+generator on uvloop's event loop (~0.6-0.8x the CPU per request of asyncio's, the default).
 Results: ``results/serve-30k.json`` and ``.md``.
 """
 from __future__ import annotations
@@ -39,11 +37,6 @@ RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_INDEX = RESULTS / "tmp" / "enwiki30k-index"
 DATA = Path(os.environ.get("WIKISEARCH_DATA", ROOT.parent / "shared" / "data"))
 QUERIES = DATA / "judgments" / "dbpedia-entity-v2" / "queries-v2.txt"
-try:
-    import uvloop  # noqa: F401
-    DEFAULT_LOOP = "uvloop"
-except ImportError:
-    DEFAULT_LOOP = "asyncio"
 TARGETS = {"search_p95_ms": 20.0, "suggest_p95_ms": 3.0, "req_per_s": 200.0, "start_to_first_answer_s": 1.0}
 
 
@@ -212,11 +205,10 @@ def main(argv=None) -> int:
                          "package; this environment sets PYTHONDONTWRITEBYTECODE=1, so every start compiles "
                          "wikisearch's modules from source): the package is byte-compiled first (the .pyc "
                          "files made are removed at the end)")
-    ap.add_argument("--client-loop", choices=("asyncio", "uvloop"), default=DEFAULT_LOOP,
-                    help="the load generator's event loop: uvloop where installed (the serve extra brings it; "
-                         "the same requests and timing as on asyncio's loop at ~0.6x the CPU per request, "
-                         "which leaves more of the shared cores to the server), else asyncio (earlier "
-                         "sessions' client)")
+    ap.add_argument("--client-loop", choices=("asyncio", "uvloop"), default="asyncio",
+                    help="the load generator's event loop: asyncio (default, earlier sessions' client) or "
+                         "uvloop (the serve extra brings it: the same requests and timing at ~0.6-0.8x the "
+                         "CPU per request, which leaves more of the shared cores to the server)")
     ap.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--paths", help=argparse.SUPPRESS)
