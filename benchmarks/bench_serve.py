@@ -12,7 +12,10 @@ own starting point, every request timed on the client and, from the ``Server-Tim
 server. ``/api/search`` is asked for 10 hits with snippets (``snippets=1``); ``/api/suggest`` for 10
 titles of every prefix of 2+ characters of each query, as a user types it. Before the timed window
 every query is asked once (warm-up). Reported: requests, errors (non-200 or broken connections),
-requests/s, client and server p50/p95/p99. Results: ``results/serve-30k.json`` and ``.md``.
+requests/s, client and server p50/p95/p99, and the CPU time per request of the server's processes
+and of the load generator (both on the same cores). ``--client-loop uvloop`` runs the same load
+generator on uvloop's event loop (~0.6-0.8x the CPU per request of asyncio's, the default).
+Results: ``results/serve-30k.json`` and ``.md``.
 """
 from __future__ import annotations
 
@@ -108,7 +111,13 @@ async def _load(host, port, paths, clients, duration, warm):
 
 def run_client(args) -> int:
     paths = json.loads(Path(args.paths).read_text())
-    results, broken, wall = asyncio.run(_load("127.0.0.1", args.port, paths, args.clients, args.duration, True))
+    load = _load("127.0.0.1", args.port, paths, args.clients, args.duration, True)
+    if args.client_loop == "uvloop":              # the same client on uvloop's event loop (cheaper per request)
+        import uvloop
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            results, broken, wall = runner.run(load)
+    else:
+        results, broken, wall = asyncio.run(load)
     client_ms = [r[0] * 1000 for r in results]
     server_ms = [r[1] for r in results if r[1] == r[1]]
     bad = sum(1 for r in results if r[2] != 200)
@@ -191,6 +200,15 @@ def main(argv=None) -> int:
                          "every request once, so with a cache the timed window is all repeats)")
     ap.add_argument("--endpoints", default="search,suggest")
     ap.add_argument("--out", default=str(RESULTS / "serve-30k"))
+    ap.add_argument("--bytecode", action="store_true",
+                    help="serve with Python's bytecode cache, as a user's install does (pip byte-compiles the "
+                         "package; this environment sets PYTHONDONTWRITEBYTECODE=1, so every start compiles "
+                         "wikisearch's modules from source): the package is byte-compiled first (the .pyc "
+                         "files made are removed at the end)")
+    ap.add_argument("--client-loop", choices=("asyncio", "uvloop"), default="asyncio",
+                    help="the load generator's event loop: asyncio (default, earlier sessions' client) or "
+                         "uvloop (the serve extra brings it: the same requests and timing at ~0.6-0.8x the "
+                         "CPU per request, which leaves more of the shared cores to the server)")
     ap.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--paths", help=argparse.SUPPRESS)
@@ -202,6 +220,13 @@ def main(argv=None) -> int:
     queries = load_queries()
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    made_pyc: list[Path] = []
+    if args.bytecode:                          # the .pyc files made here are removed at the end
+        had = set((ROOT / "wikisearch").rglob("*.pyc"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "wikisearch")], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        made_pyc = sorted(set((ROOT / "wikisearch").rglob("*.pyc")) - had)
     cmd = [sys.executable, "-m", "wikisearch", "serve", "-i", str(index), "--port", str(port)]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
@@ -211,7 +236,8 @@ def main(argv=None) -> int:
     result = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
                           "cpus": os.cpu_count(), "load_before": os.getloadavg()},
               "index": str(index), "index_built": built, "queries": len(queries), "targets": TARGETS,
-              "server_cmd": " ".join(["wikisearch"] + cmd[3:]), "argv": " ".join(argv if argv is not None else sys.argv[1:])}
+              "server_cmd": " ".join(["wikisearch"] + cmd[3:]), "argv": " ".join(argv if argv is not None else sys.argv[1:]),
+              "bytecode": "PYTHONDONTWRITEBYTECODE" not in env}
     try:
         result["start_to_first_suggest_s"] = first_answer(port, "/api/suggest?q=ab", proc, t0)
         result["start_to_first_search_s"] = first_answer(port, "/api/search?q=ab&snippets=1", proc, t0)
@@ -221,10 +247,18 @@ def main(argv=None) -> int:
             paths_file.write_text(json.dumps(paths_for(endpoint, queries)))
             out_file = Path(args.out + f".{endpoint}.tmp.json")
             cpu0 = cpu_seconds(proc.pid)
+            children0 = os.times()
             subprocess.run([sys.executable, __file__, "--client", "--port", str(port), "--paths", str(paths_file),
-                            "--clients", str(args.clients), "--duration", str(args.duration), "--out", str(out_file)],
+                            "--clients", str(args.clients), "--duration", str(args.duration), "--out", str(out_file),
+                            "--client-loop", args.client_loop],
                            check=True, cwd=ROOT)
+            children1 = os.times()
             result[endpoint] = json.loads(out_file.read_text())
+            # the load generator's own CPU per request (it shares the cores with the server)
+            result[endpoint]["client_cpu_ms_per_request"] = (
+                children1.children_user + children1.children_system - children0.children_user
+                - children0.children_system) * 1000 / (result[endpoint]["requests"] + result[endpoint]["distinct_requests"])
+            result[endpoint]["client_loop"] = args.client_loop
             result[endpoint]["load_after"] = os.getloadavg()
             # server CPU per request, warm-up pass (every distinct request once) and timed window together:
             # what a request costs whatever else runs on the machine
@@ -236,6 +270,8 @@ def main(argv=None) -> int:
     finally:
         proc.terminate()
         proc.wait(10)
+        for pyc in made_pyc:                  # later runs compile from source again, as before
+            pyc.unlink(missing_ok=True)
     result["machine"]["load_after"] = os.getloadavg()
     Path(args.out + ".json").write_text(json.dumps(result, indent=1))
     Path(args.out + ".md").write_text(report(result))
@@ -261,13 +297,22 @@ def report(r: dict) -> str:
     if cpu:
         lines += ["", "Server CPU time per request (user + system, every server process; warm-up pass and timed "
                   "window together; load-independent): " + ", ".join(cpu) + "."]
+    client = [f"/api/{ep} {r[ep]['client_cpu_ms_per_request']:.2f} ms" for ep in ("search", "suggest")
+              if "client_cpu_ms_per_request" in r.get(ep, {})]
+    if client:
+        loop = next(r[ep].get("client_loop", "asyncio") for ep in ("search", "suggest") if ep in r)
+        lines += ["", f"Load generator's CPU time per request (its own process, {loop} event loop, on the same "
+                  "cores): " + ", ".join(client) + "."]
     for ep in ("search", "suggest"):
         cache = r.get(ep, {}).get("server_cache")
         if cache:              # hits and misses since the server started (warm-up and timed window)
             lines.append(f"\n/api/{ep}: answer cache after the run: {cache['hits']:,} hits, {cache['misses']:,} "
                          f"misses, {cache['entries']:,} entries, {cache['bytes'] / 1e6:.1f} MB.")
     lines += ["", f"Start to first answer: suggest {r['start_to_first_suggest_s']:.2f} s, "
-              f"search {r['start_to_first_search_s']:.2f} s.", "", "Targets (client-side p95):"]
+              f"search {r['start_to_first_search_s']:.2f} s"
+              + (" (with wikisearch's bytecode compiled, as after pip install)." if r.get("bytecode")
+                 else " (wikisearch's modules compiled from source at the start: PYTHONDONTWRITEBYTECODE)."
+                 if "bytecode" in r else "."), "", "Targets (client-side p95):"]
     checks = []
     if "search" in r:
         checks += [("/api/search p95", r["search"]["client"]["p95_ms"], t["search_p95_ms"], "ms", "<="),

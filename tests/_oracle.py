@@ -264,3 +264,47 @@ def oracle_snippet_window(starts, ends, which, n_terms: int, phrase_at: dict, wi
         else:
             repeats -= _REPEAT * 1.1 ** -(c - 1)
     return best
+
+
+def osa_slow(a: bytes, b: bytes) -> int:
+    """Plain optimal string alignment distance (Levenshtein with adjacent swaps, each once)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+def fuzzy_ranges_slow(keys: list[bytes], key: bytes, max_dist: int, anchor: int, lo0: int, hi0: int):
+    """What ``popularity._suggest_kernels.fuzzy_ranges`` returns, from its definition rather than
+    its walk: (los, his, dists) of the key prefixes P (of ``keys[lo0:hi0]``, sorted, sharing
+    ``key[:anchor]``; longer than ``anchor``) within ``max_dist`` OSA edits of ``key`` whose
+    shorter prefixes (longer than ``anchor``) each are not, yet are within ``max_dist`` of some
+    prefix of ``key`` and shorter than ``len(key) + max_dist`` (the walk reaches P): their key
+    ranges, in decreasing byte order of P, with OSA(P, key). ``[lo0, hi0)`` itself when
+    ``key[:anchor]`` is within reach already."""
+    n = len(key)
+    if osa_slow(key[:anchor], key) <= max_dist:
+        return [lo0], [hi0], [osa_slow(key[:anchor], key)]
+    sub = keys[lo0:hi0]
+    prefixes = sorted({k[:m] for k in sub for m in range(anchor + 1, len(k) + 1)}, reverse=True)
+
+    def reached(p: bytes) -> bool:
+        for m in range(anchor + 1, len(p)):
+            a = p[:m]
+            if osa_slow(a, key) <= max_dist or m >= n + max_dist or \
+                    min(osa_slow(a, key[:j]) for j in range(n + 1)) > max_dist:
+                return False
+        return True
+
+    los, his, dists = [], [], []
+    for p in prefixes:
+        d = osa_slow(p, key)
+        if d <= max_dist and reached(p):
+            inside = [lo0 + i for i, k in enumerate(sub) if k.startswith(p)]
+            los.append(inside[0])
+            his.append(inside[-1] + 1)
+            dists.append(d)
+    return los, his, dists

@@ -27,7 +27,7 @@ from wikisearch.popularity.suggest import Suggester, suggest_key, suggest_keys
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
-from _oracle import oracle_search, run_with_and_without_jit  # noqa: E402
+from _oracle import fuzzy_ranges_slow, oracle_search, run_with_and_without_jit  # noqa: E402
 from conftest import cli_lines, shared_path  # noqa: E402
 from test_search import VOCAB, _configs, _random_docs, _random_query  # noqa: E402
 
@@ -572,3 +572,32 @@ def test_suggest_keys_are_suggest_key_of_each(texts):
     """The batch (two regexes over all texts, ASCII lower-cased whole, other words folded once)
     makes exactly the keys of suggest_key one by one, line breaks and odd whitespace inside texts included."""
     assert suggest_keys(texts) == [suggest_key(t) for t in texts]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("abcé ")), min_size=1, max_size=8), min_size=1, max_size=60),
+       st.text(alphabet=st.sampled_from(list("abcé")), min_size=1, max_size=9),
+       st.integers(1, 2), st.integers(0, 2))
+def test_fuzzy_ranges_are_their_definition(texts, typed, max_dist, anchor):
+    """The fuzzy trie walk (pruned: a node none of whose cells is below the reach visits only
+    the children on a few bytes) returns exactly the ranges, distances and order of its plain
+    definition (tests/_oracle.py), over UTF-8 bytes, with 1 or 2 edits and an anchor."""
+    from wikisearch.index import _strings_kernels as SK
+    from wikisearch.popularity import _suggest_kernels as FK
+    keys = sorted({t.strip().encode() for t in texts} - {b""})
+    if not keys:
+        return
+    key = typed.encode()
+    anchor = min(anchor, len(key))
+    blob = np.frombuffer(b"".join(keys), np.uint8)
+    offsets = np.zeros(len(keys) + 1, np.int64)
+    np.cumsum([len(k) for k in keys], out=offsets[1:])
+    kb = np.frombuffer(key, np.uint8)
+    if anchor:
+        lo0, hi0 = (int(x) for x in SK.prefix_range(blob, offsets, np.zeros(0, np.int64), kb[:anchor]))
+    else:
+        lo0, hi0 = 0, len(keys)
+    assert (lo0, hi0) == (sum(k[:anchor] < key[:anchor] for k in keys),
+                          sum(k[:anchor] <= key[:anchor] for k in keys))
+    los, his, dists = FK.fuzzy_ranges(blob, offsets, kb, max_dist, 10**7, anchor, lo0, hi0)
+    assert (los.tolist(), his.tolist(), dists.tolist()) == fuzzy_ranges_slow(keys, key, max_dist, anchor, lo0, hi0)

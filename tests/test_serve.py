@@ -539,9 +539,10 @@ def test_the_direct_path_answers_the_bytes_of_starlettes_routes(searcher):
 
 
 def test_warm_up_before_serving_makes_no_spelling_dictionary(index, tmp_path):
-    """Before serving (``rest=False``) the warm-up loads spelling.bin when it is there, but does
-    not make it when missing or stale (a minute for 30k articles: every answer would wait); the
-    background warm-up (``rest=True``) makes it, as the first correction would."""
+    """Before serving (``rest=False``) the warm-up loads only what the first answers need: no
+    spelling dictionary, neither read from spelling.bin (it is there, and stays unread) nor made
+    when missing or stale (a minute for 30k articles: every answer would wait); the background
+    warm-up (``rest=True``) makes it, as the first correction would."""
     import shutil
 
     from wikisearch.popularity.spelling import spelling_path, stored_dictionary
@@ -550,6 +551,11 @@ def test_warm_up_before_serving_makes_no_spelling_dictionary(index, tmp_path):
     from wikisearch.serve.app import warm_up
     copy = tmp_path / "idx"
     shutil.copytree(index, copy)
+    Searcher(copy).spelling()                                 # spelling.bin made if missing
+    assert stored_dictionary(Searcher(copy).reader) is not None
+    fresh = Searcher(copy)
+    warm_up(Service(fresh), rest=False)
+    assert fresh._spelling is None and fresh._suggester is not None
     spelling_path(copy).write_bytes(b"stale")                 # stale or damaged: as missing
     s = Searcher(copy)
     assert stored_dictionary(s.reader) is None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +71,7 @@ class SpellingDictionary:
     """Words with counts, and SymSpell lookups over them; safe to share between threads."""
 
     def __init__(self, words, counts, *, arrays: dict | None = None, meta: dict | None = None):
-        words = list(words)
+        words = words if arrays is not None and isinstance(words, Sequence) else list(words)
         counts = np.asarray(counts, np.int64)
         if arrays is None:                     # word ids by decreasing count (then the word)
             order = sorted(range(len(words)), key=lambda i: (-int(counts[i]), words[i]))
@@ -80,9 +81,12 @@ class SpellingDictionary:
         self.words = words
         self.counts = _readonly(counts)
         self.meta = dict(meta or {})
-        self._index = {w: i for i, w in enumerate(self.words)}
         self.offsets = _readonly(np.asarray(arrays["offsets"]).view(np.int64))
         self.cps = _readonly(np.asarray(arrays["cps"]).view(np.int32))
+        # word -> id: the words' hashes, sorted (not a dict of 272,655 strings: ~40 MB less per process)
+        hashes = _word_hashes(self.offsets, self.cps)
+        self._by_hash = np.argsort(hashes, kind="stable")
+        self._hashes = hashes[self._by_hash]
         self.fps = _readonly(np.asarray(arrays["fps"]).view(np.uint16))
         self.ids = _readonly(np.asarray(arrays["ids"]).view(np.int32))
         self.dir = _readonly(np.asarray(arrays["dir"]).view(np.int64))
@@ -93,10 +97,21 @@ class SpellingDictionary:
     def __len__(self) -> int:
         return len(self.words)
 
+    def word_id(self, word: str) -> int:
+        """The id of the (folded) ``word``, -1 if it is not in the dictionary."""
+        h = np.uint64(_word_hash(word))
+        i = int(np.searchsorted(self._hashes, h))
+        while i < len(self._hashes) and self._hashes[i] == h:
+            w = int(self._by_hash[i])
+            if self.words[w] == word:
+                return w
+            i += 1
+        return -1
+
     def count(self, word: str) -> int:
         """How often the (folded) ``word`` was seen; 0 if it is not in the dictionary."""
-        i = self._index.get(word)
-        return int(self.counts[i]) if i is not None else 0
+        i = self.word_id(word)
+        return int(self.counts[i]) if i >= 0 else 0
 
     def candidates(self, word: str, k: int = 5, max_dist: float | None = None) -> list[tuple[str, float, int]]:
         """Up to ``k`` words within ``max_dist`` weighted edits of the folded ``word``, best first:
@@ -106,7 +121,7 @@ class SpellingDictionary:
         md = max_dist_for(word) if max_dist is None else float(max_dist)
         ids, costs = K.lookup(_codepoints(word), self.fps, self.ids, self.dir, self.bits, self.cps,
                               self.offsets, self.log_counts, PREFIX, md, ALPHA, FIRST_LETTER, k,
-                              self._index.get(word, -1))
+                              self.word_id(word))
         return [(self.words[i], c, int(self.counts[i])) for i, c in zip(ids.tolist(), costs.tolist())]
 
     def correct_many(self, words: list[str]) -> list[str]:
@@ -117,7 +132,7 @@ class SpellingDictionary:
         offsets = np.zeros(len(words) + 1, np.int64)
         np.cumsum([len(c) for c in cps], out=offsets[1:])
         md = np.array([max_dist_for(w) for w in words], np.float64)
-        exact = np.array([self._index.get(w, -1) if w else -1 for w in words], np.int64)
+        exact = np.array([self.word_id(w) if w else -1 for w in words], np.int64)
         got = K.lookup_many(_readonly(np.concatenate(cps)), _readonly(offsets), _readonly(exact),
                             self.fps, self.ids, self.dir, self.bits, self.cps, self.offsets,
                             self.log_counts, PREFIX, _readonly(md), ALPHA, FIRST_LETTER)
@@ -129,7 +144,7 @@ class SpellingDictionary:
             return word
         ids, _ = K.lookup(_codepoints(word), self.fps, self.ids, self.dir, self.bits, self.cps,
                           self.offsets, self.log_counts, PREFIX, max_dist_for(word), ALPHA,
-                          FIRST_LETTER, 1, self._index.get(word, -1))
+                          FIRST_LETTER, 1, self.word_id(word))
         return self.words[ids[0]] if len(ids) else word
 
     def score(self, count: int, cost: float) -> float:
@@ -144,6 +159,74 @@ class SpellingDictionary:
                 "counts": _narrow(self.counts, np.uint32), "words": np.frombuffer(blob, np.uint8)}
 
 
+class _Words(Sequence):
+    """The words of a dictionary read from spelling.bin, each cut from the one string they are
+    stored in ("\\n" between words) when asked for, not made all at once (272,655 strings)."""
+
+    def __init__(self, joined: str, offsets: np.ndarray):
+        self._joined = joined
+        self._offsets = offsets                        # code points before each word, "\\n" not counted
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        i = int(i)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("word id out of range")
+        return self._joined[int(self._offsets[i]) + i:int(self._offsets[i + 1]) + i]
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+
+#: The words' hash: the sum of (code point + 1) * _MUL ** position, modulo 2 ** 64 (FNV's prime).
+_MUL = 0x100000001B3
+_MASK = (1 << 64) - 1
+
+
+def _word_hash(word: str) -> int:
+    """:func:`_word_hashes` of one word (a character is a code point, as ``cps`` holds them)."""
+    h, p = 0, 1
+    for ch in word:
+        h = (h + (ord(ch) + 1) * p) & _MASK
+        p = (p * _MUL) & _MASK
+    return h
+
+
+def _word_hashes(offsets: np.ndarray, cps: np.ndarray) -> np.ndarray:
+    """The hash of every word of the code point table (uint64: numpy's products and sums wrap
+    modulo 2 ** 64 as :func:`_word_hash`'s masks do)."""
+    lengths = np.diff(offsets)
+    out = np.zeros(len(lengths), np.uint64)
+    if not len(cps):
+        return out
+    powers = np.empty(int(lengths.max()), np.uint64)
+    p = 1
+    for k in range(len(powers)):
+        powers[k] = p
+        p = (p * _MUL) & _MASK
+    for a in range(0, len(lengths), _HASH_CHUNK):          # bounded temporaries: a process keeps
+        b = min(a + _HASH_CHUNK, len(lengths))             # the heap it grew, after a peak
+        lo, hi = int(offsets[a]), int(offsets[b])
+        if hi == lo:
+            continue
+        position = np.arange(hi - lo, dtype=np.int64) - np.repeat(offsets[a:b] - lo, lengths[a:b])
+        terms = (cps[lo:hi].astype(np.uint64) + np.uint64(1)) * powers[position]
+        filled = np.flatnonzero(lengths[a:b] > 0)
+        out[a + filled] = np.add.reduceat(terms, offsets[a:b][filled] - lo)
+    return out
+
+
+#: Words hashed at a time by :func:`_word_hashes`.
+_HASH_CHUNK = 16384
+
+
 def _narrow(a: np.ndarray, dtype) -> np.ndarray:
     """``a`` as ``dtype`` if every value fits, else unchanged (int64): read back either way."""
     info = np.iinfo(dtype)
@@ -155,10 +238,16 @@ def _csr(words: list[str], joined: str | None = None) -> tuple[np.ndarray, np.nd
     ``joined``: ``"\\n".join(words)`` if the caller has it."""
     if not words:
         return np.zeros(1, np.int64), np.zeros(0, np.int32)
-    joined = "\n".join(words) if joined is None else joined
+    return _csr_joined("\n".join(words) if joined is None else joined, len(words))
+
+
+def _csr_joined(joined: str, n_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_csr` of the ``n_words`` words of ``joined`` (no word holds a "\\n")."""
+    if not n_words:
+        return np.zeros(1, np.int64), np.zeros(0, np.int32)
     u = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.int32)
     nl = np.flatnonzero(u == 10)                     # words never hold a newline
-    offsets = np.empty(len(words) + 1, np.int64)
+    offsets = np.empty(n_words + 1, np.int64)
     offsets[0] = 0
     offsets[1:-1] = nl - np.arange(len(nl))
     offsets[-1] = len(u) - len(nl)
@@ -317,10 +406,11 @@ def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
         joined = c["words"].tobytes().decode("utf-8", "surrogatepass")
     except UnicodeDecodeError:
         raise CorruptIndexError(path, "word table is not UTF-8") from None
-    words = joined.split("\n") if joined else []
-    if len(words) != int(meta.get("n_words", -1)) or c["counts"].shape != (len(words),):
+    n_words = joined.count("\n") + 1 if joined else 0
+    if n_words != int(meta.get("n_words", -1)) or c["counts"].shape != (n_words,):
         raise CorruptIndexError(path, "word table does not match its counts")
-    offsets, cps = _csr(words, joined)
+    offsets, cps = _csr_joined(joined, n_words)
+    words = _Words(joined, offsets)
     dir_ = np.asarray(c["dir"]).astype(np.int64)
     ids = np.asarray(c["ids"])
     if len(dir_) < 2 or int(dir_[-1]) != len(ids) or len(c["fps"]) != len(ids) or \

@@ -2,11 +2,12 @@
 
 A start does each thing once, in this order: import, open the index (mmapped), bind the socket
 (from then on connections wait in its backlog), load what the first answers need -- the
-suggester, the kernels of a search with snippets, the spelling dictionary (``app.warm_up``) --
-and only then serve. ``processes=N`` (N > 1) forks N worker processes from that ready process,
-each running uvicorn on the one listening socket: the workers share the parent's pages (the
-loaded kernels, the suggester's arrays, the mmapped index), so N processes start in the time of
-one and every request runs Python in parallel (one process holds one GIL). The parent only
+suggester and the kernels of a search with snippets (``app.warm_up``) -- and only then serve;
+the rest (the spelling dictionary, the kernels of other query shapes) loads on a background
+thread of each serving process. ``processes=N`` (N > 1) forks N worker processes from that
+ready process, each running uvicorn on the one listening socket: the workers share the parent's
+pages (the loaded kernels, the suggester's arrays, the mmapped index), so N processes start in
+the time of one and every request runs Python in parallel (one process holds one GIL). The parent only
 supervises: SIGINT or SIGTERM stops the workers gracefully, a worker that dies is forked again.
 Where ``os.fork`` does not exist, uvicorn's own (spawned) workers serve instead, each opening the
 index itself from ``$WIKISEARCH_SERVE`` (:func:`app_from_env`).
@@ -98,6 +99,7 @@ def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | No
     _warn_if_open(host)
     warm_up(app.state.service, rest=False)       # the first answers' path, before any fork: shared
     if forking:
+        _import_worker_start(config)             # what every worker's start imports, imported once
         _prefork(config, sock, processes)
     else:
         try:
@@ -189,6 +191,20 @@ def _prefork(config, sock, processes: int) -> None:
         for s, handler in previous.items():
             signal.signal(s, handler)
         sock.close()
+
+
+def _import_worker_start(config) -> None:
+    """Import, before forking, what a worker's uvicorn start imports (the event loop's module,
+    anyio's asyncio backend for the lifespan and the threads): ~0.03 s of each worker's start,
+    before its first answer, done once for all of them."""
+    try:
+        import anyio._backends._asyncio  # noqa: F401
+    except ImportError:                          # another anyio: the workers import what it needs
+        pass
+    try:
+        config.get_loop_factory()                # imports uvloop where uvicorn picks it (uvicorn >= 0.36)
+    except Exception:                            # noqa: BLE001  (another uvicorn: the workers do it)
+        pass
 
 
 def _end_with_parent(parent: int) -> None:

@@ -1,0 +1,151 @@
+"""What a process skips or defers at its start (search.startup, jit's kernel loads, the spelling
+dictionary's read), and that it changes nothing else."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_CODE = """
+import sys
+from wikisearch.search.startup import fast_start
+fast_start()
+import numba
+import numba.core.config as config
+print("yaml" in sys.modules, "scipy" in sys.modules, config._HAVE_YAML)
+import yaml, scipy  # noqa: F401  (still import: only numba's own import skipped them)
+print(int(config.DEBUGINFO_DEFAULT))
+"""
+
+
+def _run(cwd: Path) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_DEBUGINFO"}
+    env["PYTHONPATH"] = str(ROOT)
+    out = subprocess.run([sys.executable, "-c", _CODE], capture_output=True, text=True, cwd=cwd, env=env,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.split()
+
+
+def test_fast_start_imports_numba_without_yaml_and_scipy(tmp_path):
+    """After fast_start, numba's import does not import scipy (a version check) nor yaml (only
+    read for a .numba_config.yaml, absent here); both still import afterwards."""
+    assert _run(tmp_path) == ["False", "False", "False", "0"]
+
+
+def test_fast_start_keeps_a_numba_config_file(tmp_path):
+    """Where a .numba_config.yaml is in the working directory, yaml is imported and the file
+    read, as numba does without fast_start."""
+    (tmp_path / ".numba_config.yaml").write_text("debuginfo: 1\n")
+    assert _run(tmp_path) == ["True", "False", "True", "1"]
+
+
+def _run_code(code: str, env: dict | None = None) -> str:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "WIKISEARCH_JIT": "on", **(env or {})},
+                         timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_kernel_loads_take_defined_names_from_the_object_code(tmp_path):
+    """A cached kernel loads without its bitcode parsed (jit._lazy_linking_code): the names its
+    object code's ELF symbol table defines are those numba takes from the bitcode, for every
+    kernel a search with snippets, a suggestion and a correction load; the answers are the same
+    as with numba's own loading."""
+    code = """
+import sys
+import llvmlite.binding as ll
+from numba.core import codegen
+from wikisearch import jit
+seen = []
+if sys.argv[1] == "plain":
+    jit._LIGHT_LOADS.append(False)                # numba's own loading
+else:
+    assert jit.light_cache_loads()
+    lazy = codegen.JITCodeLibrary._unserialize.__func__
+    def check(cls, cg, state):
+        name, kind, data = state
+        if kind == "object":
+            mod = ll.parse_bitcode(data[1])
+            named = {g.name for gs in (mod.functions, mod.global_variables) for g in gs if not g.is_declaration}
+            seen.append((name, named == jit.elf_defined_symbols(data[0])))
+        return lazy(cls, cg, state)
+    codegen.JITCodeLibrary._unserialize = classmethod(check)
+from wikisearch.search.searcher import Searcher
+s = Searcher(sys.argv[2])
+r = s.search("berlin wall", snippets=True, correct=True)
+print([(h.title, h.score, h.snippet.text if h.snippet else None) for h in r])
+print([str(x) for x in s.suggest("berlni", 5)], s.search("berlni", correct=True).suggestion)
+print("loads", len(seen), all(ok for _, ok in seen))
+"""
+    from wikisearch import build_index, sample_dump
+    idx = build_index([sample_dump()], tmp_path / "idx", workers=1, progress=False)
+    out = [subprocess.run([sys.executable, "-c", code, mode, str(idx)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "WIKISEARCH_JIT": "on"}, timeout=600)
+           for mode in ("plain", "lazy")]            # plain first: what it compiles, lazy loads
+    for o in out:
+        assert o.returncode == 0, o.stderr[-3000:]
+    plain, lazy = (o.stdout.splitlines() for o in out)
+    assert lazy[-1].split()[0] == "loads" and int(lazy[-1].split()[1]) >= 10 and lazy[-1].split()[2] == "True"
+    assert plain[-1] == "loads 0 True"
+    assert lazy[:2] == plain[:2]
+
+
+def test_a_compile_links_a_kernel_loaded_without_its_bitcode(tmp_path):
+    """A kernel loaded from the cache lazily (its bitcode unparsed) is linked into a kernel
+    compiled afterwards that calls it: the bitcode is parsed then, and the new kernel computes
+    what the plain Python does."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    setup = """
+import numpy as np
+from wikisearch.popularity import _suggest_kernels as K
+blob = np.frombuffer(b"abcabdabe", np.uint8); offsets = np.array([0, 3, 6, 9], np.int64)
+print(K._byte(blob, offsets, 1, 2), K._run_end(blob, offsets, 0, 3, 2, 99))
+"""
+    assert _run_code(setup, env).split() == ["100", "1"]          # compiled and cached
+    again = setup + """
+lib = K._byte.overloads[K._byte.signatures[0]].library
+before = lib._shared_module is None
+print(before, K._run_end(blob, offsets, 0, 3, 2, 99.5), lib._shared_module is not None)
+print(K._run_end.py_func(blob, offsets, 0, 3, 2, 99.5))
+"""
+    out = _run_code(again, env).split()
+    assert out == ["100", "1", "True", "1", "True", "1"]
+
+
+def test_spelling_dictionary_read_back_finds_every_word(tmp_path, monkeypatch):
+    """A dictionary read from spelling.bin cuts its words from the stored string and finds a
+    word's id through sorted hashes (no dict of all words): every word gets its own id, others
+    -1, answers as the dictionary it was written from -- also with the words hashed a few at a
+    time, and when hashes collide a lot (the multiplier 1: anagrams share a hash)."""
+    import random
+
+    from wikisearch.popularity import spelling as S
+    rng = random.Random(7)
+    alphabet = list("abcdeé") + ["\U00012000", "\u00df"]
+    words = sorted({"".join(rng.choice(alphabet) for _ in range(rng.randint(2, 9))) for _ in range(3000)})
+    counts = [rng.randint(1, 500) for _ in words]
+    for mul, chunk in ((S._MUL, S._HASH_CHUNK), (S._MUL, 7), (1, 100)):
+        monkeypatch.setattr(S, "_MUL", mul)
+        monkeypatch.setattr(S, "_HASH_CHUNK", chunk)          # words hashed a few at a time too
+        d = S.SpellingDictionary(words, counts)
+        S.write_dictionary(tmp_path / f"s{mul}-{chunk}.bin", d, "sum")
+        back = S.read_dictionary(tmp_path / f"s{mul}-{chunk}.bin", "sum")
+        assert not isinstance(back.words, list) and len(back.words) == len(d.words)
+        assert list(back.words) == list(d.words) and back.words[-1] == d.words[-1]
+        assert back.words[2:5] == d.words[2:5]
+        for i, w in enumerate(d.words):
+            assert back.word_id(w) == i == d.word_id(w)
+            assert back.count(w) == d.count(w) > 0
+        for w in ["", "zz", "ab" * 9, "\U00012000", words[0] + "a" if words[0] + "a" not in words else "q"]:
+            assert back.word_id(w) == d.word_id(w) == (d.words.index(w) if w in d.words else -1)
+        typed = [w[:-1] + "a" for w in words[:200]]
+        assert back.correct_many(typed) == d.correct_many(typed)
+        assert [back.candidates(w, 3) for w in typed[:50]] == [d.candidates(w, 3) for w in typed[:50]]
+    assert len(np.unique(d._hashes)) < len(d._hashes)          # (the multiplier 1 did collide)
