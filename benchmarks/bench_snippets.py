@@ -10,7 +10,10 @@ fetched with ``searcher.doc`` and cut by ``SnippetGenerator.snippet_from_doc`` (
 150). Measured:
 
 - cost per hit: the time for the 10 snippets of a query together (text fetch included), divided
-  by the hits; p50/p95 over queries (the best of ``--repeats`` passes per query). tantivy's
+  by the hits; p50/p95 over queries (the best of ``--repeats`` passes per query).
+- cost per query (the measure issue #15's target reads: "p95 at most 1 ms for the top 10
+  together, text fetch included"): the CPU time of a query's 10 snippets together, not divided;
+  p50/p95 over queries (the best of ``--repeats`` passes per query). tantivy's
   ``SnippetGenerator.create`` (once per query) is reported apart and included in "per query".
 - coverage: the share of the query's distinct stems (its terms as wikisearch parses it) that
   are visible in the snippet (the snippet text analyzed by wikisearch's analyzer), averaged over
@@ -126,6 +129,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--chars", type=int, default=150)
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--scan-chars", type=int, default=None,
+                    help="characters of an article's prose a snippet scans (make_snippets' "
+                         "scan_chars; default: snippets.SCAN_CHARS)")
     ap.add_argument("--check", metavar="JSONL", default=None,
                     help="no timing: every snippet of the queries' top 10 (make_snippets at 60, 150 "
                          "and 400 characters from stored fields and from stored bytes, make_snippet, "
@@ -177,7 +183,7 @@ def main(argv=None) -> int:
 
     def ours(row):      # as Searcher.search(snippets=True) makes them: the 10 together, from
         docs = [reader.stored_doc(d) for d in row["docids"]]    # their stored bytes
-        return [sn.text for sn in make_snippets(an, docs, row["terms"], args.chars)]
+        return [sn.text for sn in make_snippets(an, docs, row["terms"], args.chars, args.scan_chars)]
 
     def theirs(row):
         gen = tantivy.SnippetGenerator.create(tsearcher, row["tq"], schema, "text")
@@ -195,6 +201,7 @@ def main(argv=None) -> int:
             best = min(best, time.perf_counter() - t)
             cpu = min(cpu, time.process_time() - c)
         cpu_ms[fn.__name__].append(cpu / len(row["docids"]) * 1000)
+        cpu_query_ms[fn.__name__].append(cpu * 1000)
         return best, got
 
     def create_only(row):
@@ -203,6 +210,7 @@ def main(argv=None) -> int:
         return gen
 
     cpu_ms = {"ours": [], "theirs": [], "create_only": []}
+    cpu_query_ms = {"ours": [], "theirs": [], "create_only": []}
     for row in rows[:20]:                        # warm-up (kernels, caches)
         ours(row)
         theirs(row)
@@ -234,6 +242,7 @@ def main(argv=None) -> int:
                     "tantivy": getattr(tantivy, "__version__", "?")},
         "index": str(index_dir), "n_docs": int(reader.n_docs), "queries": len(rows),
         "hits": sum(len(r["docids"]) for r in rows), "chars": args.chars, "repeats": args.repeats,
+        "scan_chars": args.scan_chars,
         "ms_per_hit": {k: {"p50": statistics.median(v), "p95": pct(v, 95), "mean": statistics.mean(v)}
                        for k, v in per.items()},
         "coverage": {k: statistics.mean(v) for k, v in cov.items()},
@@ -242,6 +251,11 @@ def main(argv=None) -> int:
     }
     res["cpu_ms_per_hit"] = {name: {"p50": statistics.median(cpu_ms[fn]), "p95": pct(cpu_ms[fn], 95)}
                              for name, fn in (("wikisearch", "ours"), ("tantivy", "theirs"))}
+    # the target's own measure: a query's snippets together (its top 10), CPU, not divided
+    res["cpu_ms_per_query"] = {name: {"p50": statistics.median(cpu_query_ms[fn]),
+                                      "p95": pct(cpu_query_ms[fn], 95),
+                                      "mean": statistics.mean(cpu_query_ms[fn])}
+                               for name, fn in (("wikisearch", "ours"), ("tantivy", "theirs"))}
     res["ms_per_hit"]["tantivy_incl_create"] = {
         "p95": pct([a + b / 10 for a, b in zip(per["tantivy"], per["tantivy_create"])], 95)}
     out = Path(args.out)
@@ -252,14 +266,19 @@ def main(argv=None) -> int:
           f"{res['queries']} DBpedia-Entity v2 queries, their wikisearch top-10 ({res['hits']} hits), "
           f"{res['n_docs']:,} articles, {args.chars} characters; best of {args.repeats} passes per query.", "",
           "| | ms per hit p50 | ms per hit p95 | CPU ms per hit p50 | CPU ms per hit p95 | "
+          "CPU ms per query (top 10) p50 | CPU ms per query (top 10) p95 | "
           "coverage of query stems | of stems the doc holds | mean chars |",
-          "|---|---|---|---|---|---|---|---|"]
-    cm = res["cpu_ms_per_hit"]
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    cm, cq = res["cpu_ms_per_hit"], res["cpu_ms_per_query"]
     for name in ("wikisearch", "tantivy"):
         md.append(f"| {name} | {m[name]['p50']:.3f} | {m[name]['p95']:.3f} | {cm[name]['p50']:.3f} | "
-                  f"{cm[name]['p95']:.3f} | {res['coverage'][name]:.1%} | "
+                  f"{cm[name]['p95']:.3f} | {cq[name]['p50']:.3f} | {cq[name]['p95']:.3f} | "
+                  f"{res['coverage'][name]:.1%} | "
                   f"{res['coverage_of_held_stems'][name]:.1%} | {res['mean_chars'][name]:.0f} |")
-    md += ["", f"tantivy's SnippetGenerator.create per query: p50 {m['tantivy_create']['p50']:.3f} ms, "
+    md += ["", "Issue #15's target (\"p95 at most 1 ms for the top 10 together, text fetch included\") "
+               f"reads the column \"CPU ms per query (top 10) p95\": wikisearch {cq['wikisearch']['p95']:.3f} ms, "
+               + ("met." if cq["wikisearch"]["p95"] <= 1.0 else "missed."),
+           "", f"tantivy's SnippetGenerator.create per query: p50 {m['tantivy_create']['p50']:.3f} ms, "
                f"p95 {m['tantivy_create']['p95']:.3f} ms (not in the per-hit figures above; "
                f"with it spread over 10 hits, tantivy's p95 is {m['tantivy_incl_create']['p95']:.3f} ms).",
            "", "Command: `python benchmarks/bench_snippets.py " + " ".join(argv or sys.argv[1:]) + "`"]
