@@ -8,10 +8,11 @@ _ARRAYMATH = "numba.np.arraymath"
 _NUMBA_CONFIG = ".numba_config.yaml"
 
 
-class _NoScipy:
-    """A meta-path finder that makes ``import scipy`` fail (while numba probes for BLAS)."""
+class _Blocked:
+    """A meta-path finder that makes importing ``names`` (and their submodules) fail."""
 
-    names = ("scipy",)
+    def __init__(self, names):
+        self.names = tuple(names)
 
     def find_spec(self, name, path=None, target=None):
         if name.split(".", 1)[0] in self.names:
@@ -19,24 +20,17 @@ class _NoScipy:
         return None
 
 
-class _Blocked(_NoScipy):
-    """A meta-path finder that makes importing ``names`` (and their submodules) fail."""
+class _LoadBlocking:
+    """A module's own loader, run with the imports ``blocked()`` names made to fail."""
 
-    def __init__(self, names):
-        self.names = tuple(names)
-
-
-class _LeanNumba:
-    """numba's own ``numba/__init__`` loader, run with imports it does not need blocked."""
-
-    def __init__(self, loader):
-        self.loader = loader
+    def __init__(self, loader, blocked):
+        self.loader, self.blocked = loader, blocked
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        blocker = _Blocked(_numba_optional())
+        blocker = _Blocked(self.blocked())
         sys.meta_path.insert(0, blocker)
         try:
             self.loader.exec_module(module)
@@ -54,54 +48,33 @@ def _numba_optional() -> list[str]:
     return names
 
 
-class _SkipNumbaOptional:
-    """A one-shot meta-path finder: when ``numba`` is first imported, its ``__init__`` runs with
-    the imports of :func:`_numba_optional` blocked (they import fine afterwards)."""
+def _scipy() -> list[str]:
+    return ["scipy"]
+
+
+class _OnFirstImport:
+    """A one-shot meta-path finder: when ``module`` is first imported, it is loaded with the
+    imports ``blocked()`` names made to fail (they import fine afterwards). For ``numba``: its
+    ``__init__`` without :func:`_numba_optional`; for ``numba.np.arraymath`` (numba readying its
+    compiler): without ``scipy``, so numba's BLAS probe finds none."""
+
+    def __init__(self, module, blocked):
+        self.module, self.blocked = module, blocked
 
     def find_spec(self, name, path=None, target=None):
-        if name != "numba":
+        if name != self.module:
             return None
         if self in sys.meta_path:
             sys.meta_path.remove(self)
         from importlib.machinery import PathFinder
         spec = PathFinder.find_spec(name, path)
         if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _LeanNumba(spec.loader)
+            spec.loader = _LoadBlocking(spec.loader, self.blocked)
         return spec
 
 
-class _ProbeWithoutScipy:
-    """numba's ``numba.np.arraymath`` loader, run with ``scipy`` blocked."""
-
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        blocker = _NoScipy()
-        sys.meta_path.insert(0, blocker)
-        try:
-            self.loader.exec_module(module)
-        finally:
-            sys.meta_path.remove(blocker)
-
-
-class _SkipBlasProbe:
-    """A one-shot meta-path finder: when ``numba.np.arraymath`` is first imported (numba readying
-    its compiler), it is loaded with ``scipy`` blocked, so numba's BLAS probe finds none."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != _ARRAYMATH:
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        from importlib.machinery import PathFinder
-        spec = PathFinder.find_spec(name, path)
-        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _ProbeWithoutScipy(spec.loader)
-        return spec
+def _waiting(module) -> bool:
+    return any(isinstance(f, _OnFirstImport) and f.module == module for f in sys.meta_path)
 
 
 def fast_start() -> None:
@@ -115,9 +88,9 @@ def fast_start() -> None:
     (:func:`wikisearch.jit.light_cache_loads`); a compile does. If numba is not imported yet,
     its import also skips what it imports for nothing here (:func:`_numba_optional`: ~0.05 s).
     """
-    if "numba" not in sys.modules and not any(isinstance(f, _SkipNumbaOptional) for f in sys.meta_path):
-        sys.meta_path.insert(0, _SkipNumbaOptional())
+    if "numba" not in sys.modules and not _waiting("numba"):
+        sys.meta_path.insert(0, _OnFirstImport("numba", _numba_optional))
     if _ARRAYMATH in sys.modules or "scipy.linalg" in sys.modules:
         return
-    if not any(isinstance(f, _SkipBlasProbe) for f in sys.meta_path):
-        sys.meta_path.insert(0, _SkipBlasProbe())
+    if not _waiting(_ARRAYMATH):
+        sys.meta_path.insert(0, _OnFirstImport(_ARRAYMATH, _scipy))
