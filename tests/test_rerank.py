@@ -175,6 +175,37 @@ def test_training_gives_the_same_model_bytes_twice(tmp_path, monkeypatch):
     assert paths[0].read_bytes() != paths[2].read_bytes()
 
 
+def test_training_part_weights(tmp_path, monkeypatch):
+    """relevance.train's ``part_weights`` (``--select``'s "set_weight"): all ones is the default;
+    the weights are relative (all doubled: the same model bytes); weighting one part down changes
+    the model; one weight per part or an error."""
+    require_import("lightgbm", why="the re-ranker is trained with LightGBM")
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    relevance = require_import("relevance", why="benchmarks/relevance.py trains the shipped model")
+    rng = np.random.default_rng(6)
+    parts = []
+    for p, col in enumerate((0, COL["cov_title"])):          # two parts that reward different features
+        cands, qrels = {}, {}
+        for q in range(30):
+            X = rng.normal(size=(30, len(FEATURES)))
+            docids = np.arange(q * 30, q * 30 + 30, dtype=np.int64)
+            good = (X[:, col] + rng.normal(size=30) * 0.3).argsort()[-3:]
+            cands[f"{p}:{q}"], qrels[f"{p}:{q}"] = (docids, X), {int(docids[i]): 1 for i in good}
+        parts.append((cands, qrels, list(cands)))
+
+    def model_bytes(weights):
+        booster = relevance.train(parts, params={"rounds": 20, "min_data_in_leaf": 5}, part_weights=weights)
+        path = tmp_path / "m.json"
+        TreeModel.from_lightgbm(booster).save(path)
+        return path.read_bytes()
+    plain = model_bytes(None)
+    assert model_bytes([1.0, 1.0]) == plain
+    assert model_bytes([2.0, 2.0]) == plain
+    assert model_bytes([1.0, 0.25]) != plain
+    with pytest.raises(ValueError):
+        model_bytes([1.0])
+
+
 def test_shipped_model_kernel_matches_numpy_oracle_with_and_without_jit():
     rng = np.random.default_rng(5)
     m = load_model()
