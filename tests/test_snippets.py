@@ -386,6 +386,21 @@ TEXTS = [
 ]
 
 
+def assert_finds_the_slow_spans(spans, terms, found, positions, why=None) -> None:
+    """The oracle check of every fast term finder: ``found`` (starts, ends, which, position) holds
+    exactly the matches of ``terms`` among ``spans`` (:meth:`Analyzer.spans_slow` of the text):
+    offsets and terms; with ``positions=True`` the positions among the kept tokens, with
+    ``positions=None`` every position 0 (``positions=False``: not checked here)."""
+    s, e, w, p = found
+    want = [(a, b, terms.index(t)) for a, b, t in spans if t in terms]
+    assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, why
+    if positions:
+        kept = [t for _, _, t in spans]
+        assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()], why
+    elif positions is None:
+        assert not p.any(), why
+
+
 @pytest.mark.parametrize("language", ["english", "german", "greek", "russian", "indonesian", ""])
 @pytest.mark.parametrize("text", TEXTS)
 def test_find_terms_equals_the_slow_spans(language, text):
@@ -393,13 +408,9 @@ def test_find_terms_equals_the_slow_spans(language, text):
     spans = an.spans_slow(text)
     vocab = sorted({t for _, _, t in spans})
     for terms in (vocab, vocab[::3], vocab[1:2], ["nothing"]):
-        want = [(a, b, terms.index(t)) for a, b, t in spans if t in terms]
         for positions in (True, False):
-            s, e, w, p = an.find_terms(text, terms, positions=positions)
-            assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (terms, positions)
-        kept = [t for _, _, t in spans]
-        s, e, w, p = an.find_terms(text, terms, positions=True)
-        assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
+            assert_finds_the_slow_spans(spans, terms, an.find_terms(text, terms, positions=positions),
+                                        positions, (terms, positions))
 
 
 @pytest.mark.parametrize("language", ["english", "russian", "indonesian", ""])
@@ -415,14 +426,10 @@ def test_find_terms_many_equals_the_slow_spans_of_each_text(language):
         for positions in (True, False):
             got = an.find_terms_many(texts, terms, positions=positions)
             assert len(got) == len(texts)
-            for text, sp, (s, e, w, p) in zip(texts, spans, got):
-                want = [(a, b, terms.index(t)) for a, b, t in sp if t in terms]
-                assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (text, terms, positions)
-                if positions:
-                    kept = [t for _, _, t in sp]
-                    assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
-                else:
-                    assert p.tolist() == an.find_terms(text, terms, positions=False)[3].tolist()
+            for text, sp, found in zip(texts, spans, got):
+                assert_finds_the_slow_spans(sp, terms, found, positions, (text, terms, positions))
+                if not positions:
+                    assert found[3].tolist() == an.find_terms(text, terms, positions=False)[3].tolist()
 
 
 @pytest.mark.parametrize("language", ["english", "german", ""])
@@ -447,10 +454,8 @@ def test_find_terms_without_positions_equals_the_slow_spans(language):
         for terms in (vocab, vocab[::2], vocab[1::3], ["run"], ["nothing"]):
             got, chars = an.find_terms_encoded(*_encode_texts(texts), terms, positions=None)
             assert chars.tolist() == [len(t) for t in texts]
-            for text, sp, (s, e, w, p) in zip(texts, spans, got):
-                want = [(a, b, terms.index(t)) for a, b, t in sp if t in terms]
-                assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (text, terms)
-                assert not p.any()
+            for text, sp, found in zip(texts, spans, got):
+                assert_finds_the_slow_spans(sp, terms, found, None, (text, terms))
 
 
 def _encode_texts(texts):
