@@ -22,6 +22,7 @@ from wikisearch.search.searcher import Searcher
 from wikisearch.search.snippets import (SnippetTerms, _phrase_runs, heading_anchor, make_snippet,
                                         make_snippets, window)
 from _oracle import oracle_snippet_window
+from conftest import SHARED_DATA
 
 EN = Analyzer("english")
 
@@ -441,7 +442,8 @@ def test_find_terms_without_positions_equals_the_slow_spans(language):
     an = Analyzer(language)
     pieces = ["run", "Runs", "xrun", "runé", "érun", "\u6771run", "run\u6771", "e\u0301run", "r\u0301un",
               "\u2014run", "na\u00efve", "Na\u00efve", "x" * 70, "r" * 70, "r" * 64, "\ud800", "\n", ".", "3run",
-              "run3", "_run", "Köln", "dog", "DOGS", "d\u00f6g", "\u200drun", "run\u200d", "'run", "RUN"]
+              "run3", "_run", "Köln", "dog", "DOGS", "d\u00f6g", "\u200drun", "run\u200d", "'run", "RUN",
+              "dying", "Dies", "DYING", "die", "dy", "d", "vying", "rat", "ra", "r", "rU", "RAN", "ru\u0301n"]
     rng = np.random.default_rng(5)
     for case in range(120):
         out = []
@@ -456,6 +458,45 @@ def test_find_terms_without_positions_equals_the_slow_spans(language):
             assert chars.tolist() == [len(t) for t in texts]
             for text, sp, found in zip(texts, spans, got):
                 assert_finds_the_slow_spans(sp, terms, found, None, (text, terms))
+
+
+def test_english_terms_keep_their_words_first_two_letters():
+    """What the term finder's first-two-letters filter rests on (``Analyzer._first_pairs``):
+    every English term of two letters or more starts with its word's first two letters, or with
+    the others ``_TWO_LETTER_STEMMERS`` gives (dying -> die); checked on every ASCII word of the
+    sample dumps and every word of one to three letters with each Porter2 suffix."""
+    import itertools
+    import re
+    import string
+    from wikisearch.analysis.analyzer import _TWO_LETTER_STEMMERS
+    other = _TWO_LETTER_STEMMERS["english"]
+    import bz2
+    import lzma
+    words = set()
+    samples = [SHARED_DATA / "enwiki-xml" / "enwik8-head-4MB.xml.bz2",
+               SHARED_DATA / "enwiki-text" / "vital-articles-level4-summaries-en.ovos.json.xz"]
+    for path in samples + sorted(Path(__file__).parent.joinpath("data").glob("*.xml")):
+        if path.is_file():
+            opener = {".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix, open)
+            with opener(path, "rb") as f:
+                words.update(re.findall(r"[A-Za-z0-9]{2,40}", f.read().decode("utf-8", "replace")))
+    suffixes = ["ing", "ingly", "ed", "edly", "ies", "ied", "s", "y", "ly", "li", "ational", "tional", "enci",
+                "anci", "abli", "entli", "izer", "ization", "ation", "ator", "alism", "aliti", "alli", "fulness",
+                "ousli", "ousness", "iveness", "iviti", "biliti", "bli", "ogi", "fulli", "lessli", "alize",
+                "icate", "iciti", "ical", "ful", "ness", "ative", "al", "ance", "ence", "er", "ic", "able", "ible",
+                "ant", "ement", "ment", "ent", "ism", "ate", "iti", "ous", "ive", "ize", "ion", "e", "eed", "sses",
+                "ying", "yed", "yes", "ier", "iest", ""]
+    letters = string.ascii_lowercase
+    words.update("".join(p) + x for n in (1, 2) for p in itertools.product(letters, repeat=n) for x in suffixes)
+    words.update("".join(p) for p in itertools.product(letters, repeat=3))
+    words = sorted(words)
+    assert len(words) > 20_000
+    for w, t in zip(words, EN._terms_of(words)):
+        if t is not None and len(t) >= 2:
+            assert t[:2] == w[:2].lower() or w[:2].lower() in other(t), (w, t)
+    assert EN._first_pairs(["die", "run"]).reshape(128, 128)[ord("d"), ord("y")]
+    assert not EN._first_pairs(["run"]).reshape(128, 128)[ord("r"), ord("a")]
+    assert Analyzer("german")._first_pairs(["run"]).all()      # not known to keep them: no filter
 
 
 def _encode_texts(texts):
