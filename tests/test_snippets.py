@@ -641,3 +641,31 @@ def test_numpy_deletes_equal_the_kernel(words, share, max_dist, prefix):
     p_h, p_ids = deletes_numpy(cps, offsets, n, prefix, max_dist)
     assert p_h.dtype == h.dtype and p_ids.dtype == ids.dtype
     assert p_h.tolist() == h.tolist() and p_ids.tolist() == ids.tolist()
+
+
+def test_bounds_from_a_prefix_are_the_whole_texts_or_none():
+    """A snippet decodes its text only as far as it needs (``_decoded``): wherever a prefix is
+    cut, the bounds found in it are those found in the whole text, or None (then the whole text
+    is decoded); runs of combining marks and spaces over the look-ahead, windows at the end."""
+    from wikisearch.search.snippets import _LOOK, _bounds, _decoded
+    rng = np.random.default_rng(21)
+    for case in range(400):
+        text = _random_text(rng, int(rng.integers(0, 60)))
+        if case % 4 == 0:
+            text += "e" + "\u0301" * int(rng.integers(1, 2 * _LOOK)) + " x"
+        if case % 5 == 0:
+            text = " " * int(rng.integers(1, 2 * _LOOK)) + text
+        art = text.encode("utf-8", "surrogatepass")
+        n = len(text)
+        width = int(rng.integers(1, 40))
+        for chars in sorted({0, 1, 5, width, width + _LOOK, max(0, n - 1), n}):
+            prefix = _decoded(art, n, chars)
+            assert text.startswith(prefix) and len(prefix) >= min(chars, n), (text, chars)
+            for _ in range(5):
+                lo = int(rng.integers(0, max(1, n)))
+                hi = None if rng.random() < 0.3 else int(rng.integers(lo, n + 1))
+                got = _bounds(prefix, n, lo, hi, width)
+                if got is not None:
+                    assert got == _bounds(text, n, lo, hi, width), (text, chars, lo, hi, width)
+                if len(prefix) == n:
+                    assert got is not None
