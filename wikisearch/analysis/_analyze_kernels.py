@@ -555,20 +555,15 @@ def _ascii_simple(table):
 
 
 @njit(cache=True, nogil=True)
-def wanted_starts(table, wanted):
-    """bool[256 * 256], index ``256 * previous byte + byte``: where :func:`_wanted_run`'s fast
-    search stops (a ``wanted`` ASCII word byte after an ASCII separator, or any byte that is not
-    ASCII)."""
-    out = np.zeros(256 * 256, np.bool_)
-    for prev in range(128):
-        if table[prev] != SEP:
-            continue
-        for b in range(128):
-            if wanted[b] and table[b] == WORD:
-                out[256 * prev + b] = True
-    for prev in range(256):
-        for b in range(128, 256):
-            out[256 * prev + b] = True
+def _wanted_starts(table, wanted):
+    """bool[128 * 128], index ``128 * previous byte + byte``: where :func:`_wanted_run`'s fast
+    search stops in ASCII text (a ``wanted`` word byte after a separator)."""
+    out = np.zeros(128 * 128, np.bool_)
+    for b in range(128):
+        if wanted[b] and table[b] == WORD:
+            for prev in range(128):
+                if table[prev] == SEP:
+                    out[128 * prev + b] = True
     return out
 
 
@@ -597,11 +592,11 @@ def _wanted_run(buf, text_ends, table, max_chars, wanted, pairs, starts, fast, t
                 prev = 32                       # (i is between tokens: as after a space)
                 while k < end:
                     b = buf[k]
-                    # one rarely taken branch per byte: a wanted byte after a separator, or
-                    # a byte that is not ASCII (``starts``, :func:`wanted_starts`)
-                    if starts[(prev << 8) | np.int64(b)]:
-                        if b >= 0x80:
-                            break
+                    if b >= 0x80:
+                        break
+                    # one rarely taken branch per byte more: a wanted byte after a separator
+                    # (:func:`_wanted_starts`)
+                    if starts[(prev << 7) | np.int64(b)]:
                         if k + 1 < end:
                             b1 = buf[k + 1]
                             if b1 < 0x80 and table[b1] == WORD and \
@@ -653,12 +648,11 @@ def _wanted_run(buf, text_ends, table, max_chars, wanted, pairs, starts, fast, t
 
 
 @njit(cache=True, nogil=True)
-def tokenize_wanted_spans(buf, text_ends, table, max_chars, wanted, pairs, starts):
+def tokenize_wanted_spans(buf, text_ends, table, max_chars, wanted, pairs):
     """:func:`tokenize_distinct_spans` without ordinals (every token's id is
     its distinct id), the ASCII text between the wanted tokens passed fast
     (:func:`_wanted_run`; ``pairs``: bool[128 * 128], the wanted first two bytes of ASCII
-    tokens, all true for none left out; ``starts``: :func:`wanted_starts` of ``table`` and
-    ``wanted``): ``(token_ids, starts, stops, text_token_ends,
+    tokens, all true for none left out): ``(token_ids, starts, stops, text_token_ends,
     text_chars, distinct_start, distinct_stop, distinct_hash, distinct_key, distinct_key2)``."""
     tok_ids = np.empty(max(64, buf.size // 64), np.int64)
     tok_start = np.empty(tok_ids.size, np.int64)
@@ -673,6 +667,7 @@ def tokenize_wanted_spans(buf, text_ends, table, max_chars, wanted, pairs, start
     text_tok_ends = np.zeros(text_ends.size, np.int64)
     text_chars = np.zeros(text_ends.size, np.int64)
     fast = _ascii_simple(table)
+    starts = _wanted_starts(table, wanted)
     t, i, cont, n_tok, n_dist = 0, 0, 0, 0, 0
     text_cont = 0                           # continuation bytes before text t
     while t < text_ends.size:

@@ -340,21 +340,6 @@ def _encode(texts) -> tuple[np.ndarray, np.ndarray]:
     return buf[:pos], ends
 
 
-_STARTS: dict[bytes, np.ndarray] = {}
-
-
-def _wanted_starts(wanted: np.ndarray) -> np.ndarray:
-    """:func:`_analyze_kernels.wanted_starts` of the class table and ``wanted`` (64 KiB; a few
-    hundred sets of first letters kept: queries share them)."""
-    key = wanted.tobytes()
-    got = _STARTS.get(key)
-    if got is None:
-        if len(_STARTS) >= 512:
-            _STARTS.clear()
-        got = _STARTS[key] = K.wanted_starts(class_table(), wanted)
-    return got
-
-
 def _token_strings(buf, starts, stops) -> list[str]:
     if starts.size == 0:
         return []
@@ -675,7 +660,7 @@ class Analyzer:
             pairs = self._first_pairs(terms) if not wanted[:128].all() else _ALL_PAIRS
             (code, starts, stops, text_tok_ends, text_chars, d_start, d_stop, d_hash, d_key,
              d_key2) = K.tokenize_wanted_spans(buf, ends, class_table(), self.max_token_chars, wanted,
-                                               pairs, _wanted_starts(wanted))
+                                               pairs)
             ordinal, text_first = np.zeros(len(code), np.int64), np.zeros(n_texts, np.int64)
         else:
             (code, starts, stops, ordinal, text_tok_ends, text_first, text_chars, d_start, d_stop,
@@ -713,15 +698,17 @@ class Analyzer:
         known to keep first letters."""
         if not self.first_pairs_kept():
             return _ALL_PAIRS
-        pairs = np.zeros((128, 128), bool)
+        pairs = bytearray(128 * 128)
         other = _TWO_LETTER_STEMMERS[self.language] if self.stem else (lambda t: ())
         for t in terms:
-            if len(t) < 2 or ord(t[0]) >= 128 or ord(t[1]) >= 128:
-                pairs[ord(t[0]) if ord(t[0]) < 128 else slice(None)] = True   # any second letter
+            if not t or ord(t[0]) >= 128:
+                return _ALL_PAIRS
+            if len(t) < 2 or ord(t[1]) >= 128:  # any second letter
+                pairs[128 * ord(t[0]):128 * ord(t[0]) + 128] = b"\x01" * 128
                 continue
             for p in (t[:2],) + other(t):
-                pairs[ord(p[0]), ord(p[1])] = True
-        return pairs.reshape(-1)
+                pairs[128 * ord(p[0]) + ord(p[1])] = 1
+        return np.frombuffer(pairs, bool)
 
     def _term_memo(self) -> "_TermMemo":
         memo = getattr(self._local, "memo", None)   # one per thread: kernels fill it
