@@ -593,11 +593,11 @@ def test_snippets_from_stored_bytes_equal_those_from_fields():
 def test_char_cut_equals_slicing_the_string():
     from wikisearch.search._snippet_kernels import char_cut
     rng = np.random.default_rng(3)
-    for _ in range(300):
-        text = _random_text(rng, int(rng.integers(0, 30)))
+    for case in range(300):
+        text = _random_text(rng, int(rng.integers(0, 30 if case % 3 else 500)))   # (8 bytes at a time)
         raw = text.encode("utf-8", "surrogatepass")
         buf = np.frombuffer(b"##" + raw + b"##", np.uint8)
-        for n in (0, 1, 2, 7, len(text) - 1, len(text), len(text) + 3):
+        for n in (0, 1, 2, 7, 8, 9, 17, len(text) // 2, len(text) - 1, len(text), len(text) + 3):
             if n < 0:
                 continue
             end, chars = char_cut(buf, 2, 2 + len(raw), n)
