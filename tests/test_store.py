@@ -185,3 +185,16 @@ def test_prefix_decoder_gives_python_zstandards_bytes():
                                      write_dict_id=True).compress(docs[2])
     with pytest.raises(ValueError):
         dec.decompress(other)
+
+
+def test_without_libzstd_the_store_reads_the_same(tmp_path, monkeypatch):
+    """Where the system's libzstd cannot be loaded, python-zstandard decodes every frame."""
+    from wikisearch.index import store as S
+    docs = _docs(12, 120)
+    write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"))
+    monkeypatch.setattr(S, "_LIBZSTD", None)
+    monkeypatch.setattr(S._local, "prefix_decoders", {}, raising=False)
+    assert S._prefix_decoder(shipped_dictionary("en")) is None
+    c = _open(tmp_path / "s.bin")
+    assert [StoreReader(c).doc(i) for i in range(120)] == docs
+    c.close()
