@@ -22,6 +22,7 @@ from wikisearch.search.searcher import Searcher
 from wikisearch.search.snippets import (SnippetTerms, _phrase_runs, heading_anchor, make_snippet,
                                         make_snippets, window)
 from _oracle import oracle_snippet_window
+from conftest import SHARED_DATA
 
 EN = Analyzer("english")
 
@@ -386,6 +387,21 @@ TEXTS = [
 ]
 
 
+def assert_finds_the_slow_spans(spans, terms, found, positions, why=None) -> None:
+    """The oracle check of every fast term finder: ``found`` (starts, ends, which, position) holds
+    exactly the matches of ``terms`` among ``spans`` (:meth:`Analyzer.spans_slow` of the text):
+    offsets and terms; with ``positions=True`` the positions among the kept tokens, with
+    ``positions=None`` every position 0 (``positions=False``: not checked here)."""
+    s, e, w, p = found
+    want = [(a, b, terms.index(t)) for a, b, t in spans if t in terms]
+    assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, why
+    if positions:
+        kept = [t for _, _, t in spans]
+        assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()], why
+    elif positions is None:
+        assert not p.any(), why
+
+
 @pytest.mark.parametrize("language", ["english", "german", "greek", "russian", "indonesian", ""])
 @pytest.mark.parametrize("text", TEXTS)
 def test_find_terms_equals_the_slow_spans(language, text):
@@ -393,13 +409,9 @@ def test_find_terms_equals_the_slow_spans(language, text):
     spans = an.spans_slow(text)
     vocab = sorted({t for _, _, t in spans})
     for terms in (vocab, vocab[::3], vocab[1:2], ["nothing"]):
-        want = [(a, b, terms.index(t)) for a, b, t in spans if t in terms]
         for positions in (True, False):
-            s, e, w, p = an.find_terms(text, terms, positions=positions)
-            assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (terms, positions)
-        kept = [t for _, _, t in spans]
-        s, e, w, p = an.find_terms(text, terms, positions=True)
-        assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
+            assert_finds_the_slow_spans(spans, terms, an.find_terms(text, terms, positions=positions),
+                                        positions, (terms, positions))
 
 
 @pytest.mark.parametrize("language", ["english", "russian", "indonesian", ""])
@@ -415,14 +427,10 @@ def test_find_terms_many_equals_the_slow_spans_of_each_text(language):
         for positions in (True, False):
             got = an.find_terms_many(texts, terms, positions=positions)
             assert len(got) == len(texts)
-            for text, sp, (s, e, w, p) in zip(texts, spans, got):
-                want = [(a, b, terms.index(t)) for a, b, t in sp if t in terms]
-                assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (text, terms, positions)
-                if positions:
-                    kept = [t for _, _, t in sp]
-                    assert [kept[i] for i in p.tolist()] == [terms[i] for i in w.tolist()]
-                else:
-                    assert p.tolist() == an.find_terms(text, terms, positions=False)[3].tolist()
+            for text, sp, found in zip(texts, spans, got):
+                assert_finds_the_slow_spans(sp, terms, found, positions, (text, terms, positions))
+                if not positions:
+                    assert found[3].tolist() == an.find_terms(text, terms, positions=False)[3].tolist()
 
 
 @pytest.mark.parametrize("language", ["english", "german", ""])
@@ -434,7 +442,8 @@ def test_find_terms_without_positions_equals_the_slow_spans(language):
     an = Analyzer(language)
     pieces = ["run", "Runs", "xrun", "runé", "érun", "\u6771run", "run\u6771", "e\u0301run", "r\u0301un",
               "\u2014run", "na\u00efve", "Na\u00efve", "x" * 70, "r" * 70, "r" * 64, "\ud800", "\n", ".", "3run",
-              "run3", "_run", "Köln", "dog", "DOGS", "d\u00f6g", "\u200drun", "run\u200d", "'run", "RUN"]
+              "run3", "_run", "Köln", "dog", "DOGS", "d\u00f6g", "\u200drun", "run\u200d", "'run", "RUN",
+              "dying", "Dies", "DYING", "die", "dy", "d", "vying", "rat", "ra", "r", "rU", "RAN", "ru\u0301n"]
     rng = np.random.default_rng(5)
     for case in range(120):
         out = []
@@ -447,10 +456,47 @@ def test_find_terms_without_positions_equals_the_slow_spans(language):
         for terms in (vocab, vocab[::2], vocab[1::3], ["run"], ["nothing"]):
             got, chars = an.find_terms_encoded(*_encode_texts(texts), terms, positions=None)
             assert chars.tolist() == [len(t) for t in texts]
-            for text, sp, (s, e, w, p) in zip(texts, spans, got):
-                want = [(a, b, terms.index(t)) for a, b, t in sp if t in terms]
-                assert list(zip(s.tolist(), e.tolist(), w.tolist())) == want, (text, terms)
-                assert not p.any()
+            for text, sp, found in zip(texts, spans, got):
+                assert_finds_the_slow_spans(sp, terms, found, None, (text, terms))
+
+
+def test_english_terms_keep_their_words_first_two_letters():
+    """What the term finder's first-two-letters filter rests on (``Analyzer._first_pairs``):
+    every English term of two letters or more starts with its word's first two letters, or with
+    the others ``_TWO_LETTER_STEMMERS`` gives (dying -> die); checked on every ASCII word of the
+    sample dumps and every word of one to three letters with each Porter2 suffix."""
+    import itertools
+    import re
+    import string
+    from wikisearch.analysis.analyzer import _TWO_LETTER_STEMMERS
+    other = _TWO_LETTER_STEMMERS["english"]
+    import bz2
+    import lzma
+    words = set()
+    samples = [SHARED_DATA / "enwiki-xml" / "enwik8-head-4MB.xml.bz2",
+               SHARED_DATA / "enwiki-text" / "vital-articles-level4-summaries-en.ovos.json.xz"]
+    for path in samples + sorted(Path(__file__).parent.joinpath("data").glob("*.xml")):
+        if path.is_file():
+            opener = {".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix, open)
+            with opener(path, "rb") as f:
+                words.update(re.findall(r"[A-Za-z0-9]{2,40}", f.read().decode("utf-8", "replace")))
+    suffixes = ["ing", "ingly", "ed", "edly", "ies", "ied", "s", "y", "ly", "li", "ational", "tional", "enci",
+                "anci", "abli", "entli", "izer", "ization", "ation", "ator", "alism", "aliti", "alli", "fulness",
+                "ousli", "ousness", "iveness", "iviti", "biliti", "bli", "ogi", "fulli", "lessli", "alize",
+                "icate", "iciti", "ical", "ful", "ness", "ative", "al", "ance", "ence", "er", "ic", "able", "ible",
+                "ant", "ement", "ment", "ent", "ism", "ate", "iti", "ous", "ive", "ize", "ion", "e", "eed", "sses",
+                "ying", "yed", "yes", "ier", "iest", ""]
+    letters = string.ascii_lowercase
+    words.update("".join(p) + x for n in (1, 2) for p in itertools.product(letters, repeat=n) for x in suffixes)
+    words.update("".join(p) for p in itertools.product(letters, repeat=3))
+    words = sorted(words)
+    assert len(words) > 20_000
+    for w, t in zip(words, EN._terms_of(words)):
+        if t is not None and len(t) >= 2:
+            assert t[:2] == w[:2].lower() or w[:2].lower() in other(t), (w, t)
+    assert EN._first_pairs(["die", "run"]).reshape(128, 128)[ord("d"), ord("y")]
+    assert not EN._first_pairs(["run"]).reshape(128, 128)[ord("r"), ord("a")]
+    assert Analyzer("german")._first_pairs(["run"]).all()      # not known to keep them: no filter
 
 
 def _encode_texts(texts):
@@ -547,11 +593,11 @@ def test_snippets_from_stored_bytes_equal_those_from_fields():
 def test_char_cut_equals_slicing_the_string():
     from wikisearch.search._snippet_kernels import char_cut
     rng = np.random.default_rng(3)
-    for _ in range(300):
-        text = _random_text(rng, int(rng.integers(0, 30)))
+    for case in range(300):
+        text = _random_text(rng, int(rng.integers(0, 30 if case % 3 else 500)))   # (8 bytes at a time)
         raw = text.encode("utf-8", "surrogatepass")
         buf = np.frombuffer(b"##" + raw + b"##", np.uint8)
-        for n in (0, 1, 2, 7, len(text) - 1, len(text), len(text) + 3):
+        for n in (0, 1, 2, 7, 8, 9, 17, len(text) // 2, len(text) - 1, len(text), len(text) + 3):
             if n < 0:
                 continue
             end, chars = char_cut(buf, 2, 2 + len(raw), n)
@@ -595,3 +641,31 @@ def test_numpy_deletes_equal_the_kernel(words, share, max_dist, prefix):
     p_h, p_ids = deletes_numpy(cps, offsets, n, prefix, max_dist)
     assert p_h.dtype == h.dtype and p_ids.dtype == ids.dtype
     assert p_h.tolist() == h.tolist() and p_ids.tolist() == ids.tolist()
+
+
+def test_bounds_from_a_prefix_are_the_whole_texts_or_none():
+    """A snippet decodes its text only as far as it needs (``_decoded``): wherever a prefix is
+    cut, the bounds found in it are those found in the whole text, or None (then the whole text
+    is decoded); runs of combining marks and spaces over the look-ahead, windows at the end."""
+    from wikisearch.search.snippets import _LOOK, _bounds, _decoded
+    rng = np.random.default_rng(21)
+    for case in range(400):
+        text = _random_text(rng, int(rng.integers(0, 60)))
+        if case % 4 == 0:
+            text += "e" + "\u0301" * int(rng.integers(1, 2 * _LOOK)) + " x"
+        if case % 5 == 0:
+            text = " " * int(rng.integers(1, 2 * _LOOK)) + text
+        art = text.encode("utf-8", "surrogatepass")
+        n = len(text)
+        width = int(rng.integers(1, 40))
+        for chars in sorted({0, 1, 5, width, width + _LOOK, max(0, n - 1), n}):
+            prefix = _decoded(art, n, chars)
+            assert text.startswith(prefix) and len(prefix) >= min(chars, n), (text, chars)
+            for _ in range(5):
+                lo = int(rng.integers(0, max(1, n)))
+                hi = None if rng.random() < 0.3 else int(rng.integers(lo, n + 1))
+                got = _bounds(prefix, n, lo, hi, width)
+                if got is not None:
+                    assert got == _bounds(text, n, lo, hi, width), (text, chars, lo, hi, width)
+                if len(prefix) == n:
+                    assert got is not None

@@ -151,3 +151,50 @@ def test_format5_store_without_a_dictionary_is_still_read(tmp_path):
     c = _open(tmp_path / "s.bin")
     assert [StoreReader(c).doc(i) for i in range(30)] == docs
     c.close()
+
+
+def test_prefix_decoder_gives_python_zstandards_bytes():
+    """Frames decoded with the dictionary just before the output (libzstd, the fast path of
+    ``_decompress``) are python-zstandard's bytes: small and large frames (the buffer grows),
+    an empty one; a frame without a content size is left to python-zstandard; a damaged frame
+    or one of another dictionary raises, as python-zstandard does."""
+    import zstandard
+    from wikisearch.index import store as S
+    from conftest import require_or_skip
+    require_or_skip(S._libzstd() is not None,
+                    "no system libzstd to load: python-zstandard is the only decoder here")
+    d = shipped_dictionary("en")
+    comp = S._compressor(d)
+    docs = _docs(11, 80)
+    blobs = [b"", b"x", docs[0]] + [b"".join(docs[i:i + 7]) for i in range(0, 80, 7)] + [b"".join(docs) * 3]
+    assert max(map(len, blobs)) > (1 << 18)           # beyond the first buffer
+    for raw in blobs + blobs[::-1]:
+        frame = comp.compress(raw)
+        assert S._decompress(frame, d) == S._decompress_zstandard(frame, d) == raw
+        assert S._decompress(np.frombuffer(frame, np.uint8), d) == raw     # a view of the mapped file
+    dec = S._prefix_decoder(d)
+    no_size = zstandard.ZstdCompressor(dict_data=zstandard.ZstdCompressionDict(d),
+                                       write_content_size=False).compress(docs[1])
+    assert dec.decompress(no_size) is None          # (python-zstandard refuses it too)
+    frame = bytearray(comp.compress(b"".join(docs[:20])))
+    frame[len(frame) // 2] ^= 0x5A
+    for fn in (S._decompress, S._decompress_zstandard):
+        with pytest.raises(Exception):
+            fn(bytes(frame), d)
+    other = zstandard.ZstdCompressor(dict_data=zstandard.train_dictionary(4096, [x for x in docs if x] * 4),
+                                     write_dict_id=True).compress(docs[2])
+    with pytest.raises(ValueError):
+        dec.decompress(other)
+
+
+def test_without_libzstd_the_store_reads_the_same(tmp_path, monkeypatch):
+    """Where the system's libzstd cannot be loaded, python-zstandard decodes every frame."""
+    from wikisearch.index import store as S
+    docs = _docs(12, 120)
+    write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"))
+    monkeypatch.setattr(S, "_LIBZSTD", None)
+    monkeypatch.setattr(S._local, "prefix_decoders", {}, raising=False)
+    assert S._prefix_decoder(shipped_dictionary("en")) is None
+    c = _open(tmp_path / "s.bin")
+    assert [StoreReader(c).doc(i) for i in range(120)] == docs
+    c.close()

@@ -555,15 +555,30 @@ def _ascii_simple(table):
 
 
 @njit(cache=True, nogil=True)
-def _wanted_run(buf, text_ends, table, max_chars, wanted, fast, t, i, cont, tok_ids, tok_start,
+def _wanted_starts(table, wanted):
+    """bool[128 * 128], index ``128 * previous byte + byte``: where :func:`_wanted_run`'s fast
+    search stops in ASCII text (a ``wanted`` word byte after a separator)."""
+    out = np.zeros(128 * 128, np.bool_)
+    for b in range(128):
+        if wanted[b] and table[b] == WORD:
+            for prev in range(128):
+                if table[prev] == SEP:
+                    out[128 * prev + b] = True
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _wanted_run(buf, text_ends, table, max_chars, wanted, pairs, starts, fast, t, i, cont, tok_ids, tok_start,
                 tok_stop, n_tok, ht, d_start, d_stop, d_hash, d_key, d_key2, n_dist):
     """:func:`_spans_distinct_run` without ordinals: the same tokens, ids,
     and spans. With ``fast`` (:func:`_ascii_simple`), ASCII text is passed by a search for the
     next byte that may start a wanted token (a wanted byte at a point between tokens or after
-    an ASCII separator) or is not ASCII, which needs no classes and no counts (ASCII bytes are
-    no continuation bytes and no token is counted); a non-ASCII byte is taken from the start
-    of the ASCII word run before it (a point between tokens) by the exact steps, until the
-    walk is between tokens at an ASCII byte again."""
+    an ASCII separator, unless the token's second byte is an ASCII word byte and ``pairs`` of
+    the two bytes, ASCII-lowercased, ``128 * first + second``, is false) or is not ASCII, which
+    needs no classes and no counts (ASCII bytes are no continuation bytes and no token is
+    counted); a non-ASCII byte is taken from the start of the ASCII word run before it (a point
+    between tokens) by the exact steps (which look at ``wanted`` only), until the walk is
+    between tokens at an ASCII byte again."""
     n_slots = ht.size // 4
     max_dist = min(d_start.size, n_slots // 2)   # load factor <= 1/2
     mask = np.uint64(n_slots - 1)
@@ -574,12 +589,23 @@ def _wanted_run(buf, text_ends, table, max_chars, wanted, fast, t, i, cont, tok_
                 return t, i, cont, n_tok, n_dist
             if fast and buf[i] < 0x80:          # between tokens, at an ASCII byte
                 k = i
+                prev = 32                       # (i is between tokens: as after a space)
                 while k < end:
                     b = buf[k]
                     if b >= 0x80:
                         break
-                    if wanted[b] and table[b] == WORD and (k == i or table[buf[k - 1]] == SEP):
+                    # one rarely taken branch per byte more: a wanted byte after a separator
+                    # (:func:`_wanted_starts`)
+                    if starts[(prev << 7) | np.int64(b)]:
+                        if k + 1 < end:
+                            b1 = buf[k + 1]
+                            if b1 < 0x80 and table[b1] == WORD and \
+                                    not pairs[128 * _lower(np.int64(b)) + _lower(np.int64(b1))]:
+                                k += 2              # not wanted: its next bytes start nothing
+                                prev = np.int64(b1)
+                                continue
                         break
+                    prev = np.int64(b)
                     k += 1
                 if k < end and buf[k] >= 0x80:  # back to where its word run starts
                     while k > i and table[buf[k - 1]] == WORD:
@@ -622,11 +648,12 @@ def _wanted_run(buf, text_ends, table, max_chars, wanted, fast, t, i, cont, tok_
 
 
 @njit(cache=True, nogil=True)
-def tokenize_wanted_spans(buf, text_ends, table, max_chars, wanted):
+def tokenize_wanted_spans(buf, text_ends, table, max_chars, wanted, pairs):
     """:func:`tokenize_distinct_spans` without ordinals (every token's id is
     its distinct id), the ASCII text between the wanted tokens passed fast
-    (:func:`_wanted_run`): ``(token_ids, starts, stops, text_token_ends, text_chars,
-    distinct_start, distinct_stop, distinct_hash, distinct_key, distinct_key2)``."""
+    (:func:`_wanted_run`; ``pairs``: bool[128 * 128], the wanted first two bytes of ASCII
+    tokens, all true for none left out): ``(token_ids, starts, stops, text_token_ends,
+    text_chars, distinct_start, distinct_stop, distinct_hash, distinct_key, distinct_key2)``."""
     tok_ids = np.empty(max(64, buf.size // 64), np.int64)
     tok_start = np.empty(tok_ids.size, np.int64)
     tok_stop = np.empty(tok_ids.size, np.int64)
@@ -640,11 +667,12 @@ def tokenize_wanted_spans(buf, text_ends, table, max_chars, wanted):
     text_tok_ends = np.zeros(text_ends.size, np.int64)
     text_chars = np.zeros(text_ends.size, np.int64)
     fast = _ascii_simple(table)
+    starts = _wanted_starts(table, wanted)
     t, i, cont, n_tok, n_dist = 0, 0, 0, 0, 0
     text_cont = 0                           # continuation bytes before text t
     while t < text_ends.size:
         t2, i, cont, n_tok, n_dist = _wanted_run(
-            buf, text_ends[:t + 1], table, max_chars, wanted, fast, t, i, cont, tok_ids,
+            buf, text_ends[:t + 1], table, max_chars, wanted, pairs, starts, fast, t, i, cont, tok_ids,
             tok_start, tok_stop, n_tok, ht, d_start, d_stop, d_hash, d_key, d_key2, n_dist)
         if t2 > t:                          # text t is done
             begin = text_ends[t - 1] if t > 0 else 0

@@ -52,6 +52,22 @@ ANALYZER_VERSION = 1
 MAX_TOKEN_CHARS = 64
 #: Snowball stemmers that strip word beginnings (so a stem may not start as its word does).
 _PREFIXING_STEMMERS = frozenset(("indonesian", "irish"))
+
+
+def _porter2_other_pairs(term: str) -> tuple[str, ...]:
+    """Porter2 (Snowball 2) turns a consonant + "ying" into the consonant + "ie" (dying, lying,
+    vying -> die, lie, vie): the one place it changes a second letter."""
+    return (term[0] + "y",) if len(term) == 3 and term[1:] == "ie" else ()
+
+
+#: Stemmers after which a term starts with the first two letters (normalized) of the words it
+#: comes from, but for the other first two letters the function gives: Porter2 changes a word in
+#: its suffix regions, which begin at the third letter at the earliest (R1 follows a vowel and a
+#: non-vowel), and in its exceptional forms. The snippets' term finder passes ASCII tokens whose
+#: first two letters no query term can come from (``find_terms_encoded``; tests/test_snippets.py
+#: checks every word of the sample dumps and every short word, with each Porter2 suffix).
+_TWO_LETTER_STEMMERS = {"english": _porter2_other_pairs}
+_ALL_PAIRS = np.ones(128 * 128, bool)
 _CACHE_LIMIT = 1 << 18   # normalized tokens remembered per analyzer (cleared when full)
 
 # Code points whose letters are tokens of their own (only L* and N* ones become CJK).
@@ -641,8 +657,10 @@ class Analyzer:
         # the tokens are told apart in a table of this call's own (small: it stays in cache),
         # and the memo (large) is asked once per distinct token, not once per token
         if positions is None:                   # no positions: ASCII text passed fast
+            pairs = self._first_pairs(terms) if not wanted[:128].all() else _ALL_PAIRS
             (code, starts, stops, text_tok_ends, text_chars, d_start, d_stop, d_hash, d_key,
-             d_key2) = K.tokenize_wanted_spans(buf, ends, class_table(), self.max_token_chars, wanted)
+             d_key2) = K.tokenize_wanted_spans(buf, ends, class_table(), self.max_token_chars, wanted,
+                                               pairs)
             ordinal, text_first = np.zeros(len(code), np.int64), np.zeros(n_texts, np.int64)
         else:
             (code, starts, stops, ordinal, text_tok_ends, text_first, text_chars, d_start, d_stop,
@@ -668,6 +686,29 @@ class Analyzer:
             out.append((s[a:b], e[a:b], w[a:b], position[a:b]) if b > a else none)
             a = b
         return out, text_chars
+
+    def first_pairs_kept(self) -> bool:
+        """Does every term start with the first two letters of the words it comes from (but the
+        others :data:`_TWO_LETTER_STEMMERS` names)? (no stemmer, or a listed one)"""
+        return not self.stem or self.language in _TWO_LETTER_STEMMERS
+
+    def _first_pairs(self, terms) -> np.ndarray:
+        """bool[128 * 128]: may an ASCII token whose first two bytes are (lowercased) ``a``, ``b``
+        analyze to one of ``terms`` (index ``128 * a + b``)? All true when the stemmer is not
+        known to keep first letters."""
+        if not self.first_pairs_kept():
+            return _ALL_PAIRS
+        pairs = bytearray(128 * 128)
+        other = _TWO_LETTER_STEMMERS[self.language] if self.stem else (lambda t: ())
+        for t in terms:
+            if not t or ord(t[0]) >= 128:
+                return _ALL_PAIRS
+            if len(t) < 2 or ord(t[1]) >= 128:  # any second letter
+                pairs[128 * ord(t[0]):128 * ord(t[0]) + 128] = b"\x01" * 128
+                continue
+            for p in (t[:2],) + other(t):
+                pairs[128 * ord(p[0]) + ord(p[1])] = 1
+        return np.frombuffer(pairs, bool)
 
     def _term_memo(self) -> "_TermMemo":
         memo = getattr(self._local, "memo", None)   # one per thread: kernels fill it

@@ -22,8 +22,11 @@ none). Meta: ``compression`` ("zstd"), ``level``, ``n_docs``, ``open_tail``, ``d
 """
 from __future__ import annotations
 
+import sys
 import threading
 import zlib
+from array import array
+from bisect import bisect_right
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -88,7 +91,120 @@ def _compressor(dictionary: bytes):
 _local = threading.local()
 
 
-def _decompress(frame: bytes, dictionary: bytes = b"") -> bytes:
+def _decompress(frame, dictionary: bytes = b"") -> bytes:
+    """A store frame decompressed (``frame``: bytes or a uint8 view). With a dictionary, through
+    :class:`_PrefixDecoder` when the system's libzstd can be loaded (the same bytes, ~1.5x
+    faster), else python-zstandard (:func:`_decompress_zstandard`, also its oracle in tests)."""
+    if dictionary:
+        dec = _prefix_decoder(dictionary)
+        if dec is not None:
+            out = dec.decompress(frame)
+            if out is not None:
+                return out
+    return _decompress_zstandard(frame, dictionary)
+
+
+#: libzstd's symbols (ctypes), None when it cannot be loaded; False: not tried yet.
+_LIBZSTD = False
+#: Frames of more than this many bytes (by their header) go to python-zstandard.
+_PREFIX_MAX = 1 << 26
+
+
+def _libzstd():
+    global _LIBZSTD
+    if _LIBZSTD is False:
+        _LIBZSTD = None
+        try:
+            import ctypes
+            import ctypes.util
+            lib = ctypes.CDLL("libzstd.so.1" if sys.platform.startswith("linux") else
+                              ctypes.util.find_library("zstd") or "libzstd")
+            if lib.ZSTD_versionNumber() >= 10400:   # 1.4: the calls below, stable since
+                vp, sz = ctypes.c_void_p, ctypes.c_size_t
+                for name, res, args in (
+                        ("ZSTD_createDCtx", vp, []), ("ZSTD_freeDCtx", sz, [vp]),
+                        ("ZSTD_createDDict_byReference", vp, [vp, sz]), ("ZSTD_freeDDict", sz, [vp]),
+                        ("ZSTD_getFrameContentSize", ctypes.c_ulonglong, [vp, sz]),
+                        ("ZSTD_decompress_usingDDict", sz, [vp, vp, sz, vp, sz, vp]),
+                        ("ZSTD_isError", ctypes.c_uint, [sz])):
+                    f = getattr(lib, name)
+                    f.restype, f.argtypes = res, args
+                _LIBZSTD = lib
+        except (OSError, AttributeError, TypeError):
+            _LIBZSTD = None
+    return _LIBZSTD
+
+
+class _PrefixDecoder:
+    """libzstd decoding store frames into a buffer that holds the dictionary just before the
+    output: the dictionary's content and the frame's output are then one contiguous history,
+    which zstd decodes on its fast path (a referenced dictionary elsewhere in memory takes the
+    "external dictionary" path, each match checked for crossing into it: ~1.5x slower on the
+    30k articles' frames, benchmarks/results/snippets.md, Session 10). Not thread-safe: one per
+    thread and dictionary. The bytes are zstd's either way (tests compare with python-zstandard)."""
+
+    def __init__(self, lib, dictionary: bytes, capacity: int = 1 << 18):
+        self.lib, self.dictionary = lib, dictionary
+        self.dctx = lib.ZSTD_createDCtx()
+        self.ddict = None
+        self._arena(capacity)
+
+    def _arena(self, capacity: int) -> None:
+        if self.ddict:
+            self.lib.ZSTD_freeDDict(self.ddict)
+        n = len(self.dictionary)
+        self.buf = np.empty(n + capacity, np.uint8)
+        self.buf[:n] = np.frombuffer(self.dictionary, np.uint8)
+        base = self.buf.ctypes.data
+        # by reference: the dictionary's content stays where it is in self.buf, before the output
+        self.ddict = self.lib.ZSTD_createDDict_byReference(base, n)
+        self.out = base + n
+        self.capacity = capacity
+
+    def decompress(self, frame) -> bytes | None:
+        """The frame's bytes, or None when it is left to python-zstandard (no content size in its
+        header, or a huge one); a damaged frame raises ValueError."""
+        lib = self.lib
+        src = np.frombuffer(frame, np.uint8) if not isinstance(frame, np.ndarray) else frame
+        src = np.ascontiguousarray(src)
+        ptr = src.ctypes.data
+        size = lib.ZSTD_getFrameContentSize(ptr, src.size)
+        if size >= _PREFIX_MAX:             # also ZSTD_CONTENTSIZE_UNKNOWN / _ERROR (2^64 - 1, - 2)
+            return None
+        if size > self.capacity:
+            self._arena(max(int(size), 2 * self.capacity))
+        got = lib.ZSTD_decompress_usingDDict(self.dctx, self.out, self.capacity, ptr, src.size,
+                                             self.ddict)
+        if lib.ZSTD_isError(got) or got != size:
+            raise ValueError("zstd could not decode the frame" if lib.ZSTD_isError(got) else
+                             f"the frame holds {got} bytes, its header says {size}")
+        n = len(self.dictionary)
+        return self.buf[n:n + got].tobytes()
+
+    def __del__(self):
+        lib = self.lib
+        if getattr(self, "ddict", None):
+            lib.ZSTD_freeDDict(self.ddict)
+        if getattr(self, "dctx", None):
+            lib.ZSTD_freeDCtx(self.dctx)
+
+
+def _prefix_decoder(dictionary: bytes) -> _PrefixDecoder | None:
+    cache = getattr(_local, "prefix_decoders", None)
+    if cache is None:
+        cache = _local.prefix_decoders = {}
+    dec = cache.get(dictionary)
+    if dec is None:
+        lib = _libzstd()
+        if lib is None:
+            return None
+        if len(cache) > 8:
+            cache.clear()
+        dec = cache[dictionary] = _PrefixDecoder(lib, dictionary)
+    return dec
+
+
+def _decompress_zstandard(frame, dictionary: bytes = b"") -> bytes:
     # a decompressor (and its context) per thread and dictionary, made once: they are not
     # thread-safe, and loading a dictionary costs more than a small frame does
     cache = getattr(_local, "decompressors", None)
@@ -225,13 +341,12 @@ def merge_stores(stores: list, path: Path) -> None:
 def read_block(s, b: int, dictionary: bytes | None = None) -> bytes:
     """Block ``b`` of a STOR container, checksum-verified and decompressed (``dictionary``: the
     container's, :func:`store_dictionary`; read from it when None)."""
-    bo = s.checked("block_offsets")
-    a, z = int(bo[b]), int(bo[b + 1])
+    a, z = s.checked("block_offsets")[b:b + 2].tolist()
     # the frame as the file holds it (a view of the mapped file, or the bytes read): the
     # checksum and zstd read it where it is, without a copy
     frame = s.read("data", a, z) if getattr(s, "sparse", False) else s["data"][a:z]
     crc = zlib.crc32(frame)
-    if crc != int(s.checked("block_crc")[b]):
+    if crc != s.checked("block_crc")[b].item():
         raise CorruptIndexError(s.path, f"checksum mismatch in stored-text block {b}",
                                 expected=f"{int(s['block_crc'][b]):08x}", found=f"{crc:08x}")
     try:
@@ -251,21 +366,24 @@ class StoreReader:
                                     expected=COMPRESSION, found=container.meta.get("compression"))
         # the tables are checked once (their CRCs); each frame has its own
         self.block_docs = np.asarray(container.checked("block_docs"), np.int64)
+        # (bisect over a Python array: ~1 us a look-up, numpy's searchsorted of one int ~7)
+        self._block_docs = array("q", self.block_docs.tobytes())
         self.doc_ends = container.checked("doc_ends")
         self.dictionary = store_dictionary(container)
         self._last: tuple[int, bytes] | None = None
 
     def doc(self, docid: int) -> bytes:
-        b = int(np.searchsorted(self.block_docs, docid, side="right")) - 1
+        b = bisect_right(self._block_docs, docid) - 1
         last = self._last
         if last is not None and last[0] == b:
             raw = last[1]
         else:
             raw = read_block(self.c, b, self.dictionary)
             self._last = (b, raw)
-        first = int(self.block_docs[b])
-        start = 0 if docid == first else int(self.doc_ends[docid - 1])
-        end = int(self.doc_ends[docid])
+        if docid == self._block_docs[b]:
+            start, end = 0, self.doc_ends[docid].item()
+        else:
+            start, end = self.doc_ends[docid - 1:docid + 1].tolist()
         if not 0 <= start <= end <= len(raw):     # the tables are outside the frames' checksums
             raise CorruptIndexError(self.c.path, f"stored document {docid} lies outside its block {b}",
                                     expected=f"[{start}, {end}) within {len(raw)} bytes", found="no")

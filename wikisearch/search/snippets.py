@@ -214,34 +214,83 @@ def make_snippets(analyzer, docs: list, terms: SnippetTerms,
     arts = [_article(d, scan_chars) for d in docs]
     ends = np.fromiter(accumulate(map(len, arts)), np.int64, len(arts))
     buf = np.frombuffer(b"".join(arts), np.uint8)
-    found, _ = analyzer.find_terms_encoded(buf, ends, terms.terms, positions=True if terms.phrases else None)
-    return [_snippet(art.decode("utf-8", "surrogatepass"), matches, terms, width)
-            for art, matches in zip(arts, found)]
+    found, n_chars = analyzer.find_terms_encoded(buf, ends, terms.terms,
+                                                 positions=True if terms.phrases else None)
+    return [_snippet(art, matches, terms, width, n)
+            for art, matches, n in zip(arts, found, n_chars.tolist())]
 
 
-def _snippet(text: str, matches, terms: SnippetTerms, width: int) -> Snippet:
-    # ``text``'s line breaks and tabs become spaces in the snippet: every test here treats them
+#: Characters decoded beyond the last one a snippet can end at (a run of combining marks longer
+#: than this makes the whole text decoded).
+_LOOK = 64
+
+
+def _decoded(art: bytes, n_chars: int, chars: int) -> str:
+    """The UTF-8 text ``art`` (``n_chars`` characters) decoded up to its ``chars``-th character at
+    least: a prefix cut at a character's start (character c starts at byte c plus the
+    continuation bytes before it, at most ``len(art) - n_chars`` of them), or all of it."""
+    end = chars + len(art) - n_chars
+    if chars >= n_chars or end >= len(art):
+        return art.decode("utf-8", "surrogatepass")
+    while end < len(art) and (art[end] & 0xC0) == 0x80:
+        end += 1
+    return art[:end].decode("utf-8", "surrogatepass")
+
+
+def _bounds(text: str, n_chars: int, lo: int, hi: int | None, width: int):
+    """(a, b): where a snippet of ``text`` (the first characters of a text ``n_chars`` long)
+    starts and ends, showing ``[lo, hi)`` (``hi`` None: no match, the opening); None when
+    ``text`` is too short a prefix to tell (every index looked at is below ``len(text) - 1``
+    otherwise, so the bounds are those of the whole text)."""
+    short = len(text) < n_chars
+    if short and hi is not None and hi + 1 >= len(text):
+        return None
+    if hi is None:
+        a = 0
+        while a < len(text) and text[a].isspace():
+            a += 1
+        need = a + 1
+    else:
+        a = _start_at(text, lo, max(0, width - (hi - lo)))
+        need = hi
+    i = min(n_chars, a + width)
+    if short and i + 1 >= len(text):
+        return None
+    b = _end_at(text, i, need)
+    if short and b + 1 >= len(text):         # (a run of marks up to the prefix's end)
+        return None
+    return a, b
+
+
+def _snippet(art: bytes, matches, terms: SnippetTerms, width: int, n_chars: int) -> Snippet:
+    # ``art`` (UTF-8, ``n_chars`` characters) is decoded only as far as the snippet needs.
+    # Its line breaks and tabs become spaces in the snippet: every test here treats them
     # as it treats a space (they are whitespace and separate tokens)
     starts, ends, which, position = matches
     if len(starts) > MAX_MATCHES:
         starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
     if not len(starts):                     # no match in the text: its opening
-        a = 0
-        while a < len(text) and text[a].isspace():
-            a += 1
-        b = _end_at(text, min(len(text), a + width), a + 1)
+        text = _decoded(art, n_chars, width + _LOOK)
+        ab = _bounds(text, n_chars, 0, None, width)
+        if ab is None:
+            text = art.decode("utf-8", "surrogatepass")
+            ab = _bounds(text, n_chars, 0, None, width)
+        a, b = ab
         return Snippet(_spaces(text[a:b].rstrip()), [])
     runs = _phrase_runs(which.tolist(), position.tolist(), terms.phrases) if terms.phrases else {}
-    first, last = window(starts, ends, which, len(terms.terms), runs, width, len(text))
-    starts, ends = starts.tolist(), ends.tolist()
-    lo, hi = starts[first], ends[last]
-    spare = max(0, width - (hi - lo))
-    a = _start_at(text, lo, spare)
-    b = _end_at(text, min(len(text), a + width), hi)
+    first, last = window(starts, ends, which, len(terms.terms), runs, width, n_chars)
+    lo, hi = int(starts[first]), int(ends[last])
+    text = _decoded(art, n_chars, hi + width + _LOOK)
+    ab = _bounds(text, n_chars, lo, hi, width)
+    if ab is None:
+        text = art.decode("utf-8", "surrogatepass")
+        ab = _bounds(text, n_chars, lo, hi, width)
+    a, b = ab
     while a < b and text[a].isspace():
         a += 1
     while b > a and text[b - 1].isspace():
         b -= 1
+    starts, ends = starts.tolist(), ends.tolist()
     marks = []
     m = len(starts)
     if not runs:                            # no phrase: the matches inside, from the first
