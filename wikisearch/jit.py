@@ -204,6 +204,9 @@ def _lazy_numba_environments() -> None:
         environment.Environment._memo[env_name] = env
         return env
 
+    # Pickled by reference as numba's own (a kernel compiled and cached here reduces its
+    # environment to this function): the cache files name numba's function, as without it.
+    _rebuild_env.__module__, _rebuild_env.__qualname__ = full.__module__, full.__qualname__
     environment._rebuild_env = _rebuild_env
 
 
