@@ -45,6 +45,26 @@ def test_fast_start_keeps_a_numba_config_file(tmp_path):
     assert _run(tmp_path) == ["True", "False", "True", "1"]
 
 
+def test_fast_start_imports_importlib_metadata_lazily(tmp_path):
+    """After fast_start, numba's import leaves importlib.metadata (which only numba's extension
+    scan uses) to its first use, and it works then: the scan, and any other caller."""
+    code = """
+import sys
+from wikisearch.search.startup import fast_start
+fast_start()
+import numba
+print(type(sys.modules["importlib.metadata"]).__name__, "email" in sys.modules)
+from numba.core import entrypoints
+entrypoints.init_all()
+import importlib.metadata
+print(type(sys.modules["importlib.metadata"]).__name__, importlib.metadata.version("numba") == numba.__version__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["_LazyModule", "False", "module", "True"]
+
+
 def _run_code(code: str, env: dict | None = None) -> str:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT), "WIKISEARCH_JIT": "on", **(env or {})},
