@@ -50,9 +50,13 @@ def test_head_waits_for_the_body_and_goes_with_it():
     w.flush()
     w.flush()
     assert t.writes[2:] == [b"HTTP/1.1 204 No Content\r\n\r\n"]
+    w.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    w.write(memoryview(b"HTTP/1.1 \r\n\r\n"))              # a body (any buffer) after the head
+    w.write(memoryview(b"HTTP/1.1 \r\n\r\n"))              # a later part: written as it comes
+    assert t.writes[3:] == [b"HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 \r\n\r\n", b"HTTP/1.1 \r\n\r\n"]
     w.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
     w.close()                                                # out before the close
-    assert t.writes[3:] == [b"HTTP/1.1 400 Bad Request\r\n\r\n"] and t.closed
+    assert t.writes[5:] == [b"HTTP/1.1 400 Bad Request\r\n\r\n"] and t.closed
 
 
 def _exchange(protocol_class, request: bytes, app) -> tuple[list[bytes], bool]:

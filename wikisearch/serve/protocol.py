@@ -32,8 +32,9 @@ class HeadWithBody:
         if head is not None:
             self._head = None
             self._transport.write(head + data)
-        elif data.startswith(_HEAD_START) and data.endswith(_HEAD_END) and not data.startswith(_CONTINUE):
-            self._head = bytes(data)
+        elif type(data) is bytes and data.startswith(_HEAD_START) and data.endswith(_HEAD_END) \
+                and not data.startswith(_CONTINUE):
+            self._head = data
         else:
             self._transport.write(data)
 
