@@ -565,3 +565,36 @@ def test_warm_up_before_serving_makes_no_spelling_dictionary(index, tmp_path):
     assert stored_dictionary(s.reader) is not None and s.spelling(build=False) is not None
     fresh = Searcher(copy)
     assert fresh.spelling(build=False) is not None            # stored now: loaded, not made
+
+
+def test_background_warm_up_waits_while_requests_are_in_flight(searcher):
+    """The background warm-up runs each step once no request has been in flight for a moment
+    (``Activity.wait_idle``), waiting at most ``MAX_WAIT_S`` in all; the app counts its requests."""
+    import threading
+    import time
+
+    from starlette.testclient import TestClient
+
+    from wikisearch.serve.app import Activity, create_app
+    a = Activity()
+    a.IDLE_S, a.MAX_WAIT_S = 0.02, 30.0
+    a.begin()
+    waiter = threading.Thread(target=a.wait_idle)
+    waiter.start()
+    time.sleep(0.2)
+    assert waiter.is_alive()                                   # a request in flight: it waits
+    a.end()
+    waiter.join(10)
+    assert not waiter.is_alive()
+    busy = Activity()
+    busy.MAX_WAIT_S = 0.1
+    busy.begin()
+    t0 = time.monotonic()
+    busy.wait_idle()                                           # busy from the start: it warms up anyway
+    assert time.monotonic() - t0 < 5
+    app = create_app(searcher, cache_bytes=0)
+    with TestClient(app) as c:
+        before = app.activity.last
+        assert c.get("/api/suggest", params={"q": "ik"}).status_code == 200
+        assert c.get("/api/page/IKEA").status_code == 200
+    assert app.activity.in_flight == 0 and app.activity.last > before

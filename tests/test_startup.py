@@ -45,6 +45,26 @@ def test_fast_start_keeps_a_numba_config_file(tmp_path):
     assert _run(tmp_path) == ["True", "False", "True", "1"]
 
 
+def test_fast_start_imports_importlib_metadata_lazily(tmp_path):
+    """After fast_start, numba's import leaves importlib.metadata (which only numba's extension
+    scan uses) to its first use, and it works then: the scan, and any other caller."""
+    code = """
+import sys
+from wikisearch.search.startup import fast_start
+fast_start()
+import numba
+print(type(sys.modules["importlib.metadata"]).__name__, "email" in sys.modules)
+from numba.core import entrypoints
+entrypoints.init_all()
+import importlib.metadata
+print(type(sys.modules["importlib.metadata"]).__name__, importlib.metadata.version("numba") == numba.__version__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["_LazyModule", "False", "module", "True"]
+
+
 def _run_code(code: str, env: dict | None = None) -> str:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT), "WIKISEARCH_JIT": "on", **(env or {})},
@@ -149,3 +169,33 @@ def test_spelling_dictionary_read_back_finds_every_word(tmp_path, monkeypatch):
         assert back.correct_many(typed) == d.correct_many(typed)
         assert [back.candidates(w, 3) for w in typed[:50]] == [d.candidates(w, 3) for w in typed[:50]]
     assert len(np.unique(d._hashes)) < len(d._hashes)          # (the multiplier 1 did collide)
+
+
+def test_kernel_loads_import_no_numba_implementation_modules(tmp_path):
+    """A cached kernel loads without importing the numba modules whose implementations it
+    includes (np.empty's, numba.np.arrayobj: jit._lazy_numba_environments) and answers as when
+    it was compiled, an exception raised inside numba's own code included; a kernel compiled in
+    the same process afterwards is cached and loads again."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    code = """
+import sys
+import numpy as np
+from wikisearch.popularity import _suggest_kernels as K
+blob = np.frombuffer(b"abcabdabe", np.uint8); offsets = np.array([0, 3, 6, 9], np.int64)
+key = np.frombuffer(b"abx", np.uint8)
+print([a.tolist() for a in K.fuzzy_ranges(blob, offsets, key, 1, 100, 0, 0, 3)])
+try:
+    K.fuzzy_ranges(blob, offsets, key[:0], -5, 100, 0, 0, 3)     # np.empty of a negative size
+except ValueError as e:
+    print("ValueError", str(e).replace(" ", "_"))
+print("numba.np.arrayobj" in sys.modules)
+"""
+    compiled = _run_code(code, env).split()
+    loaded = _run_code(code, env).split()
+    assert compiled[-1] == "True" and loaded[-1] == "False"
+    assert loaded[:-1] == compiled[:-1] and "ValueError" in compiled
+    miss = code + """
+print(K._run_end(blob, offsets, 0, 3, 2, 99.5))                   # a float: not cached, compiles
+"""
+    assert _run_code(miss, env).split()[-1] == "1"
+    assert _run_code(miss, env).split()[-2:] == ["False", "1"]     # and now loads, as the rest

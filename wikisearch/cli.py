@@ -153,6 +153,14 @@ class _QueryCommand(click.Command):
         return super().parse_args(ctx, known + ["--"] + words)
 
 
+def _fast_start() -> None:
+    """A one-shot process: numba's import without what it imports for nothing here (yaml,
+    scipy) and no BLAS probe (``search.startup.fast_start``). Called before anything imports
+    numba: importing ``wikisearch.search.searcher`` (its kernels) does, and then it is too late."""
+    from wikisearch.search.startup import fast_start
+    fast_start()
+
+
 def _interpret_if_small(paths, what: str, search: bool = False) -> None:
     """A small job on a cold numba cache runs the kernels as Python (``jit.interpret_small_job``):
     call before the command imports any kernel."""
@@ -239,11 +247,10 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
     Field words (scored in that field): t: b: i: c: l: r: insource:
     Filters (restrict, do not score): intitle: incategory: linksto:
     """
+    _fast_start()
     if mode == "lexical":
         _interpret_if_small(list(index_dirs) or [_default_index()], "searching", search=True)
-    from wikisearch.search.searcher import fast_start
     from wikisearch.search.sharded import open as open_searcher
-    fast_start()   # a one-shot process: skip numba's BLAS probe (an import of scipy.linalg)
     text = " ".join(query)
     index_dirs = list(index_dirs) or [_default_index()]
     index_dir = index_dirs[0]
@@ -320,10 +327,9 @@ def show_cmd(title, index_dir, page_id, full_text, as_json):
     TITLE may be a redirect (it shows the target) and is normalised like Wikipedia's titles
     (berlin_wall -> Berlin wall).
     """
+    _fast_start()
     _interpret_if_small([index_dir], "reading", search=True)
-    from wikisearch.search.searcher import fast_start
     from wikisearch.search.sharded import open as open_searcher   # (a directory of shards too)
-    fast_start()
     if bool(title) == (page_id is not None):
         raise click.UsageError("give a TITLE or --page-id N")
     with _say_compiling("lookup"):
@@ -397,9 +403,9 @@ def priors_cmd(files, index_dir, pageview_files, fmt, project, total_views, page
 def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
     """Complete a title: titles and redirects starting with PREFIX, most popular first, then
     (unless --no-fuzzy) those starting within 1 edit (2 for prefixes of 6+ characters)."""
+    _fast_start()
     _interpret_if_small([index_dir], "suggesting", search=True)
-    from wikisearch.search.searcher import fast_start, open as open_searcher
-    fast_start()
+    from wikisearch.search.searcher import open as open_searcher
     text = " ".join(prefix)
     with _say_compiling("suggestion"):
         got = open_searcher(index_dir).suggest(text, k, fuzzy=not no_fuzzy)

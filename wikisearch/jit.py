@@ -153,6 +153,7 @@ def light_cache_loads() -> bool:
                 and hasattr(caching.Cache, "_guard_against_spurious_io_errors"):
 
             lazy = _lazy_linking_code()
+            _lazy_numba_environments()
 
             def load_overload(self, sig, target_context):
                 module = getattr(getattr(self, "_py_func", None), "__module__", None) or ""
@@ -173,6 +174,53 @@ def light_cache_loads() -> bool:
         ok = False
     _LIGHT_LOADS.append(ok)
     return ok
+
+
+def _lazy_numba_environments() -> None:
+    """Within :func:`light_cache_loads`, rebuild the environment of a numba implementation that
+    a cached kernel includes (``np.empty``'s, for one, in ``numba.np.arrayobj``) without
+    importing that numba module, where it is not imported yet.
+
+    numba pickles a compiled function's environment as its module's name and constants and, on a
+    load, imports the module to make its ``__dict__`` the environment's globals: for numba's own
+    array and math implementations that is ``numba.np.arrayobj``, ``numba.np.arraymath`` and what
+    they import (~0.06 s of CPU at load 5, the largest part of a first query's first kernel
+    load). Compiled code in nopython mode never reads those globals (only object mode does, which
+    these kernels never use; the constants, which exceptions raised with values read, are kept),
+    so the environment gets a dict naming the module instead. A kernel that is compiled, and
+    anything loaded numba's own way, rebuilds environments as numba does."""
+    from numba.core import environment
+
+    full = environment._rebuild_env
+
+    def _rebuild_env(modname, consts, env_name):
+        if not getattr(_LOADING, "active", False) or not isinstance(modname, str) \
+                or not modname.startswith("numba.") or modname in sys.modules \
+                or environment.lookup_environment(env_name) is not None:
+            return full(modname, consts, env_name)
+        env = environment.Environment({"__name__": modname})
+        env.consts[:] = consts
+        env.env_name = env_name
+        environment.Environment._memo[env_name] = env
+        return env
+
+    # Pickled by reference as numba's own (a kernel compiled and cached here reduces its
+    # environment to this function): the cache files name numba's function, as without it.
+    _rebuild_env.__module__, _rebuild_env.__qualname__ = full.__module__, full.__qualname__
+    environment._rebuild_env = _rebuild_env
+
+
+def _extensions_when_compiling(dispatcher) -> None:
+    """Leave numba's third-party extensions (``numba_extensions`` entry points: a scan of every
+    installed distribution's metadata, ~0.02 s of CPU at load 5) to a compile of ``dispatcher``:
+    numba initialises them before a dispatcher's first call, for the compile that may follow,
+    and its compiler initialises them itself (``BaseContext.refresh``) before it compiles; a
+    kernel loaded from the cache needs none of them (its arguments are arrays and numbers)."""
+    dispatcher._compilation_chain_init_hook = _no_hook
+
+
+def _no_hook() -> None:
+    return None
 
 
 def overload(func, **options):
@@ -300,6 +348,8 @@ def njit(*args, **options):
         dispatcher = numba.njit(**options)(func)
         if hasattr(dispatcher, "get_call_template"):   # not under NUMBA_DISABLE_JIT
             _unliteral_calls(dispatcher)
+            if light_cache_loads() and hasattr(dispatcher, "_compilation_chain_init_hook"):
+                _extensions_when_compiling(dispatcher)
         return dispatcher
 
     if len(args) == 1 and callable(args[0]) and not options:

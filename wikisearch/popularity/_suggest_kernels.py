@@ -54,16 +54,27 @@ def _run_end_from(blob, offsets, i, hi, depth, c):
 
 
 @njit(cache=True, nogil=True)
+def _push(stack, sp, lo, hi, depth, byte):
+    """Put the node [lo, hi) at ``depth``, reached by ``byte``, on ``stack`` at row ``sp``: the
+    stack, twice as long when it was full."""
+    if sp == len(stack):
+        grown = np.empty((2 * sp, 4), np.int64)
+        grown[:sp] = stack
+        stack = grown
+    stack[sp, 0] = lo
+    stack[sp, 1] = hi
+    stack[sp, 2] = depth
+    stack[sp, 3] = byte
+    return stack
+
+
+@njit(cache=True, nogil=True)
 def fuzzy_ranges(blob, offsets, key, max_dist, max_nodes, anchor, lo0, hi0):
     """Ranges [lo, hi) of keys that start within ``max_dist`` edits (Levenshtein over bytes, an
     adjacent swap counting one) of ``key``, with the distance of each: (los, his, dists). The
     first ``anchor`` bytes are taken as typed: the walk starts at their range [lo0, hi0)."""
     n = len(key)
-    size = 1024
-    st_lo = np.empty(size, np.int64)
-    st_hi = np.empty(size, np.int64)
-    st_depth = np.empty(size, np.int64)
-    st_byte = np.empty(size, np.int64)
+    stack = np.empty((1024, 4), np.int64)                 # nodes to visit: lo, hi, depth, byte
     rows = np.empty((n + max_dist + 2, n + 1), np.int64)   # row per depth of the current path
     path = np.empty(n + max_dist + 2, np.int64)
     for i in range(anchor + 1):                           # key[:i] against key[:j]
@@ -80,21 +91,16 @@ def fuzzy_ranges(blob, offsets, key, max_dist, max_nodes, anchor, lo0, hi0):
         out_d[0] = rows[anchor, n]
         return out_lo[:1], out_hi[:1], out_d[:1]
     n_out = 0
-    sp = 0
-    # push the root's children
-    st_lo[0] = lo0
-    st_hi[0] = hi0
-    st_depth[0] = anchor
-    st_byte[0] = -2                                      # marker: enumerate children of this
+    stack = _push(stack, 0, lo0, hi0, anchor, -2)        # -2: enumerate the root's children
     sp = 1
     visited = 0
     wanted = np.empty(2 * max_dist + 2, np.int64)
     while sp > 0:
         sp -= 1
-        lo = st_lo[sp]
-        hi = st_hi[sp]
-        depth = st_depth[sp]
-        c = st_byte[sp]
+        lo = stack[sp, 0]
+        hi = stack[sp, 1]
+        depth = stack[sp, 2]
+        c = stack[sp, 3]
         best = 0
         if c >= 0:                                       # a node: compute its row
             visited += 1
@@ -172,16 +178,7 @@ def fuzzy_ranges(blob, offsets, key, max_dist, max_nodes, anchor, lo0, hi0):
                 if i == hi or _byte(blob, offsets, i, depth) != b:
                     continue
                 j = _run_end_from(blob, offsets, i, hi, depth, b)
-                if sp == size:
-                    size *= 2
-                    st_lo = np.concatenate((st_lo, np.empty(sp, np.int64)))
-                    st_hi = np.concatenate((st_hi, np.empty(sp, np.int64)))
-                    st_depth = np.concatenate((st_depth, np.empty(sp, np.int64)))
-                    st_byte = np.concatenate((st_byte, np.empty(sp, np.int64)))
-                st_lo[sp] = i
-                st_hi[sp] = j
-                st_depth[sp] = depth + 1
-                st_byte[sp] = b
+                stack = _push(stack, sp, i, j, depth + 1, b)
                 sp += 1
             continue
         # children of [lo, hi) at this depth
@@ -191,16 +188,7 @@ def fuzzy_ranges(blob, offsets, key, max_dist, max_nodes, anchor, lo0, hi0):
         while i < hi:
             b = _byte(blob, offsets, i, depth)
             j = _run_end_from(blob, offsets, i, hi, depth, b)
-            if sp == size:
-                size *= 2
-                st_lo = np.concatenate((st_lo, np.empty(sp, np.int64)))
-                st_hi = np.concatenate((st_hi, np.empty(sp, np.int64)))
-                st_depth = np.concatenate((st_depth, np.empty(sp, np.int64)))
-                st_byte = np.concatenate((st_byte, np.empty(sp, np.int64)))
-            st_lo[sp] = i
-            st_hi[sp] = j
-            st_depth[sp] = depth + 1
-            st_byte[sp] = b
+            stack = _push(stack, sp, i, j, depth + 1, b)
             sp += 1
             i = j
     return out_lo[:n_out], out_hi[:n_out], out_d[:n_out]

@@ -20,22 +20,42 @@ class _Blocked:
         return None
 
 
-class _LoadBlocking:
-    """A module's own loader, run with the imports ``blocked()`` names made to fail."""
+class _Lazy:
+    """A meta-path finder that imports ``names`` lazily (``importlib.util.LazyLoader``: the
+    module runs when one of its attributes is first used)."""
 
-    def __init__(self, loader, blocked):
-        self.loader, self.blocked = loader, blocked
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.names:
+            return None
+        from importlib.machinery import PathFinder
+        from importlib.util import LazyLoader
+        spec = PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = LazyLoader(spec.loader)
+        return spec
+
+
+class _LoadBlocking:
+    """A module's own loader, run with the imports ``blocked()`` names made to fail (and those
+    ``lazy`` names imported lazily)."""
+
+    def __init__(self, loader, blocked, lazy=()):
+        self.loader, self.blocked, self.lazy = loader, blocked, lazy
 
     def create_module(self, spec):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        blocker = _Blocked(self.blocked())
-        sys.meta_path.insert(0, blocker)
+        finders = [_Blocked(self.blocked()), _Lazy(self.lazy)]
+        sys.meta_path[:0] = finders
         try:
             self.loader.exec_module(module)
         finally:
-            sys.meta_path.remove(blocker)
+            for f in finders:
+                sys.meta_path.remove(f)
 
 
 def _numba_optional() -> list[str]:
@@ -52,14 +72,21 @@ def _scipy() -> list[str]:
     return ["scipy"]
 
 
+#: Imported by ``import numba`` but used only when numba looks for third-party extensions
+#: (``numba_extensions`` entry points), which a process that loads its kernels from numba's
+#: cache never does (:func:`wikisearch.jit.light_cache_loads`): imported lazily then, on first
+#: use (~0.015 s, with the email package it imports).
+_NUMBA_LAZY = ("importlib.metadata",)
+
+
 class _OnFirstImport:
     """A one-shot meta-path finder: when ``module`` is first imported, it is loaded with the
     imports ``blocked()`` names made to fail (they import fine afterwards). For ``numba``: its
     ``__init__`` without :func:`_numba_optional`; for ``numba.np.arraymath`` (numba readying its
     compiler): without ``scipy``, so numba's BLAS probe finds none."""
 
-    def __init__(self, module, blocked):
-        self.module, self.blocked = module, blocked
+    def __init__(self, module, blocked, lazy=()):
+        self.module, self.blocked, self.lazy = module, blocked, lazy
 
     def find_spec(self, name, path=None, target=None):
         if name != self.module:
@@ -69,7 +96,7 @@ class _OnFirstImport:
         from importlib.machinery import PathFinder
         spec = PathFinder.find_spec(name, path)
         if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _LoadBlocking(spec.loader, self.blocked)
+            spec.loader = _LoadBlocking(spec.loader, self.blocked, self.lazy)
         return spec
 
 
@@ -86,10 +113,11 @@ def fast_start() -> None:
     Nothing is imported now: the probe is skipped when numba's array math is first imported,
     which a process that only loads kernels from numba's cache never does
     (:func:`wikisearch.jit.light_cache_loads`); a compile does. If numba is not imported yet,
-    its import also skips what it imports for nothing here (:func:`_numba_optional`: ~0.05 s).
+    its import also skips what it imports for nothing here (:func:`_numba_optional`: ~0.05 s)
+    and imports ``importlib.metadata`` lazily (:data:`_NUMBA_LAZY`).
     """
     if "numba" not in sys.modules and not _waiting("numba"):
-        sys.meta_path.insert(0, _OnFirstImport("numba", _numba_optional))
+        sys.meta_path.insert(0, _OnFirstImport("numba", _numba_optional, _NUMBA_LAZY))
     if _ARRAYMATH in sys.modules or "scipy.linalg" in sys.modules:
         return
     if not _waiting(_ARRAYMATH):

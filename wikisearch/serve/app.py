@@ -137,6 +137,40 @@ def _error(message: str, status: int, t0: float) -> Response:
     return _json({"error": one_line(message), "status": status}, t0, status)
 
 
+class Activity:
+    """Requests in flight, and when the last one ended: the background warm-up runs its steps
+    while the process is idle (:meth:`wait_idle`), so that the first answers, which come as the
+    server starts, do not share the process (and its GIL) with it."""
+
+    #: Idle this long (no request in flight) before a warm-up step; at most :data:`MAX_WAIT_S`
+    #: of waiting in all, so that a server busy from its first moment still warms up.
+    IDLE_S = 0.05
+    MAX_WAIT_S = 2.0
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.last = time.monotonic()
+        self.waited = 0.0
+
+    def begin(self) -> None:
+        self.in_flight += 1
+
+    def end(self) -> None:
+        self.in_flight -= 1
+        self.last = time.monotonic()
+
+    def wait_idle(self) -> None:
+        """Return once no request has been in flight for :data:`IDLE_S` (or the waits so far
+        reach :data:`MAX_WAIT_S`)."""
+        while self.waited < self.MAX_WAIT_S:
+            quiet = time.monotonic() - self.last
+            if self.in_flight == 0 and quiet >= self.IDLE_S:
+                return
+            step = self.IDLE_S if self.in_flight else max(0.005, self.IDLE_S - quiet)
+            time.sleep(step)
+            self.waited += step
+
+
 class _App(Starlette):
     """Starlette, with a direct path for the answers typed and searched most: a GET of
     ``/api/suggest`` or ``/api/search`` goes straight to its handler (``fast``: path -> handler
@@ -147,14 +181,23 @@ class _App(Starlette):
     def __init__(self, *args, fast: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.fast = fast
+        self.activity = Activity()
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
-            handler = self.fast.get(scope["path"])
-            if handler is not None:
-                await handler(scope, send)
-                return
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        activity = self.activity
+        activity.begin()
+        try:
+            if scope["method"] == "GET" and not scope.get("root_path"):
+                handler = self.fast.get(scope["path"])
+                if handler is not None:
+                    await handler(scope, send)
+                    return
+            await super().__call__(scope, receive, send)
+        finally:
+            activity.end()
 
 
 def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int | None = None,
@@ -321,7 +364,8 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
             import anyio.to_thread
             anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         if warm:
-            threading.Thread(target=warm_up, args=(service,), name="wikisearch-warm-up", daemon=True).start()
+            threading.Thread(target=warm_up, args=(service,), kwargs={"idle": app.activity.wait_idle},
+                             name="wikisearch-warm-up", daemon=True).start()
         yield
 
     shortcuts = {"/api/search": direct(service.search, threaded=True),
@@ -333,7 +377,7 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
     return app
 
 
-def warm_up(service: Service, *, rest: bool = True) -> None:
+def warm_up(service: Service, *, rest: bool = True, idle=None) -> None:
     """Load what requests need, in the order a user needs it -- suggestions (the suggester), a
     search with snippets and, with ``rest``, did-you-mean (the spelling dictionary: read from
     spelling.bin, or made, a minute for 30k articles) and the kernels of the other query shapes
@@ -341,14 +385,21 @@ def warm_up(service: Service, *, rest: bool = True) -> None:
     index's first title (what is loaded already costs a few ms). Without ``rest`` (before
     serving), only the first answers' part: a query that needs a correction is rare among the
     first ones, and reading the dictionary (~0.2 s of CPU for 30k articles) would delay them all.
-    Best effort: a request says what is wrong with a damaged index."""
+    ``idle()``, where given, is called before each step and returns when the process may run it
+    (:meth:`Activity.wait_idle`: no request in flight). Best effort: a request says what is wrong
+    with a damaged index."""
+    idle = idle or (lambda: None)
     try:
         searcher = service.searcher
         title = service.reader.title(0) if searcher.n_docs else "warmup"
+        idle()
         service.opensearch(title[:2], 10)
+        idle()
         service.run_search(title, 10, 0)
         if rest:
+            idle()
             service.run_search(title + "zq", 10, 0)      # a word no index holds: the corrector runs
+            idle()
             searcher.warmup()
     except Exception:                                 # noqa: BLE001
         pass

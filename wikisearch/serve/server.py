@@ -90,7 +90,8 @@ def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | No
     searcher = Searcher(index)                   # a missing or damaged index: one line, before binding
     searcher.on_slow_start = _say
     app = create_app(searcher, dense_dir=dense_dir, threads=threads, cache_bytes=cache_bytes, warm=True)
-    config = uvicorn.Config(app, **run)
+    from wikisearch.serve.protocol import http_protocol
+    config = uvicorn.Config(app, http=http_protocol(), **run)   # each answer in one write
     config.load()                                # uvicorn's protocol classes and app wrapping, once
     sock = config.bind_socket()
     sock.listen(config.backlog)                  # connections wait in the backlog while we get ready
