@@ -115,27 +115,25 @@ def _read_record(blob, pos, end, scratch, length):
 
 
 @njit(cache=True, nogil=True)
-def seek(blob, block_offsets, block_post, n_terms, key, exact):
-    """Find ``key`` (bytes) in the dictionary.
-
-    Returns ``(ordinal, df, post_start, post_len, status)``: with ``exact`` the term's
-    entry (ordinal -1 if absent); without, the first term >= key (ordinal n_terms if none).
-    status is 0, or -2 if the bytes are damaged.
-    """
-    n_blocks = block_offsets.shape[0] - 1
+def _find(blob, block_offsets, block_post, n_terms, key, scratch):
+    """The one search of ``key`` that :func:`seek` and :func:`seek_many` share: a binary search
+    for the last block whose first term <= key, then a scan of that block. Returns ``(i, c, df,
+    post_start, post_len)``: i is the ordinal of the first term >= key (n_terms if none), c 0 when
+    that term is the key (its df and postings), 1 when it is above it, -1 when no term of the block
+    is >= key (df and post_len 0, post_start where the next list starts); c is -2 if the bytes are
+    damaged. Scalars only: no array is made or returned (``scratch`` holds the terms read)."""
     lo = 0
-    hi = n_blocks
+    hi = block_offsets.shape[0] - 1
     while lo < hi:  # last block whose first term <= key
         mid = (lo + hi) // 2
         c = _first_term_cmp(blob, block_offsets[mid], block_offsets[mid + 1], key)
         if c == -2:
-            return -1, 0, 0, 0, -2
+            return -1, -2, 0, 0, 0
         if c <= 0:
             lo = mid + 1
         else:
             hi = mid
     b = lo - 1 if lo > 0 else 0
-    scratch = np.empty(1024, np.uint8)
     pos = block_offsets[b]
     end = block_offsets[b + 1]
     post = block_post[b]
@@ -144,17 +142,29 @@ def seek(blob, block_offsets, block_post, n_terms, key, exact):
     while pos < end and i < n_terms:
         pos, length, df, plen = _read_record(blob, pos, end, scratch, length)
         if pos < 0:
-            return -1, 0, 0, 0, -2
+            return -1, -2, 0, 0, 0
         c = _compare(scratch, length, key)
-        if c == 0 or (c > 0 and not exact):
-            return i, df, post, plen, 0
-        if c > 0:
-            return -1, 0, 0, 0, 0
+        if c >= 0:
+            return i, c, df, post, plen
         post += plen
         i += 1
-    if exact:
+    return min(i, n_terms), -1, 0, post, 0
+
+
+@njit(cache=True, nogil=True)
+def seek(blob, block_offsets, block_post, n_terms, key, exact):
+    """Find ``key`` (bytes) in the dictionary.
+
+    Returns ``(ordinal, df, post_start, post_len, status)``: with ``exact`` the term's
+    entry (ordinal -1 if absent); without, the first term >= key (ordinal n_terms if none).
+    status is 0, or -2 if the bytes are damaged.
+    """
+    i, c, df, post, plen = _find(blob, block_offsets, block_post, n_terms, key, np.empty(1024, np.uint8))
+    if c == -2:
+        return -1, 0, 0, 0, -2
+    if exact and c != 0:
         return -1, 0, 0, 0, 0
-    return min(i, n_terms), 0, post, 0, 0
+    return i, df, post, plen, 0
 
 
 @njit(cache=True, nogil=True)
@@ -162,51 +172,21 @@ def seek_many(blob, block_offsets, block_post, n_terms, keys, key_ends, out):
     """:func:`seek` of many keys (key i is ``keys[key_ends[i-1]:key_ends[i]]``), exact and lower
     bound at once, into ``out`` (int64[5, n]): per key its ordinal (-1 if absent), the ordinal of
     the first term >= it (n_terms if none: what ``seek`` without ``exact`` gives, from the same
-    bytes), its df, postings start and postings length (0 when absent). Returns the first key whose
-    search met damaged bytes, -1 if none (the columns from it on are not filled). (The caller's
-    array: a kernel returning arrays pays for boxing each, more than the search of a key.)"""
-    n = key_ends.shape[0]
-    n_blocks = block_offsets.shape[0] - 1
+    search), its df, postings start and postings length (0 when absent). Returns the first key
+    whose search met damaged bytes, -1 if none (the columns from it on are not filled). (The
+    caller's array: a kernel returning arrays pays for boxing each, more than the search of a key.)"""
     scratch = np.empty(1024, np.uint8)
-    for q in range(n):
+    for q in range(key_ends.shape[0]):
         key = keys[key_ends[q - 1] if q > 0 else 0:key_ends[q]]
-        for r in range(5):
-            out[r, q] = 0
-        out[0, q] = -1
-        lo = 0
-        hi = n_blocks
-        while lo < hi:  # last block whose first term <= key
-            mid = (lo + hi) // 2
-            c = _first_term_cmp(blob, block_offsets[mid], block_offsets[mid + 1], key)
-            if c == -2:
-                return q
-            if c <= 0:
-                lo = mid + 1
-            else:
-                hi = mid
-        b = lo - 1 if lo > 0 else 0
-        pos = block_offsets[b]
-        end = block_offsets[b + 1]
-        post = block_post[b]
-        length = 0
-        i = b * TERM_BLOCK
-        found = False
-        while pos < end and i < n_terms:
-            pos, length, df, plen = _read_record(blob, pos, end, scratch, length)
-            if pos < 0:
-                return q
-            c = _compare(scratch, length, key)
-            if c >= 0:
-                if c == 0:
-                    out[0, q] = i
-                    out[2, q] = df
-                    out[3, q] = post
-                    out[4, q] = plen
-                found = True
-                break
-            post += plen
-            i += 1
-        out[1, q] = i if found else min(i, n_terms)
+        i, c, df, post, plen = _find(blob, block_offsets, block_post, n_terms, key, scratch)
+        if c == -2:
+            return q
+        found = c == 0
+        out[0, q] = i if found else -1
+        out[1, q] = i
+        out[2, q] = df if found else 0
+        out[3, q] = post if found else 0
+        out[4, q] = plen if found else 0
     return -1
 
 
