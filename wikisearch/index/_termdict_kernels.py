@@ -13,6 +13,29 @@ from wikisearch.jit import njit
 TERM_BLOCK = 32
 
 
+def _crc_table():
+    t = np.zeros(256, np.uint32)
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+        t[i] = c
+    return t
+
+
+#: CRC-32 (zlib's: reflected polynomial 0xEDB88320) of each byte value.
+_CRC_TABLE = _crc_table()
+
+
+@njit(cache=True, nogil=True)
+def crc32(buf, start, end):
+    """``zlib.crc32(buf[start:end])``, a byte at a time (a dictionary block: a few hundred bytes)."""
+    c = np.uint32(0xFFFFFFFF)
+    for i in range(start, end):
+        c = _CRC_TABLE[(c ^ np.uint32(buf[i])) & np.uint32(0xFF)] ^ (c >> np.uint32(8))
+    return c ^ np.uint32(0xFFFFFFFF)
+
+
 @njit(cache=True, nogil=True)
 def _vb_write(out, pos, v):
     while v >= 0x80:
@@ -168,26 +191,58 @@ def seek(blob, block_offsets, block_post, n_terms, key, exact):
 
 
 @njit(cache=True, nogil=True)
-def seek_many(blob, block_offsets, block_post, n_terms, keys, key_ends, out):
+def _check(blob, block_offsets, block_crc, block_ok, b0, b1):
+    """Check the CRC-32 of dictionary blocks ``[b0, b1)`` (clipped) not yet marked in
+    ``block_ok``, marking each that has it: ``(first block without it or -1, blocks marked)``."""
+    n = 0
+    for b in range(max(b0, 0), min(b1, block_ok.shape[0])):
+        if block_ok[b] == 0:
+            if crc32(blob, block_offsets[b], block_offsets[b + 1]) != block_crc[b]:
+                return b, n
+            block_ok[b] = 1
+            n += 1
+    return -1, n
+
+
+@njit(cache=True, nogil=True)
+def seek_many(blob, block_offsets, block_post, n_terms, keys, key_ends, out, block_crc, block_ok):
     """:func:`seek` of many keys (key i is ``keys[key_ends[i-1]:key_ends[i]]``), exact and lower
     bound at once, into ``out`` (int64[5, n]): per key its ordinal (-1 if absent), the ordinal of
     the first term >= it (n_terms if none: what ``seek`` without ``exact`` gives, from the same
-    search), its df, postings start and postings length (0 when absent). Returns the first key
-    whose search met damaged bytes, -1 if none (the columns from it on are not filled). (The
-    caller's array: a kernel returning arrays pays for boxing each, more than the search of a key.)"""
+    search), its df, postings start and postings length (0 when absent).
+
+    Each answer is proven by the checksums (``block_crc``) of the blocks its search read, checked
+    here unless ``block_ok`` (uint8 per block, the caller's, set here) says so already: a key
+    found, its block (its record is there); a key absent, the blocks before, at and after where it
+    would be (the search compared it with their first terms and scanned the middle one). Returns
+    ``(bad, marked)``: bad is -1, or the first key whose search met damaged bytes (the columns
+    from it on are not filled), or -2 - b for dictionary block b without its checksum; marked, the
+    blocks newly checked. (The caller's array: a kernel returning arrays pays for boxing each,
+    more than the search of a key.)"""
     scratch = np.empty(1024, np.uint8)
+    marked = 0
     for q in range(key_ends.shape[0]):
         key = keys[key_ends[q - 1] if q > 0 else 0:key_ends[q]]
         i, c, df, post, plen = _find(blob, block_offsets, block_post, n_terms, key, scratch)
         if c == -2:
-            return q
+            return q, marked
         found = c == 0
         out[0, q] = i if found else -1
         out[1, q] = i
         out[2, q] = df if found else 0
         out[3, q] = post if found else 0
         out[4, q] = plen if found else 0
-    return -1
+        if found:
+            b0 = i // TERM_BLOCK
+            b1 = b0 + 1
+        else:
+            b0 = (min(i, n_terms - 1) // TERM_BLOCK if n_terms > 0 else 0) - 1
+            b1 = b0 + 3
+        bad, n = _check(blob, block_offsets, block_crc, block_ok, b0, b1)
+        marked += n
+        if bad >= 0:
+            return -2 - bad, marked
+    return -1, marked
 
 
 @njit(cache=True, nogil=True)
