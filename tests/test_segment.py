@@ -1,5 +1,6 @@
 """The front-coded term dictionary and the segment reader, against plain-Python oracles."""
 import bisect
+import zlib
 
 import numpy as np
 import pytest
@@ -56,7 +57,18 @@ def test_seek_matches_bisect(terms, probes):
     probe_keys = [p.encode() for p in probes + terms[:10]]
     ends = np.cumsum([len(k) for k in probe_keys]).astype(np.int64)
     out = np.full((5, len(probe_keys)), 99, np.int64)
-    assert SK.seek_many(blob, bo, bp, n, np.frombuffer(b"".join(probe_keys), np.uint8), ends, out) == -1
+    crcs = np.array([zlib.crc32(blob[bo[b]:bo[b + 1]]) for b in range(len(bo) - 1)], np.uint32)
+    ok = np.zeros(len(bo) - 1, np.uint8)
+    bad, marked = SK.seek_many(blob, bo, bp, n, np.frombuffer(b"".join(probe_keys), np.uint8), ends, out,
+                               crcs, ok)
+    assert bad == -1 and marked == int(ok.sum())
+    # each answer's blocks were checked: a key's own block, an absent key's blocks around it
+    for q, key in enumerate(probe_keys):
+        if out[0, q] >= 0:
+            assert ok[out[0, q] // SK.TERM_BLOCK]
+        elif n:
+            b = min(out[1, q], n - 1) // SK.TERM_BLOCK
+            assert ok[max(b - 1, 0):b + 2].all()
     for q, key in enumerate(probe_keys):
         i = keys.index(key) if key in keys else -1
         want = (i, dfs[i], starts[i], lens[i]) if i >= 0 else (-1, 0, 0, 0)
@@ -66,6 +78,33 @@ def test_seek_matches_bisect(terms, probes):
         tb, to, d, s, ln, ok = SK.decode_blocks(blob, bo, bp, 0, len(bo) - 1, n)
         assert ok and [tb[to[i]:to[i + 1]].tobytes() for i in range(n)] == keys
         assert d.tolist() == dfs and ln.tolist() == lens and s.tolist() == starts[:-1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=600), st.integers(0, 600), st.integers(0, 600))
+def test_dictionary_crc32_is_zlibs(data, a, z):
+    """The dictionary blocks' CRC-32 as seek_many checks it: zlib.crc32 of the bytes, any range."""
+    buf = np.frombuffer(data, np.uint8) if data else np.zeros(0, np.uint8)
+    a, z = min(a, len(data)), min(max(a, z), len(data))
+    assert int(SK.crc32(buf, a, z)) == zlib.crc32(data[a:z])
+
+
+def test_seek_many_names_a_block_without_its_checksum():
+    """A block whose bytes disagree with its CRC-32 stops seek_many at the first key whose search
+    read it (-2 - block), unless it was marked checked; blocks checked are marked once."""
+    terms = sorted(f"t{i:04d}" for i in range(200))
+    blob, bo, bp = _encode(terms, [1] * 200, [2] * 200)
+    crcs = np.array([zlib.crc32(blob[bo[b]:bo[b + 1]]) for b in range(len(bo) - 1)], np.uint32)
+    crcs[3] ^= 1
+    key = terms[3 * SK.TERM_BLOCK + 5].encode()
+    ends = np.array([len(b"t0001"), len(b"t0001") + len(key)], np.int64)
+    out = np.zeros((5, 2), np.int64)
+    ok = np.zeros(len(crcs), np.uint8)
+    bad, marked = SK.seek_many(blob, bo, bp, 200, np.frombuffer(b"t0001" + key, np.uint8), ends, out, crcs, ok)
+    assert (bad, marked) == (-2 - 3, 1) and ok.tolist() == [1] + [0] * (len(crcs) - 1)
+    ok[3] = 1                                      # (marked: not checked again)
+    bad, marked = SK.seek_many(blob, bo, bp, 200, np.frombuffer(b"t0001" + key, np.uint8), ends, out, crcs, ok)
+    assert (bad, marked) == (-1, 0) and out[0].tolist() == [1, 3 * SK.TERM_BLOCK + 5]
 
 
 def _segment(tmp_path, terms):

@@ -13,6 +13,29 @@ from wikisearch.jit import njit
 TERM_BLOCK = 32
 
 
+def _crc_table():
+    t = np.zeros(256, np.uint32)
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+        t[i] = c
+    return t
+
+
+#: CRC-32 (zlib's: reflected polynomial 0xEDB88320) of each byte value.
+_CRC_TABLE = _crc_table()
+
+
+@njit(cache=True, nogil=True)
+def crc32(buf, start, end):
+    """``zlib.crc32(buf[start:end])``, a byte at a time (a dictionary block: a few hundred bytes)."""
+    c = np.uint32(0xFFFFFFFF)
+    for i in range(start, end):
+        c = _CRC_TABLE[(c ^ np.uint32(buf[i])) & np.uint32(0xFF)] ^ (c >> np.uint32(8))
+    return c ^ np.uint32(0xFFFFFFFF)
+
+
 @njit(cache=True, nogil=True)
 def _vb_write(out, pos, v):
     while v >= 0x80:
@@ -115,27 +138,25 @@ def _read_record(blob, pos, end, scratch, length):
 
 
 @njit(cache=True, nogil=True)
-def seek(blob, block_offsets, block_post, n_terms, key, exact):
-    """Find ``key`` (bytes) in the dictionary.
-
-    Returns ``(ordinal, df, post_start, post_len, status)``: with ``exact`` the term's
-    entry (ordinal -1 if absent); without, the first term >= key (ordinal n_terms if none).
-    status is 0, or -2 if the bytes are damaged.
-    """
-    n_blocks = block_offsets.shape[0] - 1
+def _find(blob, block_offsets, block_post, n_terms, key, scratch):
+    """The one search of ``key`` that :func:`seek` and :func:`seek_many` share: a binary search
+    for the last block whose first term <= key, then a scan of that block. Returns ``(i, c, df,
+    post_start, post_len)``: i is the ordinal of the first term >= key (n_terms if none), c 0 when
+    that term is the key (its df and postings), 1 when it is above it, -1 when no term of the block
+    is >= key (df and post_len 0, post_start where the next list starts); c is -2 if the bytes are
+    damaged. Scalars only: no array is made or returned (``scratch`` holds the terms read)."""
     lo = 0
-    hi = n_blocks
+    hi = block_offsets.shape[0] - 1
     while lo < hi:  # last block whose first term <= key
         mid = (lo + hi) // 2
         c = _first_term_cmp(blob, block_offsets[mid], block_offsets[mid + 1], key)
         if c == -2:
-            return -1, 0, 0, 0, -2
+            return -1, -2, 0, 0, 0
         if c <= 0:
             lo = mid + 1
         else:
             hi = mid
     b = lo - 1 if lo > 0 else 0
-    scratch = np.empty(1024, np.uint8)
     pos = block_offsets[b]
     end = block_offsets[b + 1]
     post = block_post[b]
@@ -144,70 +165,84 @@ def seek(blob, block_offsets, block_post, n_terms, key, exact):
     while pos < end and i < n_terms:
         pos, length, df, plen = _read_record(blob, pos, end, scratch, length)
         if pos < 0:
-            return -1, 0, 0, 0, -2
+            return -1, -2, 0, 0, 0
         c = _compare(scratch, length, key)
-        if c == 0 or (c > 0 and not exact):
-            return i, df, post, plen, 0
-        if c > 0:
-            return -1, 0, 0, 0, 0
+        if c >= 0:
+            return i, c, df, post, plen
         post += plen
         i += 1
-    if exact:
-        return -1, 0, 0, 0, 0
-    return min(i, n_terms), 0, post, 0, 0
+    return min(i, n_terms), -1, 0, post, 0
 
 
 @njit(cache=True, nogil=True)
-def seek_many(blob, block_offsets, block_post, n_terms, keys, key_ends, out):
+def seek(blob, block_offsets, block_post, n_terms, key, exact):
+    """Find ``key`` (bytes) in the dictionary.
+
+    Returns ``(ordinal, df, post_start, post_len, status)``: with ``exact`` the term's
+    entry (ordinal -1 if absent); without, the first term >= key (ordinal n_terms if none).
+    status is 0, or -2 if the bytes are damaged.
+    """
+    i, c, df, post, plen = _find(blob, block_offsets, block_post, n_terms, key, np.empty(1024, np.uint8))
+    if c == -2:
+        return -1, 0, 0, 0, -2
+    if exact and c != 0:
+        return -1, 0, 0, 0, 0
+    return i, df, post, plen, 0
+
+
+@njit(cache=True, nogil=True)
+def _check(blob, block_offsets, block_crc, block_ok, b0, b1):
+    """Check the CRC-32 of dictionary blocks ``[b0, b1)`` (clipped) not yet marked in
+    ``block_ok``, marking each that has it: ``(first block without it or -1, blocks marked)``."""
+    n = 0
+    for b in range(max(b0, 0), min(b1, block_ok.shape[0])):
+        if block_ok[b] == 0:
+            if crc32(blob, block_offsets[b], block_offsets[b + 1]) != block_crc[b]:
+                return b, n
+            block_ok[b] = 1
+            n += 1
+    return -1, n
+
+
+@njit(cache=True, nogil=True)
+def seek_many(blob, block_offsets, block_post, n_terms, keys, key_ends, out, block_crc, block_ok):
     """:func:`seek` of many keys (key i is ``keys[key_ends[i-1]:key_ends[i]]``), exact and lower
     bound at once, into ``out`` (int64[5, n]): per key its ordinal (-1 if absent), the ordinal of
     the first term >= it (n_terms if none: what ``seek`` without ``exact`` gives, from the same
-    bytes), its df, postings start and postings length (0 when absent). Returns the first key whose
-    search met damaged bytes, -1 if none (the columns from it on are not filled). (The caller's
-    array: a kernel returning arrays pays for boxing each, more than the search of a key.)"""
-    n = key_ends.shape[0]
-    n_blocks = block_offsets.shape[0] - 1
+    search), its df, postings start and postings length (0 when absent).
+
+    Each answer is proven by the checksums (``block_crc``) of the blocks its search read, checked
+    here unless ``block_ok`` (uint8 per block, the caller's, set here) says so already: a key
+    found, its block (its record is there); a key absent, the blocks before, at and after where it
+    would be (the search compared it with their first terms and scanned the middle one). Returns
+    ``(bad, marked)``: bad is -1, or the first key whose search met damaged bytes (the columns
+    from it on are not filled), or -2 - b for dictionary block b without its checksum; marked, the
+    blocks newly checked. (The caller's array: a kernel returning arrays pays for boxing each,
+    more than the search of a key.)"""
     scratch = np.empty(1024, np.uint8)
-    for q in range(n):
+    marked = 0
+    for q in range(key_ends.shape[0]):
         key = keys[key_ends[q - 1] if q > 0 else 0:key_ends[q]]
-        for r in range(5):
-            out[r, q] = 0
-        out[0, q] = -1
-        lo = 0
-        hi = n_blocks
-        while lo < hi:  # last block whose first term <= key
-            mid = (lo + hi) // 2
-            c = _first_term_cmp(blob, block_offsets[mid], block_offsets[mid + 1], key)
-            if c == -2:
-                return q
-            if c <= 0:
-                lo = mid + 1
-            else:
-                hi = mid
-        b = lo - 1 if lo > 0 else 0
-        pos = block_offsets[b]
-        end = block_offsets[b + 1]
-        post = block_post[b]
-        length = 0
-        i = b * TERM_BLOCK
-        found = False
-        while pos < end and i < n_terms:
-            pos, length, df, plen = _read_record(blob, pos, end, scratch, length)
-            if pos < 0:
-                return q
-            c = _compare(scratch, length, key)
-            if c >= 0:
-                if c == 0:
-                    out[0, q] = i
-                    out[2, q] = df
-                    out[3, q] = post
-                    out[4, q] = plen
-                found = True
-                break
-            post += plen
-            i += 1
-        out[1, q] = i if found else min(i, n_terms)
-    return -1
+        i, c, df, post, plen = _find(blob, block_offsets, block_post, n_terms, key, scratch)
+        if c == -2:
+            return q, marked
+        found = c == 0
+        out[0, q] = i if found else -1
+        out[1, q] = i
+        out[2, q] = df if found else 0
+        out[3, q] = post if found else 0
+        out[4, q] = plen if found else 0
+        if found:
+            b0 = i // TERM_BLOCK
+            b1 = b0 + 1
+        else:
+            b0 = (min(i, n_terms - 1) // TERM_BLOCK if n_terms > 0 else 0) - 1
+            b1 = b0 + 3
+        bad, n = _check(blob, block_offsets, block_crc, block_ok, b0, b1)
+        marked += n
+        if bad >= 0:
+            return -2 - bad, marked
+    return -1, marked
 
 
 @njit(cache=True, nogil=True)

@@ -67,6 +67,7 @@ class TermDictionary:
         self._all_ok = bool(container.verified_all or sparse)
         self._block_ok = bytearray(b"\x01" if self._all_ok else b"\x00") * len(self._crc)
         self._n_ok = len(self._crc) if self._all_ok else 0
+        self._ok_flags = np.frombuffer(self._block_ok, np.uint8)   # (the same bytes, for seek_many)
         self._cache: dict[int, tuple] = {}    # ordinal -> (term, TermEntry)
         n_blocks = -(-self.n_terms // TERM_BLOCK)
         for found, expected in ((self._offsets.shape[0], n_blocks + 1), (self._post.shape[0], n_blocks + 1),
@@ -125,24 +126,25 @@ class TermDictionary:
 
     def lookup_many(self, terms: list[str]) -> list[TermEntry | None]:
         """:meth:`lookup` of each of ``terms``: one kernel call for all of them (a query's new
-        terms), each answer proven by the checksums of the blocks its search read."""
+        terms), each answer proven by the checksums of the blocks its search read (checked by the
+        kernel, once per reader)."""
         if not terms:
             return []
         keys = [t.encode("utf-8", "surrogatepass") for t in terms]
         ends = np.fromiter(accumulate(map(len, keys)), np.int64, len(keys))
         found = np.empty((5, len(keys)), np.int64)
-        bad = TK.seek_many(self._mapped(), self._offsets, self._post, self.n_terms,
-                           np.frombuffer(b"".join(keys), np.uint8), ends, found)
+        if self._dict_crc is None:
+            self._dict_crc = self.c.checked("block_dict_crc")
+        bad, marked = TK.seek_many(self._mapped(), self._offsets, self._post, self.n_terms,
+                                   np.frombuffer(b"".join(keys), np.uint8), ends, found, self._dict_crc,
+                                   self._ok_flags)
+        self._n_ok += marked
+        if bad <= -2:                        # a block without its checksum: the error as
+            self._check_block(-2 - bad)      # _check_block says it (zlib's CRC agrees: tested)
+            raise self._damaged(f"block {-2 - bad} checksum")   # (not reached)
         if bad >= 0:
             raise self._damaged(f"looking up {terms[bad]!r}")
-        ords, lower, df, start, plen = found.tolist()
-        if not self._all_ok and not self._check_all_ok():   # a large file: check what the seek read
-            ok = self._block_ok
-            for i, lb in zip(ords, lower):
-                if i < 0:                    # absent: the blocks around where it would be
-                    self._check_around(lb)
-                elif not ok[i // TERM_BLOCK]:   # found: the record read is in its block, whose
-                    self._check_block(i // TERM_BLOCK)   # bytes prove it (the key at its place)
+        ords, _lower, df, start, plen = found.tolist()
         out: list[TermEntry | None] = []
         cache = self._cache
         for term, i, d, s, n in zip(terms, ords, df, start, plen):
