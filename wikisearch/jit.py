@@ -153,13 +153,17 @@ def light_cache_loads() -> bool:
                 and hasattr(caching.Cache, "_guard_against_spurious_io_errors"):
 
             lazy = _lazy_linking_code()
+            defer_nrt = _runtime_symbols_known(rtsys)
             _lazy_numba_environments()
 
             def load_overload(self, sig, target_context):
                 module = getattr(getattr(self, "_py_func", None), "__module__", None) or ""
                 if not module.startswith(__package__ + "."):
                     return full(self, sig, target_context)
-                rtsys.initialize(target_context)          # what the loaded code links against
+                if defer_nrt:                             # what the loaded code links against
+                    _runtime_symbols(rtsys)
+                else:
+                    rtsys.initialize(target_context)
                 _LOADING.active = lazy
                 try:
                     with self._guard_against_spurious_io_errors():
@@ -174,6 +178,41 @@ def light_cache_loads() -> bool:
         ok = False
     _LIGHT_LOADS.append(ok)
     return ok
+
+
+_RUNTIME_SYMBOLS = []
+
+
+def _runtime_symbols_known(rtsys) -> bool:
+    """Whether ``rtsys.initialize`` is the one :func:`_runtime_symbols` does part of."""
+    try:
+        import inspect
+        from numba.core.runtime import _nrt_python as _nrt
+        names = inspect.unwrap(type(rtsys).initialize).__code__.co_names
+        return isinstance(_nrt.c_helpers, dict) and isinstance(rtsys._init, bool) \
+            and {"c_helpers", "add_symbol", "compile_nrt_functions"} <= set(names)
+    except Exception:                                  # noqa: BLE001  (numba internals moved)
+        return False
+
+
+def _runtime_symbols(rtsys) -> None:
+    """Within :func:`light_cache_loads`: what a cached kernel's machine code needs of numba's
+    runtime (NRT) -- the addresses of its C functions (``NRT_MemInfo_alloc_aligned``, ...), which
+    ``rtsys.initialize`` gives LLVM -- without the rest of ``rtsys.initialize``: compiling the
+    runtime's own LLVM functions (``NRT_incref``, atomics; ~0.03 s of every process's start), which
+    only a kernel being compiled links in (a cached kernel's object code holds its copy: it names
+    no runtime function but the C ones, a test checks). A compile still initialises the runtime
+    whole, as numba's compiler does (``CPUContext.load_additional_registries``)."""
+    if rtsys._init or _RUNTIME_SYMBOLS:
+        return
+    import llvmlite.binding as ll
+    from numba.core import config
+    from numba.core.runtime import _nrt_python as _nrt
+    if config.NRT_STATS:
+        _nrt.memsys_enable_stats()
+    for py_name, address in _nrt.c_helpers.items():       # as rtsys.initialize names them
+        ll.add_symbol(py_name if py_name.startswith("_") else "NRT_" + py_name, address)
+    _RUNTIME_SYMBOLS.append(True)
 
 
 def _lazy_numba_environments() -> None:
