@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -96,7 +97,24 @@ def test_python_tokenizer_equals_the_kernels(an, batch):
 def test_normalize_many_equals_normalize(tokens, fold):
     # real tokens hold only WORD/CJK/EXTEND characters; keep those so the ASCII shortcut holds
     tokens = ["".join(c for c in t if char_class(c)) or "x" for t in tokens]
-    assert analyze._normalize_many(tokens, fold) == [normalize(t, fold) for t in tokens]
+    want = [normalize(t, fold) for t in tokens]
+    for by_loop in (False, True):     # the regexes (many tokens), one by one (a few, cold)
+        with patch.object(analyze, "_fold_by_loop", lambda n: by_loop):
+            assert analyze._normalize_many(tokens, fold) == want
+
+
+def test_few_tokens_fold_without_compiling_the_patterns():
+    analyze._fold_patterns.cache_clear()
+    try:
+        few = ["Piëch", "Москва́", "mañana"] * 3
+        assert analyze._normalize_many(few, True) == [normalize(t, True) for t in few]
+        assert analyze._fold_patterns.cache_info().currsize == 0          # nothing compiled
+        many = [f"Piëch{i}" for i in range(analyze._FOLD_LOOP_MAX + 1)]
+        assert analyze._normalize_many(many, True) == [normalize(t, True) for t in many]
+        assert analyze._fold_patterns.cache_info().currsize == 1          # compiled for many
+        assert not analyze._fold_by_loop(1)                               # and used from then on
+    finally:
+        analyze._fold_patterns.cache_clear()
 
 
 def test_class_table_matches_char_class():

@@ -1,6 +1,7 @@
 """The command line: every command works on the bundled sample; every failure is one line."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -313,3 +314,44 @@ def test_missing_index_is_reported_before_any_compiling(tmp_path, monkeypatch):
     (tmp_path / "half").mkdir()
     _one_line_error(CliRunner().invoke(main, ["query", "-i", str(tmp_path / "half"), "x"]),
                     "not a complete wikisearch index")
+
+
+_EXIT_PROBE = """
+import atexit, gc, sys
+atexit.register(lambda: sys.stderr.write(f"frozen at exit: {gc.get_freeze_count() > 0}\\n"))
+from wikisearch.cli import main
+main(sys.argv[1:], prog_name="wikisearch")
+"""
+
+
+def _cli_process(*args: str) -> subprocess.CompletedProcess:
+    """The CLI in a process of its own, its output piped; reports on stderr whether the
+    collector was frozen (``startup.quick_exit``) when the process's last exit handler ran."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run([sys.executable, "-c", _EXIT_PROBE, *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+def test_read_only_commands_end_without_exit_collections_and_lose_nothing(index, tmp_path):
+    """query, show and suggest end with the collector frozen (no collections over numba's
+    objects at exit) and lose nothing: whole output when piped, same as in process, right
+    exit status and one-line errors."""
+    def took(text):
+        return re.sub(r'\(\d+\.\d ms\)|"took_ms": [0-9.e-]+', "", text)
+    runs = [["query", "-i", str(index), "berlin", "wall"],
+            ["query", "-i", str(index), "berlin", "OR", "city", "--json", "-k", "30"],
+            ["show", "-i", str(index), "Berlin", "--text"],
+            ["suggest", "-i", str(index), "ber"]]
+    for args in runs:
+        ran = _cli_process(*args)
+        assert ran.returncode == 0, ran.stderr[-2000:]
+        assert "frozen at exit: True" in ran.stderr
+        inside = CliRunner().invoke(main, args)
+        assert inside.exit_code == 0 and len(inside.stdout) > 50
+        assert took(ran.stdout) == took(inside.stdout)
+    ran = _cli_process("query", "-i", str(tmp_path / "nope"), "berlin")
+    assert ran.returncode == 1 and "frozen at exit: True" in ran.stderr
+    assert [line for line in ran.stderr.splitlines() if line.startswith("Error: ")] == [
+        line for line in ran.stderr.splitlines() if "Error" in line] != []
+    ran = _cli_process("show", "-i", str(index))
+    assert ran.returncode == 2 and "TITLE or --page-id" in ran.stderr

@@ -376,3 +376,50 @@ def test_a_fresh_install_runs_the_first_command_without_numba(tmp_path):
         for key in ("created", "build_seconds", "built_at", "build"):
             m.pop(key, None)
     assert manifests[0] == manifests[1]
+
+
+def test_cache_index_names_match_the_glob_pattern(tmp_path):
+    """jit._index_names and _nothing_cached_in_tree pick exactly the names their glob patterns
+    (``<stem>.*-*.pyXY*.nbi``, ``<stem>.*.nbi``) match."""
+    import fnmatch
+    import random
+    py = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    parts = ["_k", ".", "-", py, f".{py}", "nbi", ".nbi", "x", "_k.", "1", "py3", "-12"]
+    rng = random.Random(7)
+    names = {rng.choice(["_k.", "_k", "_kk.", ""]) + "".join(rng.choice(parts) for _ in range(rng.randint(0, 5)))
+             + rng.choice([".nbi", ".nbi", "nbi", ".nbc", ""]) for _ in range(3000)}
+    names |= {f"_k.f-3.{py}.nbi", f"_k.f.{py}.nbi", f"_k.-.{py}.nbi", f"_k.a-b.{py}.1.nbi", "_k.nbi",
+              f"_k.f-3.{py}.nbc", f"_kk.f-3.{py}.nbi", "_k..nbi", "_k.x.nbi"}
+    for n in names:
+        (tmp_path / n).touch()
+    want = {n for n in names if fnmatch.fnmatchcase(n, f"_k.*-*.{py}*.nbi")}
+    assert set(jit._index_names(tmp_path, "_k")) == want and len(want) >= 10
+    assert jit._index_names(tmp_path / "nope", "_k") == []
+    (tmp_path / "__pycache__").mkdir()
+    origin = str(tmp_path / "_k.py")
+    assert jit._nothing_cached_in_tree(origin)
+    (tmp_path / "__pycache__" / "_k.nbi").touch()            # "<stem>.*.nbi" needs the dot
+    (tmp_path / "__pycache__" / "_kk.f.nbi").touch()
+    assert jit._nothing_cached_in_tree(origin)
+    (tmp_path / "__pycache__" / "_k..nbi").touch()
+    assert not jit._nothing_cached_in_tree(origin)
+
+
+def test_opaque_unpickler_reads_cache_indexes_as_pickle_does(tmp_path):
+    """What cached_functions reads of numba's cache indexes (their source stamp, whether any
+    overload) without building numba's types is what pickle reads."""
+    import io
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    mod = "wikisearch.index._termdict_kernels"
+    _run(f"from wikisearch import jit\nprint(jit.precompile(['{mod}'], 2))", env)
+    indexes = list((tmp_path / "cache").rglob("*.nbi"))
+    assert indexes
+    for index in indexes:
+        with open(index, "rb") as f:
+            pickle.load(f)
+            raw = f.read()
+        stamp, overloads = jit._OpaqueUnpickler(io.BytesIO(raw)).load()
+        want_stamp, want = pickle.loads(raw)
+        assert stamp == want_stamp and len(overloads) == len(want) > 0
+    empty = pickle.dumps(((1.5, 10), {}))
+    assert jit._OpaqueUnpickler(io.BytesIO(empty)).load() == ((1.5, 10), {})

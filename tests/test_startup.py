@@ -199,3 +199,53 @@ print(K._run_end(blob, offsets, 0, 3, 2, 99.5))                   # a float: not
 """
     assert _run_code(miss, env).split()[-1] == "1"
     assert _run_code(miss, env).split()[-2:] == ["False", "1"]     # and now loads, as the rest
+
+
+def _elf_undefined_symbols(obj: bytes) -> set[str]:
+    import struct
+    (shoff,) = struct.unpack_from("<Q", obj, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + i * shentsize) for i in range(shnum)]
+    out = set()
+    for _name, kind, _flags, _addr, off, size, link, _info, _align, entsize in sections:
+        if kind != 2:
+            continue
+        strings = sections[link][4]
+        for at in range(off + entsize, off + size, entsize):
+            st_name, _st_info, _other, st_shndx = struct.unpack_from("<IBBH", obj, at)
+            if st_shndx == 0:
+                start = strings + st_name
+                out.add(obj[start:obj.index(b"\0", start)].decode())
+    return out - {""}
+
+
+def test_kernel_loads_compile_no_runtime_functions(tmp_path):
+    """Cached kernels load without numba's runtime (NRT) compiling its LLVM functions
+    (jit._runtime_symbols): their object code names no runtime function but its C ones, which
+    are given to LLVM; they answer as when compiled, and a kernel compiled in the same process
+    afterwards initialises the runtime whole and answers right."""
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    code = """
+import numpy as np
+from numba.core.runtime import rtsys
+from wikisearch.popularity import _suggest_kernels as K
+blob = np.frombuffer(b"abcabdabe", np.uint8); offsets = np.array([0, 3, 6, 9], np.int64)
+key = np.frombuffer(b"abx", np.uint8)
+print([a.tolist() for a in K.fuzzy_ranges(blob, offsets, key, 1, 100, 0, 0, 3)])
+print(rtsys._init)
+"""
+    compiled = _run_code(code, env).split("\n")
+    loaded = _run_code(code, env).split("\n")
+    assert compiled[1] == "True" and loaded[1] == "False" and loaded[0] == compiled[0]
+    miss = code + """
+print(K._run_end(blob, offsets, 0, 3, 2, 99.5), rtsys._init)      # a float: not cached, compiles
+"""
+    assert _run_code(miss, env).split("\n")[1:3] == ["False", "1 True"]
+    from numba.core.runtime import _nrt_python
+    c_functions = {n if n.startswith("_") else "NRT_" + n for n in _nrt_python.c_helpers}
+    objects = [raw[raw.index(b"\x7fELF"):] for raw in (p.read_bytes() for p in (tmp_path / "cache").rglob("*.nbc"))]
+    assert len(objects) >= 2
+    for obj in objects:
+        named = {s for s in _elf_undefined_symbols(obj) if s.startswith(("NRT_", "nrt_", "_nrt"))}
+        assert named <= c_functions, named - c_functions
+    assert any("NRT_MemInfo_alloc_aligned" in _elf_undefined_symbols(obj) for obj in objects)

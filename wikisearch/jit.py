@@ -153,13 +153,17 @@ def light_cache_loads() -> bool:
                 and hasattr(caching.Cache, "_guard_against_spurious_io_errors"):
 
             lazy = _lazy_linking_code()
+            defer_nrt = _runtime_symbols_known(rtsys)
             _lazy_numba_environments()
 
             def load_overload(self, sig, target_context):
                 module = getattr(getattr(self, "_py_func", None), "__module__", None) or ""
                 if not module.startswith(__package__ + "."):
                     return full(self, sig, target_context)
-                rtsys.initialize(target_context)          # what the loaded code links against
+                if defer_nrt:                             # what the loaded code links against
+                    _runtime_symbols(rtsys)
+                else:
+                    rtsys.initialize(target_context)
                 _LOADING.active = lazy
                 try:
                     with self._guard_against_spurious_io_errors():
@@ -174,6 +178,41 @@ def light_cache_loads() -> bool:
         ok = False
     _LIGHT_LOADS.append(ok)
     return ok
+
+
+_RUNTIME_SYMBOLS = []
+
+
+def _runtime_symbols_known(rtsys) -> bool:
+    """Whether ``rtsys.initialize`` is the one :func:`_runtime_symbols` does part of."""
+    try:
+        import inspect
+        from numba.core.runtime import _nrt_python as _nrt
+        names = inspect.unwrap(type(rtsys).initialize).__code__.co_names
+        return isinstance(_nrt.c_helpers, dict) and isinstance(rtsys._init, bool) \
+            and {"c_helpers", "add_symbol", "compile_nrt_functions"} <= set(names)
+    except Exception:                                  # noqa: BLE001  (numba internals moved)
+        return False
+
+
+def _runtime_symbols(rtsys) -> None:
+    """Within :func:`light_cache_loads`: what a cached kernel's machine code needs of numba's
+    runtime (NRT) -- the addresses of its C functions (``NRT_MemInfo_alloc_aligned``, ...), which
+    ``rtsys.initialize`` gives LLVM -- without the rest of ``rtsys.initialize``: compiling the
+    runtime's own LLVM functions (``NRT_incref``, atomics; ~0.03 s of every process's start), which
+    only a kernel being compiled links in (a cached kernel's object code holds its copy: it names
+    no runtime function but the C ones, a test checks). A compile still initialises the runtime
+    whole, as numba's compiler does (``CPUContext.load_additional_registries``)."""
+    if rtsys._init or _RUNTIME_SYMBOLS:
+        return
+    import llvmlite.binding as ll
+    from numba.core import config
+    from numba.core.runtime import _nrt_python as _nrt
+    if config.NRT_STATS:
+        _nrt.memsys_enable_stats()
+    for py_name, address in _nrt.c_helpers.items():       # as rtsys.initialize names them
+        ll.add_symbol(py_name if py_name.startswith("_") else "NRT_" + py_name, address)
+    _RUNTIME_SYMBOLS.append(True)
 
 
 def _lazy_numba_environments() -> None:
@@ -444,18 +483,57 @@ def cached_functions(name: str) -> set:
             dirs = [Path(origin).parent / "__pycache__",
                     Path(AppDirs(appname="numba", appauthor=False).user_cache_dir) / subpath]
         stem = Path(origin).stem
-        pattern = f"{stem}.*-*.py{sys.version_info[0]}{sys.version_info[1]}*.nbi"
         for d in dirs:
-            for index in d.glob(pattern):       # <stem>.<qualname>-<line>.py311.nbi
-                with open(index, "rb") as f:
+            for name in _index_names(d, stem):  # <stem>.<qualname>-<line>.py311.nbi
+                with open(os.path.join(d, name), "rb") as f:
                     if pickle.load(f) != numba.__version__:
                         continue
-                    source_stamp, overloads = pickle.loads(f.read())
+                    source_stamp, overloads = _OpaqueUnpickler(f).load()
                 if source_stamp == stamp and overloads:
-                    found.add(index.name[len(stem) + 1:].rsplit("-", 1)[0])
+                    found.add(name[len(stem) + 1:].rsplit("-", 1)[0])
     except Exception:                             # numba internals moved: say "not cached"
         return set()
     return found
+
+
+def _index_names(folder: Path, stem: str) -> list[str]:
+    """The names in ``folder`` that glob pattern ``<stem>.*-*.py<XY>*.nbi`` matches (numba's cache
+    indexes of module ``stem`` for this Python), without compiling the pattern (a regex each,
+    which ``Path.glob`` makes for every call)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:                               # (no such folder: no index)
+        return []
+    py = f".py{sys.version_info[0]}{sys.version_info[1]}"
+    head = stem + "."
+    out = []
+    for name in names:
+        if not (name.startswith(head) and name.endswith(".nbi") and len(name) >= len(head) + 4):
+            continue
+        middle = name[len(head):-4]               # matches "*-*<py>*": a "-", then <py> after it
+        dash = middle.find("-")
+        if dash >= 0 and middle.find(py, dash + 1) >= 0:
+            out.append(name)
+    return out
+
+
+class _Opaque:
+    """Whatever object a pickle holds: built from any arguments and state, kept as nothing."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        pass
+
+
+class _OpaqueUnpickler(pickle.Unpickler):
+    """Reads a pickle with every class or function it names replaced by :class:`_Opaque`: the
+    plain data (numbers, strings, tuples, lists, dicts) as it was, and no numba type built (a
+    cache index's overloads are keyed by numba types: half of the cost of reading them)."""
+
+    def find_class(self, module, name):
+        return _Opaque
 
 
 def _nothing_cached_in_tree(origin: str) -> bool:
@@ -468,8 +546,12 @@ def _nothing_cached_in_tree(origin: str) -> bool:
     cache = folder / "__pycache__"
     if not os.access(cache if cache.is_dir() else folder, os.W_OK):
         return False
-    stem = Path(origin).stem
-    return not any(cache.glob(f"{stem}.*.nbi"))
+    head = Path(origin).stem + "."                # glob "<stem>.*.nbi", no regex compiled
+    try:
+        names = os.listdir(cache)
+    except OSError:
+        return True
+    return not any(n.startswith(head) and n.endswith(".nbi") and len(n) >= len(head) + 4 for n in names)
 
 
 def module_cached(name: str) -> bool:

@@ -274,6 +274,17 @@ def _drop_stress(m: re.Match) -> str:
     return m.group().replace("\u0300", "").replace("\u0301", "")
 
 
+#: Up to this many non-ASCII tokens are folded one by one (:func:`normalize`, ~20 us each) while
+#: :func:`_fold_patterns` are not compiled yet (~0.03 s): a query's few words, or a few snippets'
+#: (a ``wikisearch query`` process folds a dozen or two), compile nothing.
+_FOLD_LOOP_MAX = 500
+
+
+def _fold_by_loop(n: int) -> bool:
+    """Whether :func:`_normalize_many` folds ``n`` non-ASCII BMP tokens one by one."""
+    return n <= _FOLD_LOOP_MAX and not _fold_patterns.cache_info().currsize
+
+
 def _normalize_many(tokens: list[str], fold: bool) -> list[str]:
     """``[normalize(t, fold) for t in tokens]``, with the per-character work done by C code on
     all non-ASCII BMP tokens joined by "\\n" (a starter that no step here reaches across)."""
@@ -287,6 +298,10 @@ def _normalize_many(tokens: list[str], fold: bool) -> list[str]:
         else:
             bmp.append(k)
     if not bmp:
+        return out
+    if _fold_by_loop(len(bmp)):
+        for k in bmp:
+            out[k] = normalize(tokens[k], fold)
         return out
     s = "\n".join([tokens[k] for k in bmp])
     s = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", s).casefold())

@@ -1,6 +1,8 @@
 """startup: make a short-lived process's first search fast."""
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import sys
 
@@ -122,3 +124,22 @@ def fast_start() -> None:
         return
     if not _waiting(_ARRAYMATH):
         sys.meta_path.insert(0, _OnFirstImport(_ARRAYMATH, _scipy))
+
+
+def quick_exit() -> None:
+    """End this process without the interpreter's garbage collections at exit: when the
+    process ends, every object it holds is moved to the collector's permanent generation
+    (``gc.freeze``, as the last exit handler but for those registered after this call), so that
+    the collections Python runs while it tears down its modules scan none of them (~60,000
+    objects after a search, numba's type system most of them: ~0.1 s of the exit of a
+    ``wikisearch query``). Nothing else changes: the exit handlers still run, files are still
+    flushed and closed, objects freed by reference counting still finalized, the exit status is
+    the same; only garbage in reference cycles is left to the operating system, as it is on any
+    exit. For one-shot processes (the CLI's read-only commands); registered once a process."""
+    global _QUICK_EXIT
+    if not _QUICK_EXIT:
+        atexit.register(gc.freeze)
+        _QUICK_EXIT = True
+
+
+_QUICK_EXIT = False
