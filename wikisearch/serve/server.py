@@ -5,10 +5,11 @@ A start does each thing once, in this order: import, open the index (mmapped), b
 suggester and the kernels of a search with snippets (``app.warm_up``) -- and only then serve;
 the rest (the spelling dictionary, the kernels of other query shapes) loads on a background
 thread of each serving process. A missing or stale ``spelling.bin`` is built by one process of its
-own, started before the workers (:mod:`~wikisearch.serve.spelling_build`): no request waits for
-it. ``processes=N`` (N > 1) forks N worker processes from that ready process, each running
-uvicorn on the one listening socket: the workers share the parent's pages (the loaded kernels,
-the suggester's arrays, the mmapped index), so N processes start in the time of one and every request runs Python in parallel (one process holds one GIL). The parent only
+own, started after that warm-up and before the workers (:mod:`~wikisearch.serve.spelling_build`):
+no request waits for it. ``processes=N`` (N > 1) forks N worker processes from that ready
+process, each running uvicorn on the one listening socket: the workers share the parent's pages
+(the loaded kernels, the suggester's arrays, the mmapped index), so N processes start in the time
+of one and every request runs Python in parallel (one process holds one GIL). The parent only
 supervises: SIGINT or SIGTERM stops the workers gracefully, a worker that dies is forked again.
 Where ``os.fork`` does not exist, uvicorn's own (spawned) workers serve instead, each opening the
 index itself from ``$WIKISEARCH_SERVE`` (:func:`app_from_env`).
@@ -102,10 +103,10 @@ def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | No
     many = f"{processes} processes; " if forking else ""
     print(f"Serving {searcher.n_docs:,} documents of {index} at {where} ({many}Ctrl-C to stop)", flush=True)
     _warn_if_open(host)
-    if spelling is not None:
-        spelling.start()                         # one builder, a process of its own, if spelling.bin is not usable
     try:
         warm_up(app.state.service, rest=False)   # the first answers' path, before any fork: shared
+        if spelling is not None:                 # then (not sharing the cores with that warm-up) one
+            spelling.start()                     # builder, a process of its own, if spelling.bin is not usable
         if forking:
             _import_worker_start(config)         # what every worker's start imports, imported once
             _prefork(config, sock, processes, spelling)

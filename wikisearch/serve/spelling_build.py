@@ -3,8 +3,8 @@
 An index as ``build_index`` writes it has no ``spelling.bin``. Made in a serving process at the
 first query that needs a correction, it would hold that request (30k articles: ~19 s of CPU,
 ~700 MB peak) and, under ``--processes N``, be made N times. Instead, ``wikisearch serve`` starts
-ONE builder process (:func:`wikisearch.popularity.spelling.main`, at a lower priority) before
-forking its workers, and says so on stderr, and again when it is done. Until then no request
+ONE builder process (:func:`wikisearch.popularity.spelling.main`, at a lower priority) once the
+first answers' path is loaded and before forking its workers, and says so on stderr, and again when it is done. Until then no request
 waits: did-you-mean answers as if no correction were found (``/api/info``: ``"spelling":
 "building"``). Each serving process picks the file up on a background thread once the parent
 has seen the builder end (a byte of memory shared by the forked processes, looked at once a
