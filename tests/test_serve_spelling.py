@@ -232,3 +232,31 @@ def test_the_answer_cache_empties_when_did_you_mean_comes_on():
     assert cache.get("/a") is None and cache.get("/b") is None and cache.bytes == 0
     cache.put("/a", b"new", cache.epoch)
     assert cache.get("/a") == b"new"
+
+
+def test_a_read_only_index_directory_gets_a_temporary_one(bare, monkeypatch):
+    """Where the index directory cannot be written, the builder writes into a temporary
+    directory of the server's (removed at stop), and the serving process reads it from there.
+    (``os.access`` answers "read-only" for the index directory: root may write anywhere.)"""
+    from wikisearch.popularity.spelling import PAUSE_ENV
+    from wikisearch.search.searcher import Searcher
+    from wikisearch.serve.spelling_build import SpellingBuild
+    monkeypatch.setenv(PAUSE_ENV, "0")
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == bare and mode == os.W_OK
+                        else real(p, mode, **kw))
+    searcher = Searcher(bare)
+    said: list[str] = []
+    build = SpellingBuild.for_searcher(searcher, said.append)
+    searcher.spelling_source = build
+    assert build.tmpdir is not None and build.path.parent == Path(build.tmpdir)
+    assert searcher.search("berln", correct=True).rewritten_query is None
+    build.start()
+    build.reap_in_thread()
+    assert "read-only" in said[0] and build.state() == "building"
+    build.watch()                                 # returns once loaded (or failed)
+    assert build.state() == "ready", said
+    assert searcher.search("berln", correct=True).rewritten_query == "berlin"
+    assert not (bare / "spelling.bin").exists() and build.path.exists()
+    build.close()
+    assert not Path(build.tmpdir).exists()
