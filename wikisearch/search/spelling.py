@@ -48,7 +48,8 @@ def _recase(original: str, word: str) -> str:
 class Corrector:
     """Query correction over one index. ``doc_freq(term)``: documents holding an analyzed term;
     ``docs(term)``: their sorted docids; ``dictionary()``: the spelling dictionary (loaded on
-    first need; None while it is not ready: no correction then); ``title_prefix(text)``: does some title or redirect title start with ``text``."""
+    first need; None while it is not ready: no correction then); ``title_prefix(text)``: does
+    some title or redirect title start with ``text``."""
 
     def __init__(self, analyzer, doc_freq, docs, dictionary, title_prefix):
         self.analyzer = analyzer

@@ -4,9 +4,9 @@ An index as ``build_index`` writes it has no ``spelling.bin``. Made in a serving
 first query that needs a correction, it would hold that request (30k articles: ~19 s of CPU,
 ~700 MB peak) and, under ``--processes N``, be made N times. Instead, ``wikisearch serve`` starts
 ONE builder process (:func:`wikisearch.popularity.spelling.main`, at a lower priority) once the
-first answers' path is loaded and before forking its workers, and says so on stderr, and again when it is done. Until then no request
-waits: did-you-mean answers as if no correction were found (``/api/info``: ``"spelling":
-"building"``). Each serving process picks the file up on a background thread once the parent
+first answers' path is loaded and before forking its workers, and says so on stderr, and again
+when it is done. Until then no request waits: did-you-mean answers as if no correction were
+found (``/api/info``: ``"spelling": "building"``). Each serving process picks the file up on a background thread once the parent
 has seen the builder end (a byte of memory shared by the forked processes, looked at once a
 second: no file system call per request) and empties its answer cache then, so that an answer
 given without a correction is not served again from it.
