@@ -16,7 +16,8 @@ less than other edits) and ranked by ``log(count) - alpha * cost``.
 
 The dictionary is stored beside the index as ``spelling.bin`` (an add-on like ``priors.bin``: not
 in the manifest, tied to the index's checksum) the first time it is needed, if the directory is
-writable; otherwise it is rebuilt in memory by each process that needs it.
+writable; otherwise it is rebuilt in memory by each process that needs it. ``wikisearch serve``
+does not build it in a serving process: it starts :func:`main` as a process of its own.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from wikisearch.analysis.analyzer import Analyzer
-from wikisearch.errors import CorruptIndexError
+from wikisearch.errors import CorruptIndexError, WikisearchError
 from wikisearch.fileio import atomic_path
 from wikisearch.jit import interpreted, readonly
 from wikisearch.index.container import Container, write_container
@@ -392,9 +393,7 @@ def write_dictionary(path, d: SpellingDictionary, index_checksum: str) -> Path:
     return Path(path)
 
 
-def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
-    c = Container(path, KIND)
-    meta = c.meta
+def _check_meta(path, meta: dict, index_checksum: str | None) -> None:
     if index_checksum is not None and meta.get("index_checksum") != index_checksum:
         raise CorruptIndexError(path, "made for another build of this index (delete the file)",
                                 expected=index_checksum, found=meta.get("index_checksum"))
@@ -402,6 +401,12 @@ def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
             meta.get("layout") != LAYOUT or \
             meta.get("index_min_count") != INDEX_MIN_COUNT:
         raise CorruptIndexError(path, "made with other settings (delete the file)")
+
+
+def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
+    c = Container(path, KIND)
+    meta = c.meta
+    _check_meta(path, meta, index_checksum)
     try:
         joined = c["words"].tobytes().decode("utf-8", "surrogatepass")
     except UnicodeDecodeError:
@@ -452,3 +457,72 @@ def load_dictionary(reader, say=None) -> SpellingDictionary:
         except OSError:
             pass                              # a read-only index: this process keeps it in memory
     return d
+
+
+def stored_problem(reader) -> str | None:
+    """Why the index's ``spelling.bin`` cannot be used ("missing", "stale", "damaged"), or None
+    when it can: a look at its header and settings (what :func:`stored_dictionary` checks first),
+    not a read of its arrays -- a server's start asks this before deciding to build it."""
+    path = spelling_path(reader.path) if reader.path is not None else None
+    if path is None or not path.exists():
+        return "missing"
+    try:
+        _check_meta(path, Container(path, KIND, verify=False).meta,
+                    reader.manifest.get("checksum") if reader.manifest else None)
+    except CorruptIndexError as e:
+        return "stale" if "made for" in str(e) else "damaged"
+    except OSError:
+        return "damaged"
+    return None
+
+
+#: For tests: seconds the builder (:func:`main`) waits after its start before it builds.
+PAUSE_ENV = "WIKISEARCH_SPELLING_PAUSE"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The spelling builder, a process of its own (``wikisearch serve`` starts it: no serving
+    process's GIL or memory carries the build): ``INDEX_DIR OUT_PATH [PARENT_PID]`` builds the
+    dictionary of the index and writes it to ``OUT_PATH`` atomically (a build that is stopped or
+    fails leaves no file); with ``PARENT_PID``, it stops once that process is gone. Runs at a
+    lower priority (``nice`` +10) than the server it builds for. Exit status 0 when written."""
+    import os
+    import signal
+    import sys
+    import threading
+    import time
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) not in (2, 3):
+        print("usage: spelling INDEX_DIR OUT_PATH [PARENT_PID]", file=sys.stderr)
+        return 2
+
+    def stop(_signum, _frame):
+        raise SystemExit(1)                  # atomic_path removes its temporary file
+    signal.signal(signal.SIGTERM, stop)
+    if len(args) == 3:
+        parent = int(args[2])
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os.kill(os.getpid(), signal.SIGTERM)
+        threading.Thread(target=watch, name="wikisearch-parent-watch", daemon=True).start()
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):
+        pass
+    try:
+        time.sleep(float(os.environ.get(PAUSE_ENV) or 0))
+        from wikisearch.index.reader import IndexReader
+        reader = IndexReader(args[0])
+        checksum = reader.manifest.get("checksum") if reader.manifest else None
+        if not checksum:
+            print("Error: the index has no checksum to tie spelling.bin to", file=sys.stderr)
+            return 1
+        write_dictionary(args[1], build_dictionary(reader), checksum)
+    except KeyboardInterrupt:
+        return 1
+    except (OSError, WikisearchError) as e:
+        print(f"Error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
+    return 0

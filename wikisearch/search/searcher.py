@@ -104,6 +104,11 @@ class Searcher:
         #: Called with a one-line message before slow one-time work (building ``spelling.bin``
         #: on the first correction); the CLI prints it, so a long first query does not look hung.
         self.on_slow_start = None
+        #: Where did-you-mean's dictionary comes from when it is not loaded yet: None, made or read
+        #: by :meth:`spelling` on first need (the CLI); else a callable returning it, or None while
+        #: it is not ready, at once (``wikisearch serve``: a process of its own builds spelling.bin,
+        #: and no request waits for it: no correction until it is there).
+        self.spelling_source = None
         self._term_docs: dict = {}              # term -> its docids, for query correction
         self._page_ids = None                   # the reader's page ids, once a search needs them
         self._lock = threading.Lock()
@@ -242,8 +247,12 @@ class Searcher:
     def spelling(self, build: bool = True) -> SpellingDictionary | None:
         """The index's spelling dictionary (``spelling.bin``, made on first use); with
         ``build=False``, None rather than making it (a minute for 30k articles) when spelling.bin
-        is missing or stale."""
+        is missing or stale. With a :attr:`spelling_source`, what it returns (neither made nor
+        read here)."""
         if self._spelling is None:
+            if self.spelling_source is not None:
+                self._spelling = self.spelling_source()
+                return self._spelling
             with self._lock:
                 if self._spelling is None:
                     from wikisearch.popularity.spelling import load_dictionary, stored_dictionary

@@ -48,7 +48,8 @@ def _recase(original: str, word: str) -> str:
 class Corrector:
     """Query correction over one index. ``doc_freq(term)``: documents holding an analyzed term;
     ``docs(term)``: their sorted docids; ``dictionary()``: the spelling dictionary (loaded on
-    first need); ``title_prefix(text)``: does some title or redirect title start with ``text``."""
+    first need; None while it is not ready: no correction then); ``title_prefix(text)``: does
+    some title or redirect title start with ``text``."""
 
     def __init__(self, analyzer, doc_freq, docs, dictionary, title_prefix):
         self.analyzer = analyzer
@@ -101,6 +102,8 @@ class Corrector:
         if not words or not self.doubtful(text):
             return None
         d = self._dictionary()
+        if d is None:                        # not ready (a server's builder is making it): as typed
+            return None
         options = [self._options(d, w) for _a, _b, w in words]
         changeable = [i for i, o in enumerate(options) if len(o) > 1]
         if not changeable:

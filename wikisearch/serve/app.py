@@ -72,18 +72,32 @@ except ImportError:                           # the serve extra brings orjson; w
 
 class ResponseCache:
     """Response bodies by request URL (path and query string), least recently used out once the
-    bodies pass ``max_bytes``; only successful answers are kept. Used from the event loop only."""
+    bodies pass ``max_bytes``; only successful answers are kept. Used from the event loop only.
+    ``generation()``, where given: the answers change when its value does (the spelling
+    dictionary was loaded: did-you-mean is on): the cache empties then, and an answer begun
+    under an older :attr:`epoch` (``put(..., epoch)``) is not kept."""
 
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, generation=None):
         self.max_bytes = max_bytes
         self.bytes = 0
         self.hits = self.misses = 0
         self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._generation = generation
+        self.epoch = generation() if generation is not None else 0
 
     def __len__(self) -> int:
         return len(self._items)
 
+    def _sync(self) -> None:
+        if self._generation is not None:
+            e = self._generation()
+            if e != self.epoch:
+                self._items.clear()
+                self.bytes = 0
+                self.epoch = e
+
     def get(self, key: str) -> bytes | None:
+        self._sync()
         body = self._items.get(key)
         if body is None:
             self.misses += 1
@@ -92,8 +106,11 @@ class ResponseCache:
         self.hits += 1
         return body
 
-    def put(self, key: str, body: bytes) -> None:
+    def put(self, key: str, body: bytes, epoch: int | None = None) -> None:
+        self._sync()
         if len(body) > self.max_bytes // 8 or key in self._items:   # one answer never fills it
+            return
+        if epoch is not None and epoch != self.epoch:                # begun before the change
             return
         self._items[key] = body
         self.bytes += len(body)
@@ -201,14 +218,18 @@ class _App(Starlette):
 
 
 def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int | None = None,
-               cache_bytes: int = CACHE_BYTES, warm: bool = False, fast: bool = True) -> Starlette:
+               cache_bytes: int = CACHE_BYTES, warm: bool = False, fast: bool = True,
+               spelling=None) -> Starlette:
     """The ASGI application serving ``index`` (a directory, or an open ``Searcher``).
 
     ``threads``: at most this many searches or article reads at once (default: anyio's 40).
     ``cache_bytes``: bound on the cached answers (0: no cache). ``warm``: load the kernels on a
     background thread once the server has started (answers do not wait for it). ``fast``: answer
     GET /api/suggest and /api/search without Starlette's routing (the same bytes; False: through
-    Starlette's routes, the oracle of the tests).
+    Starlette's routes, the oracle of the tests). ``spelling``: a
+    :class:`~wikisearch.serve.spelling_build.SpellingBuild` (``wikisearch serve``): did-you-mean's
+    dictionary comes from it, loaded on a background thread once its builder is done; until then
+    searches are answered without corrections (None: made or read on first need, in a request).
     """
     from wikisearch.search.searcher import Searcher
     searcher = index if isinstance(index, Searcher) else Searcher(index)
@@ -216,16 +237,21 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
     page = _asset("index.html")
     assets = {name: _asset(name) for name in ASSETS}
     spec = openapi_spec(limits)
-    cache = ResponseCache(cache_bytes) if cache_bytes > 0 else None
+    if spelling is not None:
+        searcher.spelling_source = spelling
+    cache = ResponseCache(cache_bytes, None if spelling is None else lambda: spelling.generation) \
+        if cache_bytes > 0 else None
 
     def guarded(handler, cached: bool = False):
         async def endpoint(request: Request) -> Response:
             t0 = time.perf_counter()
             key = None
+            epoch = None
             if cached and cache is not None and request.method == "GET":
                 scope = request.scope
                 key = scope["path"] + "?" + scope["query_string"].decode("latin-1")
                 body = cache.get(key)
+                epoch = cache.epoch
                 if body is not None:
                     return Response(body, media_type="application/json",
                                     headers={**_COMMON, "Server-Timing": _timing(t0, ", cache;desc=hit")})
@@ -235,7 +261,7 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
                 data, status = _error_answer(e)
                 return _json(data, t0, status)
             if key is not None and response.status_code == 200 and "mediawiki-api-error" not in response.headers:
-                cache.put(key, response.body)
+                cache.put(key, response.body, epoch)
             return response
         return endpoint
 
@@ -260,7 +286,8 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
         return _json(await run_in_threadpool(service.page, request.path_params["title"]), t0)
 
     async def api_info(request: Request, t0: float) -> Response:
-        return _json({**service.info(), "cache": cache.stats() if cache is not None else None}, t0)
+        return _json({**service.info(), "spelling": spelling.state() if spelling is not None else "on first need",
+                      "cache": cache.stats() if cache is not None else None}, t0)
 
     async def kiwix_search(request: Request, t0: float) -> Response:
         params = request.query_params
@@ -331,9 +358,11 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
             t0 = time.perf_counter()
             qs = scope["query_string"].decode("latin-1")
             key = None
+            epoch = None
             if cache is not None:
                 key = scope["path"] + "?" + qs
                 body = cache.get(key)
+                epoch = cache.epoch
                 if body is not None:
                     await send({"type": "http.response.start", "status": 200,
                                 "headers": _raw_json_headers(body, _timing(t0, ", cache;desc=hit"))})
@@ -348,7 +377,7 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
             timing = _timing(t0)
             body = dumps(data)
             if key is not None and status == 200:
-                cache.put(key, body)
+                cache.put(key, body, epoch)
             await send({"type": "http.response.start", "status": status, "headers": _raw_json_headers(body, timing)})
             await send({"type": "http.response.body", "body": body})
         return handler
@@ -363,8 +392,8 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
         if threads is not None:
             import anyio.to_thread
             anyio.to_thread.current_default_thread_limiter().total_tokens = threads
-        if warm:
-            threading.Thread(target=warm_up, args=(service,), kwargs={"idle": app.activity.wait_idle},
+        if warm or spelling is not None:
+            threading.Thread(target=_background, args=(service, warm, spelling, app.activity.wait_idle),
                              name="wikisearch-warm-up", daemon=True).start()
         yield
 
@@ -375,6 +404,22 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
     app.state.service = service
     app.state.cache = cache
     return app
+
+
+def _background(service: Service, warm: bool, spelling, idle) -> None:
+    """A serving process's background thread: the warm-up (``warm``), then the spelling
+    dictionary from ``spelling`` once it is there, and a corrected query to load its kernels."""
+    if warm:
+        warm_up(service, idle=idle)
+    if spelling is not None:
+        def ready() -> None:
+            try:
+                title = service.reader.title(0) if service.searcher.n_docs else "warmup"
+                idle()
+                service.run_search(title + "zq", 10, 0)      # the corrector's kernels, loaded
+            except Exception:                                  # noqa: BLE001  (best effort)
+                pass
+        spelling.watch(idle=idle, ready=ready)
 
 
 def warm_up(service: Service, *, rest: bool = True, idle=None) -> None:

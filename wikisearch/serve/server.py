@@ -4,10 +4,12 @@ A start does each thing once, in this order: import, open the index (mmapped), b
 (from then on connections wait in its backlog), load what the first answers need -- the
 suggester and the kernels of a search with snippets (``app.warm_up``) -- and only then serve;
 the rest (the spelling dictionary, the kernels of other query shapes) loads on a background
-thread of each serving process. ``processes=N`` (N > 1) forks N worker processes from that
-ready process, each running uvicorn on the one listening socket: the workers share the parent's
-pages (the loaded kernels, the suggester's arrays, the mmapped index), so N processes start in
-the time of one and every request runs Python in parallel (one process holds one GIL). The parent only
+thread of each serving process. A missing or stale ``spelling.bin`` is built by one process of its
+own, started after that warm-up and before the workers (:mod:`~wikisearch.serve.spelling_build`):
+no request waits for it. ``processes=N`` (N > 1) forks N worker processes from that ready
+process, each running uvicorn on the one listening socket: the workers share the parent's pages
+(the loaded kernels, the suggester's arrays, the mmapped index), so N processes start in the time
+of one and every request runs Python in parallel (one process holds one GIL). The parent only
 supervises: SIGINT or SIGTERM stops the workers gracefully, a worker that dies is forked again.
 Where ``os.fork`` does not exist, uvicorn's own (spawned) workers serve instead, each opening the
 index itself from ``$WIKISEARCH_SERVE`` (:func:`app_from_env`).
@@ -89,7 +91,10 @@ def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | No
         return
     searcher = Searcher(index)                   # a missing or damaged index: one line, before binding
     searcher.on_slow_start = _say
-    app = create_app(searcher, dense_dir=dense_dir, threads=threads, cache_bytes=cache_bytes, warm=True)
+    from wikisearch.serve.spelling_build import SpellingBuild
+    spelling = SpellingBuild.for_searcher(searcher, _say)
+    app = create_app(searcher, dense_dir=dense_dir, threads=threads, cache_bytes=cache_bytes, warm=True,
+                     spelling=spelling)
     from wikisearch.serve.protocol import http_protocol
     config = uvicorn.Config(app, http=http_protocol(), **run)   # each answer in one write
     config.load()                                # uvicorn's protocol classes and app wrapping, once
@@ -98,15 +103,28 @@ def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | No
     many = f"{processes} processes; " if forking else ""
     print(f"Serving {searcher.n_docs:,} documents of {index} at {where} ({many}Ctrl-C to stop)", flush=True)
     _warn_if_open(host)
-    warm_up(app.state.service, rest=False)       # the first answers' path, before any fork: shared
-    if forking:
-        _import_worker_start(config)             # what every worker's start imports, imported once
-        _prefork(config, sock, processes)
-    else:
-        try:
-            uvicorn.Server(config).run(sockets=[sock])
-        except KeyboardInterrupt:                # Ctrl-C: uvicorn stopped gracefully, then raised it
-            pass
+    try:
+        warm_up(app.state.service, rest=False)   # the first answers' path, before any fork: shared
+        if spelling is not None:                 # then (not sharing the cores with that warm-up) one
+            spelling.start()                     # builder, a process of its own, if spelling.bin is not usable
+        if forking:
+            _import_worker_start(config)         # what every worker's start imports, imported once
+            _prefork(config, sock, processes, spelling)
+        else:
+            previous = None
+            if spelling is not None:
+                spelling.reap_in_thread()
+                previous = signal.signal(signal.SIGTERM, _close_then_die(spelling))
+            try:
+                uvicorn.Server(config).run(sockets=[sock])
+            except KeyboardInterrupt:            # Ctrl-C: uvicorn stopped gracefully, then raised it
+                pass
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
+    finally:
+        if spelling is not None:
+            spelling.close()
 
 
 def _serve_spawned(index, uvicorn, run, where, *, processes, threads, dense_dir, cache_bytes) -> None:
@@ -122,10 +140,11 @@ def _serve_spawned(index, uvicorn, run, where, *, processes, threads, dense_dir,
     uvicorn.run("wikisearch.serve.server:app_from_env", factory=True, workers=processes, **run)
 
 
-def _prefork(config, sock, processes: int) -> None:
+def _prefork(config, sock, processes: int, spelling=None) -> None:
     """Fork ``processes`` workers serving ``config``'s app on ``sock``; supervise them until
     SIGINT or SIGTERM (passed on to them as SIGTERM: uvicorn's graceful stop), forking a new
-    worker for one that ends (unless it failed at its start, or too many did: then stop all)."""
+    worker for one that ends (unless it failed at its start, or too many did: then stop all).
+    ``spelling``'s builder, a child of this process too, is reaped here (:meth:`SpellingBuild.ended`)."""
     import gc
     gc.collect()
     gc.freeze()                       # the workers' collections leave the parent's objects (and pages) alone
@@ -176,6 +195,9 @@ def _prefork(config, sock, processes: int) -> None:
                 pid, status = os.wait()
             except ChildProcessError:
                 break
+            if spelling is not None and pid == spelling.pid:
+                spelling.ended(os.waitstatus_to_exitcode(status))
+                continue
             if workers.pop(pid, None) is None or stopping:
                 continue
             code = os.waitstatus_to_exitcode(status)
@@ -192,6 +214,16 @@ def _prefork(config, sock, processes: int) -> None:
         for s, handler in previous.items():
             signal.signal(s, handler)
         sock.close()
+
+
+def _close_then_die(spelling):
+    """A SIGTERM handler: uvicorn stops gracefully on SIGTERM, then raises it again, to end the
+    process with it; before that, stop the spelling builder (and remove its temporary directory)."""
+    def handler(signum, _frame) -> None:
+        spelling.close()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+    return handler
 
 
 def _import_worker_start(config) -> None:
