@@ -143,6 +143,18 @@ def pytest_runtest_makereport(item, call):
             rep.longrepr = (str(path), (line or 0) + 1, rep.longrepr[2])
 
 
+def child_pids(pid: int) -> list[int]:
+    """The pids of ``pid``'s child processes (Linux: /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
 def is_compile_note(line: str) -> bool:
     """The one-time "compiling ... kernels (first run only ...)" line the CLI prints on stderr
     while numba compiles (a fresh clone's first runs): information, not part of any output."""

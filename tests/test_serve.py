@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, require_import
+from conftest import ROOT, child_pids, require_import
 
 HOSTILE = "<script>alert(1)</script>"
 DATA = Path(__file__).parent / "data"
@@ -410,18 +410,6 @@ def test_json_writer_matches_the_standard_library(client):
         assert json.loads(dumps(data)) == json.loads(dumps_std(data)) == data
 
 
-def _children(pid: int) -> list[int]:
-    """The pids of ``pid``'s child processes (Linux: /proc)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return out
-
-
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -460,17 +448,17 @@ def test_several_processes_serve_one_index(index, searcher):
         with httpx.Client(base_url=base, timeout=60) as c:
             for _ in range(6):
                 assert c.get("/api/suggest", params={"q": "ike"}).json()[1] == [x.title for x in searcher.suggest("ike")]
-        workers = _children(proc.pid)
+        workers = child_pids(proc.pid)
         assert len(workers) == 2
         os.kill(workers[0], signal.SIGKILL)              # a worker dies: another is forked, ready
         deadline = time.monotonic() + 30
-        while _alive(workers[0]) or len(_children(proc.pid)) < 2:
+        while _alive(workers[0]) or len(child_pids(proc.pid)) < 2:
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.05)
         for _ in range(6):                               # fresh connections reach both workers
             assert httpx.get(base + "/api/search", params={"q": "swedish furniture"},
                              timeout=60).json()["hits"][0]["title"] == "IKEA"
-        workers = _children(proc.pid)
+        workers = child_pids(proc.pid)
         assert len(workers) == 2 and workers[0] not in workers[1:]
     finally:
         _stop(proc)

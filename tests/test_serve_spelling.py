@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, require_import
+from conftest import ROOT, child_pids, require_import
 
 DATA = Path(__file__).parent / "data"
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or not Path("/proc/self/stat").exists(),
@@ -100,21 +100,10 @@ class Server:
             self.proc.wait(10)
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return out
-
-
 def _builders(pid: int) -> list[int]:
     """``pid``'s children running the spelling builder."""
     out = []
-    for c in _children(pid):
+    for c in child_pids(pid):
         try:
             if b"popularity.spelling" in Path(f"/proc/{c}/cmdline").read_bytes():
                 out.append(c)
@@ -163,7 +152,7 @@ def test_one_builder_and_no_request_waits_for_it(bare, processes):
         for _ in range(processes):
             _corrected(server)                    # the same URLs: the answer cache was emptied
         assert _builders(server.proc.pid) == []
-        assert len(_children(server.proc.pid)) == (processes if processes > 1 else 0)
+        assert len(child_pids(server.proc.pid)) == (processes if processes > 1 else 0)
         assert stored_dictionary(IndexReader(bare)) is not None
     finally:
         server.stop()
