@@ -333,7 +333,8 @@ def report(r: dict) -> str:
         lines.append(f"- {name}: {got:.2f} {unit} (target {op} {want:g} {unit}): {'met' if ok else 'MISSED'}")
     during = ", ".join(f"{r[ep]['load_after'][0]:.1f} after /api/{ep}" for ep in ("search", "suggest")
                        if ep in r and "load_after" in r[ep])
-    lines += ["", f"8 clients and the server share this machine ({r['machine']['cpus']} CPUs; 1-minute load average "
+    clients = next((r[ep]["clients"] for ep in ("search", "suggest") if ep in r and "clients" in r[ep]), 8)
+    lines += ["", f"{clients} clients and the server share this machine ({r['machine']['cpus']} CPUs; 1-minute load average "
               f"{r['machine']['load_before'][0]:.1f} before, {during}, {r['machine']['load_after'][0]:.1f} at the end; "
               "the machine is shared with other work). "
               f"Command: `python benchmarks/bench_serve.py {r.get('argv', '')}`."]
