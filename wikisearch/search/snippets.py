@@ -262,6 +262,18 @@ def _bounds(text: str, n_chars: int, lo: int, hi: int | None, width: int):
     return a, b
 
 
+def _text_and_bounds(art: bytes, n_chars: int, lo: int, hi: int | None, width: int):
+    """(text, (a, b)): ``art`` decoded as far as the snippet showing ``[lo, hi)`` (``hi`` None:
+    the opening) can reach, and that snippet's :func:`_bounds`; the whole text where the prefix
+    cannot tell."""
+    text = _decoded(art, n_chars, (width if hi is None else hi + width) + _LOOK)
+    ab = _bounds(text, n_chars, lo, hi, width)
+    if ab is None:
+        text = art.decode("utf-8", "surrogatepass")
+        ab = _bounds(text, n_chars, lo, hi, width)
+    return text, ab
+
+
 def _snippet(art: bytes, matches, terms: SnippetTerms, width: int, n_chars: int) -> Snippet:
     # ``art`` (UTF-8, ``n_chars`` characters) is decoded only as far as the snippet needs.
     # Its line breaks and tabs become spaces in the snippet: every test here treats them
@@ -270,22 +282,12 @@ def _snippet(art: bytes, matches, terms: SnippetTerms, width: int, n_chars: int)
     if len(starts) > MAX_MATCHES:
         starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
     if not len(starts):                     # no match in the text: its opening
-        text = _decoded(art, n_chars, width + _LOOK)
-        ab = _bounds(text, n_chars, 0, None, width)
-        if ab is None:
-            text = art.decode("utf-8", "surrogatepass")
-            ab = _bounds(text, n_chars, 0, None, width)
-        a, b = ab
+        text, (a, b) = _text_and_bounds(art, n_chars, 0, None, width)
         return Snippet(_spaces(text[a:b].rstrip()), [])
     runs = _phrase_runs(which.tolist(), position.tolist(), terms.phrases) if terms.phrases else {}
     first, last = window(starts, ends, which, len(terms.terms), runs, width, n_chars)
     lo, hi = int(starts[first]), int(ends[last])
-    text = _decoded(art, n_chars, hi + width + _LOOK)
-    ab = _bounds(text, n_chars, lo, hi, width)
-    if ab is None:
-        text = art.decode("utf-8", "surrogatepass")
-        ab = _bounds(text, n_chars, lo, hi, width)
-    a, b = ab
+    text, (a, b) = _text_and_bounds(art, n_chars, lo, hi, width)
     while a < b and text[a].isspace():
         a += 1
     while b > a and text[b - 1].isspace():
