@@ -98,18 +98,23 @@ class TermDictionary:
             if not ok[b]:
                 self._check_block(b)
 
-    def _check_block(self, b: int) -> None:
-        a, z = int(self._offsets[b]), int(self._offsets[b + 1])
+    def _dict_crcs(self) -> np.ndarray:
+        """The dictionary blocks' CRC-32s (read on first need)."""
         if self._dict_crc is None:
             self._dict_crc = self.c.checked("block_dict_crc")
+        return self._dict_crc
+
+    def _check_block(self, b: int) -> None:
+        a, z = int(self._offsets[b]), int(self._offsets[b + 1])
+        crcs = self._dict_crcs()
         if not 0 <= a <= z <= self._blob_size:
             raise self._damaged(f"block {b} offsets")
         data = self._mapped()[a:z] if self._blob is not None else self.c.read("blob", a, z)
         crc = zlib.crc32(data)               # (a slice of a 1-d uint8 array: one contiguous buffer)
-        if crc != int(self._dict_crc[b]):
+        if crc != int(crcs[b]):
             raise CorruptIndexError(self.path, f"checksum mismatch in dictionary block {b} (terms "
                                     f"{b * TERM_BLOCK}-{(b + 1) * TERM_BLOCK - 1})",
-                                    expected=f"{int(self._dict_crc[b]):08x}", found=f"{crc:08x}")
+                                    expected=f"{int(crcs[b]):08x}", found=f"{crc:08x}")
         self._block_ok[b] = 1
         self._n_ok += 1
 
@@ -133,10 +138,8 @@ class TermDictionary:
         keys = [t.encode("utf-8", "surrogatepass") for t in terms]
         ends = np.fromiter(accumulate(map(len, keys)), np.int64, len(keys))
         found = np.empty((5, len(keys)), np.int64)
-        if self._dict_crc is None:
-            self._dict_crc = self.c.checked("block_dict_crc")
         bad, marked = TK.seek_many(self._mapped(), self._offsets, self._post, self.n_terms,
-                                   np.frombuffer(b"".join(keys), np.uint8), ends, found, self._dict_crc,
+                                   np.frombuffer(b"".join(keys), np.uint8), ends, found, self._dict_crcs(),
                                    self._ok_flags)
         self._n_ok += marked
         if bad <= -2:                        # a block without its checksum: the error as
