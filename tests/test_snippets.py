@@ -299,6 +299,37 @@ def test_spelling_file_is_compact_and_checked():
         S.read_dictionary(path, "sum")
 
 
+def test_stored_problem_tells_missing_stale_and_damaged_apart(tmp_path):
+    """``stored_problem`` (what a server asks before it builds ``spelling.bin``) says "missing",
+    "stale" (intact, but made for another build of the index or with other settings: a typed
+    StaleIndexFileError, not the error's wording) or "damaged", and None for a usable file."""
+    from types import SimpleNamespace
+    from wikisearch.errors import CorruptIndexError, StaleIndexFileError
+    from wikisearch.index.container import Container, write_container
+    from wikisearch.popularity import spelling as S
+    reader = SimpleNamespace(path=tmp_path, manifest={"checksum": "sum"})
+    path = S.spelling_path(tmp_path)
+    assert S.stored_problem(reader) == "missing"
+    d = SpellingDictionary(["mount", "everest"], [5, 3])
+    S.write_dictionary(path, d, "sum")
+    assert S.stored_problem(reader) is None
+    assert S.stored_problem(SimpleNamespace(path=tmp_path, manifest={"checksum": "other"})) == "stale"
+    with pytest.raises(StaleIndexFileError, match="another build"):
+        S.read_dictionary(path, "other")
+    c = Container(path, S.KIND)
+    arrays, meta = {k: np.array(c[k]) for k in c.arrays}, dict(c.meta)
+    c.close()
+    write_container(path, S.KIND, arrays, {**meta, "max_dist": meta["max_dist"] + 1})
+    assert S.stored_problem(reader) == "stale"
+    with pytest.raises(StaleIndexFileError, match="other settings"):
+        S.read_dictionary(path, "sum")
+    path.write_bytes(b"not a container")
+    assert S.stored_problem(reader) == "damaged"
+    with pytest.raises(CorruptIndexError) as e:
+        S.read_dictionary(path, "sum")
+    assert not isinstance(e.value, StaleIndexFileError)
+
+
 def _osa(a: str, b: str) -> int:
     """Plain optimal string alignment distance (the oracle's)."""
     d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]

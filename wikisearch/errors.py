@@ -57,6 +57,11 @@ def _rebuild(cls, args, kwargs):
     return cls(*args, **kwargs)
 
 
+class StaleIndexFileError(CorruptIndexError):
+    """A file beside the index (``spelling.bin``, ``priors.bin``) that is intact but was made for
+    another build of the index or with other settings: unusable until it is made again."""
+
+
 class IndexNotFoundError(WikisearchError):
     """The directory holds no complete index (missing, or a build that never finished)."""
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from wikisearch.config import PriorConfig
-from wikisearch.errors import CorruptIndexError, disk_error
+from wikisearch.errors import CorruptIndexError, StaleIndexFileError, disk_error
 from wikisearch.fileio import atomic_path
 from wikisearch.index.container import Container, write_container
 
@@ -135,7 +135,7 @@ def load_priors(reader) -> Priors | None:
     meta = c.meta
     expected = reader.manifest.get("checksum")
     if meta.get("index_checksum") != expected or int(meta.get("n_docs", -1)) != reader.n_docs:
-        raise CorruptIndexError(path, "made for another build of this index; rerun `wikisearch priors` "
+        raise StaleIndexFileError(path, "made for another build of this index; rerun `wikisearch priors` "
                                 "(or delete the file)", expected=expected, found=meta.get("index_checksum"))
     try:
         config = PriorConfig.from_json(meta.get("config", {}))

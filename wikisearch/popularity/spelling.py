@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from wikisearch.analysis.analyzer import Analyzer
-from wikisearch.errors import CorruptIndexError, WikisearchError
+from wikisearch.errors import CorruptIndexError, StaleIndexFileError, WikisearchError
 from wikisearch.fileio import atomic_path
 from wikisearch.jit import interpreted, readonly
 from wikisearch.index.container import Container, write_container
@@ -395,12 +395,12 @@ def write_dictionary(path, d: SpellingDictionary, index_checksum: str) -> Path:
 
 def _check_meta(path, meta: dict, index_checksum: str | None) -> None:
     if index_checksum is not None and meta.get("index_checksum") != index_checksum:
-        raise CorruptIndexError(path, "made for another build of this index (delete the file)",
+        raise StaleIndexFileError(path, "made for another build of this index (delete the file)",
                                 expected=index_checksum, found=meta.get("index_checksum"))
     if meta.get("prefix") != PREFIX or meta.get("max_dist") != MAX_DIST or \
             meta.get("layout") != LAYOUT or \
             meta.get("index_min_count") != INDEX_MIN_COUNT:
-        raise CorruptIndexError(path, "made with other settings (delete the file)")
+        raise StaleIndexFileError(path, "made with other settings (delete the file)")
 
 
 def read_dictionary(path, index_checksum: str | None) -> SpellingDictionary:
@@ -469,8 +469,10 @@ def stored_problem(reader) -> str | None:
     try:
         _check_meta(path, Container(path, KIND, verify=False).meta,
                     reader.manifest.get("checksum") if reader.manifest else None)
-    except CorruptIndexError as e:
-        return "stale" if "made for" in str(e) else "damaged"
+    except StaleIndexFileError:
+        return "stale"
+    except CorruptIndexError:
+        return "damaged"
     except OSError:
         return "damaged"
     return None
