@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -176,9 +175,15 @@ def _article(doc, scan_chars: int) -> bytes:
     ``doc`` is its stored fields or its stored bytes (``index.store.encode_doc``: the fields in
     ``config.FIELDS`` order joined by ``SEP_FIELD``, which no field holds); only the bytes kept are
     read."""
+    return b"".join(_article_parts(doc, scan_chars))
+
+
+def _article_parts(doc, scan_chars: int) -> list:
+    """:func:`_article`'s bytes in pieces (bytes-like: views of ``doc`` where it is bytes), not
+    copied before the caller joins them."""
     if isinstance(doc, dict):
         text = article_text({f: doc.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
-        return text.encode("utf-8", "surrogatepass")
+        return [text.encode("utf-8", "surrogatepass")]
     bounds, p = [0], -1                     # where fields start (after the separator)
     while len(bounds) <= _BODY + 1:
         p = doc.find(_SEP, p + 1)
@@ -186,6 +191,7 @@ def _article(doc, scan_chars: int) -> bytes:
             break
         bounds.append(p + 1)
     view = np.frombuffer(doc, np.uint8)
+    whole = memoryview(doc)
     out, left = [], scan_chars
     for f in (_OPENING, _BODY):
         if f >= len(bounds):                # no such field
@@ -198,9 +204,9 @@ def _article(doc, scan_chars: int) -> bytes:
             out.append(b"\n\n"[:left])
             left -= min(left, 2)
         cut, chars = K.char_cut(view, a, z, left)
-        out.append(doc[a:cut])
+        out.append(whole[a:cut])
         left -= chars
-    return b"".join(out)
+    return out
 
 
 def make_snippets(analyzer, docs: list, terms: SnippetTerms,
@@ -211,9 +217,13 @@ def make_snippets(analyzer, docs: list, terms: SnippetTerms,
     width = max(int(chars), 1)
     scan_chars = max(SCAN_CHARS if scan_chars is None else int(scan_chars), 4 * width)
     # long articles: the window is in the first part (cut before anything is decoded)
-    arts = [_article(d, scan_chars) for d in docs]
-    ends = np.fromiter(accumulate(map(len, arts)), np.int64, len(arts))
-    buf = np.frombuffer(b"".join(arts), np.uint8)
+    # the texts' bytes copied once, into the one buffer the tokenizer reads; each text a view of it
+    parts = [_article_parts(d, scan_chars) for d in docs]
+    ends = np.fromiter(accumulate(sum(map(len, p)) for p in parts), np.int64, len(parts))
+    joined = b"".join([x for p in parts for x in p])
+    buf = np.frombuffer(joined, np.uint8)
+    view = memoryview(joined)
+    arts = [view[a:z] for a, z in zip([0] + ends[:-1].tolist(), ends.tolist())]
     found, n_chars = analyzer.find_terms_encoded(buf, ends, terms.terms,
                                                  positions=True if terms.phrases else None)
     return [_snippet(art, matches, terms, width, n)
@@ -225,16 +235,16 @@ def make_snippets(analyzer, docs: list, terms: SnippetTerms,
 _LOOK = 64
 
 
-def _decoded(art: bytes, n_chars: int, chars: int) -> str:
+def _decoded(art, n_chars: int, chars: int) -> str:
     """The UTF-8 text ``art`` (``n_chars`` characters) decoded up to its ``chars``-th character at
     least: a prefix cut at a character's start (character c starts at byte c plus the
     continuation bytes before it, at most ``len(art) - n_chars`` of them), or all of it."""
     end = chars + len(art) - n_chars
     if chars >= n_chars or end >= len(art):
-        return art.decode("utf-8", "surrogatepass")
+        return str(art, "utf-8", "surrogatepass")
     while end < len(art) and (art[end] & 0xC0) == 0x80:
         end += 1
-    return art[:end].decode("utf-8", "surrogatepass")
+    return str(art[:end], "utf-8", "surrogatepass")
 
 
 def _bounds(text: str, n_chars: int, lo: int, hi: int | None, width: int):
@@ -262,19 +272,19 @@ def _bounds(text: str, n_chars: int, lo: int, hi: int | None, width: int):
     return a, b
 
 
-def _text_and_bounds(art: bytes, n_chars: int, lo: int, hi: int | None, width: int):
+def _text_and_bounds(art, n_chars: int, lo: int, hi: int | None, width: int):
     """(text, (a, b)): ``art`` decoded as far as the snippet showing ``[lo, hi)`` (``hi`` None:
     the opening) can reach, and that snippet's :func:`_bounds`; the whole text where the prefix
     cannot tell."""
     text = _decoded(art, n_chars, (width if hi is None else hi + width) + _LOOK)
     ab = _bounds(text, n_chars, lo, hi, width)
     if ab is None:
-        text = art.decode("utf-8", "surrogatepass")
+        text = str(art, "utf-8", "surrogatepass")
         ab = _bounds(text, n_chars, lo, hi, width)
     return text, ab
 
 
-def _snippet(art: bytes, matches, terms: SnippetTerms, width: int, n_chars: int) -> Snippet:
+def _snippet(art, matches, terms: SnippetTerms, width: int, n_chars: int) -> Snippet:
     # ``art`` (UTF-8, ``n_chars`` characters) is decoded only as far as the snippet needs.
     # Its line breaks and tabs become spaces in the snippet: every test here treats them
     # as it treats a space (they are whitespace and separate tokens)
@@ -292,17 +302,15 @@ def _snippet(art: bytes, matches, terms: SnippetTerms, width: int, n_chars: int)
         a += 1
     while b > a and text[b - 1].isspace():
         b -= 1
-    starts, ends = starts.tolist(), ends.tolist()
     marks = []
-    m = len(starts)
-    if not runs:                            # no phrase: the matches inside, from the first
-        for i in range(bisect_left(starts, a), m):
-            s, e = starts[i], ends[i]
-            if s >= b:
-                break
+    if not runs:                            # no phrase: the matches starting inside, in order
+        i, j = np.searchsorted(starts, (a, b)).tolist()     # (starts are sorted)
+        for s, e in zip(starts[i:j].tolist(), ends[i:j].tolist()):
             if e <= b and not (marks and s < marks[-1][1]):
                 marks.append((s - a, e - a))
         return Snippet(_spaces(text[a:b]), marks)
+    starts, ends = starts.tolist(), ends.tolist()
+    m = len(starts)
     i = 0
     while i < m:
         run = runs.get(i)
