@@ -528,6 +528,39 @@ def test_window_kernel_equals_the_plain_python_window():
         assert window(starts, ends, which, n_terms, runs, width, n_chars) == want, case
 
 
+def test_windows_of_several_texts_in_one_call_equal_the_plain_python_window():
+    """``best_windows`` (the texts of a search's hits in one kernel call, no phrases) picks the
+    oracle's window of each text: texts without matches, with more than MAX_MATCHES (only the
+    first looked at), wide matches, ties."""
+    from wikisearch.search import _snippet_kernels as K
+    from wikisearch.search.snippets import MAX_MATCHES, _EARLY, _REPEATS
+    rng = np.random.default_rng(16)
+    for case in range(60):
+        n_terms = int(rng.integers(2, 6))
+        width = int(rng.integers(5, 200))
+        texts = []
+        for t in range(int(rng.integers(1, 12))):
+            m = int(rng.choice([0, 1, 2, 30, 120])) if (case, t) != (3, 1) else MAX_MATCHES + 150
+            gaps = rng.integers(0, 40, m)
+            lens = rng.integers(1, 12 if t % 4 else 300, m)
+            starts = np.cumsum(gaps + np.concatenate(([0], lens[:-1]))).astype(np.int64)
+            which = rng.integers(0, n_terms, m).astype(np.int64)
+            if m > MAX_MATCHES:             # the best window beyond the first MAX_MATCHES
+                which[:MAX_MATCHES] = 0
+                which[MAX_MATCHES:] = np.arange(m - MAX_MATCHES) % n_terms
+            texts.append((starts, (starts + lens).astype(np.int64), which,
+                          (int(starts[-1] + lens[-1]) if m else 0) + int(rng.integers(0, 1000))))
+        cuts = np.cumsum([len(x[0]) for x in texts]).astype(np.int64)
+        starts, ends, which = (np.concatenate([x[k] for x in texts]) for k in range(3))
+        n_chars = np.array([x[3] for x in texts], np.int64)
+        got = K.best_windows(starts, ends, which, cuts, n_terms, width, n_chars, MAX_MATCHES,
+                             _REPEATS, _EARLY).tolist()
+        want = [list(oracle_snippet_window(s[:MAX_MATCHES].tolist(), e[:MAX_MATCHES].tolist(),
+                                           w[:MAX_MATCHES].tolist(), n_terms, {}, width, n))
+                if len(s) else [-1, -1] for s, e, w, n in texts]
+        assert got == want, case
+
+
 def test_snippets_made_together_equal_one_at_a_time():
     docs = [{"opening": "Dogs run fast.", "body": "A dog runs. The runner ran home."},
             {"opening": "", "body": "Nothing here matches at all."},

@@ -224,10 +224,21 @@ def make_snippets(analyzer, docs: list, terms: SnippetTerms,
     buf = np.frombuffer(joined, np.uint8)
     view = memoryview(joined)
     arts = [view[a:z] for a, z in zip([0] + ends[:-1].tolist(), ends.tolist())]
-    found, n_chars = analyzer.find_terms_encoded(buf, ends, terms.terms,
-                                                 positions=True if terms.phrases else None)
-    return [_snippet(art, matches, terms, width, n)
-            for art, matches, n in zip(arts, found, n_chars.tolist())]
+    if terms.phrases:
+        found, n_chars = analyzer.find_terms_encoded(buf, ends, terms.terms, positions=True)
+        return [_snippet(art, matches, terms, width, n)
+                for art, matches, n in zip(arts, found, n_chars.tolist())]
+    # no phrase: every text's window found in one kernel call (:func:`window` of each)
+    (starts, stops, which, _, cuts), n_chars = analyzer.find_terms_encoded(
+        buf, ends, terms.terms, positions=None, flat=True)
+    wins = K.best_windows(starts, stops, which, cuts, len(terms.terms), width, n_chars, MAX_MATCHES,
+                          _REPEATS, _EARLY).tolist()
+    out, a = [], 0
+    for art, b, n, (first, last) in zip(arts, cuts.tolist(), n_chars.tolist(), wins):
+        z = min(b, a + MAX_MATCHES)
+        out.append(_marked(art, starts[a:z], stops[a:z], None, first, last, width, n))
+        a = b
+    return out
 
 
 #: Characters decoded beyond the last one a snippet can end at (a run of combining marks longer
@@ -291,11 +302,20 @@ def _snippet(art, matches, terms: SnippetTerms, width: int, n_chars: int) -> Sni
     starts, ends, which, position = matches
     if len(starts) > MAX_MATCHES:
         starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
-    if not len(starts):                     # no match in the text: its opening
-        text, (a, b) = _text_and_bounds(art, n_chars, 0, None, width)
-        return Snippet(_spaces(text[a:b].rstrip()), [])
+    if not len(starts):
+        return _marked(art, starts, ends, None, -1, -1, width, n_chars)
     runs = _phrase_runs(which.tolist(), position.tolist(), terms.phrases) if terms.phrases else {}
     first, last = window(starts, ends, which, len(terms.terms), runs, width, n_chars)
+    return _marked(art, starts, ends, runs, first, last, width, n_chars)
+
+
+def _marked(art, starts, ends, runs, first: int, last: int, width: int, n_chars: int) -> Snippet:
+    """The snippet showing the text's matches ``[first, last]`` (-1: none; the opening), its
+    matches (``starts``, ``ends``; ``runs``: :func:`_phrase_runs`, None or empty without
+    phrases) marked."""
+    if first < 0:                           # no match in the text: its opening
+        text, (a, b) = _text_and_bounds(art, n_chars, 0, None, width)
+        return Snippet(_spaces(text[a:b].rstrip()), [])
     lo, hi = int(starts[first]), int(ends[last])
     text, (a, b) = _text_and_bounds(art, n_chars, lo, hi, width)
     while a < b and text[a].isspace():
