@@ -623,6 +623,33 @@ def test_snippets_from_stored_bytes_equal_those_from_fields():
                     assert "\n" not in a[0].text and "\t" not in a[0].text
 
 
+def test_prose_cut_from_stored_bytes_equals_the_fields_text_at_every_length():
+    """``_article`` on a document's stored bytes (the body's end looked for only as far as the
+    cut can reach) is the UTF-8 of its fields' prose cut at ``n`` characters, for every ``n`` up
+    to past its end: multi-byte characters at the cut, empty and missing fields, a body that
+    ends the document or is followed by other fields, one with fewer characters than bytes."""
+    from wikisearch.config import FIELDS
+    from wikisearch.index.store import encode_doc
+    from wikisearch.search.results import article_text
+    from wikisearch.search.snippets import _article
+    rng = np.random.default_rng(17)
+    for case in range(120):
+        fields = {f: _random_text(rng, int(rng.integers(0, 12))) for f in FIELDS}
+        if case % 4 == 0:
+            fields["opening"] = ""
+        if case % 5 == 0:
+            fields["body"] = ""
+        if case % 3 == 0:
+            fields["body"] = "東京Ελλάδα " * int(rng.integers(1, 8))   # fewer characters than bytes
+        kept = FIELDS[:FIELDS.index("body") + 1 + int(rng.integers(0, 3))]   # the body last, or not
+        if case % 7 == 0:
+            kept = FIELDS[:FIELDS.index("opening") + int(rng.integers(0, 3))]  # no body at all
+        raw = encode_doc([fields[f] for f in kept])
+        text = article_text({f: fields[f] for f in kept if f in ("opening", "body")})
+        for n in range(len(text.encode("utf-8", "surrogatepass")) + 3):
+            assert _article(raw, n) == text[:n].encode("utf-8", "surrogatepass"), (case, n)
+
+
 def test_char_cut_equals_slicing_the_string():
     from wikisearch.search._snippet_kernels import char_cut
     rng = np.random.default_rng(3)

@@ -184,28 +184,48 @@ def _article_parts(doc, scan_chars: int) -> list:
     if isinstance(doc, dict):
         text = article_text({f: doc.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
         return [text.encode("utf-8", "surrogatepass")]
-    bounds, p = [0], -1                     # where fields start (after the separator)
-    while len(bounds) <= _BODY + 1:
+    bounds, p = [0], -1                     # where fields start (after the separator), to the body's
+    while len(bounds) <= _BODY:
         p = doc.find(_SEP, p + 1)
         if p < 0:
             break
         bounds.append(p + 1)
-    view = np.frombuffer(doc, np.uint8)
+    view = None
     whole = memoryview(doc)
     out, left = [], scan_chars
     for f in (_OPENING, _BODY):
         if f >= len(bounds):                # no such field
             break
         a = bounds[f]
-        z = bounds[f + 1] - 1 if f + 1 < len(bounds) else len(doc)
-        if a >= z:
-            continue
+        if f == _BODY:                      # (its end is looked for below, only as far as needed)
+            if a >= len(doc) or doc[a] == 0x1F:
+                continue
+        else:
+            z = bounds[f + 1] - 1 if f + 1 < len(bounds) else len(doc)
+            if a >= z:
+                continue
         if out:                             # article_text's "\n\n" between them
             out.append(b"\n\n"[:left])
             left -= min(left, 2)
-        cut, chars = K.char_cut(view, a, z, left)
+        if view is None:
+            view = np.frombuffer(doc, np.uint8)
+        if f != _BODY:
+            cut, chars = K.char_cut(view, a, z, left)
+            out.append(whole[a:cut])
+            left -= chars
+            continue
+        # the body, the last field read: if it ends within ``left`` bytes it is whole (a character
+        # takes a byte at least); else its first ``left`` characters end at ``cut`` >= a + left,
+        # sooner if it ends before (its separator after a + left)
+        cut = doc.find(_SEP, a, a + left)
+        if cut < 0:
+            if a + left >= len(doc):
+                cut = len(doc)
+            else:
+                cut, _ = K.char_cut(view, a, len(doc), left)
+                end = doc.find(_SEP, a + left, cut)
+                cut = cut if end < 0 else end
         out.append(whole[a:cut])
-        left -= chars
     return out
 
 
