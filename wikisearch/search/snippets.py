@@ -344,7 +344,7 @@ def _marked(art, starts, ends, runs, first: int, last: int, width: int, n_chars:
         b -= 1
     marks = []
     if not runs:                            # no phrase: the matches starting inside, in order
-        i, j = np.searchsorted(starts, (a, b)).tolist()     # (starts are sorted)
+        i, j = starts.searchsorted((a, b)).tolist()         # (starts are sorted)
         for s, e in zip(starts[i:j].tolist(), ends[i:j].tolist()):
             if e <= b and not (marks and s < marks[-1][1]):
                 marks.append((s - a, e - a))
