@@ -559,6 +559,39 @@ def test_window_kernel_equals_the_plain_python_window():
         assert window(starts, ends, which, n_terms, runs, width, n_chars) == want, case
 
 
+def test_windows_of_several_texts_in_one_call_equal_the_plain_python_window():
+    """``best_windows`` (the texts of a search's hits in one kernel call, no phrases) picks the
+    oracle's window of each text: texts without matches, with more than MAX_MATCHES (only the
+    first looked at), wide matches, ties."""
+    from wikisearch.search import _snippet_kernels as K
+    from wikisearch.search.snippets import MAX_MATCHES, _EARLY, _REPEATS
+    rng = np.random.default_rng(16)
+    for case in range(60):
+        n_terms = int(rng.integers(2, 6))
+        width = int(rng.integers(5, 200))
+        texts = []
+        for t in range(int(rng.integers(1, 12))):
+            m = int(rng.choice([0, 1, 2, 30, 120])) if (case, t) != (3, 1) else MAX_MATCHES + 150
+            gaps = rng.integers(0, 40, m)
+            lens = rng.integers(1, 12 if t % 4 else 300, m)
+            starts = np.cumsum(gaps + np.concatenate(([0], lens[:-1]))).astype(np.int64)
+            which = rng.integers(0, n_terms, m).astype(np.int64)
+            if m > MAX_MATCHES:             # the best window beyond the first MAX_MATCHES
+                which[:MAX_MATCHES] = 0
+                which[MAX_MATCHES:] = np.arange(m - MAX_MATCHES) % n_terms
+            texts.append((starts, (starts + lens).astype(np.int64), which,
+                          (int(starts[-1] + lens[-1]) if m else 0) + int(rng.integers(0, 1000))))
+        cuts = np.cumsum([len(x[0]) for x in texts]).astype(np.int64)
+        starts, ends, which = (np.concatenate([x[k] for x in texts]) for k in range(3))
+        n_chars = np.array([x[3] for x in texts], np.int64)
+        got = K.best_windows(starts, ends, which, cuts, n_terms, width, n_chars, MAX_MATCHES,
+                             _REPEATS, _EARLY).tolist()
+        want = [list(oracle_snippet_window(s[:MAX_MATCHES].tolist(), e[:MAX_MATCHES].tolist(),
+                                           w[:MAX_MATCHES].tolist(), n_terms, {}, width, n))
+                if len(s) else [-1, -1] for s, e, w, n in texts]
+        assert got == want, case
+
+
 def test_snippets_made_together_equal_one_at_a_time():
     docs = [{"opening": "Dogs run fast.", "body": "A dog runs. The runner ran home."},
             {"opening": "", "body": "Nothing here matches at all."},
@@ -619,6 +652,33 @@ def test_snippets_from_stored_bytes_equal_those_from_fields():
                     b = make_snippets(EN, [raw, cut], terms, chars, scan)
                     assert [(x.text, x.highlights) for x in a] == [(x.text, x.highlights) for x in b], case
                     assert "\n" not in a[0].text and "\t" not in a[0].text
+
+
+def test_prose_cut_from_stored_bytes_equals_the_fields_text_at_every_length():
+    """``_article`` on a document's stored bytes (the body's end looked for only as far as the
+    cut can reach) is the UTF-8 of its fields' prose cut at ``n`` characters, for every ``n`` up
+    to past its end: multi-byte characters at the cut, empty and missing fields, a body that
+    ends the document or is followed by other fields, one with fewer characters than bytes."""
+    from wikisearch.config import FIELDS
+    from wikisearch.index.store import encode_doc
+    from wikisearch.search.results import article_text
+    from wikisearch.search.snippets import _article
+    rng = np.random.default_rng(17)
+    for case in range(120):
+        fields = {f: _random_text(rng, int(rng.integers(0, 12))) for f in FIELDS}
+        if case % 4 == 0:
+            fields["opening"] = ""
+        if case % 5 == 0:
+            fields["body"] = ""
+        if case % 3 == 0:
+            fields["body"] = "東京Ελλάδα " * int(rng.integers(1, 8))   # fewer characters than bytes
+        kept = FIELDS[:FIELDS.index("body") + 1 + int(rng.integers(0, 3))]   # the body last, or not
+        if case % 7 == 0:
+            kept = FIELDS[:FIELDS.index("opening") + int(rng.integers(0, 3))]  # no body at all
+        raw = encode_doc([fields[f] for f in kept])
+        text = article_text({f: fields[f] for f in kept if f in ("opening", "body")})
+        for n in range(len(text.encode("utf-8", "surrogatepass")) + 3):
+            assert _article(raw, n) == text[:n].encode("utf-8", "surrogatepass"), (case, n)
 
 
 def test_char_cut_equals_slicing_the_string():

@@ -198,3 +198,50 @@ def test_without_libzstd_the_store_reads_the_same(tmp_path, monkeypatch):
     c = _open(tmp_path / "s.bin")
     assert [StoreReader(c).doc(i) for i in range(120)] == docs
     c.close()
+
+
+def test_reader_hands_mapped_frames_to_libzstd_by_address(tmp_path):
+    """StoreReader gives libzstd a mapped frame by its address (no array made for it): every
+    document is what ``read_block`` reads, and a frame damaged behind a correct CRC-32, or a
+    CRC-32 that does not match, is reported naming its block."""
+    import zlib
+    from wikisearch.index import store as S
+    from conftest import require_or_skip
+    require_or_skip(S._libzstd() is not None,
+                    "no system libzstd to load: python-zstandard is the only decoder here")
+    d = shipped_dictionary("en")
+    docs = _docs(13, 150)
+    write_store(tmp_path / "s.bin", docs, d)
+    c = _open(tmp_path / "s.bin")
+    r = StoreReader(c)
+    assert r._data is not None
+    nb = len(c["block_crc"])
+    assert nb > 2
+    assert [r._block(b) for b in range(nb)] == [S.read_block(c, b, d) for b in range(nb)]
+    assert [r.doc(i) for i in range(150)] == docs
+    c.close()
+    # block 1 damaged, its CRC-32 made to match; block 2's CRC-32 wrong
+    blocks = S._Blocks(d)
+    ends = [0] + np.cumsum([len(x) for x in docs]).tolist()
+    parts = [(0, 50), (50, 100), (100, 150)]
+    frames = [S._compressor(d).compress(b"".join(docs[a:z])) for a, z in parts]
+    bad = bytearray(frames[1])
+    bad[len(bad) // 2] ^= 0x5A
+    frames[1] = bytes(bad)
+    for (a, z), frame in zip(parts, frames):
+        crc = zlib.crc32(frame) ^ (1 if a == 100 else 0)
+        blocks.add_frame(frame, crc, np.asarray(ends[a + 1:z + 1]) - ends[a])
+    write_container(tmp_path / "bad.bin", b"STOR",
+                    {**blocks.arrays(), "data": np.frombuffer(b"".join(frames), np.uint8)},
+                    meta=blocks.meta(150, False))
+    c = _open(tmp_path / "bad.bin")
+    r = StoreReader(c)
+    assert [r.doc(i) for i in range(50)] == docs[:50]
+    with pytest.raises(CorruptIndexError, match="stored-text block 1 is damaged"):
+        r.doc(60)
+    with pytest.raises(CorruptIndexError, match="checksum mismatch in stored-text block 2"):
+        r.doc(120)
+    for b, match in ((1, "stored-text block 1 is damaged"), (2, "checksum mismatch")):
+        with pytest.raises(CorruptIndexError, match=match):
+            S.read_block(c, b, d)
+    c.close()

@@ -68,6 +68,7 @@ def _porter2_other_pairs(term: str) -> tuple[str, ...]:
 #: checks every word of the sample dumps and every short word, with each Porter2 suffix).
 _TWO_LETTER_STEMMERS = {"english": _porter2_other_pairs}
 _ALL_PAIRS = np.ones(128 * 128, bool)
+_NON_ASCII_BYTES = np.arange(256) >= 128
 _CACHE_LIMIT = 1 << 18   # normalized tokens remembered per analyzer (cleared when full)
 
 # Code points whose letters are tokens of their own (only L* and N* ones become CJK).
@@ -643,7 +644,8 @@ class Analyzer:
         buf, ends = _encode(list(texts))
         return self.find_terms_encoded(buf, ends, terms, positions)[0]
 
-    def find_terms_encoded(self, buf: np.ndarray, ends: np.ndarray, terms, positions: bool | None = True):
+    def find_terms_encoded(self, buf: np.ndarray, ends: np.ndarray, terms, positions: bool | None = True,
+                           flat: bool = False):
         """:meth:`find_terms_many` of the texts ``buf[ends[t-1]:ends[t]]`` (UTF-8, ``uint8``;
         ``ends``: ``int64``), offsets in characters of each text, and the length of each text
         in characters: ``(found, text_chars)``. A token's term is looked up in a memo kept per
@@ -651,6 +653,8 @@ class Analyzer:
         tokenizer tells tokens apart); only the tokens it lacks are analyzed (and entered).
         ``positions=None``: the matches of ``positions=False`` with every position 0 (no
         ordinals are counted: the ASCII text between possible matches is passed fast).
+        ``flat``: the texts' matches not cut apart, ``((starts, ends, which, positions, cuts),
+        text_chars)``, text ``t``'s matches ``[cuts[t - 1], cuts[t])``.
 
         >>> [w.tolist() for _, _, w, _ in Analyzer().find_terms_encoded(
         ...     np.frombuffer(b"dogs runa dog", np.uint8), np.array([8, 13]), ["dog"])[0]]
@@ -659,20 +663,24 @@ class Analyzer:
         empty = np.zeros(0, np.int64)
         none = (empty, empty, empty, empty)
         n_texts = len(ends)
+        if flat:
+            none_flat = none + (np.zeros(n_texts, np.int64),)
         buf = readonly(buf)                     # as the store's bytes are: one compilation
-        wanted = np.ones(256, bool)             # first bytes of the tokens that may match
-        if not positions and self.language not in _PREFIXING_STEMMERS and \
-                all(t and ord(t[0]) < 128 for t in terms):
-            wanted[:128] = False                # the terms' first letters, either case, and
-            for c in {t[0] for t in terms}:     # every non-ASCII byte
-                wanted[ord(c)] = True
-                if "a" <= c <= "z":
-                    wanted[ord(c) - 32] = True
+        # first bytes of the tokens that may match: all, or the terms' first letters (either
+        # case) and every non-ASCII byte
+        restricted = not positions and self.language not in _PREFIXING_STEMMERS and \
+            all(t and ord(t[0]) < 128 for t in terms)
+        if restricted:
+            wanted = _NON_ASCII_BYTES.copy()
+            firsts = {t[0] for t in terms}
+            wanted[[ord(c) for c in firsts] + [ord(c) - 32 for c in firsts if "a" <= c <= "z"]] = True
+        else:
+            wanted = np.ones(256, bool)
         memo = self._term_memo()
         # the tokens are told apart in a table of this call's own (small: it stays in cache),
         # and the memo (large) is asked once per distinct token, not once per token
         if positions is None:                   # no positions: ASCII text passed fast
-            pairs = self._first_pairs(terms) if not wanted[:128].all() else _ALL_PAIRS
+            pairs = self._first_pairs(terms) if restricted else _ALL_PAIRS
             (code, starts, stops, text_tok_ends, text_chars, d_start, d_stop, d_hash, d_key,
              d_key2) = K.tokenize_wanted_spans(buf, ends, class_table(), self.max_token_chars, wanted,
                                                pairs)
@@ -682,7 +690,7 @@ class Analyzer:
              d_hash, d_key, d_key2) = K.tokenize_distinct_spans(
                 buf, ends, class_table(), self.max_token_chars, wanted)
         if not terms or code.size == 0:
-            return [none] * n_texts, text_chars
+            return (none_flat if flat else [none] * n_texts), text_chars
         dist = K.memo_get_many(memo.table, d_hash, d_key, d_key2)
         miss = np.flatnonzero(dist == -2)
         if miss.size:                           # tokens the memo lacks: analyzed, then entered
@@ -694,6 +702,8 @@ class Analyzer:
         term_codes = np.fromiter((ids.get(t, -9) for t in terms), np.int64, len(terms))
         s, e, w, position, cut = K.select_matches(code, dist, starts, stops, ordinal, text_tok_ends,
                                                   text_first, term_codes, bool(positions))
+        if flat:
+            return (s, e, w, position, cut), text_chars
         if s.size == 0:
             return [none] * n_texts, text_chars
         out, a = [], 0

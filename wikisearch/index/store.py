@@ -164,18 +164,22 @@ class _PrefixDecoder:
     def decompress(self, frame) -> bytes | None:
         """The frame's bytes, or None when it is left to python-zstandard (no content size in its
         header, or a huge one); a damaged frame raises ValueError."""
-        lib = self.lib
         src = np.frombuffer(frame, np.uint8) if not isinstance(frame, np.ndarray) else frame
         src = np.ascontiguousarray(src)
-        ptr = src.ctypes.data
-        size = lib.ZSTD_getFrameContentSize(ptr, src.size)
+        return self.decompress_at(src.ctypes.data, src.size)
+
+    def decompress_at(self, ptr: int, n_bytes: int) -> bytes | None:
+        """:meth:`decompress` of the ``n_bytes`` frame at address ``ptr`` (which stays valid for
+        the call: a mapped file's bytes, an array's)."""
+        lib = self.lib
+        size = lib.ZSTD_getFrameContentSize(ptr, n_bytes)
         if size >= _PREFIX_MAX:             # also ZSTD_CONTENTSIZE_UNKNOWN / _ERROR (2^64 - 1, - 2)
             return None
         if size > self.capacity:
             self._arena(max(int(size), 2 * self.capacity))
-        got = lib.ZSTD_decompress_usingDDict(self.dctx, self.out, self.capacity, ptr, src.size,
+        got = lib.ZSTD_decompress_usingDDict(self.dctx, self.out, self.capacity, ptr, n_bytes,
                                              self.ddict)
-        if lib.ZSTD_isError(got) or got != size:
+        if got != size:                     # (an error code is above 2^64 - 200: never a size here)
             raise ValueError("zstd could not decode the frame" if lib.ZSTD_isError(got) else
                              f"the frame holds {got} bytes, its header says {size}")
         n = len(self.dictionary)
@@ -345,14 +349,19 @@ def read_block(s, b: int, dictionary: bytes | None = None) -> bytes:
     # the frame as the file holds it (a view of the mapped file, or the bytes read): the
     # checksum and zstd read it where it is, without a copy
     frame = s.read("data", a, z) if getattr(s, "sparse", False) else s["data"][a:z]
-    crc = zlib.crc32(frame)
-    if crc != s.checked("block_crc")[b].item():
-        raise CorruptIndexError(s.path, f"checksum mismatch in stored-text block {b}",
-                                expected=f"{int(s['block_crc'][b]):08x}", found=f"{crc:08x}")
+    _check_frame(s, b, frame, s.checked("block_crc"))
     try:
         return _decompress(frame, store_dictionary(s) if dictionary is None else dictionary)
     except Exception as e:   # zstandard.ZstdError
         raise CorruptIndexError(s.path, f"stored-text block {b} is damaged ({e})") from None
+
+
+def _check_frame(s, b: int, frame, crcs) -> None:
+    """Block ``b``'s frame against its CRC-32 (``crcs``: the container's checked ``block_crc``)."""
+    crc = zlib.crc32(frame)
+    if crc != crcs[b]:
+        raise CorruptIndexError(s.path, f"checksum mismatch in stored-text block {b}",
+                                expected=f"{int(crcs[b]):08x}", found=f"{crc:08x}")
 
 
 class StoreReader:
@@ -371,6 +380,26 @@ class StoreReader:
         self.doc_ends = container.checked("doc_ends")
         self.dictionary = store_dictionary(container)
         self._last: tuple[int, bytes] | None = None
+        # a mapped file's frames go to libzstd by address (:meth:`_block`)
+        self._data = None if getattr(container, "sparse", False) else container["data"]
+        self._data_at = self._data.ctypes.data if self._data is not None else 0
+        self._offsets = self._crcs = None     # (checked at the first read)
+
+    def _block(self, b: int) -> bytes:
+        """:func:`read_block` of block ``b``: the same checks and bytes, a mapped frame handed
+        to libzstd by its address (no array made for it)."""
+        dec = _prefix_decoder(self.dictionary) if self.dictionary and self._data is not None else None
+        if dec is None:
+            return read_block(self.c, b, self.dictionary)
+        if self._offsets is None:
+            self._offsets, self._crcs = self.c.checked("block_offsets"), self.c.checked("block_crc")
+        a, z = self._offsets[b:b + 2].tolist()
+        _check_frame(self.c, b, self._data[a:z], self._crcs)
+        try:
+            out = dec.decompress_at(self._data_at + a, z - a)
+        except ValueError as e:
+            raise CorruptIndexError(self.c.path, f"stored-text block {b} is damaged ({e})") from None
+        return read_block(self.c, b, self.dictionary) if out is None else out
 
     def doc(self, docid: int) -> bytes:
         b = bisect_right(self._block_docs, docid) - 1
@@ -378,7 +407,7 @@ class StoreReader:
         if last is not None and last[0] == b:
             raw = last[1]
         else:
-            raw = read_block(self.c, b, self.dictionary)
+            raw = self._block(b)
             self._last = (b, raw)
         if docid == self._block_docs[b]:
             start, end = 0, self.doc_ends[docid].item()

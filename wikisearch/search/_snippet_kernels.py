@@ -1,4 +1,5 @@
-"""Numba kernel of the snippets: the best window of matches (``snippets`` validates and explains).
+"""Numba kernels of the snippets: the best window of matches (one text's, or several texts' in
+one call), where a text's first characters end (``snippets`` validates and explains).
 
 Pure functions over contiguous arrays, no I/O, no validation; they run with
 ``NUMBA_DISABLE_JIT=1`` too, and ``tests/_oracle.py`` holds the plain-Python window that a test
@@ -60,6 +61,27 @@ def best_window(starts, ends, which, n_terms, run_first, run_last, width, n_char
         else:
             repeats -= repeat[c]
     return best_i, best_j
+
+
+@njit(cache=True, nogil=True)
+def best_windows(starts, ends, which, cuts, n_terms, width, n_chars, max_matches, repeat, early):
+    """:func:`best_window` of each of several texts, without phrases: text ``t``'s matches are
+    ``[cuts[t - 1], cuts[t])`` of ``starts``, ``ends``, ``which`` (offsets from the text's start;
+    the first ``max_matches`` of them looked at), its length ``n_chars[t]``. ``(first, last)`` of
+    each text as indexes into its own matches, ``(-1, -1)`` for a text without any."""
+    out = np.full((cuts.size, 2), -1, np.int64)
+    none = np.zeros(0, np.int64)
+    a = 0
+    for t in range(cuts.size):
+        b = cuts[t]
+        if b > a:
+            z = min(b, a + max_matches)
+            i, j = best_window(starts[a:z], ends[a:z], which[a:z], n_terms, none, none, width,
+                               n_chars[t], repeat, 0.0, early)
+            out[t, 0] = i
+            out[t, 1] = j
+        a = b
+    return out
 
 
 _HIGH = np.uint64(0x8080808080808080)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -176,31 +175,58 @@ def _article(doc, scan_chars: int) -> bytes:
     ``doc`` is its stored fields or its stored bytes (``index.store.encode_doc``: the fields in
     ``config.FIELDS`` order joined by ``SEP_FIELD``, which no field holds); only the bytes kept are
     read."""
+    return b"".join(_article_parts(doc, scan_chars))
+
+
+def _article_parts(doc, scan_chars: int) -> list:
+    """:func:`_article`'s bytes in pieces (bytes-like: views of ``doc`` where it is bytes), not
+    copied before the caller joins them."""
     if isinstance(doc, dict):
         text = article_text({f: doc.get(f, "")[:scan_chars] for f in _TEXT_FIELDS})[:scan_chars]
-        return text.encode("utf-8", "surrogatepass")
-    bounds, p = [0], -1                     # where fields start (after the separator)
-    while len(bounds) <= _BODY + 1:
+        return [text.encode("utf-8", "surrogatepass")]
+    bounds, p = [0], -1                     # where fields start (after the separator), to the body's
+    while len(bounds) <= _BODY:
         p = doc.find(_SEP, p + 1)
         if p < 0:
             break
         bounds.append(p + 1)
-    view = np.frombuffer(doc, np.uint8)
+    view = None
+    whole = memoryview(doc)
     out, left = [], scan_chars
     for f in (_OPENING, _BODY):
         if f >= len(bounds):                # no such field
             break
         a = bounds[f]
-        z = bounds[f + 1] - 1 if f + 1 < len(bounds) else len(doc)
-        if a >= z:
-            continue
+        if f == _BODY:                      # (its end is looked for below, only as far as needed)
+            if a >= len(doc) or doc[a] == 0x1F:
+                continue
+        else:
+            z = bounds[f + 1] - 1 if f + 1 < len(bounds) else len(doc)
+            if a >= z:
+                continue
         if out:                             # article_text's "\n\n" between them
             out.append(b"\n\n"[:left])
             left -= min(left, 2)
-        cut, chars = K.char_cut(view, a, z, left)
-        out.append(doc[a:cut])
-        left -= chars
-    return b"".join(out)
+        if view is None:
+            view = np.frombuffer(doc, np.uint8)
+        if f != _BODY:
+            cut, chars = K.char_cut(view, a, z, left)
+            out.append(whole[a:cut])
+            left -= chars
+            continue
+        # the body, the last field read: if it ends within ``left`` bytes it is whole (a character
+        # takes a byte at least); else its first ``left`` characters end at ``cut`` >= a + left,
+        # sooner if it ends before (its separator after a + left)
+        cut = doc.find(_SEP, a, a + left)
+        if cut < 0:
+            if a + left >= len(doc):
+                cut = len(doc)
+            else:
+                cut, _ = K.char_cut(view, a, len(doc), left)
+                end = doc.find(_SEP, a + left, cut)
+                cut = cut if end < 0 else end
+        out.append(whole[a:cut])
+    return out
 
 
 def make_snippets(analyzer, docs: list, terms: SnippetTerms,
@@ -211,13 +237,28 @@ def make_snippets(analyzer, docs: list, terms: SnippetTerms,
     width = max(int(chars), 1)
     scan_chars = max(SCAN_CHARS if scan_chars is None else int(scan_chars), 4 * width)
     # long articles: the window is in the first part (cut before anything is decoded)
-    arts = [_article(d, scan_chars) for d in docs]
-    ends = np.fromiter(accumulate(map(len, arts)), np.int64, len(arts))
-    buf = np.frombuffer(b"".join(arts), np.uint8)
-    found, n_chars = analyzer.find_terms_encoded(buf, ends, terms.terms,
-                                                 positions=True if terms.phrases else None)
-    return [_snippet(art, matches, terms, width, n)
-            for art, matches, n in zip(arts, found, n_chars.tolist())]
+    # the texts' bytes copied once, into the one buffer the tokenizer reads; each text a view of it
+    parts = [_article_parts(d, scan_chars) for d in docs]
+    ends = np.fromiter(accumulate(sum(map(len, p)) for p in parts), np.int64, len(parts))
+    joined = b"".join([x for p in parts for x in p])
+    buf = np.frombuffer(joined, np.uint8)
+    view = memoryview(joined)
+    arts = [view[a:z] for a, z in zip([0] + ends[:-1].tolist(), ends.tolist())]
+    if terms.phrases:
+        found, n_chars = analyzer.find_terms_encoded(buf, ends, terms.terms, positions=True)
+        return [_snippet(art, matches, terms, width, n)
+                for art, matches, n in zip(arts, found, n_chars.tolist())]
+    # no phrase: every text's window found in one kernel call (:func:`window` of each)
+    (starts, stops, which, _, cuts), n_chars = analyzer.find_terms_encoded(
+        buf, ends, terms.terms, positions=None, flat=True)
+    wins = K.best_windows(starts, stops, which, cuts, len(terms.terms), width, n_chars, MAX_MATCHES,
+                          _REPEATS, _EARLY).tolist()
+    out, a = [], 0
+    for art, b, n, (first, last) in zip(arts, cuts.tolist(), n_chars.tolist(), wins):
+        z = min(b, a + MAX_MATCHES)
+        out.append(_marked(art, starts[a:z], stops[a:z], None, first, last, width, n))
+        a = b
+    return out
 
 
 #: Characters decoded beyond the last one a snippet can end at (a run of combining marks longer
@@ -225,16 +266,16 @@ def make_snippets(analyzer, docs: list, terms: SnippetTerms,
 _LOOK = 64
 
 
-def _decoded(art: bytes, n_chars: int, chars: int) -> str:
+def _decoded(art, n_chars: int, chars: int) -> str:
     """The UTF-8 text ``art`` (``n_chars`` characters) decoded up to its ``chars``-th character at
     least: a prefix cut at a character's start (character c starts at byte c plus the
     continuation bytes before it, at most ``len(art) - n_chars`` of them), or all of it."""
     end = chars + len(art) - n_chars
     if chars >= n_chars or end >= len(art):
-        return art.decode("utf-8", "surrogatepass")
+        return str(art, "utf-8", "surrogatepass")
     while end < len(art) and (art[end] & 0xC0) == 0x80:
         end += 1
-    return art[:end].decode("utf-8", "surrogatepass")
+    return str(art[:end], "utf-8", "surrogatepass")
 
 
 def _bounds(text: str, n_chars: int, lo: int, hi: int | None, width: int):
@@ -262,47 +303,54 @@ def _bounds(text: str, n_chars: int, lo: int, hi: int | None, width: int):
     return a, b
 
 
-def _text_and_bounds(art: bytes, n_chars: int, lo: int, hi: int | None, width: int):
+def _text_and_bounds(art, n_chars: int, lo: int, hi: int | None, width: int):
     """(text, (a, b)): ``art`` decoded as far as the snippet showing ``[lo, hi)`` (``hi`` None:
     the opening) can reach, and that snippet's :func:`_bounds`; the whole text where the prefix
     cannot tell."""
     text = _decoded(art, n_chars, (width if hi is None else hi + width) + _LOOK)
     ab = _bounds(text, n_chars, lo, hi, width)
     if ab is None:
-        text = art.decode("utf-8", "surrogatepass")
+        text = str(art, "utf-8", "surrogatepass")
         ab = _bounds(text, n_chars, lo, hi, width)
     return text, ab
 
 
-def _snippet(art: bytes, matches, terms: SnippetTerms, width: int, n_chars: int) -> Snippet:
+def _snippet(art, matches, terms: SnippetTerms, width: int, n_chars: int) -> Snippet:
     # ``art`` (UTF-8, ``n_chars`` characters) is decoded only as far as the snippet needs.
     # Its line breaks and tabs become spaces in the snippet: every test here treats them
     # as it treats a space (they are whitespace and separate tokens)
     starts, ends, which, position = matches
     if len(starts) > MAX_MATCHES:
         starts, ends, which, position = (a[:MAX_MATCHES] for a in (starts, ends, which, position))
-    if not len(starts):                     # no match in the text: its opening
-        text, (a, b) = _text_and_bounds(art, n_chars, 0, None, width)
-        return Snippet(_spaces(text[a:b].rstrip()), [])
+    if not len(starts):
+        return _marked(art, starts, ends, None, -1, -1, width, n_chars)
     runs = _phrase_runs(which.tolist(), position.tolist(), terms.phrases) if terms.phrases else {}
     first, last = window(starts, ends, which, len(terms.terms), runs, width, n_chars)
+    return _marked(art, starts, ends, runs, first, last, width, n_chars)
+
+
+def _marked(art, starts, ends, runs, first: int, last: int, width: int, n_chars: int) -> Snippet:
+    """The snippet showing the text's matches ``[first, last]`` (-1: none; the opening), its
+    matches (``starts``, ``ends``; ``runs``: :func:`_phrase_runs`, None or empty without
+    phrases) marked."""
+    if first < 0:                           # no match in the text: its opening
+        text, (a, b) = _text_and_bounds(art, n_chars, 0, None, width)
+        return Snippet(_spaces(text[a:b].rstrip()), [])
     lo, hi = int(starts[first]), int(ends[last])
     text, (a, b) = _text_and_bounds(art, n_chars, lo, hi, width)
     while a < b and text[a].isspace():
         a += 1
     while b > a and text[b - 1].isspace():
         b -= 1
-    starts, ends = starts.tolist(), ends.tolist()
     marks = []
-    m = len(starts)
-    if not runs:                            # no phrase: the matches inside, from the first
-        for i in range(bisect_left(starts, a), m):
-            s, e = starts[i], ends[i]
-            if s >= b:
-                break
+    if not runs:                            # no phrase: the matches starting inside, in order
+        i, j = starts.searchsorted((a, b)).tolist()         # (starts are sorted)
+        for s, e in zip(starts[i:j].tolist(), ends[i:j].tolist()):
             if e <= b and not (marks and s < marks[-1][1]):
                 marks.append((s - a, e - a))
         return Snippet(_spaces(text[a:b]), marks)
+    starts, ends = starts.tolist(), ends.tolist()
+    m = len(starts)
     i = 0
     while i < m:
         run = runs.get(i)
