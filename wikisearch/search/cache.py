@@ -77,6 +77,7 @@ class ScoredLists:
         other queries put in it (without, the cache starts over, or a query too large for it
         is scored into arenas of its own)."""
         wanted = [(o, field_mask(f)) for (_, f), o in zip(keys, ords)]
+        ask = False
         with self.lock:
             entries = self.entries             # (another thread may start the cache over)
             got = [entries.get((o, m, rank)) for o, m in wanted]
@@ -98,9 +99,10 @@ class ScoredLists:
                 if not self.asked and (self.ready - self.pos < AHEAD_POSTINGS or
                                        self.bready - self.bpos < AHEAD_POSTINGS // MK.BLOCK) \
                         and self.ready < self.capacity:
-                    self.asked = True
-                    _PREPARER.ask(self)
+                    self.asked = ask = True
             arenas = self.arenas
+        if ask:                                 # (its thread would wait for the lock)
+            _PREPARER.ask(self)
         return (arenas,) + _query_arrays(got)
 
     def _prepare_ahead(self) -> None:
