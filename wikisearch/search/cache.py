@@ -54,6 +54,7 @@ class ScoredLists:
         self.capacity = int(capacity)
         self.lock = threading.Lock()
         self._start_over()
+        _LIVE.add(self)
 
     def _start_over(self) -> None:
         # np.empty: memory is only touched (and counted) as lists are written
@@ -253,10 +254,16 @@ class _Preparer:
                 self.queue.task_done()
 
     def _after_fork(self) -> None:
+        """In a forked child (only the forking thread is there): a queue and a thread of its own,
+        and each cache's lock afresh, as the parent's background thread may have held one."""
         self.queue, self.thread, self.lock = queue.Queue(), None, threading.Lock()
+        for lists in list(_LIVE):
+            lists.lock = threading.Lock()
+            lists.asked = False
 
 
 _PREPARER = _Preparer()
+_LIVE: weakref.WeakSet = weakref.WeakSet()      # every ScoredLists of the process
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_PREPARER._after_fork)
 _libc_madvise = None
