@@ -23,10 +23,12 @@ _BOUND_SLACK = 1e-5
 SCORED_CACHE_POSTINGS = 1 << 22
 #: The arenas' memory is made ready (``_populate``) this many postings at a time, ahead of writes.
 POPULATE_POSTINGS = 1 << 15
-#: After a query, the arenas' memory is made ready in the background (``_Preparer``) so that at
-#: least this many postings' worth is ready beyond what is written (the largest first-sight queries
-#: of the run_all protocol write ~30K new postings).
-AHEAD_POSTINGS = POPULATE_POSTINGS
+#: After a query that left less than ASK_BELOW postings' worth of the arenas' memory ready beyond
+#: what is written, the background thread (``_Preparer``) makes AHEAD_POSTINGS ready (the largest
+#: first-sight queries of the run_all protocol write ~30K new postings). Far apart, so that few
+#: queries wake the thread: each wake-up is a hand-off of the GIL and of a core.
+AHEAD_POSTINGS = 1 << 18
+ASK_BELOW = AHEAD_POSTINGS // 4
 #: Linux's MADV_POPULATE_WRITE (5.14+; not in Python's mmap module before 3.13).
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
@@ -63,6 +65,7 @@ class ScoredLists:
         self.ready = self.bready = 0            # the arenas' memory made ready up to here
         self.entries: dict = {}
         self.asked = False                      # is a _prepare_ahead waiting in _PREPARER?
+        self.ask_after = False                  # ... to be asked for by after_query?
 
     @staticmethod
     def _arenas(n: int, n_lists: int = 1024):
@@ -78,7 +81,6 @@ class ScoredLists:
         other queries put in it (without, the cache starts over, or a query too large for it
         is scored into arenas of its own)."""
         wanted = [(o, field_mask(f)) for (_, f), o in zip(keys, ords)]
-        ask = False
         with self.lock:
             entries = self.entries             # (another thread may start the cache over)
             got = [entries.get((o, m, rank)) for o, m in wanted]
@@ -97,14 +99,20 @@ class ScoredLists:
                 for i, (o, m) in enumerate(wanted):
                     if got[i] is None:
                         got[i] = self.entries.get((o, m, rank)) or self._add(o, m, rank, params, decoded)
-                if not self.asked and (self.ready - self.pos < AHEAD_POSTINGS or
-                                       self.bready - self.bpos < AHEAD_POSTINGS // MK.BLOCK) \
+                if not self.asked and (self.ready - self.pos < ASK_BELOW or
+                                       self.bready - self.bpos < ASK_BELOW // MK.BLOCK) \
                         and self.ready < self.capacity:
-                    self.asked = ask = True
+                    self.asked = self.ask_after = True
             arenas = self.arenas
-        if ask:                                 # (its thread would wait for the lock)
-            _PREPARER.ask(self)
         return (arenas,) + _query_arrays(got)
+
+    def after_query(self) -> None:
+        """Called by the searcher when a query's answer is ready: if its lists left less than
+        ``ASK_BELOW`` postings' worth of memory ready, the background thread makes more ready now (asked
+        here, not while the query runs: its work would compete with the query's)."""
+        if self.ask_after:
+            self.ask_after = False
+            _PREPARER.ask(self)
 
     def _prepare_ahead(self) -> None:
         """Make the arenas' memory ready for ``AHEAD_POSTINGS`` (rounded up to whole
@@ -259,7 +267,7 @@ class _Preparer:
         self.queue, self.thread, self.lock = queue.Queue(), None, threading.Lock()
         for lists in list(_LIVE):
             lists.lock = threading.Lock()
-            lists.asked = False
+            lists.asked = lists.ask_after = False
 
 
 _PREPARER = _Preparer()
