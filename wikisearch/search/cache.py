@@ -108,8 +108,8 @@ class ScoredLists:
 
     def after_query(self) -> None:
         """Called by the searcher when a query's answer is ready: if its lists left less than
-        ``ASK_BELOW`` postings' worth of memory ready, the background thread makes more ready now (asked
-        here, not while the query runs: its work would compete with the query's)."""
+        ``ASK_BELOW`` postings' worth of memory ready, the background thread makes more ready
+        now (asked here, not while the query runs: its work would compete with the query's)."""
         if self.ask_after:
             self.ask_after = False
             _PREPARER.ask(self)
@@ -295,7 +295,8 @@ def _madvise_releasing_gil():
 
 def _populate(a: np.ndarray, start: int, stop: int, release_gil: bool = False) -> None:
     """Back ``a[start:stop]`` (an array of :func:`_fresh`) with memory now, in one system call
-    (Linux: MADV_POPULATE_WRITE), instead of one page fault per 4 KiB page as the kernel writes it:
+    (Linux: MADV_POPULATE_WRITE; ``release_gil``: through libc, letting other threads run while
+    the pages are zeroed), instead of one page fault per 4 KiB page as the kernel writes it:
     on this VM a fault cost 2.5-6 us of system time, ~20 of them per first-sight query of the
     run_all protocol (``benchmarks/results/firstsight-30k-x1.md``, session 8). A no-op where the
     system cannot (the pages then fault in as written)."""
