@@ -384,6 +384,80 @@ def test_arena_memory_made_ready_keeps_what_is_written(dtype):
     assert not b.any()
 
 
+def test_arena_memory_made_ready_ahead_between_queries():
+    """After a query writes lists into the cache, the background preparer makes the arenas'
+    memory ready ``AHEAD_POSTINGS`` beyond what is written (so the next query pays for no page);
+    what is written is untouched, results stay the oracle's, and a searcher dropped while its
+    request waits is skipped."""
+    from wikisearch.search import cache as C
+
+    docs = [{"title": f"w{i % 7} v{i % 3}", "body": f"w{i % 5} u{i % 11} x"} for i in range(600)]
+    s = Searcher(MemoryIndex(docs))
+    c = s._scored
+    first = s.search("x w1 u3", k=5)
+    C._PREPARER.wait()
+    assert c.ready >= min(c.capacity, c.pos + C.AHEAD_POSTINGS) and c.ready % C.POPULATE_POSTINGS == 0
+    assert c.bready >= min(len(c.arenas[3]), c.bpos + C.AHEAD_POSTINGS // MK.BLOCK)
+    ready = c.ready
+    for text in ["v1 u4", "x w1 u3", "t:w2 b:u7 v0"]:
+        got = s.search(text, k=5)
+        want, _ = oracle_search(s.reader, parse_query(text, s.reader.analyzer), s.reader.rank_config, 5)
+        assert [(h.docid, h.score) for h in got] == want
+    assert [(h.docid, h.score) for h in s.search("x w1 u3", k=5)] == [(h.docid, h.score) for h in first]
+    C._PREPARER.wait()
+    assert c.ready == ready                    # (a few hundred postings: no further stretch)
+    s.search("w3 u5 v2")
+    del s, c
+    C._PREPARER.wait()                         # (a dropped searcher's request: skipped)
+    small = Searcher(MemoryIndex(docs), cache_postings=C.POPULATE_POSTINGS // 2)
+    small.search("x w1")
+    C._PREPARER.wait()
+    assert small._scored.ready == small._scored.capacity
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="os.fork: POSIX only")
+def test_scored_cache_usable_in_a_forked_child_whatever_the_background_thread_held():
+    """A server forks its workers after warm-up searches, while the background thread may hold a
+    cache's lock: the child gets each lock afresh (and a thread of its own), so its searches do
+    not wait forever. The lock is held here by another thread across the fork, as that thread
+    may hold it."""
+    import os
+    from wikisearch.search import cache as C
+
+    s = Searcher(MemoryIndex([{"title": f"w{i % 7}", "body": f"w{i % 5} x"} for i in range(200)]))
+    want = [(h.docid, h.score) for h in s.search("x w1", k=5)]
+    C._PREPARER.wait()
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with s._scored.lock:
+            held.set()
+            release.wait()
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait()
+    pid = os.fork()
+    if pid == 0:                               # the child: exit 0 if the searches are right
+        ok = False
+        try:
+            ok = [(h.docid, h.score) for h in s.search("x w1", k=5)] == want and len(s.search("w3 w2"))
+        finally:
+            os._exit(0 if ok else 1)
+    release.set()
+    t.join()
+    deadline = __import__("time").monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if __import__("time").monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's search waited for a lock held in the parent")
+        __import__("time").sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
 def test_scored_cache_makes_room_for_each_field_selection():
     """Regression: room was counted once per term, not once per (term, fields); "x t:x b:x" writes
     three lists of x, and with the arenas nearly full they overflowed."""

@@ -3,7 +3,10 @@ plain-OR path's input; see :class:`ScoredLists`)."""
 from __future__ import annotations
 
 import mmap
+import os
+import queue
 import threading
+import weakref
 
 import numpy as np
 
@@ -20,6 +23,12 @@ _BOUND_SLACK = 1e-5
 SCORED_CACHE_POSTINGS = 1 << 22
 #: The arenas' memory is made ready (``_populate``) this many postings at a time, ahead of writes.
 POPULATE_POSTINGS = 1 << 15
+#: After a query that left less than ASK_BELOW postings' worth of the arenas' memory ready beyond
+#: what is written, the background thread (``_Preparer``) makes AHEAD_POSTINGS ready (the largest
+#: first-sight queries of the run_all protocol write ~30K new postings). Far apart, so that few
+#: queries wake the thread: each wake-up is a hand-off of the GIL and of a core.
+AHEAD_POSTINGS = 1 << 18
+ASK_BELOW = AHEAD_POSTINGS // 4
 #: Linux's MADV_POPULATE_WRITE (5.14+; not in Python's mmap module before 3.13).
 _MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
@@ -47,6 +56,7 @@ class ScoredLists:
         self.capacity = int(capacity)
         self.lock = threading.Lock()
         self._start_over()
+        _LIVE.add(self)
 
     def _start_over(self) -> None:
         # np.empty: memory is only touched (and counted) as lists are written
@@ -54,6 +64,8 @@ class ScoredLists:
         self.pos = self.bpos = 0
         self.ready = self.bready = 0            # the arenas' memory made ready up to here
         self.entries: dict = {}
+        self.asked = False                      # is a _prepare_ahead waiting in _PREPARER?
+        self.ask_after = False                  # ... to be asked for by after_query?
 
     @staticmethod
     def _arenas(n: int, n_lists: int = 1024):
@@ -87,8 +99,43 @@ class ScoredLists:
                 for i, (o, m) in enumerate(wanted):
                     if got[i] is None:
                         got[i] = self.entries.get((o, m, rank)) or self._add(o, m, rank, params, decoded)
+                if not self.asked and (self.ready - self.pos < ASK_BELOW or
+                                       self.bready - self.bpos < ASK_BELOW // MK.BLOCK) \
+                        and self.ready < self.capacity:
+                    self.asked = self.ask_after = True
             arenas = self.arenas
         return (arenas,) + _query_arrays(got)
+
+    def after_query(self) -> None:
+        """Called by the searcher when a query's answer is ready: if its lists left less than
+        ``ASK_BELOW`` postings' worth of memory ready, the background thread makes more ready
+        now (asked here, not while the query runs: its work would compete with the query's)."""
+        if self.ask_after:
+            self.ask_after = False
+            _PREPARER.ask(self)
+
+    def _prepare_ahead(self) -> None:
+        """Make the arenas' memory ready for ``AHEAD_POSTINGS`` (rounded up to whole
+        ``POPULATE_POSTINGS`` stretches) beyond what is written, outside the lock (the
+        background thread of ``_PREPARER``, between queries): a query that writes less than
+        that finds its memory ready (and pays for no page), where before the one that crossed a
+        stretch's end made the next one ready (130-330 us on 11 of the run_all protocol's 15
+        slowest first-sight queries). A query that needs memory not ready yet makes it ready
+        itself (``_make_ready``), as before; both doing the same stretch at once is harmless."""
+        with self.lock:
+            self.asked = False
+            arenas, pos, bpos, ready, bready = self.arenas, self.pos, self.bpos, self.ready, self.bready
+        stop = min(self.capacity, -(-(pos + AHEAD_POSTINGS) // POPULATE_POSTINGS) * POPULATE_POSTINGS)
+        bstop = min(len(arenas[3]), bpos + 2 * AHEAD_POSTINGS // MK.BLOCK)
+        if stop > ready:
+            for a in arenas[:3]:
+                _populate(a, ready, stop, release_gil=True)
+        if bstop > bready:
+            _populate(arenas[3], bready, bstop, release_gil=True)
+        with self.lock:
+            if self.arenas is arenas:           # (not started over meanwhile)
+                self.ready = max(self.ready, stop)
+                self.bready = max(self.bready, bstop)
 
     def _add(self, o: int, sel: int, rank: RankConfig, params, decoded):
         entry = self._score_into(o, sel, rank, params, self.arenas, self.pos, self.bpos, decoded)
@@ -179,9 +226,77 @@ def _fresh(n: int, dtype) -> np.ndarray:
     return np.frombuffer(m, dtype, n)            # (the array keeps the mapping alive)
 
 
-def _populate(a: np.ndarray, start: int, stop: int) -> None:
+class _Preparer:
+    """One daemon thread, started on first need, that runs the ``_prepare_ahead`` of the
+    ScoredLists that ask (held weakly: a searcher dropped meanwhile is skipped). Each process has
+    its own (a forked child starts one afresh)."""
+
+    def __init__(self):
+        self.queue: queue.Queue = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def ask(self, lists: ScoredLists) -> None:
+        if self.thread is None:
+            with self.lock:
+                if self.thread is None:
+                    self.thread = threading.Thread(target=self._run, name="wikisearch-arenas", daemon=True)
+                    self.thread.start()
+        self.queue.put(weakref.ref(lists))
+
+    def wait(self) -> None:
+        """Until every request so far is done (tests)."""
+        self.queue.join()
+
+    def _run(self) -> None:
+        while True:
+            ref = self.queue.get()
+            try:
+                lists = ref()
+                if lists is not None:
+                    lists._prepare_ahead()
+                del lists
+            except Exception:                   # (memory that cannot be made ready now faults in
+                pass                            # as written, as without the thread)
+            finally:
+                self.queue.task_done()
+
+    def _after_fork(self) -> None:
+        """In a forked child (only the forking thread is there): a queue and a thread of its own,
+        and each cache's lock afresh, as the parent's background thread may have held one."""
+        self.queue, self.thread, self.lock = queue.Queue(), None, threading.Lock()
+        for lists in list(_LIVE):
+            lists.lock = threading.Lock()
+            lists.asked = lists.ask_after = False
+
+
+_PREPARER = _Preparer()
+_LIVE: weakref.WeakSet = weakref.WeakSet()      # every ScoredLists of the process
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_PREPARER._after_fork)
+_libc_madvise = None
+
+
+def _madvise_releasing_gil():
+    """libc's madvise through ctypes, which lets other threads run meanwhile (``mmap.madvise``
+    holds the GIL: a query thread would wait for the background thread's page zeroing); None
+    where it cannot be had."""
+    global _libc_madvise
+    if _libc_madvise is None:
+        try:
+            import ctypes
+            f = ctypes.CDLL(None, use_errno=True).madvise
+            f.argtypes, f.restype = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int], ctypes.c_int
+            _libc_madvise = f
+        except (OSError, AttributeError):
+            _libc_madvise = False
+    return _libc_madvise or None
+
+
+def _populate(a: np.ndarray, start: int, stop: int, release_gil: bool = False) -> None:
     """Back ``a[start:stop]`` (an array of :func:`_fresh`) with memory now, in one system call
-    (Linux: MADV_POPULATE_WRITE), instead of one page fault per 4 KiB page as the kernel writes it:
+    (Linux: MADV_POPULATE_WRITE; ``release_gil``: through libc, letting other threads run while
+    the pages are zeroed), instead of one page fault per 4 KiB page as the kernel writes it:
     on this VM a fault cost 2.5-6 us of system time, ~20 of them per first-sight query of the
     run_all protocol (``benchmarks/results/firstsight-30k-x1.md``, session 8). A no-op where the
     system cannot (the pages then fault in as written)."""
@@ -191,8 +306,14 @@ def _populate(a: np.ndarray, start: int, stop: int) -> None:
         return
     size = a.itemsize
     first = start * size // mmap.PAGESIZE * mmap.PAGESIZE
+    length = min(stop * size, len(m)) - first
+    f = _madvise_releasing_gil() if release_gil else None
+    if f is not None:                            # (``a`` starts its mapping: np.frombuffer of it)
+        if f(a.ctypes.data + first, length, _MADV_POPULATE_WRITE) != 0:
+            _MADV_POPULATE_WRITE = None
+        return
     try:
-        m.madvise(_MADV_POPULATE_WRITE, first, min(stop * size, len(m)) - first)
+        m.madvise(_MADV_POPULATE_WRITE, first, length)
     except OSError:                              # (an older kernel: EINVAL)
         _MADV_POPULATE_WRITE = None
 

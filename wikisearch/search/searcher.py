@@ -477,7 +477,9 @@ class Searcher:
 
             def count():
                 return count_lists(*lists)
-        return self._result(self._hits(docs, scores, fields), q.text, q, rank, warnings, count, t0, flags)
+        result = self._result(self._hits(docs, scores, fields), q.text, q, rank, warnings, count, t0, flags)
+        self._scored.after_query()              # (memory for the next queries' lists, meanwhile)
+        return result
 
     def _search_boolean(self, q, terms, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
         parsed, idf = q, terms.idf
