@@ -52,6 +52,33 @@ def read_redirects(path: Path) -> tuple[StringTable, StringTable]:
         c.close()
 
 
+def read_all_redirects(paths: list[Path]) -> tuple[StringTable, StringTable]:
+    """Every block's redirect pairs, joined (:func:`read_redirects` of each, concatenated), each
+    table filled in place from one file at a time: never two copies of the pairs at once."""
+    def sizes(name: str):
+        n = size = 0
+        for p in paths:
+            c = Container(p, b"REDR")
+            try:
+                k, a, z = c.shape(f"{name}_offsets")[0] - 1, int(c[f"{name}_offsets"][0]), \
+                    int(c[f"{name}_offsets"][-1])
+                n, size = n + k, size + z - a
+            finally:
+                c.close()
+        return n, size
+
+    def parts(name: str):
+        for p in paths:
+            c = Container(p, b"REDR")
+            try:
+                o, b = np.array(c[f"{name}_offsets"]), np.array(c[f"{name}_blob"])   # (one block's)
+            finally:
+                c.close()
+            yield o, b
+            del o, b
+    return tuple(StringTable.fill(*sizes(name), parts(name)) for name in ("src", "dst"))
+
+
 @dataclass
 class Redirects:
     """Redirects resolved to documents, in the order a dict ``source -> docid`` filled in page
