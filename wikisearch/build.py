@@ -35,8 +35,8 @@ from wikisearch.fileio import fsync_dir, kill_point, sniff_compression, write_js
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
-    build_alias_segment, count_inlinks, read_alias_lists, read_all_redirects, resolve_redirects, write_alias_table,
-    write_links, write_redirects)
+    build_alias_segment, count_inlinks, read_alias_lists, read_redirect_sources, redirect_targets,
+    resolve_redirects, write_alias_table, write_links, write_redirects)
 from wikisearch.index.manifest import FORMAT_VERSION, SHARDS_FILE, make_manifest
 from wikisearch.index.publish import publish, recover
 from wikisearch.index.merge import (
@@ -493,9 +493,10 @@ class Builder:
         titles = _concat_columns(readers, "title_offsets", "title_blob")
         n_docs = len(titles)
         title_ids = titles.sorted_ids()
-        src, dst = read_all_redirects([b / "redirects.bin" for b in blocks])
-        redirects = resolve_redirects(titles, title_ids, src, dst)
-        del src, dst
+        paths = [b / "redirects.bin" for b in blocks]
+        src = read_redirect_sources(paths)
+        redirects = resolve_redirects(titles, title_ids, src, redirect_targets(paths))
+        del src
         inlinks = count_inlinks(blocks, titles, title_ids, redirects, n_docs)
         del title_ids
         aliases = redirects.aliases(n_docs)          # CSR: (offsets per document, titles)

@@ -52,31 +52,36 @@ def read_redirects(path: Path) -> tuple[StringTable, StringTable]:
         c.close()
 
 
-def read_all_redirects(paths: list[Path]) -> tuple[StringTable, StringTable]:
-    """Every block's redirect pairs, joined (:func:`read_redirects` of each, concatenated), each
-    table filled in place from one file at a time: never two copies of the pairs at once."""
-    def sizes(name: str):
-        n = size = 0
-        for p in paths:
-            c = Container(p, b"REDR")
-            try:
-                k, a, z = c.shape(f"{name}_offsets")[0] - 1, int(c[f"{name}_offsets"][0]), \
-                    int(c[f"{name}_offsets"][-1])
-                n, size = n + k, size + z - a
-            finally:
-                c.close()
-        return n, size
+def read_redirect_sources(paths: list[Path]) -> StringTable:
+    """Every block's redirect titles (sources), joined in page order, filled in place from one
+    file at a time (``StringTable.fill``): never two copies of them at once."""
+    n = size = 0
+    for p in paths:
+        c = Container(p, b"REDR")
+        try:
+            n += c.shape("src_offsets")[0] - 1
+            size += int(c["src_offsets"][-1]) - int(c["src_offsets"][0])
+        finally:
+            c.close()
+    return StringTable.fill(n, size, _tables(paths, "src"))
 
-    def parts(name: str):
-        for p in paths:
-            c = Container(p, b"REDR")
-            try:
-                o, b = np.array(c[f"{name}_offsets"]), np.array(c[f"{name}_blob"])   # (one block's)
-            finally:
-                c.close()
-            yield o, b
-            del o, b
-    return tuple(StringTable.fill(*sizes(name), parts(name)) for name in ("src", "dst"))
+
+def redirect_targets(paths: list[Path]):
+    """Each block's redirect targets, one table at a time, in page order (for
+    :func:`resolve_redirects`, which then never holds every target title)."""
+    for o, b in _tables(paths, "dst"):
+        yield StringTable.from_arrays(o, b)
+
+
+def _tables(paths: list[Path], name: str):
+    for p in paths:
+        c = Container(p, b"REDR")
+        try:
+            o, b = np.array(c[f"{name}_offsets"]), np.array(c[f"{name}_blob"])   # (one block's)
+        finally:
+            c.close()
+        yield o, b
+        del o, b
 
 
 @dataclass
@@ -104,7 +109,9 @@ def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTab
     """Redirect title -> target docid, following chains of redirects (up to ``max_hops``).
 
     ``titles``: every document's title (docid order), ``title_ids`` their :meth:`sorted_ids`;
-    ``src``/``dst``: every redirect pair in page order. A redirect whose title is a document's is
+    ``src``/``dst``: every redirect pair in page order (``dst``: one table, or tables of
+    consecutive runs of the pairs, e.g. a block's each: :func:`redirect_targets`, read one at
+    a time). A redirect whose title is a document's is
     dropped; for a title redirected twice, the later resolvable pair wins but the earlier keeps
     its place. Numpy and numba over the tables; ``testing.resolve_redirects_slow`` is the dict
     version it is compared with.
@@ -115,11 +122,21 @@ def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTab
     # int32 ids and a bool where a value allows it, and each temporary dropped once used: this
     # runs over every redirect of the dump in the main process
     src_is_doc = titles.find_last(src, title_ids) >= 0
-    dst_doc = titles.find_last(dst, title_ids).astype(np.int32)
     src_ids = src.sorted_ids()
     group = np.empty(m, np.int32)      # per pair, the lowest pair id with the same source
     group[src_ids] = src_ids[src.run_starts(src_ids)]
-    next_pair = src.find_last(dst, src_ids).astype(np.int32)   # the last pair whose source is this target
+    dst_doc = np.empty(m, np.int32)
+    next_pair = np.empty(m, np.int32)  # the last pair whose source is this target
+    at = 0
+    for part in ([dst] if isinstance(dst, StringTable) else dst):
+        k = len(part)
+        if at + k > m:
+            raise ValueError("more redirect targets than sources")
+        dst_doc[at:at + k] = titles.find_last(part, title_ids)
+        next_pair[at:at + k] = src.find_last(part, src_ids)
+        at += k
+    if at != m:
+        raise ValueError("fewer redirect targets than sources")
     del src_ids
     cur = np.arange(m, dtype=np.int32)
     for _ in range(max_hops):
