@@ -103,6 +103,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out-index", default="/tmp/trace-build-index")
     ap.add_argument("--tracemalloc", action="store_true")
+    ap.add_argument("--block-size", default=0)
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args(argv)
     ph = Phases(0.02, args.tracemalloc)
@@ -110,7 +111,8 @@ def main(argv=None) -> int:
                  "_publish", "_close_pool"):
         ph.wrap(B.Builder, attr)
     for attr in ("resolve_redirects", "count_inlinks", "merge_docs", "write_docs", "merge_stores",
-                 "write_alias_table", "make_manifest", "release_free_memory"):
+                 "write_alias_table", "make_manifest", "release_free_memory", "alias_segment_job",
+                 "merge_range", "plan_ranges_of", "assemble_parts"):
         ph.wrap(B, attr)
     ph.wrap(B.StringTable, "concat", "StringTable.concat")
     ph.wrap(L.Redirects, "aliases", "Redirects.aliases")
@@ -122,7 +124,8 @@ def main(argv=None) -> int:
     shutil.rmtree(args.out_index, ignore_errors=True)
     t0, c0 = time.perf_counter(), time.process_time()
     load0 = os.getloadavg()
-    B.build_index([args.xml], args.out_index, workers=args.workers, memory=args.memory)
+    B.build_index([args.xml], args.out_index, workers=args.workers, memory=args.memory,
+                  block_bytes=args.block_size)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     ph.halt.set()
     ph.t.join()

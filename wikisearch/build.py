@@ -35,7 +35,7 @@ from wikisearch.fileio import fsync_dir, kill_point, sniff_compression, write_js
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
-    build_alias_segment, count_inlinks, read_alias_lists, read_redirect_sources, redirect_targets,
+    build_alias_segments, count_inlinks, read_redirect_sources, redirect_targets,
     resolve_redirects, write_alias_table, write_links, write_redirects)
 from wikisearch.index.manifest import FORMAT_VERSION, SHARDS_FILE, make_manifest
 from wikisearch.index.publish import publish, recover
@@ -192,10 +192,11 @@ def _field_lengths(readers, n_docs: int) -> np.ndarray:
     return out
 
 
-def alias_segment_job(alias_table: str, analyzer_spec: dict, path: str, codec: str) -> np.ndarray:
-    """:func:`~wikisearch.index.links.build_alias_segment` of the redirect titles in ``alias_table``
-    (``aliases.bin``) with the block workers' analyzer."""
-    return build_alias_segment(read_alias_lists(Path(alias_table)), _analyzer(analyzer_spec), path, codec)
+def alias_segment_job(alias_table: str, analyzer_spec: dict, path: str, codec: str) -> tuple:
+    """:func:`~wikisearch.index.links.build_alias_segments` of the redirect titles in
+    ``alias_table`` (``aliases.bin``) with the block workers' analyzer: (redirect-field lengths,
+    the segments' paths)."""
+    return build_alias_segments(Path(alias_table), _analyzer(analyzer_spec), path, codec)
 
 
 def build_shared_block(src, block: Block, ctx: dict, out_dir: str) -> dict:
@@ -550,14 +551,13 @@ class Builder:
         n_redirects = links.pop("n_redirects")
         write_alias_table(scratch / "aliases.bin", *links["aliases"])
         # on a worker when there is a pool: its analyzer and kernels are loaded already
-        alias_lengths = self._run(alias_segment_job, str(scratch / "aliases.bin"), self.ctx["analyzer"],
-                                  str(scratch / "alias"), self.config.codec)
-        alias_dir = scratch / "alias"
+        alias_lengths, alias_dirs = self._run(alias_segment_job, str(scratch / "aliases.bin"),
+                                              self.ctx["analyzer"], str(scratch / "alias"), self.config.codec)
         doc_bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
         lengths = _field_lengths(readers, n_docs)
         lengths[:, FIELDS.index("redirect")] = alias_lengths
         del alias_lengths
-        stats = self._merge_postings(blocks, doc_bases, alias_dir, scratch, final)
+        stats = self._merge_postings(blocks, doc_bases, alias_dirs, scratch, final)
         if last:
             wait(self._compiling)  # (first run: the search kernels, compiled by now)
             self._close_pool()   # the workers' memory goes before the document table is written
@@ -618,13 +618,13 @@ class Builder:
         """``fn(*args)`` on a worker when there is a pool (its kernels are loaded), else here."""
         return fn(*args) if self.pool is None else self.pool.submit(fn, *args).result()
 
-    def _merge_postings(self, blocks: list[Path], doc_bases: list[int], alias_dir: Path,
+    def _merge_postings(self, blocks: list[Path], doc_bases: list[int], alias_dirs: list[str],
                         scratch: Path, final: Path) -> dict:
         """Merge the postings by term ranges, on the worker pool when there is one."""
         n_parts = 1 if self.pool is None else 2 * self.n_workers
         self._note_cold(_MERGE_KERNELS, "merge")
-        ranges = self._run(plan_ranges_of, [str(b) for b in blocks] + [str(alias_dir)], n_parts)
-        jobs = [{"blocks": [str(b) for b in blocks], "doc_bases": doc_bases, "alias": str(alias_dir),
+        ranges = self._run(plan_ranges_of, [str(b) for b in blocks] + list(alias_dirs), n_parts)
+        jobs = [{"blocks": [str(b) for b in blocks], "doc_bases": doc_bases, "aliases": list(alias_dirs),
                  "codec": self.config.codec, "lo": lo, "hi": hi, "out": str(scratch / f"part{i:04d}"),
                  "chunk_bytes": self.config.merge_chunk_bytes()} for i, (lo, hi) in enumerate(ranges)]
         bar = None
