@@ -53,6 +53,17 @@ class Phases:
 
     def _sample(self) -> None:
         s = _status()
+        tree = s["VmRSS"]
+        try:
+            import psutil
+            for c in psutil.Process().children(recursive=True):
+                try:
+                    tree += c.memory_info().rss
+                except psutil.Error:
+                    pass
+        except ImportError:
+            pass
+        self.tree_peak = max(getattr(self, "tree_peak", 0), tree)
         with self.lock:
             for name in ["/".join(self.stack[:i]) for i in range(1, len(self.stack) + 1)]:
                 p = self.peaks.setdefault(name, {"rss": 0, "anon": 0, "file": 0, "shmem": 0})
@@ -135,6 +146,7 @@ def main(argv=None) -> int:
            "n_terms": m["stats"].get("n_terms"), "n_postings": m["stats"].get("n_postings"),
            "wall_s": wall, "main_cpu_s": cpu, "load_start_end": [load0[0], os.getloadavg()[0]],
            "main_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "tree_peak_rss_mb": ph.tree_peak / 2**20,
            "children_cpu_s": (lambda r: r.ru_utime + r.ru_stime)(resource.getrusage(resource.RUSAGE_CHILDREN)),
            "phases": {k: {kk: (round(vv / 2**20, 1) if kk not in ("cpu_s", "calls") else round(vv, 2) if
                                isinstance(vv, float) else vv) for kk, vv in v.items()} for k, v in ph.peaks.items()}}
