@@ -122,9 +122,11 @@ def main(argv=None) -> int:
                  "_publish", "_close_pool"):
         ph.wrap(B.Builder, attr)
     for attr in ("resolve_redirects", "count_inlinks", "merge_docs", "write_docs", "merge_stores",
-                 "write_alias_table", "make_manifest", "release_free_memory", "alias_segment_job",
-                 "merge_range", "plan_ranges_of", "assemble_parts"):
+                 "write_alias_table", "make_manifest", "release_free_memory"):
         ph.wrap(B, attr)
+    if args.workers == 1:       # (run here; on a pool they are pickled by name: not wrapped)
+        for attr in ("alias_segment_job", "merge_range", "plan_ranges_of", "assemble_parts"):
+            ph.wrap(B, attr)
     ph.wrap(B.StringTable, "concat", "StringTable.concat")
     ph.wrap(L.Redirects, "aliases", "Redirects.aliases")
     ph.wrap(B.SegmentReader, "__init__", "SegmentReader")
