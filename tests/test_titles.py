@@ -32,6 +32,18 @@ def test_sort_and_find_agree_with_python():
     assert t.take([5, 0, 5]).strings() == [s[5], s[0], s[5]]
 
 
+def test_fill_is_concat_and_checks_the_sizes():
+    parts = [["a", "bc"], [], ["", "déf", "g"]]
+    tables = [StringTable.from_strings(p) for p in parts]
+    whole = StringTable.concat(tables)
+    got = StringTable.fill(len(whole), int(whole.offsets[-1]), ((t.offsets, t.blob) for t in tables))
+    assert got.strings() == whole.strings() and got.offsets.tolist() == whole.offsets.tolist()
+    with pytest.raises(ValueError):
+        StringTable.fill(len(whole) - 1, int(whole.offsets[-1]), ((t.offsets, t.blob) for t in tables))
+    with pytest.raises(ValueError):
+        StringTable.fill(len(whole) + 1, int(whole.offsets[-1]) + 1, ((t.offsets, t.blob) for t in tables))
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_resolve_redirects_matches_dict_code(seed):
     rng = random.Random(seed)
@@ -44,6 +56,11 @@ def test_resolve_redirects_matches_dict_code(seed):
     got = resolve_redirects(tt, tt.sorted_ids(), StringTable.from_strings([a for a, _ in pairs]),
                             StringTable.from_strings([b for _, b in pairs]))
     assert list(zip(got.sources.strings(), got.docids.tolist())) == list(want.items())
+    # the targets in runs (a block's each, as the build reads them): the same result
+    cuts = sorted(rng.sample(range(len(pairs) + 1), min(3, len(pairs) + 1)))
+    runs = [StringTable.from_strings([b for _, b in pairs[x:y]]) for x, y in zip([0] + cuts, cuts + [len(pairs)])]
+    in_runs = resolve_redirects(tt, tt.sorted_ids(), StringTable.from_strings([a for a, _ in pairs]), iter(runs))
+    assert in_runs.sources.strings() == got.sources.strings() and in_runs.docids.tolist() == got.docids.tolist()
     # aliases per document, in the order the dict lists them
     offsets, alias_titles = got.aliases(len(titles))
     flat = alias_titles.strings()

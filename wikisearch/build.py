@@ -35,8 +35,8 @@ from wikisearch.fileio import fsync_dir, kill_point, sniff_compression, write_js
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
-    build_alias_segment, count_inlinks, read_alias_lists, read_redirects, resolve_redirects, write_alias_table,
-    write_links, write_redirects)
+    build_alias_segments, count_inlinks, read_redirect_sources, redirect_targets,
+    resolve_redirects, write_alias_table, write_links, write_redirects)
 from wikisearch.index.manifest import FORMAT_VERSION, SHARDS_FILE, make_manifest
 from wikisearch.index.publish import publish, recover
 from wikisearch.index.merge import (
@@ -163,10 +163,40 @@ def _alias_slice(aliases: tuple, lo: int, hi: int) -> tuple:
     return offsets[lo:hi + 1] - offsets[lo], table.take(np.arange(a, b))
 
 
-def alias_segment_job(alias_table: str, analyzer_spec: dict, path: str, codec: str) -> np.ndarray:
-    """:func:`~wikisearch.index.links.build_alias_segment` of the redirect titles in ``alias_table``
-    (``aliases.bin``) with the block workers' analyzer."""
-    return build_alias_segment(read_alias_lists(Path(alias_table)), _analyzer(analyzer_spec), path, codec)
+def _concat_columns(readers, offsets: str, blob: str) -> StringTable:
+    """One string table of every reader's ``docs.bin`` strings (``offsets``/``blob``), filled in
+    place (``StringTable.fill``): each reader's arrays are read in turn and dropped."""
+    n = size = 0
+    for r in readers:
+        o = r.docs_c[offsets]
+        n, size = n + len(o) - 1, size + int(o[-1]) - int(o[0])
+        del o
+        r.docs_c.forget()
+
+    def parts():
+        for r in readers:
+            yield r.docs_c[offsets], r.docs_c[blob]
+            r.docs_c.forget()
+    return StringTable.fill(n, size, parts())
+
+
+def _field_lengths(readers, n_docs: int) -> np.ndarray:
+    """Every document's field lengths (uint32[n_docs, N_FIELDS]), filled reader by reader."""
+    out = np.zeros((n_docs, N_FIELDS), np.uint32)
+    at = 0
+    for r in readers:
+        fl = r.field_lengths
+        out[at:at + len(fl)] = fl
+        at += len(fl)
+        r.docs_c.forget()
+    return out
+
+
+def alias_segment_job(alias_table: str, analyzer_spec: dict, path: str, codec: str) -> tuple:
+    """:func:`~wikisearch.index.links.build_alias_segments` of the redirect titles in
+    ``alias_table`` (``aliases.bin``) with the block workers' analyzer: (redirect-field lengths,
+    the segments' paths)."""
+    return build_alias_segments(Path(alias_table), _analyzer(analyzer_spec), path, codec)
 
 
 def build_shared_block(src, block: Block, ctx: dict, out_dir: str) -> dict:
@@ -446,36 +476,37 @@ class Builder:
                                     f"remove {Path(e.path).parent} and run the same command again "
                                     "to rebuild that block", expected=e.expected, found=e.found) from None
         try:
-            titles, aliases, inlinks, targets = self._links(readers, blocks)
+            links = self._links(readers, blocks)
             if self.shards == 1:
-                return self._merge(readers, blocks, titles, aliases, inlinks, len(targets),
-                                   self.work / "final", last=True)
-            return self._merge_shards(readers, blocks, titles, aliases, inlinks, targets)
+                links["n_redirects"] = len(links.pop("targets"))
+                return self._merge(readers, blocks, links, self.work / "final", last=True)
+            return self._merge_shards(readers, blocks, links)
         finally:
             for r in readers:
                 r.close()
 
     def _links(self, readers: list[SegmentReader], blocks: list[Path]):
         """Titles, redirect aliases and in-links of every document (docids of the whole build),
-        and the target docid of every redirect. Every title and redirect lives in numpy tables
-        (``StringTable``): no Python object per document or redirect."""
-        titles = StringTable.concat([StringTable.from_arrays(r.docs_c["title_offsets"], r.docs_c["title_blob"])
-                                     for r in readers])
+        and the target docid of every redirect (a dict: ``titles``, ``aliases``, ``inlinks``,
+        ``targets``, which the merge takes out and drops as it is done with each). Every title
+        and redirect lives in numpy tables (``StringTable``): no Python object per document or
+        redirect."""
+        titles = _concat_columns(readers, "title_offsets", "title_blob")
         n_docs = len(titles)
         title_ids = titles.sorted_ids()
-        pairs = [read_redirects(b / "redirects.bin") for b in blocks]
-        redirects = resolve_redirects(titles, title_ids, StringTable.concat([p[0] for p in pairs]),
-                                      StringTable.concat([p[1] for p in pairs]))
-        del pairs
+        paths = [b / "redirects.bin" for b in blocks]
+        src = read_redirect_sources(paths)
+        redirects = resolve_redirects(titles, title_ids, src, redirect_targets(paths))
+        del src
         inlinks = count_inlinks(blocks, titles, title_ids, redirects, n_docs)
         del title_ids
         aliases = redirects.aliases(n_docs)          # CSR: (offsets per document, titles)
         targets = redirects.docids
         del redirects
         release_free_memory()
-        return titles, aliases, inlinks, targets
+        return {"titles": titles, "aliases": aliases, "inlinks": inlinks, "targets": targets}
 
-    def _merge_shards(self, readers, blocks, titles, aliases, inlinks, targets) -> Path:
+    def _merge_shards(self, readers, blocks, links: dict) -> Path:
         """``--shards N``: N indexes of consecutive runs of blocks with about equal document
         counts (so each shard holds a range of the dump: of page ids, in Wikipedia's dumps),
         redirects and in-links resolved over all of them, and ``shards.json`` listing them."""
@@ -483,6 +514,7 @@ class Builder:
         if len(readers) < self.shards:
             raise WikisearchError(f"--shards {self.shards} needs at least {self.shards} dump blocks, "
                                   f"but the input made {len(readers)}: give a smaller --block-size")
+        titles, aliases, inlinks, targets = (links[k] for k in ("titles", "aliases", "inlinks", "targets"))
         cum = np.concatenate([[0], np.cumsum(counts)])
         cuts = [0]
         for s in range(1, self.shards):     # the block boundary nearest s/N of the documents
@@ -497,43 +529,54 @@ class Builder:
             a, b = cuts[s], cuts[s + 1]
             lo, hi = int(cum[a]), int(cum[b])
             names.append(f"shard-{s:03d}")
-            self._merge(readers[a:b], blocks[a:b], titles.take(np.arange(lo, hi)),
-                        _alias_slice(aliases, lo, hi), inlinks[lo:hi],
-                        int(((targets >= lo) & (targets < hi)).sum()), final / names[-1],
-                        last=s == self.shards - 1)
+            part = {"titles": titles.take(np.arange(lo, hi)), "aliases": _alias_slice(aliases, lo, hi),
+                    "inlinks": inlinks[lo:hi], "n_redirects": int(((targets >= lo) & (targets < hi)).sum())}
+            self._merge(readers[a:b], blocks[a:b], part, final / names[-1], last=s == self.shards - 1)
         write_json_atomic(final / SHARDS_FILE, {"format": "wikisearch-shards", "shards": names,
                                                 "documents": [int(cum[cuts[s + 1]] - cum[cuts[s]])
                                                               for s in range(self.shards)]})
         return final
 
-    def _merge(self, readers: list[SegmentReader], blocks: list[Path], titles: StringTable, aliases: tuple,
-               inlinks, n_redirects: int, final: Path, last: bool) -> Path:
-        """One index in ``final`` from ``blocks`` (all of them, or one shard's run)."""
+    def _merge(self, readers: list[SegmentReader], blocks: list[Path], links: dict, final: Path,
+               last: bool) -> Path:
+        """One index in ``final`` from ``blocks`` (all of them, or one shard's run); ``links``:
+        its documents' ``titles``, ``aliases``, ``inlinks`` and ``n_redirects``, taken out of the
+        dict so that each goes as soon as it is written (the main process never holds every
+        per-document table at once)."""
         scratch = self.work / "merge"
         for d in (final, scratch):
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir()
-        n_docs = len(titles)
-        write_alias_table(scratch / "aliases.bin", *aliases)
+        n_docs = len(links["titles"])
+        n_redirects = links.pop("n_redirects")
+        write_alias_table(scratch / "aliases.bin", *links["aliases"])
         # on a worker when there is a pool: its analyzer and kernels are loaded already
-        alias_lengths = self._run(alias_segment_job, str(scratch / "aliases.bin"), self.ctx["analyzer"],
-                                  str(scratch / "alias"), self.config.codec)
-        alias_dir = scratch / "alias"
+        alias_lengths, alias_dirs = self._run(alias_segment_job, str(scratch / "aliases.bin"),
+                                              self.ctx["analyzer"], str(scratch / "alias"), self.config.codec)
         doc_bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
-        lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]) if readers else \
-            np.zeros((0, N_FIELDS), np.uint32)
-        lengths = lengths.astype(np.uint32)
+        lengths = _field_lengths(readers, n_docs)
         lengths[:, FIELDS.index("redirect")] = alias_lengths
-        stats = self._merge_postings(blocks, doc_bases, alias_dir, scratch, final)
+        del alias_lengths
+        stats = self._merge_postings(blocks, doc_bases, alias_dirs, scratch, final)
         if last:
             wait(self._compiling)  # (first run: the search kernels, compiled by now)
             self._close_pool()   # the workers' memory goes before the document table is written
         stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
                                       np.zeros(N_FIELDS)).tolist()
-        docs = merge_docs(readers, aliases, alias_lengths, inlinks, titles)
+        total_field_lengths = lengths.sum(axis=0).tolist()
+        titles = links.pop("titles")
+        docs = merge_docs(readers, links.pop("aliases"), None, links.pop("inlinks"), titles,
+                          field_lengths=lengths)
         docs.title_order = titles.sorted_ids().astype(np.int32)
+        del titles
         write_docs(final / "docs.bin", docs)
+        del docs
+        for r in readers:
+            r.docs_c.forget()
+        release_free_memory()
         self._write_block_maxima(final, lengths, stats["avg_field_lengths"])
+        del lengths
+        release_free_memory()
         files = ["terms.bin", "postings.bin", "docs.bin", BLOCKS_FILE]
         if self.config.store_text:
             merge_stores([r.store_c for r in readers], final / "store.bin")
@@ -545,7 +588,7 @@ class Builder:
             final, files, library_version=__version__, codec=self.config.codec, fields=FIELDS,
             rank=self.rank.to_json(), analyzer=self.ctx["analyzer"], siteinfo=self.ctx["siteinfo"],
             settings=self.config.identity(), inputs=inputs, stats=stats, n_docs=n_docs,
-            n_redirects=n_redirects, total_field_lengths=lengths.sum(axis=0).tolist(),
+            n_redirects=n_redirects, total_field_lengths=total_field_lengths,
             warnings=self.warnings)
         kill_point("merge:manifest")
         write_json_atomic(final / "manifest.json", manifest)
@@ -554,9 +597,10 @@ class Builder:
     def _write_block_maxima(self, final: Path, lengths: np.ndarray, avg: list) -> None:
         """``blocks.bin``: per-block data of the long lists, bounds under the index's ranking."""
         from wikisearch.search.blockmax import block_maxima_of   # (workers need no search kernels)
-        merged = SegmentReader(final)
+        merged = SegmentReader(final, sparse=True)     # (postings read in runs, never mapped)
         try:
-            arrays = block_maxima_of(merged, lengths, np.asarray(avg, np.float64), self.rank)
+            arrays = block_maxima_of(merged, lengths, np.asarray(avg, np.float64), self.rank,
+                                     self.config.merge_chunk_bytes())
         finally:
             merged.close()
         write_block_maxima(final / BLOCKS_FILE, **arrays)
@@ -574,13 +618,13 @@ class Builder:
         """``fn(*args)`` on a worker when there is a pool (its kernels are loaded), else here."""
         return fn(*args) if self.pool is None else self.pool.submit(fn, *args).result()
 
-    def _merge_postings(self, blocks: list[Path], doc_bases: list[int], alias_dir: Path,
+    def _merge_postings(self, blocks: list[Path], doc_bases: list[int], alias_dirs: list[str],
                         scratch: Path, final: Path) -> dict:
         """Merge the postings by term ranges, on the worker pool when there is one."""
         n_parts = 1 if self.pool is None else 2 * self.n_workers
         self._note_cold(_MERGE_KERNELS, "merge")
-        ranges = self._run(plan_ranges_of, [str(b) for b in blocks] + [str(alias_dir)], n_parts)
-        jobs = [{"blocks": [str(b) for b in blocks], "doc_bases": doc_bases, "alias": str(alias_dir),
+        ranges = self._run(plan_ranges_of, [str(b) for b in blocks] + list(alias_dirs), n_parts)
+        jobs = [{"blocks": [str(b) for b in blocks], "doc_bases": doc_bases, "aliases": list(alias_dirs),
                  "codec": self.config.codec, "lo": lo, "hi": hi, "out": str(scratch / f"part{i:04d}"),
                  "chunk_bytes": self.config.merge_chunk_bytes()} for i, (lo, hi) in enumerate(ranges)]
         bar = None

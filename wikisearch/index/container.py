@@ -318,6 +318,13 @@ class Container:
         self.arrays[name] = a
         return a
 
+    def forget(self) -> None:
+        """A sparse container: drop the arrays read so far (asked for again, they are read
+        again), so that a reader kept open does not hold every column it was once asked for."""
+        if self.sparse:
+            self.arrays = {}
+            self._checked = set()
+
     def shape(self, name: str) -> tuple:
         """The shape of an array, without reading it."""
         if name not in self.specs:

@@ -5,7 +5,7 @@ A block segment keeps its redirect pairs (``redirects.bin``, REDR: source title 
 and the titles its pages link to with the number of linking pages (``links.bin``, LINK). After
 the block phase the build resolves redirects to docids (chains followed), turns them into each
 document's title aliases -- inverted into the ``redirect`` field as a segment of their own
-(:func:`build_alias_segment`) -- and counts in-links per document (a link to a redirect counts
+(:func:`build_alias_segments`) -- and counts in-links per document (a link to a redirect counts
 for its target).
 """
 from __future__ import annotations
@@ -52,6 +52,38 @@ def read_redirects(path: Path) -> tuple[StringTable, StringTable]:
         c.close()
 
 
+def read_redirect_sources(paths: list[Path]) -> StringTable:
+    """Every block's redirect titles (sources), joined in page order, filled in place from one
+    file at a time (``StringTable.fill``): never two copies of them at once."""
+    n = size = 0
+    for p in paths:
+        c = Container(p, b"REDR")
+        try:
+            n += c.shape("src_offsets")[0] - 1
+            size += int(c["src_offsets"][-1]) - int(c["src_offsets"][0])
+        finally:
+            c.close()
+    return StringTable.fill(n, size, _tables(paths, "src"))
+
+
+def redirect_targets(paths: list[Path]):
+    """Each block's redirect targets, one table at a time, in page order (for
+    :func:`resolve_redirects`, which then never holds every target title)."""
+    for o, b in _tables(paths, "dst"):
+        yield StringTable.from_arrays(o, b)
+
+
+def _tables(paths: list[Path], name: str):
+    for p in paths:
+        c = Container(p, b"REDR")
+        try:
+            o, b = np.array(c[f"{name}_offsets"]), np.array(c[f"{name}_blob"])   # (one block's)
+        finally:
+            c.close()
+        yield o, b
+        del o, b
+
+
 @dataclass
 class Redirects:
     """Redirects resolved to documents, in the order a dict ``source -> docid`` filled in page
@@ -77,7 +109,9 @@ def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTab
     """Redirect title -> target docid, following chains of redirects (up to ``max_hops``).
 
     ``titles``: every document's title (docid order), ``title_ids`` their :meth:`sorted_ids`;
-    ``src``/``dst``: every redirect pair in page order. A redirect whose title is a document's is
+    ``src``/``dst``: every redirect pair in page order (``dst``: one table, or tables of
+    consecutive runs of the pairs, e.g. a block's each: :func:`redirect_targets`, read one at
+    a time). A redirect whose title is a document's is
     dropped; for a title redirected twice, the later resolvable pair wins but the earlier keeps
     its place. Numpy and numba over the tables; ``testing.resolve_redirects_slow`` is the dict
     version it is compared with.
@@ -88,11 +122,21 @@ def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTab
     # int32 ids and a bool where a value allows it, and each temporary dropped once used: this
     # runs over every redirect of the dump in the main process
     src_is_doc = titles.find_last(src, title_ids) >= 0
-    dst_doc = titles.find_last(dst, title_ids).astype(np.int32)
     src_ids = src.sorted_ids()
     group = np.empty(m, np.int32)      # per pair, the lowest pair id with the same source
     group[src_ids] = src_ids[src.run_starts(src_ids)]
-    next_pair = src.find_last(dst, src_ids).astype(np.int32)   # the last pair whose source is this target
+    dst_doc = np.empty(m, np.int32)
+    next_pair = np.empty(m, np.int32)  # the last pair whose source is this target
+    at = 0
+    for part in ([dst] if isinstance(dst, StringTable) else dst):
+        k = len(part)
+        if at + k > m:
+            raise ValueError("more redirect targets than sources")
+        dst_doc[at:at + k] = titles.find_last(part, title_ids)
+        next_pair[at:at + k] = src.find_last(part, src_ids)
+        at += k
+    if at != m:
+        raise ValueError("fewer redirect targets than sources")
     del src_ids
     cur = np.arange(m, dtype=np.int32)
     for _ in range(max_hops):
@@ -123,18 +167,49 @@ def write_alias_table(path: Path, offsets: np.ndarray, titles: StringTable) -> N
                                     "title_offsets": titles.offsets, "title_blob": titles.blob})
 
 
-def read_alias_lists(path: Path) -> list:
-    """The redirect titles of every document (an empty tuple for most) from ``aliases.bin``."""
-    c = Container(path, b"ALIA")
+#: Redirect titles inverted at a time into one alias segment (:func:`build_alias_segments`): the
+#: Python strings of a chunk's titles are what the alias step holds (~0.5 KB each with the
+#: inversion's temporaries), so a chunk bounds it whatever the number of redirects.
+ALIAS_CHUNK = 1 << 16
+
+
+def build_alias_segments(alias_table: Path, analyzer: Analyzer, path: str, codec: str,
+                         chunk: int | None = None) -> tuple[np.ndarray, list[str]]:
+    """Invert the redirect titles of ``aliases.bin`` into segments of consecutive documents
+    holding about ``chunk`` titles each (``path``/``NNNN``; one segment when there are none), so
+    that no more than a chunk of titles is ever held as Python strings. Returns the
+    redirect-field length of every document and the segments' paths, in docid order. The
+    merge folds every one of them in by docid: the index bytes do not depend on the chunks."""
+    chunk = max(1, int(chunk or ALIAS_CHUNK))
+    c = Container(Path(alias_table), b"ALIA")
     try:
         per_doc = np.asarray(c["alias_offsets"], np.int64)
-        titles = unpack_strings(c["title_offsets"], c["title_blob"])
+        t_off, t_blob = np.asarray(c["title_offsets"], np.int64), c["title_blob"]
+        n_docs = len(per_doc) - 1
+        lengths = np.zeros(n_docs, np.uint32)
+        out, lo = [], 0
+        shutil.rmtree(path, ignore_errors=True)
+        Path(path).mkdir(parents=True)
+        while lo < n_docs or not out:
+            # documents [lo, hi): whole documents, about ``chunk`` titles
+            hi = max(lo + 1, int(np.searchsorted(per_doc, per_doc[lo] + chunk, "right")) - 1)
+            hi = min(hi, n_docs)
+            a, z = int(per_doc[lo]), int(per_doc[hi]) if n_docs else 0
+            titles = unpack_strings(t_off[a:z + 1] - t_off[a], t_blob[int(t_off[a]):int(t_off[z])]) \
+                if z > a else []
+            aliases: list = [()] * (hi - lo)
+            for d in np.flatnonzero(np.diff(per_doc[lo:hi + 1])).tolist():
+                aliases[d] = titles[per_doc[lo + d] - a:per_doc[lo + d + 1] - a]
+            seg = str(Path(path) / f"{len(out):04d}")
+            alias, alias_docids, seg_lengths = alias_postings(aliases, analyzer)
+            del aliases, titles
+            write_alias_segment(Path(seg), alias, alias_docids + lo, codec)
+            lengths[lo:hi] = seg_lengths
+            out.append(seg)
+            lo = hi
     finally:
         c.close()
-    out: list = [()] * (len(per_doc) - 1)
-    for d in np.flatnonzero(np.diff(per_doc)).tolist():
-        out[d] = titles[per_doc[d]:per_doc[d + 1]]
-    return out
+    return lengths, out
 
 
 def build_alias_segment(aliases: list[list[str]], analyzer: Analyzer, path: str, codec: str) -> np.ndarray:

@@ -104,8 +104,9 @@ def plan_ranges_of(segment_dirs: list[str], n_parts: int) -> list[tuple[bytes | 
 def merge_range(job: dict) -> dict:
     """Merge the terms in ``[job["lo"], job["hi"])`` of all sources into a part at ``job["out"]``.
 
-    ``job``: ``blocks`` (block segment dirs, docid order), ``doc_bases``, ``alias`` (segment dir of
-    the redirect-alias postings, or None), ``codec``, ``lo``/``hi`` (bytes or None), ``out``,
+    ``job``: ``blocks`` (block segment dirs, docid order), ``doc_bases``, ``aliases`` (segment
+    dirs of the redirect-alias postings, global docids, in docid order; or ``alias``: one dir or
+    None), ``codec``, ``lo``/``hi`` (bytes or None), ``out``,
     ``chunk_bytes``.
     Returns the part's stats, with ``entries`` (dictionary entries read) and ``field_postings``.
     """
@@ -114,12 +115,12 @@ def merge_range(job: dict) -> dict:
     out.mkdir(parents=True)
     release_free_memory()
     sources = [SegmentReader(p, verify=False, sparse=True) for p in job["blocks"]]
-    alias_src = -1
-    if job.get("alias"):
-        sources.append(SegmentReader(job["alias"], verify=False, sparse=True))
-        alias_src = len(sources) - 1
+    alias_src = len(sources)        # the alias segments come after the blocks
+    aliases = list(job.get("aliases") or ([job["alias"]] if job.get("alias") else []))
+    for a in aliases:
+        sources.append(SegmentReader(a, verify=False, sparse=True))
     try:
-        ctx = _MergeContext(sources, list(job["doc_bases"]) + [0], alias_src, job["codec"])
+        ctx = _MergeContext(sources, list(job["doc_bases"]) + [0] * len(aliases), alias_src, job["codec"])
         writer = TermWriter(out, job["codec"])
         entries = 0
         for chunk in _chunks(sources, job["lo"], job["hi"], int(job["chunk_bytes"])):
@@ -298,6 +299,7 @@ class _MergeContext:
     """What every chunk of the merge needs: the sources, and the postings counted per field."""
 
     def __init__(self, sources, doc_bases, alias_src, codec):
+        """``alias_src``: the first of the alias segments (sources from it on, in docid order)."""
         self.sources, self.alias_src = sources, alias_src
         self.doc_bases = np.asarray(doc_bases, np.int64)
         self.codec_id = MK.VARBYTE if codec == "varbyte" else MK.BITPACKED
@@ -305,7 +307,7 @@ class _MergeContext:
 
     def flush(self, c: dict, writer: TermWriter) -> None:
         n_terms = len(c["term_lengths"])
-        is_alias = c["src"] == self.alias_src
+        is_alias = c["src"] >= self.alias_src
         blk = ~is_alias
         po, d, m, to, t = self._gather(c, blk, n_terms)
         if is_alias.any():
@@ -339,18 +341,28 @@ class _MergeContext:
         return out
 
 
-def merge_docs(readers: list[SegmentReader], aliases, alias_lengths: np.ndarray,
-               inlinks: np.ndarray, titles=None) -> DocTable:
+def merge_docs(readers: list[SegmentReader], aliases, alias_lengths: np.ndarray | None,
+               inlinks: np.ndarray, titles=None, field_lengths: np.ndarray | None = None) -> DocTable:
     """Concatenate the blocks' document tables, adding redirect aliases (lists per document, or
-    CSR as ``DocTable.aliases`` takes them) and in-link counts."""
-    page_ids = np.concatenate([r.page_ids for r in readers]) if readers else np.zeros(0, np.int64)
-    lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]) if readers else \
-        np.zeros((0, N_FIELDS), np.uint32)
-    lengths = lengths.astype(np.uint32, copy=True)
-    lengths[:, 1] = alias_lengths
+    CSR as ``DocTable.aliases`` takes them) and in-link counts. ``field_lengths``: every
+    document's, redirect field included, when the caller has them already (``alias_lengths``
+    is then not used); else read from the readers with ``alias_lengths`` as the redirect field."""
+    n = sum(r.n_docs for r in readers)
+    page_ids = np.zeros(n, np.int64)
+    at = 0
+    for r in readers:
+        page_ids[at:at + r.n_docs] = r.page_ids
+        at += r.n_docs
+    if field_lengths is None:
+        lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]) if readers else \
+            np.zeros((0, N_FIELDS), np.uint32)
+        lengths = lengths.astype(np.uint32, copy=True)
+        lengths[:, 1] = alias_lengths
+    else:
+        lengths = field_lengths
     if titles is None:
         titles = [t for r in readers for t in r.titles()]
-    return DocTable(page_ids, titles, lengths, aliases, inlinks.astype(np.uint32))
+    return DocTable(page_ids, titles, lengths, aliases, inlinks.astype(np.uint32, copy=False))
 
 
 def title_order(titles: list[str]) -> np.ndarray:

@@ -233,30 +233,44 @@ def store_dictionary(s) -> bytes:
 
 
 class _Blocks:
-    """Accumulates compressed blocks and their arrays."""
+    """Accumulates compressed blocks and their arrays (in runs of blocks: the merge adds a
+    segment's closed blocks as one run, so nothing is kept per block as a Python object)."""
 
     def __init__(self, dictionary: bytes = b""):
         self.dictionary = dictionary
         self.comp = _compressor(dictionary)
-        self.frames: list[bytes] = []
-        self.sizes, self.docs, self.ends, self.crcs = [0], [0], [], []
+        self.sizes: list[np.ndarray] = []      # frame lengths, per run
+        self.counts: list[np.ndarray] = []     # documents per block, per run
+        self.ends: list[np.ndarray] = []       # doc_ends, per run
+        self.crcs: list[np.ndarray] = []
 
     def add(self, raw: bytes, doc_ends: np.ndarray) -> bytes:
         frame = self.comp.compress(raw)
-        self.add_frame(frame, zlib.crc32(frame), doc_ends)
+        self.add_frame(len(frame), zlib.crc32(frame), doc_ends)
         return frame
 
-    def add_frame(self, frame_len_or_frame, crc: int, doc_ends: np.ndarray) -> None:
-        n = frame_len_or_frame if isinstance(frame_len_or_frame, int) else len(frame_len_or_frame)
-        self.sizes.append(self.sizes[-1] + n)
-        self.docs.append(self.docs[-1] + len(doc_ends))
+    def add_frame(self, frame_len: int, crc: int, doc_ends: np.ndarray) -> None:
+        self.add_frames(np.asarray([frame_len], np.uint64), np.asarray([crc], np.uint32),
+                        np.asarray([len(doc_ends)], np.uint64), doc_ends)
+
+    def add_frames(self, frame_lens: np.ndarray, crcs: np.ndarray, counts: np.ndarray,
+                   doc_ends: np.ndarray) -> None:
+        """Blocks already compressed: their frame lengths, CRCs, document counts, and the
+        documents' ends within their blocks, joined."""
+        self.sizes.append(np.asarray(frame_lens, np.uint64))
+        self.crcs.append(np.asarray(crcs, np.uint32))
+        self.counts.append(np.asarray(counts, np.uint64))
         self.ends.append(np.asarray(doc_ends, np.uint32))
-        self.crcs.append(crc)
 
     def arrays(self) -> dict:
-        return {"block_offsets": np.asarray(self.sizes, np.uint64), "block_docs": np.asarray(self.docs, np.uint64),
+        def cum(parts):
+            out = np.zeros(1 + sum(len(p) for p in parts), np.uint64)
+            if len(out) > 1:
+                np.cumsum(np.concatenate(parts), out=out[1:])
+            return out
+        return {"block_offsets": cum(self.sizes), "block_docs": cum(self.counts),
                 "doc_ends": np.concatenate(self.ends) if self.ends else np.zeros(0, np.uint32),
-                "block_crc": np.asarray(self.crcs, np.uint32),
+                "block_crc": np.concatenate(self.crcs) if self.crcs else np.zeros(0, np.uint32),
                 "dictionary": np.frombuffer(self.dictionary, np.uint8)}
 
     def meta(self, n_docs: int, open_tail: bool) -> dict:
@@ -312,13 +326,17 @@ def merge_stores(stores: list, path: Path) -> None:
             nb = len(bo) - 1
             n_docs += int(s.meta["n_docs"])
             base = s.offsets["data"]
-            for b in range(nb):
-                closed = not (b == nb - 1 and s.meta["open_tail"])
-                ends = de[bd[b]:bd[b + 1]]
-                if not pending_ends and closed:
-                    blocks.add_frame(int(bo[b + 1] - bo[b]), int(crc[b]), ends)
-                    copy(s.path, base + int(bo[b]), int(bo[b + 1] - bo[b]))
+            tail_open = bool(s.meta["open_tail"]) and nb > 0
+            b = 0
+            while b < nb:
+                closed = not (b == nb - 1 and tail_open)
+                if not pending_ends and closed:      # closed blocks b..e-1: copied file to file
+                    e = nb - 1 if tail_open else nb
+                    blocks.add_frames(np.diff(bo[b:e + 1]), crc[b:e], np.diff(bd[b:e + 1]), de[bd[b]:bd[e]])
+                    copy(s.path, base + int(bo[b]), int(bo[e] - bo[b]))
+                    b = e
                     continue
+                ends = de[bd[b]:bd[b + 1]]
                 raw = read_block(s, b, blocks.dictionary)
                 pending_ends.append(ends.astype(np.int64) + len(pending))
                 pending += raw
@@ -327,6 +345,9 @@ def merge_stores(stores: list, path: Path) -> None:
                     copy(joined_path, joined.tell(), len(frame))
                     joined.write(frame)
                     pending, pending_ends = b"", []
+                b += 1
+            del bo, bd, de, crc
+            s.forget()
         open_tail = bool(pending_ends)
         if pending_ends:
             frame = blocks.add(pending, np.concatenate(pending_ends))

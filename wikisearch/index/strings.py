@@ -54,6 +54,28 @@ class StringTable:
             base += int(t.offsets[-1])
         return cls(np.concatenate(offs), np.concatenate([t.blob for t in tables]))
 
+    @classmethod
+    def fill(cls, n: int, size: int, parts) -> "StringTable":
+        """:meth:`concat` of the packed tables ``parts`` yields (``(offsets, blob)`` each, e.g.
+        arrays of a file read one at a time), holding ``n`` strings of ``size`` bytes in all: the
+        result is filled in place, so no part is kept after its turn and nothing is held twice."""
+        out_off = np.zeros(n + 1, np.int64)
+        out_blob = np.empty(size, np.uint8)
+        i = at = 0
+        for offsets, blob in parts:
+            o = np.asarray(offsets).astype(np.int64)
+            if len(o) < 2:
+                continue
+            k, base, end = len(o) - 1, int(o[0]), int(o[-1])
+            if i + k > n or at + end - base > size:
+                raise ValueError("string tables larger than announced")
+            out_off[i + 1:i + k + 1] = o[1:] - base + at
+            out_blob[at:at + end - base] = blob[base:end]
+            i, at = i + k, at + end - base
+        if i != n or at != size:
+            raise ValueError("string tables smaller than announced")
+        return cls(out_off, out_blob)
+
     def strings(self) -> list[str]:
         return unpack_strings(self.offsets, self.blob)
 

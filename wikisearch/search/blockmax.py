@@ -24,10 +24,15 @@ _BATCH_BLOCKS = 4096                   # dictionary blocks read at a time when b
 _BLOCKS_KEPT = 1 << 20
 
 
-def block_maxima_of(segment, field_lengths: np.ndarray, avg_field_lengths, rank: RankConfig) -> dict:
+def block_maxima_of(segment, field_lengths: np.ndarray, avg_field_lengths, rank: RankConfig,
+                    chunk_bytes: int = 32 << 20) -> dict:
     """The arrays of ``blocks.bin`` for a merged segment (a SegmentReader) whose documents have
     ``field_lengths``: every list longer than one block, bounds under ``rank``. Empty for a
-    codec other than bit-packed."""
+    codec other than bit-packed.
+
+    The lists are read from ``postings.bin`` with pread in runs of about ``chunk_bytes`` (a
+    longer list alone), never mapped: a build's main process would otherwise keep every page of
+    the postings it walked resident (2.4 GB at 1.5 billion postings)."""
     empty = {"terms": np.zeros(0, np.int64), "block_offsets": np.zeros(1, np.int64),
              "pos": np.zeros(0, np.int64), "last": np.zeros(0, np.int32), "bound": np.zeros(0, np.float32),
              "rank": rank.to_json()}
@@ -46,13 +51,29 @@ def block_maxima_of(segment, field_lengths: np.ndarray, avg_field_lengths, rank:
         return empty
     terms, starts, lens, dfs = (np.concatenate(x).astype(np.int64) for x in (terms, starts, lens, dfs))
     w, a, c, k1, model = kernel_params(rank, avg_field_lengths)
-    boff, pos, last, bound, ok = BK.list_block_meta(segment.postings_data, starts, lens, dfs, ALL_FIELDS,
-                                                    readonly(np.ascontiguousarray(field_lengths)), w, a, c, k1,
-                                                    model)
-    if not ok:
-        raise CorruptIndexError(segment.post_c.path, "undecodable postings while computing block maxima")
-    return {"terms": terms, "block_offsets": boff, "pos": pos, "last": last, "bound": bound,
-            "rank": rank.to_json()}
+    lengths = readonly(np.ascontiguousarray(field_lengths))
+    boffs = [np.zeros(1, np.int64)]
+    pos, last, bound = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)], [np.zeros(0, np.float32)]
+    ends = starts + lens
+    if np.any(starts[1:] < ends[:-1]):
+        raise CorruptIndexError(segment.terms_c.path, "postings lists out of order in the dictionary")
+    i, n = 0, len(terms)
+    while i < n:        # lists i..j-1: one pread of their bytes (ascending and back to back)
+        j = max(i + 1, int(np.searchsorted(ends, starts[i] + chunk_bytes, "right")))
+        lo, hi = int(starts[i]), int(ends[j - 1])
+        data = segment.post_c.read("data", lo, hi)
+        boff, p, la, bo, ok = BK.list_block_meta(data, starts[i:j] - lo, lens[i:j], dfs[i:j], ALL_FIELDS,
+                                                 lengths, w, a, c, k1, model)
+        if not ok:
+            raise CorruptIndexError(segment.post_c.path, "undecodable postings while computing block maxima")
+        boffs.append(boff[1:] + boffs[-1][-1])
+        pos.append(p)
+        last.append(la)
+        bound.append(bo)
+        del data
+        i = j
+    return {"terms": terms, "block_offsets": np.concatenate(boffs), "pos": np.concatenate(pos),
+            "last": np.concatenate(last), "bound": np.concatenate(bound), "rank": rank.to_json()}
 
 
 class BlockMaxSearch:
