@@ -131,6 +131,26 @@ def test_hits_carry_highlighted_snippets(client, searcher):
     assert client.get("/api/search", params={"q": "x", "snippets": "yes"}).status_code == 400
 
 
+def test_snippet_html_is_its_slow_oracle(searcher):
+    """Snippet.html skips escaping where the text has nothing to escape: the same markup as
+    escaping every piece (html_slow), on the index's snippets and on texts that need escaping."""
+    import random
+
+    from wikisearch.search.results import Snippet
+    snippets = [h.snippet for q in ("merkel chancellor", "swedish furniture", "ikea", "berlin germany")
+                for h in searcher.search(q, k=10, snippets=True) if h.snippet is not None]
+    assert snippets
+    rng = random.Random(7)
+    for _ in range(400):
+        text = "".join(rng.choice("ab &<>\"'\u00e9x") for _ in range(rng.randrange(0, 30)))
+        cuts = sorted(rng.sample(range(len(text) + 1), min(len(text) + 1, 2 * rng.randrange(0, 4))))
+        snippets.append(Snippet(text, list(zip(cuts[::2], cuts[1::2]))))
+    snippets.append(Snippet("", []))
+    for s in snippets:
+        assert s.html() == s.html_slow(), s
+    assert Snippet("a<b", [(0, 1)]).html() == '<span class="searchmatch">a</span>&lt;b'
+
+
 def test_matched_via_becomes_section_and_category(client):
     ikea = client.get("/api/search", params={"q": "smart home"}).json()["hits"][0]
     assert ikea["title"] == "IKEA" and ikea["sectiontitle"] == "Smart home" and ikea["sectionanchor"] == "Smart_home"

@@ -115,3 +115,79 @@ def test_same_bytes_as_uvicorns_protocol_in_fewer_writes(request_bytes):
         assert len(ours) == len(theirs) - 1
     else:                                            # one write per answer
         assert len(ours) == answers
+
+
+def test_balance_waits_while_this_worker_holds_more_than_the_least_loaded():
+    from wikisearch.serve.protocol import Balance
+    b = Balance(3)
+    b.join(0)
+    waits = []
+    assert b.opened(sleep=waits.append) == 0 and not waits        # 1 vs 0, 0: had none more
+    assert list(b.counts) == [1, 0, 0]
+
+    def other_accepts(seconds):                                    # a worker takes the next one
+        waits.append(seconds)
+        b.counts[len(waits)] += 1
+    assert b.opened(sleep=other_accepts) > 0                       # had 1 while others had 0
+    assert list(b.counts) == [2, 1, 1] and len(waits) == 2        # waited until they caught up
+    waits.clear()
+    b.counts[1] = b.counts[2] = 0                                  # nobody else accepts: bounded
+    assert b.opened(sleep=waits.append) == pytest.approx(Balance.MAX_WAIT_S)
+    assert list(b.counts) == [3, 0, 0]
+    b.closed()
+    assert list(b.counts) == [2, 0, 0]
+    b.join(1)                                                      # a new worker's slot starts at 0
+    assert b.counts[1] == 0 and b.slot == 1
+    unjoined = Balance(2)                                          # one process: nothing counted
+    assert unjoined.opened(sleep=waits.append) == 0 and list(unjoined.counts) == [0, 0]
+
+
+def test_balance_counts_are_shared_with_forked_workers():
+    import os
+    from wikisearch.serve.protocol import Balance
+    if not hasattr(os, "fork"):
+        pytest.skip("no os.fork here")
+    b = Balance(2)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            b.join(1)
+            b.opened(sleep=lambda s: None)
+            b.opened(sleep=lambda s: None)
+            b.closed()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert list(b.counts) == [0, 1]
+
+
+def test_the_protocol_counts_its_connections_in_the_balance(monkeypatch):
+    require_import("httptools")
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+    from wikisearch.serve import protocol
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    b = protocol.Balance(2)
+    b.join(0)
+    monkeypatch.setattr(protocol, "BALANCE", b)
+
+    async def run():
+        config = Config(app, http=protocol.OneWriteHttpToolsProtocol, log_level="warning")
+        config.load()
+        protos = []
+        for _ in range(2):
+            proto = config.http_protocol_class(config=config, server_state=ServerState(), app_state={},
+                                               _loop=asyncio.get_running_loop())
+            proto.connection_made(_Transport())
+            protos.append(proto)
+        opened = list(b.counts)
+        for proto in protos:
+            proto.connection_lost(None)
+        protos[0].connection_lost(None)                          # counted once
+        return opened
+    assert asyncio.run(run()) == [2, 0]
+    assert list(b.counts) == [0, 0]

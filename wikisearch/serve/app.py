@@ -20,10 +20,12 @@ serve`` has loaded the first answers' part already, before listening: :func:`war
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
 from urllib.parse import parse_qsl, urlencode
@@ -222,7 +224,9 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
                spelling=None) -> Starlette:
     """The ASGI application serving ``index`` (a directory, or an open ``Searcher``).
 
-    ``threads``: at most this many searches or article reads at once (default: anyio's 40).
+    ``threads``: at most this many searches or article reads at once (default: anyio's 40); the
+    direct GET /api/search path has a pool of its own of that size (asyncio's executor: half the
+    hand-off's CPU), the other threaded answers share anyio's.
     ``cache_bytes``: bound on the cached answers (0: no cache). ``warm``: load the kernels on a
     background thread once the server has started (answers do not wait for it). ``fast``: answer
     GET /api/suggest and /api/search without Starlette's routing (the same bytes; False: through
@@ -349,6 +353,16 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
         Route("/favicon.ico", guarded(favicon)),
     ]
 
+    executor: list = []              # the fast path's worker threads: made in the serving process
+
+    def pool() -> ThreadPoolExecutor:
+        """The threads of the direct searches (at most ``threads``, else anyio's default of 40, at
+        once): asyncio's executor hand-off costs ~80 us of CPU per search where Starlette's
+        ``run_in_threadpool`` (anyio: cancel scope, limiter, backend look-ups) costs 160-330 us."""
+        if not executor:
+            executor.append(ThreadPoolExecutor(threads or 40, thread_name_prefix="wikisearch-search"))
+        return executor[0]
+
     def direct(answer, threaded: bool):
         """The handler of ``answer(params)`` for ``_App.fast``: what ``guarded(..., cached=True)``
         around a route does, on the ASGI scope -- the cache, the query string parsed as
@@ -370,7 +384,10 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
                     return
             params = dict(parse_qsl(qs, keep_blank_values=True))
             try:
-                data = await run_in_threadpool(answer, params) if threaded else answer(params)
+                if threaded:
+                    data = await asyncio.get_running_loop().run_in_executor(pool(), answer, params)
+                else:
+                    data = answer(params)
                 status = 200
             except WikisearchError as e:
                 data, status = _error_answer(e)
@@ -395,7 +412,11 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
         if warm or spelling is not None:
             threading.Thread(target=_background, args=(service, warm, spelling, app.activity.wait_idle),
                              name="wikisearch-warm-up", daemon=True).start()
-        yield
+        try:
+            yield
+        finally:
+            if executor:
+                executor.pop().shutdown(wait=False)
 
     shortcuts = {"/api/search": direct(service.search, threaded=True),
                  "/api/suggest": direct(service.suggest, threaded=False)} if fast else {}

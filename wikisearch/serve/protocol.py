@@ -73,6 +73,16 @@ if HttpToolsProtocol is not None:
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self.transport = HeadWithBody(transport)
+            if BALANCE is not None:
+                self._balanced = BALANCE
+                BALANCE.opened()
+
+        def connection_lost(self, exc) -> None:
+            balance = getattr(self, "_balanced", None)
+            if balance is not None:
+                self._balanced = None
+                balance.closed()
+            super().connection_lost(exc)
 
         def on_response_complete(self) -> None:
             self.transport.flush()                     # a response without body bytes (HEAD, 204)
@@ -83,3 +93,59 @@ def http_protocol():
     """What ``wikisearch serve`` gives ``uvicorn.Config(http=...)``: uvicorn's httptools protocol
     with :class:`HeadWithBody` writes, or ``"auto"`` (uvicorn's choice) where httptools is missing."""
     return "auto" if HttpToolsProtocol is None else OneWriteHttpToolsProtocol
+
+
+class Balance:
+    """Open connections per worker process, in memory the forked workers share, so that the
+    connections of a burst spread evenly over the workers of one listening socket.
+
+    Every worker waits on the one socket and the first one awake accepts everything queued: 8
+    keep-alive connections opened at once were seen to split 7:1, 8:0, 5:3 and 3:5 over two
+    workers (one worker then serves most of the clients while the other idles: queueing, p95).
+    A worker that has just accepted a connection while it already held more than the least
+    loaded worker waits a moment (at most :data:`MAX_WAIT_S`, while it still does) before its
+    next accept, so that the others take the rest of the queue. The connection is served as
+    always; only the next accept is later. ``slots``: how many workers; :meth:`join` names this
+    process's slot (in the worker, after the fork)."""
+
+    POLL_S = 0.0005
+    MAX_WAIT_S = 0.005
+
+    def __init__(self, slots: int) -> None:
+        import mmap
+        self._mem = mmap.mmap(-1, 8 * max(1, slots))     # anonymous, shared with forked children
+        self.counts = memoryview(self._mem).cast("q")
+        self.slot: int | None = None
+
+    def join(self, slot: int) -> None:
+        """This process serves as worker ``slot`` (a new worker in a slot starts from 0)."""
+        self.counts[slot] = 0
+        self.slot = slot
+
+    def opened(self, sleep=None) -> float:
+        """A connection was accepted here: count it; wait while this worker held more than the
+        least loaded one (so the others accept what is queued). Returns the seconds waited."""
+        me = self.slot
+        if me is None:
+            return 0.0
+        counts = self.counts
+        counts[me] += 1
+        waited = 0.0
+        sleep = sleep or _sleep
+        while waited < self.MAX_WAIT_S and counts[me] - 1 > min(counts):
+            sleep(self.POLL_S)
+            waited += self.POLL_S
+        return waited
+
+    def closed(self) -> None:
+        if self.slot is not None:
+            self.counts[self.slot] -= 1
+
+
+def _sleep(seconds: float) -> None:
+    import time
+    time.sleep(seconds)
+
+
+#: The serving process's :class:`Balance`, where ``wikisearch serve --processes N`` forked it.
+BALANCE: Balance | None = None

@@ -148,7 +148,9 @@ def _prefork(config, sock, processes: int, spelling=None) -> None:
     import gc
     gc.collect()
     gc.freeze()                       # the workers' collections leave the parent's objects (and pages) alone
-    workers: dict[int, float] = {}    # pid -> when it started
+    workers: dict[int, int] = {}      # pid -> its slot in balance
+    from wikisearch.serve import protocol
+    balance = protocol.Balance(processes)     # open connections per worker: bursts spread evenly
     stopping = []
     stop_signals = {signal.SIGINT, signal.SIGTERM}
 
@@ -161,12 +163,14 @@ def _prefork(config, sock, processes: int, spelling=None) -> None:
             except ProcessLookupError:
                 pass
 
-    def fork_worker() -> None:
+    def fork_worker(slot: int) -> None:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)   # no stop between fork and record
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
+                balance.join(slot)
+                protocol.BALANCE = balance
                 for s in stop_signals:
                     signal.signal(s, signal.SIG_DFL)                     # uvicorn installs its own
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -181,15 +185,15 @@ def _prefork(config, sock, processes: int, spelling=None) -> None:
                 code = 1
             finally:
                 os._exit(code)
-        workers[pid] = time.monotonic()
+        workers[pid] = slot
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     from uvicorn.config import STARTUP_FAILURE
     ended: list[float] = []
     previous = {s: signal.signal(s, stop) for s in stop_signals}
     try:
-        for _ in range(processes):
-            fork_worker()
+        for slot in range(processes):
+            fork_worker(slot)
         while workers:
             try:
                 pid, status = os.wait()
@@ -198,7 +202,8 @@ def _prefork(config, sock, processes: int, spelling=None) -> None:
             if spelling is not None and pid == spelling.pid:
                 spelling.ended(os.waitstatus_to_exitcode(status))
                 continue
-            if workers.pop(pid, None) is None or stopping:
+            slot = workers.pop(pid, None)
+            if slot is None or stopping:
                 continue
             code = os.waitstatus_to_exitcode(status)
             now = time.monotonic()
@@ -209,7 +214,7 @@ def _prefork(config, sock, processes: int, spelling=None) -> None:
                 stop(signal.SIGTERM, None)
                 continue
             _say(f"a server process ended (exit status {code}); starting another")
-            fork_worker()
+            fork_worker(slot)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
