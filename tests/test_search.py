@@ -984,3 +984,43 @@ def test_fused_kernels_on_lists_of_every_shape():
                 bad = np.ascontiguousarray(bad)
                 _fused_equals_prescore(bad, n, (1 << len(FIELDS)) - 1, lengths, params,
                                        _same_decoding(bad, n))
+
+
+@pytest.mark.parametrize("model", [0, 1])
+def test_score_kept_equals_field_sum_posting_by_posting(model):
+    """The fused kernel's scorer (terms of each mask code from _term_tables, two slots branch-free,
+    more in a loop) against the plain path, _field_sum then _combine, bit for bit: masks of one to
+    nine fields, fields of weight 0 (left out where their norm is >= norm_a > 0), norm_a 0,
+    selections that keep a few."""
+    from wikisearch.search import _prescore_kernels as PK
+    rng = np.random.default_rng(11 + model)
+    n_f, n_docs = 9, 400
+    lengths = rng.integers(1, 60, size=(n_docs, n_f)).astype(np.uint32)
+    table = np.unique(np.concatenate([1 << np.arange(n_f), rng.integers(1, 1 << n_f, 40),
+                                      [(1 << n_f) - 1]])).astype(np.uint16)
+    seen = set()
+    for trial in range(30):
+        weights = rng.choice([0.0, 0.5, 1.0, 2.5, 7.0], n_f)
+        norm_a = rng.choice([0.0, 0.25, 1.0, 3.0], n_f) if trial % 3 else np.full(n_f, 0.5)
+        norm_c = rng.choice([0.01, 0.3], n_f)
+        k1 = [1.2, 0.5, 2.0][trial % 3]
+        sel = (1 << n_f) - 1 if trial % 4 == 0 else int(rng.integers(1, 1 << n_f))
+        counts, kept = PK._code_tables(table, np.int64(sel))
+        n_terms, t_field, t_off, t_w, t_a, t_c = PK._term_tables(table, kept, weights, norm_a, norm_c)
+        codes = rng.integers(0, len(table), 128).astype(np.uint32)
+        codes = codes[kept[codes] != 0]
+        m = len(codes)
+        docids = np.sort(rng.choice(n_docs, m, replace=False)).astype(np.int32)
+        starts = np.concatenate([[0], np.cumsum(counts[codes])[:-1]]).astype(np.int64)
+        tfs = rng.integers(1, 30, 128 * 16).astype(np.uint32)
+        vals = np.full(128, 99.0)
+        PK._score_kept(np.int64(m), docids, codes, starts, tfs, n_terms, t_field, t_off, t_w, t_a, t_c,
+                       lengths, k1, model, vals)
+        masks = table[codes].astype(np.int64)
+        want = np.array([K._combine(K._field_sum(p, docids[p], sel, masks, starts, tfs, lengths, weights,
+                                                 norm_a, norm_c, model), 1.0, k1, model) for p in range(m)])
+        assert vals[:m].tobytes() == want.tobytes(), trial
+        seen |= {"3+ terms"} if (n_terms[codes] > 2).any() else set()
+        seen |= {"1 term"} if (n_terms[codes] == 1).any() else set()
+        seen |= {"weight 0 left out"} if (weights == 0).any() and (norm_a > 0).all() else set()
+    assert seen == {"3+ terms", "1 term", "weight 0 left out"}

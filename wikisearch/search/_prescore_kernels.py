@@ -6,7 +6,11 @@ read them back to score them (``_maxscore_kernels.prescore_into``). Here each bl
 postings is unpacked into small scratch arrays that stay in L1 and scored straight into the
 arenas. Bits are unpacked eight bytes at a time (one unaligned load per value instead of a byte
 loop), and a list's mask table is turned once into each code's field mask within the selection
-and its number of tfs.
+and its number of tfs, and into the terms a posting with that code adds (:func:`_term_tables`:
+field, tf offset, weight and norm constants). A block is scored posting by posting
+(:func:`_score_kept`), BM25 without a branch on the posting's fields for the one- and two-field
+postings (nearly all); ``_add_field``/``_saturate`` (a field at a time over a block) remain for
+``_blockmax_kernels``.
 
 The format is docs/FORMAT.md "Postings codecs"; :func:`bitpacked_decode_into` re-implements
 ``_codec_kernels.bitpacked_decode_into`` on the same block reader (tests compare the two on every
@@ -24,7 +28,6 @@ if not interpreted(__name__):     # numba itself only where the kernels compile 
     from numba.core import types
 
 from wikisearch.index._codec_kernels import BLOCK, CORRUPT, TAIL_PACK_MIN, TFS_FULL, _read_mask_table, vb_read
-from wikisearch.search._maxscore_kernels import _LOWBIT
 from wikisearch.search._maxscore_kernels import BLOCK as SCORE_BLOCK
 from wikisearch.search._search_kernels import _POPCOUNT
 
@@ -255,16 +258,13 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
         return CORRUPT, 0, 0, 0.0
     n_masks = table.size
     counts, kept = _code_tables(table, sel)
-    live = 0                                   # the fields whose pass can add something: one of
-    for f in range(weights.shape[0]):          # weight 0 whose norm is >= norm_a > 0 adds exactly
-        if not (weights[f] == 0.0 and norm_a[f] > 0.0):   # +0.0 (0 * tf / norm, tf finite) to
-            live |= 1 << f                     # sums that are never -0.0: the same bits without it
+    n_terms, t_field, t_off, t_w, t_a, t_c = _term_tables(table, kept, weights, norm_a, norm_c)
     gaps = np.empty(BLOCK, np.uint32)
     codes = np.zeros(BLOCK, np.uint32)
     tfs = np.empty(BLOCK * 16, np.uint32)
     vals = np.empty(BLOCK, np.float64)
     kd = np.empty(BLOCK, np.int32)             # a block's kept postings: docid, mask, tfs start
-    kmask = np.empty(BLOCK, np.int64)
+    kcode = np.empty(BLOCK, np.uint32)
     kstart = np.empty(BLOCK, np.int64)
     tail = n % BLOCK if n % BLOCK < TAIL_PACK_MIN else 0
     last = np.int64(-1)
@@ -288,37 +288,23 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
                 return CORRUPT, w, nb, best
             gaps[0] = np.uint32(d - last - 1)
             codes[0] = np.uint32(code)
-        # Field by field rather than posting by posting: a posting's fields vary (a loop of
-        # unpredictable length), a block's few fields do not. Each field's pass adds w*tf/norm
-        # to the postings that have it (+0.0 to the others: the sum stays bit for bit
-        # _field_sum's, fields ascending), branch-free.
         j = 0                                  # where posting k's tfs start
         m0 = np.int64(0)                       # postings of this block kept (np.int64: callees
-        union = 0                              # get one signature); the fields they have
-        for k in range(count):
+        for k in range(count):                 # get one signature)
             last += np.int64(gaps[k]) + 1
             c = codes[k]
             fm = kept[c]
             kd[m0] = last
-            kmask[m0] = table[c]
+            kcode[m0] = c
             kstart[m0] = j
             j += counts[c]
             out_docids[pos + w + m0] = last
             out_fields[pos + w + m0] = np.uint16(fm)
-            union |= fm
             m0 += fm != 0                      # (a posting not kept is overwritten)
         if last >= n_docs:                     # (docids only grow: the block's last says it)
             return CORRUPT, w, nb, best
-        for i in range(m0):
-            vals[i] = 0.0
-        union &= live
-        while union:
-            f = np.int64(_LOWBIT[union])
-            union &= union - 1
-            _add_field(f, m0, kd, kmask, kstart, tfs, field_lengths, weights[f], norm_a[f],
-                       norm_c[f], model, vals)
-        if model == 0:
-            _saturate(vals, m0, k1)
+        _score_kept(m0, kd, kcode, kstart, tfs, n_terms, t_field, t_off, t_w, t_a, t_c,
+                    field_lengths, k1, model, vals)
         for i in range(m0):
             out_scores[pos + w + i] = vals[i]
         i = 0
@@ -339,6 +325,89 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
         out_bmax[bpos + nb] = bm
         nb += 1
     return at, w, nb, best
+
+
+@njit(cache=True, nogil=True)
+def _term_tables(table, kept, weights, norm_a, norm_c):
+    """Per mask code, the terms a posting with it adds, fields ascending: ``n_terms[code]`` of
+    them, term ``q`` at ``code * 16 + q``: its field, the offset of its tf among the posting's
+    tfs (the rank of the field among the mask's bits), and the field's weight, norm_a, norm_c.
+    Only the fields kept by the selection whose term can add something: one of weight 0 whose
+    norm is >= norm_a > 0 adds exactly +0.0 (0 * tf / norm, tf finite) to sums that are never
+    -0.0, so the same bits come without it."""
+    n_codes = table.size
+    n_terms = np.zeros(n_codes, np.int64)
+    t_field = np.zeros(n_codes * 16, np.int64)
+    t_off = np.zeros(n_codes * 16, np.int64)
+    t_w = np.zeros(n_codes * 16, np.float64)       # an empty slot adds 0.0 * tf / 1.0: +0.0
+    t_a = np.ones(n_codes * 16, np.float64)
+    t_c = np.zeros(n_codes * 16, np.float64)
+    for code in range(n_codes):
+        mask = np.int64(table[code])
+        q = 0
+        for f in range(min(16, weights.shape[0])):
+            if (kept[code] >> f) & 1 and not (weights[f] == 0.0 and norm_a[f] > 0.0):
+                at = code * 16 + q
+                t_field[at] = f
+                t_off[at] = np.int64(_POPCOUNT[mask & ((np.int64(1) << f) - 1)])
+                t_w[at] = weights[f]
+                t_a[at] = norm_a[f]
+                t_c[at] = norm_c[f]
+                q += 1
+        n_terms[code] = q
+    return n_terms, t_field, t_off, t_w, t_a, t_c
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _score_kept(m, docids, codes, starts, tfs, n_terms, t_field, t_off, t_w, t_a, t_c,
+                field_lengths, k1, model, vals):
+    """``vals[i]`` = the score of kept posting ``i < m`` (document ``docids[i]``, mask code
+    ``codes[i]``, tfs from ``starts[i]``), each as _field_sum then _combine compute it: a sum from
+    +0.0 of ``w * tf / (a + c * length)`` over :func:`_term_tables`' terms of its code, fields
+    ascending, then (BM25) ``1.0 * (s / (k1 + s))``.
+
+    BM25 (model 0) branch-free for the postings of one or two terms (nearly all): both slots are
+    computed, an empty one being weight 0.0 * tf (finite) / norm 1.0 = +0.0, which leaves the
+    sum's bits as they are (a sum from +0.0 is never -0.0); a third term and more in a loop.
+    (numpy's error model: a norm may be 0, as in _field_sum.)"""
+    if model != 0:                             # (log: a slot is not computed unless taken)
+        for i in range(m):
+            d = np.uint64(docids[i])
+            c = np.uint64(codes[i])
+            s = np.uint64(starts[i])
+            u = c * np.uint64(16)
+            v = 0.0
+            for q in range(n_terms[c]):
+                uq = u + np.uint64(q)
+                tf = np.float64(tfs[s + np.uint64(t_off[uq])])
+                norm = t_a[uq] + t_c[uq] * np.float64(field_lengths[d, np.uint64(t_field[uq])])
+                v += t_w[uq] * (1.0 + np.log(tf)) / norm
+            vals[i] = v
+        return
+    for i in range(m):
+        d = np.uint64(docids[i])
+        c = np.uint64(codes[i])
+        s = np.uint64(starts[i])
+        u = c * np.uint64(16)
+        u1 = u + np.uint64(1)
+        tf0 = np.float64(tfs[s + np.uint64(t_off[u])])
+        tf1 = np.float64(tfs[s + np.uint64(t_off[u1])])
+        n0 = t_a[u] + t_c[u] * np.float64(field_lengths[d, np.uint64(t_field[u])])
+        n1 = t_a[u1] + t_c[u1] * np.float64(field_lengths[d, np.uint64(t_field[u1])])
+        v = 0.0 + t_w[u] * tf0 / n0
+        v += t_w[u1] * tf1 / n1
+        nt = n_terms[c]
+        if nt > 2:
+            for q in range(2, nt):
+                uq = u + np.uint64(q)
+                tf = np.float64(tfs[s + np.uint64(t_off[uq])])
+                norm = t_a[uq] + t_c[uq] * np.float64(field_lengths[d, np.uint64(t_field[uq])])
+                v += t_w[uq] * tf / norm
+        vals[i] = v
+    if model == 0:
+        for i in range(m):
+            v = vals[i]
+            vals[i] = 1.0 * (v / (k1 + v))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
