@@ -21,6 +21,11 @@ than one core is free, :func:`precompile` compiles the cold ones in parallel pro
 the signatures a real workload compiles (``data/kernel_signatures.pkl``, written by
 ``benchmarks/record_kernels.py`` and checked against the code by tests/test_jit.py), so the run
 itself then loads them from the cache. A signature it lacks is still compiled when first called.
+
+Where ``pip install`` compiled those recorded signatures ahead of time (``wikisearch._aot``, see
+``_aot_build.py``) and the extension is current, none of the above happens: :func:`njit` returns
+a function that calls the extension's export for its arguments' types (:class:`AotKernel`),
+numba is not imported, and nothing is cold (:func:`aot_status`, ``WIKISEARCH_AOT``).
 """
 from __future__ import annotations
 
