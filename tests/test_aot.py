@@ -199,6 +199,7 @@ hs64 = rng.random(8); d = np.arange(8, dtype=np.int64); f = np.zeros(8, np.int64
 TK.heap_sorted(hs64, d, f, 8)
 out["export_still_used"] = bool(TK._sift_down.aot.exports) and TK.heap_sorted.aot._dispatcher is not None
 out["numba"] = "numba" in sys.modules
+out["fast_key"] = jit._aot_key_function() is not None
 print(json.dumps(out))
 '''
 
@@ -207,9 +208,11 @@ def test_types_without_an_export_fall_back_to_the_jit(aot_built):
     """A call with argument types the extension lacks is compiled by numba's JIT, including
     kernels that call other kernels (directly, and through their module: ``SK.compare_bytes``),
     numba overloads (``bit_length``) and intrinsics (the unaligned load); results as Python's."""
-    out = json.loads(_run(FALLBACK, _env(**AOT)))
-    assert out["heap_sorted"] and all(out["term_cmp"]) and out["choose_width"] and all(out["unpack"])
-    assert out["numba"] and out["export_still_used"]
+    for setup in ("", "from wikisearch import jit\njit._AOT_KEY.append(None)\n"):   # (the checks in Python)
+        out = json.loads(_run(setup + FALLBACK, _env(**AOT)))
+        assert out["heap_sorted"] and all(out["term_cmp"]) and out["choose_width"] and all(out["unpack"])
+        assert out["numba"] and out["export_still_used"]
+        assert out["fast_key"] == (not setup)
 
 
 def _copy_extension(dst: Path, edit=None) -> None:

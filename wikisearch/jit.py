@@ -1003,6 +1003,11 @@ class AotKernel:
         return f"<AotKernel {self.py_func.__module__}.{self.py_func.__qualname__} ({len(self.exports)} compiled)>"
 
     def slow_call(self, *args, **kwargs):
+        if kwargs:                                    # (by name: as numba binds them)
+            code = self.py_func.__code__
+            names = code.co_varnames[len(args):code.co_argcount]
+            if set(kwargs) <= set(names) and len(kwargs) == len(names):
+                args, kwargs = args + tuple(kwargs[n] for n in names), {}
         if not kwargs:
             export = self.exports.get(tuple([type_key(a) for a in args]))
             if export is not None:
@@ -1010,62 +1015,67 @@ class AotKernel:
         return self.dispatcher()(*args, **kwargs)
 
     def _generate(self):
-        import inspect
-
-        import numpy as np
         f = self.py_func
-        params = list(inspect.signature(f).parameters.values())
-        plain = all(p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty for p in params)
-        names = [p.name for p in params]
-        scope = {"_aot_nd": np.ndarray, "_aot_slow": self.slow_call}
+        code = f.__code__
+        names = list(code.co_varnames[:code.co_argcount])
+        plain = not (f.__defaults__ or f.__kwdefaults__ or code.co_kwonlyargcount or code.co_flags & 0x0C
+                     or any(n.startswith("_aot_") for n in names))
         fast_key = _aot_key_function()
-        if not plain or any(n.startswith("_aot_") for n in names):
-            lines = ["def call(*args, **kwargs):", "    return _aot_slow(*args, **kwargs)"]
-        elif fast_key is not None:                   # the key in C (_aot_key.c): one look-up
-            scope["_aot_key"] = fast_key
-            scope["_aot_get"] = {_key_bytes(key): export for key, export in self.exports.items()}.get
-            arglist = ", ".join(names)
-            lines = [f"def call({arglist}):",
-                     f"    _aot_e = _aot_get(_aot_key({arglist}))",
-                     "    if _aot_e is not None:",
-                     f"        return _aot_e({arglist})",
-                     f"    return _aot_slow({arglist})"]
+        if plain and fast_key is not None:
+            call = _fast_call({_key_bytes(key): export for key, export in self.exports.items()}.get,
+                              fast_key, self.slow_call, names)
+        elif plain:
+            call = self._generated_checks(names)      # (no _aot_key built: the checks in Python)
         else:
-            arglist = ", ".join(names)
-            lines = [f"def call({arglist}):"]
-            for i, (key, export) in enumerate(self.exports.items()):
-                if len(key) != len(names):
-                    continue
-                scope[f"_aot_e{i}"] = export
-                conds = []
-                for j, (name, k) in enumerate(zip(names, key)):
-                    if isinstance(k, tuple):
-                        dtype, ndim, layout, writable = k
-                        scope[f"_aot_d{i}_{j}"] = dtype
-                        flags = {"C": "_aot_f.c_contiguous", "F": "(_aot_f.f_contiguous and not _aot_f.c_contiguous)",
-                                 "A": "not (_aot_f.c_contiguous or _aot_f.f_contiguous)"}[layout]
-                        conds.append(f"isinstance({name}, _aot_nd) and {name}.dtype is _aot_d{i}_{j} "
-                                     f"and {name}.ndim == {ndim} and (_aot_f := {name}.flags).writeable is {writable} "
-                                     f"and {flags}")
-                    elif k == "int64":
-                        scope["_aot_i64"] = np.int64
-                        conds.append(f"(type({name}) is int and -9223372036854775808 <= {name} <= 9223372036854775807"
-                                     f" or type({name}) is _aot_i64)")
-                    else:
-                        python = {"float64": "float", "bool": "bool"}.get(k)
-                        scope[f"_aot_t{i}_{j}"] = np.dtype(k).type
-                        conds.append(f"(type({name}) is _aot_t{i}_{j}"
-                                     + (f" or type({name}) is {python})" if python else ")"))
-                lines.append(f"    if {' and '.join(conds) or 'True'}:")
-                lines.append(f"        return _aot_e{i}({arglist})")
-            lines.append(f"    return _aot_slow({arglist})")
-        exec(compile("\n".join(lines), f"<AotKernel {f.__module__}.{f.__qualname__}>", "exec"), scope)
-        call = scope["call"]
+            call = self.slow_call_function()
         for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
             setattr(call, attr, getattr(f, attr))
         call.__wrapped__ = call.py_func = f
         call.aot = self
         return call
+
+    def slow_call_function(self):
+        slow = self.slow_call
+
+        def call(*args, **kwargs):
+            return slow(*args, **kwargs)
+        return call
+
+    def _generated_checks(self, names):
+        """A function that checks the arguments against each export's types in Python."""
+        import numpy as np
+        f = self.py_func
+        scope = {"_aot_nd": np.ndarray, "_aot_slow": self.slow_call}
+        arglist = ", ".join(names)
+        lines = [f"def call({arglist}):"]
+        for i, (key, export) in enumerate(self.exports.items()):
+            if len(key) != len(names):
+                continue
+            scope[f"_aot_e{i}"] = export
+            conds = []
+            for j, (name, k) in enumerate(zip(names, key)):
+                if isinstance(k, tuple):
+                    dtype, ndim, layout, writable = k
+                    scope[f"_aot_d{i}_{j}"] = dtype
+                    flags = {"C": "_aot_f.c_contiguous", "F": "(_aot_f.f_contiguous and not _aot_f.c_contiguous)",
+                             "A": "not (_aot_f.c_contiguous or _aot_f.f_contiguous)"}[layout]
+                    conds.append(f"isinstance({name}, _aot_nd) and {name}.dtype is _aot_d{i}_{j} "
+                                 f"and {name}.ndim == {ndim} and (_aot_f := {name}.flags).writeable is {writable} "
+                                 f"and {flags}")
+                elif k == "int64":
+                    scope["_aot_i64"] = np.int64
+                    conds.append(f"(type({name}) is int and -9223372036854775808 <= {name} <= 9223372036854775807"
+                                 f" or type({name}) is _aot_i64)")
+                else:
+                    python = {"float64": "float", "bool": "bool"}.get(k)
+                    scope[f"_aot_t{i}_{j}"] = np.dtype(k).type
+                    conds.append(f"(type({name}) is _aot_t{i}_{j}"
+                                 + (f" or type({name}) is {python})" if python else ")"))
+            lines.append(f"    if {' and '.join(conds) or 'True'}:")
+            lines.append(f"        return _aot_e{i}({arglist})")
+        lines.append(f"    return _aot_slow({arglist})")
+        exec(compile("\n".join(lines), f"<AotKernel {f.__module__}.{f.__qualname__}>", "exec"), scope)
+        return scope["call"]
 
     def dispatcher(self):
         """numba's dispatcher of this kernel, made on first need (numba imported then): of a
@@ -1111,6 +1121,34 @@ def _key_bytes(key: tuple) -> bytes:
             dtype = np.dtype(k)
             out += bytes([ord(dtype.kind), dtype.itemsize, 0, 0x80])
     return bytes(out)
+
+
+_CALL_MAKERS: dict = {}
+
+
+def _fast_call(get, key, slow, names):
+    """A kernel's call where ``_aot_key`` is built: the export for the arguments' key, else
+    ``slow`` (the Python key, then numba's JIT). Its parameters are the kernel's (``names``:
+    calls by keyword work); one template per number of parameters, compiled once, its code's
+    names replaced (no ``*args`` tuple, no ``**kwargs`` dict: a third of a short call's cost)."""
+    n = len(names)
+    make = _CALL_MAKERS.get(n)
+    if make is None:
+        params = ", ".join(f"_aot_a{i}" for i in range(n))
+        source = (f"def make(_aot_get, _aot_key, _aot_slow):\n"
+                  f"    def call({params}):\n"
+                  f"        _aot_e = _aot_get(_aot_key({params}))\n"
+                  f"        if _aot_e is not None:\n"
+                  f"            return _aot_e({params})\n"
+                  f"        return _aot_slow({params})\n"
+                  f"    return call\n")
+        scope: dict = {}
+        exec(compile(source, "<wikisearch.jit AotKernel call>", "exec"), scope)
+        make = _CALL_MAKERS[n] = scope["make"]
+    call = make(get, key, slow)
+    code = call.__code__
+    call.__code__ = code.replace(co_varnames=tuple(names) + code.co_varnames[n:])
+    return call
 
 
 def aot_kernel(value) -> AotKernel | None:
