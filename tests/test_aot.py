@@ -257,6 +257,15 @@ def test_a_stale_or_mismatched_extension_is_refused(aot_built, tmp_path):
     assert "no kernels compiled" in _run(STATUS, _env(WIKISEARCH_AOT_DIR=str(missing)))
 
 
+def test_exports_keep_their_kernels_error_model(aot_built):
+    """A kernel compiled with ``error_model="numpy"`` divides by zero into nan/inf under the
+    extension too (pycc compiles its exports with one set of flags: each takes its kernel's)."""
+    code = ("import numpy as np\nfrom wikisearch.search import _prescore_kernels as P\n"
+            "a = np.array([0.0, 1.0, -1.0])\nP._saturate(a, 3, 0.0)\nprint(repr(a.tolist()), hasattr(P._saturate, 'aot'))")
+    aot, jit_ = _run(code, _env(**AOT)).split(), _run(code, _env(WIKISEARCH_JIT="on")).split()
+    assert aot[-1] == "True" and jit_[-1] == "False" and aot[:-1] == jit_[:-1], (aot, jit_)
+
+
 def test_jit_modes_keep_their_meaning(aot_built):
     """``WIKISEARCH_JIT=on``: numba's dispatchers; ``off``: plain Python; ``WIKISEARCH_AOT=off``:
     the JIT; default: the compiled kernels."""

@@ -106,9 +106,11 @@ def build(out_dir: str | os.PathLike | None = None, *, signatures: Path | None =
     cc.verbose = False
     kernels: dict = {}
     t0 = time.process_time()
+    options = {}
     for name, module, func, sig in entries:
         dispatcher = getattr(importlib.import_module(module), func)
         cc.export(name, sig)(dispatcher.py_func)
+        options[dispatcher.py_func] = dict(dispatcher.targetoptions)
         kernels.setdefault(module, {}).setdefault(func, []).append([name, [type_name(t) for t in sig]])
     manifest = {"version": MANIFEST_VERSION, "numpy": numpy.__version__,
                 "numba": __import__("numba").__version__, "cpu": cpu,
@@ -122,6 +124,7 @@ def build(out_dir: str | os.PathLike | None = None, *, signatures: Path | None =
         return stamp
     cc.export("_stamp", "i8()")(_stamp)
     _release_gil(numba.pycc.compiler)
+    _kernel_options(numba.pycc.compiler, options)
     say(f"compiling {len(entries)} kernel signatures ahead of time into {cc.output_file} "
         f"(once, at install; a few minutes of CPU)")
     (out_dir / MANIFEST).unlink(missing_ok=True)
@@ -148,6 +151,22 @@ def _release_gil(compiler) -> None:
             super().__init__(*args, **kwargs)
             self.release_gil = True
     compiler.Flags = NogilFlags
+
+
+def _kernel_options(compiler, options: dict) -> None:
+    """Compile each export with its kernel's own ``error_model`` (``@njit(error_model="numpy")``:
+    a division by zero gives inf or nan, as numpy, rather than raising), as the JIT does: pycc
+    compiles every export with the same default flags."""
+    full = getattr(compiler.compile_extra, "_wikisearch_full", compiler.compile_extra)
+
+    def compile_extra(typingctx, targetctx, func, args, return_type, flags, *rest, **kwargs):
+        model = options.get(func, {}).get("error_model")
+        if model is not None:
+            flags = flags.copy()
+            flags.error_model = model
+        return full(typingctx, targetctx, func, args, return_type, flags, *rest, **kwargs)
+    compile_extra._wikisearch_full = full
+    compiler.compile_extra = compile_extra
 
 
 if __name__ == "__main__":
