@@ -274,6 +274,8 @@ def test_jit_modes_keep_their_meaning(aot_built):
     assert _run(code, _env(WIKISEARCH_JIT="off")).strip() == "function False"
     assert _run(code, _env(WIKISEARCH_AOT="off")).strip() == "CPUDispatcher False"
     assert _run(code, _env()).strip() == "function True"
+    small = "from wikisearch import jit\nprint(jit.interpret_small_job(1000, jit.SEARCH_KERNELS), jit.cold_groups(None, 2))"
+    assert _run(small, _env()).split() == ["False", "[]"]          # a small search: the extension
 
 
 def test_compiled_kernels_release_the_gil(aot_built):

@@ -592,8 +592,12 @@ def interpret_small_job(work_bytes, module_names, *, say=None) -> bool:
     the spelling dictionary's deletes), so that such a job compiles nothing at all.
     A larger job, or a warm cache, compiles (or loads) as always. Returns True when it chose to
     interpret; ``say()`` is called then. ``WIKISEARCH_JIT=on|off`` overrides the choice."""
-    if _jit_mode() != "auto" or aot_active():         # (compiled at install: nothing to compile)
+    if _jit_mode() != "auto":
         return False
+    if aot_active() and set(module_names) <= set(SEARCH_KERNELS):
+        return False                                  # a search: compiled at install, all of it
+    # (a build: the recorded signatures miss kernels a CLI build of several blocks runs -- the
+    # merge's -- which would compile for seconds: a small build still runs as Python)
     if work_bytes is None or work_bytes > SMALL_JOB_BYTES or os.environ.get(_INTERPRET_ENV) == "1":
         return False
     if any(m in sys.modules for m in module_names):   # already loaded compiled: too late to choose
