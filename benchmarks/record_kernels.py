@@ -35,12 +35,6 @@ def workload(work: Path) -> None:
     from wikisearch.search.searcher import Searcher
 
     idx = build_index([wikisearch.sample_dump()], str(work / "idx"), workers=1)
-    # what a CLI build of several blocks runs beside (merge_two, merge_alias_chunk, block_first_terms:
-    # the merge's own warm-up calls them as a merge does) and the varbyte codec's encoder: kernels
-    # compiled ahead of time at install (wikisearch._aot) are these recorded signatures only
-    from wikisearch.index import merge
-    merge.warmup()
-    build_index([wikisearch.sample_dump()], str(work / "idx-varbyte"), workers=1, codec="varbyte")
     update_priors(idx)
     for cache in (SCORED_CACHE_POSTINGS, 0):
         s = Searcher(idx, cache_postings=cache)
