@@ -65,17 +65,25 @@ def cli() -> list[str]:
 PACKAGE = ROOT / "wikisearch"
 
 
+#: Leave out the kernels compiled at install (``wikisearch/_aot*``): a fresh install without a C
+#: compiler (``--no-aot``).
+NO_AOT = False
+
+
 def fresh_copy(scratch: Path) -> Path:
-    """A new folder holding a copy of the package as a fresh install has it (no caches)."""
+    """A new folder holding a copy of the package as a fresh install has it (no caches; the
+    kernels compiled at install, ``_aot*.so`` and ``_aot.json``, where the package has them,
+    unless ``--no-aot``)."""
     dest = Path(tempfile.mkdtemp(prefix="fresh-", dir=scratch))
-    shutil.copytree(PACKAGE, dest / "wikisearch",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc"))
+    skip = ("__pycache__", "*.pyc", "*.nbi", "*.nbc") + (("_aot*",) if NO_AOT else ())
+    shutil.copytree(PACKAGE, dest / "wikisearch", ignore=shutil.ignore_patterns(*skip))
     return dest
 
 
 def env_for(copy: Path, bytecode: bool) -> dict:
     env = {k: v for k, v in os.environ.items()
-           if k not in ("NUMBA_CACHE_DIR", "WIKISEARCH_JIT", "WIKISEARCH_INTERPRET_KERNELS", "NUMBA_DISABLE_JIT")}
+           if k not in ("NUMBA_CACHE_DIR", "WIKISEARCH_JIT", "WIKISEARCH_INTERPRET_KERNELS", "NUMBA_DISABLE_JIT",
+                        "WIKISEARCH_AOT", "WIKISEARCH_AOT_DIR")}
     env["PYTHONPATH"] = str(copy)
     if bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -200,12 +208,15 @@ def main(argv=None) -> int:
     ap.add_argument("--reference", default=None,
                     help="an index of the same corpus (another commit's build) that the builds must equal")
     ap.add_argument("--no-bytecode", action="store_true", help="PYTHONDONTWRITEBYTECODE=1 in every step")
+    ap.add_argument("--no-aot", action="store_true",
+                    help="copy the package without its kernels compiled at install (an install without a C compiler)")
     ap.add_argument("--scratch", default=None, help="where the fresh copies go (default: a temporary folder)")
     ap.add_argument("--json", default=None, help="write every run here")
     args = ap.parse_args(argv)
     if not args.sample and args.corpus is None:
         args.sample, args.corpus = True, CORPUS
-    global PACKAGE
+    global PACKAGE, NO_AOT
+    NO_AOT = args.no_aot
     if args.package:
         PACKAGE = Path(args.package).resolve()
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="bench-first-run-"))
@@ -216,7 +227,7 @@ def main(argv=None) -> int:
                                 capture_output=True, text=True).stdout.strip())
     result = {"commit": git + ("+dirty" if dirty else ""), "package": str(PACKAGE), "machine": platform.node(),
               "cores": os.cpu_count(), "python": platform.python_version(), "bytecode_written": bytecode,
-              "cli": cli()}
+              "cli": cli(), "aot": (not NO_AOT) and bool(list(PACKAGE.glob("_aot*.so")))}
     try:
         import numba
         result["numba"] = numba.__version__

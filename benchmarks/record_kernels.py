@@ -119,6 +119,8 @@ def main() -> None:
             cmd += ["--profile"] if args.profile else []
             subprocess.run(cmd, check=True, env={**os.environ, "NUMBA_CACHE_DIR": cache})
         return
+    import os
+    os.environ["WIKISEARCH_AOT"] = "off"     # record what numba's JIT compiles, not the AOT exports
     from wikisearch import jit
     if args.profile:
         profile()

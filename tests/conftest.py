@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # input would otherwise switch the whole process to Python kernels on a cold cache
 # (jit.interpret_small_job). tests/test_jit.py tests that switch in subprocesses of its own.
 os.environ.setdefault("WIKISEARCH_JIT", "on")
+# ... and numba's JIT, also in subprocesses that set WIKISEARCH_JIT=auto: the kernels compiled at
+# install (wikisearch._aot) are compared with it by tests/test_aot.py, which asks for them.
+os.environ.setdefault("WIKISEARCH_AOT", "off")
 SHARED_DATA = Path(os.environ.get("WIKISEARCH_DATA") or ROOT.parent / "shared" / "data")
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 

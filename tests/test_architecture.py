@@ -24,7 +24,7 @@ LAYERS = [
     ("search", ["wikisearch.search"]),
     ("consumers", ["wikisearch.evaluate", "wikisearch.inspection", "wikisearch.dense"]),
     ("serve", ["wikisearch.serve"]),
-    ("build", ["wikisearch.build", "wikisearch.workers"]),
+    ("build", ["wikisearch.build", "wikisearch.workers", "wikisearch._aot_build"]),
     ("cli", ["wikisearch.cli", "wikisearch.__main__"]),
 ]
 

@@ -344,7 +344,7 @@ def test_a_fresh_install_runs_the_first_command_without_numba(tmp_path):
     import wikisearch
     copy = tmp_path / "fresh"
     shutil.copytree(Path(wikisearch.__file__).parent, copy / "wikisearch",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc"))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.nbi", "*.nbc", "_aot*"))
     env = {k: v for k, v in os.environ.items()
            if k not in ("NUMBA_CACHE_DIR", "WIKISEARCH_JIT", "WIKISEARCH_INTERPRET_KERNELS", "NUMBA_DISABLE_JIT")}
     env["PYTHONPATH"] = str(copy)

@@ -21,6 +21,11 @@ than one core is free, :func:`precompile` compiles the cold ones in parallel pro
 the signatures a real workload compiles (``data/kernel_signatures.pkl``, written by
 ``benchmarks/record_kernels.py`` and checked against the code by tests/test_jit.py), so the run
 itself then loads them from the cache. A signature it lacks is still compiled when first called.
+
+Where ``pip install`` compiled those recorded signatures ahead of time (``wikisearch._aot``, see
+``_aot_build.py``) and the extension is current, none of the above happens: :func:`njit` returns
+a function that calls the extension's export for its arguments' types (:class:`AotKernel`),
+numba is not imported, and nothing is cold (:func:`aot_status`, ``WIKISEARCH_AOT``).
 """
 from __future__ import annotations
 
@@ -78,9 +83,9 @@ def note_compiling(say):
     >>> with note_compiling(lambda: print("compiling search kernels (first run only)")):  # doctest: +SKIP
     ...     searcher.search("berlin")
     """
-    if interpreting():                        # kernels as Python: nothing compiles (and numba
-        yield                                 # is not imported for it)
-        return
+    if interpreting() or (aot_active() and "numba" not in sys.modules):
+        yield                                 # kernels as Python, or compiled at install: numba
+        return                                # is not imported for it
     try:
         from numba.core import event
     except ImportError:                       # numba without the event API: say nothing
@@ -269,6 +274,10 @@ def overload(func, **options):
     def register(typer):
         if _interpreted(func.__module__):
             return typer
+        if _aot_table() is not None:                  # registered if a kernel compiles (JIT)
+            with _AOT_LOCK:
+                _DEFERRED_OVERLOADS.append((func, options, typer))
+            return typer
         from numba.extending import overload as numba_overload
         return numba_overload(func, **options)(typer)
     return register
@@ -279,6 +288,8 @@ def intrinsic(typer):
     (see :func:`overload`)."""
     if _interpreted(typer.__module__):
         return typer
+    if _aot_table() is not None:                      # made if a kernel compiles (JIT)
+        return _LazyIntrinsic(typer)
     from numba.extending import intrinsic as numba_intrinsic
     return numba_intrinsic(typer)
 
@@ -371,7 +382,9 @@ def njit(*args, **options):
     (:func:`light_cache_loads`), and without the C-callable wrapper numba builds beside every
     compiled function by default (``no_cfunc_wrapper``: only ``.cfunc``/ctypes callers use it,
     none here; about 5 % of each compile's CPU, the function's own machine code unchanged).
-    numba is imported here, not when this module is.
+    numba is imported here, not when this module is. Where the kernels were compiled ahead of
+    time at install (:func:`aot_status`), a kernel is an :class:`AotKernel`'s ``call`` instead:
+    numba is then imported only by a call with argument types that have no compiled export.
 
     >>> @njit(cache=True, nogil=True)          # doctest: +SKIP
     ... def add(a, i):
@@ -381,21 +394,30 @@ def njit(*args, **options):
         if _interpreted(func.__module__):             # a small job on a cold cache: plain Python
             _quiet_interpreted_overflow()
             return func
-        import numba
-        light_cache_loads()
-        options.setdefault("no_cfunc_wrapper", True)    # see njit's docstring
-        dispatcher = numba.njit(**options)(func)
-        if hasattr(dispatcher, "get_call_template"):   # not under NUMBA_DISABLE_JIT
-            _unliteral_calls(dispatcher)
-            if light_cache_loads() and hasattr(dispatcher, "_compilation_chain_init_hook"):
-                _extensions_when_compiling(dispatcher)
-        return dispatcher
+        table = _aot_table()
+        if table is not None:
+            return AotKernel(func, options, table.get((func.__module__, func.__name__), {})).call
+        return _make_dispatcher(func, options)
 
     if len(args) == 1 and callable(args[0]) and not options:
         return wrap(args[0])
     if args:
         raise TypeError("wikisearch.jit.njit takes keyword options only")
     return wrap
+
+
+def _make_dispatcher(func, options):
+    """numba's dispatcher of ``func`` as :func:`njit` makes it."""
+    import numba
+    light_cache_loads()
+    options = dict(options)
+    options.setdefault("no_cfunc_wrapper", True)    # see njit's docstring
+    dispatcher = numba.njit(**options)(func)
+    if hasattr(dispatcher, "get_call_template"):   # not under NUMBA_DISABLE_JIT
+        _unliteral_calls(dispatcher)
+        if light_cache_loads() and hasattr(dispatcher, "_compilation_chain_init_hook"):
+            _extensions_when_compiling(dispatcher)
+    return dispatcher
 
 
 def readonly(a):
@@ -572,6 +594,10 @@ def interpret_small_job(work_bytes, module_names, *, say=None) -> bool:
     interpret; ``say()`` is called then. ``WIKISEARCH_JIT=on|off`` overrides the choice."""
     if _jit_mode() != "auto":
         return False
+    if aot_active() and set(module_names) <= set(SEARCH_KERNELS):
+        return False                                  # a search: compiled at install, all of it
+    # (a build: the recorded signatures miss kernels a CLI build of several blocks runs -- the
+    # merge's -- which would compile for seconds: a small build still runs as Python)
     if work_bytes is None or work_bytes > SMALL_JOB_BYTES or os.environ.get(_INTERPRET_ENV) == "1":
         return False
     if any(m in sys.modules for m in module_names):   # already loaded compiled: too late to choose
@@ -784,6 +810,8 @@ def cold_groups(module_names, processes: int) -> list[list]:
     ``processes`` < 2)."""
     if processes < 2 or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"):
         return []
+    if aot_active():                               # every recorded signature is compiled in
+        return []
     loaded = []
 
     def record() -> dict:                          # read only when something is cold
@@ -800,3 +828,392 @@ def cold_groups(module_names, processes: int) -> list[list]:
         return []
     return plan_jobs(record(), cold, processes)
 
+
+
+# --- kernels compiled ahead of time, at install -----------------------------------------------------
+#: ``WIKISEARCH_AOT``: ``auto`` (default: use the kernels compiled at install where they are
+#: current, see :func:`aot_status`), ``off`` (never: numba's JIT as without them), ``require``
+#: (use them, and fail at the first kernel when they are missing or stale: the tests of them).
+#: They are used only where ``WIKISEARCH_JIT`` is ``auto`` (``on`` means numba's JIT always).
+AOT_ENV = "WIKISEARCH_AOT"
+#: Where the extension and its manifest are looked for when not in the package (a test's build).
+AOT_DIR_ENV = "WIKISEARCH_AOT_DIR"
+_AOT_EXTENSION = "_aot"
+_AOT_MANIFEST_VERSION = 1
+_AOT_STATE: list = []                 # [(table or None, why)] once per process
+_AOT_LOCK = threading.RLock()
+_DEFERRED_OVERLOADS: list = []        # (func, options, typer): registered before a JIT compile
+_JIT_GLOBALS: dict = {}               # module name -> the proxy module JIT copies of kernels see
+
+
+def aot_mode() -> str:
+    return os.environ.get(AOT_ENV, "auto").strip().lower()
+
+
+def aot_status() -> tuple[dict | None, str]:
+    """``(table, "")`` when this process runs the kernels compiled at install, else
+    ``(None, why not)``; decided once per process. ``table``: ``{(module, function): {argument
+    type keys: compiled function}}``.
+
+    The extension ``wikisearch/_aot.<tag>.so`` and its manifest ``_aot.json`` are written by
+    ``wikisearch._aot_build`` (``pip install`` runs it). They are used only when the manifest's
+    SHA-256 of every kernel module matches the module's source now (an edited kernel, in an
+    editable install, runs numba's JIT rather than stale code), the extension is the manifest's
+    (its ``_stamp()``), numpy's major version is the one it was built against, and the CPU is
+    the one it was compiled for."""
+    if not _AOT_STATE:
+        with _AOT_LOCK:
+            if not _AOT_STATE:
+                if _jit_mode() != "auto" or aot_mode() == "off":
+                    _AOT_STATE.append((None, f"{JIT_ENV}={_jit_mode()}, {AOT_ENV}={aot_mode()}"))
+                else:
+                    try:
+                        _AOT_STATE.append(_load_aot())
+                    except Exception as e:           # noqa: BLE001  (a damaged manifest: the JIT)
+                        _AOT_STATE.append((None, f"compiled kernels unreadable: {e}"))
+    return _AOT_STATE[0]
+
+
+def _aot_table() -> dict | None:
+    table, why = aot_status()
+    if table is None and aot_mode() == "require":
+        from wikisearch.errors import WikisearchError
+        raise WikisearchError(f"{AOT_ENV}=require: {why}")
+    return table
+
+
+def aot_active() -> bool:
+    """True when this process runs the kernels compiled at install (:func:`aot_status`)."""
+    return aot_status()[0] is not None
+
+
+def _load_aot() -> tuple[dict | None, str]:
+    import hashlib
+    import json
+    here = Path(__file__).parent
+    folder = Path(os.environ.get(AOT_DIR_ENV) or here)
+    try:
+        manifest = json.loads((folder / (_AOT_EXTENSION + ".json")).read_text(encoding="utf-8"))
+    except OSError:
+        return None, "no kernels compiled at install (no C compiler then?): numba's JIT"
+    if manifest.get("version") != _AOT_MANIFEST_VERSION:
+        return None, "compiled kernels of another layout: numba's JIT (reinstall to rebuild)"
+    for rel, digest in manifest["sources"].items():
+        try:
+            now = hashlib.sha256((here / rel).read_bytes()).hexdigest()
+        except OSError:
+            now = None
+        if now != digest:
+            return None, f"{rel} changed since the kernels were compiled: numba's JIT (reinstall to rebuild)"
+    import numpy
+    if numpy.__version__.split(".")[0] != str(manifest["numpy"]).split(".")[0]:
+        return None, f"kernels compiled for numpy {manifest['numpy']}, not {numpy.__version__}: numba's JIT"
+    if manifest["cpu"] and manifest["cpu"] != cpu_signature():
+        return None, "kernels compiled for another CPU: numba's JIT (reinstall to rebuild)"
+    try:
+        if folder == here:
+            extension = importlib.import_module(f"{__package__}.{_AOT_EXTENSION}")
+        else:
+            from importlib import machinery, util
+            spec = util.spec_from_file_location(f"{__package__}.{_AOT_EXTENSION}",
+                                                folder / (_AOT_EXTENSION + machinery.EXTENSION_SUFFIXES[0]))
+            extension = util.module_from_spec(spec)
+            spec.loader.exec_module(extension)
+        stamp = extension._stamp()
+    except Exception as e:                            # noqa: BLE001  (missing, or another ABI)
+        return None, f"compiled kernels do not load ({e}): numba's JIT"
+    if stamp != manifest["stamp"]:
+        return None, "compiled kernels and their manifest are of different builds: numba's JIT"
+    table = {}
+    for module, funcs in manifest["kernels"].items():
+        for func, exports in funcs.items():
+            table[(module, func)] = {tuple(_parse_type(t) for t in types_): getattr(extension, name)
+                                     for name, types_ in exports}
+    return table, ""
+
+
+def cpu_signature() -> str:
+    """What code compiled for this machine's CPU (``target_cpu='host'``) assumes of it: the first
+    processor's vendor, model and feature flags in ``/proc/cpuinfo`` (SHA-256), or "" where
+    there is no such file (the kernels are then compiled for a generic CPU)."""
+    import hashlib
+    try:
+        with open("/proc/cpuinfo", "rb") as f:
+            lines = []
+            for line in f:
+                if not line.strip():
+                    break
+                key = line.split(b":", 1)[0].strip()
+                if key in (b"vendor_id", b"cpu family", b"model", b"flags", b"Features", b"CPU part"):
+                    lines.append(line.strip())
+    except OSError:
+        return ""
+    return hashlib.sha256(b"\n".join(lines)).hexdigest() if lines else ""
+
+
+def _parse_type(name: str):
+    """The :func:`type_key` of the manifest's spelling of an argument type
+    (``wikisearch._aot_build.type_name``): ``int64``, or ``uint8[1,C,r]`` for an array."""
+    import numpy as np
+    if "[" not in name:
+        return name
+    dtype, rest = name[:-1].split("[")
+    ndim, layout, mode = rest.split(",")[:3]
+    return (np.dtype(dtype), int(ndim), layout, mode == "w")
+
+
+_SCALAR_KEYS: dict = {}
+
+
+def type_key(value):
+    """The type numba gives ``value`` as a kernel argument, as a hashable key: an array's
+    ``(dtype, ndim, layout, writable)`` (layout ``C``, ``F`` or ``A``, and no alignment, as
+    numba's ``typeof``), a scalar's numba type name (a Python int is ``int64``); None for
+    anything else (numba's JIT then takes the call)."""
+    if not _SCALAR_KEYS:
+        import numpy as np
+        _SCALAR_KEYS.update({bool: "bool", float: "float64", np.bool_: "bool"})
+        for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+                  np.float32, np.float64):
+            _SCALAR_KEYS[t] = np.dtype(t).name
+        _SCALAR_KEYS["ndarray"] = np.ndarray
+    if isinstance(value, _SCALAR_KEYS["ndarray"]):
+        f = value.flags
+        return (value.dtype, value.ndim, "C" if f.c_contiguous else ("F" if f.f_contiguous else "A"),
+                f.writeable)
+    t = type(value)
+    if t is int:                                      # as numba's typeof: int64, else uint64
+        return "int64" if -(1 << 63) <= value < (1 << 63) else ("uint64" if 0 <= value < (1 << 64) else None)
+    return _SCALAR_KEYS.get(t)
+
+
+class AotKernel:
+    """A kernel compiled ahead of time: what :func:`njit` returns is :attr:`call`, a function
+    generated for the kernel's exports that checks its arguments' types against each export's
+    (the dtype object, ndim, layout and writability of an array, a scalar's type: a few attribute
+    reads, about what numba's dispatcher does in C) and calls the first that matches; anything
+    else goes to :meth:`slow_call` (:func:`type_key` of every argument, then numba's JIT where no
+    export has the types). ``call.py_func`` is the kernel as Python, as on numba's dispatchers;
+    ``call.aot`` is this object."""
+
+    def __init__(self, func, options, exports: dict):
+        self.py_func = func
+        self.exports = exports
+        self._options = dict(options)
+        self._dispatcher = None
+        self.call = self._generate()
+
+    def __repr__(self):
+        return f"<AotKernel {self.py_func.__module__}.{self.py_func.__qualname__} ({len(self.exports)} compiled)>"
+
+    def slow_call(self, *args, **kwargs):
+        if kwargs:                                    # (by name: as numba binds them)
+            code = self.py_func.__code__
+            names = code.co_varnames[len(args):code.co_argcount]
+            if set(kwargs) <= set(names) and len(kwargs) == len(names):
+                args, kwargs = args + tuple(kwargs[n] for n in names), {}
+        if not kwargs:
+            export = self.exports.get(tuple([type_key(a) for a in args]))
+            if export is not None:
+                return export(*args)
+        return self.dispatcher()(*args, **kwargs)
+
+    def _generate(self):
+        f = self.py_func
+        code = f.__code__
+        names = list(code.co_varnames[:code.co_argcount])
+        plain = not (f.__defaults__ or f.__kwdefaults__ or code.co_kwonlyargcount or code.co_flags & 0x0C
+                     or any(n.startswith("_aot_") for n in names))
+        fast_key = _aot_key_function()
+        if plain and fast_key is not None:
+            call = _fast_call({_key_bytes(key): export for key, export in self.exports.items()}.get,
+                              fast_key, self.slow_call, names)
+        elif plain:
+            call = self._generated_checks(names)      # (no _aot_key built: the checks in Python)
+        else:
+            call = self.slow_call_function()
+        for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(call, attr, getattr(f, attr))
+        call.__wrapped__ = call.py_func = f
+        call.aot = self
+        return call
+
+    def slow_call_function(self):
+        slow = self.slow_call
+
+        def call(*args, **kwargs):
+            return slow(*args, **kwargs)
+        return call
+
+    def _generated_checks(self, names):
+        """A function that checks the arguments against each export's types in Python."""
+        import numpy as np
+        f = self.py_func
+        scope = {"_aot_nd": np.ndarray, "_aot_slow": self.slow_call}
+        arglist = ", ".join(names)
+        lines = [f"def call({arglist}):"]
+        for i, (key, export) in enumerate(self.exports.items()):
+            if len(key) != len(names):
+                continue
+            scope[f"_aot_e{i}"] = export
+            conds = []
+            for j, (name, k) in enumerate(zip(names, key)):
+                if isinstance(k, tuple):
+                    dtype, ndim, layout, writable = k
+                    scope[f"_aot_d{i}_{j}"] = dtype
+                    flags = {"C": "_aot_f.c_contiguous", "F": "(_aot_f.f_contiguous and not _aot_f.c_contiguous)",
+                             "A": "not (_aot_f.c_contiguous or _aot_f.f_contiguous)"}[layout]
+                    conds.append(f"isinstance({name}, _aot_nd) and {name}.dtype is _aot_d{i}_{j} "
+                                 f"and {name}.ndim == {ndim} and (_aot_f := {name}.flags).writeable is {writable} "
+                                 f"and {flags}")
+                elif k == "int64":
+                    scope["_aot_i64"] = np.int64
+                    conds.append(f"(type({name}) is int and -9223372036854775808 <= {name} <= 9223372036854775807"
+                                 f" or type({name}) is _aot_i64)")
+                else:
+                    python = {"float64": "float", "bool": "bool"}.get(k)
+                    scope[f"_aot_t{i}_{j}"] = np.dtype(k).type
+                    conds.append(f"(type({name}) is _aot_t{i}_{j}"
+                                 + (f" or type({name}) is {python})" if python else ")"))
+            lines.append(f"    if {' and '.join(conds) or 'True'}:")
+            lines.append(f"        return _aot_e{i}({arglist})")
+        lines.append(f"    return _aot_slow({arglist})")
+        exec(compile("\n".join(lines), f"<AotKernel {f.__module__}.{f.__qualname__}>", "exec"), scope)
+        return scope["call"]
+
+    def dispatcher(self):
+        """numba's dispatcher of this kernel, made on first need (numba imported then): of a
+        copy of ``py_func`` whose globals name the dispatchers of the other kernels it calls
+        (numba compiles calls to dispatchers, not to these functions)."""
+        if self._dispatcher is None:
+            with _AOT_LOCK:
+                if self._dispatcher is None:
+                    _register_deferred_overloads()
+                    f = self.py_func
+                    copy = types.FunctionType(f.__code__, _jit_module(sys.modules[f.__module__]).__dict__,
+                                              f.__name__, f.__defaults__, f.__closure__)
+                    copy.__kwdefaults__, copy.__qualname__ = f.__kwdefaults__, f.__qualname__
+                    copy.__doc__, copy.__module__ = f.__doc__, f.__module__
+                    self._dispatcher = _make_dispatcher(copy, self._options)
+        return self._dispatcher
+
+
+_AOT_KEY: list = []
+
+
+def _aot_key_function():
+    """``wikisearch._aot_key.key`` (C, built at install beside the kernels), or None where it
+    was not built (the calls then check the argument types in Python: a few times slower)."""
+    if not _AOT_KEY:
+        try:
+            _AOT_KEY.append(importlib.import_module(f"{__package__}._aot_key").key)
+        except ImportError:
+            _AOT_KEY.append(None)
+    return _AOT_KEY[0]
+
+
+def _key_bytes(key: tuple) -> bytes:
+    """What ``_aot_key.key`` returns for arguments of the :func:`type_key` types ``key``."""
+    import numpy as np
+    out = bytearray()
+    for k in key:
+        if isinstance(k, tuple):
+            dtype, ndim, layout, writable = k
+            out += bytes([ord(dtype.kind), dtype.itemsize, ndim,
+                          {"C": 1, "F": 2, "A": 3}[layout] | (0x10 if writable else 0)])
+        else:
+            dtype = np.dtype(k)
+            out += bytes([ord(dtype.kind), dtype.itemsize, 0, 0x80])
+    return bytes(out)
+
+
+_CALL_MAKERS: dict = {}
+
+
+def _fast_call(get, key, slow, names):
+    """A kernel's call where ``_aot_key`` is built: the export for the arguments' key, else
+    ``slow`` (the Python key, then numba's JIT). Its parameters are the kernel's (``names``:
+    calls by keyword work); one template per number of parameters, compiled once, its code's
+    names replaced (no ``*args`` tuple, no ``**kwargs`` dict: a third of a short call's cost)."""
+    n = len(names)
+    make = _CALL_MAKERS.get(n)
+    if make is None:
+        params = ", ".join(f"_aot_a{i}" for i in range(n))
+        source = (f"def make(_aot_get, _aot_key, _aot_slow):\n"
+                  f"    def call({params}):\n"
+                  f"        _aot_e = _aot_get(_aot_key({params}))\n"
+                  f"        if _aot_e is not None:\n"
+                  f"            return _aot_e({params})\n"
+                  f"        return _aot_slow({params})\n"
+                  f"    return call\n")
+        scope: dict = {}
+        exec(compile(source, "<wikisearch.jit AotKernel call>", "exec"), scope)
+        make = _CALL_MAKERS[n] = scope["make"]
+    call = make(get, key, slow)
+    code = call.__code__
+    call.__code__ = code.replace(co_varnames=tuple(names) + code.co_varnames[n:])
+    return call
+
+
+def aot_kernel(value) -> AotKernel | None:
+    """The :class:`AotKernel` behind a kernel :func:`njit` returned, or None (a dispatcher, or
+    the kernel as Python)."""
+    aot = getattr(value, "aot", None)
+    return aot if isinstance(aot, AotKernel) else None
+
+
+class _LazyIntrinsic:
+    """An ``@intrinsic`` of a process that runs the compiled kernels: made (numba imported) when
+    a kernel that uses it is compiled by the JIT."""
+
+    def __init__(self, typer):
+        self.typer = typer
+        self.made = None
+        _LAZY_INTRINSICS.append(self)
+
+    def make(self):
+        """The intrinsic, which also takes this stand-in's place in its module (where overloads'
+        implementations, which are not copied as kernels are, find it)."""
+        if self.made is None:
+            from numba.extending import intrinsic as numba_intrinsic
+            self.made = numba_intrinsic(self.typer)
+            module = sys.modules.get(self.typer.__module__)
+            if module is not None and getattr(module, self.typer.__name__, None) is self:
+                setattr(module, self.typer.__name__, self.made)
+        return self.made
+
+
+_LAZY_INTRINSICS: list = []
+
+
+def _register_deferred_overloads() -> None:
+    from numba.extending import overload as numba_overload
+    for lazy in list(_LAZY_INTRINSICS):
+        lazy.make()
+    while _DEFERRED_OVERLOADS:
+        func, options, typer = _DEFERRED_OVERLOADS.pop(0)
+        numba_overload(func, **options)(typer)
+
+
+def _jit_module(module: types.ModuleType) -> types.ModuleType:
+    """A stand-in of kernel module ``module`` for numba's JIT: its globals with each
+    :class:`AotKernel` replaced by its dispatcher, each intrinsic made, and each kernel module
+    (``CK.varbyte_decode_into(...)``) replaced by its own stand-in. Made once per module, and
+    registered before it is filled (kernels of two modules may call each other)."""
+    proxy = _JIT_GLOBALS.get(module.__name__)
+    if proxy is not None:
+        return proxy
+    proxy = types.ModuleType(module.__name__, module.__doc__)
+    _JIT_GLOBALS[module.__name__] = proxy
+    values = dict(vars(module))
+    proxy.__dict__.update(values)
+    for name, value in values.items():
+        aot = aot_kernel(value)
+        if aot is not None:
+            proxy.__dict__[name] = aot.dispatcher()
+        elif isinstance(value, _LazyIntrinsic):
+            proxy.__dict__[name] = value.make()
+        elif isinstance(value, types.ModuleType) and value.__name__.endswith("_kernels") \
+                and value.__name__.startswith(__package__ + "."):
+            proxy.__dict__[name] = _jit_module(value)
+    return proxy

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 from wikisearch.jit import interpreted, njit, overload
-if not interpreted(__name__):     # numba itself only where the kernels compile (0.5 s to import)
-    from numba.cpython.unsafe.numbers import leading_zeros
 
 BLOCK = 128                 # postings per bit-packed block
 TAIL_PACK_MIN = 2          # a last partial block this long or longer is bit-packed too
@@ -102,6 +100,8 @@ def bit_length(v):
 
 @overload(bit_length, jit_options={"nogil": True})
 def _bit_length_jit(v):
+    from numba.cpython.unsafe.numbers import leading_zeros   # (numba only where kernels compile)
+
     def impl(v):
         x = np.uint64(v)
         return 64 - leading_zeros(x) if x else 0

@@ -24,8 +24,6 @@ import sys
 
 import numpy as np
 from wikisearch.jit import interpreted, intrinsic, njit, overload
-if not interpreted(__name__):     # numba itself only where the kernels compile (0.5 s to import)
-    from numba.core import types
 
 from wikisearch.index._codec_kernels import BLOCK, CORRUPT, TAIL_PACK_MIN, TFS_FULL, _read_mask_table, vb_read
 from wikisearch.search._maxscore_kernels import BLOCK as SCORE_BLOCK
@@ -47,6 +45,7 @@ def load_u64(buf, p):
 @intrinsic
 def _unaligned_u64(typingctx, arr, idx):
     from llvmlite import ir
+    from numba.core import types              # (numba only where the kernels compile)
 
     def codegen(context, builder, signature, args):
         ary = context.make_array(signature.args[0])(context, builder, args[0])
