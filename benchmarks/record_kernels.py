@@ -35,6 +35,9 @@ def workload(work: Path) -> None:
     from wikisearch.search.searcher import Searcher
 
     idx = build_index([wikisearch.sample_dump()], str(work / "idx"), workers=1)
+    from wikisearch.index import merge
+    merge.warmup()                               # the merge kernels of a build of several blocks
+    build_index([wikisearch.sample_dump()], str(work / "idx-varbyte"), workers=1, codec="varbyte")
     update_priors(idx)
     for cache in (SCORED_CACHE_POSTINGS, 0):
         s = Searcher(idx, cache_postings=cache)
