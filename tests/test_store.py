@@ -230,7 +230,7 @@ def test_reader_hands_mapped_frames_to_libzstd_by_address(tmp_path):
     frames[1] = bytes(bad)
     for (a, z), frame in zip(parts, frames):
         crc = zlib.crc32(frame) ^ (1 if a == 100 else 0)
-        blocks.add_frame(frame, crc, np.asarray(ends[a + 1:z + 1]) - ends[a])
+        blocks.add_frame(len(frame), crc, np.asarray(ends[a + 1:z + 1]) - ends[a])
     write_container(tmp_path / "bad.bin", b"STOR",
                     {**blocks.arrays(), "data": np.frombuffer(b"".join(frames), np.uint8)},
                     meta=blocks.meta(150, False))
