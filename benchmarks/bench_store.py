@@ -31,7 +31,7 @@ from train_store_dict import TRAIN_DOCS  # noqa: E402
 
 from wikisearch.config import FIELDS  # noqa: E402
 from wikisearch.index.container import Container, write_container  # noqa: E402
-from wikisearch.index.store import (LEVEL, STORE_BLOCK_BYTES, StoreReader, encode_doc,  # noqa: E402
+from wikisearch.index.store import (DICT_LEVEL, STORE_BLOCK_BYTES, StoreReader, encode_doc,  # noqa: E402
                                     shipped_dictionary, write_store)
 from wikisearch.ingest.parse import field_texts, parse_plaintext  # noqa: E402
 
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     dictionary = shipped_dictionary("en")
     res = {"documents": len(docs), "input_text_bytes": input_bytes, "stored_raw_bytes": sum(map(len, docs)),
            "held_out_documents": max(0, len(docs) - TRAIN_DOCS), "held_out_input_bytes": held_input,
-           "dictionary_bytes": len(dictionary), "level": LEVEL, "block_bytes": STORE_BLOCK_BYTES}
+           "dictionary_bytes": len(dictionary), "level": DICT_LEVEL, "block_bytes": STORE_BLOCK_BYTES}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         res["format5"] = measure(write_format5, docs, tmp, "f5")
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
           "| store | file | % of input | % of input, held out | compress CPU s | blocks | random read CPU ms p50 / p95 |",
           "|---|---|---|---|---|---|---|",
           row(f"format 5: ~{OLD_BLOCK_BYTES >> 10} KiB blocks, level {OLD_LEVEL}, no dictionary", res["format5"]),
-          row(f"format 6: ~{STORE_BLOCK_BYTES >> 10} KiB blocks, level {LEVEL}, dictionary", res["format6"]), "",
+          row(f"format 6: ~{STORE_BLOCK_BYTES >> 10} KiB blocks, level {DICT_LEVEL}, dictionary", res["format6"]), "",
           "Command: `python benchmarks/bench_store.py`.", ""]
     (out / "store.md").write_text("\n".join(md))
     print("\n".join(md))

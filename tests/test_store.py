@@ -153,6 +153,39 @@ def test_format5_store_without_a_dictionary_is_still_read(tmp_path):
     c.close()
 
 
+def test_store_of_an_earlier_dictionary_reads_with_its_own_copy(tmp_path):
+    """An index built before the shipped dictionary changed (session 6: 112 KiB, level 6) keeps that
+    dictionary in its store: it reads, and merges, with its copy, never with the dictionary
+    installed now."""
+    import zlib
+    import zstandard
+    docs = _docs(13, 60)
+    earlier = zstandard.train_dictionary(16 << 10, [d[:4096] for d in _docs(14, 400) if d] * 2,
+                                         k=64, d=8, f=16, steps=0, threads=1).as_bytes()
+    assert earlier != shipped_dictionary("en") and dictionary_id(earlier) != dictionary_id(shipped_dictionary("en"))
+    comp = zstandard.ZstdCompressor(level=6, dict_data=zstandard.ZstdCompressionDict(earlier),
+                                    write_checksum=False, write_content_size=True, write_dict_id=True)
+    for name, part in (("a.bin", docs[:25]), ("b.bin", docs[25:])):
+        frames = [comp.compress(b"".join(part[i:i + 5])) for i in range(0, len(part), 5)]
+        write_container(tmp_path / name, b"STOR", {
+            "block_offsets": np.cumsum([0] + [len(f) for f in frames]).astype(np.uint64),
+            "block_docs": np.asarray(list(range(0, len(part), 5)) + [len(part)], np.uint64),
+            "doc_ends": np.concatenate([np.cumsum([len(x) for x in part[i:i + 5]]) for i in range(0, len(part), 5)]
+                                       ).astype(np.uint32),
+            "block_crc": np.asarray([zlib.crc32(f) for f in frames], np.uint32),
+            "data": np.frombuffer(b"".join(frames), np.uint8), "dictionary": np.frombuffer(earlier, np.uint8)},
+            meta={"n_docs": len(part), "compression": "zstd", "level": 6, "open_tail": False,
+                  "dictionary_id": dictionary_id(earlier)})
+    c = _open(tmp_path / "a.bin")
+    assert [StoreReader(c).doc(i) for i in range(25)] == docs[:25]
+    c.close()
+    merge_stores([_open(tmp_path / "a.bin"), _open(tmp_path / "b.bin")], tmp_path / "m.bin")
+    c = _open(tmp_path / "m.bin")
+    assert np.asarray(c["dictionary"]).tobytes() == earlier and c.meta["dictionary_id"] == dictionary_id(earlier)
+    assert [StoreReader(c).doc(i) for i in range(60)] == docs
+    c.close()
+
+
 def test_prefix_decoder_gives_python_zstandards_bytes():
     """Frames decoded with the dictionary just before the output (libzstd, the fast path of
     ``_decompress``) are python-zstandard's bytes: small and large frames (the buffer grows),

@@ -38,10 +38,14 @@ from wikisearch.index.container import ContainerWriter, write_container
 
 SEP_FIELD = "\x1f"
 STORE_BLOCK_BYTES = 16 << 10
-#: zstd level. With the dictionary and ~16 KiB blocks, level 6 keeps less of the 30k articles' text
-#: than level 9 did with ~128 KiB blocks and no dictionary, compressing as fast, and a fetch
-#: decompresses ~8x fewer bytes (benchmarks/bench_store.py). Readers do not depend on it.
+#: zstd level without a dictionary (languages that ship none). Readers do not depend on it.
 LEVEL = 6
+#: zstd level with a dictionary. With the dictionary and ~16 KiB blocks, level 6 kept less of the
+#: 30k articles' text than level 9 did with ~128 KiB blocks and no dictionary, compressing as fast,
+#: and a fetch decompresses ~8x fewer bytes (benchmarks/bench_store.py). Session 11: the 256 KiB
+#: dictionary at level 5 keeps less of the text than the 112 KiB one did at level 6, at ~3/4 of its
+#: compression CPU and the same read CPU (benchmarks/results/full-scale.md). Readers do not depend on it.
+DICT_LEVEL = 5
 COMPRESSION = "zstd"
 #: Shipped dictionaries: ``wikisearch/data/store-dict-{language}.zstd`` (``benchmarks/train_store_dict.py``).
 DICTIONARY_FILE = "store-dict-{}.zstd"
@@ -83,8 +87,8 @@ def _compressor(dictionary: bytes):
     if not dictionary:
         return zstandard.ZstdCompressor(level=LEVEL, write_checksum=False, write_content_size=True)
     d = zstandard.ZstdCompressionDict(dictionary)
-    d.precompute_compress(level=LEVEL)
-    return zstandard.ZstdCompressor(level=LEVEL, dict_data=d, write_checksum=False,
+    d.precompute_compress(level=DICT_LEVEL)
+    return zstandard.ZstdCompressor(level=DICT_LEVEL, dict_data=d, write_checksum=False,
                                     write_content_size=True, write_dict_id=True)
 
 
@@ -274,7 +278,8 @@ class _Blocks:
                 "dictionary": np.frombuffer(self.dictionary, np.uint8)}
 
     def meta(self, n_docs: int, open_tail: bool) -> dict:
-        return {"n_docs": n_docs, "compression": COMPRESSION, "level": LEVEL, "open_tail": open_tail,
+        return {"n_docs": n_docs, "compression": COMPRESSION,
+                "level": DICT_LEVEL if self.dictionary else LEVEL, "open_tail": open_tail,
                 "dictionary_id": dictionary_id(self.dictionary)}
 
 
