@@ -565,8 +565,7 @@ class Builder:
                                       np.zeros(N_FIELDS)).tolist()
         total_field_lengths = lengths.sum(axis=0).tolist()
         titles = links.pop("titles")
-        docs = merge_docs(readers, links.pop("aliases"), None, links.pop("inlinks"), titles,
-                          field_lengths=lengths)
+        docs = merge_docs(readers, links.pop("aliases"), links.pop("inlinks"), titles, lengths)
         docs.title_order = titles.sorted_ids().astype(np.int32)
         del titles
         write_docs(final / "docs.bin", docs)

@@ -522,21 +522,26 @@ def _index_names(folder: Path, stem: str) -> list[str]:
     """The names in ``folder`` that glob pattern ``<stem>.*-*.py<XY>*.nbi`` matches (numba's cache
     indexes of module ``stem`` for this Python), without compiling the pattern (a regex each,
     which ``Path.glob`` makes for every call)."""
-    try:
-        names = os.listdir(folder)
-    except OSError:                               # (no such folder: no index)
-        return []
     py = f".py{sys.version_info[0]}{sys.version_info[1]}"
     head = stem + "."
     out = []
-    for name in names:
-        if not (name.startswith(head) and name.endswith(".nbi") and len(name) >= len(head) + 4):
-            continue
+    for name in _nbi_names(folder, stem):
         middle = name[len(head):-4]               # matches "*-*<py>*": a "-", then <py> after it
         dash = middle.find("-")
         if dash >= 0 and middle.find(py, dash + 1) >= 0:
             out.append(name)
     return out
+
+
+def _nbi_names(folder: Path, stem: str) -> list[str]:
+    """The names in ``folder`` that glob pattern ``<stem>.*.nbi`` matches (numba's cache indexes
+    of module ``stem``), without a regex compiled; none where there is no such folder."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    head = stem + "."
+    return [n for n in names if n.startswith(head) and n.endswith(".nbi") and len(n) >= len(head) + 4]
 
 
 class _Opaque:
@@ -568,12 +573,7 @@ def _nothing_cached_in_tree(origin: str) -> bool:
     cache = folder / "__pycache__"
     if not os.access(cache if cache.is_dir() else folder, os.W_OK):
         return False
-    head = Path(origin).stem + "."                # glob "<stem>.*.nbi", no regex compiled
-    try:
-        names = os.listdir(cache)
-    except OSError:
-        return True
-    return not any(n.startswith(head) and n.endswith(".nbi") and len(n) >= len(head) + 4 for n in names)
+    return not _nbi_names(cache, Path(origin).stem)
 
 
 def module_cached(name: str) -> bool:

@@ -212,13 +212,6 @@ def build_alias_segments(alias_table: Path, analyzer: Analyzer, path: str, codec
     return lengths, out
 
 
-def build_alias_segment(aliases: list[list[str]], analyzer: Analyzer, path: str, codec: str) -> np.ndarray:
-    """Invert the redirect titles (:func:`alias_postings`) into a segment at ``path``; returns
-    the redirect-field length of every document."""
-    alias, alias_docids, alias_lengths = alias_postings(aliases, analyzer)
-    write_alias_segment(Path(path), alias, alias_docids, codec)
-    return alias_lengths
-
 
 def write_alias_segment(path: Path, alias, alias_docids: np.ndarray, codec: str) -> Path:
     """The redirect-alias postings as a segment of their own, with global docids (ascending within

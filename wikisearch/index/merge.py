@@ -341,28 +341,19 @@ class _MergeContext:
         return out
 
 
-def merge_docs(readers: list[SegmentReader], aliases, alias_lengths: np.ndarray | None,
-               inlinks: np.ndarray, titles=None, field_lengths: np.ndarray | None = None) -> DocTable:
-    """Concatenate the blocks' document tables, adding redirect aliases (lists per document, or
-    CSR as ``DocTable.aliases`` takes them) and in-link counts. ``field_lengths``: every
-    document's, redirect field included, when the caller has them already (``alias_lengths``
-    is then not used); else read from the readers with ``alias_lengths`` as the redirect field."""
+def merge_docs(readers: list[SegmentReader], aliases, inlinks: np.ndarray, titles,
+               field_lengths: np.ndarray) -> DocTable:
+    """Concatenate the blocks' document tables (page ids), with every document's ``titles`` and
+    ``field_lengths`` (redirect field included, as the build has them already), redirect
+    ``aliases`` (lists per document, or CSR as ``DocTable.aliases`` takes them) and in-link
+    counts."""
     n = sum(r.n_docs for r in readers)
     page_ids = np.zeros(n, np.int64)
     at = 0
     for r in readers:
         page_ids[at:at + r.n_docs] = r.page_ids
         at += r.n_docs
-    if field_lengths is None:
-        lengths = np.concatenate([np.asarray(r.field_lengths) for r in readers]) if readers else \
-            np.zeros((0, N_FIELDS), np.uint32)
-        lengths = lengths.astype(np.uint32, copy=True)
-        lengths[:, 1] = alias_lengths
-    else:
-        lengths = field_lengths
-    if titles is None:
-        titles = [t for r in readers for t in r.titles()]
-    return DocTable(page_ids, titles, lengths, aliases, inlinks.astype(np.uint32, copy=False))
+    return DocTable(page_ids, titles, field_lengths, aliases, inlinks.astype(np.uint32, copy=False))
 
 
 def title_order(titles: list[str]) -> np.ndarray:
