@@ -298,6 +298,33 @@ def test_known_item_set_is_descriptive():
         assert not set(an.terms(text)) & set(an.terms(qrels[q][0])), (text, qrels[q])
 
 
+def test_noisy_known_item_set_is_descriptive_and_apart():
+    """The committed additional set (benchmarks/data/known-item-noisy): 6-10 distinct words, none
+    sharing a term with the page's title, all held out, one page per query, and none of its pages
+    in the first known-item set (nothing trains on it, and the two sets never share a page)."""
+    from wikisearch.analysis.analyzer import Analyzer
+    an = Analyzer()
+
+    def load(name):
+        folder = ROOT / "benchmarks" / "data" / name
+        queries = dict(l.split("\t") for l in (folder / "queries.tsv").read_text().splitlines())
+        split = dict(l.split("\t") for l in (folder / "split.tsv").read_text().splitlines())
+        qrels = {}
+        for line in (folder / "qrels.txt").read_text().splitlines():
+            qid, _, rest = line.partition(" 0 ")
+            qrels.setdefault(qid, []).append(rest.rsplit(" ", 1)[0])
+        return queries, split, qrels
+    queries, split, qrels = load("known-item-noisy")
+    assert set(queries) == set(split) == set(qrels) and len(queries) >= 500
+    assert set(split.values()) == {"heldout"}
+    first = {t for ts in load("known-item")[2].values() for t in ts}
+    for q, text in queries.items():
+        words = text.split()
+        assert 6 <= len(words) <= 10 and len(set(an.terms(text))) == len(words), text
+        assert len(qrels[q]) == 1 and qrels[q][0] not in first
+        assert not set(an.terms(text)) & set(an.terms(qrels[q][0])), (text, qrels[q])
+
+
 def test_prior_feature_off_with_priors_off_and_k_zero(searcher):
     """``priors=False``: the first stage ranks by text alone and the ``prior`` feature is 0."""
     from wikisearch.search.rerank import prior_values
