@@ -1176,6 +1176,15 @@ def session12_notes() -> list[str]:
           "too (ranks 2-4). The re-ranker is first where tantivy-fields is not on `city of "
           "charlotte`; neither finds `iowa energy` or `the big texan steak house`. Two of the three "
           "would have to turn for success@1 to reach 0.921.",
+          "- Why the re-ranker loses Discernatron to the priors run, measured on the shipped model "
+          "and the priors run's cached candidates (66 queries; 591 of the 5,899 candidate rows have "
+          "a prior above 0): the prior moves the first stage from 0.502 (lexical) to 0.577, but "
+          "inside the model it is worth 0.025: with the prior hidden from the model (`score_ratio` "
+          "set to `bm25f_ratio`, `prior` to 0) the re-ranker scores 0.538 against 0.563. The model "
+          "sees the prior only through `score_ratio` (the training sets have almost no page views, "
+          "so nothing teaches it how much a prior is worth) and also splits on `bm25f_ratio`, which "
+          "lacks it; giving `bm25f_ratio` the prior too (set to `score_ratio`) scores 0.565. The "
+          "missing piece is training data with page views, not a feature.",
           "- The known-item set with noise words (new, `--generate-known-item-noisy`): 500 pages not "
           "in the first set, seed 2007, lengths 6-10, λ = 0.2, all fixed before any system ran on "
           "it and not changed after. The mixture is the papers' (Azzopardi & de Rijke, SIGIR 2006, "
