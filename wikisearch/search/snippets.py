@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
 
 import numpy as np
 
 from wikisearch.config import FIELDS
-from wikisearch.index.store import SEP_FIELD, decode_doc
+from wikisearch.index.store import SEP_FIELD
 from wikisearch.search import _snippet_kernels as K
 from wikisearch.search.query import Query
 from wikisearch.search.results import MatchedVia, Snippet, article_text
@@ -387,12 +388,15 @@ def _best_lines(analyzer, groups: list[list[str]], terms: set) -> list[tuple[str
         if not len(starts):
             out.append(("", 0))
             continue
-        line_starts = np.cumsum([0] + [len(line) + 1 for line in lines[:-1]])
-        line_of = np.searchsorted(line_starts, starts, side="right") - 1
-        shown = np.unique(line_of * len(order) + which)     # distinct (line, term) pairs
-        counts = np.bincount(shown // len(order), minlength=len(lines))
-        best = int(np.argmax(counts))       # the first line with the most
-        out.append((lines[best].strip(), int(counts[best])))
+        # (a few matches and lines: plain Python, not numpy calls per group)
+        line_starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+        shown = {(bisect_right(line_starts, s) - 1, w)            # distinct (line, term) pairs
+                 for s, w in zip(starts.tolist(), which.tolist())}
+        counts = [0] * len(lines)
+        for line, _ in shown:
+            counts[line] += 1
+        best = max(range(len(lines)), key=counts.__getitem__)    # the first line with the most
+        out.append((lines[best].strip(), counts[best]))
     return out
 
 
@@ -406,11 +410,22 @@ def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms,
     return matched_via_many(analyzer, reader, [(docid, title, matched_fields, stored)], terms)[0]
 
 
-def _fields_of(reader, docid: int, raw: bytes) -> dict[str, str]:
-    """A document's stored fields from its stored bytes (as ``reader.stored_text`` makes them,
-    less the redirects, which are not looked at here)."""
+def _fields_of(reader, docid: int, raw: bytes, wanted=FIELDS) -> dict[str, str]:
+    """The ``wanted`` fields of a document's stored bytes, decoded (as ``reader.stored_text``
+    decodes them: the separator is ASCII, so a field's bytes decode alone to the same text), the
+    others not; the redirects are not looked at here."""
+    out, a = {}, 0
     try:
-        return dict(zip(FIELDS, decode_doc(raw)))
+        for name in FIELDS:
+            z = raw.find(_SEP, a)
+            if z < 0:
+                z = len(raw)
+            if name in wanted:
+                out[name] = raw[a:z].decode("utf-8", "surrogatepass")
+            a = z + 1
+            if a > len(raw):
+                break
+        return out
     except UnicodeDecodeError:
         return reader.stored_text(docid)    # raises CorruptIndexError, naming the document
 
@@ -431,7 +446,8 @@ def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
             groups.append(reader.redirects(docid))
             where.append((k, "redirect"))
         if fields & {"heading", "category"} and not isinstance(stored, dict):
-            stored = reader.stored_text(docid) if stored is None else _fields_of(reader, docid, stored)
+            stored = reader.stored_text(docid) if stored is None else \
+                _fields_of(reader, docid, stored, fields & {"heading", "category"})
         if stored is None:
             continue
         for kind in ("heading", "category"):
