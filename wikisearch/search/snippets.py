@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -374,29 +373,26 @@ def heading_anchor(heading: str) -> str:
     return "_".join(heading.split())
 
 
-def _best_lines(analyzer, groups: list[list[str]], terms: set) -> list[tuple[str, int]]:
-    """For each group of lines, the line showing the most of ``terms`` (the first such) and how
-    many it shows ("", 0 when none does). All the groups are searched in one call, each as one
-    text ("\\n" never joins two words), and only the words that may be query terms analyzed."""
-    groups = [[line for line in lines if line.strip()] for lines in groups]
+def _best_lines(analyzer, texts: list[str], terms: set) -> list[tuple[str, int]]:
+    """For each of ``texts`` (lines joined by "\\n"), the line showing the most of ``terms``
+    (the first such), stripped, and how many it shows ("", 0 when none does). All the texts are
+    searched in one call ("\\n" never joins two words), and only the words that may be query
+    terms analyzed; a line is looked at only where a term matched (each match's line found
+    around it), not line by line."""
     if not terms:
-        return [("", 0)] * len(groups)
+        return [("", 0)] * len(texts)
     out = []
-    order = sorted(terms)
-    found = analyzer.find_terms_many(["\n".join(lines) for lines in groups], order, positions=False)
-    for lines, (starts, _, which, _) in zip(groups, found):
+    found = analyzer.find_terms_many(texts, sorted(terms), positions=False)
+    for text, (starts, _, which, _) in zip(texts, found):
         if not len(starts):
             out.append(("", 0))
             continue
-        # (a few matches and lines: plain Python, not numpy calls per group)
-        line_starts = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
-        shown = {(bisect_right(line_starts, s) - 1, w)            # distinct (line, term) pairs
-                 for s, w in zip(starts.tolist(), which.tolist())}
-        counts = [0] * len(lines)
-        for line, _ in shown:
-            counts[line] += 1
-        best = max(range(len(lines)), key=counts.__getitem__)    # the first line with the most
-        out.append((lines[best].strip(), counts[best]))
+        shown: dict[int, set] = {}          # a line's start -> the terms it shows
+        for s, w in zip(starts.tolist(), which.tolist()):
+            shown.setdefault(text.rfind("\n", 0, s) + 1, set()).add(w)
+        best = min(shown, key=lambda a: (-len(shown[a]), a))     # the first line with the most
+        end = text.find("\n", best)
+        out.append((text[best:end if end >= 0 else len(text)].strip(), len(shown[best])))
     return out
 
 
@@ -434,7 +430,7 @@ def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
     """:func:`matched_via` of each of ``hits`` (``(docid, title, matched_fields, stored)``), the
     lines of all of them searched together."""
     out: list[MatchedVia | None] = [None] * len(hits)
-    groups, where = [], []                  # lines to search; (hit, kind) of each
+    groups, where = [], []                  # texts (lines) to search; (hit, kind) of each
     for k, (docid, title, matched_fields, stored) in enumerate(hits):
         fields = set(matched_fields)
         if "title" in fields:
@@ -443,7 +439,7 @@ def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
         if not fields & {"redirect", "heading", "category"} or not terms:
             continue
         if "redirect" in fields:
-            groups.append(reader.redirects(docid))
+            groups.append("\n".join(reader.redirects(docid)))
             where.append((k, "redirect"))
         if fields & {"heading", "category"} and not isinstance(stored, dict):
             stored = reader.stored_text(docid) if stored is None else \
@@ -452,7 +448,7 @@ def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
             continue
         for kind in ("heading", "category"):
             if kind in fields:
-                groups.append(stored.get(kind, "").split("\n"))
+                groups.append(stored.get(kind, ""))
                 where.append((k, kind))
     for (k, kind), (line, n) in zip(where, _best_lines(analyzer, groups, terms) if groups else []):
         if n and out[k] is None:            # the first kind in VIA_ORDER that shows a term
