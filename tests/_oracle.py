@@ -308,3 +308,18 @@ def fuzzy_ranges_slow(keys: list[bytes], key: bytes, max_dist: int, anchor: int,
             his.append(inside[-1] + 1)
             dists.append(d)
     return los, his, dists
+
+
+def best_lines_slow(analyzer, groups: list[list[str]], terms: set) -> list[tuple[str, int]]:
+    """The oracle of ``snippets._best_lines`` (given each text's lines): every non-blank line's terms
+    found apart, the first line with the most distinct terms."""
+    out = []
+    for lines in groups:
+        best, most = "", 0
+        for line in lines:
+            if line.strip():
+                n = len({t for _, _, t in analyzer.spans(line) if t in terms})
+                if n > most:
+                    best, most = line.strip(), n
+        out.append((best, most))
+    return out

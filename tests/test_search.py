@@ -303,8 +303,28 @@ def test_prescored_maxscore_equals_exhaustive_kernel():
                 if j < len(ld) and ld[j] == d:
                     want |= int(lm[j]) & int(sel)
             assert f == want
-        assert MK.count_union(starts, ends, arenas[0], excluded) == \
-            K.count_union(offsets, docids, masks, fsel, excluded)
+        want = K.count_union(offsets, docids, masks, fsel, excluded)
+        assert MK.count_union(starts, ends, arenas[0], excluded) == want
+        assert MK.count_union_bitset(starts, ends, arenas[0], excluded, n_docs) == want
+
+
+def test_count_union_bitset_counts_the_plain_union():
+    """The bitset count is the size of the lists' union less ``excluded``, as a set says; at the
+    edges of its 64-bit words and of ``n_docs`` too."""
+    rng = np.random.default_rng(11)
+    for n_docs in (1, 63, 64, 65, 128, 1000):
+        for _ in range(20):
+            lists = [np.unique(rng.choice([0, 63, 64, n_docs - 1] + list(rng.integers(0, n_docs, 30)),
+                                          size=int(rng.integers(0, 40)))).astype(np.int32) % n_docs
+                     for _ in range(int(rng.integers(1, 5)))]
+            lists = [np.unique(l) for l in lists]
+            docids = np.concatenate(lists).astype(np.int32)
+            ends = np.cumsum([len(l) for l in lists]).astype(np.int64)
+            starts = ends - [len(l) for l in lists]
+            excluded = np.unique(rng.integers(0, n_docs, int(rng.integers(0, 10)))).astype(np.int32)
+            want = len(set(docids.tolist()) - set(excluded.tolist()))
+            assert MK.count_union_bitset(starts, ends, docids, excluded, n_docs) == want
+            assert MK.count_union(starts, ends, docids, excluded) == want
 
 
 def test_seeded_threshold_is_a_real_score_at_most_the_kth():

@@ -19,9 +19,9 @@ from wikisearch.popularity.spelling import SpellingDictionary, _codepoints, _csr
 from wikisearch.popularity.suggest import Suggester, suggest_key
 from wikisearch.search.results import MatchedVia, Snippet
 from wikisearch.search.searcher import Searcher
-from wikisearch.search.snippets import (SnippetTerms, _phrase_runs, heading_anchor, make_snippet,
+from wikisearch.search.snippets import (SnippetTerms, _best_lines, _fields_of, _phrase_runs, heading_anchor, make_snippet,
                                         make_snippets, window)
-from _oracle import oracle_snippet_window
+from _oracle import best_lines_slow, oracle_snippet_window
 from conftest import SHARED_DATA
 
 EN = Analyzer("english")
@@ -50,6 +50,44 @@ def test_matched_via_json_and_kinds():
     with pytest.raises(ValueError):
         MatchedVia("body", "x")
     assert heading_anchor("  Life and  career ") == "Life_and_career"
+
+
+_LINE_WORDS = ["History", "history", "Early life", "early", "Lives", "living", "Café", "cafe", "Berlin",
+               "Wall", "walls", "of", "the", "Straße", "東京", "", " ", "  ", "Kraków", "ünïcode", "run", "running"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.lists(st.sampled_from(_LINE_WORDS), max_size=5), max_size=8), min_size=1, max_size=4),
+       st.sets(st.sampled_from(["histori", "earli", "life", "live", "cafe", "berlin", "wall", "strasse", "run",
+                                "kraków", "東京"]), max_size=4))
+def test_best_lines_equals_the_line_by_line_oracle(groups, terms):
+    """The best line of each text (found around each match) is the first of its non-blank lines
+    showing the most distinct terms, each line analyzed on its own; blank lines, repeats,
+    stemmed and accented forms, no match."""
+    an = Analyzer()
+    lines = [[" ".join(words) for words in group] for group in groups]
+    assert _best_lines(an, ["\n".join(g) for g in lines], terms) == best_lines_slow(an, lines, terms)
+
+
+def test_fields_of_decodes_the_wanted_fields_as_the_whole_document():
+    """A stored document's wanted fields, decoded alone, are the whole document's (the separator
+    is ASCII); missing trailing fields are missing; a damaged field raises CorruptIndexError."""
+    from wikisearch.config import FIELDS
+    from wikisearch.errors import CorruptIndexError
+    from wikisearch.index.store import SEP_FIELD, decode_doc
+
+    class Reader:
+        def stored_text(self, docid):
+            raise CorruptIndexError("store.bin", f"stored document {docid} is damaged")
+    texts = ["T", "", "Ünïcode opening", "H1\nH2", "body € text", "", "Cat A\nCat B", "", "ref"]
+    for n in range(len(FIELDS) + 1):
+        raw = SEP_FIELD.join(texts[:n]).encode("utf-8")
+        whole = dict(zip(FIELDS, decode_doc(raw)))
+        for wanted in ({"heading", "category"}, {"heading"}, {"category"}, set(FIELDS)):
+            assert _fields_of(Reader(), 0, raw, wanted) == {f: t for f, t in whole.items() if f in wanted}
+    bad = SEP_FIELD.join(["T", "", "x", "\xff\xfe"]).encode("utf-8").replace(b"\xc3\xbf\xc3\xbe", b"\xff\xfe")
+    with pytest.raises(CorruptIndexError):
+        _fields_of(Reader(), 7, bad, {"heading"})
 
 
 # --- snippet windows -------------------------------------------------------------------------------

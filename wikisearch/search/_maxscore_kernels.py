@@ -115,3 +115,25 @@ def count_union(starts, ends, docids, excluded):
             ex += 1
         if not (ex < excluded.shape[0] and excluded[ex] == d):
             n += 1
+
+
+@njit(cache=True, nogil=True)
+def count_union_bitset(starts, ends, docids, excluded, n_docs):
+    """:func:`count_union` (every docid below ``n_docs``) by marking documents in a bitset of
+    ``n_docs`` bits: one pass over the postings, no merge (T comparisons per document); pays for
+    itself once the lists hold more postings than the bitset has 64-bit words."""
+    seen = np.zeros((n_docs >> 6) + 1, np.uint64)
+    one = np.uint64(1)
+    for i in range(excluded.shape[0]):
+        d = excluded[i]
+        seen[d >> 6] |= one << np.uint64(d & 63)
+    n = 0
+    for t in range(starts.shape[0]):
+        for p in range(starts[t], ends[t]):
+            d = docids[p]
+            w = d >> 6
+            old = seen[w]
+            new = old | (one << np.uint64(d & 63))
+            n += new != old
+            seen[w] = new
+    return n

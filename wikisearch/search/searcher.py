@@ -460,6 +460,8 @@ class Searcher:
         values, pmax = prior if prior is not None else (_NO_PRIOR, 0.0)
 
         def count_lists(arenas, starts, ends, *_rest):
+            if int((ends - starts).sum()) >= self.n_docs >> 6:     # (a bitset beats the merge)
+                return int(MK.count_union_bitset(starts, ends, arenas[0], excluded, self.n_docs)), "eq"
             return int(MK.count_union(starts, ends, arenas[0], excluded)), "eq"
         blockmax = self._blockmax is not None and self._blockmax.eligible(rank)
         # from the cache (its missing lists scored whole into it) when they fit, else block-max

@@ -25,7 +25,7 @@ from itertools import accumulate
 import numpy as np
 
 from wikisearch.config import FIELDS
-from wikisearch.index.store import SEP_FIELD, decode_doc
+from wikisearch.index.store import SEP_FIELD
 from wikisearch.search import _snippet_kernels as K
 from wikisearch.search.query import Query
 from wikisearch.search.results import MatchedVia, Snippet, article_text
@@ -373,26 +373,26 @@ def heading_anchor(heading: str) -> str:
     return "_".join(heading.split())
 
 
-def _best_lines(analyzer, groups: list[list[str]], terms: set) -> list[tuple[str, int]]:
-    """For each group of lines, the line showing the most of ``terms`` (the first such) and how
-    many it shows ("", 0 when none does). All the groups are searched in one call, each as one
-    text ("\\n" never joins two words), and only the words that may be query terms analyzed."""
-    groups = [[line for line in lines if line.strip()] for lines in groups]
+def _best_lines(analyzer, texts: list[str], terms: set) -> list[tuple[str, int]]:
+    """For each of ``texts`` (lines joined by "\\n"), the line showing the most of ``terms``
+    (the first such), stripped, and how many it shows ("", 0 when none does). All the texts are
+    searched in one call ("\\n" never joins two words), and only the words that may be query
+    terms analyzed; a line is looked at only where a term matched (each match's line found
+    around it), not line by line."""
     if not terms:
-        return [("", 0)] * len(groups)
+        return [("", 0)] * len(texts)
     out = []
-    order = sorted(terms)
-    found = analyzer.find_terms_many(["\n".join(lines) for lines in groups], order, positions=False)
-    for lines, (starts, _, which, _) in zip(groups, found):
+    found = analyzer.find_terms_many(texts, sorted(terms), positions=False)
+    for text, (starts, _, which, _) in zip(texts, found):
         if not len(starts):
             out.append(("", 0))
             continue
-        line_starts = np.cumsum([0] + [len(line) + 1 for line in lines[:-1]])
-        line_of = np.searchsorted(line_starts, starts, side="right") - 1
-        shown = np.unique(line_of * len(order) + which)     # distinct (line, term) pairs
-        counts = np.bincount(shown // len(order), minlength=len(lines))
-        best = int(np.argmax(counts))       # the first line with the most
-        out.append((lines[best].strip(), int(counts[best])))
+        shown: dict[int, set] = {}          # a line's start -> the terms it shows
+        for s, w in zip(starts.tolist(), which.tolist()):
+            shown.setdefault(text.rfind("\n", 0, s) + 1, set()).add(w)
+        best = min(shown, key=lambda a: (-len(shown[a]), a))     # the first line with the most
+        end = text.find("\n", best)
+        out.append((text[best:end if end >= 0 else len(text)].strip(), len(shown[best])))
     return out
 
 
@@ -406,11 +406,22 @@ def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms,
     return matched_via_many(analyzer, reader, [(docid, title, matched_fields, stored)], terms)[0]
 
 
-def _fields_of(reader, docid: int, raw: bytes) -> dict[str, str]:
-    """A document's stored fields from its stored bytes (as ``reader.stored_text`` makes them,
-    less the redirects, which are not looked at here)."""
+def _fields_of(reader, docid: int, raw: bytes, wanted=FIELDS) -> dict[str, str]:
+    """The ``wanted`` fields of a document's stored bytes, decoded (as ``reader.stored_text``
+    decodes them: the separator is ASCII, so a field's bytes decode alone to the same text), the
+    others not; the redirects are not looked at here."""
+    out, a = {}, 0
     try:
-        return dict(zip(FIELDS, decode_doc(raw)))
+        for name in FIELDS:
+            z = raw.find(_SEP, a)
+            if z < 0:
+                z = len(raw)
+            if name in wanted:
+                out[name] = raw[a:z].decode("utf-8", "surrogatepass")
+            a = z + 1
+            if a > len(raw):
+                break
+        return out
     except UnicodeDecodeError:
         return reader.stored_text(docid)    # raises CorruptIndexError, naming the document
 
@@ -419,7 +430,7 @@ def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
     """:func:`matched_via` of each of ``hits`` (``(docid, title, matched_fields, stored)``), the
     lines of all of them searched together."""
     out: list[MatchedVia | None] = [None] * len(hits)
-    groups, where = [], []                  # lines to search; (hit, kind) of each
+    groups, where = [], []                  # texts (lines) to search; (hit, kind) of each
     for k, (docid, title, matched_fields, stored) in enumerate(hits):
         fields = set(matched_fields)
         if "title" in fields:
@@ -428,15 +439,16 @@ def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
         if not fields & {"redirect", "heading", "category"} or not terms:
             continue
         if "redirect" in fields:
-            groups.append(reader.redirects(docid))
+            groups.append("\n".join(reader.redirects(docid)))
             where.append((k, "redirect"))
         if fields & {"heading", "category"} and not isinstance(stored, dict):
-            stored = reader.stored_text(docid) if stored is None else _fields_of(reader, docid, stored)
+            stored = reader.stored_text(docid) if stored is None else \
+                _fields_of(reader, docid, stored, fields & {"heading", "category"})
         if stored is None:
             continue
         for kind in ("heading", "category"):
             if kind in fields:
-                groups.append(stored.get(kind, "").split("\n"))
+                groups.append(stored.get(kind, ""))
                 where.append((k, kind))
     for (k, kind), (line, n) in zip(where, _best_lines(analyzer, groups, terms) if groups else []):
         if n and out[k] is None:            # the first kind in VIA_ORDER that shows a term
