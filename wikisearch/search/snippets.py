@@ -389,11 +389,23 @@ def _best_lines(analyzer, groups: list[list[str]], terms: set) -> list[tuple[str
             continue
         line_starts = np.cumsum([0] + [len(line) + 1 for line in lines[:-1]])
         line_of = np.searchsorted(line_starts, starts, side="right") - 1
-        shown = np.unique(line_of * len(order) + which)     # distinct (line, term) pairs
+        shown = _distinct(line_of * len(order) + which)     # distinct (line, term) pairs
         counts = np.bincount(shown // len(order), minlength=len(lines))
         best = int(np.argmax(counts))       # the first line with the most
         out.append((lines[best].strip(), int(counts[best])))
     return out
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of an integer array, without importing ``numpy.ma`` (numpy 2's
+    ``np.unique`` does, ~0.02 s of a query process's first snippet)."""
+    values = np.sort(values)
+    if len(values) < 2:
+        return values
+    keep = np.empty(len(values), np.bool_)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms,
