@@ -166,6 +166,34 @@ def test_type_key_is_numbas_typeof():
         assert key(v) is None and key(5, v) is None, v
 
 
+def test_call_templates_are_the_same_compiled_or_from_their_cache(tmp_path, monkeypatch):
+    """The kernels' call templates (``jit._call_makers``) are compiled once and kept, marshalled
+    with their source, in ``__pycache__``: loaded from there they call as compiled ones do; a
+    damaged cache file, or one of another source under the same name, is compiled over."""
+    exports = {b"ii": lambda *a: ("export", sum(a))}
+
+    def key(*a):
+        return b"i" * len(a) if all(isinstance(v, int) for v in a) else None
+
+    def check(makers):
+        call = makers[2](exports.get, key, lambda *a: ("slow", a))
+        assert call(1, 2) == ("export", 3) and call(1, "x") == ("slow", (1, "x"))
+        assert makers[3](exports.get, key, lambda *a: ("slow", a))(1, 2, 3) == ("slow", (1, 2, 3))
+    check(jit._call_makers({2, 3}, tmp_path))                     # compiled, and kept
+    (cached,) = tmp_path.glob("aot-calls.*.bin")
+
+    def no_compile(*args, **kwargs):
+        raise AssertionError("compiled although cached")
+    monkeypatch.setattr(jit, "compile", no_compile, raising=False)
+    check(jit._call_makers({2, 3}, tmp_path))                     # from the cache: no compile
+    monkeypatch.undo()
+    import marshal
+    for damaged in (b"junk", marshal.dumps(("other source", compile("x = 1", "<t>", "exec")))):
+        cached.write_bytes(damaged)
+        check(jit._call_makers({2, 3}, tmp_path))
+        assert marshal.loads(cached.read_bytes())[0] == jit._call_source(2) + jit._call_source(3)
+
+
 FALLBACK = r'''
 import json, sys
 import numpy as np

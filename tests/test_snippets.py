@@ -760,3 +760,14 @@ def test_bounds_from_a_prefix_are_the_whole_texts_or_none():
                     assert got == _bounds(text, n, lo, hi, width), (text, chars, lo, hi, width)
                 if len(prefix) == n:
                     assert got is not None
+
+
+@given(st.lists(st.integers(-5, 40), max_size=60))
+@settings(max_examples=60, deadline=None)
+def test_distinct_is_np_unique(values):
+    """The matched line's distinct (line, term) pairs: ``_distinct`` (which imports no numpy.ma)
+    is ``np.unique``, values and dtype."""
+    from wikisearch.search.snippets import _distinct
+    a = np.array(values, np.int64)
+    got, want = _distinct(a), np.unique(a)
+    assert got.tolist() == want.tolist() and got.dtype == want.dtype

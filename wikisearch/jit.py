@@ -929,6 +929,7 @@ def _load_aot() -> tuple[dict | None, str]:
         for func, exports in funcs.items():
             table[(module, func)] = {tuple(_parse_type(t) for t in types_): getattr(extension, name)
                                      for name, types_ in exports}
+            _CALL_ARITIES.update(len(types_) for _name, types_ in exports)
     return table, ""
 
 
@@ -951,9 +952,20 @@ def cpu_signature() -> str:
     return hashlib.sha256(b"\n".join(lines)).hexdigest() if lines else ""
 
 
+_PARSED_TYPES: dict = {}
+
+
 def _parse_type(name: str):
     """The :func:`type_key` of the manifest's spelling of an argument type
-    (``wikisearch._aot_build.type_name``): ``int64``, or ``uint8[1,C,r]`` for an array."""
+    (``wikisearch._aot_build.type_name``): ``int64``, or ``uint8[1,C,r]`` for an array. Parsed
+    once per spelling (the manifest's ~1,000 argument types have ~100)."""
+    key = _PARSED_TYPES.get(name)
+    if key is None:
+        key = _PARSED_TYPES[name] = _parse_type_text(name)
+    return key
+
+
+def _parse_type_text(name: str):
     import numpy as np
     if "[" not in name:
         return name
@@ -1112,43 +1124,93 @@ def _aot_key_function():
     return _AOT_KEY[0]
 
 
+_KEY_BYTES: dict = {}
+
+
 def _key_bytes(key: tuple) -> bytes:
     """What ``_aot_key.key`` returns for arguments of the :func:`type_key` types ``key``."""
-    import numpy as np
-    out = bytearray()
+    out = []
     for k in key:
-        if isinstance(k, tuple):
-            dtype, ndim, layout, writable = k
-            out += bytes([ord(dtype.kind), dtype.itemsize, ndim,
-                          {"C": 1, "F": 2, "A": 3}[layout] | (0x10 if writable else 0)])
-        else:
-            dtype = np.dtype(k)
-            out += bytes([ord(dtype.kind), dtype.itemsize, 0, 0x80])
-    return bytes(out)
+        b = _KEY_BYTES.get(k)
+        if b is None:
+            b = _KEY_BYTES[k] = _key_bytes_of(k)
+        out.append(b)
+    return b"".join(out)
+
+
+def _key_bytes_of(k) -> bytes:
+    """:func:`_key_bytes` of one argument's type (made once per type: kernels share them)."""
+    import numpy as np
+    if isinstance(k, tuple):
+        dtype, ndim, layout, writable = k
+        return bytes([ord(dtype.kind), dtype.itemsize, ndim,
+                      {"C": 1, "F": 2, "A": 3}[layout] | (0x10 if writable else 0)])
+    dtype = np.dtype(k)
+    return bytes([ord(dtype.kind), dtype.itemsize, 0, 0x80])
 
 
 _CALL_MAKERS: dict = {}
+#: Numbers of parameters of the manifest's exports (:func:`_load_aot`): their call templates are
+#: made together, from the bytecode cache of :func:`_call_makers`.
+_CALL_ARITIES: set = set()
+
+
+def _call_source(n: int) -> str:
+    """The source of the call template of kernels of ``n`` parameters (:func:`_fast_call`)."""
+    params = ", ".join(f"_aot_a{i}" for i in range(n))
+    return (f"def make_{n}(_aot_get, _aot_key, _aot_slow):\n"
+            f"    def call({params}):\n"
+            f"        _aot_e = _aot_get(_aot_key({params}))\n"
+            f"        if _aot_e is not None:\n"
+            f"            return _aot_e({params})\n"
+            f"        return _aot_slow({params})\n"
+            f"    return call\n")
+
+
+def _call_makers(arities, folder: Path | None = None) -> dict:
+    """``{n: make}``, the call templates of ``arities`` (:func:`_call_source`). Compiling them
+    costs ~0.4 ms each (~10 ms for a query process's 23), so their code is kept, marshalled, in
+    ``__pycache__`` beside this module (with its source, compared on load: as a ``.pyc``, made
+    once for this Python); where that cannot be written, compiled each time. ``folder``: where
+    the cache is (default: ``__pycache__`` beside this module)."""
+    import marshal
+    import zlib
+    source = "".join(_call_source(n) for n in sorted(arities))
+    path = (folder or Path(__file__).parent / "__pycache__") / (
+        f"aot-calls.{sys.implementation.cache_tag}.{zlib.crc32(source.encode()):08x}.bin")
+    code = None
+    try:
+        cached_source, cached_code = marshal.loads(path.read_bytes())
+        if cached_source == source:
+            code = cached_code
+    except Exception:                                 # noqa: BLE001  (none, damaged, another layout)
+        pass
+    if code is None:
+        code = compile(source, "<wikisearch.jit AotKernel call>", "exec")
+        try:
+            path.parent.mkdir(exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps((source, code)))
+            os.replace(tmp, path)
+        except OSError:                               # a read-only install: compiled each time
+            pass
+    scope: dict = {}
+    exec(code, scope)
+    return {n: scope[f"make_{n}"] for n in arities}
 
 
 def _fast_call(get, key, slow, names):
     """A kernel's call where ``_aot_key`` is built: the export for the arguments' key, else
     ``slow`` (the Python key, then numba's JIT). Its parameters are the kernel's (``names``:
-    calls by keyword work); one template per number of parameters, compiled once, its code's
-    names replaced (no ``*args`` tuple, no ``**kwargs`` dict: a third of a short call's cost)."""
+    calls by keyword work); one template per number of parameters (:func:`_call_makers`), its
+    code's names replaced (no ``*args`` tuple, no ``**kwargs`` dict: a third of a short call's cost)."""
     n = len(names)
     make = _CALL_MAKERS.get(n)
     if make is None:
-        params = ", ".join(f"_aot_a{i}" for i in range(n))
-        source = (f"def make(_aot_get, _aot_key, _aot_slow):\n"
-                  f"    def call({params}):\n"
-                  f"        _aot_e = _aot_get(_aot_key({params}))\n"
-                  f"        if _aot_e is not None:\n"
-                  f"            return _aot_e({params})\n"
-                  f"        return _aot_slow({params})\n"
-                  f"    return call\n")
-        scope: dict = {}
-        exec(compile(source, "<wikisearch.jit AotKernel call>", "exec"), scope)
-        make = _CALL_MAKERS[n] = scope["make"]
+        with _AOT_LOCK:
+            if n not in _CALL_MAKERS:
+                _CALL_MAKERS.update(_call_makers((_CALL_ARITIES - set(_CALL_MAKERS)) | {n}))
+        make = _CALL_MAKERS[n]
     call = make(get, key, slow)
     code = call.__code__
     call.__code__ = code.replace(co_varnames=tuple(names) + code.co_varnames[n:])
