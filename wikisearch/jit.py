@@ -887,8 +887,12 @@ def aot_active() -> bool:
     return aot_status()[0] is not None
 
 
+#: The record of the last :func:`_load_aot` whose checks passed (in ``__pycache__`` beside the
+#: manifest): what it checked, and each kernel source's size, times and inode then.
+_AOT_VERIFIED = "aot-verified.json"
+
+
 def _load_aot() -> tuple[dict | None, str]:
-    import hashlib
     import json
     here = Path(__file__).parent
     folder = Path(os.environ.get(AOT_DIR_ENV) or here)
@@ -898,17 +902,31 @@ def _load_aot() -> tuple[dict | None, str]:
         return None, "no kernels compiled at install (no C compiler then?): numba's JIT"
     if manifest.get("version") != _AOT_MANIFEST_VERSION:
         return None, "compiled kernels of another layout: numba's JIT (reinstall to rebuild)"
-    for rel, digest in manifest["sources"].items():
-        try:
-            now = hashlib.sha256((here / rel).read_bytes()).hexdigest()
-        except OSError:
-            now = None
-        if now != digest:
-            return None, f"{rel} changed since the kernels were compiled: numba's JIT (reinstall to rebuild)"
+    # The sources' SHA-256s and the CPU's are checked once: a start whose manifest, sources (by
+    # size, modification and change times, inode: a rewrite changes the change time, whatever
+    # it does to the others) and CPU flags are those of a start that passed skips the hashing
+    # (and hashlib's import: ~5 ms of a query process at load 7, the hashing ~1 ms).
+    record = {"stamp": manifest.get("stamp"), "sources": manifest["sources"], "cpu": manifest["cpu"],
+              "stats": _source_stats(here, manifest["sources"]),
+              "cpu_lines": (_cpu_lines() or b"").decode("latin-1")}
+    record_path = folder / "__pycache__" / _AOT_VERIFIED
+    try:
+        verified = json.loads(record_path.read_text(encoding="utf-8")) == record
+    except (OSError, ValueError):
+        verified = False
+    if not verified:
+        import hashlib
+        for rel, digest in manifest["sources"].items():
+            try:
+                now = hashlib.sha256((here / rel).read_bytes()).hexdigest()
+            except OSError:
+                now = None
+            if now != digest:
+                return None, f"{rel} changed since the kernels were compiled: numba's JIT (reinstall to rebuild)"
     import numpy
     if numpy.__version__.split(".")[0] != str(manifest["numpy"]).split(".")[0]:
         return None, f"kernels compiled for numpy {manifest['numpy']}, not {numpy.__version__}: numba's JIT"
-    if manifest["cpu"] and manifest["cpu"] != cpu_signature():
+    if not verified and manifest["cpu"] and manifest["cpu"] != cpu_signature():
         return None, "kernels compiled for another CPU: numba's JIT (reinstall to rebuild)"
     try:
         if folder == here:
@@ -924,6 +942,8 @@ def _load_aot() -> tuple[dict | None, str]:
         return None, f"compiled kernels do not load ({e}): numba's JIT"
     if stamp != manifest["stamp"]:
         return None, "compiled kernels and their manifest are of different builds: numba's JIT"
+    if not verified:
+        _remember(record_path, json.dumps(record))
     table = {}
     for module, funcs in manifest["kernels"].items():
         for func, exports in funcs.items():
@@ -933,11 +953,32 @@ def _load_aot() -> tuple[dict | None, str]:
     return table, ""
 
 
-def cpu_signature() -> str:
-    """What code compiled for this machine's CPU (``target_cpu='host'``) assumes of it: the first
-    processor's vendor, model and feature flags in ``/proc/cpuinfo`` (SHA-256), or "" where
-    there is no such file (the kernels are then compiled for a generic CPU)."""
-    import hashlib
+def _source_stats(here: Path, rels) -> dict:
+    """``{rel: [size, mtime_ns, ctime_ns, inode]}`` of each file ``here / rel`` (None: missing)."""
+    out = {}
+    for rel in rels:
+        try:
+            st = os.stat(here / rel)
+            out[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        except OSError:
+            out[rel] = None
+    return out
+
+
+def _remember(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically; nothing where it cannot (a read-only install)."""
+    try:
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _cpu_lines() -> bytes | None:
+    """The first processor's vendor, model and feature flags lines of ``/proc/cpuinfo``; None
+    where there is no such file."""
     try:
         with open("/proc/cpuinfo", "rb") as f:
             lines = []
@@ -948,8 +989,17 @@ def cpu_signature() -> str:
                 if key in (b"vendor_id", b"cpu family", b"model", b"flags", b"Features", b"CPU part"):
                     lines.append(line.strip())
     except OSError:
-        return ""
-    return hashlib.sha256(b"\n".join(lines)).hexdigest() if lines else ""
+        return None
+    return b"\n".join(lines)
+
+
+def cpu_signature() -> str:
+    """What code compiled for this machine's CPU (``target_cpu='host'``) assumes of it: the first
+    processor's vendor, model and feature flags in ``/proc/cpuinfo`` (SHA-256), or "" where
+    there is no such file (the kernels are then compiled for a generic CPU)."""
+    import hashlib
+    lines = _cpu_lines()
+    return hashlib.sha256(lines).hexdigest() if lines else ""
 
 
 _PARSED_TYPES: dict = {}

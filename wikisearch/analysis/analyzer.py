@@ -154,23 +154,30 @@ def class_table() -> np.ndarray:
     """``uint8[0x110000]``: :func:`char_class` of every code point, built once (~80 ms) and
     cached beside this module, keyed by the Unicode version and the rules (:func:`_class_rules`),
     so a process's first query does not pay for it (as numba caches its kernels). The cached
-    table is mapped, not read: a query touches a few of its pages (1.1 MB)."""
-    import hashlib
-    key = hashlib.sha256(f"{unicodedata.unidata_version}|{_class_rules()}".encode()).hexdigest()[:16]
-    path = os.path.join(os.path.dirname(__file__), "__pycache__", f"analyze-classes-{key}.npy")
+    table is mapped, not read: a query touches a few of its pages (1.1 MB). The file is named
+    by a CRC-32 of the rules and written beside them (``.rules``, compared on load: no
+    collision can give another rules' table; and no hashlib import, ~5 ms of a query process)."""
+    import zlib
+    rules = f"{unicodedata.unidata_version}|{_class_rules()}"
+    path = os.path.join(os.path.dirname(__file__), "__pycache__",
+                        f"analyze-classes-{zlib.crc32(rules.encode()):08x}.npy")
     try:
-        table = np.asarray(np.load(path, mmap_mode="r"))    # (a plain read-only array over the map)
-        if table.shape == (0x110000,) and table.dtype == np.uint8:
+        with open(path[:-4] + ".rules", encoding="utf-8") as f:
+            same = f.read() == rules
+        table = np.asarray(np.load(path, mmap_mode="r")) if same else None   # (a plain read-only view)
+        if table is not None and table.shape == (0x110000,) and table.dtype == np.uint8:
             return table
     except (OSError, ValueError):
         pass
     table = _build_class_table()
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            np.save(f, table)
-        os.replace(tmp, path)
+        for name, write in ((path, lambda f: np.save(f, table)),            # the rules last: they
+                            (path[:-4] + ".rules", lambda f: f.write(rules.encode()))):   # vouch for it
+            tmp = f"{name}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f:
+                write(f)
+            os.replace(tmp, name)
     except OSError:   # a read-only install: build it each time
         pass
     return table
