@@ -171,7 +171,8 @@ def test_type_key_is_numbas_typeof():
 #: for one index, subprocess through ctypes.util, OpenSSL through hashlib, html's entity table,
 #: a build's modules.
 NOT_IMPORTED_BY_A_QUERY = ("numba", "llvmlite", "numpy.ma", "concurrent.futures", "subprocess", "hashlib",
-                           "html", "glob", "logging", "wikisearch.build", "wikisearch.ingest.dump")
+                           "html", "glob", "logging", "wikisearch.build", "wikisearch.ingest.dump",
+                           "wikisearch.dense")
 
 QUERY_MODULES = r'''
 import runpy, sys
