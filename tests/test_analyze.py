@@ -345,3 +345,25 @@ def test_ascii_word_class_is_letters_and_digits():
     word = {chr(c) for c in range(128) if table[c] == AK.WORD}
     assert word == set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
     assert all(table[c] == AK.SEP for c in range(128) if chr(c) not in word)
+
+
+def test_class_table_key_follows_the_rules_not_the_process(monkeypatch):
+    """The cached class table's key (``_class_rules``, from the builder's code, not its source
+    text): the same in every process (no hash-ordered text in it), and changed by any change
+    of what the table is built from."""
+    import subprocess
+    import sys
+    from wikisearch.analysis import analyzer as A
+    code = "from wikisearch.analysis import analyzer as A; print(A._class_rules())"
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert outs == {A._class_rules() + "\n"}
+    rules = A._class_rules()
+    monkeypatch.setattr(A, "_CJK_RANGES", A._CJK_RANGES[:-1])
+    assert A._class_rules() != rules
+    monkeypatch.undo()
+
+    def other_builder():                      # the same name, another body
+        return np.ones(0x110000, np.uint8)
+    monkeypatch.setattr(A._build_class_table, "__code__", other_builder.__code__)
+    assert A._class_rules() != rules

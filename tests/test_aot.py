@@ -166,6 +166,104 @@ def test_type_key_is_numbas_typeof():
         assert key(v) is None and key(5, v) is None, v
 
 
+#: What a `wikisearch query` process (kernels compiled at install) does not need, and so does not
+#: import (each ~2-30 ms of its start): numba's array module through np.unique, a thread pool
+#: for one index, subprocess through ctypes.util, OpenSSL through hashlib, html's entity table,
+#: a build's modules.
+NOT_IMPORTED_BY_A_QUERY = ("numba", "llvmlite", "numpy.ma", "concurrent.futures", "subprocess", "hashlib",
+                           "html", "glob", "logging", "wikisearch.build", "wikisearch.ingest.dump",
+                           "wikisearch.dense")
+
+QUERY_MODULES = r'''
+import runpy, sys
+sys.argv = ["wikisearch", "query", "-i", sys.argv[1], "angela merkel"]
+try:
+    runpy.run_module("wikisearch", run_name="__main__")
+finally:
+    print("MODULES", " ".join(sorted(sys.modules)))
+'''
+
+
+def test_a_query_process_imports_only_what_it_needs(aot_built, tmp_path):
+    """`wikisearch query` (snippets, did-you-mean) imports none of NOT_IMPORTED_BY_A_QUERY, and a
+    second start checks the kernels without hashing their sources (the record of the first)."""
+    import importlib.util
+    import wikisearch
+    index = tmp_path / "idx"
+    wikisearch.build_index(wikisearch.sample_dump(), index, workers=1)
+    banned = set(NOT_IMPORTED_BY_A_QUERY)
+    if not any(importlib.util.find_spec(m) for m in ("_sha2", "_sha256")):
+        banned.discard("hashlib")                 # (a Python built without its own SHA-256)
+    for _ in range(2):                            # (the second: the verified record, the caches)
+        out = _run(QUERY_MODULES, _env(**AOT), index)
+        modules = set(out.rsplit("MODULES ", 1)[1].split())
+        assert "1. " in out and "wikisearch.search.snippets" in modules
+        assert not [m for m in modules if m.split(".")[0] in banned or m in banned
+                    or m.startswith(("numpy.ma.", "concurrent.futures."))]
+
+
+def test_a_verified_start_skips_the_hashing_only_while_nothing_changed(aot_built, tmp_path):
+    """The record of a start whose checks passed (``__pycache__/aot-verified.json`` beside the
+    manifest) lets the next start skip hashing the kernel sources; a record that does not match
+    what is there now (another build's stamp, a source's size or times) is not trusted: the
+    sources are hashed again, and a changed one still refuses the extension."""
+    folder = tmp_path / "ext"
+    _copy_extension(folder)
+    code = ("import sys; from wikisearch import jit\nt, why = jit.aot_status()\n"
+            "print(t is not None, 'hashlib' in sys.modules, why)")
+    env = _env(**AOT, WIKISEARCH_AOT_DIR=str(folder))
+    assert _run(code, env).split()[:2] == ["True", "True"]          # first start: hashed, recorded
+    record_path = folder / "__pycache__" / jit._AOT_VERIFIED
+    record = json.loads(record_path.read_text())
+    assert _run(code, env).split()[:2] == ["True", "False"]         # then: trusted, no hashing
+    for edit in ({"stamp": "another build"}, {"stats": {**record["stats"], next(iter(record["stats"])): [1, 2, 3, 4]}}):
+        record_path.write_text(json.dumps({**record, **edit}))
+        assert _run(code, env).split()[:2] == ["True", "True"], edit   # not trusted: hashed again
+    # a source that changed (here: the manifest's digest of it, as after an edit) is refused even
+    # where a stale record would match the files' stats: the record holds the manifest's digests too
+    manifest = json.loads((folder / "_aot.json").read_text())
+    rel = next(iter(manifest["sources"]))
+    manifest["sources"][rel] = "0" * 64
+    (folder / "_aot.json").write_text(json.dumps(manifest))
+    first = _run(code, env).split()
+    assert first[0] == "False" and "changed" in " ".join(first)
+
+
+def test_sha256_hex_is_hashlibs():
+    import hashlib
+    from wikisearch.fileio import sha256_hex
+    for data in (b"", b"abc", bytes(range(256)) * 300):
+        assert sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+def test_call_templates_are_the_same_compiled_or_from_their_cache(tmp_path, monkeypatch):
+    """The kernels' call templates (``jit._call_makers``) are compiled once and kept, marshalled
+    with their source, in ``__pycache__``: loaded from there they call as compiled ones do; a
+    damaged cache file, or one of another source under the same name, is compiled over."""
+    exports = {b"ii": lambda *a: ("export", sum(a))}
+
+    def key(*a):
+        return b"i" * len(a) if all(isinstance(v, int) for v in a) else None
+
+    def check(makers):
+        call = makers[2](exports.get, key, lambda *a: ("slow", a))
+        assert call(1, 2) == ("export", 3) and call(1, "x") == ("slow", (1, "x"))
+        assert makers[3](exports.get, key, lambda *a: ("slow", a))(1, 2, 3) == ("slow", (1, 2, 3))
+    check(jit._call_makers({2, 3}, tmp_path))                     # compiled, and kept
+    (cached,) = tmp_path.glob("aot-calls.*.bin")
+
+    def no_compile(*args, **kwargs):
+        raise AssertionError("compiled although cached")
+    monkeypatch.setattr(jit, "compile", no_compile, raising=False)
+    check(jit._call_makers({2, 3}, tmp_path))                     # from the cache: no compile
+    monkeypatch.undo()
+    import marshal
+    for damaged in (b"junk", marshal.dumps(("other source", compile("x = 1", "<t>", "exec")))):
+        cached.write_bytes(damaged)
+        check(jit._call_makers({2, 3}, tmp_path))
+        assert marshal.loads(cached.read_bytes())[0] == jit._call_source(2) + jit._call_source(3)
+
+
 FALLBACK = r'''
 import json, sys
 import numpy as np

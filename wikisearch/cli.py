@@ -33,6 +33,15 @@ indexes_option = click.option(
 
 
 class _Group(click.Group):
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), "embed"})
+
+    def get_command(self, ctx, name):
+        if name == "embed" and name not in self.commands:   # the dense extra's command, imported
+            from wikisearch.dense.cli import embed_cmd       # when it runs or help lists it
+            self.add_command(embed_cmd)
+        return super().get_command(ctx, name)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -443,11 +452,6 @@ def serve_cmd(index_dir, host, port, workers, processes, cache_mb, dense_dir, ac
     from wikisearch.serve.server import serve
     serve(index_dir, host=host, port=port, threads=workers, processes=processes, dense_dir=dense_dir,
           access_log=access_log, cache_bytes=cache_mb << 20)
-
-
-from wikisearch.dense.cli import embed_cmd  # noqa: E402  (imports click only: torch and faiss load when it runs)
-
-main.add_command(embed_cmd)
 
 
 @main.command("inspect")

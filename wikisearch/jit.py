@@ -887,8 +887,12 @@ def aot_active() -> bool:
     return aot_status()[0] is not None
 
 
+#: The record of the last :func:`_load_aot` whose checks passed (in ``__pycache__`` beside the
+#: manifest): what it checked, and each kernel source's size, times and inode then.
+_AOT_VERIFIED = "aot-verified.json"
+
+
 def _load_aot() -> tuple[dict | None, str]:
-    import hashlib
     import json
     here = Path(__file__).parent
     folder = Path(os.environ.get(AOT_DIR_ENV) or here)
@@ -898,17 +902,31 @@ def _load_aot() -> tuple[dict | None, str]:
         return None, "no kernels compiled at install (no C compiler then?): numba's JIT"
     if manifest.get("version") != _AOT_MANIFEST_VERSION:
         return None, "compiled kernels of another layout: numba's JIT (reinstall to rebuild)"
-    for rel, digest in manifest["sources"].items():
-        try:
-            now = hashlib.sha256((here / rel).read_bytes()).hexdigest()
-        except OSError:
-            now = None
-        if now != digest:
-            return None, f"{rel} changed since the kernels were compiled: numba's JIT (reinstall to rebuild)"
+    # The sources' SHA-256s and the CPU's are checked once: a start whose manifest, sources (by
+    # size, modification and change times, inode: a rewrite changes the change time, whatever
+    # it does to the others) and CPU flags are those of a start that passed skips the hashing
+    # (and hashlib's import: ~5 ms of a query process at load 7, the hashing ~1 ms).
+    record = {"stamp": manifest.get("stamp"), "sources": manifest["sources"], "cpu": manifest["cpu"],
+              "stats": _source_stats(here, manifest["sources"]),
+              "cpu_lines": (_cpu_lines() or b"").decode("latin-1")}
+    record_path = folder / "__pycache__" / _AOT_VERIFIED
+    try:
+        verified = json.loads(record_path.read_text(encoding="utf-8")) == record
+    except (OSError, ValueError):
+        verified = False
+    if not verified:
+        import hashlib
+        for rel, digest in manifest["sources"].items():
+            try:
+                now = hashlib.sha256((here / rel).read_bytes()).hexdigest()
+            except OSError:
+                now = None
+            if now != digest:
+                return None, f"{rel} changed since the kernels were compiled: numba's JIT (reinstall to rebuild)"
     import numpy
     if numpy.__version__.split(".")[0] != str(manifest["numpy"]).split(".")[0]:
         return None, f"kernels compiled for numpy {manifest['numpy']}, not {numpy.__version__}: numba's JIT"
-    if manifest["cpu"] and manifest["cpu"] != cpu_signature():
+    if not verified and manifest["cpu"] and manifest["cpu"] != cpu_signature():
         return None, "kernels compiled for another CPU: numba's JIT (reinstall to rebuild)"
     try:
         if folder == here:
@@ -924,19 +942,43 @@ def _load_aot() -> tuple[dict | None, str]:
         return None, f"compiled kernels do not load ({e}): numba's JIT"
     if stamp != manifest["stamp"]:
         return None, "compiled kernels and their manifest are of different builds: numba's JIT"
+    if not verified:
+        _remember(record_path, json.dumps(record))
     table = {}
     for module, funcs in manifest["kernels"].items():
         for func, exports in funcs.items():
             table[(module, func)] = {tuple(_parse_type(t) for t in types_): getattr(extension, name)
                                      for name, types_ in exports}
+            _CALL_ARITIES.update(len(types_) for _name, types_ in exports)
     return table, ""
 
 
-def cpu_signature() -> str:
-    """What code compiled for this machine's CPU (``target_cpu='host'``) assumes of it: the first
-    processor's vendor, model and feature flags in ``/proc/cpuinfo`` (SHA-256), or "" where
-    there is no such file (the kernels are then compiled for a generic CPU)."""
-    import hashlib
+def _source_stats(here: Path, rels) -> dict:
+    """``{rel: [size, mtime_ns, ctime_ns, inode]}`` of each file ``here / rel`` (None: missing)."""
+    out = {}
+    for rel in rels:
+        try:
+            st = os.stat(here / rel)
+            out[rel] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        except OSError:
+            out[rel] = None
+    return out
+
+
+def _remember(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically; nothing where it cannot (a read-only install)."""
+    try:
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _cpu_lines() -> bytes | None:
+    """The first processor's vendor, model and feature flags lines of ``/proc/cpuinfo``; None
+    where there is no such file."""
     try:
         with open("/proc/cpuinfo", "rb") as f:
             lines = []
@@ -947,13 +989,33 @@ def cpu_signature() -> str:
                 if key in (b"vendor_id", b"cpu family", b"model", b"flags", b"Features", b"CPU part"):
                     lines.append(line.strip())
     except OSError:
-        return ""
-    return hashlib.sha256(b"\n".join(lines)).hexdigest() if lines else ""
+        return None
+    return b"\n".join(lines)
+
+
+def cpu_signature() -> str:
+    """What code compiled for this machine's CPU (``target_cpu='host'``) assumes of it: the first
+    processor's vendor, model and feature flags in ``/proc/cpuinfo`` (SHA-256), or "" where
+    there is no such file (the kernels are then compiled for a generic CPU)."""
+    import hashlib
+    lines = _cpu_lines()
+    return hashlib.sha256(lines).hexdigest() if lines else ""
+
+
+_PARSED_TYPES: dict = {}
 
 
 def _parse_type(name: str):
     """The :func:`type_key` of the manifest's spelling of an argument type
-    (``wikisearch._aot_build.type_name``): ``int64``, or ``uint8[1,C,r]`` for an array."""
+    (``wikisearch._aot_build.type_name``): ``int64``, or ``uint8[1,C,r]`` for an array. Parsed
+    once per spelling (the manifest's ~1,000 argument types have ~100)."""
+    key = _PARSED_TYPES.get(name)
+    if key is None:
+        key = _PARSED_TYPES[name] = _parse_type_text(name)
+    return key
+
+
+def _parse_type_text(name: str):
     import numpy as np
     if "[" not in name:
         return name
@@ -1112,43 +1174,93 @@ def _aot_key_function():
     return _AOT_KEY[0]
 
 
+_KEY_BYTES: dict = {}
+
+
 def _key_bytes(key: tuple) -> bytes:
     """What ``_aot_key.key`` returns for arguments of the :func:`type_key` types ``key``."""
-    import numpy as np
-    out = bytearray()
+    out = []
     for k in key:
-        if isinstance(k, tuple):
-            dtype, ndim, layout, writable = k
-            out += bytes([ord(dtype.kind), dtype.itemsize, ndim,
-                          {"C": 1, "F": 2, "A": 3}[layout] | (0x10 if writable else 0)])
-        else:
-            dtype = np.dtype(k)
-            out += bytes([ord(dtype.kind), dtype.itemsize, 0, 0x80])
-    return bytes(out)
+        b = _KEY_BYTES.get(k)
+        if b is None:
+            b = _KEY_BYTES[k] = _key_bytes_of(k)
+        out.append(b)
+    return b"".join(out)
+
+
+def _key_bytes_of(k) -> bytes:
+    """:func:`_key_bytes` of one argument's type (made once per type: kernels share them)."""
+    import numpy as np
+    if isinstance(k, tuple):
+        dtype, ndim, layout, writable = k
+        return bytes([ord(dtype.kind), dtype.itemsize, ndim,
+                      {"C": 1, "F": 2, "A": 3}[layout] | (0x10 if writable else 0)])
+    dtype = np.dtype(k)
+    return bytes([ord(dtype.kind), dtype.itemsize, 0, 0x80])
 
 
 _CALL_MAKERS: dict = {}
+#: Numbers of parameters of the manifest's exports (:func:`_load_aot`): their call templates are
+#: made together, from the bytecode cache of :func:`_call_makers`.
+_CALL_ARITIES: set = set()
+
+
+def _call_source(n: int) -> str:
+    """The source of the call template of kernels of ``n`` parameters (:func:`_fast_call`)."""
+    params = ", ".join(f"_aot_a{i}" for i in range(n))
+    return (f"def make_{n}(_aot_get, _aot_key, _aot_slow):\n"
+            f"    def call({params}):\n"
+            f"        _aot_e = _aot_get(_aot_key({params}))\n"
+            f"        if _aot_e is not None:\n"
+            f"            return _aot_e({params})\n"
+            f"        return _aot_slow({params})\n"
+            f"    return call\n")
+
+
+def _call_makers(arities, folder: Path | None = None) -> dict:
+    """``{n: make}``, the call templates of ``arities`` (:func:`_call_source`). Compiling them
+    costs ~0.4 ms each (~10 ms for a query process's 23), so their code is kept, marshalled, in
+    ``__pycache__`` beside this module (with its source, compared on load: as a ``.pyc``, made
+    once for this Python); where that cannot be written, compiled each time. ``folder``: where
+    the cache is (default: ``__pycache__`` beside this module)."""
+    import marshal
+    import zlib
+    source = "".join(_call_source(n) for n in sorted(arities))
+    path = (folder or Path(__file__).parent / "__pycache__") / (
+        f"aot-calls.{sys.implementation.cache_tag}.{zlib.crc32(source.encode()):08x}.bin")
+    code = None
+    try:
+        cached_source, cached_code = marshal.loads(path.read_bytes())
+        if cached_source == source:
+            code = cached_code
+    except Exception:                                 # noqa: BLE001  (none, damaged, another layout)
+        pass
+    if code is None:
+        code = compile(source, "<wikisearch.jit AotKernel call>", "exec")
+        try:
+            path.parent.mkdir(exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(marshal.dumps((source, code)))
+            os.replace(tmp, path)
+        except OSError:                               # a read-only install: compiled each time
+            pass
+    scope: dict = {}
+    exec(code, scope)
+    return {n: scope[f"make_{n}"] for n in arities}
 
 
 def _fast_call(get, key, slow, names):
     """A kernel's call where ``_aot_key`` is built: the export for the arguments' key, else
     ``slow`` (the Python key, then numba's JIT). Its parameters are the kernel's (``names``:
-    calls by keyword work); one template per number of parameters, compiled once, its code's
-    names replaced (no ``*args`` tuple, no ``**kwargs`` dict: a third of a short call's cost)."""
+    calls by keyword work); one template per number of parameters (:func:`_call_makers`), its
+    code's names replaced (no ``*args`` tuple, no ``**kwargs`` dict: a third of a short call's cost)."""
     n = len(names)
     make = _CALL_MAKERS.get(n)
     if make is None:
-        params = ", ".join(f"_aot_a{i}" for i in range(n))
-        source = (f"def make(_aot_get, _aot_key, _aot_slow):\n"
-                  f"    def call({params}):\n"
-                  f"        _aot_e = _aot_get(_aot_key({params}))\n"
-                  f"        if _aot_e is not None:\n"
-                  f"            return _aot_e({params})\n"
-                  f"        return _aot_slow({params})\n"
-                  f"    return call\n")
-        scope: dict = {}
-        exec(compile(source, "<wikisearch.jit AotKernel call>", "exec"), scope)
-        make = _CALL_MAKERS[n] = scope["make"]
+        with _AOT_LOCK:
+            if n not in _CALL_MAKERS:
+                _CALL_MAKERS.update(_call_makers((_CALL_ARITIES - set(_CALL_MAKERS)) | {n}))
+        make = _CALL_MAKERS[n]
     call = make(get, key, slow)
     code = call.__code__
     call.__code__ = code.replace(co_varnames=tuple(names) + code.co_varnames[n:])

@@ -35,6 +35,7 @@ import bisect
 import functools
 import os
 import re
+import sys
 import threading
 import unicodedata
 from itertools import accumulate
@@ -151,30 +152,50 @@ def char_class(ch: str) -> int:
 @functools.cache
 def class_table() -> np.ndarray:
     """``uint8[0x110000]``: :func:`char_class` of every code point, built once (~80 ms) and
-    cached beside this module, keyed by the Unicode version and the rules' source, so a
-    process's first query does not pay for it (as numba caches its kernels)."""
-    import hashlib
-    import inspect
-    rules = inspect.getsource(_build_class_table) + repr((_TABLE_PLANES, _CJK_RANGES, _ZERO_WIDTH_JOINERS))
-    key = hashlib.sha256(f"{unicodedata.unidata_version}|{rules}".encode()).hexdigest()[:16]
-    path = os.path.join(os.path.dirname(__file__), "__pycache__", f"analyze-classes-{key}.npy")
+    cached beside this module, keyed by the Unicode version and the rules (:func:`_class_rules`),
+    so a process's first query does not pay for it (as numba caches its kernels). The cached
+    table is mapped, not read: a query touches a few of its pages (1.1 MB). The file is named
+    by a CRC-32 of the rules and written beside them (``.rules``, compared on load: no
+    collision can give another rules' table; and no hashlib import, ~5 ms of a query process)."""
+    import zlib
+    rules = f"{unicodedata.unidata_version}|{_class_rules()}"
+    path = os.path.join(os.path.dirname(__file__), "__pycache__",
+                        f"analyze-classes-{zlib.crc32(rules.encode()):08x}.npy")
     try:
-        table = np.load(path)
-        if table.shape == (0x110000,) and table.dtype == np.uint8:
-            table.setflags(write=False)
+        with open(path[:-4] + ".rules", encoding="utf-8") as f:
+            same = f.read() == rules
+        table = np.asarray(np.load(path, mmap_mode="r")) if same else None   # (a plain read-only view)
+        if table is not None and table.shape == (0x110000,) and table.dtype == np.uint8:
             return table
     except (OSError, ValueError):
         pass
     table = _build_class_table()
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            np.save(f, table)
-        os.replace(tmp, path)
+        for name, write in ((path, lambda f: np.save(f, table)),            # the rules last: they
+                            (path[:-4] + ".rules", lambda f: f.write(rules.encode()))):   # vouch for it
+            tmp = f"{name}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f:
+                write(f)
+            os.replace(tmp, name)
     except OSError:   # a read-only install: build it each time
         pass
     return table
+
+
+def _class_rules() -> str:
+    """What :func:`_build_class_table` computes from, as text: its compiled code (bytecode, the
+    names and constants it uses, its comprehension's the same way: a change of the rules changes
+    it, a comment does not), the ranges it reads and the classes' numbers, and Python's version
+    (whose bytecode it is). Read from the code object rather than the source file
+    (``inspect.getsource`` tokenizes this module: ~5 ms of a query process's start)."""
+    def code_text(code) -> str:
+        consts = [code_text(c) if hasattr(c, "co_code") else               # (a frozenset's order
+                  repr(sorted(map(repr, c))) if isinstance(c, frozenset) else repr(c)   # is hash's)
+                  for c in code.co_consts]
+        return repr((code.co_code.hex(), code.co_names, code.co_varnames, consts))
+    return repr((sys.version_info[:2], code_text(_build_class_table.__code__), _TABLE_PLANES, _CJK_RANGES,
+                 sorted(_ZERO_WIDTH_JOINERS), (K.SEP, K.WORD, K.EXTEND, K.CJK)))
 
 
 def _build_class_table() -> np.ndarray:

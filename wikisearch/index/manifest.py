@@ -11,12 +11,12 @@ True
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from pathlib import Path
 
 from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOldError, IndexNotFoundError
+from wikisearch.fileio import sha256_hex
 
 #: Version of the index as a whole; each container file has its own version too.
 #: 2: the term dictionary's entries lost their per-term bound byte (never read by search).
@@ -40,7 +40,7 @@ SHARDS_FILE = "shards.json"
 def manifest_checksum(manifest: dict) -> str:
     """sha256 of the manifest's JSON without its ``checksum`` key (sorted keys)."""
     body = {k: v for k, v in manifest.items() if k != "checksum"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return sha256_hex(json.dumps(body, sort_keys=True, ensure_ascii=False).encode())
 
 
 def file_checksums(directory: Path, names: list[str]) -> dict:

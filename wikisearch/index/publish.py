@@ -20,10 +20,8 @@ PosixPath('.idx.gen000001')
 """
 from __future__ import annotations
 
-import glob
 import os
 import re
-import shutil
 from pathlib import Path
 
 from wikisearch.fileio import fsync_dir, kill_point
@@ -76,6 +74,7 @@ def recover(out: Path) -> str | None:
         fsync_dir(out.parent)
         return f"restored {out} from {old} (left by an interrupted publish)"
     if (out / MANIFEST).exists():
+        import shutil
         shutil.rmtree(old)
         return f"removed {old}, the index {out} replaced before an interruption"
     return None
@@ -84,6 +83,8 @@ def recover(out: Path) -> str | None:
 def publish(final: Path, out: Path) -> Path:
     """Make the finished index directory ``final`` the index at ``out`` (atomically); returns its
     generation directory. ``kill_point`` marks each step for the fault tests and benchmark."""
+    import glob                  # (glob and shutil: only a build's publish needs them, not a reader)
+    import shutil
     recover(out)
     for stale in out.parent.glob(f".{glob.escape(out.name)}.link.tmp*"):   # a killed publish's
         stale.unlink()
@@ -117,6 +118,7 @@ def remove_index(path) -> None:
     """Delete the index at ``path``: its link and every generation (a plain ``rm -r`` of the link
     leaves the generations behind), or a directory of the older layout; nothing if there is none.
     Any other directory at ``path`` is removed too (callers pass a path they own)."""
+    import shutil
     path = Path(path)
     gens = generations(path)
     if path.is_symlink():

@@ -28,7 +28,6 @@ import zlib
 from array import array
 from bisect import bisect_right
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +55,7 @@ def shipped_dictionary(language: str | None) -> bytes:
     """The zstd dictionary shipped for ``language`` (ISO code), or b"" when there is none."""
     if not language or not language.isalnum():
         return b""
+    from importlib import resources           # (only a build reads it: ~0.03 s of imports)
     f = resources.files("wikisearch").joinpath("data", DICTIONARY_FILE.format(language.lower()))
     return f.read_bytes() if f.is_file() else b""
 
@@ -120,9 +120,12 @@ def _libzstd():
         _LIBZSTD = None
         try:
             import ctypes
-            import ctypes.util
-            lib = ctypes.CDLL("libzstd.so.1" if sys.platform.startswith("linux") else
-                              ctypes.util.find_library("zstd") or "libzstd")
+            if sys.platform.startswith("linux"):
+                name = "libzstd.so.1"
+            else:                              # (ctypes.util imports subprocess: ~0.01 s)
+                import ctypes.util
+                name = ctypes.util.find_library("zstd") or "libzstd"
+            lib = ctypes.CDLL(name)
             if lib.ZSTD_versionNumber() >= 10400:   # 1.4: the calls below, stable since
                 vp, sz = ctypes.c_void_p, ctypes.c_size_t
                 for name, res, args in (

@@ -8,7 +8,6 @@ Part of the dump stage; import these names from :mod:`wikisearch.ingest.dump`.
 """
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -49,10 +48,23 @@ _LONG_CHARREF = re.compile(r"&#(?:[xX][0-9a-fA-F]{7,}|[0-9]{8,});?")
 def unescape_html(s: str) -> str:
     """``html.unescape``, except that a numeric reference too long to be a character (which
     makes it raise: "&#" and thousands of digits) becomes U+FFFD instead of an exception."""
+    unescape = _UNESCAPE or _html_unescape()
     try:
-        return html.unescape(s)
+        return unescape(s)
     except ValueError:
-        return html.unescape(_LONG_CHARREF.sub("\ufffd", s))
+        return unescape(_LONG_CHARREF.sub("\ufffd", s))
+
+
+_UNESCAPE = None
+
+
+def _html_unescape():
+    """``html.unescape``, imported on first use: html's entity table (~2,000 entries) is not
+    needed by a process that only reads an index's site (``SiteInfo``)."""
+    global _UNESCAPE
+    from html import unescape
+    _UNESCAPE = unescape
+    return unescape
 
 
 _REDIRECT_RE = re.compile(r"\s*+[#＃]\s*+([^\s\[:]++)\s*+:?\s*+\[\[([^\]|]*)")

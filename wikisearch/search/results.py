@@ -9,7 +9,6 @@
 """
 from __future__ import annotations
 
-import html
 import re
 
 from wikisearch.config import RankConfig
@@ -74,7 +73,10 @@ class Snippet:
         :meth:`html_slow` makes (a test compares them), with the escaping skipped where the text
         has nothing to escape (most snippets) and no generator per piece."""
         text = self.text
-        esc = html.escape if _ESCAPED.search(text) else _same
+        if _ESCAPED.search(text):
+            from html import escape as esc   # (html's entity table: not imported by the CLI)
+        else:
+            esc = _same
         out, pos = [], 0
         for a, b in self.highlights:
             if a > pos:
@@ -87,6 +89,7 @@ class Snippet:
 
     def html_slow(self) -> str:
         """The oracle of :meth:`html`: each piece escaped by ``html.escape``, highlights wrapped."""
+        import html
         return "".join(f'<span class="searchmatch">{html.escape(p)}</span>' if hl else html.escape(p)
                        for p, hl in self._parts())
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +96,7 @@ class ShardedSearcher:
         self.shards = [Searcher(r, collection=self.collection) for r in readers]
         self.reader = first
         self.n_docs = self.collection.n_docs
+        from concurrent.futures import ThreadPoolExecutor   # (one index alone needs no threads)
         self._pool = ThreadPoolExecutor(max(1, min(threads or len(readers), len(readers))),
                                         thread_name_prefix="wikisearch-shard")
 
