@@ -241,7 +241,7 @@ def _read_tail(buf, pos, end, n_masks, counts, last, tfs, t):
     return pos, last, code, t
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1, model,
                          out_docids, out_scores, out_fields, pos, out_bmax, bpos):
     """Decode the bit-packed list of ``n`` postings that is exactly ``buf`` and score it into the
@@ -357,7 +357,7 @@ def _term_tables(table, kept, weights, norm_a, norm_c):
     return n_terms, t_field, t_off, t_w, t_a, t_c
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _score_kept(m, docids, codes, starts, tfs, n_terms, t_field, t_off, t_w, t_a, t_c,
                 field_lengths, k1, model, vals):
     """``vals[i]`` = the score of kept posting ``i < m`` (document ``docids[i]``, mask code
