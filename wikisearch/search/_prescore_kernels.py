@@ -10,7 +10,12 @@ and its number of tfs, and into the terms a posting with that code adds (:func:`
 field, tf offset, weight and norm constants). A block is scored posting by posting
 (:func:`_score_kept`), BM25 without a branch on the posting's fields for the one- and two-field
 postings (nearly all); ``_add_field``/``_saturate`` (a field at a time over a block) remain for
-``_blockmax_kernels``.
+``_blockmax_kernels``. :func:`_score_kept` is inlined into :func:`bitpacked_score_into`
+(``inline="always"``, numba's IR inlining): a call per block passed it eleven arrays, each
+reference-counted on the way in and out (atomic operations), ~11 % of the kernel's time; the
+caller has its ``error_model="numpy"`` so that the inlined divisions keep their meaning (its own
+arithmetic is on integers, by constants). Inlining the stream readers too gained ~1 % more for
+twice the compile time (not done).
 
 The format is docs/FORMAT.md "Postings codecs"; :func:`bitpacked_decode_into` re-implements
 ``_codec_kernels.bitpacked_decode_into`` on the same block reader (tests compare the two on every
@@ -66,6 +71,41 @@ def _load_u64_jit(buf, p):
             for i in range(8):
                 v |= np.uint64(buf[p + i]) << np.uint64(8 * i)
             return v
+    return impl
+
+
+def prefetch_row(table, row):
+    """A hint that row ``row`` of the 2-d ``table`` will be read soon (nothing in plain Python;
+    in numba LLVM's ``prefetch`` of the row's first byte, for reading: the scoring pass reads
+    each kept posting's field lengths, a row of a table of every document's, in an order no
+    hardware prefetcher guesses)."""
+    return None
+
+
+@intrinsic
+def _prefetch_row(typingctx, table, row):
+    from llvmlite import ir
+    from numba.core import cgutils, types
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        r = context.cast(builder, args[1], signature.args[1], types.intp)
+        stride = builder.extract_value(ary.strides, 0)
+        ptr = builder.gep(builder.bitcast(ary.data, ir.IntType(8).as_pointer()), [builder.mul(r, stride)])
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), ir.IntType(32),
+                                                              ir.IntType(32), ir.IntType(32)]),
+            "llvm.prefetch.p0i8")
+        builder.call(fn, [ptr, ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), 3),
+                          ir.Constant(ir.IntType(32), 1)])
+        return context.get_dummy_value()
+    return types.none(table, row), codegen
+
+
+@overload(prefetch_row, jit_options={"nogil": True})
+def _prefetch_row_jit(table, row):
+    def impl(table, row):
+        _prefetch_row(table, row)
     return impl
 
 
@@ -241,7 +281,7 @@ def _read_tail(buf, pos, end, n_masks, counts, last, tfs, t):
     return pos, last, code, t
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1, model,
                          out_docids, out_scores, out_fields, pos, out_bmax, bpos):
     """Decode the bit-packed list of ``n`` postings that is exactly ``buf`` and score it into the
@@ -294,6 +334,7 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
             c = codes[k]
             fm = kept[c]
             kd[m0] = last
+            prefetch_row(field_lengths, min(last, n_docs - 1))   # (read by _score_kept below)
             kcode[m0] = c
             kstart[m0] = j
             j += counts[c]
@@ -357,7 +398,7 @@ def _term_tables(table, kept, weights, norm_a, norm_c):
     return n_terms, t_field, t_off, t_w, t_a, t_c
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _score_kept(m, docids, codes, starts, tfs, n_terms, t_field, t_off, t_w, t_a, t_c,
                 field_lengths, k1, model, vals):
     """``vals[i]`` = the score of kept posting ``i < m`` (document ``docids[i]``, mask code
