@@ -7,7 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from wikisearch.index.links import resolve_redirects
+from wikisearch.index.links import (read_alias_pieces, resolve_redirects, slice_alias_table, write_alias_table,
+                                    write_alias_table_of)
 from wikisearch.index.strings import StringTable
 
 from _oracle import resolve_redirects_slow
@@ -45,7 +46,7 @@ def test_fill_is_concat_and_checks_the_sizes():
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_resolve_redirects_matches_dict_code(seed):
+def test_resolve_redirects_matches_dict_code(seed, tmp_path):
     rng = random.Random(seed)
     titles = _words(rng, rng.randint(0, 60), "abcd")             # duplicates included
     pool = titles + _words(rng, 40, "abcde")
@@ -69,6 +70,19 @@ def test_resolve_redirects_matches_dict_code(seed):
     for src, d in want.items():
         expect[d].append(src)
     assert per_doc == expect
+    # aliases.bin gathered from the redirect titles a few at a time: the bytes of the whole table
+    write_alias_table(tmp_path / "whole.bin", offsets, alias_titles)
+    write_alias_table_of(tmp_path / "chunked.bin", got, len(titles), chunk=rng.randint(1, 7))
+    assert (tmp_path / "chunked.bin").read_bytes() == (tmp_path / "whole.bin").read_bytes()
+    # and a run of its documents (a shard's), copied in pieces, numbered from 0
+    lo = rng.randint(0, len(titles))
+    hi = rng.randint(lo, len(titles))
+    a, z = int(offsets[lo]), int(offsets[hi])
+    write_alias_table(tmp_path / "part.bin", offsets[lo:hi + 1] - offsets[lo], alias_titles.take(np.arange(a, z)))
+    slice_alias_table(tmp_path / "whole.bin", tmp_path / "sliced.bin", lo, hi)
+    assert (tmp_path / "sliced.bin").read_bytes() == (tmp_path / "part.bin").read_bytes()
+    pieces = list(read_alias_pieces(tmp_path / "whole.bin", lo, hi, chunk=3))
+    assert sum(len(ao) - 1 for ao, _t, _b in pieces) == hi - lo
 
 
 def test_redirect_chains_stop_after_five_hops():

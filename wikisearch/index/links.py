@@ -20,7 +20,7 @@ import numpy as np
 from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.config import FIELDS, N_FIELDS
 from wikisearch.fileio import pack_strings, unpack_strings, write_json_atomic
-from wikisearch.index.container import Container, write_container
+from wikisearch.index.container import Container, ContainerWriter, write_container
 from wikisearch.index.invert import Postings, invert_texts
 from wikisearch.index.segment import DocTable, TermWriter, write_docs
 from wikisearch.index.strings import StringTable
@@ -87,21 +87,43 @@ def _tables(paths: list[Path], name: str):
 @dataclass
 class Redirects:
     """Redirects resolved to documents, in the order a dict ``source -> docid`` filled in page
-    order would list them: ``sources`` (their titles) and ``docids`` (their targets)."""
+    order would list them: ``pairs`` (the pair whose source title is each one's; the titles are
+    ``src.take(pairs)``, :attr:`sources`) and ``docids`` (their targets). No title is copied:
+    ``src`` is every redirect pair's source title, ``pair_docs`` each pair's source title's
+    target (-1: not resolved), ``src_ids`` the titles' :meth:`StringTable.sorted_ids`."""
 
-    sources: StringTable
+    src: StringTable
+    pairs: np.ndarray           # int64
     docids: np.ndarray          # int64
+    pair_docs: np.ndarray       # int32 per pair
+    src_ids: np.ndarray         # int64 per pair
 
     def __len__(self) -> int:
         return len(self.docids)
 
-    def aliases(self, n_docs: int) -> tuple[np.ndarray, StringTable]:
-        """Each document's redirect titles, CSR: (offsets uint64[n_docs + 1], titles by docid)."""
-        by_doc = np.argsort(self.docids, kind="stable")
+    @property
+    def sources(self) -> StringTable:
+        return self.src.take(self.pairs)
+
+    def alias_pairs(self, n_docs: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each document's redirect titles, CSR, as pair ids: (offsets uint64[n_docs + 1], the
+        pairs whose source titles they are, by docid)."""
         counts = np.bincount(self.docids, minlength=n_docs) if len(self.docids) else np.zeros(n_docs, np.int64)
         offsets = np.zeros(n_docs + 1, np.uint64)
         np.cumsum(counts, out=offsets[1:])
-        return offsets, self.sources.take(by_doc)
+        return offsets, self.pairs[np.argsort(self.docids, kind="stable")]
+
+    def aliases(self, n_docs: int) -> tuple[np.ndarray, StringTable]:
+        """Each document's redirect titles, CSR: (offsets uint64[n_docs + 1], titles by docid)."""
+        offsets, pairs = self.alias_pairs(n_docs)
+        return offsets, self.src.take(pairs)
+
+    def find_docs(self, keys: StringTable) -> np.ndarray:
+        """For each key, the document a resolved redirect of that title points to, or -1."""
+        if len(self.src) == 0:
+            return np.full(len(keys), -1, np.int64)
+        r = self.src.find_last(keys, self.src_ids)
+        return np.where(r >= 0, self.pair_docs[np.maximum(r, 0)], -1).astype(np.int64)
 
 
 def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTable,
@@ -114,11 +136,12 @@ def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTab
     a time). A redirect whose title is a document's is
     dropped; for a title redirected twice, the later resolvable pair wins but the earlier keeps
     its place. Numpy and numba over the tables; ``testing.resolve_redirects_slow`` is the dict
-    version it is compared with.
+    version it is compared with. The result keeps ``src`` (no copy of its titles).
     """
     m = len(src)
     if m == 0:
-        return Redirects(StringTable.concat([]), np.zeros(0, np.int64))
+        return Redirects(src, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32),
+                         np.zeros(0, np.int64))
     # int32 ids and a bool where a value allows it, and each temporary dropped once used: this
     # runs over every redirect of the dump in the main process
     src_is_doc = titles.find_last(src, title_ids) >= 0
@@ -137,7 +160,6 @@ def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTab
         at += k
     if at != m:
         raise ValueError("fewer redirect targets than sources")
-    del src_ids
     cur = np.arange(m, dtype=np.int32)
     for _ in range(max_hops):
         step = (dst_doc[cur] < 0) & (next_pair[cur] >= 0)
@@ -151,20 +173,88 @@ def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTab
     sel = np.flatnonzero((target >= 0) & ~src_is_doc)
     del src_is_doc
     g = group[sel]
-    del group
     _, first = np.unique(g, return_index=True)
     _, last_rev = np.unique(g[::-1], return_index=True)
     del g
     last = len(sel) - 1 - last_rev
     place = sel[first]
     order = np.argsort(place, kind="stable")
-    return Redirects(src.take(place[order]), target[sel[last]][order].astype(np.int64))
+    pairs, docids = place[order].astype(np.int64), target[sel[last]][order].astype(np.int64)
+    del target, sel, first, last, place, order
+    by_group = np.full(m, -1, np.int32)    # each source title's target, at its lowest pair id
+    by_group[group[pairs]] = docids
+    pair_docs = by_group[group]
+    return Redirects(src, pairs, docids, pair_docs, src_ids)
 
 
 def write_alias_table(path: Path, offsets: np.ndarray, titles: StringTable) -> None:
     """``aliases.bin`` (ALIA): each document's redirect titles, CSR, for the alias segment's worker."""
     write_container(path, b"ALIA", {"alias_offsets": np.asarray(offsets, np.uint64),
                                     "title_offsets": titles.offsets, "title_blob": titles.blob})
+
+
+def write_alias_table_of(path: Path, redirects: Redirects, n_docs: int, chunk: int | None = None) -> None:
+    """``aliases.bin`` of resolved ``redirects`` (:meth:`Redirects.aliases`), the titles
+    gathered from ``redirects.src`` about ``chunk`` at a time: the bytes of
+    :func:`write_alias_table` without a copy of every redirect title."""
+    chunk = max(1, int(chunk or ALIAS_CHUNK))
+    offsets, pairs = redirects.alias_pairs(n_docs)
+    so = redirects.src.offsets
+    spans = [(a, min(len(pairs), a + chunk)) for a in range(0, len(pairs), chunk)]
+    size = sum(int((so[pairs[a:b] + 1] - so[pairs[a:b]]).sum()) for a, b in spans)
+
+    def title_offsets():
+        yield np.zeros(1, np.int64)
+        base = 0
+        for a, b in spans:
+            ends = np.cumsum(so[pairs[a:b] + 1] - so[pairs[a:b]]) + base
+            yield ends
+            base = int(ends[-1])
+    w = ContainerWriter(path, b"ALIA")
+    w.add("alias_offsets", offsets)
+    w.add_chunks("title_offsets", np.int64, (len(pairs) + 1,), title_offsets)
+    w.add_chunks("title_blob", np.uint8, (size,), lambda: (redirects.src.take(pairs[a:b]).blob for a, b in spans))
+    w.close()
+
+
+def read_alias_pieces(path: Path, lo: int, hi: int, chunk: int | None = None):
+    """The redirect titles of documents ``[lo, hi)`` of ``aliases.bin``, about ``chunk``
+    documents at a time, read with pread: (alias offsets, title offsets, blob) each, offsets
+    from 0 (what ``segment.DocColumns.aliases`` takes)."""
+    chunk = max(1, int(chunk or ALIAS_CHUNK))
+    c = Container(path, b"ALIA", sparse=True)
+    try:
+        for a in range(lo, hi, chunk):
+            b = min(hi, a + chunk)
+            ao = c.read("alias_offsets", 8 * a, 8 * (b + 1)).view(np.uint64).astype(np.int64)
+            x, y = int(ao[0]), int(ao[-1])
+            to = c.read("title_offsets", 8 * x, 8 * (y + 1)).view(np.int64)
+            yield ao - x, to - to[0], c.read("title_blob", int(to[0]), int(to[-1]))
+    finally:
+        c.close()
+
+
+def slice_alias_table(src: Path, path: Path, lo: int, hi: int) -> None:
+    """``aliases.bin`` of documents ``[lo, hi)`` of ``src`` (a shard's), renumbered from 0,
+    copied a piece at a time."""
+    pieces = lambda: read_alias_pieces(src, lo, hi)      # noqa: E731
+    n_alias = sum(int(ao[-1]) for ao, _t, _b in pieces())
+    size = sum(int(to[-1]) for _a, to, _b in pieces())
+
+    def offsets(which):
+        def make():
+            yield np.zeros(1, which[1])
+            base = 0
+            for piece in pieces():
+                o = piece[which[0]]
+                yield (o[1:] + base).astype(which[1])
+                base += int(o[-1])
+        return make
+    w = ContainerWriter(path, b"ALIA")
+    w.add_chunks("alias_offsets", np.uint64, (hi - lo + 1,), offsets((0, np.uint64)))
+    w.add_chunks("title_offsets", np.int64, (n_alias + 1,), offsets((1, np.int64)))
+    w.add_chunks("title_blob", np.uint8, (size,), lambda: (b for _a, _t, b in pieces()))
+    w.close()
 
 
 #: Redirect titles inverted at a time into one alias segment (:func:`build_alias_segments`): the
@@ -254,7 +344,6 @@ def count_inlinks(blocks: list[Path], titles: StringTable, title_ids: np.ndarray
                   redirects: Redirects, n_docs: int) -> np.ndarray:
     """Incoming-link counts per document; a link to a redirect counts for its target."""
     counts = np.zeros(n_docs, np.uint64)
-    red_ids = redirects.sources.sorted_ids()
     for b in blocks:
         c = Container(b / "links.bin", b"LINK")
         try:
@@ -265,8 +354,7 @@ def count_inlinks(blocks: list[Path], titles: StringTable, title_ids: np.ndarray
         d = titles.find_last(linked, title_ids)
         miss = np.flatnonzero(d < 0)
         if len(miss) and len(redirects):
-            r = redirects.sources.find_last(linked.take(miss), red_ids)
-            d[miss[r >= 0]] = redirects.docids[r[r >= 0]]
+            d[miss] = redirects.find_docs(linked.take(miss))
         hit = d >= 0
         np.add.at(counts, d[hit], n[hit])
     return np.minimum(counts, np.iinfo(np.uint32).max).astype(np.uint32)
