@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     for attr in ("_run_blocks", "_finalize", "_links", "_merge", "_merge_postings", "_write_block_maxima",
                  "_publish", "_close_pool"):
         ph.wrap(B.Builder, attr)
-    for attr in ("resolve_redirects", "count_inlinks", "write_docs_columns", "merge_stores",
+    for attr in ("title_lookups", "link_lookups", "resolve_looked_up", "count_inlinks", "write_docs_columns", "merge_stores",
                  "write_alias_table_of", "make_manifest", "release_free_memory"):
         ph.wrap(B, attr)
     if args.workers == 1:       # (run here; on a pool they are pickled by name: not wrapped)

@@ -35,8 +35,9 @@ from wikisearch.fileio import fsync_dir, kill_point, sniff_compression, write_js
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
-    build_alias_segments, count_inlinks, read_alias_pieces, read_redirect_sources, redirect_targets,
-    resolve_redirects, slice_alias_table, write_alias_table_of, write_links, write_redirects)
+    build_alias_segments, count_inlinks, link_lookups, read_alias_pieces, read_redirect_sources,
+    redirect_targets, resolve_looked_up, slice_alias_table, title_lookups, write_alias_table_of,
+    write_links, write_redirects)
 from wikisearch.index.manifest import FORMAT_VERSION, SHARDS_FILE, make_manifest
 from wikisearch.index.publish import publish, recover
 from wikisearch.index.merge import merge_range, plan_ranges_of, release_free_memory
@@ -511,22 +512,29 @@ class Builder:
         ``aliases`` (the path of ``aliases.bin``: each document's redirect titles), ``inlinks``,
         ``targets``, which the merge takes out and drops as it is done with each). Every title
         and redirect lives in numpy tables (``StringTable``): no Python object per document or
-        redirect; the titles are dropped once the redirects and in-links are resolved (the
-        merged ``docs.bin`` reads them again from the blocks, a block at a time)."""
+        redirect. Every lookup of a title (redirect sources and targets, linked titles) is done
+        first, a block's table at a time, and the titles dropped before the redirect titles are
+        read and resolved: the two tables never share the memory (the merged ``docs.bin`` reads
+        the titles again from the blocks, a block at a time)."""
+        work = self.work / "links"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
         titles = _concat_columns(readers, "title_offsets", "title_blob")
         n_docs = len(titles)
         title_ids = titles.sorted_ids()
         paths = [b / "redirects.bin" for b in blocks]
-        src = read_redirect_sources(paths)
-        redirects = resolve_redirects(titles, title_ids, src, redirect_targets(paths))
-        del src
-        inlinks = count_inlinks(blocks, titles, title_ids, redirects, n_docs)
+        # every lookup of a title first (a block's table at a time), then the titles go: the
+        # redirect titles and their resolution never share the memory with them
+        src_is_doc, dst_doc = title_lookups(titles, title_ids, paths)
+        link_docs = link_lookups(blocks, titles, title_ids, work)
         del titles
         title_order = title_ids.astype(np.int32)
         del title_ids
-        work = self.work / "links"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir()
+        release_free_memory()
+        src = read_redirect_sources(paths)
+        redirects = resolve_looked_up(src, src_is_doc, dst_doc, redirect_targets(paths))
+        del src, src_is_doc, dst_doc
+        inlinks = count_inlinks(blocks, link_docs, redirects, n_docs)
         write_alias_table_of(work / "aliases.bin", redirects, n_docs)
         targets = redirects.docids.astype(np.int32)
         del redirects

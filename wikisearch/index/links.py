@@ -132,30 +132,74 @@ def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTab
 
     ``titles``: every document's title (docid order), ``title_ids`` their :meth:`sorted_ids`;
     ``src``/``dst``: every redirect pair in page order (``dst``: one table, or tables of
-    consecutive runs of the pairs, e.g. a block's each: :func:`redirect_targets`, read one at
-    a time). A redirect whose title is a document's is
+    consecutive runs of the pairs, e.g. a block's each). A redirect whose title is a document's is
     dropped; for a title redirected twice, the later resolvable pair wins but the earlier keeps
     its place. Numpy and numba over the tables; ``testing.resolve_redirects_slow`` is the dict
-    version it is compared with. The result keeps ``src`` (no copy of its titles).
+    version it is compared with. The build looks the titles up first (:func:`title_lookups`, a
+    block at a time) and resolves without them (:func:`resolve_looked_up`): this is the two in one.
     """
+    parts = [dst] if isinstance(dst, StringTable) else list(dst)
+    src_is_doc = titles.find_last(src, title_ids) >= 0
+    dst_doc = np.concatenate([np.zeros(0, np.int32)] +
+                             [titles.find_last(p, title_ids).astype(np.int32) for p in parts])
+    return resolve_looked_up(src, src_is_doc, dst_doc, iter(parts), max_hops)
+
+
+def title_lookups(titles: StringTable, title_ids: np.ndarray, paths: list[Path]):
+    """For every redirect pair of the blocks' ``redirects.bin`` (page order): whether its source
+    is a document's title, and the document its target names (-1: none), looked up one block's
+    table at a time: (bool[m], int32[m]). With the in-links' lookups (:func:`link_lookups`),
+    all the build needs of the titles, which it can then drop before the redirects are resolved."""
+    src_is_doc, dst_doc = [], []
+    for (so, sb), (do, db) in zip(_tables(paths, "src"), _tables(paths, "dst")):
+        src_is_doc.append(titles.find_last(StringTable.from_arrays(so, sb), title_ids) >= 0)
+        dst_doc.append(titles.find_last(StringTable.from_arrays(do, db), title_ids).astype(np.int32))
+    return (np.concatenate([np.zeros(0, bool)] + src_is_doc),
+            np.concatenate([np.zeros(0, np.int32)] + dst_doc))
+
+
+def _linked(block: Path) -> tuple[StringTable, np.ndarray]:
+    c = Container(block / "links.bin", b"LINK")
+    try:
+        return (StringTable.from_arrays(c["title_offsets"], c["title_blob"]),
+                np.asarray(c["count"], np.uint64))
+    finally:
+        c.close()
+
+
+def link_lookups(blocks: list[Path], titles: StringTable, title_ids: np.ndarray, out: Path) -> list[Path]:
+    """The document each block's linked titles name (-1: none), one ``.npy`` file of int32 per
+    block under ``out`` (their paths), for :func:`count_inlinks` once the titles are gone."""
+    paths = []
+    for k, b in enumerate(blocks):
+        linked, _n = _linked(b)
+        paths.append(out / f"links-{k:06d}.npy")
+        np.save(paths[-1], titles.find_last(linked, title_ids).astype(np.int32))
+    return paths
+
+
+def resolve_looked_up(src: StringTable, src_is_doc: np.ndarray, dst_doc: np.ndarray, dst,
+                      max_hops: int = 5) -> Redirects:
+    """:func:`resolve_redirects` with the titles looked up already (:func:`title_lookups`):
+    ``src_is_doc`` and ``dst_doc`` per pair; ``dst`` the targets' tables in runs (for the chains
+    through other redirects). ``dst_doc`` is taken over (changed in place)."""
     m = len(src)
     if m == 0:
         return Redirects(src, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32),
                          np.zeros(0, np.int64))
+    if len(src_is_doc) != m or len(dst_doc) != m:
+        raise ValueError("redirect lookups of another length than the redirects")
     # int32 ids and a bool where a value allows it, and each temporary dropped once used: this
     # runs over every redirect of the dump in the main process
-    src_is_doc = titles.find_last(src, title_ids) >= 0
     src_ids = src.sorted_ids()
     group = np.empty(m, np.int32)      # per pair, the lowest pair id with the same source
     group[src_ids] = src_ids[src.run_starts(src_ids)]
-    dst_doc = np.empty(m, np.int32)
     next_pair = np.empty(m, np.int32)  # the last pair whose source is this target
     at = 0
     for part in ([dst] if isinstance(dst, StringTable) else dst):
         k = len(part)
         if at + k > m:
             raise ValueError("more redirect targets than sources")
-        dst_doc[at:at + k] = titles.find_last(part, title_ids)
         next_pair[at:at + k] = src.find_last(part, src_ids)
         at += k
     if at != m:
@@ -168,7 +212,7 @@ def resolve_redirects(titles: StringTable, title_ids: np.ndarray, src: StringTab
         cur[step] = next_pair[cur[step]]
     del next_pair
     target = dst_doc[cur]
-    del dst_doc, cur
+    del cur
     # one entry per distinct source: placed at its first resolvable pair, valued by its last
     sel = np.flatnonzero((target >= 0) & ~src_is_doc)
     del src_is_doc
@@ -340,21 +384,19 @@ def alias_postings(aliases: list[list[str]], analyzer: Analyzer):
     return postings, with_alias, lengths
 
 
-def count_inlinks(blocks: list[Path], titles: StringTable, title_ids: np.ndarray,
-                  redirects: Redirects, n_docs: int) -> np.ndarray:
-    """Incoming-link counts per document; a link to a redirect counts for its target."""
+def count_inlinks(blocks: list[Path], title_docs: list[Path], redirects: Redirects, n_docs: int) -> np.ndarray:
+    """Incoming-link counts per document; a link to a redirect counts for its target.
+    ``title_docs``: per block, the documents its linked titles name (:func:`link_lookups`)."""
     counts = np.zeros(n_docs, np.uint64)
-    for b in blocks:
-        c = Container(b / "links.bin", b"LINK")
-        try:
-            linked = StringTable.from_arrays(c["title_offsets"], c["title_blob"])
-            n = np.asarray(c["count"], np.uint64)
-        finally:
-            c.close()
-        d = titles.find_last(linked, title_ids)
+    for b, docs in zip(blocks, title_docs):
+        linked, n = _linked(b)
+        d = np.load(docs).astype(np.int64)
+        if len(d) != len(linked):
+            raise ValueError(f"{docs}: {len(d)} lookups for {len(linked)} linked titles")
         miss = np.flatnonzero(d < 0)
         if len(miss) and len(redirects):
             d[miss] = redirects.find_docs(linked.take(miss))
+        del linked
         hit = d >= 0
         np.add.at(counts, d[hit], n[hit])
     return np.minimum(counts, np.iinfo(np.uint32).max).astype(np.uint32)
