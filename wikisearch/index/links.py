@@ -214,17 +214,21 @@ def resolve_looked_up(src: StringTable, src_is_doc: np.ndarray, dst_doc: np.ndar
     target = dst_doc[cur]
     del cur
     # one entry per distinct source: placed at its first resolvable pair, valued by its last
-    sel = np.flatnonzero((target >= 0) & ~src_is_doc)
-    del src_is_doc
+    # (per group, by ufunc.at over int32 arrays: no sort of the pairs, no int64 temporaries)
+    sel = np.flatnonzero((target >= 0) & ~src_is_doc).astype(np.int32)
     g = group[sel]
-    _, first = np.unique(g, return_index=True)
-    _, last_rev = np.unique(g[::-1], return_index=True)
-    del g
-    last = len(sel) - 1 - last_rev
-    place = sel[first]
-    order = np.argsort(place, kind="stable")
-    pairs, docids = place[order].astype(np.int64), target[sel[last]][order].astype(np.int64)
-    del target, sel, first, last, place, order
+    first = np.full(m, m, np.int32)
+    np.minimum.at(first, g, sel)
+    last = np.full(m, -1, np.int32)
+    np.maximum.at(last, g, sel)
+    del g, sel
+    is_place = np.zeros(m, bool)
+    is_place[first[first < m]] = True
+    del first
+    pairs = np.flatnonzero(is_place)              # the places, ascending: the entries' order
+    del is_place
+    docids = target[last[group[pairs]]].astype(np.int64)
+    del last, target
     by_group = np.full(m, -1, np.int32)    # each source title's target, at its lowest pair id
     by_group[group[pairs]] = docids
     pair_docs = by_group[group]
