@@ -71,10 +71,11 @@ def main_peak_rss(cmd: list[str], env: dict) -> tuple[int, int, str]:
     return peak, proc.returncode, proc.stderr.read().decode(errors="replace")
 
 
-#: Bound on the main process's growth per article + redirect between the two sizes. What the
-#: build still holds whole in this version, at the redirect resolution's peak: titles and
-#: redirect titles (~15 bytes each here, + 8-byte offsets), the resolution's ids (~30 bytes a
-#: redirect), the titles' sort order (8 bytes a document).
+#: Bound on the main process's growth per article + redirect between the two sizes. Session 12
+#: measured 115-124 bytes with main's code and with the branch that halved the traced per-entry
+#: tables (titles and redirect resolution ~95 -> ~52 bytes an entry, docs.bin ~70 -> ~34): with
+#: blocks this small (~30 of them at 80K articles) the peak is the store merge's, and RSS keeps
+#: glibc's heap high-water, so this resident-memory test does not see the change; not tightened.
 MAX_BYTES_PER_ENTRY = 160
 
 
