@@ -121,14 +121,14 @@ def main(argv=None) -> int:
     for attr in ("_run_blocks", "_finalize", "_links", "_merge", "_merge_postings", "_write_block_maxima",
                  "_publish", "_close_pool"):
         ph.wrap(B.Builder, attr)
-    for attr in ("resolve_redirects", "count_inlinks", "merge_docs", "write_docs", "merge_stores",
-                 "write_alias_table", "make_manifest", "release_free_memory"):
+    for attr in ("title_lookups", "link_lookups", "resolve_looked_up", "count_inlinks", "write_docs_columns", "merge_stores",
+                 "write_alias_table_of", "make_manifest", "release_free_memory"):
         ph.wrap(B, attr)
     if args.workers == 1:       # (run here; on a pool they are pickled by name: not wrapped)
         for attr in ("alias_segment_job", "merge_range", "plan_ranges_of", "assemble_parts"):
             ph.wrap(B, attr)
     ph.wrap(B.StringTable, "concat", "StringTable.concat")
-    ph.wrap(L.Redirects, "aliases", "Redirects.aliases")
+    ph.wrap(L.Redirects, "alias_pairs", "Redirects.alias_pairs")
     ph.wrap(B.SegmentReader, "__init__", "SegmentReader")
     ph.wrap(B.Builder, "_run", "run_on_worker")
     if args.tracemalloc:

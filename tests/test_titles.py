@@ -2,12 +2,16 @@
 the plain dict code they replace."""
 from __future__ import annotations
 
+import collections
 import random
 
 import numpy as np
 import pytest
 
-from wikisearch.index.links import resolve_redirects
+from wikisearch.index.links import (
+    count_inlinks, link_lookups, read_alias_pieces, read_redirect_sources, redirect_targets, resolve_looked_up,
+    resolve_redirects, slice_alias_table, title_lookups, write_alias_table, write_alias_table_of, write_links,
+    write_redirects)
 from wikisearch.index.strings import StringTable
 
 from _oracle import resolve_redirects_slow
@@ -45,7 +49,7 @@ def test_fill_is_concat_and_checks_the_sizes():
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_resolve_redirects_matches_dict_code(seed):
+def test_resolve_redirects_matches_dict_code(seed, tmp_path):
     rng = random.Random(seed)
     titles = _words(rng, rng.randint(0, 60), "abcd")             # duplicates included
     pool = titles + _words(rng, 40, "abcde")
@@ -69,6 +73,19 @@ def test_resolve_redirects_matches_dict_code(seed):
     for src, d in want.items():
         expect[d].append(src)
     assert per_doc == expect
+    # aliases.bin gathered from the redirect titles a few at a time: the bytes of the whole table
+    write_alias_table(tmp_path / "whole.bin", offsets, alias_titles)
+    write_alias_table_of(tmp_path / "chunked.bin", got, len(titles), chunk=rng.randint(1, 7))
+    assert (tmp_path / "chunked.bin").read_bytes() == (tmp_path / "whole.bin").read_bytes()
+    # and a run of its documents (a shard's), copied in pieces, numbered from 0
+    lo = rng.randint(0, len(titles))
+    hi = rng.randint(lo, len(titles))
+    a, z = int(offsets[lo]), int(offsets[hi])
+    write_alias_table(tmp_path / "part.bin", offsets[lo:hi + 1] - offsets[lo], alias_titles.take(np.arange(a, z)))
+    slice_alias_table(tmp_path / "whole.bin", tmp_path / "sliced.bin", lo, hi)
+    assert (tmp_path / "sliced.bin").read_bytes() == (tmp_path / "part.bin").read_bytes()
+    pieces = list(read_alias_pieces(tmp_path / "whole.bin", lo, hi, chunk=3))
+    assert sum(len(ao) - 1 for ao, _t, _b in pieces) == hi - lo
 
 
 def test_redirect_chains_stop_after_five_hops():
@@ -80,3 +97,40 @@ def test_redirect_chains_stop_after_five_hops():
     want = resolve_redirects_slow(chain, {"T": 0})
     assert dict(zip(got.sources.strings(), got.docids.tolist())) == want
     assert "r0" not in want and "r2" in want
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_titles_looked_up_by_block_then_dropped_give_the_dict_code(seed, tmp_path):
+    """The build's order: every title lookup a block's table at a time (redirect sources and
+    targets, linked titles), then the redirects resolved and the in-links counted without the
+    titles: what the dicts give."""
+    rng = random.Random(seed)
+    titles = _words(rng, rng.randint(0, 50), "abcd")
+    pool = titles + _words(rng, 30, "abcde")
+    blocks, pairs_all, linked = [], [], []
+    for k in range(rng.randint(1, 4)):
+        b = tmp_path / f"b{k}"
+        b.mkdir()
+        pairs = [(rng.choice(pool), rng.choice(pool)) for _ in range(rng.randint(0, 40))]
+        write_redirects(b / "redirects.bin", pairs)
+        pairs_all += pairs
+        links = collections.Counter({rng.choice(pool): rng.randint(1, 3) for _ in range(rng.randint(0, 20))})
+        write_links(b / "links.bin", links)
+        blocks.append(b)
+        linked.append(links)
+    tt = StringTable.from_strings(titles)
+    ids = tt.sorted_ids()
+    paths = [b / "redirects.bin" for b in blocks]
+    src_is_doc, dst_doc = title_lookups(tt, ids, paths)
+    link_docs = link_lookups(blocks, tt, ids, tmp_path)
+    got = resolve_looked_up(read_redirect_sources(paths), src_is_doc, dst_doc, redirect_targets(paths))
+    docid_of = {t: i for i, t in enumerate(titles)}
+    want = resolve_redirects_slow(pairs_all, docid_of)
+    assert list(zip(got.sources.strings(), got.docids.tolist())) == list(want.items())
+    expect = [0] * len(titles)
+    for links in linked:
+        for t, c in links.items():
+            d = docid_of.get(t, want.get(t, -1))
+            if d >= 0:
+                expect[d] += c
+    assert count_inlinks(blocks, link_docs, got, len(titles)).tolist() == expect

@@ -35,14 +35,14 @@ from wikisearch.fileio import fsync_dir, kill_point, sniff_compression, write_js
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, write_block_maxima
 from wikisearch.index.invert import invert_texts
 from wikisearch.index.links import (
-    build_alias_segments, count_inlinks, read_redirect_sources, redirect_targets,
-    resolve_redirects, write_alias_table, write_links, write_redirects)
+    build_alias_segments, count_inlinks, link_lookups, read_alias_pieces, read_redirect_sources,
+    redirect_targets, resolve_looked_up, slice_alias_table, title_lookups, write_alias_table_of,
+    write_links, write_redirects)
 from wikisearch.index.manifest import FORMAT_VERSION, SHARDS_FILE, make_manifest
 from wikisearch.index.publish import publish, recover
-from wikisearch.index.merge import (
-    merge_docs, merge_range, plan_ranges_of, release_free_memory)
+from wikisearch.index.merge import merge_range, plan_ranges_of, release_free_memory
 from wikisearch.index.segment import (
-    DocTable, SegmentReader, TermWriter, assemble_parts, write_docs)
+    DocColumns, DocTable, SegmentReader, TermWriter, assemble_parts, write_docs, write_docs_columns)
 from wikisearch.index.store import encode_doc, merge_stores, shipped_dictionary, write_store
 from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
@@ -156,13 +156,6 @@ def warm_merge_worker() -> None:
     warmup()
 
 
-def _alias_slice(aliases: tuple, lo: int, hi: int) -> tuple:
-    """The CSR aliases of documents ``[lo, hi)`` (a shard's), renumbered from 0."""
-    offsets, table = aliases
-    a, b = int(offsets[lo]), int(offsets[hi])
-    return offsets[lo:hi + 1] - offsets[lo], table.take(np.arange(a, b))
-
-
 def _concat_columns(readers, offsets: str, blob: str) -> StringTable:
     """One string table of every reader's ``docs.bin`` strings (``offsets``/``blob``), filled in
     place (``StringTable.fill``): each reader's arrays are read in turn and dropped."""
@@ -178,6 +171,33 @@ def _concat_columns(readers, offsets: str, blob: str) -> StringTable:
             yield r.docs_c[offsets], r.docs_c[blob]
             r.docs_c.forget()
     return StringTable.fill(n, size, parts())
+
+
+def _doc_columns(readers, alias_table: Path, lo: int, alias_lengths: np.ndarray, inlinks: np.ndarray,
+                 title_order: np.ndarray) -> DocColumns:
+    """The merged ``docs.bin``'s columns, read a block's at a time from the block segments (page
+    ids, titles, field lengths with the redirect field's from ``alias_lengths``) and from
+    ``alias_table`` (the redirect titles of documents ``lo..``; ``aliases.bin``)."""
+    slot = FIELDS.index("redirect")
+
+    def each(column):
+        def make():
+            at = 0
+            for r in readers:
+                piece = column(r, at)
+                at += r.n_docs
+                yield piece
+                r.docs_c.forget()
+        return make
+
+    def lengths(r, at):
+        fl = np.array(r.field_lengths)
+        fl[:, slot] = alias_lengths[at:at + r.n_docs]
+        return fl
+    n = len(alias_lengths)
+    return DocColumns(n, each(lambda r, _at: r.page_ids), each(lengths),
+                      each(lambda r, _at: (r.docs_c["title_offsets"], r.docs_c["title_blob"])),
+                      lambda: read_alias_pieces(alias_table, lo, lo + n), inlinks, title_order)
 
 
 def _field_lengths(readers, n_docs: int) -> np.ndarray:
@@ -322,7 +342,7 @@ class Builder:
                     done.add(int(d.name))
                 else:       # a file lost since: build that block again
                     shutil.rmtree(d, ignore_errors=True)
-        for name in ("final", "merge"):
+        for name in ("final", "merge", "links"):
             shutil.rmtree(self.work / name, ignore_errors=True)
         return done
 
@@ -479,6 +499,7 @@ class Builder:
             links = self._links(readers, blocks)
             if self.shards == 1:
                 links["n_redirects"] = len(links.pop("targets"))
+                links["aliases"] = (links["aliases"], 0)
                 return self._merge(readers, blocks, links, self.work / "final", last=True)
             return self._merge_shards(readers, blocks, links)
         finally:
@@ -486,25 +507,40 @@ class Builder:
                 r.close()
 
     def _links(self, readers: list[SegmentReader], blocks: list[Path]):
-        """Titles, redirect aliases and in-links of every document (docids of the whole build),
-        and the target docid of every redirect (a dict: ``titles``, ``aliases``, ``inlinks``,
+        """Title order, redirect aliases and in-links of every document (docids of the whole
+        build), and the target docid of every redirect (a dict: ``n_docs``, ``title_order``,
+        ``aliases`` (the path of ``aliases.bin``: each document's redirect titles), ``inlinks``,
         ``targets``, which the merge takes out and drops as it is done with each). Every title
         and redirect lives in numpy tables (``StringTable``): no Python object per document or
-        redirect."""
+        redirect. Every lookup of a title (redirect sources and targets, linked titles) is done
+        first, a block's table at a time, and the titles dropped before the redirect titles are
+        read and resolved: the two tables never share the memory (the merged ``docs.bin`` reads
+        the titles again from the blocks, a block at a time)."""
+        work = self.work / "links"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
         titles = _concat_columns(readers, "title_offsets", "title_blob")
         n_docs = len(titles)
         title_ids = titles.sorted_ids()
         paths = [b / "redirects.bin" for b in blocks]
-        src = read_redirect_sources(paths)
-        redirects = resolve_redirects(titles, title_ids, src, redirect_targets(paths))
-        del src
-        inlinks = count_inlinks(blocks, titles, title_ids, redirects, n_docs)
+        # every lookup of a title first (a block's table at a time), then the titles go: the
+        # redirect titles and their resolution never share the memory with them
+        src_is_doc, dst_doc = title_lookups(titles, title_ids, paths)
+        link_docs = link_lookups(blocks, titles, title_ids, work)
+        del titles
+        title_order = title_ids.astype(np.int32)
         del title_ids
-        aliases = redirects.aliases(n_docs)          # CSR: (offsets per document, titles)
-        targets = redirects.docids
+        release_free_memory()
+        src = read_redirect_sources(paths)
+        redirects = resolve_looked_up(src, src_is_doc, dst_doc, redirect_targets(paths))
+        del src, src_is_doc, dst_doc
+        inlinks = count_inlinks(blocks, link_docs, redirects, n_docs)
+        write_alias_table_of(work / "aliases.bin", redirects, n_docs)
+        targets = redirects.docids.astype(np.int32)
         del redirects
         release_free_memory()
-        return {"titles": titles, "aliases": aliases, "inlinks": inlinks, "targets": targets}
+        return {"n_docs": n_docs, "title_order": title_order, "aliases": work / "aliases.bin",
+                "inlinks": inlinks, "targets": targets}
 
     def _merge_shards(self, readers, blocks, links: dict) -> Path:
         """``--shards N``: N indexes of consecutive runs of blocks with about equal document
@@ -514,7 +550,7 @@ class Builder:
         if len(readers) < self.shards:
             raise WikisearchError(f"--shards {self.shards} needs at least {self.shards} dump blocks, "
                                   f"but the input made {len(readers)}: give a smaller --block-size")
-        titles, aliases, inlinks, targets = (links[k] for k in ("titles", "aliases", "inlinks", "targets"))
+        order, aliases, inlinks, targets = (links[k] for k in ("title_order", "aliases", "inlinks", "targets"))
         cum = np.concatenate([[0], np.cumsum(counts)])
         cuts = [0]
         for s in range(1, self.shards):     # the block boundary nearest s/N of the documents
@@ -529,8 +565,10 @@ class Builder:
             a, b = cuts[s], cuts[s + 1]
             lo, hi = int(cum[a]), int(cum[b])
             names.append(f"shard-{s:03d}")
-            part = {"titles": titles.take(np.arange(lo, hi)), "aliases": _alias_slice(aliases, lo, hi),
-                    "inlinks": inlinks[lo:hi], "n_redirects": int(((targets >= lo) & (targets < hi)).sum())}
+            # the shard's title order: the whole order's documents of the shard (a stable order)
+            part = {"n_docs": hi - lo, "title_order": (order[(order >= lo) & (order < hi)] - lo).astype(np.int32),
+                    "aliases": (aliases, lo), "inlinks": inlinks[lo:hi],
+                    "n_redirects": int(((targets >= lo) & (targets < hi)).sum())}
             self._merge(readers[a:b], blocks[a:b], part, final / names[-1], last=s == self.shards - 1)
         write_json_atomic(final / SHARDS_FILE, {"format": "wikisearch-shards", "shards": names,
                                                 "documents": [int(cum[cuts[s + 1]] - cum[cuts[s]])
@@ -540,39 +578,45 @@ class Builder:
     def _merge(self, readers: list[SegmentReader], blocks: list[Path], links: dict, final: Path,
                last: bool) -> Path:
         """One index in ``final`` from ``blocks`` (all of them, or one shard's run); ``links``:
-        its documents' ``titles``, ``aliases``, ``inlinks`` and ``n_redirects``, taken out of the
-        dict so that each goes as soon as it is written (the main process never holds every
-        per-document table at once)."""
+        its documents' ``n_docs``, ``title_order``, ``aliases`` (``aliases.bin`` and the first
+        document's number in it), ``inlinks`` and ``n_redirects``, taken out of the dict so
+        that each goes as soon as it is written. Per document, the main process holds the
+        title order and in-links (to write) and the redirect field's lengths; the document
+        table is written a block at a time (:func:`_doc_columns`), and the field lengths are
+        read whole only for the block maxima."""
         scratch = self.work / "merge"
         for d in (final, scratch):
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir()
-        n_docs = len(links["titles"])
+        n_docs = links.pop("n_docs")
         n_redirects = links.pop("n_redirects")
-        write_alias_table(scratch / "aliases.bin", *links["aliases"])
+        table, lo = links.pop("aliases")
+        if self.shards > 1:     # the shard's documents' redirect titles, numbered from 0
+            slice_alias_table(table, scratch / "aliases.bin", lo, lo + n_docs)
+            table, lo = scratch / "aliases.bin", 0
         # on a worker when there is a pool: its analyzer and kernels are loaded already
-        alias_lengths, alias_dirs = self._run(alias_segment_job, str(scratch / "aliases.bin"),
+        alias_lengths, alias_dirs = self._run(alias_segment_job, str(table),
                                               self.ctx["analyzer"], str(scratch / "alias"), self.config.codec)
         doc_bases = np.cumsum([0] + [r.n_docs for r in readers])[:-1].tolist()
-        lengths = _field_lengths(readers, n_docs)
-        lengths[:, FIELDS.index("redirect")] = alias_lengths
-        del alias_lengths
         stats = self._merge_postings(blocks, doc_bases, alias_dirs, scratch, final)
         if last:
             wait(self._compiling)  # (first run: the search kernels, compiled by now)
             self._close_pool()   # the workers' memory goes before the document table is written
-        stats["avg_field_lengths"] = (lengths.mean(axis=0, dtype=np.float64) if n_docs else
-                                      np.zeros(N_FIELDS)).tolist()
-        total_field_lengths = lengths.sum(axis=0).tolist()
-        titles = links.pop("titles")
-        docs = merge_docs(readers, links.pop("aliases"), links.pop("inlinks"), titles, lengths)
-        docs.title_order = titles.sorted_ids().astype(np.int32)
-        del titles
-        write_docs(final / "docs.bin", docs)
-        del docs
+        totals = np.zeros(N_FIELDS, np.uint64)
         for r in readers:
+            totals += r.field_lengths.sum(axis=0, dtype=np.uint64)
             r.docs_c.forget()
+        totals[FIELDS.index("redirect")] = alias_lengths.sum(dtype=np.uint64)
+        # (what lengths.mean(axis=0, dtype=float64) gives: the sums are exact in float64)
+        stats["avg_field_lengths"] = (totals.astype(np.float64) / n_docs if n_docs else
+                                      np.zeros(N_FIELDS)).tolist()
+        total_field_lengths = totals.tolist()
+        write_docs_columns(final / "docs.bin", _doc_columns(
+            readers, table, lo, alias_lengths, links.pop("inlinks"), links.pop("title_order")))
         release_free_memory()
+        lengths = _field_lengths(readers, n_docs)
+        lengths[:, FIELDS.index("redirect")] = alias_lengths
+        del alias_lengths
         self._write_block_maxima(final, lengths, stats["avg_field_lengths"])
         del lengths
         release_free_memory()

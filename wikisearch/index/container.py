@@ -91,11 +91,24 @@ class ContainerWriter:
         size = sum(n for _p, _a, n in ranges)
         self._arrays.append((name, ranges, "|u1", (size,), size))
 
+    def add_chunks(self, name: str, dtype, shape: tuple, chunks) -> None:
+        """An array of ``shape`` whose bytes are the arrays ``chunks()`` yields, back to back
+        (``chunks``: a function returning a new iterator each call; called twice at close, once
+        for the CRC and once to write): a column far larger than memory written a piece at a
+        time, byte for byte what :meth:`add` of the whole array gives."""
+        dt = np.dtype(dtype).newbyteorder("<")
+        shape = tuple(int(x) for x in shape)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        self._arrays.append((name, _Chunks(chunks, dt), dt.str, shape, nbytes))
+
     def close(self) -> None:
         """Write the file (to ``path``), fsynced."""
         entries, offset = [], 0
         for name, a, dt, shape, nbytes in self._arrays:
-            crc = None if isinstance(a, list) else zlib.crc32(memoryview(a).cast("B") if nbytes else b"")
+            if isinstance(a, _Chunks):
+                crc = a.crc(nbytes)
+            else:
+                crc = None if isinstance(a, list) else zlib.crc32(memoryview(a).cast("B") if nbytes else b"")
             entries.append([name, dt, list(shape), offset, nbytes, crc])
             offset += nbytes + _pad(nbytes)
         toc = json.dumps({"meta": self.meta, "arrays": entries}, sort_keys=True,
@@ -109,6 +122,10 @@ class ContainerWriter:
                 if isinstance(a, list):
                     for p, start, length in a:
                         crc = _copy_file(p, f, crc, start, length)
+                elif isinstance(a, _Chunks):
+                    for buf in a.pieces(nbytes):
+                        f.write(buf)
+                        crc = zlib.crc32(buf, crc)
                 else:
                     buf = memoryview(a).cast("B") if nbytes else b""
                     f.write(buf)
@@ -120,6 +137,33 @@ class ContainerWriter:
             f.write(FOOTER.pack(crc, size, END_MAGIC))
             f.flush()
             os.fsync(f.fileno())
+
+
+class _Chunks:
+    """An array given as pieces (:meth:`ContainerWriter.add_chunks`)."""
+
+    def __init__(self, make, dtype: np.dtype):
+        self.make, self.dtype = make, dtype
+
+    def pieces(self, nbytes: int):
+        """The pieces' bytes in turn; raises ValueError unless they add up to ``nbytes``."""
+        done = 0
+        for piece in self.make():
+            a = np.ascontiguousarray(piece, dtype=self.dtype)
+            if a.nbytes == 0:
+                continue
+            done += a.nbytes
+            if done > nbytes:
+                raise ValueError("array pieces longer than announced")
+            yield memoryview(a).cast("B")
+        if done != nbytes:
+            raise ValueError(f"array pieces shorter than announced ({done} of {nbytes} bytes)")
+
+    def crc(self, nbytes: int) -> int:
+        crc = 0
+        for buf in self.pieces(nbytes):
+            crc = zlib.crc32(buf, crc)
+        return crc
 
 
 def _copy_file(path: Path, out, crc: int, start: int = 0, length: int | None = None) -> int:

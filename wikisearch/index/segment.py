@@ -81,6 +81,105 @@ def write_docs(path, docs: DocTable) -> None:
     }, meta={"n_docs": n, "fields": list(FIELDS), "doc_block": DOC_BLOCK})
 
 
+@dataclass
+class DocColumns:
+    """The columns of a ``docs.bin`` too large to hold at once (the merged index's), each as
+    pieces in docid order: functions returning a new iterator of pieces each call (a column is
+    read twice: once for its checksums, once to write it). :func:`write_docs_columns` writes from
+    them the bytes :func:`write_docs` writes from the whole :class:`DocTable`.
+
+    ``titles()``: ``(offsets, blob)`` per piece, the piece's documents' titles (``offsets``:
+    ``k + 1`` values, any base, into ``blob``); ``aliases()``: ``(alias_offsets, title_offsets,
+    blob)`` per piece, its documents' redirect titles (``alias_offsets``: ``k + 1`` values, any
+    base, into ``title_offsets``, whose values, any base, point into ``blob``)."""
+
+    n: int
+    page_ids: object                     # () -> iterator of int64[k]
+    field_lengths: object                # () -> iterator of uint32[k, N_FIELDS]
+    titles: object
+    aliases: object
+    inlinks: np.ndarray                  # uint32[n]
+    title_order: np.ndarray | None = None
+
+
+def _title_pieces(cols: DocColumns):
+    """(per-document byte offsets from 0, blob) of each titles piece."""
+    for o, blob in cols.titles():
+        o = np.asarray(o, np.int64)
+        if len(o) > 1:
+            yield o - o[0], np.asarray(blob)[int(o[0]):int(o[-1])]
+
+
+def _alias_pieces(cols: DocColumns):
+    """(alias offsets from 0, title offsets from 0, blob) of each aliases piece."""
+    for ao, to, blob in cols.aliases():
+        ao, to = np.asarray(ao, np.int64), np.asarray(to, np.int64)
+        if len(ao) > 1:
+            to = to[int(ao[0]):int(ao[-1]) + 1]
+            yield ao - ao[0], to - to[0], np.asarray(blob)[int(to[0]):int(to[-1])]
+
+
+def _block_crcs(pieces, n: int) -> tuple[np.ndarray, int]:
+    """CRC-32 of the bytes of every ``DOC_BLOCK`` documents (``pieces``: (per-document byte
+    offsets from 0, blob) in docid order), as :func:`_cut_crcs` gives them of the whole column;
+    and the column's bytes."""
+    crcs, crc, at, size = [], 0, 0, 0
+    for o, blob in pieces:
+        raw = memoryview(np.ascontiguousarray(blob)).cast("B")
+        k, prev = len(o) - 1, 0
+        for j in range((-at) % DOC_BLOCK or DOC_BLOCK, k + 1, DOC_BLOCK):
+            crcs.append(zlib.crc32(raw[int(o[prev]):int(o[j])], crc))
+            crc, prev = 0, j
+        crc = zlib.crc32(raw[int(o[prev]):int(o[k])], crc)
+        at, size = at + k, size + int(o[k])
+    if at != n:
+        raise ValueError(f"document pieces hold {at} documents, not {n}")
+    if n % DOC_BLOCK:
+        crcs.append(crc)
+    return np.asarray(crcs, np.uint32), size
+
+
+def _offsets_column(pieces):
+    """uint64 offsets of the pieces' items joined (``pieces``: offsets from 0 each)."""
+    def make():
+        yield np.zeros(1, np.uint64)
+        base = 0
+        for o in pieces():
+            yield (o[1:] + base).astype(np.uint64)
+            base += int(o[-1])
+    return make
+
+
+def write_docs_columns(path, cols: DocColumns) -> None:
+    """``docs.bin`` from columns given as pieces (:class:`DocColumns`), a piece at a time: the
+    bytes :func:`write_docs` writes of the same table, without the whole table in memory."""
+    n = cols.n
+    title_crc, title_bytes = _block_crcs(_title_pieces(cols), n)
+    counted = [0]
+
+    def alias_docs():
+        for ao, to, blob in _alias_pieces(cols):
+            counted[0] += int(ao[-1])
+            yield to[ao], blob
+    alias_crc, alias_bytes = _block_crcs(alias_docs(), n)
+    n_alias = counted[0]
+    w = ContainerWriter(path, b"DOCS", meta={"n_docs": n, "fields": list(FIELDS), "doc_block": DOC_BLOCK})
+    if cols.title_order is not None:
+        w.add("title_order", np.asarray(cols.title_order, np.int32))
+    w.add("title_block_crc", title_crc)
+    w.add("alias_block_crc", alias_crc)
+    w.add_chunks("page_id", np.int64, (n,), cols.page_ids)
+    w.add_chunks("field_lengths", np.uint32, (n, N_FIELDS), cols.field_lengths)
+    w.add_chunks("title_offsets", np.uint64, (n + 1,), _offsets_column(lambda: (o for o, _b in _title_pieces(cols))))
+    w.add_chunks("title_blob", np.uint8, (title_bytes,), lambda: (b for _o, b in _title_pieces(cols)))
+    w.add_chunks("alias_offsets", np.uint64, (n + 1,), _offsets_column(lambda: (ao for ao, _t, _b in _alias_pieces(cols))))
+    w.add_chunks("alias_title_offsets", np.uint64, (n_alias + 1,),
+                 _offsets_column(lambda: (t for _a, t, _b in _alias_pieces(cols))))
+    w.add_chunks("alias_blob", np.uint8, (alias_bytes,), lambda: (b for _a, _t, b in _alias_pieces(cols)))
+    w.add("inlinks", np.asarray(cols.inlinks, np.uint32))
+    w.close()
+
+
 def _cut_crcs(blob: np.ndarray, cuts: list[int]) -> np.ndarray:
     """CRC-32 of ``blob[cuts[i]:cuts[i+1]]`` for each i."""
     raw = memoryview(np.ascontiguousarray(blob)).cast("B")

@@ -18,7 +18,8 @@ from wikisearch.jit import readonly
 from wikisearch.search.rank import field_mask, idf as idf_of, kernel_params
 
 ALL_FIELDS = np.int64(field_mask(None))
-_BATCH_BLOCKS = 4096                   # dictionary blocks read at a time when building
+_BATCH_BLOCKS = 512                    # dictionary blocks read at a time when building (the
+#: decoder's outputs for a batch take ~15 KB a block at their peak: 4096 took 61 MB, session 12)
 #: Block entries whose data (24 bytes each) a searcher keeps between queries, for the lists that
 #: recur in queries (their place in postings.bin, idf and blocks: no per-query lookups).
 _BLOCKS_KEPT = 1 << 20
