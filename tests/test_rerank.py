@@ -277,18 +277,24 @@ def test_eval_rerank_cli(index, tmp_path):
     assert report["n_queries"] == 2 and report["measures"]["nDCG@10"] > 0
 
 
-def test_known_item_set_is_descriptive():
-    """The committed generated set: 6-10 words, none sharing a term with the page's title, a
-    balanced train / held-out split, one page per query."""
-    from wikisearch.analysis.analyzer import Analyzer
-    folder = ROOT / "benchmarks" / "data" / "known-item"
-    an = Analyzer()
+def _known_item_files(name: str):
+    """A committed generated set (benchmarks/data/NAME): {qid: query}, {qid: split}, {qid: [titles]}."""
+    folder = ROOT / "benchmarks" / "data" / name
     queries = dict(l.split("\t") for l in (folder / "queries.tsv").read_text().splitlines())
     split = dict(l.split("\t") for l in (folder / "split.tsv").read_text().splitlines())
     qrels = {}
     for line in (folder / "qrels.txt").read_text().splitlines():
         qid, _, rest = line.partition(" 0 ")
         qrels.setdefault(qid, []).append(rest.rsplit(" ", 1)[0])
+    return queries, split, qrels
+
+
+def test_known_item_set_is_descriptive():
+    """The committed generated set: 6-10 words, none sharing a term with the page's title, a
+    balanced train / held-out split, one page per query."""
+    from wikisearch.analysis.analyzer import Analyzer
+    an = Analyzer()
+    queries, split, qrels = _known_item_files("known-item")
     assert set(queries) == set(split) == set(qrels) and len(queries) >= 500
     assert sorted(set(split.values())) == ["heldout", "train"]
     assert abs(sum(v == "train" for v in split.values()) - len(split) / 2) <= 1
@@ -304,20 +310,10 @@ def test_noisy_known_item_set_is_descriptive_and_apart():
     in the first known-item set (nothing trains on it, and the two sets never share a page)."""
     from wikisearch.analysis.analyzer import Analyzer
     an = Analyzer()
-
-    def load(name):
-        folder = ROOT / "benchmarks" / "data" / name
-        queries = dict(l.split("\t") for l in (folder / "queries.tsv").read_text().splitlines())
-        split = dict(l.split("\t") for l in (folder / "split.tsv").read_text().splitlines())
-        qrels = {}
-        for line in (folder / "qrels.txt").read_text().splitlines():
-            qid, _, rest = line.partition(" 0 ")
-            qrels.setdefault(qid, []).append(rest.rsplit(" ", 1)[0])
-        return queries, split, qrels
-    queries, split, qrels = load("known-item-noisy")
+    queries, split, qrels = _known_item_files("known-item-noisy")
     assert set(queries) == set(split) == set(qrels) and len(queries) >= 500
     assert set(split.values()) == {"heldout"}
-    first = {t for ts in load("known-item")[2].values() for t in ts}
+    first = {t for ts in _known_item_files("known-item")[2].values() for t in ts}
     for q, text in queries.items():
         words = text.split()
         assert 6 <= len(words) <= 10 and len(set(an.terms(text))) == len(words), text
