@@ -26,7 +26,7 @@ from wikisearch.index import _merge_kernels as MK
 from wikisearch.index import _termdict_kernels as TK
 from wikisearch.index import pycodec
 from wikisearch.index.codec import get_codec
-from wikisearch.index.segment import DocTable, SegmentReader, TermWriter
+from wikisearch.index.segment import SegmentReader, TermWriter
 from wikisearch.index.termdict import TERM_BLOCK
 
 #: The merge kernels run as Python here (``jit.interpreted``): the bit-packed lists are gathered
@@ -341,25 +341,5 @@ class _MergeContext:
         return out
 
 
-def merge_docs(readers: list[SegmentReader], aliases, inlinks: np.ndarray, titles,
-               field_lengths: np.ndarray) -> DocTable:
-    """Concatenate the blocks' document tables (page ids), with every document's ``titles`` and
-    ``field_lengths`` (redirect field included, as the build has them already), redirect
-    ``aliases`` (lists per document, or CSR as ``DocTable.aliases`` takes them) and in-link
-    counts."""
-    n = sum(r.n_docs for r in readers)
-    page_ids = np.zeros(n, np.int64)
-    at = 0
-    for r in readers:
-        page_ids[at:at + r.n_docs] = r.page_ids
-        at += r.n_docs
-    return DocTable(page_ids, titles, field_lengths, aliases, inlinks.astype(np.uint32, copy=False))
-
-
-def title_order(titles: list[str]) -> np.ndarray:
-    """Docids sorted by title (UTF-8 byte order), for title lookups by binary search."""
-    return np.asarray(sorted(range(len(titles)), key=titles.__getitem__), np.int32)
-
-
-__all__ = ["plan_ranges", "plan_ranges_of", "merge_range", "merge_docs", "title_order",
+__all__ = ["plan_ranges", "plan_ranges_of", "merge_range",
            "warmup", "release_free_memory"]
