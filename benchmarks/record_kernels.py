@@ -59,6 +59,15 @@ def workload(work: Path) -> None:
             s.suggest(prefix, fuzzy=False)
         for title in ("Angela Merkel", "Berlin"):
             s.doc(title).fields
+    # The exact count's merge path (count_union), which the searcher takes for lists holding fewer
+    # postings than n_docs / 64: never on the 24-document sample (n_docs >> 6 == 0), where every
+    # count takes the bitset. Called here with the types the searcher passes (int64 list bounds,
+    # the int32 docid arena, the int32 excluded docids), or a query process on a real index would
+    # compile it on first count (numba imported: ~0.5 s of `wikisearch query`'s start).
+    import numpy as np
+    from wikisearch.search import _maxscore_kernels as MK
+    MK.count_union(np.array([0, 3], np.int64), np.array([3, 5], np.int64),
+                   np.array([1, 4, 7, 4, 9], np.int32), np.array([7], np.int32))
     again = Searcher(idx)                        # spelling.bin read back (read-only arrays)
     again.search("berlinn furnitur", correct=True)
     r = s.reader
