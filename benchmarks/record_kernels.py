@@ -68,6 +68,13 @@ def workload(work: Path) -> None:
     from wikisearch.search import _maxscore_kernels as MK
     MK.count_union(np.array([0, 3], np.int64), np.array([3, 5], np.int64),
                    np.array([1, 4, 7, 4, 9], np.int32), np.array([7], np.int32))
+    # StringTable.take (gather_strings): a build's alias table and its link resolution take
+    # redirect titles by id, which the sample's build (2 redirects) no longer reaches in this
+    # process since the build writes aliases.bin in chunks; called on a table as the build makes
+    # them (from_arrays / fill: writable copies in memory).
+    from wikisearch.index.strings import StringTable
+    t = StringTable.from_strings(["Berlin", "Bonn", "Köln"])
+    StringTable.from_arrays(t.offsets, t.blob).take([2, 0])
     again = Searcher(idx)                        # spelling.bin read back (read-only arrays)
     again.search("berlinn furnitur", correct=True)
     r = s.reader
