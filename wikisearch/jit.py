@@ -943,7 +943,7 @@ def _load_aot() -> tuple[dict | None, str]:
     if stamp != manifest["stamp"]:
         return None, "compiled kernels and their manifest are of different builds: numba's JIT"
     if not verified:
-        _remember(record_path, json.dumps(record))
+        _remember(record_path, json.dumps(record).encode("utf-8"))
     table = {}
     for module, funcs in manifest["kernels"].items():
         for func, exports in funcs.items():
@@ -965,12 +965,13 @@ def _source_stats(here: Path, rels) -> dict:
     return out
 
 
-def _remember(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically; nothing where it cannot (a read-only install)."""
+def _remember(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (a file of this process's own, then renamed);
+    nothing where it cannot (a read-only install)."""
     try:
         path.parent.mkdir(exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:
         pass
@@ -1237,13 +1238,7 @@ def _call_makers(arities, folder: Path | None = None) -> dict:
         pass
     if code is None:
         code = compile(source, "<wikisearch.jit AotKernel call>", "exec")
-        try:
-            path.parent.mkdir(exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(marshal.dumps((source, code)))
-            os.replace(tmp, path)
-        except OSError:                               # a read-only install: compiled each time
-            pass
+        _remember(path, marshal.dumps((source, code)))    # (a read-only install: compiled each time)
     scope: dict = {}
     exec(code, scope)
     return {n: scope[f"make_{n}"] for n in arities}
