@@ -22,7 +22,7 @@ from wikisearch.config import FIELDS, N_FIELDS
 from wikisearch.fileio import pack_strings, unpack_strings, write_json_atomic
 from wikisearch.index.container import Container, ContainerWriter, write_container
 from wikisearch.index.invert import Postings, invert_texts
-from wikisearch.index.segment import DocTable, TermWriter, write_docs
+from wikisearch.index.segment import DocTable, TermWriter, joined_offsets, write_docs
 from wikisearch.index.strings import StringTable
 
 
@@ -289,18 +289,10 @@ def slice_alias_table(src: Path, path: Path, lo: int, hi: int) -> None:
     n_alias = sum(int(ao[-1]) for ao, _t, _b in pieces())
     size = sum(int(to[-1]) for _a, to, _b in pieces())
 
-    def offsets(which):
-        def make():
-            yield np.zeros(1, which[1])
-            base = 0
-            for piece in pieces():
-                o = piece[which[0]]
-                yield (o[1:] + base).astype(which[1])
-                base += int(o[-1])
-        return make
     w = ContainerWriter(path, b"ALIA")
-    w.add_chunks("alias_offsets", np.uint64, (hi - lo + 1,), offsets((0, np.uint64)))
-    w.add_chunks("title_offsets", np.int64, (n_alias + 1,), offsets((1, np.int64)))
+    w.add_chunks("alias_offsets", np.uint64, (hi - lo + 1,), joined_offsets(lambda: (a for a, _t, _b in pieces())))
+    w.add_chunks("title_offsets", np.int64, (n_alias + 1,),
+                 joined_offsets(lambda: (t for _a, t, _b in pieces()), np.int64))
     w.add_chunks("title_blob", np.uint8, (size,), lambda: (b for _a, _t, b in pieces()))
     w.close()
 

@@ -139,13 +139,14 @@ def _block_crcs(pieces, n: int) -> tuple[np.ndarray, int]:
     return np.asarray(crcs, np.uint32), size
 
 
-def _offsets_column(pieces):
-    """uint64 offsets of the pieces' items joined (``pieces``: offsets from 0 each)."""
+def joined_offsets(pieces, dtype=np.uint64):
+    """For :meth:`ContainerWriter.add_chunks`: the offsets (``dtype``) of the items of
+    ``pieces()`` joined (``pieces``: a function returning a new iterator of offsets, from 0 each)."""
     def make():
-        yield np.zeros(1, np.uint64)
+        yield np.zeros(1, dtype)
         base = 0
         for o in pieces():
-            yield (o[1:] + base).astype(np.uint64)
+            yield (o[1:] + base).astype(dtype)
             base += int(o[-1])
     return make
 
@@ -170,11 +171,11 @@ def write_docs_columns(path, cols: DocColumns) -> None:
     w.add("alias_block_crc", alias_crc)
     w.add_chunks("page_id", np.int64, (n,), cols.page_ids)
     w.add_chunks("field_lengths", np.uint32, (n, N_FIELDS), cols.field_lengths)
-    w.add_chunks("title_offsets", np.uint64, (n + 1,), _offsets_column(lambda: (o for o, _b in _title_pieces(cols))))
+    w.add_chunks("title_offsets", np.uint64, (n + 1,), joined_offsets(lambda: (o for o, _b in _title_pieces(cols))))
     w.add_chunks("title_blob", np.uint8, (title_bytes,), lambda: (b for _o, b in _title_pieces(cols)))
-    w.add_chunks("alias_offsets", np.uint64, (n + 1,), _offsets_column(lambda: (ao for ao, _t, _b in _alias_pieces(cols))))
+    w.add_chunks("alias_offsets", np.uint64, (n + 1,), joined_offsets(lambda: (ao for ao, _t, _b in _alias_pieces(cols))))
     w.add_chunks("alias_title_offsets", np.uint64, (n_alias + 1,),
-                 _offsets_column(lambda: (t for _a, t, _b in _alias_pieces(cols))))
+                 joined_offsets(lambda: (t for _a, t, _b in _alias_pieces(cols))))
     w.add_chunks("alias_blob", np.uint8, (alias_bytes,), lambda: (b for _a, _t, b in _alias_pieces(cols)))
     w.add("inlinks", np.asarray(cols.inlinks, np.uint32))
     w.close()
