@@ -162,13 +162,17 @@ class _QueryCommand(click.Command):
         return super().parse_args(ctx, known + ["--"] + words)
 
 
-def _fast_start() -> None:
+def _fast_start(blas: bool = False) -> None:
     """A one-shot process: numba's import without what it imports for nothing here (yaml,
     scipy) and no BLAS probe (``search.startup.fast_start``). Called before anything imports
     numba: importing ``wikisearch.search.searcher`` (its kernels) does, and then it is too late.
     Also :func:`search.startup.quick_exit`: a read-only command's process ends without the
-    interpreter's garbage collections over numba's objects (~0.1 s after the last line)."""
-    from wikisearch.search.startup import fast_start, quick_exit
+    interpreter's garbage collections over numba's objects (~0.1 s after the last line). Unless
+    ``blas`` (dense vectors), numpy's BLAS starts no threads (``search.startup.no_blas_threads``:
+    this module does not import numpy, so the command's first use of it comes after this)."""
+    from wikisearch.search.startup import fast_start, no_blas_threads, quick_exit
+    if not blas:
+        no_blas_threads()
     fast_start()
     quick_exit()
 
@@ -259,7 +263,7 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
     Field words (scored in that field): t: b: i: c: l: r: insource:
     Filters (restrict, do not score): intitle: incategory: linksto:
     """
-    _fast_start()
+    _fast_start(blas=mode != "lexical")
     if mode == "lexical":
         _interpret_if_small(list(index_dirs) or [_default_index()], "searching", search=True)
     from wikisearch.search.sharded import open as open_searcher

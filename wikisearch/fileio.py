@@ -15,8 +15,10 @@ import contextlib
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:                  # (numpy is imported where used: the CLI imports this module
+    import numpy as np             # before it knows whether the command wants numpy's BLAS threads)
 
 #: Leading bytes of the compressed formats wikisearch reads, and their names.
 COMPRESSION_MAGIC = ((b"BZh", "bz2"), (b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"))
@@ -116,6 +118,7 @@ def write_json_atomic(path, obj) -> None:
 
 def pack_strings(items) -> tuple[np.ndarray, np.ndarray]:
     """Strings -> (offsets uint64[n+1], UTF-8 blob uint8[]); lone surrogates survive."""
+    import numpy as np
     encoded = [s.encode("utf-8", "surrogatepass") for s in items]
     offsets = np.zeros(len(encoded) + 1, np.uint64)
     if encoded:
@@ -125,6 +128,7 @@ def pack_strings(items) -> tuple[np.ndarray, np.ndarray]:
 
 def unpack_strings(offsets: np.ndarray, blob: np.ndarray) -> list[str]:
     """The inverse of :func:`pack_strings` (any integer offsets)."""
+    import numpy as np
     raw = np.asarray(blob).tobytes()
     o = np.asarray(offsets).tolist()
     return [raw[o[i]:o[i + 1]].decode("utf-8", "surrogatepass") for i in range(len(o) - 1)]
@@ -154,4 +158,5 @@ def json_safe(text: str) -> str:
 
 def string_at(offsets: np.ndarray, blob: np.ndarray, i: int) -> str:
     """String ``i`` of a packed table, without unpacking the others."""
+    import numpy as np
     return np.asarray(blob[int(offsets[i]):int(offsets[i + 1])]).tobytes().decode("utf-8", "surrogatepass")

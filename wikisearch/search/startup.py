@@ -126,6 +126,23 @@ def fast_start() -> None:
         sys.meta_path.insert(0, _OnFirstImport(_ARRAYMATH, _scipy))
 
 
+#: OpenBLAS's thread count (numpy's BLAS in its wheels): read once, when numpy loads it.
+_BLAS_THREADS = "OPENBLAS_NUM_THREADS"
+
+
+def no_blas_threads() -> bool:
+    """numpy's BLAS without its thread pool in this process: ``OPENBLAS_NUM_THREADS=1`` unless
+    the environment sets it. For processes that do no linear algebra, such as a lexical search:
+    OpenBLAS starts a thread per core when numpy is imported, and each spins a while waiting for
+    work, ~25 ms of CPU of a ``wikisearch query`` and more of its wall time on a busy machine
+    (benchmarks/results/cold-start.md, session 13). Only before numpy's first import (False,
+    nothing set, after it); child processes inherit the variable."""
+    if "numpy" in sys.modules:
+        return False
+    os.environ.setdefault(_BLAS_THREADS, "1")
+    return True
+
+
 def quick_exit() -> None:
     """End this process without the interpreter's garbage collections at exit: when the
     process ends, every object it holds is moved to the collector's permanent generation
