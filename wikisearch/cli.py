@@ -162,19 +162,31 @@ class _QueryCommand(click.Command):
         return super().parse_args(ctx, known + ["--"] + words)
 
 
-def _fast_start(blas: bool = False) -> None:
+def _fast_start(lexical: bool = True) -> None:
     """A one-shot process: numba's import without what it imports for nothing here (yaml,
     scipy) and no BLAS probe (``search.startup.fast_start``). Called before anything imports
     numba: importing ``wikisearch.search.searcher`` (its kernels) does, and then it is too late.
     Also :func:`search.startup.quick_exit`: a read-only command's process ends without the
-    interpreter's garbage collections over numba's objects (~0.1 s after the last line). Unless
-    ``blas`` (dense vectors), numpy's BLAS starts no threads (``search.startup.no_blas_threads``:
-    this module does not import numpy, so the command's first use of it comes after this)."""
-    from wikisearch.search.startup import fast_start, no_blas_threads, quick_exit
-    if not blas:
-        no_blas_threads()
+    interpreter's garbage collections over numba's objects (~0.1 s after the last line).
+    ``lexical`` (no dense vectors: no linear algebra, no model to load): numpy's BLAS starts no
+    threads (``search.startup.no_blas_threads``: this module does not import numpy, so the
+    command's first use of it comes after this), and no garbage collections run while the
+    command loads its modules and opens the index, until :func:`_loaded`
+    (``search.startup.pause_collections``)."""
+    from wikisearch.search.startup import fast_start, no_blas_threads, pause_collections, quick_exit
     fast_start()
     quick_exit()
+    if lexical:
+        no_blas_threads()
+        pause_collections()
+
+
+def _loaded(value):
+    """``value``, once the command's modules are loaded and its index open: garbage collections
+    resume (``search.startup.resume_collections``) before the command's own work."""
+    from wikisearch.search.startup import resume_collections
+    resume_collections()
+    return value
 
 
 def _interpret_if_small(paths, what: str, search: bool = False) -> None:
@@ -263,7 +275,7 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
     Field words (scored in that field): t: b: i: c: l: r: insource:
     Filters (restrict, do not score): intitle: incategory: linksto:
     """
-    _fast_start(blas=mode != "lexical")
+    _fast_start(lexical=mode == "lexical")
     if mode == "lexical":
         _interpret_if_small(list(index_dirs) or [_default_index()], "searching", search=True)
     from wikisearch.search.sharded import open as open_searcher
@@ -283,7 +295,7 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
             result = mode_search(index_dir, dense_dir, text, k + offset, mode, fusion, model,
                                  priors=False if no_priors else None)
         else:
-            searcher = open_searcher(index_dirs)
+            searcher = _loaded(open_searcher(index_dirs))
             searcher.on_slow_start = lambda message: click.echo(message, err=True)
             rank = searcher.reader.rank_config.replace(model=model) if model else None
             result = searcher.search(text, k=k, rank=rank, priors=False if no_priors else None,
@@ -349,7 +361,7 @@ def show_cmd(title, index_dir, page_id, full_text, as_json):
     if bool(title) == (page_id is not None):
         raise click.UsageError("give a TITLE or --page-id N")
     with _say_compiling("lookup"):
-        doc = open_searcher(index_dir).doc(page_id if page_id is not None else " ".join(title))
+        doc = _loaded(open_searcher(index_dir)).doc(page_id if page_id is not None else " ".join(title))
     if as_json:
         click.echo(json_safe(json.dumps(doc.to_json(), ensure_ascii=False, indent=1)))
     else:
@@ -424,7 +436,7 @@ def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
     from wikisearch.search.searcher import open as open_searcher
     text = " ".join(prefix)
     with _say_compiling("suggestion"):
-        got = open_searcher(index_dir).suggest(text, k, fuzzy=not no_fuzzy)
+        got = _loaded(open_searcher(index_dir)).suggest(text, k, fuzzy=not no_fuzzy)
     if as_json:
         click.echo(json_safe(json.dumps({"prefix": text, "suggestions": [g.to_json() for g in got]},
                                         ensure_ascii=False, indent=1)))
