@@ -3,6 +3,7 @@ dictionary's read), and that it changes nothing else."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -249,3 +250,70 @@ print(K._run_end(blob, offsets, 0, 3, 2, 99.5), rtsys._init)      # a float: not
         named = {s for s in _elf_undefined_symbols(obj) if s.startswith(("NRT_", "nrt_", "_nrt"))}
         assert named <= c_functions, named - c_functions
     assert any("NRT_MemInfo_alloc_aligned" in _elf_undefined_symbols(obj) for obj in objects)
+
+
+def test_the_cli_module_imports_no_numpy():
+    """`wikisearch.cli` imports numpy only when a command needs it, so that a command can still
+    choose numpy's BLAS threads (startup.no_blas_threads) before it loads."""
+    out = _run_code("import sys, wikisearch.cli, wikisearch.fileio\nprint('numpy' in sys.modules)")
+    assert out.split() == ["False"]
+
+
+def test_no_blas_threads_only_before_numpy_and_never_over_the_environment():
+    code = """
+import os, sys
+from wikisearch.search import startup
+print(startup.no_blas_threads(), os.environ.get("OPENBLAS_NUM_THREADS"))
+import numpy
+os.environ.pop("OPENBLAS_NUM_THREADS")
+print(startup.no_blas_threads(), os.environ.get("OPENBLAS_NUM_THREADS"))
+"""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**env, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["True", "1", "False", "None"]
+    assert _run_code(code.replace('os.environ.pop("OPENBLAS_NUM_THREADS")', ""),
+                     {"OPENBLAS_NUM_THREADS": "3"}).split() == ["True", "3", "False", "3"]
+
+
+_ONE_SHOT = r'''
+import gc, os, runpy, sys
+from wikisearch.search import startup
+paused = []
+resume = startup.resume_collections
+def resume_collections():
+    paused.append((gc.isenabled(), "numpy" in sys.modules, "wikisearch.search.searcher" in sys.modules))
+    resume()
+startup.resume_collections = resume_collections
+sys.argv = ["wikisearch", *sys.argv[1:]]
+try:
+    runpy.run_module("wikisearch", run_name="__main__")
+finally:
+    print("STATE", os.environ.get("OPENBLAS_NUM_THREADS"), gc.isenabled(), paused)
+'''
+
+
+def test_one_shot_commands_start_without_blas_threads_and_collections(tmp_path):
+    """`wikisearch query`, `show` and `suggest` (lexical) run with numpy's BLAS on one thread and
+    without garbage collections until their modules are loaded and the index open; collections
+    are on again for the command's own work. Their output is the same as with both left alone
+    (the functions that make the choices replaced by no-ops)."""
+    import wikisearch
+    index = tmp_path / "idx"
+    wikisearch.build_index(wikisearch.sample_dump(), index, workers=1)
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    env["PYTHONPATH"] = str(ROOT)
+    plain = _ONE_SHOT.replace("sys.argv = [", "startup.no_blas_threads = startup.pause_collections = lambda: None\n"
+                                              "sys.argv = [")
+    for args in (["query", "-i", str(index), "angela merkel"], ["show", "-i", str(index), "Angela Merkel"],
+                 ["suggest", "-i", str(index), "ang"]):
+        runs = [subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                               cwd=tmp_path, env=env, timeout=600) for code in (_ONE_SHOT, plain)]
+        for r in runs:
+            assert r.returncode == 0, r.stderr[-3000:]
+        out, state = runs[0].stdout.rsplit("STATE ", 1)
+        assert state.split(None, 2)[:2] == ["1", "True"], (args, state)
+        assert state.split(None, 2)[2].strip() == "[(False, True, True)]", (args, state)
+        took = re.compile(r"\(\d+\.\d ms\)")           # (the query's own time)
+        assert out.strip() and took.sub("", out) == took.sub("", runs[1].stdout.rsplit("STATE ", 1)[0]), args
