@@ -460,7 +460,7 @@ def test_python_encoder_equals_the_kernel(lists):
     p_data, p_offsets = pycodec.bitpacked_encode_lists(*arrays)
     assert p_data.dtype == np.uint8 and p_offsets.dtype == np.int64
     assert p_data.tobytes() == data.tobytes() and p_offsets.tolist() == offsets.tolist()
-    assert pycodec.lists_well_formed(*arrays, codec.MAX_DOCID, codec._POPCOUNT16)
+    assert pycodec.lists_well_formed(*arrays, codec.MAX_DOCID, codec._popcount16())
 
 
 def _decode_both(buf, n, capacity):
@@ -527,12 +527,18 @@ def test_python_check_agrees_with_the_kernel():
             arrays = (np.asarray(offsets, np.int64), np.asarray(docids, np.int64),
                       np.asarray(masks, np.uint16), np.asarray(tfs, np.uint32))
             ok = K.check_lists(*arrays, codec.MAX_DOCID) == 0
-            assert pycodec.lists_well_formed(*arrays, codec.MAX_DOCID, codec._POPCOUNT16) == ok, (offsets, docids)
+            assert pycodec.lists_well_formed(*arrays, codec.MAX_DOCID, codec._popcount16()) == ok, (offsets, docids)
     bad_offsets = (np.asarray([0, 2, 1, 2], np.int64), np.asarray([1, 2], np.int64), np.ones(2, np.uint16),
                    np.ones(2, np.uint32))
     assert K.check_lists(*bad_offsets, codec.MAX_DOCID) != 0
-    assert not pycodec.lists_well_formed(*bad_offsets, codec.MAX_DOCID, codec._POPCOUNT16)
+    assert not pycodec.lists_well_formed(*bad_offsets, codec.MAX_DOCID, codec._popcount16())
 
 
 def test_python_codec_docstrings():
     assert doctest.testmod(pycodec).failed == 0
+
+
+def test_the_python_checks_popcount_table_counts_every_bit():
+    table = codec._popcount16()
+    assert table.dtype == np.uint8 and table.shape == (65536,)
+    assert table.tolist() == [bin(i).count("1") for i in range(65536)]

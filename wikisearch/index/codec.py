@@ -21,6 +21,8 @@ Codecs (byte layouts in docs/FORMAT.md, "Postings codecs"):
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from wikisearch.index import _codec_kernels as K
@@ -35,9 +37,14 @@ MAX_DOCID = 2**31 - 1
 #: The kernels run as Python here (``jit.interpreted``): the bit-packed codec and the checks
 #: take ``pycodec``'s plain-Python paths instead, which give the same bytes many times faster.
 _PYTHON = interpreted(K.__name__)
-_POPCOUNT16 = np.zeros(65536, np.uint8)
-for _bit in range(16):
-    _POPCOUNT16 += ((np.arange(65536) >> _bit) & 1).astype(np.uint8)
+
+
+@functools.cache
+def _popcount16() -> np.ndarray:
+    """The popcount of every uint16 (``pycodec.lists_well_formed``'s table; made on first use:
+    ~2 ms that a process running the compiled check never needs)."""
+    popcount8 = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).sum(1, dtype=np.uint8)
+    return (popcount8[:, None] + popcount8[None, :]).reshape(-1)      # [high byte, low byte]
 
 
 def _as_bytes(data) -> np.ndarray:
@@ -80,7 +87,7 @@ def check_postings(offsets, docids, masks, tfs) -> tuple[np.ndarray, ...]:
     them as the kernels' contiguous ``int64, int64, uint16, uint32`` arrays."""
     arrays = (_ints(offsets, np.int64, "offsets", 2**62), _ints(docids, np.int64, "docids", 2**62),
               _ints(masks, np.uint16, "masks", 0xFFFF), _ints(tfs, np.uint32, "tfs", 2**32 - 1))
-    if _PYTHON and pycodec.lists_well_formed(*arrays, MAX_DOCID, _POPCOUNT16):
+    if _PYTHON and pycodec.lists_well_formed(*arrays, MAX_DOCID, _popcount16()):
         return arrays                     # (the kernel as Python: seconds for the sample)
     error = K.check_lists(*arrays, MAX_DOCID)
     if error:
