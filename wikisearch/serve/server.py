@@ -71,12 +71,24 @@ def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | No
     kernels load on a background thread meanwhile). ``threads``: searches run at once per
     process (default: one per core); ``processes``: worker processes forked from this one, ready;
     ``cache_bytes``: bound on cached answers per process (0: none)."""
+    from wikisearch.search import startup
+    if dense_dir is None:
+        startup.no_blas_threads()                # lexical only: no linear algebra in this server
+    startup.pause_collections()                  # importing and loading: resumed before serving
+    try:
+        _serve(index, host=host, port=port, threads=threads, processes=processes, dense_dir=dense_dir,
+               access_log=access_log, cache_bytes=cache_bytes)
+    finally:
+        startup.resume_collections()             # (never left off: also after a failed start)
+
+
+def _serve(index, *, host, port, threads, processes, dense_dir, access_log, cache_bytes) -> None:
+    from wikisearch.search import startup
     from wikisearch.serve import require
     require()
     import uvicorn
 
-    from wikisearch.search.startup import fast_start
-    fast_start()
+    startup.fast_start()
     from wikisearch.search.searcher import Searcher
     from wikisearch.serve.app import CACHE_BYTES, create_app, warm_up
     threads = threads or default_threads()
@@ -86,6 +98,7 @@ def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | No
                date_header=False)
     forking = processes > 1 and hasattr(os, "fork")
     if processes > 1 and not forking:
+        startup.resume_collections()
         _serve_spawned(index, uvicorn, run, where, processes=processes, threads=threads,
                        dense_dir=dense_dir, cache_bytes=cache_bytes)
         return
@@ -105,6 +118,7 @@ def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | No
     _warn_if_open(host)
     try:
         warm_up(app.state.service, rest=False)   # the first answers' path, before any fork: shared
+        startup.resume_collections()             # what is loaded now stays: frozen, then collections
         if spelling is not None:                 # then (not sharing the cores with that warm-up) one
             spelling.start()                     # builder, a process of its own, if spelling.bin is not usable
         if forking:
