@@ -323,3 +323,24 @@ def best_lines_slow(analyzer, groups: list[list[str]], terms: set) -> list[tuple
                     best, most = line.strip(), n
         out.append((best, most))
     return out
+
+
+def suggest_arrays_slow(reader) -> dict:
+    """``popularity.suggest.suggest_arrays`` with Python's sort and lists (its code before the
+    strings' kernels sorted and gathered the keys): the oracle the kernels' table is checked
+    against, array for array."""
+    import numpy as np
+    from wikisearch.popularity.suggest import suggest_keys
+    n = int(reader.n_docs)
+    titles = reader.titles()
+    alias_doc, aliases = reader.alias_table()
+    keys = [k.encode("utf-8", "surrogatepass") for k in suggest_keys(titles + aliases)]
+    entry_doc = np.concatenate([np.arange(n, dtype=np.int32), alias_doc.astype(np.int32)])
+    entry_alias = np.concatenate([np.full(n, -1, np.int32), np.arange(len(aliases), dtype=np.int32)])
+    order = [i for i in sorted(range(len(keys)), key=keys.__getitem__) if keys[i]]
+    offsets = np.zeros(len(order) + 1, np.uint64)
+    np.cumsum([len(keys[i]) for i in order], out=offsets[1:])
+    blob = np.frombuffer(b"".join(keys[i] for i in order), np.uint8)
+    idx = np.asarray(order, np.int64)
+    return {"suggest_offsets": offsets, "suggest_blob": blob, "suggest_doc": entry_doc[idx],
+            "suggest_alias": entry_alias[idx]}

@@ -23,11 +23,11 @@ from wikisearch.popularity.sources import Project, Resolver, read_views, sniff
 from wikisearch.search.query import parse_query
 from wikisearch.search.searcher import Searcher
 from wikisearch.index.reader import IndexReader
-from wikisearch.popularity.suggest import Suggester, suggest_key, suggest_keys
+from wikisearch.popularity.suggest import Suggester, suggest_arrays, suggest_key, suggest_keys
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
-from _oracle import fuzzy_ranges_slow, oracle_search, run_with_and_without_jit  # noqa: E402
+from _oracle import fuzzy_ranges_slow, oracle_search, run_with_and_without_jit, suggest_arrays_slow  # noqa: E402
 from conftest import cli_lines, shared_path  # noqa: E402
 from test_search import VOCAB, _configs, _random_docs, _random_query  # noqa: E402
 
@@ -563,6 +563,45 @@ def test_missing_views_zero_neutral_auto():
         == cfg.replace(missing_views="auto")
     with pytest.raises(ValueError):
         PriorConfig(missing_views="mean")
+
+
+class _TitleReader:
+    """What suggest_arrays reads of an index: its titles and its redirects (alias table)."""
+
+    def __init__(self, titles, aliases):
+        self.n_docs = len(titles)
+        self._titles = list(titles)
+        self._alias_doc = np.asarray([d % max(len(titles), 1) for d, _ in aliases], np.int64)
+        self._aliases = [a for _, a in aliases]
+
+    def titles(self):
+        return list(self._titles)
+
+    def alias_table(self):
+        return self._alias_doc, list(self._aliases)
+
+
+_KEY_TEXT = st.text(alphabet=st.sampled_from(list("abAB \u00e9-'. \u00a0\u00df\x00\U0001f600")), max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_KEY_TEXT, min_size=1, max_size=40), st.lists(st.tuples(st.integers(0, 100), _KEY_TEXT), max_size=20))
+def test_suggest_arrays_sorts_as_pythons_sort(titles, aliases):
+    """The key table (the strings' sort and gather kernels) is, array for array, the one Python's
+    stable sort makes: equal keys in entry order, prefixes first, empty keys left out."""
+    reader = _TitleReader(titles, aliases)
+    got, want = suggest_arrays(reader), suggest_arrays_slow(reader)
+    assert set(got) == set(want)
+    for name in want:
+        assert got[name].dtype == want[name].dtype and got[name].tolist() == want[name].tolist(), name
+
+
+def test_suggest_arrays_of_an_index_as_pythons_sort(index):
+    reader = IndexReader(index)
+    got, want = suggest_arrays(reader), suggest_arrays_slow(reader)
+    assert len(want["suggest_doc"]) > 10
+    for name in want:
+        assert got[name].dtype == want[name].dtype and np.array_equal(got[name], want[name]), name
 
 
 @settings(max_examples=200, deadline=None)

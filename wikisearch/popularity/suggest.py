@@ -123,12 +123,17 @@ def suggest_arrays(reader) -> dict:
     keys = [k.encode("utf-8", "surrogatepass") for k in suggest_keys(titles + aliases)]
     entry_doc = np.concatenate([np.arange(n, dtype=np.int32), alias_doc.astype(np.int32)])
     entry_alias = np.concatenate([np.full(n, -1, np.int32), np.arange(len(aliases), dtype=np.int32)])
-    order = [i for i in sorted(range(len(keys)), key=keys.__getitem__) if keys[i]]
-    offsets = np.zeros(len(order) + 1, np.uint64)
-    np.cumsum([len(keys[i]) for i in order], out=offsets[1:])
-    blob = np.frombuffer(b"".join(keys[i] for i in order), np.uint8)
-    idx = np.asarray(order, np.int64)
-    return {"suggest_offsets": offsets, "suggest_blob": blob, "suggest_doc": entry_doc[idx],
+    # sorted as sorted(range(E), key=keys.__getitem__) sorts them (stable), by the strings' kernel
+    # (~5x faster than Python's sort and list building here: a server without priors.bin does
+    # this at every start); empty keys (a title of punctuation alone) left out
+    lengths = np.fromiter(map(len, keys), np.int64, len(keys))
+    all_offsets = np.zeros(len(keys) + 1, np.int64)
+    np.cumsum(lengths, out=all_offsets[1:])
+    all_blob = np.frombuffer(bytearray(b"".join(keys)), np.uint8)
+    idx = SK.sort_strings(all_blob, all_offsets)
+    idx = idx[lengths[idx] > 0]
+    offsets, blob = SK.gather_strings(all_blob, all_offsets, idx)
+    return {"suggest_offsets": offsets.view(np.uint64), "suggest_blob": blob, "suggest_doc": entry_doc[idx],
             "suggest_alias": entry_alias[idx]}
 
 
