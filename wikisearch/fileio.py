@@ -157,6 +157,6 @@ def json_safe(text: str) -> str:
 
 
 def string_at(offsets: np.ndarray, blob: np.ndarray, i: int) -> str:
-    """String ``i`` of a packed table, without unpacking the others."""
-    import numpy as np
-    return np.asarray(blob[int(offsets[i]):int(offsets[i + 1])]).tobytes().decode("utf-8", "surrogatepass")
+    """String ``i`` of a packed table (``blob`` a uint8 array), without unpacking the others.
+    (No numpy import or call here: a title's read, several per answer.)"""
+    return blob[int(offsets[i]):int(offsets[i + 1])].tobytes().decode("utf-8", "surrogatepass")
