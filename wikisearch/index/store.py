@@ -16,7 +16,7 @@ A snippet reads the beginning of a document's prose only, so a block keeps its d
 *prefixes* first (each document's bytes up to the end of its first ``prefix_chars`` characters of
 prose: :func:`prefix_end`), then their *rests*; the compressor ends a zstd block where the prefixes
 end, so :meth:`StoreReader.doc_prefix` decodes the frame's first ``prefix_bytes`` bytes only
-(format 7; ~1/3 of a block's text on the 30k articles at 6,000 characters, for ~0.5 % more bytes).
+(format 7; ~1/4 of a block's text on the 30k articles at 4,000 characters, for ~0.6 % more bytes).
 
 Arrays: ``block_offsets`` (uint64[B+1], byte offsets of the frames in ``data``), ``block_docs``
 (uint64[B+1], the first docid of each block), ``prefix_ends`` (uint32[N], the end of each
@@ -52,7 +52,7 @@ STORE_BLOCK_BYTES = 16 << 10
 #: Characters of a document's prose (its opening, then its body) kept at the front of its store
 #: block, apart from the rest of its text: what a snippet scans for its window
 #: (``search.snippets.SCAN_CHARS`` is this), read without decoding the rest.
-PREFIX_CHARS = 6_000
+PREFIX_CHARS = 4_000
 #: zstd level without a dictionary (languages that ship none). Readers do not depend on it.
 LEVEL = 6
 #: zstd level with a dictionary. With the dictionary and ~16 KiB blocks, level 6 kept less of the

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -40,8 +41,9 @@ VIA_ORDER = ("title", "redirect", "heading", "category")
 #: snippet is bounded on the longest articles, and early text is preferred anyway. The store keeps
 #: each document's prose up to there at the front of its block (``store.PREFIX_CHARS``), so a
 #: search reads that part of its hits only (:func:`snippet_sources`). 20,000 until session 13:
-#: on the 30k articles' bench queries 6,000 keeps 54.2 % of query stems visible (20,000: 58.6 %;
-#: tantivy's SnippetGenerator over the whole text 46.4 %) and reads ~1/3 of the text.
+#: on the 30k articles' bench queries 4,000 keeps 52.7 % of query stems visible (6,000: 54.2 %,
+#: 10,000: 56.2 %, 20,000: 58.6 %; tantivy's SnippetGenerator over the whole text 46.4 %), and
+#: a query's 10 snippets cost ~0.6x what they do at 6,000 (benchmarks/results/snippets.md).
 SCAN_CHARS = PREFIX_CHARS
 #: Matches looked at per document (the earliest): enough for any window, bounded time.
 MAX_MATCHES = 2000
@@ -273,9 +275,9 @@ def make_snippets(analyzer, docs: list, terms: SnippetTerms,
     wins = K.best_windows(starts, stops, which, cuts, len(terms.terms), width, n_chars, MAX_MATCHES,
                           _REPEATS, _EARLY).tolist()
     out, a = [], 0
+    starts, stops = starts.tolist(), stops.tolist()     # (all the texts' matches, as Python ints)
     for art, b, n, (first, last) in zip(arts, cuts.tolist(), n_chars.tolist(), wins):
-        z = min(b, a + MAX_MATCHES)
-        out.append(_marked(art, starts[a:z], stops[a:z], None, first, last, width, n))
+        out.append(_marked_plain(art, starts, stops, a, min(b, a + MAX_MATCHES), first, last, width, n))
         a = b
     return out
 
@@ -346,6 +348,26 @@ def _snippet(art, matches, terms: SnippetTerms, width: int, n_chars: int) -> Sni
     runs = _phrase_runs(which.tolist(), position.tolist(), terms.phrases) if terms.phrases else {}
     first, last = window(starts, ends, which, len(terms.terms), runs, width, n_chars)
     return _marked(art, starts, ends, runs, first, last, width, n_chars)
+
+
+def _marked_plain(art, starts: list, ends: list, i0: int, i1: int, first: int, last: int, width: int,
+                  n_chars: int) -> Snippet:
+    """:func:`_marked` without phrases, the text's matches ``starts[i0:i1]``, ``ends[i0:i1]`` of
+    lists that hold several texts' (``first``, ``last``: indexes from ``i0``)."""
+    if first < 0:
+        return _marked(art, None, None, None, -1, -1, width, n_chars)
+    lo, hi = starts[i0 + first], ends[i0 + last]
+    text, (a, b) = _text_and_bounds(art, n_chars, lo, hi, width)
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    marks = []                              # the matches starting inside, in order (starts are sorted)
+    for k in range(bisect_left(starts, a, i0, i1), bisect_left(starts, b, i0, i1)):
+        s, e = starts[k], ends[k]
+        if e <= b and not (marks and s < marks[-1][1]):
+            marks.append((s - a, e - a))
+    return Snippet(_spaces(text[a:b]), marks)
 
 
 def _marked(art, starts, ends, runs, first: int, last: int, width: int, n_chars: int) -> Snippet:
