@@ -175,6 +175,8 @@ def _decompress(frame, dictionary: bytes = b"") -> bytes:
 _LIBZSTD = False
 #: Frames of more than this many bytes (by their header) go to python-zstandard.
 _PREFIX_MAX = 1 << 26
+#: libzstd's error codes are size_t values above this (``ZSTD_isError``: minus a code below 200).
+_ERROR_CODES = (1 << 64) - 200
 
 
 def _libzstd():
@@ -299,15 +301,12 @@ class _PrefixDecoder:
             self.stream_ddict = None
         return self.sdctx is not None
 
-    def decompress_part_at(self, ptr: int, n_bytes: int, size: int) -> bytes | None:
-        """The first ``size`` bytes of the frame at address ``ptr``, decoded from its first
-        ``n_bytes`` (its header and whole zstd blocks: the writer ended a block there), or None
-        when it is left to a whole decode (:meth:`decompress_at`: a frame without a content size
-        or a huge one); a damaged frame raises ValueError. Needs :meth:`stops`."""
+    def decompress_part_at(self, ptr: int, n_bytes: int, size: int, total: int) -> bytes:
+        """The first ``size`` bytes of the ``total``-byte frame at address ``ptr`` (its size by
+        the store's tables: zstd refuses a frame that holds more), decoded from its first
+        ``n_bytes`` (its header and whole zstd blocks: the writer ended a block there); a
+        damaged frame raises ValueError. Needs :meth:`stops`."""
         lib = self.lib
-        total = lib.ZSTD_getFrameContentSize(ptr, n_bytes)
-        if total >= _PREFIX_MAX:            # also ZSTD_CONTENTSIZE_UNKNOWN / _ERROR
-            return None
         if total > self.capacity:           # (the output must have room for the whole frame)
             self._arena(max(int(total), 2 * self.capacity))
         if self.stream_ddict != self.ddict:
@@ -318,8 +317,8 @@ class _PrefixDecoder:
         src.ptr, src.size, src.pos = ptr, n_bytes, 0
         dst.ptr, dst.size, dst.pos = self.out, self.capacity, 0
         got = lib.ZSTD_decompressStream(self.sdctx, self.dst_at, self.src_at)
-        if lib.ZSTD_isError(got) or src.pos != n_bytes or dst.pos != size:
-            raise ValueError("zstd could not decode the frame" if lib.ZSTD_isError(got) else
+        if got > _ERROR_CODES or src.pos != n_bytes or dst.pos != size:
+            raise ValueError("zstd could not decode the frame" if got > _ERROR_CODES else
                              f"its first {n_bytes} bytes hold {dst.pos} bytes, not {size}")
         n = len(self.dictionary)
         return self.buf[n:n + size].tobytes()
@@ -633,11 +632,13 @@ class StoreReader:
         if crc != self._prefix_crc[b]:
             raise CorruptIndexError(self.c.path, f"checksum mismatch in stored-text block {b} (its prefixes)",
                                     expected=f"{int(self._prefix_crc[b]):08x}", found=f"{crc:08x}")
+        total = self.doc_ends[self._block_docs[b + 1] - 1].item()     # the block's bytes
+        if total >= _PREFIX_MAX:
+            return self._block(b)[:size]
         try:
-            out = dec.decompress_part_at(self._data_at + a, n, size)
+            return dec.decompress_part_at(self._data_at + a, n, size, total)
         except ValueError as e:
             raise CorruptIndexError(self.c.path, f"stored-text block {b} is damaged ({e})") from None
-        return self._block(b)[:size] if out is None else out
 
     def _read(self, docid: int, whole: bool) -> tuple[int, bytes]:
         """(block, its bytes): all of them (``whole``) or at least its prefixes."""
