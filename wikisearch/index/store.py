@@ -596,8 +596,9 @@ class StoreReader:
         if not self.dictionary or self._data is None:
             return None
         dec = _prefix_decoder(self.dictionary)
-        if dec is not None and self._offsets is None:
-            self._offsets, self._crcs = self.c.checked("block_offsets"), self.c.checked("block_crc")
+        if dec is not None and self._offsets is None:     # (the one tested last: other threads)
+            self._crcs = self.c.checked("block_crc")
+            self._offsets = self.c.checked("block_offsets")
         return dec
 
     def _block(self, b: int) -> bytes:
@@ -621,8 +622,9 @@ class StoreReader:
         dec = self._decoder()
         if dec is None or not dec.stops():
             return self._block(b)[:size]
-        if self._prefix_bytes is None:
-            self._prefix_bytes, self._prefix_crc = self.c.checked("prefix_bytes"), self.c.checked("prefix_crc")
+        if self._prefix_bytes is None:      # (the one tested last: other threads)
+            self._prefix_crc = self.c.checked("prefix_crc")
+            self._prefix_bytes = self.c.checked("prefix_bytes")
         a, z = self._offsets[b:b + 2].tolist()
         n = self._prefix_bytes[b].item()
         if n > z - a:
