@@ -3,8 +3,9 @@ documents (the 30k-article corpus) and the same queries (DBpedia-Entity v2).
 
 For every query, wikisearch's top 10 hits are taken; both engines then make a snippet of about
 150 characters for each of those documents: wikisearch from its stored text
-(``stored_doc`` + ``snippets.make_snippets``, the 10 hits' snippets made together from
-their stored bytes as a search makes them), tantivy from a tantivy index of exactly the same
+(``snippets.snippet_sources`` + ``snippets.make_snippets``, the 10 hits' snippets made together
+from their stored bytes as a search makes them: each hit's bytes as far as the scanned prose goes,
+its store block's prefixes decompressed), tantivy from a tantivy index of exactly the same
 text (``opening`` + ``body`` as wikisearch stores them; field ``text``, stored, ``en_stem``),
 fetched with ``searcher.doc`` and cut by ``SnippetGenerator.snippet_from_doc`` (``max_num_chars``
 150). Measured:
@@ -87,7 +88,7 @@ def pct(xs, p):
 
 def check(path: str, searcher, rows) -> int:
     """``--check``: the snippets byte for byte against a file written by another version."""
-    from wikisearch.search.snippets import make_snippet, make_snippets
+    from wikisearch.search.snippets import make_snippet, make_snippets, snippet_sources
     reader, an = searcher.reader, searcher.analyzer
     lines = []
     for row in rows:
@@ -95,9 +96,11 @@ def check(path: str, searcher, rows) -> int:
         raw = [reader.stored_doc(d) for d in row["docids"]]
         for chars in (60, 150, 400):
             a = [sn.to_json() for sn in make_snippets(an, fields, row["terms"], chars)]
-            if [sn.to_json() for sn in make_snippets(an, raw, row["terms"], chars)] != a:
-                print(f"stored bytes and stored fields disagree: {row['query']!r} at {chars}")
-                return 1
+            for what, docs in (("stored bytes", raw), ("stored prefixes",
+                                                       snippet_sources(reader, row["docids"], chars))):
+                if [sn.to_json() for sn in make_snippets(an, docs, row["terms"], chars)] != a:
+                    print(f"{what} and stored fields disagree: {row['query']!r} at {chars}")
+                    return 1
             lines += [json.dumps([row["query"], chars, x], ensure_ascii=False) for x in a]
         lines += [json.dumps([row["query"], "single", make_snippet(an, f, row["terms"]).to_json()],
                              ensure_ascii=False) for f in fields]
@@ -109,12 +112,20 @@ def check(path: str, searcher, rows) -> int:
         print(f"{len(lines)} snippets and hits written to {target}")
         return 0
     ref = target.read_text(encoding="utf-8").splitlines()
-    for k, (a, b) in enumerate(zip(ref, lines)):
-        if a != b:
-            print(f"line {k + 1} differs:\n  {target}: {a}\n  now: {b}")
-            return 1
     if len(ref) != len(lines):
         print(f"{len(ref)} lines in {target}, {len(lines)} now")
+        return 1
+    differ: dict = {}                       # kind (60, 150, 400, "single", "hit") -> [differing, all]
+    for k, (a, b) in enumerate(zip(ref, lines)):
+        kind = str(json.loads(b)[1])
+        count = differ.setdefault(kind, [0, 0])
+        count[1] += 1
+        if a != b:
+            if not sum(c[0] for c in differ.values()):
+                print(f"line {k + 1} differs:\n  {target}: {a}\n  now: {b}")
+            count[0] += 1
+    if any(c[0] for c in differ.values()):
+        print("differing lines: " + ", ".join(f"{kind} {c[0]} of {c[1]}" for kind, c in differ.items()))
         return 1
     print(f"all {len(lines)} snippets and hits byte-identical to {target}")
     return 0
@@ -140,7 +151,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from wikisearch.search.searcher import Searcher
-    from wikisearch.search.snippets import SnippetTerms, make_snippets
+    from wikisearch.search.snippets import SnippetTerms, make_snippets, snippet_sources
 
     index_dir = Path(args.index)
     ensure_index(index_dir, Path(args.corpus))
@@ -182,7 +193,7 @@ def main(argv=None) -> int:
     print(f"{len(rows)} queries with hits", flush=True)
 
     def ours(row):      # as Searcher.search(snippets=True) makes them: the 10 together, from
-        docs = [reader.stored_doc(d) for d in row["docids"]]    # their stored bytes
+        docs = snippet_sources(reader, row["docids"], args.chars, args.scan_chars)   # their stored bytes
         return [sn.text for sn in make_snippets(an, docs, row["terms"], args.chars, args.scan_chars)]
 
     def theirs(row):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from wikisearch.config import FIELDS, N_FIELDS, RankConfig
-from wikisearch.index.store import encode_doc
+from wikisearch.index.store import PREFIX_CHARS, encode_doc, prefix_end
 from wikisearch.search.query import SimpleAnalyzer
 
 
@@ -100,6 +100,10 @@ class MemoryIndex:
         if not self.store:
             return None
         return encode_doc([self.docs[d].get(f, "") for f in FIELDS])
+
+    def stored_prefix(self, d, prose_chars):
+        doc = self.stored_doc(d)        # (the store's prefix where it holds prose_chars, as a store does)
+        return doc if doc is None or prose_chars > PREFIX_CHARS else doc[:prefix_end(doc, PREFIX_CHARS)]
 
     def alias_table(self):
         per_doc = [self.redirects(d) for d in range(self.n_docs)]

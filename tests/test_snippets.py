@@ -85,6 +85,12 @@ def test_fields_of_decodes_the_wanted_fields_as_the_whole_document():
         whole = dict(zip(FIELDS, decode_doc(raw)))
         for wanted in ({"heading", "category"}, {"heading"}, {"category"}, set(FIELDS)):
             assert _fields_of(Reader(), 0, raw, wanted) == {f: t for f, t in whole.items() if f in wanted}
+    raw = SEP_FIELD.join(texts).encode("utf-8")             # a document's first bytes only
+    for end in range(len(raw)):
+        for wanted in ({"heading", "category"}, {"heading"}, {"category"}):
+            complete = raw[:end].count(SEP_FIELD.encode()) > max(FIELDS.index(f) for f in wanted)
+            got = _fields_of(Reader(), 0, raw[:end], wanted, prefix=True)
+            assert got == ({f: t for f, t in zip(FIELDS, texts) if f in wanted} if complete else None)
     bad = SEP_FIELD.join(["T", "", "x", "\xff\xfe"]).encode("utf-8").replace(b"\xc3\xbf\xc3\xbe", b"\xff\xfe")
     with pytest.raises(CorruptIndexError):
         _fields_of(Reader(), 7, bad, {"heading"})
@@ -127,6 +133,21 @@ def test_no_body_match_falls_back_to_the_opening():
     sn = make_snippet(EN, fields, terms_of("horse"), 40)
     assert sn.highlights == [] and sn.text == "Zebras are African equines with"
     assert len(sn.text) <= 40
+
+
+def test_a_match_beyond_the_scanned_prose_falls_back_to_the_opening():
+    """Only the first SCAN_CHARS characters of the prose are searched for the window (what the
+    store keeps at the front of its blocks): a match after them is not shown, the opening is."""
+    from wikisearch.search.snippets import SCAN_CHARS
+    opening = "Zebras are African equines with black-and-white stripes."
+    body = FILLER * (SCAN_CHARS // len(FILLER) + 1) + "A horse is not a zebra."
+    sn = make_snippet(EN, {"opening": opening, "body": body}, terms_of("horse"), 40)
+    assert sn.highlights == [] and sn.text == "Zebras are African equines with"
+    sn = make_snippet(EN, {"opening": opening, "body": body}, terms_of("horse"), 40,
+                      scan_chars=len(opening) + 2 + len(body))
+    assert marked(sn) == ["horse"]
+    near = FILLER * ((SCAN_CHARS - 200) // len(FILLER)) + "A horse is not a zebra."
+    assert marked(make_snippet(EN, {"opening": opening, "body": near}, terms_of("horse"), 40)) == ["horse"]
 
 
 def test_unicode_offsets_are_characters_of_the_text():
@@ -223,6 +244,11 @@ def test_matched_via_order_title_redirect_heading_category(mem):
                                                       "Geography_and_climate")
     assert via(mem, "births", "Lata Mangeshkar") == MatchedVia("category", "1929 births")
     assert via(mem, "malwa", "Indore") is None                           # the body only
+    # a search with snippets reads its hits' prefixes (no category: the whole document is read)
+    for query, title in (("nightingale", "Lata Mangeshkar"), ("early life", "Lata Mangeshkar"),
+                         ("climate", "Indore"), ("births", "Lata Mangeshkar"), ("malwa", "Indore")):
+        hit = next(h for h in mem.search(query, k=10, correct=False, snippets=True) if h.title == title)
+        assert hit.matched_via == via(mem, query, title)
     # title beats the rest: "plateau" is Plateau's title and Indore's body
     assert via(mem, "plateau", "Plateau").kind == "title"
 
@@ -690,6 +716,36 @@ def test_snippets_from_stored_bytes_equal_those_from_fields():
                     b = make_snippets(EN, [raw, cut], terms, chars, scan)
                     assert [(x.text, x.highlights) for x in a] == [(x.text, x.highlights) for x in b], case
                     assert "\n" not in a[0].text and "\t" not in a[0].text
+
+
+def test_snippets_from_a_stored_prefix_equal_those_from_the_whole_document():
+    """A search reads its hits' prefixes (``store.prefix_end``: the stored bytes up to the end of
+    the first characters of prose) where they hold the scanned prose: the prose cut and the
+    snippets are the whole document's, for every scan up to the prefix's length."""
+    from wikisearch.config import FIELDS
+    from wikisearch.index.store import encode_doc, prefix_end
+    from wikisearch.search.snippets import _article, scan_length
+    rng = np.random.default_rng(8)
+    for case in range(150):
+        fields = {f: _random_text(rng, int(rng.integers(0, 40))) for f in FIELDS}
+        if case % 4 == 0:
+            fields["opening"] = ""
+        if case % 5 == 0:
+            fields["body"] = ""
+        if case % 3 == 0:
+            fields["body"] = _random_text(rng, 3000)
+        if case % 6 == 1:
+            fields["opening"] = _random_text(rng, 600)        # longer than some prefixes
+        raw = encode_doc([fields[f] for f in FIELDS])
+        for chars in (30, 101, 700):
+            prefix = raw[:prefix_end(raw, chars)]
+            assert all(_article(prefix, n) == _article(raw, n) for n in range(chars + 1)), case
+            for terms in (terms_of("run dog"), terms_of("köln", ["москва run"]), terms_of("zebra")):
+                for width, scan in ((5, None), (5, 20), (25, chars), (5, chars - 1)):
+                    if scan_length(width, scan) > chars:
+                        continue
+                    a = make_snippets(EN, [raw], terms, width, scan)
+                    assert make_snippets(EN, [prefix], terms, width, scan) == a, (case, chars, scan)
 
 
 def test_prose_cut_from_stored_bytes_equals_the_fields_text_at_every_length():

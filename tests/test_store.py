@@ -10,8 +10,9 @@ import pytest
 from wikisearch.errors import CorruptIndexError
 from wikisearch.index.container import Container
 from wikisearch.index.container import write_container
-from wikisearch.index.store import (STORE_BLOCK_BYTES, StoreReader, dictionary_id, encode_doc, ends_block,
-                                    merge_stores, shipped_dictionary, write_store)
+from wikisearch.config import FIELDS
+from wikisearch.index.store import (PREFIX_CHARS, STORE_BLOCK_BYTES, StoreReader, dictionary_id, encode_doc,
+                                    ends_block, merge_stores, prefix_end, shipped_dictionary, write_store)
 
 
 def _docs(seed: int, n: int) -> list[bytes]:
@@ -263,7 +264,9 @@ def test_reader_hands_mapped_frames_to_libzstd_by_address(tmp_path):
     frames[1] = bytes(bad)
     for (a, z), frame in zip(parts, frames):
         crc = zlib.crc32(frame) ^ (1 if a == 100 else 0)
-        blocks.add_frame(len(frame), crc, np.asarray(ends[a + 1:z + 1]) - ends[a])
+        # (blocks without prefixes: each document all rest)
+        blocks.add_frames([len(frame)], [crc], [z - a], np.asarray(ends[a + 1:z + 1]) - ends[a],
+                          np.zeros(z - a, np.uint32), [0], [0])
     write_container(tmp_path / "bad.bin", b"STOR",
                     {**blocks.arrays(), "data": np.frombuffer(b"".join(frames), np.uint8)},
                     meta=blocks.meta(150, False))
@@ -277,4 +280,132 @@ def test_reader_hands_mapped_frames_to_libzstd_by_address(tmp_path):
     for b, match in ((1, "stored-text block 1 is damaged"), (2, "checksum mismatch")):
         with pytest.raises(CorruptIndexError, match=match):
             S.read_block(c, b, d)
+    c.close()
+
+
+def _article_docs(seed: int, n: int) -> list[bytes]:
+    """Documents of every field (config.FIELDS), openings and bodies of all lengths around a
+    prefix of 300 characters, in several scripts (1-4 bytes a character), some fields empty."""
+    rng = random.Random(seed)
+    words = ["alpha", "beta", "délta", "日本語", "\U0001F600", "x" * 30, "e\u0301", "\n"]
+
+    def text(k):
+        return " ".join(rng.choice(words) for _ in range(k))
+    out = []
+    for _ in range(n):
+        fields = [text(rng.choice([0, 1, 3])) for _ in FIELDS]
+        fields[FIELDS.index("opening")] = text(rng.choice([0, 0, 1, 20, 48, 49, 50, 51, 120]))
+        fields[FIELDS.index("body")] = text(rng.choice([0, 1, 5, 40, 60, 400, 3000]))
+        out.append(encode_doc(fields))
+    return out
+
+
+def test_prefix_end_holds_the_first_characters_of_the_prose():
+    """A prefix holds the first ``chars`` characters of the prose (article_text: the opening,
+    "\\n\\n", the body), ends at a character's end, and holds the body's first character where
+    there is a body; no more than needed."""
+    from wikisearch.search.results import article_text
+    from wikisearch.index.store import decode_doc
+    for doc in _article_docs(21, 400):
+        fields = dict(zip(FIELDS, decode_doc(doc)))
+        prose = article_text(fields)
+        for chars in (1, 2, 50, 99, 100, 101, 300, 5000):
+            end = prefix_end(doc, chars)
+            head = doc[:end].decode("utf-8", "surrogatepass")     # (a character's end)
+            got = head.split("\x1f")
+            assert doc.startswith(doc[:end]) and len(got) <= len(FIELDS)
+            seen = article_text({f: t for f, t in zip(FIELDS, got)})
+            assert prose.startswith(seen) and len(seen) >= min(len(prose), chars)
+            if fields["body"] and len(fields["opening"]) <= chars:
+                assert len(got) > FIELDS.index("body") and got[FIELDS.index("body")]
+            if doc[end:end + 1] not in (b"", b"\x1f"):       # cut inside the opening or the body:
+                less = dict(zip(FIELDS, head[:-1].split("\x1f")))     # a character less is too few
+                assert len(article_text(less)) < chars or len(got[FIELDS.index("body")]) == 1
+    assert prefix_end(b"no fields", 3) == 9 and prefix_end(encode_doc(["a", "b"]), 1) == 3
+
+
+@pytest.mark.parametrize("dictionary", [b"", "en"])
+def test_prefix_reads_are_the_documents_first_bytes(tmp_path, dictionary):
+    """doc_prefix is doc's first prefix_end bytes, read without the block's rests; the whole
+    documents read the same as before (a block keeps prefixes first, rests after)."""
+    d = shipped_dictionary(dictionary) if dictionary else b""
+    docs = _article_docs(22, 300)
+    write_store(tmp_path / "s.bin", docs, d, prefix_chars=300)
+    c = _open(tmp_path / "s.bin")
+    r = StoreReader(c)
+    assert r.prefix_chars == 300 and len(c["block_docs"]) > 3
+    order = list(range(300))
+    random.Random(1).shuffle(order)
+    for i in order + order[::-1]:
+        assert r.doc_prefix(i) == docs[i][:prefix_end(docs[i], 300)]
+        assert r.doc(i) == docs[i]
+    assert [StoreReader(c).doc(i) for i in range(300)] == docs        # (no block kept from before)
+    c.close()
+
+
+def test_a_damaged_prefix_is_reported_and_damaged_rests_are_not_read(tmp_path):
+    from wikisearch.index import store as S
+    from conftest import require_or_skip
+    require_or_skip(S._libzstd() is not None and S._prefix_decoder(shipped_dictionary("en")).stops(),
+                    "no system libzstd that stops within a frame: prefixes are read from whole blocks")
+    docs = _article_docs(23, 40)
+    write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"), prefix_chars=100)
+    c = _open(tmp_path / "s.bin")
+    base, first = c.offsets["data"], int(c["prefix_bytes"][0])
+    end = int(c["block_offsets"][1])
+    n0 = int(c["block_docs"][1])
+    c.close()
+    assert 0 < first < end
+    raw = (tmp_path / "s.bin").read_bytes()
+    for at, prefix_ok in ((first // 2, False), ((first + end) // 2, True)):
+        bad = bytearray(raw)
+        bad[base + at] ^= 0xFF
+        (tmp_path / "bad.bin").write_bytes(bytes(bad))
+        c = Container(tmp_path / "bad.bin", b"STOR", verify=False)
+        r = StoreReader(c)
+        if prefix_ok:
+            assert [r.doc_prefix(i) for i in range(n0)] == [x[:prefix_end(x, 100)] for x in docs[:n0]]
+            with pytest.raises(CorruptIndexError, match="checksum mismatch in stored-text block 0"):
+                r.doc(0)
+        else:
+            with pytest.raises(CorruptIndexError, match="checksum mismatch in stored-text block 0 .its prefixes"):
+                r.doc_prefix(0)
+        assert r.doc_prefix(n0) == docs[n0][:prefix_end(docs[n0], 100)]     # other blocks read
+        c.close()
+
+
+def test_prefixes_without_a_decoder_that_stops_read_the_same(tmp_path, monkeypatch):
+    """Where libzstd cannot stop within a frame (or is missing), a prefix is cut from the whole
+    block: the same bytes."""
+    from wikisearch.index import store as S
+    docs = _article_docs(24, 120)
+    write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"), prefix_chars=200)
+    want = [x[:prefix_end(x, 200)] for x in docs]
+    for lib in ("no stream calls", None):
+        monkeypatch.setattr(S._local, "prefix_decoders", {}, raising=False)
+        if lib is None:
+            monkeypatch.setattr(S, "_LIBZSTD", None)
+        elif S._libzstd() is not None:
+            monkeypatch.setattr(S._libzstd(), "stream_calls", False)
+        c = _open(tmp_path / "s.bin")
+        r = StoreReader(c)
+        assert [r.doc_prefix(i) for i in range(120)] == want
+        assert [r.doc(i) for i in range(120)] == docs
+        c.close()
+
+
+def test_merge_recompresses_stores_of_another_prefix_length(tmp_path):
+    """Segments written with another prefix length (or none: format 6) merge into the store one
+    segment of the current length would be."""
+    docs = _article_docs(25, 200)
+    d = shipped_dictionary("en")
+    write_store(tmp_path / "one.bin", docs, d)
+    merge_stores([_open(tmp_path / "one.bin")], tmp_path / "one-m.bin")
+    write_store(tmp_path / "a.bin", docs[:70], d, prefix_chars=100)
+    write_store(tmp_path / "b.bin", docs[70:], d)
+    merge_stores([_open(tmp_path / "a.bin"), _open(tmp_path / "b.bin")], tmp_path / "m.bin")
+    assert (tmp_path / "m.bin").read_bytes() == (tmp_path / "one-m.bin").read_bytes()
+    c = _open(tmp_path / "m.bin")
+    assert c.meta["prefix_chars"] == PREFIX_CHARS
+    assert [StoreReader(c).doc_prefix(i) for i in range(200)] == [x[:prefix_end(x)] for x in docs]
     c.close()

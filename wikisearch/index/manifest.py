@@ -28,8 +28,11 @@ from wikisearch.fileio import sha256_hex
 #: 5: store.bin holds zstd blocks of documents (was one zlib record per document).
 #: 6: store.bin's blocks are ~16 KiB and compressed with a zstd dictionary kept in the file (its
 #:    ``dictionary`` array); a format 5 store (no dictionary, ~128 KiB blocks) is still read.
-FORMAT_VERSION = 6
-#: The oldest format this version reads (format 5 differs only in its store, which is still read).
+#: 7: a store block keeps its documents' prefixes (their text up to the first 4,000 characters of
+#:    prose, what a snippet scans) before the rest, read apart (``prefix_ends``, ``prefix_bytes``,
+#:    ``prefix_crc``); format 5 and 6 stores are still read (whole blocks).
+FORMAT_VERSION = 7
+#: The oldest format this version reads (formats 5 and 6 differ only in their store, still read).
 MIN_FORMAT_VERSION = 5
 FORMAT_NAME = "wikisearch-index"
 MANIFEST = "manifest.json"

@@ -454,6 +454,16 @@ class SegmentReader:
         """The stored bytes of a document (its block checksum-verified; None if not stored)."""
         return None if self._store is None else self._store.doc(docid)
 
+    def stored_prefix(self, docid: int, prose_chars: int) -> bytes | None:
+        """The first bytes of :meth:`stored_doc`, up to where its first ``prose_chars`` characters
+        of prose end at least (``store.prefix_end``): the store's prefix of the document when it
+        holds that many (only the block's prefixes decompressed), else the whole document."""
+        if self._store is None:
+            return None
+        if prose_chars <= self._store.prefix_chars:
+            return self._store.doc_prefix(docid)
+        return self._store.doc(docid)
+
     def stored_text(self, docid: int) -> dict[str, str] | None:
         raw = self.stored_doc(docid)
         if raw is None:

@@ -36,7 +36,7 @@ from wikisearch.jit import readonly
 from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
 from wikisearch.search.results import Document, Hit, SearchResult
 from wikisearch.search.snippets import (SNIPPET_CHARS, SnippetTerms, make_snippets, matched_via,
-                                         matched_via_many)
+                                         matched_via_many, snippet_sources)
 from wikisearch.search.startup import fast_start  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:   # loaded when first used: a plain search needs neither (nor their kernels)
@@ -317,7 +317,9 @@ class Searcher:
         # each hit's stored text read once (in docid order: neighbours may share a store block),
         # for its snippet and its matched via; the snippets made together
         # (its bytes: a snippet decodes only the text it looks at)
-        raw = {d: reader.stored_doc(d) for d in sorted({h.docid for h in result})}
+        # (only as far as the snippets' scanned prose goes: the store blocks' prefixes)
+        docids = sorted({h.docid for h in result})
+        raw = dict(zip(docids, snippet_sources(reader, docids, chars)))
         have = [h for h in result if raw[h.docid] is not None]
         try:
             made = make_snippets(analyzer, [raw[h.docid] for h in have], SnippetTerms.from_query(q), chars)

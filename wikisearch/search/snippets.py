@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import accumulate
 
 import numpy as np
 
 from wikisearch.config import FIELDS
-from wikisearch.index.store import SEP_FIELD
+from wikisearch.index.store import PREFIX_CHARS, SEP_FIELD
 from wikisearch.search import _snippet_kernels as K
 from wikisearch.search.query import Query
 from wikisearch.search.results import MatchedVia, Snippet, article_text
@@ -36,9 +37,14 @@ SNIPPET_CHARS = 150
 #: "via" something, in CirrusSearch's order.
 _TEXT_FIELDS = ("opening", "body")
 VIA_ORDER = ("title", "redirect", "heading", "category")
-#: Characters of an article searched for the window (its beginning): the time of a snippet is
-#: bounded on the longest articles, and early text is preferred anyway.
-SCAN_CHARS = 20_000
+#: Characters of an article's prose searched for the window (its beginning): the time of a
+#: snippet is bounded on the longest articles, and early text is preferred anyway. The store keeps
+#: each document's prose up to there at the front of its block (``store.PREFIX_CHARS``), so a
+#: search reads that part of its hits only (:func:`snippet_sources`). 20,000 until session 13:
+#: on the 30k articles' bench queries 4,000 keeps 52.7 % of query stems visible (6,000: 54.2 %,
+#: 10,000: 56.2 %, 20,000: 58.6 %; tantivy's SnippetGenerator over the whole text 46.4 %), and
+#: a query's 10 snippets cost ~0.6x what they do at 6,000 (benchmarks/results/snippets.md).
+SCAN_CHARS = PREFIX_CHARS
 #: Matches looked at per document (the earliest): enough for any window, bounded time.
 MAX_MATCHES = 2000
 _REPEAT = 0.05        # what a repeated term adds, discounted by 1.1 per repeat
@@ -164,6 +170,20 @@ def _phrase_runs(which, position, phrases) -> dict:
     return out
 
 
+def scan_length(chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> int:
+    """Characters of a text's prose :func:`make_snippets` scans for snippets of ``chars``
+    characters (``scan_chars``: asked for; default :data:`SCAN_CHARS`; at least 4 snippets' worth)."""
+    return max(SCAN_CHARS if scan_chars is None else int(scan_chars), 4 * max(int(chars), 1))
+
+
+def snippet_sources(reader, docids, chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> list:
+    """What :func:`make_snippets` reads of each document: its stored bytes as far as its scanned
+    prose goes (``reader.stored_prefix``; only the store blocks' prefixes are decompressed when
+    they hold it), None where it has no stored text."""
+    scan = scan_length(chars, scan_chars)
+    return [reader.stored_prefix(d, scan) for d in docids]
+
+
 def make_snippet(analyzer, fields: dict[str, str], terms: SnippetTerms,
                  chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> Snippet:
     """The snippet of a document's stored ``fields`` for ``terms`` (see the module's doc)."""
@@ -232,10 +252,11 @@ def _article_parts(doc, scan_chars: int) -> list:
 def make_snippets(analyzer, docs: list, terms: SnippetTerms,
                   chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> list[Snippet]:
     """:func:`make_snippet` of each of ``docs`` (each its stored fields, or its stored bytes as
-    the store keeps them, which are not decoded whole), the same snippets made together: the
-    texts are tokenized in one pass and their words analyzed once."""
+    the store keeps them, which are not decoded whole: all of them, or their first bytes up to
+    the end of the scanned prose at least, :func:`snippet_sources`), the same snippets made
+    together: the texts are tokenized in one pass and their words analyzed once."""
     width = max(int(chars), 1)
-    scan_chars = max(SCAN_CHARS if scan_chars is None else int(scan_chars), 4 * width)
+    scan_chars = scan_length(width, scan_chars)
     # long articles: the window is in the first part (cut before anything is decoded)
     # the texts' bytes copied once, into the one buffer the tokenizer reads; each text a view of it
     parts = [_article_parts(d, scan_chars) for d in docs]
@@ -254,9 +275,9 @@ def make_snippets(analyzer, docs: list, terms: SnippetTerms,
     wins = K.best_windows(starts, stops, which, cuts, len(terms.terms), width, n_chars, MAX_MATCHES,
                           _REPEATS, _EARLY).tolist()
     out, a = [], 0
+    starts, stops = starts.tolist(), stops.tolist()     # (all the texts' matches, as Python ints)
     for art, b, n, (first, last) in zip(arts, cuts.tolist(), n_chars.tolist(), wins):
-        z = min(b, a + MAX_MATCHES)
-        out.append(_marked(art, starts[a:z], stops[a:z], None, first, last, width, n))
+        out.append(_marked_plain(art, starts, stops, a, min(b, a + MAX_MATCHES), first, last, width, n))
         a = b
     return out
 
@@ -327,6 +348,26 @@ def _snippet(art, matches, terms: SnippetTerms, width: int, n_chars: int) -> Sni
     runs = _phrase_runs(which.tolist(), position.tolist(), terms.phrases) if terms.phrases else {}
     first, last = window(starts, ends, which, len(terms.terms), runs, width, n_chars)
     return _marked(art, starts, ends, runs, first, last, width, n_chars)
+
+
+def _marked_plain(art, starts: list, ends: list, i0: int, i1: int, first: int, last: int, width: int,
+                  n_chars: int) -> Snippet:
+    """:func:`_marked` without phrases, the text's matches ``starts[i0:i1]``, ``ends[i0:i1]`` of
+    lists that hold several texts' (``first``, ``last``: indexes from ``i0``)."""
+    if first < 0:
+        return _marked(art, None, None, None, -1, -1, width, n_chars)
+    lo, hi = starts[i0 + first], ends[i0 + last]
+    text, (a, b) = _text_and_bounds(art, n_chars, lo, hi, width)
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    marks = []                              # the matches starting inside, in order (starts are sorted)
+    for k in range(bisect_left(starts, a, i0, i1), bisect_left(starts, b, i0, i1)):
+        s, e = starts[k], ends[k]
+        if e <= b and not (marks and s < marks[-1][1]):
+            marks.append((s - a, e - a))
+    return Snippet(_spaces(text[a:b]), marks)
 
 
 def _marked(art, starts, ends, runs, first: int, last: int, width: int, n_chars: int) -> Snippet:
@@ -406,22 +447,25 @@ def matched_via(analyzer, reader, docid: int, title: str, matched_fields, terms,
     return matched_via_many(analyzer, reader, [(docid, title, matched_fields, stored)], terms)[0]
 
 
-def _fields_of(reader, docid: int, raw: bytes, wanted=FIELDS) -> dict[str, str]:
+def _fields_of(reader, docid: int, raw: bytes, wanted=FIELDS, prefix: bool = False) -> dict[str, str] | None:
     """The ``wanted`` fields of a document's stored bytes, decoded (as ``reader.stored_text``
     decodes them: the separator is ASCII, so a field's bytes decode alone to the same text), the
-    others not; the redirects are not looked at here."""
+    others not; the redirects are not looked at here. ``prefix``: ``raw`` may be the document's
+    first bytes only (``reader.stored_prefix``): None when it ends before a wanted field's end."""
     out, a = {}, 0
     try:
         for name in FIELDS:
             z = raw.find(_SEP, a)
             if z < 0:
+                if prefix and name in wanted and name != FIELDS[-1]:
+                    return None
                 z = len(raw)
             if name in wanted:
                 out[name] = raw[a:z].decode("utf-8", "surrogatepass")
             a = z + 1
             if a > len(raw):
                 break
-        return out
+        return None if prefix and len(out) < len(set(wanted)) else out
     except UnicodeDecodeError:
         return reader.stored_text(docid)    # raises CorruptIndexError, naming the document
 
@@ -442,8 +486,12 @@ def matched_via_many(analyzer, reader, hits, terms) -> list[MatchedVia | None]:
             groups.append("\n".join(reader.redirects(docid)))
             where.append((k, "redirect"))
         if fields & {"heading", "category"} and not isinstance(stored, dict):
-            stored = reader.stored_text(docid) if stored is None else \
-                _fields_of(reader, docid, stored, fields & {"heading", "category"})
+            wanted = fields & {"heading", "category"}
+            got = None if stored is None else _fields_of(reader, docid, stored, wanted, prefix=True)
+            if got is None and stored is not None:  # a prefix, without its category (or heading)
+                whole = reader.stored_doc(docid)
+                got = None if whole is None else _fields_of(reader, docid, whole, wanted)
+            stored = reader.stored_text(docid) if got is None else got
         if stored is None:
             continue
         for kind in ("heading", "category"):
