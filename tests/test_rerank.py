@@ -332,3 +332,33 @@ def test_prior_feature_off_with_priors_off_and_k_zero(searcher):
 def test_query_terms_of_text_and_of_the_first_stage_parse_agree(searcher, query):
     r = searcher.reader
     assert query_terms(r, searcher.search(query, k=1).parsed) == query_terms(r, query)
+
+
+def test_prior_weight_adds_the_prior_outside_the_trees(searcher, monkeypatch):
+    """A model's ``prior_weight`` w: candidates are ordered by the trees' score + w * prior (by hand:
+    one tree puts title-covering pages first; a prior of 1 on the last candidate, which the tree
+    puts last, lifts it above them with w = 2 and not with w = 0); a negative w is refused."""
+    import wikisearch.search.rerank as rr
+    q = "berlin"
+    first = [h.docid for h in searcher.search(q, k=100, priors=False)]
+    spec = _hand_model("cov_title", 0.5, 0.0, 1.0).spec
+    X = features(searcher.reader, query_terms(searcher.reader, q), first, searcher.reader.rank_config)
+    covered = [d for d, x in zip(first, X) if x[COL["cov_title"]] > 0.5]
+    rest = [d for d, x in zip(first, X) if not x[COL["cov_title"]] > 0.5]
+    assert covered and len(rest) > 1
+    lifted = rest[-1]
+    prior = np.zeros(int(searcher.reader.n_docs))
+    prior[lifted] = 1.0
+    monkeypatch.setattr(rr, "prior_values", lambda s, p: prior)
+    plain = [h.docid for h in rerank(searcher, q, k=100, priors=False, model=TreeModel(spec))]
+    assert plain == covered + rest
+    m = TreeModel({**spec, "prior_weight": 2.0})
+    out = rerank(searcher, q, k=100, priors=False, model=m)
+    assert [h.docid for h in out] == [lifted] + covered + rest[:-1]
+    assert out[0].score == pytest.approx(2.0) and out[1].score == pytest.approx(1.0)
+    Xp = features(searcher.reader, query_terms(searcher.reader, q), first, searcher.reader.rank_config, prior)
+    assert m.score(Xp).tolist() == (m.predict(Xp) + 2.0 * Xp[:, COL["prior"]]).tolist()
+    assert TreeModel({**spec, "prior_weight": 0.5}).score(Xp)[first.index(lifted)] == pytest.approx(0.5)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(WikisearchError, match="prior_weight"):
+            TreeModel({**spec, "prior_weight": bad})

@@ -33,7 +33,9 @@ the priors the index already has:
 The text features come from one numba kernel (:func:`_rerank_kernels.candidate_features`) that
 walks each query term's postings once, galloping to the candidates.
 
-The candidates are sorted by the model's score, except that with the model's
+The candidates are sorted by the model's score plus the model's ``prior_weight`` times the
+popularity prior (a term outside the trees: the training sets have too few pages with page views
+for the trees to learn what a prior is worth; 0 in a model file without it), except that with the model's
 ``exact_title_first`` (the shipped model does not ask for it) a candidate whose title is exactly the query goes
 first (:func:`rerank_order`).
 
@@ -198,6 +200,9 @@ class TreeModel:
         self.spec = spec
         self.depth = int(spec.get("depth", DEPTH))
         self.exact_title_first = bool(spec.get("exact_title_first", False))
+        self.prior_weight = float(spec.get("prior_weight", 0.0))
+        if not (np.isfinite(self.prior_weight) and self.prior_weight >= 0):
+            raise WikisearchError(f"re-ranking model's prior_weight must be a number >= 0, not {self.prior_weight}")
         trees = spec["trees"]
         self.n_trees = len(trees)
         self._node_start = np.zeros(len(trees) + 1, np.int64)
@@ -246,6 +251,14 @@ class TreeModel:
         X = np.ascontiguousarray(X, np.float64)
         return RK.predict_trees(X, self._node_start, self._leaf_start, *self._arrays)
 
+    def score(self, X: np.ndarray) -> np.ndarray:
+        """What :func:`rerank` orders by: :meth:`predict` plus ``prior_weight`` times the ``prior``
+        feature (the popularity prior, added outside the trees)."""
+        s = self.predict(X)
+        if self.prior_weight:
+            s = s + self.prior_weight * np.asarray(X, np.float64)[:, _COL["prior"]]
+        return s
+
     def save(self, path) -> None:
         Path(path).write_text(json.dumps(self.spec, separators=(",", ":")) + "\n", encoding="utf-8")
 
@@ -282,7 +295,7 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
            priors=None, model: TreeModel | None = None, depth: int | None = None) -> SearchResult:
     """The first stage's top ``depth`` hits for ``query`` re-ordered by ``model`` (default: the
     shipped one), then its hits past ``depth``; ``k`` hits in all. A re-ranked hit's ``score`` is
-    the model's. ``rank``, ``fields`` and ``priors`` go to the first stage (``Searcher.search``)."""
+    the model's (:meth:`TreeModel.score`: the trees plus its weight times the prior). ``rank``, ``fields`` and ``priors`` go to the first stage (``Searcher.search``)."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
         raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
     t0 = time.perf_counter()
@@ -295,7 +308,7 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
         docids = np.array([h.docid for h in head], np.int64)
         X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query), docids, rank_cfg,
                      prior_values(searcher, priors))
-        scores = model.predict(X)
+        scores = model.score(X)
         order = rerank_order(scores, X, model.exact_title_first)
         head = [Hit(head[i].docid, head[i].page_id, None, None, float(scores[i]),
                     head[i].matched_fields, r, reader=searcher.reader)
