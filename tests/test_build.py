@@ -92,6 +92,41 @@ def test_workers_give_identical_bytes(tmp_path):
     assert _files(a) == _files(b) == _files(c)
 
 
+@requires_shared(GENSIM)
+def test_pool_shut_while_titles_and_redirects_are_resolved(tmp_path, monkeypatch):
+    """The pool's idle workers are gone while the main process alone resolves the titles and
+    redirects (their heaps would sit beside its tables); a fresh pool merges; same bytes."""
+    import wikisearch.build as B
+    monkeypatch.setattr(Builder, "_search_groups", lambda self: [])    # (not a first run)
+    seen = {}
+    builder = Builder([str(GENSIM)], tmp_path / "w2", BuildConfig(workers=2, block_bytes=300_000),
+                      RankConfig(), False, None)
+    finalize, lookups, merge_postings = Builder._finalize, B.title_lookups, Builder._merge_postings
+
+    def at_finalize(self):
+        seen["block_pids"] = set(self.pool._processes)
+        return finalize(self)
+
+    def at_lookups(*a):
+        seen["pool_at_lookups"] = builder.pool
+        return lookups(*a)
+
+    def at_merge(self, *a):
+        seen["merge_pool"] = self.pool
+        out = merge_postings(self, *a)
+        seen["merge_pids"] = set(self.pool._processes)
+        return out
+    monkeypatch.setattr(Builder, "_finalize", at_finalize)
+    monkeypatch.setattr(B, "title_lookups", at_lookups)
+    monkeypatch.setattr(Builder, "_merge_postings", at_merge)
+    builder.run()
+    assert seen["block_pids"] and seen["pool_at_lookups"] is None
+    assert seen["merge_pool"] is not None and seen["merge_pids"] and not seen["merge_pids"] & seen["block_pids"]
+    monkeypatch.undo()
+    a = build_index([GENSIM], tmp_path / "w1", workers=1, block_bytes=300_000)
+    assert _files(a) == _files(tmp_path / "w2")
+
+
 @requires_shared(ENWIK8)
 def test_merged_index_equals_unmerged_segments(tmp_path):
     cfg = BuildConfig(block_bytes=200_000)

@@ -291,6 +291,7 @@ class Builder:
         self.pool: Executor | None = None   # set by run(): workers > 1, or the caller's executor
         self._search_jobs: list = []        # set by run(): first run, the search kernels to compile
         self._compiling: list = []          # their futures on the pool
+        self._rested = False                # the pool shut during _links, to start again for the merge
         #: a cluster or other executor of the caller's (not shut down here), else None
         self.executor = executor
         self.shards = int(shards)
@@ -455,8 +456,9 @@ class Builder:
                 print("\nthe workers compile the search kernels after the last blocks (first run "
                       "only) ...", file=sys.stderr, flush=True)
             self._compiling = [self.pool.submit(compile_jobs, g) for g in self._search_jobs]
-            for _ in range(workers):
-                self.pool.submit(warm_merge_worker)
+            if not self._rests_pool():     # (a pool shut before the merge needs no warm-up)
+                for _ in range(workers):
+                    self.pool.submit(warm_merge_worker)
             finished, _ = wait(pending)
             self._collect(finished, prog, summaries)
         except BaseException as e:
@@ -519,6 +521,9 @@ class Builder:
         work = self.work / "links"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
+        if self._rests_pool():     # the idle workers' memory goes while this process works alone
+            self._close_pool()
+            self._rested = True
         titles = _concat_columns(readers, "title_offsets", "title_blob")
         n_docs = len(titles)
         title_ids = titles.sorted_ids()
@@ -591,6 +596,9 @@ class Builder:
         n_docs = links.pop("n_docs")
         n_redirects = links.pop("n_redirects")
         table, lo = links.pop("aliases")
+        if self._rested and self.pool is None:     # a fresh pool for the merge (see _rests_pool)
+            self.pool = worker_pool(self.config.workers)
+            self._rested = False
         if self.shards > 1:     # the shard's documents' redirect titles, numbered from 0
             slice_alias_table(table, scratch / "aliases.bin", lo, lo + n_docs)
             table, lo = scratch / "aliases.bin", 0
@@ -647,6 +655,15 @@ class Builder:
         finally:
             merged.close()
         write_block_maxima(final / BLOCKS_FILE, **arrays)
+
+    def _rests_pool(self) -> bool:
+        """Whether the build's own pool is shut while this process alone resolves the titles and
+        redirects (:meth:`_links`, whose tables grow with the dump) and started afresh for the
+        merge: its idle workers would hold the heaps of their last blocks beside those tables
+        (a fresh worker costs a start and its kernels' load, ~1 s of CPU). Not a caller's
+        executor (a cluster), and not on a first run, whose workers compile the search kernels
+        meanwhile."""
+        return self.pool is not None and self.pool is not self.executor and not self._search_jobs
 
     def _close_pool(self) -> None:
         if self.pool is None:
