@@ -127,6 +127,27 @@ def test_pool_shut_while_titles_and_redirects_are_resolved(tmp_path, monkeypatch
     assert _files(a) == _files(tmp_path / "w2")
 
 
+@requires_shared(GENSIM)
+def test_blocks_of_a_dump_share_one_link_cache(tmp_path):
+    """A worker's blocks of one dump share one SiteInfo, so one Site and its bounded link-target
+    cache (a new SiteInfo per block made a Site and a cache per block: a 16x build's workers
+    grew ~5 MB a block)."""
+    import wikisearch.build as B
+    from wikisearch.ingest import wikitext
+    from wikisearch.ingest.dump import Dump
+    builder = Builder([str(GENSIM)], tmp_path / "idx", BuildConfig(block_bytes=300_000), RankConfig(), False, None)
+    wikitext._SITES.clear()
+    with Dump(str(GENSIM)) as dump:
+        ctx = builder._context(dump)
+        for k, (block, data) in enumerate(dump.blocks(300_000)):
+            B.build_block(data, block, dict(ctx, siteinfo=dict(ctx["siteinfo"])), str(tmp_path / f"b{k}"))
+            if k == 2:
+                break
+    assert k == 2 and len(wikitext._SITES) == 1
+    site = next(iter(wikitext._SITES.values()))[1]
+    assert site.cache                                   # the blocks' link targets, in the one cache
+
+
 @requires_shared(ENWIK8)
 def test_merged_index_equals_unmerged_segments(tmp_path):
     cfg = BuildConfig(block_bytes=200_000)
