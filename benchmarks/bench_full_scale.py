@@ -13,6 +13,10 @@ DBpedia-Entity queries; first sight = each odd query timed once after the even o
         --tag 1x --memory 2GB --work /tmp/s/work
     # the build of another checkout (e.g. before a change), wikisearch only:
     python benchmarks/bench_full_scale.py --xml ... --tag 1x-before --pythonpath /old/checkout --engines wikisearch
+    # a corpus made in parts (synth_corpus.py --copies): every part, in order, to both engines
+    python benchmarks/bench_full_scale.py --xml p1.xml p2.xml --plain p1.txt p2.txt --tag 16x --keep-indexes
+    # later, on a quieter machine: the query phase alone, on the indexes kept by that run
+    python benchmarks/bench_full_scale.py --xml p1.xml p2.xml --tag 16x --queries-only
 """
 from __future__ import annotations
 
@@ -75,11 +79,11 @@ def _remove_index(path: Path) -> None:
     remove_index(path)
 
 
-def build_wikisearch(xml: Path, out: Path, memory: str, workers: int, pythonpath: str | None) -> dict:
+def build_wikisearch(xml: list[Path], out: Path, memory: str, workers: int, pythonpath: str | None) -> dict:
     _remove_index(out)
     env = dict(os.environ)
     env["PYTHONPATH"] = pythonpath or str(ROOT)
-    cmd = [sys.executable, "-m", "wikisearch", "index", str(xml), "-o", str(out), "--workers", str(workers),
+    cmd = [sys.executable, "-m", "wikisearch", "index", *map(str, xml), "-o", str(out), "--workers", str(workers),
            "--memory", memory, "-q"]
     import resource
     t0 = time.perf_counter()
@@ -135,8 +139,8 @@ def _latency(res) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--xml", required=True)
-    ap.add_argument("--plain", help="the same articles as WikiExtractor text (for tantivy)")
+    ap.add_argument("--xml", required=True, nargs="+", help="the corpus (its parts in order)")
+    ap.add_argument("--plain", nargs="+", help="the same articles as WikiExtractor text (for tantivy)")
     ap.add_argument("--tag", required=True)
     ap.add_argument("--memory", default="2GB")
     ap.add_argument("--workers", type=int, default=2)
@@ -144,19 +148,29 @@ def main(argv=None) -> int:
     ap.add_argument("--pythonpath", help="PYTHONPATH of the wikisearch build (another checkout)")
     ap.add_argument("--work", default=str(RESULTS / "tmp" / "full-scale"))
     ap.add_argument("--keep-indexes", action="store_true")
+    ap.add_argument("--queries-only", action="store_true",
+                    help="no builds: time the queries on the indexes a --keep-indexes run left in the "
+                         "work directory (results: full-scale-TAG-queries.json)")
     args = ap.parse_args(argv)
+    if args.queries_only:
+        args.keep_indexes = True
     work = Path(args.work) / args.tag
     work.mkdir(parents=True, exist_ok=True)
     engines = args.engines.split(",")
-    xml = Path(args.xml)
-    rec = {"tag": args.tag, "xml": str(xml), "xml_bytes": xml.stat().st_size,
-           "plain_bytes": Path(args.plain).stat().st_size if args.plain else None,
-           "machine": machine_info(), "revision": git_revision(), "engines": {}}
+    xml = [Path(x) for x in args.xml]
+    rec = {"tag": args.tag, "xml": [str(x) for x in xml], "xml_bytes": sum(x.stat().st_size for x in xml),
+           "plain_bytes": sum(Path(p).stat().st_size for p in args.plain) if args.plain else None,
+           "machine": machine_info(), "revision": git_revision(), "engines": {},
+           "load_avg_start": os.getloadavg()[0], "queries_only": args.queries_only}
     queries = _queries(work)
     if "wikisearch" in engines:
         idx = work / "wikisearch-index"
-        r = build_wikisearch(xml, idx, args.memory, args.workers, args.pythonpath)
-        r["s_per_mb_xml"] = r["build_s"] / (rec["xml_bytes"] / 1e6)
+        if args.queries_only:
+            r = {}
+        else:
+            r = build_wikisearch(xml, idx, args.memory, args.workers, args.pythonpath)
+            r["s_per_mb_xml"] = r["build_s"] / (rec["xml_bytes"] / 1e6)
+            r["cpu_s_per_mb_xml"] = r["cpu_s"] / (rec["xml_bytes"] / 1e6)
         if not args.pythonpath:
             job = {"engine": "wikisearch", "module": "peers.run_wikisearch", "opts": {"store_text": True},
                    "threads": args.workers, "corpus_dir": str(work), "index_dir": str(idx),
@@ -166,27 +180,34 @@ def main(argv=None) -> int:
         rec["engines"]["wikisearch"] = r
         if not args.keep_indexes:
             _remove_index(idx)
-    if "tantivy" in engines and args.plain:
+    if "tantivy" in engines and (args.plain or args.queries_only):
         corpus = work / "corpus"
-        shutil.rmtree(corpus, ignore_errors=True)
-        corpus.mkdir()
-        os.symlink(Path(args.plain).resolve(), corpus / "wiki-1-AA.txt")
         idx = work / "tantivy-index"
-        shutil.rmtree(idx, ignore_errors=True)
+        if not args.queries_only:
+            shutil.rmtree(corpus, ignore_errors=True)
+            corpus.mkdir()
+            for k, plain in enumerate(args.plain):      # wiki-1-AA, -AB, ...: read in this order
+                os.symlink(Path(plain).resolve(), corpus / f"wiki-1-A{chr(ord('A') + k)}.txt")
+            shutil.rmtree(idx, ignore_errors=True)
         job = {"engine": "tantivy", "module": "peers.run_tantivy", "opts": {"fields": "one"},
                "threads": args.workers, "corpus_dir": str(corpus), "index_dir": str(idx),
                "queries": str(queries), "run_file": str(work / "tantivy.trec"), "k": 10,
                "run_depth": 100, "repeats": 2}
-        b = run_child("build", job, work / "logs", timeout=7200, threads=args.workers)
-        t = {"build_s": b.wall_s, "main_peak_rss_mb": b.peak_rss_mb, "tree_peak_rss_mb": b.peak_tree_rss_mb,
-             "error": b.error}
-        if b.ok:
+        if args.queries_only:
+            t, ok = {}, True
+        else:
+            b = run_child("build", job, work / "logs", timeout=14400, threads=args.workers)
+            t = {"build_s": b.wall_s, "cpu_s": b.cpu_s, "main_peak_rss_mb": b.peak_rss_mb,
+                 "tree_peak_rss_mb": b.peak_tree_rss_mb, "error": b.error}
+            ok = b.ok
+        if ok:
             t["index_bytes"] = dir_bytes(idx)[0]
             t["query"] = _latency(run_child("query", job, work / "logs", timeout=3600))
         rec["engines"]["tantivy"] = t
         if not args.keep_indexes:
             shutil.rmtree(idx, ignore_errors=True)
-    out = RESULTS / f"full-scale-{args.tag}.json"
+    rec["load_avg_end"] = os.getloadavg()[0]
+    out = RESULTS / f"full-scale-{args.tag}{'-queries' if args.queries_only else ''}.json"
     out.write_text(json.dumps(rec, indent=1) + "\n")
     print(json.dumps(rec["engines"], indent=1))
     return 0

@@ -410,27 +410,39 @@ class Stats:
     lengths: list = None                # text bytes of each article (only with keep_lengths)
 
 
-def generate(opts: Options, plan: Plan, out, plain=None, keep_lengths: bool = False) -> Stats:
-    """Write the XML (and optionally WikiExtractor text of the same articles) to file objects."""
+def pages_per_copy(plan: Plan) -> int:
+    """Pages (articles and redirects) of one whole copy: the same for every copy."""
+    return plan.n_pieces + sum(len(v) for v in plan.redirects.values())
+
+
+def generate(opts: Options, plan: Plan, out, plain=None, keep_lengths: bool = False,
+             copies: tuple[int, int] | None = None) -> Stats:
+    """Write the XML (and optionally WikiExtractor text of the same articles) to file objects.
+    ``copies`` (first, last), 1-based: only those copies of the whole stream, as a document of
+    their own (header and end tag), with the page ids and pages they have in the whole stream:
+    the parts' pages, joined in order, are the whole stream's bytes (so parts can be made in
+    parallel processes); the stats count the part's articles alone."""
     st = Stats(lengths=[] if keep_lengths else None)
     out.write(HEADER.format(version=GENERATOR_VERSION).encode("utf-8"))
     st.xml_bytes += len(HEADER)
     title_index = {t: i for i, t in enumerate(plan.titles) if " " not in t}
-    page_id = 10
-    copy = 0
-    while st.articles < opts.articles and plan.n_pieces:
+    first, last = copies or (1, None)
+    page_id = 10 + (first - 1) * pages_per_copy(plan)
+    copy = first - 1
+    skipped = copy * plan.n_pieces     # the whole stream's articles before the part
+    while st.articles + skipped < opts.articles and plan.n_pieces and (last is None or copy < last):
         copy += 1
         st.copies = copy
         share = heaps_share(copy, opts.beta)
         sfx = word_suffix(copy)
         st.rewritten_types += sum(1 for u in plan.rare.values() if u < share)
         for i, doc in source_articles(opts):
-            if st.articles >= opts.articles:
+            if st.articles + skipped >= opts.articles:
                 break
             ends = [e for e, w in plan.article_rare[i] if plan.rare[w] < share]
             body, spans = cut_spans(i, doc.text, opts)
             for k, (a, b) in enumerate(spans):
-                if st.articles >= opts.articles:
+                if st.articles + skipped >= opts.articles:
                     break
                 lo, hi = bisect.bisect_right(ends, a), bisect.bisect_right(ends, b)
                 piece = insert_at(body[a:b], [e - a for e in ends[lo:hi]], sfx)
@@ -490,6 +502,9 @@ def main(argv=None) -> int:
     ap.add_argument("--beta", type=float, default=Options.beta)
     ap.add_argument("--plain", help="also write the articles' plain text as WikiExtractor <doc>s")
     ap.add_argument("--stats", help="write the statistics as JSON here")
+    ap.add_argument("--copies", help="FIRST-LAST (1-based): only these copies of the whole stream, as "
+                    "a document of their own with their pages' ids in the whole stream (parts made "
+                    "in parallel; their pages joined in order are the whole stream's)")
     ap.add_argument("--cache", default=str(Path(__file__).resolve().parent / "results" / "tmp" / "synth-plans"),
                     help="where the source plan is cached ('' for none)")
     args = ap.parse_args(argv)
@@ -502,7 +517,8 @@ def main(argv=None) -> int:
     out = _open_out(args.out)
     plain = open(args.plain, "wb", buffering=1 << 20) if args.plain else None
     try:
-        st = generate(opts, plan, out, plain, keep_lengths=bool(args.stats))
+        copies = tuple(int(x) for x in args.copies.split("-")) if args.copies else None
+        st = generate(opts, plan, out, plain, keep_lengths=bool(args.stats), copies=copies)
     finally:
         if out is not sys.stdout.buffer:
             out.close()
@@ -510,6 +526,7 @@ def main(argv=None) -> int:
             plain.close()
     summary = summarize(st, plan, opts)
     summary["seconds"] = round(time.perf_counter() - t0, 1)
+    summary["copies_range"] = args.copies
     if args.stats:
         Path(args.stats).write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary), file=sys.stderr)

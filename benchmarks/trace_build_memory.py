@@ -1,7 +1,7 @@
 """Where the build's main process holds memory, phase by phase: the build run in this process
 (``build_index``, workers as asked) with its phases marked, resident memory sampled every 20 ms
 from ``/proc/self/status`` (anonymous and file-backed apart: a mapped file's pages count in RSS
-too) and, with ``--tracemalloc``, the peak of Python and numpy allocations within each phase.
+too), the whole tree's (main + workers) peak within each phase, and, with ``--tracemalloc``, the peak of Python and numpy allocations within each phase.
 
     python benchmarks/trace_build_memory.py synth-0.25.xml --memory 2GB --workers 2 -o trace-0.25.json
 
@@ -66,8 +66,9 @@ class Phases:
         self.tree_peak = max(getattr(self, "tree_peak", 0), tree)
         with self.lock:
             for name in ["/".join(self.stack[:i]) for i in range(1, len(self.stack) + 1)]:
-                p = self.peaks.setdefault(name, {"rss": 0, "anon": 0, "file": 0, "shmem": 0})
+                p = self.peaks.setdefault(name, {"rss": 0, "anon": 0, "file": 0, "shmem": 0, "tree": 0})
                 p["rss"] = max(p["rss"], s["VmRSS"])
+                p["tree"] = max(p["tree"], tree)      # main + workers (the pool's idle ones too)
                 p["anon"] = max(p["anon"], s["RssAnon"])
                 p["file"] = max(p["file"], s["RssFile"])
                 p["shmem"] = max(p["shmem"], s.get("RssShmem", 0))

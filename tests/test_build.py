@@ -92,6 +92,62 @@ def test_workers_give_identical_bytes(tmp_path):
     assert _files(a) == _files(b) == _files(c)
 
 
+@requires_shared(GENSIM)
+def test_pool_shut_while_titles_and_redirects_are_resolved(tmp_path, monkeypatch):
+    """The pool's idle workers are gone while the main process alone resolves the titles and
+    redirects (their heaps would sit beside its tables); a fresh pool merges; same bytes."""
+    import wikisearch.build as B
+    monkeypatch.setattr(Builder, "_search_groups", lambda self: [])    # (not a first run)
+    seen = {}
+    builder = Builder([str(GENSIM)], tmp_path / "w2", BuildConfig(workers=2, block_bytes=300_000),
+                      RankConfig(), False, None)
+    finalize, lookups, merge_postings = Builder._finalize, B.title_lookups, Builder._merge_postings
+
+    def at_finalize(self):
+        seen["block_pids"] = set(self.pool._processes)
+        return finalize(self)
+
+    def at_lookups(*a):
+        seen["pool_at_lookups"] = builder.pool
+        return lookups(*a)
+
+    def at_merge(self, *a):
+        seen["merge_pool"] = self.pool
+        out = merge_postings(self, *a)
+        seen["merge_pids"] = set(self.pool._processes)
+        return out
+    monkeypatch.setattr(Builder, "_finalize", at_finalize)
+    monkeypatch.setattr(B, "title_lookups", at_lookups)
+    monkeypatch.setattr(Builder, "_merge_postings", at_merge)
+    builder.run()
+    assert seen["block_pids"] and seen["pool_at_lookups"] is None
+    assert seen["merge_pool"] is not None and seen["merge_pids"] and not seen["merge_pids"] & seen["block_pids"]
+    monkeypatch.undo()
+    a = build_index([GENSIM], tmp_path / "w1", workers=1, block_bytes=300_000)
+    assert _files(a) == _files(tmp_path / "w2")
+
+
+@requires_shared(GENSIM)
+def test_blocks_of_a_dump_share_one_link_cache(tmp_path):
+    """A worker's blocks of one dump share one SiteInfo, so one Site and its bounded link-target
+    cache (a new SiteInfo per block made a Site and a cache per block: a 16x build's workers
+    grew ~5 MB a block)."""
+    import wikisearch.build as B
+    from wikisearch.ingest import wikitext
+    from wikisearch.ingest.dump import Dump
+    builder = Builder([str(GENSIM)], tmp_path / "idx", BuildConfig(block_bytes=300_000), RankConfig(), False, None)
+    wikitext._SITES.clear()
+    with Dump(str(GENSIM)) as dump:
+        ctx = builder._context(dump)
+        for k, (block, data) in enumerate(dump.blocks(300_000)):
+            B.build_block(data, block, dict(ctx, siteinfo=dict(ctx["siteinfo"])), str(tmp_path / f"b{k}"))
+            if k == 2:
+                break
+    assert k == 2 and len(wikitext._SITES) == 1
+    site = next(iter(wikitext._SITES.values()))[1]
+    assert site.cache                                   # the blocks' link targets, in the one cache
+
+
 @requires_shared(ENWIK8)
 def test_merged_index_equals_unmerged_segments(tmp_path):
     cfg = BuildConfig(block_bytes=200_000)

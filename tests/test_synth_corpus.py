@@ -24,10 +24,10 @@ def plan():
     return sc.make_plan(sc.Options(source_docs=SOURCE_DOCS, data_dir=str(SHARED_DATA)))
 
 
-def _generate(plan, articles, seed=13, plain=False):
+def _generate(plan, articles, seed=13, plain=False, copies=None):
     opts = sc.Options(source_docs=SOURCE_DOCS, data_dir=str(SHARED_DATA), articles=articles, seed=seed)
     out, txt = io.BytesIO(), io.BytesIO() if plain else None
-    st = sc.generate(opts, plan, out, txt, keep_lengths=True)
+    st = sc.generate(opts, plan, out, txt, keep_lengths=True, copies=copies)
     return out.getvalue(), st, (txt.getvalue() if plain else None)
 
 
@@ -41,6 +41,27 @@ def test_same_seed_same_bytes_and_a_longer_corpus_extends_a_shorter_one(plan):
     other_plan = sc.make_plan(sc.Options(source_docs=SOURCE_DOCS, data_dir=str(SHARED_DATA), seed=14))
     c, _, _ = _generate(other_plan, n, seed=14)
     assert c != a
+
+
+def test_copies_made_apart_join_into_the_whole_stream(plan):
+    """--copies: parts made separately (in parallel processes) hold the whole stream's pages,
+    page ids and plain text, in order; the last part stops where the whole one does."""
+    n = 3 * plan.n_pieces + 25                   # into the fourth copy
+    whole, st, plain = _generate(plan, n, plain=True)
+    head = sc.HEADER.format(version=sc.GENERATOR_VERSION).encode("utf-8")
+    tail = b"</mediawiki>\n"
+    xml_parts, plain_parts, articles, redirects = [], [], 0, 0
+    for copies in ((1, 1), (2, 3), (4, 9)):
+        xml, pst, ptxt = _generate(plan, n, plain=True, copies=copies)
+        assert xml.startswith(head) and xml.endswith(tail)
+        xml_parts.append(xml[len(head):-len(tail)])
+        plain_parts.append(ptxt)
+        articles += pst.articles
+        redirects += pst.redirects
+    assert head + b"".join(xml_parts) + tail == whole
+    assert b"".join(plain_parts) == plain
+    assert (articles, redirects) == (st.articles, st.redirects)
+    assert sc.pages_per_copy(plan) * 3 < st.articles + st.redirects < sc.pages_per_copy(plan) * 4
 
 
 def test_statistics_as_claimed(plan):

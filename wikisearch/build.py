@@ -77,6 +77,23 @@ def _analyzer(spec: dict) -> Analyzer:
     return _ANALYZERS[key]
 
 
+_SITEINFOS: dict[str, SiteInfo] = {}
+
+
+def _siteinfo(spec: dict) -> SiteInfo:
+    """One ``SiteInfo`` per dump in a worker (as :func:`_analyzer`): the link-target cache of its
+    ``Site`` (``wikitext.site_for``, keyed by the object) then serves every block, where a new
+    object per block made a new ``Site`` per block, up to 64 of them with their caches (a 16x
+    build's workers grew by ~5 MB a block, to ~0.4 GB each)."""
+    key = json.dumps(spec, sort_keys=True)
+    got = _SITEINFOS.get(key)
+    if got is None:
+        if len(_SITEINFOS) >= 8:
+            _SITEINFOS.clear()
+        got = _SITEINFOS[key] = SiteInfo.from_json(spec)
+    return got
+
+
 def _page_texts(page, fmt: str, siteinfo: SiteInfo):
     if fmt == "mediawiki":
         fields = parse_wikitext(page.text, page.title, siteinfo)
@@ -92,7 +109,7 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
     ``ctx`` holds JSON-able settings: siteinfo, format, namespaces, analyzer, codec, store_text,
     store_language (whose shipped zstd dictionary compresses the stored text).
     """
-    siteinfo = SiteInfo.from_json(ctx["siteinfo"])
+    siteinfo = _siteinfo(ctx["siteinfo"])
     namespaces = set(ctx["namespaces"])
     out = Path(out_dir)
     # (host and pid: on a cluster, a task retried after a lost worker may overlap the first try)
@@ -291,6 +308,7 @@ class Builder:
         self.pool: Executor | None = None   # set by run(): workers > 1, or the caller's executor
         self._search_jobs: list = []        # set by run(): first run, the search kernels to compile
         self._compiling: list = []          # their futures on the pool
+        self._rested = False                # the pool shut during _links, to start again for the merge
         #: a cluster or other executor of the caller's (not shut down here), else None
         self.executor = executor
         self.shards = int(shards)
@@ -455,8 +473,9 @@ class Builder:
                 print("\nthe workers compile the search kernels after the last blocks (first run "
                       "only) ...", file=sys.stderr, flush=True)
             self._compiling = [self.pool.submit(compile_jobs, g) for g in self._search_jobs]
-            for _ in range(workers):
-                self.pool.submit(warm_merge_worker)
+            if not self._rests_pool():     # (a pool shut before the merge needs no warm-up)
+                for _ in range(workers):
+                    self.pool.submit(warm_merge_worker)
             finished, _ = wait(pending)
             self._collect(finished, prog, summaries)
         except BaseException as e:
@@ -519,6 +538,9 @@ class Builder:
         work = self.work / "links"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
+        if self._rests_pool():     # the idle workers' memory goes while this process works alone
+            self._close_pool()
+            self._rested = True
         titles = _concat_columns(readers, "title_offsets", "title_blob")
         n_docs = len(titles)
         title_ids = titles.sorted_ids()
@@ -591,6 +613,9 @@ class Builder:
         n_docs = links.pop("n_docs")
         n_redirects = links.pop("n_redirects")
         table, lo = links.pop("aliases")
+        if self._rested and self.pool is None:     # a fresh pool for the merge (see _rests_pool)
+            self.pool = worker_pool(self.config.workers)
+            self._rested = False
         if self.shards > 1:     # the shard's documents' redirect titles, numbered from 0
             slice_alias_table(table, scratch / "aliases.bin", lo, lo + n_docs)
             table, lo = scratch / "aliases.bin", 0
@@ -647,6 +672,15 @@ class Builder:
         finally:
             merged.close()
         write_block_maxima(final / BLOCKS_FILE, **arrays)
+
+    def _rests_pool(self) -> bool:
+        """Whether the build's own pool is shut while this process alone resolves the titles and
+        redirects (:meth:`_links`, whose tables grow with the dump) and started afresh for the
+        merge: its idle workers would hold the heaps of their last blocks beside those tables
+        (a fresh worker costs a start and its kernels' load, ~1 s of CPU). Not a caller's
+        executor (a cluster), and not on a first run, whose workers compile the search kernels
+        meanwhile."""
+        return self.pool is not None and self.pool is not self.executor and not self._search_jobs
 
     def _close_pool(self) -> None:
         if self.pool is None:

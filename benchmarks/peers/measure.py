@@ -37,6 +37,7 @@ class ChildResult:
     peak_tree_rss_mb: float = 0.0
     error: str | None = None
     timed_out: bool = False
+    cpu_s: float | None = None        # user + system CPU of the child (and what it waited for)
 
 
 class _TreeSampler(threading.Thread):
@@ -117,7 +118,7 @@ def run_child(phase: str, job: dict, work: Path, timeout: float, threads: int = 
         tree_peak = sampler.stop()
     res = ChildResult(ok=False, wall_s=wall, ready_s=ready_s, peak_rss_mb=usage.ru_maxrss / 1024,
                       peak_tree_rss_mb=max(tree_peak, usage.ru_maxrss * 1024) / 2**20,
-                      timed_out=timed_out.is_set())
+                      timed_out=timed_out.is_set(), cpu_s=usage.ru_utime + usage.ru_stime)
     if res.timed_out:
         res.error = f"timed out after {timeout:.0f} s"
     elif proc.returncode != 0 or not result_path.exists():
