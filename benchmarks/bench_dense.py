@@ -165,15 +165,81 @@ def ensure_lexical(workers: int) -> None:
                 progress=False)
 
 
+LEAD_CONFIG = dict(max_words=LEAD_WORDS, min_words=0, lead_only=True)
+SHARD_ARTICLES = 2000
+EXPORT = TMP / "dense-passages.jsonl.xz"
+
+
+def export_passages(args) -> dict:
+    """Write the passages a GPU machine encodes (benchmarks/gpu_encode.py): the leads the embed
+    phase cuts from the lexical index, and every passage of the first ``--host-articles``
+    articles (the throughput sample), one JSON line each, xz-compressed."""
+    import lzma
+    from wikisearch.dense.passages import DumpSource, IndexSource, PassageConfig, cut
+    ensure_lexical(args.workers)
+    leads = [p.text for a in IndexSource(str(LEX_INDEX)).scan(lambda i: True)
+             for p in cut(a, PassageConfig(**LEAD_CONFIG))]
+    src = DumpSource(sorted(CORPUS_DIR.glob("wiki-*.txt"))[:1])
+    sections = [p.text for a in src.scan(lambda i: i < args.host_articles) if not isinstance(a, int)
+                for p in cut(a, PassageConfig())]
+    tmp = EXPORT.with_suffix(".part")
+    with lzma.open(tmp, "wt", encoding="utf-8", preset=6) as f:
+        for name, texts in (("leads", leads), ("sections", sections)):
+            for t in texts:
+                f.write(json.dumps({"set": name, "text": t}, ensure_ascii=False) + "\n")
+    tmp.replace(EXPORT)
+    log(f"wrote {EXPORT}: {len(leads):,} leads, {len(sections):,} section passages, "
+        f"{EXPORT.stat().st_size / 2**20:.1f} MiB")
+    return {"file": str(EXPORT.relative_to(ROOT)), "leads": len(leads), "sections": len(sections),
+            "bytes": EXPORT.stat().st_size}
+
+
+class VectorsFromElsewhere:
+    """An encoder for ``embed`` that hands back vectors computed elsewhere (gpu_encode.py on the
+    exported passages), group by group; it checks every text against the exported order and
+    fails on the first that differs, so the vectors cannot be attached to other passages."""
+
+    def __init__(self, vectors_dir: Path):
+        import lzma
+        info = json.loads((vectors_dir / "gpu-encode.json").read_text())
+        self.info = info
+        self.vectors = np.concatenate([np.load(vectors_dir / p) for p in info["leads"]["parts"]])
+        with lzma.open(EXPORT, "rt", encoding="utf-8") as f:
+            self.texts = [r["text"] for r in map(json.loads, f) if r["set"] == "leads"]
+        if len(self.texts) != len(self.vectors):
+            raise SystemExit(f"{len(self.vectors)} vectors for {len(self.texts)} exported leads")
+        self.pos = 0
+
+    def describe(self) -> dict:
+        # The model by its own name (what the query side loads), not the folder it was read
+        # from there (the bundled model's weights, copied as float16 to travel).
+        from wikisearch.dense.encoder import DEFAULT_MODEL
+        return dict(self.info["leads"]["encoder"], name=DEFAULT_MODEL,
+                    computed_by="benchmarks/gpu_encode.py", on=self.info["machine"]["cuda"])
+
+    def encode_groups(self, groups):
+        for texts in groups:
+            end = self.pos + len(texts)
+            if list(texts) != self.texts[self.pos:end]:
+                raise SystemExit(f"passages {self.pos}..{end} differ from the exported ones: "
+                                 "re-export (--phases export) and re-encode")
+            yield self.vectors[self.pos:end].astype(np.float32)
+            self.pos = end
+
+
 def embed_leads(args, device: str) -> dict:
     from wikisearch.dense.embed import embed
     from wikisearch.dense.passages import PassageConfig
     ensure_lexical(args.workers)
+    encoder = VectorsFromElsewhere(Path(args.vectors)) if args.vectors else None
     t0 = time.perf_counter()
-    summary = embed([str(LEX_INDEX)], DENSE_DIR, device=device, batch=args.batch, shard_articles=2000,
-                    passages=PassageConfig(max_words=LEAD_WORDS, min_words=0, lead_only=True),
-                    index_type="flat", precision=args.embed_precision, progress=not args.quiet)
+    summary = embed([str(LEX_INDEX)], DENSE_DIR, device=device, batch=args.batch,
+                    shard_articles=SHARD_ARTICLES, passages=PassageConfig(**LEAD_CONFIG),
+                    index_type="flat", precision=args.embed_precision, progress=not args.quiet,
+                    encoder=encoder)
     summary["wall_s"] = time.perf_counter() - t0
+    if encoder is not None:
+        summary["vectors_from"] = encoder.info
     progress = [json.loads(p.read_text()) for p in sorted((DENSE_DIR / "progress").glob("*.json"))]
     summary["what"] = (f"one passage per article: title + the lead's first {LEAD_WORDS} words "
                        "(stored 'opening' field of the lexical index), truncated at the model's 256 tokens")
@@ -312,7 +378,23 @@ def markdown(r: dict) -> str:
         e = r["embed"]
         lines += ["## Embedded for the quality run", "", f"{e['what']}: {e.get('articles', '?'):,} articles, "
                   f"{e.get('n_passages', '?'):,} passages.", ""]
-        for run in e["recorded_runs"]:
+        g = e.get("vectors_from")
+        if g:
+            t = g["throughput"].get(g["leads"]["encoder"]["precision"])
+            lines += [f"Vectors computed on {g['machine']['cuda']} ({g['machine']['cpus']} cores, torch "
+                      f"{g['machine']['torch']}) by benchmarks/gpu_encode.py from the exported passages "
+                      f"(--phases export), then written into the dense directory here by `embed` "
+                      f"(its shards, passage map and index; the texts checked one by one against the export): "
+                      f"{g['leads']['passages']:,} passages in {g['leads']['seconds']:.1f} s "
+                      f"({g['leads']['passages_per_s']:,.0f} passages/s, {g['leads']['encoder']['precision']}, "
+                      f"batch {g['leads']['batch']}, {g['leads']['tokenizer_threads']} tokenizer threads).", ""]
+            if t:
+                lines += [f"Throughput there on {t['passages']:,} section passages (mean {t['mean_tokens']:.0f} tokens), "
+                          f"median of {len(t['runs_s']['plain'])} interleaved runs: plain `SentenceTransformer.encode` "
+                          f"{t['plain_per_s']:,.0f} passages/s, the pipelined encoder {t['pipeline_per_s']:,.0f} "
+                          f"({t['speedup']:.2f}x); the model alone on pre-tokenised batches {t['model_only_per_s']:,.0f}, "
+                          f"tokenisation alone {t['tokenize_only_per_s']:,.0f}.", ""]
+        for run in ([] if g else e["recorded_runs"]):
             if run.get("passages_encoded"):
                 lines.append(f"- worker {run['worker']}: {run['passages_encoded']:,} passages in "
                              f"{run['seconds']:,.0f} s ({run['passages_encoded'] / run['seconds']:.1f} passages/s, "
@@ -359,6 +441,9 @@ def main(argv=None) -> int:
     ap.add_argument("--host-articles", type=int, default=1000, help="articles for the host phase")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--out", default=str(RESULTS))
+    ap.add_argument("--vectors", default=None, metavar="DIR",
+                    help="embed phase: take the lead vectors gpu_encode.py wrote in DIR (after "
+                         "--phases export) instead of encoding them here")
     args = ap.parse_args(argv)
     args.precisions = args.precisions.split(",")
     import torch
@@ -370,6 +455,8 @@ def main(argv=None) -> int:
     r["machine"] = machine()
     r["device"] = device
     phases = args.phases.split(",")
+    if "export" in phases:
+        r["export"] = export_passages(args)
     if "throughput" in phases:
         r["throughput"] = throughput(args, device)
     if "host" in phases:
