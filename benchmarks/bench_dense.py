@@ -356,7 +356,7 @@ def markdown(r: dict) -> str:
              "Shared machine: timings are noisy; compare rows of one run only.", ""]
     if "throughput" in r:
         t = r["throughput"]
-        lines += ["## Encoding throughput (passages/s, same passages, interleaved, median)", "",
+        lines += [f"## Encoding throughput on {t.get('device', '?')} (passages/s, same passages, interleaved, median)", "",
                   "| precision | passages | mean tokens | batch | plain encode | pipeline | speedup | model alone | tokenise alone |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for p, x in t["by_precision"].items():
@@ -366,7 +366,7 @@ def markdown(r: dict) -> str:
         lines.append("")
     if "host" in r:
         h = r["host"]
-        lines += ["## Host side alone (model replaced by a no-op)", "",
+        lines += ["## Host side alone on this machine (model replaced by a no-op)", "",
                   f"{h['passages']:,} passages of the first {h['articles']:,} articles (all sections). "
                   f"Parse + cut alone: {h['parse_cut_per_s']:,.0f} passages/s (one thread).", "",
                   "| tokenizer threads | tokenise + batch (passages/s) | parse + cut + tokenise + batch |",
