@@ -85,6 +85,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"                        # a zombie has exited (nobody reaped it yet)
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def running_build(tmp_path):
     """``wikisearch index`` with 2 workers, in the middle of a build: its input is a pipe (a FIFO
@@ -94,10 +98,13 @@ def running_build(tmp_path):
     fifo = tmp_path / "dump.xml.gz"
     os.mkfifo(fifo)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # Started as a terminal starts a foreground command: SIGINT at its default. A test run that
+    # was itself started in the background of a non-interactive shell inherits SIGINT ignored,
+    # and so would the build (rightly: that is how nohup and `cmd &` keep Ctrl-C away).
     proc = subprocess.Popen([sys.executable, "-m", "wikisearch", "index", str(fifo), "-o", "idx",
                              "--workers", "2", "--block-size", "64KB"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_sigint_default)
     writer = open(fifo, "wb")
     gz = gzip.GzipFile(fileobj=writer, mode="wb")
     gz.write(xml[:len(xml) // 2])
