@@ -189,13 +189,13 @@ def test_store_of_an_earlier_dictionary_reads_with_its_own_copy(tmp_path):
 
 def test_prefix_decoder_gives_python_zstandards_bytes():
     """Frames decoded with the dictionary just before the output (libzstd, the fast path of
-    ``_decompress``) are python-zstandard's bytes: small and large frames (the buffer grows),
+    ``zstd.decompress``) are python-zstandard's bytes: small and large frames (the buffer grows),
     an empty one; a frame without a content size is left to python-zstandard; a damaged frame
     or one of another dictionary raises, as python-zstandard does."""
     import zstandard
-    from wikisearch.index import store as S
+    from wikisearch.index import store as S, zstd as Z
     from conftest import require_or_skip
-    require_or_skip(S._libzstd() is not None,
+    require_or_skip(Z.libzstd() is not None,
                     "no system libzstd to load: python-zstandard is the only decoder here")
     d = shipped_dictionary("en")
     comp = S._compressor(d)
@@ -204,15 +204,15 @@ def test_prefix_decoder_gives_python_zstandards_bytes():
     assert max(map(len, blobs)) > (1 << 18)           # beyond the first buffer
     for raw in blobs + blobs[::-1]:
         frame = comp.compress(raw)
-        assert S._decompress(frame, d) == S._decompress_zstandard(frame, d) == raw
-        assert S._decompress(np.frombuffer(frame, np.uint8), d) == raw     # a view of the mapped file
-    dec = S._prefix_decoder(d)
+        assert Z.decompress(frame, d) == Z.decompress_zstandard(frame, d) == raw
+        assert Z.decompress(np.frombuffer(frame, np.uint8), d) == raw     # a view of the mapped file
+    dec = Z.frame_decoder(d)
     no_size = zstandard.ZstdCompressor(dict_data=zstandard.ZstdCompressionDict(d),
                                        write_content_size=False).compress(docs[1])
     assert dec.decompress(no_size) is None          # (python-zstandard refuses it too)
     frame = bytearray(comp.compress(b"".join(docs[:20])))
     frame[len(frame) // 2] ^= 0x5A
-    for fn in (S._decompress, S._decompress_zstandard):
+    for fn in (Z.decompress, Z.decompress_zstandard):
         with pytest.raises(Exception):
             fn(bytes(frame), d)
     other = zstandard.ZstdCompressor(dict_data=zstandard.train_dictionary(4096, [x for x in docs if x] * 4),
@@ -223,12 +223,12 @@ def test_prefix_decoder_gives_python_zstandards_bytes():
 
 def test_without_libzstd_the_store_reads_the_same(tmp_path, monkeypatch):
     """Where the system's libzstd cannot be loaded, python-zstandard decodes every frame."""
-    from wikisearch.index import store as S
+    from wikisearch.index import zstd as Z
     docs = _docs(12, 120)
     write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"))
-    monkeypatch.setattr(S, "_LIBZSTD", None)
-    monkeypatch.setattr(S._local, "prefix_decoders", {}, raising=False)
-    assert S._prefix_decoder(shipped_dictionary("en")) is None
+    monkeypatch.setattr(Z, "_LIBZSTD", None)
+    monkeypatch.setattr(Z._local, "prefix_decoders", {}, raising=False)
+    assert Z.frame_decoder(shipped_dictionary("en")) is None
     c = _open(tmp_path / "s.bin")
     assert [StoreReader(c).doc(i) for i in range(120)] == docs
     c.close()
@@ -239,9 +239,9 @@ def test_reader_hands_mapped_frames_to_libzstd_by_address(tmp_path):
     document is what ``read_block`` reads, and a frame damaged behind a correct CRC-32, or a
     CRC-32 that does not match, is reported naming its block."""
     import zlib
-    from wikisearch.index import store as S
+    from wikisearch.index import store as S, zstd as Z
     from conftest import require_or_skip
-    require_or_skip(S._libzstd() is not None,
+    require_or_skip(Z.libzstd() is not None,
                     "no system libzstd to load: python-zstandard is the only decoder here")
     d = shipped_dictionary("en")
     docs = _docs(13, 150)
@@ -344,9 +344,9 @@ def test_prefix_reads_are_the_documents_first_bytes(tmp_path, dictionary):
 
 
 def test_a_damaged_prefix_is_reported_and_damaged_rests_are_not_read(tmp_path):
-    from wikisearch.index import store as S
+    from wikisearch.index import zstd as Z
     from conftest import require_or_skip
-    require_or_skip(S._libzstd() is not None and S._prefix_decoder(shipped_dictionary("en")).stops(),
+    require_or_skip(Z.libzstd() is not None and Z.frame_decoder(shipped_dictionary("en")).stops(),
                     "no system libzstd that stops within a frame: prefixes are read from whole blocks")
     docs = _article_docs(23, 40)
     write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"), prefix_chars=100)
@@ -377,16 +377,16 @@ def test_a_damaged_prefix_is_reported_and_damaged_rests_are_not_read(tmp_path):
 def test_prefixes_without_a_decoder_that_stops_read_the_same(tmp_path, monkeypatch):
     """Where libzstd cannot stop within a frame (or is missing), a prefix is cut from the whole
     block: the same bytes."""
-    from wikisearch.index import store as S
+    from wikisearch.index import zstd as Z
     docs = _article_docs(24, 120)
     write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"), prefix_chars=200)
     want = [x[:prefix_end(x, 200)] for x in docs]
     for lib in ("no stream calls", None):
-        monkeypatch.setattr(S._local, "prefix_decoders", {}, raising=False)
+        monkeypatch.setattr(Z._local, "prefix_decoders", {}, raising=False)
         if lib is None:
-            monkeypatch.setattr(S, "_LIBZSTD", None)
-        elif S._libzstd() is not None:
-            monkeypatch.setattr(S._libzstd(), "stream_calls", False)
+            monkeypatch.setattr(Z, "_LIBZSTD", None)
+        elif Z.libzstd() is not None:
+            monkeypatch.setattr(Z.libzstd(), "stream_calls", False)
         c = _open(tmp_path / "s.bin")
         r = StoreReader(c)
         assert [r.doc_prefix(i) for i in range(120)] == want
