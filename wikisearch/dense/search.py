@@ -172,20 +172,18 @@ class DenseSearcher:
             self._lead = (pids[order], first[order])
         pids, first = self._lead
         docids = np.asarray(docids, np.int64)
-        want = np.asarray(self.lexical.page_ids, np.int64)[docids]
-        i = np.minimum(np.searchsorted(pids, want), max(len(pids) - 1, 0))
-        vid = np.where((len(pids) > 0) & (pids[i] == want), first[i] if len(pids) else -1, -1)
+        V = np.zeros((len(docids), int(self.manifest["dim"])), np.float32)
+        if not len(pids):
+            return V, np.zeros(len(docids), bool)
+        want = np.asarray(self.lexical.page_ids)[docids].astype(np.int64)     # no copy of the whole column
+        i = np.minimum(np.searchsorted(pids, want), len(pids) - 1)
+        vid = np.where(pids[i] == want, first[i], -1)
         has = vid >= 0
-        V = np.zeros((len(docids), self.map_dim), np.float32)
         if has.any():
             V[has] = self.vectors.get(vid[has])
             norm = np.linalg.norm(V[has], axis=1, keepdims=True)
             V[has] /= np.where(norm > 0, norm, 1.0)
         return V, has
-
-    @property
-    def map_dim(self) -> int:
-        return int(self.manifest["dim"])
 
     def lead_cosines(self, query_vector: np.ndarray, docids) -> tuple[np.ndarray, np.ndarray]:
         """(float64[C] cosine of the query's vector and each document's lead vector, bool[C] has
