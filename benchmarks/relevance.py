@@ -25,6 +25,12 @@ Systems: wikisearch ``lexical`` (BM25F, no prior), ``priors`` (+ the index's pop
 ``PriorConfig()``'s default settings), ``rerank`` (the priors run's top 100 re-ordered by the
 LightGBM model of :mod:`wikisearch.search.rerank`); peers ``tantivy`` (one field), ``tantivy-fields``
 (title^2 + body) and ``bm25s``, as benchmarks/peers runs them, over the same articles.
+With a dense directory of the corpus (``--dense``; default results/tmp/dense30k-lead when it
+exists): ``dense`` (DenseSearcher alone), ``hybrid-rrf`` and ``hybrid`` (HybridSearcher's fusions;
+the weighted one's dense weight chosen on training queries only, :func:`choose_dense_weight`) and
+``rerank+dense`` (the re-ranker trained the same way with
+:data:`wikisearch.search.rerank.DENSE_FEATURES` besides; its final model goes to
+wikisearch/data/rerank-model-dense.json with ``--train``; the features weighed by ``--select dense``).
 Measures: nDCG@10, success@1 and MRR@10 (ir_measures: nDCG@10, Success@1, RR@10); Discernatron:
 nDCG@10 with graded gains (plain and condensed, benchmarks/judgments.py). The final model (trained
 on all DBpedia-Entity queries + the WikiQA and known-item training parts, default first stage) is
@@ -47,6 +53,7 @@ import gzip
 import hashlib
 import json
 import math
+import os
 import re
 import statistics
 import sys
@@ -70,6 +77,16 @@ KNOWN_ITEM = ROOT / "benchmarks" / "data" / "known-item"
 TYPES = ("SemSearch-ES", "INEX-LD", "ListSearch", "QALD2")
 PEERS = ("tantivy", "tantivy-fields", "bm25s")
 SYSTEMS = ("lexical", "priors", "rerank", "rerank-no-title-cov")
+#: With a dense directory (``--dense``): ``dense`` (DenseSearcher alone, as ``query --mode dense``),
+#: ``hybrid-rrf`` (HybridSearcher, reciprocal rank fusion k 60), ``hybrid`` (HybridSearcher's
+#: weighted fusion, its dense weight chosen on training queries: :func:`choose_dense_weight`) and
+#: ``rerank+dense`` (the re-ranker with :data:`wikisearch.search.rerank.DENSE_FEATURES`).
+DENSE_SYSTEMS = ("dense", "hybrid-rrf", "hybrid", "rerank+dense")
+#: The dense directory of the 30k corpus (benchmarks/gpu_encode.py + bench_dense.py: one passage
+#: per article, title + the lead's first 200 words, all-MiniLM-L6-v2); page ids map it to the index.
+DENSE_DIR = RESULTS / "tmp" / "dense30k-lead"
+#: Dense weights :func:`choose_dense_weight` weighs for the weighted hybrid.
+DENSE_WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: The ablation: the re-ranker without the title-coverage evidence (how much of the query the title
 #: covers, title precision, exact title); per-word title evidence (bm25_title) stays.
 NO_TITLE_COV = ("cov_title", "title_precision", "title_exact")
@@ -477,12 +494,22 @@ def training_rows(cands: dict, qrels: dict, qids) -> tuple:
     return np.concatenate(X), np.concatenate(y), groups
 
 
+def feature_names(width: int) -> tuple:
+    """The feature names of rows ``width`` wide: FEATURES, or FEATURES + DENSE_FEATURES."""
+    from wikisearch.search.rerank import DENSE_FEATURES, FEATURES
+    names = FEATURES + DENSE_FEATURES
+    if width not in (len(FEATURES), len(names)):
+        raise ValueError(f"rows of {width} features")
+    return names[:width]
+
+
 def _drop(X, drop):
+    drop = [f for f in drop if f in feature_names(X.shape[1])]   # the dense ones only where present
     if not drop:
         return X
-    from wikisearch.search.rerank import FEATURES
+    names = feature_names(X.shape[1])
     X = X.copy()
-    X[:, [FEATURES.index(f) for f in drop]] = 0.0
+    X[:, [names.index(f) for f in drop]] = 0.0
     return X
 
 
@@ -510,16 +537,19 @@ def train(parts: list, drop=(), weighting: str | None = None, params: dict | Non
     w = np.concatenate(ws)
     X = np.concatenate(Xs)
     init = init_prior * X[:, FEATURES.index("prior")] if init_prior else None
+    names = feature_names(X.shape[1])
     data = lgb.Dataset(_drop(X, drop), np.concatenate(ys), group=gs, weight=w / w.mean(), init_score=init,
-                       feature_name=list(FEATURES), free_raw_data=False)
+                       feature_name=list(names), free_raw_data=False)
     params = {**LGB_PARAMS, **(params or {})}
     rounds = params.pop("rounds", ROUNDS)
     name = params.pop("monotone_constraints", MONOTONE)     # a feature name: +1 on it, 0 elsewhere
     if name:
-        params["monotone_constraints"] = [int(f == name) for f in FEATURES]
+        params["monotone_constraints"] = [int(f == name) for f in names]
     return lgb.train(params, data, num_boost_round=rounds)
 
 
+#: The dense-similarity features (wikisearch.search.rerank.DENSE_FEATURES), for ``--select dense``.
+DENSE_ONLY = ("dense_cos", "dense_cos_gap", "dense_log_rank", "dense_missing")
 #: The training options :func:`select` weighs, by group: {name: (dropped features, weighting,
 #: dropped training sets[, LightGBM settings over LGB_PARAMS; "set_weight": {set: multiplier}])}.
 #: The kept ones are the defaults
@@ -547,6 +577,12 @@ SELECT = {
                   "label gain = grade": ((), "query", (), {"label_gain": [0, 1, 2, 3]})},
     # session 13: the popularity prior as a term added to the trees' score outside the model
     # (weight w: score = trees + w * prior), and trees boosted from that term (LightGBM init_score)
+    # session 14: dense similarity (a dense directory of the corpus' leads, --dense): the lexical
+    # features alone (the dense columns zeroed: the shipped lexical model's training), the cosine
+    # alone, and the cosine with its gap to the best candidate, its rank and the missing flag
+    "dense": {"lexical features only": (DENSE_ONLY, "query", ()),
+              "+ dense_cos": (DENSE_ONLY[1:], "query", ()),
+              "+ dense_cos, gap, rank, missing": ((), "query", ())},
     "prior": {"no prior term": ((), "query", ()),
               "prior term 0.5": ((), "query", (), {"prior_weight": 0.5}),
               "prior term 1": ((), "query", (), {"prior_weight": 1.0}),
@@ -623,6 +659,60 @@ def reranked(model, cands: dict, qids, drop=(), exact_first: bool | None = None,
     return out
 
 
+# --- dense ---------------------------------------------------------------------------------------
+def query_vectors(dense, texts, cache: Path) -> dict:
+    """{text: float32 query vector} (``DenseSearcher.embed_queries``, CPU), cached per model."""
+    texts = sorted(set(texts))
+    h = hashlib.sha256(json.dumps([dense.manifest["model"]["name"], texts]).encode()).hexdigest()[:16]
+    path = cache / f"qvec-{h}.npy"
+    if path.exists():
+        V = np.load(path, allow_pickle=False)
+    else:
+        t = time.perf_counter()
+        V = np.asarray(dense.embed_queries(texts), np.float32)
+        log(f"  embedded {len(texts)} queries in {time.perf_counter() - t:.1f} s")
+        np.save(path, V)
+    return dict(zip(texts, V))
+
+
+def with_dense(dense, cands: dict, queries: dict, qvec: dict) -> dict:
+    """``cands`` ({qid: (docids, X)}) with the DENSE_FEATURES columns appended to X, computed as
+    the shipped hybrid re-ranker does (``DenseSearcher.lead_cosines`` -> ``dense_features``)."""
+    from wikisearch.search.rerank import dense_features
+    return {q: (d, np.hstack([X, dense_features(*dense.lead_cosines(qvec[queries[q]], d))]))
+            for q, (d, X) in cands.items()}
+
+
+def hybrid_pairs(hybrid, queries: dict, qvec: dict, rank, priors, depth: int = DEPTH) -> dict:
+    """{qid: (lexical SearchResult, dense ranking)} as ``HybridSearcher.rankings`` gives them."""
+    from wikisearch.errors import InvalidQueryError
+    out = {}
+    for q, text in queries.items():
+        try:
+            out[q] = hybrid.rankings(text, depth, rank=rank, query_vector=qvec[text], priors=priors)
+        except InvalidQueryError:
+            out[q] = ([], [])
+    return out
+
+
+def fused(hybrid, pairs: dict, qids, fusion_method: str, weight: float = 0.5) -> dict:
+    """{qid: docids} of ``HybridSearcher.fuse`` (docid -1 for an article the index lacks)."""
+    return {q: np.array([h.docid for h in hybrid.fuse(*pairs[q], DEPTH, fusion_method=fusion_method,
+                                                       dense_weight=weight)], np.int64) for q in qids}
+
+
+def choose_dense_weight(hybrid, parts: list) -> tuple[float, dict]:
+    """The weighted hybrid's dense weight: of :data:`DENSE_WEIGHTS`, the one with the highest mean
+    over ``parts`` [(name, pairs, qrels, qids)] (training queries only) of the part's nDCG@10,
+    the criterion :func:`select` uses; ties: the smaller weight. Returns (weight, {weight: criterion})."""
+    crit = {}
+    for w in DENSE_WEIGHTS:
+        crit[w] = statistics.fmean(measure(fused(hybrid, pairs, qids, "weighted", w), qrels, qids)["nDCG@10"]
+                                   for _n, pairs, qrels, qids in parts)
+    best = max(DENSE_WEIGHTS, key=lambda w: (crit[w], -w))
+    return best, crit
+
+
 # --- main ------------------------------------------------------------------------------------------
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -640,6 +730,12 @@ def main(argv=None) -> int:
                     help="regenerate benchmarks/data/known-item-noisy/ (the additional set with noise words)")
     ap.add_argument("--write-sets", type=Path, help="write every set as queries + qrels files, then stop")
     ap.add_argument("--peers", default=",".join(PEERS))
+    ap.add_argument("--dense", type=Path, default=DENSE_DIR if (DENSE_DIR / "dense.json").exists() else None,
+                    help="a dense directory of the corpus' pages: adds the dense, hybrid and rerank+dense "
+                         f"rows [default: {DENSE_DIR} if it exists]")
+    ap.add_argument("--no-dense", action="store_true", help="leave the dense rows out")
+    ap.add_argument("--dense-model-out", type=Path,
+                    default=ROOT / "wikisearch" / "data" / "rerank-model-dense.json")
     ap.add_argument("--select", choices=sorted(SELECT),
                     help="inner validation of a group of training options on training folds "
                          "(results/relevance-select-GROUP.json), then stop")
@@ -678,6 +774,25 @@ def main(argv=None) -> int:
     key = hashlib.sha256(b"".join(f.read_bytes() for f in (args.index / "manifest.json", args.index / "priors.bin")
                                   if f.exists())).hexdigest()[:12]
     runs = Runs(args.cache, searcher, key)
+    dense = hybrid = qvec = None
+    if args.dense is not None and not args.no_dense:
+        from wikisearch.dense.search import DenseSearcher, HybridSearcher
+        dense = DenseSearcher(args.dense, lexical=searcher)
+        hybrid = HybridSearcher(searcher, dense)
+        hybrid.check_matches()
+        texts = [t for S in (*sets.values(), *([noisy] if noisy else []), disc["all"], disc["reliable"])
+                 for t in S["queries"].values()]
+        qvec = query_vectors(dense, texts, args.cache)
+        log(f"dense: {args.dense} ({dense.manifest['model']['name']}, {dense.map.n_passages:,} passages)")
+    elif args.select == "dense":
+        ap.error("--select dense needs a dense directory (--dense DIR)")
+
+    def add_dense(cands, n):
+        """cands with the dense columns, when there is a dense directory; set name n."""
+        if dense is None:
+            return cands
+        queries = db["queries"] if n == "dbpedia" else sets[n]["queries"]
+        return with_dense(dense, cands, queries, qvec)
     train_parts = {n: [q for q in sets[n]["queries"] if sets[n]["split"].get(q) == "train"]
                    for n in ("wikiqa", "known-item")}
     held = {n: [q for q in sets[n]["queries"] if sets[n]["split"].get(q) == "heldout"]
@@ -690,9 +805,10 @@ def main(argv=None) -> int:
 
     def fold_parts(i):
         cfg = fold_cfg[i]
-        others = [(n, runs.get(f"{n}-train-f{i}", {q: sets[n]["queries"][q] for q in train_parts[n]}, cfg,
-                                prior_cfg, True), sets[n]["qrels"], train_parts[n]) for n in ("wikiqa", "known-item")]
-        return runs.get(f"dbpedia-pri-f{i}", db["queries"], cfg, prior_cfg, True), others
+        others = [(n, add_dense(runs.get(f"{n}-train-f{i}", {q: sets[n]["queries"][q] for q in train_parts[n]}, cfg,
+                                          prior_cfg, True), n), sets[n]["qrels"], train_parts[n])
+                  for n in ("wikiqa", "known-item")]
+        return add_dense(runs.get(f"dbpedia-pri-f{i}", db["queries"], cfg, prior_cfg, True), "dbpedia"), others
     if args.select:
         sel = select(db, fold_parts, SELECT[args.select])
         out = args.out.with_name(f"relevance-select-{args.select}.json")
@@ -700,7 +816,13 @@ def main(argv=None) -> int:
                                    "inner": sel}, indent=1) + "\n")
         log(f"-> {out}")
         return 0
-    sysruns = {s: {} for s in SYSTEMS}
+    systems = SYSTEMS + (DENSE_SYSTEMS if dense is not None else ())
+    sysruns = {s: {} for s in systems}
+    report["dense"] = {"folds": {}} if dense is not None else None
+
+    def train_pairs(cfg):
+        return {n: hybrid_pairs(hybrid, {q: sets[n]["queries"][q] for q in train_parts[n]}, qvec, cfg, prior_cfg)
+                for n in ("wikiqa", "known-item")}
     for i, cfg in sorted(fold_cfg.items()):
         log(f"fold {i}")
         test = [q for q in db["queries"] if db["fold"].get(q) == i]
@@ -717,6 +839,19 @@ def main(argv=None) -> int:
             sysruns["priors"][q] = pri[q][0]
         sysruns["rerank"].update(reranked(model, pri, test))
         sysruns["rerank-no-title-cov"].update(reranked(train(parts, NO_TITLE_COV), pri, test, NO_TITLE_COV))
+        if dense is not None:
+            parts_d = [(add_dense(c, n), qr, qs) for (c, qr, qs), n in zip(parts, ("dbpedia", "wikiqa", "known-item"))]
+            sysruns["rerank+dense"].update(reranked(train(parts_d), parts_d[0][0], test))
+            pairs = hybrid_pairs(hybrid, db["queries"], qvec, cfg, prior_cfg)
+            tp = train_pairs(cfg)
+            w, crit = choose_dense_weight(hybrid, [("dbpedia", pairs, db["qrels"], trn)] + [
+                (n, tp[n], sets[n]["qrels"], train_parts[n]) for n in tp])
+            report["dense"]["folds"][i] = {"dense_weight": w, "criterion": crit}
+            log(f"  hybrid dense weight {w} (training criterion {crit[w]:.4f})")
+            sysruns["hybrid"].update(fused(hybrid, pairs, test, "weighted", w))
+            sysruns["hybrid-rrf"].update(fused(hybrid, pairs, test, "rrf"))
+            for q in test:
+                sysruns["dense"][q] = dense_run(dense, db["queries"][q], qvec)
     # the final model: default first stage, all DBpedia queries + the training parts
     log("final model")
     pri_all = runs.get("dbpedia-pri-default", db["queries"], default, prior_cfg, True)
@@ -726,6 +861,34 @@ def main(argv=None) -> int:
         parts.append((c, sets[n]["qrels"], train_parts[n]))
     booster = train(parts)
     ablated = train(parts, NO_TITLE_COV)
+    tm_d = w_final = pairs_of = None
+    if dense is not None:
+        parts_d = [(add_dense(c, n), qr, qs) for (c, qr, qs), n in zip(parts, ("dbpedia", "wikiqa", "known-item"))]
+        booster_d = train(parts_d)
+        gain = booster_d.feature_importance("gain")
+        report["dense"]["feature_gain"] = dict(sorted(zip(booster_d.feature_name(), (float(g / gain.sum()) for g in gain)),
+                                                      key=lambda kv: -kv[1]))
+        from wikisearch.search.rerank import DENSE_FEATURES, FEATURES
+        tm_d = TreeModel.from_lightgbm(booster_d, features=FEATURES + DENSE_FEATURES, trained_on=(
+            "DBpedia-Entity v2 (all queries with a relevant page in the 30k corpus), WikiQA train split, "
+            "known-item training half (benchmarks/data/known-item); dense similarity from "
+            f"{dense.manifest['model']['name']} lead vectors"), lightgbm_params=LGB_PARAMS,
+            rounds=ROUNDS, monotone_constraints=MONOTONE, exact_title_first=EXACT_FIRST, prior_weight=PRIOR_WEIGHT,
+            first_stage=default.to_json(), priors=prior_cfg.__dict__,
+            dense={"model": dense.manifest["model"]["name"], "passages": dense.manifest.get("passages"),
+                   "vector": "the article's lead passage (passage 0)"})
+        pairs_all = hybrid_pairs(hybrid, db["queries"], qvec, default, prior_cfg)
+        tp = train_pairs(default)
+        w_final, crit = choose_dense_weight(hybrid, [("dbpedia", pairs_all, db["qrels"], list(db["queries"]))] + [
+            (n, tp[n], sets[n]["qrels"], train_parts[n]) for n in tp])
+        report["dense"].update(final_dense_weight=w_final, final_criterion=crit,
+                               dir=str(args.dense.relative_to(ROOT) if args.dense.is_relative_to(ROOT) else args.dense),
+                               model=dense.manifest["model"], passages=dense.manifest.get("passages"),
+                               n_passages=int(dense.map.n_passages))
+        log(f"  final hybrid dense weight {w_final} (training criterion {crit[w_final]:.4f})")
+
+        def pairs_of(queries):
+            return hybrid_pairs(hybrid, queries, qvec, default, prior_cfg)
     gain = booster.feature_importance("gain")
     report["feature_gain"] = dict(sorted(zip(booster.feature_name(), (float(g / gain.sum()) for g in gain)),
                                          key=lambda kv: -kv[1]))
@@ -737,6 +900,19 @@ def main(argv=None) -> int:
     if args.train:
         tm.save(args.model_out)
         log(f"model -> {args.model_out}")
+        if tm_d is not None:
+            tm_d.save(args.dense_model_out)
+            log(f"model with dense similarity -> {args.dense_model_out}")
+
+    def dense_rows(queries: dict, qids, pri, n, meas) -> dict:
+        """The dense systems' figures on held-out ``qids`` (default first stage; final models)."""
+        if dense is None:
+            return {}
+        pairs = pairs_of({q: queries[q] for q in qids})
+        return {"dense": meas({q: dense_run(dense, queries[q], qvec) for q in qids}, qids),
+                "hybrid-rrf": meas(fused(hybrid, pairs, qids, "rrf"), qids),
+                "hybrid": meas(fused(hybrid, pairs, qids, "weighted", w_final), qids),
+                "rerank+dense": meas(reranked(tm_d, with_dense(dense, pri, queries, qvec), qids), qids)}
 
     qids_by = {"all": list(db["queries"])}
     for t in TYPES:
@@ -758,7 +934,7 @@ def main(argv=None) -> int:
             prun[p].update(peer_runs(p, idx, noisy["queries"], reader, args.cache))
     db_rep = {}
     for label, qids in qids_by.items():
-        db_rep[label] = {s: measure(sysruns[s], db["qrels"], qids) for s in SYSTEMS}
+        db_rep[label] = {s: measure(sysruns[s], db["qrels"], qids) for s in systems}
         db_rep[label].update({p: measure(prun[p], db["qrels"], qids) for p in peers})
     report["sets"]["dbpedia"] = db_rep
 
@@ -771,6 +947,7 @@ def main(argv=None) -> int:
              "priors": measure({q: v[0] for q, v in pri.items()}, S["qrels"], held[n]),
              "rerank": measure(reranked(tm, pri, held[n]), S["qrels"], held[n]),
              "rerank-no-title-cov": measure(reranked(ablated, pri, held[n], NO_TITLE_COV), S["qrels"], held[n])}
+        r.update(dense_rows(S["queries"], held[n], pri, n, lambda run, qs: measure(run, S["qrels"], qs)))
         r.update({p: measure(prun[p], S["qrels"], held[n]) for p in peers})
         report["sets"][n] = {"heldout": r}
     if noisy:   # the additional known-item set with noise words: held out whole, nothing trains on it
@@ -781,6 +958,8 @@ def main(argv=None) -> int:
              "priors": measure({q: v[0] for q, v in pri.items()}, noisy["qrels"], qids),
              "rerank": measure(reranked(tm, pri, qids), noisy["qrels"], qids),
              "rerank-no-title-cov": measure(reranked(ablated, pri, qids, NO_TITLE_COV), noisy["qrels"], qids)}
+        r.update(dense_rows(noisy["queries"], qids, pri, "known-item-noisy",
+                            lambda run, qs: measure(run, noisy["qrels"], qs)))
         r.update({p: measure(prun[p], noisy["qrels"], qids) for p in peers})
         report["sets"]["known-item-noisy"] = {"heldout": r}
 
@@ -794,6 +973,7 @@ def main(argv=None) -> int:
              "priors": measure_graded({q: v[0] for q, v in pri.items()}, D["qrels"], qids),
              "rerank": measure_graded(reranked(tm, pri, qids), D["qrels"], qids),
              "rerank-no-title-cov": measure_graded(reranked(ablated, pri, qids, NO_TITLE_COV), D["qrels"], qids)}
+        r.update(dense_rows(D["queries"], qids, pri, "disc", lambda run, qs: measure_graded(run, D["qrels"], qs)))
         r.update({p: measure_graded(prun[p], D["qrels"], qids) for p in peers if all(q in prun[p] for q in qids)})
         d_rep[label] = r
     report["sets"]["discernatron"] = d_rep
@@ -801,7 +981,8 @@ def main(argv=None) -> int:
     report["latency"] = latency(args.index, tm,
                                 {**{q: ki_q[q] for q in held["known-item"][:150]}, **{q: wq_q[q] for q in held["wikiqa"][:150]}},
                                 {**{q: ki_q[q] for q in train_parts["known-item"][:30]},
-                                 **{q: wq_q[q] for q in train_parts["wikiqa"][:30]}}, prior_cfg)
+                                 **{q: wq_q[q] for q in train_parts["wikiqa"][:30]}}, prior_cfg,
+                                args.dense if dense is not None else None, tm_d)
     report["peers_dir"] = str(args.peers_dir)
     report["selection"] = {g: json.loads(f.read_text())
                            for g in (*SELECT, *RECORDED_SELECT)
@@ -813,30 +994,51 @@ def main(argv=None) -> int:
     return 0
 
 
-def latency(index, model, queries: dict, warm: dict, prior_cfg) -> dict:
+def latency(index, model, queries: dict, warm: dict, prior_cfg, dense_dir=None, dense_model=None) -> dict:
     """Per-query time (ms, one thread) of the first stage at k=10, at k=100, and of rerank() at
-    k=10 (its first stage at depth 100 + features + trees). Each path gets a fresh Searcher, warmed
-    up on the ``warm`` queries, then sees each timed query once (first sight, as a search box does)."""
+    k=10 (its first stage at depth 100 + features + trees); with a dense directory also of the
+    query's embedding alone (CPU, one torch thread), hybrid search (RRF) and the hybrid re-ranker at
+    k=10 (embedding + first stage + lexical and dense features + trees). Each path gets a fresh
+    Searcher (and DenseSearcher), warmed up on the ``warm`` queries, then sees each timed query once
+    (first sight, as a search box does); wall and CPU time (``time.thread_time``)."""
     from wikisearch.search.rerank import rerank
     from wikisearch.search.searcher import Searcher
     out = {"n_queries": len(queries), "protocol": "fresh searcher per path; warm-up queries, then "
            "each timed query once (first sight)"}
-    paths = (("search_k10", lambda s, t: s.search(t, k=10, priors=prior_cfg)),
+    paths = [("search_k10", lambda s, t: s.search(t, k=10, priors=prior_cfg)),
              ("search_k100", lambda s, t: s.search(t, k=100, priors=prior_cfg)),
-             ("rerank_k10", lambda s, t: rerank(s, t, k=10, priors=prior_cfg, model=model)))
+             ("rerank_k10", lambda s, t: rerank(s, t, k=10, priors=prior_cfg, model=model))]
+    if dense_dir is not None:
+        from wikisearch.dense.search import DenseSearcher, HybridSearcher
+
+        def hybrid(s):
+            return HybridSearcher(s, DenseSearcher(dense_dir, lexical=s))
+        paths += [("embed_query", lambda h, t: h.dense.embed_queries([t])),
+                  ("hybrid_rrf_k10", lambda h, t: h.search(t, k=10, priors=prior_cfg)),
+                  ("rerank_dense_k10", lambda h, t: h.search(t, k=10, priors=prior_cfg, rerank=dense_model))]
     for name, fn in paths:
         s = Searcher(index)
         s.warmup()
+        if name in ("embed_query", "hybrid_rrf_k10", "rerank_dense_k10"):
+            s = hybrid(s)
         for t in warm.values():
             fn(s, t)
-        ms = []
+        ms, cpu = [], []
         for t in queries.values():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             fn(s, t)
+            cpu.append((time.thread_time() - c0) * 1000)
             ms.append((time.perf_counter() - t0) * 1000)
         out[name] = {"median_ms": statistics.median(ms), "p95_ms": float(np.percentile(ms, 95)),
-                     "mean_ms": statistics.fmean(ms)}
+                     "mean_ms": statistics.fmean(ms), "median_cpu_ms": statistics.median(cpu)}
+    out["load"] = list(os.getloadavg())
     return out
+
+
+def dense_run(dense, text: str, qvec: dict) -> np.ndarray:
+    """docids of ``DenseSearcher.search`` at depth DEPTH (as ``query --mode dense``: the stored prior's
+    small boost included)."""
+    return np.array([h.docid for h in dense.search(text, k=DEPTH, query_vector=qvec[text])], np.int64)
 
 
 def write_sets(folder: Path, reader, sets: dict, disc: dict) -> int:
@@ -866,8 +1068,8 @@ def write_sets(folder: Path, reader, sets: dict, disc: dict) -> int:
     return 0
 
 
-def targets(r: dict) -> list[str]:
-    """The issue's targets (held out), each with its figures and met / MISSED."""
+def targets(r: dict, sy: str = "rerank") -> list[str]:
+    """The issue's targets (held out) for system ``sy``, each with its figures and met / MISSED."""
     S = r["sets"]
 
     def best(res, m):
@@ -876,32 +1078,34 @@ def targets(r: dict) -> list[str]:
     def line(ok, text):
         return f"- {'met' if ok else '**MISSED**'}: {text}"
     ki, wq, db = S["known-item"]["heldout"], S["wikiqa"]["heldout"], S["dbpedia"]
-    L = ["## Targets (held out)", ""]
+    L = ["## Targets (held out)" + ("" if sy == "rerank" else f": {sy}"), ""]
     b = best(ki, "Success@1")
-    L.append(line(ki["rerank"]["Success@1"] >= b + 0.10,
-                  f"known-item success@1 >= best peer + 10 points: rerank {ki['rerank']['Success@1']:.3f}, "
+    L.append(line(ki[sy]["Success@1"] >= b + 0.10,
+                  f"known-item success@1 >= best peer + 10 points: {sy} {ki[sy]['Success@1']:.3f}, "
                   f"lexical {ki['lexical']['Success@1']:.3f}, best peer {b:.3f} (needs {b + 0.10:.3f})"))
-    L.append(line(wq["rerank"]["Success@1"] >= 0.73,
-                  f"WikiQA success@1 >= 0.73: rerank {wq['rerank']['Success@1']:.3f} "
+    L.append(line(wq[sy]["Success@1"] >= 0.73,
+                  f"WikiQA success@1 >= 0.73: {sy} {wq[sy]['Success@1']:.3f} "
                   f"(lexical {wq['lexical']['Success@1']:.3f}, best peer {best(wq, 'Success@1'):.3f})"))
-    L.append(line(db["all"]["rerank"]["nDCG@10"] >= 0.60,
-                  f"DBpedia-Entity nDCG@10 >= 0.60 overall: rerank {db['all']['rerank']['nDCG@10']:.3f} "
+    L.append(line(db["all"][sy]["nDCG@10"] >= 0.60,
+                  f"DBpedia-Entity nDCG@10 >= 0.60 overall: {sy} {db['all'][sy]['nDCG@10']:.3f} "
                   f"(lexical {db['all']['lexical']['nDCG@10']:.3f}, best peer {best(db['all'], 'nDCG@10'):.3f})"))
-    below = [f"{t} {m} {db[t]['rerank'][m]:.3f} < {best(db[t], m):.3f}" for t in TYPES for m in MEASURES
-             if db[t]["rerank"][m] < best(db[t], m)]
-    L.append(line(not below, "no DBpedia-Entity query type below the best peer (rerank; every measure): "
+    below = [f"{t} {m} {db[t][sy][m]:.3f} < {best(db[t], m):.3f}" for t in TYPES for m in MEASURES
+             if db[t][sy][m] < best(db[t], m)]
+    L.append(line(not below, f"no DBpedia-Entity query type below the best peer ({sy}; every measure): "
                   + ("; ".join(below) if below else "none below")))
     d = S["discernatron"]["all"]
-    L.append(line(d["rerank"]["nDCG@10"] >= d["priors"]["nDCG@10"],
-                  f"Discernatron nDCG@10 not below the current default (priors): rerank "
-                  f"{d['rerank']['nDCG@10']:.3f}, priors {d['priors']['nDCG@10']:.3f}, lexical "
+    L.append(line(d[sy]["nDCG@10"] >= d["priors"]["nDCG@10"],
+                  f"Discernatron nDCG@10 not below the current default (priors): {sy} "
+                  f"{d[sy]['nDCG@10']:.3f}, priors {d['priors']['nDCG@10']:.3f}, lexical "
                   f"{d['lexical']['nDCG@10']:.3f}"))
     lat = r["latency"]
-    L.append(f"- cost: rerank at k=10 median {lat['rerank_k10']['median_ms']:.1f} ms against "
+    lk = "rerank_k10" if sy == "rerank" else "rerank_dense_k10"
+    L.append(f"- cost: {sy} at k=10 median {lat[lk]['median_ms']:.1f} ms against "
              f"{lat['search_k10']['median_ms']:.1f} ms for the first stage alone (p95 "
-             f"{lat['rerank_k10']['p95_ms']:.1f} / {lat['search_k10']['p95_ms']:.1f} ms)")
+             f"{lat[lk]['p95_ms']:.1f} / {lat['search_k10']['p95_ms']:.1f} ms)")
     L.append("")
-    L += known_item_unreachable(ki, S.get("known-item-noisy", {}).get("heldout"))
+    if sy == "rerank":
+        L += known_item_unreachable(ki, S.get("known-item-noisy", {}).get("heldout"))
     return L
 
 
@@ -939,11 +1143,15 @@ def known_item_unreachable(ki: dict, noisy: dict | None = None) -> list[str]:
 
 
 def markdown(r: dict) -> str:
-    systems = list(SYSTEMS) + [p for p in PEERS if p in r["sets"]["dbpedia"]["all"]]
+    systems = (list(SYSTEMS) + [s for s in DENSE_SYSTEMS if s in r["sets"]["dbpedia"]["all"]]
+               + [p for p in PEERS if p in r["sets"]["dbpedia"]["all"]])
     L = ["# Relevance across query types (30k-article corpus, held-out figures only)", "",
          "Generated by `python benchmarks/relevance.py` (method in its docstring). wikisearch: `lexical` "
          "BM25F; `priors` + popularity prior; `rerank` the priors run's top 100 re-ordered by the "
-         "LightGBM model (wikisearch/data/rerank-model.json). Peers as benchmarks/peers runs them.", ""]
+         "LightGBM model (wikisearch/data/rerank-model.json). Peers as benchmarks/peers runs them."
+         + (" With dense vectors (session 14, below): `dense` alone, the `hybrid-rrf` and `hybrid` (weighted) "
+            "fusions, and `rerank+dense`, the re-ranker with dense similarity "
+            "(wikisearch/data/rerank-model-dense.json)." if r.get("dense") else ""), ""]
 
     def table(title, res, measures=MEASURES):
         best_peer = {m: max((res[p][m] for p in systems if p in PEERS and p in res), default=float("nan"))
@@ -957,6 +1165,8 @@ def markdown(r: dict) -> str:
         L.append(f"| *best peer* | " + " | ".join(f"{best_peer[m]:.4f}" for m in measures) + " |")
         L.append("")
     L += targets(r)
+    if "rerank+dense" in r["sets"]["dbpedia"]["all"]:
+        L += targets(r, "rerank+dense")
     L += ["## DBpedia-Entity v2 (5-fold cross-validation: every query scored by settings and a model "
           "that never saw it)", ""]
     db = r["sets"]["dbpedia"]
@@ -983,9 +1193,15 @@ def markdown(r: dict) -> str:
           f"In-process, one thread, {lat['n_queries']} held-out known-item and WikiQA queries, "
           f"{lat['protocol']}:", "",
           "| path | median ms | p95 ms | mean ms |", "|---|---|---|---|"]
-    for k in ("search_k10", "search_k100", "rerank_k10"):
-        L.append(f"| {k} | {lat[k]['median_ms']:.2f} | {lat[k]['p95_ms']:.2f} | {lat[k]['mean_ms']:.2f} |")
+    for k in ("search_k10", "search_k100", "rerank_k10", "embed_query", "hybrid_rrf_k10", "rerank_dense_k10"):
+        if k in lat:
+            L.append(f"| {k} | {lat[k]['median_ms']:.2f} | {lat[k]['p95_ms']:.2f} | {lat[k]['mean_ms']:.2f} |")
     L.append("")
+    if "median_cpu_ms" in lat.get("search_k10", {}):
+        L += ["Median CPU time per query (`time.thread_time`, the same runs): "
+              + ", ".join(f"{k} {lat[k]['median_cpu_ms']:.2f} ms" for k in lat if isinstance(lat[k], dict)
+                          and "median_cpu_ms" in lat[k])
+              + (f"; load average at the end {', '.join(f'{x:.1f}' for x in lat['load'])}." if "load" in lat else "."), ""]
     L += ["## What the final model leans on", "",
           "Share of the total split gain per feature (LightGBM `feature_importance('gain')`); "
           "`rerank-no-title-cov` in the tables above is the same training without "
@@ -1085,6 +1301,8 @@ def markdown(r: dict) -> str:
     L += session10_notes()
     L += session12_notes()
     L += session13_notes()
+    if r.get("dense"):
+        L += session14_notes(r)
     return "\n".join(L)
 
 
@@ -1316,6 +1534,82 @@ def session13_notes() -> list[str]:
           "(benchmarks/results/dense.md: a weighted hybrid scored 0.62 on the same queries, but "
           "with its weight set on them) was not weighed: embedding the 30k pages takes about 25 "
           "minutes of both cores here and no GPU was lent to this task.", ""]
+    return L
+
+
+def session14_notes(r: dict) -> list[str]:
+    """Dense similarity: what the dense side is, how the rows above were made, what it costs."""
+    S, dn, lat = r["sets"], r["dense"], r["latency"]
+    db = S["dbpedia"]
+
+    def f(res, sy, m="nDCG@10"):
+        return f"{res[sy][m]:.3f}"
+    weights = ", ".join(f"{dn['folds'][i]['dense_weight']:g}" for i in sorted(dn["folds"], key=int))
+    sel = r.get("selection", {}).get("dense", {}).get("inner", {})
+    L = ["## Session 14: dense similarity (a GPU was lent: the 30k leads embedded on an H200)", "",
+         f"The dense side: `{dn['dir']}`, {dn['n_passages']:,} passages, one per article (title + "
+         f"the lead's first {dn['passages']['max_words']} words, stored 'opening' field), "
+         f"{dn['model']['name']} ({dn['model']['dim']} dimensions) computed by "
+         f"{dn['model']['computed_by']} on an {dn['model']['on']} ({dn['model']['precision']}; 30,729 "
+         "leads in 2.3 s), exact (flat) FAISS index; documents matched to the index by page id. "
+         "Queries are embedded on the CPU (fp32, one torch thread) as the shipped hybrid search does.", "",
+         "- `dense`: DenseSearcher alone (`query --mode dense`; cosine + 0.05 x the normalised prior, "
+         "as shipped). `hybrid-rrf`: HybridSearcher, reciprocal rank fusion (k 60, nothing chosen). "
+         "`hybrid`: HybridSearcher's weighted fusion with the dense weight chosen from 0.1-0.9 on "
+         "training queries only (the mean of the training sets' nDCG@10, as `--select`'s criterion): "
+         f"per DBpedia-Entity fold {weights}; {dn['final_dense_weight']:g} for the other sets (all "
+         "DBpedia-Entity queries + the training parts). Both hybrids fuse the lexical top 100 (with "
+         "the prior, each fold's BM25F settings) and the dense top 100.",
+         "- `rerank+dense`: the re-ranker trained exactly as `rerank` (same folds, training parts, "
+         "LGB_PARAMS, seed) with four more features (`wikisearch.search.rerank.DENSE_FEATURES`): "
+         "`dense_cos` (cosine of the query vector and the candidate's lead vector), `dense_cos_gap` "
+         "(minus the best candidate's), `dense_log_rank` (ln of its rank by cosine among the 100) and "
+         "`dense_missing` (a candidate without a vector gets the median cosine of the others and "
+         "this flag; every article of the 30k corpus has a vector, so the flag is constant here and "
+         "the trees cannot use it: the median keeps such a candidate neither lifted nor sunk). "
+         "The rows are computed by the shipped path's own functions (`DenseSearcher.lead_cosines`, "
+         "`dense_features`); tests/test_dense.py checks the shipped hybrid re-ranker's rows equal "
+         "this script's to the bit.",
+         "- Chosen by `--select dense` (inner validation, training queries only; table above): "
+         + "; ".join(f"{n} {v['criterion']:.4f}" for n, v in sel.items())
+         + ". Kept: the highest criterion (all four); the cosine alone is 0.001 below it, within one or "
+         "two queries' worth, so either would do; both are far above the lexical model (+0.018).",
+         f"- Held out, `rerank+dense` against `rerank`: DBpedia-Entity nDCG@10 {f(db['all'], 'rerank+dense')} "
+         f"against {f(db['all'], 'rerank')} (success@1 {f(db['all'], 'rerank+dense', 'Success@1')} against "
+         f"{f(db['all'], 'rerank', 'Success@1')}); by type "
+         + ", ".join(f"{t} {f(db[t], 'rerank+dense')} / {f(db[t], 'rerank')}" for t in TYPES)
+         + f"; WikiQA success@1 {f(S['wikiqa']['heldout'], 'rerank+dense', 'Success@1')} / "
+         f"{f(S['wikiqa']['heldout'], 'rerank', 'Success@1')}; known-item success@1 "
+         f"{f(S['known-item']['heldout'], 'rerank+dense', 'Success@1')} / "
+         f"{f(S['known-item']['heldout'], 'rerank', 'Success@1')}; noisy known-item success@1 "
+         f"{f(S['known-item-noisy']['heldout'], 'rerank+dense', 'Success@1')} / "
+         f"{f(S['known-item-noisy']['heldout'], 'rerank', 'Success@1')} (nDCG@10 "
+         f"{f(S['known-item-noisy']['heldout'], 'rerank+dense')} / {f(S['known-item-noisy']['heldout'], 'rerank')}); "
+         f"Discernatron nDCG@10 {f(S['discernatron']['all'], 'rerank+dense')} / "
+         f"{f(S['discernatron']['all'], 'rerank')} (priors {f(S['discernatron']['all'], 'priors')}).",
+         "- The fusions trade sets away: the known-item queries (page words, title words left out) "
+         "are hard for MiniLM on a 200-word lead (dense alone success@1 "
+         f"{f(S['known-item']['heldout'], 'dense', 'Success@1')}), and RRF gives that ranking as much "
+         f"say as BM25F's (known-item success@1 {f(S['known-item']['heldout'], 'hybrid-rrf', 'Success@1')}; "
+         f"weighted {f(S['known-item']['heldout'], 'hybrid', 'Success@1')}); as a feature the cosine "
+         "is weighed per query by the trees, which keep the lexical evidence where it decides.",
+         f"- Cost (first sight, one thread, the table above; load {', '.join(f'{x:.1f}' for x in lat.get('load', []))}): "
+         f"embedding the query {lat['embed_query']['median_cpu_ms']:.1f} ms CPU (median), the whole "
+         f"hybrid re-ranker at k=10 {lat['rerank_dense_k10']['median_cpu_ms']:.1f} ms CPU "
+         f"({lat['rerank_dense_k10']['median_ms']:.1f} ms wall) against {lat['rerank_k10']['median_cpu_ms']:.1f} ms "
+         f"for the lexical re-ranker and {lat['hybrid_rrf_k10']['median_cpu_ms']:.1f} ms for RRF hybrid "
+         "search (which also scans all 30,729 vectors); the lead vectors of 100 candidates are read "
+         "from the shard files (float16), the rest is the lexical re-ranker's. The embedding "
+         f"dominates: a query costs about {lat['rerank_dense_k10']['median_cpu_ms'] / lat['rerank_k10']['median_cpu_ms']:.0f} "
+         "times the lexical re-ranker's CPU.",
+         "- What the final dense model leans on (share of the split gain): "
+         + ", ".join(f"`{k}` {v:.3f}" for k, v in dn.get("feature_gain", {}).items() if k.startswith("dense_"))
+         + f" (together {sum(v for k, v in dn.get('feature_gain', {}).items() if k.startswith('dense_')):.3f}; "
+         f"`score_ratio` {dn.get('feature_gain', {}).get('score_ratio', 0.0):.3f}).",
+         "- The issue's own descriptive examples (nobody tunes on them; rank of the described page, "
+         "rerank / rerank+dense, the shipped models, checked by hand this session): 'gas giant planet "
+         "with a great red spot' Jupiter 2 / 1, 'the longest river in africa flowing into the "
+         "mediterranean' Nile 2 / 1, 'element with the lowest boiling point used in balloons' Helium 1 / 1.", ""]
     return L
 
 

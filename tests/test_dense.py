@@ -349,3 +349,119 @@ def test_priors_reorder_dense_and_hybrid(encoder, reference, tmp_path):
     off = h.search("electronics company", k=5, fusion_method="weighted", dense_weight=0.0, priors=False)
     plain_lex = [x.page_id for x in lexical.search("electronics company", k=5, priors=False)]
     assert [x.page_id for x in off] == plain_lex and plain_lex != lex[:5]
+
+
+# --- the hybrid re-ranker: dense similarity as features ------------------------------------------
+def _dense_spy_model():
+    """A model over FEATURES + DENSE_FEATURES (one split on dense_cos, by hand) that records the
+    rows it scores."""
+    from wikisearch.search.rerank import DENSE_FEATURES, FEATURES, TreeModel
+    names = list(FEATURES + DENSE_FEATURES)
+
+    class Spy(TreeModel):
+        rows: list = []
+
+        def score(self, X):
+            self.rows.append(np.array(X))
+            return super().score(X)
+    return Spy({"format": "wikisearch-rerank", "version": 1, "features": names, "depth": 100,
+                "trees": [{"feature": [names.index("dense_cos")], "threshold": [0.3], "left": [~0],
+                           "right": [~1], "value": [0.0, 1.0]}]})
+
+
+def test_hybrid_rerank_features_equal_the_benchmarks_and_an_oracle(encoder, reference, lexical, monkeypatch):
+    """The dense columns the shipped hybrid re-ranker scores equal benchmarks/relevance.py's (which
+    trains the model) bit for bit, and the cosine equals one computed from the shard files by page
+    id (each article's passage 0, normalised) by hand."""
+    from conftest import require_import
+    from wikisearch.dense.search import HybridSearcher, open_dense
+    from wikisearch.search.rerank import FEATURES, features, prior_values, query_terms
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    relevance = require_import("relevance", why="benchmarks/relevance.py computes the training rows")
+    d = open_dense(reference, lexical=lexical, encoder=encoder)
+    h = HybridSearcher(lexical, d)
+    v, cols = _vectors(reference)
+    r = lexical.reader
+    for q in ("german chancellor", "Swedish furniture retailer with flat-pack stores", "city river"):
+        model = _dense_spy_model()
+        model.rows.clear()
+        got = h.search(q, k=10, rerank=model)
+        assert got.flags["rerank"] and got.flags["dense_model"] and got.flags["mode"] == "hybrid"
+        X = model.rows[-1]
+        first = lexical.search(q, k=100)
+        docids = np.array([x.docid for x in first], np.int64)
+        F = features(r, query_terms(r, q), docids, first.rank_config, prior_values(lexical, None))
+        qv = encoder.encode([q])[0]
+        bench = relevance.with_dense(d, {"q": (docids, F)}, {"q": q}, {q: qv})["q"][1]
+        assert X.tobytes() == bench.tobytes()
+        qn = qv / np.linalg.norm(qv)
+        for row, docid in zip(X, docids.tolist()):
+            pid = r.page_id(docid)
+            art = cols["page_ids"].tolist().index(pid)
+            (vid,) = np.flatnonzero((cols["article"] == art) & (cols["passage_no"] == 0))
+            assert row[len(FEATURES)] == pytest.approx(float(v[vid] @ qn / np.linalg.norm(v[vid])), abs=1e-6)
+            assert row[len(FEATURES) + 3] == 0.0                      # every article has a vector
+        cos = X[:, len(FEATURES)]
+        want = sorted(range(len(docids)), key=lambda i: (-int(cos[i] > 0.3), i))[:10]
+        assert [x.docid for x in got] == docids[want].tolist()
+
+
+def test_hybrid_uses_the_dense_model_and_lexical_rerank_does_not(encoder, reference, lexical):
+    """``HybridSearcher.search(rerank=True)`` re-ranks with the shipped model with dense features
+    (wikisearch/data/rerank-model-dense.json), ``rerank()`` without vectors with the lexical one;
+    without ``rerank`` hybrid search fuses as before."""
+    from wikisearch.dense.search import HybridSearcher, open_dense
+    from wikisearch.search.rerank import DEFAULT_DENSE_MODEL, load_model, rerank
+    dense_model = load_model(DEFAULT_DENSE_MODEL)
+    assert dense_model.dense and not load_model().dense
+    d = open_dense(reference, lexical=lexical, encoder=encoder)
+    h = HybridSearcher(lexical, d)
+    q = "Swedish furniture retailer with flat-pack stores"
+    got = h.search(q, k=5, rerank=True)
+    assert got.flags["dense_model"] and got[0].title == "IKEA"
+    same = rerank(lexical, q, k=5, model=dense_model,
+                  dense_similarity=lambda docids: d.lead_cosines(encoder.encode([q])[0], docids))
+    assert [x.docid for x in got] == [x.docid for x in same]
+    assert [x.score for x in got] == pytest.approx([x.score for x in same])
+    assert "rerank" not in h.search(q, k=5).flags                     # fusion, unchanged
+    assert not rerank(lexical, q, k=5).flags.get("dense_model")
+
+
+def test_query_cli_hybrid_reranks_by_default(extra, reference, tmp_path):
+    """``wikisearch query --mode hybrid`` re-ranks with the dense model; ``--fusion rrf`` fuses."""
+    from click.testing import CliRunner
+    from wikisearch.build import build_index
+    from wikisearch.cli import main
+    idx = tmp_path / "idx"
+    build_index([SAMPLE], str(idx), progress=False)
+    args = ["query", "-i", str(idx), "--dense", str(reference), "--mode", "hybrid", "--json", "-k", "3",
+            "Swedish furniture retailer with flat-pack stores"]
+    for extra_args, flags in (([], {"rerank": True, "dense_model": True}), (["--fusion", "rrf"], {"fusion": "rrf"})):
+        res = CliRunner().invoke(main, args + extra_args, env={"HF_HUB_OFFLINE": "1"})
+        assert res.exit_code == 0, res.output
+        out = json.loads("\n".join(cli_lines(res)))
+        assert out["flags"]["mode"] == "hybrid" and out["hits"][0]["title"] == "IKEA"
+        assert {k: out["flags"].get(k) for k in flags} == flags
+
+
+def test_dense_directory_of_other_pages_is_a_clear_error(encoder, reference, tmp_path):
+    """Re-ranking with dense similarity checks that the dense directory holds the index's pages:
+    another dump (no shared page ids), or the same page ids under other titles, is refused."""
+    import bz2
+    from wikisearch.build import build_index
+    from wikisearch.dense.search import HybridSearcher, open_dense
+    from wikisearch.errors import WikisearchError
+    other = tmp_path / "other"
+    build_index([str(ROOT / "tests" / "data" / "search_tiny.xml")], str(other), progress=False)
+    s = wikisearch.open(str(other))
+    with pytest.raises(WikisearchError, match="do not match: only 0 of"):
+        HybridSearcher(s, open_dense(reference, lexical=s, encoder=encoder)).search("berlin", rerank=_dense_spy_model())
+    text = bz2.decompress(Path(SAMPLE).read_bytes()).decode("utf-8")
+    assert text.count("<title>IKEA</title>") == 1
+    retitled = tmp_path / "retitled.xml"
+    retitled.write_text(text.replace("<title>IKEA</title>", "<title>IKEA Group</title>"), encoding="utf-8")
+    build_index([str(retitled)], str(tmp_path / "re"), progress=False)
+    s = wikisearch.open(str(tmp_path / "re"))
+    h = HybridSearcher(s, open_dense(reference, lexical=s, encoder=encoder))
+    with pytest.raises(WikisearchError, match="'IKEA Group' in the index, 'IKEA' in the dense directory"):
+        h.search("furniture", k=3, rerank=_dense_spy_model())

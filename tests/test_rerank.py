@@ -362,3 +362,53 @@ def test_prior_weight_adds_the_prior_outside_the_trees(searcher, monkeypatch):
     for bad in (-1.0, float("nan")):
         with pytest.raises(WikisearchError, match="prior_weight"):
             TreeModel({**spec, "prior_weight": bad})
+
+
+# --- dense similarity (the hybrid re-ranker's extra features) -------------------------------------
+def test_dense_features_by_hand():
+    """cosine, gap to the best, ln rank (ties in first-stage order), and a candidate without a vector
+    taking the median of the others' cosines with its flag set."""
+    from wikisearch.search.rerank import DENSE_FEATURES, dense_features
+    D = dense_features([0.5, 0.9, 0.7, 0.5], [True, False, True, True])
+    assert DENSE_FEATURES == ("dense_cos", "dense_cos_gap", "dense_log_rank", "dense_missing")
+    assert D[:, 0].tolist() == [0.5, 0.5, 0.7, 0.5]                   # median of 0.5, 0.7, 0.5
+    assert D[:, 1] == pytest.approx([-0.2, -0.2, 0.0, -0.2])
+    assert D[:, 2] == pytest.approx(np.log([2, 3, 1, 4]))              # ties: first-stage order
+    assert D[:, 3].tolist() == [0, 1, 0, 0]
+    none = dense_features([0.3, 0.4], [False, False])                  # nobody has a vector
+    assert none[:, 0].tolist() == [0.0, 0.0] and none[:, 3].tolist() == [1, 1]
+    assert dense_features([], []).shape == (0, len(DENSE_FEATURES))
+
+
+def test_dense_model_needs_dense_similarity(searcher):
+    """A model over FEATURES + DENSE_FEATURES reads the dense columns where they are given, and
+    refuses to re-rank without them; the lexical model ignores them."""
+    from wikisearch.search.rerank import DENSE_FEATURES, dense_features
+    names = list(FEATURES + DENSE_FEATURES)
+    spec = {"format": "wikisearch-rerank", "version": 1, "features": names, "depth": 100,
+            "trees": [{"feature": [names.index("dense_cos")], "threshold": [0.5], "left": [~0],
+                       "right": [~1], "value": [0.0, 1.0]}]}
+    model = TreeModel(spec)
+    assert model.dense and not load_model().dense
+    q = "german chancellor"
+    with pytest.raises(WikisearchError, match="dense similarity"):
+        rerank(searcher, q, k=5, model=model)
+    first = searcher.search(q, k=100)
+    docids = np.array([h.docid for h in first], np.int64)
+    lifted = int(docids[-1])                      # the last candidate alone is similar: it goes first
+    seen = []
+
+    def similarity(d):
+        seen.append(np.array(d))
+        return np.where(np.asarray(d) == lifted, 0.9, 0.1), np.ones(len(d), bool)
+    got = rerank(searcher, q, k=len(first), model=model, dense_similarity=similarity)
+    assert [h.docid for h in got] == [lifted] + [d for d in docids.tolist() if d != lifted]
+    assert seen[0].tolist() == docids.tolist()
+    lexical = rerank(searcher, q, k=5, dense_similarity=similarity)     # the lexical model: unused
+    assert [h.docid for h in lexical] == [h.docid for h in rerank(searcher, q, k=5)]
+    with pytest.raises(WikisearchError, match=f"reads {len(names)} features"):
+        model.predict(np.zeros((3, len(FEATURES))))
+    bad = dict(spec, features=names[:-1])
+    with pytest.raises(WikisearchError, match="other features"):
+        TreeModel(bad)
+    assert dense_features([0.2], [True]).shape == (1, len(DENSE_FEATURES))

@@ -258,8 +258,10 @@ def _precompile_search() -> None:
               help="dense and hybrid (BM25F + dense, fused) need `wikisearch embed` and the dense extra.")
 @click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
               help="Dense directory [default: $WIKISEARCH_DENSE or wikisearch-dense beside the index].")
-@click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="rrf", show_default=True,
-              help="Hybrid fusion: reciprocal rank (k=60) or weighted min-max normalised scores.")
+@click.option("--fusion", type=click.Choice(["rerank", "rrf", "weighted"]), default="rerank", show_default=True,
+              help="Hybrid: rerank (the BM25F top 100 re-ordered by the learned model, which reads "
+                   "the query's similarity to each page's lead vector), or fuse the two rankings by "
+                   "reciprocal rank (rrf, k=60) or weighted min-max normalised scores.")
 @click.option("--no-priors", is_flag=True, help="Rank by text alone: leave out the popularity prior "
               "(page views, in-links) of `wikisearch priors`.")
 @click.option("--snippets/--no-snippets", default=True, show_default=True,

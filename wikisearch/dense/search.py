@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wikisearch.errors import IndexNotFoundError, InvalidQueryError
+from wikisearch.errors import IndexNotFoundError, InvalidQueryError, WikisearchError
 from wikisearch.dense import ann, fusion, store
 
 MODES = ("lexical", "dense", "hybrid")
@@ -63,6 +63,7 @@ class DenseSearcher:
         self._encoder = encoder
         self.lexical, self.priors = _lexical_of(lexical)
         self._docid_of_page = None
+        self._lead = None
         from wikisearch.ingest.dump import SiteInfo
         site = self.manifest.get("siteinfo")
         self.siteinfo = SiteInfo.from_json(site) if site else SiteInfo.synthesize("en")
@@ -155,6 +156,45 @@ class DenseSearcher:
         i = int(np.searchsorted(pids, pid))
         return int(order[i]) if i < len(pids) and pids[i] == pid else -1
 
+    def lead_vectors(self, docids) -> tuple[np.ndarray, np.ndarray]:
+        """(float32[C, dim] unit vectors, bool[C] has a vector) of the lexical index's documents
+        ``docids``: each document's lead passage (its article's passage 0), matched by page id;
+        a document the directory lacks gets a zero row and False."""
+        if self.lexical is None:
+            raise WikisearchError("lead vectors of docids need the lexical index (open_dense(..., lexical=))")
+        if self._lead is None:
+            m = self.map
+            pids = np.asarray(m.page_ids, np.int64)
+            order = np.argsort(pids, kind="stable")
+            lead = np.flatnonzero(np.asarray(m.passage_no) == 0)
+            first = np.full(m.n_articles, -1, np.int64)
+            first[np.asarray(m.article)[lead]] = lead
+            self._lead = (pids[order], first[order])
+        pids, first = self._lead
+        docids = np.asarray(docids, np.int64)
+        V = np.zeros((len(docids), int(self.manifest["dim"])), np.float32)
+        if not len(pids):
+            return V, np.zeros(len(docids), bool)
+        want = np.asarray(self.lexical.page_ids)[docids].astype(np.int64)     # no copy of the whole column
+        i = np.minimum(np.searchsorted(pids, want), len(pids) - 1)
+        vid = np.where(pids[i] == want, first[i], -1)
+        has = vid >= 0
+        if has.any():
+            V[has] = self.vectors.get(vid[has])
+            norm = np.linalg.norm(V[has], axis=1, keepdims=True)
+            V[has] /= np.where(norm > 0, norm, 1.0)
+        return V, has
+
+    def lead_cosines(self, query_vector: np.ndarray, docids) -> tuple[np.ndarray, np.ndarray]:
+        """(float64[C] cosine of the query's vector and each document's lead vector, bool[C] has
+        a vector; 0.0 where not): the dense side of the re-ranker's features
+        (:func:`wikisearch.search.rerank.dense_features`)."""
+        q = np.asarray(query_vector, np.float32).reshape(-1)
+        n = float(np.linalg.norm(q))
+        V, has = self.lead_vectors(docids)
+        cos = (V @ (q / n if n > 0 else q)).astype(np.float64)
+        return np.where(has, cos, 0.0), has
+
     def hit(self, article: int, score: float, rank: int, fields: list[str]):
         from wikisearch.search.searcher import Hit
         title = self.map.title(article)
@@ -177,20 +217,44 @@ class HybridSearcher:
         if dense.lexical is None:
             dense.lexical, dense.priors = lexical.reader, lexical.priors
         self.depth = depth
+        self._checked = False
 
     def search(self, query: str, k: int = 10, *, fusion_method: str = "rrf", rrf_k: int = fusion.RRF_K,
                dense_weight: float = 0.5, depth: int | None = None, rank=None,
-               query_vector: np.ndarray | None = None, priors=None):
-        """The ``k`` best articles of the fused rankings (``rank``: lexical ranking settings)."""
+               query_vector: np.ndarray | None = None, priors=None, rerank=None):
+        """The ``k`` best articles of the fused rankings (``rank``: lexical ranking settings).
+
+        ``rerank``: True (the shipped model with dense similarity,
+        ``wikisearch/data/rerank-model-dense.json``) or a :class:`~wikisearch.search.rerank.TreeModel`:
+        instead of fusing, the lexical top ``depth`` are re-ordered by the model, which reads the
+        cosine of the query's vector and each candidate's lead vector besides the lexical features
+        (:meth:`reranked`)."""
+        if rerank:
+            return self.reranked(query, k, model=None if rerank is True else rerank, rank=rank,
+                                 query_vector=query_vector, priors=priors)
         t0 = time.perf_counter()
         k = _check_k(k)
         if fusion_method not in FUSIONS:
             raise InvalidQueryError(f"fusion must be one of {', '.join(FUSIONS)}, not {fusion_method!r}")
         depth = max(depth or self.depth, k)
+        lex, dense = self.rankings(query, depth, rank=rank, query_vector=query_vector, priors=priors)
+        hits = self.fuse(lex, dense, k, fusion_method=fusion_method, rrf_k=rrf_k, dense_weight=dense_weight)
+        flags = {"mode": "hybrid", "fusion": fusion_method, "depth": depth}
+        return _result(hits, query, t0, flags, self.lexical.reader, warnings=list(lex.warnings))
+
+    def rankings(self, query: str, depth: int, *, rank=None, query_vector: np.ndarray | None = None,
+                 priors=None):
+        """(the lexical SearchResult, the dense ``[(article, score)]``), ``depth`` deep each: what
+        :meth:`fuse` combines."""
         lex = self.lexical.search(query, k=depth, rank=rank, priors=priors)
         q = query_vector if query_vector is not None else query
         dense = self.dense.rank_articles(q, depth) if query.strip() else []
-        dense = self.dense.apply_priors(dense, priors)
+        return lex, self.dense.apply_priors(dense, priors)
+
+    def fuse(self, lex, dense, k: int, *, fusion_method: str = "rrf", rrf_k: int = fusion.RRF_K,
+             dense_weight: float = 0.5) -> list:
+        """The ``k`` best Hits of the two rankings of :meth:`rankings`, fused. Ties: best single
+        rank first, then lexical before dense."""
         by_page = {h.page_id: h for h in lex}
         lex_rank = [(h.page_id, h.score) for h in lex]
         dense_rank = [(self.dense.page_id(a), s) for a, s in dense]
@@ -208,8 +272,65 @@ class HybridSearcher:
                 hits.append(type(h)(h.docid, h.page_id, h.title, h.url, float(score), fields, r))
             else:
                 hits.append(self.dense.hit(article_of[pid], score, r, ["dense"]))
-        flags = {"mode": "hybrid", "fusion": fusion_method, "depth": depth}
-        return _result(hits, query, t0, flags, self.lexical.reader, warnings=list(lex.warnings))
+        return hits
+
+    def reranked(self, query: str, k: int = 10, *, model=None, rank=None,
+                 query_vector: np.ndarray | None = None, priors=None):
+        """The lexical top hits re-ordered by ``model`` (default: the shipped model with dense
+        similarity) with the query's cosine to each candidate's lead vector among its features
+        (:func:`wikisearch.search.rerank.rerank`). Checks once that the dense directory is of
+        this index's pages (:meth:`check_matches`)."""
+        from wikisearch.search.rerank import DEFAULT_DENSE_MODEL, load_model, rerank
+        t0 = time.perf_counter()
+        k = _check_k(k)
+        model = model or load_model(DEFAULT_DENSE_MODEL)
+        trained = (model.spec.get("dense") or {}).get("model")
+        mine = self.dense.manifest["model"]["name"]
+        if trained and trained != mine:
+            raise WikisearchError(f"the re-ranking model's dense similarity is {trained}'s; the vectors of "
+                                  f"{self.dense.path} are {mine}'s: fuse instead (--fusion rrf)")
+        self.check_matches()
+        cache: dict = {}
+
+        def similarity(docids):
+            if "q" not in cache:
+                cache["q"] = (np.asarray(query_vector, np.float32) if query_vector is not None
+                              else self.dense.embed_queries([query])[0])
+            return self.dense.lead_cosines(cache["q"], docids)
+        result = rerank(self.lexical, query, k=k, rank=rank, priors=priors, model=model,
+                        dense_similarity=similarity)
+        result.flags.update(mode="hybrid", rerank=True, dense_model=model.dense)
+        result.took_ms = (time.perf_counter() - t0) * 1000
+        return result
+
+    def check_matches(self, sample: int = 1000) -> None:
+        """Raise a :class:`~wikisearch.errors.WikisearchError` unless the dense directory holds
+        vectors of this index's pages: at least half of the index's documents have a page id in
+        it, and the titles of (up to ``sample``, spread evenly) shared page ids agree."""
+        if self._checked:
+            return
+        reader = self.lexical.reader
+        mine = np.asarray(reader.page_ids, np.int64)
+        theirs = np.asarray(self.dense.map.page_ids, np.int64)
+        shared = np.flatnonzero(np.isin(mine, theirs))
+        where = f"dense directory {self.dense.path} and the lexical index"
+        if len(mine) and len(shared) * 2 < len(mine):
+            raise WikisearchError(
+                f"{where} do not match: only {len(shared):,} of the index's {len(mine):,} documents "
+                f"have a page id in the dense directory; embed this index (`wikisearch embed INDEX -o DIR`)")
+        if len(shared):
+            pick = shared[np.linspace(0, len(shared) - 1, min(sample, len(shared))).astype(np.int64)]
+            order = np.argsort(theirs, kind="stable")
+            arts = order[np.searchsorted(theirs[order], mine[pick])]
+            bad = [(int(mine[d]), reader.title(int(d)), self.dense.map.title(int(a)))
+                   for d, a in zip(pick.tolist(), arts.tolist()) if reader.title(int(d)) != self.dense.map.title(int(a))]
+            if bad:
+                pid, t1, t2 = bad[0]
+                raise WikisearchError(
+                    f"{where} do not match: {len(bad)} of {len(pick)} shared page ids checked have other "
+                    f"titles (page {pid}: {t1!r} in the index, {t2!r} in the dense directory); embed this "
+                    f"index (`wikisearch embed INDEX -o DIR`)")
+        self._checked = True
 
 
 def _lexical_of(lexical):

@@ -39,6 +39,12 @@ for the trees to learn what a prior is worth; 0 in a model file without it), exc
 ``exact_title_first`` (the shipped model does not ask for it) a candidate whose title is exactly the query goes
 first (:func:`rerank_order`).
 
+With a dense directory of the index's pages, hybrid search (``wikisearch.dense``'s
+``HybridSearcher.search(rerank=True)``) re-ranks with a second model,
+``wikisearch/data/rerank-model-dense.json``, that also reads :data:`DENSE_FEATURES` (the cosine of
+the query's vector and each candidate's lead vector, :func:`dense_features`); the cosines come
+from the caller (``dense_similarity``), so this module imports nothing of ``dense/``.
+
 The model file (``wikisearch/data/rerank-model.json``) holds the trees as flat arrays, evaluated
 here with numpy (:class:`TreeModel`; LightGBM is needed only to train, and by the test that
 compares the two). Hits past ``depth`` keep their first-stage order after the re-ranked ones.
@@ -65,6 +71,8 @@ DEPTH = 100
 MODEL_FORMAT = "wikisearch-rerank"
 MODEL_VERSION = 1
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "data" / "rerank-model.json"
+#: The model with dense similarity (:data:`DENSE_FEATURES`), for hybrid search.
+DEFAULT_DENSE_MODEL = DEFAULT_MODEL.with_name("rerank-model-dense.json")
 
 #: Field groups with features of their own (title: the title and its redirect aliases).
 FIELD_GROUPS = (("title", ("title", "redirect")), ("opening", ("opening",)), ("heading", ("heading",)),
@@ -75,8 +83,15 @@ FEATURES = (("bm25f", "score_ratio", "log_rank")
             + tuple(f"cov_{g}" for g, _ in FIELD_GROUPS) + ("cov_all",)
             + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior")
             + ("cov_title_gap", "title_dice", "title_dice_gap", "title_exact_first", "n_title_exact", "bm25f_ratio"))
+#: The dense-similarity features a second model adds after :data:`FEATURES` (a dense directory of
+#: the same pages; computed by the caller, :func:`dense_features` from raw cosines):
+#: ``dense_cos`` (cosine of the query's vector and the candidate's lead vector), ``dense_cos_gap``
+#: (minus the best candidate's), ``dense_log_rank`` (ln of its rank by cosine among the candidates)
+#: and ``dense_missing`` (1 for a candidate without a vector: its cosine is taken as the median of
+#: the others', so that it is neither lifted nor sunk).
+DENSE_FEATURES = ("dense_cos", "dense_cos_gap", "dense_log_rank", "dense_missing")
 _FIELD_K1 = 1.2
-_COL = {name: i for i, name in enumerate(FEATURES)}
+_COL = {name: i for i, name in enumerate(FEATURES + DENSE_FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
 _GROUP = np.full(N_FIELDS, -1, np.int64)
 for _g, (_, _fields) in enumerate(FIELD_GROUPS):
@@ -172,6 +187,28 @@ def _relative_title_features(X: np.ndarray) -> None:
     X[:, col["bm25f_ratio"]] = b / best if best > 0 else 0.0
 
 
+def dense_features(cos, has) -> np.ndarray:
+    """float64[C, len(DENSE_FEATURES)] from the candidates' cosines ``cos`` (first-stage order) and
+    ``has`` (whether a candidate has a vector; ``cos`` is ignored where it has not). A candidate
+    without a vector gets the median cosine of those with one (0.0 if none has), ``dense_missing``
+    1; ranks by cosine are 1-based, ties in first-stage order."""
+    cos = np.asarray(cos, np.float64)
+    has = np.asarray(has, bool)
+    C = len(cos)
+    D = np.zeros((C, len(DENSE_FEATURES)), np.float64)
+    if C == 0:
+        return D
+    fill = float(np.median(cos[has])) if has.any() else 0.0
+    c = np.where(has, cos, fill)
+    rank = np.empty(C, np.float64)
+    rank[np.lexsort((np.arange(C), -c))] = np.arange(1, C + 1)
+    D[:, 0] = c
+    D[:, 1] = c - c.max()
+    D[:, 2] = np.log(rank)
+    D[:, 3] = ~has
+    return D
+
+
 def rerank_order(scores: np.ndarray, X: np.ndarray, exact_title_first: bool) -> np.ndarray:
     """The candidates' new order (indices into the rows of ``X``): by the model's ``scores``, high
     first, ties in first-stage order; with ``exact_title_first``, the candidates whose title (or a
@@ -194,10 +231,14 @@ class TreeModel:
     def __init__(self, spec: dict):
         if spec.get("format") != MODEL_FORMAT or spec.get("version") != MODEL_VERSION:
             raise WikisearchError(f"not a {MODEL_FORMAT} model of version {MODEL_VERSION}")
-        if tuple(spec["features"]) != FEATURES:
+        names = tuple(spec["features"])
+        if names not in (FEATURES, FEATURES + DENSE_FEATURES):
             raise WikisearchError("the re-ranking model was trained on other features: retrain it "
                                   "(python benchmarks/relevance.py --train)")
         self.spec = spec
+        #: The model reads :data:`DENSE_FEATURES` after :data:`FEATURES` (rows need both).
+        self.dense = names != FEATURES
+        self.n_features = len(names)
         self.depth = int(spec.get("depth", DEPTH))
         self.exact_title_first = bool(spec.get("exact_title_first", False))
         self.prior_weight = float(spec.get("prior_weight", 0.0))
@@ -215,12 +256,13 @@ class TreeModel:
                                         if trees else np.zeros(0, dtype))
         self._arrays = (cat("feature", np.int64), cat("threshold", np.float64), cat("left", np.int64),
                         cat("right", np.int64), cat("value", np.float64))
-        if len(self._arrays[0]) and not (0 <= self._arrays[0].min() and self._arrays[0].max() < len(FEATURES)):
+        if len(self._arrays[0]) and not (0 <= self._arrays[0].min() and self._arrays[0].max() < self.n_features):
             raise WikisearchError("re-ranking model names a feature it does not have")
 
     @classmethod
-    def from_lightgbm(cls, booster, **meta) -> "TreeModel":
-        """Flatten a trained ``lightgbm.Booster``."""
+    def from_lightgbm(cls, booster, features=FEATURES, **meta) -> "TreeModel":
+        """Flatten a trained ``lightgbm.Booster`` (trained on ``features``: :data:`FEATURES`, or
+        those and :data:`DENSE_FEATURES`)."""
         dump = booster.dump_model()
         trees = []
         for info in dump["tree_info"]:
@@ -242,13 +284,17 @@ class TreeModel:
                 return i
             walk(info["tree_structure"])
             trees.append({"feature": feat, "threshold": thr, "left": left, "right": right, "value": value})
-        spec = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "features": list(FEATURES),
+        spec = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "features": list(features),
                 "depth": DEPTH, **meta, "trees": trees}
         return cls(spec)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        """The model's score of each row of ``X`` (float64[n, len(FEATURES)])."""
+        """The model's score of each row of ``X`` (float64[n, the model's number of features])."""
         X = np.ascontiguousarray(X, np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise WikisearchError(f"the re-ranking model reads {self.n_features} features a row, not "
+                                  f"{X.shape[1] if X.ndim == 2 else X.shape}"
+                                  + (" (it needs dense similarity: re-rank in hybrid mode)" if self.dense else ""))
         return RK.predict_trees(X, self._node_start, self._leaf_start, *self._arrays)
 
     def score(self, X: np.ndarray) -> np.ndarray:
@@ -292,14 +338,21 @@ def prior_values(searcher, priors) -> np.ndarray | None:
 
 
 def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None, fields=None,
-           priors=None, model: TreeModel | None = None, depth: int | None = None) -> SearchResult:
+           priors=None, model: TreeModel | None = None, depth: int | None = None,
+           dense_similarity=None) -> SearchResult:
     """The first stage's top ``depth`` hits for ``query`` re-ordered by ``model`` (default: the
     shipped one), then its hits past ``depth``; ``k`` hits in all. A re-ranked hit's ``score`` is
-    the model's (:meth:`TreeModel.score`: the trees plus its weight times the prior). ``rank``, ``fields`` and ``priors`` go to the first stage (``Searcher.search``)."""
+    the model's (:meth:`TreeModel.score`: the trees plus its weight times the prior). ``rank``, ``fields`` and ``priors`` go to the first stage (``Searcher.search``).
+    ``dense_similarity(docids) -> (cosines, has_vector)``: the query's similarity to each candidate,
+    which a model with :data:`DENSE_FEATURES` needs (``wikisearch.dense``'s hybrid search gives
+    it); a model without them ignores it."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
         raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
     t0 = time.perf_counter()
     model = model or load_model()
+    if model.dense and dense_similarity is None:
+        raise WikisearchError("this re-ranking model reads dense similarity: re-rank in hybrid mode "
+                              "(a dense directory of the index's pages), or use the lexical model")
     depth = model.depth if depth is None else int(depth)
     first = searcher.search(query, k=max(int(k), depth), rank=rank, fields=fields, priors=priors)
     head = list(first[:depth])
@@ -308,6 +361,8 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
         docids = np.array([h.docid for h in head], np.int64)
         X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query), docids, rank_cfg,
                      prior_values(searcher, priors))
+        if model.dense:
+            X = np.hstack([X, dense_features(*dense_similarity(docids))])
         scores = model.score(X)
         order = rerank_order(scores, X, model.exact_title_first)
         head = [Hit(head[i].docid, head[i].page_id, None, None, float(scores[i]),
