@@ -465,3 +465,20 @@ def test_dense_directory_of_other_pages_is_a_clear_error(encoder, reference, tmp
     h = HybridSearcher(s, open_dense(reference, lexical=s, encoder=encoder))
     with pytest.raises(WikisearchError, match="'IKEA Group' in the index, 'IKEA' in the dense directory"):
         h.search("furniture", k=3, rerank=_dense_spy_model())
+
+
+def test_serve_hybrid_reranks_as_the_cli_does(encoder, reference, lexical):
+    """``/api/search?mode=hybrid`` answers what ``query --mode hybrid`` does (the dense re-ranker),
+    offset pages through that ranking, and ``mode=dense`` is the dense searcher's."""
+    from wikisearch.dense.search import HybridSearcher, open_dense
+    from wikisearch.serve.api import Service
+    svc = Service(lexical, dense_dir=reference)
+    svc._dense = open_dense(reference, lexical=lexical, encoder=encoder)    # (the test's encoder)
+    q = "Swedish furniture retailer with flat-pack stores"
+    want = [h.title for h in HybridSearcher(lexical, svc._dense).search(q, k=6, rerank=True)]
+    got = svc.search({"q": q, "mode": "hybrid", "limit": "6", "snippets": "0"})
+    assert [h["title"] for h in got["hits"]] == want and want[0] == "IKEA"
+    page = svc.search({"q": q, "mode": "hybrid", "limit": "2", "offset": "2", "snippets": "0"})
+    assert [h["title"] for h in page["hits"]] == want[2:4]
+    dense = svc.search({"q": q, "mode": "dense", "limit": "3", "snippets": "0"})
+    assert [h["title"] for h in dense["hits"]] == [h.title for h in svc._dense.search(q, k=3)]

@@ -141,8 +141,8 @@ class Service:
             self._dense = open_dense(self.dense_dir, lexical=self.searcher)
         if mode == "dense":
             return self._dense.search(q, k=k)
-        from wikisearch.dense.search import HybridSearcher
-        return HybridSearcher(self.searcher, self._dense).search(q, k=k)
+        from wikisearch.dense.search import HybridSearcher      # as `query --mode hybrid`: the
+        return HybridSearcher(self.searcher, self._dense).search(q, k=k, rerank=True)   # dense re-ranker
 
     def hit_json(self, hit) -> dict:
         """One hit in the API's shape, with MediaWiki's names (pageid, redirecttitle, sectiontitle,

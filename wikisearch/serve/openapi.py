@@ -78,7 +78,8 @@ def openapi_spec(limits: Limits = Limits()) -> dict:
             _param("q", q, "the query (wikisearch syntax: words, \"phrases\", AND/OR/-, t: c: intitle: ...)", True),
             _param("limit", limit, "hits per page"), _param("offset", offset, "hits to skip (paging)"),
             _param("mode", {"type": "string", "enum": list(MODES), "default": "lexical"},
-                   "dense and hybrid need a server started with --dense"),
+                   "dense and hybrid need a server started with --dense; hybrid re-ranks the "
+                   "lexical top 100 with the learned model and dense similarity (as `query --mode hybrid`)"),
             _param("snippets", {"type": "string", "enum": ["0", "1"], "default": "1"},
                    "a highlighted passage per hit"),
             _param("correct", {"type": "string", "enum": ["0", "1"], "default": "1"},
