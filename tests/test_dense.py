@@ -482,3 +482,35 @@ def test_serve_hybrid_reranks_as_the_cli_does(encoder, reference, lexical):
     assert [h["title"] for h in page["hits"]] == want[2:4]
     dense = svc.search({"q": q, "mode": "dense", "limit": "3", "snippets": "0"})
     assert [h["title"] for h in dense["hits"]] == [h.title for h in svc._dense.search(q, k=3)]
+
+
+def test_eval_hybrid_mode_ranks_as_hybrid_search(extra, encoder, reference, tmp_path, monkeypatch):
+    """``wikisearch eval --mode hybrid`` scores the runs that hybrid search (the dense re-ranker)
+    makes, ``--fusion rrf`` those of the fusion; ``--rerank`` with hybrid is a clear error."""
+    from click.testing import CliRunner
+    from wikisearch.build import build_index
+    from wikisearch.cli import main
+    from wikisearch.dense import search as dense_search
+    from wikisearch.dense.search import HybridSearcher
+    idx = tmp_path / "idx"
+    build_index([SAMPLE], str(idx), progress=False)
+    real_open = dense_search.open_dense
+    monkeypatch.setattr(dense_search, "open_dense",            # the test's (fp32) encoder
+                        lambda d, lexical=None, **kw: real_open(d, lexical=lexical, encoder=encoder))
+    queries = {"1": "Swedish furniture retailer with flat-pack stores", "2": "capital of germany"}
+    (tmp_path / "q.tsv").write_text("".join(f"{k}\t{v}\n" for k, v in queries.items()))
+    (tmp_path / "qrels.txt").write_text("1 0 IKEA 1\n2 0 Berlin 1\n")
+    base = ["eval", "-i", str(idx), "--dense", str(reference), "--queries", str(tmp_path / "q.tsv"),
+            "--qrels", str(tmp_path / "qrels.txt"), "--json", "--mode", "hybrid"]
+    lexical = wikisearch.open(str(idx))
+    hybrid = HybridSearcher(lexical, real_open(reference, lexical=lexical, encoder=encoder))
+    for extra_args, search in (([], lambda q: hybrid.search(q, k=100, rerank=True)),
+                               (["--fusion", "rrf"], lambda q: hybrid.search(q, k=100))):
+        res = CliRunner().invoke(main, base + extra_args, env={"HF_HUB_OFFLINE": "1"})
+        assert res.exit_code == 0, res.output
+        report = json.loads("\n".join(cli_lines(res)))
+        for qid, text in queries.items():
+            run = report["run"][qid]
+            assert sorted(run, key=lambda t: -run[t]) == [h.title for h in search(text)]
+    res = CliRunner().invoke(main, base + ["--rerank"], env={"HF_HUB_OFFLINE": "1"})
+    assert res.exit_code != 0 and "--rerank" in res.output

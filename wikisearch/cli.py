@@ -525,17 +525,26 @@ def verify_cmd(index_dir):
 @click.option("--no-priors", is_flag=True, help="Rank by text alone (leave out `wikisearch priors`).")
 @click.option("--rerank", is_flag=True, help="Re-order each query's top 100 with the shipped "
               "learned model (wikisearch.search.rerank).")
+@click.option("--mode", type=click.Choice(["lexical", "dense", "hybrid"]), default="lexical", show_default=True,
+              help="Search as `query --mode` does; dense and hybrid need `wikisearch embed` and the dense extra.")
+@click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
+              help="Dense directory [default: $WIKISEARCH_DENSE or wikisearch-dense beside the index].")
+@click.option("--fusion", type=click.Choice(["rerank", "rrf", "weighted"]), default="rerank", show_default=True,
+              help="Hybrid: the learned model with dense similarity, or a fusion of the two rankings.")
 @click.option("--json", "as_json", is_flag=True)
-def eval_cmd(index_dir, queries, qrels, key, no_priors, rerank, as_json):
+def eval_cmd(index_dir, queries, qrels, key, no_priors, rerank, mode, dense_dir, fusion, as_json):
     """nDCG@10, MRR@10 and Recall@100 of the index on TREC-style judgments.
 
     Judgments of documents the index does not hold are left out (and queries left with none);
     it says how many matched, and fails when none did.
     """
     from wikisearch.evaluate import describe_coverage, run_eval
+    if rerank and mode != "lexical":
+        raise click.BadParameter("--rerank re-ranks lexical results; hybrid re-ranks by default "
+                                 "(--fusion rerank)", param_hint="--rerank")
     with _say_compiling("search"):
         report = run_eval(index_dir, queries, qrels, key=key, priors=False if no_priors else None,
-                          rerank=rerank or None)
+                          rerank=rerank or None, mode=mode, dense_dir=dense_dir, fusion=fusion)
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:

@@ -142,7 +142,7 @@ def check_coverage(result: dict, key: str, qrels: dict) -> None:
 
 def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]], key: str = "title",
              k: int = 100, rank=None, measures=MEASURES, restrict: bool = True, priors=None,
-             rerank=None) -> dict:
+             rerank=None, search=None) -> dict:
     """Search every judged query and score the runs.
 
     Returns ``{"measures": {ir_measures name: mean}, "metrics": {report label (MRR@10...): mean},
@@ -151,6 +151,8 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
     "mean_latency_ms", "run"}``. ``priors``: as in ``Searcher.search`` (False: text scores alone).
     ``rerank``: True (the shipped model) or a :class:`~wikisearch.search.rerank.TreeModel` re-orders
     each query's top hits (:func:`wikisearch.search.rerank.rerank`); None or False: first stage only.
+    ``search``: ``search(text, k) -> hits`` in place of all that (dense and hybrid modes,
+    :func:`mode_searcher`).
     """
     if rerank:
         from wikisearch.search.rerank import load_model, rerank as rerank_search
@@ -165,7 +167,9 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
     for qid in qids:
         t = time.perf_counter()
         try:
-            if rerank:
+            if search is not None:
+                hits = search(queries[qid], k)
+            elif rerank:
                 hits = rerank_search(searcher, queries[qid], k=k, rank=rank, priors=priors, model=model)
             else:
                 hits = searcher.search(queries[qid], k=k, rank=rank, priors=priors)
@@ -191,20 +195,47 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
             "mean_latency_ms": took / max(len(qids), 1) * 1000, "key": key, "k": k, "run": run}
 
 
+def mode_searcher(searcher, mode: str, dense_dir, fusion: str = "rerank", priors=None):
+    """``search(text, k)`` for ``mode`` "dense" or "hybrid" over ``searcher``'s index and the
+    dense directory ``dense_dir``, as ``wikisearch query
+    --mode`` searches: hybrid ``fusion`` "rerank" (the learned model with dense similarity), "rrf"
+    or "weighted". Needs the dense extra."""
+    from wikisearch.dense import require
+    require("faiss", "torch", "sentence_transformers")
+    from wikisearch.dense.search import HybridSearcher, open_dense
+    dense = open_dense(dense_dir, lexical=searcher)
+    if mode == "dense":
+        return lambda text, k: dense.search(text, k=k, priors=priors)
+    if mode != "hybrid":
+        raise ValueError(f"mode must be dense or hybrid, not {mode!r}")
+    hybrid = HybridSearcher(searcher, dense)
+    if fusion == "rerank":
+        return lambda text, k: hybrid.search(text, k=k, priors=priors, rerank=True)
+    return lambda text, k: hybrid.search(text, k=k, fusion_method=fusion, priors=priors)
+
+
 def run_eval(index_path, queries_path, qrels_path, key: str = "title", k: int = 100,
-             rank=None, priors=None, rerank=None) -> dict:
-    """Open an index, load queries and qrels, evaluate (what ``wikisearch eval`` runs).
+             rank=None, priors=None, rerank=None, mode: str = "lexical", dense_dir=None,
+             fusion: str = "rerank") -> dict:
+    """Open an index, load queries and qrels, evaluate (what ``wikisearch eval`` runs);
+    ``mode`` "dense" or "hybrid" searches as :func:`mode_searcher` does (``dense_dir`` None: the
+    default beside the index).
 
     Raises a :class:`WikisearchError` saying why when nothing could be measured (no judged
     document in the index, e.g. page-id judgments read as titles)."""
     from wikisearch.search.searcher import Searcher
     searcher = Searcher(index_path)
     searcher.warmup()
+    search = None
+    if mode != "lexical":
+        from wikisearch.dense.cli import default_dense_dir
+        search = mode_searcher(searcher, mode, dense_dir or default_dense_dir(index_path), fusion, priors)
     qrels = load_qrels(qrels_path)
     result = evaluate(searcher, load_queries(queries_path), qrels, key=key, k=k, rank=rank,
-                      priors=priors, rerank=rerank)
+                      priors=priors, rerank=rerank, search=search)
     check_coverage(result, key, qrels)
     result["index"] = str(index_path)
+    result["mode"] = f"hybrid ({fusion})" if mode == "hybrid" else mode
     return result
 
 
