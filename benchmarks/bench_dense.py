@@ -190,8 +190,30 @@ def export_passages(args) -> dict:
     tmp.replace(EXPORT)
     log(f"wrote {EXPORT}: {len(leads):,} leads, {len(sections):,} section passages, "
         f"{EXPORT.stat().st_size / 2**20:.1f} MiB")
+    write_fp16_model(MODEL_FP16)
     return {"file": str(EXPORT.relative_to(ROOT)), "leads": len(leads), "sections": len(sections),
-            "bytes": EXPORT.stat().st_size}
+            "bytes": EXPORT.stat().st_size, "model": str(MODEL_FP16.relative_to(ROOT))}
+
+
+MODEL_FP16 = TMP / "minilm-fp16"
+
+
+def write_fp16_model(out: Path) -> None:
+    """The bundled model's folder with its floating-point weights as float16 (45 MB: small enough
+    to travel to a GPU machine, where the encoder runs in fp16 anyway)."""
+    import shutil
+    from safetensors.torch import load_file, save_file
+    from wikisearch.dense.encoder import resolve_model
+    src = Path(resolve_model(None))
+    tmp = out.with_name(out.name + ".part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns("model.safetensors"))
+    weights = load_file(str(src / "model.safetensors"))
+    save_file({k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in weights.items()},
+              str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.replace(out)
+    log(f"wrote {out} (float16 weights)")
 
 
 class VectorsFromElsewhere:
