@@ -74,24 +74,26 @@ def _load_u64_jit(buf, p):
     return impl
 
 
-def prefetch_row(table, row):
-    """A hint that row ``row`` of the 2-d ``table`` will be read soon (nothing in plain Python;
-    in numba LLVM's ``prefetch`` of the row's first byte, for reading: the scoring pass reads
-    each kept posting's field lengths, a row of a table of every document's, in an order no
-    hardware prefetcher guesses)."""
+def prefetch_at(table, row, col):
+    """A hint that ``table[row, col]`` (a 2-d array, any layout) will be read soon (nothing in
+    plain Python; in numba LLVM's ``prefetch`` of that element, for reading: the scoring reads
+    each kept posting's field lengths, from a table of every document's, in an order no hardware
+    prefetcher guesses)."""
     return None
 
 
 @intrinsic
-def _prefetch_row(typingctx, table, row):
+def _prefetch_at(typingctx, table, row, col):
     from llvmlite import ir
     from numba.core import cgutils, types
 
     def codegen(context, builder, signature, args):
         ary = context.make_array(signature.args[0])(context, builder, args[0])
         r = context.cast(builder, args[1], signature.args[1], types.intp)
-        stride = builder.extract_value(ary.strides, 0)
-        ptr = builder.gep(builder.bitcast(ary.data, ir.IntType(8).as_pointer()), [builder.mul(r, stride)])
+        c = context.cast(builder, args[2], signature.args[2], types.intp)
+        at = builder.add(builder.mul(r, builder.extract_value(ary.strides, 0)),
+                         builder.mul(c, builder.extract_value(ary.strides, 1)))
+        ptr = builder.gep(builder.bitcast(ary.data, ir.IntType(8).as_pointer()), [at])
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), ir.IntType(32),
                                                               ir.IntType(32), ir.IntType(32)]),
@@ -99,13 +101,13 @@ def _prefetch_row(typingctx, table, row):
         builder.call(fn, [ptr, ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), 3),
                           ir.Constant(ir.IntType(32), 1)])
         return context.get_dummy_value()
-    return types.none(table, row), codegen
+    return types.none(table, row, col), codegen
 
 
-@overload(prefetch_row, jit_options={"nogil": True})
-def _prefetch_row_jit(table, row):
-    def impl(table, row):
-        _prefetch_row(table, row)
+@overload(prefetch_at, jit_options={"nogil": True})
+def _prefetch_at_jit(table, row, col):
+    def impl(table, row, col):
+        _prefetch_at(table, row, col)
     return impl
 
 
@@ -334,7 +336,7 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
             c = codes[k]
             fm = kept[c]
             kd[m0] = last
-            prefetch_row(field_lengths, min(last, n_docs - 1))   # (read by _score_kept below)
+            prefetch_at(field_lengths, min(last, n_docs - 1), t_field[c * 16])   # (read by _score_kept)
             kcode[m0] = c
             kstart[m0] = j
             j += counts[c]
