@@ -269,6 +269,51 @@ def test_one_posting_scored_alone_equals_its_block(index):
     assert checked > 10_000
 
 
+def test_docs_bin_before_format_8_is_still_read(index, tmp_path):
+    """Format 8 keeps the field lengths field by field (read as a Fortran-order view, which the
+    kernels take as it is); a format 7 docs.bin (``field_lengths``, document by document) is still
+    read, and every path answers the same, bit for bit."""
+    import json
+    import shutil
+    from wikisearch.index.container import Container, write_container
+    from wikisearch.index.manifest import MANIFEST, file_checksums, manifest_checksum
+    from wikisearch.index.publish import resolve_index
+    from wikisearch.index.segment import LENGTHS
+    src = resolve_index(index)
+    old = tmp_path / "old"
+    shutil.copytree(src, old)
+    c = Container(src / "docs.bin", b"DOCS")
+    arrays = {name: np.array(c[name]) for name in c.specs}
+    lengths = arrays.pop(LENGTHS)
+    assert lengths.shape == (len(FIELDS), c.meta["n_docs"])
+    arrays["field_lengths"] = np.ascontiguousarray(lengths.T)
+    write_container(old / "docs.bin", b"DOCS", arrays, meta=c.meta)
+    manifest = json.loads((old / MANIFEST).read_text())
+    manifest["format_version"] = 7
+    manifest["files"] = file_checksums(old, list(manifest["files"]))
+    manifest["checksum"] = manifest_checksum(manifest)
+    (old / MANIFEST).write_text(json.dumps(manifest))
+    new_r, old_r = IndexReader(index), IndexReader(old)
+    assert new_r.field_lengths.flags.f_contiguous and not new_r.field_lengths.flags.c_contiguous
+    assert old_r.field_lengths.flags.c_contiguous
+    assert np.array_equal(new_r.field_lengths, old_r.field_lengths)
+    rng = random.Random(11)
+    for cache in (0, None):                     # block-max first sight; the scored-lists cache
+        a = Searcher(new_r) if cache is None else Searcher(new_r, cache_postings=cache)
+        b = Searcher(old_r) if cache is None else Searcher(old_r, cache_postings=cache)
+        for _ in range(60):
+            text = _random_query(rng)
+            k = rng.choice([1, 10, 100])
+            try:
+                got = [(h.docid, h.score) for h in a.search(text, k=k)]
+            except InvalidQueryError:
+                continue
+            assert got == [(h.docid, h.score) for h in b.search(text, k=k)], text
+        for text in ("w01 AND w02", "t:w03 w04", '"w01 w02"'):
+            assert [(h.docid, h.score) for h in a.search(text, k=20)] == \
+                [(h.docid, h.score) for h in b.search(text, k=20)], text
+
+
 def test_kernels_without_jit(index):
     """The block-max kernels run as plain Python (NUMBA_DISABLE_JIT=1) and give the same answers."""
     code = f"""
