@@ -54,13 +54,14 @@ def n_blocks_of(n):
     return (n + BLOCK - 1) // BLOCK
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _decode_block(buf, at, end, count, tail, last, n_masks, counts, kept, gaps, codes, tfs,
                   n_docs, out_docids, out_codes, out_starts, out_fields):
     """Decode one block at ``buf[at:end]`` (``count`` postings; ``tail``: the list's one-posting
     varbyte tail) after docid ``last``, without scoring it: its postings matching the selection
     (``kept`` per mask code) go to ``out_*[:m]`` (docid, mask code, first tf in ``tfs``, field
-    mask within the selection). Returns ``(at, last, m)``; at is CORRUPT when damaged."""
+    mask within the selection). Returns ``(at, last, m)``; at is CORRUPT when damaged. Inlined
+    where used (numba's IR inlining), as :func:`_seek`."""
     if n_masks <= 1:                           # no Codes stream: every posting has code 0
         for k in range(count):                 # (the scratch may hold another list's codes)
             codes[k] = 0
@@ -753,14 +754,16 @@ def _block_bounds(d, fw, order, kind, sb, starts, ends, cd, bstarts, bmax, idf, 
     return until
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _seek(t, d, data, lstart, llen, ldf, bfirst, bpos, blast, counts, kept, tab_off, starts, cb,
           ci, hi, full, cd, cs, cf, bmk, bst, btf, gaps, codes, n_docs):
     """Move bit-packed list t's cursor to its first kept posting with docid > ``d``, skipping
     whole blocks by their last docid and decoding only the block it lands in, into
     ``starts[t]:hi[t]`` of cd/cf/bmk/bst (its scores are left for the caller to compute: ``cs``
     -1.0, ``full[t]`` False). Returns ``(docid, n)``: the docid (_NO_DOC when the list is done)
-    and the blocks decoded (CORRUPT if damaged)."""
+    and the blocks decoded (CORRUPT if damaged). Inlined where used (numba's IR inlining), and
+    :func:`_decode_block` into it: a call took a reference to each of its two dozen arrays (and
+    the views made for the decoder), NRT_incref/decref ~12 % of the block-max kernel's samples."""
     nb = bfirst[t + 1] - bfirst[t]
     b = cb[t]
     a = starts[t]
