@@ -263,7 +263,8 @@ _NONE_I64 = np.zeros(0, np.int64)
 _NONE_I32 = np.zeros(0, np.int32)
 _NONE_F64 = np.zeros(0, np.float64)
 _NO_BYTES = _ro(np.zeros(0, np.uint8))
-_NO_LENGTHS = _ro(np.zeros((0, 1), np.uint32))
+_NO_LENGTHS = _ro(np.zeros((2, 2), np.uint32, order="F"))   # (Fortran order, as a format 8 index's:
+#                                                         one routine compiled for both kinds)
 
 
 def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, sel,

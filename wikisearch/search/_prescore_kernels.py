@@ -9,8 +9,8 @@ loop), and a list's mask table is turned once into each code's field mask within
 and its number of tfs, and into the terms a posting with that code adds (:func:`_term_tables`:
 field, tf offset, weight and norm constants). A block is scored posting by posting
 (:func:`_score_kept`), BM25 without a branch on the posting's fields for the one- and two-field
-postings (nearly all); ``_add_field``/``_saturate`` (a field at a time over a block) remain for
-``_blockmax_kernels``. :func:`_score_kept` is inlined into :func:`bitpacked_score_into`
+postings (nearly all); ``_blockmax_kernels`` scores its blocks with the same tables and
+arithmetic. :func:`_score_kept` is inlined into :func:`bitpacked_score_into`
 (``inline="always"``, numba's IR inlining): a call per block passed it eleven arrays, each
 reference-counted on the way in and out (atomic operations), ~11 % of the kernel's time; the
 caller has its ``error_model="numpy"`` so that the inlined divisions keep their meaning (its own
@@ -450,33 +450,3 @@ def _score_kept(m, docids, codes, starts, tfs, n_terms, t_field, t_off, t_w, t_a
         for i in range(m):
             v = vals[i]
             vals[i] = 1.0 * (v / (k1 + v))
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _add_field(f, m, docids, masks, starts, tfs, field_lengths, wf, af, cf, model, acc):
-    """``acc[i] += wf * tf / norm`` for the postings ``i < m`` that have field ``f`` (``tf`` at
-    ``starts[i]`` plus the rank of f among the mask's bits), ``+= 0.0`` for the others; each
-    computed as _field_sum does. (numpy's error model: a term not taken may divide by 0.)"""
-    below = (np.int64(1) << f) - 1
-    if model == 0:
-        for i in range(m):
-            has = (masks[i] >> f) & 1
-            tf = np.float64(tfs[starts[i] + np.int64(_POPCOUNT[masks[i] & below]) * has])
-            norm = af + cf * np.float64(field_lengths[docids[i], f])
-            t = wf * tf / norm
-            acc[i] += t if has else 0.0
-    else:
-        for i in range(m):
-            has = (masks[i] >> f) & 1
-            tf = np.float64(tfs[starts[i] + np.int64(_POPCOUNT[masks[i] & below]) * has])
-            norm = af + cf * np.float64(field_lengths[docids[i], f])
-            t = wf * (1.0 + np.log(tf)) / norm
-            acc[i] += t if has else 0.0
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _saturate(acc, n, k1):
-    """``acc[:n] = _combine(acc, 1.0, k1, 0)``, vectorized: 1.0 * (acc / (k1 + acc))."""
-    for i in range(n):
-        a = acc[i]
-        acc[i] = 1.0 * (a / (k1 + a))
