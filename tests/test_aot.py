@@ -358,8 +358,14 @@ def test_a_stale_or_mismatched_extension_is_refused(aot_built, tmp_path):
 def test_exports_keep_their_kernels_error_model(aot_built):
     """A kernel compiled with ``error_model="numpy"`` divides by zero into nan/inf under the
     extension too (pycc compiles its exports with one set of flags: each takes its kernel's)."""
-    code = ("import numpy as np\nfrom wikisearch.search import _prescore_kernels as P\n"
-            "a = np.array([0.0, 1.0, -1.0])\nP._saturate(a, 3, 0.0)\nprint(repr(a.tolist()), hasattr(P._saturate, 'aot'))")
+    code = ("import numpy as np\nfrom wikisearch.jit import readonly\n"
+            "from wikisearch.search import _blockmax_kernels as B, _prescore_kernels as P\n"
+            "z = np.zeros(1, np.float64)\n"    # norm_a = norm_c = 0: 1 / 0 = inf, then inf / inf = nan
+            "t = P._term_tables(np.array([1], np.uint16), np.array([1]), z + 1.0, z, z)\n"
+            "out = np.full(4, -1.0)\n"
+            "B._score_run(0, 1, np.zeros(4, np.int32), np.zeros(4, np.int64), np.zeros(4, np.int64), "
+            "np.ones(8, np.uint32), 0, *t, readonly(np.ones((3, 1), np.uint32)), 1.2, 0, out)\n"
+            "print(repr(out.tolist()), hasattr(B._score_run, 'aot'))")
     aot, jit_ = _run(code, _env(**AOT)).split(), _run(code, _env(WIKISEARCH_JIT="on")).split()
     assert aot[-1] == "True" and jit_[-1] == "False" and aot[:-1] == jit_[:-1], (aot, jit_)
 

@@ -224,11 +224,12 @@ def test_one_posting_tails_and_exact_block_sizes():
 
 
 def test_one_posting_scored_alone_equals_its_block(index):
-    """A probe scores just the posting it lands on (_score_one): bit-equal to the same posting
-    scored with its whole block (_score_decoded), for every posting of every list, BM25 and TF-IDF,
-    every field and a one-field selection."""
+    """A probe scores just the posting it lands on (_posting_score): bit-equal to the same posting
+    scored with its whole block (_score_run) and to the plain path (_field_sum then _combine), for
+    every posting of every list, BM25 and TF-IDF, every field and a one-field selection."""
     from wikisearch.index._codec_kernels import _read_mask_table
-    from wikisearch.search._prescore_kernels import _code_tables
+    from wikisearch.search import _search_kernels as K
+    from wikisearch.search._prescore_kernels import _code_tables, _term_tables
     from wikisearch.search.rank import kernel_params
     r = IndexReader(index)
     fl = np.ascontiguousarray(r.field_lengths)
@@ -244,7 +245,8 @@ def test_one_posting_scored_alone_equals_its_block(index):
                 e = r.terms.entry(o)
                 table, at = _read_mask_table(data, e.start, e.start + e.length)
                 counts, kept = _code_tables(table, np.int64(sel))
-                gaps, codes, tfs, vals, kd, kmask, kstart = BK._scratch()
+                tables = _term_tables(table, kept, w, a, c)
+                gaps, codes, tfs, _vals, kd, kcode, kstart = BK._scratch()
                 fields = np.empty(BK.BLOCK, np.uint16)
                 scores = np.empty(BK.BLOCK, np.float64)
                 last, n, end = np.int64(-1), e.df, e.start + e.length
@@ -252,18 +254,64 @@ def test_one_posting_scored_alone_equals_its_block(index):
                 for b in range(nb):
                     count = min(BK.BLOCK, n - b * BK.BLOCK)
                     tail = n % BK.BLOCK == 1 and b == nb - 1
-                    at, last, m = BK._decode_block(data, at, end, count, tail, last, table.size, table,
-                                                   counts, kept, gaps, codes, tfs, r.n_docs, kd, kmask,
-                                                   kstart, fields)
+                    at, last, m = BK._decode_block(data, at, end, count, tail, last, table.size, counts, kept,
+                                                   gaps, codes, tfs, r.n_docs, kd, kcode, kstart, fields)
                     assert at >= 0
-                    BK._score_decoded(m, kd, kmask, kstart, fields, tfs, fl, w, a, c, k1, model, vals,
-                                      scores)
+                    BK._score_run(0, m, kd, kcode, kstart, tfs, 0, *tables, fl, k1, model, scores)
+                    masks = table[kcode[:m]].astype(np.int64)
                     for i in range(m):
-                        one = BK._score_one(kd[i], kmask[i], kstart[i], fields[i], tfs, fl, w, a, c, k1,
-                                            model)
-                        assert one == scores[i], (word, b, i)
+                        one = BK._posting_score(kd[i], kcode[i], kstart[i], tfs, *tables, fl, k1, model)
+                        plain = K._combine(K._field_sum(i, kd[i], sel, masks, kstart, tfs, fl, w, a, c, model),
+                                           1.0, k1, model)
+                        assert one == scores[i] == plain, (word, b, i)
+                        assert int(fields[i]) == (int(masks[i]) & sel) and fields[i] != 0
                         checked += 1
     assert checked > 10_000
+
+
+def test_docs_bin_before_format_8_is_still_read(index, tmp_path):
+    """Format 8 keeps the field lengths field by field (read as a Fortran-order view, which the
+    kernels take as it is); a format 7 docs.bin (``field_lengths``, document by document) is still
+    read, and every path answers the same, bit for bit."""
+    import json
+    import shutil
+    from wikisearch.index.container import Container, write_container
+    from wikisearch.index.manifest import MANIFEST, file_checksums, manifest_checksum
+    from wikisearch.index.publish import resolve_index
+    from wikisearch.index.segment import LENGTHS
+    src = resolve_index(index)
+    old = tmp_path / "old"
+    shutil.copytree(src, old)
+    c = Container(src / "docs.bin", b"DOCS")
+    arrays = {name: np.array(c[name]) for name in c.specs}
+    lengths = arrays.pop(LENGTHS)
+    assert lengths.shape == (len(FIELDS), c.meta["n_docs"])
+    arrays["field_lengths"] = np.ascontiguousarray(lengths.T)
+    write_container(old / "docs.bin", b"DOCS", arrays, meta=c.meta)
+    manifest = json.loads((old / MANIFEST).read_text())
+    manifest["format_version"] = 7
+    manifest["files"] = file_checksums(old, list(manifest["files"]))
+    manifest["checksum"] = manifest_checksum(manifest)
+    (old / MANIFEST).write_text(json.dumps(manifest))
+    new_r, old_r = IndexReader(index), IndexReader(old)
+    assert new_r.field_lengths.flags.f_contiguous and not new_r.field_lengths.flags.c_contiguous
+    assert old_r.field_lengths.flags.c_contiguous
+    assert np.array_equal(new_r.field_lengths, old_r.field_lengths)
+    rng = random.Random(11)
+    for cache in (0, None):                     # block-max first sight; the scored-lists cache
+        a = Searcher(new_r) if cache is None else Searcher(new_r, cache_postings=cache)
+        b = Searcher(old_r) if cache is None else Searcher(old_r, cache_postings=cache)
+        for _ in range(60):
+            text = _random_query(rng)
+            k = rng.choice([1, 10, 100])
+            try:
+                got = [(h.docid, h.score) for h in a.search(text, k=k)]
+            except InvalidQueryError:
+                continue
+            assert got == [(h.docid, h.score) for h in b.search(text, k=k)], text
+        for text in ("w01 AND w02", "t:w03 w04", '"w01 w02"'):
+            assert [(h.docid, h.score) for h in a.search(text, k=20)] == \
+                [(h.docid, h.score) for h in b.search(text, k=20)], text
 
 
 def test_kernels_without_jit(index):

@@ -114,7 +114,7 @@ def test_unmapped_readers_agree_with_mapped(tmp_path):
     idx = build_index([ENWIK8], tmp_path / "idx", block_bytes=1 << 30)
     mapped, sparse = SegmentReader(idx), SegmentReader(idx, sparse=True)
     assert sparse.terms.sparse and sparse.terms_c.arrays.keys() <= {"block_offsets", "block_post_offsets", "block_crc"}
-    for name in ("page_id", "field_lengths", "inlinks"):
+    for name in ("page_id", "field_lengths_by_field", "inlinks"):
         assert np.array_equal(mapped.docs_c[name], sparse.docs_c[name])
     terms = mapped.all_terms()
     rng = random.Random(5)

@@ -639,10 +639,10 @@ BUILD_KERNELS = {
                                           "sort_strings", "upper_bound"),
     "wikisearch.index._termdict_kernels": ("_read_record", "_vb_read", "_vb_write", "decode_blocks",
                                            "encode_dictionary"),
-    "wikisearch.search._blockmax_kernels": ("_decode_block", "_score_block", "_score_decoded", "_scratch",
-                                            "list_block_meta", "n_blocks_of"),
-    "wikisearch.search._prescore_kernels": ("_add_field", "_block_tfs", "_code_tables", "_read_block",
-                                            "_read_stream", "_read_tail", "_saturate", "_unpack"),
+    "wikisearch.search._blockmax_kernels": ("_score_block", "_score_run", "_scratch", "list_block_meta",
+                                            "n_blocks_of"),
+    "wikisearch.search._prescore_kernels": ("_block_tfs", "_code_tables", "_read_block", "_read_stream",
+                                            "_read_tail", "_term_tables", "_unpack"),
 }
 
 #: The (module, function, argument types) that a real workload compiles: the bundled sample built

@@ -31,8 +31,11 @@ from wikisearch.fileio import sha256_hex
 #: 7: a store block keeps its documents' prefixes (their text up to the first 4,000 characters of
 #:    prose, what a snippet scans) before the rest, read apart (``prefix_ends``, ``prefix_bytes``,
 #:    ``prefix_crc``); format 5 and 6 stores are still read (whole blocks).
-FORMAT_VERSION = 7
-#: The oldest format this version reads (formats 5 and 6 differ only in their store, still read).
+#: 8: docs.bin keeps the field lengths field by field (``field_lengths_by_field``,
+#:    uint32[fields, n]; search reads one field's lengths of many documents, which then share
+#:    cache lines); a format 5-7 ``docs.bin`` (``field_lengths``, document by document) is still read.
+FORMAT_VERSION = 8
+#: The oldest format this version reads (formats 5-7 differ in their store and docs.bin, still read).
 MIN_FORMAT_VERSION = 5
 FORMAT_NAME = "wikisearch-index"
 MANIFEST = "manifest.json"

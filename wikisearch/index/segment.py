@@ -29,6 +29,9 @@ from wikisearch.index.store import StoreReader, decode_doc
 from wikisearch.index.strings import StringTable
 from wikisearch.index.termdict import TermDictionary, write_dictionary
 
+#: ``docs.bin``'s field lengths, field by field (uint32[N_FIELDS, n], format 8); formats 5-7
+#: stored them document by document (``field_lengths``, uint32[n, N_FIELDS]), still read.
+LENGTHS = "field_lengths_by_field"
 #: Documents per *document block* of ``docs.bin``: the titles and the redirect titles of a block
 #: have one CRC-32, checked before any of them is read from a file too large to check on open.
 DOC_BLOCK = 64
@@ -74,7 +77,7 @@ def write_docs(path, docs: DocTable) -> None:
     write_container(path, b"DOCS", {**extra,
         "title_block_crc": _cut_crcs(t_blob, title_cuts), "alias_block_crc": _cut_crcs(a_blob, alias_cuts),
         "page_id": np.asarray(docs.page_ids, np.int64),
-        "field_lengths": np.asarray(docs.field_lengths, np.uint32).reshape(n, N_FIELDS),
+        LENGTHS: np.ascontiguousarray(np.asarray(docs.field_lengths, np.uint32).reshape(n, N_FIELDS).T),
         "title_offsets": t_off, "title_blob": t_blob,
         "alias_offsets": alias_offsets, "alias_title_offsets": a_off, "alias_blob": a_blob,
         "inlinks": np.asarray(inlinks, np.uint32),
@@ -170,7 +173,7 @@ def write_docs_columns(path, cols: DocColumns) -> None:
     w.add("title_block_crc", title_crc)
     w.add("alias_block_crc", alias_crc)
     w.add_chunks("page_id", np.int64, (n,), cols.page_ids)
-    w.add_chunks("field_lengths", np.uint32, (n, N_FIELDS), cols.field_lengths)
+    w.add_chunks(LENGTHS, np.uint32, (N_FIELDS, n), _by_field(cols.field_lengths))
     w.add_chunks("title_offsets", np.uint64, (n + 1,), joined_offsets(lambda: (o for o, _b in _title_pieces(cols))))
     w.add_chunks("title_blob", np.uint8, (title_bytes,), lambda: (b for _o, b in _title_pieces(cols)))
     w.add_chunks("alias_offsets", np.uint64, (n + 1,), joined_offsets(lambda: (ao for ao, _t, _b in _alias_pieces(cols))))
@@ -179,6 +182,17 @@ def write_docs_columns(path, cols: DocColumns) -> None:
     w.add_chunks("alias_blob", np.uint8, (alias_bytes,), lambda: (b for _a, _t, b in _alias_pieces(cols)))
     w.add("inlinks", np.asarray(cols.inlinks, np.uint32))
     w.close()
+
+
+def _by_field(pieces):
+    """The pieces of field-major field lengths (``LENGTHS``, uint32[N_FIELDS, n]) from those of
+    the document-major table (``pieces()``: uint32[k, N_FIELDS] each): one pass over them per
+    field."""
+    def make():
+        for f in range(N_FIELDS):
+            for p in pieces():
+                yield np.ascontiguousarray(np.asarray(p, np.uint32).reshape(-1, N_FIELDS)[:, f])
+    return make
 
 
 def _cut_crcs(blob: np.ndarray, cuts: list[int]) -> np.ndarray:
@@ -327,6 +341,11 @@ class SegmentReader:
 
     @property
     def field_lengths(self) -> np.ndarray:
+        """uint32[n, N_FIELDS]: stored field by field (format 8), a view in Fortran order, so
+        that the lengths of one field for many documents share cache lines (what scoring a
+        posting list reads); a format 5-7 ``docs.bin``'s rows (C order)."""
+        if LENGTHS in self.docs_c.specs:
+            return self.docs_c.checked(LENGTHS).T
         return self.docs_c.checked("field_lengths")
 
     @property
@@ -336,7 +355,8 @@ class SegmentReader:
     def _check_shapes(self) -> None:
         m = self.n_docs
         d = self.docs_c
-        for found, expected in ((d.shape("page_id")[0], m), (d.shape("field_lengths"), (m, N_FIELDS)),
+        lengths = d.shape(LENGTHS)[::-1] if LENGTHS in d.specs else d.shape("field_lengths")
+        for found, expected in ((d.shape("page_id")[0], m), (lengths, (m, N_FIELDS)),
                                 (d.shape("title_block_crc")[0], -(-m // DOC_BLOCK))):
             if found != expected:
                 raise CorruptIndexError(self.docs_c.path, "inconsistent array sizes", expected=expected, found=found)

@@ -11,8 +11,9 @@ docid without decoding them, with the block-max refinement of Ding & Suel (2011)
 only probes: a candidate is dropped when its essential sum plus the bounds of the blocks that could
 still hold it cannot reach the k-th score. A block is decoded only when a cursor must look inside
 it (:func:`_decode_block`), and scored lazily: whole when the window walks it
-(:func:`_score_decoded`, the arithmetic of ``_prescore_kernels.bitpacked_score_into`` operation by
-operation), one posting at a time when a probe lands in it (:func:`_score_one`, the same sum), so
+(:func:`_score_run`), one posting at a time when a probe lands in it (:func:`_posting_score`);
+both posting by posting over the terms of its mask code (``_prescore_kernels._term_tables``),
+the arithmetic of ``_prescore_kernels.bitpacked_score_into`` operation by operation, so
 scores stay bit-identical to every other path: a term's score is ``idf * pre``, summed over terms
 in query order, then the prior.
 
@@ -27,10 +28,10 @@ from wikisearch.jit import njit
 from wikisearch._topk_kernels import heap_sorted, offer
 from wikisearch.index._codec_kernels import BLOCK, CORRUPT, _read_mask_table
 from wikisearch.search._maxscore_kernels import BLOCK as SCORE_BLOCK
-from wikisearch.search._maxscore_kernels import _LOWBIT, _insertion_sort
+from wikisearch.search._maxscore_kernels import _insertion_sort
 from wikisearch.search._prescore_kernels import (
-    _add_field, _block_tfs, _code_tables, _read_block, _read_tail, _saturate, prefetch_row)
-from wikisearch.search._search_kernels import _NO_DOC, _POPCOUNT, _SLACK, _gallop
+    _block_tfs, _code_tables, _read_block, _read_tail, _term_tables, prefetch_at)
+from wikisearch.search._search_kernels import _NO_DOC, _SLACK, _gallop
 from wikisearch.jit import readonly as _ro   # (one compiled kernel: mmapped arrays are read-only)
 
 #: Lists of at most this many postings have no stored block data (one block: read whole).
@@ -53,13 +54,14 @@ def n_blocks_of(n):
     return (n + BLOCK - 1) // BLOCK
 
 
-@njit(cache=True, nogil=True)
-def _decode_block(buf, at, end, count, tail, last, n_masks, table, counts, kept, gaps, codes, tfs,
-                  n_docs, out_docids, out_masks, out_starts, out_fields):
+@njit(cache=True, nogil=True, inline="always")
+def _decode_block(buf, at, end, count, tail, last, n_masks, counts, kept, gaps, codes, tfs,
+                  n_docs, out_docids, out_codes, out_starts, out_fields):
     """Decode one block at ``buf[at:end]`` (``count`` postings; ``tail``: the list's one-posting
     varbyte tail) after docid ``last``, without scoring it: its postings matching the selection
-    (``kept`` per mask code) go to ``out_*[:m]`` (docid, whole field mask, first tf in ``tfs``,
-    field mask within the selection). Returns ``(at, last, m)``; at is CORRUPT when damaged."""
+    (``kept`` per mask code) go to ``out_*[:m]`` (docid, mask code, first tf in ``tfs``, field
+    mask within the selection). Returns ``(at, last, m)``; at is CORRUPT when damaged. Inlined
+    where used (numba's IR inlining), as :func:`_seek`."""
     if n_masks <= 1:                           # no Codes stream: every posting has code 0
         for k in range(count):                 # (the scratch may hold another list's codes)
             codes[k] = 0
@@ -83,7 +85,7 @@ def _decode_block(buf, at, end, count, tail, last, n_masks, table, counts, kept,
         c = codes[k]
         fm = kept[c]
         out_docids[m0] = last
-        out_masks[m0] = table[c]
+        out_codes[m0] = c
         out_starts[m0] = j
         out_fields[m0] = np.uint16(fm)
         j += counts[c]
@@ -93,63 +95,105 @@ def _decode_block(buf, at, end, count, tail, last, n_masks, table, counts, kept,
     return at, last, m0
 
 
-@njit(cache=True, nogil=True)
-def _score_decoded(m, docids, masks, starts, fields, tfs, field_lengths, weights, norm_a, norm_c, k1,
-                   model, vals, out_scores):
-    """Score the ``m`` postings :func:`_decode_block` gave into ``out_scores[:m]``: the
-    arithmetic of ``_prescore_kernels.bitpacked_score_into``, operation by operation. Each
-    posting's field-length row is prefetched first (``prefetch_row``: the documents come in no
-    order a hardware prefetcher follows, and at 4x the table is 4.4 MB)."""
-    union = 0
-    for i in range(m):
-        union |= np.int64(fields[i])
-        vals[i] = 0.0
-        prefetch_row(field_lengths, docids[i])   # (each field's pass reads the rows)
-    while union:
-        f = np.int64(_LOWBIT[union])
-        union &= union - 1
-        _add_field(f, m, docids, masks, starts, tfs, field_lengths, weights[f], norm_a[f], norm_c[f],
-                   model, vals)
-    if model == 0:
-        _saturate(vals, m, k1)
-    for i in range(m):
-        out_scores[i] = vals[i]
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _posting_score(d, c, s, tfs, n_terms, t_field, t_off, t_w, t_a, t_c, field_lengths, k1, model):
+    """The score before idf of one decoded posting (document ``d``, mask code ``c`` of the
+    concatenated term tables, its tfs from ``tfs[s]``): the arithmetic of
+    ``_prescore_kernels._score_kept``, operation by operation (a sum from +0.0 of
+    ``w * tf / (a + c * length)`` over :func:`~wikisearch.search._prescore_kernels._term_tables`'
+    terms of its code, fields ascending, BM25's first two slots branch-free, an empty one adding
+    +0.0; then ``1.0 * (s / (k1 + s))``), so the bits equal every other path's. Inlined where
+    used (numba's IR inlining: a call would reference-count each array argument in and out); the
+    caller keeps numpy's error model (a norm may be 0)."""
+    u = np.uint64(c) * np.uint64(16)
+    s = np.uint64(s)
+    d = np.uint64(d)
+    if model != 0:
+        v = 0.0
+        for q in range(n_terms[np.uint64(c)]):
+            uq = u + np.uint64(q)
+            tf = np.float64(tfs[s + np.uint64(t_off[uq])])
+            norm = t_a[uq] + t_c[uq] * np.float64(field_lengths[d, np.uint64(t_field[uq])])
+            v += t_w[uq] * (1.0 + np.log(tf)) / norm
+        return v
+    u1 = u + np.uint64(1)
+    tf0 = np.float64(tfs[s + np.uint64(t_off[u])])
+    tf1 = np.float64(tfs[s + np.uint64(t_off[u1])])
+    n0 = t_a[u] + t_c[u] * np.float64(field_lengths[d, np.uint64(t_field[u])])
+    n1 = t_a[u1] + t_c[u1] * np.float64(field_lengths[d, np.uint64(t_field[u1])])
+    v = 0.0 + t_w[u] * tf0 / n0
+    v += t_w[u1] * tf1 / n1
+    nt = n_terms[np.uint64(c)]
+    if nt > 2:
+        for q in range(2, nt):
+            uq = u + np.uint64(q)
+            tf = np.float64(tfs[s + np.uint64(t_off[uq])])
+            norm = t_a[uq] + t_c[uq] * np.float64(field_lengths[d, np.uint64(t_field[uq])])
+            v += t_w[uq] * tf / norm
+    return 1.0 * (v / (k1 + v))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _score_one(doc, mask, start, fields, tfs, field_lengths, weights, norm_a, norm_c, k1, model):
-    """The score of one decoded posting, equal to the one :func:`_score_decoded` gives it: the
-    same terms added in the same (field) order; the fields it lacks, which add 0.0 there, are
-    left out, and x + 0.0 == x for the non-negative sums involved."""
-    acc = 0.0
-    fm = np.int64(fields)
-    while fm:
-        f = np.int64(_LOWBIT[fm])
-        fm &= fm - 1
-        below = (np.int64(1) << f) - 1
-        tf = np.float64(tfs[start + np.int64(_POPCOUNT[mask & below])])
-        norm = norm_a[f] + norm_c[f] * np.float64(field_lengths[doc, f])
-        if model == 0:
-            acc += weights[f] * tf / norm
-        else:
-            acc += weights[f] * (1.0 + np.log(tf)) / norm
-    if model == 0:
-        acc = 1.0 * (acc / (k1 + acc))
-    return acc
+def _score_run(a, m, docids, codes, starts, tfs, o, n_terms, t_field, t_off, t_w, t_a, t_c,
+               field_lengths, k1, model, out_scores):
+    """Score postings ``a:a+m`` that :func:`_decode_block` gave (docids, mask codes relative to
+    the list's term tables at code ``o``, tf starts in ``tfs``) into ``out_scores[a:a+m]``:
+    :func:`_posting_score`'s arithmetic written out (called in the loop, its inlined body took
+    a reference to each array argument per posting: 2x slower). Each posting's field length is
+    prefetched first
+    (``prefetch_at``, the field of its first term: the documents come in no order a hardware
+    prefetcher follows, and at 4x the table is 4.4 MB)."""
+    for i in range(a, a + m):
+        prefetch_at(field_lengths, docids[i], t_field[(o + np.int64(codes[i])) * 16])
+    if model != 0:
+        for i in range(a, a + m):
+            c = np.uint64(o + np.int64(codes[i]))
+            u = c * np.uint64(16)
+            s = np.uint64(starts[i])
+            d = np.uint64(docids[i])
+            v = 0.0
+            for q in range(n_terms[c]):
+                uq = u + np.uint64(q)
+                tf = np.float64(tfs[s + np.uint64(t_off[uq])])
+                norm = t_a[uq] + t_c[uq] * np.float64(field_lengths[d, np.uint64(t_field[uq])])
+                v += t_w[uq] * (1.0 + np.log(tf)) / norm
+            out_scores[i] = v
+        return
+    for i in range(a, a + m):
+        c = np.uint64(o + np.int64(codes[i]))
+        u = c * np.uint64(16)
+        s = np.uint64(starts[i])
+        d = np.uint64(docids[i])
+        u1 = u + np.uint64(1)
+        tf0 = np.float64(tfs[s + np.uint64(t_off[u])])
+        tf1 = np.float64(tfs[s + np.uint64(t_off[u1])])
+        n0 = t_a[u] + t_c[u] * np.float64(field_lengths[d, np.uint64(t_field[u])])
+        n1 = t_a[u1] + t_c[u1] * np.float64(field_lengths[d, np.uint64(t_field[u1])])
+        v = 0.0 + t_w[u] * tf0 / n0
+        v += t_w[u1] * tf1 / n1
+        nt = n_terms[c]
+        if nt > 2:
+            for q in range(2, nt):
+                uq = u + np.uint64(q)
+                tf = np.float64(tfs[s + np.uint64(t_off[uq])])
+                norm = t_a[uq] + t_c[uq] * np.float64(field_lengths[d, np.uint64(t_field[uq])])
+                v += t_w[uq] * tf / norm
+        out_scores[i] = 1.0 * (v / (k1 + v))
 
 
-@njit(cache=True, nogil=True)
-def _score_block(buf, at, end, count, tail, last, n_masks, table, counts, kept, gaps, codes, tfs,
-                 vals, kd, kmask, kstart, field_lengths, weights, norm_a, norm_c, k1, model,
+@njit(cache=True, nogil=True, error_model="numpy")
+def _score_block(buf, at, end, count, tail, last, n_masks, counts, kept, gaps, codes, tfs,
+                 kd, kcode, kstart, n_terms, t_field, t_off, t_w, t_a, t_c, field_lengths, k1, model,
                  out_docids, out_scores, out_fields):
-    """Decode and score one block (:func:`_decode_block`, then :func:`_score_decoded`): its
-    postings matching the selection go to ``out_*[:m]``. Returns ``(at, last, m)``."""
-    at, last, m = _decode_block(buf, at, end, count, tail, last, n_masks, table, counts, kept, gaps,
-                                codes, tfs, field_lengths.shape[0], kd, kmask, kstart, out_fields)
+    """Decode and score one block (:func:`_decode_block`, then :func:`_score_run` with the list's
+    term tables): its postings matching the selection go to ``out_*[:m]``. Returns
+    ``(at, last, m)``."""
+    at, last, m = _decode_block(buf, at, end, count, tail, last, n_masks, counts, kept, gaps,
+                                codes, tfs, field_lengths.shape[0], kd, kcode, kstart, out_fields)
     if at < 0:
         return at, last, 0
-    _score_decoded(m, kd, kmask, kstart, out_fields, tfs, field_lengths, weights, norm_a, norm_c, k1,
-                   model, vals, out_scores)
+    _score_run(0, m, kd, kcode, kstart, tfs, np.int64(0), n_terms, t_field, t_off, t_w, t_a, t_c,
+               field_lengths, k1, model, out_scores)
     for i in range(m):
         out_docids[i] = kd[i]
     return at, last, m
@@ -176,7 +220,7 @@ def list_block_meta(data, starts, lens, dfs, sel, field_lengths, weights, norm_a
     pos = np.empty(B, np.int64)
     lastd = np.empty(B, np.int32)
     bound = np.empty(B, np.float32)
-    gaps, codes, tfs, vals, kd, kmask, kstart = _scratch()
+    gaps, codes, tfs, _vals, kd, kcode, kstart = _scratch()
     od = np.empty(BLOCK, np.int32)
     osc = np.empty(BLOCK, np.float64)
     of = np.empty(BLOCK, np.uint16)
@@ -189,6 +233,7 @@ def list_block_meta(data, starts, lens, dfs, sel, field_lengths, weights, norm_a
             return boff, pos, lastd, bound, False
         n_masks = table.size
         counts, kept = _code_tables(table, sel)
+        n_terms, t_field, t_off, t_w, t_a, t_c = _term_tables(table, kept, weights, norm_a, norm_c)
         last = np.int64(-1)
         tail = n % BLOCK == 1
         nb = n_blocks_of(n)
@@ -196,9 +241,9 @@ def list_block_meta(data, starts, lens, dfs, sel, field_lengths, weights, norm_a
             g = boff[i] + b
             pos[g] = at - a
             count = min(BLOCK, n - b * BLOCK)
-            at, last, m = _score_block(data, at, end, count, tail and b == nb - 1, last, n_masks, table,
-                                       counts, kept, gaps, codes, tfs, vals, kd, kmask, kstart,
-                                       field_lengths, weights, norm_a, norm_c, k1, model, od, osc, of)
+            at, last, m = _score_block(data, at, end, count, tail and b == nb - 1, last, n_masks, counts,
+                                       kept, gaps, codes, tfs, kd, kcode, kstart, n_terms, t_field, t_off,
+                                       t_w, t_a, t_c, field_lengths, k1, model, od, osc, of)
             if at < 0:
                 return boff, pos, lastd, bound, False
             best = 0.0
@@ -217,9 +262,9 @@ def list_block_meta(data, starts, lens, dfs, sel, field_lengths, weights, norm_a
 _NONE_I64 = np.zeros(0, np.int64)
 _NONE_I32 = np.zeros(0, np.int32)
 _NONE_F64 = np.zeros(0, np.float64)
-_NO_TABLES = np.zeros(0, np.uint16)
 _NO_BYTES = _ro(np.zeros(0, np.uint8))
-_NO_LENGTHS = _ro(np.zeros((0, 1), np.uint32))
+_NO_LENGTHS = _ro(np.zeros((2, 2), np.uint32, order="F"))   # (Fortran order, as a format 8 index's:
+#                                                         one routine compiled for both kinds)
 
 
 def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, sel,
@@ -238,15 +283,16 @@ def blockmax_topk(k, data, lstart, llen, ldf, bfirst, bpos, blast, bbound, idf, 
     T = len(lstart)
     data = _ro(data)
     upper = np.empty(T, np.float64)
-    tables, counts, kept, tab_off, ubound, ok = _list_tables(data, lstart, llen, sel, idf, bfirst, bbound, upper)
+    counts, kept, tab_off, n_terms, t_field, t_off, t_w, t_a, t_c, ubound, ok = _list_tables(
+        data, lstart, llen, sel, idf, bfirst, bbound, upper, weights, norm_a, norm_c)
     if not ok:
         return _NONE_I64, _NONE_F64, _NONE_I64, 0, 0, CORRUPT
     starts = np.arange(0, T * BLOCK, BLOCK, dtype=np.int64)   # list t's decoded block: t*BLOCK..
     return _disjunction_topk(int(k), 1, idf, upper, starts, starts.copy(), np.empty(T * BLOCK, np.int32),
                              np.empty(T * BLOCK, np.float64), np.empty(T * BLOCK, np.uint16), _NONE_I64,
-                             _NONE_F64, data, lstart, llen, ldf, bfirst, bpos, blast, ubound, tables, counts,
-                             kept, tab_off, _ro(field_lengths), weights, norm_a, norm_c, float(k1), int(model),
-                             excluded, _ro(prior), float(prior_max))
+                             _NONE_F64, data, lstart, llen, ldf, bfirst, bpos, blast, ubound, counts, kept,
+                             tab_off, n_terms, t_field, t_off, t_w, t_a, t_c, _ro(field_lengths), float(k1),
+                             int(model), excluded, _ro(prior), float(prior_max))
 
 
 def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, upper, excluded, prior,
@@ -259,45 +305,63 @@ def maxscore_topk(k, starts, ends, docids, scores, fields, bstarts, bmax, idf, u
     best first, ties by docid ascending."""
     docs, top_scores, masks, n_scored, _n_dec, _st = _disjunction_topk(
         int(k), 0, idf, upper, starts, ends, docids, scores, fields, bstarts, bmax, _NO_BYTES, _NONE_I64,
-        _NONE_I64, _NONE_I64, _NONE_I64, _NONE_I64, _NONE_I32, _NONE_F64, _NO_TABLES, _NONE_I64, _NONE_I64,
-        _NONE_I64, _NO_LENGTHS, _NONE_F64, _NONE_F64, _NONE_F64, 0.0, 0, excluded, _ro(prior), float(prior_max))
+        _NONE_I64, _NONE_I64, _NONE_I64, _NONE_I64, _NONE_I32, _NONE_F64, _NONE_I64, _NONE_I64, _NONE_I64,
+        _NONE_I64, _NONE_I64, _NONE_I64, _NONE_F64, _NONE_F64, _NONE_F64, _NO_LENGTHS, 0.0, 0, excluded,
+        _ro(prior), float(prior_max))
     return docs, top_scores, masks, n_scored
 
 
 @njit(cache=True, nogil=True)
-def _list_tables(data, lstart, llen, sel, idf, bfirst, bbound, upper):
-    """Per bit-packed list its mask table, each code's tfs and kept fields (concatenated, list t at
-    ``tab_off[t]``), and the bounds after idf of its blocks (``ubound``) and of the whole list
-    (into ``upper``): ``(tables, counts, kept, tab_off, ubound, ok)``."""
+def _list_tables(data, lstart, llen, sel, idf, bfirst, bbound, upper, weights, norm_a, norm_c):
+    """Per bit-packed list, for each code of its mask table the tfs it carries, its fields kept by
+    the selection and the terms a posting with it adds (``_prescore_kernels._term_tables``),
+    concatenated: list t's codes at ``tab_off[t]:tab_off[t+1]``, a code's terms at ``code * 16``;
+    and the bounds after idf of its blocks (``ubound``) and of the whole list (into ``upper``):
+    ``(counts, kept, tab_off, n_terms, t_field, t_off, t_w, t_a, t_c, ubound, ok)``."""
     T = lstart.shape[0]
     tab_off = np.zeros(T + 1, np.int64)
     for t in range(T):
         table, at = _read_mask_table(data, lstart[t], lstart[t] + llen[t])
         if at < 0:
-            return np.empty(0, np.uint16), tab_off, tab_off, tab_off, np.empty(0, np.float64), False
+            none = np.empty(0, np.float64)
+            return tab_off, tab_off, tab_off, tab_off, tab_off, tab_off, none, none, none, none, False
         tab_off[t + 1] = tab_off[t] + table.size
-    tables = np.empty(tab_off[T], np.uint16)
-    counts = np.empty(tab_off[T], np.int64)
-    kept = np.empty(tab_off[T], np.int64)
+    n = tab_off[T]
+    counts = np.empty(n, np.int64)
+    kept = np.empty(n, np.int64)
+    n_terms = np.empty(n, np.int64)
+    t_field = np.empty(n * 16, np.int64)
+    t_off = np.empty(n * 16, np.int64)
+    t_w = np.empty(n * 16, np.float64)
+    t_a = np.empty(n * 16, np.float64)
+    t_c = np.empty(n * 16, np.float64)
     ubound = np.empty(bbound.shape[0], np.float64)   # idf * block bound, inflated
     for t in range(T):
         table, at = _read_mask_table(data, lstart[t], lstart[t] + llen[t])
         c, kk = _code_tables(table, sel[t])
+        nt, tf_, to_, tw_, ta_, tc_ = _term_tables(table, kk, weights, norm_a, norm_c)
+        o = tab_off[t]
         for i in range(table.size):
-            tables[tab_off[t] + i] = table[i]
-            counts[tab_off[t] + i] = c[i]
-            kept[tab_off[t] + i] = kk[i]
+            counts[o + i] = c[i]
+            kept[o + i] = kk[i]
+            n_terms[o + i] = nt[i]
+        for i in range(table.size * 16):
+            t_field[o * 16 + i] = tf_[i]
+            t_off[o * 16 + i] = to_[i]
+            t_w[o * 16 + i] = tw_[i]
+            t_a[o * 16 + i] = ta_[i]
+            t_c[o * 16 + i] = tc_[i]
         upper[t] = 0.0
         for g in range(bfirst[t], bfirst[t + 1]):
             ubound[g] = idf[t] * np.float64(bbound[g]) * (1.0 + 1e-5) + 1e-12
             upper[t] = max(upper[t], ubound[g])
-    return tables, counts, kept, tab_off, ubound, True
+    return counts, kept, tab_off, n_terms, t_field, t_off, t_w, t_a, t_c, ubound, True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bmax, data, lstart, llen,
-                      ldf, bfirst, bpos, blast, ubound, tables, counts, kept, tab_off, field_lengths, weights,
-                      norm_a, norm_c, k1, model, excluded, prior, prior_max):
+                      ldf, bfirst, bpos, blast, ubound, counts, kept, tab_off, n_terms, t_field, t_off, t_w,
+                      t_a, t_c, field_lengths, k1, model, excluded, prior, prior_max):
     """Exact top-k of a disjunction of T lists by MaxScore (Turtle & Flood 1995), the essential
     lists added up a window of WINDOW docids at a time (as Lucene's MaxScoreBulkScorer), with the
     block-max refinement of Ding & Suel (2011) for the lists it only probes.
@@ -339,11 +403,11 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
     sb = np.zeros(T, np.int64)                 # shallow cursor: the block a document may be in
     full = np.ones(T, np.bool_)                # every posting of the cursor's block scored?
     cb = np.full(T, -1, np.int64)              # kind 1: the block decoded (relative), -1: none
-    n1 = T if kind == 1 else 0                 # kind 1: each decoded block's whole field masks,
+    n1 = T if kind == 1 else 0                 # kind 1: each decoded block's mask codes,
     bmk = np.empty(n1 * BLOCK, np.int64)
     bst = np.empty(n1 * BLOCK, np.int64)       # where each posting's tfs start,
     btf = np.empty((n1, BLOCK * 16), np.uint32)  # and the tfs
-    gaps, codes, _tfs, vals, _kd, _kmask, _kstart = _scratch()
+    gaps, codes, _tfs, _vals, _kd, _kmask, _kstart = _scratch()
     n_decoded = 0
     hs = np.empty(max(k, 1), np.float64)
     hd = np.empty(max(k, 1), np.int64)
@@ -378,7 +442,7 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
             if ci[t] < hi[t]:
                 cur[t] = cd[ci[t]]
         else:
-            cur[t], st = _seek(t, np.int64(-1), data, lstart, llen, ldf, bfirst, bpos, blast, tables,
+            cur[t], st = _seek(t, np.int64(-1), data, lstart, llen, ldf, bfirst, bpos, blast,
                                counts, kept, tab_off, starts, cb, ci, hi, full, cd, cs, cf, bmk, bst, btf,
                                gaps, codes, n_docs)
             if st < 0:
@@ -400,9 +464,8 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
             while cur[t] < top:
                 if not full[t]:                # the window reads every score of the block
                     a = starts[t]
-                    _score_decoded(hi[t] - a, cd[a:a + BLOCK], bmk[a:a + BLOCK], bst[a:a + BLOCK],
-                                   cf[a:a + BLOCK], btf[t], field_lengths, weights, norm_a, norm_c, k1,
-                                   model, vals, cs[a:a + BLOCK])
+                    _score_run(a, hi[t] - a, cd, bmk, bst, btf[t], tab_off[t], n_terms, t_field, t_off,
+                               t_w, t_a, t_c, field_lengths, k1, model, cs)
                     full[t] = True
                 q = ci[t]
                 e = hi[t]
@@ -433,7 +496,7 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
                     cur[t] = _NO_DOC
                     break
                 last = np.int64(blast[bfirst[t] + cb[t]])   # the block is used up: the next one
-                cur[t], st = _seek(t, last, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts,
+                cur[t], st = _seek(t, last, data, lstart, llen, ldf, bfirst, bpos, blast, counts,
                                    kept, tab_off, starts, cb, ci, hi, full, cd, cs, cf, bmk, bst, btf, gaps,
                                    codes, n_docs)
                 if st < 0:
@@ -495,7 +558,7 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
                             cur[t] = cd[q]
                         else:
                             cur[t], st = _seek(t, d - 1, data, lstart, llen, ldf, bfirst, bpos, blast,
-                                               tables, counts, kept, tab_off, starts, cb, ci, hi, full,
+                                               counts, kept, tab_off, starts, cb, ci, hi, full,
                                                cd, cs, cf, bmk, bst, btf, gaps, codes, n_docs)
                             if st < 0:
                                 return fail
@@ -504,8 +567,8 @@ def _disjunction_topk(k, kind, idf, upper, starts, ends, cd, cs, cf, bstarts, bm
                     q = ci[t]
                     sc = cs[q]
                     if sc < 0.0:
-                        sc = _score_one(cd[q], bmk[q], bst[q], cf[q], btf[t], field_lengths, weights,
-                                        norm_a, norm_c, k1, model)
+                        sc = _posting_score(cd[q], tab_off[t] + bmk[q], bst[q], btf[t], n_terms, t_field,
+                                            t_off, t_w, t_a, t_c, field_lengths, k1, model)
                         cs[q] = sc
                     cc = idf[t] * sc
                     contrib[t] = cc
@@ -692,14 +755,16 @@ def _block_bounds(d, fw, order, kind, sb, starts, ends, cd, bstarts, bmax, idf, 
     return until
 
 
-@njit(cache=True, nogil=True)
-def _seek(t, d, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts, kept, tab_off, starts, cb,
+@njit(cache=True, nogil=True, inline="always")
+def _seek(t, d, data, lstart, llen, ldf, bfirst, bpos, blast, counts, kept, tab_off, starts, cb,
           ci, hi, full, cd, cs, cf, bmk, bst, btf, gaps, codes, n_docs):
     """Move bit-packed list t's cursor to its first kept posting with docid > ``d``, skipping
     whole blocks by their last docid and decoding only the block it lands in, into
     ``starts[t]:hi[t]`` of cd/cf/bmk/bst (its scores are left for the caller to compute: ``cs``
     -1.0, ``full[t]`` False). Returns ``(docid, n)``: the docid (_NO_DOC when the list is done)
-    and the blocks decoded (CORRUPT if damaged)."""
+    and the blocks decoded (CORRUPT if damaged). Inlined where used (numba's IR inlining), and
+    :func:`_decode_block` into it: a call took a reference to each of its two dozen arrays (and
+    the views made for the decoder), NRT_incref/decref ~12 % of the block-max kernel's samples."""
     nb = bfirst[t + 1] - bfirst[t]
     b = cb[t]
     a = starts[t]
@@ -730,7 +795,7 @@ def _seek(t, d, data, lstart, llen, ldf, bfirst, bpos, blast, tables, counts, ke
         o = tab_off[t]
         o1 = tab_off[t + 1]
         at, _last, m = _decode_block(data, lstart[t] + bpos[g], lstart[t] + llen[t], count, tail, before,
-                                     o1 - o, tables[o:o1], counts[o:o1], kept[o:o1], gaps, codes, btf[t],
+                                     o1 - o, counts[o:o1], kept[o:o1], gaps, codes, btf[t],
                                      n_docs, cd[a:a + BLOCK], bmk[a:a + BLOCK], bst[a:a + BLOCK],
                                      cf[a:a + BLOCK])
         if at < 0 or _last != blast[g]:

@@ -9,8 +9,8 @@ loop), and a list's mask table is turned once into each code's field mask within
 and its number of tfs, and into the terms a posting with that code adds (:func:`_term_tables`:
 field, tf offset, weight and norm constants). A block is scored posting by posting
 (:func:`_score_kept`), BM25 without a branch on the posting's fields for the one- and two-field
-postings (nearly all); ``_add_field``/``_saturate`` (a field at a time over a block) remain for
-``_blockmax_kernels``. :func:`_score_kept` is inlined into :func:`bitpacked_score_into`
+postings (nearly all); ``_blockmax_kernels`` scores its blocks with the same tables and
+arithmetic. :func:`_score_kept` is inlined into :func:`bitpacked_score_into`
 (``inline="always"``, numba's IR inlining): a call per block passed it eleven arrays, each
 reference-counted on the way in and out (atomic operations), ~11 % of the kernel's time; the
 caller has its ``error_model="numpy"`` so that the inlined divisions keep their meaning (its own
@@ -74,24 +74,26 @@ def _load_u64_jit(buf, p):
     return impl
 
 
-def prefetch_row(table, row):
-    """A hint that row ``row`` of the 2-d ``table`` will be read soon (nothing in plain Python;
-    in numba LLVM's ``prefetch`` of the row's first byte, for reading: the scoring pass reads
-    each kept posting's field lengths, a row of a table of every document's, in an order no
-    hardware prefetcher guesses)."""
+def prefetch_at(table, row, col):
+    """A hint that ``table[row, col]`` (a 2-d array, any layout) will be read soon (nothing in
+    plain Python; in numba LLVM's ``prefetch`` of that element, for reading: the scoring reads
+    each kept posting's field lengths, from a table of every document's, in an order no hardware
+    prefetcher guesses)."""
     return None
 
 
 @intrinsic
-def _prefetch_row(typingctx, table, row):
+def _prefetch_at(typingctx, table, row, col):
     from llvmlite import ir
     from numba.core import cgutils, types
 
     def codegen(context, builder, signature, args):
         ary = context.make_array(signature.args[0])(context, builder, args[0])
         r = context.cast(builder, args[1], signature.args[1], types.intp)
-        stride = builder.extract_value(ary.strides, 0)
-        ptr = builder.gep(builder.bitcast(ary.data, ir.IntType(8).as_pointer()), [builder.mul(r, stride)])
+        c = context.cast(builder, args[2], signature.args[2], types.intp)
+        at = builder.add(builder.mul(r, builder.extract_value(ary.strides, 0)),
+                         builder.mul(c, builder.extract_value(ary.strides, 1)))
+        ptr = builder.gep(builder.bitcast(ary.data, ir.IntType(8).as_pointer()), [at])
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), ir.IntType(32),
                                                               ir.IntType(32), ir.IntType(32)]),
@@ -99,13 +101,13 @@ def _prefetch_row(typingctx, table, row):
         builder.call(fn, [ptr, ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), 3),
                           ir.Constant(ir.IntType(32), 1)])
         return context.get_dummy_value()
-    return types.none(table, row), codegen
+    return types.none(table, row, col), codegen
 
 
-@overload(prefetch_row, jit_options={"nogil": True})
-def _prefetch_row_jit(table, row):
-    def impl(table, row):
-        _prefetch_row(table, row)
+@overload(prefetch_at, jit_options={"nogil": True})
+def _prefetch_at_jit(table, row, col):
+    def impl(table, row, col):
+        _prefetch_at(table, row, col)
     return impl
 
 
@@ -334,7 +336,7 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
             c = codes[k]
             fm = kept[c]
             kd[m0] = last
-            prefetch_row(field_lengths, min(last, n_docs - 1))   # (read by _score_kept below)
+            prefetch_at(field_lengths, min(last, n_docs - 1), t_field[c * 16])   # (read by _score_kept)
             kcode[m0] = c
             kstart[m0] = j
             j += counts[c]
@@ -448,33 +450,3 @@ def _score_kept(m, docids, codes, starts, tfs, n_terms, t_field, t_off, t_w, t_a
         for i in range(m):
             v = vals[i]
             vals[i] = 1.0 * (v / (k1 + v))
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _add_field(f, m, docids, masks, starts, tfs, field_lengths, wf, af, cf, model, acc):
-    """``acc[i] += wf * tf / norm`` for the postings ``i < m`` that have field ``f`` (``tf`` at
-    ``starts[i]`` plus the rank of f among the mask's bits), ``+= 0.0`` for the others; each
-    computed as _field_sum does. (numpy's error model: a term not taken may divide by 0.)"""
-    below = (np.int64(1) << f) - 1
-    if model == 0:
-        for i in range(m):
-            has = (masks[i] >> f) & 1
-            tf = np.float64(tfs[starts[i] + np.int64(_POPCOUNT[masks[i] & below]) * has])
-            norm = af + cf * np.float64(field_lengths[docids[i], f])
-            t = wf * tf / norm
-            acc[i] += t if has else 0.0
-    else:
-        for i in range(m):
-            has = (masks[i] >> f) & 1
-            tf = np.float64(tfs[starts[i] + np.int64(_POPCOUNT[masks[i] & below]) * has])
-            norm = af + cf * np.float64(field_lengths[docids[i], f])
-            t = wf * (1.0 + np.log(tf)) / norm
-            acc[i] += t if has else 0.0
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _saturate(acc, n, k1):
-    """``acc[:n] = _combine(acc, 1.0, k1, 0)``, vectorized: 1.0 * (acc / (k1 + acc))."""
-    for i in range(n):
-        a = acc[i]
-        acc[i] = 1.0 * (a / (k1 + a))

@@ -15,7 +15,7 @@ from wikisearch.index.blockmax import BlockMaxima
 from wikisearch.index.termdict import TERM_BLOCK
 from wikisearch.search import _blockmax_kernels as BK
 from wikisearch.jit import readonly
-from wikisearch.search.rank import field_mask, idf as idf_of, kernel_params
+from wikisearch.search.rank import field_mask, idf as idf_of, kernel_lengths, kernel_params
 
 ALL_FIELDS = np.int64(field_mask(None))
 _BATCH_BLOCKS = 512                    # dictionary blocks read at a time when building (the
@@ -52,7 +52,7 @@ def block_maxima_of(segment, field_lengths: np.ndarray, avg_field_lengths, rank:
         return empty
     terms, starts, lens, dfs = (np.concatenate(x).astype(np.int64) for x in (terms, starts, lens, dfs))
     w, a, c, k1, model = kernel_params(rank, avg_field_lengths)
-    lengths = readonly(np.ascontiguousarray(field_lengths))
+    lengths = readonly(kernel_lengths(field_lengths))
     boffs = [np.zeros(1, np.int64)]
     pos, last, bound = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)], [np.zeros(0, np.float32)]
     ends = starts + lens

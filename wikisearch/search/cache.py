@@ -15,7 +15,7 @@ from wikisearch.search import _maxscore_kernels as MK
 from wikisearch.search import _prescore_kernels as PK
 from wikisearch.config import RankConfig
 from wikisearch.jit import readonly
-from wikisearch.search.rank import field_mask, idf as idf_of
+from wikisearch.search.rank import field_mask, idf as idf_of, kernel_lengths
 
 #: Per-term bounds are exact maxima of idf * score; a little slack costs nothing.
 _BOUND_SLACK = 1e-5
@@ -50,7 +50,7 @@ class ScoredLists:
         self.n_docs = int(reader.n_docs)
         #: idf(ordinal, model) of a term: the index's own, or the collection's of a shard
         self.idf = idf or (lambda o, model: idf_of(self.n_docs, reader.doc_freq(o), model))
-        self.field_lengths = readonly(np.ascontiguousarray(reader.field_lengths))
+        self.field_lengths = readonly(kernel_lengths(reader.field_lengths))
         # bit-packed lists are scored straight from their bytes (_prescore_kernels)
         self.fused = reader.codec_name == "bitpacked"
         self.capacity = int(capacity)

@@ -96,6 +96,14 @@ def kernel_params(config: RankConfig, avg_field_lengths: np.ndarray):
     return weights, norm_a, norm_c, float(config.k1), MODELS[config.model]
 
 
+def kernel_lengths(field_lengths) -> np.ndarray:
+    """A reader's field lengths (uint32[n, fields]) as the kernels take them: in C or Fortran
+    order as stored, never copied (a format 8 index keeps them field by field, a Fortran-order
+    view: a copy to C order would undo that and cost memory), else a C-order copy."""
+    a = np.asarray(field_lengths)
+    return a if a.flags.c_contiguous or a.flags.f_contiguous else np.ascontiguousarray(a)
+
+
 def field_mask(fields) -> int:
     """Field names -> bit mask (None: all fields)."""
     if fields is None:

@@ -63,7 +63,7 @@ from wikisearch.errors import InvalidQueryError, WikisearchError
 from wikisearch.search import _rerank_kernels as RK
 from wikisearch.search import _search_kernels as K
 from wikisearch.search.query import parse_query
-from wikisearch.search.rank import idf as idf_of, kernel_params
+from wikisearch.search.rank import idf as idf_of, kernel_lengths, kernel_params
 from wikisearch.search.results import Hit, SearchResult
 
 #: Depth of the first stage the model re-orders.
@@ -143,7 +143,7 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
         w, na, nc, k1, model = kernel_params(rank, avg)
         _, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
         bm25f, hit, gs, gm, gc = RK.candidate_features(
-            cands, offsets, d, m, K.tf_positions(m), tf, idf, np.ascontiguousarray(field_lengths), w, na, nc,
+            cands, offsets, d, m, K.tf_positions(m), tf, idf, kernel_lengths(field_lengths), w, na, nc,
             k1, model, _GROUP, np.int64(len(FIELD_GROUPS)), na1, nc1, _FIELD_K1)
         total = idf.sum()
         X[order, col["bm25f"]] = bm25f

@@ -33,7 +33,8 @@ from wikisearch.search.cache import SCORED_CACHE_POSTINGS, ScoredLists
 from wikisearch.search.phrase import MAX_PHRASE_CHECKS, PhraseCheck, has_phrase  # noqa: F401 (re-exported)
 from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
 from wikisearch.jit import readonly
-from wikisearch.search.rank import check_config, field_mask, idf as idf_of, kernel_params, mask_fields
+from wikisearch.search.rank import (check_config, field_mask, idf as idf_of, kernel_lengths, kernel_params,
+                                    mask_fields)
 from wikisearch.search.results import Document, Hit, SearchResult
 from wikisearch.search.snippets import (SNIPPET_CHARS, SnippetTerms, make_snippets, matched_via,
                                          matched_via_many, snippet_sources)
@@ -86,7 +87,7 @@ class Searcher:
         self.n_docs = int(index.n_docs)
         #: The index's popularity prior (``priors.bin``), an optional add-on: None without it.
         self.priors = priors if priors is not None else load_priors(index)
-        self._field_lengths = readonly(np.ascontiguousarray(index.field_lengths))
+        self._field_lengths = readonly(kernel_lengths(index.field_lengths))
         self.collection = collection
         self._avg = np.asarray((collection or index).avg_field_lengths, np.float64)
         self._params: dict = {}
