@@ -514,3 +514,18 @@ def test_eval_hybrid_mode_ranks_as_hybrid_search(extra, encoder, reference, tmp_
             assert sorted(run, key=lambda t: -run[t]) == [h.title for h in search(text)]
     res = CliRunner().invoke(main, base + ["--rerank"], env={"HF_HUB_OFFLINE": "1"})
     assert res.exit_code != 0 and "--rerank" in res.output
+
+
+def test_a_shard_worker_needs_no_faiss(encoder, tmp_path, monkeypatch):
+    """``embed --shard I/N`` writes shards only, so it runs where faiss is not installed (a GPU
+    machine, a cluster node); the run that merges and builds the index says faiss is missing."""
+    import sys as _sys
+    from wikisearch.dense.embed import embed
+    from wikisearch.errors import MissingExtraError
+    monkeypatch.setitem(_sys.modules, "faiss", None)          # import faiss -> ImportError
+    out = tmp_path / "dense"
+    for i in range(2):
+        s = embed([SAMPLE], out, passages=LEAD, shard=(i, 2), shard_articles=4, progress=False, encoder=encoder)
+        assert s["shards_encoded"] >= 1
+    with pytest.raises(MissingExtraError, match="faiss"):
+        embed([SAMPLE], out, passages=LEAD, shard_articles=4, progress=False, encoder=encoder)

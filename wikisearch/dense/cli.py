@@ -25,8 +25,9 @@ def default_dense_dir(index_dir) -> str:
 @click.option("--batch", type=click.IntRange(1, 1 << 16), default=None,
               help="Passages per model call (default 512 on CUDA, 32 on CPU).")
 @click.option("--shard", default=None, metavar="I/N",
-              help="Embed only worker I's share of N (shards k with k % N == I); then run the "
-                   "command without --shard to merge and build the index.")
+              help="Embed only worker I's share of N (shards k with k % N == I; needs no faiss, "
+                   "so a GPU machine needs only torch); then run the command without --shard to "
+                   "merge and build the index.")
 @click.option("--shard-articles", default=1000, show_default=True, type=click.IntRange(1, 1 << 30),
               help="Articles per shard file (the unit of checkpointing and of work splitting).")
 @click.option("--index-type", type=click.Choice(["auto", "flat", "ivfpq"]), default="auto", show_default=True,
@@ -51,7 +52,8 @@ def embed_cmd(inputs, output, model, device, batch, shard, shard_articles, index
     interrupted run resumes when the same command is run again.
     """
     from wikisearch.dense import require
-    require()
+    # a --shard worker (a GPU machine, a cluster node) writes shards only: it needs no faiss
+    require("torch", "sentence_transformers", *(() if shard else ("faiss",)))
     from wikisearch.dense.embed import embed
     from wikisearch.dense.passages import PassageConfig
     summary = embed(list(inputs), output, model=model, device=device, batch=batch, shard=shard,

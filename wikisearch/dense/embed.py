@@ -66,8 +66,9 @@ def embed(inputs, out_dir, *, model: str | None = None, device: str | None = Non
     storage they all see under the same paths. The result is the same as one local run's.
     """
     from wikisearch.dense import require
-    require("faiss")
     worker, workers = parse_shard(shard)
+    if workers == 1:                 # this run builds the index; a --shard worker writes shards only
+        require("faiss")
     if scheduler is not None:
         if shard is not None or encoder is not None:
             raise WikisearchError("--scheduler splits the work itself: give no --shard (or encoder)")
