@@ -209,8 +209,6 @@ def mode_searcher(searcher, mode: str, dense_dir, fusion: str = "rerank", priors
     if mode != "hybrid":
         raise ValueError(f"mode must be dense or hybrid, not {mode!r}")
     hybrid = HybridSearcher(searcher, dense)
-    if fusion == "rerank":
-        return lambda text, k: hybrid.search(text, k=k, priors=priors, rerank=True)
     return lambda text, k: hybrid.search(text, k=k, fusion_method=fusion, priors=priors)
 
 

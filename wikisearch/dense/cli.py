@@ -76,7 +76,7 @@ def mode_search(index_dir, dense_dir, text: str, k: int, mode: str, fusion: str 
 
     Dense mode uses the lexical index, when there is one, for docids and URLs; hybrid needs it.
     Hybrid ``fusion``: "rrf" or "weighted" fuse the two rankings; "rerank" re-orders the lexical top
-    100 by the learned model with dense similarity (``HybridSearcher.search(rerank=True)``).
+    100 by the learned model with dense similarity (:meth:`HybridSearcher.reranked`).
     """
     from wikisearch.dense import require
     require("faiss", "torch", "sentence_transformers")
@@ -89,7 +89,5 @@ def mode_search(index_dir, dense_dir, text: str, k: int, mode: str, fusion: str 
     if mode == "dense":
         return dense.search(text, k=k, priors=priors)
     rank = searcher.reader.rank_config.replace(model=model) if model else None
-    if fusion == "rerank":
-        return HybridSearcher(searcher, dense).search(text, k=k, rank=rank, priors=priors, rerank=True)
     return HybridSearcher(searcher, dense).search(text, k=k, fusion_method=fusion, rank=rank,
                                                   priors=priors)

@@ -224,18 +224,18 @@ class HybridSearcher:
                query_vector: np.ndarray | None = None, priors=None, rerank=None):
         """The ``k`` best articles of the fused rankings (``rank``: lexical ranking settings).
 
-        ``rerank``: True (the shipped model with dense similarity,
+        ``fusion_method`` "rerank", or ``rerank`` True (the shipped model with dense similarity,
         ``wikisearch/data/rerank-model-dense.json``) or a :class:`~wikisearch.search.rerank.TreeModel`:
         instead of fusing, the lexical top ``depth`` are re-ordered by the model, which reads the
         cosine of the query's vector and each candidate's lead vector besides the lexical features
         (:meth:`reranked`)."""
-        if rerank:
-            return self.reranked(query, k, model=None if rerank is True else rerank, rank=rank,
-                                 query_vector=query_vector, priors=priors)
+        if rerank or fusion_method == "rerank":
+            return self.reranked(query, k, model=None if rerank is None or isinstance(rerank, bool) else rerank,
+                                 rank=rank, query_vector=query_vector, priors=priors)
         t0 = time.perf_counter()
         k = _check_k(k)
         if fusion_method not in FUSIONS:
-            raise InvalidQueryError(f"fusion must be one of {', '.join(FUSIONS)}, not {fusion_method!r}")
+            raise InvalidQueryError(f"fusion must be one of rerank, {', '.join(FUSIONS)}, not {fusion_method!r}")
         depth = max(depth or self.depth, k)
         lex, dense = self.rankings(query, depth, rank=rank, query_vector=query_vector, priors=priors)
         hits = self.fuse(lex, dense, k, fusion_method=fusion_method, rrf_k=rrf_k, dense_weight=dense_weight)
@@ -322,8 +322,9 @@ class HybridSearcher:
             pick = shared[np.linspace(0, len(shared) - 1, min(sample, len(shared))).astype(np.int64)]
             order = np.argsort(theirs, kind="stable")
             arts = order[np.searchsorted(theirs[order], mine[pick])]
-            bad = [(int(mine[d]), reader.title(int(d)), self.dense.map.title(int(a)))
-                   for d, a in zip(pick.tolist(), arts.tolist()) if reader.title(int(d)) != self.dense.map.title(int(a))]
+            pairs = ((int(mine[d]), reader.title(d), self.dense.map.title(a))
+                     for d, a in zip(pick.tolist(), arts.tolist()))
+            bad = [(pid, t1, t2) for pid, t1, t2 in pairs if t1 != t2]
             if bad:
                 pid, t1, t2 = bad[0]
                 raise WikisearchError(
