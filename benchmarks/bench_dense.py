@@ -77,38 +77,15 @@ def sample_passages(n: int) -> list[str]:
 
 
 def throughput(args, device: str) -> dict:
+    """Each precision's row of :func:`gpu_encode.throughput` (the same measurement on the CPU
+    here as on a GPU machine there) over the sample passages."""
+    from gpu_encode import throughput as measure
     from wikisearch.dense.encoder import Encoder
     texts = sample_passages(args.passages)
     rows = {}
     for precision in args.precisions:
         enc = Encoder(device=device, precision=precision, batch_size=args.batch)
-        tokens = [sum(e.attention_mask) for e in enc.tokenizer.encode_batch(texts)] if enc.tokenizer else []
-        enc.encode(texts[:enc.batch_size * 2])                     # warm-up (oneDNN kernels)
-        enc.encode_plain(texts[:enc.batch_size * 2])
-        times = {"plain": [], "pipeline": []}
-        for r in range(args.repeats):
-            for name in (("plain", "pipeline") if r % 2 == 0 else ("pipeline", "plain")):
-                t0 = time.perf_counter()
-                (enc.encode_plain if name == "plain" else enc.encode)(texts)
-                times[name].append(time.perf_counter() - t0)
-                log(f"{precision} {name}: {len(texts) / times[name][-1]:.1f} passages/s")
-        batches = [enc.tokenize(texts[i:i + enc.batch_size]) for i in range(0, len(texts), enc.batch_size)]
-        t0 = time.perf_counter()
-        with enc.torch.inference_mode():
-            for b in batches:
-                enc._forward(b)
-        model_only = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for i in range(0, len(texts), enc.batch_size):
-            enc.tokenize(texts[i:i + enc.batch_size])
-        tok = time.perf_counter() - t0
-        med = {k: statistics.median(v) for k, v in times.items()}
-        rows[precision] = {
-            "passages": len(texts), "mean_tokens": float(np.mean(tokens)) if tokens else None,
-            "batch": enc.batch_size, "tokenizer_threads": enc.threads,
-            "plain_per_s": len(texts) / med["plain"], "pipeline_per_s": len(texts) / med["pipeline"],
-            "speedup": med["plain"] / med["pipeline"], "model_only_per_s": len(texts) / model_only,
-            "tokenize_only_per_s": len(texts) / tok, "runs_s": times}
+        rows[precision] = measure(enc, texts, args.repeats)
         del enc
     return {"device": device, "by_precision": rows}
 
