@@ -70,6 +70,7 @@ from bench_query import CORPUS, DATA, QRELS, QUERIES, RESULTS  # noqa: E402
 from judgments import discernatron_judgments, ndcg10  # noqa: E402
 
 from wikisearch.config import PriorConfig, RankConfig  # noqa: E402
+from wikisearch.search.rerank import DENSE_FEATURES  # noqa: E402
 
 DBPEDIA = DATA / "judgments" / "dbpedia-entity-v2"
 WIKIQA = DATA / "judgments" / "wikiqa"
@@ -548,8 +549,8 @@ def train(parts: list, drop=(), weighting: str | None = None, params: dict | Non
     return lgb.train(params, data, num_boost_round=rounds)
 
 
-#: The dense-similarity features (wikisearch.search.rerank.DENSE_FEATURES), for ``--select dense``.
-DENSE_ONLY = ("dense_cos", "dense_cos_gap", "dense_log_rank", "dense_missing")
+#: The dense-similarity features, for ``--select dense``.
+DENSE_ONLY = DENSE_FEATURES
 #: The training options :func:`select` weighs, by group: {name: (dropped features, weighting,
 #: dropped training sets[, LightGBM settings over LGB_PARAMS; "set_weight": {set: multiplier}])}.
 #: The kept ones are the defaults
@@ -793,6 +794,10 @@ def main(argv=None) -> int:
             return cands
         queries = db["queries"] if n == "dbpedia" else sets[n]["queries"]
         return with_dense(dense, cands, queries, qvec)
+
+    def dense_parts(parts):
+        """The training parts (DBpedia, WikiQA, known-item, in that order) with the dense columns."""
+        return [(add_dense(c, n), qr, qs) for (c, qr, qs), n in zip(parts, ("dbpedia", "wikiqa", "known-item"))]
     train_parts = {n: [q for q in sets[n]["queries"] if sets[n]["split"].get(q) == "train"]
                    for n in ("wikiqa", "known-item")}
     held = {n: [q for q in sets[n]["queries"] if sets[n]["split"].get(q) == "heldout"]
@@ -840,7 +845,7 @@ def main(argv=None) -> int:
         sysruns["rerank"].update(reranked(model, pri, test))
         sysruns["rerank-no-title-cov"].update(reranked(train(parts, NO_TITLE_COV), pri, test, NO_TITLE_COV))
         if dense is not None:
-            parts_d = [(add_dense(c, n), qr, qs) for (c, qr, qs), n in zip(parts, ("dbpedia", "wikiqa", "known-item"))]
+            parts_d = dense_parts(parts)
             sysruns["rerank+dense"].update(reranked(train(parts_d), parts_d[0][0], test))
             pairs = hybrid_pairs(hybrid, db["queries"], qvec, cfg, prior_cfg)
             tp = train_pairs(cfg)
@@ -863,7 +868,7 @@ def main(argv=None) -> int:
     ablated = train(parts, NO_TITLE_COV)
     tm_d = w_final = pairs_of = None
     if dense is not None:
-        parts_d = [(add_dense(c, n), qr, qs) for (c, qr, qs), n in zip(parts, ("dbpedia", "wikiqa", "known-item"))]
+        parts_d = dense_parts(parts)
         booster_d = train(parts_d)
         gain = booster_d.feature_importance("gain")
         report["dense"]["feature_gain"] = dict(sorted(zip(booster_d.feature_name(), (float(g / gain.sum()) for g in gain)),
