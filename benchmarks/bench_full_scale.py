@@ -15,6 +15,8 @@ DBpedia-Entity queries; first sight = each odd query timed once after the even o
     python benchmarks/bench_full_scale.py --xml ... --tag 1x-before --pythonpath /old/checkout --engines wikisearch
     # a corpus made in parts (synth_corpus.py --copies): every part, in order, to both engines
     python benchmarks/bench_full_scale.py --xml p1.xml p2.xml --plain p1.txt p2.txt --tag 16x --keep-indexes
+    # like for like with tantivy: wikisearch indexes the same plain text and keeps no text either
+    python benchmarks/bench_full_scale.py --xml p1.xml --plain p1.txt --tag 16x-plain --wikisearch-input plain --no-store
     # later, on a quieter machine: the query phase alone, on the indexes kept by that run
     python benchmarks/bench_full_scale.py --xml p1.xml p2.xml --tag 16x --queries-only
 """
@@ -79,12 +81,13 @@ def _remove_index(path: Path) -> None:
     remove_index(path)
 
 
-def build_wikisearch(xml: list[Path], out: Path, memory: str, workers: int, pythonpath: str | None) -> dict:
+def build_wikisearch(xml: list[Path], out: Path, memory: str, workers: int, pythonpath: str | None,
+                     store: bool = True) -> dict:
     _remove_index(out)
     env = dict(os.environ)
     env["PYTHONPATH"] = pythonpath or str(ROOT)
     cmd = [sys.executable, "-m", "wikisearch", "index", *map(str, xml), "-o", str(out), "--workers", str(workers),
-           "--memory", memory, "-q"]
+           "--memory", memory, "-q"] + ([] if store else ["--no-store"])
     import resource
     t0 = time.perf_counter()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -112,7 +115,8 @@ def build_wikisearch(xml: list[Path], out: Path, memory: str, workers: int, pyth
             "store_bytes": files.get("store.bin", 0),
             "bits_per_posting": 8 * index_bytes / n_post if n_post else None,
             "postings_bits_per_posting": 8 * files.get("postings.bin", 0) / n_post if n_post else None,
-            "memory": memory, "workers": workers, "pythonpath": pythonpath}
+            "memory": memory, "workers": workers, "pythonpath": pythonpath, "store": store,
+            "inputs": [str(x) for x in xml]}
 
 
 def _queries(work: Path) -> Path:
@@ -148,6 +152,10 @@ def main(argv=None) -> int:
     ap.add_argument("--pythonpath", help="PYTHONPATH of the wikisearch build (another checkout)")
     ap.add_argument("--work", default=str(RESULTS / "tmp" / "full-scale"))
     ap.add_argument("--keep-indexes", action="store_true")
+    ap.add_argument("--wikisearch-input", choices=("xml", "plain"), default="xml",
+                    help="what wikisearch indexes: the XML (markup, links, redirects), or the --plain "
+                         "files tantivy reads (like for like)")
+    ap.add_argument("--no-store", action="store_true", help="wikisearch keeps no text (as tantivy here)")
     ap.add_argument("--queries-only", action="store_true",
                     help="no builds: time the queries on the indexes a --keep-indexes run left in the "
                          "work directory (results: full-scale-TAG-queries.json)")
@@ -168,9 +176,15 @@ def main(argv=None) -> int:
         if args.queries_only:
             r = {}
         else:
-            r = build_wikisearch(xml, idx, args.memory, args.workers, args.pythonpath)
+            plain = args.wikisearch_input == "plain"
+            if plain and not args.plain:
+                ap.error("--wikisearch-input plain needs --plain")
+            r = build_wikisearch([Path(p) for p in args.plain] if plain else xml, idx, args.memory,
+                                 args.workers, args.pythonpath, store=not args.no_store)
             r["s_per_mb_xml"] = r["build_s"] / (rec["xml_bytes"] / 1e6)
             r["cpu_s_per_mb_xml"] = r["cpu_s"] / (rec["xml_bytes"] / 1e6)
+            if plain:
+                r["cpu_s_per_mb_plain"] = r["cpu_s"] / (rec["plain_bytes"] / 1e6)
         if not args.pythonpath:
             job = {"engine": "wikisearch", "module": "peers.run_wikisearch", "opts": {"store_text": True},
                    "threads": args.workers, "corpus_dir": str(work), "index_dir": str(idx),
