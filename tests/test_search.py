@@ -859,9 +859,11 @@ def test_fused_kernels_equal_decoder_and_prescore_on_every_list(sample):
     """Every list of a real index: the re-implemented decoder gives what the codec's gives, and
     decoding + pre-scoring in one pass the very bits of decoding then prescore_into, for each
     ranking of _configs() and field selections (all, body, title + category, one rare field)."""
+    from wikisearch.search import _prescore_kernels as PK
     r = sample.reader
     assert sample.reader.codec_name == "bitpacked"
     lengths = np.ascontiguousarray(r.field_lengths)
+    assert len(lengths) < PK.PREFETCH_MIN_DOCS      # (the loop without prefetches; with: below)
     params = [kernel_params(cfg, r.avg_field_lengths) for cfg in _configs()]
     sels = [(1 << len(FIELDS)) - 1, 1 << FIELDS.index("body"),
             1 << FIELDS.index("title") | 1 << FIELDS.index("category"), 1 << FIELDS.index("infobox")]
@@ -982,6 +984,8 @@ def test_fused_kernels_on_lists_of_every_shape():
     rng = np.random.default_rng(5)
     codec = get_codec("bitpacked")
     n_docs = 200_000
+    from wikisearch.search import _prescore_kernels as PK
+    assert n_docs >= PK.PREFETCH_MIN_DOCS           # (the loop that prefetches field lengths)
     lengths = rng.integers(0, 300, size=(n_docs, len(FIELDS))).astype(np.uint32)
     avg = lengths.mean(axis=0) + 1
     for n in (1, 2, 127, 128, 129, 130, 255, 256, 257, 1000, 3000):

@@ -36,6 +36,14 @@ from wikisearch.search._search_kernels import _POPCOUNT
 
 _EXCEPTIONS = 64
 _LITTLE = sys.byteorder == "little"
+#: :func:`bitpacked_score_into` prefetches each kept posting's field length only in an index of
+#: at least this many documents. Below it one field's lengths (4 bytes a document, a column since
+#: index format 8) take at most 256 KB and stay in the L2 cache between queries, so the prefetch
+#: (its address worked out per posting: the term table's field, the clamp, the strides) is pure
+#: cost: without it the kernel took 0.92-0.94x the CPU over the run_all protocol's first-sight
+#: queries at 30k documents (session 15, benchmarks/results/firstsight-30k-x1.md). Larger, the
+#: lengths are read from memory in no order a hardware prefetcher follows (session 12).
+PREFETCH_MIN_DOCS = 1 << 16
 
 
 def load_u64(buf, p):
@@ -309,6 +317,7 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
     kstart = np.empty(BLOCK, np.int64)
     tail = n % BLOCK if n % BLOCK < TAIL_PACK_MIN else 0
     last = np.int64(-1)
+    far = n_docs >= PREFETCH_MIN_DOCS          # (field lengths beyond the L2 cache)
     w = 0                                      # postings written
     best = 0.0
     bm = 0.0
@@ -329,20 +338,12 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
                 return CORRUPT, w, nb, best
             gaps[0] = np.uint32(d - last - 1)
             codes[0] = np.uint32(code)
-        j = 0                                  # where posting k's tfs start
-        m0 = np.int64(0)                       # postings of this block kept (np.int64: callees
-        for k in range(count):                 # get one signature)
-            last += np.int64(gaps[k]) + 1
-            c = codes[k]
-            fm = kept[c]
-            kd[m0] = last
-            prefetch_at(field_lengths, min(last, n_docs - 1), t_field[c * 16])   # (read by _score_kept)
-            kcode[m0] = c
-            kstart[m0] = j
-            j += counts[c]
-            out_docids[pos + w + m0] = last
-            out_fields[pos + w + m0] = np.uint16(fm)
-            m0 += fm != 0                      # (a posting not kept is overwritten)
+        if far:                                # (two copies of the loop, the test out of it)
+            last, m0 = _keep_block(count, last, gaps, codes, kept, counts, kd, kcode, kstart, out_docids,
+                                   out_fields, pos + w, field_lengths, t_field, n_docs, True)
+        else:
+            last, m0 = _keep_block(count, last, gaps, codes, kept, counts, kd, kcode, kstart, out_docids,
+                                   out_fields, pos + w, field_lengths, t_field, n_docs, False)
         if last >= n_docs:                     # (docids only grow: the block's last says it)
             return CORRUPT, w, nb, best
         _score_kept(m0, kd, kcode, kstart, tfs, n_terms, t_field, t_off, t_w, t_a, t_c,
@@ -367,6 +368,33 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
         out_bmax[bpos + nb] = bm
         nb += 1
     return at, w, nb, best
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _keep_block(count, last, gaps, codes, kept, counts, kd, kcode, kstart, out_docids, out_fields, at,
+                field_lengths, t_field, n_docs, prefetch):
+    """The docids of a decoded block (``count`` gaps after ``last``) and its postings kept by the
+    selection: docid, mask code and first tf to ``kd``, ``kcode``, ``kstart``, docid and field
+    mask to ``out_docids`` / ``out_fields`` at ``at`` (a posting not kept is overwritten by the
+    next). With ``prefetch``, each kept posting's first field length is prefetched for
+    :func:`_score_kept`. Returns ``(last docid, postings kept)``. Inlined into
+    :func:`bitpacked_score_into`, once with each constant ``prefetch``."""
+    j = 0                                      # where posting k's tfs start
+    m0 = np.int64(0)                           # (np.int64: callees get one signature)
+    for k in range(count):
+        last += np.int64(gaps[k]) + 1
+        c = codes[k]
+        fm = kept[c]
+        kd[m0] = last
+        if prefetch:
+            prefetch_at(field_lengths, min(last, n_docs - 1), t_field[c * 16])
+        kcode[m0] = c
+        kstart[m0] = j
+        j += counts[c]
+        out_docids[at + m0] = last
+        out_fields[at + m0] = np.uint16(fm)
+        m0 += fm != 0
+    return last, m0
 
 
 @njit(cache=True, nogil=True)
