@@ -173,41 +173,44 @@ def _kernel_options(compiler, options: dict) -> None:
 def _box_type_once() -> None:
     """Make the exports that return arrays unpickle the arrays' Python type (``np.ndarray``) once
     per process instead of at every call. numba's boxing of a returned array embeds that type
-    pickled and unpickles it each time (``PythonAPI.nrt_adapt_ndarray_to_python``); the JIT's
-    helper looks the bytes up in a memo, but an extension built by pycc has no numba to import
-    and calls ``pickle.loads``: 11 % of the CPU of every ``maxscore_topk`` call (its three arrays)
-    in a py-spy profile of the first-sight protocol, ~2 % of a query's. Here the unpickled type
-    is kept in a global of the function's module (a new reference, never released: the callee
-    borrows it, and numba's own code leaks one per call); threads that race to fill it each
-    store the same type."""
+    pickled and unpickles it each time (``PythonAPI.nrt_adapt_ndarray_to_python`` calls
+    ``unserialize``); the JIT's helper looks the bytes up in a memo, but an extension built by
+    pycc has no numba to import and calls ``pickle.loads``: 11 % of the CPU of every
+    ``maxscore_topk`` call (its three arrays) in a py-spy profile of the first-sight protocol.
+    Here numba's own method runs with an ``unserialize`` that keeps the unpickled object in a
+    global of the function's module, filled by the first call (a new reference, never released:
+    the callee borrows it, and numba's code leaks one per call; threads that race to fill it
+    store the same type). numba's method is otherwise untouched, whatever its version."""
     from llvmlite import ir
-    from numba.core import cgutils, pythonapi, types
+    from numba.core import cgutils, pythonapi
 
     api = pythonapi.PythonAPI
     if getattr(api, "_wikisearch_box_once", False):
         return
+    boxing = api.nrt_adapt_ndarray_to_python
 
     def nrt_adapt_ndarray_to_python(self, aryty, ary, dtypeptr):
-        assert self.context.enable_nrt, "NRT required"
-        builder = self.builder
-        struct = self.serialize_object(aryty.box_type)
-        name = "_wikisearch_box_type" + struct.name.rsplit(".", 1)[-1]
-        gv = builder.module.globals.get(name)
-        if gv is None:
-            gv = ir.GlobalVariable(builder.module, self.pyobj, name)
-            gv.linkage = "internal"
-            gv.initializer = ir.Constant(self.pyobj, None)
-        with builder.if_then(cgutils.is_null(builder, builder.load(gv)), likely=False):
-            builder.store(self.unserialize(struct), gv)
-        pytype = builder.load(gv)
-        intty = ir.IntType(32)
-        fnty = ir.FunctionType(self.pyobj, [self.voidptr, self.pyobj, intty, intty, self.pyobj])
-        fn = self._get_function(fnty, name="NRT_adapt_ndarray_to_python_acqref")
-        fn.args[0].add_attribute("captures(none)")
-        ndim = self.context.get_constant(types.int32, aryty.ndim)
-        writable = self.context.get_constant(types.int32, int(aryty.mutable))
-        aryptr = cgutils.alloca_once_value(builder, ary)
-        return builder.call(fn, [builder.bitcast(aryptr, self.voidptr), pytype, ndim, writable, dtypeptr])
+        unserialize = self.unserialize
+
+        def once(structptr):
+            name = getattr(structptr, "name", "")       # (.const.picklebuf.<sha1 of the pickle>)
+            if not name:
+                return unserialize(structptr)
+            builder = self.builder
+            name = "_wikisearch_once" + name
+            gv = builder.module.globals.get(name)
+            if gv is None:
+                gv = ir.GlobalVariable(builder.module, self.pyobj, name)
+                gv.linkage = "internal"
+                gv.initializer = ir.Constant(self.pyobj, None)
+            with builder.if_then(cgutils.is_null(builder, builder.load(gv)), likely=False):
+                builder.store(unserialize(structptr), gv)
+            return builder.load(gv)
+        self.unserialize = once
+        try:
+            return boxing(self, aryty, ary, dtypeptr)
+        finally:
+            del self.unserialize
 
     api.nrt_adapt_ndarray_to_python = nrt_adapt_ndarray_to_python
     api._wikisearch_box_once = True
