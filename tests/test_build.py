@@ -277,3 +277,39 @@ def test_errors_cross_a_process_pool_intact():
               DumpFormatError("bad page", offset=3, title="T", path="/p")):
         f = pickle.loads(pickle.dumps(e))
         assert type(f) is type(e) and str(f) == str(e) and vars(f) == vars(e)
+
+
+def test_sparse_reader_reads_the_store_only_when_a_document_is_asked_for(tiny):
+    """The build's readers (sparse) leave the store's tables and zstd dictionary unread until a
+    document is asked for: the merge opens every block (~550 at full scale), and ~0.7 MB of
+    them per block put the merge's process tree over --memory 2GB (issue #13)."""
+    sparse = SegmentReader(tiny.path, sparse=True)
+    mapped = SegmentReader(tiny.path)
+    try:
+        assert sparse.store_c is not None and sparse.store_c.arrays == {}
+        assert sparse._store_reader is None
+        for d in range(sparse.n_docs):
+            assert sparse.stored_doc(d) == mapped.stored_doc(d)
+        assert sparse._store_reader is not None
+    finally:
+        sparse.close()
+        mapped.close()
+
+
+@requires_shared(GENSIM)
+def test_merge_reads_no_store_tables_of_the_blocks(tmp_path, monkeypatch):
+    """No block's store is opened as a reader in the build (the stores are joined from their
+    containers, one dictionary held at a time); the bytes are those of a one-block build."""
+    import wikisearch.index.segment as S
+    opened = []
+    real = S.StoreReader
+
+    def counting(container):
+        opened.append(container.path)
+        return real(container)
+    monkeypatch.setattr(S, "StoreReader", counting)
+    a = build_index([GENSIM], tmp_path / "w1", workers=1, block_bytes=300_000)
+    assert len(list((tmp_path / "w1").iterdir())) and not opened
+    monkeypatch.setattr(S, "StoreReader", real)
+    b = build_index([GENSIM], tmp_path / "big", workers=1)
+    assert _files(a) == _files(b)

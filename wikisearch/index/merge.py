@@ -93,7 +93,7 @@ def plan_ranges(readers: list[SegmentReader], n_parts: int) -> list[tuple[bytes 
 
 def plan_ranges_of(segment_dirs: list[str], n_parts: int) -> list[tuple[bytes | None, bytes | None]]:
     """:func:`plan_ranges` of the segments in these directories."""
-    readers = [SegmentReader(p, verify=False, sparse=True) for p in segment_dirs]
+    readers = [SegmentReader(p, verify=False, sparse=True, store=False) for p in segment_dirs]
     try:
         return plan_ranges(readers, n_parts)
     finally:
@@ -114,11 +114,12 @@ def merge_range(job: dict) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     release_free_memory()
-    sources = [SegmentReader(p, verify=False, sparse=True) for p in job["blocks"]]
+    # (store=False: the postings merge reads no stored text; build._merge joins the stores)
+    sources = [SegmentReader(p, verify=False, sparse=True, store=False) for p in job["blocks"]]
     alias_src = len(sources)        # the alias segments come after the blocks
     aliases = list(job.get("aliases") or ([job["alias"]] if job.get("alias") else []))
     for a in aliases:
-        sources.append(SegmentReader(a, verify=False, sparse=True))
+        sources.append(SegmentReader(a, verify=False, sparse=True, store=False))
     try:
         ctx = _MergeContext(sources, list(job["doc_bases"]) + [0] * len(aliases), alias_src, job["codec"])
         writer = TermWriter(out, job["codec"])

@@ -262,13 +262,15 @@ def merge_stores(stores: list, path: Path) -> None:
     the next segment's first block (a store of another layout, without prefixes or with another
     ``prefix_chars``, has each block recompressed)."""
     joined_path = Path(path).with_name(Path(path).name + ".joined")
-    dictionaries = [store_dictionary(s) for s in stores]
-    for s, d in zip(stores, dictionaries):
-        if d != dictionaries[0]:
+    first = store_dictionary(stores[0]) if stores else b""
+    for s in stores[1:]:        # (one dictionary held at a time: ~550 segments of 256 KiB at full scale)
+        d = store_dictionary(s)
+        s.forget()
+        if d != first:
             raise CorruptIndexError(s.path, "its stored text uses another zstd dictionary than the "
-                                    "first segment's", expected=dictionary_id(dictionaries[0]),
+                                    "first segment's", expected=dictionary_id(first),
                                     found=dictionary_id(d))
-    blocks = _Blocks(dictionaries[0] if dictionaries else b"")
+    blocks = _Blocks(first)
     ranges: list = []
     pending: list[bytes] = []
     n_docs = 0
