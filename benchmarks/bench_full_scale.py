@@ -160,6 +160,8 @@ def main(argv=None) -> int:
                     help="no builds: time the queries on the indexes a --keep-indexes run left in the "
                          "work directory (results: full-scale-TAG-queries.json)")
     args = ap.parse_args(argv)
+    if args.wikisearch_input == "plain" and not args.plain:
+        ap.error("--wikisearch-input plain needs --plain")
     if args.queries_only:
         args.keep_indexes = True
     work = Path(args.work) / args.tag
@@ -177,8 +179,6 @@ def main(argv=None) -> int:
             r = {}
         else:
             plain = args.wikisearch_input == "plain"
-            if plain and not args.plain:
-                ap.error("--wikisearch-input plain needs --plain")
             r = build_wikisearch([Path(p) for p in args.plain] if plain else xml, idx, args.memory,
                                  args.workers, args.pythonpath, store=not args.no_store)
             r["s_per_mb_xml"] = r["build_s"] / (rec["xml_bytes"] / 1e6)

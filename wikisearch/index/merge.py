@@ -64,7 +64,7 @@ CHUNK_ENTRIES = 1 << 16      # (term, source) entries gathered per kernel call
 CHUNK_BYTES = 32 << 20       # encoded input bytes per kernel call (bounds merge memory)
 WINDOW_BLOCKS = 64           # dictionary blocks (of 32 terms) decoded at a time per source, at most
 WINDOW_TERMS = 1 << 18       # dictionary entries in flight over all sources (bounds merge memory)
-# (1 << 16 left one or two 32-term blocks per source at ~550 blocks, the full-scale build's count,
+# (1 << 16 left three 32-term blocks per source at ~550 blocks, the full-scale build's count,
 # and each merge step walks every source in Python: 582 blocks of 1x merged 125 -> 62 CPU-s at
 # 1 << 18, +25 MB; 1 << 20: 42 CPU-s, +103 MB; the same bytes. 73 blocks: 4.9 CPU-s)
 
