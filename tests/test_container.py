@@ -125,3 +125,23 @@ def test_files_read_in_checked_pieces_are_checked_whole_on_open_only_when_small(
         Container(p, b"TEST")
     with pytest.raises(CorruptIndexError, match="checksum"):
         Container(p, b"TEST", checked_in_pieces=True, verify=True)
+
+
+def test_the_index_checksum_is_zlibs_crc32_computed_by_isal():
+    """Every checksum in an index file is CRC-32 as zlib computes it (files written before and
+    after the switch to ISA-L read alike); fileio's is ISA-L's, the fast one (a dependency)."""
+    import zlib
+
+    from isal import isal_zlib
+
+    from wikisearch.fileio import crc32
+    assert crc32 is isal_zlib.crc32
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 7, 64, 300, 4097, 1 << 20):
+        data = rng.integers(0, 256, n, dtype=np.uint8)
+        view = memoryview(data).cast("B")
+        assert crc32(view) == zlib.crc32(view) == zlib.crc32(data.tobytes())
+        start = int(rng.integers(0, 1 << 32))
+        assert crc32(view, start) == zlib.crc32(view, start)       # chained, as files are checked
+    a = np.arange(3 * 5, dtype=np.uint32).reshape(3, 5).T          # a column read whole, as checked()
+    assert crc32(memoryview(np.ascontiguousarray(a)).cast("B")) == zlib.crc32(np.ascontiguousarray(a).tobytes())

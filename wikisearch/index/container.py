@@ -27,12 +27,12 @@ import json
 import mmap
 import os
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 
 from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOldError
+from wikisearch.fileio import crc32
 
 MAGIC = b"WIKISRCH"
 END_MAGIC = b"HCRSIKIW"
@@ -108,14 +108,14 @@ class ContainerWriter:
             if isinstance(a, _Chunks):
                 crc = a.crc(nbytes)
             else:
-                crc = None if isinstance(a, list) else zlib.crc32(memoryview(a).cast("B") if nbytes else b"")
+                crc = None if isinstance(a, list) else crc32(memoryview(a).cast("B") if nbytes else b"")
             entries.append([name, dt, list(shape), offset, nbytes, crc])
             offset += nbytes + _pad(nbytes)
         toc = json.dumps({"meta": self.meta, "arrays": entries}, sort_keys=True,
                          separators=(",", ":")).encode()
-        head = HEADER.pack(MAGIC, self.kind, VERSION) + struct.pack("<QI", len(toc), zlib.crc32(toc)) + toc
+        head = HEADER.pack(MAGIC, self.kind, VERSION) + struct.pack("<QI", len(toc), crc32(toc)) + toc
         head += b"\0" * _pad(len(head))
-        crc = zlib.crc32(head)
+        crc = crc32(head)
         with open(self.path, "wb") as f:
             f.write(head)
             for _name, a, _dt, _shape, nbytes in self._arrays:
@@ -125,14 +125,14 @@ class ContainerWriter:
                 elif isinstance(a, _Chunks):
                     for buf in a.pieces(nbytes):
                         f.write(buf)
-                        crc = zlib.crc32(buf, crc)
+                        crc = crc32(buf, crc)
                 else:
                     buf = memoryview(a).cast("B") if nbytes else b""
                     f.write(buf)
-                    crc = zlib.crc32(buf, crc)
+                    crc = crc32(buf, crc)
                 pad = b"\0" * _pad(nbytes)
                 f.write(pad)
-                crc = zlib.crc32(pad, crc)
+                crc = crc32(pad, crc)
             size = f.tell() + FOOTER.size
             f.write(FOOTER.pack(crc, size, END_MAGIC))
             f.flush()
@@ -162,7 +162,7 @@ class _Chunks:
     def crc(self, nbytes: int) -> int:
         crc = 0
         for buf in self.pieces(nbytes):
-            crc = zlib.crc32(buf, crc)
+            crc = crc32(buf, crc)
         return crc
 
 
@@ -175,7 +175,7 @@ def _copy_file(path: Path, out, crc: int, start: int = 0, length: int | None = N
             if not chunk:
                 raise OSError(f"{path} is shorter than expected while copying it")
             out.write(chunk)
-            crc = zlib.crc32(chunk, crc)
+            crc = crc32(chunk, crc)
             left -= len(chunk)
     return crc
 
@@ -283,7 +283,7 @@ class Container:
                 chunk = f.read(min(left, 1 << 22))
                 if not chunk:
                     break
-                found = zlib.crc32(chunk, found)
+                found = crc32(chunk, found)
                 left -= len(chunk)
         if found != self.crc:
             raise CorruptIndexError(self.path, "checksum mismatch", expected=f"{self.crc:08x}",
@@ -297,9 +297,9 @@ class Container:
             (toc_crc,) = _unpack_from(struct.Struct("<I"), self.buffer, start)
             start += 4
             raw = bytes(self.buffer[start:start + toc_len])
-            if zlib.crc32(raw) != toc_crc:
+            if crc32(raw) != toc_crc:
                 raise CorruptIndexError(self.path, "table of contents is damaged (checksum mismatch)",
-                                        expected=f"{toc_crc:08x}", found=f"{zlib.crc32(raw):08x}")
+                                        expected=f"{toc_crc:08x}", found=f"{crc32(raw):08x}")
         try:
             toc = json.loads(bytes(self.buffer[start:start + toc_len]))
             self.meta = toc["meta"]
@@ -332,7 +332,7 @@ class Container:
             return a
         expected = self.crcs.get(name)
         if expected is not None:
-            found = zlib.crc32(memoryview(np.ascontiguousarray(a)).cast("B") if a.nbytes else b"")
+            found = crc32(memoryview(np.ascontiguousarray(a)).cast("B") if a.nbytes else b"")
             if found != expected:
                 raise CorruptIndexError(self.path, f"checksum mismatch in array {name!r}",
                                         expected=f"{expected:08x}", found=f"{found:08x}")

@@ -12,11 +12,10 @@ True
 from __future__ import annotations
 
 import json
-import zlib
 from pathlib import Path
 
 from wikisearch.errors import CorruptIndexError, FormatTooNewError, FormatTooOldError, IndexNotFoundError
-from wikisearch.fileio import sha256_hex
+from wikisearch.fileio import crc32, sha256_hex
 
 #: Version of the index as a whole; each container file has its own version too.
 #: 2: the term dictionary's entries lost their per-term bound byte (never read by search).
@@ -57,7 +56,7 @@ def file_checksums(directory: Path, names: list[str]) -> dict:
         crc = 0
         with open(p, "rb") as f:
             while chunk := f.read(1 << 22):
-                crc = zlib.crc32(chunk, crc)
+                crc = crc32(chunk, crc)
         out[name] = {"bytes": p.stat().st_size, "crc32": f"{crc:08x}"}
     return out
 

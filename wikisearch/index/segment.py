@@ -14,7 +14,6 @@ segment. The final index adds ``manifest.json`` (``manifest.py``; read by ``read
 from __future__ import annotations
 
 import os
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 
 from wikisearch.config import FIELDS, N_FIELDS
 from wikisearch.errors import CorruptIndexError
-from wikisearch.fileio import pack_strings, string_at, unpack_strings
+from wikisearch.fileio import crc32, pack_strings, string_at, unpack_strings
 from wikisearch.index.codec import get_codec
 from wikisearch.index.container import Container, ContainerWriter, write_container
 from wikisearch.index.store import StoreReader, decode_doc
@@ -131,9 +130,9 @@ def _block_crcs(pieces, n: int) -> tuple[np.ndarray, int]:
         raw = memoryview(np.ascontiguousarray(blob)).cast("B")
         k, prev = len(o) - 1, 0
         for j in range((-at) % DOC_BLOCK or DOC_BLOCK, k + 1, DOC_BLOCK):
-            crcs.append(zlib.crc32(raw[int(o[prev]):int(o[j])], crc))
+            crcs.append(crc32(raw[int(o[prev]):int(o[j])], crc))
             crc, prev = 0, j
-        crc = zlib.crc32(raw[int(o[prev]):int(o[k])], crc)
+        crc = crc32(raw[int(o[prev]):int(o[k])], crc)
         at, size = at + k, size + int(o[k])
     if at != n:
         raise ValueError(f"document pieces hold {at} documents, not {n}")
@@ -198,7 +197,7 @@ def _by_field(pieces):
 def _cut_crcs(blob: np.ndarray, cuts: list[int]) -> np.ndarray:
     """CRC-32 of ``blob[cuts[i]:cuts[i+1]]`` for each i."""
     raw = memoryview(np.ascontiguousarray(blob)).cast("B")
-    return np.fromiter((zlib.crc32(raw[cuts[i]:cuts[i + 1]]) for i in range(len(cuts) - 1)), np.uint32,
+    return np.fromiter((crc32(raw[cuts[i]:cuts[i + 1]]) for i in range(len(cuts) - 1)), np.uint32,
                        count=max(0, len(cuts) - 1))
 
 
@@ -437,7 +436,7 @@ class SegmentReader:
             ao, ato = d.checked("alias_offsets"), d.checked("alias_title_offsets")
             a, z, expected = int(ato[int(ao[lo])]), int(ato[int(ao[hi])]), int(d.checked("alias_block_crc")[k])
         data = d[blob][a:z]
-        crc = zlib.crc32(memoryview(np.ascontiguousarray(data)).cast("B") if z > a else b"")
+        crc = crc32(memoryview(np.ascontiguousarray(data)).cast("B") if z > a else b"")
         if crc != expected:
             raise CorruptIndexError(d.path, f"checksum mismatch in {blob} of documents {lo}-{hi - 1}",
                                     expected=f"{expected:08x}", found=f"{crc:08x}")

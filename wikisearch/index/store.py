@@ -33,7 +33,6 @@ none), ``prefix_chars`` (format 7).
 """
 from __future__ import annotations
 
-import zlib
 from array import array
 from bisect import bisect_right
 from functools import lru_cache
@@ -43,6 +42,7 @@ import numpy as np
 
 from wikisearch.config import FIELDS
 from wikisearch.errors import CorruptIndexError
+from wikisearch.fileio import crc32
 from wikisearch.index import zstd
 from wikisearch.index.container import ContainerWriter, write_container
 
@@ -141,7 +141,7 @@ def prefix_end(doc: bytes, chars: int = PREFIX_CHARS) -> int:
 
 def ends_block(doc: bytes) -> bool:
     """Does a store block end after this document? (content-defined: ~1 cut per STORE_BLOCK_BYTES)."""
-    return zlib.crc32(doc) * STORE_BLOCK_BYTES < len(doc) << 32
+    return crc32(doc) * STORE_BLOCK_BYTES < len(doc) << 32
 
 
 def _compressor(dictionary: bytes):
@@ -187,11 +187,11 @@ class _Blocks:
         co = self.comp.compressobj(size=len(prefixes) + len(rest))
         first = co.compress(prefixes) + co.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK) if prefixes else b""
         frame = first + co.compress(rest) + co.flush()
-        self.add_frames(np.asarray([len(frame)], np.uint64), np.asarray([zlib.crc32(frame)], np.uint32),
+        self.add_frames(np.asarray([len(frame)], np.uint64), np.asarray([crc32(frame)], np.uint32),
                         np.asarray([len(docs)], np.uint64),
                         len(prefixes) + np.cumsum([len(r) for r in rests], dtype=np.int64),
                         np.cumsum(cuts, dtype=np.int64), np.asarray([len(first)], np.uint32),
-                        np.asarray([zlib.crc32(first)], np.uint32))
+                        np.asarray([crc32(first)], np.uint32))
         return frame
 
     def add_frames(self, frame_lens: np.ndarray, crcs: np.ndarray, counts: np.ndarray,
@@ -349,7 +349,7 @@ def read_block(s, b: int, dictionary: bytes | None = None) -> bytes:
 
 def _check_frame(s, b: int, frame, crcs) -> None:
     """Block ``b``'s frame against its CRC-32 (``crcs``: the container's checked ``block_crc``)."""
-    crc = zlib.crc32(frame)
+    crc = crc32(frame)
     if crc != crcs[b]:
         raise CorruptIndexError(s.path, f"checksum mismatch in stored-text block {b}",
                                 expected=f"{int(crcs[b]):08x}", found=f"{crc:08x}")
@@ -421,7 +421,7 @@ class StoreReader:
         if n > z - a:
             raise CorruptIndexError(self.c.path, f"stored-text block {b}'s prefixes lie outside its frame",
                                     expected=f"at most {z - a} bytes", found=n)
-        crc = zlib.crc32(self._data[a:a + n])
+        crc = crc32(self._data[a:a + n])
         if crc != self._prefix_crc[b]:
             raise CorruptIndexError(self.c.path, f"checksum mismatch in stored-text block {b} (its prefixes)",
                                     expected=f"{int(self._prefix_crc[b]):08x}", found=f"{crc:08x}")

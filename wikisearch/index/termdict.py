@@ -13,7 +13,6 @@ TermEntry(ordinal=1234, df=560, start=98304, length=912)
 """
 from __future__ import annotations
 
-import zlib
 from itertools import accumulate
 from pathlib import Path
 from typing import NamedTuple
@@ -21,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from wikisearch.errors import CorruptIndexError
-from wikisearch.fileio import unpack_strings
+from wikisearch.fileio import crc32, unpack_strings
 from wikisearch.index import _termdict_kernels as TK
 from wikisearch.index.codec import varbyte_decode
 from wikisearch.index.container import Container, write_container
@@ -110,7 +109,7 @@ class TermDictionary:
         if not 0 <= a <= z <= self._blob_size:
             raise self._damaged(f"block {b} offsets")
         data = self._mapped()[a:z] if self._blob is not None else self.c.read("blob", a, z)
-        crc = zlib.crc32(data)               # (a slice of a 1-d uint8 array: one contiguous buffer)
+        crc = crc32(data)               # (a slice of a 1-d uint8 array: one contiguous buffer)
         if crc != int(crcs[b]):
             raise CorruptIndexError(self.path, f"checksum mismatch in dictionary block {b} (terms "
                                     f"{b * TERM_BLOCK}-{(b + 1) * TERM_BLOCK - 1})",
@@ -214,7 +213,7 @@ class TermDictionary:
     def check_postings(self, b: int, data, path) -> None:
         """Raise CorruptIndexError (naming ``path``, the postings file) unless ``data``, the
         postings of block ``b``, has its checksum."""
-        crc = zlib.crc32(data)
+        crc = crc32(data)
         if crc != int(self._crc[b]):
             raise CorruptIndexError(path, f"checksum mismatch in the postings of terms "
                                     f"{b * TERM_BLOCK}-{(b + 1) * TERM_BLOCK - 1}",
@@ -399,7 +398,7 @@ def _decode_blocks_python(blob, block_offsets, block_post, n_blocks: int, n_term
 def _block_crcs(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """CRC-32 of each dictionary block's bytes ``blob[offsets[b]:offsets[b+1]]``."""
     raw, o = memoryview(np.ascontiguousarray(blob)).cast("B"), offsets.tolist()
-    return np.fromiter((zlib.crc32(raw[o[b]:o[b + 1]]) for b in range(len(o) - 1)), np.uint32,
+    return np.fromiter((crc32(raw[o[b]:o[b + 1]]) for b in range(len(o) - 1)), np.uint32,
                        count=max(0, len(o) - 1))
 
 
@@ -422,7 +421,7 @@ def _range_crcs(paths: list[Path], offsets: np.ndarray) -> np.ndarray:
                     f.close()
                     f = None
                     continue
-                crc = zlib.crc32(chunk, crc)
+                crc = crc32(chunk, crc)
                 need -= len(chunk)
             out[i] = crc
     finally:
