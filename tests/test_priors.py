@@ -470,6 +470,89 @@ def test_range_top_equal_popularity_reads_every_block():
         _check_range_top(pops, doc, alias, offsets, 4, 3, 61, 9)
 
 
+
+@settings(max_examples=150, deadline=None)
+@given(pops=st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 7.0]), min_size=1, max_size=120),
+       m=st.integers(1, 40), block=st.sampled_from([1, 2, 4, 16]),
+       cuts=st.lists(st.floats(0, 1), min_size=0, max_size=12), seed=st.integers(0, 10))
+def test_ranges_top_selects_like_a_full_sort_of_the_union(pops, m, block, cuts, seed):
+    """One heap over several disjoint ranges (a fuzzy walk's nodes) keeps exactly the m best
+    entries of their union, as one range's :func:`range_top` does for a range."""
+    from wikisearch.popularity import _priors_kernels as PK
+    rng = np.random.default_rng(seed)
+    n = len(pops)
+    doc = rng.permutation(n).astype(np.int32)
+    popularity = np.asarray(pops)[np.argsort(doc)]
+    alias = np.where(rng.random(n) < 0.3, 1, -1).astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum(rng.integers(1, 4, n))]).astype(np.int64)
+    bounds = sorted({int(c * n) for c in cuts} | {0, n})
+    pairs = [(a, b) for a, b in zip(bounds, bounds[1:]) if rng.random() < 0.6]   # some gaps
+    los = np.asarray([a for a, _ in pairs], np.int64)
+    his = np.asarray([b for _, b in pairs], np.int64)
+    bmax = PK.block_max(popularity, doc, block)
+    got = PK.ranges_top(popularity, doc, alias, offsets, bmax, block, los, his, m)
+    e = np.asarray([i for a, b in pairs for i in range(a, b)], np.int64)
+    tie = np.array([PK._tie(doc, alias, offsets, int(i)) for i in e], np.int64)
+    want = e[np.lexsort((tie, -popularity[doc[e]]))][:m] if len(e) else e
+    assert sorted(got.tolist()) == sorted(want.tolist())
+
+
+def _suggest_slow(sg, text: str, k: int) -> list[int]:
+    """The definition of ``Suggester.suggest(text, k, fuzzy=True)``'s entries: the k best distinct
+    pages among keys starting with the typed key, by (popularity desc, tie asc); then, when fewer
+    than k, those of the keys within reach of it (``fuzzy_ranges_slow``), in the same order."""
+    from wikisearch.popularity import _priors_kernels as PK
+    from wikisearch.popularity.suggest import FUZZY_ANCHOR, FUZZY_MIN, FUZZY_TWO, prefix_key
+    key = prefix_key(text)
+    kb = key.encode("utf-8", "surrogatepass")
+    keys = [bytes(sg.blob[sg.offsets[e]:sg.offsets[e + 1]]) for e in range(len(sg.doc))]
+
+    def order(entries, skip):
+        entries = sorted(entries, key=lambda e: (-sg.popularity[sg.doc[e]], PK._tie(sg.doc, sg.alias, sg.offsets, e)))
+        out, seen = [], set(skip)
+        for e in entries:
+            if int(sg.doc[e]) not in seen and len(out) < k - len(skip):
+                seen.add(int(sg.doc[e]))
+                out.append(e)
+        return out
+
+    exact = order([e for e, x in enumerate(keys) if kb and x.startswith(kb)], set()) if k > 0 else []
+    n_chars = len(key.rstrip())
+    if len(exact) >= k or n_chars < FUZZY_MIN:
+        return exact
+    dist = 1 if n_chars < FUZZY_TWO else 2
+    anchor = FUZZY_ANCHOR if dist == 2 else 0
+    inside = [e for e, x in enumerate(keys) if x[:anchor] == kb[:anchor]]
+    lo0, hi0 = (inside[0], inside[-1] + 1) if inside else (0, 0)
+    los, his, _ = fuzzy_ranges_slow(keys, kb, dist, anchor, lo0, hi0) if hi0 > lo0 else ([], [], [])
+    near = [e for a, b in zip(los, his) for e in range(a, b)]
+    return exact + order(near, {int(sg.doc[e]) for e in exact})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6))
+def test_fuzzy_suggest_is_its_definition(seed):
+    """Exact completions first, then the most popular pages within reach (ties: titles first,
+    shorter keys, lower docid), one entry per page: the fuzzy path (one heap over all the walk's
+    ranges, block maxima) against a sort of every entry in reach. Few letters, so that typed
+    prefixes have many near keys, many shared pages (redirects) and many equal priors."""
+    rng = random.Random(seed)
+    letters = "abce "
+    n = rng.randint(5, 80)
+    docs = [{"title": "".join(rng.choice(letters) for _ in range(rng.randint(1, 9))).strip() or "a",
+             "redirect": "".join(rng.choice(letters) for _ in range(rng.randint(3, 9))) if rng.random() < 0.4 else ""}
+            for _ in range(n)]
+    r = MemoryIndex(docs)
+    sg = Suggester(r, _random_priors(rng, n) if rng.random() < 0.7 else None)
+    for _ in range(25):
+        typed = "".join(rng.choice(letters) for _ in range(rng.randint(1, 8)))
+        k = rng.choice([1, 3, 10, 40])
+        got = sg.suggest(typed, k, fuzzy=True)
+        want = _suggest_slow(sg, typed, k)
+        assert [(x.docid, x.redirect) for x in got] == \
+            [(int(sg.doc[e]), r.alias_title(int(sg.alias[e])) if sg.alias[e] >= 0 else None) for e in want], typed
+
+
 # --------------------------------------------------------------------------------------------
 # CLI
 # --------------------------------------------------------------------------------------------

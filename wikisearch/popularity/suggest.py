@@ -9,7 +9,8 @@ and periods dropped: "Alzheimer's" -> "alzheimers", "U.S." -> "us"), joined by o
 sorted by UTF-8 bytes; a prefix's matches are one range, found by binary search; its best entries by
 the popularity prior (``priors.popularity``; then titles before redirects, shorter keys, docid)
 come from a bounded heap over blocks of 256 entries taken by decreasing block maximum, so a
-one-letter prefix over millions of titles reads a few blocks, not its whole range; one
+one-letter prefix over millions of titles reads a few blocks, not its whole range (a fuzzy
+prefix's trie nodes, often a hundred ranges, share one heap and one block order); one
 suggestion per page. The arrays are stored in ``priors.bin`` (or built on first use): ~20
 bytes per title or redirect plus the key bytes, so 6.9M articles and their ~10M redirects take
 about 0.6 GB, mmapped.
@@ -225,36 +226,34 @@ class Suggester:
         if not len(los):                         # nothing near (most long prefixes): the exact ones
             return [self._suggestion(e, float(self.popularity[self.doc[e]])) for e in exact]
         seen = {int(self.doc[e]) for e in exact}
-        sizes = his - los
-        want = k + len(seen)
-        small = sizes <= 4 * want                # small ranges: every entry; big ones: their best
-        parts = [np.arange(a, b) for a, b in zip(los[small].tolist(), his[small].tolist())]
-        parts += [np.asarray(self._best(a, b, want), np.int64)
-                  for a, b in zip(los[~small].tolist(), his[~small].tolist())]
-        pool = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-        if len(pool) > 8 * want:                 # keep the most popular before the full sort
-            pop = self.popularity[self.doc[pool]]
-            pool = pool[np.argpartition(-pop, 8 * want)[:8 * want + 1]] if len(pool) > 8 * want + 1 else pool
-        picked = list(exact)
-        if len(pool):
-            pool = pool[np.lexsort((self._ties(pool), -self.popularity[self.doc[pool]]))]
-            for e in pool.tolist():
-                d = int(self.doc[e])
-                if d not in seen:
-                    seen.add(d)
-                    picked.append(e)
-                    if len(picked) == k:
-                        break
+        picked = list(exact) + self._best_of(los, his, k - len(exact), seen)
         return [self._suggestion(e, float(self.popularity[self.doc[e]])) for e in picked]
 
     def _best(self, lo: int, hi: int, k: int) -> list[int]:
         """Entries of the ``k`` most popular distinct pages among entries [lo, hi)."""
-        want = 4 * k + 16                     # entries, several per page at most: then dedupe
+        return self._pick(lambda want: PK.range_top(self.popularity, self.doc, self.alias, self.offsets,
+                                                    self._bmax, BLOCK, lo, hi, want), hi - lo, k, set())
+
+    def _best_of(self, los: np.ndarray, his: np.ndarray, k: int, skip: set) -> list[int]:
+        """Entries of the ``k`` most popular distinct pages not in ``skip`` among the entries of the
+        disjoint ranges [los[i], his[i]) (a fuzzy walk's): one kernel call over all of them."""
+        los = np.ascontiguousarray(los, np.int64)
+        his = np.ascontiguousarray(his, np.int64)
+        return self._pick(lambda want: PK.ranges_top(self.popularity, self.doc, self.alias, self.offsets,
+                                                     self._bmax, BLOCK, los, his, want),
+                          int((his - los).sum()), k, skip)
+
+    def _pick(self, top, n_entries: int, k: int, skip: set) -> list[int]:
+        """The first ``k`` distinct pages not in ``skip``, in (popularity desc, tie asc) order of
+        the entries ``top(want)`` returns (the ``want`` best of ``n_entries``): several entries
+        may share a page, so ``want`` grows until ``k`` pages are found or every entry was read."""
+        if k <= 0 or n_entries <= 0:
+            return []
+        want = 4 * (k + len(skip)) + 16
         while True:
-            sel = PK.range_top(self.popularity, self.doc, self.alias, self.offsets, self._bmax,
-                               BLOCK, lo, hi, want)
+            sel = top(want)
             order = sel[np.lexsort((self._ties(sel), -self.popularity[self.doc[sel]]))]
-            picked, seen = [], set()
+            picked, seen = [], set(skip)
             for e in order.tolist():
                 d = int(self.doc[e])
                 if d not in seen:
@@ -262,10 +261,9 @@ class Suggester:
                     picked.append(e)
                     if len(picked) == k:
                         break
-            if len(picked) == k or len(sel) >= hi - lo:
-                break
+            if len(picked) == k or len(sel) >= n_entries:
+                return picked
             want *= 4
-        return picked
 
     def _ties(self, entries: np.ndarray) -> np.ndarray:
         """``_priors_kernels._tie`` of many entries at once."""
