@@ -467,7 +467,9 @@ class SegmentReader:
     def alias_title(self, a: int) -> str:
         """Redirect title number ``a`` of :meth:`alias_table`."""
         d = self.docs_c
-        docid = int(np.searchsorted(d.checked("alias_offsets"), a, side="right")) - 1
+        # (the offsets are uint64: a Python int would make searchsorted convert all of them, 22 ms
+        # a call at 7M documents, against 3 us for a uint64)
+        docid = int(np.searchsorted(d.checked("alias_offsets"), np.uint64(a), side="right")) - 1
         self._check_doc_block(docid, "alias_blob", self._alias_ok)
         return string_at(d["alias_title_offsets"], d["alias_blob"], a)
 
