@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     res = {"machine": {"python": platform.python_version(), "platform": platform.platform()},
            "index": args.index, "n_docs": n, "titles": len(titles), "repeats": args.repeats}
     for fuzzy in (True, False):
-        times, cpus, found_clean, found_typo = [], [], [], []
+        times, cpus, found_clean, found_typo, calls = [], [], [], [], []
         for i, (title, text) in enumerate(typed):
             is_typo = i >= len(titles)
             for j in range(1, len(text) + 1):
@@ -62,14 +62,23 @@ def main(argv=None) -> int:
                     cpu = min(cpu, time.process_time() - c)
                 times.append(best * 1000)
                 cpus.append(cpu * 1000)
+                calls.append((cpu * 1000, text[:j], is_typo))
                 if j >= 6 and j == len(text):
                     (found_typo if is_typo else found_clean).append(title in [g.title for g in got])
         key = "fuzzy" if fuzzy else "exact"
         res[key] = {"calls": len(times), "p50_ms": statistics.median(times), "p95_ms": pct(times, 95),
                     "max_ms": max(times), "cpu_p50_ms": statistics.median(cpus),
                     "cpu_p95_ms": pct(cpus, 95), "found_clean": statistics.mean(found_clean),
-                    "found_with_typo": statistics.mean(found_typo)}
-        print(key, json.dumps(res[key]), flush=True)
+                    "found_with_typo": statistics.mean(found_typo),
+                    # where the tail is: CPU p95 by typed length (1-2: exact only; 3-5: 1 edit;
+                    # 6+: 2 edits) and the slowest calls
+                    "cpu_p95_by_chars": {band: pct([c for c, t, _ in calls if lo <= len(t) <= hi], 95)
+                                         for band, lo, hi in (("1-2", 1, 2), ("3-5", 3, 5), ("6+", 6, 10**6))
+                                         if any(lo <= len(t) <= hi for _, t, _ in calls)},
+                    "slowest": [{"cpu_ms": round(c, 3), "typed": t, "typo": y}
+                                for c, t, y in sorted(calls, reverse=True)[:20]]}
+        print(key, json.dumps({k: v for k, v in res[key].items() if k != "slowest"}), flush=True)
+        print("  slowest:", ", ".join(f"{c['typed']!r} {c['cpu_ms']:.2f}" for c in res[key]["slowest"][:8]), flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "suggest.json").write_text(json.dumps(res, indent=1))
