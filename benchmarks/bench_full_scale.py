@@ -49,6 +49,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.every = pid, every
         self.main_peak = self.tree_peak = 0
+        self.at_peak = {}         # the tree at its peak: seconds since the start, each process's RSS
         self.halt = threading.Event()
 
     def run(self):
@@ -57,21 +58,25 @@ class Sampler(threading.Thread):
             root = psutil.Process(self.pid)
         except psutil.Error:
             return
+        t0 = time.perf_counter()
         while not self.halt.is_set():
             try:
                 procs = [root, *root.children(recursive=True)]
             except psutil.Error:
                 return
-            total = 0
+            total, each = 0, []
             for p in procs:
                 try:
                     rss = p.memory_info().rss
                 except psutil.Error:
                     continue
                 total += rss
+                each.append(round(rss / 2**20, 1))
                 if p.pid == self.pid:
                     self.main_peak = max(self.main_peak, rss)
-            self.tree_peak = max(self.tree_peak, total)
+            if total > self.tree_peak:
+                self.tree_peak = total
+                self.at_peak = {"s": round(time.perf_counter() - t0, 2), "rss_mb": each}   # main first
             self.halt.wait(self.every)
 
 
@@ -110,7 +115,7 @@ def build_wikisearch(xml: list[Path], out: Path, memory: str, workers: int, pyth
     n_post = int(st.get("n_postings") or 0)
     return {"build_s": wall, "cpu_s": cpu, "load_avg_start_end": [load0, os.getloadavg()[0]],
             "main_peak_rss_mb": s.main_peak / 2**20, "tree_peak_rss_mb": s.tree_peak / 2**20,
-            "documents": st.get("n_docs"), "redirects": st.get("n_redirects"), "terms": st.get("n_terms"),
+            "tree_at_peak": s.at_peak, "documents": st.get("n_docs"), "redirects": st.get("n_redirects"), "terms": st.get("n_terms"),
             "postings": n_post, "files": files, "index_bytes": index_bytes,
             "store_bytes": files.get("store.bin", 0),
             "bits_per_posting": 8 * index_bytes / n_post if n_post else None,
