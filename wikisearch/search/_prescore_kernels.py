@@ -14,8 +14,13 @@ arithmetic. :func:`_score_kept` is inlined into :func:`bitpacked_score_into`
 (``inline="always"``, numba's IR inlining): a call per block passed it eleven arrays, each
 reference-counted on the way in and out (atomic operations), ~11 % of the kernel's time; the
 caller has its ``error_model="numpy"`` so that the inlined divisions keep their meaning (its own
-arithmetic is on integers, by constants). Inlining the stream readers too gained ~1 % more for
-twice the compile time (not done).
+arithmetic is on integers, by constants). The block readers (``_read_block``, ``_block_tfs``,
+``_read_tail`` and the stream readers under them) are inlined into it too, and only there
+(:func:`_into_prescore`, numba's inline cost model): 0.93x the kernel's CPU for 2-3 s more
+compile (session 16; their one integer division, by a stream's bit width, is reached only with a
+width above 0, so the caller's error model changes nothing). Its arena writes take unsigned
+indices: with a signed one numba tests each for wraparound, which made LLVM write a block's
+scores with AVX-512 scatters (0.91x without, session 16).
 
 The format is docs/FORMAT.md "Postings codecs"; :func:`bitpacked_decode_into` re-implements
 ``_codec_kernels.bitpacked_decode_into`` on the same block reader (tests compare the two on every
