@@ -14,8 +14,13 @@ arithmetic. :func:`_score_kept` is inlined into :func:`bitpacked_score_into`
 (``inline="always"``, numba's IR inlining): a call per block passed it eleven arrays, each
 reference-counted on the way in and out (atomic operations), ~11 % of the kernel's time; the
 caller has its ``error_model="numpy"`` so that the inlined divisions keep their meaning (its own
-arithmetic is on integers, by constants). Inlining the stream readers too gained ~1 % more for
-twice the compile time (not done).
+arithmetic is on integers, by constants). The block readers (``_read_block``, ``_block_tfs``,
+``_read_tail`` and the stream readers under them) are inlined into it too, and only there
+(:func:`_into_prescore`, numba's inline cost model): 0.93x the kernel's CPU for 2-3 s more
+compile (session 16; their one integer division, by a stream's bit width, is reached only with a
+width above 0, so the caller's error model changes nothing). Its arena writes take unsigned
+indices: with a signed one numba tests each for wraparound, which made LLVM write a block's
+scores with AVX-512 scatters (0.91x without, session 16).
 
 The format is docs/FORMAT.md "Postings codecs"; :func:`bitpacked_decode_into` re-implements
 ``_codec_kernels.bitpacked_decode_into`` on the same block reader (tests compare the two on every
@@ -44,6 +49,18 @@ _LITTLE = sys.byteorder == "little"
 #: queries at 30k documents (session 15, benchmarks/results/firstsight-30k-x1.md). Larger, the
 #: lengths are read from memory in no order a hardware prefetcher follows (session 12).
 PREFETCH_MIN_DOCS = 1 << 16
+
+
+def _into_prescore(_call, caller_ir, _callee_ir) -> bool:
+    """numba's inline cost model for the block readers (``_unpack``, ``_read_stream``,
+    ``_read_block``, ``_block_tfs``, ``_read_tail``): inlined into :func:`bitpacked_score_into`,
+    called everywhere else. Called per block, each took a reference to every array it was passed
+    on the way in and out (atomic operations) and kept the caller's scratch arrays opaque: inlined,
+    the kernel took 0.93x the CPU over the run_all protocol's lists (session 16,
+    benchmarks/results/firstsight-30k-x1.md) for 2-3 s more compile. The block-max kernel inlines
+    its block decoder at several places: the readers inlined there too took its compile from 13 to
+    51 s of CPU, so it calls them as before."""
+    return caller_ir.func_id.func_qualname == "bitpacked_score_into"
 
 
 def load_u64(buf, p):
@@ -119,7 +136,7 @@ def _prefetch_at_jit(table, row, col):
     return impl
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline=_into_prescore)
 def _unpack(buf, pos, end, width, out, count):
     """``_codec_kernels.unpack`` of ``count`` values into ``out[:count]``: same result, same
     bytes consumed, -1 if the bytes run out; whole words read while eight bytes remain."""
@@ -155,7 +172,7 @@ def _unpack(buf, pos, end, width, out, count):
     return stop
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline=_into_prescore)
 def _read_stream(buf, pos, end, out, count):
     """``_codec_kernels.read_stream`` into ``out[:count]``."""
     if pos >= end:
@@ -184,7 +201,7 @@ def _read_stream(buf, pos, end, out, count):
     return pos
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline=_into_prescore)
 def _read_block(buf, pos, end, n_masks, count, gaps, codes):
     """The DocGaps and (when the table has two or more masks) Codes streams of a PackedBlock of
     ``count`` postings into the scratch arrays, codes unchecked; CORRUPT if damaged."""
@@ -206,7 +223,7 @@ def _code_tables(table, sel):
     return counts, kept
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline=_into_prescore)
 def _block_tfs(buf, pos, end, codes, count, n_masks, counts, tfs, tf_room):
     """Checks the block's codes, then reads its TfMinus1 stream: ``(pos, n_tfs)``."""
     if n_masks > 1:
@@ -265,7 +282,7 @@ def bitpacked_decode_into(buf, pos, n, docids, masks, tfs):
     return pos, t
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline=_into_prescore)
 def _read_tail(buf, pos, end, n_masks, counts, last, tfs, t):
     """``_codec_kernels.read_posting``, the one varbyte posting of a list's tail: ``(pos, docid,
     code, t)`` with its tfs at ``tfs[t:]``; pos CORRUPT if damaged, TFS_FULL if they do not fit."""
@@ -348,8 +365,9 @@ def bitpacked_score_into(buf, n, sel, field_lengths, weights, norm_a, norm_c, k1
             return CORRUPT, w, nb, best
         _score_kept(m0, kd, kcode, kstart, tfs, n_terms, t_field, t_off, t_w, t_a, t_c,
                     field_lengths, k1, model, vals)
-        for i in range(m0):
-            out_scores[pos + w + i] = vals[i]
+        o = np.uint64(pos + w)                 # (unsigned: with a signed index numba tests each
+        for i in range(m0):                    # for wraparound, and LLVM made the copy a scatter)
+            out_scores[o + np.uint64(i)] = vals[i]
         i = 0
         while i < m0:                          # block maxima, as prescore_into keeps them,
             if w % SCORE_BLOCK == 0:           # a run up to the next block's start at a time
@@ -391,8 +409,8 @@ def _keep_block(count, last, gaps, codes, kept, counts, kd, kcode, kstart, out_d
         kcode[m0] = c
         kstart[m0] = j
         j += counts[c]
-        out_docids[at + m0] = last
-        out_fields[at + m0] = np.uint16(fm)
+        out_docids[np.uint64(at + m0)] = last  # (unsigned: no wraparound test)
+        out_fields[np.uint64(at + m0)] = np.uint16(fm)
         m0 += fm != 0
     return last, m0
 
