@@ -209,3 +209,18 @@ def test_a_table_of_other_key_rules_is_made_again(hand, tmp_path, monkeypatch):
     s = Searcher(hand)
     s.on_slow_start = said.append
     assert [x.title for x in s.suggest("paris", 1)] == ["Paris"] and said == [suggest_module.SLOW_NOTE]
+
+
+def test_keys_longer_than_their_titles_grow_the_buffer():
+    """A compatibility form can fold to many more bytes ("ﷺ", 3 bytes, to 33): the buffer sized
+    by the titles grows, and the keys are still suggest_keys'."""
+    texts = ["ﷺ", "ﷺ ﷺ b", "A", "ﷺ"]
+    raw = [t.encode() for t in texts]
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in raw])]).astype(np.int64)
+    blob = np.frombuffer(b"".join(raw), np.uint8)
+    got = T.sorted_keys([lambda: iter([(offsets, blob)]), lambda: iter([])], len(texts), len(blob))
+    o, b = got["offsets"], got["blob"]
+    keys = [b[o[i]:o[i + 1]].tobytes().decode() for i in range(len(texts))]
+    assert keys == suggest_keys(texts) and len(keys[1]) > 20 and o[-1] > len(blob)
+    assert got["order"].tolist() == sorted(range(len(texts)), key=lambda i: keys[i].encode())
+    assert got["non_ascii"] == 3

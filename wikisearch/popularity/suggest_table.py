@@ -26,6 +26,7 @@ import numpy as np
 from wikisearch.errors import CorruptIndexError
 from wikisearch.index import _strings_kernels as SK
 from wikisearch.index.container import Container, ContainerWriter
+from wikisearch.index.merge import release_free_memory
 from wikisearch.index.segment import joined_offsets
 from wikisearch.popularity.keys import suggest_key, suggest_keys
 
@@ -131,6 +132,7 @@ class _DocsColumns:
         self.c = Container(path, b"DOCS", sparse=True)
         self.n_docs = int(self.c.meta["n_docs"])
         self.n_aliases = int(self.c.shape("alias_title_offsets")[0]) - 1
+        self.source_bytes = int(self.c.shape("title_blob")[0]) + int(self.c.shape("alias_blob")[0])
 
     def pieces(self, offsets: str, blob: str, n: int):
         """(offsets int64 from 0, blob) of strings [a, a + PIECE) in turn."""
@@ -148,30 +150,35 @@ class _DocsColumns:
         self.c.close()
 
 
-def sorted_keys(columns) -> dict:
+def sorted_keys(columns, n_entries: int, source_bytes: int) -> dict:
     """Every entry's key, and the entries in key order: ``offsets`` int64[E + 1] and ``blob``
     (entry order: titles then redirects), ``order`` int64 (the entries with a key, by key bytes,
     stable) and ``non_ascii`` (titles and redirects folded in Python). ``columns``: two
-    functions returning iterators of pieces ``(offsets from 0, blob)``, titles' and redirects'."""
-    lens, blobs, non_ascii = [], [], 0
+    functions returning iterators of pieces ``(offsets from 0, blob)``, titles' and redirects',
+    ``n_entries`` strings of ``source_bytes`` bytes in all.
+
+    The keys are written in place into one buffer of the source's size (an ASCII key is never
+    longer than its title; a buffer's pages never written are never resident), grown only if
+    non-ASCII keys outgrow it, and the lengths into the offsets, summed in place: nothing is
+    held twice, and no list of pieces is left for the heap to keep."""
+    offsets = np.zeros(n_entries + 1, np.int64)
+    blob = np.empty(max(source_bytes, 1), np.uint8)
+    at = e = non_ascii = 0
     for pieces in columns:
         for o, b in pieces():
             n, keys, h = piece_keys(o, b)
-            lens.append(n)
-            blobs.append(keys)
-            non_ascii += h
-    lengths = np.concatenate(lens) if lens else np.zeros(0, np.int64)
-    del lens
-    offsets = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    n_empty = int((lengths == 0).sum())
-    del lengths
-    blob = np.empty(int(offsets[-1]), np.uint8)
-    at = 0
-    while blobs:                              # each piece freed once copied: never held twice
-        b = blobs.pop(0)
-        blob[at:at + len(b)] = b
-        at += len(b)
+            if at + len(keys) > len(blob):       # non-ASCII keys longer than their titles
+                grown = np.empty(max(2 * len(blob), at + len(keys)), np.uint8)
+                grown[:at] = blob[:at]
+                blob = grown
+            blob[at:at + len(keys)] = keys
+            offsets[e + 1:e + 1 + len(n)] = n
+            at, e, non_ascii = at + len(keys), e + len(n), non_ascii + h
+    if e != n_entries:
+        raise ValueError(f"{e} titles and redirects read, not {n_entries}")
+    n_empty = int((offsets[1:] == 0).sum())
+    np.cumsum(offsets, out=offsets)
+    release_free_memory()                     # the pieces' temporaries, before the sort's arrays
     order = SK.sort_strings(blob, offsets)[n_empty:]    # (empty keys sort first)
     return {"offsets": offsets, "blob": blob, "order": order, "non_ascii": non_ascii}
 
@@ -183,7 +190,8 @@ def write_suggest_table(path, docs_path) -> dict:
     try:
         n, n_alias = cols.n_docs, cols.n_aliases
         keys = sorted_keys([lambda: cols.pieces("title_offsets", "title_blob", n),
-                            lambda: cols.pieces("alias_title_offsets", "alias_blob", n_alias)])
+                            lambda: cols.pieces("alias_title_offsets", "alias_blob", n_alias)],
+                           n + n_alias, cols.source_bytes)
         alias_doc = cols.alias_docs()
     finally:
         cols.close()
