@@ -11,8 +11,8 @@ the popularity prior (``priors.popularity``; then titles before redirects, short
 come from a bounded heap over blocks of 256 entries taken by decreasing block maximum, so a
 one-letter prefix over millions of titles reads a few blocks, not its whole range; one
 suggestion per page. The keys (``keys.py``) are made by the build and stored in the index
-(``suggest.bin``, ``suggest_table.py``): ~12 bytes per title or redirect plus the key bytes, so
-6.9M articles and their ~11M redirects take about 0.6 GB, mapped. An index built before that
+(``suggest.bin``, ``suggest_table.py``): 16 bytes per title or redirect plus the key bytes, so
+6.9M articles and their ~11M redirects take 0.6-0.8 GB, mapped. An index built before that
 has them in ``priors.bin`` (``wikisearch priors``) or makes them when a Suggester opens
 (:func:`suggest_arrays`, minutes at full scale).
 """

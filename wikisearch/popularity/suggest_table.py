@@ -26,7 +26,6 @@ import numpy as np
 from wikisearch.errors import CorruptIndexError
 from wikisearch.index import _strings_kernels as SK
 from wikisearch.index.container import Container, ContainerWriter
-from wikisearch.index.merge import release_free_memory
 from wikisearch.index.segment import joined_offsets
 from wikisearch.popularity.keys import suggest_key, suggest_keys
 
@@ -178,6 +177,7 @@ def sorted_keys(columns, n_entries: int, source_bytes: int) -> dict:
         raise ValueError(f"{e} titles and redirects read, not {n_entries}")
     n_empty = int((offsets[1:] == 0).sum())
     np.cumsum(offsets, out=offsets)
+    from wikisearch.index.merge import release_free_memory   # (a build's: not in a query's imports)
     release_free_memory()                     # the pieces' temporaries, before the sort's arrays
     order = SK.sort_strings(blob, offsets)[n_empty:]    # (empty keys sort first)
     return {"offsets": offsets, "blob": blob, "order": order, "non_ascii": non_ascii}
