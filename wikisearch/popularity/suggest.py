@@ -76,10 +76,11 @@ def with_block_max(arrays: dict, scores: np.ndarray) -> dict:
     """The key table plus ``suggest_block_max`` (the best score of each block of BLOCK entries,
     for prior ``scores``): what ``priors.bin`` stores."""
     keys = {k: v for k, v in arrays.items() if k != "suggest_block_max"}
-    doc = np.asarray(keys["suggest_doc"])
-    if not doc.flags.writeable:    # (mapped from suggest.bin: the kernel's compiled type is writable)
-        doc = doc.copy()
-    return {**keys, "suggest_block_max": PK.block_max(np.ascontiguousarray(scores, np.float64), doc, BLOCK)}
+    # (mapped from suggest.bin and priors.bin, they are read-only: the kernel is compiled for
+    # writable arrays, at install too, and a copy costs less than loading the compiler)
+    doc = np.require(keys["suggest_doc"], requirements=["C", "W"])
+    scores = np.require(scores, np.float64, requirements=["C", "W"])
+    return {**keys, "suggest_block_max": PK.block_max(scores, doc, BLOCK)}
 
 
 @dataclass(frozen=True)
