@@ -18,6 +18,7 @@ from wikisearch.index.invert import postings_as_dict
 from wikisearch.index.reader import IndexReader
 from wikisearch.index.segment import SegmentReader
 from wikisearch.index.stats import index_stats, verify_index
+from wikisearch.search.searcher import Searcher
 
 DATA = Path(__file__).parent / "data"
 from conftest import SHARED_DATA as SHARED, requires_shared  # noqa: E402  (tests/conftest.py)
@@ -197,7 +198,7 @@ def test_kill_and_resume_gives_same_bytes(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["terms.bin", "postings.bin", "docs.bin", "store.bin", "blocks.bin",
-                                  "manifest.json"])
+                                  "suggest.bin", "manifest.json"])
 def test_flipped_byte_is_reported_as_corruption(tmp_path, name):
     out = build_index([DATA / "tiny.xml"], tmp_path / "idx")
     path = out / name
@@ -216,6 +217,7 @@ def test_flipped_byte_is_reported_as_corruption(tmp_path, name):
                 r.postings(t)
             for d in range(r.n_docs):
                 r.stored_text(d)
+            Searcher(r).suggest("a")                # suggest.bin
         except WikisearchError:
             pass
         else:

@@ -24,6 +24,7 @@ from wikisearch.search.query import parse_query
 from wikisearch.search.searcher import Searcher
 from wikisearch.index.reader import IndexReader
 from wikisearch.popularity.suggest import Suggester, suggest_arrays, suggest_key, suggest_keys
+from wikisearch.popularity.suggest_table import load_suggest_table
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _memindex import MemoryIndex  # noqa: E402
@@ -412,7 +413,8 @@ def test_suggest_ordering(index):
     assert s.suggest("paris", k=0) == []
     with pytest.raises(InvalidQueryError):
         s.suggest("paris", k=-1)
-    assert "suggest_doc" in load_priors(s.reader).suggest             # stored in priors.bin
+    assert load_priors(s.reader).suggest is None                      # in the index (suggest.bin), not again
+    assert (index / "suggest.bin").exists()
     assert [x.to_json()["title"] for x in s.suggest("e")] == ["Eiffel Tower"]
 
 
@@ -611,18 +613,20 @@ def test_cli_errors_without_an_index(tmp_path):
 def test_format_worked_example(index):
     """The worked example of docs/FORMAT.md's priors.bin section."""
     update_priors(index, [P / "pageviews-20240101-120000.gz"])
-    assert (index / "priors.bin").stat().st_size == 1620      # container version 2: TocCrc, array CRCs
+    assert (index / "priors.bin").stat().st_size == 916       # container version 2; no keys (suggest.bin has them)
     p = load_priors(IndexReader(index))
     assert p.pageviews.tolist() == [165, 20, 0, 0, 32, 0, 40] and p.total_views == 757
     assert p.inlinks.tolist() == [5, 2, 1, 1, 1, 1, 0] and round(float(p.scores()[0]), 4) == 1.7396
-    s = p.suggest
+    assert p.suggest is None and (index / "suggest.bin").stat().st_size == 724   # the keys: suggest.bin
+    reader = IndexReader(index)
+    s = load_suggest_table(reader)
     o = s["suggest_offsets"]
     keys = [bytes(s["suggest_blob"][o[e]:o[e + 1]]).decode() for e in range(len(o) - 1)]
     assert keys == ["city of light", "eiffel tower", "france", "lutece", "paris", "paris france",
                     "paris hilton", "paris texas", "seine", "texas", "tour eiffel"]
     assert s["suggest_doc"].tolist() == [0, 4, 2, 0, 0, 0, 6, 1, 3, 5, 4]
     assert s["suggest_alias"].tolist() == [1, -1, -1, 2, -1, 0, -1, -1, -1, -1, 3]
-    assert s["suggest_block_max"].tolist() == [p.scores()[0]]
+    assert Suggester(reader, p)._bmax.tolist() == [p.scores()[0]]     # computed at open
 
 
 def test_missing_views_zero_neutral_auto():

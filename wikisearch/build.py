@@ -645,7 +645,9 @@ class Builder:
         self._write_block_maxima(final, lengths, stats["avg_field_lengths"])
         del lengths
         release_free_memory()
-        files = ["terms.bin", "postings.bin", "docs.bin", BLOCKS_FILE]
+        suggest_file = self._write_suggest_table(final)
+        release_free_memory()
+        files = ["terms.bin", "postings.bin", "docs.bin", BLOCKS_FILE, suggest_file]
         if self.config.store_text:
             merge_stores([r.store_c for r in readers], final / "store.bin")
             files.append("store.bin")
@@ -672,6 +674,14 @@ class Builder:
         finally:
             merged.close()
         write_block_maxima(final / BLOCKS_FILE, **arrays)
+
+    def _write_suggest_table(self, final: Path) -> str:
+        """``suggest.bin``: the title-suggestion keys of the docs.bin just written, so that
+        ``suggest`` and ``serve`` map them at start instead of making them (minutes and GBs at
+        full scale); returns the file's name."""
+        from wikisearch.popularity.suggest_table import FILE, write_suggest_table   # (not in workers)
+        write_suggest_table(final / FILE, final / "docs.bin")
+        return FILE
 
     def _rests_pool(self) -> bool:
         """Whether the build's own pool is shut while this process alone resolves the titles and

@@ -438,7 +438,9 @@ def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
     from wikisearch.search.searcher import open as open_searcher
     text = " ".join(prefix)
     with _say_compiling("suggestion"):
-        got = _loaded(open_searcher(index_dir)).suggest(text, k, fuzzy=not no_fuzzy)
+        searcher = _loaded(open_searcher(index_dir))
+        searcher.on_slow_start = lambda message: click.echo(message, err=True)
+        got = searcher.suggest(text, k, fuzzy=not no_fuzzy)
     if as_json:
         click.echo(json_safe(json.dumps({"prefix": text, "suggestions": [g.to_json() for g in got]},
                                         ensure_ascii=False, indent=1)))

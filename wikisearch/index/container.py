@@ -351,6 +351,11 @@ class Container:
             raise CorruptIndexError(self.path, "file is truncated", expected=stop - start, found=len(data))
         return np.frombuffer(data, np.uint8)
 
+    def read_rows(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Rows ``[start, stop)`` of a one-dimensional array, read with pread (a copy)."""
+        dt, _shape, _nbytes = self.specs[name]
+        return self.read(name, start * dt.itemsize, stop * dt.itemsize).view(dt)
+
     def __getitem__(self, name: str) -> np.ndarray:
         try:
             return self.arrays[name]

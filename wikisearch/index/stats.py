@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from wikisearch.config import FIELDS
+from wikisearch.errors import CorruptIndexError
+from wikisearch.index.manifest import file_checksums
 from wikisearch.index.reader import IndexReader
 
 
@@ -63,6 +65,16 @@ def verify_index(path) -> int:
         if r.store_c is not None:
             for d in range(r.n_docs):
                 r.stored_doc(d)
+        # the files the reader does not open (read by add-ons: suggest.bin) against the manifest
+        opened = {c.path.name for c in (r.terms_c, r.post_c, r.docs_c, r.store_c) if c is not None}
+        if r.block_maxima is not None:
+            opened.add(r.block_maxima.c.path.name)
+        files = r.manifest["files"]
+        others = sorted(set(files) - opened)
+        for name, found in file_checksums(r.path, others).items():
+            if found != files[name]:
+                raise CorruptIndexError(r.path / name, "checksum mismatch (against the manifest)",
+                                        expected=files[name]["crc32"], found=found["crc32"])
         return len(r.manifest["files"]) + 1
     finally:
         r.close()

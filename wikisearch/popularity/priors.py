@@ -31,7 +31,8 @@ from wikisearch.index.container import Container, write_container
 LOW_COVERAGE = 0.5
 PRIORS_FILE = "priors.bin"
 KIND = b"PRIO"
-#: The title-suggestion tables stored beside the priors (made by ``suggest.suggest_arrays``).
+#: The title-suggestion tables stored beside the priors for an index built without its own
+#: (``suggest.bin``; made by ``suggest.suggest_arrays``).
 SUGGEST_ARRAYS = ("suggest_offsets", "suggest_blob", "suggest_doc", "suggest_alias", "suggest_block_max")
 
 

@@ -11,31 +11,26 @@ the popularity prior (``priors.popularity``; then titles before redirects, short
 come from a bounded heap over blocks of 256 entries taken by decreasing block maximum, so a
 one-letter prefix over millions of titles reads a few blocks, not its whole range (a fuzzy
 prefix's trie nodes, often a hundred ranges, share one heap and one block order); one
-suggestion per page. The arrays are stored in ``priors.bin`` (or built on first use): ~20
-bytes per title or redirect plus the key bytes, so 6.9M articles and their ~10M redirects take
-about 0.6 GB, mmapped.
+suggestion per page. The keys (``keys.py``) are made by the build and stored in the index
+(``suggest.bin``, ``suggest_table.py``): 16 bytes per title or redirect plus the key bytes, so
+6.9M articles and their ~11M redirects take 0.6-0.8 GB, mapped. An index built before that
+has them in ``priors.bin`` (``wikisearch priors``) or makes them when a Suggester opens
+(:func:`suggest_arrays`, minutes at full scale).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
-from wikisearch.analysis.analyzer import normalize
 from wikisearch.index import _strings_kernels as SK
 from wikisearch.jit import readonly
 from wikisearch.popularity import _priors_kernels as PK
 from wikisearch.popularity import _suggest_kernels as FK
+from wikisearch.popularity.keys import prefix_key, suggest_key, suggest_keys  # noqa: F401 (re-exported)
 from wikisearch.popularity.priors import Priors, popularity
+from wikisearch.popularity.suggest_table import load_suggest_table
 
-#: Characters that break words in keys ("-" "/" "," ...); apostrophes and periods join.
-_BREAK = "!\"#$%&()*+,-/:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00b7\u00bb\u2010\u2011\u2012\u2013\u2014\u2015" \
-         "\u2018\u201c\u201d\u201e\u2022\u2026\u2032\u2212\u3000\u3001\u3002\uff0c"
-_JOIN = "'.\u2019\u02bc"
-_TABLE = str.maketrans({**{c: " " for c in _BREAK}, **{c: None for c in _JOIN}})
-_BREAK_RE = re.compile("[" + re.escape(_BREAK) + "]")
-_JOIN_RE = re.compile("[" + re.escape(_JOIN) + "]")
 #: Fuzzy completions: typed keys (characters) of at least FUZZY_MIN get 1 edit, of at least
 #: FUZZY_TWO 2 edits; a walk visits at most FUZZY_NODES trie nodes.
 FUZZY_MIN = 3
@@ -49,70 +44,10 @@ FUZZY_ANCHOR = 1
 BLOCK = 256
 
 
-def suggest_key(text: str, cache: dict | None = None) -> str:
-    """The folded key of a title or typed prefix.
-
-    >>> suggest_key("Lata  Mangeshkar"), suggest_key("Jean-Paul Sartre"), suggest_key("Éire")
-    ('lata mangeshkar', 'jean paul sartre', 'eire')
-    """
-    words = []
-    for w in text.translate(_TABLE).split():
-        n = cache.get(w) if cache is not None else None
-        if n is None:
-            n = normalize(w)
-            if cache is not None:
-                cache[w] = n
-        if n:
-            words.append(n)
-    return " ".join(words)
-
-
-def suggest_keys(texts: list[str]) -> list[str]:
-    """:func:`suggest_key` of every text of ``texts``, the same keys made in one pass: the texts
-    joined as one string, word breaks and joins replaced by two regular expressions over all of
-    it (``str.translate`` with a table goes character by character in Python's slow path), an
-    ASCII text's words lower-cased with the whole string (what :func:`normalize` does to an ASCII
-    word), other texts' distinct words folded once each -- 4x faster than ``translate`` and a
-    fold per word on an index's titles (a server builds them at every start without priors.bin).
-
-    >>> suggest_keys(["Lata  Mangeshkar", "Éire", "U.S. Route 66", ""])
-    ['lata mangeshkar', 'eire', 'us route 66', '']
-    """
-    joined = "\n".join(texts)
-    if joined.count("\n") != max(len(texts) - 1, 0):    # a text with a line break: one by one
-        cache: dict = {}
-        return [suggest_key(t, cache) for t in texts]
-    if not texts:
-        return []
-    joined = _JOIN_RE.sub("", _BREAK_RE.sub(" ", joined))
-    folded: dict = {}
-    out = []
-    for line, low in zip(joined.split("\n"), joined.lower().split("\n")):   # lower() keeps every "\n"
-        if line.isascii():
-            out.append(" ".join(low.split()))
-            continue
-        words = []
-        for w in line.split():
-            n = folded.get(w)
-            if n is None:
-                n = folded[w] = normalize(w)
-            if n:
-                words.append(n)
-        out.append(" ".join(words))
-    return out
-
-
-def prefix_key(text: str) -> str:
-    """A typed prefix's key: like :func:`suggest_key`, but a trailing space is kept ("lata " must
-    complete "lata mangeshkar", not "latakia")."""
-    key = suggest_key(text)
-    if key and text and text.translate(_TABLE)[-1:].isspace():
-        key += " "
-    return key
-
-
 def suggest_arrays(reader) -> dict:
-    """The sorted key table of an index's titles and redirect titles (stored in priors.bin).
+    """The sorted key table of an index's titles and redirect titles, made from Python strings
+    (the oracle of ``suggest_table``, which the build stores; an index built without it stores
+    this in priors.bin or makes it at open).
 
     ``suggest_offsets`` uint64[E+1] and ``suggest_blob`` uint8[]: the keys, sorted by bytes;
     ``suggest_doc`` int32[E]: the page each leads to; ``suggest_alias`` int32[E]: -1 for a
@@ -142,8 +77,11 @@ def with_block_max(arrays: dict, scores: np.ndarray) -> dict:
     """The key table plus ``suggest_block_max`` (the best score of each block of BLOCK entries,
     for prior ``scores``): what ``priors.bin`` stores."""
     keys = {k: v for k, v in arrays.items() if k != "suggest_block_max"}
-    doc = np.asarray(keys["suggest_doc"])
-    return {**keys, "suggest_block_max": PK.block_max(np.ascontiguousarray(scores, np.float64), doc, BLOCK)}
+    # (mapped from suggest.bin and priors.bin, they are read-only: the kernel is compiled for
+    # writable arrays, at install too, and a copy costs less than loading the compiler)
+    doc = np.require(keys["suggest_doc"], requirements=["C", "W"])
+    scores = np.require(scores, np.float64, requirements=["C", "W"])
+    return {**keys, "suggest_block_max": PK.block_max(scores, doc, BLOCK)}
 
 
 @dataclass(frozen=True)
@@ -165,15 +103,31 @@ class Suggestion:
                 "redirect": self.redirect, "score": self.score}
 
 
-class Suggester:
-    """Prefix search over one index's key table; safe to share between threads."""
+#: Said (``on_slow``) before the key table is made at open, for an index built without it.
+SLOW_NOTE = ("Note: this index has no stored title-suggestion table (built before wikisearch stored "
+             "one): making it now, which takes minutes and GBs at full scale; rebuild the index "
+             "(`wikisearch index`), or store it once with `wikisearch priors`")
 
-    def __init__(self, reader, priors: Priors | None):
+
+class Suggester:
+    """Prefix search over one index's key table; safe to share between threads.
+
+    The table comes from the index (``suggest.bin``, written by the build), else from an older
+    index's ``priors.bin``, else it is made now (``on_slow(SLOW_NOTE)`` is called first); the
+    block maxima of popularity are computed here unless priors.bin has them."""
+
+    def __init__(self, reader, priors: Priors | None, on_slow=None):
         self.reader = reader
         self.popularity = np.ascontiguousarray(popularity(priors, reader.inlinks), np.float64)
-        arrays = priors.suggest if priors is not None else None
-        if arrays is None:                    # no priors.bin (or an old one): build the keys now
-            arrays = with_block_max(suggest_arrays(reader), self.popularity)
+        arrays = load_suggest_table(reader)
+        if arrays is None and priors is not None:
+            arrays = priors.suggest          # an index built without the table: priors.bin's
+        if arrays is None:                    # neither: make the keys now
+            if on_slow is not None:
+                on_slow(SLOW_NOTE)
+            arrays = suggest_arrays(reader)
+        if "suggest_block_max" not in arrays:
+            arrays = with_block_max(arrays, self.popularity)
         # read-only whether mapped from priors.bin or built now: one compiled kernel per type
         self.offsets = readonly(np.asarray(arrays["suggest_offsets"]).view(np.int64))
         self.blob = readonly(np.asarray(arrays["suggest_blob"]))

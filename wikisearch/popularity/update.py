@@ -5,8 +5,8 @@
 Page views (``sources``: Wikimedia's hourly, daily and clickstream files) are resolved to
 documents through titles, redirects and page ids; in-links come from the dump (docs.bin) or from
 the ``pagelinks``/``linktarget`` SQL dumps (``sql``). Parts not given are kept from an existing
-``priors.bin``. The title-suggestion tables are stored beside them, with block maxima of the new
-prior scores.
+``priors.bin``. For an index built without its title-suggestion table (``suggest.bin``), that
+table is stored beside them, with block maxima of the new prior scores.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from wikisearch.popularity import sources as S
 from wikisearch.popularity.priors import LOW_COVERAGE, KIND, Priors, load_priors, priors_path, write_priors
 from wikisearch.popularity.sql import count_sql_links
 from wikisearch.popularity.suggest import suggest_arrays, with_block_max
+from wikisearch.popularity.suggest_table import load_suggest_table
 
 
 
@@ -76,10 +77,11 @@ def update_priors(index, pageviews=(), *, fmt: str = "auto", project: str | None
         views = old.pageviews if old is not None else np.zeros(reader.n_docs)
         total = old.total_views if old is not None else 0.0
     inlinks = _inlinks(resolver, old, meta, pagelinks, linktarget, link_sources, dump_links)
-    keys = old.suggest if old is not None and old.suggest is not None else suggest_arrays(reader)
     priors = Priors(views, inlinks, total_views=total if total_views is None else total_views,
                     config=config or (old.config if old is not None else PriorConfig()), meta=meta)
-    priors.suggest = with_block_max(keys, priors.scores())
+    if load_suggest_table(reader) is None:    # an index built without the key table: stored here
+        keys = old.suggest if old is not None and old.suggest is not None else suggest_arrays(reader)
+        priors.suggest = with_block_max(keys, priors.scores())
     checksum = reader.manifest["checksum"]
     reader.close()
     path = write_priors(index, priors, checksum)

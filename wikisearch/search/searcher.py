@@ -241,7 +241,7 @@ class Searcher:
             with self._lock:
                 if self._suggester is None:
                     from wikisearch.popularity.suggest import Suggester
-                    self._suggester = Suggester(self.reader, self.priors)
+                    self._suggester = Suggester(self.reader, self.priors, on_slow=self.on_slow_start)
         return self._suggester
 
     # --- what a person reads: did you mean, snippets, matched via -----------------------------

@@ -1,0 +1,226 @@
+"""suggest.bin: the title-suggestion key table the build stores, against ``suggest_arrays`` (the
+Python-string oracle) on real and hand-made titles; a Suggester over a new index makes nothing;
+old indexes without it still work; damage is reported; the bytes are deterministic."""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
+
+from wikisearch.build import build_index
+from wikisearch.cli import main
+from wikisearch.errors import CorruptIndexError
+from wikisearch.index.manifest import manifest_checksum
+from wikisearch.index.reader import IndexReader
+from wikisearch.index.stats import verify_index
+from wikisearch.popularity import suggest as suggest_module
+from wikisearch.popularity import suggest_table as T
+from wikisearch.popularity.priors import load_priors
+from wikisearch.popularity.suggest import Suggester, suggest_arrays, suggest_key, suggest_keys
+from wikisearch.popularity.update import update_priors
+from wikisearch.search.searcher import Searcher
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _oracle import suggest_arrays_slow  # noqa: E402
+from conftest import cli_lines, shared_path  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+#: Titles whose keys are the hard cases: non-ASCII (folded, compatibility forms, other scripts),
+#: apostrophes and periods, punctuation alone (an empty key: left out), equal keys.
+TITLES = ["Paris", "PARIS!", "Paris, Texas", "Éire", "U.S. Route 66", "Alzheimer's disease",
+          "!!!", "...", "(—)", "Ａｂｃ", "Москва", "東京", "Straße", "İstanbul", "ﬁsh", "Jean-Paul Sartre",
+          "A  B", "O’Brien", "C++", "Paris–Roubaix", "Z"]
+REDIRECTS = [("U.S.", "U.S. Route 66"), ("Ｕ.Ｓ.", "U.S. Route 66"), ("---", "!!!"), ("Lutèce", "Paris"),
+             ("Paris (France)", "Paris"), ("PARIS", "Paris"), ("Eire", "Éire"), ("Tokyo", "東京"),
+             ("Alzheimers", "Alzheimer's disease"), ("#", "Z")]
+
+
+def write_dump(path: Path) -> Path:
+    pages, pid = [], 0
+    for title, target in [(t, None) for t in TITLES] + REDIRECTS:
+        pid += 1
+        red = f'<redirect title="{target}" />' if target else ""
+        text = f"#REDIRECT [[{target}]]" if target else f"'''{title}''' is a page about [[Paris]]."
+        pages.append(f"<page><title>{title}</title><ns>0</ns><id>{pid}</id>{red}<revision><id>{pid}</id>"
+                     f"<text xml:space=\"preserve\">{text}</text></revision></page>")
+    path.write_text('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10" xml:lang="en">'
+                    "<siteinfo><sitename>W</sitename><base>https://en.wikipedia.org/wiki/Main_Page</base>"
+                    '<case>first-letter</case><namespaces><namespace key="0" /></namespaces></siteinfo>\n'
+                    + "\n".join(pages) + "\n</mediawiki>\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("suggest_table")
+    return build_index([str(write_dump(tmp / "hand.xml"))], str(tmp / "idx"))
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory) -> Path:
+    """The real sample dump (491 pages, 265 redirects) and the hand-made one in one index."""
+    tmp = tmp_path_factory.mktemp("suggest_table_real")
+    enwik8 = shared_path("enwiki-xml", "enwik8-head-4MB.xml.bz2")
+    return build_index([str(enwik8), str(write_dump(tmp / "hand.xml"))], str(tmp / "idx"), workers=2)
+
+
+def _stored(index) -> dict:
+    return T.load_suggest_table(IndexReader(index))
+
+
+def _same(got: dict, want: dict) -> None:
+    assert set(got) == set(want)
+    for name in want:
+        assert got[name].dtype == want[name].dtype and np.array_equal(got[name], want[name]), name
+
+
+def test_stored_table_is_the_oracle_on_hand_made_titles(hand):
+    reader = IndexReader(hand)
+    stored = _stored(hand)
+    _same(stored, suggest_arrays(reader))
+    _same(stored, suggest_arrays_slow(reader))
+    o, blob = stored["suggest_offsets"], stored["suggest_blob"]
+    keys = [bytes(blob[o[e]:o[e + 1]]).decode() for e in range(len(o) - 1)]
+    assert keys == sorted(keys, key=lambda k: k.encode()) and "" not in keys
+    assert keys.count("paris") == 3 and "us route 66" in keys and "москва" in keys and "abc" in keys
+    # equal keys: titles (by docid) before redirects
+    paris = [e for e, k in enumerate(keys) if k == "paris"]
+    assert stored["suggest_alias"][paris].tolist()[:2] == [-1, -1] and stored["suggest_alias"][paris[2]] >= 0
+    assert len(keys) == len(TITLES) + len(REDIRECTS) - 5      # "!!!", "...", "(—)", "---", "#": no key
+
+
+def test_stored_table_is_the_oracle_on_a_real_dump(real):
+    reader = IndexReader(real)
+    stored = _stored(real)
+    assert len(stored["suggest_doc"]) > 300 and (stored["suggest_alias"] >= 0).sum() > 50, (stored["suggest_alias"] >= 0).sum()
+    _same(stored, suggest_arrays(reader))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("aZq09 .'-,!/\t\x1c\x1f\x00\x7f_~é É\u00a0’Ａ")),
+                        max_size=12), max_size=30))
+def test_piece_keys_are_suggest_keys(texts):
+    """The vectorised fold (ASCII) and the Python path (the rest) make suggest_keys' keys."""
+    raw = [t.encode("utf-8", "surrogatepass") for t in texts]
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in raw])]).astype(np.int64)
+    lens, blob, non_ascii = T.piece_keys(offsets, np.frombuffer(b"".join(raw), np.uint8))
+    want = [k.encode() for k in suggest_keys(texts)]
+    got = [blob[a:b].tobytes() for a, b in zip(np.concatenate([[0], np.cumsum(lens)[:-1]]), np.cumsum(lens))]
+    assert got == want
+    assert non_ascii == sum(not t.isascii() for t in texts)
+    assert [k.decode() for k in want] == [suggest_key(t) for t in texts]
+
+
+def test_table_in_small_pieces_has_the_same_bytes(hand, tmp_path, monkeypatch):
+    """Determinism: the table made again, and made a few titles at a time, is the same file."""
+    again = tmp_path / "again.bin"
+    T.write_suggest_table(again, hand / "docs.bin")
+    assert again.read_bytes() == (hand / T.FILE).read_bytes()
+    monkeypatch.setattr(T, "PIECE", 3)
+    pieces = tmp_path / "pieces.bin"
+    info = T.write_suggest_table(pieces, hand / "docs.bin")
+    assert pieces.read_bytes() == (hand / T.FILE).read_bytes()
+    assert info["non_ascii"] == sum(not t.isascii() for t in TITLES + [a for a, _ in REDIRECTS]) == 12
+    assert info["titles"] == len(TITLES) and info["redirects"] == len(REDIRECTS)
+
+
+def test_two_builds_write_the_same_table(hand, tmp_path):
+    again = build_index([str(write_dump(tmp_path / "hand.xml"))], str(tmp_path / "idx"), workers=2)
+    assert (again / T.FILE).read_bytes() == (hand / T.FILE).read_bytes()
+
+
+def test_a_suggester_over_a_new_index_makes_nothing(hand, monkeypatch):
+    def no(*_a, **_k):
+        raise AssertionError("suggest_arrays called: the key table was made at open")
+    monkeypatch.setattr(suggest_module, "suggest_arrays", no)
+    said = []
+    s = Searcher(hand)
+    s.on_slow_start = said.append
+    assert [x.title for x in s.suggest("paris", 5, fuzzy=False)][:1] == ["Paris"]
+    assert str(s.suggest("lutece", 1)[0]) == "Lutèce \u2192 Paris"
+    assert said == []
+
+
+def _as_old_index(index: Path, out: Path) -> Path:
+    """A copy of ``index`` as an index built before suggest.bin: the file gone from it and from
+    its manifest (the manifest's checksum made again)."""
+    shutil.copytree(index, out)
+    (out / T.FILE).unlink()
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    del m["files"][T.FILE]
+    m["checksum"] = manifest_checksum(m)
+    (out / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    return out
+
+
+def test_an_old_index_makes_the_table_at_open_and_says_so(real, tmp_path):
+    old = _as_old_index(real, tmp_path / "old")
+    said = []
+    s_old, s_new = Searcher(old), Searcher(real)
+    s_old.on_slow_start = said.append
+    for p in ("a", "paris", "us r", "anarch", "alzheimer"):
+        assert [str(x) for x in s_old.suggest(p, 10)] == [str(x) for x in s_new.suggest(p, 10)]
+    assert said == [suggest_module.SLOW_NOTE]
+    r = CliRunner().invoke(main, ["suggest", "-i", str(old), "paris"])
+    assert r.exit_code == 0 and "Paris" in r.stdout
+    assert [line for line in r.stderr.splitlines() if line.strip()] == [suggest_module.SLOW_NOTE]
+    assert "wikisearch priors" in suggest_module.SLOW_NOTE and "\n" not in suggest_module.SLOW_NOTE
+    # `wikisearch priors` stores it in priors.bin for such an index; a new index's priors.bin has none
+    update_priors(old)
+    assert load_priors(IndexReader(old)).suggest is not None
+    said.clear()
+    s_old = Searcher(old)
+    s_old.on_slow_start = said.append
+    assert [str(x) for x in s_old.suggest("paris", 10)] and said == []
+    new = tmp_path / "new"
+    shutil.copytree(real, new)
+    update_priors(new)
+    assert load_priors(IndexReader(new)).suggest is None
+    assert [str(x) for x in Searcher(new).suggest("paris", 10)] == [str(x) for x in Searcher(old).suggest("paris", 10)]
+
+
+def test_a_damaged_table_is_one_line_of_error(hand, tmp_path):
+    idx = tmp_path / "idx"
+    shutil.copytree(hand, idx)
+    path = idx / T.FILE
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) - 200] ^= 0x10                 # in the arrays (the footer is the last 20 bytes)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CorruptIndexError, match=T.FILE):
+        Searcher(idx).suggest("paris")
+    with pytest.raises(CorruptIndexError):
+        verify_index(idx)
+    r = CliRunner().invoke(main, ["suggest", "-i", str(idx), "paris"])
+    lines = cli_lines(r)
+    assert r.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: ") and T.FILE in lines[0], r.output
+
+
+def test_a_table_of_other_key_rules_is_made_again(hand, tmp_path, monkeypatch):
+    """A table written under other key rules (KEY_RULES) is not used: the keys are made at open."""
+    monkeypatch.setattr(T, "KEY_RULES", T.KEY_RULES + 1)
+    said = []
+    s = Searcher(hand)
+    s.on_slow_start = said.append
+    assert [x.title for x in s.suggest("paris", 1)] == ["Paris"] and said == [suggest_module.SLOW_NOTE]
+
+
+def test_keys_longer_than_their_titles_grow_the_buffer():
+    """A compatibility form can fold to many more bytes ("ﷺ", 3 bytes, to 33): the buffer sized
+    by the titles grows, and the keys are still suggest_keys'."""
+    texts = ["ﷺ", "ﷺ ﷺ b", "A", "ﷺ"]
+    raw = [t.encode() for t in texts]
+    offsets = np.concatenate([[0], np.cumsum([len(r) for r in raw])]).astype(np.int64)
+    blob = np.frombuffer(b"".join(raw), np.uint8)
+    got = T.sorted_keys([lambda: iter([(offsets, blob)]), lambda: iter([])], len(texts), len(blob))
+    o, b = got["offsets"], got["blob"]
+    keys = [b[o[i]:o[i + 1]].tobytes().decode() for i in range(len(texts))]
+    assert keys == suggest_keys(texts) and len(keys[1]) > 20 and o[-1] > len(blob)
+    assert got["order"].tolist() == sorted(range(len(texts)), key=lambda i: keys[i].encode())
+    assert got["non_ascii"] == 3
