@@ -118,6 +118,7 @@ def build_wikisearch(xml: list[Path], out: Path, memory: str, workers: int, pyth
             "tree_at_peak": s.at_peak, "documents": st.get("n_docs"), "redirects": st.get("n_redirects"), "terms": st.get("n_terms"),
             "postings": n_post, "files": files, "index_bytes": index_bytes,
             "store_bytes": files.get("store.bin", 0),
+            "suggest_bytes": files.get("suggest.bin", 0),    # in index_bytes (the title key table)
             "bits_per_posting": 8 * index_bytes / n_post if n_post else None,
             "postings_bits_per_posting": 8 * files.get("postings.bin", 0) / n_post if n_post else None,
             "memory": memory, "workers": workers, "pythonpath": pythonpath, "store": store,

@@ -26,6 +26,7 @@ def index_stats(path) -> dict:
             "path": str(Path(path)), "documents": st["n_docs"], "terms": st["n_terms"],
             "postings": postings, "redirects": st["n_redirects"], "codec": m["codec"],
             "index_bytes": index_bytes, "store_bytes": files.get("store.bin", 0), "files": files,
+            "suggest_bytes": files.get("suggest.bin", 0),     # (in index_bytes: the titles' key table)
             "bits_per_posting": 8 * st["postings_bytes"] / postings if postings else 0.0,
             "index_bits_per_posting": 8 * index_bytes / postings if postings else 0.0,
             "input_bytes": input_bytes,
@@ -47,7 +48,8 @@ def format_stats(s: dict) -> str:
         f"terms        {s['terms']:,}",
         f"postings     {s['postings']:,}  ({s['bits_per_posting']:.1f} bits each in postings.bin, "
         f"{s['index_bits_per_posting']:.1f} with dictionary and document table)",
-        f"size         {s['index_bytes'] / 1e6:,.2f} MB ({pct}); stored text {s['store_bytes'] / 1e6:,.2f} MB",
+        f"size         {s['index_bytes'] / 1e6:,.2f} MB ({pct}; of which title suggestions "
+        f"{s.get('suggest_bytes', 0) / 1e6:,.2f} MB); stored text {s['store_bytes'] / 1e6:,.2f} MB",
         "",
         f"{'field':<10} {'postings':>12} {'tokens':>14} {'avg length':>11}",
     ]
