@@ -96,7 +96,8 @@ def test_workers_give_identical_bytes(tmp_path):
 @requires_shared(GENSIM)
 def test_pool_shut_while_titles_and_redirects_are_resolved(tmp_path, monkeypatch):
     """The pool's idle workers are gone while the main process alone resolves the titles and
-    redirects (their heaps would sit beside its tables); a fresh pool merges; same bytes."""
+    redirects (their heaps would sit beside its tables); a fresh pool merges, and is closed before
+    the main process joins the parts (the merge's largest step); same bytes."""
     import wikisearch.build as B
     monkeypatch.setattr(Builder, "_search_groups", lambda self: [])    # (not a first run)
     seen = {}
@@ -114,8 +115,9 @@ def test_pool_shut_while_titles_and_redirects_are_resolved(tmp_path, monkeypatch
 
     def at_merge(self, *a):
         seen["merge_pool"] = self.pool
+        seen["merge_pids"] = set(self.pool._processes)     # (the alias segments ran on it)
         out = merge_postings(self, *a)
-        seen["merge_pids"] = set(self.pool._processes)
+        seen["pool_after_merge"] = self.pool               # closed before the parts are joined
         return out
     monkeypatch.setattr(Builder, "_finalize", at_finalize)
     monkeypatch.setattr(B, "title_lookups", at_lookups)
@@ -123,6 +125,7 @@ def test_pool_shut_while_titles_and_redirects_are_resolved(tmp_path, monkeypatch
     builder.run()
     assert seen["block_pids"] and seen["pool_at_lookups"] is None
     assert seen["merge_pool"] is not None and seen["merge_pids"] and not seen["merge_pids"] & seen["block_pids"]
+    assert seen["pool_after_merge"] is None      # assemble_parts ran here, no idle worker beside it
     monkeypatch.undo()
     a = build_index([GENSIM], tmp_path / "w1", workers=1, block_bytes=300_000)
     assert _files(a) == _files(tmp_path / "w2")
