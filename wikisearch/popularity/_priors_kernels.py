@@ -38,38 +38,20 @@ def block_max(popularity, doc, block):
 @njit(cache=True, nogil=True)
 def range_top(popularity, doc, alias, offsets, bmax, block, lo, hi, m):
     """Entries of [lo, hi) that are the m best by (popularity of their doc desc, tie asc), in any
-    order. Whole blocks are visited by decreasing block maximum and the scan stops at the first
-    block that cannot beat the m-th best: popular pages are found without reading the range."""
-    m = max(1, min(m, hi - lo))
-    hp = np.empty(m, np.float64)
-    ht = np.empty(m, np.int64)
-    he = np.empty(m, np.int64)
-    size = 0
-    b0 = (lo + block - 1) // block
-    b1 = hi // block
-    if b0 >= b1:
-        for e in range(lo, hi):
-            size = offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
-        return he[:size].copy()
-    for e in range(lo, b0 * block):
-        size = offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
-    for e in range(b1 * block, hi):
-        size = offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
-    order = np.argsort(-bmax[b0:b1], kind="mergesort")
-    for j in range(order.shape[0]):
-        b = b0 + order[j]
-        if size == m and bmax[b] < hp[0]:
-            break
-        for e in range(b * block, (b + 1) * block):
-            size = offer(hp, ht, he, size, m, popularity[doc[e]], _tie(doc, alias, offsets, e), e)
-    return he[:size].copy()
+    order: :func:`ranges_top` of the one range. Whole blocks are visited by decreasing block
+    maximum and the scan stops at the first block that cannot beat the m-th best: popular pages
+    are found without reading the range."""
+    return ranges_top(popularity, doc, alias, offsets, bmax, block, np.array([lo], np.int64),
+                      np.array([hi], np.int64), m)
 
 
 @njit(cache=True, nogil=True)
 def ranges_top(popularity, doc, alias, offsets, bmax, block, los, his, m):
-    """:func:`range_top` over the union of disjoint ranges [los[i], his[i]) at once (a fuzzy
-    prefix's trie nodes): one heap, and the whole blocks of every range visited together by
-    decreasing block maximum, so a walk's hundred ranges cost one pass, not a hundred."""
+    """Entries of the union of disjoint ranges [los[i], his[i]) (a fuzzy prefix's trie nodes)
+    that are the m best by (popularity of their doc desc, tie asc), in any order: one heap; the
+    entries outside whole blocks offered one by one, then the whole blocks of every range by
+    decreasing block maximum, stopping at the first that cannot beat the m-th best (so a walk's
+    hundred ranges cost one pass, and a one-letter prefix reads a few blocks of millions)."""
     total = 0
     n_full = 0
     for i in range(los.shape[0]):
