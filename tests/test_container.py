@@ -145,3 +145,42 @@ def test_the_index_checksum_is_zlibs_crc32_computed_by_isal():
         assert crc32(view, start) == zlib.crc32(view, start)       # chained, as files are checked
     a = np.arange(3 * 5, dtype=np.uint32).reshape(3, 5).T          # a column read whole, as checked()
     assert crc32(memoryview(np.ascontiguousarray(a)).cast("B")) == zlib.crc32(np.ascontiguousarray(a).tobytes())
+
+
+def _resident_kb(path) -> int:
+    """Resident kB of this process's mappings of ``path`` (Linux /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in open("/proc/self/smaps"):
+        head = line.split()
+        if len(head) >= 5 and "-" in head[0] and ":" in head[3]:      # a mapping's first line
+            inside = line.rstrip().endswith(str(path))
+        elif inside and line.startswith("Rss:"):
+            total += int(head[1])
+    return total
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/smaps"), reason="Linux /proc needed")
+def test_a_large_array_is_checked_through_the_file_without_its_pages_resident(tmp_path, monkeypatch):
+    """checked() of an array over READ_CHECK_BYTES reads the file for its CRC: the check finds
+    damage as before, and leaves the mapped column's pages unread (a query then touches the pages
+    it needs: memory after opening proportional to what a query reads, issue #12)."""
+    from wikisearch.index import container as C
+    monkeypatch.setattr(C, "FULL_CHECK_BYTES", 0)
+    p = tmp_path / "big.bin"
+    a = np.arange(4 << 20, dtype=np.uint32)                      # 16 MiB
+    write_container(p, b"TEST", {"a": a, "small": np.arange(10, dtype=np.uint8)})
+    c = Container(p, b"TEST")
+    before = _resident_kb(p)
+    col = c.checked("a")
+    assert _resident_kb(p) - before < 2048                       # the old path made all 16 MiB resident
+    assert col[123456] == 123456
+    assert _resident_kb(p) - before < 4096                       # one read: a few pages, not the column
+    c.close()
+    raw = bytearray(p.read_bytes())
+    raw[len(raw) // 2] ^= 0x10                                   # inside "a"
+    p.write_bytes(bytes(raw))
+    c = Container(p, b"TEST")
+    with pytest.raises(CorruptIndexError, match="array 'a'"):
+        c.checked("a")
+    c.checked("small")
+    c.close()
