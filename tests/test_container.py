@@ -160,8 +160,8 @@ def _resident_kb(path) -> int:
 
 
 @pytest.mark.skipif(not __import__("os").path.exists("/proc/self/smaps"), reason="Linux /proc needed")
-def test_a_large_array_is_checked_through_the_file_without_its_pages_resident(tmp_path, monkeypatch):
-    """checked() of an array over READ_CHECK_BYTES reads the file for its CRC: the check finds
+def test_a_large_array_is_checked_without_its_pages_left_resident(tmp_path, monkeypatch):
+    """checked() of an array over READ_CHECK_BYTES gives its pages back after the CRC: the check finds
     damage as before, and leaves the mapped column's pages unread (a query then touches the pages
     it needs: memory after opening proportional to what a query reads, issue #12)."""
     from wikisearch.index import container as C
@@ -172,7 +172,7 @@ def test_a_large_array_is_checked_through_the_file_without_its_pages_resident(tm
     c = Container(p, b"TEST")
     before = _resident_kb(p)
     col = c.checked("a")
-    assert _resident_kb(p) - before < 2048                       # the old path made all 16 MiB resident
+    assert _resident_kb(p) - before < 2048                       # without the release all 16 MiB stay resident
     assert col[123456] == 123456
     assert _resident_kb(p) - before < 4096                       # one read: a few pages, not the column
     c.close()
