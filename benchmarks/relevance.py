@@ -737,10 +737,15 @@ def main(argv=None) -> int:
     ap.add_argument("--no-dense", action="store_true", help="leave the dense rows out")
     ap.add_argument("--dense-model-out", type=Path,
                     default=ROOT / "wikisearch" / "data" / "rerank-model-dense.json")
+    ap.add_argument("--first-stage", type=Path,
+                    help="BM25F settings in place of tune_rank.json's per fold and RankConfig() (a "
+                         "`tune_mixed.py --heldout` file: 'folds' and 'final'); nothing is written but --out")
     ap.add_argument("--select", choices=sorted(SELECT),
                     help="inner validation of a group of training options on training folds "
                          "(results/relevance-select-GROUP.json), then stop")
     args = ap.parse_args(argv)
+    if args.first_stage is not None and args.train:
+        ap.error("--first-stage measures other settings: the shipped models are not trained on them (no --train)")
     from wikisearch.search.rerank import TreeModel
     from wikisearch.search.searcher import Searcher
     searcher = Searcher(args.index)
@@ -771,6 +776,10 @@ def main(argv=None) -> int:
     prior_cfg = PriorConfig()
     tuned = json.loads((RESULTS / "tune_rank.json").read_text())
     fold_cfg = {int(f["fold"]): RankConfig.from_json(f["config"]) for f in tuned["folds"]}
+    if args.first_stage is not None:    # another first stage's settings (tune_mixed.py --heldout's file)
+        other = json.loads(args.first_stage.read_text())
+        fold_cfg = {int(i): RankConfig.from_json(c) for i, c in other["folds"].items()}
+        default = RankConfig.from_json(other["final"])
     # the first-stage cache is keyed by the index and its priors (the priors runs depend on them)
     key = hashlib.sha256(b"".join(f.read_bytes() for f in (args.index / "manifest.json", args.index / "priors.bin")
                                   if f.exists())).hexdigest()[:12]
@@ -1308,6 +1317,7 @@ def markdown(r: dict) -> str:
     L += session13_notes()
     if r.get("dense"):
         L += session14_notes(r)
+    L += session17_notes(r)
     return "\n".join(L)
 
 
@@ -1615,6 +1625,135 @@ def session14_notes(r: dict) -> list[str]:
          "rerank / rerank+dense, the shipped models, checked by hand this session): 'gas giant planet "
          "with a great red spot' Jupiter 2 / 1, 'the longest river in africa flowing into the "
          "mediterranean' Nile 2 / 1, 'element with the lowest boiling point used in balloons' Helium 1 / 1.", ""]
+    return L
+
+
+#: Session 17's diagnosis of the first stage on the noisy known-item set (a scratch script over the
+#: held-out set, lexical, no prior; not used to choose anything): where the page ranks under the
+#: default settings, and success@1 with one setting changed at a time from RankConfig().
+SESSION17_RANKS = (("1", 309), ("2-3", 85), ("4-10", 58), ("11-100", 34), ("not in the top 100", 14))
+SESSION17_ONE_AT_A_TIME = (("default (k1 8, title 10, title b 0.15, body b 0.5)", 0.618),
+                           ("k1 1.2", 0.904), ("k1 3", 0.814), ("title weight 5", 0.624),
+                           ("title weight 2", 0.628), ("title weight 0", 0.628), ("title b 0.75", 0.618),
+                           ("body b 0.75", 0.626), ("opening weight 1 (5)", 0.596),
+                           ("k1 1.2, body b 0.75", 0.906))
+#: The bound on widening the re-ranker's candidates (session 17, a scratch script over the cached
+#: runs of the noisy set): (the shipped re-ranker's misses, of them the page outside the first
+#: stage's top 100, of those the page in tantivy's top 100).
+SESSION17_UNION_BOUND = (56, 14, 11)
+#: The results files session 17 reads (benchmarks/tune_mixed.py; relevance.py --first-stage).
+TUNE_MIXED = RESULTS / "tune_mixed.json"
+TUNE_MIXED_HELDOUT = RESULTS / "tune_mixed-heldout-mixed.json"
+RELEVANCE_MIXED = RESULTS / "relevance-first-stage-mixed.json"
+
+
+def session17_notes(r: dict) -> list[str]:
+    """Issue 17's descriptive queries: the first stage's k1, a first stage tuned on every training set."""
+    if not TUNE_MIXED.exists() or not TUNE_MIXED_HELDOUT.exists():
+        return []
+    tm = json.loads(TUNE_MIXED.read_text())
+    ho = json.loads(TUNE_MIXED_HELDOUT.read_text())
+    obj = tm["objectives"]
+    fin = ho["final"]
+    L = ["## Session 17: a first stage tuned on every training set (issue 17; nothing shipped changes)", "",
+         "The rerun at the session's start (index built again from the four enwiki-text files, `wikisearch priors` "
+         "with 8e9 total views, peers built again; 28 min at load 3-7) reproduced every held-out figure above "
+         "without the dense rows (196 of them) to the fourth decimal.", "",
+         "### Why the first stage misses descriptive queries with noise words", "",
+         "Noisy known-item set, first stage, text alone (held out: diagnosed, never tuned on). Where the page ranks "
+         "under the default settings: " + ", ".join(f"{k} {v}" for k, v in SESSION17_RANKS)
+         + " (500 queries). Of the 191 misses, the first hit's title holds a query word in 112. Success@1 with "
+         "one setting changed from the default:", "",
+         "| settings | success@1 |", "|---|---|"]
+    L += [f"| {k} | {v:.3f} |" for k, v in SESSION17_ONE_AT_A_TIME]
+    L += ["", "It is k1, not the title's weight: at k1 8 a field-weighted term frequency hardly saturates, so one "
+          "query word that a page repeats (a noise word, or a word many pages share: 'Pub', 'Lobbying', "
+          "'Burkina Faso' above the described page) outweighs a page that holds most of the query's words once "
+          "or twice. Title weight 10 -> 0 moves success@1 by 0.010; k1 8 -> 1.2 by 0.286.", "",
+          "### Inner validation (training queries only)", "",
+          "`python benchmarks/tune_mixed.py --index IDX --rounds 1` (results/tune_mixed.json): `--select`'s "
+          "folds and split (outer fold i, validation fold (i + 1) % 5 of DBpedia-Entity and chunk (i + 1) % 5 "
+          "of the WikiQA train split and of the known-item training half); for each outer fold, tune_rank.py's "
+          "coordinate ascent (its START and SPACE, one round) on the rest of the training queries, with "
+          "objective `dbpedia` (DBpedia-Entity nDCG@10 alone: how the shipped default was tuned), `mixed` (the "
+          "mean of the three sets' nDCG@10) or `shape` (`mixed` with two settings, one for queries of at least "
+          f"{tm['long']} distinct analysed terms and one for shorter ones; {tm['long']} fixed before the run). "
+          "Criterion: the mean of the three sets' validation nDCG@10. First stage, text alone, k 10.", "",
+          "| objective | criterion | DBpedia nDCG@10 | DBpedia success@1 | SemSearch-ES success@1 | WikiQA nDCG@10 | "
+          "WikiQA success@1 | known-item nDCG@10 | known-item success@1 |", "|---|---|---|---|---|---|---|---|---|"]
+    for name in ("dbpedia", "mixed", "shape"):
+        if name not in obj:
+            continue
+        v = obj[name]["inner"]
+        L.append(f"| {name} | {v['criterion']:.4f} | {v['dbpedia']['nDCG@10']:.4f} | {v['dbpedia']['Success@1']:.3f} | "
+                 f"{v['SemSearch-ES']['Success@1']:.3f} | {v['wikiqa']['nDCG@10']:.4f} | {v['wikiqa']['Success@1']:.3f} | "
+                 f"{v['known-item']['nDCG@10']:.4f} | {v['known-item']['Success@1']:.3f} |")
+    gain = obj["mixed"]["inner"]["criterion"] - obj["dbpedia"]["inner"]["criterion"]
+    L += ["", f"- Chosen: `mixed` (+{gain:.4f} over `dbpedia`, above session 10's 0.003 noise line). `shape` is "
+          f"{obj['shape']['inner']['criterion'] - obj['mixed']['inner']['criterion']:+.4f} over `mixed`, under the "
+          "line, and loses more DBpedia-Entity (its long-query settings rank DBpedia's questions too); it would also "
+          "need settings per query other than the index's, which leave the block-max path (blocks.bin's bounds "
+          "hold for the index's own settings only). Not taken.",
+          f"- `mixed`'s settings are nearly the same in every fold: k1 4, title weight 60 (20 in one fold), title b "
+          "0.5, opening 3, heading 0, body b 0.5. Tuned on all training queries (the candidate default, "
+          f"results/tune_mixed-heldout-mixed.json): k1 {fin['k1']:g}; weights "
+          + ", ".join(f"{f} {fin['weights'][f]:g}" for f in ("title", "redirect", "opening", "heading", "body", "reference"))
+          + "; b " + ", ".join(f"{f} {fin['b'][f]:g}" for f in ("title", "opening", "heading", "body")) + ".", "",
+          "### Held out, printed after the choice", "",
+          "`python benchmarks/tune_mixed.py --index IDX --rounds 1 --heldout mixed`: `mixed` tuned per outer fold "
+          "on every training query of it, against the shipped first stage (tune_rank.json's fold settings, two "
+          "rounds, and `RankConfig()`), measured as the tables above measure them:", "",
+          "| set | measure | lexical shipped | lexical mixed | priors shipped | priors mixed |", "|---|---|---|---|---|---|"]
+    h = ho["heldout"]
+    rows = [("dbpedia/all", "DBpedia-Entity"), *((f"dbpedia/{t}", t) for t in TYPES), ("wikiqa", "WikiQA"),
+            ("known-item", "known-item"), ("known-item-noisy", "known-item with noise"),
+            ("discernatron-all", "Discernatron"), ("discernatron-reliable", "Discernatron, reliable")]
+    for key, label in rows:
+        for m in ("nDCG@10", "Success@1") if not key.startswith("disc") else ("nDCG@10", "condensed_nDCG@10"):
+            L.append(f"| {label} | {LABEL.get(m, m.replace('_', ' '))} | {h['shipped'][key + '/lexical'][m]:.4f} | "
+                     f"{h['mixed'][key + '/lexical'][m]:.4f} | {h['shipped'][key + '/priors'][m]:.4f} | "
+                     f"{h['mixed'][key + '/priors'][m]:.4f} |")
+    if RELEVANCE_MIXED.exists():
+        rm = json.loads(RELEVANCE_MIXED.read_text())["sets"]
+        S = r["sets"]
+        pairs = [("DBpedia-Entity nDCG@10", S["dbpedia"]["all"], rm["dbpedia"]["all"], "nDCG@10"),
+                 ("SemSearch-ES success@1", S["dbpedia"]["SemSearch-ES"], rm["dbpedia"]["SemSearch-ES"], "Success@1"),
+                 ("WikiQA success@1", S["wikiqa"]["heldout"], rm["wikiqa"]["heldout"], "Success@1"),
+                 ("known-item success@1", S["known-item"]["heldout"], rm["known-item"]["heldout"], "Success@1"),
+                 ("noisy known-item success@1", S["known-item-noisy"]["heldout"], rm["known-item-noisy"]["heldout"], "Success@1"),
+                 ("Discernatron nDCG@10", S["discernatron"]["all"], rm["discernatron"]["all"], "nDCG@10")]
+        L += ["", "The re-ranker trained the same way on `mixed`'s first stage (`relevance.py --first-stage "
+              "results/tune_mixed-heldout-mixed.json --no-dense`, results/relevance-first-stage-mixed.json; the "
+              "same folds, training parts, LGB_PARAMS and seed), held out, shipped first stage -> `mixed`: "
+              + "; ".join(f"{lab} rerank {a['rerank'][m]:.3f} -> {b['rerank'][m]:.3f} (priors {a['priors'][m]:.3f} -> "
+                          f"{b['priors'][m]:.3f})" for lab, a, b, m in pairs)
+              + f"; tantivy: noisy known-item {S['known-item-noisy']['heldout']['tantivy']['Success@1']:.3f}, "
+              f"WikiQA {S['wikiqa']['heldout']['tantivy']['Success@1']:.3f}."]
+    L += ["", "- What it shows: a first stage tuned on every training set lifts the descriptive sets a lot (the "
+          "default searcher's known-item and noisy known-item success@1) and costs DBpedia-Entity about half a "
+          "point of nDCG@10; held out it also costs WikiQA, which the inner validation said it would gain "
+          "(WikiQA's dev and test questions are not its train split's). It is still a trade between types, "
+          "the thing the issue asks not to make, and k1 4 is a compromise: the noisy set wants k1 near 1.2, "
+          "DBpedia-Entity alone tunes it to 4-12 by fold (8 on all its queries).",
+          "- Not shipped in this session: a new default needs the shipped re-ranker models retrained on its "
+          "first stage (`relevance.py --train`, with the dense rows), `RankConfig()` and "
+          "tests/test_tune_rank_defaults.py tied to the new results file instead of tune_rank.json, the priors' "
+          "scale (`PriorConfig` weights were picked against k1 8's scores) weighed again, and the first-sight "
+          "latency at 1x compared before/after (issue 12), none of which fitted the session's time; and on "
+          "held-out WikiQA it trades the other way. The lead decides; the commands above reproduce all of it.",
+          "- The re-ranker's candidates widened by a plain one-field BM25 top 100 (issue 17's brief, step b) "
+          "was bounded, not built: of the shipped re-ranker's " + f"{SESSION17_UNION_BOUND[0]}" + " misses on the "
+          "noisy set (500 queries), the page is outside the first stage's top 100 for "
+          + f"{SESSION17_UNION_BOUND[1]}" + ", and tantivy's top 100 holds " + f"{SESSION17_UNION_BOUND[2]}"
+          + " of those; so the union could turn at most " + f"{SESSION17_UNION_BOUND[2]}" + " queries (success@1 "
+          + f"{r['sets']['known-item-noisy']['heldout']['rerank']['Success@1']:.3f} -> at most "
+          + f"{r['sets']['known-item-noisy']['heldout']['rerank']['Success@1'] + SESSION17_UNION_BOUND[2] / 500:.3f}"
+          + ", with every one of them put first), still short of tantivy's "
+          + f"{r['sets']['known-item-noisy']['heldout']['tantivy']['Success@1']:.3f}" + "; the other "
+          + f"{SESSION17_UNION_BOUND[0] - SESSION17_UNION_BOUND[1]}" + " misses are orderings inside the top 100, "
+          "which a plain-BM25 feature would have to fix (session 6's `bm25_doc`, one field with k1 1.2 over the "
+          "same candidates, won the inner validation by 0.003 and lost held out). Neither was built for want of "
+          "time.", ""]
     return L
 
 
