@@ -210,6 +210,7 @@ def test_python_dictionary_paths_equal_the_kernels(terms, big, flip):
 def _docs_segment(tmp_path, page_ids, lengths, titles=None, aliases=None, inlinks=None):
     """A one-term segment whose docs.bin holds ``page_ids``, ``lengths`` (uint32[n, 9]), ..."""
     n = len(page_ids)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     w = TermWriter(tmp_path, "bitpacked")
     w.add_many(["t"], np.asarray([0, n]), np.arange(n, dtype=np.int32), np.ones(n, np.uint16), np.ones(n, np.uint32))
     w.close()

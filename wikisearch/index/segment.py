@@ -414,7 +414,7 @@ class SegmentReader:
         out.flags.writeable = False
         if not self._sparse:
             self._lengths = out.T
-        return out.T
+        return out.T if self._sparse else self._lengths
 
     @property
     def inlinks(self) -> np.ndarray:
