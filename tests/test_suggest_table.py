@@ -259,17 +259,20 @@ def _as_format_8(index: Path, out: Path) -> Path:
     return out
 
 
-def test_a_format_8_index_is_still_read_and_answers_the_same(real, tmp_path):
+@pytest.mark.parametrize("which", ["hand", "real"])
+def test_a_format_8_index_is_still_read_and_answers_the_same(which, request, tmp_path):
     """Format 9 narrows docs.bin's and suggest.bin's integer columns; a format 8 index (the same
     columns at full width) is still read, and searches, titles, redirects, title lookups and
-    suggestions (fuzzy too) are the same, score for score."""
+    suggestions (fuzzy too) are the same, score for score. (The hand-made dump has fields all
+    empty, left out of format 9's docs.bin; the real one fills all nine.)"""
+    real = request.getfixturevalue(which)
     old = _as_format_8(real, tmp_path / "old")
     new_r, old_r = IndexReader(real), IndexReader(old)
     d9, d8 = new_r.docs_c, old_r.docs_c
     for name in ("page_id", "title_offsets", "alias_offsets", "alias_title_offsets"):    # (the test can fail)
         assert d9[name].dtype.itemsize < 8 and d8[name].dtype.itemsize == 8, name
     assert new_r.field_lengths.dtype == np.uint16 and old_r.field_lengths.dtype == np.uint32
-    assert len(new_r.length_fields) < 9 and old_r.length_fields == list(range(9))
+    assert (len(new_r.length_fields) < 9) == (which == "hand") and old_r.length_fields == list(range(9))
     assert np.array_equal(new_r.field_lengths, old_r.field_lengths)
     n = new_r.n_docs
     assert new_r.titles() == old_r.titles() and new_r.page_ids.tolist() == old_r.page_ids.tolist()
