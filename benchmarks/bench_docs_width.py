@@ -171,7 +171,7 @@ def main() -> None:
         print(f"  {'array':<26}{'before MB':>12}{'after MB':>12}{'ratio':>8}")
         for k in sorted(set(before) | set(after), key=lambda k: (k == "file", -before.get(k, 0))):
             b, a = before.get(k, 0), after.get(k, 0)
-            print(f"  {k:<26}{b / 1e6:>12.1f}{a / 1e6:>12.1f}{(a / b if b else float('nan')):>8.3f}")
+            print(f"  {k:<26}{b / 1e6:>12.3f}{a / 1e6:>12.3f}{(a / b if b else float('nan')):>8.3f}")
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     if not args.keep:

@@ -259,6 +259,37 @@ def _as_format_8(index: Path, out: Path) -> Path:
     return out
 
 
+def test_suggestions_over_uint32_offsets_are_the_same(real, tmp_path):
+    """suggest.bin's offsets are uint32 once the keys pass 64 KiB (the 30k index and up), viewed
+    as int32 by the Suggester: the same suggestions as over uint64 offsets, ties included
+    (regression: the ties' key length shifted left 31 bits in int32 overflowed, and equally
+    popular entries came in docid order instead of shortest key first)."""
+    from wikisearch.index.container import Container, write_container
+    from wikisearch.index.manifest import MANIFEST, file_checksums
+    from wikisearch.index.publish import resolve_index
+    out = {}
+    for dtype in (np.uint32, np.uint64):
+        idx = tmp_path / np.dtype(dtype).name
+        shutil.copytree(resolve_index(real), idx)
+        c = Container(idx / T.FILE, T.KIND)
+        arrays = {k: np.array(c[k]) for k in c.specs}
+        meta = dict(c.meta)
+        c.close()
+        arrays["suggest_offsets"] = arrays["suggest_offsets"].astype(dtype)
+        write_container(idx / T.FILE, T.KIND, arrays, meta=meta)
+        m = json.loads((idx / MANIFEST).read_text(encoding="utf-8"))
+        m["files"] = file_checksums(idx, list(m["files"]))
+        m["checksum"] = manifest_checksum(m)
+        (idx / MANIFEST).write_text(json.dumps(m), encoding="utf-8")
+        s = Searcher(idx)
+        out[dtype] = [[(str(x), x.docid, x.score) for x in s.suggest(p, 10, fuzzy=fuzzy)]
+                      for p in ("a", "b", "c", "m", "s", "th", "an", "paris", "us r", "anarch", "alzheimer")
+                      for fuzzy in (False, True)]
+        assert s._suggester.offsets.dtype == (np.int32 if dtype == np.uint32 else np.int64)
+    assert out[np.uint32] == out[np.uint64]
+    assert any(len({len(t) for t, _d, _s in row}) > 1 for row in out[np.uint64])      # ties broken by key length
+
+
 @pytest.mark.parametrize("which", ["hand", "real"])
 def test_a_format_8_index_is_still_read_and_answers_the_same(which, request, tmp_path):
     """Format 9 narrows docs.bin's and suggest.bin's integer columns; a format 8 index (the same

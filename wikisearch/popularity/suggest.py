@@ -222,7 +222,8 @@ class Suggester:
 
     def _ties(self, entries: np.ndarray) -> np.ndarray:
         """``_priors_kernels._tie`` of many entries at once."""
-        keylen = np.minimum(self.offsets[entries + 1] - self.offsets[entries], 511)
+        # (int64 before the shift: format 9's offsets may be an int32 view, whose << 31 overflows)
+        keylen = np.minimum(self.offsets[entries + 1].astype(np.int64) - self.offsets[entries], 511)
         return ((self.alias[entries] >= 0).astype(np.int64) << 40) | (keylen << 31) | \
             self.doc[entries].astype(np.int64)
 
