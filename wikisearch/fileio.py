@@ -195,7 +195,9 @@ def signed_offsets(offsets) -> np.ndarray:
         return a.view(np.int64)
     if (a.dtype == np.uint32 or a.dtype == np.int32) and (len(a) == 0 or int(a[-1]) < 2 ** 31):
         return a.view(np.int32)
-    return a.astype(np.int64)
+    out = a.astype(np.int64)
+    out.flags.writeable = a.flags.writeable      # (read-only as a mapped column is: one kernel type)
+    return out
 
 
 def string_at(offsets: np.ndarray, blob: np.ndarray, i: int) -> str:
