@@ -610,6 +610,24 @@ def test_cli_errors_without_an_index(tmp_path):
         assert r.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: "), r.output
 
 
+def test_docs_bin_format_9_worked_example(built):
+    """docs/FORMAT.md's docs.bin example (format 9): every integer column at its narrowest width,
+    the fields all zero left out, the reader's table the same [n, 9] numbers."""
+    from wikisearch.index.container import Container
+    from wikisearch.index.publish import resolve_index
+    c = Container(resolve_index(built) / "docs.bin", b"DOCS")
+    assert c.meta["length_fields"] == [0, 1, 2, 6, 7]
+    assert {name: (c[name].dtype.str, c[name].shape) for name in c.specs if name not in ("title_blob", "alias_blob")} == {
+        "page_id": ("|u1", (7,)), "field_lengths_by_field": ("<u2", (5, 7)), "title_offsets": ("|u1", (8,)),
+        "alias_offsets": ("|u1", (8,)), "alias_title_offsets": ("|u1", (5,)), "inlinks": ("|u1", (7,)),
+        "title_order": ("<i4", (7,)), "title_block_crc": ("<u4", (1,)), "alias_block_crc": ("<u4", (1,))}
+    assert len(c["title_blob"]) == 57 and len(c["alias_blob"]) == 45
+    r = IndexReader(built)
+    fl = r.field_lengths
+    assert fl.shape == (7, 9) and not fl[:, [3, 4, 5, 8]].any() and fl[:, [0, 1, 2, 6, 7]].any(axis=0).all()
+    assert np.array_equal(fl[:, [0, 1, 2, 6, 7]], np.asarray(c["field_lengths_by_field"]).T)
+
+
 def test_format_worked_example(index):
     """The worked example of docs/FORMAT.md's priors.bin section."""
     update_priors(index, [P / "pageviews-20240101-120000.gz"])
@@ -617,7 +635,7 @@ def test_format_worked_example(index):
     p = load_priors(IndexReader(index))
     assert p.pageviews.tolist() == [165, 20, 0, 0, 32, 0, 40] and p.total_views == 757
     assert p.inlinks.tolist() == [5, 2, 1, 1, 1, 1, 0] and round(float(p.scores()[0]), 4) == 1.7396
-    assert p.suggest is None and (index / "suggest.bin").stat().st_size == 724   # the keys: suggest.bin
+    assert p.suggest is None and (index / "suggest.bin").stat().st_size == 660   # the keys: suggest.bin (format 9; 724 in format 8)
     reader = IndexReader(index)
     s = load_suggest_table(reader)
     o = s["suggest_offsets"]

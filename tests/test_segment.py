@@ -203,3 +203,92 @@ def test_python_dictionary_paths_equal_the_kernels(terms, big, flip):
             assert got is not None and want[-1]
         if got is not None:
             assert want[-1] and all(a.dtype == b.dtype and a.tolist() == b.tolist() for a, b in zip(got[:-1], want[:-1]))
+
+
+# --- docs.bin format 9: every integer column at the narrowest width its values need ----------
+
+def _docs_segment(tmp_path, page_ids, lengths, titles=None, aliases=None, inlinks=None):
+    """A one-term segment whose docs.bin holds ``page_ids``, ``lengths`` (uint32[n, 9]), ..."""
+    n = len(page_ids)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    w = TermWriter(tmp_path, "bitpacked")
+    w.add_many(["t"], np.asarray([0, n]), np.arange(n, dtype=np.int32), np.ones(n, np.uint16), np.ones(n, np.uint32))
+    w.close()
+    titles = titles if titles is not None else [f"d{i}" for i in range(n)]
+    write_docs(tmp_path / "docs.bin", DocTable(np.asarray(page_ids, np.int64), titles, np.asarray(lengths, np.uint32),
+                                               aliases or [], None if inlinks is None else np.asarray(inlinks, np.uint32)))
+    return SegmentReader(tmp_path)
+
+
+@pytest.mark.parametrize("top, dtype", [(0, np.uint8), (255, np.uint8), (256, np.uint16), (2**32 - 1, np.uint32),
+                                        (2**32, np.uint64), (-1, np.int64)])
+def test_page_ids_and_inlinks_at_the_narrowest_width(tmp_path, top, dtype):
+    """Page ids (and in-links) are stored at the narrowest unsigned width of their largest value
+    (int64 when one is negative) and read back as the same numbers."""
+    pids = [0, 7, top] if top >= 0 else [5, top, 2**40]
+    links = [0, 3, max(top, 0) % 2**32]
+    r = _docs_segment(tmp_path, pids, np.ones((3, 9), np.uint32), inlinks=links)
+    assert r.page_ids.dtype == dtype and r.page_ids.tolist() == pids
+    assert [r.page_id(d) for d in range(3)] == pids
+    assert r.inlinks.tolist() == links and r.inlinks.dtype == (np.uint8 if max(links) < 256 else
+                                                               np.uint16 if max(links) < 2**16 else np.uint32)
+
+
+@pytest.mark.parametrize("longest, dtype", [(1, np.uint16), (65535, np.uint16), (65536, np.uint32), (2**32 - 1, np.uint32)])
+def test_field_lengths_uint16_unless_one_is_longer(tmp_path, longest, dtype):
+    """Field lengths are uint16 for the whole index unless one is over 65535 (then uint32): two
+    specialisations of the scoring kernels, not one per field."""
+    rng = np.random.default_rng(longest % 1000)
+    lengths = rng.integers(1, 300, (70, 9)).astype(np.uint32)
+    lengths[33, 4] = longest
+    r = _docs_segment(tmp_path, np.arange(70), lengths)
+    assert r.field_lengths.dtype == dtype and r.length_fields == list(range(9))
+    assert r.field_lengths.flags.f_contiguous and np.array_equal(r.field_lengths, lengths)
+
+
+def test_all_zero_fields_are_left_out_and_read_as_zeros(tmp_path):
+    """A field whose every length is 0 (7 of the 9 in plain text) has no row in docs.bin; the
+    reader gives the same [n, 9] table, zeros in its column, once per reader; a segment whose
+    every length is 0, or that has no documents, stores none."""
+    rng = np.random.default_rng(3)
+    lengths = np.zeros((100, 9), np.uint32)
+    lengths[:, 0] = rng.integers(1, 9, 100)
+    lengths[:, 4] = rng.integers(0, 5000, 100)
+    lengths[17, 8] = 1                           # one document's: the field is kept
+    r = _docs_segment(tmp_path / "a", np.arange(100), lengths)
+    assert r.length_fields == [0, 4, 8] and r.docs_c.shape("field_lengths_by_field") == (3, 100)
+    fl = r.field_lengths
+    assert np.array_equal(fl, lengths) and fl.dtype == np.uint16 and fl.flags.f_contiguous
+    assert not fl.flags.writeable and r.field_lengths is fl
+    for f in range(9):                           # the kernels' access: a column of the view
+        assert np.array_equal(fl[:, f], lengths[:, f])
+    sparse = SegmentReader(tmp_path / "a", sparse=True)
+    assert np.array_equal(sparse.field_lengths, lengths)
+    r0 = _docs_segment(tmp_path / "b", np.arange(5), np.zeros((5, 9), np.uint32))
+    assert r0.length_fields == [] and np.array_equal(r0.field_lengths, np.zeros((5, 9)))
+    (tmp_path / "c").mkdir()
+    write_docs(tmp_path / "c" / "docs.bin", DocTable(np.zeros(0, np.int64), [], np.zeros((0, 9), np.uint32)))
+    from wikisearch.index.container import Container
+    c = Container(tmp_path / "c" / "docs.bin", b"DOCS")
+    assert c.meta["length_fields"] == [] and c["field_lengths_by_field"].shape == (0, 0)
+
+
+@pytest.mark.parametrize("n, pad", [(5, 1), (300, 5), (3000, 25)])
+def test_titles_and_redirects_with_narrow_offsets(tmp_path, n, pad):
+    """Title and redirect-title offsets at the width of their blob's size (uint8 to uint32 here),
+    the per-document redirect offsets at that of the redirect count: titles, redirects, the
+    redirect table and a redirect's title as with full-width offsets."""
+    titles = [f"{i:0{pad}d}é" for i in range(n)]
+    aliases = [[f"r{i}-{j}" for j in range(i % 3)] for i in range(n)]
+    r = _docs_segment(tmp_path, np.arange(n), np.ones((n, 9), np.uint32), titles, aliases)
+    d = r.docs_c
+    for name, top in (("title_offsets", len(d["title_blob"])), ("alias_offsets", sum(map(len, aliases))),
+                      ("alias_title_offsets", len(d["alias_blob"]))):
+        assert d[name].dtype == (np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32), name
+        assert int(d[name][-1]) == top
+    assert r.titles() == titles and [r.title(i) for i in range(n)] == titles
+    assert [r.redirects(i) for i in range(n)] == aliases
+    alias_doc, alias_titles = r.alias_table()
+    flat = [(i, a) for i, lst in enumerate(aliases) for a in lst]
+    assert list(zip(alias_doc.tolist(), alias_titles)) == flat
+    assert [r.alias_title(a) for a in range(len(flat))] == [a for _i, a in flat]

@@ -16,6 +16,7 @@ from hypothesis import given, settings, strategies as st
 from wikisearch.build import build_index
 from wikisearch.cli import main
 from wikisearch.errors import CorruptIndexError
+from wikisearch.fileio import narrowest_uint
 from wikisearch.index.manifest import manifest_checksum
 from wikisearch.index.reader import IndexReader
 from wikisearch.index.stats import verify_index
@@ -76,9 +77,11 @@ def _stored(index) -> dict:
 
 
 def _same(got: dict, want: dict) -> None:
+    """The stored table has the oracle's arrays; its offsets at the narrowest width (format 9)."""
     assert set(got) == set(want)
     for name in want:
-        assert got[name].dtype == want[name].dtype and np.array_equal(got[name], want[name]), name
+        dtype = narrowest_uint(int(want[name][-1])) if name == "suggest_offsets" else want[name].dtype
+        assert got[name].dtype == dtype and np.array_equal(got[name], want[name]), name
 
 
 def test_stored_table_is_the_oracle_on_hand_made_titles(hand):
@@ -224,3 +227,96 @@ def test_keys_longer_than_their_titles_grow_the_buffer():
     assert keys == suggest_keys(texts) and len(keys[1]) > 20 and o[-1] > len(blob)
     assert got["order"].tolist() == sorted(range(len(texts)), key=lambda i: keys[i].encode())
     assert got["non_ascii"] == 3
+
+
+def _as_format_8(index: Path, out: Path) -> Path:
+    """A copy of ``index`` as format 8 wrote it: every docs.bin and suggest.bin integer column at
+    its full width (int64 page ids, uint64 offsets, uint32 in-links, uint32 lengths of all nine
+    fields), format_version 8 (the manifest's file checksums and checksum made again)."""
+    from wikisearch.config import N_FIELDS
+    from wikisearch.index.container import Container, write_container
+    from wikisearch.index.manifest import MANIFEST, file_checksums
+    from wikisearch.index.publish import resolve_index
+    from wikisearch.index.segment import LENGTHS
+    shutil.copytree(resolve_index(index), out)
+    wide = {"page_id": np.int64, "title_offsets": np.uint64, "alias_offsets": np.uint64,
+            "alias_title_offsets": np.uint64, "inlinks": np.uint32, "suggest_offsets": np.uint64}
+    for name, kind in (("docs.bin", b"DOCS"), (T.FILE, T.KIND)):
+        c = Container(out / name, kind)
+        arrays = {k: np.array(c[k]).astype(wide.get(k, c[k].dtype)) for k in c.specs}
+        meta = dict(c.meta)
+        c.close()
+        if LENGTHS in arrays:
+            full = np.zeros((N_FIELDS, meta["n_docs"]), np.uint32)
+            full[meta.pop("length_fields")] = arrays[LENGTHS]
+            arrays[LENGTHS] = full
+        write_container(out / name, kind, arrays, meta=meta)
+    m = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    m["format_version"] = 8
+    m["files"] = file_checksums(out, list(m["files"]))
+    m["checksum"] = manifest_checksum(m)
+    (out / MANIFEST).write_text(json.dumps(m), encoding="utf-8")
+    return out
+
+
+def test_suggestions_over_uint32_offsets_are_the_same(real, tmp_path):
+    """suggest.bin's offsets are uint32 once the keys pass 64 KiB (the 30k index and up), viewed
+    as int32 by the Suggester: the same suggestions as over uint64 offsets, ties included
+    (regression: the ties' key length shifted left 31 bits in int32 overflowed, and equally
+    popular entries came in docid order instead of shortest key first)."""
+    from wikisearch.index.container import Container, write_container
+    from wikisearch.index.manifest import MANIFEST, file_checksums
+    from wikisearch.index.publish import resolve_index
+    out = {}
+    for dtype in (np.uint32, np.uint64):
+        idx = tmp_path / np.dtype(dtype).name
+        shutil.copytree(resolve_index(real), idx)
+        c = Container(idx / T.FILE, T.KIND)
+        arrays = {k: np.array(c[k]) for k in c.specs}
+        meta = dict(c.meta)
+        c.close()
+        arrays["suggest_offsets"] = arrays["suggest_offsets"].astype(dtype)
+        write_container(idx / T.FILE, T.KIND, arrays, meta=meta)
+        m = json.loads((idx / MANIFEST).read_text(encoding="utf-8"))
+        m["files"] = file_checksums(idx, list(m["files"]))
+        m["checksum"] = manifest_checksum(m)
+        (idx / MANIFEST).write_text(json.dumps(m), encoding="utf-8")
+        s = Searcher(idx)
+        out[dtype] = [[(str(x), x.docid, x.score) for x in s.suggest(p, 10, fuzzy=fuzzy)]
+                      for p in ("a", "b", "c", "m", "s", "th", "an", "paris", "us r", "anarch", "alzheimer")
+                      for fuzzy in (False, True)]
+        assert s._suggester.offsets.dtype == (np.int32 if dtype == np.uint32 else np.int64)
+    assert out[np.uint32] == out[np.uint64]
+    assert any(len({len(t) for t, _d, _s in row}) > 1 for row in out[np.uint64])      # ties broken by key length
+
+
+@pytest.mark.parametrize("which", ["hand", "real"])
+def test_a_format_8_index_is_still_read_and_answers_the_same(which, request, tmp_path):
+    """Format 9 narrows docs.bin's and suggest.bin's integer columns; a format 8 index (the same
+    columns at full width) is still read, and searches, titles, redirects, title lookups and
+    suggestions (fuzzy too) are the same, score for score. (The hand-made dump has fields all
+    empty, left out of format 9's docs.bin; the real one fills all nine.)"""
+    real = request.getfixturevalue(which)
+    old = _as_format_8(real, tmp_path / "old")
+    new_r, old_r = IndexReader(real), IndexReader(old)
+    d9, d8 = new_r.docs_c, old_r.docs_c
+    for name in ("page_id", "title_offsets", "alias_offsets", "alias_title_offsets"):    # (the test can fail)
+        assert d9[name].dtype.itemsize < 8 and d8[name].dtype.itemsize == 8, name
+    assert new_r.field_lengths.dtype == np.uint16 and old_r.field_lengths.dtype == np.uint32
+    assert (len(new_r.length_fields) < 9) == (which == "hand") and old_r.length_fields == list(range(9))
+    assert np.array_equal(new_r.field_lengths, old_r.field_lengths)
+    n = new_r.n_docs
+    assert new_r.titles() == old_r.titles() and new_r.page_ids.tolist() == old_r.page_ids.tolist()
+    assert [new_r.redirects(d) for d in range(n)] == [old_r.redirects(d) for d in range(n)]
+    assert new_r.inlinks.tolist() == old_r.inlinks.tolist()
+    probes = new_r.titles()[::7] + [a for a in new_r.alias_table()[1][::5]] + ["No such page", "PARIS"]
+    assert new_r.docids_for_titles(probes).tolist() == old_r.docids_for_titles(probes).tolist()
+    a, b = Searcher(new_r), Searcher(old_r)
+    for q in ("anarchism", "paris texas", "route 66", "the history of", "t:paris", "alzheimer disease"):
+        assert [(h.docid, h.page_id, h.score) for h in a.search(q, k=50)] == \
+            [(h.docid, h.page_id, h.score) for h in b.search(q, k=50)], q
+    for p in ("a", "paris", "us r", "anarch", "alzheimer", "lutece", "moskva"):
+        for fuzzy in (False, True):
+            assert [(str(x), x.score) for x in a.suggest(p, 10, fuzzy=fuzzy)] == \
+                [(str(x), x.score) for x in b.suggest(p, 10, fuzzy=fuzzy)], (p, fuzzy)
+    verify_index(old)

@@ -208,7 +208,7 @@ def _doc_columns(readers, alias_table: Path, lo: int, alias_lengths: np.ndarray,
         return make
 
     def lengths(r, at):
-        fl = np.array(r.field_lengths)
+        fl = np.array(r.field_lengths, np.uint32)        # (a block's may be uint16)
         fl[:, slot] = alias_lengths[at:at + r.n_docs]
         return fl
     n = len(alias_lengths)

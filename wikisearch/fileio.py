@@ -161,6 +161,45 @@ def json_safe(text: str) -> str:
     return text.translate(_JSON_CONTROLS)
 
 
+def narrowest_uint(max_value: int):
+    """The narrowest unsigned dtype (uint8/16/32/64) that holds 0..``max_value``: the width of
+    an integer column of format 9 (docs.bin, suggest.bin), decided when it is written.
+
+    >>> [narrowest_uint(v).__name__ for v in (0, 255, 256, 65535, 65536, 2**32 - 1, 2**32)]
+    ['uint8', 'uint8', 'uint16', 'uint16', 'uint32', 'uint32', 'uint64']
+    """
+    import numpy as np
+    v = int(max_value)
+    if v < 0:
+        raise ValueError(f"no unsigned dtype holds {v}")
+    for dt in (np.uint8, np.uint16, np.uint32):
+        if v <= np.iinfo(dt).max:
+            return dt
+    return np.uint64
+
+
+def signed_offsets(offsets) -> np.ndarray:
+    """Offsets (any unsigned width, ascending) as the kernels take them, signed: a uint64 column
+    viewed as int64, a uint32 one viewed as int32 when its last value is below 2**31 (no copy),
+    else (a narrower column, or 2**31 and over) copied to int64. Numba widens int32 arithmetic to
+    int64, where uint64 mixed with int64 would give floats.
+
+    >>> import numpy as np
+    >>> [signed_offsets(np.array(v, dt)).dtype.name for v, dt in
+    ...  (([0, 5], np.uint64), ([0, 5], np.uint32), ([0, 2**31], np.uint32), ([0, 5], np.uint16))]
+    ['int64', 'int32', 'int64', 'int64']
+    """
+    import numpy as np
+    a = np.asarray(offsets)
+    if a.dtype == np.uint64 or a.dtype == np.int64:
+        return a.view(np.int64)
+    if (a.dtype == np.uint32 or a.dtype == np.int32) and (len(a) == 0 or int(a[-1]) < 2 ** 31):
+        return a.view(np.int32)
+    out = a.astype(np.int64)
+    out.flags.writeable = a.flags.writeable      # (read-only as a mapped column is: one kernel type)
+    return out
+
+
 def string_at(offsets: np.ndarray, blob: np.ndarray, i: int) -> str:
     """String ``i`` of a packed table (``blob`` a uint8 array), without unpacking the others.
     (No numpy import or call here: a title's read, several per answer.)"""

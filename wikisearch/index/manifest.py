@@ -33,8 +33,12 @@ from wikisearch.fileio import crc32, sha256_hex
 #: 8: docs.bin keeps the field lengths field by field (``field_lengths_by_field``,
 #:    uint32[fields, n]; search reads one field's lengths of many documents, which then share
 #:    cache lines); a format 5-7 ``docs.bin`` (``field_lengths``, document by document) is still read.
-FORMAT_VERSION = 8
-#: The oldest format this version reads (formats 5-7 differ in their store and docs.bin, still read).
+#: 9: docs.bin's and suggest.bin's integer columns at the narrowest width their values need
+#:    (offsets uint32 under 4 GiB, page ids uint32, field lengths uint16 unless one is over 65535,
+#:    the fields all zero left out: ``length_fields`` in docs.bin's meta); a format 8 index (every
+#:    column at its full width) is still read: the readers take the dtype from the Toc.
+FORMAT_VERSION = 9
+#: The oldest format this version reads (formats 5-8 differ in their store and docs.bin, still read).
 MIN_FORMAT_VERSION = 5
 FORMAT_NAME = "wikisearch-index"
 MANIFEST = "manifest.json"

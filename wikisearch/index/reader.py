@@ -16,7 +16,7 @@ import numpy as np
 
 from wikisearch.analysis.analyzer import Analyzer
 from wikisearch.config import FIELDS, RankConfig
-from wikisearch.fileio import pack_strings
+from wikisearch.fileio import pack_strings, signed_offsets
 from wikisearch.index import _strings_kernels as SK
 from wikisearch.index.blockmax import FILE as BLOCKS_FILE, BlockMaxima
 from wikisearch.errors import CorruptIndexError, IndexNotFoundError
@@ -115,13 +115,13 @@ class IndexReader(SegmentReader):
         key_off, keys = pack_strings(titles)
         if self._title_order is None:   # a binary search reads anywhere: check the arrays whole
             self._title_order = d.checked("title_order")
-        out = SK.find_many(d.checked("title_blob"), np.asarray(d.checked("title_offsets")).view(np.int64),
+        out = SK.find_many(d.checked("title_blob"), signed_offsets(d.checked("title_offsets")),
                            self._title_order, keys, key_off.view(np.int64))
         miss = np.flatnonzero(out < 0)
         if redirects and len(miss) and d.shape("alias_blob")[0]:
             alias_doc, alias_order = self._aliases_sorted()
             mo, mk = pack_strings([titles[i] for i in miss.tolist()])
-            found = SK.find_many(d.checked("alias_blob"), np.asarray(d.checked("alias_title_offsets")).view(np.int64),
+            found = SK.find_many(d.checked("alias_blob"), signed_offsets(d.checked("alias_title_offsets")),
                                  alias_order, mk, mo.view(np.int64))
             ok = found >= 0
             out[miss[ok]] = alias_doc[found[ok]]

@@ -21,16 +21,20 @@ import numpy as np
 
 from wikisearch.config import FIELDS, N_FIELDS
 from wikisearch.errors import CorruptIndexError
-from wikisearch.fileio import crc32, pack_strings, string_at, unpack_strings
+from wikisearch.fileio import crc32, narrowest_uint, pack_strings, string_at, unpack_strings
 from wikisearch.index.codec import get_codec
 from wikisearch.index.container import Container, ContainerWriter, write_container
 from wikisearch.index.store import StoreReader, decode_doc
 from wikisearch.index.strings import StringTable
 from wikisearch.index.termdict import TermDictionary, write_dictionary
 
-#: ``docs.bin``'s field lengths, field by field (uint32[N_FIELDS, n], format 8); formats 5-7
-#: stored them document by document (``field_lengths``, uint32[n, N_FIELDS]), still read.
+#: ``docs.bin``'s field lengths, field by field (format 9: uint16 or uint32[K, n], the K fields
+#: not all zero, listed in the meta's ``length_fields``; format 8: uint32[N_FIELDS, n]); formats
+#: 5-7 stored them document by document (``field_lengths``, uint32[n, N_FIELDS]), still read.
 LENGTHS = "field_lengths_by_field"
+#: The widest field length a uint16 ``LENGTHS`` holds; an index with a longer field stores uint32
+#: (one width per index, so the scoring kernels have two specialisations, not one per field).
+U16_MAX = 65535
 #: Documents per *document block* of ``docs.bin``: the titles and the redirect titles of a block
 #: have one CRC-32, checked before any of them is read from a file too large to check on open.
 DOC_BLOCK = 64
@@ -52,7 +56,25 @@ class DocTable:
         return len(self.titles)
 
 
+def length_layout(maxima) -> tuple[list[int], type]:
+    """(the fields ``LENGTHS`` stores, its dtype) for fields of longest lengths ``maxima``: the
+    fields not all zero, uint16 unless one is longer than ``U16_MAX`` (then uint32)."""
+    maxima = [int(v) for v in maxima]
+    return [f for f, v in enumerate(maxima) if v > 0], (np.uint16 if max(maxima, default=0) <= U16_MAX else np.uint32)
+
+
+def _page_id_dtype(lo: int, hi: int):
+    """The narrowest unsigned dtype of page ids ``lo..hi`` (int64 if one is negative)."""
+    return np.int64 if lo < 0 else narrowest_uint(hi)
+
+
+def _docs_meta(n: int, length_fields: list[int]) -> dict:
+    return {"n_docs": n, "fields": list(FIELDS), "doc_block": DOC_BLOCK, "length_fields": length_fields}
+
+
 def write_docs(path, docs: DocTable) -> None:
+    """``docs.bin`` (format 9): every integer column at the narrowest width its values need
+    (docs/FORMAT.md)."""
     n = len(docs)
     if isinstance(docs.aliases, tuple):          # CSR already (the build's merged table)
         alias_offsets, a_table = docs.aliases
@@ -68,19 +90,24 @@ def write_docs(path, docs: DocTable) -> None:
         t_off, t_blob = docs.titles.packed()
     else:
         t_off, t_blob = pack_strings(docs.titles)
-    inlinks = docs.inlinks if docs.inlinks is not None else np.zeros(n, np.uint32)
+    inlinks = np.asarray(docs.inlinks if docs.inlinks is not None else np.zeros(n, np.uint32), np.uint32)
     extra = {} if docs.title_order is None else {"title_order": np.asarray(docs.title_order, np.int32)}
+    page_ids = np.asarray(docs.page_ids, np.int64)
+    lengths = np.asarray(docs.field_lengths, np.uint32).reshape(n, N_FIELDS)
+    kept, l_dtype = length_layout(lengths.max(axis=0) if n else np.zeros(N_FIELDS, np.uint32))
+    n_alias = len(a_off) - 1
     title_cuts = t_off[::DOC_BLOCK].tolist() + ([int(t_off[-1])] if n % DOC_BLOCK else [])
     alias_cuts = a_off[alias_offsets[::DOC_BLOCK].astype(np.int64)].tolist() + \
         ([int(a_off[-1])] if n % DOC_BLOCK else [])
     write_container(path, b"DOCS", {**extra,
         "title_block_crc": _cut_crcs(t_blob, title_cuts), "alias_block_crc": _cut_crcs(a_blob, alias_cuts),
-        "page_id": np.asarray(docs.page_ids, np.int64),
-        LENGTHS: np.ascontiguousarray(np.asarray(docs.field_lengths, np.uint32).reshape(n, N_FIELDS).T),
-        "title_offsets": t_off, "title_blob": t_blob,
-        "alias_offsets": alias_offsets, "alias_title_offsets": a_off, "alias_blob": a_blob,
-        "inlinks": np.asarray(inlinks, np.uint32),
-    }, meta={"n_docs": n, "fields": list(FIELDS), "doc_block": DOC_BLOCK})
+        "page_id": page_ids.astype(_page_id_dtype(int(page_ids.min(initial=0)), int(page_ids.max(initial=0)))),
+        LENGTHS: np.ascontiguousarray(lengths[:, kept].T, l_dtype),
+        "title_offsets": t_off.astype(narrowest_uint(len(t_blob))), "title_blob": t_blob,
+        "alias_offsets": alias_offsets.astype(narrowest_uint(n_alias)),
+        "alias_title_offsets": a_off.astype(narrowest_uint(len(a_blob))), "alias_blob": a_blob,
+        "inlinks": inlinks.astype(narrowest_uint(int(inlinks.max(initial=0)))),
+    }, meta=_docs_meta(n, kept))
 
 
 @dataclass
@@ -166,29 +193,43 @@ def write_docs_columns(path, cols: DocColumns) -> None:
             yield to[ao], blob
     alias_crc, alias_bytes = _block_crcs(alias_docs(), n)
     n_alias = counted[0]
-    w = ContainerWriter(path, b"DOCS", meta={"n_docs": n, "fields": list(FIELDS), "doc_block": DOC_BLOCK})
+    lo = hi = 0
+    maxima = np.zeros(N_FIELDS, np.int64)
+    for p in cols.page_ids():
+        p = np.asarray(p, np.int64)
+        if len(p):
+            lo, hi = min(lo, int(p.min())), max(hi, int(p.max()))
+    for p in cols.field_lengths():
+        p = np.asarray(p, np.uint32).reshape(-1, N_FIELDS)
+        if len(p):
+            np.maximum(maxima, p.max(axis=0), out=maxima)
+    kept, l_dtype = length_layout(maxima)
+    inlinks = np.asarray(cols.inlinks, np.uint32)
+    w = ContainerWriter(path, b"DOCS", meta=_docs_meta(n, kept))
     if cols.title_order is not None:
         w.add("title_order", np.asarray(cols.title_order, np.int32))
     w.add("title_block_crc", title_crc)
     w.add("alias_block_crc", alias_crc)
-    w.add_chunks("page_id", np.int64, (n,), cols.page_ids)
-    w.add_chunks(LENGTHS, np.uint32, (N_FIELDS, n), _by_field(cols.field_lengths))
-    w.add_chunks("title_offsets", np.uint64, (n + 1,), joined_offsets(lambda: (o for o, _b in _title_pieces(cols))))
+    w.add_chunks("page_id", _page_id_dtype(lo, hi), (n,), cols.page_ids)
+    w.add_chunks(LENGTHS, l_dtype, (len(kept), n), _by_field(cols.field_lengths, kept))
+    w.add_chunks("title_offsets", narrowest_uint(title_bytes), (n + 1,),
+                 joined_offsets(lambda: (o for o, _b in _title_pieces(cols))))
     w.add_chunks("title_blob", np.uint8, (title_bytes,), lambda: (b for _o, b in _title_pieces(cols)))
-    w.add_chunks("alias_offsets", np.uint64, (n + 1,), joined_offsets(lambda: (ao for ao, _t, _b in _alias_pieces(cols))))
-    w.add_chunks("alias_title_offsets", np.uint64, (n_alias + 1,),
+    w.add_chunks("alias_offsets", narrowest_uint(n_alias), (n + 1,),
+                 joined_offsets(lambda: (ao for ao, _t, _b in _alias_pieces(cols))))
+    w.add_chunks("alias_title_offsets", narrowest_uint(alias_bytes), (n_alias + 1,),
                  joined_offsets(lambda: (t for _a, t, _b in _alias_pieces(cols))))
     w.add_chunks("alias_blob", np.uint8, (alias_bytes,), lambda: (b for _a, _t, b in _alias_pieces(cols)))
-    w.add("inlinks", np.asarray(cols.inlinks, np.uint32))
+    w.add("inlinks", inlinks.astype(narrowest_uint(int(inlinks.max(initial=0)))))
     w.close()
 
 
-def _by_field(pieces):
-    """The pieces of field-major field lengths (``LENGTHS``, uint32[N_FIELDS, n]) from those of
-    the document-major table (``pieces()``: uint32[k, N_FIELDS] each): one pass over them per
+def _by_field(pieces, fields):
+    """The pieces of field-major field lengths (``LENGTHS``: the rows of ``fields``) from those
+    of the document-major table (``pieces()``: uint32[k, N_FIELDS] each): one pass over them per
     field."""
     def make():
-        for f in range(N_FIELDS):
+        for f in fields:
             for p in pieces():
                 yield np.ascontiguousarray(np.asarray(p, np.uint32).reshape(-1, N_FIELDS)[:, f])
     return make
@@ -335,6 +376,8 @@ class SegmentReader:
         done = d.verified_all or sparse
         self._title_ok = np.full(n_blocks, done, np.bool_)    # document blocks checked so far
         self._alias_ok = np.full(n_blocks, done, np.bool_)
+        self._sparse = sparse
+        self._lengths = None          # the [n, N_FIELDS] lengths with zero rows, once made
         self._check_shapes()
 
     # per-document columns, read whole by the search kernels: checked on first use when the
@@ -344,13 +387,34 @@ class SegmentReader:
         return self.docs_c.checked("page_id")
 
     @property
+    def length_fields(self) -> list[int]:
+        """The fields whose lengths ``docs.bin`` stores (format 9 leaves out those all zero)."""
+        return list(self.docs_c.meta.get("length_fields", range(N_FIELDS)))
+
+    @property
     def field_lengths(self) -> np.ndarray:
-        """uint32[n, N_FIELDS]: stored field by field (format 8), a view in Fortran order, so
+        """uint16 or uint32[n, N_FIELDS] (format 9: uint16 unless a length is over 65535;
+        formats 5-8: uint32): stored field by field (formats 8-9), a view in Fortran order, so
         that the lengths of one field for many documents share cache lines (what scoring a
-        posting list reads); a format 5-7 ``docs.bin``'s rows (C order)."""
-        if LENGTHS in self.docs_c.specs:
-            return self.docs_c.checked(LENGTHS).T
-        return self.docs_c.checked("field_lengths")
+        posting list reads); a format 5-7 ``docs.bin``'s rows (C order). Where format 9 left
+        out fields all zero, their rows are zeros of a fresh array (allocated untouched: pages
+        never written are never resident) beside a copy of the stored ones, made once per reader
+        (each time for a sparse reader, which keeps nothing)."""
+        d = self.docs_c
+        if LENGTHS not in d.specs:
+            return d.checked("field_lengths")
+        kept = self.length_fields
+        if len(kept) == N_FIELDS:
+            return d.checked(LENGTHS).T
+        if self._lengths is not None:
+            return self._lengths
+        stored = d.checked(LENGTHS)
+        out = np.zeros((N_FIELDS, self.n_docs), stored.dtype)
+        out[kept] = stored
+        out.flags.writeable = False
+        if not self._sparse:
+            self._lengths = out.T
+        return out.T if self._sparse else self._lengths
 
     @property
     def inlinks(self) -> np.ndarray:
@@ -359,8 +423,11 @@ class SegmentReader:
     def _check_shapes(self) -> None:
         m = self.n_docs
         d = self.docs_c
-        lengths = d.shape(LENGTHS)[::-1] if LENGTHS in d.specs else d.shape("field_lengths")
-        for found, expected in ((d.shape("page_id")[0], m), (lengths, (m, N_FIELDS)),
+        if LENGTHS in d.specs:
+            lengths, expected_lengths = d.shape(LENGTHS)[::-1], (m, len(self.length_fields))
+        else:
+            lengths, expected_lengths = d.shape("field_lengths"), (m, N_FIELDS)
+        for found, expected in ((d.shape("page_id")[0], m), (lengths, expected_lengths),
                                 (d.shape("title_block_crc")[0], -(-m // DOC_BLOCK))):
             if found != expected:
                 raise CorruptIndexError(self.docs_c.path, "inconsistent array sizes", expected=expected, found=found)
@@ -467,9 +534,10 @@ class SegmentReader:
     def alias_title(self, a: int) -> str:
         """Redirect title number ``a`` of :meth:`alias_table`."""
         d = self.docs_c
-        # (the offsets are uint64: a Python int would make searchsorted convert all of them, 22 ms
-        # a call at 7M documents, against 3 us for a uint64)
-        docid = int(np.searchsorted(d.checked("alias_offsets"), np.uint64(a), side="right")) - 1
+        # (a Python int would make searchsorted convert all the offsets, 22 ms a call at 7M
+        # documents, against 3 us for a scalar of their own dtype: a < n_aliases fits it)
+        ao = d.checked("alias_offsets")
+        docid = int(np.searchsorted(ao, ao.dtype.type(a), side="right")) - 1
         self._check_doc_block(docid, "alias_blob", self._alias_ok)
         return string_at(d["alias_title_offsets"], d["alias_blob"], a)
 

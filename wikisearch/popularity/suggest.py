@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from wikisearch.fileio import signed_offsets
 from wikisearch.index import _strings_kernels as SK
 from wikisearch.jit import readonly
 from wikisearch.popularity import _priors_kernels as PK
@@ -129,7 +130,7 @@ class Suggester:
         if "suggest_block_max" not in arrays:
             arrays = with_block_max(arrays, self.popularity)
         # read-only whether mapped from priors.bin or built now: one compiled kernel per type
-        self.offsets = readonly(np.asarray(arrays["suggest_offsets"]).view(np.int64))
+        self.offsets = readonly(signed_offsets(arrays["suggest_offsets"]))   # (format 9: uint32 on disk)
         self.blob = readonly(np.asarray(arrays["suggest_blob"]))
         self.doc = readonly(np.asarray(arrays["suggest_doc"]))
         self.alias = readonly(np.asarray(arrays["suggest_alias"]))
@@ -221,7 +222,8 @@ class Suggester:
 
     def _ties(self, entries: np.ndarray) -> np.ndarray:
         """``_priors_kernels._tie`` of many entries at once."""
-        keylen = np.minimum(self.offsets[entries + 1] - self.offsets[entries], 511)
+        # (int64 before the shift: format 9's offsets may be an int32 view, whose << 31 overflows)
+        keylen = np.minimum(self.offsets[entries + 1].astype(np.int64) - self.offsets[entries], 511)
         return ((self.alias[entries] >= 0).astype(np.int64) << 40) | (keylen << 31) | \
             self.doc[entries].astype(np.int64)
 

@@ -26,6 +26,7 @@ import numpy as np
 from wikisearch.errors import CorruptIndexError
 from wikisearch.index import _strings_kernels as SK
 from wikisearch.index.container import Container, ContainerWriter
+from wikisearch.fileio import narrowest_uint
 from wikisearch.index.segment import joined_offsets
 from wikisearch.popularity.keys import suggest_key, suggest_keys
 
@@ -217,7 +218,10 @@ def write_suggest_table(path, docs_path) -> dict:
     meta = {"n_docs": n, "n_aliases": n_alias, "entries": m, "key_rules": KEY_RULES,
             "unicode": unicodedata.unidata_version}
     w = ContainerWriter(path, KIND, meta=meta)
-    w.add_chunks("suggest_offsets", np.uint64, (m + 1,), joined_offsets(lambda: (o for o, _b in gathered())))
+    # (format 9: the offsets at the width the keys' bytes need; suggest_doc and suggest_alias
+    # stay int32: a document or redirect number needs more than 16 bits past 65,536 of them, and
+    # suggest_alias is -1 for a title)
+    w.add_chunks("suggest_offsets", narrowest_uint(size), (m + 1,), joined_offsets(lambda: (o for o, _b in gathered())))
     w.add_chunks("suggest_blob", np.uint8, (size,), lambda: (b for _o, b in gathered()))
     w.add_chunks("suggest_doc", np.int32, (m,), docs)
     w.add_chunks("suggest_alias", np.int32, (m,), aliases)
