@@ -77,12 +77,71 @@ def workload(work: Path) -> None:
     StringTable.from_arrays(t.offsets, t.blob).take([2, 0])
     again = Searcher(idx)                        # spelling.bin read back (read-only arrays)
     again.search("berlinn furnitur", correct=True)
+    # The column types a larger or older index gives the kernels and the sample's narrow columns
+    # do not (format 9 writes each column at the narrowest width its values need): uint32 offsets
+    # (read as int32 views: any index with over 64 KiB of titles) and uint32 field lengths of all
+    # nine fields (format 8 indexes, and format 9's fallback for a field over 65,535 tokens).
+    wide = _wide_copy(Path(idx), work / "idx-wide")
+    update_priors(wide)
+    for cache in (SCORED_CACHE_POSTINGS, 0):
+        w = Searcher(wide, cache_postings=cache)
+        w.warmup()
+        for q in QUERIES:
+            for rank in (None, RankConfig(k1=1.0), RankConfig(model="tfidf")):
+                for priors in (None, False):
+                    for k in (1, 10, 100):
+                        try:
+                            w.search(q, k=k, rank=rank, priors=priors).total_matches
+                        except wikisearch.WikisearchError:
+                            pass
+    w.search("swedish furniture", k=10, snippets=True, correct=True).to_json()
+    for prefix in ("a", "ber", "angela m", "angla merk", "brelin"):
+        w.suggest(prefix)
+        w.suggest(prefix, fuzzy=False)
+    w.doc("Berlin").fields
+    w.reader.docids_for_titles(["Berlin", "Nowhere"])
     r = s.reader
     for term in ("berlin", "merkel", "zzzz"):
         o = r.term_ordinal(term)
         if o >= 0:
             r.postings(o)
     r.terms.lower_bound("ber")
+
+
+def _wide_copy(index: Path, out: Path) -> Path:
+    """A copy of ``index`` whose docs.bin and suggest.bin offsets are uint32 and whose field
+    lengths are uint32 for all nine fields (the manifest's checksums made again; priors.bin, made
+    for the original's checksum, left out: the caller makes it again)."""
+    import json
+    import shutil
+    import numpy as np
+    from wikisearch.config import N_FIELDS
+    from wikisearch.index.container import Container, write_container
+    from wikisearch.index.manifest import MANIFEST, file_checksums, manifest_checksum
+    from wikisearch.index.publish import resolve_index
+    from wikisearch.index.segment import LENGTHS
+    from wikisearch.popularity import suggest_table as T
+    shutil.copytree(resolve_index(index), out, ignore=shutil.ignore_patterns("priors.bin"))
+    wide = {"title_offsets": np.uint32, "alias_offsets": np.uint32, "alias_title_offsets": np.uint32,
+            "suggest_offsets": np.uint32}
+    for name, kind in (("docs.bin", b"DOCS"), (T.FILE, T.KIND)):
+        if not (out / name).exists():
+            continue
+        c = Container(out / name, kind)
+        arrays = {k: np.array(c[k]).astype(wide.get(k, c[k].dtype)) for k in c.specs}
+        meta = dict(c.meta)
+        c.close()
+        if LENGTHS in arrays:
+            full = np.zeros((N_FIELDS, meta["n_docs"]), np.uint32)
+            full[meta.get("length_fields", list(range(N_FIELDS)))] = arrays[LENGTHS]
+            arrays[LENGTHS] = full
+            meta["length_fields"] = list(range(N_FIELDS))
+        write_container(out / name, kind, arrays, meta=meta)
+    m = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    m["files"] = file_checksums(out, list(m["files"]))
+    m["checksum"] = manifest_checksum(m)
+    (out / MANIFEST).write_text(json.dumps(m), encoding="utf-8")
+    return out
 
 
 def profile() -> None:
