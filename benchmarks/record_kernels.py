@@ -40,17 +40,7 @@ def workload(work: Path) -> None:
     build_index([wikisearch.sample_dump()], str(work / "idx-varbyte"), workers=1, codec="varbyte")
     update_priors(idx)
     for cache in (SCORED_CACHE_POSTINGS, 0):
-        s = Searcher(idx, cache_postings=cache)
-        s.warmup()
-        for q in QUERIES:
-            for rank in (None, RankConfig(k1=1.0), RankConfig(model="tfidf")):
-                for priors in (None, False):
-                    for k in (1, 10, 100):
-                        try:
-                            r = s.search(q, k=k, rank=rank, priors=priors)
-                            r.total_matches
-                        except wikisearch.WikisearchError:
-                            pass
+        s = _search_every_way(Searcher(idx, cache_postings=cache))
         for q in ("swedish furniture", '"angela merkel"', "angla merkel", "berlinn wal"):
             s.search(q, k=10, snippets=True, correct=True).to_json()   # snippets, matched via, did you mean
         s.spelling().correct_many(["berlinn", "furnitur"])
@@ -81,19 +71,10 @@ def workload(work: Path) -> None:
     # do not (format 9 writes each column at the narrowest width its values need): uint32 offsets
     # (read as int32 views: any index with over 64 KiB of titles) and uint32 field lengths of all
     # nine fields (format 8 indexes, and format 9's fallback for a field over 65,535 tokens).
-    wide = _wide_copy(Path(idx), work / "idx-wide")
+    wide = widened_copy(Path(idx), work / "idx-wide", OFFSETS_32)
     update_priors(wide)
     for cache in (SCORED_CACHE_POSTINGS, 0):
-        w = Searcher(wide, cache_postings=cache)
-        w.warmup()
-        for q in QUERIES:
-            for rank in (None, RankConfig(k1=1.0), RankConfig(model="tfidf")):
-                for priors in (None, False):
-                    for k in (1, 10, 100):
-                        try:
-                            w.search(q, k=k, rank=rank, priors=priors).total_matches
-                        except wikisearch.WikisearchError:
-                            pass
+        w = _search_every_way(Searcher(wide, cache_postings=cache))
     w.search("swedish furniture", k=10, snippets=True, correct=True).to_json()
     for prefix in ("a", "ber", "angela m", "angla merk", "brelin"):
         w.suggest(prefix)
@@ -108,10 +89,34 @@ def workload(work: Path) -> None:
     r.terms.lower_bound("ber")
 
 
-def _wide_copy(index: Path, out: Path) -> Path:
-    """A copy of ``index`` whose docs.bin and suggest.bin offsets are uint32 and whose field
-    lengths are uint32 for all nine fields (the manifest's checksums made again; priors.bin, made
-    for the original's checksum, left out: the caller makes it again)."""
+#: uint32 offsets in docs.bin and suggest.bin (read as int32 views, as a larger index's are).
+OFFSETS_32 = {"title_offsets": "uint32", "alias_offsets": "uint32", "alias_title_offsets": "uint32",
+              "suggest_offsets": "uint32"}
+
+
+def _search_every_way(s):
+    """Warm ``s`` up and run every query of :data:`QUERIES` under each ranking, prior and k."""
+    import wikisearch
+    from wikisearch.config import RankConfig
+    s.warmup()
+    for q in QUERIES:
+        for rank in (None, RankConfig(k1=1.0), RankConfig(model="tfidf")):
+            for priors in (None, False):
+                for k in (1, 10, 100):
+                    try:
+                        s.search(q, k=k, rank=rank, priors=priors).total_matches
+                    except wikisearch.WikisearchError:
+                        pass
+    return s
+
+
+def widened_copy(index: Path, out: Path, widths: dict, *, format_version: int | None = None) -> Path:
+    """A copy of ``index`` whose docs.bin and suggest.bin columns named in ``widths`` have the
+    dtypes given there and whose field lengths are uint32 for all nine fields; with
+    ``format_version`` < 9, the manifest says that version and docs.bin's meta has no
+    ``length_fields`` (as format 8 wrote it). The manifest's checksums are made again; priors.bin,
+    made for the original's checksum, is left out (the caller makes it again if it needs it).
+    tests/test_suggest_table.py makes its format 8 index with this."""
     import json
     import shutil
     import numpy as np
@@ -121,23 +126,25 @@ def _wide_copy(index: Path, out: Path) -> Path:
     from wikisearch.index.publish import resolve_index
     from wikisearch.index.segment import LENGTHS
     from wikisearch.popularity import suggest_table as T
+    old = format_version is not None and format_version < 9
     shutil.copytree(resolve_index(index), out, ignore=shutil.ignore_patterns("priors.bin"))
-    wide = {"title_offsets": np.uint32, "alias_offsets": np.uint32, "alias_title_offsets": np.uint32,
-            "suggest_offsets": np.uint32}
     for name, kind in (("docs.bin", b"DOCS"), (T.FILE, T.KIND)):
         if not (out / name).exists():
             continue
         c = Container(out / name, kind)
-        arrays = {k: np.array(c[k]).astype(wide.get(k, c[k].dtype)) for k in c.specs}
+        arrays = {k: np.array(c[k]).astype(widths.get(k, c[k].dtype)) for k in c.specs}
         meta = dict(c.meta)
         c.close()
         if LENGTHS in arrays:
             full = np.zeros((N_FIELDS, meta["n_docs"]), np.uint32)
-            full[meta.get("length_fields", list(range(N_FIELDS)))] = arrays[LENGTHS]
+            full[meta.pop("length_fields", list(range(N_FIELDS)))] = arrays[LENGTHS]
             arrays[LENGTHS] = full
-            meta["length_fields"] = list(range(N_FIELDS))
+            if not old:
+                meta["length_fields"] = list(range(N_FIELDS))
         write_container(out / name, kind, arrays, meta=meta)
     m = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    if format_version is not None:
+        m["format_version"] = format_version
     m["files"] = file_checksums(out, list(m["files"]))
     m["checksum"] = manifest_checksum(m)
     (out / MANIFEST).write_text(json.dumps(m), encoding="utf-8")

@@ -233,30 +233,14 @@ def _as_format_8(index: Path, out: Path) -> Path:
     """A copy of ``index`` as format 8 wrote it: every docs.bin and suggest.bin integer column at
     its full width (int64 page ids, uint64 offsets, uint32 in-links, uint32 lengths of all nine
     fields), format_version 8 (the manifest's file checksums and checksum made again)."""
-    from wikisearch.config import N_FIELDS
-    from wikisearch.index.container import Container, write_container
-    from wikisearch.index.manifest import MANIFEST, file_checksums
-    from wikisearch.index.publish import resolve_index
-    from wikisearch.index.segment import LENGTHS
-    shutil.copytree(resolve_index(index), out)
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "record_kernels", Path(__file__).resolve().parents[1] / "benchmarks" / "record_kernels.py")
+    rk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rk)
     wide = {"page_id": np.int64, "title_offsets": np.uint64, "alias_offsets": np.uint64,
             "alias_title_offsets": np.uint64, "inlinks": np.uint32, "suggest_offsets": np.uint64}
-    for name, kind in (("docs.bin", b"DOCS"), (T.FILE, T.KIND)):
-        c = Container(out / name, kind)
-        arrays = {k: np.array(c[k]).astype(wide.get(k, c[k].dtype)) for k in c.specs}
-        meta = dict(c.meta)
-        c.close()
-        if LENGTHS in arrays:
-            full = np.zeros((N_FIELDS, meta["n_docs"]), np.uint32)
-            full[meta.pop("length_fields")] = arrays[LENGTHS]
-            arrays[LENGTHS] = full
-        write_container(out / name, kind, arrays, meta=meta)
-    m = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    m["format_version"] = 8
-    m["files"] = file_checksums(out, list(m["files"]))
-    m["checksum"] = manifest_checksum(m)
-    (out / MANIFEST).write_text(json.dumps(m), encoding="utf-8")
-    return out
+    return rk.widened_copy(index, out, wide, format_version=8)
 
 
 def test_suggestions_over_uint32_offsets_are_the_same(real, tmp_path):
