@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from relevance import TYPES, dbpedia_set, known_item_set, wikiqa_set  # noqa: E402
-from tune_rank import SPACE, START, apply  # noqa: E402
+from tune_rank import START, climb  # noqa: E402
 
 from wikisearch.config import RankConfig  # noqa: E402
 
@@ -103,19 +103,7 @@ def weights(parts: dict, keep=None) -> list:
 
 def ascend(scorer, weighted: list, rounds: int) -> RankConfig:
     """tune_rank.py's coordinate ascent, on ``objective`` over ``weighted``."""
-    best = START
-    best_score = objective(scorer, best, weighted)
-    for _ in range(rounds):
-        improved = False
-        for name, _f, _k, values in SPACE:
-            for v in values:
-                cand = apply(best, name, v)
-                s = objective(scorer, cand, weighted)
-                if s > best_score + 1e-4:
-                    best, best_score, improved = cand, s, True
-        if not improved:
-            break
-    return best
+    return climb(lambda cfg: objective(scorer, cfg, weighted), START, rounds)
 
 
 def main(argv=None) -> int:

@@ -111,21 +111,29 @@ def score(searcher, queries, qrels, qids, cfg, cache) -> float:
     return cache[key]
 
 
-def ascend(searcher, queries, qrels, qids, start: RankConfig, rounds: int, cache, log) -> RankConfig:
+def climb(objective, start: RankConfig, rounds: int, log=None) -> RankConfig:
+    """Coordinate ascent over :data:`SPACE` from ``start``: each setting in turn takes the value
+    that raises ``objective(cfg)`` by more than 1e-4, for up to ``rounds`` rounds (fewer when a
+    round changes nothing)."""
     best = start
-    best_score = score(searcher, queries, qrels, qids, best, cache)
+    best_score = objective(best)
     for r in range(rounds):
         improved = False
         for name, _, _, values in SPACE:
             for v in values:
                 cand = apply(best, name, v)
-                s = score(searcher, queries, qrels, qids, cand, cache)
+                s = objective(cand)
                 if s > best_score + 1e-4:
                     best, best_score, improved = cand, s, True
-            log(f"  round {r} {name}: {best_score:.4f}")
+            if log is not None:
+                log(f"  round {r} {name}: {best_score:.4f}")
         if not improved:
             break
     return best
+
+
+def ascend(searcher, queries, qrels, qids, start: RankConfig, rounds: int, cache, log) -> RankConfig:
+    return climb(lambda cfg: score(searcher, queries, qrels, qids, cfg, cache), start, rounds, log)
 
 
 # --- query sets nobody tunes on ----------------------------------------------------------------------

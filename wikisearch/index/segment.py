@@ -412,9 +412,10 @@ class SegmentReader:
         out = np.zeros((N_FIELDS, self.n_docs), stored.dtype)
         out[kept] = stored
         out.flags.writeable = False
+        lengths = out.T
         if not self._sparse:
-            self._lengths = out.T
-        return out.T if self._sparse else self._lengths
+            self._lengths = lengths
+        return lengths
 
     @property
     def inlinks(self) -> np.ndarray:
