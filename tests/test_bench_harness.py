@@ -117,3 +117,21 @@ def test_run_all_end_to_end_on_a_tiny_corpus(tmp_path):
     assert "| bm25s |" in md and "| wikisearch |" in md and "200docs-x1" in md
     for png in ("200docs-x1-latency.png", "200docs-x1-bars.png"):
         assert (tmp_path / "out" / "plots" / png).stat().st_size > 1000
+
+
+def test_a_child_process_peak_memory_is_its_own_not_the_harness(tmp_path):
+    """Linux keeps a process's peak RSS across exec, so wait4's ru_maxrss of a child is at least what
+    the harness held when it started it; the measured peak must be the child's own (VmHWM)."""
+    require_import("psutil")
+    require_import("tantivy")
+    import numpy as np
+    from peers.measure import run_child
+
+    held = np.ones(300 * 2**20 // 8)          # 300 MB resident in this process while the child runs
+    job = {"engine": "tantivy", "module": "peers.run_tantivy", "opts": {}}
+    res = run_child("probe", job, tmp_path, timeout=120)
+    assert res.ok, res.error
+    assert res.ru_maxrss_mb >= 300            # the inherited figure, kept beside it
+    assert 0 < res.peak_rss_mb < 200          # a Python that imported one module
+    assert res.peak_tree_rss_mb >= res.peak_rss_mb
+    del held

@@ -148,10 +148,27 @@ def phase_query(job: dict) -> dict:
 PHASES = {"probe": phase_probe, "build": phase_build, "cold": phase_cold, "query": phase_query}
 
 
+def vm_hwm_mb() -> float | None:
+    """This process's own peak resident set (``VmHWM``), or None where /proc has none.
+
+    Not ``ru_maxrss``: Linux carries a process's peak across exec, so a child's ``ru_maxrss`` is at
+    least what its parent held when it forked (the harness's own size), while ``VmHWM`` belongs to
+    the address space exec made."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def main(argv: list[str]) -> int:
     phase, job_path, result_path = argv
     job = json.loads(Path(job_path).read_text())
     result = PHASES[phase](job)
+    result["vm_hwm_mb"] = vm_hwm_mb()
     Path(result_path).write_text(json.dumps(result))
     sys.stdout.flush()
     sys.stderr.flush()

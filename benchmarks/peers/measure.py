@@ -1,7 +1,10 @@
 """Running a phase in a child process and measuring it: wall time, peak RSS, index bytes, machine.
 
-Peak memory comes two ways. ``peak_rss_mb`` is the child's ``ru_maxrss`` from ``wait4`` (the largest
-resident set of the child or any descendant it waited for: exact, but one process at a time).
+Peak memory comes two ways. ``peak_rss_mb`` is the child's own peak resident set (``VmHWM``, which
+the child reports as it finishes: exact, one process). Not the ``ru_maxrss`` of ``wait4``
+(``ru_maxrss_mb``, kept beside it): Linux carries a process's peak across exec, so that figure is
+never below what this harness held when it started the child (measured: a 14 MB child of a 427 MB
+parent reports 427 MB), which made every small query process look as large as the harness.
 ``peak_tree_rss_mb`` samples the summed RSS of the child and all its descendants every 20 ms (what a
 multi-process build such as ``wikisearch --workers 2`` really holds; may miss very short peaks).
 """
@@ -35,6 +38,7 @@ class ChildResult:
     ready_s: float | None = None      # parent clock from spawn to the child's READY line
     peak_rss_mb: float = 0.0
     peak_tree_rss_mb: float = 0.0
+    ru_maxrss_mb: float = 0.0         # wait4's figure: at least the harness's own size (see above)
     error: str | None = None
     timed_out: bool = False
     cpu_s: float | None = None        # user + system CPU of the child (and what it waited for)
@@ -117,6 +121,7 @@ def run_child(phase: str, job: dict, work: Path, timeout: float, threads: int = 
         timer.cancel()
         tree_peak = sampler.stop()
     res = ChildResult(ok=False, wall_s=wall, ready_s=ready_s, peak_rss_mb=usage.ru_maxrss / 1024,
+                      ru_maxrss_mb=usage.ru_maxrss / 1024,
                       peak_tree_rss_mb=max(tree_peak, usage.ru_maxrss * 1024) / 2**20,
                       timed_out=timed_out.is_set(), cpu_s=usage.ru_utime + usage.ru_stime)
     if res.timed_out:
@@ -125,6 +130,10 @@ def run_child(phase: str, job: dict, work: Path, timeout: float, threads: int = 
         res.error = _last_error(log_path) or f"exit status {proc.returncode}"
     else:
         res.ok, res.result = True, json.loads(result_path.read_text())
+        own = res.result.get("vm_hwm_mb")
+        if own is not None:
+            res.peak_rss_mb = own
+            res.peak_tree_rss_mb = max(tree_peak / 2**20, own)
     return res
 
 
