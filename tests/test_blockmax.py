@@ -90,12 +90,18 @@ def test_blocks_bin_by_hand(index):
                     per[f] = int(tfs[j])
                     j += 1
             scores.append(_pre_score(r, rank, d, per))
+        pos, last, bounds = m.list_blocks(g0, g1)
         for b in range(g1 - g0):
             chunk = scores[b * 128:(b + 1) * 128]
-            assert int(m.last[g0 + b]) == int(docids[min(n, (b + 1) * 128) - 1])
-            bound = float(m.bound[g0 + b])
-            assert bound >= max(chunk) and bound - max(chunk) <= max(chunk) * 2.0 ** -23
-        assert int(m.pos[g0]) > 0 and list(m.pos[g0:g1]) == sorted(m.pos[g0:g1])
+            assert int(last[b]) == int(docids[min(n, (b + 1) * 128) - 1])
+            bound = float(bounds[b])
+            # format 10: the least entry of the table that is at least the float32 bound (rounded
+            # up from the exact maximum: within 2^-23 of it)
+            code = int(m.bound_code[g0 + b])
+            assert bound >= max(chunk) and bound == float(m.table[code])
+            assert code == 0 or float(m.table[code - 1]) < max(chunk) * (1 + 2.0 ** -22)
+        assert int(pos[0]) > 0 and list(pos) == sorted(pos)
+        assert np.array_equal(pos, m.pos[g0:g1]) and np.array_equal(bounds, m.bound[g0:g1])
     assert r.doc_freq(int(m.terms[0])) > 128
 
 
@@ -371,3 +377,44 @@ def test_format_example():
         np.ones(len(FIELDS)), np.zeros(len(FIELDS)), np.ones(len(FIELDS)), 1.0, 0)
     assert ok and len(data) == 82 and boff.tolist() == [0, 3]
     assert pos.tolist() == [1, 35, 69] and last.tolist() == [381, 765, 897] and bound.tolist() == [0.5] * 3
+
+
+def test_bound_codes_round_up_and_steps_sum_back():
+    """blocks.bin format 10: the bound table is the bounds at ranks (k + 1) B / 256 - 1 (all of
+    them when there are at most 256 distinct), each code the least entry at least its bound;
+    the pos steps of each list sum back to its pos."""
+    from wikisearch.index.blockmax import bound_codes, bound_table, pos_steps
+    rng = np.random.default_rng(5)
+    for bound in (rng.random(5000).astype(np.float32), np.float32([0.5, 0.25, 0.5]),
+                  rng.choice(np.float32([0.1, 0.2, 0.7]), 1000), np.zeros(0, np.float32)):
+        table = bound_table(bound)
+        s = np.sort(bound)
+        if len(np.unique(bound)) <= 256:
+            assert np.array_equal(table, np.unique(bound))
+        else:
+            assert table.tolist() == sorted(set(s[(np.arange(1, 257) * len(s)) // 256 - 1].tolist()))
+        codes = bound_codes(bound, table)
+        for b, c in zip(bound.tolist(), codes.tolist()):
+            assert table[c] >= b and (c == 0 or table[c - 1] < b)
+    pos = np.array([3, 40, 90, 1, 30, 70, 120])
+    offs = np.array([0, 3, 7])
+    steps = pos_steps(pos, offs)
+    assert steps.tolist() == [3, 37, 50, 1, 29, 40, 50]
+    assert [np.cumsum(steps[a:z]).tolist() for a, z in zip(offs[:-1], offs[1:])] == [[3, 40, 90], [1, 30, 70, 120]]
+
+
+def test_format_9_blocks_bin_is_still_read(tmp_path, index):
+    """A blocks.bin of format 3-9 (``pos`` uint32, ``bound`` float32) gives its own numbers."""
+    from wikisearch.index.blockmax import BlockMaxima, KIND
+    from wikisearch.index.container import write_container
+    m = IndexReader(index).block_maxima
+    rng = np.random.default_rng(1)
+    bound = rng.random(len(m.last)).astype(np.float32)
+    write_container(tmp_path / "blocks.bin", KIND, {"term": m.terms, "block_offsets": m.offsets,
+                    "pos": m.pos.astype(np.uint32), "last": m.last, "bound": bound},
+                    meta={"block": 128, "rank": m.rank, "n_lists": len(m.terms)})
+    old = BlockMaxima(tmp_path / "blocks.bin")
+    assert not old.coded and np.array_equal(old.bound, bound) and np.array_equal(old.pos, m.pos)
+    g0, g1 = int(m.offsets[1]), int(m.offsets[2])
+    p, la, bo = old.list_blocks(g0, g1)
+    assert np.array_equal(p, m.pos[g0:g1]) and np.array_equal(la, m.last[g0:g1]) and np.array_equal(bo, bound[g0:g1])

@@ -282,7 +282,7 @@ def test_titles_and_redirects_with_narrow_offsets(tmp_path, n, pad):
     aliases = [[f"r{i}-{j}" for j in range(i % 3)] for i in range(n)]
     r = _docs_segment(tmp_path, np.arange(n), np.ones((n, 9), np.uint32), titles, aliases)
     d = r.docs_c
-    for name, top in (("title_offsets", len(d["title_blob"])), ("alias_offsets", sum(map(len, aliases))),
+    for name, top in (("title_offsets", len(d["title_codes"])), ("alias_offsets", sum(map(len, aliases))),
                       ("alias_title_offsets", len(d["alias_blob"]))):
         assert d[name].dtype == (np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32), name
         assert int(d[name][-1]) == top

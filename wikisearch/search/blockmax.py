@@ -144,7 +144,7 @@ class BlockMaxSearch:
                 self._corrupt(o)
         else:
             g0, g1 = found
-            p, la, bo = m.pos[g0:g1], m.last[g0:g1], m.bound[g0:g1]
+            p, la, bo = m.list_blocks(g0, g1)
         got = (e.start, e.length, e.df, idf_of(r.n_docs, e.df, rank.model), np.asarray(p, np.int64), np.asarray(la, np.int32),
                np.asarray(bo, np.float32))
         if self._kept + len(p) > _BLOCKS_KEPT:    # bounded: start over
