@@ -95,11 +95,12 @@ def test_blocks_bin_by_hand(index):
             chunk = scores[b * 128:(b + 1) * 128]
             assert int(last[b]) == int(docids[min(n, (b + 1) * 128) - 1])
             bound = float(bounds[b])
-            # format 10: the least entry of the table that is at least the float32 bound (rounded
-            # up from the exact maximum: within 2^-23 of it)
+            # format 10: the least code whose bound (1/255 steps of the list's largest) is at least
+            # the float32 bound (rounded up from the exact maximum: within 2^-23 of it)
             code = int(m.bound_code[g0 + b])
-            assert bound >= max(chunk) and bound == float(m.table[code])
-            assert code == 0 or float(m.table[code - 1]) < max(chunk) * (1 + 2.0 ** -22)
+            step = float(m.list_bound[i]) / 255
+            assert bound >= max(chunk) and abs(bound - code * step) <= bound * 2.0 ** -23
+            assert code == 0 or (code - 1) * step < max(chunk) * (1 + 2.0 ** -22)
         assert int(pos[0]) > 0 and list(pos) == sorted(pos)
         assert np.array_equal(pos, m.pos[g0:g1]) and np.array_equal(bounds, m.bound[g0:g1])
     assert r.doc_freq(int(m.terms[0])) > 128
@@ -380,22 +381,24 @@ def test_format_example():
 
 
 def test_bound_codes_round_up_and_steps_sum_back():
-    """blocks.bin format 10: the bound table is the bounds at ranks (k + 1) B / 256 - 1 (all of
-    them when there are at most 256 distinct), each code the least entry at least its bound;
-    the pos steps of each list sum back to its pos."""
-    from wikisearch.index.blockmax import bound_codes, bound_table, pos_steps
+    """blocks.bin format 10: each bound is the least code c whose float32(c M / 255) is at least
+    it (M: its list's largest bound, whose code is 255); the pos steps of each list sum back to
+    its pos."""
+    from wikisearch.index.blockmax import bound_codes, decode_bounds, pos_steps
     rng = np.random.default_rng(5)
-    for bound in (rng.random(5000).astype(np.float32), np.float32([0.5, 0.25, 0.5]),
-                  rng.choice(np.float32([0.1, 0.2, 0.7]), 1000), np.zeros(0, np.float32)):
-        table = bound_table(bound)
-        s = np.sort(bound)
-        if len(np.unique(bound)) <= 256:
-            assert np.array_equal(table, np.unique(bound))
-        else:
-            assert table.tolist() == sorted(set(s[(np.arange(1, 257) * len(s)) // 256 - 1].tolist()))
-        codes = bound_codes(bound, table)
-        for b, c in zip(bound.tolist(), codes.tolist()):
-            assert table[c] >= b and (c == 0 or table[c - 1] < b)
+    for bound, offs in ((rng.random(5000).astype(np.float32), np.array([0, 1000, 1001, 4000, 5000])),
+                        (np.float32([0.5, 0.25, 0.5, 0, 0]), np.array([0, 3, 5])),
+                        (rng.random(300).astype(np.float32) * np.float32(1e-30), np.array([0, 300])),
+                        (np.zeros(0, np.float32), np.array([0]))):
+        codes, list_max = bound_codes(bound, offs)
+        assert len(list_max) == len(offs) - 1
+        for i, (a, z) in enumerate(zip(offs[:-1].tolist(), offs[1:].tolist())):
+            assert list_max[i] == bound[a:z].max()
+            for b, c in zip(bound[a:z].tolist(), codes[a:z].tolist()):
+                assert decode_bounds(c, list_max[i]) >= b
+                assert c == 0 or decode_bounds(c - 1, list_max[i]) < b
+            if list_max[i] > 0:
+                assert codes[a:z].max() == 255 and decode_bounds(255, list_max[i]) == list_max[i]
     pos = np.array([3, 40, 90, 1, 30, 70, 120])
     offs = np.array([0, 3, 7])
     steps = pos_steps(pos, offs)

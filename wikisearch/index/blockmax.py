@@ -4,8 +4,8 @@ read by search's block-max path).
 For every list longer than one 128-posting block (bit-packed codec): per block, the byte where it
 starts (relative to the list), its last docid and an upper bound of its postings' scores before
 idf under the ranking settings named in the file (``meta.rank``); format 10 stores the starts as
-steps (the bytes of the block before: uint16) and the bounds as uint8 codes of a table of 256,
-rounded up. A search with other settings
+steps (the bytes of the block before: uint16) and the bounds as uint8 codes, 1/255 steps of the
+list's largest bound, rounded up. A search with other settings
 does not use the bounds (it takes the exact path). docs/FORMAT.md, "blocks.bin".
 """
 from __future__ import annotations
@@ -20,27 +20,40 @@ FILE = "blocks.bin"
 KIND = b"BMAX"
 
 
-#: Codes of ``bound_code`` (format 10): a bound is stored as the index of the smallest entry of
-#: ``bound_table`` (ascending float32, at most 256 entries) that is at least the bound.
-BOUND_CODES = 256
+#: Format 10 stores a block's bound as a uint8 code c of its list's largest bound M (``list_bound``):
+#: the bound read is float32(c * M / 255) (float64 arithmetic), c the least code whose bound is at
+#: least the block's (rounded up: a looser bound prunes less, never wrongly).
+BOUND_STEPS = 255
 
 
-def bound_table(bound: np.ndarray) -> np.ndarray:
-    """The quantisation of block bounds ``bound`` (float32): the bounds at ranks ``(k + 1) B / 256
-    - 1`` of the B sorted (k = 0..255; the largest is the last), repeats dropped (at most 256
-    ascending values; all of them when there are no more than 256 distinct)."""
-    s = np.unique(np.asarray(bound, np.float32))
-    if len(s) <= BOUND_CODES:
-        return s
-    s = np.sort(np.asarray(bound, np.float32))
-    ranks = (np.arange(1, BOUND_CODES + 1, dtype=np.int64) * len(s)) // BOUND_CODES - 1
-    return np.unique(s[ranks])
+def decode_bounds(codes: np.ndarray, list_max) -> np.ndarray:
+    """float32 bounds of ``codes`` under a list's largest bound ``list_max`` (a scalar, or one per code)."""
+    return ((np.asarray(codes, np.float64) * np.asarray(list_max, np.float32).astype(np.float64))
+            / BOUND_STEPS).astype(np.float32)
 
 
-def bound_codes(bound: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """uint8 codes of ``bound`` under ``table``: ``table[code] >= bound``, rounded up, the least
-    such (a looser bound prunes less, never wrongly)."""
-    return np.searchsorted(table, np.asarray(bound, np.float32), side="left").astype(np.uint8)
+def bound_codes(bound: np.ndarray, block_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 codes, float32 largest bound of each list) of the float32 block ``bound``s of lists
+    whose blocks are ``block_offsets[i] .. block_offsets[i+1]-1``: each code the least whose
+    :func:`decode_bounds` is at least the block's bound."""
+    bound = np.asarray(bound, np.float32)
+    offsets = np.asarray(block_offsets, np.int64)
+    counts = np.diff(offsets)
+    if len(bound) == 0:
+        return np.zeros(0, np.uint8), np.zeros(len(counts), np.float32)
+    starts = offsets[:-1][counts > 0]
+    list_max = np.zeros(len(counts), np.float32)
+    list_max[counts > 0] = np.maximum.reduceat(bound, starts)
+    m = np.repeat(list_max, counts)
+    b = bound.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(m > 0, np.ceil(b * BOUND_STEPS / m.astype(np.float64)), 0)
+    c = np.clip(np.nan_to_num(c), 0, BOUND_STEPS).astype(np.int64)
+    down = (c > 0) & (decode_bounds(np.maximum(c - 1, 0), m) >= bound)
+    c[down] -= 1
+    up = (c < BOUND_STEPS) & (decode_bounds(c, m) < bound)
+    c[up] += 1
+    return c.astype(np.uint8), list_max
 
 
 def pos_steps(pos: np.ndarray, block_offsets: np.ndarray) -> np.ndarray:
@@ -57,13 +70,16 @@ def pos_steps(pos: np.ndarray, block_offsets: np.ndarray) -> np.ndarray:
 def write_block_maxima(path, terms, block_offsets, pos, last, bound, rank: dict) -> None:
     """``terms`` int64[L] (ascending ordinals), ``block_offsets`` int64[L+1] into the per-block
     arrays ``pos`` (int64, bytes from the list start), ``last`` (int32 docid), ``bound`` (float32).
-    Format 10: ``pos`` as steps at the narrowest width, ``bound`` as uint8 codes of a table."""
+    Format 10: ``pos`` as steps at the narrowest width, ``bound`` as uint8 codes of each list's
+    largest bound."""
+    terms, block_offsets = np.asarray(terms, np.int64), np.asarray(block_offsets, np.int64)
     steps = pos_steps(pos, block_offsets)
-    table = bound_table(bound)
+    codes, list_max = bound_codes(bound, block_offsets)
     write_container(path, KIND, {
-        "term": np.asarray(terms, np.int64), "block_offsets": np.asarray(block_offsets, np.int64),
+        "term": terms.astype(narrowest_uint(int(terms.max(initial=0)))),
+        "block_offsets": block_offsets.astype(narrowest_uint(int(block_offsets[-1]))),
         "pos_step": steps.astype(narrowest_uint(int(steps.max(initial=0)))), "last": np.asarray(last, np.int32),
-        "bound_code": bound_codes(bound, table), "bound_table": table},
+        "bound_code": codes, "list_bound": list_max},
         meta={"block": 128, "rank": rank, "n_lists": len(terms)})
 
 
@@ -79,35 +95,46 @@ class BlockMaxima:
         self.coded = "bound_code" in c.specs
         self.last = c["last"]
         if self.coded:
-            self.pos_step, self.bound_code = c["pos_step"], c["bound_code"]
-            self.table = np.asarray(c["bound_table"], np.float32)
+            self.pos_step, self.bound_code, self.list_bound = c["pos_step"], c["bound_code"], c["list_bound"]
             per_block = (self.pos_step, self.last, self.bound_code)
         else:
             self.pos_step = self.bound_code = None
             self._pos, self._bound = c["pos"], c["bound"]
             per_block = (self._pos, self.last, self._bound)
         n = len(self.terms)
+        self._last_term = int(self.terms[-1]) if n else -1
         b = int(self.offsets[-1]) if len(self.offsets) else 0
         if self.offsets.shape != (n + 1,) or any(a.shape != (b,) for a in per_block):
             raise CorruptIndexError(path, "inconsistent array sizes")
-        if self.coded and b and (len(self.table) == 0 or int(self.bound_code.max()) >= len(self.table)):
-            raise CorruptIndexError(path, "a bound code past the bound table", expected=len(self.table))
+        if self.coded and self.list_bound.shape != (n,):
+            raise CorruptIndexError(path, "inconsistent array sizes", expected=n, found=self.list_bound.shape[0])
 
     def blocks(self, ordinal: int) -> tuple[int, int] | None:
         """The range of block entries of a term's list, or None (a list of one block)."""
-        i = int(np.searchsorted(self.terms, ordinal))
-        if i < len(self.terms) and int(self.terms[i]) == ordinal:
-            return int(self.offsets[i]), int(self.offsets[i + 1])
-        return None
+        i = self.list_of(ordinal)
+        return None if i < 0 else (int(self.offsets[i]), int(self.offsets[i + 1]))
 
-    def list_blocks(self, g0: int, g1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(pos int64, last int32, bound float32)`` of block entries ``g0..g1`` (one list's:
-        format 10's steps summed from the list's first block, its codes looked up)."""
+    def list_of(self, ordinal: int) -> int:
+        """The number of a term's list here (its entry of ``terms``), or -1 (a list of one block)."""
+        t = self.terms
+        if ordinal < 0 or ordinal > self._last_term:
+            return -1
+        # (a scalar of the column's own dtype: a Python int would make searchsorted convert the
+        # whole column, format 10's uint32 one, at every call)
+        i = int(np.searchsorted(t, t.dtype.type(ordinal)))
+        return i if i < len(t) and int(t[i]) == ordinal else -1
+
+    def list_blocks(self, g0: int, g1: int, i: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(pos int64, last int32, bound float32)`` of block entries ``g0..g1``, list ``i``'s
+        (None: the list of block ``g0``): format 10's steps summed from the list's first block,
+        its codes decoded."""
         if not self.coded:
             return (np.asarray(self._pos[g0:g1], np.int64), np.asarray(self.last[g0:g1], np.int32),
                     np.asarray(self._bound[g0:g1], np.float32))
+        if i is None:
+            i = int(np.searchsorted(self.offsets, self.offsets.dtype.type(g0), side="right")) - 1
         return (np.cumsum(self.pos_step[g0:g1], dtype=np.int64), np.asarray(self.last[g0:g1], np.int32),
-                self.table[self.bound_code[g0:g1]])
+                decode_bounds(self.bound_code[g0:g1], self.list_bound[i]))
 
     @property
     def pos(self) -> np.ndarray:
@@ -119,8 +146,10 @@ class BlockMaxima:
 
     @property
     def bound(self) -> np.ndarray:
-        """Every block's bound (float32; format 10: its code's table entry, rounded up)."""
-        return np.asarray(self._bound, np.float32) if not self.coded else self.table[self.bound_code]
+        """Every block's bound (float32; format 10: its code decoded, rounded up)."""
+        if not self.coded:
+            return np.asarray(self._bound, np.float32)
+        return decode_bounds(self.bound_code, np.repeat(self.list_bound, np.diff(np.asarray(self.offsets, np.int64))))
 
     def close(self) -> None:
         self.c.close()
