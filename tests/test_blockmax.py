@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -378,6 +379,17 @@ def test_format_example():
         np.ones(len(FIELDS)), np.zeros(len(FIELDS)), np.ones(len(FIELDS)), 1.0, 0)
     assert ok and len(data) == 82 and boff.tolist() == [0, 3]
     assert pos.tolist() == [1, 35, 69] and last.tolist() == [381, 765, 897] and bound.tolist() == [0.5] * 3
+    # format 10's columns of the same list
+    from wikisearch.index.blockmax import BlockMaxima, write_block_maxima
+    with tempfile.TemporaryDirectory() as tmp:
+        write_block_maxima(Path(tmp) / "blocks.bin", [7], boff, pos, last, bound, {})
+        m = BlockMaxima(Path(tmp) / "blocks.bin")
+        assert m.pos_step.dtype == np.uint8 and m.pos_step.tolist() == [1, 34, 34]
+        assert m.list_bound.tolist() == [0.5] and m.bound_code.tolist() == [255, 255, 255]
+        assert m.terms.dtype == np.uint8 and m.blocks(7) == (0, 3) and m.blocks(6) is None and m.blocks(-1) is None
+        p, la, bo = m.list_blocks(0, 3)
+        assert p.tolist() == [1, 35, 69] and la.tolist() == [381, 765, 897] and bo.tolist() == [0.5] * 3
+        m.close()
 
 
 def test_bound_codes_round_up_and_steps_sum_back():

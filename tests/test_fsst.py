@@ -110,6 +110,15 @@ def test_a_bad_table_is_refused():
         FsstTable(np.zeros((256, 8), np.uint8), np.ones(256, np.uint8))
 
 
+def test_format_example():
+    """docs/FORMAT.md's FSST example, byte for byte."""
+    t = FsstTable.train(*pack(["Berlin", "Bern", "Berlin Wall"]))
+    assert _symbols(t) == [b"all", b"Bern", b"Berlin", b"Berlin W"] and t.sym_len.tolist() == [3, 4, 6, 8]
+    codes, off = t.encode(*pack(["Berlin", "Bern", "Berlin Wall", "Bonn"]))
+    assert off.tolist() == [0, 1, 2, 4, 12]
+    assert codes.tobytes().hex(" ") == "02 01 03 00 ff 42 ff 6f ff 6e ff 6e"
+
+
 def test_doc_example():
     t = FsstTable.train(*pack(["Berlin (copy 2)", "Bern (copy 2)", "Berlin (copy 3)"]))
     codes, off = t.encode(*pack(["Berlin (copy 2)", "Paris"]))
