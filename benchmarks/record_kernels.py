@@ -113,16 +113,20 @@ def _search_every_way(s):
 def plain_titles(arrays: dict, meta: dict, widths: dict) -> dict:
     """docs.bin's title arrays as format 9 wrote them (``title_offsets``, ``title_blob``, plain
     UTF-8, and their block CRCs) from format 10's coded ones, which are taken out of ``arrays``
-    (and the coding's keys out of ``meta``)."""
+    (and the coding's keys out of ``meta``); the columns format 10 left out as all 0 put back."""
     import numpy as np
     from wikisearch.fileio import narrowest_uint
     from wikisearch.index.fsst import FsstTable
     from wikisearch.index.segment import DOC_BLOCK, _cut_crcs
+    n = int(meta["n_docs"])
+    zeros = {"alias_offsets": np.zeros(n + 1, np.uint8), "inlinks": np.zeros(n, np.uint8),
+             "alias_block_crc": np.zeros(-(-n // DOC_BLOCK), np.uint32)}
+    for name in meta.pop("zero_columns", []):     # (format 10 left them out: all 0)
+        arrays[name] = zeros[name].astype(widths.get(name, zeros[name].dtype))
     table = FsstTable(arrays.pop("title_symbols"), arrays.pop("title_symbol_lengths"))
     off, blob = table.decode(arrays.pop("title_offsets").astype(np.int64), arrays.pop("title_codes"))
     meta.pop("title_codec", None)
     meta.pop("title_bytes", None)
-    n = len(off) - 1
     cuts = off[::DOC_BLOCK].tolist() + ([int(off[-1])] if n % DOC_BLOCK else [])
     return {"title_block_crc": _cut_crcs(blob, cuts),
             "title_offsets": off.astype(widths.get("title_offsets", narrowest_uint(len(blob)))), "title_blob": blob}

@@ -70,11 +70,21 @@ def _page_id_dtype(lo: int, hi: int):
     return np.int64 if lo < 0 else narrowest_uint(hi)
 
 
-def _docs_meta(n: int, length_fields: list[int], title_bytes: int | None = None) -> dict:
+def _docs_meta(n: int, length_fields: list[int], title_bytes: int | None = None, zero=()) -> dict:
     meta = {"n_docs": n, "fields": list(FIELDS), "doc_block": DOC_BLOCK, "length_fields": length_fields}
-    if title_bytes is not None:             # format 10: the titles FSST-coded
-        meta.update(title_codec="fsst", title_bytes=title_bytes)
+    if title_bytes is not None:             # format 10: the titles FSST-coded, columns of zeros left out
+        meta.update(title_codec="fsst", title_bytes=title_bytes, zero_columns=list(zero))
     return meta
+
+
+#: Columns format 10 leaves out of docs.bin when every value is 0 (an index without redirects or
+#: links: a plain-text build), listed in the meta's ``zero_columns``; read as zeros.
+ZERO_COLUMNS = ("alias_block_crc", "alias_offsets", "inlinks")
+
+
+def _zero_columns(n_alias: int, inlinks: np.ndarray) -> list[str]:
+    """The :data:`ZERO_COLUMNS` all 0 (no redirect titles: their offsets and CRCs of empty blocks)."""
+    return (["alias_block_crc", "alias_offsets"] if n_alias == 0 else []) + ([] if inlinks.any() else ["inlinks"])
 
 
 def _title_arrays(table: FsstTable, codes: np.ndarray, code_offsets) -> dict:
@@ -119,14 +129,18 @@ def write_docs(path, docs: DocTable, *, code_titles: bool = True) -> None:
     title_cuts = t_off[::DOC_BLOCK].tolist() + ([int(t_off[-1])] if n % DOC_BLOCK else [])
     alias_cuts = a_off[alias_offsets[::DOC_BLOCK].astype(np.int64)].tolist() + \
         ([int(a_off[-1])] if n % DOC_BLOCK else [])
-    write_container(path, b"DOCS", {**extra,
+    arrays = {**extra,
         "title_block_crc": _cut_crcs(t_blob, title_cuts), "alias_block_crc": _cut_crcs(a_blob, alias_cuts),
         "page_id": page_ids.astype(_page_id_dtype(int(page_ids.min(initial=0)), int(page_ids.max(initial=0)))),
         LENGTHS: np.ascontiguousarray(lengths[:, kept].T, l_dtype), **titles,
         "alias_offsets": alias_offsets.astype(narrowest_uint(n_alias)),
         "alias_title_offsets": a_off.astype(narrowest_uint(len(a_blob))), "alias_blob": a_blob,
         "inlinks": inlinks.astype(narrowest_uint(int(inlinks.max(initial=0)))),
-    }, meta=_docs_meta(n, kept, title_bytes))
+    }
+    zero = _zero_columns(n_alias, inlinks) if code_titles else []
+    for name in zero:
+        del arrays[name]
+    write_container(path, b"DOCS", arrays, meta=_docs_meta(n, kept, title_bytes, zero))
 
 
 @dataclass
@@ -255,11 +269,13 @@ def write_docs_columns(path, cols: DocColumns, *, code_titles: bool = True) -> N
             np.maximum(maxima, p.max(axis=0), out=maxima)
     kept, l_dtype = length_layout(maxima)
     inlinks = np.asarray(cols.inlinks, np.uint32)
-    w = ContainerWriter(path, b"DOCS", meta=_docs_meta(n, kept, raw_bytes))
+    zero = _zero_columns(n_alias, inlinks) if code_titles else []
+    w = ContainerWriter(path, b"DOCS", meta=_docs_meta(n, kept, raw_bytes, zero))
     if cols.title_order is not None:
         w.add("title_order", np.asarray(cols.title_order, np.int32))
     w.add("title_block_crc", title_crc)
-    w.add("alias_block_crc", alias_crc)
+    if "alias_block_crc" not in zero:
+        w.add("alias_block_crc", alias_crc)
     w.add_chunks("page_id", _page_id_dtype(lo, hi), (n,), cols.page_ids)
     w.add_chunks(LENGTHS, l_dtype, (len(kept), n), _by_field(cols.field_lengths, kept))
     w.add_chunks("title_offsets", narrowest_uint(title_bytes), (n + 1,),
@@ -269,12 +285,14 @@ def write_docs_columns(path, cols: DocColumns, *, code_titles: bool = True) -> N
     if code_titles:
         w.add("title_symbols", table.sym)
         w.add("title_symbol_lengths", table.sym_len)
-    w.add_chunks("alias_offsets", narrowest_uint(n_alias), (n + 1,),
-                 joined_offsets(lambda: (ao for ao, _t, _b in _alias_pieces(cols))))
+    if "alias_offsets" not in zero:
+        w.add_chunks("alias_offsets", narrowest_uint(n_alias), (n + 1,),
+                     joined_offsets(lambda: (ao for ao, _t, _b in _alias_pieces(cols))))
     w.add_chunks("alias_title_offsets", narrowest_uint(alias_bytes), (n_alias + 1,),
                  joined_offsets(lambda: (t for _a, t, _b in _alias_pieces(cols))))
     w.add_chunks("alias_blob", np.uint8, (alias_bytes,), lambda: (b for _a, _t, b in _alias_pieces(cols)))
-    w.add("inlinks", inlinks.astype(narrowest_uint(int(inlinks.max(initial=0)))))
+    if "inlinks" not in zero:
+        w.add("inlinks", inlinks.astype(narrowest_uint(int(inlinks.max(initial=0)))))
     w.close()
 
 
@@ -436,6 +454,7 @@ class SegmentReader:
         self.titles_coded = "title_codes" in d.specs
         self._title_blob = "title_codes" if self.titles_coded else "title_blob"
         self._title_table = None
+        self._zero = {name: None for name in d.meta.get("zero_columns", ())}   # format 10: left out, all 0
         self._check_shapes()
 
     # per-document columns, read whole by the search kernels: checked on first use when the
@@ -477,7 +496,20 @@ class SegmentReader:
 
     @property
     def inlinks(self) -> np.ndarray:
-        return self.docs_c.checked("inlinks")
+        return self.column("inlinks")
+
+    def column(self, name: str) -> np.ndarray:
+        """docs.bin's column ``name`` (checked on first use), or, where format 10 left it out as all
+        0 (``zero_columns``), zeros (uint8; allocated once, never written: no page resident)."""
+        if name in self._zero:
+            got = self._zero[name]
+            if got is None:
+                n = {"alias_offsets": self.n_docs + 1, "inlinks": self.n_docs,
+                     "alias_block_crc": -(-self.n_docs // DOC_BLOCK)}[name]
+                got = self._zero[name] = np.zeros(n, np.uint32 if name == "alias_block_crc" else np.uint8)
+                got.flags.writeable = False
+            return got
+        return self.docs_c.checked(name)
 
     def _check_shapes(self) -> None:
         m = self.n_docs
@@ -559,8 +591,8 @@ class SegmentReader:
             o = d.checked("title_offsets")
             a, z, expected = int(o[lo]), int(o[hi]), int(d.checked("title_block_crc")[k])
         else:
-            ao, ato = d.checked("alias_offsets"), d.checked("alias_title_offsets")
-            a, z, expected = int(ato[int(ao[lo])]), int(ato[int(ao[hi])]), int(d.checked("alias_block_crc")[k])
+            ao, ato = self.column("alias_offsets"), d.checked("alias_title_offsets")
+            a, z, expected = int(ato[int(ao[lo])]), int(ato[int(ao[hi])]), int(self.column("alias_block_crc")[k])
         data = d[blob][a:z]
         crc = crc32(memoryview(np.ascontiguousarray(data)).cast("B") if z > a else b"")
         if crc != expected:
@@ -600,7 +632,7 @@ class SegmentReader:
         return unpack_strings(*self.title_column())
 
     def redirects(self, docid: int) -> list[str]:
-        ao = self.docs_c.checked("alias_offsets")
+        ao = self.column("alias_offsets")
         a, z = int(ao[docid]), int(ao[docid + 1])
         if z > a:
             self._check_doc_block(docid, "alias_blob", self._alias_ok)
@@ -609,7 +641,7 @@ class SegmentReader:
     def alias_table(self) -> tuple[np.ndarray, list[str]]:
         """Every redirect title (alias) of the segment: ``(docid of each, titles)``, by docid."""
         d = self.docs_c
-        per_doc = np.diff(np.asarray(d.checked("alias_offsets"), np.int64))
+        per_doc = np.diff(np.asarray(self.column("alias_offsets"), np.int64))
         return (np.repeat(np.arange(self.n_docs, dtype=np.int32), per_doc),
                 unpack_strings(d.checked("alias_title_offsets"), d.checked("alias_blob")))
 
@@ -618,7 +650,7 @@ class SegmentReader:
         d = self.docs_c
         # (a Python int would make searchsorted convert all the offsets, 22 ms a call at 7M
         # documents, against 3 us for a scalar of their own dtype: a < n_aliases fits it)
-        ao = d.checked("alias_offsets")
+        ao = self.column("alias_offsets")
         docid = int(np.searchsorted(ao, ao.dtype.type(a), side="right")) - 1
         self._check_doc_block(docid, "alias_blob", self._alias_ok)
         return string_at(d["alias_title_offsets"], d["alias_blob"], a)

@@ -159,6 +159,8 @@ class _DocsColumns:
 
     def alias_docs(self) -> np.ndarray:
         """The docid of every redirect title (int32, by redirect number)."""
+        if "alias_offsets" not in self.c.specs:                 # format 10: no redirects, left out
+            return np.zeros(0, np.int32)
         per_doc = np.diff(self.c.read_rows("alias_offsets", 0, self.n_docs + 1).astype(np.int64))
         return np.repeat(np.arange(self.n_docs, dtype=np.int32), per_doc)
 
