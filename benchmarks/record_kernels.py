@@ -81,6 +81,11 @@ def workload(work: Path) -> None:
         w.suggest(prefix, fuzzy=False)
     w.doc("Berlin").fields
     w.reader.docids_for_titles(["Berlin", "Nowhere"])
+    # A format 9 index (plain titles, ``find_many`` over them rather than format 10's coded
+    # ``find_many_coded``), with narrow offsets (copied to int64) and uint32 ones (int32 views).
+    for widths, name in (({}, "idx-f9"), (OFFSETS_32, "idx-f9-wide")):
+        Searcher(widened_copy(Path(idx), work / name, widths, format_version=9)).reader.docids_for_titles(
+            ["Berlin", "Nowhere"])
     r = s.reader
     for term in ("berlin", "merkel", "zzzz"):
         o = r.term_ordinal(term)
