@@ -86,6 +86,7 @@ def check_blocks(old: BlockMaxima, new: BlockMaxima) -> dict:
     rel = (b_new[pos] - b_old[pos]) / b_old[pos]
     pct = (lambda q: float(np.percentile(rel, q)) if len(rel) else 0.0)
     return {"blocks": int(len(b_old)), "lists": int(len(counts)), "zero_bounds": int((~pos).sum()),
+            "last_exceptions": int(len(new.last_exc)),
             "looser_mean": float(rel.mean()) if len(rel) else 0.0, "looser_p50": pct(50),
             "looser_p99": pct(99), "looser_max": pct(100)}
 

@@ -199,9 +199,9 @@ def test_damaged_block_data_is_corruption(index):
     s = Searcher(r, cache_postings=0)
     m = r.block_maxima
     o = int(m.terms[0])
-    bad = np.array(m.last)
+    bad = np.array(m.last_step)              # (format 10: the first block's step is its last docid)
     bad[int(m.offsets[0])] += 1
-    m.last = bad
+    m.last_step = bad
     with pytest.raises(CorruptIndexError):
         s.search(r.terms.term(o), k=1000)
 
@@ -385,6 +385,7 @@ def test_format_example():
         write_block_maxima(Path(tmp) / "blocks.bin", [7], boff, pos, last, bound, {})
         m = BlockMaxima(Path(tmp) / "blocks.bin")
         assert m.pos_step.dtype == np.uint8 and m.pos_step.tolist() == [1, 34, 34]
+        assert m.last_step.tolist() == [381, 384, 132] and len(m.last_exc_at) == len(m.last_exc) == 0
         assert m.list_bound.tolist() == [0.5] and m.bound_code.tolist() == [255, 255, 255]
         assert m.terms.dtype == np.uint8 and m.blocks(7) == (0, 3) and m.blocks(6) is None and m.blocks(-1) is None
         p, la, bo = m.list_blocks(0, 3)
@@ -396,7 +397,7 @@ def test_bound_codes_round_up_and_steps_sum_back():
     """blocks.bin format 10: each bound is the least code c whose float32(c M / 255) is at least
     it (M: its list's largest bound, whose code is 255); the pos steps of each list sum back to
     its pos."""
-    from wikisearch.index.blockmax import bound_codes, decode_bounds, pos_steps
+    from wikisearch.index.blockmax import bound_codes, decode_bounds, last_steps, pos_steps, sum_steps
     rng = np.random.default_rng(5)
     for bound, offs in ((rng.random(5000).astype(np.float32), np.array([0, 1000, 1001, 4000, 5000])),
                         (np.float32([0.5, 0.25, 0.5, 0, 0]), np.array([0, 3, 5])),
@@ -416,6 +417,12 @@ def test_bound_codes_round_up_and_steps_sum_back():
     steps = pos_steps(pos, offs)
     assert steps.tolist() == [3, 37, 50, 1, 29, 40, 50]
     assert [np.cumsum(steps[a:z]).tolist() for a, z in zip(offs[:-1], offs[1:])] == [[3, 40, 90], [1, 30, 70, 120]]
+    assert sum_steps(steps, offs).tolist() == pos.tolist() and sum_steps(steps[:0], offs[:1]).tolist() == []
+    # last docids: steps over 65,535 are exceptions (0 in last_step, kept apart)
+    last = np.array([70000, 70200, 200000, 300, 65835, 65900, 140000])
+    l_steps, at, exc = last_steps(last, offs)
+    assert l_steps.dtype == np.uint16 and l_steps.tolist() == [0, 200, 0, 300, 65535, 65, 0]
+    assert at.tolist() == [0, 2, 6] and exc.tolist() == [70000, 129800, 74100]
 
 
 def test_format_9_blocks_bin_is_still_read(tmp_path, index):
@@ -433,3 +440,23 @@ def test_format_9_blocks_bin_is_still_read(tmp_path, index):
     g0, g1 = int(m.offsets[1]), int(m.offsets[2])
     p, la, bo = old.list_blocks(g0, g1)
     assert np.array_equal(p, m.pos[g0:g1]) and np.array_equal(la, m.last[g0:g1]) and np.array_equal(bo, bound[g0:g1])
+
+
+def test_last_docids_past_uint16_steps_read_back(tmp_path):
+    """blocks.bin format 10: lists whose blocks' last docids step by more than 65,535 (an
+    exception) read back the same starts, last docids and bounds, list by list and whole."""
+    from wikisearch.index.blockmax import BlockMaxima, write_block_maxima
+    rng = np.random.default_rng(3)
+    offs = np.array([0, 2, 7, 7 + 40])
+    n = int(offs[-1])
+    last = np.concatenate([np.sort(rng.choice(5_000_000, k, replace=False)) for k in np.diff(offs)]).astype(np.int32)
+    pos = np.concatenate([np.cumsum(rng.integers(1, 400, k)) for k in np.diff(offs)])
+    bound = rng.random(n).astype(np.float32)
+    write_block_maxima(tmp_path / "blocks.bin", [3, 9, 12], offs, pos, last, bound, {})
+    m = BlockMaxima(tmp_path / "blocks.bin")
+    assert len(m.last_exc) > 3 and np.array_equal(m.last, last) and np.array_equal(m.pos, pos)
+    for i in range(3):
+        p, la, bo = m.list_blocks(int(offs[i]), int(offs[i + 1]), i)
+        assert np.array_equal(la, last[offs[i]:offs[i + 1]]) and np.array_equal(p, pos[offs[i]:offs[i + 1]])
+        assert (bo >= bound[offs[i]:offs[i + 1]]).all()
+    m.close()

@@ -67,18 +67,50 @@ def pos_steps(pos: np.ndarray, block_offsets: np.ndarray) -> np.ndarray:
     return steps
 
 
+#: Format 10 stores a block's last docid as a step from the one before (the list's first: the
+#: docid itself) in ``last_step`` (uint16) when it is at most this; a larger step is an exception,
+#: 0 there and its block entry and step in ``last_exc_at`` and ``last_exc``.
+LAST_STEP_MAX = 65535
+
+
+def last_steps(last: np.ndarray, block_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(``last_step`` uint16, ``last_exc_at`` (block entries, ascending), ``last_exc`` (their steps))
+    of the lists' last docids."""
+    s = pos_steps(last, block_offsets)
+    big = np.flatnonzero(s > LAST_STEP_MAX)
+    steps = s.copy()
+    steps[big] = 0
+    return steps.astype(np.uint16), big, s[big]
+
+
+def sum_steps(steps: np.ndarray, block_offsets: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`pos_steps` (int64): each list's steps summed from its first block."""
+    steps = np.asarray(steps, np.int64)
+    offsets = np.asarray(block_offsets, np.int64)
+    counts = np.diff(offsets)
+    if len(steps) == 0:
+        return steps
+    total = np.cumsum(steps)
+    firsts = offsets[:-1][counts > 0]
+    return total - np.repeat(total[firsts] - steps[firsts], counts[counts > 0])
+
+
 def write_block_maxima(path, terms, block_offsets, pos, last, bound, rank: dict) -> None:
     """``terms`` int64[L] (ascending ordinals), ``block_offsets`` int64[L+1] into the per-block
     arrays ``pos`` (int64, bytes from the list start), ``last`` (int32 docid), ``bound`` (float32).
-    Format 10: ``pos`` as steps at the narrowest width, ``bound`` as uint8 codes of each list's
-    largest bound."""
+    Format 10: ``pos`` as steps at the narrowest width, ``last`` as uint16 steps with exceptions,
+    ``bound`` as uint8 codes of each list's largest bound."""
     terms, block_offsets = np.asarray(terms, np.int64), np.asarray(block_offsets, np.int64)
     steps = pos_steps(pos, block_offsets)
+    l_steps, exc_at, exc = last_steps(last, block_offsets)
     codes, list_max = bound_codes(bound, block_offsets)
+    n_blocks = int(block_offsets[-1])
     write_container(path, KIND, {
         "term": terms.astype(narrowest_uint(int(terms.max(initial=0)))),
-        "block_offsets": block_offsets.astype(narrowest_uint(int(block_offsets[-1]))),
-        "pos_step": steps.astype(narrowest_uint(int(steps.max(initial=0)))), "last": np.asarray(last, np.int32),
+        "block_offsets": block_offsets.astype(narrowest_uint(n_blocks)),
+        "pos_step": steps.astype(narrowest_uint(int(steps.max(initial=0)))), "last_step": l_steps,
+        "last_exc_at": exc_at.astype(narrowest_uint(n_blocks)),
+        "last_exc": exc.astype(narrowest_uint(int(exc.max(initial=0)))),
         "bound_code": codes, "list_bound": list_max},
         meta={"block": 128, "rank": rank, "n_lists": len(terms)})
 
@@ -93,14 +125,16 @@ class BlockMaxima:
         self.terms = c["term"]
         self.offsets = c["block_offsets"]
         self.coded = "bound_code" in c.specs
-        self.last = c["last"]
         if self.coded:
             self.pos_step, self.bound_code, self.list_bound = c["pos_step"], c["bound_code"], c["list_bound"]
-            per_block = (self.pos_step, self.last, self.bound_code)
+            self.last_step, self.last_exc_at, self.last_exc = c["last_step"], c["last_exc_at"], c["last_exc"]
+            per_block = (self.pos_step, self.last_step, self.bound_code)
+            if self.last_exc_at.shape != self.last_exc.shape:
+                raise CorruptIndexError(path, "inconsistent array sizes")
         else:
             self.pos_step = self.bound_code = None
-            self._pos, self._bound = c["pos"], c["bound"]
-            per_block = (self._pos, self.last, self._bound)
+            self._pos, self._last, self._bound = c["pos"], c["last"], c["bound"]
+            per_block = (self._pos, self._last, self._bound)
         n = len(self.terms)
         self._last_term = int(self.terms[-1]) if n else -1
         b = int(self.offsets[-1]) if len(self.offsets) else 0
@@ -129,11 +163,16 @@ class BlockMaxima:
         (None: the list of block ``g0``): format 10's steps summed from the list's first block,
         its codes decoded."""
         if not self.coded:
-            return (np.asarray(self._pos[g0:g1], np.int64), np.asarray(self.last[g0:g1], np.int32),
+            return (np.asarray(self._pos[g0:g1], np.int64), np.asarray(self._last[g0:g1], np.int32),
                     np.asarray(self._bound[g0:g1], np.float32))
         if i is None:
             i = int(np.searchsorted(self.offsets, self.offsets.dtype.type(g0), side="right")) - 1
-        return (np.cumsum(self.pos_step[g0:g1], dtype=np.int64), np.asarray(self.last[g0:g1], np.int32),
+        steps = self.last_step[g0:g1].astype(np.int64)
+        at = self.last_exc_at                  # (scalars of its dtype: no conversion of the column)
+        a, z = int(np.searchsorted(at, at.dtype.type(g0))), int(np.searchsorted(at, at.dtype.type(g1)))
+        if z > a:
+            steps[at[a:z].astype(np.int64) - g0] = self.last_exc[a:z]
+        return (np.cumsum(self.pos_step[g0:g1], dtype=np.int64), np.cumsum(steps).astype(np.int32),
                 decode_bounds(self.bound_code[g0:g1], self.list_bound[i]))
 
     @property
@@ -141,8 +180,16 @@ class BlockMaxima:
         """Every block's ``pos`` (int64; made from the steps in format 10)."""
         if not self.coded:
             return np.asarray(self._pos, np.int64)
-        return np.concatenate([self.list_blocks(int(a), int(z))[0]
-                               for a, z in zip(self.offsets[:-1], self.offsets[1:])] or [np.zeros(0, np.int64)])
+        return sum_steps(self.pos_step, self.offsets)
+
+    @property
+    def last(self) -> np.ndarray:
+        """Every block's last docid (int32; made from the steps and exceptions in format 10)."""
+        if not self.coded:
+            return np.asarray(self._last, np.int32)
+        steps = np.asarray(self.last_step, np.int64)
+        steps[np.asarray(self.last_exc_at, np.int64)] = self.last_exc
+        return sum_steps(steps, self.offsets).astype(np.int32)
 
     @property
     def bound(self) -> np.ndarray:
