@@ -24,6 +24,7 @@ KIND = b"BMAX"
 #: the bound read is float32(c * M / 255) (float64 arithmetic), c the least code whose bound is at
 #: least the block's (rounded up: a looser bound prunes less, never wrongly).
 BOUND_STEPS = 255
+_CODES = np.arange(BOUND_STEPS + 1)
 
 
 def decode_bounds(codes: np.ndarray, list_max) -> np.ndarray:
@@ -167,13 +168,15 @@ class BlockMaxima:
                     np.asarray(self._bound[g0:g1], np.float32))
         if i is None:
             i = int(np.searchsorted(self.offsets, self.offsets.dtype.type(g0), side="right")) - 1
-        steps = self.last_step[g0:g1].astype(np.int64)
+        last = self.last_step[g0:g1].astype(np.int32)     # (docids < 2^31: int32 sums)
         at = self.last_exc_at                  # (scalars of its dtype: no conversion of the column)
         a, z = int(np.searchsorted(at, at.dtype.type(g0))), int(np.searchsorted(at, at.dtype.type(g1)))
         if z > a:
-            steps[at[a:z].astype(np.int64) - g0] = self.last_exc[a:z]
-        return (np.cumsum(self.pos_step[g0:g1], dtype=np.int64), np.cumsum(steps).astype(np.int32),
-                decode_bounds(self.bound_code[g0:g1], self.list_bound[i]))
+            last[at[a:z].astype(np.int64) - g0] = self.last_exc[a:z]
+        np.cumsum(last, out=last)
+        # the list's 256 possible bounds, then one lookup a block (what decode_bounds gives each)
+        table = decode_bounds(_CODES, self.list_bound[i])
+        return np.cumsum(self.pos_step[g0:g1], dtype=np.int64), last, table[self.bound_code[g0:g1]]
 
     @property
     def pos(self) -> np.ndarray:

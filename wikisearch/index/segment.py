@@ -147,8 +147,10 @@ def write_docs(path, docs: DocTable, *, code_titles: bool = True) -> None:
 class DocColumns:
     """The columns of a ``docs.bin`` too large to hold at once (the merged index's), each as
     pieces in docid order: functions returning a new iterator of pieces each call (a column is
-    read twice: once for its checksums, once to write it). :func:`write_docs_columns` writes from
-    them the bytes :func:`write_docs` writes from the whole :class:`DocTable`.
+    read twice: once for its checksums, once to write it; format 10's titles four times: a sample
+    to train their symbol table, then coded for their checksums, offsets and bytes).
+    :func:`write_docs_columns` writes from them the bytes :func:`write_docs` writes from the whole
+    :class:`DocTable`.
 
     ``titles()``: ``(offsets, blob)`` per piece, the piece's documents' titles (``offsets``:
     ``k + 1`` values, any base, into ``blob``); ``aliases()``: ``(alias_offsets, title_offsets,
@@ -239,7 +241,8 @@ def _coded_pieces(cols: DocColumns, table: FsstTable):
 
 def write_docs_columns(path, cols: DocColumns, *, code_titles: bool = True) -> None:
     """``docs.bin`` from columns given as pieces (:class:`DocColumns`), a piece at a time: the
-    bytes :func:`write_docs` writes of the same table, without the whole table in memory."""
+    bytes :func:`write_docs` writes of the same table (``code_titles`` alike), without the whole
+    table in memory."""
     n = cols.n
     if code_titles:
         s_off, s_blob, raw_bytes = _title_sample(cols)
