@@ -80,7 +80,7 @@ def check_blocks(old: BlockMaxima, new: BlockMaxima) -> dict:
     b_old, b_new = np.asarray(old.bound, np.float64), np.asarray(new.bound, np.float64)
     assert (b_new >= b_old).all(), "a bound rounded down"
     codes = np.asarray(new.bound_code, np.int64)
-    below = decode_bounds(np.maximum(codes - 1, 0), np.repeat(new.list_bound, counts)).astype(np.float64)
+    below = decode_bounds(np.maximum(codes - 1, 0), np.repeat(new.list_step, counts)).astype(np.float64)
     assert ((codes == 0) | (below < b_old)).all(), "a bound not rounded up to the least code"
     pos = b_old > 0
     rel = (b_new[pos] - b_old[pos]) / b_old[pos]

@@ -96,10 +96,11 @@ def test_blocks_bin_by_hand(index):
             chunk = scores[b * 128:(b + 1) * 128]
             assert int(last[b]) == int(docids[min(n, (b + 1) * 128) - 1])
             bound = float(bounds[b])
-            # format 10: the least code whose bound (1/255 steps of the list's largest) is at least
-            # the float32 bound (rounded up from the exact maximum: within 2^-23 of it)
+            # format 10: the least code whose bound (code x the list's step, about 1/255 of its
+            # largest) is at least the float32 bound (rounded up from the exact maximum: within
+            # 2^-23 of it)
             code = int(m.bound_code[g0 + b])
-            step = float(m.list_bound[i]) / 255
+            step = float(m.list_step[i])
             assert bound >= max(chunk) and abs(bound - code * step) <= bound * 2.0 ** -23
             assert code == 0 or (code - 1) * step < max(chunk) * (1 + 2.0 ** -22)
         assert int(pos[0]) > 0 and list(pos) == sorted(pos)
@@ -386,7 +387,7 @@ def test_format_example():
         m = BlockMaxima(Path(tmp) / "blocks.bin")
         assert m.pos_step.dtype == np.uint8 and m.pos_step.tolist() == [1, 34, 34]
         assert m.last_step.tolist() == [381, 384, 132] and len(m.last_exc_at) == len(m.last_exc) == 0
-        assert m.list_bound.tolist() == [0.5] and m.bound_code.tolist() == [255, 255, 255]
+        assert m.list_step.tolist() == [np.float32(0.5) / np.float32(255)] and m.bound_code.tolist() == [255, 255, 255]
         assert m.terms.dtype == np.uint8 and m.blocks(7) == (0, 3) and m.blocks(6) is None and m.blocks(-1) is None
         p, la, bo = m.list_blocks(0, 3)
         assert p.tolist() == [1, 35, 69] and la.tolist() == [381, 765, 897] and bo.tolist() == [0.5] * 3
@@ -394,24 +395,26 @@ def test_format_example():
 
 
 def test_bound_codes_round_up_and_steps_sum_back():
-    """blocks.bin format 10: each bound is the least code c whose float32(c M / 255) is at least
-    it (M: its list's largest bound, whose code is 255); the pos steps of each list sum back to
-    its pos."""
+    """blocks.bin format 10: each bound is the least code c whose float32(c) * step is at least
+    it (step: M / 255 for the list's largest bound M, rounded up as far as 255 steps reach M);
+    the pos and last docid steps of each list sum back to them."""
     from wikisearch.index.blockmax import bound_codes, decode_bounds, last_steps, pos_steps, sum_steps
     rng = np.random.default_rng(5)
     for bound, offs in ((rng.random(5000).astype(np.float32), np.array([0, 1000, 1001, 4000, 5000])),
                         (np.float32([0.5, 0.25, 0.5, 0, 0]), np.array([0, 3, 5])),
                         (rng.random(300).astype(np.float32) * np.float32(1e-30), np.array([0, 300])),
                         (np.zeros(0, np.float32), np.array([0]))):
-        codes, list_max = bound_codes(bound, offs)
-        assert len(list_max) == len(offs) - 1
+        codes, steps = bound_codes(bound, offs)
+        assert len(steps) == len(offs) - 1
         for i, (a, z) in enumerate(zip(offs[:-1].tolist(), offs[1:].tolist())):
-            assert list_max[i] == bound[a:z].max()
+            top = bound[a:z].max()
+            assert decode_bounds(255, steps[i]) >= top and (steps[i] == 0) == (top == 0)
+            assert steps[i] == np.float32(top / 255) or decode_bounds(255, np.nextafter(steps[i], np.float32(0))) < top
             for b, c in zip(bound[a:z].tolist(), codes[a:z].tolist()):
-                assert decode_bounds(c, list_max[i]) >= b
-                assert c == 0 or decode_bounds(c - 1, list_max[i]) < b
-            if list_max[i] > 0:
-                assert codes[a:z].max() == 255 and decode_bounds(255, list_max[i]) == list_max[i]
+                assert decode_bounds(c, steps[i]) >= b
+                assert c == 0 or decode_bounds(c - 1, steps[i]) < b
+            if top > 0:
+                assert codes[a:z].max() >= 254
     pos = np.array([3, 40, 90, 1, 30, 70, 120])
     offs = np.array([0, 3, 7])
     steps = pos_steps(pos, offs)

@@ -4,8 +4,8 @@ read by search's block-max path).
 For every list longer than one 128-posting block (bit-packed codec): per block, the byte where it
 starts (relative to the list), its last docid and an upper bound of its postings' scores before
 idf under the ranking settings named in the file (``meta.rank``); format 10 stores the starts as
-steps (the bytes of the block before: uint16) and the bounds as uint8 codes, 1/255 steps of the
-list's largest bound, rounded up. A search with other settings
+steps (the bytes of the block before: uint16), the last docids as uint16 steps with exceptions and
+the bounds as uint8 codes of a step of 1/255 of the list's largest bound, rounded up. A search with other settings
 does not use the bounds (it takes the exact path). docs/FORMAT.md, "blocks.bin".
 """
 from __future__ import annotations
@@ -20,21 +20,32 @@ FILE = "blocks.bin"
 KIND = b"BMAX"
 
 
-#: Format 10 stores a block's bound as a uint8 code c of its list's largest bound M (``list_bound``):
-#: the bound read is float32(c * M / 255) (float64 arithmetic), c the least code whose bound is at
-#: least the block's (rounded up: a looser bound prunes less, never wrongly).
+#: Format 10 stores a block's bound as a uint8 code c of a step of its list (``list_step``, float32):
+#: the bound read is float32(c) * step in float32 arithmetic (one rounding), c the least code whose
+#: bound is at least the block's (rounded up: a looser bound prunes less, never wrongly). The step
+#: is the list's largest bound M / 255, rounded up as far as 255 * step >= M needs.
 BOUND_STEPS = 255
-_CODES = np.arange(BOUND_STEPS + 1)
 
 
-def decode_bounds(codes: np.ndarray, list_max) -> np.ndarray:
-    """float32 bounds of ``codes`` under a list's largest bound ``list_max`` (a scalar, or one per code)."""
-    return ((np.asarray(codes, np.float64) * np.asarray(list_max, np.float32).astype(np.float64))
-            / BOUND_STEPS).astype(np.float32)
+def decode_bounds(codes: np.ndarray, step) -> np.ndarray:
+    """float32 bounds of ``codes`` under a list's ``step`` (a float32 scalar, or one per code)."""
+    return np.multiply(codes, np.asarray(step, np.float32), dtype=np.float32)
+
+
+def bound_steps(list_max: np.ndarray) -> np.ndarray:
+    """float32 ``list_step`` of lists whose largest bounds are ``list_max``: M / 255, the least
+    float32 at least that for which 255 * step (float32) is at least M."""
+    list_max = np.asarray(list_max, np.float32)
+    step = (list_max.astype(np.float64) / BOUND_STEPS).astype(np.float32)
+    while True:
+        low = decode_bounds(np.full(len(step), BOUND_STEPS, np.uint8), step) < list_max
+        if not low.any():
+            return step
+        step[low] = np.nextafter(step[low], np.float32(np.inf))
 
 
 def bound_codes(bound: np.ndarray, block_offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(uint8 codes, float32 largest bound of each list) of the float32 block ``bound``s of lists
+    """(uint8 codes, float32 ``list_step`` of each list) of the float32 block ``bound``s of lists
     whose blocks are ``block_offsets[i] .. block_offsets[i+1]-1``: each code the least whose
     :func:`decode_bounds` is at least the block's bound."""
     bound = np.asarray(bound, np.float32)
@@ -45,16 +56,17 @@ def bound_codes(bound: np.ndarray, block_offsets: np.ndarray) -> tuple[np.ndarra
     starts = offsets[:-1][counts > 0]
     list_max = np.zeros(len(counts), np.float32)
     list_max[counts > 0] = np.maximum.reduceat(bound, starts)
-    m = np.repeat(list_max, counts)
-    b = bound.astype(np.float64)
+    steps = bound_steps(list_max)
+    m = np.repeat(steps, counts)
     with np.errstate(divide="ignore", invalid="ignore"):
-        c = np.where(m > 0, np.ceil(b * BOUND_STEPS / m.astype(np.float64)), 0)
+        c = np.where(m > 0, np.ceil(bound.astype(np.float64) / m.astype(np.float64)), 0)
     c = np.clip(np.nan_to_num(c), 0, BOUND_STEPS).astype(np.int64)
-    down = (c > 0) & (decode_bounds(np.maximum(c - 1, 0), m) >= bound)
-    c[down] -= 1
-    up = (c < BOUND_STEPS) & (decode_bounds(c, m) < bound)
-    c[up] += 1
-    return c.astype(np.uint8), list_max
+    for _ in range(2):                      # (float rounding: at most a code off, either way)
+        down = (c > 0) & (decode_bounds(np.maximum(c - 1, 0), m) >= bound)
+        c[down] -= 1
+        up = (c < BOUND_STEPS) & (decode_bounds(c, m) < bound)
+        c[up] += 1
+    return c.astype(np.uint8), steps
 
 
 def pos_steps(pos: np.ndarray, block_offsets: np.ndarray) -> np.ndarray:
@@ -104,7 +116,7 @@ def write_block_maxima(path, terms, block_offsets, pos, last, bound, rank: dict)
     terms, block_offsets = np.asarray(terms, np.int64), np.asarray(block_offsets, np.int64)
     steps = pos_steps(pos, block_offsets)
     l_steps, exc_at, exc = last_steps(last, block_offsets)
-    codes, list_max = bound_codes(bound, block_offsets)
+    codes, list_step = bound_codes(bound, block_offsets)
     n_blocks = int(block_offsets[-1])
     write_container(path, KIND, {
         "term": terms.astype(narrowest_uint(int(terms.max(initial=0)))),
@@ -112,7 +124,7 @@ def write_block_maxima(path, terms, block_offsets, pos, last, bound, rank: dict)
         "pos_step": steps.astype(narrowest_uint(int(steps.max(initial=0)))), "last_step": l_steps,
         "last_exc_at": exc_at.astype(narrowest_uint(n_blocks)),
         "last_exc": exc.astype(narrowest_uint(int(exc.max(initial=0)))),
-        "bound_code": codes, "list_bound": list_max},
+        "bound_code": codes, "list_step": list_step},
         meta={"block": 128, "rank": rank, "n_lists": len(terms)})
 
 
@@ -127,7 +139,7 @@ class BlockMaxima:
         self.offsets = c["block_offsets"]
         self.coded = "bound_code" in c.specs
         if self.coded:
-            self.pos_step, self.bound_code, self.list_bound = c["pos_step"], c["bound_code"], c["list_bound"]
+            self.pos_step, self.bound_code, self.list_step = c["pos_step"], c["bound_code"], c["list_step"]
             self.last_step, self.last_exc_at, self.last_exc = c["last_step"], c["last_exc_at"], c["last_exc"]
             per_block = (self.pos_step, self.last_step, self.bound_code)
             if self.last_exc_at.shape != self.last_exc.shape:
@@ -141,8 +153,8 @@ class BlockMaxima:
         b = int(self.offsets[-1]) if len(self.offsets) else 0
         if self.offsets.shape != (n + 1,) or any(a.shape != (b,) for a in per_block):
             raise CorruptIndexError(path, "inconsistent array sizes")
-        if self.coded and self.list_bound.shape != (n,):
-            raise CorruptIndexError(path, "inconsistent array sizes", expected=n, found=self.list_bound.shape[0])
+        if self.coded and self.list_step.shape != (n,):
+            raise CorruptIndexError(path, "inconsistent array sizes", expected=n, found=self.list_step.shape[0])
 
     def blocks(self, ordinal: int) -> tuple[int, int] | None:
         """The range of block entries of a term's list, or None (a list of one block)."""
@@ -174,9 +186,8 @@ class BlockMaxima:
         if z > a:
             last[at[a:z].astype(np.int64) - g0] = self.last_exc[a:z]
         np.cumsum(last, out=last)
-        # the list's 256 possible bounds, then one lookup a block (what decode_bounds gives each)
-        table = decode_bounds(_CODES, self.list_bound[i])
-        return np.cumsum(self.pos_step[g0:g1], dtype=np.int64), last, table[self.bound_code[g0:g1]]
+        return (np.cumsum(self.pos_step[g0:g1], dtype=np.int64), last,
+                decode_bounds(self.bound_code[g0:g1], self.list_step[i]))
 
     @property
     def pos(self) -> np.ndarray:
@@ -199,7 +210,7 @@ class BlockMaxima:
         """Every block's bound (float32; format 10: its code decoded, rounded up)."""
         if not self.coded:
             return np.asarray(self._bound, np.float32)
-        return decode_bounds(self.bound_code, np.repeat(self.list_bound, np.diff(np.asarray(self.offsets, np.int64))))
+        return decode_bounds(self.bound_code, np.repeat(self.list_step, np.diff(np.asarray(self.offsets, np.int64))))
 
     def close(self) -> None:
         self.c.close()
