@@ -1,6 +1,6 @@
-"""What format 10 (FSST-coded titles in docs.bin; blocks.bin's starts as steps and bounds as
-uint8 codes of each list's largest) makes of an existing index (#12, #13: index size at full scale), without rebuilding
-it and without writing into it.
+"""What format 10 (FSST-coded titles and columns of zeros left out in docs.bin; blocks.bin's starts
+and last docids as steps, bounds as uint8 codes of a step per list) makes of an existing index
+(#12, #13: index size at full scale), without rebuilding it and without writing into it.
 
     python benchmarks/bench_format10.py --index IDX --work DIR [--queries Q.json] [--n-queries N]
                                         [--same-as BUILT10] [--keep] [--out JSON]

@@ -5,8 +5,9 @@ For every list longer than one 128-posting block (bit-packed codec): per block, 
 starts (relative to the list), its last docid and an upper bound of its postings' scores before
 idf under the ranking settings named in the file (``meta.rank``); format 10 stores the starts as
 steps (the bytes of the block before: uint16), the last docids as uint16 steps with exceptions and
-the bounds as uint8 codes of a step of 1/255 of the list's largest bound, rounded up. A search with other settings
-does not use the bounds (it takes the exact path). docs/FORMAT.md, "blocks.bin".
+the bounds as uint8 codes of a step of 1/255 of the list's largest bound, rounded up. A search
+with other settings does not use the bounds (it takes the exact path). docs/FORMAT.md,
+"blocks.bin".
 """
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def write_block_maxima(path, terms, block_offsets, pos, last, bound, rank: dict)
     """``terms`` int64[L] (ascending ordinals), ``block_offsets`` int64[L+1] into the per-block
     arrays ``pos`` (int64, bytes from the list start), ``last`` (int32 docid), ``bound`` (float32).
     Format 10: ``pos`` as steps at the narrowest width, ``last`` as uint16 steps with exceptions,
-    ``bound`` as uint8 codes of each list's largest bound."""
+    ``bound`` as uint8 codes of a step per list (:func:`bound_codes`)."""
     terms, block_offsets = np.asarray(terms, np.int64), np.asarray(block_offsets, np.int64)
     steps = pos_steps(pos, block_offsets)
     l_steps, exc_at, exc = last_steps(last, block_offsets)
@@ -180,14 +181,16 @@ class BlockMaxima:
                     np.asarray(self._bound[g0:g1], np.float32))
         if i is None:
             i = int(np.searchsorted(self.offsets, self.offsets.dtype.type(g0), side="right")) - 1
+        # (a first-sight query does this once per list: few numpy calls, each ~1 us)
         last = self.last_step[g0:g1].astype(np.int32)     # (docids < 2^31: int32 sums)
-        at = self.last_exc_at                  # (scalars of its dtype: no conversion of the column)
-        a, z = int(np.searchsorted(at, at.dtype.type(g0))), int(np.searchsorted(at, at.dtype.type(g1)))
-        if z > a:
-            last[at[a:z].astype(np.int64) - g0] = self.last_exc[a:z]
-        np.cumsum(last, out=last)
-        return (np.cumsum(self.pos_step[g0:g1], dtype=np.int64), last,
-                decode_bounds(self.bound_code[g0:g1], self.list_step[i]))
+        at = self.last_exc_at
+        if len(at) and int(at[-1]) >= g0:      # (scalars of its dtype: no conversion of the column)
+            a, z = np.searchsorted(at, at.dtype.type(g0)), np.searchsorted(at, at.dtype.type(g1))
+            if z > a:
+                last[at[a:z].astype(np.int64) - g0] = self.last_exc[a:z]
+        # float32(code) * step in float32, as decode_bounds (uint8 times a float32 scalar: float32)
+        return (np.cumsum(self.pos_step[g0:g1], dtype=np.int64), last.cumsum(out=last),
+                self.bound_code[g0:g1] * self.list_step[i])
 
     @property
     def pos(self) -> np.ndarray:
