@@ -81,6 +81,11 @@ def workload(work: Path) -> None:
         w.suggest(prefix, fuzzy=False)
     w.doc("Berlin").fields
     w.reader.docids_for_titles(["Berlin", "Nowhere"])
+    # A format 9 index (plain titles, ``find_many`` over them rather than format 10's coded
+    # ``find_many_coded``), with narrow offsets (copied to int64) and uint32 ones (int32 views).
+    for widths, name in (({}, "idx-f9"), (OFFSETS_32, "idx-f9-wide")):
+        Searcher(widened_copy(Path(idx), work / name, widths, format_version=9)).reader.docids_for_titles(
+            ["Berlin", "Nowhere"])
     r = s.reader
     for term in ("berlin", "merkel", "zzzz"):
         o = r.term_ordinal(term)
@@ -110,11 +115,35 @@ def _search_every_way(s):
     return s
 
 
+def plain_titles(arrays: dict, meta: dict, widths: dict) -> dict:
+    """docs.bin's title arrays as format 9 wrote them (``title_offsets``, ``title_blob``, plain
+    UTF-8, and their block CRCs) from format 10's coded ones, which are taken out of ``arrays``
+    (and the coding's keys out of ``meta``); the columns format 10 left out as all 0 put back."""
+    import numpy as np
+    from wikisearch.fileio import narrowest_uint
+    from wikisearch.index.fsst import FsstTable
+    from wikisearch.index.segment import DOC_BLOCK, _cut_crcs
+    n = int(meta["n_docs"])
+    zeros = {"alias_offsets": np.zeros(n + 1, np.uint8), "inlinks": np.zeros(n, np.uint8),
+             "alias_block_crc": np.zeros(-(-n // DOC_BLOCK), np.uint32)}
+    for name in meta.pop("zero_columns", []):     # (format 10 left them out: all 0)
+        arrays[name] = zeros[name].astype(widths.get(name, zeros[name].dtype))
+    table = FsstTable(arrays.pop("title_symbols"), arrays.pop("title_symbol_lengths"))
+    off, blob = table.decode(arrays.pop("title_offsets").astype(np.int64), arrays.pop("title_codes"))
+    meta.pop("title_codec", None)
+    meta.pop("title_bytes", None)
+    cuts = off[::DOC_BLOCK].tolist() + ([int(off[-1])] if n % DOC_BLOCK else [])
+    return {"title_block_crc": _cut_crcs(blob, cuts),
+            "title_offsets": off.astype(widths.get("title_offsets", narrowest_uint(len(blob)))), "title_blob": blob}
+
+
 def widened_copy(index: Path, out: Path, widths: dict, *, format_version: int | None = None) -> Path:
     """A copy of ``index`` whose docs.bin and suggest.bin columns named in ``widths`` have the
     dtypes given there and whose field lengths are uint32 for all nine fields; with
     ``format_version`` < 9, the manifest says that version and docs.bin's meta has no
-    ``length_fields`` (as format 8 wrote it). The manifest's checksums are made again; priors.bin,
+    ``length_fields`` (as format 8 wrote it); with ``format_version`` < 10, docs.bin's titles
+    are plain UTF-8 (``title_blob``, as format 9 and older wrote them) where they were FSST-coded.
+    The manifest's checksums are made again; priors.bin,
     made for the original's checksum, is left out (the caller makes it again if it needs it).
     tests/test_suggest_table.py makes its format 8 index with this."""
     import json
@@ -135,6 +164,8 @@ def widened_copy(index: Path, out: Path, widths: dict, *, format_version: int | 
         arrays = {k: np.array(c[k]).astype(widths.get(k, c[k].dtype)) for k in c.specs}
         meta = dict(c.meta)
         c.close()
+        if format_version is not None and format_version < 10 and "title_codes" in arrays:
+            arrays.update(plain_titles(arrays, meta, widths))
         if LENGTHS in arrays:
             full = np.zeros((N_FIELDS, meta["n_docs"]), np.uint32)
             full[meta.pop("length_fields", list(range(N_FIELDS)))] = arrays[LENGTHS]

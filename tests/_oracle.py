@@ -344,3 +344,36 @@ def suggest_arrays_slow(reader) -> dict:
     idx = np.asarray(order, np.int64)
     return {"suggest_offsets": offsets, "suggest_blob": blob, "suggest_doc": entry_doc[idx],
             "suggest_alias": entry_alias[idx]}
+
+
+def fsst_encode(strings: list[bytes], symbols: list[bytes]) -> list[bytes]:
+    """FSST coding by the definition (docs/FORMAT.md, docs.bin): at each position the longest
+    symbol that matches (the lowest code among equally long ones), else 255 and the byte."""
+    out = []
+    for s in strings:
+        coded, p = bytearray(), 0
+        while p < len(s):
+            best = -1
+            for c, sym in enumerate(symbols):
+                if s.startswith(sym, p) and (best < 0 or len(sym) > len(symbols[best])):
+                    best = c
+            if best < 0:
+                coded += bytes([255, s[p]])
+                p += 1
+            else:
+                coded.append(best)
+                p += len(symbols[best])
+        out.append(bytes(coded))
+    return out
+
+
+def fsst_decode(coded: bytes, symbols: list[bytes]) -> bytes:
+    out, i = bytearray(), 0
+    while i < len(coded):
+        if coded[i] == 255:
+            out.append(coded[i + 1])
+            i += 2
+        else:
+            out += symbols[coded[i]]
+            i += 1
+    return bytes(out)

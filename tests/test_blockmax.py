@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -90,12 +91,20 @@ def test_blocks_bin_by_hand(index):
                     per[f] = int(tfs[j])
                     j += 1
             scores.append(_pre_score(r, rank, d, per))
+        pos, last, bounds = m.list_blocks(g0, g1)
         for b in range(g1 - g0):
             chunk = scores[b * 128:(b + 1) * 128]
-            assert int(m.last[g0 + b]) == int(docids[min(n, (b + 1) * 128) - 1])
-            bound = float(m.bound[g0 + b])
-            assert bound >= max(chunk) and bound - max(chunk) <= max(chunk) * 2.0 ** -23
-        assert int(m.pos[g0]) > 0 and list(m.pos[g0:g1]) == sorted(m.pos[g0:g1])
+            assert int(last[b]) == int(docids[min(n, (b + 1) * 128) - 1])
+            bound = float(bounds[b])
+            # format 10: the least code whose bound (code x the list's step, about 1/255 of its
+            # largest) is at least the float32 bound (rounded up from the exact maximum: within
+            # 2^-23 of it)
+            code = int(m.bound_code[g0 + b])
+            step = float(m.list_step[i])
+            assert bound >= max(chunk) and abs(bound - code * step) <= bound * 2.0 ** -23
+            assert code == 0 or (code - 1) * step < max(chunk) * (1 + 2.0 ** -22)
+        assert int(pos[0]) > 0 and list(pos) == sorted(pos)
+        assert np.array_equal(pos, m.pos[g0:g1]) and np.array_equal(bounds, m.bound[g0:g1])
     assert r.doc_freq(int(m.terms[0])) > 128
 
 
@@ -191,9 +200,9 @@ def test_damaged_block_data_is_corruption(index):
     s = Searcher(r, cache_postings=0)
     m = r.block_maxima
     o = int(m.terms[0])
-    bad = np.array(m.last)
+    bad = np.array(m.last_step)              # (format 10: the first block's step is its last docid)
     bad[int(m.offsets[0])] += 1
-    m.last = bad
+    m.last_step = bad
     with pytest.raises(CorruptIndexError):
         s.search(r.terms.term(o), k=1000)
 
@@ -371,3 +380,86 @@ def test_format_example():
         np.ones(len(FIELDS)), np.zeros(len(FIELDS)), np.ones(len(FIELDS)), 1.0, 0)
     assert ok and len(data) == 82 and boff.tolist() == [0, 3]
     assert pos.tolist() == [1, 35, 69] and last.tolist() == [381, 765, 897] and bound.tolist() == [0.5] * 3
+    # format 10's columns of the same list
+    from wikisearch.index.blockmax import BlockMaxima, write_block_maxima
+    with tempfile.TemporaryDirectory() as tmp:
+        write_block_maxima(Path(tmp) / "blocks.bin", [7], boff, pos, last, bound, {})
+        m = BlockMaxima(Path(tmp) / "blocks.bin")
+        assert m.pos_step.dtype == np.uint8 and m.pos_step.tolist() == [1, 34, 34]
+        assert m.last_step.tolist() == [381, 384, 132] and len(m.last_exc_at) == len(m.last_exc) == 0
+        assert m.list_step.tolist() == [np.float32(0.5) / np.float32(255)] and m.bound_code.tolist() == [255, 255, 255]
+        assert m.terms.dtype == np.uint8 and m.blocks(7) == (0, 3) and m.blocks(6) is None and m.blocks(-1) is None
+        p, la, bo = m.list_blocks(0, 3)
+        assert p.tolist() == [1, 35, 69] and la.tolist() == [381, 765, 897] and bo.tolist() == [0.5] * 3
+        m.close()
+
+
+def test_bound_codes_round_up_and_steps_sum_back():
+    """blocks.bin format 10: each bound is the least code c whose float32(c) * step is at least
+    it (step: M / 255 for the list's largest bound M, rounded up as far as 255 steps reach M);
+    the pos and last docid steps of each list sum back to them."""
+    from wikisearch.index.blockmax import bound_codes, decode_bounds, last_steps, pos_steps, sum_steps
+    rng = np.random.default_rng(5)
+    for bound, offs in ((rng.random(5000).astype(np.float32), np.array([0, 1000, 1001, 4000, 5000])),
+                        (np.float32([0.5, 0.25, 0.5, 0, 0]), np.array([0, 3, 5])),
+                        (rng.random(300).astype(np.float32) * np.float32(1e-30), np.array([0, 300])),
+                        (np.zeros(0, np.float32), np.array([0]))):
+        codes, steps = bound_codes(bound, offs)
+        assert len(steps) == len(offs) - 1
+        for i, (a, z) in enumerate(zip(offs[:-1].tolist(), offs[1:].tolist())):
+            top = bound[a:z].max()
+            assert decode_bounds(255, steps[i]) >= top and (steps[i] == 0) == (top == 0)
+            assert steps[i] == np.float32(top / 255) or decode_bounds(255, np.nextafter(steps[i], np.float32(0))) < top
+            for b, c in zip(bound[a:z].tolist(), codes[a:z].tolist()):
+                assert decode_bounds(c, steps[i]) >= b
+                assert c == 0 or decode_bounds(c - 1, steps[i]) < b
+            if top > 0:
+                assert codes[a:z].max() >= 254
+    pos = np.array([3, 40, 90, 1, 30, 70, 120])
+    offs = np.array([0, 3, 7])
+    steps = pos_steps(pos, offs)
+    assert steps.tolist() == [3, 37, 50, 1, 29, 40, 50]
+    assert [np.cumsum(steps[a:z]).tolist() for a, z in zip(offs[:-1], offs[1:])] == [[3, 40, 90], [1, 30, 70, 120]]
+    assert sum_steps(steps, offs).tolist() == pos.tolist() and sum_steps(steps[:0], offs[:1]).tolist() == []
+    # last docids: steps over 65,535 are exceptions (0 in last_step, kept apart)
+    last = np.array([70000, 70200, 200000, 300, 65835, 65900, 140000])
+    l_steps, at, exc = last_steps(last, offs)
+    assert l_steps.dtype == np.uint16 and l_steps.tolist() == [0, 200, 0, 300, 65535, 65, 0]
+    assert at.tolist() == [0, 2, 6] and exc.tolist() == [70000, 129800, 74100]
+
+
+def test_format_9_blocks_bin_is_still_read(tmp_path, index):
+    """A blocks.bin of format 3-9 (``pos`` uint32, ``bound`` float32) gives its own numbers."""
+    from wikisearch.index.blockmax import BlockMaxima, KIND
+    from wikisearch.index.container import write_container
+    m = IndexReader(index).block_maxima
+    rng = np.random.default_rng(1)
+    bound = rng.random(len(m.last)).astype(np.float32)
+    write_container(tmp_path / "blocks.bin", KIND, {"term": m.terms, "block_offsets": m.offsets,
+                    "pos": m.pos.astype(np.uint32), "last": m.last, "bound": bound},
+                    meta={"block": 128, "rank": m.rank, "n_lists": len(m.terms)})
+    old = BlockMaxima(tmp_path / "blocks.bin")
+    assert not old.coded and np.array_equal(old.bound, bound) and np.array_equal(old.pos, m.pos)
+    g0, g1 = int(m.offsets[1]), int(m.offsets[2])
+    p, la, bo = old.list_blocks(g0, g1)
+    assert np.array_equal(p, m.pos[g0:g1]) and np.array_equal(la, m.last[g0:g1]) and np.array_equal(bo, bound[g0:g1])
+
+
+def test_last_docids_past_uint16_steps_read_back(tmp_path):
+    """blocks.bin format 10: lists whose blocks' last docids step by more than 65,535 (an
+    exception) read back the same starts, last docids and bounds, list by list and whole."""
+    from wikisearch.index.blockmax import BlockMaxima, write_block_maxima
+    rng = np.random.default_rng(3)
+    offs = np.array([0, 2, 7, 7 + 40])
+    n = int(offs[-1])
+    last = np.concatenate([np.sort(rng.choice(5_000_000, k, replace=False)) for k in np.diff(offs)]).astype(np.int32)
+    pos = np.concatenate([np.cumsum(rng.integers(1, 400, k)) for k in np.diff(offs)])
+    bound = rng.random(n).astype(np.float32)
+    write_block_maxima(tmp_path / "blocks.bin", [3, 9, 12], offs, pos, last, bound, {})
+    m = BlockMaxima(tmp_path / "blocks.bin")
+    assert len(m.last_exc) > 3 and np.array_equal(m.last, last) and np.array_equal(m.pos, pos)
+    for i in range(3):
+        p, la, bo = m.list_blocks(int(offs[i]), int(offs[i + 1]), i)
+        assert np.array_equal(la, last[offs[i]:offs[i + 1]]) and np.array_equal(p, pos[offs[i]:offs[i + 1]])
+        assert (bo >= bound[offs[i]:offs[i + 1]]).all()
+    m.close()

@@ -122,10 +122,12 @@ def test_alias_segments_in_chunks_give_the_same_bytes(tmp_path, monkeypatch):
         assert (one / name).read_bytes() == (chunked / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("plain", [False, True])
 @pytest.mark.parametrize("n, cut", [(0, 5), (1, 1), (63, 10), (64, 64), (65, 7), (300, 64), (300, 1000)])
-def test_docs_written_in_pieces_give_the_bytes_of_the_whole_table(tmp_path, n, cut):
+def test_docs_written_in_pieces_give_the_bytes_of_the_whole_table(tmp_path, n, cut, plain):
     """``write_docs_columns`` (the merged index's ``docs.bin`` from pieces, a piece at a time)
-    against ``write_docs`` of the whole table in memory: the same bytes, whatever the pieces."""
+    against ``write_docs`` of the whole table in memory: the same bytes, whatever the pieces
+    (``plain``: no redirects and no in-links, whose columns format 10 leaves out)."""
     import random
 
     import numpy as np
@@ -140,6 +142,8 @@ def test_docs_written_in_pieces_give_the_bytes_of_the_whole_table(tmp_path, n, c
     page_ids = np.asarray([rng.randint(1, 10**9) for _ in range(n)], np.int64)
     lengths = np.asarray([[rng.randint(0, 70000) for _ in range(N_FIELDS)] for _ in range(n)], np.uint32).reshape(n, N_FIELDS)
     inlinks = np.asarray([rng.randint(0, 9) for _ in range(n)], np.uint32)
+    if plain:
+        aliases, inlinks = [[] for _ in range(n)], np.zeros(n, np.uint32)
     tt = StringTable.from_strings(titles)
     order = tt.sorted_ids().astype(np.int32)
     counts = np.asarray([len(a) for a in aliases], np.int64)
@@ -162,6 +166,13 @@ def test_docs_written_in_pieces_give_the_bytes_of_the_whole_table(tmp_path, n, c
     pieces = tmp_path / "pieces.bin"
     write_docs_columns(pieces, cols)
     assert pieces.read_bytes() == whole.read_bytes()
+    from wikisearch.index.container import Container
+    c = Container(whole, b"DOCS")
+    left_out = (["alias_block_crc", "alias_offsets"] if not sum(map(len, aliases)) else []) + \
+        ([] if inlinks.any() else ["inlinks"])
+    assert (left_out == ["alias_block_crc", "alias_offsets", "inlinks"]) == (plain or n == 0) or n < 5
+    assert c.meta["zero_columns"] == left_out and not set(left_out) & set(c.specs)
+    c.close()
     if n:
         short = DocColumns(n, lambda: (page_ids[lo:hi] for lo, hi in spans[:-1]), cols.field_lengths,
                            title_pieces, alias_pieces, inlinks, order)

@@ -610,18 +610,21 @@ def test_cli_errors_without_an_index(tmp_path):
         assert r.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: "), r.output
 
 
-def test_docs_bin_format_9_worked_example(built):
-    """docs/FORMAT.md's docs.bin example (format 9): every integer column at its narrowest width,
-    the fields all zero left out, the reader's table the same [n, 9] numbers."""
+def test_docs_bin_format_10_worked_example(built):
+    """docs/FORMAT.md's docs.bin example (format 9's narrow columns, format 10's coded titles):
+    every integer column at its narrowest width, the fields all zero left out, the reader's table
+    the same [n, 9] numbers."""
     from wikisearch.index.container import Container
     from wikisearch.index.publish import resolve_index
     c = Container(resolve_index(built) / "docs.bin", b"DOCS")
     assert c.meta["length_fields"] == [0, 1, 2, 6, 7]
-    assert {name: (c[name].dtype.str, c[name].shape) for name in c.specs if name not in ("title_blob", "alias_blob")} == {
+    assert {name: (c[name].dtype.str, c[name].shape) for name in c.specs if name not in ("title_codes", "title_symbols", "title_symbol_lengths", "alias_blob")} == {
         "page_id": ("|u1", (7,)), "field_lengths_by_field": ("<u2", (5, 7)), "title_offsets": ("|u1", (8,)),
         "alias_offsets": ("|u1", (8,)), "alias_title_offsets": ("|u1", (5,)), "inlinks": ("|u1", (7,)),
         "title_order": ("<i4", (7,)), "title_block_crc": ("<u4", (1,)), "alias_block_crc": ("<u4", (1,))}
-    assert len(c["title_blob"]) == 57 and len(c["alias_blob"]) == 45
+    assert c.meta["title_codec"] == "fsst" and c.meta["title_bytes"] == 57 and len(c["alias_blob"]) == 45
+    assert len(c["title_codes"]) == int(c["title_offsets"][-1]) == 10
+    assert c["title_symbols"].shape == (len(c["title_symbol_lengths"]), 8)
     r = IndexReader(built)
     fl = r.field_lengths
     assert fl.shape == (7, 9) and not fl[:, [3, 4, 5, 8]].any() and fl[:, [0, 1, 2, 6, 7]].any(axis=0).all()

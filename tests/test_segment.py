@@ -282,7 +282,7 @@ def test_titles_and_redirects_with_narrow_offsets(tmp_path, n, pad):
     aliases = [[f"r{i}-{j}" for j in range(i % 3)] for i in range(n)]
     r = _docs_segment(tmp_path, np.arange(n), np.ones((n, 9), np.uint32), titles, aliases)
     d = r.docs_c
-    for name, top in (("title_offsets", len(d["title_blob"])), ("alias_offsets", sum(map(len, aliases))),
+    for name, top in (("title_offsets", len(d["title_codes"])), ("alias_offsets", sum(map(len, aliases))),
                       ("alias_title_offsets", len(d["alias_blob"]))):
         assert d[name].dtype == (np.uint8 if top < 256 else np.uint16 if top < 65536 else np.uint32), name
         assert int(d[name][-1]) == top
@@ -292,3 +292,19 @@ def test_titles_and_redirects_with_narrow_offsets(tmp_path, n, pad):
     flat = [(i, a) for i, lst in enumerate(aliases) for a in lst]
     assert list(zip(alias_doc.tolist(), alias_titles)) == flat
     assert [r.alias_title(a) for a in range(len(flat))] == [a for _i, a in flat]
+
+
+def test_columns_of_zeros_are_left_out_and_read_as_zeros(tmp_path):
+    """Format 10: an index without redirects or in-links (a plain-text build) has no
+    ``alias_offsets``, ``alias_block_crc`` or ``inlinks`` in docs.bin (``zero_columns``); they
+    read as zeros, and the redirects as none."""
+    n = 130
+    r = _docs_segment(tmp_path / "plain", np.arange(n), np.ones((n, 9), np.uint32))
+    d = r.docs_c
+    assert d.meta["zero_columns"] == ["alias_block_crc", "alias_offsets", "inlinks"]
+    assert not {"alias_offsets", "alias_block_crc", "inlinks"} & set(d.specs)
+    assert r.inlinks.tolist() == [0] * n and r.column("alias_offsets").tolist() == [0] * (n + 1)
+    assert [r.redirects(i) for i in range(n)] == [[]] * n and r.alias_table()[1] == []
+    assert r.titles() == [f"d{i}" for i in range(n)]
+    s = _docs_segment(tmp_path / "links", np.arange(n), np.ones((n, 9), np.uint32), inlinks=[1] * n)
+    assert s.docs_c.meta["zero_columns"] == ["alias_block_crc", "alias_offsets"] and s.inlinks.tolist() == [1] * n

@@ -304,3 +304,52 @@ def test_a_format_8_index_is_still_read_and_answers_the_same(which, request, tmp
             assert [(str(x), x.score) for x in a.suggest(p, 10, fuzzy=fuzzy)] == \
                 [(str(x), x.score) for x in b.suggest(p, 10, fuzzy=fuzzy)], (p, fuzzy)
     verify_index(old)
+
+
+def test_a_format_9_index_is_still_read_and_answers_the_same(real, tmp_path):
+    """Format 10 codes docs.bin's titles (FSST) and blocks.bin's starts and bounds; a format 9
+    index (plain titles, ``pos`` uint32 and ``bound`` float32: the bounds before rounding to
+    codes, from the kernel) is still read: the same titles, lookups, searches (block-max path
+    included), scores and suggestions."""
+    from wikisearch.index.blockmax import FILE as BLOCKS, KIND as BMAX, BlockMaxima
+    from wikisearch.index.container import write_container
+    from wikisearch.index.manifest import MANIFEST, file_checksums, manifest_checksum
+    from wikisearch.search import _blockmax_kernels as BK
+    from wikisearch.search.blockmax import ALL_FIELDS, block_maxima_of
+    from wikisearch.search.rank import kernel_lengths, kernel_params
+    import importlib.util
+    import json
+    spec = importlib.util.spec_from_file_location(
+        "record_kernels", Path(__file__).resolve().parents[1] / "benchmarks" / "record_kernels.py")
+    rk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rk)
+    old = rk.widened_copy(real, tmp_path / "old", {}, format_version=9)
+    new_r = IndexReader(real)
+    arrays = block_maxima_of(new_r, new_r.field_lengths, new_r.avg_field_lengths, new_r.rank_config)
+    write_container(old / BLOCKS, BMAX, {"term": arrays["terms"], "block_offsets": arrays["block_offsets"],
+                    "pos": arrays["pos"].astype(np.uint32), "last": arrays["last"], "bound": arrays["bound"]},
+                    meta={"block": 128, "rank": arrays["rank"], "n_lists": len(arrays["terms"])})
+    m = json.loads((old / MANIFEST).read_text())
+    m["files"] = file_checksums(old, list(m["files"]))
+    m["checksum"] = manifest_checksum(m)
+    (old / MANIFEST).write_text(json.dumps(m))
+    old_r = IndexReader(old)
+    assert new_r.titles_coded and not old_r.titles_coded and "title_blob" in old_r.docs_c.specs
+    assert new_r.block_maxima.coded and not old_r.block_maxima.coded and len(arrays["terms"]) > 3
+    assert np.array_equal(old_r.block_maxima.bound, arrays["bound"])
+    assert (new_r.block_maxima.bound >= old_r.block_maxima.bound).all()
+    assert np.array_equal(new_r.block_maxima.pos, old_r.block_maxima.pos)
+    n = new_r.n_docs
+    assert new_r.titles() == old_r.titles() and [new_r.title(d) for d in range(n)] == old_r.titles()
+    probes = new_r.titles()[::3] + [a for a in new_r.alias_table()[1][::5]] + ["No such page", "PARIS", ""]
+    assert new_r.docids_for_titles(probes).tolist() == old_r.docids_for_titles(probes).tolist()
+    a, b = Searcher(new_r), Searcher(old_r)
+    for q in ("anarchism", "paris texas", "route 66", "the history of", "t:paris", "alzheimer disease",
+              "united states", "war of the"):
+        for k in (1, 10, 100):
+            assert [(h.docid, h.score, h.title) for h in a.search(q, k=k)] == \
+                [(h.docid, h.score, h.title) for h in b.search(q, k=k)], q
+    for p in ("a", "paris", "anarch"):
+        assert [(str(x), x.score) for x in a.suggest(p, 10, fuzzy=True)] == \
+            [(str(x), x.score) for x in b.suggest(p, 10, fuzzy=True)], p
+    verify_index(old)

@@ -142,7 +142,9 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
     writer = TermWriter(tmp, ctx["codec"])
     writer.add_many(postings.terms, postings.post_offsets, postings.docids, postings.masks, postings.tfs)
     stats = writer.close()
-    write_docs(tmp / "docs.bin", DocTable(np.asarray(page_ids, np.int64), titles, postings.field_lengths))
+    # (a block's titles stay plain: the merge reads them once, and codes the merged index's)
+    write_docs(tmp / "docs.bin", DocTable(np.asarray(page_ids, np.int64), titles, postings.field_lengths),
+               code_titles=False)
     if ctx["store_text"]:
         write_store(tmp / "store.bin", stored, shipped_dictionary(ctx["store_language"]))
     write_redirects(tmp / "redirects.bin", redirects)
@@ -213,7 +215,7 @@ def _doc_columns(readers, alias_table: Path, lo: int, alias_lengths: np.ndarray,
         return fl
     n = len(alias_lengths)
     return DocColumns(n, each(lambda r, _at: r.page_ids), each(lengths),
-                      each(lambda r, _at: (r.docs_c["title_offsets"], r.docs_c["title_blob"])),
+                      each(lambda r, _at: r.title_column()),
                       lambda: read_alias_pieces(alias_table, lo, lo + n), inlinks, title_order)
 
 

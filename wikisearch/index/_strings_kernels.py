@@ -200,3 +200,177 @@ def run_starts(blob, offsets, order):
                              blob, np.int64(offsets[j]), np.int64(offsets[j + 1])) == 0
         out[r] = out[r - 1] if same else r
     return out
+
+
+# --- FSST: strings compressed with random access (index/fsst.py) ----------------------------------
+# A coded string is a run of codes: c < 255 stands for symbol c (sym[c, :sym_len[c]], 1-8 bytes),
+# 255 for the literal byte after it. ``first``/``cand`` list the codes by their symbol's first byte
+# (cand[first[b]:first[b + 1]]), longest first: the encoder takes the first that matches.
+
+@njit(cache=True, nogil=True)
+def fsst_match(blob, p, end, sym, sym_len, first, cand):
+    """The code of the longest symbol that ``blob[p:end]`` starts with, or -1."""
+    b = blob[p]
+    for k in range(first[b], first[b + 1]):
+        c = cand[k]
+        n = np.int64(sym_len[c])
+        if p + n > end:
+            continue
+        ok = True
+        for t in range(1, n):
+            if blob[p + t] != sym[c, t]:
+                ok = False
+                break
+        if ok:
+            return c
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def fsst_encode(blob, offsets, sym, sym_len, first, cand):
+    """(codes uint8[], code offsets int64[n + 1]) of strings ``blob[offsets[i]:offsets[i+1]]``,
+    each coded greedily (longest symbol first, else an escaped byte)."""
+    n = offsets.shape[0] - 1
+    size = np.int64(offsets[n]) - np.int64(offsets[0]) if n > 0 else np.int64(0)
+    out = np.empty(2 * size, np.uint8)
+    out_off = np.zeros(n + 1, np.int64)
+    at = 0
+    for i in range(n):
+        p = np.int64(offsets[i])
+        end = np.int64(offsets[i + 1])
+        while p < end:
+            c = fsst_match(blob, p, end, sym, sym_len, first, cand)
+            if c < 0:
+                out[at] = 255
+                out[at + 1] = blob[p]
+                at += 2
+                p += 1
+            else:
+                out[at] = c
+                at += 1
+                p += np.int64(sym_len[c])
+        out_off[i + 1] = at
+    return out[:at].copy(), out_off
+
+
+@njit(cache=True, nogil=True)
+def fsst_count(blob, offsets, sample, sym, sym_len, first, cand):
+    """What coding strings ``sample`` (ids) with the table emits: unit u is code u (< 255) or
+    256 + an escaped byte; (count of each unit int64[512], of each pair of units emitted one
+    after the other in a string int64[512, 512])."""
+    c1 = np.zeros(512, np.int64)
+    c2 = np.zeros((512, 512), np.int64)
+    for i in sample:
+        p = np.int64(offsets[i])
+        end = np.int64(offsets[i + 1])
+        prev = -1
+        while p < end:
+            c = fsst_match(blob, p, end, sym, sym_len, first, cand)
+            if c < 0:
+                u = 256 + np.int64(blob[p])
+                p += 1
+            else:
+                u = np.int64(c)
+                p += np.int64(sym_len[c])
+            c1[u] += 1
+            if prev >= 0:
+                c2[prev, u] += 1
+            prev = u
+    return c1, c2
+
+
+@njit(cache=True, nogil=True)
+def fsst_decoded_size(codes, a, z, sym_len):
+    """Bytes that codes[a:z] decode to."""
+    n = np.int64(0)
+    i = np.int64(a)
+    while i < z:
+        c = codes[i]
+        if c == 255:
+            n += 1
+            i += 2
+        else:
+            n += np.int64(sym_len[c])
+            i += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def fsst_decode(codes, offsets, sym, sym_len):
+    """(blob uint8[], offsets int64[n + 1]) of coded strings ``codes[offsets[i]:offsets[i+1]]``."""
+    n = offsets.shape[0] - 1
+    out_off = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        out_off[i + 1] = out_off[i] + fsst_decoded_size(codes, np.int64(offsets[i]), np.int64(offsets[i + 1]), sym_len)
+    out = np.empty(out_off[n], np.uint8)
+    at = 0
+    for i in range(n):
+        k = np.int64(offsets[i])
+        z = np.int64(offsets[i + 1])
+        while k < z:
+            c = codes[k]
+            if c == 255:
+                out[at] = codes[k + 1]
+                at += 1
+                k += 2
+            else:
+                for t in range(np.int64(sym_len[c])):
+                    out[at + t] = sym[c, t]
+                at += np.int64(sym_len[c])
+                k += 1
+    return out, out_off
+
+
+@njit(cache=True, nogil=True)
+def compare_coded(codes, a0, a1, sym, sym_len, key, k0, k1):
+    """:func:`compare_bytes` of the string that ``codes[a0:a1]`` decode to and ``key[k0:k1]``,
+    decoded as it is compared (no buffer)."""
+    j = k0
+    i = a0
+    while i < a1:
+        c = codes[i]
+        if c == 255:
+            if j >= k1:
+                return 1
+            x = codes[i + 1]
+            y = key[j]
+            if x != y:
+                return -1 if x < y else 1
+            j += 1
+            i += 2
+        else:
+            for t in range(np.int64(sym_len[c])):
+                if j >= k1:
+                    return 1
+                x = sym[c, t]
+                y = key[j]
+                if x != y:
+                    return -1 if x < y else 1
+                j += 1
+            i += 1
+    return 0 if j == k1 else -1
+
+
+@njit(cache=True, nogil=True)
+def find_many_coded(codes, offsets, sym, sym_len, order, keys, key_offsets):
+    """:func:`find_many` over FSST-coded strings (``order``: their ids by decoded bytes)."""
+    m = key_offsets.shape[0] - 1
+    out = np.full(m, -1, np.int64)
+    n = offsets.shape[0] - 1
+    for j in range(m):
+        k0 = np.int64(key_offsets[j])
+        k1 = np.int64(key_offsets[j + 1])
+        lo = 0
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            i = _id(order, mid)
+            if compare_coded(codes, np.int64(offsets[i]), np.int64(offsets[i + 1]), sym, sym_len, keys, k0, k1) < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < n:
+            i = _id(order, lo)
+            if compare_coded(codes, np.int64(offsets[i]), np.int64(offsets[i + 1]), sym, sym_len, keys, k0, k1) == 0:
+                out[j] = i
+    return out

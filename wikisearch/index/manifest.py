@@ -37,7 +37,10 @@ from wikisearch.fileio import crc32, sha256_hex
 #:    (offsets uint32 under 4 GiB, page ids uint32, field lengths uint16 unless one is over 65535,
 #:    the fields all zero left out: ``length_fields`` in docs.bin's meta); a format 8 index (every
 #:    column at its full width) is still read: the readers take the dtype from the Toc.
-FORMAT_VERSION = 9
+#: 10: docs.bin's titles FSST-coded, each decodable alone (``title_codes`` with ``title_symbols``
+#:    and ``title_symbol_lengths``; ``title_offsets`` point into the codes); a format 9 or older
+#:    docs.bin (``title_blob``, plain UTF-8) is still read.
+FORMAT_VERSION = 10
 #: The oldest format this version reads (formats 5-8 differ in their store and docs.bin, still read).
 MIN_FORMAT_VERSION = 5
 FORMAT_NAME = "wikisearch-index"

@@ -115,8 +115,12 @@ class IndexReader(SegmentReader):
         key_off, keys = pack_strings(titles)
         if self._title_order is None:   # a binary search reads anywhere: check the arrays whole
             self._title_order = d.checked("title_order")
-        out = SK.find_many(d.checked("title_blob"), signed_offsets(d.checked("title_offsets")),
-                           self._title_order, keys, key_off.view(np.int64))
+        offsets = signed_offsets(d.checked("title_offsets"))
+        if self.titles_coded:           # format 10: compared as they are decoded
+            out = self.title_table.find_many(d.checked("title_codes"), offsets, self._title_order, keys,
+                                             key_off.view(np.int64))
+        else:
+            out = SK.find_many(d.checked("title_blob"), offsets, self._title_order, keys, key_off.view(np.int64))
         miss = np.flatnonzero(out < 0)
         if redirects and len(miss) and d.shape("alias_blob")[0]:
             alias_doc, alias_order = self._aliases_sorted()

@@ -24,6 +24,8 @@ from wikisearch.errors import CorruptIndexError
 from wikisearch.fileio import crc32, narrowest_uint, pack_strings, string_at, unpack_strings
 from wikisearch.index.codec import get_codec
 from wikisearch.index.container import Container, ContainerWriter, write_container
+from wikisearch.index import fsst
+from wikisearch.index.fsst import FsstTable
 from wikisearch.index.store import StoreReader, decode_doc
 from wikisearch.index.strings import StringTable
 from wikisearch.index.termdict import TermDictionary, write_dictionary
@@ -68,13 +70,33 @@ def _page_id_dtype(lo: int, hi: int):
     return np.int64 if lo < 0 else narrowest_uint(hi)
 
 
-def _docs_meta(n: int, length_fields: list[int]) -> dict:
-    return {"n_docs": n, "fields": list(FIELDS), "doc_block": DOC_BLOCK, "length_fields": length_fields}
+def _docs_meta(n: int, length_fields: list[int], title_bytes: int | None = None, zero=()) -> dict:
+    meta = {"n_docs": n, "fields": list(FIELDS), "doc_block": DOC_BLOCK, "length_fields": length_fields}
+    if title_bytes is not None:             # format 10: the titles FSST-coded, columns of zeros left out
+        meta.update(title_codec="fsst", title_bytes=title_bytes, zero_columns=list(zero))
+    return meta
 
 
-def write_docs(path, docs: DocTable) -> None:
-    """``docs.bin`` (format 9): every integer column at the narrowest width its values need
-    (docs/FORMAT.md)."""
+#: Columns format 10 leaves out of docs.bin when every value is 0 (an index without redirects or
+#: links: a plain-text build), listed in the meta's ``zero_columns``; read as zeros.
+ZERO_COLUMNS = ("alias_block_crc", "alias_offsets", "inlinks")
+
+
+def _zero_columns(n_alias: int, inlinks: np.ndarray) -> list[str]:
+    """The :data:`ZERO_COLUMNS` all 0 (no redirect titles: their offsets and CRCs of empty blocks)."""
+    return (["alias_block_crc", "alias_offsets"] if n_alias == 0 else []) + ([] if inlinks.any() else ["inlinks"])
+
+
+def _title_arrays(table: FsstTable, codes: np.ndarray, code_offsets) -> dict:
+    """docs.bin's arrays of FSST-coded titles (format 10; ``code_offsets`` at their width)."""
+    return {"title_offsets": code_offsets, "title_codes": codes,
+            "title_symbols": table.sym, "title_symbol_lengths": table.sym_len}
+
+
+def write_docs(path, docs: DocTable, *, code_titles: bool = True) -> None:
+    """``docs.bin`` (format 10): every integer column at the narrowest width its values need,
+    the titles FSST-coded (``code_titles``; a build's block segments, read once by the merge,
+    keep them plain, as format 9 did) (docs/FORMAT.md)."""
     n = len(docs)
     if isinstance(docs.aliases, tuple):          # CSR already (the build's merged table)
         alias_offsets, a_table = docs.aliases
@@ -96,26 +118,39 @@ def write_docs(path, docs: DocTable) -> None:
     lengths = np.asarray(docs.field_lengths, np.uint32).reshape(n, N_FIELDS)
     kept, l_dtype = length_layout(lengths.max(axis=0) if n else np.zeros(N_FIELDS, np.uint32))
     n_alias = len(a_off) - 1
+    title_bytes = None
+    if code_titles:
+        table = FsstTable.train(t_off.astype(np.int64), t_blob)
+        title_bytes = len(t_blob)
+        t_blob, t_off = table.encode(t_off, t_blob)
+        titles = _title_arrays(table, t_blob, t_off.astype(narrowest_uint(len(t_blob))))
+    else:
+        titles = {"title_offsets": t_off.astype(narrowest_uint(len(t_blob))), "title_blob": t_blob}
     title_cuts = t_off[::DOC_BLOCK].tolist() + ([int(t_off[-1])] if n % DOC_BLOCK else [])
     alias_cuts = a_off[alias_offsets[::DOC_BLOCK].astype(np.int64)].tolist() + \
         ([int(a_off[-1])] if n % DOC_BLOCK else [])
-    write_container(path, b"DOCS", {**extra,
+    arrays = {**extra,
         "title_block_crc": _cut_crcs(t_blob, title_cuts), "alias_block_crc": _cut_crcs(a_blob, alias_cuts),
         "page_id": page_ids.astype(_page_id_dtype(int(page_ids.min(initial=0)), int(page_ids.max(initial=0)))),
-        LENGTHS: np.ascontiguousarray(lengths[:, kept].T, l_dtype),
-        "title_offsets": t_off.astype(narrowest_uint(len(t_blob))), "title_blob": t_blob,
+        LENGTHS: np.ascontiguousarray(lengths[:, kept].T, l_dtype), **titles,
         "alias_offsets": alias_offsets.astype(narrowest_uint(n_alias)),
         "alias_title_offsets": a_off.astype(narrowest_uint(len(a_blob))), "alias_blob": a_blob,
         "inlinks": inlinks.astype(narrowest_uint(int(inlinks.max(initial=0)))),
-    }, meta=_docs_meta(n, kept))
+    }
+    zero = _zero_columns(n_alias, inlinks) if code_titles else []
+    for name in zero:
+        del arrays[name]
+    write_container(path, b"DOCS", arrays, meta=_docs_meta(n, kept, title_bytes, zero))
 
 
 @dataclass
 class DocColumns:
     """The columns of a ``docs.bin`` too large to hold at once (the merged index's), each as
     pieces in docid order: functions returning a new iterator of pieces each call (a column is
-    read twice: once for its checksums, once to write it). :func:`write_docs_columns` writes from
-    them the bytes :func:`write_docs` writes from the whole :class:`DocTable`.
+    read twice: once for its checksums, once to write it; format 10's titles four times: a sample
+    to train their symbol table, then coded for their checksums, offsets and bytes).
+    :func:`write_docs_columns` writes from them the bytes :func:`write_docs` writes from the whole
+    :class:`DocTable`.
 
     ``titles()``: ``(offsets, blob)`` per piece, the piece's documents' titles (``offsets``:
     ``k + 1`` values, any base, into ``blob``); ``aliases()``: ``(alias_offsets, title_offsets,
@@ -180,11 +215,43 @@ def joined_offsets(pieces, dtype=np.uint64):
     return make
 
 
-def write_docs_columns(path, cols: DocColumns) -> None:
+def _title_sample(cols: DocColumns) -> tuple[np.ndarray, np.ndarray, int]:
+    """(offsets int64, blob) of the titles :meth:`FsstTable.train` samples by default (every
+    ``sample_stride``-th), gathered from the pieces; and the titles' bytes."""
+    stride = fsst.sample_stride(cols.n)
+    offs, blobs, at, size = [np.zeros(1, np.int64)], [], 0, 0
+    for o, blob in _title_pieces(cols):
+        k = len(o) - 1
+        ids = np.arange((-at) % stride, k, stride, dtype=np.int64)
+        if len(ids):
+            lens = o[ids + 1] - o[ids]
+            offs.append(np.cumsum(lens) + offs[-1][-1])
+            blobs.append(np.concatenate([blob[int(o[i]):int(o[i + 1])] for i in ids.tolist()]))
+        at, size = at + k, size + int(o[k])
+    blob = np.concatenate(blobs) if blobs else np.zeros(0, np.uint8)
+    return np.concatenate(offs), blob, size
+
+
+def _coded_pieces(cols: DocColumns, table: FsstTable):
+    """(code offsets from 0, codes) of each titles piece."""
+    for o, blob in _title_pieces(cols):
+        codes, co = table.encode(o, blob)
+        yield co, codes
+
+
+def write_docs_columns(path, cols: DocColumns, *, code_titles: bool = True) -> None:
     """``docs.bin`` from columns given as pieces (:class:`DocColumns`), a piece at a time: the
-    bytes :func:`write_docs` writes of the same table, without the whole table in memory."""
+    bytes :func:`write_docs` writes of the same table (``code_titles`` alike), without the whole
+    table in memory."""
     n = cols.n
-    title_crc, title_bytes = _block_crcs(_title_pieces(cols), n)
+    if code_titles:
+        s_off, s_blob, raw_bytes = _title_sample(cols)
+        table = FsstTable.train(s_off, s_blob, np.arange(len(s_off) - 1, dtype=np.int64))
+        title_pieces = lambda: _coded_pieces(cols, table)          # noqa: E731
+    else:
+        table, raw_bytes = None, None
+        title_pieces = lambda: _title_pieces(cols)                 # noqa: E731
+    title_crc, title_bytes = _block_crcs(title_pieces(), n)
     counted = [0]
 
     def alias_docs():
@@ -205,22 +272,30 @@ def write_docs_columns(path, cols: DocColumns) -> None:
             np.maximum(maxima, p.max(axis=0), out=maxima)
     kept, l_dtype = length_layout(maxima)
     inlinks = np.asarray(cols.inlinks, np.uint32)
-    w = ContainerWriter(path, b"DOCS", meta=_docs_meta(n, kept))
+    zero = _zero_columns(n_alias, inlinks) if code_titles else []
+    w = ContainerWriter(path, b"DOCS", meta=_docs_meta(n, kept, raw_bytes, zero))
     if cols.title_order is not None:
         w.add("title_order", np.asarray(cols.title_order, np.int32))
     w.add("title_block_crc", title_crc)
-    w.add("alias_block_crc", alias_crc)
+    if "alias_block_crc" not in zero:
+        w.add("alias_block_crc", alias_crc)
     w.add_chunks("page_id", _page_id_dtype(lo, hi), (n,), cols.page_ids)
     w.add_chunks(LENGTHS, l_dtype, (len(kept), n), _by_field(cols.field_lengths, kept))
     w.add_chunks("title_offsets", narrowest_uint(title_bytes), (n + 1,),
-                 joined_offsets(lambda: (o for o, _b in _title_pieces(cols))))
-    w.add_chunks("title_blob", np.uint8, (title_bytes,), lambda: (b for _o, b in _title_pieces(cols)))
-    w.add_chunks("alias_offsets", narrowest_uint(n_alias), (n + 1,),
-                 joined_offsets(lambda: (ao for ao, _t, _b in _alias_pieces(cols))))
+                 joined_offsets(lambda: (o for o, _b in title_pieces())))
+    w.add_chunks("title_codes" if code_titles else "title_blob", np.uint8, (title_bytes,),
+                 lambda: (b for _o, b in title_pieces()))
+    if code_titles:
+        w.add("title_symbols", table.sym)
+        w.add("title_symbol_lengths", table.sym_len)
+    if "alias_offsets" not in zero:
+        w.add_chunks("alias_offsets", narrowest_uint(n_alias), (n + 1,),
+                     joined_offsets(lambda: (ao for ao, _t, _b in _alias_pieces(cols))))
     w.add_chunks("alias_title_offsets", narrowest_uint(alias_bytes), (n_alias + 1,),
                  joined_offsets(lambda: (t for _a, t, _b in _alias_pieces(cols))))
     w.add_chunks("alias_blob", np.uint8, (alias_bytes,), lambda: (b for _a, _t, b in _alias_pieces(cols)))
-    w.add("inlinks", inlinks.astype(narrowest_uint(int(inlinks.max(initial=0)))))
+    if "inlinks" not in zero:
+        w.add("inlinks", inlinks.astype(narrowest_uint(int(inlinks.max(initial=0)))))
     w.close()
 
 
@@ -378,6 +453,11 @@ class SegmentReader:
         self._alias_ok = np.full(n_blocks, done, np.bool_)
         self._sparse = sparse
         self._lengths = None          # the [n, N_FIELDS] lengths with zero rows, once made
+        #: format 10: the titles are FSST-coded (``title_codes``; format 9 and older: ``title_blob``)
+        self.titles_coded = "title_codes" in d.specs
+        self._title_blob = "title_codes" if self.titles_coded else "title_blob"
+        self._title_table = None
+        self._zero = {name: None for name in d.meta.get("zero_columns", ())}   # format 10: left out, all 0
         self._check_shapes()
 
     # per-document columns, read whole by the search kernels: checked on first use when the
@@ -419,7 +499,20 @@ class SegmentReader:
 
     @property
     def inlinks(self) -> np.ndarray:
-        return self.docs_c.checked("inlinks")
+        return self.column("inlinks")
+
+    def column(self, name: str) -> np.ndarray:
+        """docs.bin's column ``name`` (checked on first use), or, where format 10 left it out as all
+        0 (``zero_columns``), zeros (uint8; allocated once, never written: no page resident)."""
+        if name in self._zero:
+            got = self._zero[name]
+            if got is None:
+                n = {"alias_offsets": self.n_docs + 1, "inlinks": self.n_docs,
+                     "alias_block_crc": -(-self.n_docs // DOC_BLOCK)}[name]
+                got = self._zero[name] = np.zeros(n, np.uint32 if name == "alias_block_crc" else np.uint8)
+                got.flags.writeable = False
+            return got
+        return self.docs_c.checked(name)
 
     def _check_shapes(self) -> None:
         m = self.n_docs
@@ -497,12 +590,12 @@ class SegmentReader:
             return
         d = self.docs_c
         lo, hi = k * DOC_BLOCK, min(self.n_docs, (k + 1) * DOC_BLOCK)
-        if blob == "title_blob":
+        if blob == self._title_blob:
             o = d.checked("title_offsets")
             a, z, expected = int(o[lo]), int(o[hi]), int(d.checked("title_block_crc")[k])
         else:
-            ao, ato = d.checked("alias_offsets"), d.checked("alias_title_offsets")
-            a, z, expected = int(ato[int(ao[lo])]), int(ato[int(ao[hi])]), int(d.checked("alias_block_crc")[k])
+            ao, ato = self.column("alias_offsets"), d.checked("alias_title_offsets")
+            a, z, expected = int(ato[int(ao[lo])]), int(ato[int(ao[hi])]), int(self.column("alias_block_crc")[k])
         data = d[blob][a:z]
         crc = crc32(memoryview(np.ascontiguousarray(data)).cast("B") if z > a else b"")
         if crc != expected:
@@ -510,16 +603,39 @@ class SegmentReader:
                                     expected=f"{expected:08x}", found=f"{crc:08x}")
         ok[k] = True
 
+    @property
+    def title_table(self) -> FsstTable | None:
+        """The titles' symbol table (format 10; None for plain titles), read once."""
+        if self._title_table is None and self.titles_coded:
+            d = self.docs_c
+            self._title_table = FsstTable(d.checked("title_symbols"), d.checked("title_symbol_lengths"))
+        return self._title_table
+
     def title(self, docid: int) -> str:
-        self._check_doc_block(docid, "title_blob", self._title_ok)
-        return string_at(self.docs_c["title_offsets"], self.docs_c["title_blob"], docid)
+        self._check_doc_block(docid, self._title_blob, self._title_ok)
+        if not self.titles_coded:
+            return string_at(self.docs_c["title_offsets"], self.docs_c["title_blob"], docid)
+        o = self.docs_c["title_offsets"]
+        raw = self.docs_c["title_codes"][int(o[docid]):int(o[docid + 1])].tobytes()
+        return self.title_table.decode_one(raw).decode("utf-8", "surrogatepass")
+
+    def title_column(self, lo: int = 0, hi: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(offsets int64 from 0, UTF-8 blob) of the titles of documents ``lo..hi`` (decoded
+        where format 10 coded them), each array checked whole on first use."""
+        d = self.docs_c
+        hi = self.n_docs if hi is None else hi
+        o = np.asarray(d.checked("title_offsets")[lo:hi + 1], np.int64)
+        a, z = (int(o[0]), int(o[-1])) if len(o) else (0, 0)
+        blob = d.checked(self._title_blob)[a:z]
+        if self.titles_coded:
+            return self.title_table.decode(o - a, blob)
+        return o - a, np.asarray(blob)
 
     def titles(self) -> list[str]:
-        d = self.docs_c
-        return unpack_strings(d.checked("title_offsets"), d.checked("title_blob"))
+        return unpack_strings(*self.title_column())
 
     def redirects(self, docid: int) -> list[str]:
-        ao = self.docs_c.checked("alias_offsets")
+        ao = self.column("alias_offsets")
         a, z = int(ao[docid]), int(ao[docid + 1])
         if z > a:
             self._check_doc_block(docid, "alias_blob", self._alias_ok)
@@ -528,7 +644,7 @@ class SegmentReader:
     def alias_table(self) -> tuple[np.ndarray, list[str]]:
         """Every redirect title (alias) of the segment: ``(docid of each, titles)``, by docid."""
         d = self.docs_c
-        per_doc = np.diff(np.asarray(d.checked("alias_offsets"), np.int64))
+        per_doc = np.diff(np.asarray(self.column("alias_offsets"), np.int64))
         return (np.repeat(np.arange(self.n_docs, dtype=np.int32), per_doc),
                 unpack_strings(d.checked("alias_title_offsets"), d.checked("alias_blob")))
 
@@ -537,7 +653,7 @@ class SegmentReader:
         d = self.docs_c
         # (a Python int would make searchsorted convert all the offsets, 22 ms a call at 7M
         # documents, against 3 us for a scalar of their own dtype: a < n_aliases fits it)
-        ao = d.checked("alias_offsets")
+        ao = self.column("alias_offsets")
         docid = int(np.searchsorted(ao, ao.dtype.type(a), side="right")) - 1
         self._check_doc_block(docid, "alias_blob", self._alias_ok)
         return string_at(d["alias_title_offsets"], d["alias_blob"], a)

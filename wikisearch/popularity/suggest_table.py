@@ -26,6 +26,7 @@ import numpy as np
 from wikisearch.errors import CorruptIndexError
 from wikisearch.index import _strings_kernels as SK
 from wikisearch.index.container import Container, ContainerWriter
+from wikisearch.index.fsst import FsstTable
 from wikisearch.fileio import narrowest_uint
 from wikisearch.index.segment import joined_offsets
 from wikisearch.popularity.keys import suggest_key, suggest_keys
@@ -132,17 +133,34 @@ class _DocsColumns:
         self.c = Container(path, b"DOCS", sparse=True)
         self.n_docs = int(self.c.meta["n_docs"])
         self.n_aliases = int(self.c.shape("alias_title_offsets")[0]) - 1
-        self.source_bytes = int(self.c.shape("title_blob")[0]) + int(self.c.shape("alias_blob")[0])
+        #: format 10's titles are FSST-coded: decoded a piece at a time (``title_bytes``: decoded)
+        self.title_table = None
+        if "title_codes" in self.c.specs:
+            self.title_table = FsstTable(self.c["title_symbols"], self.c["title_symbol_lengths"])
+            title_bytes = int(self.c.meta["title_bytes"])
+        else:
+            title_bytes = int(self.c.shape("title_blob")[0])
+        self.source_bytes = title_bytes + int(self.c.shape("alias_blob")[0])
 
-    def pieces(self, offsets: str, blob: str, n: int):
-        """(offsets int64 from 0, blob) of strings [a, a + PIECE) in turn."""
+    def pieces(self, offsets: str, blob: str, n: int, table: FsstTable | None = None):
+        """(offsets int64 from 0, blob) of strings [a, a + PIECE) in turn (``table``: the
+        strings are coded with it, and decoded here)."""
         for a in range(0, n, PIECE):
             z = min(n, a + PIECE)
             o = self.c.read_rows(offsets, a, z + 1).astype(np.int64)
-            yield o - o[0], self.c.read(blob, int(o[0]), int(o[-1]))
+            raw = self.c.read(blob, int(o[0]), int(o[-1]))
+            yield (o - o[0], raw) if table is None else table.decode(o - o[0], raw)
+
+    def title_pieces(self):
+        """:meth:`pieces` of the titles, plain or coded."""
+        if self.title_table is None:
+            return self.pieces("title_offsets", "title_blob", self.n_docs)
+        return self.pieces("title_offsets", "title_codes", self.n_docs, self.title_table)
 
     def alias_docs(self) -> np.ndarray:
         """The docid of every redirect title (int32, by redirect number)."""
+        if "alias_offsets" not in self.c.specs:                 # format 10: no redirects, left out
+            return np.zeros(0, np.int32)
         per_doc = np.diff(self.c.read_rows("alias_offsets", 0, self.n_docs + 1).astype(np.int64))
         return np.repeat(np.arange(self.n_docs, dtype=np.int32), per_doc)
 
@@ -190,7 +208,7 @@ def write_suggest_table(path, docs_path) -> dict:
     cols = _DocsColumns(docs_path)
     try:
         n, n_alias = cols.n_docs, cols.n_aliases
-        keys = sorted_keys([lambda: cols.pieces("title_offsets", "title_blob", n),
+        keys = sorted_keys([cols.title_pieces,
                             lambda: cols.pieces("alias_title_offsets", "alias_blob", n_alias)],
                            n + n_alias, cols.source_bytes)
         alias_doc = cols.alias_docs()

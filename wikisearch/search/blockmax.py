@@ -134,8 +134,8 @@ class BlockMaxSearch:
         r, m = self.reader, self.maxima
         r.raw_postings(o)                              # verifies the block's checksum once
         e = r.terms.entry(o)
-        found = m.blocks(o)
-        if found is None:                              # one block: its data made now
+        i = m.list_of(o)
+        if i < 0:                              # one block: its data made now
             w, a, c, k1, model = params
             one = np.array([e.start]), np.array([e.length]), np.array([e.df])
             _boff, p, la, bo, ok = BK.list_block_meta(r.postings_data, *one, ALL_FIELDS, self.field_lengths,
@@ -143,8 +143,7 @@ class BlockMaxSearch:
             if not ok:
                 self._corrupt(o)
         else:
-            g0, g1 = found
-            p, la, bo = m.pos[g0:g1], m.last[g0:g1], m.bound[g0:g1]
+            p, la, bo = m.list_blocks(int(m.offsets[i]), int(m.offsets[i + 1]), i)
         got = (e.start, e.length, e.df, idf_of(r.n_docs, e.df, rank.model), np.asarray(p, np.int64), np.asarray(la, np.int32),
                np.asarray(bo, np.float32))
         if self._kept + len(p) > _BLOCKS_KEPT:    # bounded: start over

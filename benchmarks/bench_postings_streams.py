@@ -1,0 +1,186 @@
+"""Where postings.bin's bytes go (#12, #13: index size at full scale): bytes by stream of the
+bit-packed codec (docs/FORMAT.md, "bitpacked"), without writing anything.
+
+    python benchmarks/bench_postings_streams.py --index IDX [--every 50] [--out JSON]
+
+Every list is classed by its document frequency (df 1, 2-128: one block, more: the long lists of
+blocks.bin). For the long lists, every ``--every``-th block (by its entry in blocks.bin) is parsed
+stream by stream -- DocGaps, Codes (the field-mask table's indexes; none for a list of one mask),
+TfMinus1s -- each as its header, packed bits and exceptions, and the totals are scaled up by the
+sampled share of the long lists' bytes (MaskTables counted exactly). Short lists are counted whole.
+Prints bits per posting by stream.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from wikisearch.index.blockmax import BlockMaxima  # noqa: E402
+from wikisearch.index.publish import resolve_index  # noqa: E402
+from wikisearch.index.segment import SegmentReader  # noqa: E402
+
+BLOCK = 128
+
+
+def vint(buf, at):
+    v = shift = 0
+    while True:
+        b = int(buf[at])
+        at += 1
+        v |= (b & 0x7F) << shift
+        if b < 0x80:
+            return v, at
+        shift += 7
+
+
+def stream(buf, at, count, want_values=False):
+    """(end, header+count bytes, packed bytes, exception bytes, values or None) of one Stream."""
+    h = buf[at]
+    width, exc = h & 63, h & 64
+    p = at + 1
+    n_exc = 0
+    if exc:
+        n_exc, p = vint(buf, p)
+    head = p - at
+    nbytes = (count * width + 7) // 8
+    packed = buf[p:p + nbytes]
+    p += nbytes
+    values = None
+    if want_values:
+        bits = np.unpackbits(np.frombuffer(bytes(packed), np.uint8), bitorder="little")
+        if width:
+            vals = bits[:count * width].reshape(count, width).astype(np.int64)
+            values = (vals << np.arange(width)).sum(axis=1)
+        else:
+            values = np.zeros(count, np.int64)
+    e0 = p
+    idx = -1
+    for _ in range(n_exc):
+        gap, p = vint(buf, p)
+        high, p = vint(buf, p)
+        idx += gap + 1
+        if values is not None:
+            values[idx] |= high << width
+    return p, head, nbytes, p - e0, values
+
+
+def mask_table(buf, at):
+    v, p = vint(buf, at)
+    if v & 1:
+        return [v >> 1], p
+    masks = []
+    for _ in range(v >> 1):
+        m, p = vint(buf, p)
+        masks.append(m)
+    return masks, p
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index", required=True)
+    ap.add_argument("--every", type=int, default=50)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    src = resolve_index(Path(args.index))
+    r = SegmentReader(src, store=False)
+    assert r.codec_name == "bitpacked"
+    d = r.terms
+    dfs, starts, lens = [], [], []
+    for b0 in range(0, d.n_blocks, 4096):
+        _tb, _to, df, st, ln = d.read_blocks(b0, min(d.n_blocks, b0 + 4096))
+        dfs.append(df)
+        starts.append(st)
+        lens.append(ln)
+    df, start, ln = (np.concatenate(x).astype(np.int64) for x in (dfs, starts, lens))
+    n_post = int(df.sum())
+    total = int(ln.sum())
+    out = {"index": str(src), "terms": len(df), "postings": n_post, "bytes": total}
+    for name, sel in (("df=1", df == 1), ("df 2-128", (df >= 2) & (df <= BLOCK)), ("df>128", df > BLOCK)):
+        out[name] = {"lists": int(sel.sum()), "postings": int(df[sel].sum()), "bytes": int(ln[sel].sum())}
+    m = BlockMaxima(src / "blocks.bin")
+    terms = np.asarray(m.terms, np.int64)
+    offs = np.asarray(m.offsets, np.int64)
+    pos = m.pos
+    data = r.postings_data
+    acc = {k: 0 for k in ("gap_head", "gap_bits", "gap_exc", "code_head", "code_bits", "code_exc",
+                          "tf_head", "tf_bits", "tf_exc", "tail1")}
+    sampled_bytes = sampled_posts = 0
+    table_bytes = 0
+    gap_widths = np.zeros(33, np.int64)
+    tf_widths = np.zeros(33, np.int64)
+    for i, o in enumerate(terms.tolist()):
+        a = int(start[o])
+        masks, p0 = mask_table(data, a)
+        table_bytes += p0 - a
+        g0, g1 = int(offs[i]), int(offs[i + 1])
+        n = int(df[o])
+        pc = np.array([bin(x).count("1") for x in masks])
+        for g in range(g0, g1):
+            if g % args.every:
+                continue
+            b = g - g0
+            c = BLOCK if g < g1 - 1 else n - BLOCK * (g1 - g0 - 1)
+            at = a + int(pos[g])
+            end_block = a + int(pos[g + 1]) if g + 1 < g1 else a + int(ln[o])
+            sampled_bytes += end_block - at
+            sampled_posts += c
+            if c == 1:
+                acc["tail1"] += end_block - at
+                continue
+            data_b = data[at:end_block].tobytes()
+            p, h, nb, ex, _ = stream(data_b, 0, c)
+            acc["gap_head"] += h
+            acc["gap_bits"] += nb
+            acc["gap_exc"] += ex
+            gap_widths[data_b[0] & 63] += 1
+            if len(masks) >= 2:
+                p2, h, nb, ex, codes = stream(data_b, p, c, True)
+                acc["code_head"] += h
+                acc["code_bits"] += nb
+                acc["code_exc"] += ex
+                ntf = int(pc[codes].sum())
+                p = p2
+            else:
+                ntf = int(pc[0]) * c
+            tf_widths[data_b[p] & 63] += 1
+            p3, h, nb, ex, _ = stream(data_b, p, ntf)
+            acc["tf_head"] += h
+            acc["tf_bits"] += nb
+            acc["tf_exc"] += ex
+            assert p3 == len(data_b), (o, b, p3, len(data_b))
+    long_bytes = out["df>128"]["bytes"]
+    long_posts = out["df>128"]["postings"]
+    scale = (long_bytes - table_bytes) / max(sampled_bytes, 1)
+    est = {k: v * scale for k, v in acc.items()}
+    out["long"] = {"mask_tables": table_bytes, "sampled_blocks_bytes": sampled_bytes, "scale": scale,
+                   "estimated_bytes": {k: round(v) for k, v in est.items()},
+                   "gap_widths": gap_widths.tolist(), "tf_widths": tf_widths.tolist()}
+    print(f"{src}: {len(df):,} terms, {n_post:,} postings, {total / 1e6:,.1f} MB "
+          f"({8 * total / n_post:.2f} bits a posting)")
+    for k in ("df=1", "df 2-128", "df>128"):
+        v = out[k]
+        print(f"  {k:<9} {v['lists']:>12,} lists {v['postings']:>15,} postings {v['bytes'] / 1e6:>10.1f} MB "
+              f"({8 * v['bytes'] / max(v['postings'], 1):.2f} bits a posting)")
+    print(f"  long lists by stream (every {args.every}th block parsed, scaled x{scale:.1f}):")
+    print(f"    {'mask tables':<14}{table_bytes / 1e6:>10.1f} MB {8 * table_bytes / long_posts:>6.2f} bits a posting")
+    for k in ("gap", "code", "tf"):
+        b = est[k + "_head"] + est[k + "_bits"] + est[k + "_exc"]
+        print(f"    {k + 's':<14}{b / 1e6:>10.1f} MB {8 * b / long_posts:>6.2f} bits a posting "
+              f"(headers {est[k + '_head'] / 1e6:.1f}, packed {est[k + '_bits'] / 1e6:.1f}, "
+              f"exceptions {est[k + '_exc'] / 1e6:.1f})")
+    print(f"    {'1-posting tails':<14}{est['tail1'] / 1e6:>10.1f} MB")
+    print(f"    docgap widths (blocks): {dict((w, int(c)) for w, c in enumerate(gap_widths) if c)}")
+    print(f"    tf widths (blocks): {dict((w, int(c)) for w, c in enumerate(tf_widths) if c)}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
