@@ -35,37 +35,41 @@ def _hash_lower(x, a, z):
 
 @njit(cache=True, nogil=True)
 def build_table(words, starts, size):
-    """An open-addressing hash table (int32[size], ``size`` a power of two, -1 empty) of the
-    words ``words[starts[i]:starts[i+1]]`` (lower case), each slot holding a word's rank."""
-    table = np.full(size, -1, np.int32)
+    """An open-addressing hash table of the words ``words[starts[i]:starts[i+1]]`` (lower case):
+    int64[size] (``size`` a power of two), each slot a word's rank << 32 | its hash, -1 empty."""
+    table = np.full(size, -1, np.int64)
     mask = size - 1
     for r in range(len(starts) - 1):
-        h = _hash_lower(words, starts[r], starts[r + 1]) & mask
+        hw = _hash_lower(words, starts[r], starts[r + 1])
+        h = hw & mask
         while table[h] >= 0:
             h = (h + 1) & mask
-        table[h] = r
+        table[h] = (np.int64(r) << 32) | hw
     return table
 
 
 @njit(cache=True, nogil=True)
-def _find(x, a, z, words, starts, table):
-    """The rank of the lower case of ``x[a:z]`` among the words, or -1."""
+def _find(x, a, z, hw, words, starts, table):
+    """The rank of the lower case of ``x[a:z]`` (whose :func:`_hash_lower` is ``hw``) among the
+    words, or -1."""
     mask = len(table) - 1
-    h = _hash_lower(x, a, z) & mask
+    h = hw & mask
     n = z - a
     while True:
-        r = table[h]
-        if r < 0:
+        t = table[h]
+        if t < 0:
             return -1
-        s = starts[r]
-        if starts[r + 1] - s == n:
-            same = True
-            for i in range(n):
-                if _lower(x[a + i]) != words[s + i]:
-                    same = False
-                    break
-            if same:
-                return r
+        if t & 0xFFFFFFFF == hw:
+            r = t >> 32
+            s = starts[r]
+            if starts[r + 1] - s == n:
+                same = True
+                for i in range(n):
+                    if _lower(x[a + i]) != words[s + i]:
+                        same = False
+                        break
+                if same:
+                    return r
         h = (h + 1) & mask
 
 
@@ -77,8 +81,9 @@ def _is_letter(c):
 @njit(cache=True, nogil=True)
 def encode(x, out, words, starts, table, kind, codes, code_lens):
     """``x`` (uint8) transformed into ``out`` (uint8, at least 2 * len(x) + 8 bytes); returns the
-    bytes written. ``codes`` (uint8[W, 3]) and ``code_lens`` (uint8[W]) give each word's code;
-    ``kind`` as the module says (escape, flags: the first byte of each kind)."""
+    bytes written. ``table`` is :func:`build_table`'s (empty: no words), ``codes`` (uint8[W, 3])
+    and ``code_lens`` (uint8[W]) give each word's code; ``kind`` as the module says (escape,
+    flags: the first byte of each kind)."""
     esc = cap = up = nosp = 0
     for b in range(256):
         k = kind[b]
@@ -91,63 +96,64 @@ def encode(x, out, words, starts, table, kind, codes, code_lens):
         elif k == 4:
             nosp = b
     n = len(x)
+    has_words = len(table) > 0
     o = 0
     i = 0
     while i < n:
         c = x[i]
         spaced = c == 32 and i + 1 < n and _is_letter(x[i + 1])
-        a = i + 1 if spaced else i
-        if spaced or _is_letter(c):
-            z = a
-            while z < n and _is_letter(x[z]):
-                z += 1
-            r = _find(x, a, z, words, starts, table) if len(table) > 0 else -1
-            flag = -1                           # -1: not coded, 0: lower, 1: capital, 2: capitals
-            if r >= 0:
-                lo = True
-                for j in range(a, z):
-                    if x[j] < 97:
-                        lo = False
-                        break
-                if lo:
-                    flag = 0
-                elif x[a] < 97:
-                    rest_lo = True
-                    rest_up = True
-                    for j in range(a + 1, z):
-                        if x[j] < 97:
-                            rest_lo = False
-                        else:
-                            rest_up = False
-                    if rest_lo:
-                        flag = 1
-                    elif rest_up:
-                        flag = 2
-            if flag < 0:
-                for j in range(i, z):
-                    out[o] = x[j]
-                    o += 1
-            else:
-                if not spaced:
-                    out[o] = nosp
-                    o += 1
-                if flag == 1:
-                    out[o] = cap
-                    o += 1
-                elif flag == 2:
-                    out[o] = up
-                    o += 1
-                for j in range(code_lens[r]):
-                    out[o] = codes[r, j]
-                    o += 1
-            i = z
-        else:
+        if not spaced and not _is_letter(c):
             if kind[c] != 0:
                 out[o] = esc
                 o += 1
             out[o] = c
             o += 1
             i += 1
+            continue
+        a = i + 1 if spaced else i
+        # one pass over the word: its end, the hash of its lower case, its capitals
+        h = _FNV_OFFSET
+        n_up = 0
+        z = a
+        while z < n:
+            ch = np.int64(x[z])
+            if 97 <= ch <= 122:
+                pass
+            elif 65 <= ch <= 90:
+                ch += 32
+                n_up += 1
+            else:
+                break
+            h = ((h ^ ch) * _FNV_PRIME) & 0xFFFFFFFF
+            z += 1
+        flag = -1                           # -1: not coded, 0: lower, 1: capital, 2: capitals
+        if n_up == 0:
+            flag = 0
+        elif n_up == 1 and x[a] <= 90:
+            flag = 1
+        elif n_up == z - a:
+            flag = 2
+        r = -1
+        if flag >= 0 and has_words:
+            r = _find(x, a, z, h, words, starts, table)
+        if r < 0:
+            for j in range(i, z):
+                out[o] = x[j]
+                o += 1
+        else:
+            if not spaced:
+                out[o] = nosp
+                o += 1
+            if flag == 1:
+                out[o] = cap
+                o += 1
+            elif flag == 2:
+                out[o] = up
+                o += 1
+            for j in range(code_lens[r]):
+                out[o] = codes[r, j]
+                o += 1
+        i = z
     return o
 
 
@@ -218,10 +224,18 @@ def decode(y, out, words, starts, kind, base):
         if spaced:
             out[o] = 32
             o += 1
-        for j in range(s, e):
-            ch = words[j]
-            if case == 2 or (case == 1 and j == s):
-                ch -= 32
-            out[o] = ch
+        if case == 0:
+            for j in range(s, e):
+                out[o] = words[j]
+                o += 1
+        elif case == 1:
+            out[o] = words[s] - 32
             o += 1
+            for j in range(s + 1, e):
+                out[o] = words[j]
+                o += 1
+        else:
+            for j in range(s, e):
+                out[o] = words[j] - 32
+                o += 1
     return o
