@@ -132,9 +132,11 @@ def test_damaged_codes_are_refused():
 
 
 def test_codebooks_that_are_not_are_refused():
-    for words in ([b"The"], [b"caf\xc3\xa9"], [b"a", b"a"], [b"two words"]):
+    for words in ([b"The"], [b"caf\xc3\xa9"], [b"two words"], [b"a", b""], [b"x1"]):
         with pytest.raises(ValueError):
             Codebook(pack(words))
+    with pytest.raises(ValueError, match="twice"):      # (found when a store is written with it)
+        Codebook(pack([b"a", b"b", b"a"])).encode(b"a")
     with pytest.raises(ValueError):
         Codebook(b"not zstd")
 

@@ -31,6 +31,7 @@ keeps its own copy (``words`` array), as it keeps its zstd dictionary.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -90,24 +91,29 @@ class Codebook:
             text = zstandard.ZstdDecompressor().decompress(packed, max_output_size=1 << 26)
         except zstandard.ZstdError as e:
             raise ValueError(f"not a word list ({e})") from None
-        words = text.split(b"\n") if text else []
-        if len(words) > MAX_WORDS:
-            raise ValueError(f"{len(words)} words, more than {MAX_WORDS}")
-        if any(not w.isalpha() or not w.isascii() or not w.islower() for w in words):
-            raise ValueError("a word that is not lower-case ASCII letters")
-        if len(set(words)) != len(words):
-            raise ValueError("a word listed twice")
+        if text and (re.fullmatch(rb"[a-z]+(?:\n[a-z]+)*", text) is None):
+            raise ValueError("not words of lower-case ASCII letters, one a line")
+        t = np.frombuffer(text, np.uint8)
+        lines = np.flatnonzero(t == 10)                 # (the words' ends, but the last's)
+        n = len(lines) + 1 if text else 0
+        if n > MAX_WORDS:
+            raise ValueError(f"{n} words, more than {MAX_WORDS}")
         self.packed = packed
-        self.n_words = len(words)
-        self.words = np.frombuffer(b"".join(words), np.uint8)
-        self.starts = np.zeros(len(words) + 1, np.int64)
-        np.cumsum([len(w) for w in words], out=self.starts[1:])
-        self.max_len = max(map(len, words), default=0)
+        self.n_words = n
+        self.words = t[t != 10]                          # (a copy: writable, as the kernels are typed)
+        self.starts = np.zeros(n + 1, np.int64)
+        if n:
+            self.starts[1:-1] = lines - np.arange(len(lines))
+            self.starts[-1] = len(self.words)
+        self.max_len = int(np.diff(self.starts).max()) if n else 0
         self._table = None
         self._codes = None
 
     def _encoder(self):
         if self._table is None:
+            words = set(self.words.tobytes()[a:z] for a, z in zip(self.starts[:-1].tolist(), self.starts[1:].tolist()))
+            if len(words) != self.n_words:
+                raise ValueError("a word listed twice")
             codes = np.zeros((self.n_words, 3), np.uint8)
             lens = np.zeros(self.n_words, np.uint8)
             for r in range(self.n_words):
