@@ -166,7 +166,7 @@ def main(argv=None) -> int:
     out = HERE / "results"
     (out / "store-frontier.json").write_text(json.dumps(res, indent=1) + "\n")
     md = ["# Stored text frontier: size, compression CPU and read time (30k real articles, held out)", "",
-          f"{len(docs):,} held-out articles (every {args.step}th from article {TRAIN_DOCS:,}), "
+          f"{len(docs):,} held-out articles (one in {args.step} from article {TRAIN_DOCS:,} on), "
           f"{input_bytes / 1e6:.1f} MB of input text. Blocks compressed alone as the store cuts them (without the "
           "prefix split: ~0.6 % more bytes in every row). CPU: one thread's process time to transform and "
           "compress, and its ratio to today's (first row) in the same run; read: one random document "

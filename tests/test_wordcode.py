@@ -44,6 +44,9 @@ def test_codes_by_rank():
     assert code_of(last2) == bytes([wordcode.LEAD2[-1], 255])
     assert code_of(last2 + 1) == b"\xfe\x00\x00" and code_of(wordcode.MAX_WORDS - 1) == b"\xff\xff\xff"
     assert len(set(code_of(r) for r in range(0, wordcode.MAX_WORDS, 97))) == len(range(0, wordcode.MAX_WORDS, 97))
+    codes, lens = wordcode.code_table(wordcode.MAX_WORDS)
+    for r in list(range(0, wordcode.MAX_WORDS, 89)) + [7, 8, 7175, 7176, wordcode.MAX_WORDS - 1]:
+        assert bytes(codes[r, :lens[r]]) == code_of(r) and not codes[r, lens[r]:].any()
     # no code byte is an ASCII letter, a space, a tab, a newline or the field separator
     assert not set(CODE_BYTES) & set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ \t\n\r\x1f")
 

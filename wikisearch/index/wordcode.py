@@ -80,6 +80,23 @@ def code_of(rank: int) -> bytes:
     return bytes([LEAD3[s >> 16], (s >> 8) & 255, s & 255])
 
 
+def code_table(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of ranks 0..n-1 (:func:`code_of`) as ``(uint8[n, 3], lengths uint8[n])``."""
+    r = np.arange(n, dtype=np.int64)
+    codes = np.zeros((n, 3), np.uint8)
+    one, two = r < N1, (r >= N1) & (r < N1 + 256 * N2)
+    three = r >= N1 + 256 * N2
+    codes[one, 0] = np.frombuffer(LEAD1, np.uint8)[r[one]]
+    s = r[two] - N1
+    codes[two, 0] = np.frombuffer(LEAD2, np.uint8)[s >> 8]
+    codes[two, 1] = s & 255
+    t = r[three] - N1 - 256 * N2
+    codes[three, 0] = np.frombuffer(LEAD3, np.uint8)[t >> 16]
+    codes[three, 1] = (t >> 8) & 255
+    codes[three, 2] = t & 255
+    return codes, (one + 2 * two + 3 * three).astype(np.uint8)
+
+
 class Codebook:
     """A codebook: its words (lower-case ASCII letters), their codes and, for encoding, a hash
     table of them. ``packed`` is the codebook as files keep it (the words joined by b"\\n",
@@ -111,15 +128,10 @@ class Codebook:
 
     def _encoder(self):
         if self._table is None:
-            words = set(self.words.tobytes()[a:z] for a, z in zip(self.starts[:-1].tolist(), self.starts[1:].tolist()))
-            if len(words) != self.n_words:
+            text = self.words.tobytes()
+            if len({text[a:z] for a, z in zip(self.starts[:-1].tolist(), self.starts[1:].tolist())}) != self.n_words:
                 raise ValueError("a word listed twice")
-            codes = np.zeros((self.n_words, 3), np.uint8)
-            lens = np.zeros(self.n_words, np.uint8)
-            for r in range(self.n_words):
-                c = code_of(r)
-                codes[r, :len(c)] = list(c)
-                lens[r] = len(c)
+            codes, lens = code_table(self.n_words)
             size = 1 << max(4, (2 * self.n_words).bit_length())
             self._codes = (codes, lens)
             self._table = _k.build_table(self.words, self.starts, size)
