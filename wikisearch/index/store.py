@@ -437,8 +437,8 @@ class StoreReader:
         self.prefix_chars = int(container.meta.get("prefix_chars", 0)) if prefixed else 0
         self.prefix_ends = container.checked("prefix_ends") if prefixed else None
         self.dictionary = store_dictionary(container)
-        #: the word codebook the documents were coded with (None: not coded; before format 10)
-        self.coder = store_codebook(container)
+        self._coded = "words" in container.specs and container.shape("words")[0] > 0
+        self._coder = None          # (loaded at the first read: ~30 ms, kept out of an index's open)
         self._last: tuple[int, bytes, bool] | None = None       # (block, its bytes, all of them?)
         # a mapped file's frames go to libzstd by address (:meth:`_block`)
         self._data = None if getattr(container, "sparse", False) else container["data"]
@@ -533,8 +533,15 @@ class StoreReader:
                                     expected=f"[{pa}, {pz}) and [{ra}, {rz}) within {n} bytes", found="no")
         return pa, pz, ra, rz
 
+    @property
+    def coder(self) -> wordcode.Codebook | None:
+        """The word codebook the documents were coded with (None: not coded; before format 10)."""
+        if self._coded and self._coder is None:
+            self._coder = store_codebook(self.c)
+        return self._coder
+
     def _decode(self, docid: int, b: int, coded: bytes) -> bytes:
-        if self.coder is None:
+        if not self._coded:
             return coded
         try:
             return self.coder.decode(coded)

@@ -36,7 +36,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from wikisearch.index import _wordcode_kernels as _k
 
 CODE_BYTES = bytes(list(range(0x00, 0x09)) + [0x0B, 0x0C] + list(range(0x0E, 0x1F)) + [0x7F, 0xC0, 0xC1]
                    + list(range(0xF5, 0x100)))
@@ -134,6 +133,7 @@ class Codebook:
             codes, lens = code_table(self.n_words)
             size = 1 << max(4, (2 * self.n_words).bit_length())
             self._codes = (codes, lens)
+            from wikisearch.index import _wordcode_kernels as _k
             self._table = _k.build_table(self.words, self.starts, size)
         return self._table, self._codes
 
@@ -141,6 +141,7 @@ class Codebook:
         """``data`` transformed (any bytes)."""
         if not data:
             return b""
+        from wikisearch.index import _wordcode_kernels as _k
         table, (codes, lens) = self._encoder()
         x = np.frombuffer(data, np.uint8)
         out = np.empty(2 * len(x) + 8, np.uint8)
@@ -153,6 +154,7 @@ class Codebook:
         y = np.frombuffer(data, np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
         if not len(y):
             return b""
+        from wikisearch.index import _wordcode_kernels as _k     # (kernels: imported when first used)
         out = np.empty(3 * len(y) + 16, np.uint8)
         n = _k.decode(y, out, self.words, self.starts, KIND, BASE)
         if n == -2:     # (a code stands for up to a space and max_len letters)
