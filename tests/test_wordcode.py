@@ -3,8 +3,6 @@ the kernels write the bytes the format describes (a regular-expression oracle), 
 refused."""
 from __future__ import annotations
 
-import random
-
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
