@@ -18,25 +18,19 @@ import time
 import zlib
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from wikisearch.index.container import Container  # noqa: E402
-from wikisearch.index.store import read_block  # noqa: E402
+from wikisearch.index.store import StoreReader  # noqa: E402
 
 DEFAULT = "131072,6;131072,9;131072,12;131072,15;131072,19;131072,6,112640;131072,19,112640;524288,19;2097152,19"
 
 
 def documents(path) -> list[bytes]:
+    """Every document of a store, as the build stored it (decoded: word-coded stores too)."""
     c = Container(path, b"STOR")
-    bd = np.asarray(c.checked("block_docs"), np.int64)
-    de = c.checked("doc_ends")
-    docs = []
-    for b in range(len(bd) - 1):
-        raw = read_block(c, b)
-        ends = de[bd[b]:bd[b + 1]].astype(np.int64)
-        docs += [raw[s:e] for s, e in zip(np.concatenate([[0], ends[:-1]]), ends)]
-    return docs
+    r = StoreReader(c)
+    return [r.doc(d) for d in range(int(c.meta["n_docs"]))]
 
 
 def blocks_of(docs, target: int) -> list[bytes]:

@@ -377,3 +377,57 @@ def fsst_decode(coded: bytes, symbols: list[bytes]) -> bytes:
             out += symbols[coded[i]]
             i += 1
     return bytes(out)
+
+
+def word_encode_slow(data: bytes, words: list[bytes]) -> bytes:
+    """The store's word transform (``index.wordcode``) by regular expressions, from the format's
+    description: code bytes escaped, then each maximal run of ASCII letters, with the one space
+    before it, replaced by its code when its lower case is listed and it is lower case,
+    capitalised or (2 letters or more) in capitals."""
+    import re
+    from wikisearch.index.wordcode import CAP, CODE_BYTES, ESC, NOSP, UP, code_of
+    rank = {w: r for r, w in enumerate(words)}
+    out = re.sub(b"[" + re.escape(CODE_BYTES) + b"]", lambda m: bytes([ESC]) + m.group(), data)
+
+    def word(m):
+        sp, w = m.group(1), m.group(2)
+        low = w.lower()
+        if low not in rank:
+            return m.group()
+        if w == low:
+            flag = b""
+        elif w[:1].isupper() and w[1:] == low[1:]:
+            flag = bytes([CAP])
+        elif w.isupper():
+            flag = bytes([UP])
+        else:
+            return m.group()
+        return (b"" if sp else bytes([NOSP])) + flag + code_of(rank[low])
+    return re.sub(rb"( ?)([A-Za-z]+)", word, out)
+
+
+def word_decode_slow(data: bytes, words: list[bytes]) -> bytes:
+    """The inverse of :func:`word_encode_slow`, token by token."""
+    from wikisearch.index.wordcode import BASE, CAP, ESC, KIND, NOSP, UP
+    out, i = bytearray(), 0
+    while i < len(data):
+        c = data[i]
+        if c == ESC:
+            out.append(data[i + 1])
+            i += 2
+            continue
+        if not KIND[c]:
+            out.append(c)
+            i += 1
+            continue
+        spaced = data[i] != NOSP
+        i += 0 if spaced else 1
+        flag = data[i] if data[i] in (CAP, UP) else None
+        i += 0 if flag is None else 1
+        n = int(KIND[data[i]]) - 4                     # code length: 1, 2 or 3
+        r = int(BASE[data[i]]) + int.from_bytes(data[i + 1:i + n], "big")
+        w = words[r]
+        w = w.capitalize() if flag == CAP else w.upper() if flag == UP else w
+        out += (b" " if spaced else b"") + w
+        i += n
+    return bytes(out)

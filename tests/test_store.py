@@ -12,12 +12,13 @@ from wikisearch.index.container import Container
 from wikisearch.index.container import write_container
 from wikisearch.config import FIELDS
 from wikisearch.index.store import (PREFIX_CHARS, STORE_BLOCK_BYTES, StoreReader, dictionary_id, encode_doc,
-                                    ends_block, merge_stores, prefix_end, shipped_dictionary, write_store)
+                                    ends_block, merge_stores, prefix_end, shipped_dictionary, shipped_words,
+                                    write_store)
 
 
 def _docs(seed: int, n: int) -> list[bytes]:
     rng = random.Random(seed)
-    words = ["alpha", "beta", "gamma", "délta", "日本", "\ud800", "x" * 50]
+    words = ["alpha", "beta", "gamma", "délta", "日本", "\ud800", "x" * 50, "The", "the", "CITY", "\x04", "\x7f"]
     out = []
     for _ in range(n):
         k = rng.choice([0, 1, 5, 200, 2000, 20000])
@@ -48,16 +49,17 @@ def test_block_ends_are_decided_by_the_documents():
     assert ends_block(b"y" * (STORE_BLOCK_BYTES + 1))          # a huge document closes its block
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_merged_store_is_the_same_bytes_wherever_the_segments_were_cut(tmp_path, seed):
+@pytest.mark.parametrize("seed,coded", [(0, False), (1, False), (2, True), (3, True)])
+def test_merged_store_is_the_same_bytes_wherever_the_segments_were_cut(tmp_path, seed, coded):
     docs = _docs(seed, 400)
-    write_store(tmp_path / "one.bin", docs)
+    d, w = (shipped_dictionary("en"), shipped_words("en")) if coded else (b"", b"")
+    write_store(tmp_path / "one.bin", docs, d, words=w)
     merge_stores([_open(tmp_path / "one.bin")], tmp_path / "one-merged.bin")
     rng = random.Random(seed)
     cuts = sorted(rng.sample(range(1, 400), 6)) + [400]
     parts, lo = [], 0
     for i, hi in enumerate(cuts):
-        write_store(tmp_path / f"p{i}.bin", docs[lo:hi])
+        write_store(tmp_path / f"p{i}.bin", docs[lo:hi], d, words=w)
         parts.append(_open(tmp_path / f"p{i}.bin"))
         lo = hi
     merge_stores(parts, tmp_path / "merged.bin")
@@ -103,10 +105,11 @@ def test_compresses_real_text_better_than_per_document_zlib(tmp_path):
     plain = c.shape("data")[0]
     assert plain < 0.9 * per_doc
     c.close()
-    # the shipped English dictionary (trained on other articles) makes the same blocks smaller
-    write_store(tmp_path / "d.bin", docs, shipped_dictionary("en"))
+    # the shipped English codebook and dictionary (trained on other articles, the dictionary on
+    # word-coded text) make the same blocks smaller (format 10)
+    write_store(tmp_path / "d.bin", docs, shipped_dictionary("en"), words=shipped_words("en"))
     c = _open(tmp_path / "d.bin")
-    assert c.shape("data")[0] < 0.97 * plain
+    assert c.shape("data")[0] < 0.9 * plain      # (wikitext, markup and all: 0.87)
     assert [StoreReader(c).doc(i) for i in range(len(docs))] == docs
     c.close()
 
@@ -324,13 +327,14 @@ def test_prefix_end_holds_the_first_characters_of_the_prose():
     assert prefix_end(b"no fields", 3) == 9 and prefix_end(encode_doc(["a", "b"]), 1) == 3
 
 
-@pytest.mark.parametrize("dictionary", [b"", "en"])
-def test_prefix_reads_are_the_documents_first_bytes(tmp_path, dictionary):
+@pytest.mark.parametrize("dictionary,coded", [(b"", False), ("en", False), ("en", True), (b"", True)])
+def test_prefix_reads_are_the_documents_first_bytes(tmp_path, dictionary, coded):
     """doc_prefix is doc's first prefix_end bytes, read without the block's rests; the whole
-    documents read the same as before (a block keeps prefixes first, rests after)."""
+    documents read the same as before (a block keeps prefixes first, rests after; word-coded or
+    not)."""
     d = shipped_dictionary(dictionary) if dictionary else b""
     docs = _article_docs(22, 300)
-    write_store(tmp_path / "s.bin", docs, d, prefix_chars=300)
+    write_store(tmp_path / "s.bin", docs, d, prefix_chars=300, words=shipped_words("en") if coded else b"")
     c = _open(tmp_path / "s.bin")
     r = StoreReader(c)
     assert r.prefix_chars == 300 and len(c["block_docs"]) > 3
@@ -343,13 +347,15 @@ def test_prefix_reads_are_the_documents_first_bytes(tmp_path, dictionary):
     c.close()
 
 
-def test_a_damaged_prefix_is_reported_and_damaged_rests_are_not_read(tmp_path):
+@pytest.mark.parametrize("coded", [False, True])
+def test_a_damaged_prefix_is_reported_and_damaged_rests_are_not_read(tmp_path, coded):
     from wikisearch.index import zstd as Z
     from conftest import require_or_skip
     require_or_skip(Z.libzstd() is not None and Z.frame_decoder(shipped_dictionary("en")).stops(),
                     "no system libzstd that stops within a frame: prefixes are read from whole blocks")
     docs = _article_docs(23, 40)
-    write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"), prefix_chars=100)
+    write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"), prefix_chars=100,
+                words=shipped_words("en") if coded else b"")
     c = _open(tmp_path / "s.bin")
     base, first = c.offsets["data"], int(c["prefix_bytes"][0])
     end = int(c["block_offsets"][1])
@@ -379,7 +385,7 @@ def test_prefixes_without_a_decoder_that_stops_read_the_same(tmp_path, monkeypat
     block: the same bytes."""
     from wikisearch.index import zstd as Z
     docs = _article_docs(24, 120)
-    write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"), prefix_chars=200)
+    write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"), prefix_chars=200, words=shipped_words("en"))
     want = [x[:prefix_end(x, 200)] for x in docs]
     for lib in ("no stream calls", None):
         monkeypatch.setattr(Z._local, "prefix_decoders", {}, raising=False)
@@ -409,3 +415,95 @@ def test_merge_recompresses_stores_of_another_prefix_length(tmp_path):
     assert c.meta["prefix_chars"] == PREFIX_CHARS
     assert [StoreReader(c).doc_prefix(i) for i in range(200)] == [x[:prefix_end(x)] for x in docs]
     c.close()
+
+
+# -- format 10: word-coded documents (index/wordcode.py) --
+
+def _rewrite(path, out, **changes):
+    """The STOR container ``path`` written again with arrays replaced (None: left out)."""
+    c = _open(path)
+    arrays = {name: np.asarray(c[name]).copy() for name in c.specs}
+    meta = dict(c.meta)
+    c.close()
+    for name, value in changes.items():
+        if value is None:
+            arrays.pop(name, None)
+        else:
+            arrays[name] = value
+    write_container(out, b"STOR", arrays, meta=meta)
+
+
+def test_word_coded_store_keeps_its_codebook_and_reads_every_document(tmp_path):
+    docs = _article_docs(26, 300) + _docs(27, 100) + [b"", b"\x00\x04\xfe the The THE", bytes(range(256))]
+    w = shipped_words("en")
+    assert len(w) > 100_000 and shipped_words("xx") == b"" and shipped_words("../en") == b""
+    write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"), words=w)
+    write_store(tmp_path / "plain.bin", docs, shipped_dictionary("en"))
+    c = _open(tmp_path / "s.bin")
+    assert np.asarray(c["words"]).tobytes() == w and c.meta["words"] > 100_000
+    r = StoreReader(c)
+    order = list(range(len(docs)))
+    random.Random(3).shuffle(order)
+    assert [r.doc(i) for i in order] == [docs[i] for i in order]
+    assert [r.doc_prefix(i) for i in order] == [docs[i][:prefix_end(docs[i])] for i in order]
+    c.close()
+    p = _open(tmp_path / "plain.bin")      # not coded: the words array is empty, meta words 0
+    assert p.shape("words") == (0,) and p.meta["words"] == 0 and StoreReader(p).coder is None
+    assert [StoreReader(p).doc(i) for i in range(len(docs))] == docs
+    p.close()
+
+
+def test_format7_store_without_a_word_list_is_still_read(tmp_path):
+    """A format 7 store has no ``words`` array (and no ``words`` meta): its documents are read as
+    they are, and it merges as before."""
+    docs = _article_docs(28, 150)
+    write_store(tmp_path / "s.bin", docs, shipped_dictionary("en"))
+    _rewrite(tmp_path / "s.bin", tmp_path / "f7.bin", words=None)
+    c = _open(tmp_path / "f7.bin")
+    assert "words" not in c.specs
+    r = StoreReader(c)
+    assert r.coder is None and [r.doc(i) for i in range(150)] == docs
+    c.close()
+    merge_stores([_open(tmp_path / "f7.bin")], tmp_path / "m.bin")
+    c = _open(tmp_path / "m.bin")
+    assert [StoreReader(c).doc(i) for i in range(150)] == docs
+    c.close()
+
+
+def test_a_store_whose_codes_do_not_decode_is_reported(tmp_path):
+    """Frames that pass their CRC but hold codes the store's word list lacks (here: the list
+    swapped for a shorter one) raise CorruptIndexError, as does a word list that is not one."""
+    from wikisearch.index.wordcode import pack
+    docs = _article_docs(29, 60) + [encode_doc(["The", "", "x " * 3000 + "the river zebra"])]
+    write_store(tmp_path / "s.bin", docs, words=shipped_words("en"))
+    _rewrite(tmp_path / "s.bin", tmp_path / "short.bin", words=np.frombuffer(pack([b"the", b"of"]), np.uint8))
+    c = _open(tmp_path / "short.bin")
+    r = StoreReader(c)
+    with pytest.raises(CorruptIndexError, match="stored document 60 in block .* is damaged"):
+        r.doc(60)
+    c.close()
+    _rewrite(tmp_path / "s.bin", tmp_path / "bad.bin", words=np.frombuffer(b"no zstd here", np.uint8))
+    c = _open(tmp_path / "bad.bin")
+    with pytest.raises(CorruptIndexError, match="word list is damaged"):
+        StoreReader(c).doc(0)                   # (the list is read at the first document read)
+    c.close()
+
+
+def test_segments_with_different_word_lists_do_not_merge(tmp_path):
+    docs = _docs(30, 40)
+    write_store(tmp_path / "a.bin", docs[:20], words=shipped_words("en"))
+    write_store(tmp_path / "b.bin", docs[20:])
+    with pytest.raises(CorruptIndexError, match="another word list"):
+        merge_stores([_open(tmp_path / "a.bin"), _open(tmp_path / "b.bin")], tmp_path / "m.bin")
+    assert not (tmp_path / "m.bin").exists()
+
+
+def test_merge_of_coded_segments_of_another_prefix_length_is_the_one_segment_store(tmp_path):
+    docs = _article_docs(31, 200)
+    d, w = shipped_dictionary("en"), shipped_words("en")
+    write_store(tmp_path / "one.bin", docs, d, words=w)
+    merge_stores([_open(tmp_path / "one.bin")], tmp_path / "one-m.bin")
+    write_store(tmp_path / "a.bin", docs[:70], d, prefix_chars=100, words=w)
+    write_store(tmp_path / "b.bin", docs[70:], d, words=w)
+    merge_stores([_open(tmp_path / "a.bin"), _open(tmp_path / "b.bin")], tmp_path / "m.bin")
+    assert (tmp_path / "m.bin").read_bytes() == (tmp_path / "one-m.bin").read_bytes()

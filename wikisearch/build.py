@@ -43,7 +43,7 @@ from wikisearch.index.publish import publish, recover
 from wikisearch.index.merge import merge_range, plan_ranges_of, release_free_memory
 from wikisearch.index.segment import (
     DocColumns, DocTable, SegmentReader, TermWriter, assemble_parts, write_docs, write_docs_columns)
-from wikisearch.index.store import encode_doc, merge_stores, shipped_dictionary, write_store
+from wikisearch.index.store import encode_doc, merge_stores, shipped_dictionary, shipped_words, write_store
 from wikisearch.index.strings import StringTable
 from wikisearch.ingest.dump import Block, Dump, SiteInfo, pages_from_block
 from wikisearch.ingest.parse import field_texts, parse_plaintext, parse_wikitext
@@ -146,7 +146,8 @@ def build_block(data: bytes, block: Block, ctx: dict, out_dir: str) -> dict:
     write_docs(tmp / "docs.bin", DocTable(np.asarray(page_ids, np.int64), titles, postings.field_lengths),
                code_titles=False)
     if ctx["store_text"]:
-        write_store(tmp / "store.bin", stored, shipped_dictionary(ctx["store_language"]))
+        write_store(tmp / "store.bin", stored, shipped_dictionary(ctx["store_language"]),
+                    words=shipped_words(ctx["store_language"]))
     write_redirects(tmp / "redirects.bin", redirects)
     write_links(tmp / "links.bin", links)
     summary = {"block": block.index, "start": block.start, "end": block.end, "bytes": len(data),

@@ -621,7 +621,7 @@ SEARCH_KERNELS = ["wikisearch.popularity._spelling_kernels", "wikisearch.popular
                   "wikisearch.index._termdict_kernels", "wikisearch.popularity._priors_kernels",
                   "wikisearch.search._blockmax_kernels", "wikisearch.search._maxscore_kernels",
                   "wikisearch.search._prescore_kernels", "wikisearch.search._search_kernels",
-                  "wikisearch.search._snippet_kernels"]
+                  "wikisearch.search._snippet_kernels", "wikisearch.index._wordcode_kernels"]
 
 #: The kernels a build runs, ``{module: functions}`` (None: all of the module's): a build of a
 #: small dump in an empty cache compiles these and no other (tests/test_jit.py). A first build
@@ -640,6 +640,7 @@ BUILD_KERNELS = {
                                           "gather_strings", "run_starts", "sort_strings", "upper_bound"),
     "wikisearch.index._termdict_kernels": ("_read_record", "_vb_read", "_vb_write", "decode_blocks",
                                            "encode_dictionary"),
+    "wikisearch.index._wordcode_kernels": None,
     "wikisearch.search._blockmax_kernels": ("_score_block", "_score_run", "_scratch", "list_block_meta",
                                             "n_blocks_of"),
     "wikisearch.search._prescore_kernels": ("_block_tfs", "_code_tables", "_read_block", "_read_stream",

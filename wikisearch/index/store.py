@@ -12,6 +12,13 @@ the shared context that long blocks would otherwise provide. A segment's last bl
 next segment); the merge decompresses the open tail and the next segment's first block and
 compresses them as one, and copies every other block as it is.
 
+Format 10: before zstd, each document's prefix and rest go through the *word transform*
+(:mod:`wikisearch.index.wordcode`: frequent words -> 1-3 byte codes of a codebook shipped per
+language, a copy kept in the store as its ``words`` array), and the zstd dictionary was trained
+on transformed text: ~29 % of the input text stored on the 30k real articles, against ~35 %
+without (``benchmarks/bench_store_frontier.py``). ``prefix_ends`` and ``doc_ends`` then count
+transformed bytes, and a document read is its transformed bytes decoded.
+
 A snippet reads the beginning of a document's prose only, so a block keeps its documents'
 *prefixes* first (each document's bytes up to the end of its first ``prefix_chars`` characters of
 prose: :func:`prefix_end`), then their *rests*; the compressor ends a zstd block where the prefixes
@@ -29,7 +36,7 @@ frame), ``data``, ``dictionary`` (uint8[D]: the zstd dictionary every frame was 
 D = 0: none; format 5 stores lack the array and mean none). Format 5 and 6 stores lack the three
 prefix arrays: a document is then its rest (its prefix empty), read whole. Meta: ``compression``
 ("zstd"), ``level``, ``n_docs``, ``open_tail``, ``dictionary_id`` (the dictionary's zstd id, 0 for
-none), ``prefix_chars`` (format 7).
+none), ``prefix_chars`` (format 7), ``words`` (format 10: the codebook's word count, 0 for none).
 """
 from __future__ import annotations
 
@@ -43,7 +50,7 @@ import numpy as np
 from wikisearch.config import FIELDS
 from wikisearch.errors import CorruptIndexError
 from wikisearch.fileio import crc32
-from wikisearch.index import zstd
+from wikisearch.index import wordcode, zstd
 from wikisearch.index.container import ContainerWriter, write_container
 
 SEP_FIELD = "\x1f"
@@ -63,16 +70,29 @@ DICT_LEVEL = 5
 COMPRESSION = "zstd"
 #: Shipped dictionaries: ``wikisearch/data/store-dict-{language}.zstd`` (``benchmarks/train_store_dict.py``).
 DICTIONARY_FILE = "store-dict-{}.zstd"
+#: Shipped word codebooks (format 10): ``wikisearch/data/store-words-{language}.zstd``.
+WORDS_FILE = wordcode.WORDS_FILE
+
+
+def _shipped(name: str, language: str | None) -> bytes:
+    if not language or not language.isalnum():
+        return b""
+    from importlib import resources           # (only a build reads it: ~0.03 s of imports)
+    f = resources.files("wikisearch").joinpath("data", name.format(language.lower()))
+    return f.read_bytes() if f.is_file() else b""
 
 
 @lru_cache(maxsize=None)
 def shipped_dictionary(language: str | None) -> bytes:
     """The zstd dictionary shipped for ``language`` (ISO code), or b"" when there is none."""
-    if not language or not language.isalnum():
-        return b""
-    from importlib import resources           # (only a build reads it: ~0.03 s of imports)
-    f = resources.files("wikisearch").joinpath("data", DICTIONARY_FILE.format(language.lower()))
-    return f.read_bytes() if f.is_file() else b""
+    return _shipped(DICTIONARY_FILE, language)
+
+
+@lru_cache(maxsize=None)
+def shipped_words(language: str | None) -> bytes:
+    """The word codebook shipped for ``language`` (:mod:`wordcode`'s packed form), or b"" when
+    there is none (its stores are not word-coded)."""
+    return _shipped(WORDS_FILE, language)
 
 
 def dictionary_id(dictionary: bytes) -> int:
@@ -154,6 +174,24 @@ def _compressor(dictionary: bytes):
                                     write_content_size=True, write_dict_id=True)
 
 
+def store_words(s) -> bytes:
+    """The packed word codebook a STOR container's documents were coded with (b"": none)."""
+    if "words" not in s.specs:
+        return b""
+    return np.asarray(s.checked("words")).tobytes()
+
+
+def store_codebook(s) -> wordcode.Codebook | None:
+    """The codebook of a STOR container (None: its documents are not word-coded)."""
+    words = store_words(s)
+    if not words:
+        return None
+    try:
+        return wordcode.codebook(words)
+    except ValueError as e:
+        raise CorruptIndexError(s.path, f"the stored text's word list is damaged ({e})") from None
+
+
 def store_dictionary(s) -> bytes:
     """The dictionary a STOR container's frames were compressed with (b"" for none)."""
     if "dictionary" not in s.specs:
@@ -165,8 +203,9 @@ class _Blocks:
     """Accumulates compressed blocks and their arrays (in runs of blocks: the merge adds a
     segment's closed blocks as one run, so nothing is kept per block as a Python object)."""
 
-    def __init__(self, dictionary: bytes = b"", prefix_chars: int = PREFIX_CHARS):
-        self.dictionary, self.prefix_chars = dictionary, prefix_chars
+    def __init__(self, dictionary: bytes = b"", prefix_chars: int = PREFIX_CHARS, words: bytes = b""):
+        self.dictionary, self.prefix_chars, self.words = dictionary, prefix_chars, words
+        self.coder = wordcode.codebook(words) if words else None
         self.comp = _compressor(dictionary)
         self.sizes: list[np.ndarray] = []      # frame lengths, per run
         self.counts: list[np.ndarray] = []     # documents per block, per run
@@ -178,11 +217,17 @@ class _Blocks:
 
     def add(self, docs: list[bytes]) -> bytes:
         """A block of ``docs`` (their stored bytes): the prefixes, then the rests, one frame whose
-        first zstd block(s) hold the prefixes alone (the compressor flushes a block there)."""
+        first zstd block(s) hold the prefixes alone (the compressor flushes a block there); each
+        prefix and rest word-coded first when the store has a codebook."""
         import zstandard
         cuts = [prefix_end(d, self.prefix_chars) for d in docs]
-        prefixes = b"".join([d[:c] for d, c in zip(docs, cuts)])
+        heads = [d[:c] for d, c in zip(docs, cuts)]
         rests = [d[c:] for d, c in zip(docs, cuts)]
+        if self.coder is not None:
+            heads = [self.coder.encode(h) for h in heads]
+            rests = [self.coder.encode(r) for r in rests]
+            cuts = [len(h) for h in heads]
+        prefixes = b"".join(heads)
         rest = b"".join(rests)
         co = self.comp.compressobj(size=len(prefixes) + len(rest))
         first = co.compress(prefixes) + co.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK) if prefixes else b""
@@ -220,19 +265,23 @@ class _Blocks:
         return {"block_offsets": cum(self.sizes), "block_docs": cum(self.counts),
                 "prefix_ends": joined(self.prefix_ends), "doc_ends": joined(self.ends),
                 "prefix_bytes": joined(self.prefix_bytes), "prefix_crc": joined(self.prefix_crcs),
-                "block_crc": joined(self.crcs), "dictionary": np.frombuffer(self.dictionary, np.uint8)}
+                "block_crc": joined(self.crcs), "dictionary": np.frombuffer(self.dictionary, np.uint8),
+                "words": np.frombuffer(self.words, np.uint8)}
 
     def meta(self, n_docs: int, open_tail: bool) -> dict:
         return {"n_docs": n_docs, "compression": COMPRESSION,
                 "level": DICT_LEVEL if self.dictionary else LEVEL, "open_tail": open_tail,
-                "dictionary_id": dictionary_id(self.dictionary), "prefix_chars": self.prefix_chars}
+                "dictionary_id": dictionary_id(self.dictionary), "prefix_chars": self.prefix_chars,
+                "words": self.coder.n_words if self.coder is not None else 0}
 
 
-def write_store(path, docs: list[bytes], dictionary: bytes = b"", prefix_chars: int = PREFIX_CHARS) -> None:
+def write_store(path, docs: list[bytes], dictionary: bytes = b"", prefix_chars: int = PREFIX_CHARS,
+                words: bytes = b"") -> None:
     """A segment's ``store.bin`` from its documents' bytes (:func:`encode_doc`), in docid order,
-    compressed with the zstd ``dictionary`` (b"": none), each document's prefix of
-    ``prefix_chars`` characters of prose first in its block."""
-    blocks = _Blocks(dictionary, prefix_chars)
+    word-coded with the packed codebook ``words`` (b"": not coded) and compressed with the zstd
+    ``dictionary`` (b"": none), each document's prefix of ``prefix_chars`` characters of prose
+    first in its block."""
+    blocks = _Blocks(dictionary, prefix_chars, words)
     frames, cur = [], []
     for d in docs:
         cur.append(d)
@@ -246,31 +295,38 @@ def write_store(path, docs: list[bytes], dictionary: bytes = b"", prefix_chars: 
                     meta=blocks.meta(len(docs), open_tail))
 
 
-def _block_docs(raw: bytes, prefix_ends: np.ndarray, doc_ends: np.ndarray) -> list[bytes]:
+def _block_docs(raw: bytes, prefix_ends: np.ndarray, doc_ends: np.ndarray, coder=None) -> list[bytes]:
     """The documents of a block's uncompressed bytes ``raw`` (its documents' ends, as the store's
-    ``prefix_ends`` and ``doc_ends`` give them; ``prefix_ends`` None: a store without prefixes)."""
+    ``prefix_ends`` and ``doc_ends`` give them; ``prefix_ends`` None: a store without prefixes),
+    decoded with the store's codebook ``coder`` (None: not coded)."""
     rz = doc_ends.tolist()
     if prefix_ends is None:
-        return [raw[a:z] for a, z in zip([0] + rz[:-1], rz)]
-    pz = prefix_ends.tolist()
-    return [raw[pa:z] + raw[ra:y] for pa, z, ra, y in zip([0] + pz[:-1], pz, pz[-1:] + rz[:-1], rz)]
+        docs = [raw[a:z] for a, z in zip([0] + rz[:-1], rz)]
+    else:
+        pz = prefix_ends.tolist()
+        docs = [raw[pa:z] + raw[ra:y] for pa, z, ra, y in zip([0] + pz[:-1], pz, pz[-1:] + rz[:-1], rz)]
+    return docs if coder is None else [coder.decode(d) for d in docs]
 
 
 def merge_stores(stores: list, path: Path) -> None:
     """Join the segments' stores (their STOR containers, in docid order, all compressed with the
-    same dictionary) into one: closed blocks are copied file to file, an open tail is joined with
-    the next segment's first block (a store of another layout, without prefixes or with another
-    ``prefix_chars``, has each block recompressed)."""
+    same dictionary and word-coded with the same codebook) into one: closed blocks are copied file
+    to file, an open tail is joined with the next segment's first block (a store of another
+    layout, without prefixes or with another ``prefix_chars``, has each block recompressed)."""
     joined_path = Path(path).with_name(Path(path).name + ".joined")
     first = store_dictionary(stores[0]) if stores else b""
+    words = store_words(stores[0]) if stores else b""
     for s in stores[1:]:        # (one dictionary held at a time: ~550 segments of 256 KiB at full scale)
-        d = store_dictionary(s)
+        d, w = store_dictionary(s), store_words(s)
         s.forget()
         if d != first:
             raise CorruptIndexError(s.path, "its stored text uses another zstd dictionary than the "
                                     "first segment's", expected=dictionary_id(first),
                                     found=dictionary_id(d))
-    blocks = _Blocks(first)
+        if w != words:
+            raise CorruptIndexError(s.path, "its stored text uses another word list than the first "
+                                    "segment's", expected=f"{len(words)} bytes", found=f"{len(w)} bytes")
+    blocks = _Blocks(first, words=words)
     ranges: list = []
     pending: list[bytes] = []
     n_docs = 0
@@ -307,7 +363,11 @@ def merge_stores(stores: list, path: Path) -> None:
                     b = e
                     continue
                 raw = read_block(s, b, blocks.dictionary)
-                pending += _block_docs(raw, None if pe is None else pe[bd[b]:bd[b + 1]], de[bd[b]:bd[b + 1]])
+                try:
+                    pending += _block_docs(raw, None if pe is None else pe[bd[b]:bd[b + 1]],
+                                           de[bd[b]:bd[b + 1]], blocks.coder)
+                except ValueError as e:
+                    raise CorruptIndexError(s.path, f"stored-text block {b} is damaged ({e})") from None
                 if closed:
                     frame = blocks.add(pending)
                     copy(joined_path, joined.tell(), len(frame))
@@ -335,7 +395,8 @@ def merge_stores(stores: list, path: Path) -> None:
 
 def read_block(s, b: int, dictionary: bytes | None = None) -> bytes:
     """Block ``b`` of a STOR container, checksum-verified and decompressed (``dictionary``: the
-    container's, :func:`store_dictionary`; read from it when None)."""
+    container's, :func:`store_dictionary`; read from it when None): word-coded documents in a
+    format 10 store (:func:`store_codebook` decodes them)."""
     a, z = s.checked("block_offsets")[b:b + 2].tolist()
     # the frame as the file holds it (a view of the mapped file, or the bytes read): the
     # checksum and zstd read it where it is, without a copy
@@ -376,6 +437,8 @@ class StoreReader:
         self.prefix_chars = int(container.meta.get("prefix_chars", 0)) if prefixed else 0
         self.prefix_ends = container.checked("prefix_ends") if prefixed else None
         self.dictionary = store_dictionary(container)
+        self._coded = "words" in container.specs and container.shape("words")[0] > 0
+        self._coder = None          # (loaded at the first read: ~30 ms, kept out of an index's open)
         self._last: tuple[int, bytes, bool] | None = None       # (block, its bytes, all of them?)
         # a mapped file's frames go to libzstd by address (:meth:`_block`)
         self._data = None if getattr(container, "sparse", False) else container["data"]
@@ -470,10 +533,25 @@ class StoreReader:
                                     expected=f"[{pa}, {pz}) and [{ra}, {rz}) within {n} bytes", found="no")
         return pa, pz, ra, rz
 
+    @property
+    def coder(self) -> wordcode.Codebook | None:
+        """The word codebook the documents were coded with (None: not coded; before format 10)."""
+        if self._coded and self._coder is None:
+            self._coder = store_codebook(self.c)
+        return self._coder
+
+    def _decode(self, docid: int, b: int, coded: bytes) -> bytes:
+        if not self._coded:
+            return coded
+        try:
+            return self.coder.decode(coded)
+        except ValueError as e:
+            raise CorruptIndexError(self.c.path, f"stored document {docid} in block {b} is damaged ({e})") from None
+
     def doc(self, docid: int) -> bytes:
         b, raw = self._read(docid, True)
         pa, pz, ra, rz = self._bounds(docid, b, len(raw), True)
-        return raw[ra:rz] if pa == pz else raw[pa:pz] + raw[ra:rz]
+        return self._decode(docid, b, raw[ra:rz] if pa == pz else raw[pa:pz] + raw[ra:rz])
 
     def doc_prefix(self, docid: int) -> bytes:
         """The first bytes of :meth:`doc`, up to where its first ``prefix_chars`` characters of
@@ -483,4 +561,4 @@ class StoreReader:
             return self.doc(docid)
         b, raw = self._read(docid, False)
         pa, pz, _, _ = self._bounds(docid, b, len(raw), False)
-        return raw[pa:pz]
+        return self._decode(docid, b, raw[pa:pz])
