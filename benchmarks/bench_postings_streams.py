@@ -9,6 +9,12 @@ stream by stream -- DocGaps, Codes (the field-mask table's indexes; none for a l
 TfMinus1s -- each as its header, packed bits and exceptions, and the totals are scaled up by the
 sampled share of the long lists' bytes (MaskTables counted exactly). Short lists are counted whole.
 Prints bits per posting by stream.
+
+``--packed-exceptions`` also estimates what an exception layout without VInts would save (not a
+format: a measure of one): per stream, NumExceptions in one byte, the exceptions' indexes
+bit-packed at 7 bits, one byte for the width of their high bits and the high bits packed at it,
+each stream's Width chosen again for that layout. The same blocks' bytes under today's layout at
+its best Width are printed beside it (equal to the bytes parsed when the writer chose well).
 """
 from __future__ import annotations
 
@@ -71,6 +77,38 @@ def stream(buf, at, count, want_values=False):
     return p, head, nbytes, p - e0, values
 
 
+def vint_bytes(x) -> np.ndarray:
+    """Bytes of each value of ``x`` as a VInt (unsigned LEB128)."""
+    x = np.asarray(x, np.int64)
+    n = np.ones(x.shape, np.int64)
+    for shift in (7, 14, 21, 28, 35, 42, 49, 56):
+        n += (x >> shift) > 0
+    return n
+
+
+def stream_bytes(values, width: int) -> tuple[int, int]:
+    """(today's layout, the packed-exception layout): bytes of one Stream of ``values`` at ``width``."""
+    v = np.asarray(values, np.int64)
+    bits = np.zeros(len(v), np.int64)
+    nz = v > 0
+    bits[nz] = np.floor(np.log2(v[nz])).astype(np.int64) + 1
+    packed = (len(v) * width + 7) // 8
+    idx = np.nonzero(bits > width)[0]
+    n = len(idx)
+    if not n:
+        return 1 + packed, 1 + packed
+    gaps = np.diff(np.concatenate(([-1], idx))) - 1
+    today = 1 + int(vint_bytes([n])[0]) + packed + int(vint_bytes(gaps).sum() + vint_bytes(v[idx] >> width).sum())
+    high = int(bits[idx].max()) - width
+    return today, 1 + 1 + packed + (7 * n + 7) // 8 + 1 + (n * high + 7) // 8
+
+
+def best_bytes(values) -> tuple[int, int]:
+    """The least bytes of a Stream of ``values`` over every Width, in each layout."""
+    both = [stream_bytes(values, w) for w in range(33)]
+    return min(t for t, _ in both), min(p for _, p in both)
+
+
 def mask_table(buf, at):
     v, p = vint(buf, at)
     if v & 1:
@@ -87,6 +125,8 @@ def main() -> None:
     ap.add_argument("--index", required=True)
     ap.add_argument("--every", type=int, default=50)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--packed-exceptions", action="store_true",
+                    help="also estimate the bytes of an exception layout without VInts (see above)")
     args = ap.parse_args()
     src = resolve_index(Path(args.index))
     r = SegmentReader(src, store=False)
@@ -111,6 +151,7 @@ def main() -> None:
     data = r.postings_data
     acc = {k: 0 for k in ("gap_head", "gap_bits", "gap_exc", "code_head", "code_bits", "code_exc",
                           "tf_head", "tf_bits", "tf_exc", "tail1")}
+    layouts = {"today_best": 0, "packed_exceptions": 0}
     sampled_bytes = sampled_posts = 0
     table_bytes = 0
     gap_widths = np.zeros(33, np.int64)
@@ -135,7 +176,8 @@ def main() -> None:
                 acc["tail1"] += end_block - at
                 continue
             data_b = data[at:end_block].tobytes()
-            p, h, nb, ex, _ = stream(data_b, 0, c)
+            p, h, nb, ex, gaps = stream(data_b, 0, c, args.packed_exceptions)
+            streams = [gaps]
             acc["gap_head"] += h
             acc["gap_bits"] += nb
             acc["gap_exc"] += ex
@@ -147,10 +189,17 @@ def main() -> None:
                 acc["code_exc"] += ex
                 ntf = int(pc[codes].sum())
                 p = p2
+                streams.append(codes)
             else:
                 ntf = int(pc[0]) * c
             tf_widths[data_b[p] & 63] += 1
-            p3, h, nb, ex, _ = stream(data_b, p, ntf)
+            p3, h, nb, ex, tfs = stream(data_b, p, ntf, args.packed_exceptions)
+            streams.append(tfs)
+            if args.packed_exceptions:
+                for vals in streams:
+                    t, q = best_bytes(vals)
+                    layouts["today_best"] += t
+                    layouts["packed_exceptions"] += q
             acc["tf_head"] += h
             acc["tf_bits"] += nb
             acc["tf_exc"] += ex
@@ -176,6 +225,12 @@ def main() -> None:
               f"(headers {est[k + '_head'] / 1e6:.1f}, packed {est[k + '_bits'] / 1e6:.1f}, "
               f"exceptions {est[k + '_exc'] / 1e6:.1f})")
     print(f"    {'1-posting tails':<14}{est['tail1'] / 1e6:>10.1f} MB")
+    if args.packed_exceptions:
+        multi = sampled_bytes - acc["tail1"]                 # the blocks whose streams were costed
+        out["long"]["layouts"] = {k: round(v * scale) for k, v in layouts.items()}
+        print(f"    the same blocks' streams, parsed {multi * scale / 1e6:,.1f} MB; today's layout at its best "
+              f"Width {layouts['today_best'] * scale / 1e6:,.1f} MB; packed exceptions "
+              f"{layouts['packed_exceptions'] * scale / 1e6:,.1f} MB")
     print(f"    docgap widths (blocks): {dict((w, int(c)) for w, c in enumerate(gap_widths) if c)}")
     print(f"    tf widths (blocks): {dict((w, int(c)) for w, c in enumerate(tf_widths) if c)}")
     if args.out:

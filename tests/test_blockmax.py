@@ -463,3 +463,48 @@ def test_last_docids_past_uint16_steps_read_back(tmp_path):
         assert np.array_equal(la, last[offs[i]:offs[i + 1]]) and np.array_equal(p, pos[offs[i]:offs[i + 1]])
         assert (bo >= bound[offs[i]:offs[i + 1]]).all()
     m.close()
+
+
+
+def test_postings_stream_cost_model_matches_the_bytes_written(index):
+    """benchmarks/bench_postings_streams.py's size model of a Stream (today's layout), at the Width
+    the writer chose, gives the bytes the writer wrote, for every stream of every long list's
+    blocks; its best Width is never worse than the writer's (which minimises an estimate)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_postings_streams as S
+    from wikisearch.index.blockmax import BlockMaxima
+    from wikisearch.index.segment import SegmentReader
+
+    src = Path(index)
+    r = SegmentReader(src, store=False)
+    m = BlockMaxima(src / "blocks.bin")
+    data = r.postings_data
+    offs = np.asarray(m.offsets, np.int64)
+    checked = 0
+    for i, o in enumerate(np.asarray(m.terms, np.int64).tolist()):
+        e = r.terms.entry(o)
+        masks, _ = S.mask_table(data, e.start)
+        per_mask = np.array([bin(x).count("1") for x in masks])
+        g0, g1 = int(offs[i]), int(offs[i + 1])
+        pos = m.list_blocks(g0, g1, i)[0]
+        for g in range(g0, g1):
+            c = 128 if g < g1 - 1 else e.df - 128 * (g1 - g0 - 1)
+            if c == 1:
+                continue
+            at = e.start + int(pos[g - g0])
+            end = e.start + (int(pos[g - g0 + 1]) if g + 1 < g1 else e.length)
+            buf = data[at:end].tobytes()
+            p, count = 0, c                                   # DocGaps, [Codes], TfMinus1s
+            n_tfs = int(per_mask[0]) * c
+            for k in range(3 if len(masks) >= 2 else 2):
+                width = buf[p] & 63
+                q, _h, _nb, _ex, vals = S.stream(buf, p, count, True)
+                assert S.stream_bytes(vals, width)[0] == q - p, (o, g, k, width)
+                assert S.best_bytes(vals)[0] <= q - p
+                if len(masks) >= 2 and k == 1:
+                    n_tfs = int(per_mask[vals].sum())
+                count = n_tfs if (k == 1 or len(masks) < 2) else c
+                p = q
+                checked += 1
+            assert p == len(buf)
+    assert checked > 100
