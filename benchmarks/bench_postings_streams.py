@@ -30,51 +30,24 @@ sys.path.insert(0, str(ROOT))
 
 from wikisearch.index.blockmax import BlockMaxima  # noqa: E402
 from wikisearch.index.publish import resolve_index  # noqa: E402
+from wikisearch.index.pycodec import _read_stream, _vb_read  # noqa: E402
 from wikisearch.index.segment import SegmentReader  # noqa: E402
 
 BLOCK = 128
 
 
-def vint(buf, at):
-    v = shift = 0
-    while True:
-        b = int(buf[at])
-        at += 1
-        v |= (b & 0x7F) << shift
-        if b < 0x80:
-            return v, at
-        shift += 7
-
-
 def stream(buf, at, count, want_values=False):
-    """(end, header+count bytes, packed bytes, exception bytes, values or None) of one Stream."""
-    h = buf[at]
-    width, exc = h & 63, h & 64
+    """(end, header+count bytes, packed bytes, exception bytes, values or None) of one Stream,
+    read by the codec's plain-Python reader (``pycodec._read_stream``)."""
+    width, end = buf[at] & 63, len(buf)
     p = at + 1
-    n_exc = 0
-    if exc:
-        n_exc, p = vint(buf, p)
-    head = p - at
+    if buf[at] & 64:
+        _n, p = _vb_read(buf, p, end)
     nbytes = (count * width + 7) // 8
-    packed = buf[p:p + nbytes]
-    p += nbytes
-    values = None
-    if want_values:
-        bits = np.unpackbits(np.frombuffer(bytes(packed), np.uint8), bitorder="little")
-        if width:
-            vals = bits[:count * width].reshape(count, width).astype(np.int64)
-            values = (vals << np.arange(width)).sum(axis=1)
-        else:
-            values = np.zeros(count, np.int64)
-    e0 = p
-    idx = -1
-    for _ in range(n_exc):
-        gap, p = vint(buf, p)
-        high, p = vint(buf, p)
-        idx += gap + 1
-        if values is not None:
-            values[idx] |= high << width
-    return p, head, nbytes, p - e0, values
+    values, q = _read_stream(buf, at, end, count)
+    if q < 0:
+        raise ValueError(f"a damaged stream at byte {at}")
+    return q, p - at, nbytes, q - (p + nbytes), np.asarray(values, np.int64) if want_values else None
 
 
 def vint_bytes(x) -> np.ndarray:
@@ -110,12 +83,13 @@ def best_bytes(values) -> tuple[int, int]:
 
 
 def mask_table(buf, at):
-    v, p = vint(buf, at)
+    """(masks, end) of a list's MaskTable in ``buf`` (postings.bin's mapped bytes)."""
+    v, p = _vb_read(memoryview(buf), at, len(buf))
     if v & 1:
         return [v >> 1], p
     masks = []
     for _ in range(v >> 1):
-        m, p = vint(buf, p)
+        m, p = _vb_read(memoryview(buf), p, len(buf))
         masks.append(m)
     return masks, p
 
