@@ -10,11 +10,11 @@ TfMinus1s -- each as its header, packed bits and exceptions, and the totals are 
 sampled share of the long lists' bytes (MaskTables counted exactly). Short lists are counted whole.
 Prints bits per posting by stream.
 
-``--packed-exceptions`` also estimates what an exception layout without VInts would save (not a
-format: a measure of one): per stream, NumExceptions in one byte, the exceptions' indexes
-bit-packed at 7 bits, one byte for the width of their high bits and the high bits packed at it,
-each stream's Width chosen again for that layout. The same blocks' bytes under today's layout at
-its best Width are printed beside it (equal to the bytes parsed when the writer chose well).
+``--packed-exceptions`` also prices the blocks' streams in both exception layouts, each at its
+best Width: format 10's VInt pairs and format 11's packed exceptions (docs/FORMAT.md). The
+format-11 writer picks the best Width exactly, so on a format-11 index its figure equals the
+bytes parsed; on a format-10 index it is what a rebuild would write (the estimate that chose
+format 11, session 18, priced the indexes at 7 bits whatever the count: 1,980.7 MB).
 """
 from __future__ import annotations
 
@@ -41,8 +41,9 @@ def stream(buf, at, count, want_values=False):
     read by the codec's plain-Python reader (``pycodec._read_stream``)."""
     width, end = buf[at] & 63, len(buf)
     p = at + 1
-    if buf[at] & 64:
+    if buf[at] & 192:                                # exceptions: VInt pairs (64) or packed (128)
         _n, p = _vb_read(buf, p, end)
+        p += 1 if buf[at] & 128 else 0               # HighWidth
     nbytes = (count * width + 7) // 8
     values, q = _read_stream(buf, at, end, count)
     if q < 0:
@@ -60,7 +61,9 @@ def vint_bytes(x) -> np.ndarray:
 
 
 def stream_bytes(values, width: int) -> tuple[int, int]:
-    """(today's layout, the packed-exception layout): bytes of one Stream of ``values`` at ``width``."""
+    """(format 10's layout, format 11's): bytes of one Stream of ``values`` at ``width``, its
+    exceptions as VInt pairs or bit-packed (indexes at the bit length of the count - 1, high bits
+    at the widest exception's)."""
     v = np.asarray(values, np.int64)
     bits = np.zeros(len(v), np.int64)
     nz = v > 0
@@ -71,9 +74,10 @@ def stream_bytes(values, width: int) -> tuple[int, int]:
     if not n:
         return 1 + packed, 1 + packed
     gaps = np.diff(np.concatenate(([-1], idx))) - 1
-    today = 1 + int(vint_bytes([n])[0]) + packed + int(vint_bytes(gaps).sum() + vint_bytes(v[idx] >> width).sum())
+    vints = 1 + int(vint_bytes([n])[0]) + packed + int(vint_bytes(gaps).sum() + vint_bytes(v[idx] >> width).sum())
     high = int(bits[idx].max()) - width
-    return today, 1 + 1 + packed + (7 * n + 7) // 8 + 1 + (n * high + 7) // 8
+    index_width = (len(v) - 1).bit_length()
+    return vints, 1 + int(vint_bytes([n])[0]) + 1 + packed + (n * index_width + 7) // 8 + (n * high + 7) // 8
 
 
 def best_bytes(values) -> tuple[int, int]:
@@ -125,7 +129,7 @@ def main() -> None:
     data = r.postings_data
     acc = {k: 0 for k in ("gap_head", "gap_bits", "gap_exc", "code_head", "code_bits", "code_exc",
                           "tf_head", "tf_bits", "tf_exc", "tail1")}
-    layouts = {"today_best": 0, "packed_exceptions": 0}
+    layouts = {"vint_best": 0, "packed_best": 0}
     sampled_bytes = sampled_posts = 0
     table_bytes = 0
     gap_widths = np.zeros(33, np.int64)
@@ -172,8 +176,8 @@ def main() -> None:
             if args.packed_exceptions:
                 for vals in streams:
                     t, q = best_bytes(vals)
-                    layouts["today_best"] += t
-                    layouts["packed_exceptions"] += q
+                    layouts["vint_best"] += t
+                    layouts["packed_best"] += q
             acc["tf_head"] += h
             acc["tf_bits"] += nb
             acc["tf_exc"] += ex
@@ -202,9 +206,9 @@ def main() -> None:
     if args.packed_exceptions:
         multi = sampled_bytes - acc["tail1"]                 # the blocks whose streams were costed
         out["long"]["layouts"] = {k: round(v * scale) for k, v in layouts.items()}
-        print(f"    the same blocks' streams, parsed {multi * scale / 1e6:,.1f} MB; today's layout at its best "
-              f"Width {layouts['today_best'] * scale / 1e6:,.1f} MB; packed exceptions "
-              f"{layouts['packed_exceptions'] * scale / 1e6:,.1f} MB")
+        print(f"    the same blocks' streams, parsed {multi * scale / 1e6:,.1f} MB; at their best Width with "
+              f"format 10's VInt exceptions {layouts['vint_best'] * scale / 1e6:,.1f} MB, with format 11's "
+              f"packed exceptions {layouts['packed_best'] * scale / 1e6:,.1f} MB")
     print(f"    docgap widths (blocks): {dict((w, int(c)) for w, c in enumerate(gap_widths) if c)}")
     print(f"    tf widths (blocks): {dict((w, int(c)) for w, c in enumerate(tf_widths) if c)}")
     if args.out:

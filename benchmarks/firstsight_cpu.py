@@ -13,6 +13,9 @@ stays 1.00 when no other thread works for the engine, so thread CPU misses nothi
     python benchmarks/run_all.py --engines wikisearch,tantivy --keep-indexes --work /tmp/ra
     python benchmarks/firstsight_cpu.py --work /tmp/ra --checkout before=/tmp/old-checkout \\
         --checkout after=. --runs 3
+
+Checkouts of different index formats each search the index they build: ``--index
+before=/tmp/old-index`` (a checkout without ``--index`` searches the work folder's).
 """
 from __future__ import annotations
 
@@ -77,12 +80,20 @@ def main(argv=None) -> int:
     ap.add_argument("--work", required=True, help="a run_all.py --keep-indexes work folder")
     ap.add_argument("--checkout", action="append", default=[], metavar="NAME=PATH",
                     help="a wikisearch checkout to time (repeatable; default: this one, as 'wikisearch')")
+    ap.add_argument("--index", action="append", default=[], metavar="NAME=DIR",
+                    help="the index a --checkout NAME searches (default: the work folder's "
+                         "index/wikisearch), for checkouts of different index formats, each timed "
+                         "on the index it builds")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args(argv)
     work = Path(args.work)
     runs = [(item.split("=", 1)[0], "wikisearch", Path(item.split("=", 1)[1]).resolve())
             for item in args.checkout] or [("wikisearch", "wikisearch", HERE.parent)]
     runs.append(("tantivy", "tantivy", HERE.parent))
+    index_of = {item.split("=", 1)[0]: Path(item.split("=", 1)[1]).resolve() for item in args.index}
+    unknown = set(index_of) - {name for name, _e, _r in runs}
+    if unknown:
+        ap.error(f"--index names no --checkout: {', '.join(sorted(unknown))}")
     rows: dict[str, list] = {name: [] for name, _e, _r in runs}
     for i in range(args.runs):
         for name, engine, root in runs:
@@ -91,7 +102,7 @@ def main(argv=None) -> int:
             out = work / "logs" / f"firstsight-cpu-{name}.json"
             load = os.getloadavg()[0]
             subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", engine,
-                            str(work / "index" / engine), str(work / "queries.json"), str(out)],
+                            str(index_of.get(name, work / "index" / engine)), str(work / "queries.json"), str(out)],
                            cwd=root / "benchmarks", env=env, check=True)
             result = json.loads(out.read_text())
             cpu, wall = summary(result, 0), summary(result, 1)

@@ -37,7 +37,7 @@ EXAMPLE_BYTES = {
     "bitpacked": "04 10 11 09 03 06 90 04 01 02 03 01 01",
 }
 EXAMPLE2 = (list(range(21)), [16] * 21, [1] * 20 + [6])
-EXAMPLE2_BYTES = "21 00 40 01 14 05"
+EXAMPLE2_BYTES = "21 00 80 01 03 14 05"
 EXAMPLE_DEBUG = b"3 body=2; 7 title=1,body=5; 300 body=1\n"
 
 
@@ -83,7 +83,31 @@ def o_varbyte(docids, masks, tfs) -> bytes:
     return out
 
 
-def o_width(vals) -> int:
+def o_bits(vals, w) -> bytes:
+    """Each value's low ``w`` bits, LSB first, as a bit string cut into bytes."""
+    bits = "".join(format(v & ((1 << w) - 1), f"0{w}b")[::-1] for v in vals) if w else ""
+    bits += "0" * (-len(bits) % 8)
+    return bytes(int(bits[i:i + 8][::-1], 2) for i in range(0, len(bits), 8))
+
+
+def o_stream_at(vals, w) -> bytes:
+    """The format-11 Stream of ``vals`` at Width ``w``: packed exceptions."""
+    exc = [k for k, v in enumerate(vals) if v.bit_length() > w]
+    if not exc:
+        return bytes([w]) + o_bits(vals, w)
+    high = max(vals[k].bit_length() for k in exc) - w
+    return (bytes([w | 128]) + o_vint(len(exc)) + bytes([high]) + o_bits(vals, w)
+            + o_bits(exc, (len(vals) - 1).bit_length()) + o_bits([vals[k] >> w for k in exc], high))
+
+
+def o_stream(vals) -> bytes:
+    """The shortest of the Streams at every Width that leaves the widest values exceptions
+    (ties: the widest Width): what the writer must choose."""
+    top = max((v.bit_length() for v in vals), default=0)
+    return min((o_stream_at(vals, w) for w in range(top, -1, -1)), key=len)
+
+
+def o_width_vint(vals) -> int:
     lengths = [v.bit_length() for v in vals]
     top = max(lengths, default=0)
     best, best_cost = top, (len(vals) * top + 7) // 8
@@ -95,13 +119,11 @@ def o_width(vals) -> int:
     return best
 
 
-def o_stream(vals) -> bytes:
-    w = o_width(vals)
+def o_stream_vint(vals) -> bytes:
+    """Format 10's Stream: exceptions as VInt pairs (index gap, high bits)."""
+    w = o_width_vint(vals)
     exc = [k for k, v in enumerate(vals) if v.bit_length() > w]
-    out = bytes([w | (64 if exc else 0)]) + (o_vint(len(exc)) if exc else b"")
-    bits = "".join(format(v & ((1 << w) - 1), f"0{w}b")[::-1] for v in vals) if w else ""
-    bits += "0" * (-len(bits) % 8)
-    out += bytes(int(bits[i:i + 8][::-1], 2) for i in range(0, len(bits), 8))
+    out = bytes([w | (64 if exc else 0)]) + (o_vint(len(exc)) if exc else b"") + o_bits(vals, w)
     last = -1
     for k in exc:
         out += o_vint(k - last - 1) + o_vint(vals[k] >> w)
@@ -109,7 +131,7 @@ def o_stream(vals) -> bytes:
     return out
 
 
-def o_bitpacked(docids, masks, tfs) -> bytes:
+def o_bitpacked(docids, masks, tfs, stream=o_stream) -> bytes:
     n = len(docids)
     if n == 0:
         return b""
@@ -122,10 +144,10 @@ def o_bitpacked(docids, masks, tfs) -> bytes:
     rest = n % 128 if n % 128 < 2 else 0
     for b0 in range(0, n - rest, 128):
         block = range(b0, min(b0 + 128, n))
-        out += o_stream([gaps[i] for i in block])
+        out += stream([gaps[i] for i in block])
         if len(table) > 1:
-            out += o_stream([code[masks[i]] for i in block])
-        out += o_stream([t - 1 for i in block for t in ptfs[i]])
+            out += stream([code[masks[i]] for i in block])
+        out += stream([t - 1 for i in block for t in ptfs[i]])
     for i in range(n - rest, n):
         out += o_vint(gaps[i]) + (o_vint(code[masks[i]]) if len(table) > 1 else b"")
         out += b"".join(o_vint(t - 1) for t in ptfs[i])
@@ -133,16 +155,30 @@ def o_bitpacked(docids, masks, tfs) -> bytes:
 
 
 def o_read_stream(data: bytes, pos: int, count: int) -> tuple[list[int], int]:
+    """Either layout: packed exceptions (header bit 128) or format 10's VInt pairs (bit 64)."""
     header = data[pos]
     pos += 1
     w = header & 63
-    n_exc = 0
-    if header & 64:
+    n_exc = high = 0
+    if header & 192:
         n_exc, pos = o_read_vint(data, pos)
+    if header & 128:
+        high = data[pos]
+        pos += 1
     nbytes = (count * w + 7) // 8
     bits = int.from_bytes(data[pos:pos + nbytes], "little")
     vals = [(bits >> (k * w)) & ((1 << w) - 1) for k in range(count)]
     pos += nbytes
+    if header & 128:
+        iw = (count - 1).bit_length()
+        ibits = int.from_bytes(data[pos:pos + (n_exc * iw + 7) // 8], "little")
+        pos += (n_exc * iw + 7) // 8
+        hbits = int.from_bytes(data[pos:pos + (n_exc * high + 7) // 8], "little")
+        pos += (n_exc * high + 7) // 8
+        for j in range(n_exc):
+            k = (ibits >> (j * iw)) & ((1 << iw) - 1)
+            vals[k] |= ((hbits >> (j * high)) & ((1 << high) - 1)) << w
+        return vals, pos
     k = -1
     for _ in range(n_exc):
         gap, pos = o_read_vint(data, pos)
@@ -542,3 +578,63 @@ def test_the_python_checks_popcount_table_counts_every_bit():
     table = codec._popcount16()
     assert table.dtype == np.uint8 and table.shape == (65536,)
     assert table.tolist() == [bin(i).count("1") for i in range(65536)]
+
+
+# --- format 10's streams (exceptions as VInt pairs): still read ------------------------------
+
+@given(p=postings)
+@settings(max_examples=150, deadline=None)
+def test_format_10_streams_are_still_read(p):
+    """Lists as format 10 wrote them (the oracle's VInt-pair exceptions) decode to the same
+    postings in every decoder: the codec's kernel, the search's fused reader and plain Python."""
+    from wikisearch.search import _prescore_kernels as PK
+    if not p[0]:
+        return
+    offsets = np.array([0, len(p[0])], np.int64)
+    arrays = (offsets, np.array(p[0], np.int32), np.array(p[1], np.uint16), np.array(p[2], np.uint32))
+    old, _ = pycodec.bitpacked_encode_lists(*arrays, layout="vint")
+    assert old.tobytes() == o_bitpacked(*p, stream=o_stream_vint)
+    buf = np.ascontiguousarray(old)
+    n = len(p[0])
+    for decode in (K.bitpacked_decode_into, PK.bitpacked_decode_into, pycodec.bitpacked_decode_into):
+        docids, masks, tfs = np.zeros(n, np.int32), np.zeros(n, np.uint16), np.zeros(len(p[2]) + 4, np.uint32)
+        end, n_tfs = decode(buf, 0, n, docids, masks, tfs)
+        assert (end, n_tfs) == (len(buf), len(p[2]))
+        assert (docids.tolist(), masks.tolist(), tfs[:n_tfs].tolist()) == tuple(p)
+    assert o_bitpacked_decode(old.tobytes(), n)[:3] == tuple(p)
+
+
+def _one_stream(vals, header_bits, n_exc, high, width, index_bytes, high_bytes) -> bytes:
+    return bytes([width | header_bits]) + o_vint(n_exc) + bytes([high]) + o_bits(vals, width) + index_bytes + high_bytes
+
+
+@pytest.mark.parametrize("case", ["both bits", "high width 0", "too wide", "not increasing",
+                                  "index past the end", "more exceptions than values", "cut"])
+def test_damaged_packed_exceptions_are_corrupt(case):
+    """One stream of 21 DocGaps at Width 3 with two exceptions, damaged one way at a time: every
+    decoder reports it corrupt (and the intact stream decodes)."""
+    from wikisearch.search import _prescore_kernels as PK
+    vals = [1] * 21
+    vals[4], vals[17] = 9, 37                    # 4 and 6 bits: high bits 1 and 4 at HighWidth 3
+    good = _one_stream(vals, 128, 2, 3, 3, o_bits([4, 17], 5), o_bits([1, 4], 3))
+    assert good == o_stream_at(vals, 3)
+    bad = {"both bits": _one_stream(vals, 192, 2, 3, 3, o_bits([4, 17], 5), o_bits([1, 4], 3)),
+           "high width 0": _one_stream(vals, 128, 2, 0, 3, o_bits([4, 17], 5), b""),
+           "too wide": _one_stream(vals, 128, 2, 30, 3, o_bits([4, 17], 5), o_bits([1, 4], 30)),
+           "not increasing": _one_stream(vals, 128, 2, 3, 3, o_bits([17, 4], 5), o_bits([4, 1], 3)),
+           "index past the end": _one_stream(vals, 128, 2, 3, 3, o_bits([4, 21], 5), o_bits([1, 4], 3)),
+           "more exceptions than values": _one_stream(vals, 128, 22, 3, 3, o_bits(list(range(21)) + [0], 5),
+                                                      o_bits([1] * 22, 3)),
+           "cut": good[:-1]}[case]
+    mask = o_vint(2 * 16 + 1)                    # one mask: body, tf 1 (TfMinus1s all 0)
+    tail = bytes([0])
+    for stream, ok in ((good, True), (bad, False)):
+        data = mask + stream + tail
+        buf = np.frombuffer(data, np.uint8).copy()
+        for decode in (K.bitpacked_decode_into, PK.bitpacked_decode_into, pycodec.bitpacked_decode_into):
+            docids, masks, tfs = np.zeros(21, np.int32), np.zeros(21, np.uint16), np.zeros(32, np.uint32)
+            end, _ = decode(buf, 0, 21, docids, masks, tfs)
+            if ok:
+                assert end == len(data) and np.diff(np.concatenate([[-1], docids])).tolist() == [v + 1 for v in vals]
+            else:
+                assert end != len(data), (case, decode)

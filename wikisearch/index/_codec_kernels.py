@@ -19,7 +19,8 @@ _U7 = np.uint64(7)
 _LOW7 = np.uint64(0x7F)
 _HIGH = np.uint64(0x80)
 _BYTE = np.uint64(0xFF)
-_EXCEPTIONS = 64            # stream header bit: exceptions follow the packed bits
+_EXCEPTIONS = 64            # stream header bit: VInt exceptions follow the packed bits (format <= 10)
+_PACKED_EXCEPTIONS = 128    # stream header bit: bit-packed exceptions follow them (format 11)
 
 
 # --- LEB128 ---------------------------------------------------------------------------------
@@ -156,72 +157,143 @@ def unpack(buf, pos, end, width, out):
 
 @njit(cache=True, nogil=True)
 def choose_width(vals):
-    """``(width, n_exceptions)`` minimizing the estimated bytes of a patched stream."""
+    """``(width, n_exceptions, high_width)`` giving the fewest bytes of a Stream of ``vals``
+    (exact: every part of the packed-exception layout is a whole number of bytes known here).
+    Ties go to the widest Width (fewest exceptions)."""
     hist = np.zeros(34, np.int64)
     for k in range(vals.size):
         hist[bit_length(vals[k])] += 1
     top = 33
     while top > 0 and hist[top] == 0:
         top -= 1
+    index_width = bit_length(vals.size - 1) if vals.size > 1 else 0
     best, best_cost, best_exc = top, (vals.size * top + 7) // 8, 0
+    n_exc = 0
     for w in range(top - 1, -1, -1):
-        n_exc = 0
-        cost = (vals.size * w + 7) // 8
-        for bits in range(w + 1, top + 1):
-            n_exc += hist[bits]
-            cost += hist[bits] * (1 + (bits - w + 6) // 7)   # index gap ~1 byte + high bits
-        cost += vb_len(n_exc)
+        n_exc += hist[w + 1]
+        cost = ((vals.size * w + 7) // 8 + vb_len(n_exc) + 1 + (n_exc * index_width + 7) // 8
+                + (n_exc * (top - w) + 7) // 8)
         if cost < best_cost:
             best, best_cost, best_exc = w, cost, n_exc
-    return best, best_exc
+    return best, best_exc, top - best
+
+
+@njit(cache=True, nogil=True)
+def pack_exceptions(vals, width, n_exc, high_width, out, pos):
+    """ExceptionIndexes then HighBits of the values of ``vals`` wider than ``width`` bits."""
+    index_width = bit_length(vals.size - 1) if vals.size > 1 else 0
+    idx = np.empty(n_exc, np.uint32)
+    high = np.empty(n_exc, np.uint32)
+    j = 0
+    for k in range(vals.size):
+        if bit_length(vals[k]) > width:
+            idx[j] = k
+            high[j] = np.uint32(np.uint64(vals[k]) >> np.uint64(width))
+            j += 1
+    pos = pack(idx, index_width, out, pos)
+    return pack(high, high_width, out, pos)
 
 
 @njit(cache=True, nogil=True)
 def write_stream(vals, out, pos):
-    """Stream --> Header, [NumExceptions], PackedBits, <IndexGap, HighBits>^NumExceptions."""
-    width, n_exc = choose_width(vals)
-    out[pos] = np.uint8(width | (_EXCEPTIONS if n_exc > 0 else 0))
+    """Stream --> Header, [NumExceptions, HighWidth], PackedBits, [ExceptionIndexes, HighBits]."""
+    width, n_exc, high_width = choose_width(vals)
+    out[pos] = np.uint8(width | (_PACKED_EXCEPTIONS if n_exc > 0 else 0))
     pos += 1
     if n_exc > 0:
         pos = vb_write(out, pos, n_exc)
+        out[pos] = np.uint8(high_width)
+        pos += 1
     pos = pack(vals, width, out, pos)
     if n_exc > 0:
-        last = -1
-        for k in range(vals.size):
-            if bit_length(vals[k]) > width:
-                pos = vb_write(out, pos, k - last - 1)
-                pos = vb_write(out, pos, np.uint64(vals[k]) >> np.uint64(width))
-                last = k
+        pos = pack_exceptions(vals, width, n_exc, high_width, out, pos)
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def bits_at(buf, base, bit, width):
+    """The ``width`` (0..32) bits at bit ``bit`` of the bytes from ``buf[base]``, LSB first; reads
+    only the bytes those bits lie in (the caller checks that they exist)."""
+    b = base + (bit >> 3)
+    shift = bit & 7
+    v = np.uint64(0)
+    for i in range((shift + width + 7) >> 3):
+        v |= np.uint64(buf[b + i]) << np.uint64(8 * i)
+    return (v >> np.uint64(shift)) & ((np.uint64(1) << np.uint64(width)) - np.uint64(1))
+
+
+@njit(cache=True, nogil=True)
+def read_exception_head(buf, pos, end, header, width, count):
+    """``(n_exceptions, high_width, pos)`` of a Stream whose Header is ``header``: (0, 0, pos)
+    without exceptions; pos -1 if damaged (both exception bits, counts or widths out of range)."""
+    if header & _EXCEPTIONS:
+        if header & _PACKED_EXCEPTIONS:
+            return 0, 0, CORRUPT
+        n_exc, pos = vb_read(buf, pos, end)
+        if pos < 0 or n_exc > np.uint64(count):
+            return 0, 0, CORRUPT
+        return np.int64(n_exc), 0, pos
+    if header & _PACKED_EXCEPTIONS:
+        n_exc, pos = vb_read(buf, pos, end)
+        if pos < 0 or pos >= end or n_exc == np.uint64(0) or n_exc > np.uint64(count):
+            return 0, 0, CORRUPT
+        high_width = np.int64(buf[pos])
+        if high_width == 0 or width + high_width > 32:
+            return 0, 0, CORRUPT
+        return np.int64(n_exc), high_width, pos + 1
+    return 0, 0, pos
+
+
+@njit(cache=True, nogil=True)
+def patch_exceptions(buf, pos, end, width, n_exc, high_width, out, count):
+    """OR the exceptions' high bits into ``out[:count]`` (unpacked at ``width``), reading either
+    layout: packed (``high_width`` > 0: ExceptionIndexes at ceil(log2(count)) bits, strictly
+    increasing, then HighBits) or format 10's VInt pairs (``high_width`` 0). The end, or -1."""
+    if high_width > 0:
+        index_width = bit_length(count - 1) if count > 1 else 0
+        highs = pos + (n_exc * index_width + 7) // 8
+        stop = highs + (n_exc * high_width + 7) // 8
+        if stop > end:
+            return CORRUPT
+        prev = -1
+        for j in range(n_exc):
+            k = np.int64(bits_at(buf, pos, j * index_width, index_width))
+            if k <= prev or k >= count:
+                return CORRUPT
+            prev = k
+            out[k] |= np.uint32(bits_at(buf, highs, j * high_width, high_width) << np.uint64(width))
+        return stop
+    k = -1
+    for _ in range(n_exc):
+        gap, pos = vb_read(buf, pos, end)
+        k += np.int64(min(gap, np.uint64(count))) + 1
+        if pos < 0 or k >= count:
+            return CORRUPT
+        high, pos = vb_read(buf, pos, end)
+        if pos < 0:
+            return CORRUPT
+        out[k] |= np.uint32((high << np.uint64(width)) & np.uint64(0xFFFFFFFF))
     return pos
 
 
 @njit(cache=True, nogil=True)
 def read_stream(buf, pos, end, out):
-    """Inverse of :func:`write_stream` into ``out`` (its size is the count); -1 if damaged."""
+    """Inverse of :func:`write_stream` into ``out`` (its size is the count), and of format 10's
+    Stream (exceptions as VInt pairs); -1 if damaged."""
     if pos >= end:
         return CORRUPT
     header = np.int64(buf[pos])
     pos += 1
     width = header & 63
-    if width > 32 or header > 127:
+    if width > 32:
         return CORRUPT
-    n_exc = np.uint64(0)
-    if header & _EXCEPTIONS:
-        n_exc, pos = vb_read(buf, pos, end)
-        if pos < 0 or n_exc > np.uint64(out.size):
-            return CORRUPT
+    n_exc, high_width, pos = read_exception_head(buf, pos, end, header, width, out.size)
+    if pos < 0:
+        return CORRUPT
     pos = unpack(buf, pos, end, width, out)
-    k = -1
-    for _ in range(np.int64(n_exc)):
-        if pos < 0:
-            return CORRUPT
-        gap, pos = vb_read(buf, pos, end)
-        k += np.int64(min(gap, np.uint64(out.size))) + 1
-        if pos < 0 or k >= out.size:
-            return CORRUPT
-        high, pos = vb_read(buf, pos, end)
-        out[k] |= np.uint32((high << np.uint64(width)) & np.uint64(0xFFFFFFFF))
-    return pos
+    if n_exc == 0 or pos < 0:
+        return pos
+    return patch_exceptions(buf, pos, end, width, n_exc, high_width, out, out.size)
 
 
 # --- varbyte postings (and the varbyte tail of bit-packed lists) -----------------------------

@@ -18,7 +18,8 @@ import numpy as np
 
 BLOCK = 128                 # as _codec_kernels: postings per bit-packed block
 TAIL_PACK_MIN = 2           # a last partial block this long or longer is bit-packed too
-_EXCEPTIONS = 64            # stream header bit: exceptions follow the packed bits
+_EXCEPTIONS = 64            # stream header bit: VInt exceptions follow the packed bits (format <= 10)
+_PACKED_EXCEPTIONS = 128    # stream header bit: bit-packed exceptions follow them (format 11)
 
 
 def _vb(out: bytearray, v: int) -> None:
@@ -37,8 +38,69 @@ def _vb_len(v: int) -> int:
     return n
 
 
-def _choose_width(vals: list[int]) -> tuple[int, int]:
-    """``(width, n_exceptions)``: ``_codec_kernels.choose_width``."""
+def _choose_width(vals: list[int]) -> tuple[int, int, int]:
+    """``(width, n_exceptions, high_width)``: ``_codec_kernels.choose_width``."""
+    hist = [0] * 34
+    for v in vals:
+        hist[v.bit_length()] += 1
+    top = 33
+    while top > 0 and hist[top] == 0:
+        top -= 1
+    n = len(vals)
+    index_width = (n - 1).bit_length() if n > 1 else 0
+    best, best_cost, best_exc = top, (n * top + 7) // 8, 0
+    for w in range(top - 1, -1, -1):
+        n_exc = sum(hist[w + 1:top + 1])
+        cost = ((n * w + 7) // 8 + _vb_len(n_exc) + 1 + (n_exc * index_width + 7) // 8
+                + (n_exc * (top - w) + 7) // 8)
+        if cost < best_cost:
+            best, best_cost, best_exc = w, cost, n_exc
+    return best, best_exc, top - best
+
+
+def _pack(out: bytearray, vals: list[int], width: int) -> None:
+    """The low ``width`` bits of each value, LSB first: value k at bit k * width."""
+    if width:
+        mask = (1 << width) - 1
+        acc = 0
+        for k, v in enumerate(vals):
+            acc |= (v & mask) << (k * width)
+        out += acc.to_bytes((len(vals) * width + 7) // 8, "little")
+
+
+def _write_stream(out: bytearray, vals: list[int], layout: str = "packed") -> None:
+    """Stream --> Header, [NumExceptions, HighWidth], PackedBits, [ExceptionIndexes, HighBits].
+
+    ``layout="vint"`` writes format 10's Stream instead (Header, [NumExceptions], PackedBits,
+    <IndexGap, HighBits>^NumExceptions, its Width chosen by format 10's estimate): what indexes
+    built before format 11 hold, for the tests that read them."""
+    if layout == "vint":
+        width, n_exc = _choose_width_vint(vals)
+        out.append(width | (_EXCEPTIONS if n_exc > 0 else 0))
+        if n_exc > 0:
+            _vb(out, n_exc)
+        _pack(out, vals, width)
+        last = -1
+        for k, v in enumerate(vals):
+            if v >> width:
+                _vb(out, k - last - 1)
+                _vb(out, v >> width)
+                last = k
+        return
+    width, n_exc, high_width = _choose_width(vals)
+    out.append(width | (_PACKED_EXCEPTIONS if n_exc > 0 else 0))
+    if n_exc > 0:
+        _vb(out, n_exc)
+        out.append(high_width)
+    _pack(out, vals, width)
+    if n_exc > 0:
+        exc = [k for k, v in enumerate(vals) if v >> width]
+        _pack(out, exc, (len(vals) - 1).bit_length() if len(vals) > 1 else 0)
+        _pack(out, [vals[k] >> width for k in exc], high_width)
+
+
+def _choose_width_vint(vals: list[int]) -> tuple[int, int]:
+    """Format 10's ``choose_width``: ``(width, n_exceptions)`` by its estimate of VInt exceptions."""
     hist = [0] * 34
     for v in vals:
         hist[v.bit_length()] += 1
@@ -59,30 +121,8 @@ def _choose_width(vals: list[int]) -> tuple[int, int]:
     return best, best_exc
 
 
-def _write_stream(out: bytearray, vals: list[int]) -> None:
-    """Stream --> Header, [NumExceptions], PackedBits, <IndexGap, HighBits>^NumExceptions."""
-    width, n_exc = _choose_width(vals)
-    out.append(width | (_EXCEPTIONS if n_exc > 0 else 0))
-    if n_exc > 0:
-        _vb(out, n_exc)
-    if width:
-        mask = (1 << width) - 1
-        acc = 0
-        shift = 0
-        for v in vals:                  # LSB first: value k at bit k * width
-            acc |= (v & mask) << shift
-            shift += width
-        out += acc.to_bytes((shift + 7) // 8, "little")
-    if n_exc > 0:
-        last = -1
-        for k, v in enumerate(vals):
-            if v >> width:
-                _vb(out, k - last - 1)
-                _vb(out, v >> width)
-                last = k
-
-
-def _encode_one(out: bytearray, docids: list[int], masks: list[int], tfs: list[int]) -> None:
+def _encode_one(out: bytearray, docids: list[int], masks: list[int], tfs: list[int],
+                layout: str = "packed") -> None:
     """One list of two or more postings (``_codec_kernels._bitpacked_encode_one``)."""
     counts: dict[int, int] = {}
     for m in masks:
@@ -111,10 +151,10 @@ def _encode_one(out: bytearray, docids: list[int], masks: list[int], tfs: list[i
             bits = masks[k].bit_count()
             tf_vals += tfs[t:t + bits]
             t += bits
-        _write_stream(out, gaps)
+        _write_stream(out, gaps, layout)
         if with_codes:
-            _write_stream(out, [code[m] for m in masks[b0:b1]])
-        _write_stream(out, [v - 1 for v in tf_vals])
+            _write_stream(out, [code[m] for m in masks[b0:b1]], layout)
+        _write_stream(out, [v - 1 for v in tf_vals], layout)
     for i in range(n - rest, n):        # the varbyte tail
         d = docids[i]
         _vb(out, d - last - 1)
@@ -126,9 +166,10 @@ def _encode_one(out: bytearray, docids: list[int], masks: list[int], tfs: list[i
             t += 1
 
 
-def bitpacked_encode_lists(offsets, docids, masks, tfs) -> tuple[np.ndarray, np.ndarray]:
+def bitpacked_encode_lists(offsets, docids, masks, tfs, layout: str = "packed") -> tuple[np.ndarray, np.ndarray]:
     """BitpackedPostings of lists ``[offsets[i], offsets[i+1])`` (checked by
-    ``codec.check_postings``): ``(bytes uint8, byte_offsets int64)``, as the kernel gives them."""
+    ``codec.check_postings``): ``(bytes uint8, byte_offsets int64)``, as the kernel gives them.
+    ``layout="vint"``: as format 10 wrote them (exceptions as VInt pairs)."""
     offsets_l = np.asarray(offsets).tolist()
     docids_l = np.asarray(docids).tolist()
     masks_l = np.asarray(masks).tolist()
@@ -147,7 +188,7 @@ def bitpacked_encode_lists(offsets, docids, masks, tfs) -> tuple[np.ndarray, np.
                 t += 1
         elif hi > lo:
             n_tf = sum(m.bit_count() for m in masks_l[lo:hi])
-            _encode_one(out, docids_l[lo:hi], masks_l[lo:hi], tfs_l[t:t + n_tf])
+            _encode_one(out, docids_l[lo:hi], masks_l[lo:hi], tfs_l[t:t + n_tf], layout)
             t += n_tf
         byte_offsets[li + 1] = len(out)
     return np.frombuffer(out, np.uint8), byte_offsets
@@ -190,40 +231,62 @@ def _vb_read(buf, pos: int, end: int) -> tuple[int, int]:
 
 
 def _read_stream(buf, pos: int, end: int, count: int) -> tuple[list[int], int]:
-    """``_codec_kernels.read_stream`` of ``count`` values: ``(values, pos)``, pos -1 if damaged."""
+    """``_codec_kernels.read_stream`` of ``count`` values, either exception layout:
+    ``(values, pos)``, pos -1 if damaged."""
     if pos >= end:
         return [], CORRUPT
     header = buf[pos]
     pos += 1
     width = header & 63
-    if width > 32 or header > 127:
+    if width > 32 or header & _EXCEPTIONS and header & _PACKED_EXCEPTIONS:
         return [], CORRUPT
-    n_exc = 0
-    if header & _EXCEPTIONS:
+    n_exc = high_width = 0
+    if header & (_EXCEPTIONS | _PACKED_EXCEPTIONS):
         n_exc, pos = _vb_read(buf, pos, end)
         if pos < 0 or n_exc > count:
             return [], CORRUPT
-    if width == 0:
-        vals = [0] * count
-    else:
-        stop = pos + (count * width + 7) // 8
-        if stop > end:
+    if header & _PACKED_EXCEPTIONS:
+        if n_exc == 0 or pos >= end:
             return [], CORRUPT
-        bits = int.from_bytes(buf[pos:stop], "little")
-        mask = (1 << width) - 1
-        vals = [(bits >> (k * width)) & mask for k in range(count)]
-        pos = stop
+        high_width = buf[pos]
+        pos += 1
+        if high_width == 0 or width + high_width > 32:
+            return [], CORRUPT
+    vals, pos = _unpack(buf, pos, end, count, width)
+    if pos < 0:
+        return vals, CORRUPT
+    if high_width:                      # packed: indexes at ceil(log2(count)) bits, then high bits
+        index_width = (count - 1).bit_length() if count > 1 else 0
+        idx, pos = _unpack(buf, pos, end, n_exc, index_width)
+        highs, pos = _unpack(buf, pos, end, n_exc, high_width) if pos >= 0 else ([], CORRUPT)
+        if pos < 0 or any(b <= a for a, b in zip(idx, idx[1:])) or idx[-1] >= count:
+            return vals, CORRUPT
+        for k, h in zip(idx, highs):
+            vals[k] |= h << width
+        return vals, pos
     k = -1
     for _ in range(n_exc):
-        if pos < 0:
-            return vals, CORRUPT
         gap, pos = _vb_read(buf, pos, end)
         k += min(gap, count) + 1
         if pos < 0 or k >= count:
             return vals, CORRUPT
         high, pos = _vb_read(buf, pos, end)
+        if pos < 0:
+            return vals, CORRUPT
         vals[k] |= (high << width) & 0xFFFFFFFF
     return vals, pos
+
+
+def _unpack(buf, pos: int, end: int, count: int, width: int) -> tuple[list[int], int]:
+    """``count`` values of ``width`` bits from ``buf[pos:]``: ``(values, pos)``, pos -1 if cut."""
+    if width == 0:
+        return [0] * count, pos
+    stop = pos + (count * width + 7) // 8
+    if stop > end:
+        return [], CORRUPT
+    bits = int.from_bytes(buf[pos:stop], "little")
+    mask = (1 << width) - 1
+    return [(bits >> (k * width)) & mask for k in range(count)], stop
 
 
 def _int32(v: int) -> int:

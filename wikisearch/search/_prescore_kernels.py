@@ -35,11 +35,11 @@ import sys
 import numpy as np
 from wikisearch.jit import interpreted, intrinsic, njit, overload
 
-from wikisearch.index._codec_kernels import BLOCK, CORRUPT, TAIL_PACK_MIN, TFS_FULL, _read_mask_table, vb_read
+from wikisearch.index._codec_kernels import (BLOCK, CORRUPT, TAIL_PACK_MIN, TFS_FULL, _read_mask_table,
+                                             patch_exceptions, read_exception_head, vb_read)
 from wikisearch.search._maxscore_kernels import BLOCK as SCORE_BLOCK
 from wikisearch.search._search_kernels import _POPCOUNT
 
-_EXCEPTIONS = 64
 _LITTLE = sys.byteorder == "little"
 #: :func:`bitpacked_score_into` prefetches each kept posting's field length only in an index of
 #: at least this many documents. Below it one field's lengths (4 bytes a document, a column since
@@ -174,31 +174,25 @@ def _unpack(buf, pos, end, width, out, count):
 
 @njit(cache=True, nogil=True, inline=_into_prescore)
 def _read_stream(buf, pos, end, out, count):
-    """``_codec_kernels.read_stream`` into ``out[:count]``."""
+    """``_codec_kernels.read_stream`` into ``out[:count]`` (its exceptions patched by the same
+    ``patch_exceptions``, a call: few streams have any)."""
     if pos >= end:
         return CORRUPT
     header = np.int64(buf[pos])
     pos += 1
     width = header & 63
-    if width > 32 or header > 127:
+    if width > 32:
         return CORRUPT
-    n_exc = np.uint64(0)
-    if header & _EXCEPTIONS:
-        n_exc, pos = vb_read(buf, pos, end)
-        if pos < 0 or n_exc > np.uint64(count):
-            return CORRUPT
-    pos = _unpack(buf, pos, end, width, out, count)
-    k = -1
-    for _ in range(np.int64(n_exc)):
+    n_exc = 0
+    high_width = 0
+    if header > 63:
+        n_exc, high_width, pos = read_exception_head(buf, pos, end, header, width, count)
         if pos < 0:
             return CORRUPT
-        gap, pos = vb_read(buf, pos, end)
-        k += np.int64(min(gap, np.uint64(count))) + 1
-        if pos < 0 or k >= count:
-            return CORRUPT
-        high, pos = vb_read(buf, pos, end)
-        out[k] |= np.uint32((high << np.uint64(width)) & np.uint64(0xFFFFFFFF))
-    return pos
+    pos = _unpack(buf, pos, end, width, out, count)
+    if n_exc == 0 or pos < 0:
+        return pos
+    return patch_exceptions(buf, pos, end, width, n_exc, high_width, out, count)
 
 
 @njit(cache=True, nogil=True, inline=_into_prescore)
