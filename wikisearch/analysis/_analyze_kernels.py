@@ -129,7 +129,7 @@ def _scan_token(buf, i, end, table):
     the two keys hold the ASCII-lowercased bytes (8 + 7) and the length, so tokens are equal
     exactly when their keys are; longer tokens have ``key2 == _LONG`` (compared byte by byte).
     ASCII bytes skip the UTF-8 decoder."""
-    kind = SEP
+    kind = np.uint8(SEP)      # (not a literal 0: typed as what _class_at returns, whatever order kernels compile in)
     n = 1
     while i < end:
         kind, n = _class_at(buf, i, table)
