@@ -155,9 +155,8 @@ def extended_words(sample: list[bytes], base: list[bytes]) -> list[bytes]:
     return base + new[:wordcode.MAX_WORDS - len(base)]
 
 
-def per_index(args) -> int:
-    """The ``--per-index`` rows (see the module's docstring)."""
-    import zstandard
+def per_index_corpus(args) -> tuple[str, list[bytes], list[bytes], int, float | None]:
+    """(corpus, sample, held-out documents, their input bytes, stored bytes / ``--input-bytes``)."""
     if args.store:
         alldocs = stored_documents(args.store)
         sizes = [len(d) for d in alldocs]
@@ -169,10 +168,21 @@ def per_index(args) -> int:
         corpus = "the 30k real articles"
     sample = first_bytes(alldocs, args.sample_mb << 20)
     start = len(sample) if args.store else max(len(sample), TRAIN_DOCS)   # (held out of the shipped files too)
-    docs = alldocs[start::args.step]
-    input_bytes = sum(sizes[start::args.step])
     scale = sum(len(d) for d in alldocs) / args.input_bytes if args.input_bytes else None
-    del alldocs
+    return corpus, sample, alldocs[start::args.step], sum(sizes[start::args.step]), scale
+
+
+def without_links(docs: list[bytes]) -> list[bytes]:
+    """``docs`` (stored bytes) with their link and category fields emptied."""
+    from wikisearch.config import FIELD_ID
+    drop = (FIELD_ID["link"], FIELD_ID["category"])
+    return [b"\x1f".join(b"" if k in drop else f for k, f in enumerate(d.split(b"\x1f"))) for d in docs]
+
+
+def per_index(args) -> int:
+    """The ``--per-index`` rows (see the module's docstring)."""
+    import zstandard
+    corpus, sample, docs, input_bytes, scale = per_index_corpus(args)
     shipped = zstandard.ZstdDecompressor().decompress(shipped_words("en"), max_output_size=1 << 26).split(b"\n")
     t = time.process_time()
     books = {"shipped": shipped_words("en"), "own": wordcode.pack(train_words(sample))}
@@ -201,10 +211,7 @@ def per_index(args) -> int:
         rows.append(r)
         print(f"{name:48s} {r['pct_of_input']:6.2f} %  CPU {r['compress_cpu_s']:6.2f} s  "
               f"read {r['read_ms_p50']:.3f} / {r['read_ms_p95']:.3f} ms", flush=True)
-    # what the link and category fields cost (format 10, the held-out documents with them emptied)
-    from wikisearch.config import FIELD_ID
-    drop = (FIELD_ID["link"], FIELD_ID["category"])
-    bare = [b"\x1f".join(b"" if k in drop else f for k, f in enumerate(d.split(b"\x1f"))) for d in docs]
+    bare = without_links(docs)      # what those fields cost: format 10 without them
     r = measure(bare, input_bytes, 16 << 10, zstd_codec(5, wdict), coders["shipped"], args.reads)
     r.update(candidate="format 10, link and category fields emptied", own_bytes=0, words=coders["shipped"].n_words,
              stored_bytes=sum(map(len, bare)))
@@ -217,17 +224,22 @@ def per_index(args) -> int:
            "stored_to_input": scale, "own_words_count_cpu_s": count_cpu,
            "own_dictionary_train_cpu_s": train_cpu, "rows": rows}
     (HERE / "results" / f"store-frontier-per-index-{args.tag}.json").write_text(json.dumps(res, indent=1) + "\n")
-    base = rows[0]
-    print(f"\n{corpus}: sample {len(sample):,} documents ({res['sample_bytes'] / 1e6:.1f} MB), {len(docs):,} held out "
-          f"({input_bytes / 1e6:.1f} MB); own codebook counted in {count_cpu:.1f} s CPU, a dictionary trained in "
-          f"{train_cpu:.1f} s\n")
+    print_per_index(res)
+    return 0
+
+
+def print_per_index(res: dict) -> None:
+    """The markdown table of :func:`per_index`'s results."""
+    rows, scale, base = res["rows"], res["stored_to_input"], res["rows"][0]
+    print(f"\n{res['corpus']}: sample {res['sample_documents']:,} documents ({res['sample_bytes'] / 1e6:.1f} MB), "
+          f"{res['held_out_documents']:,} held out ({res['input_text_bytes'] / 1e6:.1f} MB); own codebook counted in "
+          f"{res['own_words_count_cpu_s']:.1f} s CPU, a dictionary trained in {res['own_dictionary_train_cpu_s']:.1f} s\n")
     print("| candidate | words | % of input" + (" (of the article text)" if scale else "")
           + " | + own bytes (codebook) | compress CPU s (x format 10) | read ms p50 / p95 |\n|---|---|---|---|---|---|")
     for r in rows:
         pct = f"{r['pct_of_input']:.2f} %" + (f" ({r['pct_of_article_text']:.2f} %)" if scale else "")
         print(f"| {r['candidate']} | {r['words']:,} | {pct} | {r['own_bytes']:,} | {r['compress_cpu_s']:.2f} "
               f"({r['compress_cpu_s'] / base['compress_cpu_s']:.2f}x) | {r['read_ms_p50']:.3f} / {r['read_ms_p95']:.3f} |")
-    return 0
 
 
 def main(argv=None) -> int:
