@@ -653,10 +653,11 @@ wide_values = st.lists(st.integers(0, 15), min_size=1, max_size=300).flatmap(
        byte=st.none() | st.tuples(st.integers(-12, 10**6), st.integers(0, 255)), spare=st.binary(max_size=9))
 @settings(max_examples=400, deadline=None)
 def test_every_stream_reader_gives_the_same_end_and_values(vals, layout, count_delta, cut, flip, byte, spare):
-    """One Stream of either layout (wide values: exceptions), read at its count or a wrong one, cut
-    short, with a bit flipped or a byte replaced (often in its last bytes), with bytes after its end: the codec's kernel,
-    the fused search reader and plain Python return the same end (-1: damaged) and, when not
-    damaged, the same values; never a byte past ``end``; undamaged, the values written."""
+    """One Stream of either layout (wide values: exceptions), read at its count or a wrong one,
+    cut short, with a bit flipped or a byte replaced (often in its last bytes), with bytes after
+    its end: the codec's kernel, the fused search reader and plain Python return the same end (-1:
+    damaged) and, when not damaged, the same values, never a byte past ``end``; undamaged, the
+    values written."""
     from wikisearch.search import _prescore_kernels as PK
     out = bytearray()
     pycodec._write_stream(out, vals, layout)
