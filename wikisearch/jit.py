@@ -536,7 +536,7 @@ def kernel_source_stamp(path, root=None) -> bytes:
             if dep not in closure:
                 closure.append(dep)
                 todo.append(dep)
-    key = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in closure)
+    key = (str(root),) + tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in closure)
     if key not in _STAMPS:
         if len(closure) == 1:
             _STAMPS[key] = hashlib.sha256(path.read_bytes()).digest()
