@@ -609,7 +609,8 @@ def _one_stream(vals, header_bits, n_exc, high, width, index_bytes, high_bytes) 
 
 
 @pytest.mark.parametrize("case", ["both bits", "high width 0", "too wide", "not increasing",
-                                  "index past the end", "more exceptions than values", "cut"])
+                                  "repeated index", "index past the end", "more exceptions than values",
+                                  "cut"])
 def test_damaged_packed_exceptions_are_corrupt(case):
     """One stream of 21 DocGaps at Width 3 with two exceptions, damaged one way at a time: every
     decoder reports it corrupt (and the intact stream decodes)."""
@@ -622,6 +623,7 @@ def test_damaged_packed_exceptions_are_corrupt(case):
            "high width 0": _one_stream(vals, 128, 2, 0, 3, o_bits([4, 17], 5), b""),
            "too wide": _one_stream(vals, 128, 2, 30, 3, o_bits([4, 17], 5), o_bits([1, 4], 30)),
            "not increasing": _one_stream(vals, 128, 2, 3, 3, o_bits([17, 4], 5), o_bits([4, 1], 3)),
+           "repeated index": _one_stream(vals, 128, 2, 3, 3, o_bits([17, 17], 5), o_bits([4, 4], 3)),
            "index past the end": _one_stream(vals, 128, 2, 3, 3, o_bits([4, 21], 5), o_bits([1, 4], 3)),
            "more exceptions than values": _one_stream(vals, 128, 22, 3, 3, o_bits(list(range(21)) + [0], 5),
                                                       o_bits([1] * 22, 3)),
@@ -637,4 +639,43 @@ def test_damaged_packed_exceptions_are_corrupt(case):
             if ok:
                 assert end == len(data) and np.diff(np.concatenate([[-1], docids])).tolist() == [v + 1 for v in vals]
             else:
-                assert end != len(data), (case, decode)
+                assert end == K.CORRUPT, (case, decode, end)
+
+
+#: Stream values: small ones with up to 8 of any width among them (exceptions at most Widths).
+wide_values = st.lists(st.integers(0, 15), min_size=1, max_size=300).flatmap(
+    lambda v: st.dictionaries(st.integers(0, len(v) - 1), st.integers(0, 2**32 - 1), max_size=8).map(
+        lambda wide: [wide.get(k, x) for k, x in enumerate(v)]))
+
+
+@given(vals=wide_values, layout=st.sampled_from(["packed", "vint"]), count_delta=st.integers(-1, 2),
+       cut=st.integers(0, 3), flip=st.none() | st.tuples(st.integers(-12, 10**6), st.integers(0, 7)),
+       byte=st.none() | st.tuples(st.integers(-12, 10**6), st.integers(0, 255)), spare=st.binary(max_size=9))
+@settings(max_examples=400, deadline=None)
+def test_every_stream_reader_gives_the_same_end_and_values(vals, layout, count_delta, cut, flip, byte, spare):
+    """One Stream of either layout (wide values: exceptions), read at its count or a wrong one,
+    cut short, with a bit flipped or a byte replaced (often in its last bytes), with bytes after
+    its end: the codec's kernel, the fused search reader and plain Python return the same end (-1:
+    damaged) and, when not damaged, the same values, never a byte past ``end``; undamaged, the
+    values written."""
+    from wikisearch.search import _prescore_kernels as PK
+    out = bytearray()
+    pycodec._write_stream(out, vals, layout)
+    data = bytearray(out[:max(1, len(out) - cut)])
+    if flip is not None:                         # (at < 0: from the end, where the exceptions are)
+        data[flip[0] % len(data)] ^= 1 << flip[1]
+    if byte is not None:
+        data[byte[0] % len(data)] = byte[1]
+    count = max(1, len(vals) + count_delta)
+    buf = np.frombuffer(bytes(data) + spare, np.uint8)
+    end = len(data)
+    kernel = np.zeros(count, np.uint32)
+    fused = np.zeros(count + 8, np.uint32)
+    k_end = K.read_stream(buf, 0, end, kernel)
+    f_end = PK._read_stream(buf, 0, end, fused, count)
+    p_vals, p_end = pycodec._read_stream(bytes(data) + spare, 0, end, count)
+    assert k_end == f_end == p_end
+    if k_end >= 0:
+        assert k_end <= end and kernel.tolist() == fused[:count].tolist() == list(p_vals)
+    if (cut, flip, byte, count_delta) == (0, None, None, 0):
+        assert k_end == end and kernel.tolist() == vals

@@ -423,3 +423,47 @@ def test_opaque_unpickler_reads_cache_indexes_as_pickle_does(tmp_path):
         assert stamp == want_stamp and len(overloads) == len(want) > 0
     empty = pickle.dumps(((1.5, 10), {}))
     assert jit._OpaqueUnpickler(io.BytesIO(empty)).load() == ((1.5, 10), {})
+
+
+def test_a_kernel_modules_cache_stamp_covers_the_kernel_modules_it_imports(tmp_path):
+    """numba keys a kernel's cached machine code by the SHA-256 of its own module's source, yet
+    that code holds what it calls from other kernel modules, compiled into it: after format 11
+    changed ``_codec_kernels.read_stream``, ``_merge_kernels.gather_chunk`` cached under format
+    10 (its module unchanged) still read the streams the old way and a JIT build failed
+    ("undecodable postings during merge"). jit's stamp of a kernel module hashes the kernel
+    modules it imports (transitively, in any import form) with it; a module importing none keeps
+    numba's own stamp (its cache stays valid); numba's locators and :func:`jit.cached_functions`
+    use that stamp for this package's kernels."""
+    import hashlib
+    root = tmp_path / "wikisearch"
+    (root / "index").mkdir(parents=True)
+    (root / "search").mkdir()
+    leaf, mid = root / "index" / "_b_kernels.py", root / "index" / "_a_kernels.py"
+    top = root / "search" / "_c_kernels.py"
+    leaf.write_text("from wikisearch.jit import njit\nX = 1\n")
+    mid.write_text("from wikisearch.index import _b_kernels as B\n")
+    top.write_text("import numpy as np\nfrom wikisearch.index._a_kernels import (\n    f,\n    g)\n")
+    stamp = lambda p: jit.kernel_source_stamp(str(p), root)      # noqa: E731
+    assert stamp(leaf) == hashlib.sha256(leaf.read_bytes()).digest()
+    before = stamp(mid), stamp(top)
+    assert before[0] != hashlib.sha256(mid.read_bytes()).digest()
+    leaf.write_text("from wikisearch.jit import njit\nX = 2\n")
+    after = stamp(mid), stamp(top)
+    assert after[0] != before[0] and after[1] != before[1]
+    # the package's own modules, through numba's cache machinery
+    from numba.core import caching
+    jit.stamp_kernel_caches()
+    pkg = Path(jit.__file__).parent
+    merge, codec = str(pkg / "index" / "_merge_kernels.py"), str(pkg / "index" / "_codec_kernels.py")
+    for path, plain in ((merge, False), (codec, True)):
+        st = os.stat(path)
+        got = caching._hash_source_file(path, st.st_mtime, st.st_size)
+        assert got == jit.kernel_source_stamp(path)
+        assert (got == hashlib.sha256(Path(path).read_bytes()).digest()) == plain
+    # the cold check reads that stamp: a module with imports is warm after its precompile
+    mod = "wikisearch.popularity._priors_kernels"          # (imports _topk_kernels)
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache"), "WIKISEARCH_AOT": "off"}
+    code = f"from wikisearch import jit\nprint(jit.module_cached('{mod}'), jit.precompile(['{mod}'], 2))"
+    cold, n = _run(code, env).split()
+    assert cold == "False" and int(n) >= 1
+    assert _run(code, env).split() == ["True", "0"]

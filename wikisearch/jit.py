@@ -410,6 +410,7 @@ def _make_dispatcher(func, options):
     """numba's dispatcher of ``func`` as :func:`njit` makes it."""
     import numba
     light_cache_loads()
+    stamp_kernel_caches()
     options = dict(options)
     options.setdefault("no_cfunc_wrapper", True)    # see njit's docstring
     dispatcher = numba.njit(**options)(func)
@@ -482,6 +483,94 @@ def _quiet_interpreted_overflow() -> None:
                             module=r"wikisearch\..*_kernels")
 
 
+# --- the cache stamp of a kernel module: its source and the kernel modules it imports ----------
+#: numba keys a kernel's cached machine code by the SHA-256 of its own module's source, yet that
+#: code holds every kernel it calls from other modules, compiled into it: an edit of
+#: ``_codec_kernels.read_stream`` (index format 11) left ``_merge_kernels.gather_chunk``, its
+#: module unchanged, loading format 10's reader from the cache. The stamp of this package's
+#: kernel modules hashes the kernel modules each imports (transitively) with it; one that imports
+#: none keeps numba's own stamp. :func:`stamp_kernel_caches` has numba's locators use it.
+_STAMPS: dict = {}
+_IMPORTS: dict = {}
+
+
+def _kernel_imports(path: Path, root: Path) -> list[Path]:
+    """The kernel modules of package ``root`` that the module at ``path`` imports (``from
+    pkg.x._y_kernels import ...``, ``from pkg.x import _y_kernels as Y``, ``import pkg.x._y_kernels``)."""
+    import re
+    st = path.stat()
+    key = (str(path), str(root), st.st_mtime_ns, st.st_size)
+    if key not in _IMPORTS:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        names = []
+        for m in re.finditer(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", text, re.M):
+            module, imported = m.group(1), m.group(2).strip("()")
+            if module.rsplit(".", 1)[-1].endswith("_kernels"):
+                names.append(module)
+            for item in imported.split(","):
+                name = item.split(" as ")[0].strip()
+                if name.startswith("_") and name.endswith("_kernels"):
+                    names.append(f"{module}.{name}")
+        names += re.findall(r"^[ \t]*import[ \t]+([\w.]+_kernels)\b", text, re.M)
+        found = []
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == root.name and len(parts) > 1:
+                dep = root.joinpath(*parts[1:]).with_suffix(".py")
+                if dep.is_file() and dep not in found:
+                    found.append(dep)
+        _IMPORTS[key] = found
+    return _IMPORTS[key]
+
+
+def kernel_source_stamp(path, root=None) -> bytes:
+    """The cache stamp of the kernel module at ``path`` (of package ``root``, default this one):
+    the SHA-256 of its source, as numba's, when it imports no other kernel module; else the
+    SHA-256 of its source and of each kernel module it imports, transitively."""
+    import hashlib
+    root = Path(root) if root is not None else Path(__file__).parent
+    path = Path(path)
+    closure, todo = [path], [path]
+    while todo:
+        for dep in _kernel_imports(todo.pop(), root):
+            if dep not in closure:
+                closure.append(dep)
+                todo.append(dep)
+    key = (str(root),) + tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in closure)
+    if key not in _STAMPS:
+        if len(closure) == 1:
+            _STAMPS[key] = hashlib.sha256(path.read_bytes()).digest()
+        else:
+            h = hashlib.sha256(path.read_bytes())
+            for f in sorted(closure[1:]):
+                h.update(b"\0" + str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+            _STAMPS[key] = h.digest()
+    return _STAMPS[key]
+
+
+def stamp_kernel_caches() -> bool:
+    """Have numba stamp the cache of this package's kernel modules by :func:`kernel_source_stamp`
+    (once per process; True when in effect; False, changing nothing, where this numba has no
+    ``caching._hash_source_file``)."""
+    from numba.core import caching
+    plain = getattr(caching, "_hash_source_file", None)
+    if plain is None:
+        return False
+    if getattr(plain, "_wikisearch", False):
+        return True
+    package = Path(__file__).parent
+
+    def stamp(path, st_mtime, st_size):
+        p = Path(path)
+        if p.name.startswith("_") and p.name.endswith("_kernels.py") and p.parent.is_relative_to(package):
+            return kernel_source_stamp(p)
+        return plain(path, st_mtime, st_size)
+
+    stamp._wikisearch = True
+    caching._hash_source_file = stamp
+    return True
+
+
 def cached_functions(name: str) -> set:
     """The functions (qualified names) of kernel module ``name`` that have compiled code in
     numba's cache for the module's current source, found without importing the module (so that
@@ -495,8 +584,7 @@ def cached_functions(name: str) -> set:
             return found                          # (without importing numba: 0.5 s)
         import numba
         from numba.core import caching, config
-        st = os.stat(origin)
-        stamp = caching._hash_source_file(origin, st.st_mtime, st.st_size)
+        stamp = kernel_source_stamp(origin)       # (as numba's, by stamp_kernel_caches)
         subpath = caching._CacheLocator.get_suitable_cache_subpath(origin)
         if config.CACHE_DIR:                      # NUMBA_CACHE_DIR: numba looks nowhere else
             dirs = [Path(config.CACHE_DIR) / subpath]
