@@ -94,6 +94,13 @@ NO_TITLE_COV = ("cov_title", "title_precision", "title_exact")
 #: The features that compare a candidate's title with the other candidates' (session 8): weighed by
 #: ``--select relative`` and kept.
 RELATIVE = ("cov_title_gap", "title_dice", "title_dice_gap", "title_exact_first", "n_title_exact", "bm25f_ratio")
+#: Session 19 (issue 17): a plain engine's evidence among the candidates (:func:`wikisearch.search.
+#: rerank.plain_bm25`): the whole page as one BM25 field (``bm25_doc``, its ratio to the best
+#: candidate's and its rank), tantivy-fields' title^2 + body (``bm25_tb``: its ratio and rank; the
+#: peer that leads on SemSearch-ES) and the popularity prior's rank among the candidates.
+PLAIN_DOC = ("bm25_doc", "bm25_doc_ratio", "bm25_doc_log_rank")
+PLAIN_TB = ("bm25_tb_ratio", "bm25_tb_log_rank")
+PRIOR_RANK = ("prior_log_rank",)
 #: Groups of training options weighed at earlier commits whose features differ from today's
 #: (results/relevance-select-GROUP.json, reported with the others): ``features`` at 0ea5e85 (features
 #: bm25_doc/bm25_doc_ratio, the whole page as one BM25 field, and title_extra, title terms the query
@@ -366,6 +373,38 @@ def generate_noisy_known_items(reader, corpus_files, n: int = KIN_COUNT, seed: i
     return out
 
 
+#: Named-page queries (:func:`generate_named_items`; benchmarks/data/named/): weighed as an extra
+#: training set by ``--select named`` (training only: never validated or reported on).
+NAMED_FOLDER = ROOT / "benchmarks" / "data" / "named"
+NAMED_SEED = 19
+NAMED_COUNT = 500
+
+
+def generate_named_items(reader, exclude: set, n: int = NAMED_COUNT, seed: int = NAMED_SEED) -> list[dict]:
+    """Named-page queries, deterministic for a corpus and seed: a page's title with its
+    parenthetical qualifier removed ('Mercury (planet)' -> 'Mercury') as the query for that page,
+    the way a searcher types an entity's name (DBpedia-Entity's SemSearch-ES type). Pages drawn in
+    a seeded random order; left out: pages in ``exclude`` (every page judged by an evaluation set,
+    so that no held-out judgment is trained on), 'List of' pages and titles whose analysed terms
+    (qualifier removed) are another title's too (the name must point at one page)."""
+    an = reader.analyzer
+    titles = reader.titles()
+    strip = re.compile(r"\s*\([^)]*\)$")
+    names = [strip.sub("", t) for t in titles]
+    keys = [tuple(sorted(set(an.terms(x)))) for x in names]
+    count = Counter(keys)
+    rng = np.random.default_rng(seed)
+    out = []
+    for d in rng.permutation(len(titles)).tolist():
+        if d in exclude or not keys[d] or count[keys[d]] > 1 or titles[d].startswith("List of"):
+            continue
+        out.append({"qid": f"NM-{len(out):04d}", "query": names[d], "title": titles[d],
+                    "page_id": int(reader.page_ids[d]), "split": "train"})
+        if len(out) == n:
+            break
+    return out
+
+
 def write_known_items(items: list[dict], folder: Path = KNOWN_ITEM) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "queries.tsv").write_text("".join(f"{r['qid']}\t{r['query']}\n" for r in items), encoding="utf-8")
@@ -584,6 +623,19 @@ SELECT = {
     "dense": {"lexical features only": (DENSE_ONLY, "query", ()),
               "+ dense_cos": (DENSE_ONLY[1:], "query", ()),
               "+ dense_cos, gap, rank, missing": ((), "query", ())},
+    "plain": {"as shipped": (PLAIN_DOC + PLAIN_TB + PRIOR_RANK, "query", ()),
+              "+ bm25_doc, ratio, rank": (PLAIN_TB + PRIOR_RANK, "query", ()),
+              "+ bm25_tb ratio, rank": (PLAIN_DOC + PRIOR_RANK, "query", ()),
+              "+ prior_log_rank": (PLAIN_DOC + PLAIN_TB, "query", ()),
+              "+ all six": ((), "query", ()),
+              "+ bm25_tb ratio, rank, monotone in bm25_tb_ratio": (PLAIN_DOC + PRIOR_RANK, "query", (),
+                                                                   {"monotone_constraints": "bm25_tb_ratio"})},
+    # session 19: the named-page set (benchmarks/data/named) as an extra training set, to teach
+    # "the page named by the query first" with the plain engines' evidence (PLAIN_TB) to do it with
+    "named": {"as shipped": (PLAIN_DOC + PLAIN_TB + PRIOR_RANK, "query", ()),
+              "+ named set": (PLAIN_DOC + PLAIN_TB + PRIOR_RANK, "query", (), {"extra_sets": ("named",)}),
+              "+ named set, + bm25_tb ratio, rank": (PLAIN_DOC + PRIOR_RANK, "query", (), {"extra_sets": ("named",)}),
+              "+ named set, + all six": ((), "query", (), {"extra_sets": ("named",)})},
     "prior": {"no prior term": ((), "query", ()),
               "prior term 0.5": ((), "query", (), {"prior_weight": 0.5}),
               "prior term 1": ((), "query", (), {"prior_weight": 1.0}),
@@ -594,13 +646,14 @@ SELECT = {
 }
 
 
-def select(db: dict, fold_parts, variants: dict) -> dict:
+def select(db: dict, fold_parts, variants: dict, extra_parts=None) -> dict:
     """Inner validation on training queries only. For outer fold i, v = (i + 1) % 5: each variant's
     model trains on the DBpedia-Entity folds other than i and v and on four fifths of each other
     training part (chunk v of five left out; all of it left out where the variant drops the set),
     and is scored on fold v and on the chunks v: every training query is validated once, and no
     outer test query is seen. ``fold_parts(i)`` -> (DBpedia candidates, [(name, cands, qrels,
-    qids)] of the other parts); ``variants``: {name: (dropped features, weighting, dropped sets[,
+    qids)] of the other parts); ``extra_parts(i, name)`` -> (cands, qrels, qids) of a set that a
+    variant's "extra_sets" adds to training whole (never validated); ``variants``: {name: (dropped features, weighting, dropped sets[,
     LightGBM settings over LGB_PARAMS, "rounds" among them, "set_weight" ({set name: multiplier of
     its queries' weight}) and "exact_first" apart])}.
     The criterion: the mean of the sets' inner nDCG@10."""
@@ -617,7 +670,11 @@ def select(db: dict, fold_parts, variants: dict) -> dict:
             prior_weight = opts.pop("prior_weight", None)
             init_prior = prior_weight if opts.pop("init_prior", False) else 0.0
             set_weight = opts.pop("set_weight", {})
+            extra = opts.pop("extra_sets", ())
             parts, pws = [(pri, db["qrels"], trn)], [set_weight.get("dbpedia", 1.0)]
+            for n in extra:
+                parts.append(extra_parts(i, n))
+                pws.append(set_weight.get(n, 1.0))
             for n, c, qrels, qids in others:
                 if n not in no_sets:
                     parts.append((c, qrels, [q for j, q in enumerate(qids) if j % 5 != v]))
@@ -729,6 +786,8 @@ def main(argv=None) -> int:
     ap.add_argument("--generate-known-item", action="store_true")
     ap.add_argument("--generate-known-item-noisy", action="store_true",
                     help="regenerate benchmarks/data/known-item-noisy/ (the additional set with noise words)")
+    ap.add_argument("--generate-named", action="store_true",
+                    help="regenerate benchmarks/data/named/ (named-page queries, an optional training set)")
     ap.add_argument("--write-sets", type=Path, help="write every set as queries + qrels files, then stop")
     ap.add_argument("--peers", default=",".join(PEERS))
     ap.add_argument("--dense", type=Path, default=DENSE_DIR if (DENSE_DIR / "dense.json").exists() else None,
@@ -754,6 +813,15 @@ def main(argv=None) -> int:
         items = generate_known_items(reader, CORPUS)
         write_known_items(items)
         log(f"{len(items)} known-item queries -> {KNOWN_ITEM}")
+        return 0
+    if args.generate_named:
+        exclude = set()
+        for S in (dbpedia_set(reader), wikiqa_set(reader), known_item_set(reader), known_item_set(reader, KIN_FOLDER),
+                  *discernatron_set(reader).values()):
+            exclude |= {d for j in S["qrels"].values() for d in j}
+        items = generate_named_items(reader, exclude)
+        write_known_items(items, NAMED_FOLDER)
+        log(f"{len(items)} named-page queries -> {NAMED_FOLDER} ({len(exclude):,} judged pages left out)")
         return 0
     if args.generate_known_item_noisy:
         items = generate_noisy_known_items(reader, CORPUS)
@@ -823,8 +891,15 @@ def main(argv=None) -> int:
                                           prior_cfg, True), n), sets[n]["qrels"], train_parts[n])
                   for n in ("wikiqa", "known-item")]
         return add_dense(runs.get(f"dbpedia-pri-f{i}", db["queries"], cfg, prior_cfg, True), "dbpedia"), others
+    named = known_item_set(reader, NAMED_FOLDER) if (NAMED_FOLDER / "queries.tsv").exists() else None
+
+    def extra_parts(i, n):
+        """An extra training set (``--select``'s "extra_sets"), whole, at fold i's first stage."""
+        if n != "named" or named is None:
+            raise SystemExit(f"no extra training set {n!r} (--generate-named writes {NAMED_FOLDER})")
+        return runs.get(f"named-train-f{i}", named["queries"], fold_cfg[i], prior_cfg, True), named["qrels"], list(named["queries"])
     if args.select:
-        sel = select(db, fold_parts, SELECT[args.select])
+        sel = select(db, fold_parts, SELECT[args.select], extra_parts)
         out = args.out.with_name(f"relevance-select-{args.select}.json")
         out.write_text(json.dumps({"group": args.select, "variants": {k: list(v) for k, v in SELECT[args.select].items()},
                                    "inner": sel}, indent=1) + "\n")

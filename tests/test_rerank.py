@@ -412,3 +412,60 @@ def test_dense_model_needs_dense_similarity(searcher):
     with pytest.raises(WikisearchError, match="other features"):
         TreeModel(bad)
     assert dense_features([0.2], [True]).shape == (1, len(DENSE_FEATURES))
+
+
+_PLAIN_DUMP = """<doc id="1" url="https://en.wikipedia.org/wiki?curid=1" title="Zebra">
+Zebra
+
+Zebra stripes zebra.
+</doc>
+<doc id="2" url="https://en.wikipedia.org/wiki?curid=2" title="Zebra crossing">
+Zebra crossing
+
+Road crossing with stripes.
+</doc>
+<doc id="3" url="https://en.wikipedia.org/wiki?curid=3" title="Lion">
+Lion
+
+Lion zebra savanna grass hunt.
+</doc>
+"""
+
+
+def test_plain_bm25_and_prior_rank_features_by_hand(tmp_path):
+    """bm25_doc, bm25_tb and prior_log_rank on a three-page index, every value worked out by hand.
+    Field lengths (title, opening): Zebra (1, 3), Zebra crossing (2, 3), Lion (1, 5); 'with' is a
+    stopword. Query 'zebra stripes': zebra in all three pages (Zebra: title 1 + opening 2; Zebra
+    crossing: title 1; Lion: opening 1), stripe in two (the openings of Zebra and Zebra crossing)."""
+    import math
+    from wikisearch.build import build_index
+    (tmp_path / "dump.txt").write_text(_PLAIN_DUMP, encoding="utf-8")
+    build_index([str(tmp_path / "dump.txt")], str(tmp_path / "idx"), workers=1)
+    r = Searcher(tmp_path / "idx").reader
+    assert [r.title(d) for d in range(3)] == ["Zebra", "Zebra crossing", "Lion"]
+    idf_z, idf_s = math.log(1 + 0.5 / 3.5), math.log(1 + 1.5 / 2.5)      # df 3 and 2 of N = 3
+
+    def f(tf, norm):                    # k1 1.2 saturation of a length-normalised tf
+        return (tf / norm) / (1.2 + tf / norm)
+    # the whole page: lengths 4, 5, 6 (avg 5): norms 0.25 + 0.75 * len / 5
+    doc = {"Zebra": idf_z * f(3, 0.85) + idf_s * f(1, 0.85), "Zebra crossing": idf_z * f(1, 1.0) + idf_s * f(1, 1.0),
+           "Lion": idf_z * f(1, 1.15)}
+    # tantivy-fields: 2 x title (lengths 1, 2, 1, avg 4/3) + the rest (lengths 3, 3, 5, avg 11/3)
+    nt = {"Zebra": 0.25 + 0.75 * 1 / (4 / 3), "Zebra crossing": 0.25 + 0.75 * 2 / (4 / 3)}
+    nr = {"Zebra": 0.25 + 0.75 * 3 / (11 / 3), "Zebra crossing": 0.25 + 0.75 * 3 / (11 / 3), "Lion": 0.25 + 0.75 * 5 / (11 / 3)}
+    tb = {"Zebra": 2 * idf_z * f(1, nt["Zebra"]) + idf_z * f(2, nr["Zebra"]) + idf_s * f(1, nr["Zebra"]),
+          "Zebra crossing": 2 * idf_z * f(1, nt["Zebra crossing"]) + idf_s * f(1, nr["Zebra crossing"]),
+          "Lion": idf_z * f(1, nr["Lion"])}
+    order = ["Lion", "Zebra", "Zebra crossing"]          # the candidates' (first-stage) order: not by docid
+    docids = [r.docid_for_title(t) for t in order]
+    prior = np.array([0.0, 0.3, 0.3])                      # by docid: Zebra 0, Zebra crossing and Lion 0.3
+    X = features(r, query_terms(r, "zebra stripes"), docids, r.rank_config, prior)
+    np.testing.assert_allclose(X[:, COL["bm25_doc"]], [doc[t] for t in order], rtol=1e-12)
+    np.testing.assert_allclose(X[:, COL["bm25_doc_ratio"]], [doc[t] / doc["Zebra"] for t in order], rtol=1e-12)
+    np.testing.assert_allclose(X[:, COL["bm25_tb_ratio"]], [tb[t] / tb["Zebra"] for t in order], rtol=1e-12)
+    # by hand: doc 0.0561 (Lion) < 0.2743 (Zebra crossing) < 0.3323 (Zebra); tb 0.0528 < 0.3316 < 0.4540
+    assert X[:, COL["bm25_doc_log_rank"]].tolist() == [math.log(3), 0.0, math.log(2)]
+    assert X[:, COL["bm25_tb_log_rank"]].tolist() == [math.log(3), 0.0, math.log(2)]
+    # prior ranks: Lion and Zebra crossing share rank 1 (0.3), Zebra is 3rd (two candidates above it)
+    assert X[:, COL["prior_log_rank"]].tolist() == [0.0, math.log(3), 0.0]
+    assert round(doc["Zebra"], 4) == 0.3323 and round(tb["Zebra crossing"], 4) == 0.3316
