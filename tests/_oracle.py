@@ -155,7 +155,6 @@ def oracle_rerank_features(reader, terms, docids, rank):
         row["bm25f_ratio"] = row["score_ratio"]
         ct, tp = row["cov_title"], row["title_precision"]
         row["title_dice"] = 2 * ct * tp / (ct + tp) if ct + tp > 0 else 0.0
-    _oracle_plain_bm25(reader, per_term, docids, out)
     exact = [row["cov_title"] >= 1 - 1e-12 and row["title_precision"] >= 1 for row in out]
     best_cov = max(row["cov_title"] for row in out)
     best_dice = max(row["title_dice"] for row in out)
@@ -165,38 +164,6 @@ def oracle_rerank_features(reader, terms, docids, rank):
         row["n_title_exact"] = float(sum(exact))
         row["title_exact_first"] = float(exact[j] and not any(exact[:j]))
     return out
-
-
-def _oracle_plain_bm25(reader, per_term, docids, out):
-    """``bm25_doc``, ``bm25_doc_ratio``, ``bm25_doc_log_rank``, ``bm25_tb_ratio``, ``bm25_tb_log_rank``
-    (wikisearch.search.rerank.plain_bm25) into the rows ``out``: k1 1.2, b 0.75; the whole page as
-    one field, and 2 x (title + redirect as one field) + (the rest as one field); one document and
-    one term at a time. A rank is 1 + the number of candidates scoring strictly more."""
-    import math
-    n = reader.n_docs
-    title = {FIELDS.index("title"), FIELDS.index("redirect")}
-    lens = [[float(x) for x in reader.field_lengths[d]] for d in range(n)]
-    sets = {"doc": set(range(N_FIELDS)), "title": title, "rest": set(range(N_FIELDS)) - title}
-    avg = {k: sum(sum(lens[d][f] for f in fs) for d in range(n)) / n for k, fs in sets.items()}
-
-    def bm25(d, fs, key):
-        norm = 0.25 + 0.75 * sum(lens[d][f] for f in fs) / avg[key] if avg[key] > 0 else 1.0
-        s = 0.0
-        for i, docs in per_term:
-            tf = sum(tf for f, tf in docs.get(d, {}).items() if f in fs)
-            if tf:
-                x = tf / norm
-                s += i * x / (1.2 + x)
-        return s
-    doc = [bm25(d, sets["doc"], "doc") for d in docids]
-    tb = [2.0 * bm25(d, sets["title"], "title") + bm25(d, sets["rest"], "rest") for d in docids]
-    for j, row in enumerate(out):
-        row["bm25_doc"] = doc[j]
-        row["bm25_doc_ratio"] = doc[j] / max(doc) if max(doc) > 0 else 0.0
-        row["bm25_tb_ratio"] = tb[j] / max(tb) if max(tb) > 0 else 0.0
-        row["bm25_doc_log_rank"] = math.log(1 + sum(x > doc[j] for x in doc))
-        row["bm25_tb_log_rank"] = math.log(1 + sum(x > row["bm25_tb_ratio"] for x in
-                                                   [t / max(tb) if max(tb) > 0 else 0.0 for t in tb]))
 
 
 def oracle_tree_predict(spec, X):

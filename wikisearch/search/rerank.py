@@ -82,9 +82,7 @@ FEATURES = (("bm25f", "score_ratio", "log_rank")
             + tuple(f"bm25_{g}_ratio" for g, _ in FIELD_GROUPS)
             + tuple(f"cov_{g}" for g, _ in FIELD_GROUPS) + ("cov_all",)
             + ("title_precision", "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior")
-            + ("cov_title_gap", "title_dice", "title_dice_gap", "title_exact_first", "n_title_exact", "bm25f_ratio")
-            + ("bm25_doc", "bm25_doc_ratio", "bm25_doc_log_rank", "bm25_tb_ratio", "bm25_tb_log_rank",
-               "prior_log_rank"))
+            + ("cov_title_gap", "title_dice", "title_dice_gap", "title_exact_first", "n_title_exact", "bm25f_ratio"))
 #: The dense-similarity features a second model adds after :data:`FEATURES` (a dense directory of
 #: the same pages; computed by the caller, :func:`dense_features` from raw cosines):
 #: ``dense_cos`` (cosine of the query's vector and the candidate's lead vector), ``dense_cos_gap``
@@ -93,10 +91,6 @@ FEATURES = (("bm25f", "score_ratio", "log_rank")
 #: the others', so that it is neither lifted nor sunk).
 DENSE_FEATURES = ("dense_cos", "dense_cos_gap", "dense_log_rank", "dense_missing")
 _FIELD_K1 = 1.2
-#: ``bm25_doc`` and ``bm25_tb``: a plain engine's BM25 (k1 1.2, b 0.75, as tantivy and bm25s rank).
-_PLAIN_K1, _PLAIN_B = 1.2, 0.75
-#: ``bm25_tb``'s title boost (tantivy-fields, the peer that leads on named-entity queries: title^2 + body).
-_TB_TITLE_BOOST = 2.0
 _COL = {name: i for i, name in enumerate(FEATURES + DENSE_FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
 _GROUP = np.full(N_FIELDS, -1, np.int64)
@@ -143,14 +137,13 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
         d = np.concatenate([p[0] for p in parts]).astype(np.int32, copy=False)
         m = np.concatenate([p[1] for p in parts])
         tf = np.concatenate([p[2] for p in parts])
-        tfpos = K.tf_positions(m)
         n = int(reader.n_docs)
         idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
         avg = np.asarray(reader.avg_field_lengths, np.float64)
         w, na, nc, k1, model = kernel_params(rank, avg)
         _, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
         bm25f, hit, gs, gm, gc = RK.candidate_features(
-            cands, offsets, d, m, tfpos, tf, idf, kernel_lengths(field_lengths), w, na, nc,
+            cands, offsets, d, m, K.tf_positions(m), tf, idf, kernel_lengths(field_lengths), w, na, nc,
             k1, model, _GROUP, np.int64(len(FIELD_GROUPS)), na1, nc1, _FIELD_K1)
         total = idf.sum()
         X[order, col["bm25f"]] = bm25f
@@ -162,12 +155,6 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
         X[order, col["title_precision"]] = np.minimum(1.0, gc[:, _TITLE_GROUP] / np.maximum(
             field_lengths[cands, FIELD_ID["title"]].astype(np.float64), 1.0))
         X[:, col["idf_mean"]] = total / T
-        doc, tb = plain_bm25(cands, offsets, d, m, tfpos, tf, idf, field_lengths, avg)
-        X[order, col["bm25_doc"]] = doc
-        X[order, col["bm25_doc_ratio"]] = doc / doc.max() if doc.max() > 0 else 0.0
-        X[order, col["bm25_tb_ratio"]] = tb / tb.max() if tb.max() > 0 else 0.0
-        X[:, col["bm25_doc_log_rank"]] = _log_rank(X[:, col["bm25_doc"]])
-        X[:, col["bm25_tb_log_rank"]] = _log_rank(X[:, col["bm25_tb_ratio"]])
         first = X[:, col["bm25f"]] + prior_d
         best = first.max()
         X[:, col["score_ratio"]] = first / best if best > 0 else 0.0
@@ -177,55 +164,8 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
     X[:, col["len_title"]] = field_lengths[docids, FIELD_ID["title"]]
     X[:, col["log_len_body"]] = np.log1p(field_lengths[docids, FIELD_ID["body"]].astype(np.float64))
     X[:, col["prior"]] = prior_d
-    X[:, col["prior_log_rank"]] = _log_rank(prior_d)
     _relative_title_features(X)
     return X
-
-
-def _log_rank(v: np.ndarray) -> np.ndarray:
-    """ln of each row's rank by ``v`` among the rows (rows in first-stage order), high first: 1 +
-    the number of rows with a strictly higher value, so that equal values share a rank."""
-    v = np.asarray(v, np.float64)
-    s = np.sort(v)
-    return np.log1p(len(v) - np.searchsorted(s, v, side="right")).astype(np.float64)
-
-
-def plain_bm25(cands, offsets, docids, masks, tfpos, tfs, idf, field_lengths, avg) -> tuple[np.ndarray, np.ndarray]:
-    """Two plain-engine BM25 scores (k1 :data:`_PLAIN_K1`, b :data:`_PLAIN_B`, the query's idf) of the
-    sorted candidates ``cands``, from the query's postings (CSR: ``offsets`` per term over
-    ``docids``/``masks``, ``tfs`` one per set mask bit in field order, starting at ``tfpos``:
-    ``_search_kernels.tf_positions``):
-
-    - ``doc``: the whole page as one field (every field's tf summed, the page's length the sum of
-      its field lengths), as a one-field engine (tantivy, bm25s) ranks;
-    - ``tb``: tantivy-fields' title^2 + body: :data:`_TB_TITLE_BOOST` x BM25 of the title (and its
-      redirect aliases) as one field, plus BM25 of the rest of the page as another."""
-    C, T = len(cands), len(offsets) - 1
-    fl = np.asarray(field_lengths)[cands].astype(np.float64)
-    tmask = np.zeros(fl.shape[1], bool)
-    tmask[[FIELD_ID["title"], FIELD_ID["redirect"]]] = True
-    lens = (fl.sum(axis=1), fl[:, tmask].sum(axis=1), fl[:, ~tmask].sum(axis=1))
-    avgs = (float(np.sum(avg)), float(np.sum(np.asarray(avg)[tmask])), float(np.sum(np.asarray(avg)[~tmask])))
-    norms = [(1.0 - _PLAIN_B) + (_PLAIN_B * ln / a if a > 0 else 0.0) for ln, a in zip(lens, avgs)]
-    cum = np.concatenate(([0], np.cumsum(tfs, dtype=np.int64)))
-    doc, title, rest = np.zeros(C), np.zeros(C), np.zeros(C)
-    for t in range(T):
-        seg = docids[offsets[t]:offsets[t + 1]]
-        at = np.searchsorted(seg, cands)
-        has = at < len(seg)
-        has[has] = seg[at[has]] == cands[has]
-        if not has.any():
-            continue
-        p = offsets[t] + at[has]
-        all_tf = (cum[tfpos[p + 1]] - cum[tfpos[p]]).astype(np.float64)
-        # the title fields come first in field order: their tfs are the posting's first ones
-        mp = masks[p].astype(np.int64)
-        n_title = ((mp >> FIELD_ID["title"]) & 1) + ((mp >> FIELD_ID["redirect"]) & 1)
-        title_tf = (cum[tfpos[p] + n_title] - cum[tfpos[p]]).astype(np.float64)
-        for out, x, nm in ((doc, all_tf, norms[0]), (title, title_tf, norms[1]), (rest, all_tf - title_tf, norms[2])):
-            x = x / nm[has]
-            out[has] += idf[t] * x / (_PLAIN_K1 + x)
-    return doc, _TB_TITLE_BOOST * title + rest
 
 
 def _relative_title_features(X: np.ndarray) -> None:
