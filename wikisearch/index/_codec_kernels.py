@@ -8,8 +8,10 @@ computes what numba computes.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-from wikisearch.jit import interpreted, njit, overload
+from wikisearch.jit import interpreted, intrinsic, njit, overload
 
 BLOCK = 128                 # postings per bit-packed block
 TAIL_PACK_MIN = 2          # a last partial block this long or longer is bit-packed too
@@ -21,6 +23,7 @@ _HIGH = np.uint64(0x80)
 _BYTE = np.uint64(0xFF)
 _EXCEPTIONS = 64            # stream header bit: VInt exceptions follow the packed bits (format <= 10)
 _PACKED_EXCEPTIONS = 128    # stream header bit: bit-packed exceptions follow them (format 11)
+_LITTLE = sys.byteorder == "little"
 
 
 def _into_stream_readers(_call, caller_ir, _callee_ir) -> bool:
@@ -32,6 +35,42 @@ def _into_stream_readers(_call, caller_ir, _callee_ir) -> bool:
     (atomic operations), for each stream with exceptions: at full scale first-sight queries took
     1.08x the CPU of format 10's inlined VInt loop (session 19)."""
     return caller_ir.func_id.func_qualname in ("read_stream", "_read_stream", "bitpacked_score_into")
+
+
+def load_u64(buf, p):
+    """The 8 bytes at ``buf[p:p+8]`` as a little-endian uint64 (the caller checks the bounds).
+    Plain Python here (``NUMBA_DISABLE_JIT=1``), where a read out of bounds raises, so that tests
+    can show there is none; in numba one unaligned load (the overload)."""
+    if not 0 <= p <= buf.size - 8:
+        raise IndexError(f"load_u64 at {p} of {buf.size} bytes")
+    return np.uint64(int.from_bytes(bytes(buf[p:p + 8]), "little"))
+
+
+@intrinsic
+def _unaligned_u64(typingctx, arr, idx):
+    from llvmlite import ir
+    from numba.core import types              # (numba only where the kernels compile)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        i = context.cast(builder, args[1], signature.args[1], types.intp)
+        ptr = builder.bitcast(builder.gep(ary.data, [i]), ir.IntType(64).as_pointer())
+        return builder.load(ptr, align=1)
+    return types.uint64(arr, idx), codegen
+
+
+@overload(load_u64, jit_options={"nogil": True})
+def _load_u64_jit(buf, p):
+    if _LITTLE:
+        def impl(buf, p):
+            return _unaligned_u64(buf, p)
+    else:                                      # big-endian hosts: assemble the bytes
+        def impl(buf, p):
+            v = np.uint64(0)
+            for i in range(8):
+                v |= np.uint64(buf[p + i]) << np.uint64(8 * i)
+            return v
+    return impl
 
 
 # --- LEB128 ---------------------------------------------------------------------------------
@@ -222,15 +261,19 @@ def write_stream(vals, out, pos):
 
 
 @njit(cache=True, nogil=True, inline=_into_stream_readers)
-def bits_at(buf, base, bit, width):
-    """The ``width`` (0..32) bits at bit ``bit`` of the bytes from ``buf[base]``, LSB first; reads
-    only the bytes those bits lie in (the caller checks that they exist)."""
+def bits_at(buf, end, base, bit, width):
+    """The ``width`` (0..32) bits at bit ``bit`` of the bytes from ``buf[base]``, LSB first; the
+    caller checks that the bytes they lie in are before ``end``. One unaligned 8-byte load where
+    eight bytes remain before ``end``, else the bytes one by one (at most five)."""
     b = base + (bit >> 3)
-    shift = bit & 7
-    v = np.uint64(0)
-    for i in range((shift + width + 7) >> 3):
-        v |= np.uint64(buf[b + i]) << np.uint64(8 * i)
-    return (v >> np.uint64(shift)) & ((np.uint64(1) << np.uint64(width)) - np.uint64(1))
+    shift = np.uint64(bit & 7)
+    if b + 8 <= end:
+        v = load_u64(buf, b)
+    else:
+        v = np.uint64(0)
+        for i in range((bit & 7) + width + 7 >> 3):
+            v |= np.uint64(buf[b + i]) << np.uint64(8 * i)
+    return (v >> shift) & ((np.uint64(1) << np.uint64(width)) - np.uint64(1))
 
 
 @njit(cache=True, nogil=True, inline=_into_stream_readers)
@@ -268,11 +311,11 @@ def patch_exceptions(buf, pos, end, width, n_exc, high_width, out, count):
             return CORRUPT
         prev = -1
         for j in range(n_exc):
-            k = np.int64(bits_at(buf, pos, j * index_width, index_width))
+            k = np.int64(bits_at(buf, end, pos, j * index_width, index_width))
             if k <= prev or k >= count:
                 return CORRUPT
             prev = k
-            out[k] |= np.uint32(bits_at(buf, highs, j * high_width, high_width) << np.uint64(width))
+            out[k] |= np.uint32(bits_at(buf, end, highs, j * high_width, high_width) << np.uint64(width))
         return stop
     k = -1
     for _ in range(n_exc):

@@ -30,17 +30,14 @@ Pure functions over arrays, no I/O, no validation of arguments; all run under NU
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 from wikisearch.jit import interpreted, intrinsic, njit, overload
 
 from wikisearch.index._codec_kernels import (BLOCK, CORRUPT, TAIL_PACK_MIN, TFS_FULL, _read_mask_table,
-                                             patch_exceptions, read_exception_head, vb_read)
+                                             load_u64, patch_exceptions, read_exception_head, vb_read)
 from wikisearch.search._maxscore_kernels import BLOCK as SCORE_BLOCK
 from wikisearch.search._search_kernels import _POPCOUNT
 
-_LITTLE = sys.byteorder == "little"
 #: :func:`bitpacked_score_into` prefetches each kept posting's field length only in an index of
 #: at least this many documents. Below it one field's lengths (4 bytes a document, a column since
 #: index format 8) take at most 256 KB and stay in the L2 cache between queries, so the prefetch
@@ -61,42 +58,6 @@ def _into_prescore(_call, caller_ir, _callee_ir) -> bool:
     its block decoder at several places: the readers inlined there too took its compile from 13 to
     51 s of CPU, so it calls them as before."""
     return caller_ir.func_id.func_qualname == "bitpacked_score_into"
-
-
-def load_u64(buf, p):
-    """The 8 bytes at ``buf[p:p+8]`` as a little-endian uint64 (the caller checks the bounds).
-    Plain Python here (``NUMBA_DISABLE_JIT=1``), where a read out of bounds raises, so that tests
-    can show there is none; in numba one unaligned load (the overload)."""
-    if not 0 <= p <= buf.size - 8:
-        raise IndexError(f"load_u64 at {p} of {buf.size} bytes")
-    return np.uint64(int.from_bytes(bytes(buf[p:p + 8]), "little"))
-
-
-@intrinsic
-def _unaligned_u64(typingctx, arr, idx):
-    from llvmlite import ir
-    from numba.core import types              # (numba only where the kernels compile)
-
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        i = context.cast(builder, args[1], signature.args[1], types.intp)
-        ptr = builder.bitcast(builder.gep(ary.data, [i]), ir.IntType(64).as_pointer())
-        return builder.load(ptr, align=1)
-    return types.uint64(arr, idx), codegen
-
-
-@overload(load_u64, jit_options={"nogil": True})
-def _load_u64_jit(buf, p):
-    if _LITTLE:
-        def impl(buf, p):
-            return _unaligned_u64(buf, p)
-    else:                                      # big-endian hosts: assemble the bytes
-        def impl(buf, p):
-            v = np.uint64(0)
-            for i in range(8):
-                v |= np.uint64(buf[p + i]) << np.uint64(8 * i)
-            return v
-    return impl
 
 
 def prefetch_at(table, row, col):
