@@ -38,14 +38,20 @@ def _vb_len(v: int) -> int:
     return n
 
 
-def _choose_width(vals: list[int]) -> tuple[int, int, int]:
-    """``(width, n_exceptions, high_width)``: ``_codec_kernels.choose_width``."""
+def _bit_lengths(vals: list[int]) -> tuple[list[int], int]:
+    """``(histogram of the values' bit lengths, the largest)``."""
     hist = [0] * 34
     for v in vals:
         hist[v.bit_length()] += 1
     top = 33
     while top > 0 and hist[top] == 0:
         top -= 1
+    return hist, top
+
+
+def _choose_width(vals: list[int]) -> tuple[int, int, int]:
+    """``(width, n_exceptions, high_width)``: ``_codec_kernels.choose_width``."""
+    hist, top = _bit_lengths(vals)
     n = len(vals)
     index_width = (n - 1).bit_length() if n > 1 else 0
     best, best_cost, best_exc = top, (n * top + 7) // 8, 0
@@ -101,12 +107,7 @@ def _write_stream(out: bytearray, vals: list[int], layout: str = "packed") -> No
 
 def _choose_width_vint(vals: list[int]) -> tuple[int, int]:
     """Format 10's ``choose_width``: ``(width, n_exceptions)`` by its estimate of VInt exceptions."""
-    hist = [0] * 34
-    for v in vals:
-        hist[v.bit_length()] += 1
-    top = 33
-    while top > 0 and hist[top] == 0:
-        top -= 1
+    hist, top = _bit_lengths(vals)
     n = len(vals)
     best, best_cost, best_exc = top, (n * top + 7) // 8, 0
     for w in range(top - 1, -1, -1):

@@ -135,8 +135,9 @@ def _unpack(buf, pos, end, width, out, count):
 
 @njit(cache=True, nogil=True, inline=_into_prescore)
 def _read_stream(buf, pos, end, out, count):
-    """``_codec_kernels.read_stream`` into ``out[:count]`` (its exceptions patched by the same
-    ``patch_exceptions``, a call: few streams have any)."""
+    """``_codec_kernels.read_stream`` into ``out[:count]``, with this module's word-at-a-time
+    ``_unpack``; the exceptions are read and patched by the codec's own ``read_exception_head`` and
+    ``patch_exceptions`` (inlined here: most streams of a format-11 index have some)."""
     if pos >= end:
         return CORRUPT
     header = np.int64(buf[pos])
