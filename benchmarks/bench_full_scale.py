@@ -149,7 +149,8 @@ def _latency(res) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--xml", required=True, nargs="+", help="the corpus (its parts in order)")
+    ap.add_argument("--xml", nargs="+", default=[],
+                    help="the corpus (its parts in order); not needed when wikisearch reads --plain")
     ap.add_argument("--plain", nargs="+", help="the same articles as WikiExtractor text (for tantivy)")
     ap.add_argument("--tag", required=True)
     ap.add_argument("--memory", default="2GB")
@@ -168,13 +169,15 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.wikisearch_input == "plain" and not args.plain:
         ap.error("--wikisearch-input plain needs --plain")
+    if not args.xml and not (args.wikisearch_input == "plain" or "wikisearch" not in args.engines.split(",")):
+        ap.error("wikisearch indexes the XML unless --wikisearch-input plain: give --xml")
     if args.queries_only:
         args.keep_indexes = True
     work = Path(args.work) / args.tag
     work.mkdir(parents=True, exist_ok=True)
     engines = args.engines.split(",")
     xml = [Path(x) for x in args.xml]
-    rec = {"tag": args.tag, "xml": [str(x) for x in xml], "xml_bytes": sum(x.stat().st_size for x in xml),
+    rec = {"tag": args.tag, "xml": [str(x) for x in xml], "xml_bytes": sum(x.stat().st_size for x in xml) if xml else None,
            "plain_bytes": sum(Path(p).stat().st_size for p in args.plain) if args.plain else None,
            "machine": machine_info(), "revision": git_revision(), "engines": {},
            "load_avg_start": os.getloadavg()[0], "queries_only": args.queries_only}
@@ -187,9 +190,11 @@ def main(argv=None) -> int:
             plain = args.wikisearch_input == "plain"
             r = build_wikisearch([Path(p) for p in args.plain] if plain else xml, idx, args.memory,
                                  args.workers, args.pythonpath, store=not args.no_store)
-            r["s_per_mb_xml"] = r["build_s"] / (rec["xml_bytes"] / 1e6)
-            r["cpu_s_per_mb_xml"] = r["cpu_s"] / (rec["xml_bytes"] / 1e6)
+            if rec["xml_bytes"]:
+                r["s_per_mb_xml"] = r["build_s"] / (rec["xml_bytes"] / 1e6)
+                r["cpu_s_per_mb_xml"] = r["cpu_s"] / (rec["xml_bytes"] / 1e6)
             if plain:
+                r["s_per_mb_plain"] = r["build_s"] / (rec["plain_bytes"] / 1e6)
                 r["cpu_s_per_mb_plain"] = r["cpu_s"] / (rec["plain_bytes"] / 1e6)
         if not args.pythonpath:
             job = {"engine": "wikisearch", "module": "peers.run_wikisearch", "opts": {"store_text": True},

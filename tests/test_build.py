@@ -94,6 +94,29 @@ def test_workers_give_identical_bytes(tmp_path):
 
 
 @requires_shared(GENSIM)
+def test_progress_counts_every_input_in_turn(tmp_path, monkeypatch):
+    """The progress bar's position runs over all the inputs: the second file's bytes come after
+    the first's (it once restarted at 0 with each file, so a two-part full-scale build's bar
+    stood still at the first part's size until the end)."""
+    from wikisearch import build as B
+    docs = (DATA / "dump_wikiextractor.txt").read_text().split("</doc>\n")[:-1]
+    parts = [tmp_path / "wiki_00", tmp_path / "wiki_01"]
+    parts[0].write_text(docs[0] + "</doc>\n")
+    parts[1].write_text("".join(d + "</doc>\n" for d in docs[1:]))
+    seen = []
+    advance = B._Progress.advance
+
+    def spy(self, position, pages=0, xml=0):
+        seen.append(position)
+        return advance(self, position, pages, xml)
+
+    monkeypatch.setattr(B._Progress, "advance", spy)
+    build_index(parts, tmp_path / "idx", progress=True)
+    total = sum(p.stat().st_size for p in parts)
+    assert seen and all(a <= b for a, b in zip(seen, seen[1:]))
+    assert max(seen) == total
+
+
 def test_pool_shut_while_titles_and_redirects_are_resolved(tmp_path, monkeypatch):
     """The pool's idle workers are gone while the main process alone resolves the titles and
     redirects (their heaps would sit beside its tables); a fresh pool merges, and is closed before

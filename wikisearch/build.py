@@ -383,6 +383,7 @@ class Builder:
     def _blocks(self, done: set[int], prog: _Progress):
         """Yield (global block number, block, bytes, ctx) for the blocks still to do."""
         number = 0
+        self._input_base = 0
         for path in self.inputs:
             with Dump(path, threads=self.threads) as dump:
                 self._last_dump = dump
@@ -395,7 +396,7 @@ class Builder:
                         if number not in done:
                             yield number, block, data, ctx
                         else:
-                            prog.advance(dump.compressed_position())
+                            prog.advance(self._position())
                         number += 1
                 except DumpFormatError as e:
                     if not self.config.allow_truncated:
@@ -404,7 +405,14 @@ class Builder:
                     self.warnings.append(f"{e}: indexed the whole pages before it")
                 finally:
                     self.warnings.extend(dump.skipped)
+            self._input_base += os.path.getsize(path) if path != "-" else 0
         self.n_blocks = number
+
+    def _position(self) -> int | None:
+        """Input bytes consumed so far over all the inputs (the progress bar's position): the
+        inputs before the current one, whole, and the current one's compressed position."""
+        p = self._last_dump.compressed_position()
+        return None if p is None else self._input_base + p
 
     def _max_page(self) -> int:
         """The page size limit: the configured one, and never more than a block planned from
@@ -449,7 +457,7 @@ class Builder:
                     s = build_block(data, block, ctx, str(self.work / "blocks" / f"{number:06d}"))
                     summaries.append(s)
                     kill_point(f"block:{len(summaries)}")
-                    prog.advance(self._last_dump.compressed_position(), s["pages"], s["bytes"])
+                    prog.advance(self._position(), s["pages"], s["bytes"])
             else:
                 self._run_pool(done, prog, summaries)
         finally:
@@ -502,7 +510,7 @@ class Builder:
             s = f.result()
             summaries.append(s)
             kill_point(f"block:{len(summaries)}")
-            prog.advance(self._last_dump.compressed_position(), s["pages"], s["bytes"])
+            prog.advance(self._position(), s["pages"], s["bytes"])
 
     # --- the merge phase -----------------------------------------------------------------------
     def _finalize(self) -> Path:
