@@ -49,6 +49,9 @@ def workload(work: Path) -> None:
             s.suggest(prefix, fuzzy=False)
         for title in ("Angela Merkel", "Berlin"):
             s.doc(title).fields
+        from wikisearch.search.rerank import rerank       # `wikisearch query --rerank`
+        rerank(s, "german chancellor physicist", k=10, snippets=True, correct=True)
+        rerank(s, "swedish furniture", k=5, priors=False)
     # The exact count's merge path (count_union), which the searcher takes for lists holding fewer
     # postings than n_docs / 64: never on the 24-document sample (n_docs >> 6 == 0), where every
     # count takes the bitset. Called here with the types the searcher passes (int64 list bounds,

@@ -139,17 +139,25 @@ def index_cmd(dumps, output, workers, memory, block_size, codec, namespaces, lan
 
 class _QueryCommand(click.Command):
     """Words of the query may start with '-' (negation): anything that is not one of this
-    command's own options is query text, wherever it stands."""
+    command's own options is query text, wherever it stands; but a word that starts with '--' is
+    taken for a mistyped option (an error naming the closest ones), unless it comes after '--'."""
 
     def parse_args(self, ctx, args):
         known, words, i = [], [], 0
-        opts = {name: p for p in self.params if isinstance(p, click.Option) for name in p.opts}
+        opts = {name: p for p in self.params if isinstance(p, click.Option)
+                for name in p.opts + p.secondary_opts}
         while i < len(args):
             a = args[i]
             name = a.split("=", 1)[0]
             if a == "--":
                 words.extend(args[i + 1:])
                 break
+            if name.startswith("--") and name not in opts and name != "--help":
+                import difflib
+                close = difflib.get_close_matches(name, [o for o in opts if o.startswith("--")], 3, 0.6)
+                raise click.NoSuchOption(name, possibilities=close, ctx=ctx,
+                                         message=f"No such option: {name} (to search for it, put it "
+                                                 f"after --: wikisearch query -- {name})")
             if name in opts or a in ("-h", "--help"):
                 known.append(a)
                 p = opts.get(name)
@@ -264,12 +272,15 @@ def _precompile_search() -> None:
                    "reciprocal rank (rrf, k=60) or weighted min-max normalised scores.")
 @click.option("--no-priors", is_flag=True, help="Rank by text alone: leave out the popularity prior "
               "(page views, in-links) of `wikisearch priors`.")
+@click.option("--rerank", is_flag=True, help="Lexical: re-order the BM25F top 100 with the shipped "
+              "learned model (better on descriptive queries and questions; ~1 ms more a query; "
+              "benchmarks/results/relevance.md).")
 @click.option("--snippets/--no-snippets", default=True, show_default=True,
               help="Show a passage of each hit with the query's words in bold.")
 @click.option("--snippet-chars", default=150, show_default=True, type=click.IntRange(20, 2000))
 @click.option("--no-correct", is_flag=True, help="No 'did you mean': search the words as typed.")
 def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fusion, no_priors,
-              snippets, snippet_chars, no_correct):
+              rerank, snippets, snippet_chars, no_correct):
     """Search the index.
 
     \b
@@ -286,6 +297,9 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
     index_dir = index_dirs[0]
     if mode != "lexical" and len(index_dirs) > 1:
         raise click.BadParameter("dense and hybrid search take one index", param_hint="-i")
+    if rerank and mode != "lexical":
+        raise click.BadParameter("--rerank re-ranks lexical results; hybrid re-ranks by default "
+                                 "(--fusion rerank)", param_hint="--rerank")
     if mode != "lexical":                   # the missing extra first: no index helps without it
         from wikisearch.dense import require
         require("faiss", "torch", "sentence_transformers")
@@ -300,9 +314,19 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
             searcher = _loaded(open_searcher(index_dirs))
             searcher.on_slow_start = lambda message: click.echo(message, err=True)
             rank = searcher.reader.rank_config.replace(model=model) if model else None
-            result = searcher.search(text, k=k, rank=rank, priors=False if no_priors else None,
-                                     offset=offset, snippets=snippets, snippet_chars=snippet_chars,
-                                     correct=not no_correct)
+            search = searcher.search
+            if rerank:
+                from wikisearch.search.rerank import rerank as rerank_search
+                from wikisearch.search.searcher import Searcher
+                if not isinstance(searcher, Searcher):
+                    raise click.BadParameter("the re-ranker searches one index, not shards",
+                                             param_hint="--rerank")
+
+                def search(text, **kw):
+                    return rerank_search(searcher, text, **kw)
+            result = search(text, k=k, rank=rank, priors=False if no_priors else None,
+                            offset=offset, snippets=snippets, snippet_chars=snippet_chars,
+                            correct=not no_correct)
         total, relation = result.total_matches, result.total_relation
     if offset and mode != "lexical":
         result = result[offset:]

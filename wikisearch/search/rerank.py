@@ -339,22 +339,29 @@ def prior_values(searcher, priors) -> np.ndarray | None:
 
 def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None, fields=None,
            priors=None, model: TreeModel | None = None, depth: int | None = None,
-           dense_similarity=None) -> SearchResult:
+           dense_similarity=None, offset: int = 0, snippets: bool = False,
+           snippet_chars: int | None = None, correct: bool = False) -> SearchResult:
     """The first stage's top ``depth`` hits for ``query`` re-ordered by ``model`` (default: the
-    shipped one), then its hits past ``depth``; ``k`` hits in all. A re-ranked hit's ``score`` is
-    the model's (:meth:`TreeModel.score`: the trees plus its weight times the prior). ``rank``, ``fields`` and ``priors`` go to the first stage (``Searcher.search``).
+    shipped one), then its hits past ``depth``; ``k`` hits in all, from the ``offset``-th on. A
+    re-ranked hit's ``score`` is the model's (:meth:`TreeModel.score`: the trees plus its weight
+    times the prior). ``rank``, ``fields``, ``priors`` and ``correct`` go to the first stage
+    (``Searcher.search``: its "did you mean" and rewritten query come back on the result);
+    ``snippets`` and ``snippet_chars`` as there, made for the hits returned.
     ``dense_similarity(docids) -> (cosines, has_vector)``: the query's similarity to each candidate,
     which a model with :data:`DENSE_FEATURES` needs (``wikisearch.dense``'s hybrid search gives
     it); a model without them ignores it."""
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
         raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
+    if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
+        raise InvalidQueryError(f"offset must be a non-negative integer, not {offset!r}")
     t0 = time.perf_counter()
     model = model or load_model()
     if model.dense and dense_similarity is None:
         raise WikisearchError("this re-ranking model reads dense similarity: re-rank in hybrid mode "
                               "(a dense directory of the index's pages), or use the lexical model")
     depth = model.depth if depth is None else int(depth)
-    first = searcher.search(query, k=max(int(k), depth), rank=rank, fields=fields, priors=priors)
+    first = searcher.search(query, k=max(int(k) + int(offset), depth), rank=rank, fields=fields,
+                            priors=priors, correct=correct)
     head = list(first[:depth])
     if len(head) > 1:
         rank_cfg = first.rank_config
@@ -368,10 +375,13 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
         head = [Hit(head[i].docid, head[i].page_id, None, None, float(scores[i]),
                     head[i].matched_fields, r, reader=searcher.reader)
                 for r, i in enumerate(order.tolist(), 1)]
-    hits = (head + list(first[depth:]))[:int(k)]
-    for r, h in enumerate(hits, 1):
+    hits = (head + list(first[depth:]))[int(offset):int(offset) + int(k)]
+    for r, h in enumerate(hits, int(offset) + 1):
         h.rank = r
     flags = dict(first.flags, rerank=True)
-    return SearchResult(hits, query=first.query, parsed=first.parsed, rank_config=first.rank_config,
-                        warnings=first.warnings, counter=first._count,
-                        took_ms=(time.perf_counter() - t0) * 1000, flags=flags)
+    result = SearchResult(hits, query=first.query, parsed=first.parsed, rank_config=first.rank_config,
+                          warnings=first.warnings, counter=first._count, took_ms=0.0, flags=flags,
+                          suggestion=first.suggestion, rewritten_query=first.rewritten_query)
+    searcher.explain(result, snippets, snippet_chars)     # snippets and matched-via, as search() gives
+    result.took_ms = (time.perf_counter() - t0) * 1000
+    return result

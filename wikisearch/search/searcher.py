@@ -302,6 +302,16 @@ class Searcher:
                     return self._get_corrector().correct(query)
         return None
 
+    def explain(self, result: SearchResult, snippets: bool = False,
+                snippet_chars: int | None = None) -> None:
+        """Give ``result``'s hits what :meth:`search` gives its own: a snippet each (with
+        ``snippets``; ``snippet_chars`` long, default as there) and their ``matched_via``. For a
+        result whose hits were re-ordered after the search (``search.rerank``)."""
+        chars = SNIPPET_CHARS if snippet_chars is None else snippet_chars
+        if isinstance(chars, bool) or not isinstance(chars, (int, np.integer)) or chars < 1:
+            raise InvalidQueryError(f"snippet_chars must be a positive integer, not {chars!r}")
+        self._explain(result, bool(snippets), int(chars))
+
     def _explain(self, result: SearchResult, snippets: bool, chars: int) -> None:
         q = result.parsed
         if q is None or not len(result):
