@@ -80,6 +80,25 @@ def test_search_pages_through_the_same_ranking(client, searcher):
     assert [h["rank"] for h in second["hits"]] == [4, 5, 6][:len(second["hits"])]
 
 
+def test_search_reranks_as_the_library_does(client, searcher):
+    from wikisearch.search.rerank import rerank
+    every = rerank(searcher, "german chancellor physicist", k=6, snippets=True, correct=True)
+    first = client.get("/api/search", params={"q": "german chancellor physicist", "limit": 3,
+                                              "rerank": "1"}).json()
+    second = client.get("/api/search", params={"q": "german chancellor physicist", "limit": 3,
+                                               "offset": 3, "rerank": "1"}).json()
+    assert first["rerank"] is True and second["rerank"] is True
+    assert [h["title"] for h in first["hits"] + second["hits"]] == [h.title for h in every]
+    assert [h["rank"] for h in second["hits"]] == [4, 5, 6][:len(second["hits"])]
+    assert first["hits"][0]["snippet"]
+    plain = client.get("/api/search", params={"q": "german chancellor physicist", "limit": 3}).json()
+    assert plain["rerank"] is False
+    for params, message in [({"rerank": "2"}, "must be one of 0, 1"),
+                            ({"rerank": "1", "mode": "hybrid"}, "rerank=1 re-ranks lexical results")]:
+        r = client.get("/api/search", params={"q": "berlin", **params})
+        assert r.status_code == 400 and message in r.json()["error"], r.text
+
+
 def test_exact_title_is_offered_as_go_to(client):
     assert client.get("/api/search", params={"q": "berlin"}).json()["exact"]["title"] == "Berlin"
     assert client.get("/api/search", params={"q": "Lata"}).json()["exact"]["title"] == "Lata Mangeshkar"

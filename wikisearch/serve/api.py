@@ -94,7 +94,8 @@ class Service:
 
     # --- /api/search ---------------------------------------------------------------------------
     def search(self, params) -> dict:
-        """``/api/search?q=&limit=&offset=&mode=``: hits, searchinfo and took_ms."""
+        """``/api/search?q=&limit=&offset=&mode=&snippets=&correct=&rerank=``: hits, searchinfo
+        and took_ms."""
         lim = self.limits
         q = text_param(params, "q", lim.query_chars)
         limit = int_param(params, "limit", 10, 1, lim.search_limit)
@@ -102,19 +103,21 @@ class Service:
         mode = choice_param(params, "mode", MODES, "lexical")
         snippets = choice_param(params, "snippets", ("0", "1"), "1") == "1"
         correct = choice_param(params, "correct", ("0", "1"), "1") == "1"
-        return self.run_search(q, limit, offset, mode, snippets=snippets, correct=correct)
+        rerank = choice_param(params, "rerank", ("0", "1"), "0") == "1"
+        return self.run_search(q, limit, offset, mode, snippets=snippets, correct=correct, rerank=rerank)
 
     def run_search(self, q: str, limit: int, offset: int, mode: str = "lexical", fields=None, *,
-                   snippets: bool = True, correct: bool = True) -> dict:
+                   snippets: bool = True, correct: bool = True, rerank: bool = False) -> dict:
         """Hits ``offset`` to ``offset + limit`` of ``q``; ``snippets``: a highlighted passage per
         hit; ``correct``: did-you-mean (``suggestion``), and the corrected query's hits when ``q``
-        has none (``rewrittenquery``)."""
+        has none (``rewrittenquery``); ``rerank``: the lexical top 100 re-ordered by the learned
+        model (``search.rerank``)."""
         t0 = time.perf_counter()
-        result = self._search(q, limit, offset, mode, fields, snippets, correct)
+        result = self._search(q, limit, offset, mode, fields, snippets, correct, rerank)
         hits = [self.hit_json(h) for h in result]
         total, relation = result.total_matches, result.total_relation
         return {
-            "query": q, "mode": mode, "offset": offset, "limit": limit,
+            "query": q, "mode": mode, "rerank": rerank, "offset": offset, "limit": limit,
             "searchinfo": {"totalhits": total, "totalhits_relation": relation,
                            "suggestion": result.suggestion, "rewrittenquery": result.rewritten_query},
             "exact": self.exact_title(q) if offset == 0 else None,
@@ -122,8 +125,19 @@ class Service:
             "took_ms": round((time.perf_counter() - t0) * 1000, 3),
         }
 
-    def _search(self, q: str, limit: int, offset: int, mode: str, fields, snippets: bool, correct: bool):
+    def _search(self, q: str, limit: int, offset: int, mode: str, fields, snippets: bool, correct: bool,
+                rerank: bool = False):
+        if rerank and mode != "lexical":
+            raise BadRequest(f"rerank=1 re-ranks lexical results; mode={mode} "
+                             + ("re-ranks by default" if mode == "hybrid" else "has no first stage to re-rank"))
         try:
+            if rerank:
+                from wikisearch.search.rerank import rerank as rerank_search
+                from wikisearch.search.searcher import Searcher
+                if not isinstance(self.searcher, Searcher):
+                    raise BadRequest("rerank=1 searches one index, not shards")
+                return rerank_search(self.searcher, q, k=limit, offset=offset, fields=fields,
+                                     snippets=snippets, correct=correct)
             if mode == "lexical":
                 return self.searcher.search(q, k=limit, offset=offset, fields=fields, snippets=snippets,
                                             correct=correct)

@@ -52,7 +52,7 @@ def openapi_spec(limits: Limits = Limits()) -> dict:
             "categorysnippet": nullable_str, "wordcount": {"type": ["integer", "null"]}}},
         "SearchResponse": {"type": "object", "required": ["query", "hits", "searchinfo", "took_ms"], "properties": {
             "query": {"type": "string"}, "mode": {"type": "string", "enum": list(MODES)},
-            "offset": {"type": "integer"}, "limit": {"type": "integer"},
+            "rerank": {"type": "boolean"}, "offset": {"type": "integer"}, "limit": {"type": "integer"},
             "searchinfo": {"type": "object", "properties": {
                 "totalhits": {"type": "integer"}, "totalhits_relation": {"type": "string", "enum": ["eq", "gte"]},
                 "suggestion": nullable_str, "rewrittenquery": nullable_str}},
@@ -83,7 +83,9 @@ def openapi_spec(limits: Limits = Limits()) -> dict:
             _param("snippets", {"type": "string", "enum": ["0", "1"], "default": "1"},
                    "a highlighted passage per hit"),
             _param("correct", {"type": "string", "enum": ["0", "1"], "default": "1"},
-                   "did-you-mean; 0: search exactly what was typed")], ref),
+                   "did-you-mean; 0: search exactly what was typed"),
+            _param("rerank", {"type": "string", "enum": ["0", "1"], "default": "0"},
+                   "lexical: re-order the top 100 with the learned model (as `query --rerank`)")], ref),
         "/api/suggest": _get("Title completion (OpenSearch)", [
             _param("q", q, "the typed prefix", True), _param("limit", slimit, "titles")], opensearch),
         "/api/page/{title}": _get("An article's stored text (a redirect's title gives its target)", [
