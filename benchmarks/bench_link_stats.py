@@ -1,8 +1,8 @@
 """Links and categories of real MediaWiki XML against the synthetic corpus's (issue #13: is the
 synthetic link model faithful, and does it explain why the synthetic store misses 30 %?).
 
-    python benchmarks/bench_link_stats.py --synth SYNTH.xml [--windows 8 --window 800]
-        [--other] [--tag NAME]                               # -> results/link-stats[-NAME].{json,md}
+    python benchmarks/bench_link_stats.py --synth SYNTH.xml [--windows 8 --window 800] [--what-if]
+        [--match 30000] [--other] [--tag NAME]               # -> results/link-stats[-NAME].{json,md}
 
 Corpora: each real enwiki XML slice of ``../shared/data/enwiki-xml`` (articles only), with
 ``--other`` the seven 2023 other-language slices of ``otherwiki-xml`` (their articles), and
@@ -30,11 +30,20 @@ both as ``parse_wikitext`` stores them):
   the stored bytes; **field cost**: what the store's own coding (format 10: shipped word codebook,
   shipped zstd dictionary, level 5, ~16 KiB content-defined blocks; ``bench_store_frontier.measure``)
   spends on them: compressed bytes of the documents minus those of the same documents with the two
-  fields emptied, as % of the fields' bytes and per KB of prose; **store % of prose** with and
-  without them.
+  fields emptied, as % of the fields' bytes and per KB of prose; the same for each field alone
+  (**link cost** also per link; a field's cost can come out a little negative: emptying it moves
+  zstd's matches); **store % of prose** with and without them. Other languages are coded as
+  their builds code them (no shipped codebook or dictionary: plain zstd, ``store.LEVEL``).
 
 ``--match N``: the synthetic target/category repeat shares also on its first N links' worth of
 articles, to set beside a real slice of about N links.
+
+``--what-if``: the synthetic windows again with their category field (then also their link field)
+drawn as the real enwiki slices have them (:func:`what_if`, :func:`real_model`): categories per
+article by prose length (a Poisson fit over the real articles), links at the slices' pooled rate
+per KB of prose or by length (a Poisson fit); of these, the slices' pooled target = anchor share
+(75 %) are title mentions found in the prose, the rest titles drawn as ``synth_corpus`` draws them.
+What the store would spend on a corpus generated that way, without generating it.
 """
 from __future__ import annotations
 
@@ -387,14 +396,15 @@ def what_if_rows(t: Tally, real: dict, titles: list[str], data: str) -> dict:
         kb = t.prose / 1000
         split = [d.split(b"\x1f") for d in docs]
         n_links = drawn["links"] if links else t.links
+        cat_fields = [f[FIELDS.index("category")] for f in split]
         row = {"model": asdict(model), "drawn": drawn,
                "link_field_bytes_per_kb_prose": sum(len(f[FIELDS.index("link")]) for f in split) / kb,
-               "category_field_bytes_per_kb_prose": sum(len(f[FIELDS.index("category")]) for f in split) / kb,
-               "categories_per_article": sum(len(f[FIELDS.index("category")].split(b"\n")) if f[FIELDS.index("category")]
-                                             else 0 for f in split) / max(1, len(split)),
+               "category_field_bytes_per_kb_prose": sum(map(len, cat_fields)) / kb,
+               "categories_per_article": sum(c.count(b"\n") + 1 for c in cat_fields if c) / max(1, len(split)),
                **store_figures(docs, t.prose, n_links, t.language)}
         if links:
-            row.update({"links_per_kb_prose": drawn["links"] / kb, "links_per_article": drawn["links"] / max(1, len(docs)),
+            row.update({"links_per_kb_prose": drawn["links"] / kb,
+                        "links_per_article": drawn["links"] / max(1, len(docs)),
                         "target_equals_anchor_share": drawn["mention_share"],
                         "target_in_text_share": drawn["target_in_text_share"],
                         "distinct_targets_per_link_in_page": drawn["distinct_targets_per_link_in_page"]})
@@ -446,7 +456,8 @@ def main(argv=None) -> int:
     ap.add_argument("--match", type=int, default=0, help="also the synth's first N links' worth of articles")
     ap.add_argument("--other", action="store_true", help="also the other-language slices")
     ap.add_argument("--what-if", action="store_true",
-                    help="also the synth windows with their link and category fields drawn as the real slices have them")
+                    help="also the synth windows with their link and category fields drawn as the "
+                         "real slices have them")
     ap.add_argument("--tag", default="")
     ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args(argv)
