@@ -364,6 +364,39 @@ def test_prior_weight_adds_the_prior_outside_the_trees(searcher, monkeypatch):
             TreeModel({**spec, "prior_weight": bad})
 
 
+
+def test_session20_scoring_rules_by_hand(monkeypatch):
+    """benchmarks/relevance.py's scoring rules outside the trees (``--select session20``, not
+    shipped), on three candidates written by hand: bm25f 4, 3, 1; prior 0, 1, 0.5; a one-split
+    tree scores the first 1 (cov_title 1) and the others 0; the third has ``title_exact_first``.
+    ``prior_term`` "raw" is the prior (0, 1, 0.5); "first_stage" is the prior over the first
+    stage's best score max(4 + 0, 3 + 1, 1 + 0.5) = 4: (0, 0.25, 0.125). Orders: raw w 2 lifts the
+    second (2 > 1); the first-stage share at w 2 does not (0.5 < 1) and at w 5 does (1.25 > 1);
+    an exact-title bonus 1.5 lifts the third (1.5 + 0 > 1); w 0 is the trees' order."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    relevance = require_import("relevance", why="benchmarks/relevance.py holds the scoring rules")
+    F = np.zeros((3, len(FEATURES)))
+    F[:, COL["bm25f"]] = [4.0, 3.0, 1.0]
+    F[:, COL["prior"]] = [0.0, 1.0, 0.5]
+    F[:, COL["cov_title"]] = [1.0, 0.0, 0.0]
+    F[:, COL["title_exact_first"]] = [0.0, 0.0, 1.0]
+    assert relevance.prior_term(F, "raw").tolist() == [0.0, 1.0, 0.5]
+    assert relevance.prior_term(F, "first_stage").tolist() == [0.0, 0.25, 0.125]
+    assert relevance.prior_term(np.zeros((2, len(FEATURES))), "first_stage").tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError):
+        relevance.prior_term(F, "log")
+    m = _hand_model("cov_title", 0.5, 0.0, 1.0)
+    cands = {"q": (np.array([10, 11, 12], np.int64), F)}
+
+    def order(**kw):
+        return relevance.reranked(m, cands, ["q"], **kw)["q"].tolist()
+    assert order(prior_weight=0.0) == [10, 11, 12]
+    assert order(prior_weight=2.0) == [11, 10, 12]
+    assert order(prior_weight=2.0, prior_scale="first_stage") == [10, 11, 12]
+    assert order(prior_weight=5.0, prior_scale="first_stage") == [11, 10, 12]
+    assert order(prior_weight=0.0, exact_bonus=1.5) == [12, 10, 11]
+    assert order(prior_weight=0.0, exact_bonus=0.5) == [10, 12, 11]
+
 # --- dense similarity (the hybrid re-ranker's extra features) -------------------------------------
 def test_dense_features_by_hand():
     """cosine, gap to the best, ln rank (ties in first-stage order), and a candidate without a vector
