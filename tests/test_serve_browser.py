@@ -83,7 +83,7 @@ def browser():
 def page(browser, server):
     context = browser.new_context(viewport={"width": 1000, "height": 800})
     pg = context.new_page()
-    pg.set_default_timeout(5000)
+    pg.set_default_timeout(20_000)       # waits, not timings: a first request under load (CI) can take seconds
     dialogs, errors = [], []
     pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     pg.on("pageerror", lambda e: errors.append(str(e)))
