@@ -523,3 +523,15 @@ def test_a_mistyped_long_option_is_an_error_not_query_text(index):
     # a single dash is still a negated word
     neg = CliRunner().invoke(main, ["query", "-i", str(index), "berlin", "-wall", "--json"])
     assert neg.exit_code == 0 and "-wall" in json.loads(neg.stdout)["parsed"]
+
+
+def test_rerank_refuses_shards(tmp_path):
+    from wikisearch.build import build_index
+    out = build_index([wikisearch.sample_dump()], str(tmp_path / "shards"), workers=1, shards=2,
+                      block_bytes=200_000)
+    sharded = wikisearch.open(out)
+    assert not isinstance(sharded, Searcher)
+    with pytest.raises(InvalidQueryError, match="one index, not shards"):
+        rerank(sharded, "german chancellor")
+    r = CliRunner().invoke(main, ["query", "-i", str(out), "german chancellor", "--rerank"])
+    assert r.exit_code == 1 and "one index, not shards" in r.output

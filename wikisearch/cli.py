@@ -314,16 +314,12 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
             searcher = _loaded(open_searcher(index_dirs))
             searcher.on_slow_start = lambda message: click.echo(message, err=True)
             rank = searcher.reader.rank_config.replace(model=model) if model else None
-            search = searcher.search
             if rerank:
+                from functools import partial
                 from wikisearch.search.rerank import rerank as rerank_search
-                from wikisearch.search.searcher import Searcher
-                if not isinstance(searcher, Searcher):
-                    raise click.BadParameter("the re-ranker searches one index, not shards",
-                                             param_hint="--rerank")
-
-                def search(text, **kw):
-                    return rerank_search(searcher, text, **kw)
+                search = partial(rerank_search, searcher)
+            else:
+                search = searcher.search
             result = search(text, k=k, rank=rank, priors=False if no_priors else None,
                             offset=offset, snippets=snippets, snippet_chars=snippet_chars,
                             correct=not no_correct)

@@ -65,6 +65,7 @@ from wikisearch.search import _search_kernels as K
 from wikisearch.search.query import parse_query
 from wikisearch.search.rank import idf as idf_of, kernel_lengths, kernel_params
 from wikisearch.search.results import Hit, SearchResult
+from wikisearch.search.searcher import Searcher
 
 #: Depth of the first stage the model re-orders.
 DEPTH = 100
@@ -354,6 +355,8 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
         raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
     if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
         raise InvalidQueryError(f"offset must be a non-negative integer, not {offset!r}")
+    if not isinstance(searcher, Searcher):       # a ShardedSearcher: features read one index
+        raise InvalidQueryError("the re-ranker searches one index, not shards")
     t0 = time.perf_counter()
     model = model or load_model()
     if model.dense and dense_similarity is None:

@@ -133,9 +133,6 @@ class Service:
         try:
             if rerank:
                 from wikisearch.search.rerank import rerank as rerank_search
-                from wikisearch.search.searcher import Searcher
-                if not isinstance(self.searcher, Searcher):
-                    raise BadRequest("rerank=1 searches one index, not shards")
                 return rerank_search(self.searcher, q, k=limit, offset=offset, fields=fields,
                                      snippets=snippets, correct=correct)
             if mode == "lexical":
