@@ -68,7 +68,7 @@ from corpus import DATA  # noqa: E402
 from wikisearch.config import FIELDS  # noqa: E402
 from wikisearch.index import wordcode  # noqa: E402
 from wikisearch.index.store import DICT_LEVEL, LEVEL, encode_doc, shipped_dictionary, shipped_words  # noqa: E402
-from wikisearch.ingest import wikitext as wt  # noqa: E402
+from wikisearch.ingest import wikiscan, wikitext as wt  # noqa: E402
 from wikisearch.ingest.dump import Dump  # noqa: E402
 from wikisearch.ingest.parse import field_texts, parse_wikitext  # noqa: E402
 
@@ -80,11 +80,7 @@ ENWIKI_SLICES = {
 OTHER_SLICES = {f"{lang}wiki (2023)": f"otherwiki-xml/{lang}wiki-20230501-truncated-100k-wholepages.xml.xz"
                 for lang in ("bn", "el", "hy", "ja", "mr", "uk", "vi")}
 
-#: ``[[target|anchor]]`` or ``[[target]]``: the target as ``wikiscan`` reads it (no ``[``, ``]``,
-#: ``|`` or newline), the anchor up to the first ``]]`` without a ``[[`` in it.
-_LINK = re.compile(r"\[\[([^\[\]|\n]*)(?:\|((?:[^\[\]]|\[(?!\[)|\](?!\]))*))?\]\]")
 _QUOTES = re.compile(r"'{2,}")
-_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
 _PROSE = ("opening", "heading", "body")
 
 
@@ -129,7 +125,8 @@ class Tally:
         self.wikitext += len(text.encode("utf-8"))
         self.prose += len(prose.encode("utf-8"))
         seen, links_before = set(), self.links
-        for m in _LINK.finditer(_COMMENT.sub("", text)):
+        # ``[[target|anchor]]`` or ``[[target]]`` as the parser reads them (wikiscan's own pattern)
+        for m in wikiscan._LINK.finditer(wikiscan.strip_comments(text)):
             kind, target = site.classify(m.group(1))
             if kind != wt.LINK:
                 continue
