@@ -71,6 +71,7 @@ def test_adversarial_texts_round_trip_and_match_the_oracle(shipped, text):
     cb, words = shipped
     coded = cb.encode(text)
     assert coded == word_encode_slow(text, words)
+    assert cb.encode_python(text) == coded
     assert cb.decode(coded) == text
     assert word_decode_slow(coded, words) == text
 
@@ -95,6 +96,7 @@ def test_word_like_texts_round_trip(text):
     cb = wordcode.codebook(shipped_words("en"))
     coded = cb.encode(text)
     assert coded == word_encode_slow(text, _WORDS)
+    assert cb.encode_python(text) == coded
     assert cb.decode(coded) == text
 
 
@@ -104,6 +106,7 @@ def test_any_bytes_round_trip(data):
     cb = wordcode.codebook(shipped_words("en"))
     coded = cb.encode(data)
     assert coded == word_encode_slow(data, _WORDS)
+    assert cb.encode_python(data) == coded
     assert cb.decode(coded) == data
 
 
@@ -140,6 +143,29 @@ def test_codebooks_that_are_not_are_refused():
         Codebook(pack([b"a", b"b", b"a"])).encode(b"a")
     with pytest.raises(ValueError):
         Codebook(b"not zstd")
+
+
+def test_an_empty_codebook_only_escapes_in_python_too():
+    cb = Codebook(pack([]))
+    for text in (b"", b"the The THE", CODE_BYTES, bytes(range(256))):
+        assert cb.encode_python(text) == cb.encode(text) == word_encode_slow(text, [])
+
+
+def test_interpreted_kernels_take_the_python_path(monkeypatch):
+    """Where the kernels run as Python (a small build on a cold cache), encode() does not run the
+    per-byte kernel (10 s for the bundled sample's store) but the regular expression."""
+    from wikisearch.index import _wordcode_kernels
+    cb = Codebook(shipped_words("en"))
+    text = b"The city of Paris\x04 is THE capital"
+    monkeypatch.setenv("WIKISEARCH_JIT", "off")
+
+    def refuse(*a):
+        raise AssertionError("the kernel ran")
+    monkeypatch.setattr(_wordcode_kernels, "encode", refuse)
+    assert cb.encode(text) == word_encode_slow(text, _WORDS)
+    monkeypatch.setenv("WIKISEARCH_JIT", "auto")
+    with pytest.raises(AssertionError, match="the kernel ran"):
+        cb.encode(text)
 
 
 def test_long_words_decode_past_the_first_guess():

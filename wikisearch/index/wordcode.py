@@ -36,6 +36,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from wikisearch.jit import interpreted
 
 CODE_BYTES = bytes(list(range(0x00, 0x09)) + [0x0B, 0x0C] + list(range(0x0E, 0x1F)) + [0x7F, 0xC0, 0xC1]
                    + list(range(0xF5, 0x100)))
@@ -66,6 +67,9 @@ def _kinds() -> tuple[np.ndarray, np.ndarray]:
 
 
 KIND, BASE = _kinds()
+#: A word with the one space before it, or a code byte (:meth:`Codebook.encode_python`).
+_WORD_OR_CODE_BYTE = re.compile(rb"( ?)([A-Za-z]+)|[" + re.escape(CODE_BYTES) + rb"]")
+_KERNELS = "wikisearch.index._wordcode_kernels"
 
 
 def code_of(rank: int) -> bytes:
@@ -124,6 +128,7 @@ class Codebook:
         self.max_len = int(np.diff(self.starts).max()) if n else 0
         self._table = None
         self._codes = None
+        self._lookup = None
 
     def _encoder(self):
         if self._table is None:
@@ -138,15 +143,49 @@ class Codebook:
         return self._table, self._codes
 
     def encode(self, data: bytes) -> bytes:
-        """``data`` transformed (any bytes)."""
+        """``data`` transformed (any bytes). Where the kernels run as Python (a small build on a
+        cold cache, :func:`wikisearch.jit.interpreted`), :meth:`encode_python` does it instead:
+        the kernel as Python costs ~25 us a word, the bundled sample's build 10 s."""
         if not data:
             return b""
+        if interpreted(_KERNELS):
+            return self.encode_python(data)
         from wikisearch.index import _wordcode_kernels as _k
         table, (codes, lens) = self._encoder()
         x = np.frombuffer(data, np.uint8)
         out = np.empty(2 * len(x) + 8, np.uint8)
         n = _k.encode(x, out, self.words, self.starts, table, KIND, codes, lens)
         return out[:n].tobytes()
+
+    def encode_python(self, data: bytes) -> bytes:
+        """:meth:`encode` by one regular expression over ``data`` and a dict of the codebook's
+        words (the same bytes as the kernel; tests/test_wordcode.py)."""
+        if self._lookup is None:
+            text = self.words.tobytes()
+            codes, lens = code_table(self.n_words)
+            ends = self.starts.tolist()
+            self._lookup = {text[ends[r]:ends[r + 1]]: codes[r, :lens[r]].tobytes() for r in range(self.n_words)}
+            if len(self._lookup) != self.n_words:
+                raise ValueError("a word listed twice")
+        lookup = self._lookup
+
+        def one(m, esc=bytes([ESC]), nosp=bytes([NOSP]), cap=bytes([CAP]), up=bytes([UP])):
+            w = m.group(2)
+            if w is None:                                   # a code byte of the input
+                return esc + m.group()
+            low = w.lower()
+            code = lookup.get(low)
+            if code is None:
+                return m.group()
+            if w != low:
+                if w[0] <= 90 and w[1:] == low[1:]:
+                    code = cap + code
+                elif w.isupper():
+                    code = up + code
+                else:
+                    return m.group()
+            return code if m.group(1) else nosp + code
+        return _WORD_OR_CODE_BYTE.sub(one, data)
 
     def decode(self, data) -> bytes:
         """The bytes :meth:`encode` made ``data`` (bytes or a uint8 array) from; ValueError when
