@@ -89,6 +89,24 @@ def workload(work: Path) -> None:
     for widths, name in (({}, "idx-f9"), (OFFSETS_32, "idx-f9-wide")):
         Searcher(widened_copy(Path(idx), work / name, widths, format_version=9)).reader.docids_for_titles(
             ["Berlin", "Nowhere"])
+    # The build's block maxima (build.Builder._write_block_maxima): the document table's field
+    # lengths in C order (a searcher's are docs.bin's Fortran-order view) and a sparse reader,
+    # over the lists longer than one block, which the sample's 24 documents never have (a first
+    # build of a real dump compiled list_block_meta and its callees for these types): here every
+    # list is taken (ONE_BLOCK is read by block_maxima_of alone, in Python, never by a kernel).
+    from wikisearch.search import _blockmax_kernels as BK
+    from wikisearch.search.blockmax import block_maxima_of
+    from wikisearch.index.segment import SegmentReader
+    from wikisearch.index.publish import resolve_index
+    lengths = np.ascontiguousarray(s.reader.field_lengths, np.uint32)
+    merged, one_block = SegmentReader(resolve_index(Path(idx)), sparse=True), BK.ONE_BLOCK
+    try:
+        BK.ONE_BLOCK = 0
+        assert len(block_maxima_of(merged, lengths, s.reader.avg_field_lengths, RankConfig(), 1 << 20)["pos"])
+        merged.terms.ordinal_at_or_after(b"ber", 0)    # the merge's term ranges (varbyte_decode)
+    finally:
+        BK.ONE_BLOCK = one_block
+        merged.close()
     r = s.reader
     for term in ("berlin", "merkel", "zzzz"):
         o = r.term_ordinal(term)
