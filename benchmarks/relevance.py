@@ -102,6 +102,11 @@ RELATIVE = ("cov_title_gap", "title_dice", "title_dice_gap", "title_exact_first"
 #: ``plain`` and ``named`` at 946c92d (session 19: a plain engine's BM25 among the candidates, the
 #: prior's rank, a named-page training set; :data:`SESSION19`): none kept.
 RECORDED_SELECT = ("features", "order", "plain", "named")
+#: Session 21: term proximity from the candidates' stored prefixes
+#: (:data:`wikisearch.search.rerank.PROXIMITY_FEATURES`), over the top 100 candidates' first
+#: 4,000 characters of prose (the whole stored prefix), and a cheaper form, the top 30 candidates'
+#: first 1,000 characters (-1 in every column past the 30th); ``--select proximity``.
+PROX_SHORT = (30, 1000)
 DEPTH = 100
 MEASURES = ("nDCG@10", "Success@1", "RR@10")
 LABEL = {"nDCG@10": "nDCG@10", "Success@1": "success@1", "RR@10": "MRR@10"}
@@ -497,13 +502,21 @@ def training_rows(cands: dict, qrels: dict, qids) -> tuple:
     return np.concatenate(X), np.concatenate(y), groups
 
 
+def proximity_names() -> tuple:
+    """The columns :func:`with_proximity` appends: the proximity features of the whole prefix, then
+    those of :data:`PROX_SHORT`'s cheaper form."""
+    from wikisearch.search.rerank import PROXIMITY_FEATURES
+    return PROXIMITY_FEATURES + tuple(f"{f}_{PROX_SHORT[0]}x{PROX_SHORT[1]}" for f in PROXIMITY_FEATURES)
+
+
 def feature_names(width: int) -> tuple:
-    """The feature names of rows ``width`` wide: FEATURES, or FEATURES + DENSE_FEATURES."""
+    """The feature names of rows ``width`` wide: FEATURES, FEATURES + DENSE_FEATURES, or FEATURES
+    + :func:`proximity_names`."""
     from wikisearch.search.rerank import DENSE_FEATURES, FEATURES
-    names = FEATURES + DENSE_FEATURES
-    if width not in (len(FEATURES), len(names)):
-        raise ValueError(f"rows of {width} features")
-    return names[:width]
+    for names in (FEATURES, FEATURES + DENSE_FEATURES, FEATURES + proximity_names()):
+        if width == len(names):
+            return names
+    raise ValueError(f"rows of {width} features")
 
 
 def _drop(X, drop):
@@ -593,6 +606,12 @@ SELECT = {
               "prior term 3": ((), "query", (), {"prior_weight": 3.0}),
               "trees boosted from prior term 1": ((), "query", (), {"prior_weight": 1.0, "init_prior": True}),
               "trees boosted from prior term 3": ((), "query", (), {"prior_weight": 3.0, "init_prior": True})},
+    # session 21: term proximity from the stored prefixes (:func:`with_proximity`'s columns)
+    "proximity": {"as shipped": (proximity_names(), "query", ()),
+                  "+ proximity, top 100, 4,000 characters": (proximity_names()[5:], "query", ()),
+                  "+ proximity, top 30, 1,000 characters": (proximity_names()[:5], "query", ()),
+                  "+ prefix_cov, first_sentence_cov, top 100": (proximity_names()[1:4] + proximity_names()[5:],
+                                                                 "query", ())},
     # session 20: the prior term again (raw, the shipped hook, at the weights session 13 did not
     # try), as the prior's share of the first stage's best score (:func:`prior_term`
     # "first_stage"), and a bonus for the best-ranked exact title, all outside the trees; the
@@ -698,6 +717,40 @@ def reranked(model, cands: dict, qids, drop=(), exact_first: bool | None = None,
                 scores = scores + exact_bonus * F[:, FEATURES.index("title_exact_first")]
             docids = docids[rerank_order(scores, F, exact_first)]
         out[q] = docids
+    return out
+
+
+def with_proximity(searcher, cands: dict, queries: dict, name: str, cache: Path) -> dict:
+    """``cands`` ({qid: (docids, X)}) with :func:`proximity_names`' columns appended to X, computed
+    by :func:`wikisearch.search.rerank.proximity_features` (the query's terms and idf as the
+    re-ranker's features take them), cached under ``cache`` by the candidates."""
+    from wikisearch.search.rerank import PROXIMITY_FEATURES, idf_of, proximity_features, query_term_pairs
+    reader = searcher.reader
+    qids = list(cands)
+    h = hashlib.sha256(json.dumps([name, proximity_names(), PROX_SHORT, [queries[q] for q in qids]]).encode()
+                       + b"".join(cands[q][0].tobytes() for q in qids)).hexdigest()[:16]
+    path = cache / f"prox-{name}-{h}.npy"
+    if path.exists():
+        P = np.load(path, allow_pickle=False)
+    else:
+        t = time.perf_counter()
+        model = RankConfig().model
+        rows = []
+        for q in qids:
+            docids = cands[q][0]
+            ordinals, terms = query_term_pairs(reader, queries[q])
+            idf = np.array([idf_of(reader.n_docs, reader.doc_freq(o), model) for o in ordinals], np.float64)
+            short = np.full((len(docids), len(PROXIMITY_FEATURES)), -1.0)
+            short[:PROX_SHORT[0]] = proximity_features(reader, terms, idf, docids[:PROX_SHORT[0]], PROX_SHORT[1])
+            rows.append(np.hstack([proximity_features(reader, terms, idf, docids), short]))
+        P = np.concatenate(rows) if rows else np.zeros((0, len(proximity_names())))
+        np.save(path, P)
+        log(f"  proximity {name}: {len(qids)} queries in {time.perf_counter() - t:.1f} s")
+    out, a = {}, 0
+    for q in qids:
+        d, X = cands[q]
+        out[q] = (d, np.hstack([X, P[a:a + len(d)]]))
+        a += len(d)
     return out
 
 
@@ -864,6 +917,16 @@ def main(argv=None) -> int:
                                           prior_cfg, True), n), sets[n]["qrels"], train_parts[n])
                   for n in ("wikiqa", "known-item")]
         return add_dense(runs.get(f"dbpedia-pri-f{i}", db["queries"], cfg, prior_cfg, True), "dbpedia"), others
+    if args.select == "proximity":
+        plain_parts, memo = fold_parts, {}
+
+        def fold_parts(i):      # noqa: F811 (the same parts with the proximity columns)
+            if i not in memo:
+                pri, others = plain_parts(i)
+                memo[i] = (with_proximity(searcher, pri, db["queries"], f"dbpedia-pri-f{i}", args.cache),
+                           [(n, with_proximity(searcher, c, sets[n]["queries"], f"{n}-train-f{i}", args.cache),
+                             qr, qs) for n, c, qr, qs in others])
+            return memo[i]
     if args.select:
         sel = select(db, fold_parts, SELECT[args.select])
         out = args.out.with_name(f"relevance-select-{args.select}.json")
