@@ -502,11 +502,13 @@ def training_rows(cands: dict, qrels: dict, qids) -> tuple:
     return np.concatenate(X), np.concatenate(y), groups
 
 
-def proximity_names() -> tuple:
-    """The columns :func:`with_proximity` appends: the proximity features of the whole prefix, then
-    those of :data:`PROX_SHORT`'s cheaper form."""
+def proximity_names(gaps: bool = True) -> tuple:
+    """The columns :func:`with_proximity` appends: the proximity features of the whole prefix, those
+    of :data:`PROX_SHORT`'s cheaper form, then (``gaps``) each of the ten minus the best
+    candidate's of its query (the cheaper form's over its candidates; -2 past them)."""
     from wikisearch.search.rerank import PROXIMITY_FEATURES
-    return PROXIMITY_FEATURES + tuple(f"{f}_{PROX_SHORT[0]}x{PROX_SHORT[1]}" for f in PROXIMITY_FEATURES)
+    base = PROXIMITY_FEATURES + tuple(f"{f}_{PROX_SHORT[0]}x{PROX_SHORT[1]}" for f in PROXIMITY_FEATURES)
+    return base + tuple(f"{f}_gap" for f in base) if gaps else base
 
 
 def feature_names(width: int) -> tuple:
@@ -571,6 +573,7 @@ DENSE_ONLY = DENSE_FEATURES
 #: The kept ones are the defaults
 #: (WEIGHTING, LGB_PARAMS, ROUNDS, every training set); "training" was run at commit eb8f50d, which
 #: also had two query-level title features (cov_title_max, title_exact_any), weighed and dropped.
+PROX_ALL = proximity_names()
 SELECT = {
     "training": {"query": ((), "query", ()), "set": ((), "set", ()),
                  "query, no known-item": ((), "query", ("known-item",)),
@@ -606,12 +609,6 @@ SELECT = {
               "prior term 3": ((), "query", (), {"prior_weight": 3.0}),
               "trees boosted from prior term 1": ((), "query", (), {"prior_weight": 1.0, "init_prior": True}),
               "trees boosted from prior term 3": ((), "query", (), {"prior_weight": 3.0, "init_prior": True})},
-    # session 21: term proximity from the stored prefixes (:func:`with_proximity`'s columns)
-    "proximity": {"as shipped": (proximity_names(), "query", ()),
-                  "+ proximity, top 100, 4,000 characters": (proximity_names()[5:], "query", ()),
-                  "+ proximity, top 30, 1,000 characters": (proximity_names()[:5], "query", ()),
-                  "+ prefix_cov, first_sentence_cov, top 100": (proximity_names()[1:4] + proximity_names()[5:],
-                                                                 "query", ())},
     # session 20: the prior term again (raw, the shipped hook, at the weights session 13 did not
     # try), as the prior's share of the first stage's best score (:func:`prior_term`
     # "first_stage"), and a bonus for the best-ranked exact title, all outside the trees; the
@@ -627,6 +624,13 @@ SELECT = {
                   "exact-title bonus 1": ((), "query", (), {"exact_bonus": 1.0}),
                   "first-stage share 5, exact-title bonus 1": ((), "query", (), {
                       "prior_weight": 5.0, "prior_scale": "first_stage", "exact_bonus": 1.0})},
+    # session 21: term proximity from the stored prefixes (:func:`with_proximity`'s columns)
+    "proximity": {"as shipped": (proximity_names(), "query", ()),
+                  "+ proximity, top 100, 4,000 characters": (PROX_ALL[5:], "query", ()),
+                  "+ proximity, top 30, 1,000 characters": (PROX_ALL[:5] + PROX_ALL[10:], "query", ()),
+                  "+ prefix_cov, first_sentence_cov, top 100": (PROX_ALL[1:4] + PROX_ALL[5:], "query", ()),
+                  "+ proximity and gaps, top 100": (PROX_ALL[5:10] + PROX_ALL[15:], "query", ()),
+                  "+ proximity and gaps, top 30": (PROX_ALL[:5] + PROX_ALL[10:15], "query", ())},
 }
 
 
@@ -727,7 +731,7 @@ def with_proximity(searcher, cands: dict, queries: dict, name: str, cache: Path)
     from wikisearch.search.rerank import PROXIMITY_FEATURES, idf_of, proximity_features, query_term_pairs
     reader = searcher.reader
     qids = list(cands)
-    h = hashlib.sha256(json.dumps([name, proximity_names(), PROX_SHORT, [queries[q] for q in qids]]).encode()
+    h = hashlib.sha256(json.dumps([name, proximity_names(False), PROX_SHORT, [queries[q] for q in qids]]).encode()
                        + b"".join(cands[q][0].tobytes() for q in qids)).hexdigest()[:16]
     path = cache / f"prox-{name}-{h}.npy"
     if path.exists():
@@ -743,14 +747,64 @@ def with_proximity(searcher, cands: dict, queries: dict, name: str, cache: Path)
             short = np.full((len(docids), len(PROXIMITY_FEATURES)), -1.0)
             short[:PROX_SHORT[0]] = proximity_features(reader, terms, idf, docids[:PROX_SHORT[0]], PROX_SHORT[1])
             rows.append(np.hstack([proximity_features(reader, terms, idf, docids), short]))
-        P = np.concatenate(rows) if rows else np.zeros((0, len(proximity_names())))
+        P = np.concatenate(rows) if rows else np.zeros((0, len(proximity_names(False))))
         np.save(path, P)
         log(f"  proximity {name}: {len(qids)} queries in {time.perf_counter() - t:.1f} s")
     out, a = {}, 0
+    n_full = len(PROXIMITY_FEATURES)
     for q in qids:
         d, X = cands[q]
-        out[q] = (d, np.hstack([X, P[a:a + len(d)]]))
+        p = P[a:a + len(d)]
+        gap = p - (p.max(axis=0) if len(p) else 0.0)
+        top = p[:PROX_SHORT[0], n_full:]
+        gap[:, n_full:] = -2.0
+        gap[:PROX_SHORT[0], n_full:] = top - (top.max(axis=0) if len(top) else 0.0)
+        out[q] = (d, np.hstack([X, p, gap]))
         a += len(d)
+    return out
+
+
+def proximity_heldout(searcher, runs, sets: dict, noisy, disc: dict, fold_parts, default, prior_cfg,
+                      cache: Path) -> dict:
+    """Each ``--select proximity`` variant's held-out figures (session 21; printed after the choice,
+    never used for it), measured as :func:`main` measures the shipped re-ranker: DBpedia-Entity by
+    the fold models (``fold_parts(i)``: the training parts with the proximity columns), WikiQA's
+    and the known-item set's held-out parts, the noisy known-item set and Discernatron by the final
+    model (default first stage; all DBpedia-Entity queries + the training parts)."""
+    db = sets["dbpedia"]
+    split = {n: {p: [q for q in sets[n]["queries"] if sets[n]["split"].get(q) == p] for p in ("train", "heldout")}
+             for n in ("wikiqa", "known-item")}
+
+    def prox(name, queries):
+        return with_proximity(searcher, runs.get(name, queries, default, prior_cfg, True), queries, name, cache)
+    final = [(prox("dbpedia-pri-default", db["queries"]), db["qrels"], list(db["queries"]))]
+    tests = {}
+    for n in ("wikiqa", "known-item"):
+        tq, hq = split[n]["train"], split[n]["heldout"]
+        final.append((prox(f"{n}-train-default", {q: sets[n]["queries"][q] for q in tq}), sets[n]["qrels"], tq))
+        tests[n] = (prox(f"{n}-held-pri", {q: sets[n]["queries"][q] for q in hq}), sets[n]["qrels"], hq)
+    if noisy:
+        tests["known-item-noisy"] = (prox("known-item-noisy-pri", noisy["queries"]), noisy["qrels"],
+                                     list(noisy["queries"]))
+    D = disc["all"]
+    disc_c, disc_q = prox("disc-all-pri", D["queries"]), list(D["queries"])
+    out = {}
+    for name, (drop, weighting, _no_sets, *_params) in SELECT["proximity"].items():
+        run = {}
+        for i in range(5):
+            pri, others = fold_parts(i)
+            test = [q for q in db["queries"] if db["fold"].get(q) == i]
+            trn = [q for q in db["queries"] if db["fold"].get(q) != i]
+            model = train([(pri, db["qrels"], trn)] + [(c, qr, qs) for _n, c, qr, qs in others], drop, weighting)
+            run.update(reranked(model, pri, test, drop))
+        r = {"dbpedia": measure(run, db["qrels"], list(db["queries"]))}
+        r.update({t: measure(run, db["qrels"], [q for q in db["queries"] if db["type"].get(q) == t]) for t in TYPES})
+        model = train(final, drop, weighting)
+        r.update({n: measure(reranked(model, c, qs, drop), qr, qs) for n, (c, qr, qs) in tests.items()})
+        r["discernatron"] = measure_graded(reranked(model, disc_c, disc_q, drop), D["qrels"], disc_q)
+        out[name] = r
+        log(f"  held out {name}: " + ", ".join(f"{n} {v['nDCG@10']:.4f}/{v.get('Success@1', float('nan')):.3f}"
+                                              for n, v in r.items()))
     return out
 
 
@@ -837,7 +891,12 @@ def main(argv=None) -> int:
     ap.add_argument("--select", choices=sorted(SELECT),
                     help="inner validation of a group of training options on training folds "
                          "(results/relevance-select-GROUP.json), then stop")
+    ap.add_argument("--heldout", action="store_true",
+                    help="with --select proximity: each variant's held-out figures "
+                         "(results/relevance-heldout-proximity.json), then stop")
     args = ap.parse_args(argv)
+    if args.heldout and args.select != "proximity":
+        ap.error("--heldout goes with --select proximity")
     if args.first_stage is not None and args.train:
         ap.error("--first-stage measures other settings: the shipped models are not trained on them (no --train)")
     from wikisearch.search.rerank import TreeModel
@@ -927,6 +986,12 @@ def main(argv=None) -> int:
                            [(n, with_proximity(searcher, c, sets[n]["queries"], f"{n}-train-f{i}", args.cache),
                              qr, qs) for n, c, qr, qs in others])
             return memo[i]
+    if args.select == "proximity" and args.heldout:
+        res = proximity_heldout(searcher, runs, sets, noisy, disc, fold_parts, default, prior_cfg, args.cache)
+        out = args.out.with_name("relevance-heldout-proximity.json")
+        out.write_text(json.dumps(res, indent=1) + "\n")
+        log(f"-> {out}")
+        return 0
     if args.select:
         sel = select(db, fold_parts, SELECT[args.select])
         out = args.out.with_name(f"relevance-select-{args.select}.json")
