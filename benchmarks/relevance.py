@@ -103,7 +103,7 @@ RELATIVE = ("cov_title_gap", "title_dice", "title_dice_gap", "title_exact_first"
 #: prior's rank, a named-page training set; :data:`SESSION19`): none kept.
 RECORDED_SELECT = ("features", "order", "plain", "named")
 #: Session 21: term proximity from the candidates' stored prefixes
-#: (:data:`wikisearch.search.rerank.PROXIMITY_FEATURES`), over the top 100 candidates' first
+#: (``bench_proximity.PROXIMITY_FEATURES``; not shipped), over the top 100 candidates' first
 #: 4,000 characters of prose (the whole stored prefix), and a cheaper form, the top 30 candidates'
 #: first 1,000 characters (-1 in every column past the 30th); ``--select proximity``.
 PROX_SHORT = (30, 1000)
@@ -506,7 +506,7 @@ def proximity_names(gaps: bool = True) -> tuple:
     """The columns :func:`with_proximity` appends: the proximity features of the whole prefix, those
     of :data:`PROX_SHORT`'s cheaper form, then (``gaps``) each of the ten minus the best
     candidate's of its query (the cheaper form's over its candidates; -2 past them)."""
-    from wikisearch.search.rerank import PROXIMITY_FEATURES
+    from bench_proximity import PROXIMITY_FEATURES
     base = PROXIMITY_FEATURES + tuple(f"{f}_{PROX_SHORT[0]}x{PROX_SHORT[1]}" for f in PROXIMITY_FEATURES)
     return base + tuple(f"{f}_gap" for f in base) if gaps else base
 
@@ -726,9 +726,9 @@ def reranked(model, cands: dict, qids, drop=(), exact_first: bool | None = None,
 
 def with_proximity(searcher, cands: dict, queries: dict, name: str, cache: Path) -> dict:
     """``cands`` ({qid: (docids, X)}) with :func:`proximity_names`' columns appended to X, computed
-    by :func:`wikisearch.search.rerank.proximity_features` (the query's terms and idf as the
-    re-ranker's features take them), cached under ``cache`` by the candidates."""
-    from wikisearch.search.rerank import PROXIMITY_FEATURES, idf_of, proximity_features, query_term_pairs
+    by ``bench_proximity.proximity_features`` (the query's terms as the re-ranker's features take
+    them, idf by ``RankConfig()``'s model), cached under ``cache`` by the candidates."""
+    from bench_proximity import PROXIMITY_FEATURES, proximity_features, query_terms_idf
     reader = searcher.reader
     qids = list(cands)
     h = hashlib.sha256(json.dumps([name, proximity_names(False), PROX_SHORT, [queries[q] for q in qids]]).encode()
@@ -738,12 +738,10 @@ def with_proximity(searcher, cands: dict, queries: dict, name: str, cache: Path)
         P = np.load(path, allow_pickle=False)
     else:
         t = time.perf_counter()
-        model = RankConfig().model
         rows = []
         for q in qids:
             docids = cands[q][0]
-            ordinals, terms = query_term_pairs(reader, queries[q])
-            idf = np.array([idf_of(reader.n_docs, reader.doc_freq(o), model) for o in ordinals], np.float64)
+            terms, idf = query_terms_idf(reader, queries[q])
             short = np.full((len(docids), len(PROXIMITY_FEATURES)), -1.0)
             short[:PROX_SHORT[0]] = proximity_features(reader, terms, idf, docids[:PROX_SHORT[0]], PROX_SHORT[1])
             rows.append(np.hstack([proximity_features(reader, terms, idf, docids), short]))

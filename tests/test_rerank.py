@@ -16,15 +16,13 @@ import wikisearch
 from wikisearch.cli import main
 from wikisearch.config import RankConfig
 from wikisearch.errors import InvalidQueryError, WikisearchError
-from wikisearch.search.rerank import (DEFAULT_MODEL, FEATURES, PROX_WINDOW, PROXIMITY_FEATURES, TreeModel,
-                                      features, idf_of, load_model, proximity_features, query_term_pairs,
+from wikisearch.search.rerank import (DEFAULT_MODEL, FEATURES, TreeModel, features, load_model,
                                       query_terms, rerank)
 from wikisearch.search.query import parse_query
 from wikisearch.search.searcher import Searcher
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _oracle import (oracle_proximity_features, oracle_rerank_features, oracle_tree_predict,  # noqa: E402
-                     run_with_and_without_jit)
+from _oracle import oracle_rerank_features, oracle_tree_predict, run_with_and_without_jit  # noqa: E402
 from conftest import ROOT, cli_lines, require_import  # noqa: E402
 
 QUERIES = ["german chancellor physicist", "swedish furniture company founded", "city river spree",
@@ -73,37 +71,6 @@ def test_features_match_the_oracle(searcher, query, rank):
     assert X[:, COL["log_rank"]].tolist() == np.log(np.arange(1, len(docids) + 1)).tolist()
     exact = (X[:, COL["cov_title"]] >= 1 - 1e-12) & (X[:, COL["title_precision"]] >= 1)
     assert X[:, COL["title_exact"]].tolist() == exact.astype(float).tolist()
-
-
-@pytest.mark.parametrize("chars", [4000, 300])
-@pytest.mark.parametrize("query", QUERIES + ["berlin wall berlin", "the capital of germany is berlin"])
-def test_proximity_features_match_the_oracle(searcher, query, chars):
-    r = searcher.reader
-    docids = [h.docid for h in searcher.search(query, k=20, priors=False)]
-    ords, terms = query_term_pairs(r, query)
-    assert ords == query_terms(r, query) and [r.term_ordinal(t) for t in terms] == ords
-    idf = [idf_of(r.n_docs, r.doc_freq(o), r.rank_config.model) for o in ords]
-    P = proximity_features(r, terms, idf, docids, chars)
-    want = oracle_proximity_features(r, terms, idf, docids, chars, PROX_WINDOW)
-    for j, name in enumerate(PROXIMITY_FEATURES):
-        np.testing.assert_allclose(P[:, j], [w[name] for w in want], rtol=1e-12, atol=1e-12, err_msg=name)
-
-
-def test_proximity_features_by_hand(searcher):
-    """On the sample dump's Berlin page: the query's two terms adjacent and in order in its first
-    sentence; no terms, no candidates: rows of 0."""
-    r = searcher.reader
-    berlin = r.docid_for_title("Berlin")
-    text = r.stored_text(berlin)["opening"]
-    first = text.split(". ")[0].lower()
-    assert "capital" in first and "germany" in first
-    ords, terms = query_term_pairs(r, "berlin capital germany")
-    P = proximity_features(r, terms, [1.0] * len(terms), [berlin])
-    col = {f: i for i, f in enumerate(PROXIMITY_FEATURES)}
-    assert P[0, col["prefix_cov"]] == 1.0 and P[0, col["first_sentence_cov"]] == 1.0
-    assert P[0, col["prox_window"]] == 1.0
-    assert proximity_features(r, [], [], [berlin]).tolist() == [[0.0] * len(PROXIMITY_FEATURES)]
-    assert proximity_features(r, terms, [1.0] * len(terms), []).shape == (0, len(PROXIMITY_FEATURES))
 
 
 def test_features_kernel_with_and_without_jit(index):

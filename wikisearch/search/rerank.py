@@ -53,7 +53,6 @@ Deterministic: the same index, query and model give the same order (ties: first-
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
@@ -61,14 +60,12 @@ import numpy as np
 
 from wikisearch.config import FIELD_ID, N_FIELDS, PriorConfig, RankConfig
 from wikisearch.errors import InvalidQueryError, WikisearchError
-from wikisearch.index.store import PREFIX_CHARS
 from wikisearch.search import _rerank_kernels as RK
 from wikisearch.search import _search_kernels as K
 from wikisearch.search.query import parse_query
 from wikisearch.search.rank import idf as idf_of, kernel_lengths, kernel_params
 from wikisearch.search.results import Hit, SearchResult
 from wikisearch.search.searcher import Searcher
-from wikisearch.search.snippets import prose_buffer
 
 #: Depth of the first stage the model re-orders.
 DEPTH = 100
@@ -94,18 +91,6 @@ FEATURES = (("bm25f", "score_ratio", "log_rank")
 #: and ``dense_missing`` (1 for a candidate without a vector: its cosine is taken as the median of
 #: the others', so that it is neither lifted nor sunk).
 DENSE_FEATURES = ("dense_cos", "dense_cos_gap", "dense_log_rank", "dense_missing")
-#: Term proximity in each candidate's stored prefix (its first ``PREFIX_CHARS`` characters of
-#: prose, the opening then the body, as the store keeps them apart: :func:`proximity_features`):
-#: ``prefix_cov`` (the share of the query's idf mass in the prefix), ``prox_window`` (the most
-#: distinct query terms any :data:`PROX_WINDOW` consecutive kept tokens hold, over the query's
-#: terms), ``prox_density`` (those found over the smallest window holding all of them, in kept
-#: tokens), ``prox_bigrams`` (the share of the query's adjacent term pairs found adjacent and in
-#: order) and ``first_sentence_cov`` (the share of the query's terms in the prose's first sentence).
-PROXIMITY_FEATURES = ("prefix_cov", "prox_window", "prox_density", "prox_bigrams", "first_sentence_cov")
-PROX_WINDOW = 10
-#: Where a sentence ends in UTF-8 prose (as snippets.py's ``_SENTENCE`` on text).
-_SENTENCE_END = re.compile(rb"[.!?]\s|\xe3\x80\x82|\xef\xbc[\x81\x9f]")
-_CONTINUATION = bytes(range(0x80, 0xC0))        # UTF-8 bytes that do not start a character
 _FIELD_K1 = 1.2
 _COL = {name: i for i, name in enumerate(FEATURES + DENSE_FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
@@ -121,23 +106,16 @@ _COV = np.array([_COL[f"cov_{g}"] for g, _ in FIELD_GROUPS])
 def query_terms(reader, query) -> list[int]:
     """Ordinals of the distinct terms of ``query`` (text, or a parsed :class:`Query`) that score
     (filters and exclusions left out) and that the index holds, in order of first appearance."""
-    return query_term_pairs(reader, query)[0]
-
-
-def query_term_pairs(reader, query) -> tuple[list[int], list[str]]:
-    """:func:`query_terms`' ordinals and the analysed terms they are, in the same order."""
     q = parse_query(query, reader.analyzer) if isinstance(query, str) else query
     filter_only = set(q.filter_only_terms())
     out: list[int] = []
-    terms: list[str] = []
     for key in q.scoring_terms():
         if key in filter_only:
             continue
         o = reader.term_ordinal(key[0])
         if o >= 0 and o not in out:
             out.append(o)
-            terms.append(key[0])
-    return out, terms
+    return out
 
 
 def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) -> np.ndarray:
@@ -189,67 +167,6 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
     X[:, col["prior"]] = prior_d
     _relative_title_features(X)
     return X
-
-
-def proximity_features(reader, terms: list[str], idf, docids, chars: int = PREFIX_CHARS) -> np.ndarray:
-    """float64[C, len(PROXIMITY_FEATURES)]: where the query's distinct analysed ``terms`` (idf
-    ``idf``, in the query's order) occur in the first ``chars`` characters of prose of each of
-    ``docids`` (at most the stored prefix's; rows of 0 where a document has no stored text). One tokenizer pass over the candidates' prose
-    (``Analyzer.find_terms_encoded``: positions count the tokens analysis keeps, so a pair of
-    terms is adjacent as a phrase's are), then numpy over the matches of all candidates at once."""
-    docids = np.asarray(docids, np.int64)
-    C, T = len(docids), len(terms)
-    P = np.zeros((C, len(PROXIMITY_FEATURES)), np.float64)
-    if C == 0 or T == 0:
-        return P
-    idf = np.asarray(idf, np.float64)
-    docs = [reader.stored_prefix(int(d), PREFIX_CHARS) or b"" for d in docids.tolist()]
-    joined, ends = prose_buffer(docs, min(int(chars), PREFIX_CHARS))
-    (starts, _, which, pos, cuts), _ = reader.analyzer.find_terms_encoded(
-        np.frombuffer(joined, np.uint8), ends, list(terms), positions=True, flat=True)
-    text = np.repeat(np.arange(C), np.diff(cuts, prepend=0))
-    present = np.zeros((C, T), bool)
-    present[text, which] = True
-    found = present.sum(axis=1)
-    P[:, 0] = present @ idf / idf.sum() if idf.sum() > 0 else found / T
-    if text.size == 0:
-        return P
-    # d[j, t]: kept tokens from match j to the next match of term t in its text (a large number: none)
-    span = int(pos.max()) + PROX_WINDOW + 2
-    key = text * span + pos
-    none = np.int64(1) << 40
-    d = np.full((key.size, T), none, np.int64)
-    for t in range(T):
-        kt = np.sort(key[which == t])
-        if kt.size:
-            i = np.minimum(np.searchsorted(kt, key), kt.size - 1)
-            same = (kt[i] >= key) & (kt[i] // span == text)
-            d[same, t] = kt[i][same] - key[same]
-    best = np.zeros(C, np.int64)
-    np.maximum.at(best, text, (d < PROX_WINDOW).sum(axis=1))
-    P[:, 1] = best / T
-    # the smallest window holding every term the text has starts at one of its matches
-    width = np.full(C, none, np.int64)
-    np.minimum.at(width, text, np.where(present[text], d, 0).max(axis=1) + 1)
-    P[:, 2] = np.where(found > 0, found / np.minimum(width, none), 0.0)
-    if T > 1:
-        pairs = np.zeros(C, np.int64)
-        for t in range(T - 1):
-            both = np.intersect1d(key[which == t], key[which == t + 1] - 1)
-            pairs[np.unique(both // span)] += 1
-        P[:, 3] = pairs / (T - 1)
-    # the first sentence: the prose up to the first sentence end (the whole prefix without one)
-    first = np.empty(C, np.int64)
-    a = 0
-    for c, z in enumerate(ends.tolist()):
-        m = _SENTENCE_END.search(joined, a, z)
-        first[c] = len(joined[a:m.start() + 1].translate(None, _CONTINUATION)) if m else 1 << 40
-        a = z
-    inside = starts < first[text]
-    in_first = np.zeros((C, T), bool)
-    in_first[text[inside], which[inside]] = True
-    P[:, 4] = in_first.sum(axis=1) / T
-    return P
 
 
 def _relative_title_features(X: np.ndarray) -> None:
