@@ -4,6 +4,8 @@
     python benchmarks/relevance.py --write-sets DIR      # each set as queries + qrels for `wikisearch eval`
     python benchmarks/relevance.py --generate-known-item # regenerate benchmarks/data/known-item/
     python benchmarks/relevance.py --generate-known-item-noisy   # ... benchmarks/data/known-item-noisy/
+    python benchmarks/relevance.py --select GROUP        # inner validation of training options, then stop
+    python benchmarks/relevance.py --select proximity --heldout  # session 21's variants held out
 
 Sets (documents restricted to the 30,729-article corpus, queries to those with a relevant page in it):
 
