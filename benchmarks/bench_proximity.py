@@ -12,8 +12,8 @@ after the first stage's top 100 (with priors, as ``rerank`` asks; not timed) for
 
 - ``read``: the 100 candidates' stored prefixes (``reader.stored_prefix``: only the store blocks'
   prefixes decompressed, then word-decoded);
-- ``proximity``: :func:`proximity_features` (that read, the prose cut
-  out, one tokenizer pass over all of it, numpy over the matches);
+- ``proximity``: :func:`proximity_features` (that read, the prose cut out, one tokenizer pass
+  over all of it, numpy over the matches);
 - ``proximity_30x1000``: the same for the top 30 candidates' first 1,000 characters of prose;
 - ``rerank_k10``: the whole re-ranker as shipped (first stage at depth 100 included).
 """
@@ -68,9 +68,10 @@ def query_terms_idf(reader, text: str, rank: RankConfig | None = None) -> tuple[
 def proximity_features(reader, terms: list[str], idf, docids, chars: int = PREFIX_CHARS) -> np.ndarray:
     """float64[C, len(PROXIMITY_FEATURES)]: where the query's distinct analysed ``terms`` (idf
     ``idf``, in the query's order) occur in the first ``chars`` characters of prose of each of
-    ``docids`` (at most the stored prefix's; rows of 0 where a document has no stored text). One tokenizer pass over the candidates' prose
-    (``Analyzer.find_terms_encoded``: positions count the tokens analysis keeps, so a pair of
-    terms is adjacent as a phrase's are), then numpy over the matches of all candidates at once."""
+    ``docids`` (at most the stored prefix's; rows of 0 where a document has no stored text). One
+    tokenizer pass over the candidates' prose (``Analyzer.find_terms_encoded``: positions count
+    the tokens analysis keeps, so a pair of terms is adjacent as a phrase's are), then numpy over
+    the matches of all candidates at once."""
     docids = np.asarray(docids, np.int64)
     C, T = len(docids), len(terms)
     P = np.zeros((C, len(PROXIMITY_FEATURES)), np.float64)

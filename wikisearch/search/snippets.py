@@ -252,7 +252,11 @@ def _article_parts(doc, scan_chars: int) -> list:
 def prose_buffer(docs: list, scan_chars: int) -> tuple[bytes, np.ndarray]:
     """The first ``scan_chars`` characters of each document's prose (:func:`_article`) joined in
     one UTF-8 buffer, and where each ends (int64): what the tokenizer reads in one pass
-    (``Analyzer.find_terms_encoded``); each document's bytes are copied once."""
+    (``Analyzer.find_terms_encoded``); each document's bytes are copied once.
+
+    >>> prose_buffer([{"opening": "One.", "body": "Two"}, {"body": "Three"}], 100)
+    (b'One.\\n\\nTwoThree', array([ 9, 14]))
+    """
     parts = [_article_parts(d, scan_chars) for d in docs]
     ends = np.fromiter(accumulate(sum(map(len, p)) for p in parts), np.int64, len(parts))
     return b"".join([x for p in parts for x in p]), ends
