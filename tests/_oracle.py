@@ -166,6 +166,38 @@ def oracle_rerank_features(reader, terms, docids, rank):
     return out
 
 
+def oracle_proximity_features(reader, terms, idf, docids, chars, window):
+    """The re-ranker's proximity features (wikisearch.search.rerank.proximity_features) by brute
+    force: each document's stored fields, its prose (``article_text``) cut to ``chars``
+    characters, analysed by the plain-Python ``analyze_slow`` into its kept terms in order; then
+    every window of every length tried. Rows of {"prefix_cov", "prox_window", "prox_density",
+    "prox_bigrams", "first_sentence_cov"}."""
+    import re
+    from wikisearch.search.results import article_text
+    a = reader.analyzer
+    T, total = len(terms), sum(idf)
+    out = []
+    for d in docids:
+        fields = reader.stored_text(d) or {}
+        prose = article_text(fields)[:chars]
+        toks = a.analyze_slow(prose)
+        have = [t for t in terms if t in toks]
+        row = {"prefix_cov": sum(i for t, i in zip(terms, idf) if t in toks) / total,
+               "prox_window": max((len(set(toks[p:p + window]) & set(terms)) for p in range(len(toks))),
+                                  default=0) / T}
+        spans = [z - p for p in range(len(toks)) for z in range(p + 1, len(toks) + 1)
+                 if set(have) <= set(toks[p:z])]
+        row["prox_density"] = len(have) / min(spans) if have else 0.0
+        pairs = sum(any(toks[p] == terms[j] and toks[p + 1] == terms[j + 1] for p in range(len(toks) - 1))
+                    for j in range(T - 1))
+        row["prox_bigrams"] = pairs / (T - 1) if T > 1 else 0.0
+        m = re.search(r"[.!?\u3002\uff01\uff1f]\s", prose)
+        first = set(a.analyze_slow(prose[:m.start() + 1] if m else prose))
+        row["first_sentence_cov"] = sum(t in first for t in terms) / T
+        out.append(row)
+    return out
+
+
 def oracle_tree_predict(spec, X):
     """A re-ranking model's scores (wikisearch.search.rerank.TreeModel) by plain numpy, one tree
     at a time over all rows: every row walks down from the root until it reaches a leaf."""

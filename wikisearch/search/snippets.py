@@ -249,6 +249,19 @@ def _article_parts(doc, scan_chars: int) -> list:
     return out
 
 
+def prose_buffer(docs: list, scan_chars: int) -> tuple[bytes, np.ndarray]:
+    """The first ``scan_chars`` characters of each document's prose (:func:`_article`) joined in
+    one UTF-8 buffer, and where each ends (int64): what the tokenizer reads in one pass
+    (``Analyzer.find_terms_encoded``); each document's bytes are copied once.
+
+    >>> prose_buffer([{"opening": "One.", "body": "Two"}, {"body": "Three"}], 100)
+    (b'One.\\n\\nTwoThree', array([ 9, 14]))
+    """
+    parts = [_article_parts(d, scan_chars) for d in docs]
+    ends = np.fromiter(accumulate(sum(map(len, p)) for p in parts), np.int64, len(parts))
+    return b"".join([x for p in parts for x in p]), ends
+
+
 def make_snippets(analyzer, docs: list, terms: SnippetTerms,
                   chars: int = SNIPPET_CHARS, scan_chars: int | None = None) -> list[Snippet]:
     """:func:`make_snippet` of each of ``docs`` (each its stored fields, or its stored bytes as
@@ -259,9 +272,7 @@ def make_snippets(analyzer, docs: list, terms: SnippetTerms,
     scan_chars = scan_length(width, scan_chars)
     # long articles: the window is in the first part (cut before anything is decoded)
     # the texts' bytes copied once, into the one buffer the tokenizer reads; each text a view of it
-    parts = [_article_parts(d, scan_chars) for d in docs]
-    ends = np.fromiter(accumulate(sum(map(len, p)) for p in parts), np.int64, len(parts))
-    joined = b"".join([x for p in parts for x in p])
+    joined, ends = prose_buffer(docs, scan_chars)
     buf = np.frombuffer(joined, np.uint8)
     view = memoryview(joined)
     arts = [view[a:z] for a, z in zip([0] + ends[:-1].tolist(), ends.tolist())]
