@@ -32,7 +32,9 @@ def searcher(tmp_path_factory):
     return Searcher(out)
 
 
-@pytest.mark.parametrize("chars", [4000, 300])
+# (the oracle tries every window: 4,000 characters cost ~60 s over the queries, so that size runs
+# with -m slow; 1,000 and 300 characters run by default)
+@pytest.mark.parametrize("chars", [pytest.param(4000, marks=pytest.mark.slow), 1000, 300])
 @pytest.mark.parametrize("query", QUERIES)
 def test_proximity_features_match_the_oracle(searcher, query, chars):
     r = searcher.reader
