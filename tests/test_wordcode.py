@@ -72,6 +72,7 @@ def test_adversarial_texts_round_trip_and_match_the_oracle(shipped, text):
     coded = cb.encode(text)
     assert coded == word_encode_slow(text, words)
     assert cb.encode_python(text) == coded
+    assert cb.encode_many([text, b"", text]) == [coded, b"", coded]
     assert cb.decode(coded) == text
     assert word_decode_slow(coded, words) == text
 

@@ -224,8 +224,8 @@ class _Blocks:
         heads = [d[:c] for d, c in zip(docs, cuts)]
         rests = [d[c:] for d, c in zip(docs, cuts)]
         if self.coder is not None:
-            heads = [self.coder.encode(h) for h in heads]
-            rests = [self.coder.encode(r) for r in rests]
+            heads = self.coder.encode_many(heads)
+            rests = self.coder.encode_many(rests)
             cuts = [len(h) for h in heads]
         prefixes = b"".join(heads)
         rest = b"".join(rests)
