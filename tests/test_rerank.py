@@ -16,8 +16,8 @@ import wikisearch
 from wikisearch.cli import main
 from wikisearch.config import RankConfig
 from wikisearch.errors import InvalidQueryError, WikisearchError
-from wikisearch.search.rerank import (DEFAULT_MODEL, FEATURES, TreeModel, features, load_model,
-                                      query_terms, rerank)
+from wikisearch.search.rerank import (DEFAULT_MODEL, FEATURES, SHAPE_FEATURES, TreeModel, features, load_model,
+                                      query_terms, rerank, shape_features)
 from wikisearch.search.query import parse_query
 from wikisearch.search.searcher import Searcher
 
@@ -210,11 +210,11 @@ def test_training_part_weights(tmp_path, monkeypatch):
 def test_shipped_model_kernel_matches_numpy_oracle_with_and_without_jit():
     rng = np.random.default_rng(5)
     m = load_model()
-    X = rng.normal(size=(300, len(FEATURES))) * rng.choice([0.1, 1, 10], size=len(FEATURES))
+    X = rng.normal(size=(300, m.n_features)) * rng.choice([0.1, 1, 10], size=m.n_features)
     X[:50] = 0.0
     assert m.predict(X).tolist() == oracle_tree_predict(m.spec, X).tolist()
-    code = ("import numpy as np\nfrom wikisearch.search.rerank import load_model, FEATURES\n"
-            "X = np.random.default_rng(5).normal(size=(64, len(FEATURES)))\n"
+    code = ("import numpy as np\nfrom wikisearch.search.rerank import load_model\n"
+            "X = np.random.default_rng(5).normal(size=(64, load_model().n_features))\n"
             "import json; print(json.dumps(load_model().predict(X).tolist()))")
     with_jit, without = run_with_and_without_jit(code)
     assert with_jit == without
@@ -239,6 +239,39 @@ def test_rerank_is_a_permutation_of_the_untouched_first_stage(searcher):
         assert [h.docid for h in rerank(searcher, q, k=3, priors=False, model=model)] == (covered + rest)[:3]
 
 
+def test_shape_features_by_hand(searcher):
+    """The query-level columns: words (runs with a letter or digit), the share of them the analyzer
+    keeps no term of, a first word that asks, the second candidate's score_ratio; the same on every row."""
+    an = searcher.reader.analyzer
+    X = np.zeros((3, len(FEATURES)))
+    X[:, COL["score_ratio"]] = [1.0, 0.75, 0.5]
+    S = shape_features(an, "How are the glacier caves formed ?", X)
+    assert an.terms("are") == [] and an.terms("the") == [] and an.terms("how") == ["how"]
+    assert S.shape == (3, len(SHAPE_FEATURES)) and (S == S[0]).all()
+    assert S[0].tolist() == [6.0, 2 / 6, 1.0, 0.75]
+    assert shape_features(an, "Sixth planet from the Sun", X)[0].tolist() == [5.0, 1 / 5, 0.0, 0.75]
+    assert shape_features(an, "'Who' wrote it", X[:1])[0].tolist() == [3.0, 1 / 3, 1.0, 0.0]
+    assert shape_features(an, "  , ;", X)[0].tolist() == [0.0, 0.0, 0.0, 0.75]
+    # one analysis of all the words gives what analysing each word alone gives
+    for q in ("O'Neil's 1984 ___ the", "a French mathematician, physicist, and Catholic writer"):
+        words = [w for w in q.split() if any(c.isalnum() for c in w)]
+        assert shape_features(an, q, X)[0, 1] == sum(not an.terms(w) for w in words) / len(words)
+
+
+def test_rerank_with_a_shape_model_reads_the_query_shape(searcher):
+    """A model on FEATURES + SHAPE_FEATURES: rerank() appends the columns (one split on q_words:
+    scores differ between a short and a long query, and the order is the first stage's either way)."""
+    names = FEATURES + SHAPE_FEATURES
+    model = TreeModel({"format": "wikisearch-rerank", "version": 1, "features": list(names), "depth": 100,
+                       "trees": [{"feature": [names.index("q_words")], "threshold": [2.5], "left": [~0],
+                                  "right": [~1], "value": [1.0, 2.0]}]})
+    assert model.shape and not model.dense and model.n_features == len(names)
+    for q, want in (("berlin wall", 1.0), ("the capital city of germany", 2.0)):
+        first = [h.docid for h in searcher.search(q, k=100, priors=False)]
+        out = rerank(searcher, q, k=100, priors=False, model=model)
+        assert [h.docid for h in out] == first and {h.score for h in out} == {want}
+
+
 def test_rerank_depth_keeps_the_tail_in_first_stage_order(searcher):
     model = _hand_model("title_precision", 0.0, 0.0, 1.0)
     q = "city river spree"
@@ -249,7 +282,7 @@ def test_rerank_depth_keeps_the_tail_in_first_stage_order(searcher):
 
 def test_shipped_model_and_bad_files(searcher, tmp_path):
     m = load_model()
-    assert tuple(m.spec["features"]) == FEATURES and m.n_trees > 10
+    assert tuple(m.spec["features"]) == FEATURES + SHAPE_FEATURES and m.shape and not m.dense and m.n_trees > 10
     assert m.depth == 100
     hits = rerank(searcher, "german chancellor", k=5)
     assert len(hits) == 5 and hits[0].title

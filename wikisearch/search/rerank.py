@@ -30,6 +30,12 @@ the priors the index already has:
   candidates have it), and ``bm25f_ratio`` (``bm25f`` over the best candidate's: the text score
   alone, where ``score_ratio`` carries the prior too).
 
+The shipped model also reads :data:`SHAPE_FEATURES` after them, the same on every candidate of a
+query (:func:`shape_features`): its words, the share of them the analyzer drops, whether its first word
+asks a question, and the second candidate's ``score_ratio``, so that its trees can tell a query that
+describes a page ('sixth planet from the sun') from one that names it or asks about it; it was
+trained on descriptions people wrote too (session 22, ``benchmarks/results/relevance.md``).
+
 The text features come from one numba kernel (:func:`_rerank_kernels.candidate_features`) that
 walks each query term's postings once, galloping to the candidates.
 
@@ -91,6 +97,16 @@ FEATURES = (("bm25f", "score_ratio", "log_rank")
 #: and ``dense_missing`` (1 for a candidate without a vector: its cosine is taken as the median of
 #: the others', so that it is neither lifted nor sunk).
 DENSE_FEATURES = ("dense_cos", "dense_cos_gap", "dense_log_rank", "dense_missing")
+#: Query-level features the lexical model reads after :data:`FEATURES` (the same on every candidate
+#: of a query: :func:`shape_features`), so that its trees can tell a description or a question from
+#: a name, and a sure first stage from an unsure one: ``q_words`` (the query's words: runs between
+#: spaces with a letter or digit), ``q_stop_share`` (the share of those words the analyzer keeps no
+#: term of), ``q_question`` (1 when the first word is one of :data:`QUESTION_WORDS`) and
+#: ``top2_ratio`` (the second candidate's ``score_ratio``; 0 with one candidate).
+SHAPE_FEATURES = ("q_words", "q_stop_share", "q_question", "top2_ratio")
+#: First words that make a query a question or a request (``q_question``).
+QUESTION_WORDS = frozenset("what who whom whose which when where why how is are was were do does did can "
+                           "list give name show find tell".split())
 _FIELD_K1 = 1.2
 _COL = {name: i for i, name in enumerate(FEATURES + DENSE_FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
@@ -188,6 +204,17 @@ def _relative_title_features(X: np.ndarray) -> None:
     X[:, col["bm25f_ratio"]] = b / best if best > 0 else 0.0
 
 
+def shape_features(analyzer, text: str, X: np.ndarray) -> np.ndarray:
+    """float64[C, len(SHAPE_FEATURES)]: :data:`SHAPE_FEATURES` of query ``text`` (its words analysed
+    one by one with ``analyzer``) for the C candidates whose :data:`FEATURES` rows are ``X``."""
+    words = [w for w in str(text).split() if any(c.isalnum() for c in w)]
+    dropped = len(words) - (len(np.unique(analyzer.analyze_texts(words)[1])) if words else 0)
+    row = np.array([len(words), dropped / len(words) if words else 0.0,
+                    float(bool(words) and words[0].lower().strip("\"'") in QUESTION_WORDS),
+                    X[1, _COL["score_ratio"]] if len(X) > 1 else 0.0], np.float64)
+    return np.repeat(row[None, :], len(X), axis=0)
+
+
 def dense_features(cos, has) -> np.ndarray:
     """float64[C, len(DENSE_FEATURES)] from the candidates' cosines ``cos`` (first-stage order) and
     ``has`` (whether a candidate has a vector; ``cos`` is ignored where it has not). A candidate
@@ -233,12 +260,14 @@ class TreeModel:
         if spec.get("format") != MODEL_FORMAT or spec.get("version") != MODEL_VERSION:
             raise WikisearchError(f"not a {MODEL_FORMAT} model of version {MODEL_VERSION}")
         names = tuple(spec["features"])
-        if names not in (FEATURES, FEATURES + DENSE_FEATURES):
+        if names not in (FEATURES, FEATURES + DENSE_FEATURES, FEATURES + SHAPE_FEATURES):
             raise WikisearchError("the re-ranking model was trained on other features: retrain it "
                                   "(python benchmarks/relevance.py --train)")
         self.spec = spec
         #: The model reads :data:`DENSE_FEATURES` after :data:`FEATURES` (rows need both).
-        self.dense = names != FEATURES
+        self.dense = names == FEATURES + DENSE_FEATURES
+        #: The model reads :data:`SHAPE_FEATURES` after :data:`FEATURES`.
+        self.shape = names == FEATURES + SHAPE_FEATURES
         self.n_features = len(names)
         self.depth = int(spec.get("depth", DEPTH))
         self.exact_title_first = bool(spec.get("exact_title_first", False))
@@ -263,7 +292,7 @@ class TreeModel:
     @classmethod
     def from_lightgbm(cls, booster, features=FEATURES, **meta) -> "TreeModel":
         """Flatten a trained ``lightgbm.Booster`` (trained on ``features``: :data:`FEATURES`, or
-        those and :data:`DENSE_FEATURES`)."""
+        those and :data:`DENSE_FEATURES` or :data:`SHAPE_FEATURES`)."""
         dump = booster.dump_model()
         trees = []
         for info in dump["tree_info"]:
@@ -373,6 +402,8 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
                      prior_values(searcher, priors))
         if model.dense:
             X = np.hstack([X, dense_features(*dense_similarity(docids))])
+        if model.shape:
+            X = np.hstack([X, shape_features(searcher.reader.analyzer, query, X)])
         scores = model.score(X)
         order = rerank_order(scores, X, model.exact_title_first)
         head = [Hit(head[i].docid, head[i].page_id, None, None, float(scores[i]),

@@ -1,0 +1,106 @@
+"""People's descriptions as known-item queries (benchmarks/relevance.py, session 22): the rules of
+:func:`generate_described_items` on the sample dump's index with a made-up summaries file, and the
+committed sets' invariants (no query shares an analysed term with its page's title; one split per page)."""
+from __future__ import annotations
+
+import json
+import lzma
+import sys
+from pathlib import Path
+
+import pytest
+
+import wikisearch
+from wikisearch.analysis.analyzer import Analyzer
+from wikisearch.search.searcher import Searcher
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from relevance import DESC_FOLDERS, DESC_LEAD_WORDS, first_sentence, generate_described_items  # noqa: E402
+
+
+def test_first_sentence_cuts_at_the_first_end_and_drops_parentheses():
+    assert first_sentence("Berlin (/bɜːrˈlɪn/) is the capital of Germany. It has 3.8 million people.") == \
+        "Berlin is the capital of Germany"
+    assert first_sentence("IBM (International Business Machines (Corp.)) is a company in 175 countries.") == \
+        "IBM is a company in 175 countries."
+    assert first_sentence("Version 3.8 of it. Second") == "Version 3.8 of it"
+    assert first_sentence("No end at all") == "No end at all"
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory):
+    from wikisearch.build import build_index
+    out = tmp_path_factory.mktemp("described") / "idx"
+    build_index([wikisearch.sample_dump()], str(out), workers=1)
+    return Searcher(out).reader
+
+
+def _vital(tmp_path, entries: list[dict]) -> Path:
+    path = tmp_path / "vital.json.xz"
+    with lzma.open(path, "wt", encoding="utf-8") as f:
+        json.dump({e["title"]: e for e in entries}, f)
+    return path
+
+
+def test_generate_described_items_rules(reader, tmp_path):
+    long_tail = " ".join(f"w{i}" for i in range(30))
+    vital = _vital(tmp_path, [
+        {"title": "Berlin", "description": "Capital and largest city of Germany",
+         "extract": "Berlin (pronounced) is the capital and largest city of Germany, by population. More."},
+        {"title": "IBM", "description": "American technology company",        # shared: ambiguous, dropped
+         "extract": f"IBM was an American multinational technology {long_tail}."},
+        {"title": "IKEA", "description": "American technology company",
+         "extract": "IKEA founded in Sweden"},                                    # no verb: no lead query
+        {"title": "Samsung", "description": "Samsung group of companies",        # a title word: dropped
+         "extract": "Samsung is a South Korean Samsung conglomerate."},
+        {"title": "Asda", "description": "Supermarket",                          # one term: dropped
+         "extract": "Asda is a supermarket."},                                    # one term after the verb
+        {"title": "Not In The Corpus", "description": "Something else entirely",
+         "extract": "It is elsewhere entirely."},
+    ])
+    got = generate_described_items(reader, vital)
+    short = {r["title"]: r for r in got["described-short"]}
+    lead = {r["title"]: r for r in got["described-lead"]}
+    assert list(short) == ["Berlin"]
+    assert short["Berlin"]["query"] == "Capital and largest city of Germany"
+    assert short["Berlin"]["qid"] == "DS-0000"
+    assert set(lead) == {"Berlin", "IBM", "Samsung"}
+    assert lead["Berlin"]["query"] == "the capital and largest city of Germany, by population"
+    assert lead["Samsung"]["query"] == "a South Korean conglomerate"          # the title word dropped
+    assert lead["IBM"]["query"].split() == ["an", "American", "multinational", "technology",
+                                            *[f"w{i}" for i in range(DESC_LEAD_WORDS - 4)]]
+    # pages in title order, every other one held out, the same split in both forms; page ids kept
+    order = ["Asda", "Berlin", "IBM", "IKEA", "Samsung"]
+    for r in [*got["described-short"], *got["described-lead"]]:
+        assert r["split"] == ("train" if order.index(r["title"]) % 2 == 0 else "heldout")
+        assert r["page_id"] == int(reader.page_ids[reader.docid_for_title(r["title"])])
+
+
+@pytest.mark.parametrize("name", sorted(DESC_FOLDERS))
+def test_committed_sets_name_no_title_word_and_split_by_page(name):
+    an = Analyzer("english")
+    folder = DESC_FOLDERS[name]
+    queries = dict(line.split("\t") for line in (folder / "queries.tsv").read_text("utf-8").splitlines())
+    titles = {q: t.rsplit(" ", 1)[0] for q, t in (line.split(" 0 ", 1) for line in
+                                                 (folder / "qrels.txt").read_text("utf-8").splitlines())}
+    split = dict(line.split("\t") for line in (folder / "split.tsv").read_text("utf-8").splitlines())
+    assert len(queries) > 3000 and set(queries) == set(titles) == set(split)
+    for q, text in queries.items():
+        assert not set(an.terms(text)) & set(an.terms(titles[q])), (q, text, titles[q])
+    held = sum(s == "heldout" for s in split.values())
+    assert abs(held - (len(split) - held)) <= len(split) * 0.05
+    other = DESC_FOLDERS[next(n for n in DESC_FOLDERS if n != name)]
+    other_split = dict(line.split("\t") for line in (other / "split.tsv").read_text("utf-8").splitlines())
+    other_titles = {q: t.rsplit(" ", 1)[0] for q, t in (line.split(" 0 ", 1) for line in
+                                                       (other / "qrels.txt").read_text("utf-8").splitlines())}
+    by_title = {other_titles[q]: s for q, s in other_split.items()}
+    assert all(by_title.get(titles[q], s) == s for q, s in split.items())
+
+
+def test_rows_36_wide_are_shape_columns_except_in_dense_width():
+    import relevance
+    from wikisearch.search.rerank import DENSE_FEATURES, FEATURES, SHAPE_FEATURES
+    assert relevance.feature_names(len(FEATURES) + 4) == FEATURES + SHAPE_FEATURES
+    with relevance.dense_width():
+        assert relevance.feature_names(len(FEATURES) + 4) == FEATURES + DENSE_FEATURES
+    assert relevance.feature_names(len(FEATURES) + 4) == FEATURES + SHAPE_FEATURES
