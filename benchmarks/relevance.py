@@ -2597,6 +2597,11 @@ def session22_notes(r: dict) -> list[str]:
           f"the condensed nDCG@10 (unjudged pages left out) hardly moves ({b['discernatron']['all']['rerank']['condensed_nDCG@10']:.4f} "
           f"-> {d['rerank']['condensed_nDCG@10']:.4f}): most of the loss is pages the 2017 judges never saw coming "
           "into the top 10, which plain nDCG counts as wrong.",
+          "- The issue's own descriptive examples (nobody tunes on them; `wikisearch query --rerank` on this index, "
+          "rank of the described page, first stage / re-ranker before / now): 'gas giant planet with a great red "
+          "spot' Jupiter 1 / 2 / 1; 'the longest river in africa flowing into the mediterranean' Nile 2 / 2 / 1 "
+          "(Geography of Africa first before); 'element with the lowest boiling point used in balloons' Helium "
+          "1 / 1 / 1.",
           "- Shipped (the rule chose it before these figures were printed): it trades, as the model it replaces did, "
           "the other way. Both are opt-in; the default search (priors) is unchanged. Targets: see the top of this file.",
           ""]
