@@ -1131,7 +1131,8 @@ def main(argv=None) -> int:
         dense = DenseSearcher(args.dense, lexical=searcher)
         hybrid = HybridSearcher(searcher, dense)
         hybrid.check_matches()
-        texts = [t for S in (*sets.values(), *([noisy] if noisy else []), disc["all"], disc["reliable"])
+        texts = [t for S in (*sets.values(), *([noisy] if noisy else []), *described.values(), disc["all"],
+                             disc["reliable"])
                  for t in S["queries"].values()]
         qvec = query_vectors(dense, texts, args.cache)
         log(f"dense: {args.dense} ({dense.manifest['model']['name']}, {dense.map.n_passages:,} passages)")

@@ -120,6 +120,9 @@ class FrameDecoder:
         self.ddict = self.lib.ZSTD_createDDict_byReference(base, n)
         self.out = base + n
         self.capacity = capacity
+        # the stream context refers to the DDict just freed: refer it to the new one (its address
+        # may well be the old one's, so the comparison in decompress_part_at cannot tell)
+        self.stream_ddict = None
 
     def decompress(self, frame) -> bytes | None:
         """The frame's bytes, or None when it is left to python-zstandard (no content size in its
@@ -191,6 +194,13 @@ class FrameDecoder:
             lib.ZSTD_freeDCtx(self.dctx)
         if getattr(self, "sdctx", None):
             lib.ZSTD_freeDCtx(self.sdctx)
+
+
+def forget_frame_decoder(dictionary: bytes) -> None:
+    """Drop this thread's decoder of ``dictionary`` (after it failed: the next is made anew)."""
+    cache = getattr(_local, "prefix_decoders", None)
+    if cache is not None:
+        cache.pop(dictionary, None)
 
 
 def frame_decoder(dictionary: bytes) -> FrameDecoder | None:
