@@ -507,3 +507,34 @@ def test_merge_of_coded_segments_of_another_prefix_length_is_the_one_segment_sto
     write_store(tmp_path / "b.bin", docs[70:], d, words=w)
     merge_stores([_open(tmp_path / "a.bin"), _open(tmp_path / "b.bin")], tmp_path / "m.bin")
     assert (tmp_path / "m.bin").read_bytes() == (tmp_path / "one-m.bin").read_bytes()
+
+
+def test_a_prefix_read_libzstd_fails_on_is_read_from_the_whole_frame(tmp_path, monkeypatch):
+    """A prefix whose CRC matches but that the stream decoder fails on (a decoder in a bad state,
+    not a damaged file) is decoded again from the whole frame with a fresh decoder; the decoder's
+    buffer growing makes the stream context refer to the new dictionary (the freed DDict's address
+    is often the new one's)."""
+    from wikisearch.index import zstd as Z
+    from conftest import require_or_skip
+    d = shipped_dictionary("en")
+    require_or_skip(Z.libzstd() is not None and Z.frame_decoder(d).stops(),
+                    "no system libzstd that stops within a frame: prefixes are read from whole blocks")
+    docs = _article_docs(24, 120)
+    write_store(tmp_path / "s.bin", docs, d, prefix_chars=300)
+    c = _open(tmp_path / "s.bin")
+    r = StoreReader(c)
+    want = [x[:prefix_end(x, 300)] for x in docs]
+    assert [r.doc_prefix(i) for i in range(0, 120, 7)] == want[::7]
+    dec = Z.frame_decoder(d)
+    dec._arena(dec.capacity * 2)
+    assert dec.stream_ddict is None
+    assert [r.doc_prefix(i) for i in range(120)] == want
+    failed = []
+
+    def fail(self, *args):
+        failed.append(self)
+        raise ValueError("zstd could not decode the frame")
+    monkeypatch.setattr(Z.FrameDecoder, "decompress_part_at", fail)
+    assert r.doc_prefix(5) == want[5] and len(failed) == 1
+    assert Z.frame_decoder(d) is not failed[0]              # the failed decoder was dropped
+    c.close()
