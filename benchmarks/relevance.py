@@ -1175,9 +1175,16 @@ def main(argv=None) -> int:
                            [(n, with_proximity(searcher, c, sets[n]["queries"], f"{n}-train-f{i}", args.cache),
                              qr, qs) for n, c, qr, qs in others])
             return memo[i]
-    if args.select in ("described-natural", "described-shape", "described-capacity"):
+    if args.select in S22_GROUPS[2:]:       # described-natural and after: the natural sets train
         described.update({n: known_item_set(reader, f) for n, f in NATURAL_FOLDERS.items()})
-    if args.select in ("described", "described-weighted", "described-natural", "described-shape", "described-capacity"):
+    all_text = {**db["queries"], **{q: t for S in (*sets.values(), *described.values())
+                                    for q, t in S["queries"].items()}}
+
+    def shaped(cands):
+        """Candidates with the shipped model's query-level columns (SHAPE)."""
+        return with_shape(reader, cands, all_text)
+    shape_group = args.select in S22_GROUPS[3:]         # described-shape, described-capacity
+    if args.select in S22_GROUPS:
         plain_parts_d = fold_parts
 
         def fold_parts(i):      # noqa: F811 (the same parts and the described sets' training halves)
@@ -1186,13 +1193,11 @@ def main(argv=None) -> int:
                 tq = [q for q in S["queries"] if S["split"].get(q) == "train"]
                 others = others + [(n, runs.get(f"{n}-train-f{i}", {q: S["queries"][q] for q in tq}, fold_cfg[i],
                                                  prior_cfg, True), S["qrels"], tq)]
-            if args.select in ("described-shape", "described-capacity"):
-                qs = {**db["queries"], **{q: t for S in (*sets.values(), *described.values())
-                                          for q, t in S["queries"].items()}}
-                pri = with_shape(reader, pri, qs)
-                others = [(n, with_shape(reader, c, qs), qr, tq) for n, c, qr, tq in others]
+            if shape_group:
+                pri = shaped(pri)
+                others = [(n, shaped(c), qr, tq) for n, c, qr, tq in others]
             return pri, others
-        if args.select in ("described-shape", "described-capacity"):
+        if shape_group:
             shape_memo, unmemo = {}, fold_parts
 
             def fold_parts(i):      # noqa: F811
@@ -1220,13 +1225,6 @@ def main(argv=None) -> int:
     def train_pairs(cfg):
         return {n: hybrid_pairs(hybrid, {q: sets[n]["queries"][q] for q in train_parts[n]}, qvec, cfg, prior_cfg)
                 for n in ("wikiqa", "known-item")}
-    all_text = {**db["queries"], **{q: t for S in (*sets.values(), *described.values())
-                                    for q, t in S["queries"].items()}}
-
-    def shaped(cands):
-        """Candidates with the shipped model's query-level columns (SHAPE)."""
-        return with_shape(reader, cands, all_text)
-
     def shaped_parts(parts, cfg, tag):
         """The training parts with SHAPE's columns, and the described sets' training halves after
         them (weight DESCRIBED_WEIGHT): what the shipped model trains on (session 22)."""
@@ -2507,11 +2505,9 @@ def session21_notes() -> list[str]:
     return L
 
 
-if __name__ == "__main__":
-    sys.exit(main())
 
 
-#: Session 22's results files: the four groups' inner validation and the held-out figures of the
+#: Session 22's results files: the five groups' inner validation and the held-out figures of the
 #: model shipped before it (the session-8 training, measured at the session's start beside the new sets).
 S22_GROUPS = ("described", "described-weighted", "described-natural", "described-shape", "described-capacity")
 S22_BEFORE = RESULTS / "relevance-s22-before.json"
@@ -2607,3 +2603,7 @@ def session22_notes(r: dict) -> list[str]:
           "the other way. Both are opt-in; the default search (priors) is unchanged. Targets: see the top of this file.",
           ""]
     return L
+
+
+if __name__ == "__main__":
+    sys.exit(main())

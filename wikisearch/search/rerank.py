@@ -205,8 +205,9 @@ def _relative_title_features(X: np.ndarray) -> None:
 
 
 def shape_features(analyzer, text: str, X: np.ndarray) -> np.ndarray:
-    """float64[C, len(SHAPE_FEATURES)]: :data:`SHAPE_FEATURES` of query ``text`` (its words analysed
-    one by one with ``analyzer``) for the C candidates whose :data:`FEATURES` rows are ``X``."""
+    """float64[C, len(SHAPE_FEATURES)]: :data:`SHAPE_FEATURES` of query ``text`` for the C candidates
+    whose :data:`FEATURES` rows are ``X``. The words are analysed in one call, a word dropped when
+    ``analyzer`` keeps no token of it (as analysing each word alone would find: a test checks)."""
     words = [w for w in str(text).split() if any(c.isalnum() for c in w)]
     dropped = len(words) - (len(np.unique(analyzer.analyze_texts(words)[1])) if words else 0)
     row = np.array([len(words), dropped / len(words) if words else 0.0,
