@@ -352,11 +352,11 @@ def test_priors_reorder_dense_and_hybrid(encoder, reference, tmp_path):
 
 
 # --- the hybrid re-ranker: dense similarity as features ------------------------------------------
-def _dense_spy_model():
-    """A model over FEATURES + DENSE_FEATURES (one split on dense_cos, by hand) that records the
-    rows it scores."""
-    from wikisearch.search.rerank import DENSE_FEATURES, FEATURES, TreeModel
-    names = list(FEATURES + DENSE_FEATURES)
+def _dense_spy_model(shape: bool = False):
+    """A model over FEATURES + DENSE_FEATURES (+ SHAPE_FEATURES with ``shape``, as the shipped
+    hybrid model since session 23; one split on dense_cos, by hand) that records the rows it scores."""
+    from wikisearch.search.rerank import DENSE_FEATURES, FEATURES, SHAPE_FEATURES, TreeModel
+    names = list(FEATURES + DENSE_FEATURES + (SHAPE_FEATURES if shape else ()))
 
     class Spy(TreeModel):
         rows: list = []
@@ -369,10 +369,12 @@ def _dense_spy_model():
                            "right": [~1], "value": [0.0, 1.0]}]})
 
 
-def test_hybrid_rerank_features_equal_the_benchmarks_and_an_oracle(encoder, reference, lexical, monkeypatch):
-    """The dense columns the shipped hybrid re-ranker scores equal benchmarks/relevance.py's (which
-    trains the model) bit for bit, and the cosine equals one computed from the shard files by page
-    id (each article's passage 0, normalised) by hand."""
+@pytest.mark.parametrize("shape", [False, True], ids=["dense", "dense+shape"])
+def test_hybrid_rerank_features_equal_the_benchmarks_and_an_oracle(encoder, reference, lexical, monkeypatch, shape):
+    """The dense columns the shipped hybrid re-ranker scores (and the query's shape after them, for
+    a model that reads it) equal benchmarks/relevance.py's (which trains the model) bit for bit, and
+    the cosine equals one computed from the shard files by page id (each article's passage 0,
+    normalised) by hand."""
     from conftest import require_import
     from wikisearch.dense.search import HybridSearcher, open_dense
     from wikisearch.search.rerank import FEATURES, features, prior_values, query_terms
@@ -383,7 +385,7 @@ def test_hybrid_rerank_features_equal_the_benchmarks_and_an_oracle(encoder, refe
     v, cols = _vectors(reference)
     r = lexical.reader
     for q in ("german chancellor", "Swedish furniture retailer with flat-pack stores", "city river"):
-        model = _dense_spy_model()
+        model = _dense_spy_model(shape)
         model.rows.clear()
         got = h.search(q, k=10, rerank=model)
         assert got.flags["rerank"] and got.flags["dense_model"] and got.flags["mode"] == "hybrid"
@@ -392,8 +394,10 @@ def test_hybrid_rerank_features_equal_the_benchmarks_and_an_oracle(encoder, refe
         docids = np.array([x.docid for x in first], np.int64)
         F = features(r, query_terms(r, q), docids, first.rank_config, prior_values(lexical, None))
         qv = encoder.encode([q])[0]
-        bench = relevance.with_dense(d, {"q": (docids, F)}, {"q": q}, {q: qv})["q"][1]
-        assert X.tobytes() == bench.tobytes()
+        bench = relevance.with_dense(d, {"q": (docids, F)}, {"q": q}, {q: qv})
+        if shape:
+            bench = relevance.with_shape(r, bench, {"q": q})
+        assert X.shape[1] == model.n_features and X.tobytes() == bench["q"][1].tobytes()
         qn = qv / np.linalg.norm(qv)
         for row, docid in zip(X, docids.tolist()):
             pid = r.page_id(docid)
@@ -413,7 +417,7 @@ def test_hybrid_uses_the_dense_model_and_lexical_rerank_does_not(encoder, refere
     from wikisearch.dense.search import HybridSearcher, open_dense
     from wikisearch.search.rerank import DEFAULT_DENSE_MODEL, load_model, rerank
     dense_model = load_model(DEFAULT_DENSE_MODEL)
-    assert dense_model.dense and not load_model().dense
+    assert dense_model.dense and dense_model.shape and not load_model().dense
     d = open_dense(reference, lexical=lexical, encoder=encoder)
     h = HybridSearcher(lexical, d)
     q = "Swedish furniture retailer with flat-pack stores"

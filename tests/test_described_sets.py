@@ -103,4 +103,6 @@ def test_rows_36_wide_are_shape_columns_except_in_dense_width():
     assert relevance.feature_names(len(FEATURES) + 4) == FEATURES + SHAPE_FEATURES
     with relevance.dense_width():
         assert relevance.feature_names(len(FEATURES) + 4) == FEATURES + DENSE_FEATURES
+        assert relevance.feature_names(len(FEATURES) + 8) == FEATURES + DENSE_FEATURES + SHAPE_FEATURES
     assert relevance.feature_names(len(FEATURES) + 4) == FEATURES + SHAPE_FEATURES
+    assert relevance.feature_names(len(FEATURES) + 8) == FEATURES + DENSE_FEATURES + SHAPE_FEATURES

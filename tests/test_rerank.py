@@ -481,6 +481,38 @@ def test_dense_model_needs_dense_similarity(searcher):
     assert dense_features([0.2], [True]).shape == (1, len(DENSE_FEATURES))
 
 
+def test_dense_shape_model_reads_dense_then_shape_columns(searcher):
+    """A model over FEATURES + DENSE_FEATURES + SHAPE_FEATURES (the hybrid model's rows since
+    session 23): rerank() appends the dense columns, then the query's shape, in that order; one
+    split on dense_cos and one on q_words, so a candidate's score says which columns it was read
+    from; a model with the two blocks the other way round is refused."""
+    from wikisearch.search.rerank import DENSE_FEATURES, MODEL_COLUMNS, dense_features
+    names = list(FEATURES + DENSE_FEATURES + SHAPE_FEATURES)
+    spec = {"format": "wikisearch-rerank", "version": 1, "features": names, "depth": 100,
+            "trees": [{"feature": [names.index("dense_cos")], "threshold": [0.5], "left": [~0],
+                       "right": [~1], "value": [0.0, 1.0]},
+                      {"feature": [names.index("q_words")], "threshold": [2.5], "left": [~0],
+                       "right": [~1], "value": [10.0, 20.0]}]}
+    model = TreeModel(spec)
+    assert model.dense and model.shape and model.n_features == len(names) and tuple(names) in MODEL_COLUMNS
+    with pytest.raises(WikisearchError, match="dense similarity"):
+        rerank(searcher, "german chancellor", k=5, model=model)
+    for q, base in (("german chancellor", 10.0), ("the chancellor of germany", 20.0)):
+        first = [h.docid for h in searcher.search(q, k=100)]
+        lifted = first[-1]
+
+        def similarity(d, lifted=lifted):
+            return np.where(np.asarray(d) == lifted, 0.9, 0.1), np.ones(len(d), bool)
+        got = rerank(searcher, q, k=len(first), model=model, dense_similarity=similarity)
+        assert [h.docid for h in got] == [lifted] + [d for d in first if d != lifted]
+        assert [h.score for h in got] == [base + 1.0] + [base] * (len(first) - 1)
+    X = np.zeros((2, len(FEATURES)))
+    assert model.predict(np.hstack([X, dense_features([0.9, 0.1], [True, True]),
+                                    shape_features(searcher.reader.analyzer, "a b c", X)])).tolist() == [21.0, 20.0]
+    with pytest.raises(WikisearchError, match="other features"):
+        TreeModel(dict(spec, features=list(FEATURES + SHAPE_FEATURES + DENSE_FEATURES)))
+
+
 # --- the re-ranker where users meet it: `wikisearch query --rerank`, paging, snippets, spelling ---
 PAGE_QUERIES = ["german chancellor physicist", "swedish furniture company founded", "berlin wall"]
 

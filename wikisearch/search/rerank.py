@@ -48,8 +48,9 @@ first (:func:`rerank_order`).
 With a dense directory of the index's pages, hybrid search (``wikisearch.dense``'s
 ``HybridSearcher.search(rerank=True)``) re-ranks with a second model,
 ``wikisearch/data/rerank-model-dense.json``, that also reads :data:`DENSE_FEATURES` (the cosine of
-the query's vector and each candidate's lead vector, :func:`dense_features`); the cosines come
-from the caller (``dense_similarity``), so this module imports nothing of ``dense/``.
+the query's vector and each candidate's lead vector, :func:`dense_features`) between those and
+the query's shape (:data:`MODEL_COLUMNS`); the cosines come from the caller
+(``dense_similarity``), so this module imports nothing of ``dense/``.
 
 The model file (``wikisearch/data/rerank-model.json``) holds the trees as flat arrays, evaluated
 here with numpy (:class:`TreeModel`; LightGBM is needed only to train, and by the test that
@@ -107,6 +108,10 @@ SHAPE_FEATURES = ("q_words", "q_stop_share", "q_question", "top2_ratio")
 #: First words that make a query a question or a request (``q_question``).
 QUESTION_WORDS = frozenset("what who whom whose which when where why how is are was were do does did can "
                            "list give name show find tell".split())
+#: The rows a model may read: :data:`FEATURES`, then :data:`DENSE_FEATURES` (hybrid search), then
+#: :data:`SHAPE_FEATURES` (the shipped models), in this order.
+MODEL_COLUMNS = (FEATURES, FEATURES + DENSE_FEATURES, FEATURES + SHAPE_FEATURES,
+                 FEATURES + DENSE_FEATURES + SHAPE_FEATURES)
 _FIELD_K1 = 1.2
 _COL = {name: i for i, name in enumerate(FEATURES + DENSE_FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
@@ -261,14 +266,14 @@ class TreeModel:
         if spec.get("format") != MODEL_FORMAT or spec.get("version") != MODEL_VERSION:
             raise WikisearchError(f"not a {MODEL_FORMAT} model of version {MODEL_VERSION}")
         names = tuple(spec["features"])
-        if names not in (FEATURES, FEATURES + DENSE_FEATURES, FEATURES + SHAPE_FEATURES):
+        if names not in MODEL_COLUMNS:
             raise WikisearchError("the re-ranking model was trained on other features: retrain it "
                                   "(python benchmarks/relevance.py --train)")
         self.spec = spec
         #: The model reads :data:`DENSE_FEATURES` after :data:`FEATURES` (rows need both).
-        self.dense = names == FEATURES + DENSE_FEATURES
-        #: The model reads :data:`SHAPE_FEATURES` after :data:`FEATURES`.
-        self.shape = names == FEATURES + SHAPE_FEATURES
+        self.dense = DENSE_FEATURES[0] in names
+        #: The model reads :data:`SHAPE_FEATURES` last (after the dense ones where it reads those).
+        self.shape = SHAPE_FEATURES[0] in names
         self.n_features = len(names)
         self.depth = int(spec.get("depth", DEPTH))
         self.exact_title_first = bool(spec.get("exact_title_first", False))
@@ -292,8 +297,8 @@ class TreeModel:
 
     @classmethod
     def from_lightgbm(cls, booster, features=FEATURES, **meta) -> "TreeModel":
-        """Flatten a trained ``lightgbm.Booster`` (trained on ``features``: :data:`FEATURES`, or
-        those and :data:`DENSE_FEATURES` or :data:`SHAPE_FEATURES`)."""
+        """Flatten a trained ``lightgbm.Booster`` (trained on ``features``: one of
+        :data:`MODEL_COLUMNS`)."""
         dump = booster.dump_model()
         trees = []
         for info in dump["tree_info"]:
