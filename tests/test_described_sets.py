@@ -106,3 +106,14 @@ def test_rows_36_wide_are_shape_columns_except_in_dense_width():
         assert relevance.feature_names(len(FEATURES) + 8) == FEATURES + DENSE_FEATURES + SHAPE_FEATURES
     assert relevance.feature_names(len(FEATURES) + 4) == FEATURES + SHAPE_FEATURES
     assert relevance.feature_names(len(FEATURES) + 8) == FEATURES + DENSE_FEATURES + SHAPE_FEATURES
+
+
+def test_committed_relevance_report_is_what_markdown_renders():
+    """benchmarks/results/relevance.md is relevance.py's ``markdown()`` of the committed relevance.json
+    and select files, to the byte: every session's notes render (session 22's once stood below the
+    ``__main__`` block and would have crashed a full run at its last step), and nothing in the report
+    is written by hand."""
+    import relevance
+    results = Path(relevance.__file__).resolve().parent / "results"
+    report = json.loads((results / "relevance.json").read_text("utf-8"))
+    assert relevance.markdown(report) == (results / "relevance.md").read_text("utf-8")
