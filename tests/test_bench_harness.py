@@ -25,7 +25,7 @@ needs_corpus = requires_shared(*(corpus.DATA / corpus.TEXT_NAME.format(p) for p 
 #: What run_all.py imports to measure, score and plot (the harness), and the peers' own packages.
 HARNESS_MODULES = ("ir_measures", "matplotlib", "psutil")
 PEER_MODULES = ("bm25s", "tantivy", "rank_bm25", "xapian")
-ENGINES = ["wikisearch", "wikisearch-nocache", "bm25s", "tantivy-fields", "rank_bm25", "xapian"]
+ENGINES = ["wikisearch", "wikisearch-nocache", "wikisearch-rerank", "bm25s", "tantivy-fields", "rank_bm25", "xapian"]
 
 
 def test_dbpedia_titles_normalise_like_corpus_titles():
@@ -111,6 +111,10 @@ def test_run_all_end_to_end_on_a_tiny_corpus(tmp_path):
     assert set(recs["tantivy-fields"]["grid"]) == {f"tantivy-fields@title^{b}" for b in (1, 2, 5)}
     # the cache of scored lists changes the speed, never the ranking
     assert recs["wikisearch-nocache"]["quality"] == recs["wikisearch"]["quality"]
+    # the re-ranker re-orders the first stage's top 100: the same pages in the run file, another order
+    def pages(name):
+        return {(ln.split()[0], ln.split()[2]) for ln in (work / "runs" / f"{name}.trec").read_text().splitlines() if ln}
+    assert pages("wikisearch-rerank") == pages("wikisearch")
     assert set(result["ratios"]) == set(ENGINES) - {"wikisearch"}
 
     md = (tmp_path / "out" / "RESULTS.md").read_text()

@@ -37,6 +37,10 @@ ENGINES: dict[str, Engine] = {e.name: e for e in (
                    "query decodes and scores its lists (the latency of a query whose words were "
                    "never searched before; the timed passes repeat the queries, which the cache "
                    "otherwise answers from memory)"),
+    Engine("wikisearch-rerank", "peers.run_wikisearch", {"store_text": False, "rerank": True},
+           summary="wikisearch as the first row, each query's top 100 re-ordered by the shipped "
+                   "LightGBM re-ranker (`wikisearch query --rerank`, wikisearch/data/rerank-model.json); "
+                   "what the re-ranker costs where the others are timed; not in the default engine list"),
     Engine("wikisearch-store", "peers.run_wikisearch", {"store_text": True},
            summary="wikisearch with its default settings (document text stored for snippets); "
                    "not in the default engine list"),
@@ -58,4 +62,4 @@ ENGINES: dict[str, Engine] = {e.name: e for e in (
                    "STEM_ALL, no positions, default BM25Weight (k1=1, b=0.5), OR query"),
 )}
 
-DEFAULT_ENGINES = tuple(n for n in ENGINES if n != "wikisearch-store")
+DEFAULT_ENGINES = tuple(n for n in ENGINES if n not in ("wikisearch-store", "wikisearch-rerank"))

@@ -5,7 +5,9 @@ Build: ``wikisearch.build.build_index(files, out_dir, workers=threads, store_tex
 ``python -m wikisearch index FILES -o DIR --workers N --quiet [--no-store]``.
 ``opts["store_text"]`` (default False) keeps the document text for snippets and phrase checks; the
 peers keep no text, so the compared engine ``wikisearch`` is built without it. Search:
-``wikisearch.search.open(DIR).search(query, k=k)`` -> hits with ``.page_id`` and ``.score``.
+``wikisearch.search.open(DIR).search(query, k=k)`` -> hits with ``.page_id`` and ``.score``;
+with ``opts["rerank"]`` (the engine ``wikisearch-rerank``) ``wikisearch.search.rerank.rerank(searcher,
+query, k=k)`` with the shipped model, as ``wikisearch query --rerank`` searches.
 """
 from __future__ import annotations
 
@@ -74,16 +76,22 @@ def _own_postings(index_dir: Path):
 
 
 class Searcher:
-    def __init__(self, index_dir: Path, cache_postings: int | None = None):
+    def __init__(self, index_dir: Path, cache_postings: int | None = None, rerank: bool = False):
         from wikisearch.search import searcher as ws
 
         ws.fast_start()   # a one-shot process, as the CLI: skip numba's scipy BLAS probe
         self.searcher = ws.open(str(index_dir)) if cache_postings is None else \
             ws.Searcher(str(index_dir), cache_postings=cache_postings)
+        self._rerank = self.model = None
+        if rerank:        # as `wikisearch query --rerank`: the shipped model, loaded once
+            from wikisearch.search.rerank import load_model, rerank as rerank_fn
+            self._rerank, self.model = rerank_fn, load_model()
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        return [(int(h.page_id), float(h.score)) for h in self.searcher.search(query, k=k)]
+        hits = (self._rerank(self.searcher, query, k=k, model=self.model) if self._rerank
+                else self.searcher.search(query, k=k))
+        return [(int(h.page_id), float(h.score)) for h in hits]
 
 
 def open_index(index_dir: Path, opts: dict) -> Searcher:
-    return Searcher(Path(index_dir), opts.get("cache_postings"))
+    return Searcher(Path(index_dir), opts.get("cache_postings"), bool(opts.get("rerank", False)))
