@@ -118,6 +118,8 @@ def measure_engine(engine: Engine, args, info: dict, work: Path, queries_path: P
     quality = evaluate(Path(job["run_file"]), qrels)
     rec["per_query"] = quality.pop("per_query")
     rec["quality"] = quality
+    if not engine.held_out:     # trained on these queries: timing only (peers.Engine.held_out)
+        rec["quality_on_training_queries"], rec["quality"], rec["per_query"] = quality, {}, {}
     rec["grid"] = {name: {k: v for k, v in evaluate(Path(p), qrels).items() if k != "per_query"}
                    for name, p in q.result["grid_runs"].items()}
     if not args.keep_indexes:
@@ -142,7 +144,7 @@ def ratios(engines: dict[str, dict]) -> dict:
             continue
         out[name] = {}
         for key, (section, field) in RATIO_KEYS.items():
-            peer = rec[section][field]
+            peer = rec[section].get(field)
             out[name][key] = ws[section][field] / peer if peer else None
     return out
 

@@ -135,7 +135,8 @@ def plot(result: dict, out_dir: Path) -> dict[str, str]:
               ("cold start, s", "cold", "seconds"), ("nDCG@10", "quality", "ndcg@10")]
     fig, axes = plt.subplots(2, 3, figsize=(4.2 * 3, 7))
     for ax, (title, sec, key) in zip(axes.flat, panels):
-        values = [_get(r, sec, key) or 0.0 for r in ok.values()]
+        raw = [_get(r, sec, key) for r in ok.values()]     # None: not reported (peers.Engine.held_out)
+        values = [v or 0.0 for v in raw]
         ax.bar(range(len(ok)), values, color=colors)
         if sec in ("query", "cold") and min(values) > 0 and max(values) / min(values) > 30:
             ax.set_yscale("log")  # rank_bm25's full scans would flatten every other bar
@@ -143,8 +144,8 @@ def plot(result: dict, out_dir: Path) -> dict[str, str]:
         ax.set_xticks(range(len(ok)), list(ok), rotation=30, ha="right", fontsize=8)
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3)
-        for i, v in enumerate(values):
-            ax.annotate(f"{v:.3g}", (i, v), ha="center", va="bottom", fontsize=7)
+        for i, (v, rv) in enumerate(zip(values, raw)):
+            ax.annotate("–" if rv is None else f"{v:.3g}", (i, v), ha="center", va="bottom", fontsize=7)
     fig.suptitle(f"Size, speed and quality per engine — {tag}")
     fig.tight_layout()
     rel = f"plots/{tag}-bars.png"

@@ -14,27 +14,47 @@ from wikisearch.jit import njit
 from wikisearch.search._search_kernels import _combine, _gallop
 
 
+#: Rows walked down a tree together by :func:`predict_trees`.
+_BLOCK = 8
+
+
 @njit(cache=True, nogil=True)
 def predict_trees(X, node_start, leaf_start, feature, threshold, left, right, value):
+    """Tree by tree, each tree walked by a block of ``_BLOCK`` rows at once, one level a step: the
+    rows' paths are independent, so the processor overlaps them instead of waiting on one path's
+    unpredictable branches (the shipped model's 200 trees over the 100 candidates of 100 real
+    queries: 0.51 ms a query against 0.70 ms walking each row through every tree in turn; blocks of
+    4, 16 and 32 rows 0.52, 0.51 and 0.50 ms; session 23, an idle machine).
+    Each row still sums its trees in order from 0.0, so the result is bit for bit the row-by-row
+    sum (tests/_oracle.py)."""
     n = X.shape[0]
     T = node_start.shape[0] - 1
     out = np.zeros(n, np.float64)
-    for i in range(n):
-        acc = 0.0
-        for t in range(T):
-            ns = node_start[t]
-            if node_start[t + 1] == ns:                       # a single leaf
-                acc += value[leaf_start[t]]
-                continue
-            node = np.int64(0)
-            while node >= 0:
-                j = ns + node
-                if X[i, feature[j]] <= threshold[j]:
-                    node = left[j]
-                else:
-                    node = right[j]
-            acc += value[leaf_start[t] - node - 1]
-        out[i] = acc
+    nodes = np.zeros(_BLOCK, np.int64)
+    for t in range(T):
+        ns = node_start[t]
+        ls = leaf_start[t]
+        if node_start[t + 1] == ns:                           # a single leaf
+            v = value[ls]
+            for i in range(n):
+                out[i] += v
+            continue
+        for b0 in range(0, n, _BLOCK):
+            m = min(_BLOCK, n - b0)
+            for r in range(m):
+                nodes[r] = 0
+            active = m
+            while active > 0:
+                active = 0
+                for r in range(m):
+                    node = nodes[r]
+                    if node >= 0:
+                        j = ns + node
+                        node = left[j] if X[b0 + r, feature[j]] <= threshold[j] else right[j]
+                        nodes[r] = node
+                        active += node >= 0
+            for r in range(m):
+                out[b0 + r] += value[ls - nodes[r] - 1]
     return out
 
 
