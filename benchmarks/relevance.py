@@ -1216,16 +1216,23 @@ def main(argv=None) -> int:
     def shaped(cands):
         """Candidates with the shipped model's query-level columns (SHAPE)."""
         return with_shape(reader, cands, all_text)
+
+    def described_halves(cfg, tag):
+        """[(set name, candidates, qrels, training qids)]: the described sets' training halves under
+        the first stage ``cfg`` (with the prior; cached as ``{name}-train-{tag}``)."""
+        out = []
+        for n, S in described.items():
+            tq = [q for q in S["queries"] if S["split"].get(q) == "train"]
+            out.append((n, runs.get(f"{n}-train-{tag}", {q: S["queries"][q] for q in tq}, cfg, prior_cfg, True),
+                        S["qrels"], tq))
+        return out
     shape_group = args.select in S22_GROUPS[3:] + S23_LEXICAL   # described-shape, described-capacity, ...
     if args.select in S22_GROUPS + S23_LEXICAL:
         plain_parts_d = fold_parts
 
         def fold_parts(i):      # noqa: F811 (the same parts and the described sets' training halves)
             pri, others = plain_parts_d(i)
-            for n, S in described.items():
-                tq = [q for q in S["queries"] if S["split"].get(q) == "train"]
-                others = others + [(n, runs.get(f"{n}-train-f{i}", {q: S["queries"][q] for q in tq}, fold_cfg[i],
-                                                 prior_cfg, True), S["qrels"], tq)]
+            others = others + described_halves(fold_cfg[i], f"f{i}")
             if shape_group:
                 pri = shaped(pri)
                 others = [(n, shaped(c), qr, tq) for n, c, qr, tq in others]
@@ -1243,10 +1250,8 @@ def main(argv=None) -> int:
         def fold_parts(i):      # noqa: F811
             if i not in ds_memo:
                 pri, others = dense_fold_parts(i)
-                for n, S in described.items():
-                    tq = [q for q in S["queries"] if S["split"].get(q) == "train"]
-                    others = others + [(n, add_dense(runs.get(f"{n}-train-f{i}", {q: S["queries"][q] for q in tq},
-                                                              fold_cfg[i], prior_cfg, True), n), S["qrels"], tq)]
+                others = others + [(n, add_dense(c, n), qr, tq)
+                                   for n, c, qr, tq in described_halves(fold_cfg[i], f"f{i}")]
                 ds_memo[i] = (shaped(pri), [(n, shaped(c), qr, tq) for n, c, qr, tq in others])
             return ds_memo[i]
     if args.select == "proximity" and args.heldout:
@@ -1276,10 +1281,7 @@ def main(argv=None) -> int:
         ``dense_cols`` the parts have the dense columns and the described halves get them too
         (the hybrid model's rows with DENSE_SHAPE, session 23)."""
         out = [(shaped(c), qr, qs) for c, qr, qs in parts]
-        for n, S in described.items():
-            tq = [q for q in S["queries"] if S["split"].get(q) == "train"]
-            c = runs.get(f"{n}-train-{tag}", {q: S["queries"][q] for q in tq}, cfg, prior_cfg, True)
-            out.append((shaped(add_dense(c, n) if dense_cols else c), S["qrels"], tq))
+        out += [(shaped(add_dense(c, n) if dense_cols else c), qr, tq) for n, c, qr, tq in described_halves(cfg, tag)]
         return out, [1.0] * len(parts) + [DESCRIBED_WEIGHT] * (len(out) - len(parts))
 
     def hybrid_parts(parts, cfg, tag):
@@ -2599,10 +2601,6 @@ def session21_notes() -> list[str]:
 
 
 
-
-#: Session 22's results files: the five groups' inner validation and the held-out figures of the
-#: model shipped before it (the session-8 training, measured at the session's start beside the new sets).
-S22_GROUPS = ("described", "described-weighted", "described-natural", "described-shape", "described-capacity")
 def before_after_rows(before: dict, S: dict, cells) -> list[str]:
     """Table rows of a before/after comparison, the sets and measures sessions 22 and 23 report:
     ``cells(before_results, results_now, measure)`` -> three figures, then the best peer's."""
@@ -2623,6 +2621,9 @@ def before_after_rows(before: dict, S: dict, cells) -> list[str]:
     return L
 
 
+#: Session 22's results files: the five groups' inner validation and the held-out figures of the
+#: model shipped before it (the session-8 training, measured at the session's start beside the new sets).
+S22_GROUPS = ("described", "described-weighted", "described-natural", "described-shape", "described-capacity")
 S22_BEFORE = RESULTS / "relevance-s22-before.json"
 
 
