@@ -232,6 +232,87 @@ def test_one_posting_tails_and_exact_block_sizes():
         assert got[5] == 0 and sorted(got[0].tolist()) == docids.tolist(), n
 
 
+def _filtered(lists, cands):
+    """The oracle of ``candidate_postings``: each whole list, filtered to ``cands``, in CSR."""
+    offsets, ds, ms, ts = [0], [], [], []
+    for docids, masks, tfs in lists:
+        starts = np.concatenate([[0], np.cumsum([bin(int(x)).count("1") for x in masks])])
+        for i, d in enumerate(docids.tolist()):
+            if d in cands:
+                ds.append(d)
+                ms.append(int(masks[i]))
+                ts.extend(tfs[starts[i]:starts[i + 1]].tolist())
+        offsets.append(len(ds))
+    return offsets, ds, ms, ts
+
+
+def test_candidate_postings_equal_whole_lists_filtered(index):
+    """The re-ranker's block-at-a-time read of its candidates' postings (``Searcher.candidate_postings``)
+    gives exactly the postings of those documents that decoding each list whole gives: lists of one
+    block and of many, candidates inside, between and past the lists' documents, the first and
+    the last document; and the re-ranker's features are the same either way."""
+    from wikisearch.search.rerank import features
+    r = IndexReader(index)
+    s = Searcher(r, cache_postings=0)
+    rng = np.random.default_rng(5)
+    ords = [o for o in (r.term_ordinal(w) for w in VOCAB) if o >= 0]
+    dfs = {o: r.doc_freq(o) for o in ords}
+    assert max(dfs.values()) > 3 * 128 and min(dfs.values()) <= 128      # many blocks and one
+    n = r.n_docs
+    for trial in range(40):
+        terms = [int(o) for o in rng.choice(ords, int(rng.integers(1, 5)), replace=False)]
+        size = int(rng.choice([1, 5, 100, 300]))
+        cands = np.unique(np.concatenate([rng.choice(n, size), [0, n - 1][:trial % 3]])).astype(np.int32)
+        got = s.candidate_postings(terms, cands)
+        want = _filtered([r.postings(o) for o in terms], set(cands.tolist()))
+        assert [a.tolist() for a in got] == list(want), (terms, cands[:5])
+        docids = rng.permutation(cands)[:100]
+        assert np.array_equal(features(r, terms, docids, r.rank_config, postings=s.candidate_postings),
+                              features(r, terms, docids, r.rank_config))
+    assert s.candidate_postings(ords[:2], np.array([3, 3, 7], np.int32)) is None     # not distinct
+
+
+def test_candidate_postings_of_tails_and_exact_block_sizes():
+    """``BK.candidate_postings`` over lists of 1 to 385 postings (one-posting tails, whole blocks),
+    every posting a candidate, none, or one in three."""
+    from wikisearch.index.codec import get_codec
+    codec = get_codec("bitpacked")
+    rng = np.random.default_rng(3)
+    n_docs = 5000
+    lengths = rng.integers(1, 50, (n_docs, len(FIELDS))).astype(np.uint32)
+    w, a, c = np.ones(len(FIELDS)), np.full(len(FIELDS), 0.5), np.full(len(FIELDS), 0.02)
+    for n in (1, 2, 128, 129, 130, 256, 257, 385):
+        docids = np.sort(rng.choice(n_docs, n, replace=False)).astype(np.int32)
+        masks = rng.choice([1, 16, 17, 272], n).astype(np.uint16)
+        tfs = rng.integers(1, 5, int(sum(bin(int(x)).count("1") for x in masks))).astype(np.uint32)
+        data = np.frombuffer(codec.encode(docids, masks, tfs), np.uint8).copy()
+        boff, pos, last, _bound, ok = BK.list_block_meta(
+            data, np.array([0]), np.array([len(data)]), np.array([n]), np.int64(511), lengths, w, a, c,
+            1.2, 0)
+        for cands in (docids, np.zeros(0, np.int32), np.unique(np.concatenate([docids[::3], docids[::3] + 1])),
+                      np.arange(n_docs, dtype=np.int32)):
+            cands = cands[cands < n_docs].astype(np.int32)
+            *got, n_dec, status = BK.candidate_postings(data, np.array([0]), np.array([len(data)]), np.array([n]),
+                                                        boff, pos, last, cands, np.int64(n_docs))
+            assert status == 0
+            assert [x.tolist() for x in got] == list(_filtered([(docids, masks, tfs)], set(cands.tolist()))), n
+            assert n_dec <= len(pos) and (n_dec == 0) == (len(cands) == 0)
+
+
+def test_damaged_block_data_is_corruption_for_the_reranker(index):
+    """A block whose last docid disagrees with blocks.bin raises CorruptIndexError in the
+    re-ranker's read as in search."""
+    r = IndexReader(index)
+    s = Searcher(r, cache_postings=0)
+    m = r.block_maxima
+    o = int(m.terms[0])
+    bad = np.array(m.last_step)
+    bad[int(m.offsets[0])] += 1
+    m.last_step = bad
+    with pytest.raises(CorruptIndexError):
+        s.candidate_postings([o], np.arange(r.n_docs, dtype=np.int32))
+
+
 def test_one_posting_scored_alone_equals_its_block(index):
     """A probe scores just the posting it lands on (_posting_score): bit-equal to the same posting
     scored with its whole block (_score_run) and to the plain path (_field_sum then _combine), for
@@ -328,6 +409,7 @@ def test_kernels_without_jit(index):
     """The block-max kernels run as plain Python (NUMBA_DISABLE_JIT=1) and give the same answers."""
     code = f"""
 import json, random
+import numpy as np
 from wikisearch.search.searcher import Searcher
 s = Searcher({str(index)!r}, cache_postings=0)
 rng = random.Random(2)
@@ -336,6 +418,9 @@ out = []
 for _ in range(12):
     q = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
     out.append([q, [(h.docid, h.score) for h in s.search(q, k=7)]])
+    ords = [s.reader.term_ordinal(w) for w in sorted(set(q.split()))]
+    out.append([a.tolist() for a in s.candidate_postings([o for o in ords if o >= 0],
+                                                          np.arange(0, 1500, 7, dtype=np.int32))])
 print(json.dumps(out))
 """
     runs = run_with_and_without_jit(code)

@@ -259,6 +259,79 @@ def list_block_meta(data, starts, lens, dfs, sel, field_lengths, weights, norm_a
     return boff, pos, lastd, bound, True
 
 
+@njit(cache=True, nogil=True)
+def candidate_postings(data, lstart, llen, ldf, bfirst, bpos, blast, cands, n_docs):
+    """The postings of the sorted, distinct documents ``cands`` in T bit-packed lists, decoding only
+    the 128-posting blocks whose docid range holds one of them (list t is
+    ``data[lstart[t]:lstart[t]+llen[t]]`` with ``ldf[t]`` postings; its blocks are
+    ``bfirst[t]:bfirst[t+1]`` of ``bpos``, first byte relative to the list, and ``blast``, last
+    docid: ``blocks.bin``'s data, as block-max search reads it). Returns ``(offsets int64[T+1],
+    docids int32, masks uint16, tfs uint32, n_decoded, status)``: list t's postings of candidates at
+    ``offsets[t]:offsets[t+1]``, in CSR as :func:`candidate_features` reads them, the same postings
+    a whole decode of each list gives for those documents; status 0, or CORRUPT (damaged bytes, or
+    a block whose last docid disagrees with ``blast``)."""
+    T = lstart.shape[0]
+    C = cands.shape[0]
+    offsets = np.zeros(T + 1, np.int64)
+    out_d = np.empty(T * C, np.int32)
+    out_m = np.empty(T * C, np.uint16)
+    out_tf = np.empty(T * C * 16, np.uint32)
+    gaps, codes, tfs, _vals, kd, kcode, kstart = _scratch()
+    kd32 = np.empty(BLOCK, np.int32)
+    kf = np.empty(BLOCK, np.uint16)
+    n_out = 0
+    n_tf = 0
+    n_dec = 0
+    for t in range(T):
+        a = lstart[t]
+        end = a + llen[t]
+        n = ldf[t]
+        table, at = _read_mask_table(data, a, end)
+        if at < 0:
+            return offsets, out_d[:0], out_m[:0], out_tf[:0], n_dec, CORRUPT
+        counts, kept = _code_tables(table, np.int64(0xFFFF))
+        b0 = bfirst[t]
+        nb = bfirst[t + 1] - b0
+        ci = 0
+        b = 0
+        while ci < C and b < nb:
+            g = b0 + b
+            if blast[g] < cands[ci]:            # no candidate in this block
+                b += 1
+                continue
+            count = min(BLOCK, n - b * BLOCK)
+            tail = (n % BLOCK == 1) and b == nb - 1
+            before = np.int64(-1) if b == 0 else np.int64(blast[g - 1])
+            at, last, m = _decode_block(data, a + bpos[g], end, count, tail, before, table.size, counts, kept,
+                                        gaps, codes, tfs, n_docs, kd32, kcode, kstart, kf)
+            if at < 0 or last != blast[g]:
+                return offsets, out_d[:0], out_m[:0], out_tf[:0], n_dec, CORRUPT
+            n_dec += 1
+            i = 0
+            while i < m and ci < C:
+                d = kd32[i]
+                if d < cands[ci]:
+                    i += 1
+                elif d > cands[ci]:
+                    ci += 1
+                else:
+                    c = kcode[i]
+                    out_d[n_out] = d
+                    out_m[n_out] = table[c]
+                    s = kstart[i]
+                    for j in range(counts[c]):
+                        out_tf[n_tf + j] = tfs[s + j]
+                    n_tf += counts[c]
+                    n_out += 1
+                    i += 1
+                    ci += 1
+            while ci < C and cands[ci] <= blast[g]:
+                ci += 1
+            b += 1
+        offsets[t + 1] = n_out
+    return offsets, out_d[:n_out], out_m[:n_out], out_tf[:n_tf], n_dec, 0
+
+
 _NONE_I64 = np.zeros(0, np.int64)
 _NONE_I32 = np.zeros(0, np.int32)
 _NONE_F64 = np.zeros(0, np.float64)

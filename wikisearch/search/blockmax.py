@@ -128,6 +128,36 @@ class BlockMaxSearch:
                 self._corrupt(o)
         return docs, scores, fields
 
+    def candidate_postings(self, ords, cands: np.ndarray, params):
+        """The postings of the sorted, distinct documents ``cands`` (int32) in the lists of terms
+        ``ords``, as ``(offsets, docids, masks, tfs)`` in CSR (list t at ``offsets[t]:offsets[t+1]``):
+        a whole decode of each list filtered to those documents, but only the blocks that can hold
+        one are decoded (``BK.candidate_postings``), so the re-ranker's features cost what its
+        candidates need, not what its terms' lists weigh. ``params``: the kernel parameters of this
+        object's own settings (one-block lists' bounds are made with them and kept for search)."""
+        T = len(ords)
+        lstart = np.empty(T, np.int64)
+        llen = np.empty(T, np.int64)
+        ldf = np.empty(T, np.int64)
+        pos, last, bfirst = [], [], [0]
+        for t, o in enumerate(ords):
+            got = self._lists.get(o)
+            if got is None:
+                got = self._list(o, params, self.rank)
+            lstart[t], llen[t], ldf[t], _idf, p, la, _bo = got
+            pos.append(p)
+            last.append(la)
+            bfirst.append(bfirst[-1] + len(p))
+        offsets, docids, masks, tfs, _n_dec, status = BK.candidate_postings(
+            self.reader.postings_data, lstart, llen, ldf, np.asarray(bfirst, np.int64),
+            np.concatenate(pos) if pos else np.zeros(0, np.int64),
+            np.concatenate(last) if last else np.zeros(0, np.int32), np.ascontiguousarray(cands, np.int32),
+            np.int64(self.reader.n_docs))
+        if status < 0:
+            for o in ords:
+                self._corrupt(o)
+        return offsets, docids, masks, tfs
+
     def _list(self, o: int, params, rank: RankConfig):
         """A list's place and block data (kept for the next queries that use it: a few arrays of
         one entry per 128 postings)."""

@@ -37,7 +37,9 @@ describes a page ('sixth planet from the sun') from one that names it or asks ab
 trained on descriptions people wrote too (session 22, ``benchmarks/results/relevance.md``).
 
 The text features come from one numba kernel (:func:`_rerank_kernels.candidate_features`) that
-walks each query term's postings once, galloping to the candidates.
+walks each query term's postings of the candidates once; ``rerank`` reads those postings a block
+at a time (``Searcher.candidate_postings``: only the blocks that hold a candidate are decoded), so
+what the features cost follows the candidates, not the lengths of the terms' lists.
 
 The candidates are sorted by the model's score plus the model's ``prior_weight`` times the
 popularity prior (a term outside the trees: the training sets have too few pages with page views
@@ -139,9 +141,12 @@ def query_terms(reader, query) -> list[int]:
     return out
 
 
-def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) -> np.ndarray:
+def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None, postings=None) -> np.ndarray:
     """float64[C, len(FEATURES)]: the features of documents ``docids`` (first-stage order) for a
-    query whose terms have ``ordinals``. ``prior``: per-document prior values (or None)."""
+    query whose terms have ``ordinals``. ``prior``: per-document prior values (or None).
+    ``postings(ordinals, sorted candidates) -> (offsets, docids, masks, tfs)`` or None: the terms'
+    postings of those documents (``Searcher.candidate_postings``: a block at a time); without it,
+    or where it gives None, each list is decoded whole (the same features: a test compares)."""
     docids = np.asarray(docids, np.int64)
     C, T = len(docids), len(ordinals)
     X = np.zeros((C, len(FEATURES)), np.float64)
@@ -153,12 +158,16 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None) 
     if T:
         order = np.argsort(docids, kind="stable")
         cands = docids[order].astype(np.int32)
-        parts = [reader.postings(o) for o in ordinals]
-        offsets = np.zeros(T + 1, np.int64)
-        np.cumsum([len(p[0]) for p in parts], out=offsets[1:])
-        d = np.concatenate([p[0] for p in parts]).astype(np.int32, copy=False)
-        m = np.concatenate([p[1] for p in parts])
-        tf = np.concatenate([p[2] for p in parts])
+        got = postings(ordinals, cands) if postings is not None else None
+        if got is not None:
+            offsets, d, m, tf = got
+        else:
+            parts = [reader.postings(o) for o in ordinals]
+            offsets = np.zeros(T + 1, np.int64)
+            np.cumsum([len(p[0]) for p in parts], out=offsets[1:])
+            d = np.concatenate([p[0] for p in parts]).astype(np.int32, copy=False)
+            m = np.concatenate([p[1] for p in parts])
+            tf = np.concatenate([p[2] for p in parts])
         n = int(reader.n_docs)
         idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
         avg = np.asarray(reader.avg_field_lengths, np.float64)
@@ -405,7 +414,7 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
         rank_cfg = first.rank_config
         docids = np.array([h.docid for h in head], np.int64)
         X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query), docids, rank_cfg,
-                     prior_values(searcher, priors))
+                     prior_values(searcher, priors), searcher.candidate_postings)
         if model.dense:
             X = np.hstack([X, dense_features(*dense_similarity(docids))])
         if model.shape:

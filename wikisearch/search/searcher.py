@@ -386,6 +386,16 @@ class Searcher:
             p = self._params[rank] = kernel_params(rank, self._avg)
         return p
 
+    def candidate_postings(self, ordinals, cands: np.ndarray):
+        """``(offsets, docids, masks, tfs)`` (CSR, term t at ``offsets[t]:offsets[t+1]``) of terms
+        ``ordinals`` restricted to the sorted, distinct documents ``cands`` (int32), read a block at
+        a time where the index has block data (``blocks.bin``); None where it has not (the caller
+        decodes the lists whole). The re-ranker's features read their postings so."""
+        cands = np.ascontiguousarray(cands, np.int32)
+        if self._blockmax is None or np.any(cands[1:] <= cands[:-1]):
+            return None
+        return self._blockmax.candidate_postings(list(ordinals), cands, self._kernel_params(self._blockmax.rank))
+
     def _scoring_terms(self, q: Query) -> tuple[list, list]:
         """The query's (term, fields) pairs that are in the index, and their ordinals (the terms
         not seen before looked up together: one dictionary search for all)."""
