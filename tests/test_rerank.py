@@ -16,8 +16,8 @@ import wikisearch
 from wikisearch.cli import main
 from wikisearch.config import RankConfig
 from wikisearch.errors import InvalidQueryError, WikisearchError
-from wikisearch.search.rerank import (DEFAULT_MODEL, FEATURES, SHAPE_FEATURES, TreeModel, features, load_model,
-                                      query_terms, rerank, shape_features)
+from wikisearch.search.rerank import (DEFAULT_DENSE_MODEL, DEFAULT_MODEL, FEATURES, SHAPE_FEATURES, TreeModel,
+                                      features, load_model, query_terms, rerank, shape_features)
 from wikisearch.search.query import parse_query
 from wikisearch.search.searcher import Searcher
 
@@ -590,13 +590,21 @@ def test_a_mistyped_long_option_is_an_error_not_query_text(index):
     assert neg.exit_code == 0 and "-wall" in json.loads(neg.stdout)["parsed"]
 
 
-def test_rerank_refuses_shards(tmp_path):
+def test_rerank_over_shards_and_what_it_refuses(tmp_path):
+    """Shards re-rank (tests/test_sharded.py: as one index would); a model that reads dense
+    similarity does not over shards, and something other than a searcher is refused in one line."""
     from wikisearch.build import build_index
     out = build_index([wikisearch.sample_dump()], str(tmp_path / "shards"), workers=1, shards=2,
                       block_bytes=200_000)
     sharded = wikisearch.open(out)
     assert not isinstance(sharded, Searcher)
+    hits = rerank(sharded, "german chancellor", k=5)
+    assert hits and hits.flags.get("rerank") and [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    r = CliRunner().invoke(main, ["query", "-i", str(out), "german chancellor", "--rerank", "--json"])
+    assert r.exit_code == 0 and [h["page_id"] for h in json.loads(r.stdout)["hits"]][:5] == \
+        [h.page_id for h in hits]
     with pytest.raises(InvalidQueryError, match="one index, not shards"):
-        rerank(sharded, "german chancellor")
-    r = CliRunner().invoke(main, ["query", "-i", str(out), "german chancellor", "--rerank"])
-    assert r.exit_code == 1 and "one index, not shards" in r.output
+        rerank(sharded, "german chancellor", model=load_model(DEFAULT_DENSE_MODEL),
+               dense_similarity=lambda d: (np.zeros(len(d)), np.ones(len(d), bool)))
+    with pytest.raises(InvalidQueryError, match="not str"):
+        rerank(str(out), "german chancellor")

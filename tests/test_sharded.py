@@ -68,6 +68,38 @@ def test_shards_answer_like_one_index(built):
 
 
 @requires_shared(ENWIK8)
+def test_rerank_over_shards_answers_like_one_index(built):
+    """The re-ranker over shards (each shard's candidates' features with the collection's
+    statistics) gives the single index's re-ranked hits: the same pages, scores bit for bit,
+    snippets and matched-via, by the library and by `query --rerank`."""
+    from wikisearch.search.rerank import features, query_terms, rerank, sharded_features
+    single, sharded = built
+    one = wikisearch.open(single)
+    many = wikisearch.open(sharded)
+    queries = _queries(one, 40, seed=11) + ["computer science history", "the history of the united states"]
+    for q in queries:
+        a, b = rerank(one, q, k=20), rerank(many, q, k=20)
+        _same(a, b)
+        assert [h.matched_via for h in a] == [h.matched_via for h in b]
+    q = queries[-1]
+    first_one, first_many = one.search(q, k=100), many.search(q, k=100)
+    X = features(one.reader, query_terms(one.reader, q), [h.docid for h in first_one], one.reader.rank_config)
+    Y = sharded_features(many, q, [h.docid for h in first_many], [many.shard_of(h) for h in first_many],
+                         many.reader.rank_config)
+    assert len({many.shard_of(h) for h in first_many}) > 1 and np.array_equal(X, Y)
+    a = rerank(one, "the history", k=5, offset=7, snippets=True)
+    b = rerank(many, "the history", k=5, offset=7, snippets=True)
+    _same(a, b)
+    assert [h.snippet.to_json() for h in a] == [h.snippet.to_json() for h in b] and a[0].snippet.text
+    args = ["query", q, "--json", "-k", "7", "--no-correct", "--rerank"]
+    ra = CliRunner().invoke(main, args + ["-i", str(single)])
+    rb = CliRunner().invoke(main, args + ["-i", str(sharded)])
+    assert ra.exit_code == 0 and rb.exit_code == 0, (ra.output, rb.output)
+    ha, hb = json.loads(ra.stdout)["hits"], json.loads(rb.stdout)["hits"]
+    assert len(ha) == 7 and [(h["page_id"], h["score"]) for h in ha] == [(h["page_id"], h["score"]) for h in hb]
+
+
+@requires_shared(ENWIK8)
 def test_document_frequencies_add_up(built):
     single, sharded = built
     one = wikisearch.open(single)

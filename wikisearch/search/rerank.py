@@ -73,8 +73,9 @@ from wikisearch.search import _rerank_kernels as RK
 from wikisearch.search import _search_kernels as K
 from wikisearch.search.query import parse_query
 from wikisearch.search.rank import idf as idf_of, kernel_lengths, kernel_params
-from wikisearch.search.results import Hit, SearchResult
+from wikisearch.search.results import SearchResult
 from wikisearch.search.searcher import Searcher
+from wikisearch.search.sharded import ShardedSearcher
 
 #: Depth of the first stage the model re-orders.
 DEPTH = 100
@@ -129,16 +130,20 @@ _COV = np.array([_COL[f"cov_{g}"] for g, _ in FIELD_GROUPS])
 def query_terms(reader, query) -> list[int]:
     """Ordinals of the distinct terms of ``query`` (text, or a parsed :class:`Query`) that score
     (filters and exclusions left out) and that the index holds, in order of first appearance."""
-    q = parse_query(query, reader.analyzer) if isinstance(query, str) else query
-    filter_only = set(q.filter_only_terms())
     out: list[int] = []
-    for key in q.scoring_terms():
-        if key in filter_only:
-            continue
-        o = reader.term_ordinal(key[0])
+    for term in query_term_texts(reader.analyzer, query):
+        o = reader.term_ordinal(term)
         if o >= 0 and o not in out:
             out.append(o)
     return out
+
+
+def query_term_texts(analyzer, query) -> list[str]:
+    """The distinct terms of ``query`` (text, or a parsed :class:`Query`) that score (filters and
+    exclusions left out), in order of first appearance."""
+    q = parse_query(query, analyzer) if isinstance(query, str) else query
+    filter_only = set(q.filter_only_terms())
+    return list(dict.fromkeys(key[0] for key in q.scoring_terms() if key not in filter_only))
 
 
 def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None, postings=None) -> np.ndarray:
@@ -147,6 +152,41 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None, 
     ``postings(ordinals, sorted candidates) -> (offsets, docids, masks, tfs)`` or None: the terms'
     postings of those documents (``Searcher.candidate_postings``: a block at a time); without it,
     or where it gives None, each list is decoded whole (the same features: a test compares)."""
+    X = _document_features(reader, ordinals, docids, rank, prior, postings)
+    _candidate_set_features(X, len(ordinals) > 0)
+    return X
+
+
+def sharded_features(searcher, query, docids, shard_of, rank: RankConfig, priors=None) -> np.ndarray:
+    """:func:`features` of the first-stage candidates of a ``ShardedSearcher``: candidate i is
+    document ``docids[i]`` of shard ``shard_of[i]``. Each shard's candidates are scored with the
+    statistics of the whole collection, as sharded search scores them (its document count, the
+    terms' summed document frequencies, the average field lengths of all the documents), so the
+    matrix is the one a single index of the same documents gives (a test compares), but for the
+    prior, which stays per shard as in sharded search."""
+    coll = searcher.collection
+    terms = [t for t in query_term_texts(searcher.reader.analyzer, query) if coll.doc_freq(t) > 0]
+    idf = np.array([idf_of(coll.n_docs, coll.doc_freq(t), rank.model) for t in terms], np.float64)
+    avg = np.asarray(coll.avg_field_lengths, np.float64)
+    docids = np.asarray(docids, np.int64)
+    shard_of = np.asarray(shard_of, np.int64)
+    X = np.zeros((len(docids), len(FEATURES)), np.float64)
+    for i, shard in enumerate(searcher.shards):
+        rows = np.flatnonzero(shard_of == i)
+        if len(rows):
+            r = shard.reader
+            X[rows] = _document_features(r, [r.term_ordinal(t) for t in terms], docids[rows], rank,
+                                         prior_values(shard, priors), shard.candidate_postings, idf, avg)
+    _candidate_set_features(X, len(terms) > 0)
+    return X
+
+
+def _document_features(reader, ordinals, docids, rank: RankConfig, prior, postings, idf=None,
+                       avg=None) -> np.ndarray:
+    """The features of each candidate alone (:func:`features`' matrix without the columns that
+    compare a candidate with the others: :func:`_candidate_set_features` fills those). An ordinal
+    -1 is a term this index lacks (a shard's: the collection has it). ``idf`` (one per term) and
+    ``avg`` (average field lengths): the collection's, by default this index's."""
     docids = np.asarray(docids, np.int64)
     C, T = len(docids), len(ordinals)
     X = np.zeros((C, len(FEATURES)), np.float64)
@@ -158,19 +198,25 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None, 
     if T:
         order = np.argsort(docids, kind="stable")
         cands = docids[order].astype(np.int32)
-        got = postings(ordinals, cands) if postings is not None else None
+        present = [t for t, o in enumerate(ordinals) if o >= 0]
+        got = postings([ordinals[t] for t in present], cands) if postings is not None else None
         if got is not None:
-            offsets, d, m, tf = got
+            offs, d, m, tf = got
         else:
-            parts = [reader.postings(o) for o in ordinals]
-            offsets = np.zeros(T + 1, np.int64)
-            np.cumsum([len(p[0]) for p in parts], out=offsets[1:])
-            d = np.concatenate([p[0] for p in parts]).astype(np.int32, copy=False)
-            m = np.concatenate([p[1] for p in parts])
-            tf = np.concatenate([p[2] for p in parts])
-        n = int(reader.n_docs)
-        idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
-        avg = np.asarray(reader.avg_field_lengths, np.float64)
+            parts = [reader.postings(ordinals[t]) for t in present]
+            offs = np.zeros(len(present) + 1, np.int64)
+            np.cumsum([len(p[0]) for p in parts], out=offs[1:])
+            d = np.concatenate([p[0] for p in parts] or [np.zeros(0, np.int32)]).astype(np.int32, copy=False)
+            m = np.concatenate([p[1] for p in parts] or [np.zeros(0, np.uint16)])
+            tf = np.concatenate([p[2] for p in parts] or [np.zeros(0, np.uint32)])
+        counts = np.zeros(T, np.int64)             # (a term this index lacks: an empty list)
+        counts[present] = np.diff(offs)
+        offsets = np.zeros(T + 1, np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        if idf is None:
+            n = int(reader.n_docs)
+            idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
+        avg = np.asarray(reader.avg_field_lengths if avg is None else avg, np.float64)
         w, na, nc, k1, model = kernel_params(rank, avg)
         _, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
         bm25f, hit, gs, gm, gc = RK.candidate_features(
@@ -181,22 +227,35 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None, 
         X[order, col["cov_all"]] = hit / total
         X[order[:, None], _BM25[None, :]] = gs
         X[order[:, None], _COV[None, :]] = gm / total
-        top = gs.max(axis=0)
-        X[order[:, None], _RATIO[None, :]] = np.where(top > 0, gs / np.where(top > 0, top, 1.0), 0.0)
         X[order, col["title_precision"]] = np.minimum(1.0, gc[:, _TITLE_GROUP] / np.maximum(
             field_lengths[cands, FIELD_ID["title"]].astype(np.float64), 1.0))
         X[:, col["idf_mean"]] = total / T
-        first = X[:, col["bm25f"]] + prior_d
-        best = first.max()
-        X[:, col["score_ratio"]] = first / best if best > 0 else 0.0
     X[:, col["title_exact"]] = (X[:, col["cov_title"]] >= 1.0 - 1e-12) & (X[:, col["title_precision"]] >= 1.0)
-    X[:, col["log_rank"]] = np.log(np.arange(1, C + 1, dtype=np.float64))
     X[:, col["n_terms"]] = T
     X[:, col["len_title"]] = field_lengths[docids, FIELD_ID["title"]]
     X[:, col["log_len_body"]] = np.log1p(field_lengths[docids, FIELD_ID["body"]].astype(np.float64))
     X[:, col["prior"]] = prior_d
-    _relative_title_features(X)
     return X
+
+
+def _candidate_set_features(X: np.ndarray, scored: bool) -> None:
+    """Fill the columns of ``X`` (rows in first-stage order, :func:`_document_features` filled)
+    that compare a candidate with the others of its query: the per-field BM25 and the first
+    stage's score over the best candidate's (``scored``: the query has a term the index holds;
+    else they stay 0), ``log_rank`` and :func:`_relative_title_features`."""
+    col = _COL
+    C = len(X)
+    if C == 0:
+        return
+    if scored:
+        gs = X[:, _BM25]
+        top = gs.max(axis=0)
+        X[:, _RATIO] = np.where(top > 0, gs / np.where(top > 0, top, 1.0), 0.0)
+        first = X[:, col["bm25f"]] + X[:, col["prior"]]
+        best = first.max()
+        X[:, col["score_ratio"]] = first / best if best > 0 else 0.0
+    X[:, col["log_rank"]] = np.log(np.arange(1, C + 1, dtype=np.float64))
+    _relative_title_features(X)
 
 
 def _relative_title_features(X: np.ndarray) -> None:
@@ -389,7 +448,10 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
     """The first stage's top ``depth`` hits for ``query`` re-ordered by ``model`` (default: the
     shipped one), then its hits past ``depth``; ``k`` hits in all, from the ``offset``-th on. A
     re-ranked hit's ``score`` is the model's (:meth:`TreeModel.score`: the trees plus its weight
-    times the prior). ``rank``, ``fields``, ``priors`` and ``correct`` go to the first stage
+    times the prior). ``searcher``: a :class:`Searcher`, or a ``ShardedSearcher`` (its candidates'
+    features read from their shards with the collection's statistics: :func:`sharded_features`;
+    the same hits and scores as one index of the same documents). ``rank``, ``fields``, ``priors``
+    and ``correct`` go to the first stage
     (``Searcher.search``: its "did you mean" and rewritten query come back on the result);
     ``snippets`` and ``snippet_chars`` as there, made for the hits returned.
     ``dense_similarity(docids) -> (cosines, has_vector)``: the query's similarity to each candidate,
@@ -399,13 +461,17 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
         raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
     if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
         raise InvalidQueryError(f"offset must be a non-negative integer, not {offset!r}")
-    if not isinstance(searcher, Searcher):       # a ShardedSearcher: features read one index
-        raise InvalidQueryError("the re-ranker searches one index, not shards")
+    sharded = isinstance(searcher, ShardedSearcher)
+    if not sharded and not isinstance(searcher, Searcher):
+        raise InvalidQueryError(f"the re-ranker searches a Searcher or a ShardedSearcher "
+                                f"(wikisearch.open), not {type(searcher).__name__}")
     t0 = time.perf_counter()
     model = model or load_model()
     if model.dense and dense_similarity is None:
         raise WikisearchError("this re-ranking model reads dense similarity: re-rank in hybrid mode "
                               "(a dense directory of the index's pages), or use the lexical model")
+    if model.dense and sharded:
+        raise InvalidQueryError("hybrid re-ranking searches one index, not shards")
     depth = model.depth if depth is None else int(depth)
     first = searcher.search(query, k=max(int(k) + int(offset), depth), rank=rank, fields=fields,
                             priors=priors, correct=correct)
@@ -413,17 +479,21 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
     if len(head) > 1:
         rank_cfg = first.rank_config
         docids = np.array([h.docid for h in head], np.int64)
-        X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query), docids, rank_cfg,
-                     prior_values(searcher, priors), searcher.candidate_postings)
+        if sharded:
+            X = sharded_features(searcher, first.parsed or query, docids, [searcher.shard_of(h) for h in head],
+                                 rank_cfg, priors)
+        else:
+            X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query), docids, rank_cfg,
+                         prior_values(searcher, priors), searcher.candidate_postings)
         if model.dense:
             X = np.hstack([X, dense_features(*dense_similarity(docids))])
         if model.shape:
             X = np.hstack([X, shape_features(searcher.reader.analyzer, query, X)])
         scores = model.score(X)
         order = rerank_order(scores, X, model.exact_title_first)
-        head = [Hit(head[i].docid, head[i].page_id, None, None, float(scores[i]),
-                    head[i].matched_fields, r, reader=searcher.reader)
-                for r, i in enumerate(order.tolist(), 1)]
+        head = [head[i] for i in order.tolist()]        # (the first stage's own hits, re-scored)
+        for h, i in zip(head, order.tolist()):
+            h.score = float(scores[i])
     hits = (head + list(first[depth:]))[int(offset):int(offset) + int(k)]
     for r, h in enumerate(hits, int(offset) + 1):
         h.rank = r

@@ -95,9 +95,11 @@ class Searcher:
         self._scored = ScoredLists(index, cache_postings, idf=self._idf)
         # first-sight plain-OR queries read long lists a block at a time (blocks.bin; its bounds
         # hold under the index's own statistics only)
-        self._blockmax = BlockMaxSearch(index, index.block_maxima, self._field_lengths) \
-            if index.block_maxima is not None and index.codec_name == "bitpacked" and \
-            collection is None else None
+        # (the re-ranker reads its candidates' postings a block at a time by the same block data:
+        # their places need no statistics, so a shard of a collection reads them so too)
+        self._block_lists = BlockMaxSearch(index, index.block_maxima, self._field_lengths) \
+            if index.block_maxima is not None and index.codec_name == "bitpacked" else None
+        self._blockmax = self._block_lists if collection is None else None
         self._words: dict = {}                  # word -> its terms (query.parse_query)
         self._suggester: Suggester | None = None
         self._corrector: Corrector | None = None
@@ -392,9 +394,10 @@ class Searcher:
         a time where the index has block data (``blocks.bin``); None where it has not (the caller
         decodes the lists whole). The re-ranker's features read their postings so."""
         cands = np.ascontiguousarray(cands, np.int32)
-        if self._blockmax is None or np.any(cands[1:] <= cands[:-1]):
+        lists = self._block_lists
+        if lists is None or np.any(cands[1:] <= cands[:-1]):
             return None
-        return self._blockmax.candidate_postings(list(ordinals), cands, self._kernel_params(self._blockmax.rank))
+        return lists.candidate_postings(list(ordinals), cands, self._kernel_params(lists.rank))
 
     def _scoring_terms(self, q: Query) -> tuple[list, list]:
         """The query's (term, fields) pairs that are in the index, and their ordinals (the terms

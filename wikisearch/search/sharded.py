@@ -139,6 +139,25 @@ class ShardedSearcher:
                             warnings=list(first.warnings), counter=count,
                             took_ms=(time.perf_counter() - t0) * 1000, flags=flags)
 
+    def shard_of(self, hit) -> int:
+        """The index in :attr:`shards` of the shard a hit of this searcher's comes from."""
+        for i, s in enumerate(self.shards):
+            if hit._reader is s.reader:
+                return i
+        raise ValueError(f"hit {hit.docid} is not from these shards")
+
+    def explain(self, result: SearchResult, snippets: bool = False,
+                snippet_chars: int | None = None) -> None:
+        """:meth:`Searcher.explain` for a result over these shards (hits re-ordered after the
+        search: ``search.rerank``): each shard explains its own hits."""
+        by_shard: dict[int, list] = {}
+        for h in result:
+            by_shard.setdefault(self.shard_of(h), []).append(h)
+        for i, hits in sorted(by_shard.items()):
+            part = SearchResult(hits, query=result.query, parsed=result.parsed, rank_config=result.rank_config,
+                                warnings=[], counter=lambda n=len(hits): (n, "eq"), took_ms=0.0, flags={})
+            self.shards[i].explain(part, snippets, snippet_chars)
+
     def search_many(self, queries, k: int = 10, *, threads: int | None = None, offset: int = 0,
                     **options) -> list[SearchResult]:
         """:meth:`search` of each query, in order. Each search already runs a thread per shard,
