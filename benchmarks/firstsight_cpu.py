@@ -13,6 +13,7 @@ stays 1.00 when no other thread works for the engine, so thread CPU misses nothi
     python benchmarks/run_all.py --engines wikisearch,tantivy --keep-indexes --work /tmp/ra
     python benchmarks/firstsight_cpu.py --work /tmp/ra --checkout before=/tmp/old-checkout \\
         --checkout after=. --runs 3
+    python benchmarks/firstsight_cpu.py --work /tmp/ra --rerank     # also with the re-ranker on
 
 Checkouts of different index formats each search the index they build: ``--index
 before=/tmp/old-index`` (a checkout without ``--index`` searches the work folder's).
@@ -35,11 +36,12 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NU
 COLUMNS = ("first-sight p50", "first-sight p95", "repeated p50", "repeated p95")
 
 
-def child(engine: str, index_dir: str, queries_path: str, out: str) -> None:
-    """One engine, one fresh process: the protocol, CPU and wall time per query, to ``out``."""
+def child(engine: str, index_dir: str, queries_path: str, out: str, opts: str = "{}") -> None:
+    """One engine, one fresh process: the protocol, CPU and wall time per query, to ``out``.
+    ``opts``: the engine's options as JSON (``{"rerank": true}``: wikisearch re-ranking)."""
     mod = importlib.import_module(f"peers.run_{engine}")
     queries = json.loads(Path(queries_path).read_text())
-    s = mod.open_index(Path(index_dir), {})
+    s = mod.open_index(Path(index_dir), json.loads(opts))
     s.search(queries[0][1], 100)
     for _qid, text in queries[2::2]:
         s.search(text, 10)
@@ -85,12 +87,21 @@ def main(argv=None) -> int:
                          "index/wikisearch), for checkouts of different index formats, each timed "
                          "on the index it builds")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rerank", action="store_true",
+                    help="each wikisearch checkout also re-ranking (`query --rerank`: the shipped "
+                         "model over the top 100), as NAME-rerank on NAME's index")
     args = ap.parse_args(argv)
     work = Path(args.work)
     runs = [(item.split("=", 1)[0], "wikisearch", Path(item.split("=", 1)[1]).resolve())
             for item in args.checkout] or [("wikisearch", "wikisearch", HERE.parent)]
+    opts = {name: "{}" for name, _e, _r in runs}
+    if args.rerank:
+        for name, engine, root in list(runs):
+            runs.append((f"{name}-rerank", engine, root))
+            opts[f"{name}-rerank"] = json.dumps({"rerank": True})
     runs.append(("tantivy", "tantivy", HERE.parent))
     index_of = {item.split("=", 1)[0]: Path(item.split("=", 1)[1]).resolve() for item in args.index}
+    index_of.update({f"{name}-rerank": index_of[name] for name in list(index_of) if f"{name}-rerank" in opts})
     unknown = set(index_of) - {name for name, _e, _r in runs}
     if unknown:
         ap.error(f"--index names no --checkout: {', '.join(sorted(unknown))}")
@@ -102,7 +113,8 @@ def main(argv=None) -> int:
             out = work / "logs" / f"firstsight-cpu-{name}.json"
             load = os.getloadavg()[0]
             subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", engine,
-                            str(index_of.get(name, work / "index" / engine)), str(work / "queries.json"), str(out)],
+                            str(index_of.get(name, work / "index" / engine)), str(work / "queries.json"),
+                            str(out), opts.get(name, "{}")],
                            cwd=root / "benchmarks", env=env, check=True)
             result = json.loads(out.read_text())
             cpu, wall = summary(result, 0), summary(result, 1)
@@ -122,6 +134,6 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(*sys.argv[2:6])
+        child(*sys.argv[2:7])
     else:
         sys.exit(main())

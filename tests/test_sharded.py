@@ -100,6 +100,43 @@ def test_rerank_over_shards_answers_like_one_index(built):
 
 
 @requires_shared(ENWIK8)
+def test_eval_over_shards_counts_every_shards_documents(built, tmp_path):
+    """`wikisearch eval -i SHARDS` (and ``evaluate`` over a ShardedSearcher) keeps the judgments of
+    documents in every shard, not the first's alone, and measures what the single index measures,
+    re-ranked or not, by title and by page id."""
+    from wikisearch.evaluate import evaluate, restrict_qrels
+    single, sharded = built
+    one = wikisearch.open(single)
+    many = wikisearch.open(sharded)
+    rng = random.Random(4)
+    r = one.reader
+    words = {d: [w for w in r.title(d).split() if w.isalpha() and len(w) > 2][:2] for d in range(r.n_docs)}
+    docs = rng.sample([d for d, w in words.items() if w], 60)
+    queries = {f"q{i}": " ".join(words[d]) for i, d in enumerate(docs)}
+    by_title = {f"q{i}": {r.title(d).replace(" ", "_"): 1} for i, d in enumerate(docs)}
+    by_id = {f"q{i}": {str(r.page_id(d)): 1} for i, d in enumerate(docs)}
+    assert len({many.shard_of(h) for q in queries.values() for h in many.search(q, k=1)}) == 3
+    first_only = restrict_qrels(by_title, many.shards[0].reader)
+    assert 0 < len(first_only) < len(by_title)       # what restricting by the first shard lost
+    for qrels, key in ((by_title, "title"), (by_id, "page_id")):
+        for rerank in (None, True):
+            a = evaluate(one, queries, qrels, key=key, rerank=rerank, priors=False)
+            b = evaluate(many, queries, qrels, key=key, rerank=rerank, priors=False)
+            assert a["n_queries"] == b["n_queries"] == len(queries)
+            assert a["per_query"] == b["per_query"] and a["measures"] == b["measures"], (key, rerank)
+    (tmp_path / "q.tsv").write_text("".join(f"{q}\t{t}\n" for q, t in queries.items()))
+    (tmp_path / "qrels").write_text("".join(f"{q} 0 {d} 1\n" for q, j in by_title.items() for d in j))
+    out = [CliRunner().invoke(main, ["eval", "-i", str(i), "--queries", str(tmp_path / "q.tsv"), "--qrels",
+                                     str(tmp_path / "qrels"), "--json", "--no-priors"]) for i in (single, sharded)]
+    assert all(o.exit_code == 0 for o in out), [o.output for o in out]
+    ra, rb = (json.loads(o.stdout) for o in out)
+    assert ra["metrics"] == rb["metrics"] and ra["n_queries"] == rb["n_queries"] == len(queries)
+    bad = CliRunner().invoke(main, ["eval", "-i", str(sharded), "--queries", str(tmp_path / "q.tsv"),
+                                    "--qrels", str(tmp_path / "qrels"), "--mode", "hybrid"])
+    assert bad.exit_code == 1 and "holds shards: dense and hybrid modes take one index" in bad.output
+
+
+@requires_shared(ENWIK8)
 def test_document_frequencies_add_up(built):
     single, sharded = built
     one = wikisearch.open(single)

@@ -558,7 +558,8 @@ def eval_cmd(index_dir, queries, qrels, key, no_priors, rerank, mode, dense_dir,
     """nDCG@10, MRR@10 and Recall@100 of the index on TREC-style judgments.
 
     Judgments of documents the index does not hold are left out (and queries left with none);
-    it says how many matched, and fails when none did.
+    it says how many matched, and fails when none did. A directory of shards (`index --shards N`)
+    is evaluated as one index.
     """
     from wikisearch.evaluate import describe_coverage, run_eval
     if rerank and mode != "lexical":

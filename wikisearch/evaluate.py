@@ -67,15 +67,20 @@ def doc_title(key: str) -> str:
 
 
 def restrict_qrels(qrels: dict, reader, key: str = "title") -> dict[str, dict[str, int]]:
-    """Judgments with document names turned into index keys, only for documents the index holds."""
+    """Judgments with document names turned into index keys, only for documents the index holds.
+    ``reader``: the index's reader, or a list of readers (the shards of one collection)."""
     if key not in ("title", "page_id"):
         raise WikisearchError(f"key must be 'title' or 'page_id', not {key!r}")
-    if key == "title":                   # every judged title looked up in one call
+    readers = list(reader) if isinstance(reader, (list, tuple)) else [reader]
+    present: set = set()
+    if key == "title":                   # every judged title looked up in one call (a shard)
         names = sorted({doc_title(n) for docs in qrels.values() for n in docs})
-        found = reader.docids_for_titles(names, redirects=False)
-        present = {t for t, d in zip(names, found.tolist()) if d >= 0}
+        for r in readers:
+            found = r.docids_for_titles(names, redirects=False)
+            present.update(t for t, d in zip(names, found.tolist()) if d >= 0)
     else:
-        present = set(np.asarray(reader.page_ids).tolist())
+        for r in readers:
+            present.update(np.asarray(r.page_ids).tolist())
     out: dict[str, dict[str, int]] = {}
     for qid, docs in qrels.items():
         kept = {}
@@ -160,7 +165,8 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
     irm = _ir_measures()
     given = qrels
     if restrict:
-        qrels = restrict_qrels(qrels, searcher.reader, key)
+        shards = getattr(searcher, "shards", None)          # a ShardedSearcher: every shard's documents
+        qrels = restrict_qrels(qrels, [sh.reader for sh in shards] if shards else searcher.reader, key)
     qids = [q for q in queries if q in qrels]
     run: dict[str, dict[str, float]] = {}
     took = 0.0
@@ -221,10 +227,12 @@ def run_eval(index_path, queries_path, qrels_path, key: str = "title", k: int = 
 
     Raises a :class:`WikisearchError` saying why when nothing could be measured (no judged
     document in the index, e.g. page-id judgments read as titles)."""
-    from wikisearch.search.searcher import Searcher
-    searcher = Searcher(index_path)
+    from wikisearch.search.sharded import open as open_searcher
+    searcher = open_searcher(index_path)          # one index, or a directory of shards
     searcher.warmup()
     search = None
+    if mode != "lexical" and getattr(searcher, "shards", None):
+        raise WikisearchError(f"{index_path} holds shards: dense and hybrid modes take one index")
     if mode != "lexical":
         from wikisearch.dense.cli import default_dense_dir
         search = mode_searcher(searcher, mode, dense_dir or default_dense_dir(index_path), fusion, priors)
