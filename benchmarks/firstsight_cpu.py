@@ -87,6 +87,7 @@ def main(argv=None) -> int:
                          "index/wikisearch), for checkouts of different index formats, each timed "
                          "on the index it builds")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--out", default=None, help="also write the runs and their medians here (JSON)")
     ap.add_argument("--rerank", action="store_true",
                     help="each wikisearch checkout also re-ranking (`query --rerank`: the shipped "
                          "model over the top 100), as NAME-rerank on NAME's index")
@@ -129,6 +130,17 @@ def main(argv=None) -> int:
         ratio = "" if name == "tantivy" else "   / tantivy: " + " ".join(
             f"{a / b:.2f}" for a, b in zip(m, med["tantivy"]))
         print(f"  {name:12s} " + " ".join(f"{v:.3f}" for v in m) + ratio)
+    if args.out:
+        n_first = len(json.loads((work / "queries.json").read_text())[1::2])
+        idx = {name: index_of.get(name, work / "index" / engine) for name, engine, _r in runs}
+        docs = {name: json.loads((d / "manifest.json").read_text())["stats"]["n_docs"]
+                for name, d in idx.items() if (d / "manifest.json").exists()}
+        Path(args.out).write_text(json.dumps({
+            "work": str(work), "indexes": {n: str(d) for n, d in idx.items()}, "n_docs": docs,
+            "columns": list(COLUMNS), "unit": "CPU ms (thread)", "runs": args.runs,
+            "n_first_sight_queries": n_first, "per_run": rows, "median": med,
+            "over_tantivy": {n: [a / b for a, b in zip(m, med["tantivy"])] for n, m in med.items()}},
+            indent=1) + "\n")
     return 0
 
 

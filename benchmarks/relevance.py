@@ -1615,6 +1615,9 @@ def targets(r: dict, sy: str = "rerank") -> list[str]:
              f"{lat[lk]['p95_ms']:.1f} / {lat['search_k10']['p95_ms']:.1f} ms)")
     if sy == "rerank" and FIRSTSIGHT.exists():
         L += firstsight_target(json.loads(FIRSTSIGHT.read_text()), line)
+    cpu = {scale: json.loads(f.read_text()) for scale, f in FIRSTSIGHT_CPU.items() if f.exists()}
+    if sy == "rerank" and cpu:
+        L += firstsight_cpu_target(cpu, line)
     L.append("")
     if sy == "rerank":
         L += known_item_unreachable(ki, S.get("known-item-noisy", {}).get("heldout"))
@@ -1642,6 +1645,31 @@ def firstsight_target(run: dict, line) -> list[str]:
                  f"{fw['p95_ms'] / ft['p95_ms']:.2f}x in the same run (one run's wall-clock p95 over "
                  f"{fw['n_queries']} queries is noisy; issue 12 is judged by benchmarks/firstsight_cpu.py's paired "
                  "CPU runs). The re-ranker is opt-in; the default search does not run it")]
+
+
+#: Session 24: the same target by paired CPU runs (``firstsight_cpu.py --rerank --out``: the
+#: default search, the re-ranker and tantivy in turn, 3 runs, medians), at each scale issue 12 names.
+FIRSTSIGHT_CPU = {scale: RESULTS / "rerank-firstsight" / f"cpu-{scale}.json" for scale in ("1x", "4x", "full")}
+
+
+def firstsight_cpu_target(runs: dict, line) -> list[str]:
+    """The first-sight target with the re-ranker on, by paired CPU runs at each scale measured:
+    met where the re-ranker's p50 and p95 are each at most tantivy's."""
+    parts, met = [], []
+    for scale, r in runs.items():
+        m, t = r["median"]["wikisearch-rerank"], r["median"]["tantivy"]
+        w = r["median"]["wikisearch"]
+        ok = m[0] <= t[0] and m[1] <= t[1]
+        met.append(ok)
+        parts.append(f"{scale} ({r['n_docs']['wikisearch']:,} articles): rerank {m[0]:.2f} / {m[1]:.2f} ms = "
+                     f"{m[0] / t[0]:.2f}x / {m[1] / t[1]:.2f}x tantivy's {t[0]:.2f} / {t[1]:.2f} "
+                     f"({'met' if ok else 'missed'}; the default search {w[0] / t[0]:.2f}x / {w[1] / t[1]:.2f}x)")
+    n = {r["n_first_sight_queries"] for r in runs.values()}
+    return [line(all(met), "the same with the re-ranker on, by paired CPU runs (`benchmarks/firstsight_cpu.py "
+                 "--rerank`: the default search, `query --rerank` and tantivy in turn, each a fresh process, "
+                 f"{'/'.join(map(str, sorted(n)))} DBpedia-Entity queries each timed once after the others "
+                 "warmed it up, thread CPU, the median of 3 runs; results/rerank-firstsight/cpu-SCALE.json), "
+                 "p50 / p95: " + "; ".join(parts))]
 
 
 def known_item_unreachable(ki: dict, noisy: dict | None = None) -> list[str]:
@@ -1858,6 +1886,7 @@ def markdown(r: dict) -> str:
     L += session21_notes()
     L += session22_notes(r)
     L += session23_notes(r)
+    L += session24_notes()
     return "\n".join(L)
 
 
@@ -2793,6 +2822,40 @@ def session23_notes(r: dict) -> list[str]:
                  + ". Weighting it up hardly moves its own inner nDCG@10 and costs the other sets: not kept, "
                  "no held-out figure printed.")
     L.append("")
+    return L
+
+
+#: Session 24: what the re-ranker costs beside the default search (``bench_rerank_cost.py``).
+RERANK_COST = {"30k corpus": RESULTS / "rerank-cost-30k.json", "full scale": RESULTS / "rerank-cost-full.json"}
+
+
+def session24_notes() -> list[str]:
+    """Session 24's section: the re-ranker's features read their candidates' postings a block at a
+    time, and what that does to its cost at full scale (nothing if a results file is missing)."""
+    cost = {name: json.loads(f.read_text()) for name, f in RERANK_COST.items() if f.exists()}
+    if not cost:
+        return []
+    L = ["## Session 24: the re-ranker at full scale (issue 17; rankings unchanged)", "",
+         "The features decoded every query term's posting list whole to find the 100 candidates' postings: at "
+         "full scale (6.9 million documents, `bench_full_scale.py`'s corpus) a common term's list is millions of "
+         "postings, and the features cost more than the search they re-rank. They now read a block at a time "
+         "(`Searcher.candidate_postings`: only the 128-posting blocks whose docid range, in blocks.bin, holds a "
+         "candidate are decoded), the same matrix to the bit (tests; the benchmark checks every query). "
+         "`python benchmarks/bench_rerank_cost.py --index IDX` (DBpedia-Entity queries, first sight, CPU a query, "
+         "each path a fresh searcher, the paths taking turns):", "",
+         "| index | queries | default search p50 / p95 | features, lists whole | features, by blocks | "
+         "rerank k=10 | rerank / default |", "|---|---|---|---|---|---|---|"]
+    for name, c in cost.items():
+        f = lambda k: f"{c[k]['p50_ms']:.2f} / {c[k]['p95_ms']:.2f} ms"     # noqa: E731
+        ro = c["rerank_over_first"]
+        L.append(f"| {name} ({c['n_docs']:,} documents) | {c['n_queries']} | {f('first_k10')} | "
+                 f"{f('features_whole')} | {f('features_blocks')} | {f('rerank_k10')} | "
+                 f"{ro['p50_ms']:.2f}x / {ro['p95_ms']:.2f}x |")
+    L += ["", "Re-ranking also works over shards now (`query --rerank -i SHARDS`: each candidate's features read "
+          "from its shard with the collection's statistics, the same hits and scores as one index, by test), and "
+          "`wikisearch eval` evaluates a directory of shards (it failed to open one, and over a sharded searcher it "
+          "kept only the first shard's judged documents). The first-sight target with the re-ranker on is in the "
+          "targets above, by paired CPU runs at each scale measured.", ""]
     return L
 
 

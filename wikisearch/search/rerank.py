@@ -127,12 +127,14 @@ _RATIO = np.array([_COL[f"bm25_{g}_ratio"] for g, _ in FIELD_GROUPS])
 _COV = np.array([_COL[f"cov_{g}"] for g, _ in FIELD_GROUPS])
 
 
-def query_terms(reader, query) -> list[int]:
+def query_terms(reader, query, ordinal=None) -> list[int]:
     """Ordinals of the distinct terms of ``query`` (text, or a parsed :class:`Query`) that score
-    (filters and exclusions left out) and that the index holds, in order of first appearance."""
+    (filters and exclusions left out) and that the index holds, in order of first appearance.
+    ``ordinal(term)``: the lookup (default ``reader.term_ordinal``; a searcher's remembers)."""
+    ordinal = ordinal or reader.term_ordinal
     out: list[int] = []
     for term in query_term_texts(reader.analyzer, query):
-        o = reader.term_ordinal(term)
+        o = ordinal(term)
         if o >= 0 and o not in out:
             out.append(o)
     return out
@@ -483,8 +485,8 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
             X = sharded_features(searcher, first.parsed or query, docids, [searcher.shard_of(h) for h in head],
                                  rank_cfg, priors)
         else:
-            X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query), docids, rank_cfg,
-                         prior_values(searcher, priors), searcher.candidate_postings)
+            X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query, searcher.term_ordinal),
+                         docids, rank_cfg, prior_values(searcher, priors), searcher.candidate_postings)
         if model.dense:
             X = np.hstack([X, dense_features(*dense_similarity(docids))])
         if model.shape:

@@ -372,6 +372,11 @@ class Searcher:
             return idf_of(self.n_docs, self.reader.doc_freq(o), model)
         return idf_of(c.n_docs, c.doc_freq(self.reader.term(o)), model)
 
+    def term_ordinal(self, term: str) -> int:
+        """The index's ordinal of ``term`` (-1 if absent), looked up once per searcher (the
+        re-ranker asks for the terms the search just looked up)."""
+        return self._ordinal(term)
+
     def _ordinal(self, term: str) -> int:
         o = self._ordinals.get(term)
         if o is None:
