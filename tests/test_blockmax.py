@@ -207,23 +207,32 @@ def test_damaged_block_data_is_corruption(index):
         s.search(r.terms.term(o), k=1000)
 
 
-def test_one_posting_tails_and_exact_block_sizes():
-    """Lists of 129, 256, 257 and 385 postings (a one-posting tail, whole blocks, a tail after
-    whole blocks): the kernel's blocks read back exactly what the codec wrote."""
+N_DOCS = 5000
+
+
+def _lists_of_every_size(seed: int):
+    """Bit-packed lists of 1 to 385 postings over N_DOCS documents (one-posting tails, whole
+    blocks, a tail after whole blocks), each with its block data: yields ``(n, docids, masks, tfs,
+    data, (boff, pos, last, bound, ok), (lengths, w, a, c))``."""
     from wikisearch.index.codec import get_codec
     codec = get_codec("bitpacked")
-    rng = np.random.default_rng(1)
-    n_docs = 5000
-    lengths = rng.integers(1, 50, (n_docs, len(FIELDS))).astype(np.uint32)
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 50, (N_DOCS, len(FIELDS))).astype(np.uint32)
     w, a, c = np.ones(len(FIELDS)), np.full(len(FIELDS), 0.5), np.full(len(FIELDS), 0.02)
     for n in (1, 2, 128, 129, 130, 256, 257, 385):
-        docids = np.sort(rng.choice(n_docs, n, replace=False)).astype(np.int32)
+        docids = np.sort(rng.choice(N_DOCS, n, replace=False)).astype(np.int32)
         masks = rng.choice([1, 16, 17, 272], n).astype(np.uint16)
         tfs = rng.integers(1, 5, int(sum(bin(int(x)).count("1") for x in masks))).astype(np.uint32)
         data = np.frombuffer(codec.encode(docids, masks, tfs), np.uint8).copy()
-        boff, pos, last, bound, ok = BK.list_block_meta(
-            data, np.array([0]), np.array([len(data)]), np.array([n]), np.int64(511), lengths, w, a, c,
-            1.2, 0)
+        meta = BK.list_block_meta(data, np.array([0]), np.array([len(data)]), np.array([n]), np.int64(511),
+                                  lengths, w, a, c, 1.2, 0)
+        yield n, docids, masks, tfs, data, meta, (lengths, w, a, c)
+
+
+def test_one_posting_tails_and_exact_block_sizes():
+    """Lists of 129, 256, 257 and 385 postings (a one-posting tail, whole blocks, a tail after
+    whole blocks): the kernel's blocks read back exactly what the codec wrote."""
+    for n, docids, _masks, _tfs, data, (boff, pos, last, bound, ok), (lengths, w, a, c) in _lists_of_every_size(1):
         assert ok and boff.tolist() == [0, -(-n // 128)]
         assert last.tolist() == [int(docids[min(n, (b + 1) * 128) - 1]) for b in range(boff[1])]
         got = BK.blockmax_topk(n, data, np.array([0]), np.array([len(data)]), np.array([n]), boff, pos,
@@ -275,20 +284,9 @@ def test_candidate_postings_equal_whole_lists_filtered(index):
 def test_candidate_postings_of_tails_and_exact_block_sizes():
     """``BK.candidate_postings`` over lists of 1 to 385 postings (one-posting tails, whole blocks),
     every posting a candidate, none, or one in three."""
-    from wikisearch.index.codec import get_codec
-    codec = get_codec("bitpacked")
-    rng = np.random.default_rng(3)
-    n_docs = 5000
-    lengths = rng.integers(1, 50, (n_docs, len(FIELDS))).astype(np.uint32)
-    w, a, c = np.ones(len(FIELDS)), np.full(len(FIELDS), 0.5), np.full(len(FIELDS), 0.02)
-    for n in (1, 2, 128, 129, 130, 256, 257, 385):
-        docids = np.sort(rng.choice(n_docs, n, replace=False)).astype(np.int32)
-        masks = rng.choice([1, 16, 17, 272], n).astype(np.uint16)
-        tfs = rng.integers(1, 5, int(sum(bin(int(x)).count("1") for x in masks))).astype(np.uint32)
-        data = np.frombuffer(codec.encode(docids, masks, tfs), np.uint8).copy()
-        boff, pos, last, _bound, ok = BK.list_block_meta(
-            data, np.array([0]), np.array([len(data)]), np.array([n]), np.int64(511), lengths, w, a, c,
-            1.2, 0)
+    n_docs = N_DOCS
+    for n, docids, masks, tfs, data, (boff, pos, last, _bound, ok), _params in _lists_of_every_size(3):
+        assert ok
         for cands in (docids, np.zeros(0, np.int32), np.unique(np.concatenate([docids[::3], docids[::3] + 1])),
                       np.arange(n_docs, dtype=np.int32)):
             cands = cands[cands < n_docs].astype(np.int32)
