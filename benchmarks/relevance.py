@@ -1661,11 +1661,11 @@ def firstsight_cpu_target(runs: dict, line) -> list[str]:
         w = r["median"]["wikisearch"]
         ok = m[0] <= t[0] and m[1] <= t[1]
         met.append(ok)
-        parts.append(f"{scale} ({r['n_docs']['wikisearch']:,} articles): rerank {m[0]:.2f} / {m[1]:.2f} ms = "
+        parts.append(f"{'full scale' if scale == 'full' else scale} ({r['n_docs']['wikisearch']:,} articles): rerank {m[0]:.2f} / {m[1]:.2f} ms = "
                      f"{m[0] / t[0]:.2f}x / {m[1] / t[1]:.2f}x tantivy's {t[0]:.2f} / {t[1]:.2f} "
                      f"({'met' if ok else 'missed'}; the default search {w[0] / t[0]:.2f}x / {w[1] / t[1]:.2f}x)")
     n = {r["n_first_sight_queries"] for r in runs.values()}
-    return [line(all(met), "the same with the re-ranker on, by paired CPU runs (`benchmarks/firstsight_cpu.py "
+    return [line(all(met), "the same with the re-ranker on, by paired CPU runs (session 24; `benchmarks/firstsight_cpu.py "
                  "--rerank`: the default search, `query --rerank` and tantivy in turn, each a fresh process, "
                  f"{'/'.join(map(str, sorted(n)))} DBpedia-Entity queries each timed once after the others "
                  "warmed it up, thread CPU, the median of 3 runs; results/rerank-firstsight/cpu-SCALE.json), "
