@@ -137,6 +137,20 @@ def test_eval_over_shards_counts_every_shards_documents(built, tmp_path):
 
 
 @requires_shared(ENWIK8)
+def test_one_index_commands_say_a_directory_holds_shards(built):
+    """A command that reads one index, given a directory of shards, says so (not "an interrupted
+    build?"), and one shard of it opens as an index."""
+    from wikisearch.errors import IndexNotFoundError
+    from wikisearch.index.reader import IndexReader
+    _single, sharded = built
+    with pytest.raises(IndexNotFoundError, match="holds the shards of an index"):
+        IndexReader(sharded)
+    r = CliRunner().invoke(main, ["inspect", "-i", str(sharded), "--term", "history"])
+    assert r.exit_code == 1 and "holds the shards of an index" in r.output and "interrupted" not in r.output
+    assert IndexReader(shard_paths(sharded)[0]).n_docs > 0
+
+
+@requires_shared(ENWIK8)
 def test_document_frequencies_add_up(built):
     single, sharded = built
     one = wikisearch.open(single)

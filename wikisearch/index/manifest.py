@@ -90,6 +90,10 @@ def read_manifest(path) -> dict:
                                      f"at {old}; run the build again (it restores it first) or "
                                      f"`mv {old} {path}`")
         raise IndexNotFoundError(f"no index at {path} (build one with `wikisearch index DUMP -o {path}`)")
+    if not mpath.exists() and (path / SHARDS_FILE).exists():
+        raise IndexNotFoundError(f"{path} holds the shards of an index (`wikisearch index --shards N`) and "
+                                 "this reads one index: give it one shard, or search them all with "
+                                 "`wikisearch query -i`, `wikisearch eval -i` or `wikisearch.open`")
     if not mpath.exists():
         raise IndexNotFoundError(f"{path} is not a complete wikisearch index (no {MANIFEST}; "
                                  "an interrupted build? rerun `wikisearch index` to resume it)")
