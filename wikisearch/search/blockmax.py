@@ -101,28 +101,11 @@ class BlockMaxSearch:
     def topk(self, keys, ords, params, rank: RankConfig, k: int, excluded, prior, prior_max):
         """``(docids, scores, fields)`` of the top k, as the exact paths give them."""
         w, a, c, k1, model = params
-        data = self.reader.postings_data
-        T = len(ords)
-        lstart = np.empty(T, np.int64)
-        llen = np.empty(T, np.int64)
-        ldf = np.empty(T, np.int64)
-        sel = np.empty(T, np.int64)
-        idf = np.empty(T, np.float64)
-        pos, last, bound, bfirst = [], [], [], [0]
-        for t, ((_term, fields), o) in enumerate(zip(keys, ords)):
-            got = self._lists.get(o)
-            if got is None:
-                got = self._list(o, params, rank)
-            lstart[t], llen[t], ldf[t], idf[t], p, la, bo = got
-            sel[t] = field_mask(fields)
-            pos.append(p)
-            last.append(la)
-            bound.append(bo)
-            bfirst.append(bfirst[-1] + len(p))
+        lstart, llen, ldf, idf, bfirst, pos, last, bound = self._gather(ords, params, rank)
+        sel = np.array([field_mask(fields) for _term, fields in keys], np.int64)
         docs, scores, fields, _n_scored, _n_dec, status = BK.blockmax_topk(
-            k, data, lstart, llen, ldf, np.asarray(bfirst, np.int64), np.concatenate(pos),
-            np.concatenate(last), np.concatenate(bound), idf, sel, self.field_lengths, w, a, c, k1, model,
-            excluded, prior, prior_max)
+            k, self.reader.postings_data, lstart, llen, ldf, bfirst, pos, last, bound, idf, sel,
+            self.field_lengths, w, a, c, k1, model, excluded, prior, prior_max)
         if status < 0:
             for o in ords:
                 self._corrupt(o)
@@ -135,28 +118,35 @@ class BlockMaxSearch:
         one are decoded (``BK.candidate_postings``), so the re-ranker's features cost what its
         candidates need, not what its terms' lists weigh. ``params``: the kernel parameters of this
         object's own settings (one-block lists' bounds are made with them and kept for search)."""
-        T = len(ords)
-        lstart = np.empty(T, np.int64)
-        llen = np.empty(T, np.int64)
-        ldf = np.empty(T, np.int64)
-        pos, last, bfirst = [], [], [0]
-        for t, o in enumerate(ords):
-            got = self._lists.get(o)
-            if got is None:
-                got = self._list(o, params, self.rank)
-            lstart[t], llen[t], ldf[t], _idf, p, la, _bo = got
-            pos.append(p)
-            last.append(la)
-            bfirst.append(bfirst[-1] + len(p))
+        lstart, llen, ldf, _idf, bfirst, pos, last, _bound = self._gather(ords, params, self.rank)
         offsets, docids, masks, tfs, _n_dec, status = BK.candidate_postings(
-            self.reader.postings_data, lstart, llen, ldf, np.asarray(bfirst, np.int64),
-            np.concatenate(pos) if pos else np.zeros(0, np.int64),
-            np.concatenate(last) if last else np.zeros(0, np.int32), np.ascontiguousarray(cands, np.int32),
-            np.int64(self.reader.n_docs))
+            self.reader.postings_data, lstart, llen, ldf, bfirst, pos, last,
+            np.ascontiguousarray(cands, np.int32), np.int64(self.reader.n_docs))
         if status < 0:
             for o in ords:
                 self._corrupt(o)
         return offsets, docids, masks, tfs
+
+    def _gather(self, ords, params, rank: RankConfig):
+        """The lists of terms ``ords`` as the kernels take them: ``(lstart, llen, ldf, idf, bfirst,
+        pos, last, bound)``, list t's blocks at ``bfirst[t]:bfirst[t+1]`` of the last three."""
+        T = len(ords)
+        lstart = np.empty(T, np.int64)
+        llen = np.empty(T, np.int64)
+        ldf = np.empty(T, np.int64)
+        idf = np.empty(T, np.float64)
+        pos, last, bound, bfirst = [np.zeros(0, np.int64)], [np.zeros(0, np.int32)], [np.zeros(0, np.float32)], [0]
+        for t, o in enumerate(ords):
+            got = self._lists.get(o)
+            if got is None:
+                got = self._list(o, params, rank)
+            lstart[t], llen[t], ldf[t], idf[t], p, la, bo = got
+            pos.append(p)
+            last.append(la)
+            bound.append(bo)
+            bfirst.append(bfirst[-1] + len(p))
+        return (lstart, llen, ldf, idf, np.asarray(bfirst, np.int64), np.concatenate(pos), np.concatenate(last),
+                np.concatenate(bound))
 
     def _list(self, o: int, params, rank: RankConfig):
         """A list's place and block data (kept for the next queries that use it: a few arrays of

@@ -167,8 +167,9 @@ def sharded_features(searcher, query, docids, shard_of, rank: RankConfig, priors
     matrix is the one a single index of the same documents gives (a test compares), but for the
     prior, which stays per shard as in sharded search."""
     coll = searcher.collection
-    terms = [t for t in query_term_texts(searcher.reader.analyzer, query) if coll.doc_freq(t) > 0]
-    idf = np.array([idf_of(coll.n_docs, coll.doc_freq(t), rank.model) for t in terms], np.float64)
+    df = {t: coll.doc_freq(t) for t in query_term_texts(searcher.reader.analyzer, query)}
+    terms = [t for t, n in df.items() if n > 0]
+    idf = np.array([idf_of(coll.n_docs, df[t], rank.model) for t in terms], np.float64)
     avg = np.asarray(coll.avg_field_lengths, np.float64)
     docids = np.asarray(docids, np.int64)
     shard_of = np.asarray(shard_of, np.int64)
@@ -176,9 +177,8 @@ def sharded_features(searcher, query, docids, shard_of, rank: RankConfig, priors
     for i, shard in enumerate(searcher.shards):
         rows = np.flatnonzero(shard_of == i)
         if len(rows):
-            r = shard.reader
-            X[rows] = _document_features(r, [r.term_ordinal(t) for t in terms], docids[rows], rank,
-                                         prior_values(shard, priors), shard.candidate_postings, idf, avg)
+            X[rows] = _document_features(shard.reader, [shard.term_ordinal(t) for t in terms], docids[rows],
+                                         rank, prior_values(shard, priors), shard.candidate_postings, idf, avg)
     _candidate_set_features(X, len(terms) > 0)
     return X
 
