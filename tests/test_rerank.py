@@ -220,6 +220,88 @@ def test_shipped_model_kernel_matches_numpy_oracle_with_and_without_jit():
     assert with_jit == without
 
 
+def _random_tree(rng, n_leaves, n_features):
+    """A random binary tree with ``n_leaves`` leaves in the model file's layout, its nodes and
+    leaves numbered in a shuffled order (not left to right), so that QuickScorer's renumbering is
+    exercised."""
+    n_nodes = n_leaves - 1
+    node_ids = rng.permutation(n_nodes) if n_nodes else np.zeros(0, np.int64)
+    leaf_ids = rng.permutation(n_leaves)
+    feat, thr = rng.integers(0, n_features, n_nodes), np.round(rng.normal(size=n_nodes), 1)
+    left, right = [0] * n_nodes, [0] * n_nodes
+    counter = {"node": 0, "leaf": 0}
+
+    def build(leaves):                      # returns the child reference of a subtree with ``leaves``
+        if leaves == 1:
+            i = counter["leaf"]
+            counter["leaf"] += 1
+            return ~int(leaf_ids[i])
+        i = int(node_ids[counter["node"]])
+        counter["node"] += 1
+        k = int(rng.integers(1, leaves))
+        left[i], right[i] = build(k), build(leaves - k)
+        return i
+    if n_nodes:
+        root = build(n_leaves)
+        # the root must be node 0: swap ids
+        swap = {root: 0, 0: root}
+        left = [swap.get(c, c) if c >= 0 else c for c in left]
+        right = [swap.get(c, c) if c >= 0 else c for c in right]
+        perm = list(range(n_nodes))
+        perm[0], perm[root] = root, 0
+        feat, thr = feat[perm], thr[perm]
+        left, right = [left[j] for j in perm], [right[j] for j in perm]
+    return {"feature": [int(f) for f in feat], "threshold": [float(t) for t in thr], "left": left,
+            "right": right, "value": [float(v) for v in np.round(rng.normal(size=n_leaves), 3)]}
+
+
+def test_quickscorer_matches_the_tree_walk_and_the_oracle():
+    """TreeModel.predict (QuickScorer: the nodes by feature and threshold, leaves as bits) gives
+    the tree walk's and the numpy oracle's sums to the bit: random trees of 1 to 31 leaves in
+    shuffled node order, rows at the thresholds exactly, row counts around the kernel's blocks,
+    and values that are not numbers (they go right, as the walk sends them)."""
+    from wikisearch.search import _rerank_kernels as RK
+    rng = np.random.default_rng(25)
+    n = len(FEATURES)
+    trees = [_random_tree(rng, int(rng.integers(1, 32)), n) for _ in range(60)] + [_random_tree(rng, 31, n)]
+    m = TreeModel({"format": "wikisearch-rerank", "version": 1, "features": list(FEATURES), "trees": trees})
+    assert m._quick is not None
+    for rows in (1, RK.QUICK_ROWS - 1, RK.QUICK_ROWS, RK.QUICK_ROWS + 1, 3 * RK.QUICK_ROWS + 7):
+        X = np.round(rng.normal(size=(rows, n)), 1)         # (often equal to a threshold)
+        X[rng.random(size=X.shape) < 0.02] = np.nan
+        walk = RK.predict_trees(X, m._node_start, m._leaf_start, *m._arrays)
+        assert m.predict(X).tolist() == walk.tolist() == oracle_tree_predict(m.spec, X).tolist()
+    shipped = load_model()
+    X = rng.normal(size=(257, shipped.n_features)) * rng.choice([0.01, 1, 10], size=shipped.n_features)
+    assert shipped._quick is not None
+    assert shipped.predict(X).tolist() == RK.predict_trees(
+        X, shipped._node_start, shipped._leaf_start, *shipped._arrays).tolist()
+
+
+def test_a_tree_with_more_leaves_than_quickscorer_takes_is_walked():
+    rng = np.random.default_rng(26)
+    n = len(FEATURES)
+    m = TreeModel({"format": "wikisearch-rerank", "version": 1, "features": list(FEATURES),
+                   "trees": [_random_tree(rng, 5, n), _random_tree(rng, 40, n)]})
+    assert m._quick is None
+    X = np.round(rng.normal(size=(70, n)), 1)
+    assert m.predict(X).tolist() == oracle_tree_predict(m.spec, X).tolist()
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda t: t.update(left=[t["left"][0]] + t["left"][1:], right=[0] + t["right"][1:]), "malformed"),   # a loop
+    (lambda t: t.update(left=[5] + t["left"][1:]), "malformed"),                                            # out of range
+    (lambda t: t.update(value=t["value"] + [1.0]), "malformed"),                                            # a leaf too many
+    (lambda t: t.update(threshold=[float("nan")] + t["threshold"][1:]), "not a number"),
+])
+def test_a_damaged_tree_is_refused_in_one_line(damage, says):
+    rng = np.random.default_rng(27)
+    tree = _random_tree(rng, 6, len(FEATURES))
+    damage(tree)
+    with pytest.raises(WikisearchError, match=says):
+        TreeModel({"format": "wikisearch-rerank", "version": 1, "features": list(FEATURES), "trees": [tree]})
+
+
 def test_rerank_is_a_permutation_of_the_untouched_first_stage(searcher):
     model = _hand_model("cov_title", 0.5, 0.0, 1.0)
     for q in QUERIES:

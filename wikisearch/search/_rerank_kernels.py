@@ -1,4 +1,5 @@
-"""Numba kernel of the re-ranker: a sum of regression trees over a feature matrix.
+"""Numba kernels of the re-ranker: a sum of regression trees over a feature matrix, and the text
+features of the candidates.
 
 Trees are concatenated: tree t owns internal nodes ``node_start[t]:node_start[t+1]`` of ``feature``,
 ``threshold``, ``left`` and ``right`` (children local to the tree: ``c >= 0`` an internal node,
@@ -55,6 +56,66 @@ def predict_trees(X, node_start, leaf_start, feature, threshold, left, right, va
                         active += node >= 0
             for r in range(m):
                 out[b0 + r] += value[ls - nodes[r] - 1]
+    return out
+
+
+#: Rows :func:`predict_quickscorer` takes together (the shipped model over 100 real candidates a
+#: query: 4, 8, 16, 32 and 64 rows 0.23, 0.19, 0.17, 0.17 and 0.16 ms; one row at a time 0.27 ms).
+QUICK_ROWS = 32
+#: A 32-bit de Bruijn sequence: ``DEBRUIJN_TABLE[((b * DEBRUIJN) >> 27) & 31]`` is the index of the
+#: one set bit of ``b`` (1 << 0 ... 1 << 30); the product stays under 2 ** 58, so it never
+#: overflows an int64 (nor warns in plain Python).
+DEBRUIJN = 0x077CB531
+DEBRUIJN_TABLE = np.zeros(32, np.int64)
+for _i in range(32):
+    DEBRUIJN_TABLE[(((1 << _i) * DEBRUIJN) >> 27) & 31] = _i
+
+
+@njit(cache=True, nogil=True)
+def predict_quickscorer(X, feat_start, threshold, tree, mask, leaf_start, value, debruijn_table, rows):
+    """The same sums as :func:`predict_trees`, by QuickScorer (Lucchese et al., SIGIR 2015, with
+    its blocks of rows): no row walks a tree. The internal nodes of all trees are grouped by feature
+    (``feat_start``: CSR over ``X``'s columns) and sorted by ``threshold``; a node whose test fails
+    for a row (the row goes right: not ``value <= threshold``) rules out the leaves under its left
+    child, so ``mask`` is every bit set but those leaves' (a tree's leaves numbered left to right, at
+    most 31). For a block of ``rows`` rows (:data:`QUICK_ROWS`), each feature's nodes are read in threshold
+    order until one whose test holds for every row of the block; tree t's exit leaf is then the
+    lowest bit left in its mask (found by :data:`DEBRUIJN`), and ``value[leaf_start[t] + bit]`` its
+    value. Each row sums its trees in order from 0.0, as :func:`predict_trees` does, so the two
+    agree to the bit (tests compare both with tests/_oracle.py). The shipped model's 200 trees over
+    100 real candidates a query: 0.17 ms against 0.57 ms (session 25)."""
+    n = X.shape[0]
+    F = feat_start.shape[0] - 1
+    T = leaf_start.shape[0] - 1
+    B = max(rows, 1)                                # (an argument: as a constant the kernel ran 1.4x slower)
+    out = np.zeros(n, np.float64)
+    masks = np.empty((T, B), np.int64)
+    xs = np.empty(B, np.float64)
+    for b0 in range(0, n, B):
+        m = min(B, n - b0)
+        masks[:, :] = -1
+        for f in range(F):
+            for r in range(m):
+                xs[r] = X[b0 + r, f]
+            for r in range(m, B):
+                xs[r] = -np.inf                     # (goes left at every node)
+            for j in range(feat_start[f], feat_start[f + 1]):
+                th = threshold[j]
+                t = tree[j]
+                mk = mask[j]
+                fails = False
+                for r in range(B):
+                    c = not (xs[r] <= th)
+                    masks[t, r] &= mk if c else -1
+                    fails |= c
+                if not fails:                       # (nor at a higher threshold)
+                    break
+        for r in range(m):
+            acc = 0.0
+            for t in range(T):
+                low = masks[t, r] & -masks[t, r]    # (the exit leaf's bit is always set)
+                acc += value[leaf_start[t] + debruijn_table[((low * DEBRUIJN) >> 27) & 31]]
+            out[b0 + r] = acc
     return out
 
 

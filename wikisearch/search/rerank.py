@@ -55,7 +55,8 @@ the query's shape (:data:`MODEL_COLUMNS`); the cosines come from the caller
 (``dense_similarity``), so this module imports nothing of ``dense/``.
 
 The model file (``wikisearch/data/rerank-model.json``) holds the trees as flat arrays, evaluated
-here with numpy (:class:`TreeModel`; LightGBM is needed only to train, and by the test that
+here by a numba kernel (:class:`TreeModel`: QuickScorer, which reads the nodes by feature and
+threshold instead of walking each tree; LightGBM is needed only to train, and by the test that
 compares the two). Hits past ``depth`` keep their first-stage order after the re-ranked ones.
 Deterministic: the same index, query and model give the same order (ties: first-stage rank).
 """
@@ -330,7 +331,11 @@ class TreeModel:
 
     Each tree is arrays over its internal nodes: ``feature``, ``threshold``, ``left``, ``right``
     (a child ``c >= 0`` is internal node c, ``c < 0`` is leaf ``~c``) and ``value`` over its
-    leaves. A row goes left when its feature value is ``<= threshold`` (features are finite)."""
+    leaves. A row goes left when its feature value is ``<= threshold`` (features are finite).
+    :meth:`predict` uses QuickScorer (``_rerank_kernels.predict_quickscorer``) when every tree has
+    at most :data:`QUICK_LEAVES` leaves (the shipped models: 15), else walks the trees
+    (``predict_trees``); both give the same sums to the bit. A tree that is not one binary tree
+    over its leaves is refused when the model is read."""
 
     def __init__(self, spec: dict):
         if spec.get("format") != MODEL_FORMAT or spec.get("version") != MODEL_VERSION:
@@ -364,6 +369,11 @@ class TreeModel:
                         cat("right", np.int64), cat("value", np.float64))
         if len(self._arrays[0]) and not (0 <= self._arrays[0].min() and self._arrays[0].max() < self.n_features):
             raise WikisearchError("re-ranking model names a feature it does not have")
+        if np.isnan(self._arrays[1]).any():
+            raise WikisearchError("re-ranking model has a tree with a threshold that is not a number")
+        #: QuickScorer's arrays (:func:`_rerank_kernels.predict_quickscorer`), or None when a tree
+        #: has more than QUICK_LEAVES leaves (then each row walks the trees: ``predict_trees``).
+        self._quick = _quickscorer_arrays(trees, self.n_features)
 
     @classmethod
     def from_lightgbm(cls, booster, features=FEATURES, **meta) -> "TreeModel":
@@ -401,6 +411,8 @@ class TreeModel:
             raise WikisearchError(f"the re-ranking model reads {self.n_features} features a row, not "
                                   f"{X.shape[1] if X.ndim == 2 else X.shape}"
                                   + (" (it needs dense similarity: re-rank in hybrid mode)" if self.dense else ""))
+        if self._quick is not None:
+            return RK.predict_quickscorer(X, *self._quick)
         return RK.predict_trees(X, self._node_start, self._leaf_start, *self._arrays)
 
     def score(self, X: np.ndarray) -> np.ndarray:
@@ -413,6 +425,67 @@ class TreeModel:
 
     def save(self, path) -> None:
         Path(path).write_text(json.dumps(self.spec, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+#: The most leaves a tree may have for :func:`_rerank_kernels.predict_quickscorer` (its exit leaf's
+#: bit found by a 32-bit de Bruijn product).
+QUICK_LEAVES = 31
+
+
+def _quickscorer_arrays(trees, n_features):
+    """``(feat_start, threshold, tree, mask, leaf_start, value, debruijn_table, rows)`` for
+    :func:`_rerank_kernels.predict_quickscorer`, or None if a tree has more than
+    :data:`QUICK_LEAVES` leaves. Each tree's leaves are renumbered left to right (``value``
+    follows); a node's ``mask`` clears the bits of the leaves under its left child. A tree whose
+    nodes do not form one tree over its leaves (a child out of range, a node or leaf reached twice
+    or never) is refused, as walking it could loop or read past its arrays."""
+    feats, thrs, owner, masks, values = [], [], [], [], []
+    leaf_start = [0]
+    for t, tr in enumerate(trees):
+        feat, thr, left, right, val = tr["feature"], tr["threshold"], tr["left"], tr["right"], tr["value"]
+        n_nodes, n_leaves = len(feat), len(val)
+        if not (len(thr) == len(left) == len(right) == n_nodes) or n_leaves != n_nodes + 1:
+            raise WikisearchError(f"re-ranking model's tree {t} is malformed: {n_nodes} nodes, {n_leaves} leaves")
+        if n_leaves > QUICK_LEAVES:
+            return None
+        order: list[int] = []                       # leaves, left to right
+        span = [None] * n_nodes                     # (first, end) of each node's left subtree's leaves
+        seen = [False] * n_nodes
+
+        def walk(c):                                # returns the leaves' (first, end) under child c
+            if c < 0:
+                if ~c >= n_leaves or ~c in order:
+                    raise WikisearchError(f"re-ranking model's tree {t} is malformed: leaf {~c}")
+                order.append(~c)
+                return len(order) - 1, len(order)
+            if c >= n_nodes or seen[c]:
+                raise WikisearchError(f"re-ranking model's tree {t} is malformed: node {c}")
+            seen[c] = True
+            lo, mid = walk(left[c])
+            span[c] = (lo, mid)
+            return lo, walk(right[c])[1]
+        if n_nodes:
+            walk(0)
+        else:
+            order.append(0)
+        if len(order) != n_leaves:
+            raise WikisearchError(f"re-ranking model's tree {t} is malformed: unreachable nodes")
+        for j in range(n_nodes):
+            lo, hi = span[j]
+            feats.append(feat[j])
+            thrs.append(thr[j])
+            owner.append(t)
+            masks.append(~(((1 << (hi - lo)) - 1) << lo))
+        values.extend(val[i] for i in order)
+        leaf_start.append(len(values))
+    feats_a = np.asarray(feats, np.int64)
+    thr_a = np.asarray(thrs, np.float64)
+    by = np.lexsort((thr_a, feats_a))               # by feature, then threshold
+    feat_start = np.zeros(n_features + 1, np.int64)
+    np.cumsum(np.bincount(feats_a, minlength=n_features), out=feat_start[1:])
+    return (feat_start, np.ascontiguousarray(thr_a[by]), np.asarray(owner, np.int64)[by],
+            np.asarray(masks, np.int64)[by], np.asarray(leaf_start, np.int64), np.asarray(values, np.float64),
+            RK.DEBRUIJN_TABLE, np.int64(RK.QUICK_ROWS))
 
 
 _MODELS: dict = {}
