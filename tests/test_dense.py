@@ -486,6 +486,13 @@ def test_serve_hybrid_reranks_as_the_cli_does(encoder, reference, lexical):
     assert [h["title"] for h in page["hits"]] == want[2:4]
     dense = svc.search({"q": q, "mode": "dense", "limit": "3", "snippets": "0"})
     assert [h["title"] for h in dense["hits"]] == [h.title for h in svc._dense.search(q, k=3)]
+    mine = _dense_spy_model()                    # serve --rerank-model: a dense model re-ranks hybrid
+    svc = Service(lexical, dense_dir=reference, rerank_model=mine)
+    svc._dense = open_dense(reference, lexical=lexical, encoder=encoder)
+    got = svc.search({"q": q, "mode": "hybrid", "limit": "6", "snippets": "0"})
+    assert [h["title"] for h in got["hits"]] == [h.title for h in HybridSearcher(lexical, svc._dense).search(
+        q, k=6, rerank=mine)]
+    assert svc.lexical_model is None             # rerank=1 keeps the shipped lexical model
 
 
 def test_eval_hybrid_mode_ranks_as_hybrid_search(extra, encoder, reference, tmp_path, monkeypatch):
@@ -518,6 +525,23 @@ def test_eval_hybrid_mode_ranks_as_hybrid_search(extra, encoder, reference, tmp_
             assert sorted(run, key=lambda t: -run[t]) == [h.title for h in search(text)]
     res = CliRunner().invoke(main, base + ["--rerank"], env={"HF_HUB_OFFLINE": "1"})
     assert res.exit_code != 0 and "--rerank" in res.output
+    # --rerank-model: a model file of one's own that reads dense similarity (query and eval)
+    mine = _dense_spy_model()
+    mine.save(tmp_path / "mine.json")
+    res = CliRunner().invoke(main, base + ["--rerank-model", str(tmp_path / "mine.json")], env={"HF_HUB_OFFLINE": "1"})
+    assert res.exit_code == 0, res.output
+    report = json.loads("\n".join(cli_lines(res)))
+    for qid, text in queries.items():
+        run = report["run"][qid]
+        assert sorted(run, key=lambda t: -run[t]) == [h.title for h in hybrid.search(text, k=100, rerank=mine)]
+    assert [h.title for h in hybrid.search(queries["1"], k=100, rerank=mine)] != \
+        [h.title for h in hybrid.search(queries["1"], k=100, rerank=True)]          # (the check can fail)
+    res = CliRunner().invoke(main, ["query", "-i", str(idx), "--dense", str(reference), "--mode", "hybrid", "--json",
+                                    "-k", "5", "--rerank-model", str(tmp_path / "mine.json"), queries["1"]],
+                             env={"HF_HUB_OFFLINE": "1"})
+    assert res.exit_code == 0, res.output
+    assert [h["title"] for h in json.loads("\n".join(cli_lines(res)))["hits"]] == \
+        [h.title for h in hybrid.search(queries["1"], k=5, rerank=mine)]
 
 
 def test_a_shard_worker_needs_no_faiss(encoder, tmp_path, monkeypatch):

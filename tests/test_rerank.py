@@ -647,6 +647,54 @@ def test_query_rerank_cli_prints_the_reranked_hits(index, searcher):
     assert table.exit_code == 0 and f"1. {want[0].title}" in table.output
 
 
+def test_rerank_model_option_uses_the_given_model(index, searcher, tmp_path):
+    """``query --rerank-model FILE`` and ``eval --rerank-model FILE`` re-rank with that file (here a
+    hand model that reverses the shipped one's order on title coverage), implying --rerank; a
+    missing, damaged or dense model, or a mode that cannot re-rank, is one line and exit 1 or 2."""
+    q = "german chancellor physicist"
+    model = _hand_model("cov_title", 0.5, 1.0, 0.0)              # title covers the query: pushed down
+    path = tmp_path / "mine.json"
+    model.save(path)
+    want = [h.title for h in rerank(searcher, q, k=5, model=model)]
+    shipped = [h.title for h in rerank(searcher, q, k=5)]
+    assert want != shipped                                       # (the check can fail)
+    for extra in ([], ["--rerank"]):
+        r = CliRunner().invoke(main, ["query", "-i", str(index), q, "--rerank-model", str(path), "--json",
+                                      "-k", "5", *extra])
+        assert r.exit_code == 0, r.output
+        out = json.loads(r.stdout)
+        assert out["flags"]["rerank"] is True and [h["title"] for h in out["hits"]] == want
+    queries, qrels = tmp_path / "q.tsv", tmp_path / "qrels"
+    queries.write_text(f"1\t{q}\n")
+    i = next(i for i, (a, b) in enumerate(zip(want, shipped)) if a != b)
+    qrels.write_text(f"1 0 {want[i]} 1\n")                      # a page the two models rank apart
+    got = {}
+    for name, opts in (("mine", ["--rerank-model", str(path)]), ("shipped", ["--rerank"])):
+        r = CliRunner().invoke(main, ["eval", "-i", str(index), "--queries", str(queries), "--qrels", str(qrels),
+                                      "--json", *opts])
+        assert r.exit_code == 0, r.output
+        got[name] = json.loads("\n".join(cli_lines(r)))["measures"]["nDCG@10"]
+    assert got["mine"] == pytest.approx(1 / np.log2(i + 2)) and got["shipped"] != got["mine"]
+    damaged = tmp_path / "damaged.json"
+    spec = json.loads(path.read_text())
+    spec["trees"][0]["right"] = [0]                              # a loop
+    damaged.write_text(json.dumps(spec))
+    dense = tmp_path / "dense.json"
+    dense.write_text(DEFAULT_DENSE_MODEL.read_text())
+    for args, code, says in [
+            (["--rerank-model", str(tmp_path / "none.json")], 2, "does not exist"),
+            (["--rerank-model", str(damaged)], 1, "malformed"),
+            (["--rerank-model", str(dense)], 2, "reads dense similarity: use it with --mode hybrid"),
+            (["--rerank-model", str(path), "--mode", "dense"], 2, "dense mode has no first stage"),
+            (["--rerank-model", str(path), "--mode", "hybrid", "--fusion", "rrf"], 2, "only with --fusion rerank"),
+            (["--rerank-model", str(path), "--mode", "hybrid"], 2, "reads no dense similarity")]:
+        for cmd in (["query", "-i", str(index), q], ["eval", "-i", str(index), "--queries", str(queries),
+                                                     "--qrels", str(qrels)]):
+            r = CliRunner().invoke(main, cmd + args)
+            assert r.exit_code == code and says in r.output, (cmd, args, r.output)
+            assert "Traceback" not in r.output
+
+
 def test_rerank_is_for_lexical_search(index):
     r = CliRunner().invoke(main, ["query", "-i", str(index), "berlin", "--rerank", "--mode", "hybrid"])
     assert r.exit_code == 2 and "--rerank re-ranks lexical results" in r.output

@@ -80,6 +80,41 @@ def test_search_pages_through_the_same_ranking(client, searcher):
     assert [h["rank"] for h in second["hits"]] == [4, 5, 6][:len(second["hits"])]
 
 
+def test_a_server_reranks_with_the_model_it_was_given(searcher, tmp_path):
+    """``create_app(rerank_model=FILE)`` (``serve --rerank-model``): rerank=1 answers with that
+    model's order, the plain search is unchanged; without one, the shipped model's."""
+    from starlette.testclient import TestClient
+    from wikisearch.search.rerank import TreeModel, FEATURES, rerank
+    from wikisearch.serve.app import create_app
+    col = FEATURES.index("cov_title")
+    mine = TreeModel({"format": "wikisearch-rerank", "version": 1, "features": list(FEATURES), "depth": 100,
+                      "trees": [{"feature": [col], "threshold": [0.5], "left": [~0], "right": [~1],
+                                 "value": [1.0, 0.0]}]})
+    path = tmp_path / "mine.json"
+    mine.save(path)
+    q = "german chancellor physicist"
+    want = [h.title for h in rerank(searcher, q, k=5, model=mine)]
+    assert want != [h.title for h in rerank(searcher, q, k=5)]
+    with TestClient(create_app(searcher, threads=2, rerank_model=path)) as c:
+        got = c.get("/api/search", params={"q": q, "limit": 5, "rerank": "1"}).json()
+        plain = c.get("/api/search", params={"q": q, "limit": 5}).json()
+    assert [h["title"] for h in got["hits"]] == want
+    assert [h["title"] for h in plain["hits"]] == [h.title for h in searcher.search(q, k=5)]
+
+
+def test_serve_refuses_an_unusable_rerank_model_in_one_line(index, tmp_path):
+    from click.testing import CliRunner
+    from wikisearch.cli import main
+    from wikisearch.search.rerank import DEFAULT_DENSE_MODEL
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    for path, code, says in [(bad, 1, "not valid JSON"),
+                             (DEFAULT_DENSE_MODEL, 2, "reads dense similarity: it re-ranks mode=hybrid")]:
+        r = CliRunner().invoke(main, ["serve", "-i", str(index), "--port", "0", "--rerank-model", str(path)])
+        assert r.exit_code == code and says in r.output, r.output
+        assert "Traceback" not in r.output
+
+
 def test_search_reranks_as_the_library_does(client, searcher):
     from wikisearch.search.rerank import rerank
     every = rerank(searcher, "german chancellor physicist", k=6, snippets=True, correct=True)

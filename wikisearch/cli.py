@@ -253,6 +253,29 @@ def _precompile_search() -> None:
         "numba's cache) ...", err=True))
 
 
+def _rerank_model(path, mode: str, fusion: str):
+    """The re-ranking model of ``--rerank-model PATH`` (None without one), read before any index
+    is opened: an unreadable file is one line (``WikisearchError``), and so is a model the mode
+    cannot use (dense mode has nothing to re-rank; hybrid re-ranks with it only by ``--fusion
+    rerank``)."""
+    if path is None:
+        return None
+    if mode == "dense":
+        raise click.BadParameter("dense mode has no first stage to re-rank", param_hint="--rerank-model")
+    if mode == "hybrid" and fusion != "rerank":
+        raise click.BadParameter(f"hybrid search re-ranks only with --fusion rerank, not {fusion}",
+                                 param_hint="--rerank-model")
+    from wikisearch.search.rerank import load_model
+    model = load_model(path)
+    if mode == "lexical" and model.dense:
+        raise click.BadParameter(f"{path} reads dense similarity: use it with --mode hybrid",
+                                 param_hint="--rerank-model")
+    if mode == "hybrid" and not model.dense:
+        raise click.BadParameter(f"{path} reads no dense similarity: use it without --mode hybrid "
+                                 "(lexical re-ranking)", param_hint="--rerank-model")
+    return model
+
+
 @main.command("query", cls=_QueryCommand)
 @click.argument("query", nargs=-1, required=True)
 @indexes_option
@@ -275,12 +298,16 @@ def _precompile_search() -> None:
 @click.option("--rerank", is_flag=True, help="Lexical: re-order the BM25F top 100 with the shipped "
               "learned model (better on descriptive queries and questions; ~1 ms more a query; "
               "benchmarks/results/relevance.md).")
+@click.option("--rerank-model", "rerank_model", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Re-rank with this model file instead of the shipped one (a TreeModel's JSON, e.g. "
+                   "`benchmarks/relevance.py --train`'s); implies --rerank, or with --mode hybrid "
+                   "a model that reads dense similarity.")
 @click.option("--snippets/--no-snippets", default=True, show_default=True,
               help="Show a passage of each hit with the query's words in bold.")
 @click.option("--snippet-chars", default=150, show_default=True, type=click.IntRange(20, 2000))
 @click.option("--no-correct", is_flag=True, help="No 'did you mean': search the words as typed.")
 def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fusion, no_priors,
-              rerank, snippets, snippet_chars, no_correct):
+              rerank, rerank_model, snippets, snippet_chars, no_correct):
     """Search the index.
 
     \b
@@ -300,6 +327,7 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
     if rerank and mode != "lexical":
         raise click.BadParameter("--rerank re-ranks lexical results; hybrid re-ranks by default "
                                  "(--fusion rerank)", param_hint="--rerank")
+    reranker = _rerank_model(rerank_model, mode, fusion)
     if mode != "lexical":                   # the missing extra first: no index helps without it
         from wikisearch.dense import require
         require("faiss", "torch", "sentence_transformers")
@@ -309,15 +337,15 @@ def query_cmd(query, index_dirs, k, offset, as_json, model, mode, dense_dir, fus
         if mode != "lexical":
             from wikisearch.dense.cli import mode_search
             result = mode_search(index_dir, dense_dir, text, k + offset, mode, fusion, model,
-                                 priors=False if no_priors else None)
+                                 priors=False if no_priors else None, rerank_model=reranker)
         else:
             searcher = _loaded(open_searcher(index_dirs))
             searcher.on_slow_start = lambda message: click.echo(message, err=True)
             rank = searcher.reader.rank_config.replace(model=model) if model else None
-            if rerank:
+            if rerank or reranker is not None:
                 from functools import partial
                 from wikisearch.search.rerank import rerank as rerank_search
-                search = partial(rerank_search, searcher)
+                search = partial(rerank_search, searcher, model=reranker)
             else:
                 search = searcher.search
             result = search(text, k=k, rank=rank, priors=False if no_priors else None,
@@ -485,13 +513,21 @@ def suggest_cmd(prefix, index_dir, k, as_json, no_fuzzy):
 @click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
               help="Dense directory (`wikisearch embed`) for mode=dense|hybrid.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
-def serve_cmd(index_dir, host, port, workers, processes, cache_mb, dense_dir, access_log):
+@click.option("--rerank-model", "rerank_model", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Re-rank with this model file instead of the shipped one: rerank=1 with a lexical "
+                   "model, mode=hybrid with one that reads dense similarity (then --dense too).")
+def serve_cmd(index_dir, host, port, workers, processes, cache_mb, dense_dir, access_log, rerank_model):
     """Serve a search page (/) and a JSON API (/api/search, /api/suggest, /api/page/TITLE;
     Kiwix's /search and /suggest; MediaWiki's /w/api.php; /openapi.json) over the index."""
     _interpret_if_small([index_dir], "serving", search=True)
+    if rerank_model is not None:                 # an unusable model: one line, before anything starts
+        from wikisearch.search.rerank import load_model
+        if load_model(rerank_model).dense and dense_dir is None:
+            raise click.BadParameter(f"{rerank_model} reads dense similarity: it re-ranks mode=hybrid, "
+                                     "which needs --dense DIR", param_hint="--rerank-model")
     from wikisearch.serve.server import serve
     serve(index_dir, host=host, port=port, threads=workers, processes=processes, dense_dir=dense_dir,
-          access_log=access_log, cache_bytes=cache_mb << 20)
+          access_log=access_log, cache_bytes=cache_mb << 20, rerank_model=rerank_model)
 
 
 @main.command("inspect")
@@ -547,6 +583,9 @@ def verify_cmd(index_dir):
 @click.option("--no-priors", is_flag=True, help="Rank by text alone (leave out `wikisearch priors`).")
 @click.option("--rerank", is_flag=True, help="Re-order each query's top 100 with the shipped "
               "learned model (wikisearch.search.rerank).")
+@click.option("--rerank-model", "rerank_model", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Re-rank with this model file instead of the shipped one; implies --rerank, or with "
+                   "--mode hybrid a model that reads dense similarity.")
 @click.option("--mode", type=click.Choice(["lexical", "dense", "hybrid"]), default="lexical", show_default=True,
               help="Search as `query --mode` does; dense and hybrid need `wikisearch embed` and the dense extra.")
 @click.option("--dense", "dense_dir", default=None, type=click.Path(file_okay=False),
@@ -554,7 +593,7 @@ def verify_cmd(index_dir):
 @click.option("--fusion", type=click.Choice(["rerank", "rrf", "weighted"]), default="rerank", show_default=True,
               help="Hybrid: the learned model with dense similarity, or a fusion of the two rankings.")
 @click.option("--json", "as_json", is_flag=True)
-def eval_cmd(index_dir, queries, qrels, key, no_priors, rerank, mode, dense_dir, fusion, as_json):
+def eval_cmd(index_dir, queries, qrels, key, no_priors, rerank, rerank_model, mode, dense_dir, fusion, as_json):
     """nDCG@10, MRR@10 and Recall@100 of the index on TREC-style judgments.
 
     Judgments of documents the index does not hold are left out (and queries left with none);
@@ -565,9 +604,10 @@ def eval_cmd(index_dir, queries, qrels, key, no_priors, rerank, mode, dense_dir,
     if rerank and mode != "lexical":
         raise click.BadParameter("--rerank re-ranks lexical results; hybrid re-ranks by default "
                                  "(--fusion rerank)", param_hint="--rerank")
+    reranker = _rerank_model(rerank_model, mode, fusion)
     with _say_compiling("search"):
         report = run_eval(index_dir, queries, qrels, key=key, priors=False if no_priors else None,
-                          rerank=rerank or None, mode=mode, dense_dir=dense_dir, fusion=fusion)
+                          rerank=reranker or rerank or None, mode=mode, dense_dir=dense_dir, fusion=fusion)
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:

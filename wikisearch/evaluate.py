@@ -201,11 +201,11 @@ def evaluate(searcher, queries: dict[str, str], qrels: dict[str, dict[str, int]]
             "mean_latency_ms": took / max(len(qids), 1) * 1000, "key": key, "k": k, "run": run}
 
 
-def mode_searcher(searcher, mode: str, dense_dir, fusion: str = "rerank", priors=None):
+def mode_searcher(searcher, mode: str, dense_dir, fusion: str = "rerank", priors=None, model=None):
     """``search(text, k)`` for ``mode`` "dense" or "hybrid" over ``searcher``'s index and the
     dense directory ``dense_dir``, as ``wikisearch query
-    --mode`` searches: hybrid ``fusion`` "rerank" (the learned model with dense similarity), "rrf"
-    or "weighted". Needs the dense extra."""
+    --mode`` searches: hybrid ``fusion`` "rerank" (the learned model with dense similarity:
+    ``model``, a TreeModel, else the shipped one), "rrf" or "weighted". Needs the dense extra."""
     from wikisearch.dense import require
     require("faiss", "torch", "sentence_transformers")
     from wikisearch.dense.search import HybridSearcher, open_dense
@@ -215,7 +215,7 @@ def mode_searcher(searcher, mode: str, dense_dir, fusion: str = "rerank", priors
     if mode != "hybrid":
         raise ValueError(f"mode must be dense or hybrid, not {mode!r}")
     hybrid = HybridSearcher(searcher, dense)
-    return lambda text, k: hybrid.search(text, k=k, fusion_method=fusion, priors=priors)
+    return lambda text, k: hybrid.search(text, k=k, fusion_method=fusion, priors=priors, rerank=model)
 
 
 def run_eval(index_path, queries_path, qrels_path, key: str = "title", k: int = 100,
@@ -235,7 +235,8 @@ def run_eval(index_path, queries_path, qrels_path, key: str = "title", k: int = 
         raise WikisearchError(f"{index_path} holds shards: dense and hybrid modes take one index")
     if mode != "lexical":
         from wikisearch.dense.cli import default_dense_dir
-        search = mode_searcher(searcher, mode, dense_dir or default_dense_dir(index_path), fusion, priors)
+        model = rerank if rerank is not None and not isinstance(rerank, bool) else None
+        search = mode_searcher(searcher, mode, dense_dir or default_dense_dir(index_path), fusion, priors, model)
     qrels = load_qrels(qrels_path)
     result = evaluate(searcher, load_queries(queries_path), qrels, key=key, k=k, rank=rank,
                       priors=priors, rerank=rerank, search=search)

@@ -71,12 +71,13 @@ def embed_cmd(inputs, output, model, device, batch, shard, shard_articles, index
 
 
 def mode_search(index_dir, dense_dir, text: str, k: int, mode: str, fusion: str = "rrf",
-                model: str | None = None, priors=None):
+                model: str | None = None, priors=None, rerank_model=None):
     """``wikisearch query --mode dense|hybrid``: a SearchResult like the lexical search's.
 
     Dense mode uses the lexical index, when there is one, for docids and URLs; hybrid needs it.
     Hybrid ``fusion``: "rrf" or "weighted" fuse the two rankings; "rerank" re-orders the lexical top
-    100 by the learned model with dense similarity (:meth:`HybridSearcher.reranked`).
+    100 by the learned model with dense similarity (:meth:`HybridSearcher.reranked`):
+    ``rerank_model`` (a TreeModel), else the shipped one.
     """
     from wikisearch.dense import require
     require("faiss", "torch", "sentence_transformers")
@@ -90,4 +91,4 @@ def mode_search(index_dir, dense_dir, text: str, k: int, mode: str, fusion: str 
         return dense.search(text, k=k, priors=priors)
     rank = searcher.reader.rank_config.replace(model=model) if model else None
     return HybridSearcher(searcher, dense).search(text, k=k, fusion_method=fusion, rank=rank,
-                                                  priors=priors)
+                                                  priors=priors, rerank=rerank_model)

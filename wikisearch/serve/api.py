@@ -82,15 +82,20 @@ class Service:
     """The answers of one server over one index.
 
     ``searcher``: the shared :class:`~wikisearch.search.searcher.Searcher`; ``dense_dir``: a
-    dense directory (``wikisearch embed``) for ``mode=dense|hybrid``, opened on first use.
+    dense directory (``wikisearch embed``) for ``mode=dense|hybrid``, opened on first use;
+    ``rerank_model``: a :class:`~wikisearch.search.rerank.TreeModel` that replaces the shipped
+    one, for ``rerank=1`` if it is lexical, for ``mode=hybrid`` if it reads dense similarity.
     """
 
-    def __init__(self, searcher, *, limits: Limits = Limits(), dense_dir=None):
+    def __init__(self, searcher, *, limits: Limits = Limits(), dense_dir=None, rerank_model=None):
         self.searcher = searcher
         self.reader = searcher.reader
         self.limits = limits
         self.dense_dir = dense_dir
         self._dense = None
+        dense = rerank_model is not None and rerank_model.dense
+        self.lexical_model = None if dense else rerank_model        # None: the shipped ones
+        self.hybrid_model = rerank_model if dense else None
 
     # --- /api/search ---------------------------------------------------------------------------
     def search(self, params) -> dict:
@@ -134,7 +139,7 @@ class Service:
             if rerank:
                 from wikisearch.search.rerank import rerank as rerank_search
                 return rerank_search(self.searcher, q, k=limit, offset=offset, fields=fields,
-                                     snippets=snippets, correct=correct)
+                                     snippets=snippets, correct=correct, model=self.lexical_model)
             if mode == "lexical":
                 return self.searcher.search(q, k=limit, offset=offset, fields=fields, snippets=snippets,
                                             correct=correct)
@@ -153,7 +158,7 @@ class Service:
         if mode == "dense":
             return self._dense.search(q, k=k)
         from wikisearch.dense.search import HybridSearcher      # as `query --mode hybrid`: the
-        return HybridSearcher(self.searcher, self._dense).search(q, k=k, rerank=True)   # dense re-ranker
+        return HybridSearcher(self.searcher, self._dense).search(q, k=k, rerank=self.hybrid_model or True)
 
     def hit_json(self, hit) -> dict:
         """One hit in the API's shape, with MediaWiki's names (pageid, redirecttitle, sectiontitle,

@@ -221,7 +221,7 @@ class _App(Starlette):
 
 def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int | None = None,
                cache_bytes: int = CACHE_BYTES, warm: bool = False, fast: bool = True,
-               spelling=None) -> Starlette:
+               spelling=None, rerank_model=None) -> Starlette:
     """The ASGI application serving ``index`` (a directory, or an open ``Searcher``).
 
     ``threads``: at most this many searches or article reads at once (default: anyio's 40); the
@@ -234,10 +234,16 @@ def create_app(index, *, dense_dir=None, limits: Limits = Limits(), threads: int
     :class:`~wikisearch.serve.spelling_build.SpellingBuild` (``wikisearch serve``): did-you-mean's
     dictionary comes from it, loaded on a background thread once its builder is done; until then
     searches are answered without corrections (None: made or read on first need, in a request).
+    ``rerank_model``: a model file (or a loaded ``TreeModel``) that ``rerank=1``
+    (a lexical model) or ``mode=hybrid`` (one that reads dense similarity) re-ranks with instead
+    of the shipped one.
     """
     from wikisearch.search.searcher import Searcher
     searcher = index if isinstance(index, Searcher) else Searcher(index)
-    service = Service(searcher, limits=limits, dense_dir=dense_dir)
+    if rerank_model is not None and not hasattr(rerank_model, "predict"):
+        from wikisearch.search.rerank import load_model
+        rerank_model = load_model(rerank_model)
+    service = Service(searcher, limits=limits, dense_dir=dense_dir, rerank_model=rerank_model)
     page = _asset("index.html")
     assets = {name: _asset(name) for name in ASSETS}
     spec = openapi_spec(limits)

@@ -61,28 +61,31 @@ def app_from_env():
     searcher = Searcher(config["index"])
     searcher.on_slow_start = _say
     return create_app(searcher, dense_dir=config["dense_dir"], threads=config["threads"],
-                      cache_bytes=config["cache_bytes"], warm=True)
+                      cache_bytes=config["cache_bytes"], warm=True, rerank_model=config.get("rerank_model"))
 
 
 def serve(index, *, host: str = "127.0.0.1", port: int = 8080, threads: int | None = None,
-          processes: int = 1, dense_dir=None, access_log: bool = False, cache_bytes: int | None = None) -> None:
+          processes: int = 1, dense_dir=None, access_log: bool = False, cache_bytes: int | None = None,
+          rerank_model=None) -> None:
     """Serve ``index`` until interrupted: open it (mmapped; one Searcher for every request of a
     process), listen on ``host:port``, load what the first answers need, then answer (the other
     kernels load on a background thread meanwhile). ``threads``: searches run at once per
     process (default: one per core); ``processes``: worker processes forked from this one, ready;
-    ``cache_bytes``: bound on cached answers per process (0: none)."""
+    ``cache_bytes``: bound on cached answers per process (0: none); ``rerank_model``: a model file
+    that ``rerank=1`` (a lexical model) or ``mode=hybrid`` (one that reads dense similarity)
+    re-ranks with instead of the shipped one."""
     from wikisearch.search import startup
     if dense_dir is None:
         startup.no_blas_threads()                # lexical only: no linear algebra in this server
     startup.pause_collections()                  # importing and loading: resumed before serving
     try:
         _serve(index, host=host, port=port, threads=threads, processes=processes, dense_dir=dense_dir,
-               access_log=access_log, cache_bytes=cache_bytes)
+               access_log=access_log, cache_bytes=cache_bytes, rerank_model=rerank_model)
     finally:
         startup.resume_collections()             # (never left off: also after a failed start)
 
 
-def _serve(index, *, host, port, threads, processes, dense_dir, access_log, cache_bytes) -> None:
+def _serve(index, *, host, port, threads, processes, dense_dir, access_log, cache_bytes, rerank_model=None) -> None:
     from wikisearch.search import startup
     from wikisearch.serve import require
     require()
@@ -100,14 +103,14 @@ def _serve(index, *, host, port, threads, processes, dense_dir, access_log, cach
     if processes > 1 and not forking:
         startup.resume_collections()
         _serve_spawned(index, uvicorn, run, where, processes=processes, threads=threads,
-                       dense_dir=dense_dir, cache_bytes=cache_bytes)
+                       dense_dir=dense_dir, cache_bytes=cache_bytes, rerank_model=rerank_model)
         return
     searcher = Searcher(index)                   # a missing or damaged index: one line, before binding
     searcher.on_slow_start = _say
     from wikisearch.serve.spelling_build import SpellingBuild
     spelling = SpellingBuild.for_searcher(searcher, _say)
     app = create_app(searcher, dense_dir=dense_dir, threads=threads, cache_bytes=cache_bytes, warm=True,
-                     spelling=spelling)
+                     spelling=spelling, rerank_model=rerank_model)
     from wikisearch.serve.protocol import http_protocol
     config = uvicorn.Config(app, http=http_protocol(), **run)   # each answer in one write
     config.load()                                # uvicorn's protocol classes and app wrapping, once
@@ -141,13 +144,15 @@ def _serve(index, *, host, port, threads, processes, dense_dir, access_log, cach
             spelling.close()
 
 
-def _serve_spawned(index, uvicorn, run, where, *, processes, threads, dense_dir, cache_bytes) -> None:
+def _serve_spawned(index, uvicorn, run, where, *, processes, threads, dense_dir, cache_bytes,
+                   rerank_model=None) -> None:
     """``processes`` uvicorn workers started by spawning (no ``os.fork`` here): each imports,
     opens and warms up on its own."""
     from wikisearch.index.manifest import read_manifest
     manifest = read_manifest(index)              # a missing or damaged index: one line, before starting
     os.environ[ENV] = json.dumps({"index": str(index), "dense_dir": None if dense_dir is None else str(dense_dir),
-                                  "threads": threads, "cache_bytes": cache_bytes})
+                                  "threads": threads, "cache_bytes": cache_bytes,
+                                  "rerank_model": None if rerank_model is None else str(rerank_model)})
     n = int(manifest["stats"]["n_docs"])
     print(f"Serving {n:,} documents of {index} at {where} ({processes} processes; Ctrl-C to stop)", flush=True)
     _warn_if_open(run["host"])
