@@ -175,6 +175,40 @@ def test_paging_with_the_keyboard_and_back(page):
     assert page.locator("#hits li a.title").all_inner_texts() == firsts
 
 
+def test_rerank_toggle_reorders_the_results_and_stays_in_the_url(page, server):
+    """The Re-rank box asks the API for rerank=1: the page shows the re-ranked order, says so, keeps
+    it in the URL (and through paging, Back and a reload), and unticked shows the plain order."""
+    import json
+    import urllib.parse
+    import urllib.request
+    from playwright.sync_api import expect
+    text = "german chancellor physicist"
+
+    def api(**extra):
+        url = server.url + "/api/search?" + urllib.parse.urlencode({"q": text, "limit": 10, **extra})
+        with urllib.request.urlopen(url) as r:
+            return [h["title"] for h in json.loads(r.read())["hits"]]
+    plain, reranked = api(), api(rerank=1)
+    assert plain != reranked                                    # (the check can fail)
+    titles = page.locator("#hits li a.title")
+    box = page.locator("#q")
+    box.fill(text)
+    page.locator("#rerank").check()
+    box.press("Enter")
+    page.wait_for_url("**rerank=1")
+    expect(page.locator("#total")).to_contain_text(", re-ranked")
+    assert titles.all_inner_texts() == reranked
+    page.locator("#rerank").uncheck()                           # the same query, the plain order
+    expect(page.locator("#total")).not_to_contain_text("re-ranked")
+    assert "rerank" not in page.url and titles.all_inner_texts() == plain
+    page.go_back()
+    expect(page.locator("#total")).to_contain_text(", re-ranked")
+    assert page.locator("#rerank").is_checked() and titles.all_inner_texts() == reranked
+    page.reload()
+    expect(page.locator("#total")).to_contain_text(", re-ranked")
+    assert page.locator("#rerank").is_checked() and titles.all_inner_texts() == reranked
+
+
 def test_hostile_title_renders_as_text(page, server):
     page.locator("#q").fill("hostile title markup")
     page.locator("#q").press("Enter")

@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
-  const q = $("q"), list = $("suggestions"), statusLine = $("status");
+  const q = $("q"), list = $("suggestions"), statusLine = $("status"), rerankBox = $("rerank");
   const PAGE = 10, DEBOUNCE_MS = 120;
 
   function el(tag, attrs, ...kids) {
@@ -29,7 +29,12 @@
   function urlFor(s) {
     const p = new URLSearchParams();
     if (s.page) p.set("page", s.page);
-    else if (s.q) { p.set("q", s.q); if (s.offset) p.set("offset", String(s.offset)); if (s.exact) p.set("exact", "1"); }
+    else if (s.q) {
+      p.set("q", s.q);
+      if (s.offset) p.set("offset", String(s.offset));
+      if (s.exact) p.set("exact", "1");
+      if (s.rerank) p.set("rerank", "1");
+    }
     const qs = p.toString();
     return "/" + (qs ? "?" + qs : "");
   }
@@ -37,7 +42,7 @@
   function stateFromURL() {
     const p = new URLSearchParams(location.search);
     return { q: p.get("q") || "", page: p.get("page") || "", offset: parseInt(p.get("offset") || "0", 10) || 0,
-             exact: p.get("exact") === "1" };
+             exact: p.get("exact") === "1", rerank: p.get("rerank") === "1" };
   }
   window.addEventListener("popstate", () => render(stateFromURL()));
 
@@ -47,7 +52,8 @@
     show($("reader"), false);
     if (!s.q) { show($("results"), false); statusLine.textContent = ""; return; }
     q.value = s.q;
-    return search(s.q, s.offset || 0, s.exact);
+    rerankBox.checked = !!s.rerank;
+    return search(s.q, s.offset || 0, s.exact, !!s.rerank);
   }
 
   // --- results -------------------------------------------------------------------------------
@@ -65,19 +71,21 @@
     return el("a", { href: urlFor({ page: title }), class: cls || "",
                      onclick: (ev) => { ev.preventDefault(); go({ page: title }); } }, title);
   }
-  function searchLink(text, exact) {
-    return el("a", { href: urlFor({ q: text, exact }),
-                     onclick: (ev) => { ev.preventDefault(); go({ q: text, exact }); } }, text);
+  function searchLink(text, exact, rerank) {
+    return el("a", { href: urlFor({ q: text, exact, rerank }),
+                     onclick: (ev) => { ev.preventDefault(); go({ q: text, exact, rerank }); } }, text);
   }
 
   let searchSeq = 0;
-  async function search(text, offset, exact) {
+  let shown = null;                       // the query whose results are on the page
+  async function search(text, offset, exact, rerank) {
     const seq = ++searchSeq;
     statusLine.textContent = "Searching\u2026";
     let data;
     try {
       const params = new URLSearchParams({ q: text, limit: String(PAGE), offset: String(offset) });
       if (exact) params.set("correct", "0");
+      if (rerank) params.set("rerank", "1");
       data = await getJSON("/api/search?" + params);
     } catch (err) {
       if (seq === searchSeq) { statusLine.textContent = "Error: " + err.message; show($("results"), false); }
@@ -85,6 +93,7 @@
     }
     if (seq !== searchSeq) return;
     statusLine.textContent = "";
+    shown = { q: text, exact };
     const info = data.searchinfo, hits = $("hits");
     clear(hits);
     hits.start = offset + 1;
@@ -100,9 +109,9 @@
     clear(dym);
     if (info.rewrittenquery) {
       dym.append("Showing results for ", el("b", {}, info.rewrittenquery), ". Search instead for ",
-                 searchLink(text, true), ".");
+                 searchLink(text, true, rerank), ".");
     } else if (info.suggestion) {
-      dym.append("Did you mean: ", searchLink(info.suggestion), "?");
+      dym.append("Did you mean: ", searchLink(info.suggestion, false, rerank), "?");
     }
     show(dym, dym.firstChild !== null);
     const gt = $("goto");
@@ -111,13 +120,14 @@
     show(gt, !!data.exact);
     const total = info.totalhits, about = info.totalhits_relation === "gte" ? "at least " : "";
     $("total").textContent = data.hits.length
-      ? `Results ${offset + 1}\u2013${offset + data.hits.length} of ${about}${total.toLocaleString("en")} (${data.took_ms.toFixed(1)} ms)`
+      ? `Results ${offset + 1}\u2013${offset + data.hits.length} of ${about}${total.toLocaleString("en")}` +
+        `${data.rerank ? ", re-ranked" : ""} (${data.took_ms.toFixed(1)} ms)`
       : (offset ? `No results past ${offset}.` : `No results for \u201c${text}\u201d.`);
     const prev = $("prev"), next = $("next");
     prev.disabled = offset === 0;
     next.disabled = offset + data.hits.length >= total;
-    prev.onclick = () => go({ q: text, offset: Math.max(0, offset - PAGE), exact });
-    next.onclick = () => go({ q: text, offset: offset + PAGE, exact });
+    prev.onclick = () => go({ q: text, offset: Math.max(0, offset - PAGE), exact, rerank });
+    next.onclick = () => go({ q: text, offset: offset + PAGE, exact, rerank });
     show($("results"), true);
   }
 
@@ -208,7 +218,10 @@
     clearTimeout(timer);
     if (inflight) inflight.abort();
     const text = q.value.trim();
-    if (text) go({ q: text });
+    if (text) go({ q: text, rerank: rerankBox.checked });
+  });
+  rerankBox.addEventListener("change", () => {   // the results shown, ranked the other way (from the top)
+    if (shown && !$("results").hidden) go({ q: shown.q, exact: shown.exact, rerank: rerankBox.checked });
   });
   $("home").addEventListener("click", (ev) => { ev.preventDefault(); q.value = ""; go({}); q.focus(); });
   document.addEventListener("keydown", (ev) => {
