@@ -695,6 +695,27 @@ def test_rerank_model_option_uses_the_given_model(index, searcher, tmp_path):
             assert "Traceback" not in r.output
 
 
+def test_reranking_behind_another_first_stage_says_so(index, searcher):
+    """The model file records the first stage it was trained behind; re-ranking behind other
+    settings (another model, k1, weights) still works but says that its order may be worse, in
+    the result's warnings and on the CLI's stderr; the model's own settings, or a model file that
+    does not say, give no warning."""
+    q = "german chancellor physicist"
+    model = load_model()
+    assert model.first_stage == searcher.reader.rank_config
+    assert rerank(searcher, q, k=3).warnings == []
+    for rank, names in [(searcher.reader.rank_config.replace(model="tfidf"), "model differs"),
+                        (searcher.reader.rank_config.replace(k1=1.2, b=(0.75,) * 9), "k1, b differ")]:
+        got = rerank(searcher, q, k=3, rank=rank)
+        assert [w for w in got.warnings if "re-ranking model" in w] == [
+            f"the re-ranking model was trained behind other first-stage settings ({names}): its order "
+            "may be worse than measured"]
+    bare = TreeModel({k: v for k, v in model.spec.items() if k != "first_stage"})
+    assert rerank(searcher, q, k=3, rank=searcher.reader.rank_config.replace(model="tfidf"), model=bare).warnings == []
+    r = CliRunner().invoke(main, ["query", "-i", str(index), q, "--rerank", "--model", "tfidf"])
+    assert r.exit_code == 0 and "Warning: the re-ranking model was trained behind" in r.output
+
+
 def test_rerank_is_for_lexical_search(index):
     r = CliRunner().invoke(main, ["query", "-i", str(index), "berlin", "--rerank", "--mode", "hybrid"])
     assert r.exit_code == 2 and "--rerank re-ranks lexical results" in r.output

@@ -374,6 +374,24 @@ class TreeModel:
         #: QuickScorer's arrays (:func:`_rerank_kernels.predict_quickscorer`), or None when a tree
         #: has more than QUICK_LEAVES leaves (then each row walks the trees: ``predict_trees``).
         self._quick = _quickscorer_arrays(trees, self.n_features)
+        stage = spec.get("first_stage")
+        #: The first stage's settings the model was trained behind (None: not recorded).
+        self.first_stage = RankConfig.from_json(stage) if isinstance(stage, dict) else None
+        self._behind: dict = {}                 # RankConfig -> None, or a warning for it
+
+    def mismatch(self, rank: RankConfig) -> str | None:
+        """A warning when ``rank`` (the first stage's settings of a query) is not the first stage
+        the model was trained behind: its features (the first stage's score, ranks, ratios) then
+        come from another ranking than the trees learnt from, and the order may be worse. None
+        when they agree or the model file does not say."""
+        if self.first_stage is None or rank == self.first_stage:
+            return None
+        if rank not in self._behind:
+            diff = [k for k, v in rank.to_json().items() if self.first_stage.to_json()[k] != v]
+            self._behind[rank] = (f"the re-ranking model was trained behind other first-stage settings "
+                                  f"({', '.join(diff)} {'differs' if len(diff) == 1 else 'differ'}): its "
+                                  f"order may be worse than measured")
+        return self._behind[rank]
 
     @classmethod
     def from_lightgbm(cls, booster, features=FEATURES, **meta) -> "TreeModel":
@@ -573,8 +591,10 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
     for r, h in enumerate(hits, int(offset) + 1):
         h.rank = r
     flags = dict(first.flags, rerank=True)
+    behind = model.mismatch(first.rank_config)
+    warnings = first.warnings + [behind] if behind else first.warnings
     result = SearchResult(hits, query=first.query, parsed=first.parsed, rank_config=first.rank_config,
-                          warnings=first.warnings, counter=first._count, took_ms=0.0, flags=flags,
+                          warnings=warnings, counter=first._count, took_ms=0.0, flags=flags,
                           suggestion=first.suggestion, rewritten_query=first.rewritten_query)
     searcher.explain(result, snippets, snippet_chars)     # snippets and matched-via, as search() gives
     result.took_ms = (time.perf_counter() - t0) * 1000
