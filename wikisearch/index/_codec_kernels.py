@@ -27,13 +27,15 @@ _LITTLE = sys.byteorder == "little"
 
 
 def _into_stream_readers(_call, caller_ir, _callee_ir) -> bool:
-    """numba's inline cost model for :func:`read_exception_head`, :func:`patch_exceptions` and
-    :func:`bits_at`:
+    """numba's inline cost model for :func:`read_exception_head` and :func:`patch_exceptions`:
     inlined into the Stream readers (:func:`read_stream`; the search's ``_read_stream`` and the
     fused kernel it is inlined into, ``_prescore_kernels.bitpacked_score_into``), called from
     anywhere else. As calls they took a reference to each array passed, on the way in and out
     (atomic operations), for each stream with exceptions: at full scale first-sight queries took
-    1.08x the CPU of format 10's inlined VInt loop (session 19)."""
+    1.08x the CPU of format 10's inlined VInt loop (session 19). Inlining is not enough inside a
+    loop: an inlined call still takes and drops a reference to the arrays it is passed, at every
+    call, so the per-exception bit reads of :func:`patch_exceptions` are written out in its loop
+    (session 25: a first-sight list decoded and scored in 0.75x the CPU)."""
     return caller_ir.func_id.func_qualname in ("read_stream", "_read_stream", "bitpacked_score_into")
 
 
@@ -261,22 +263,6 @@ def write_stream(vals, out, pos):
 
 
 @njit(cache=True, nogil=True, inline=_into_stream_readers)
-def bits_at(buf, end, base, bit, width):
-    """The ``width`` (0..32) bits at bit ``bit`` of the bytes from ``buf[base]``, LSB first; the
-    caller checks that the bytes they lie in are before ``end``. One unaligned 8-byte load where
-    eight bytes remain before ``end``, else the bytes one by one (at most five)."""
-    b = base + (bit >> 3)
-    shift = np.uint64(bit & 7)
-    if b + 8 <= end:
-        v = load_u64(buf, b)
-    else:
-        v = np.uint64(0)
-        for i in range((bit & 7) + width + 7 >> 3):
-            v |= np.uint64(buf[b + i]) << np.uint64(8 * i)
-    return (v >> shift) & ((np.uint64(1) << np.uint64(width)) - np.uint64(1))
-
-
-@njit(cache=True, nogil=True, inline=_into_stream_readers)
 def read_exception_head(buf, pos, end, header, width, count):
     """``(n_exceptions, high_width, pos)`` of a Stream whose Header is ``header``: (0, 0, pos)
     without exceptions; pos -1 if damaged (both exception bits, counts or widths out of range)."""
@@ -310,12 +296,35 @@ def patch_exceptions(buf, pos, end, width, n_exc, high_width, out, count):
         if stop > end:
             return CORRUPT
         prev = -1
+        imask = (np.uint64(1) << np.uint64(index_width)) - np.uint64(1)
+        hmask = (np.uint64(1) << np.uint64(high_width)) - np.uint64(1)
         for j in range(n_exc):
-            k = np.int64(bits_at(buf, end, pos, j * index_width, index_width))
+            # the index_width bits at bit j * index_width from pos, then the high_width bits at
+            # bit j * high_width from highs, LSB first: one unaligned 8-byte load where eight bytes
+            # remain before end, else the bytes one by one. Written out, not called: a call per
+            # exception (inlined or not) took and dropped a reference to ``buf`` (two atomic
+            # operations), ~30 % of a first-sight list's decoding and scoring (session 25, perf)
+            bit = j * index_width
+            b = pos + (bit >> 3)
+            if b + 8 <= end:
+                v = load_u64(buf, b)
+            else:
+                v = np.uint64(0)
+                for i in range((bit & 7) + index_width + 7 >> 3):
+                    v |= np.uint64(buf[b + i]) << np.uint64(8 * i)
+            k = np.int64((v >> np.uint64(bit & 7)) & imask)
             if k <= prev or k >= count:
                 return CORRUPT
             prev = k
-            out[k] |= np.uint32(bits_at(buf, end, highs, j * high_width, high_width) << np.uint64(width))
+            bit = j * high_width
+            b = highs + (bit >> 3)
+            if b + 8 <= end:
+                v = load_u64(buf, b)
+            else:
+                v = np.uint64(0)
+                for i in range((bit & 7) + high_width + 7 >> 3):
+                    v |= np.uint64(buf[b + i]) << np.uint64(8 * i)
+            out[k] |= np.uint32(((v >> np.uint64(bit & 7)) & hmask) << np.uint64(width))
         return stop
     k = -1
     for _ in range(n_exc):
