@@ -1650,9 +1650,9 @@ def firstsight_target(run: dict, line) -> list[str]:
 #: Session 24: the same target by paired CPU runs (``firstsight_cpu.py --rerank --out``: the
 #: default search, the re-ranker and tantivy in turn, 3 runs, medians), at each scale issue 12 names.
 FIRSTSIGHT_CPU = {scale: RESULTS / "rerank-firstsight" / f"cpu-{scale}.json" for scale in ("1x", "4x", "full")}
-#: The session whose run each of those files holds (1x and 4x: session 25, the 'after' rows of
-#: firstsight-cpu-s25-codec-*.json; full scale: session 24's run, before QuickScorer and the decoder's fix).
-FIRSTSIGHT_CPU_SESSION = {"1x": 25, "4x": 25, "full": 24}
+#: The session whose run each of those files holds (all session 25, after QuickScorer and the
+#: decoder's fix; 1x and 4x are the 'after' rows of firstsight-cpu-s25-codec-*.json).
+FIRSTSIGHT_CPU_SESSION = {"1x": 25, "4x": 25, "full": 25}
 
 
 def firstsight_cpu_target(runs: dict, line) -> list[str]:
@@ -2907,8 +2907,10 @@ def session25_notes() -> list[str]:
               "`patch_exceptions` called `bits_at` twice per exception of a bit-packed stream, and each call, "
               "inlined or not, took and dropped a reference to the list's bytes. The two reads are now written out in "
               "its loop (the same bits read, the same values: test_codec decodes every list of a real index and "
-              "damaged bytes, in numba and in plain Python). That kernel went from 31.8 to 23.0 ns a posting, "
-              "decoding alone from 19.9 to 11.1. Every path that decodes bit-packed postings gains: the first stage "
+              "damaged bytes, in numba and in plain Python). That kernel went from 31.7 to 22.6 ns a posting, "
+              "decoding alone from 18.9 to 10.8 (`benchmarks/bench_decode.py --index IDX`, the 63,306 postings of "
+              "two slow first-sight queries' common terms, run from each checkout; "
+              "results/decode-s25-{before,after}.json). Every path that decodes bit-packed postings gains: the first stage "
               "(whole lists into the cache, block-max blocks), the re-ranker's candidate blocks, merges. Paired CPU "
               "runs beside tantivy, the checkout before (6db164f) and after (`benchmarks/firstsight_cpu.py --checkout "
               "before=... --checkout after=. --rerank --runs 3`, medians; results/firstsight-cpu-s25-codec-SCALE.json; "
