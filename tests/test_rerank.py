@@ -294,12 +294,27 @@ def test_a_tree_with_more_leaves_than_quickscorer_takes_is_walked():
     (lambda t: t.update(value=t["value"] + [1.0]), "malformed"),                                            # a leaf too many
     (lambda t: t.update(threshold=[float("nan")] + t["threshold"][1:]), "not a number"),
 ])
-def test_a_damaged_tree_is_refused_in_one_line(damage, says):
+@pytest.mark.parametrize("leaves", [6, 40])              # (QuickScorer's, and one the walk takes)
+def test_a_damaged_tree_is_refused_in_one_line(damage, says, leaves):
+    """A model file is user input (``--rerank-model``): a tree that the kernels could loop on or
+    read past is refused when read, whichever kernel would walk it."""
     rng = np.random.default_rng(27)
-    tree = _random_tree(rng, 6, len(FEATURES))
+    tree = _random_tree(rng, leaves, len(FEATURES))
     damage(tree)
     with pytest.raises(WikisearchError, match=says):
         TreeModel({"format": "wikisearch-rerank", "version": 1, "features": list(FEATURES), "trees": [tree]})
+
+
+def test_a_deep_tree_is_read_without_recursion():
+    """A chain of 3,000 nodes (deeper than Python's recursion limit) is checked and walked."""
+    n = 3000
+    tree = {"feature": [0] * n, "threshold": [float(i) for i in range(n)], "left": [~i for i in range(n)],
+            "right": [i + 1 for i in range(n - 1)] + [~n], "value": [float(i) for i in range(n + 1)]}
+    m = TreeModel({"format": "wikisearch-rerank", "version": 1, "features": list(FEATURES), "trees": [tree]})
+    assert m._quick is None
+    X = np.zeros((4, len(FEATURES)))
+    X[:, 0] = [-1.0, 0.5, 10.5, 5000.0]                     # leaf 0, 1, 11, and the last
+    assert m.predict(X).tolist() == [0.0, 1.0, 11.0, float(n)] == oracle_tree_predict(m.spec, X).tolist()
 
 
 def test_rerank_is_a_permutation_of_the_untouched_first_stage(searcher):

@@ -450,51 +450,61 @@ class TreeModel:
 QUICK_LEAVES = 31
 
 
+def _tree_spans(t: int, tree) -> tuple[list[int], list[tuple[int, int]]]:
+    """Tree ``t``'s leaves left to right and, per internal node, the ``(first, end)`` of that order
+    that its left child's leaves take. Raises :class:`WikisearchError` for a tree whose nodes do
+    not form one binary tree over its leaves (a child out of range, a node or leaf reached twice or
+    never), which walking could loop on or read past; iterative, for trees of any depth."""
+    feat, thr, left, right, val = tree["feature"], tree["threshold"], tree["left"], tree["right"], tree["value"]
+    n_nodes, n_leaves = len(feat), len(val)
+    if not (len(thr) == len(left) == len(right) == n_nodes) or n_leaves != n_nodes + 1:
+        raise WikisearchError(f"re-ranking model's tree {t} is malformed: {n_nodes} nodes, {n_leaves} leaves")
+    if not n_nodes:
+        return [0], []
+    order: list[int] = []                           # leaves, left to right
+    leaf_seen = [False] * n_leaves
+    span: list = [None] * n_nodes
+    seen = [False] * n_nodes
+    stack = [(0, 0)]                                # (child, state): 0 entering a node, 1 after its left
+    while stack:
+        c, state = stack.pop()
+        if state == 1:                              # the left subtree's leaves end here
+            span[c] = (span[c], len(order))
+            continue
+        if c < 0:
+            if not 0 <= ~c < n_leaves or leaf_seen[~c]:
+                raise WikisearchError(f"re-ranking model's tree {t} is malformed: leaf {~c}")
+            leaf_seen[~c] = True
+            order.append(~c)
+            continue
+        if c >= n_nodes or seen[c]:
+            raise WikisearchError(f"re-ranking model's tree {t} is malformed: node {c}")
+        seen[c] = True
+        span[c] = len(order)                        # (first; the end is set after the left subtree)
+        stack += [(int(right[c]), 0), (c, 1), (int(left[c]), 0)]
+    if len(order) != n_leaves:
+        raise WikisearchError(f"re-ranking model's tree {t} is malformed: unreachable nodes")
+    return order, span
+
+
 def _quickscorer_arrays(trees, n_features):
     """``(feat_start, threshold, tree, mask, leaf_start, value, debruijn_table, rows)`` for
     :func:`_rerank_kernels.predict_quickscorer`, or None if a tree has more than
     :data:`QUICK_LEAVES` leaves. Each tree's leaves are renumbered left to right (``value``
-    follows); a node's ``mask`` clears the bits of the leaves under its left child. A tree whose
-    nodes do not form one tree over its leaves (a child out of range, a node or leaf reached twice
-    or never) is refused, as walking it could loop or read past its arrays."""
+    follows); a node's ``mask`` clears the bits of the leaves under its left child. Every tree is
+    checked by :func:`_tree_spans` first, whichever kernel will walk it."""
+    shapes = [_tree_spans(t, tr) for t, tr in enumerate(trees)]
+    if any(len(order) > QUICK_LEAVES for order, _ in shapes):
+        return None
     feats, thrs, owner, masks, values = [], [], [], [], []
     leaf_start = [0]
-    for t, tr in enumerate(trees):
-        feat, thr, left, right, val = tr["feature"], tr["threshold"], tr["left"], tr["right"], tr["value"]
-        n_nodes, n_leaves = len(feat), len(val)
-        if not (len(thr) == len(left) == len(right) == n_nodes) or n_leaves != n_nodes + 1:
-            raise WikisearchError(f"re-ranking model's tree {t} is malformed: {n_nodes} nodes, {n_leaves} leaves")
-        if n_leaves > QUICK_LEAVES:
-            return None
-        order: list[int] = []                       # leaves, left to right
-        span = [None] * n_nodes                     # (first, end) of each node's left subtree's leaves
-        seen = [False] * n_nodes
-
-        def walk(c):                                # returns the leaves' (first, end) under child c
-            if c < 0:
-                if ~c >= n_leaves or ~c in order:
-                    raise WikisearchError(f"re-ranking model's tree {t} is malformed: leaf {~c}")
-                order.append(~c)
-                return len(order) - 1, len(order)
-            if c >= n_nodes or seen[c]:
-                raise WikisearchError(f"re-ranking model's tree {t} is malformed: node {c}")
-            seen[c] = True
-            lo, mid = walk(left[c])
-            span[c] = (lo, mid)
-            return lo, walk(right[c])[1]
-        if n_nodes:
-            walk(0)
-        else:
-            order.append(0)
-        if len(order) != n_leaves:
-            raise WikisearchError(f"re-ranking model's tree {t} is malformed: unreachable nodes")
-        for j in range(n_nodes):
-            lo, hi = span[j]
-            feats.append(feat[j])
-            thrs.append(thr[j])
+    for t, (tr, (order, span)) in enumerate(zip(trees, shapes)):
+        for j, (lo, hi) in enumerate(span):
+            feats.append(tr["feature"][j])
+            thrs.append(tr["threshold"][j])
             owner.append(t)
             masks.append(~(((1 << (hi - lo)) - 1) << lo))
-        values.extend(val[i] for i in order)
+        values.extend(tr["value"][i] for i in order)
         leaf_start.append(len(values))
     feats_a = np.asarray(feats, np.int64)
     thr_a = np.asarray(thrs, np.float64)
