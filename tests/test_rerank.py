@@ -774,3 +774,78 @@ def test_rerank_over_shards_and_what_it_refuses(tmp_path):
                dense_similarity=lambda d: (np.zeros(len(d)), np.ones(len(d), bool)))
     with pytest.raises(InvalidQueryError, match="not str"):
         rerank(str(out), "german chancellor")
+
+
+# --- the re-ranker's fast paths against the plain ones they replace (session 26) -----------------
+FIRST_STAGE_QUERIES = QUERIES + ["t:berlin b:wall", '"angela merkel" chancellor', "berlin -wall",
+                                 "berlin AND wall", "zzqqxxnothing", "angla merkel", "berln"]
+
+
+@pytest.mark.parametrize("correct", [False, True])
+@pytest.mark.parametrize("query", FIRST_STAGE_QUERIES)
+def test_first_stage_is_what_search_finds(searcher, query, correct):
+    """Searcher.first_stage: search's top k as arrays, and the same query, totals, warnings, flags
+    and spelling; hits() of its arrays equal search's hits."""
+    for k in (1, 7, 100):
+        want = searcher.search(query, k=k, correct=correct)
+        got = searcher.first_stage(query, k, correct=correct)
+        assert len(got) == 0 and want.top is None
+        docids, scores, masks = got.top
+        assert docids.dtype == np.int64 and scores.dtype == np.float64 and masks.dtype == np.int64
+        assert docids.tolist() == [h.docid for h in want]
+        assert scores.tolist() == [h.score for h in want]
+        assert searcher.hits(docids, scores, masks) == list(want)
+        assert searcher.hits(docids[2:], scores[2:], masks[2:], 3) == list(want)[2:]
+        assert (got.query, str(got.parsed), got.warnings, got.flags, got.suggestion, got.rewritten_query,
+                got.total_matches, got.total_relation) == \
+               (want.query, str(want.parsed), want.warnings, want.flags, want.suggestion, want.rewritten_query,
+                want.total_matches, want.total_relation)
+    if query == "berln" and correct:           # (the sample finds nothing for it: rewritten)
+        assert got.rewritten_query == "berlin" and len(got.top[0])
+
+
+def test_first_stage_refuses_what_search_refuses(searcher):
+    for q, k in (("the", 10), ("berlin", -1), ("", 10)):
+        with pytest.raises(InvalidQueryError) as want:
+            searcher.search(q, k=k)
+        with pytest.raises(InvalidQueryError) as got:
+            searcher.first_stage(q, k)
+        assert str(got.value) == str(want.value)
+
+
+def test_feature_kernel_equals_numpy_to_the_bit(searcher):
+    """features() (one kernel fills the matrix) against features_numpy() (numpy, column group by
+    column group, as sharded search fills it): the same bytes, with and without a prior, in any
+    candidate order, for one candidate, none, and a query with no term in the index."""
+    from wikisearch.search.rerank import features_numpy
+    r = searcher.reader
+    rng = np.random.default_rng(26)
+    prior = np.where(rng.random(r.n_docs) < 0.5, rng.random(r.n_docs) * 3, 0.0)
+    seen = 0
+    for q in FIRST_STAGE_QUERIES:
+        first = searcher.first_stage(q, 100)
+        ords = query_terms(r, first.parsed or q, searcher.term_ordinal)
+        d = first.top[0]
+        for docids in (d, d[::-1], d[:1], d[:0], rng.permutation(r.n_docs)[:40]):
+            for p in (None, prior):
+                for postings in (None, searcher.candidate_postings):
+                    for o in (ords, []):
+                        A = features(r, o, docids, first.rank_config, p, postings)
+                        B = features_numpy(r, o, docids, first.rank_config, p, postings)
+                        assert A.shape == B.shape and A.tobytes() == B.tobytes(), q
+                        seen += len(docids) > 1 and len(o) > 0 and np.any(A[:, COL["title_exact_first"]] > 0)
+    assert seen                                 # (an exact title among the candidates was covered)
+
+
+def test_shape_features_through_the_searchers_word_cache(searcher):
+    """shape_features with the searcher's word cache (filled by parsing the query) equals it
+    without one, also for words the parser analyses otherwise (underscores) or never saw."""
+    X = np.zeros((3, len(FEATURES)))
+    X[1, COL["score_ratio"]] = 0.5
+    an = searcher.reader.analyzer
+    for q in ["How are the glacier caves formed ?", "angela_merkel of the CDU", "the of and berlin", "berlin wall",
+              "'Who' wrote it", "Über straße 1960s"]:
+        searcher.search(q, k=1)
+        cache = searcher.word_cache
+        assert shape_features(an, q, X, cache).tolist() == shape_features(an, q, X).tolist()
+        assert shape_features(an, q, X, {}).tolist() == shape_features(an, q, X).tolist()

@@ -180,3 +180,79 @@ def candidate_features(cands, offsets, docids, masks, tfpos, tfs, idf, field_len
                     gmatched[c, g] += idf[t]
                     gcount[c, g] += 1
     return bm25f, matched, gscore, gmatched, gcount
+
+
+@njit(cache=True, nogil=True)
+def feature_rows(X, order, bm25f, matched, gscore, gmatched, gcount, total, n_terms, len_title, log_len_body,
+                 prior, log_rank, cols, bm25_cols, ratio_cols, cov_cols):
+    """Fill the re-ranker's feature matrix ``X`` (C rows in first-stage order, zeros) from
+    :func:`candidate_features`' arrays (candidates in docid order: row ``order[i]`` is candidate
+    i) in one pass per column group, as ``rerank._document_features`` and then
+    ``rerank._candidate_set_features`` fill it with numpy (the oracle; a test compares the two to
+    the bit: the same IEEE operations in the same order). ``total``: the query's idf summed (0 and
+    ``n_terms`` 0 when no term is in the index); ``len_title``, ``log_len_body``, ``prior``,
+    ``log_rank``: per row. ``cols``: the columns of bm25f, score_ratio, log_rank, cov_all,
+    title_precision, title_exact, n_terms, idf_mean, len_title, log_len_body, prior,
+    cov_title_gap, title_dice, title_dice_gap, title_exact_first, n_title_exact and bm25f_ratio;
+    ``bm25_cols``, ``ratio_cols``, ``cov_cols``: the field groups' columns (group 0: the title)."""
+    C = X.shape[0]
+    G = bm25_cols.shape[0]
+    c_bm25f, c_ratio, c_rank, c_cov_all, c_tp, c_exact, c_nt, c_idf, c_lt, c_llb, c_prior = (
+        cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10])
+    c_ctgap, c_dice, c_dgap, c_efirst, c_nexact, c_bratio = cols[11], cols[12], cols[13], cols[14], cols[15], cols[16]
+    scored = n_terms > 0
+    if scored:
+        for i in range(C):
+            r = order[i]
+            X[r, c_bm25f] = bm25f[i]
+            X[r, c_cov_all] = matched[i] / total
+            for g in range(G):
+                X[r, bm25_cols[g]] = gscore[i, g]
+                X[r, cov_cols[g]] = gmatched[i, g] / total
+            X[r, c_tp] = min(1.0, gcount[i, 0] / max(np.float64(len_title[r]), 1.0))
+            X[r, c_idf] = total / n_terms
+    for r in range(C):
+        X[r, c_exact] = 1.0 if (X[r, cov_cols[0]] >= 1.0 - 1e-12) and (X[r, c_tp] >= 1.0) else 0.0
+        X[r, c_nt] = n_terms
+        X[r, c_lt] = len_title[r]
+        X[r, c_llb] = log_len_body[r]
+        X[r, c_prior] = prior[r]
+    if C == 0:
+        return
+    if scored:
+        for g in range(G):
+            top = X[0, bm25_cols[g]]
+            for r in range(1, C):
+                top = max(top, X[r, bm25_cols[g]])
+            for r in range(C):
+                X[r, ratio_cols[g]] = X[r, bm25_cols[g]] / top if top > 0 else 0.0
+        best = X[0, c_bm25f] + X[0, c_prior]
+        for r in range(1, C):
+            best = max(best, X[r, c_bm25f] + X[r, c_prior])
+        for r in range(C):
+            X[r, c_ratio] = (X[r, c_bm25f] + X[r, c_prior]) / best if best > 0 else 0.0
+    ct_max = X[0, cov_cols[0]]
+    dice_max = -np.inf
+    b_max = X[0, c_bm25f]
+    n_exact = 0
+    first_exact = -1
+    for r in range(C):
+        X[r, c_rank] = log_rank[r]
+        ct = X[r, cov_cols[0]]
+        tp = X[r, c_tp]
+        dice = 2.0 * ct * tp / max(ct + tp, 1e-300) if ct + tp > 0 else 0.0
+        X[r, c_dice] = dice
+        ct_max = max(ct_max, ct)
+        dice_max = max(dice_max, dice)
+        b_max = max(b_max, X[r, c_bm25f])
+        if X[r, c_exact] > 0:
+            n_exact += 1
+            if first_exact < 0:
+                first_exact = r
+    for r in range(C):
+        X[r, c_ctgap] = X[r, cov_cols[0]] - ct_max
+        X[r, c_dgap] = X[r, c_dice] - dice_max
+        X[r, c_nexact] = np.float64(n_exact)
+        X[r, c_bratio] = X[r, c_bm25f] / b_max if b_max > 0 else 0.0
+    if first_exact >= 0:
+        X[first_exact, c_efirst] = 1.0

@@ -445,6 +445,13 @@ def _is_filter(tok: _Token) -> bool:
 WORD_CACHE_LIMIT = 100_000
 
 
+def analyze_words(analyzer, texts: list[str], cache: dict | None = None) -> list[tuple[str, ...]]:
+    """The terms of each of ``texts`` (each analysed alone, in one analyzer call where it batches),
+    through ``cache`` (a dict the caller keeps for this analyzer, as :func:`parse_query`'s
+    ``word_cache``: a word seen before is not analysed again)."""
+    return _analyze_many(analyzer, list(texts), cache)
+
+
 def _analyze_many(analyzer, texts: list[str], cache: dict | None = None) -> list[tuple[str, ...]]:
     """Terms of each text, in one analyzer call when the analyzer can batch (the texts that are
     not in ``cache``, if one is given)."""

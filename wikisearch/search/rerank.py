@@ -72,7 +72,7 @@ from wikisearch.config import FIELD_ID, N_FIELDS, PriorConfig, RankConfig
 from wikisearch.errors import InvalidQueryError, WikisearchError
 from wikisearch.search import _rerank_kernels as RK
 from wikisearch.search import _search_kernels as K
-from wikisearch.search.query import parse_query
+from wikisearch.search.query import analyze_words, parse_query
 from wikisearch.search.rank import idf as idf_of, kernel_lengths, kernel_params
 from wikisearch.search.results import SearchResult
 from wikisearch.search.searcher import Searcher
@@ -126,6 +126,11 @@ _TITLE_GROUP = 0
 _BM25 = np.array([_COL[f"bm25_{g}"] for g, _ in FIELD_GROUPS])
 _RATIO = np.array([_COL[f"bm25_{g}_ratio"] for g, _ in FIELD_GROUPS])
 _COV = np.array([_COL[f"cov_{g}"] for g, _ in FIELD_GROUPS])
+#: The columns ``_rerank_kernels.feature_rows`` fills, in the order it takes them.
+_ROW_COLS = np.array([_COL[c] for c in ("bm25f", "score_ratio", "log_rank", "cov_all", "title_precision",
+                                        "title_exact", "n_terms", "idf_mean", "len_title", "log_len_body", "prior",
+                                        "cov_title_gap", "title_dice", "title_dice_gap", "title_exact_first",
+                                        "n_title_exact", "bm25f_ratio")], np.int64)
 
 
 def query_terms(reader, query, ordinal=None) -> list[int]:
@@ -154,10 +159,50 @@ def features(reader, ordinals: list[int], docids, rank: RankConfig, prior=None, 
     query whose terms have ``ordinals``. ``prior``: per-document prior values (or None).
     ``postings(ordinals, sorted candidates) -> (offsets, docids, masks, tfs)`` or None: the terms'
     postings of those documents (``Searcher.candidate_postings``: a block at a time); without it,
-    or where it gives None, each list is decoded whole (the same features: a test compares)."""
+    or where it gives None, each list is decoded whole (the same features: a test compares).
+    The matrix is filled by one kernel (``_rerank_kernels.feature_rows``); :func:`features_numpy`
+    fills the same matrix with numpy (a test compares them to the bit)."""
+    docids = np.asarray(docids, np.int64)
+    C, T = len(docids), len(ordinals)
+    X = np.zeros((C, len(FEATURES)), np.float64)
+    if C == 0:
+        return X
+    got = _candidate_arrays(reader, ordinals, docids, rank, postings) if T else None
+    if got is None:
+        order, bm25f, hit, gs, gm, gc, total = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0),
+                                                np.zeros((0, len(FIELD_GROUPS))), np.zeros((0, len(FIELD_GROUPS))),
+                                                np.zeros((0, len(FIELD_GROUPS)), np.int64), 0.0)
+    else:
+        order, bm25f, hit, gs, gm, gc, total = got
+    field_lengths = reader.field_lengths
+    RK.feature_rows(X, order, bm25f, hit, gs, gm, gc, float(total), np.int64(T),
+                    np.ascontiguousarray(field_lengths[docids, FIELD_ID["title"]], np.int64),
+                    np.log1p(field_lengths[docids, FIELD_ID["body"]].astype(np.float64)),
+                    np.asarray(prior, np.float64)[docids] if prior is not None else np.zeros(C),
+                    _log_ranks(C), _ROW_COLS, _BM25, _RATIO, _COV)
+    return X
+
+
+def features_numpy(reader, ordinals: list[int], docids, rank: RankConfig, prior=None, postings=None) -> np.ndarray:
+    """:func:`features` filled with numpy, column group by column group (the oracle its kernel is
+    compared to; sharded search fills its matrix so, a shard's rows at a time)."""
     X = _document_features(reader, ordinals, docids, rank, prior, postings)
     _candidate_set_features(X, len(ordinals) > 0)
     return X
+
+
+def _log_ranks(C: int) -> np.ndarray:
+    """ln(1), ..., ln(C): the ``log_rank`` column (numpy's log, as :func:`_candidate_set_features`
+    takes it; kept for the depths asked for)."""
+    got = _LOG_RANKS.get(C)
+    if got is None:
+        if len(_LOG_RANKS) > 64:
+            _LOG_RANKS.clear()
+        got = _LOG_RANKS[C] = np.log(np.arange(1, C + 1, dtype=np.float64))
+    return got
+
+
+_LOG_RANKS: dict = {}
 
 
 def sharded_features(searcher, query, docids, shard_of, rank: RankConfig, priors=None) -> np.ndarray:
@@ -184,12 +229,48 @@ def sharded_features(searcher, query, docids, shard_of, rank: RankConfig, priors
     return X
 
 
+def _candidate_arrays(reader, ordinals, docids, rank: RankConfig, postings, idf=None, avg=None):
+    """``(order, bm25f, matched, gscore, gmatched, gcount, total)``: ``_rerank_kernels.
+    candidate_features``' arrays for the candidates in docid order (``order``: their rows) and the
+    query's idf summed, for a query with terms (``ordinals``; -1: a term this index lacks, a
+    shard's: the collection has it). ``idf`` (one per term) and ``avg`` (average field lengths):
+    the collection's, by default this index's."""
+    T = len(ordinals)
+    order = np.argsort(docids, kind="stable")
+    cands = docids[order].astype(np.int32)
+    present = [t for t, o in enumerate(ordinals) if o >= 0]
+    got = postings([ordinals[t] for t in present], cands) if postings is not None else None
+    if got is not None:
+        offs, d, m, tf = got
+    else:
+        parts = [reader.postings(ordinals[t]) for t in present]
+        offs = np.zeros(len(present) + 1, np.int64)
+        np.cumsum([len(p[0]) for p in parts], out=offs[1:])
+        d = np.concatenate([p[0] for p in parts] or [np.zeros(0, np.int32)]).astype(np.int32, copy=False)
+        m = np.concatenate([p[1] for p in parts] or [np.zeros(0, np.uint16)])
+        tf = np.concatenate([p[2] for p in parts] or [np.zeros(0, np.uint32)])
+    counts = np.zeros(T, np.int64)             # (a term this index lacks: an empty list)
+    counts[present] = np.diff(offs)
+    offsets = np.zeros(T + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    if idf is None:
+        n = int(reader.n_docs)
+        idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
+    avg = np.asarray(reader.avg_field_lengths if avg is None else avg, np.float64)
+    w, na, nc, k1, model = kernel_params(rank, avg)
+    _, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
+    bm25f, hit, gs, gm, gc = RK.candidate_features(
+        cands, offsets, d, m, K.tf_positions(m), tf, idf, kernel_lengths(reader.field_lengths), w, na, nc,
+        k1, model, _GROUP, np.int64(len(FIELD_GROUPS)), na1, nc1, _FIELD_K1)
+    return order, bm25f, hit, gs, gm, gc, idf.sum()
+
+
 def _document_features(reader, ordinals, docids, rank: RankConfig, prior, postings, idf=None,
                        avg=None) -> np.ndarray:
     """The features of each candidate alone (:func:`features`' matrix without the columns that
-    compare a candidate with the others: :func:`_candidate_set_features` fills those). An ordinal
-    -1 is a term this index lacks (a shard's: the collection has it). ``idf`` (one per term) and
-    ``avg`` (average field lengths): the collection's, by default this index's."""
+    compare a candidate with the others: :func:`_candidate_set_features` fills those), with numpy.
+    An ordinal -1 is a term this index lacks (a shard's: the collection has it). ``idf`` (one per
+    term) and ``avg`` (average field lengths): the collection's, by default this index's."""
     docids = np.asarray(docids, np.int64)
     C, T = len(docids), len(ordinals)
     X = np.zeros((C, len(FEATURES)), np.float64)
@@ -199,33 +280,8 @@ def _document_features(reader, ordinals, docids, rank: RankConfig, prior, postin
     field_lengths = reader.field_lengths
     prior_d = np.asarray(prior, np.float64)[docids] if prior is not None else np.zeros(C)
     if T:
-        order = np.argsort(docids, kind="stable")
-        cands = docids[order].astype(np.int32)
-        present = [t for t, o in enumerate(ordinals) if o >= 0]
-        got = postings([ordinals[t] for t in present], cands) if postings is not None else None
-        if got is not None:
-            offs, d, m, tf = got
-        else:
-            parts = [reader.postings(ordinals[t]) for t in present]
-            offs = np.zeros(len(present) + 1, np.int64)
-            np.cumsum([len(p[0]) for p in parts], out=offs[1:])
-            d = np.concatenate([p[0] for p in parts] or [np.zeros(0, np.int32)]).astype(np.int32, copy=False)
-            m = np.concatenate([p[1] for p in parts] or [np.zeros(0, np.uint16)])
-            tf = np.concatenate([p[2] for p in parts] or [np.zeros(0, np.uint32)])
-        counts = np.zeros(T, np.int64)             # (a term this index lacks: an empty list)
-        counts[present] = np.diff(offs)
-        offsets = np.zeros(T + 1, np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        if idf is None:
-            n = int(reader.n_docs)
-            idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
-        avg = np.asarray(reader.avg_field_lengths if avg is None else avg, np.float64)
-        w, na, nc, k1, model = kernel_params(rank, avg)
-        _, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
-        bm25f, hit, gs, gm, gc = RK.candidate_features(
-            cands, offsets, d, m, K.tf_positions(m), tf, idf, kernel_lengths(field_lengths), w, na, nc,
-            k1, model, _GROUP, np.int64(len(FIELD_GROUPS)), na1, nc1, _FIELD_K1)
-        total = idf.sum()
+        order, bm25f, hit, gs, gm, gc, total = _candidate_arrays(reader, ordinals, docids, rank, postings, idf, avg)
+        cands = docids[order]
         X[order, col["bm25f"]] = bm25f
         X[order, col["cov_all"]] = hit / total
         X[order[:, None], _BM25[None, :]] = gs
@@ -280,12 +336,13 @@ def _relative_title_features(X: np.ndarray) -> None:
     X[:, col["bm25f_ratio"]] = b / best if best > 0 else 0.0
 
 
-def shape_features(analyzer, text: str, X: np.ndarray) -> np.ndarray:
+def shape_features(analyzer, text: str, X: np.ndarray, word_cache: dict | None = None) -> np.ndarray:
     """float64[C, len(SHAPE_FEATURES)]: :data:`SHAPE_FEATURES` of query ``text`` for the C candidates
-    whose :data:`FEATURES` rows are ``X``. The words are analysed in one call, a word dropped when
-    ``analyzer`` keeps no token of it (as analysing each word alone would find: a test checks)."""
+    whose :data:`FEATURES` rows are ``X``. A word is dropped when ``analyzer`` keeps no token of it
+    (each word analysed alone, in one call; ``word_cache``: the searcher's cache of words' terms,
+    which parsing the query has just filled: :func:`~wikisearch.search.query.analyze_words`)."""
     words = [w for w in str(text).split() if any(c.isalnum() for c in w)]
-    dropped = len(words) - (len(np.unique(analyzer.analyze_texts(words)[1])) if words else 0)
+    dropped = sum(not terms for terms in analyze_words(analyzer, words, word_cache))
     row = np.array([len(words), dropped / len(words) if words else 0.0,
                     float(bool(words) and words[0].lower().strip("\"'") in QUESTION_WORDS),
                     X[1, _COL["score_ratio"]] if len(X) > 1 else 0.0], np.float64)
@@ -576,14 +633,21 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
     if model.dense and sharded:
         raise InvalidQueryError("hybrid re-ranking searches one index, not shards")
     depth = model.depth if depth is None else int(depth)
-    first = searcher.search(query, k=max(int(k) + int(offset), depth), rank=rank, fields=fields,
-                            priors=priors, correct=correct)
-    head = list(first[:depth])
-    if len(head) > 1:
+    want = max(int(k) + int(offset), depth)
+    if sharded:
+        first = searcher.search(query, k=want, rank=rank, fields=fields, priors=priors, correct=correct)
+        shown = list(first)
+        every = np.array([h.docid for h in shown], np.int64)
+    else:                                   # (arrays: hits are made of the k shown only)
+        first = searcher.first_stage(query, want, rank=rank, fields=fields, priors=priors, correct=correct)
+        every, first_scores, masks = first.top
+    n_head = min(depth, len(every))
+    order, scores = np.arange(n_head), None
+    if n_head > 1:
         rank_cfg = first.rank_config
-        docids = np.array([h.docid for h in head], np.int64)
+        docids = every[:n_head]
         if sharded:
-            X = sharded_features(searcher, first.parsed or query, docids, [searcher.shard_of(h) for h in head],
+            X = sharded_features(searcher, first.parsed or query, docids, [searcher.shard_of(h) for h in shown[:n_head]],
                                  rank_cfg, priors)
         else:
             X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query, searcher.term_ordinal),
@@ -591,13 +655,24 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
         if model.dense:
             X = np.hstack([X, dense_features(*dense_similarity(docids))])
         if model.shape:
-            X = np.hstack([X, shape_features(searcher.reader.analyzer, query, X)])
+            X = np.hstack([X, shape_features(searcher.reader.analyzer, query, X,
+                                                    getattr(searcher, "word_cache", None))])
         scores = model.score(X)
         order = rerank_order(scores, X, model.exact_title_first)
-        head = [head[i] for i in order.tolist()]        # (the first stage's own hits, re-scored)
-        for h, i in zip(head, order.tolist()):
-            h.score = float(scores[i])
-    hits = (head + list(first[depth:]))[int(offset):int(offset) + int(k)]
+    # the hits shown: the re-ordered head, then the first stage's hits past it, from offset on
+    sel = np.concatenate([order, np.arange(n_head, len(every))])[int(offset):int(offset) + int(k)]
+    if sharded:
+        hits = [shown[i] for i in sel.tolist()]
+        if scores is not None:              # (the first stage's own hits, re-scored)
+            for h, i in zip(hits, sel.tolist()):
+                if i < n_head:
+                    h.score = float(scores[i])
+    else:
+        shown_scores = first_scores[sel]
+        if scores is not None:
+            head = sel < n_head
+            shown_scores[head] = scores[sel[head]]
+        hits = searcher.hits(every[sel], shown_scores, masks[sel], int(offset) + 1)
     for r, h in enumerate(hits, int(offset) + 1):
         h.rank = r
     flags = dict(first.flags, rerank=True)

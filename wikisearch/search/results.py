@@ -249,6 +249,9 @@ class SearchResult(list):
         self.flags = flags or {}
         self._counter = counter
         self._total: tuple[int, str] | None = None
+        #: ``(docids, scores, field masks)`` of a result made without hits (``Searcher.first_stage``),
+        #: else None
+        self.top: tuple | None = None
 
     def _count(self) -> tuple[int, str]:
         if self._total is None:

@@ -131,6 +131,12 @@ class Searcher:
             except InvalidQueryError:
                 pass
 
+    @property
+    def word_cache(self) -> dict:
+        """Words' terms as this searcher's query parsing analysed them (bounded; see
+        :func:`~wikisearch.search.query.analyze_words`)."""
+        return self._words
+
     def _warmup_words(self, titles: int = 64) -> list[str]:
         """The terms of one of the first ``titles`` titles with two distinct terms, the one whose
         rarer term the fewest documents hold: its phrase (counted exactly, so checked in every
@@ -179,17 +185,49 @@ class Searcher:
             raise InvalidQueryError(f"snippet_chars must be a positive integer, not {snippet_chars!r}")
         result = self._search_page(query, k, rank, fields, priors, offset)
         if correct:
-            suggestion = self._suggestion(query, result.parsed)
-            if suggestion is not None and not len(result) and not offset:
-                again = self._search_page(suggestion, k, rank, fields, priors, offset)
-                again.took_ms += result.took_ms
-                again.query = result.query
-                again.rewritten_query = suggestion
-                result = again
-            elif suggestion is not None:
-                result.suggestion = suggestion
+            result = self._corrected(query, result, bool(offset),
+                                     lambda text: self._search_page(text, k, rank, fields, priors, offset))
         self._explain(result, snippets, int(snippet_chars))
         return result
+
+    def _corrected(self, query, result: SearchResult, paged: bool, again) -> SearchResult:
+        """``result`` with its "did you mean" (``suggestion``), or, when the query as typed found
+        nothing (and ``paged`` is False), ``again(corrected query)``'s result as
+        ``rewritten_query``."""
+        suggestion = self._suggestion(query, result.parsed)
+        if suggestion is None:
+            return result
+        found = len(result.top[0]) if result.top is not None else len(result)
+        if not found and not paged:
+            other = again(suggestion)
+            other.took_ms += result.took_ms
+            other.query = result.query
+            other.rewritten_query = suggestion
+            return other
+        result.suggestion = suggestion
+        return result
+
+    def first_stage(self, query: str, k: int, rank: RankConfig | None = None, fields=None,
+                    priors: bool | PriorConfig | None = None, correct: bool = False) -> SearchResult:
+        """What :meth:`search` finds for the top ``k`` (``offset`` 0, no snippets), as arrays and
+        without hits: a :class:`SearchResult` with no hits whose ``top`` is ``(docids int64,
+        scores float64, field masks)`` in rank order, and whose ``query``, ``parsed``, totals,
+        warnings, flags, ``suggestion`` and ``rewritten_query`` are :meth:`search`'s; :meth:`hits`
+        makes hits of any of them (a test compares both ways). For a caller that orders many
+        candidates and shows a few (the re-ranker: 100 candidates, 10 hits), so that it makes
+        hits only of those it shows."""
+        result = self._search(query, k, rank, fields, priors, arrays=True)
+        if correct:
+            result = self._corrected(query, result, False,
+                                     lambda text: self._search(text, k, rank, fields, priors, arrays=True))
+        return result
+
+    def hits(self, docids, scores, masks, first_rank: int = 1) -> list[Hit]:
+        """Hits of documents ``docids`` with ``scores`` and matched-field ``masks`` (a
+        :meth:`first_stage` result's ``top``, or part of it), ranked from ``first_rank``, as
+        :meth:`search` makes them (``matched_via`` is set by :meth:`explain`)."""
+        return self._hits(np.asarray(docids, np.int64), np.asarray(scores, np.float64),
+                          np.asarray(masks, np.int64), first_rank)
 
     def _search_page(self, query, k, rank, fields, priors, offset) -> SearchResult:
         if offset:
@@ -198,7 +236,9 @@ class Searcher:
             return self._search(query, int(k) + int(offset), rank, fields, priors)[int(offset):]
         return self._search(query, k, rank, fields, priors)
 
-    def _search(self, query, k, rank, fields, priors) -> SearchResult:
+    def _search(self, query, k, rank, fields, priors, arrays: bool = False) -> SearchResult:
+        """The top ``k``; with ``arrays``, a result without hits whose ``top`` holds them as
+        arrays (:meth:`first_stage`)."""
         t0 = time.perf_counter()
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise InvalidQueryError(f"k must be a non-negative integer, not {k!r}")
@@ -219,11 +259,12 @@ class Searcher:
         keys, ords = self._scoring_terms(q)
         params = self._kernel_params(rank)
         if not keys:                            # no positive term is in the index
-            return self._result([], query, q, rank, warnings, lambda: (0, "eq"), t0, flags)
+            none = (np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64))
+            return self._result(none if arrays else [], query, q, rank, warnings, lambda: (0, "eq"), t0, flags)
         if q.is_disjunction and not any(l.phrase for l in q.excluded):
-            return self._search_or(q, keys, ords, params, rank, k, warnings, flags, t0, prior)
+            return self._search_or(q, keys, ords, params, rank, k, warnings, flags, t0, prior, arrays)
         terms = self._terms(keys, ords, rank)
-        return self._search_boolean(q, terms, params, rank, k, warnings, flags, t0, prior)
+        return self._search_boolean(q, terms, params, rank, k, warnings, flags, t0, prior, arrays)
 
     def suggest(self, prefix: str, k: int = 10, fuzzy: bool = True):
         """Titles and redirect titles starting with ``prefix`` (case- and accent-insensitive),
@@ -464,19 +505,26 @@ class Searcher:
                 break
         return out
 
-    def _hits(self, docids, scores, fields) -> list[Hit]:
+    def _hits(self, docids, scores, fields, first_rank: int = 1) -> list[Hit]:
         r = self.reader
         pids = self._page_ids
         if pids is None:                        # (read once: a property that checks the column)
             pids = self._page_ids = np.asarray(r.page_ids)
         names = _FIELD_NAMES
         return [Hit(d, pid, None, None, s, list(names[f]), i, reader=r)
-                for i, d, pid, s, f in zip(range(1, len(docids) + 1), docids.tolist(), pids[docids].tolist(),
+                for i, d, pid, s, f in zip(range(first_rank, first_rank + len(docids)), docids.tolist(),
+                                           pids[docids].tolist(),
                                            scores.tolist(), fields.tolist())]
 
     def _result(self, hits, query, q, rank, warnings, counter, t0, flags) -> SearchResult:
-        return SearchResult(hits, query=query, parsed=q, rank_config=rank, warnings=warnings,
-                            counter=counter, took_ms=(time.perf_counter() - t0) * 1000, flags=flags)
+        """``hits``: a list of hits, or ``(docids, scores, masks)``: a :meth:`first_stage` result."""
+        top = None
+        if isinstance(hits, tuple):
+            top, hits = tuple(np.asarray(a, t) for a, t in zip(hits, (np.int64, np.float64, np.int64))), []
+        result = SearchResult(hits, query=query, parsed=q, rank_config=rank, warnings=warnings,
+                              counter=counter, took_ms=(time.perf_counter() - t0) * 1000, flags=flags)
+        result.top = top
+        return result
 
     # --- the two execution paths -------------------------------------------------------------
     def _excluded_docs(self, q: Query, terms: _Terms | None) -> np.ndarray:
@@ -486,7 +534,7 @@ class Searcher:
                 out = K.union_sorted(out, self._literal_docs(lit, terms))
         return out
 
-    def _search_or(self, q, keys, ords, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
+    def _search_or(self, q, keys, ords, params, rank, k, warnings, flags, t0, prior, arrays) -> SearchResult:
         excluded = self._excluded_docs(q, None) if q.excluded else _EMPTY_I32
         values, pmax = prior if prior is not None else (_NO_PRIOR, 0.0)
 
@@ -510,11 +558,12 @@ class Searcher:
 
             def count():
                 return count_lists(*lists)
-        result = self._result(self._hits(docs, scores, fields), q.text, q, rank, warnings, count, t0, flags)
+        result = self._result((docs, scores, fields) if arrays else self._hits(docs, scores, fields), q.text, q,
+                              rank, warnings, count, t0, flags)
         self._scored.after_query()              # (memory for the next queries' lists, meanwhile)
         return result
 
-    def _search_boolean(self, q, terms, params, rank, k, warnings, flags, t0, prior) -> SearchResult:
+    def _search_boolean(self, q, terms, params, rank, k, warnings, flags, t0, prior, arrays) -> SearchResult:
         parsed, idf = q, terms.idf
         if q.filters:                           # in every clause, to match; out of the scores
             warnings.extend(self._filter_warnings(q.filters))
@@ -570,8 +619,8 @@ class Searcher:
                     break
                 n += check.matches(d)
             return n, relation
-        hits = self._hits(cands[top], scores[top], fields[top])
-        return self._result(hits, q.text, parsed, rank, warnings, count, t0, flags)
+        got = (cands[top], scores[top], fields[top])
+        return self._result(got if arrays else self._hits(*got), q.text, parsed, rank, warnings, count, t0, flags)
 
     def _filter_warnings(self, filters) -> list[str]:
         """A warning per filter on fields that hold nothing in this index (WikiExtractor output
