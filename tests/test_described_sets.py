@@ -106,6 +106,23 @@ def test_rows_36_wide_are_shape_columns_except_in_dense_width():
         assert relevance.feature_names(len(FEATURES) + 8) == FEATURES + DENSE_FEATURES + SHAPE_FEATURES
     assert relevance.feature_names(len(FEATURES) + 4) == FEATURES + SHAPE_FEATURES
     assert relevance.feature_names(len(FEATURES) + 8) == FEATURES + DENSE_FEATURES + SHAPE_FEATURES
+    prox = relevance.proximity_names()
+    assert relevance.feature_names(len(FEATURES) + len(prox)) == FEATURES + prox
+    assert relevance.feature_names(len(FEATURES) + 4 + len(prox)) == FEATURES + SHAPE_FEATURES + prox
+
+
+def test_s26_proximity_variants_differ_only_in_the_proximity_columns():
+    """--select s26-proximity: every variant is the shipped training (the described sets weighted
+    DESCRIBED_WEIGHT, no set dropped, per-query weighting) with some of the proximity columns
+    zeroed; "as shipped" zeroes them all, and every other variant keeps some."""
+    import relevance
+    prox = set(relevance.proximity_names())
+    group = relevance.SELECT["s26-proximity"]
+    assert set(group["as shipped"][0]) == prox
+    for name, (drop, weighting, no_sets, params) in group.items():
+        assert set(drop) <= prox and weighting == "query" and no_sets == ()
+        assert params == {"set_weight": dict.fromkeys(relevance.DESC_FOLDERS, relevance.DESCRIBED_WEIGHT)}
+        assert name == "as shipped" or set(drop) < prox
 
 
 def test_committed_relevance_report_is_what_markdown_renders():
