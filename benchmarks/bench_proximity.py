@@ -147,21 +147,31 @@ def _paths(prior_cfg):
                         "rerank_k10": reranked}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def cost_args(argv, out: Path, description: str):
+    """The command line of the proximity cost benchmarks: ``--index``, ``--out`` (default ``out``), ``--n``."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--index", type=Path, default=RESULTS / "tmp" / "enwiki30k-index")
-    ap.add_argument("--out", type=Path, default=RESULTS / "proximity-cost.json")
+    ap.add_argument("--out", type=Path, default=out)
     ap.add_argument("--n", type=int, default=150, help="timed queries of each set")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def cost_queries(reader, n: int, n_warm: int = 30) -> tuple[dict, dict]:
+    """``(timed, warm)``: {set:qid: text} of the first ``n`` held-out queries of the known-item and
+    WikiQA sets, and of their first ``n_warm`` training queries."""
     from relevance import known_item_set, wikiqa_set      # (relevance.py imports this module)
-    probe = Searcher(args.index)
-    sets = {"known-item": known_item_set(probe.reader), "wikiqa": wikiqa_set(probe.reader)}
     timed, warm = {}, {}
-    for name, S in sets.items():
-        held = [q for q in S["queries"] if S["split"].get(q) == "heldout"][:args.n]
-        train = [q for q in S["queries"] if S["split"].get(q) == "train"][:30]
+    for name, S in {"known-item": known_item_set(reader), "wikiqa": wikiqa_set(reader)}.items():
+        held = [q for q in S["queries"] if S["split"].get(q) == "heldout"][:n]
+        train = [q for q in S["queries"] if S["split"].get(q) == "train"][:n_warm]
         timed.update({f"{name}:{q}": S["queries"][q] for q in held})
         warm.update({f"{name}:{q}": S["queries"][q] for q in train})
+    return timed, warm
+
+
+def main(argv=None) -> int:
+    args = cost_args(argv, RESULTS / "proximity-cost.json", __doc__.split("\n")[0])
+    timed, warm = cost_queries(Searcher(args.index).reader, args.n)
     prior_cfg = PriorConfig()
     candidates, paths = _paths(prior_cfg)
     out = {"n_queries": len(timed), "protocol": "fresh searcher per path; warm-up queries, then each "

@@ -3092,11 +3092,28 @@ def session26_proximity_notes() -> list[str]:
           f"{ms('proximity_30x1000')}, against {ms('rerank_k10')} for the whole re-ranker of that day (1.8 ms "
           "now at 30k documents). Nothing ships this session: a model that reads these columns needs them at "
           "query time, and read from the stored text they cost several times the re-ranker. What would make them "
-          "affordable is session 21's proposal, a small forward index: the first few hundred kept tokens of each "
-          "document as term ordinals beside the store (at 256 tokens of 4 bytes, ~30 MB for the 30k corpus, ~6 GB "
-          "for the English dump; the top-30 x 1,000-character form needs a quarter of that), over which these "
-          "features are integer comparisons of 100 short arrays. The table above is what that format change "
-          "would buy.", ""]
+          "affordable is session 21's proposal, a small forward index: each document's kept prose tokens as term "
+          "ordinals beside the store, over which these features are integer comparisons of 100 short arrays.", ""]
+    fwd = RESULTS / "forward-proximity.json"
+    if fwd.exists():
+        f = json.loads(fwd.read_text())
+        b = f["forward_index"]
+        L += [f"`python benchmarks/bench_forward_proximity.py` (results/forward-proximity.json) builds that index in "
+              f"memory for the {b['documents']:,} documents ({b['seconds']:.0f} s): {b['tokens']:,} kept tokens, "
+              f"{b['tokens_per_document']['mean']:.0f} a document on average (p95 "
+              f"{b['tokens_per_document']['p95']:.0f}), {b['bytes_int32'] / 1e6:.1f} MB as 32-bit ordinals "
+              f"({b['bits_per_ordinal']} bits would do; at that density the 6.9 million documents of the English "
+              f"dump would need about {6.9e6 * b['tokens_per_document']['mean'] * b['bits_per_ordinal'] / 8 / 1e9:.1f}"
+              f"-{6.9e6 * b['tokens_per_document']['mean'] * 24 / 8 / 1e9:.1f} GB, from {b['bits_per_ordinal']} to 24 "
+              "bits an ordinal for a dump's larger vocabulary, the top-30 x 1,000-character form about a quarter). "
+              "Its kernel computes the first four "
+              f"features (`first_sentence_cov` needs one more number a document) equal to the stored-text ones "
+              f"(1e-12) on the top 100 of {f['n_queries'] + 10} held-out known-item and WikiQA queries "
+              f"({f['differing_queries']} differ); over the {f['n_queries']} timed after 10 warm-up ones, "
+              f"{f['forward_cpu_ms']['median']:.2f} ms (p95 "
+              f"{f['forward_cpu_ms']['p95']:.2f}) of CPU a query against {f['stored_text_cpu_ms']['median']:.1f} ms "
+              f"(p95 {f['stored_text_cpu_ms']['p95']:.1f}) from the stored text. The table above is what that format "
+              "change would buy.", ""]
     return L
 
 
