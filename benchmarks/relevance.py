@@ -2586,17 +2586,30 @@ PROXIMITY_HELDOUT = RESULTS / "relevance-heldout-proximity.json"
 PROXIMITY_COST = RESULTS / "proximity-cost.json"
 
 
+def proximity_results(select: Path, heldout: Path) -> tuple[dict, dict, dict] | None:
+    """``(inner, held, cost)`` of a proximity group: its inner validation (``select``), its held-out
+    figures (``heldout``) and session 21's cost file; None if one of the three is missing."""
+    if not all(f.exists() for f in (select, heldout, PROXIMITY_COST)):
+        return None
+    return (json.loads(select.read_text())["inner"], json.loads(heldout.read_text()),
+            json.loads(PROXIMITY_COST.read_text()))
+
+
+def cost_ms(cost: dict, path: str) -> str:
+    """A path's median and p95 CPU a query in session 21's cost file, as the notes print them."""
+    return f"{cost[path]['median_cpu_ms']:.1f} ms (p95 {cost[path]['p95_cpu_ms']:.1f})"
+
+
 def session21_notes() -> list[str]:
     """Session 21's section, from its three results files (nothing if one is missing)."""
-    if not all(f.exists() for f in (PROXIMITY_SELECT, PROXIMITY_HELDOUT, PROXIMITY_COST)):
+    got = proximity_results(PROXIMITY_SELECT, PROXIMITY_HELDOUT)
+    if got is None:
         return []
-    inner = json.loads(PROXIMITY_SELECT.read_text())["inner"]
-    held = json.loads(PROXIMITY_HELDOUT.read_text())
-    cost = json.loads(PROXIMITY_COST.read_text())
+    inner, held, cost = got
     base = inner["as shipped"]["criterion"]
 
     def ms(path):
-        return f"{cost[path]['median_cpu_ms']:.1f} ms (p95 {cost[path]['p95_cpu_ms']:.1f})"
+        return cost_ms(cost, path)
     L = ["## Session 21: term proximity from the stored prefixes (issue 17; nothing shipped changes)", "",
          "Index built again from the four enwiki-text files (`wikisearch index`, `wikisearch priors` with 8e9 "
          "total views); the first row below (the shipped training, the proximity columns zeroed) reproduces the "
@@ -3040,25 +3053,24 @@ def session26_notes() -> list[str]:
     return L + session26_proximity_notes()
 
 
-
 S26_SELECT = RESULTS / "relevance-select-s26-proximity.json"
 S26_HELDOUT = RESULTS / "relevance-heldout-s26-proximity.json"
 
 
 def session26_proximity_notes() -> list[str]:
-    """Session 26's proximity section, from its two results files (nothing if one is missing)."""
-    if not all(f.exists() for f in (S26_SELECT, S26_HELDOUT, PROXIMITY_COST)):
+    """Session 26's proximity section, from its two results files and session 21's cost file
+    (nothing if one is missing)."""
+    got = proximity_results(S26_SELECT, S26_HELDOUT)
+    if got is None:
         return []
-    inner = json.loads(S26_SELECT.read_text())["inner"]
-    held = json.loads(S26_HELDOUT.read_text())
-    cost = json.loads(PROXIMITY_COST.read_text())
+    inner, held, cost = got
     base, base3 = inner["as shipped"]["criterion"], inner["as shipped"]["criterion_3"]
     kept = [n for n, v in inner.items() if n != "as shipped" and v["criterion"] - base > 0.003
             and v["criterion_3"] - base3 >= -0.003]
     best = max(kept, key=lambda n: inner[n]["criterion"]) if kept else None
 
     def ms(path):
-        return f"{cost[path]['median_cpu_ms']:.1f} ms (p95 {cost[path]['p95_cpu_ms']:.1f})"
+        return cost_ms(cost, path)
     L = ["### Term proximity again, over the shipped training (`--select s26-proximity`; nothing shipped changes)", "",
          "Session 21 weighed proximity from the stored prefixes over the training of its day (no query shape, no "
          "described sets) and kept nothing: one variant cleared the noise line, by +0.0038, and held out it traded "
