@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import sys
 import time
@@ -40,20 +39,12 @@ from wikisearch.index.store import PREFIX_CHARS  # noqa: E402
 from wikisearch.search.rank import idf as idf_of  # noqa: E402
 from wikisearch.search.rerank import query_terms, rerank  # noqa: E402
 from wikisearch.search.searcher import Searcher  # noqa: E402
-from wikisearch.search.snippets import prose_buffer  # noqa: E402
+from wikisearch.search.proximity import (PROX_WINDOW, PROXIMITY_FEATURES as SHIPPED_FEATURES,  # noqa: E402,F401
+                                         stored_proximity)
 
-#: Term proximity in a candidate's stored prefix (its first ``PREFIX_CHARS`` characters of
-#: prose, the opening then the body, as the store keeps them apart: :func:`proximity_features`):
-#: ``prefix_cov`` (the share of the query's idf mass in the prefix), ``prox_window`` (the most
-#: distinct query terms any :data:`PROX_WINDOW` consecutive kept tokens hold, over the query's
-#: terms), ``prox_density`` (those found over the smallest window holding all of them, in kept
-#: tokens), ``prox_bigrams`` (the share of the query's adjacent term pairs found adjacent and in
-#: order) and ``first_sentence_cov`` (the share of the query's terms in the prose's first sentence).
-PROXIMITY_FEATURES = ("prefix_cov", "prox_window", "prox_density", "prox_bigrams", "first_sentence_cov")
-PROX_WINDOW = 10
-#: Where a sentence ends in UTF-8 prose (as snippets.py's ``_SENTENCE`` on text).
-_SENTENCE_END = re.compile(rb"[.!?]\s|\xe3\x80\x82|\xef\xbc[\x81\x9f]")
-_CONTINUATION = bytes(range(0x80, 0xC0))        # UTF-8 bytes that do not start a character
+#: The proximity features (shipped since session 27: ``wikisearch.search.proximity``, which says
+#: what each is), over the first ``PREFIX_CHARS`` characters of each candidate's prose.
+PROXIMITY_FEATURES = SHIPPED_FEATURES
 
 
 def query_terms_idf(reader, text: str, rank: RankConfig | None = None) -> tuple[list[str], np.ndarray]:
@@ -66,66 +57,11 @@ def query_terms_idf(reader, text: str, rank: RankConfig | None = None) -> tuple[
 
 
 def proximity_features(reader, terms: list[str], idf, docids, chars: int = PREFIX_CHARS) -> np.ndarray:
-    """float64[C, len(PROXIMITY_FEATURES)]: where the query's distinct analysed ``terms`` (idf
-    ``idf``, in the query's order) occur in the first ``chars`` characters of prose of each of
-    ``docids`` (at most the stored prefix's; rows of 0 where a document has no stored text). One
-    tokenizer pass over the candidates' prose (``Analyzer.find_terms_encoded``: positions count
-    the tokens analysis keeps, so a pair of terms is adjacent as a phrase's are), then numpy over
-    the matches of all candidates at once."""
-    docids = np.asarray(docids, np.int64)
-    C, T = len(docids), len(terms)
-    P = np.zeros((C, len(PROXIMITY_FEATURES)), np.float64)
-    if C == 0 or T == 0:
-        return P
-    idf = np.asarray(idf, np.float64)
-    docs = [reader.stored_prefix(int(d), PREFIX_CHARS) or b"" for d in docids.tolist()]
-    joined, ends = prose_buffer(docs, min(int(chars), PREFIX_CHARS))
-    (starts, _, which, pos, cuts), _ = reader.analyzer.find_terms_encoded(
-        np.frombuffer(joined, np.uint8), ends, list(terms), positions=True, flat=True)
-    text = np.repeat(np.arange(C), np.diff(cuts, prepend=0))
-    present = np.zeros((C, T), bool)
-    present[text, which] = True
-    found = present.sum(axis=1)
-    P[:, 0] = present @ idf / idf.sum() if idf.sum() > 0 else found / T
-    if text.size == 0:
-        return P
-    # d[j, t]: kept tokens from match j to the next match of term t in its text (a large number: none)
-    span = int(pos.max()) + PROX_WINDOW + 2
-    key = text * span + pos
-    none = np.int64(1) << 40
-    d = np.full((key.size, T), none, np.int64)
-    for t in range(T):
-        kt = np.sort(key[which == t])
-        if kt.size:
-            i = np.minimum(np.searchsorted(kt, key), kt.size - 1)
-            same = (kt[i] >= key) & (kt[i] // span == text)
-            d[same, t] = kt[i][same] - key[same]
-    best = np.zeros(C, np.int64)
-    np.maximum.at(best, text, (d < PROX_WINDOW).sum(axis=1))
-    P[:, 1] = best / T
-    # the smallest window holding every term the text has starts at one of its matches
-    width = np.full(C, none, np.int64)
-    np.minimum.at(width, text, np.where(present[text], d, 0).max(axis=1) + 1)
-    P[:, 2] = np.where(found > 0, found / np.minimum(width, none), 0.0)
-    if T > 1:
-        pairs = np.zeros(C, np.int64)
-        for t in range(T - 1):
-            both = np.intersect1d(key[which == t], key[which == t + 1] - 1)
-            pairs[np.unique(both // span)] += 1
-        P[:, 3] = pairs / (T - 1)
-    # the first sentence: the prose up to the first sentence end (the whole prefix without one)
-    first = np.empty(C, np.int64)
-    a = 0
-    for c, z in enumerate(ends.tolist()):
-        m = _SENTENCE_END.search(joined, a, z)
-        first[c] = len(joined[a:m.start() + 1].translate(None, _CONTINUATION)) if m else 1 << 40
-        a = z
-    inside = starts < first[text]
-    in_first = np.zeros((C, T), bool)
-    in_first[text[inside], which[inside]] = True
-    P[:, 4] = in_first.sum(axis=1) / T
-    return P
-
+    """float64[C, len(PROXIMITY_FEATURES)]: the proximity features of ``docids`` for the query's
+    distinct analysed ``terms`` (idf ``idf``, in the query's order), from the first ``chars``
+    characters of each one's stored prose (``wikisearch.search.proximity.stored_proximity``, the
+    forward index's oracle; ``chars`` below the stored prefix's is the cheaper form weighed here)."""
+    return stored_proximity(reader, reader.term_ordinals(list(terms)), idf, docids, chars)
 
 
 def _paths(prior_cfg):

@@ -52,6 +52,9 @@ def workload(work: Path) -> None:
         from wikisearch.search.rerank import rerank       # `wikisearch query --rerank`
         rerank(s, "german chancellor physicist", k=10, snippets=True, correct=True)
         rerank(s, "swedish furniture", k=5, priors=False)
+        import numpy as np                                # term proximity (forward.bin), whatever
+        s.proximity.features(np.arange(3, dtype=np.int64)[::-1], [0, 1], np.ones(2))   # the model reads
+        s.proximity.forward.ordinals(1)
     # The exact count's merge path (count_union), which the searcher takes for lists holding fewer
     # postings than n_docs / 64: never on the 24-document sample (n_docs >> 6 == 0), where every
     # count takes the bitset. Called here with the types the searcher passes (int64 list bounds,

@@ -73,7 +73,7 @@ from bench_query import CORPUS, DATA, QRELS, QUERIES, RESULTS  # noqa: E402
 from judgments import discernatron_judgments, ndcg10  # noqa: E402
 
 from wikisearch.config import PriorConfig, RankConfig  # noqa: E402
-from wikisearch.search.rerank import DENSE_FEATURES, SHAPE_FEATURES  # noqa: E402
+from wikisearch.search.rerank import DENSE_FEATURES, PROXIMITY_COLUMNS, SHAPE_FEATURES  # noqa: E402
 
 DBPEDIA = DATA / "judgments" / "dbpedia-entity-v2"
 WIKIQA = DATA / "judgments" / "wikiqa"
@@ -143,6 +143,11 @@ DESCRIBED_WEIGHT = 0.25
 #: model does (DESCRIBED_WEIGHT); before, it read FEATURES + DENSE_FEATURES and trained on DBpedia-
 #: Entity, WikiQA and the known-item half only.
 DENSE_SHAPE = True
+#: Session 27: the shipped lexical model reads term proximity (``PROXIMITY_COLUMNS``: the five
+#: features over each candidate's whole stored prefix and their gaps to the best candidate, the
+#: variant ``--select s26-proximity`` kept) after SHAPE, from the index's forward.bin. The hybrid
+#: model's rows are unchanged.
+SHIP_PROXIMITY = True
 
 #: Known-item generation (Azzopardi, de Rijke & Balog, SIGIR 2007, "Building simulated queries
 #: for known-item topics"): pick a page at random, a query length, then words from the page.
@@ -631,14 +636,28 @@ def with_shape(reader, cands: dict, queries: dict) -> dict:
     return {q: (d, np.hstack([X, shape_features(reader.analyzer, queries[q], X)])) for q, (d, X) in cands.items()}
 
 
+def with_shipped_proximity(searcher, cands: dict, queries: dict) -> dict:
+    """``cands`` ({qid: (docids, X)}) with the shipped model's proximity columns appended
+    (:data:`wikisearch.search.rerank.PROXIMITY_COLUMNS`, session 27), computed as the re-ranker
+    computes them (:func:`wikisearch.search.rerank.proximity`: the index's forward.bin, the query's
+    terms as the features take them, idf by ``RankConfig()``'s model: every first stage these runs
+    use is BM25F, whose idf is the same)."""
+    from wikisearch.search.rerank import proximity, query_terms
+    rank = RankConfig()
+    return {q: (d, np.hstack([X, proximity(searcher, query_terms(searcher.reader, queries[q]), d, rank)]))
+            for q, (d, X) in cands.items()}
+
+
 def feature_names(width: int) -> tuple:
     """The feature names of rows ``width`` wide: FEATURES, FEATURES + SHAPE (FEATURES +
     DENSE_FEATURES inside :func:`dense_width`), FEATURES + :func:`proximity_names`, FEATURES +
     DENSE_FEATURES + SHAPE (the hybrid model's rows with the query's shape, session 23), or FEATURES +
-    SHAPE + :func:`proximity_names` (``--select s26-proximity``)."""
+    SHAPE + :func:`proximity_names` (``--select s26-proximity``), or FEATURES + SHAPE +
+    PROXIMITY_COLUMNS (the shipped model's, session 27)."""
     from wikisearch.search.rerank import DENSE_FEATURES, FEATURES
     for names in (FEATURES, FEATURES + (DENSE_FEATURES if _DENSE_ROWS else SHAPE), FEATURES + proximity_names(),
-                  FEATURES + DENSE_FEATURES + SHAPE, FEATURES + SHAPE + proximity_names()):
+                  FEATURES + DENSE_FEATURES + SHAPE, FEATURES + SHAPE + proximity_names(),
+                  FEATURES + SHAPE + PROXIMITY_COLUMNS):
         if width == len(names):
             return names
     raise ValueError(f"rows of {width} features")
@@ -1336,7 +1355,15 @@ def main(argv=None) -> int:
         (the hybrid model's rows with DENSE_SHAPE, session 23)."""
         out = [(shaped(c), qr, qs) for c, qr, qs in parts]
         out += [(shaped(add_dense(c, n) if dense_cols else c), qr, tq) for n, c, qr, tq in described_halves(cfg, tag)]
+        if SHIP_PROXIMITY and not dense_cols:   # session 27: the proximity columns after SHAPE's
+            out = [(with_shipped_proximity(searcher, c, all_text), qr, qs) for c, qr, qs in out]
         return out, [1.0] * len(parts) + [DESCRIBED_WEIGHT] * (len(out) - len(parts))
+
+    def lexical_rows(cands, queries):
+        """The shipped lexical model's rows of held-out candidates: SHAPE's columns, then (session
+        27) the proximity columns."""
+        rows = with_shape(reader, cands, queries)
+        return with_shipped_proximity(searcher, rows, queries) if SHIP_PROXIMITY else rows
 
     def hybrid_parts(parts, cfg, tag):
         """The hybrid model's training parts and their weights (DENSE_SHAPE says which)."""
@@ -1422,10 +1449,12 @@ def main(argv=None) -> int:
     gain = booster.feature_importance("gain")
     report["feature_gain"] = dict(sorted(zip(booster.feature_name(), (float(g / gain.sum()) for g in gain)),
                                          key=lambda kv: -kv[1]))
-    tm = TreeModel.from_lightgbm(booster, features=FEATURES + SHAPE, trained_on=(
+    tm = TreeModel.from_lightgbm(booster, features=FEATURES + SHAPE + (PROXIMITY_COLUMNS if SHIP_PROXIMITY else ()),
+                                 trained_on=(
         "DBpedia-Entity v2 (all queries with a relevant page in the 30k corpus), WikiQA train split, "
         "known-item training half (benchmarks/data/known-item), the described sets' training halves "
-        f"(benchmarks/data/described-short, described-lead; each query weighing {DESCRIBED_WEIGHT})"),
+        f"(benchmarks/data/described-short, described-lead; each query weighing {DESCRIBED_WEIGHT})"
+        + ("; term proximity from the index's forward.bin" if SHIP_PROXIMITY else "")),
         lightgbm_params=LGB_PARAMS, described_weight=DESCRIBED_WEIGHT,
         rounds=ROUNDS, monotone_constraints=MONOTONE, exact_title_first=EXACT_FIRST, prior_weight=PRIOR_WEIGHT,
         first_stage=default.to_json(), priors=prior_cfg.__dict__)
@@ -1484,8 +1513,8 @@ def main(argv=None) -> int:
         pri = runs.get(f"{n}-held-pri", hq, default, prior_cfg, True)
         r = {"lexical": measure({q: v[0] for q, v in lex.items()}, S["qrels"], held[n]),
              "priors": measure({q: v[0] for q, v in pri.items()}, S["qrels"], held[n]),
-             "rerank": measure(reranked(tm, with_shape(reader, pri, S["queries"]), held[n]), S["qrels"], held[n]),
-             "rerank-no-title-cov": measure(reranked(ablated, with_shape(reader, pri, S["queries"]), held[n],
+             "rerank": measure(reranked(tm, lexical_rows(pri, S["queries"]), held[n]), S["qrels"], held[n]),
+             "rerank-no-title-cov": measure(reranked(ablated, lexical_rows(pri, S["queries"]), held[n],
                                                      NO_TITLE_COV), S["qrels"], held[n])}
         r.update(dense_rows(S["queries"], held[n], pri, n, lambda run, qs: measure(run, S["qrels"], qs)))
         r.update({p: measure(prun[p], S["qrels"], held[n]) for p in peers})
@@ -1496,8 +1525,8 @@ def main(argv=None) -> int:
         pri = runs.get("known-item-noisy-pri", noisy["queries"], default, prior_cfg, True)
         r = {"lexical": measure({q: v[0] for q, v in lex.items()}, noisy["qrels"], qids),
              "priors": measure({q: v[0] for q, v in pri.items()}, noisy["qrels"], qids),
-             "rerank": measure(reranked(tm, with_shape(reader, pri, noisy["queries"]), qids), noisy["qrels"], qids),
-             "rerank-no-title-cov": measure(reranked(ablated, with_shape(reader, pri, noisy["queries"]), qids,
+             "rerank": measure(reranked(tm, lexical_rows(pri, noisy["queries"]), qids), noisy["qrels"], qids),
+             "rerank-no-title-cov": measure(reranked(ablated, lexical_rows(pri, noisy["queries"]), qids,
                                                      NO_TITLE_COV), noisy["qrels"], qids)}
         r.update(dense_rows(noisy["queries"], qids, pri, "known-item-noisy",
                             lambda run, qs: measure(run, noisy["qrels"], qs)))
@@ -1510,8 +1539,8 @@ def main(argv=None) -> int:
         pri = runs.get(f"{n}-held-pri", hq, default, prior_cfg, True)
         r = {"lexical": measure({q: v[0] for q, v in lex.items()}, S["qrels"], qids),
              "priors": measure({q: v[0] for q, v in pri.items()}, S["qrels"], qids),
-             "rerank": measure(reranked(tm, with_shape(reader, pri, S["queries"]), qids), S["qrels"], qids),
-             "rerank-no-title-cov": measure(reranked(ablated, with_shape(reader, pri, S["queries"]), qids,
+             "rerank": measure(reranked(tm, lexical_rows(pri, S["queries"]), qids), S["qrels"], qids),
+             "rerank-no-title-cov": measure(reranked(ablated, lexical_rows(pri, S["queries"]), qids,
                                                      NO_TITLE_COV), S["qrels"], qids)}
         r.update(dense_rows(S["queries"], qids, pri, n, lambda run, qs, S=S: measure(run, S["qrels"], qs)))
         r.update({p: measure(prun[p], S["qrels"], qids) for p in peers})
@@ -1525,8 +1554,8 @@ def main(argv=None) -> int:
         pri = runs.get(f"disc-{label}-pri", D["queries"], default, prior_cfg, True)
         r = {"lexical": measure_graded({q: v[0] for q, v in lex.items()}, D["qrels"], qids),
              "priors": measure_graded({q: v[0] for q, v in pri.items()}, D["qrels"], qids),
-             "rerank": measure_graded(reranked(tm, with_shape(reader, pri, D["queries"]), qids), D["qrels"], qids),
-             "rerank-no-title-cov": measure_graded(reranked(ablated, with_shape(reader, pri, D["queries"]), qids,
+             "rerank": measure_graded(reranked(tm, lexical_rows(pri, D["queries"]), qids), D["qrels"], qids),
+             "rerank-no-title-cov": measure_graded(reranked(ablated, lexical_rows(pri, D["queries"]), qids,
                                                            NO_TITLE_COV), D["qrels"], qids)}
         r.update(dense_rows(D["queries"], qids, pri, "disc", lambda run, qs: measure_graded(run, D["qrels"], qs)))
         r.update({p: measure_graded(prun[p], D["qrels"], qids) for p in peers if all(q in prun[p] for q in qids)})

@@ -72,7 +72,8 @@ def test_rerank_over_shards_answers_like_one_index(built):
     """The re-ranker over shards (each shard's candidates' features with the collection's
     statistics) gives the single index's re-ranked hits: the same pages, scores bit for bit,
     snippets and matched-via, by the library and by `query --rerank`."""
-    from wikisearch.search.rerank import features, query_terms, rerank, sharded_features
+    from wikisearch.search.rerank import (features, proximity, query_terms, rerank, sharded_features,
+                                          sharded_proximity)
     single, sharded = built
     one = wikisearch.open(single)
     many = wikisearch.open(sharded)
@@ -87,6 +88,11 @@ def test_rerank_over_shards_answers_like_one_index(built):
     Y = sharded_features(many, q, [h.docid for h in first_many], [many.shard_of(h) for h in first_many],
                          many.reader.rank_config)
     assert len({many.shard_of(h) for h in first_many}) > 1 and np.array_equal(X, Y)
+    # term proximity (each shard's forward.bin, its own term numbers, the collection's idf)
+    P = proximity(one, query_terms(one.reader, q), [h.docid for h in first_one], one.reader.rank_config)
+    Q = sharded_proximity(many, q, [h.docid for h in first_many], [many.shard_of(h) for h in first_many],
+                          many.reader.rank_config)
+    assert np.array_equal(P, Q) and P[:, 0].max() > 0
     a = rerank(one, "the history", k=5, offset=7, snippets=True)
     b = rerank(many, "the history", k=5, offset=7, snippets=True)
     _same(a, b)

@@ -170,6 +170,7 @@ class BuildConfig:
     store_text: bool = True          # keep readable text for snippets / phrase checks
     allow_truncated: bool = False    # index the whole pages before damage instead of failing
     max_page_bytes: int = 10_000_000  # longer pages (XML bytes) are skipped with a warning
+    forward: bool = True             # write forward.bin (term proximity for the re-ranker; needs store_text)
 
     #: Resident memory of one build process before it holds any block (Python, numpy, numba and
     #: the loaded kernels), and peak bytes a worker holds per byte of block (the block, its
@@ -210,6 +211,9 @@ class BuildConfig:
 
     def identity(self) -> dict:
         """The settings that change the index bytes (not workers or memory)."""
-        return {"codec": self.codec, "namespaces": list(self.namespaces), "language": self.language,
-                "stem": self.stem, "stopwords": self.stopwords, "store_text": self.store_text,
-                "allow_truncated": self.allow_truncated, "max_page_bytes": self.max_page_bytes}
+        out = {"codec": self.codec, "namespaces": list(self.namespaces), "language": self.language,
+               "stem": self.stem, "stopwords": self.stopwords, "store_text": self.store_text,
+               "allow_truncated": self.allow_truncated, "max_page_bytes": self.max_page_bytes}
+        if not self.forward and self.store_text:   # (said only when left out: whether an index has
+            out["forward"] = False                 # forward.bin is its manifest's list of files)
+        return out

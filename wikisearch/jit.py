@@ -709,7 +709,8 @@ SEARCH_KERNELS = ["wikisearch.popularity._spelling_kernels", "wikisearch.popular
                   "wikisearch.index._termdict_kernels", "wikisearch.popularity._priors_kernels",
                   "wikisearch.search._blockmax_kernels", "wikisearch.search._maxscore_kernels",
                   "wikisearch.search._prescore_kernels", "wikisearch.search._search_kernels",
-                  "wikisearch.search._snippet_kernels", "wikisearch.index._wordcode_kernels"]
+                  "wikisearch.search._snippet_kernels", "wikisearch.index._wordcode_kernels",
+                  "wikisearch.search._proximity_kernels"]
 
 #: The kernels a build runs, ``{module: functions}`` (None: all of the module's): a build of a
 #: small dump in an empty cache compiles these and no other (tests/test_jit.py). A first build
@@ -733,6 +734,7 @@ BUILD_KERNELS = {
                                             "n_blocks_of"),
     "wikisearch.search._prescore_kernels": ("_block_tfs", "_code_tables", "_read_block", "_read_stream",
                                             "_read_tail", "_term_tables", "_unpack"),
+    "wikisearch.search._proximity_kernels": ("_check", "pack_records", "record_words"),
 }
 
 #: The (module, function, argument types) that a real workload compiles: the bundled sample built

@@ -19,13 +19,16 @@ def index_stats(path) -> dict:
         m = r.manifest
         st = m["stats"]
         files = {name: info["bytes"] for name, info in m["files"].items()}
-        index_bytes = sum(b for name, b in files.items() if name != "store.bin")
+        # the search index; the documents' text kept beside it is counted apart: the stored text and
+        # the re-ranker's forward index (each document's prose again, as term numbers)
+        index_bytes = sum(b for name, b in files.items() if name not in ("store.bin", "forward.bin"))
         input_bytes = sum(i["bytes"] or 0 for i in m["inputs"])
         postings = st["n_postings"]
         return {
             "path": str(Path(path)), "documents": st["n_docs"], "terms": st["n_terms"],
             "postings": postings, "redirects": st["n_redirects"], "codec": m["codec"],
             "index_bytes": index_bytes, "store_bytes": files.get("store.bin", 0), "files": files,
+            "forward_bytes": files.get("forward.bin", 0),
             "suggest_bytes": files.get("suggest.bin", 0),     # (in index_bytes: the titles' key table)
             "bits_per_posting": 8 * st["postings_bytes"] / postings if postings else 0.0,
             "index_bits_per_posting": 8 * index_bytes / postings if postings else 0.0,
@@ -49,7 +52,8 @@ def format_stats(s: dict) -> str:
         f"postings     {s['postings']:,}  ({s['bits_per_posting']:.1f} bits each in postings.bin, "
         f"{s['index_bits_per_posting']:.1f} with dictionary and document table)",
         f"size         {s['index_bytes'] / 1e6:,.2f} MB ({pct}; of which title suggestions "
-        f"{s.get('suggest_bytes', 0) / 1e6:,.2f} MB); stored text {s['store_bytes'] / 1e6:,.2f} MB",
+        f"{s.get('suggest_bytes', 0) / 1e6:,.2f} MB); stored text {s['store_bytes'] / 1e6:,.2f} MB"
+        + (f"; forward index (term proximity) {s['forward_bytes'] / 1e6:,.2f} MB" if s.get("forward_bytes") else ""),
         "",
         f"{'field':<10} {'postings':>12} {'tokens':>14} {'avg length':>11}",
     ]

@@ -72,6 +72,7 @@ from wikisearch.config import FIELD_ID, N_FIELDS, PriorConfig, RankConfig
 from wikisearch.errors import InvalidQueryError, WikisearchError
 from wikisearch.search import _rerank_kernels as RK
 from wikisearch.search import _search_kernels as K
+from wikisearch.search.proximity import PROXIMITY_FEATURES, PROXIMITY_GAPS, with_gaps
 from wikisearch.search.query import analyze_words, parse_query
 from wikisearch.search.rank import idf as idf_of, kernel_lengths, kernel_params
 from wikisearch.search.results import SearchResult
@@ -112,10 +113,14 @@ SHAPE_FEATURES = ("q_words", "q_stop_share", "q_question", "top2_ratio")
 #: First words that make a query a question or a request (``q_question``).
 QUESTION_WORDS = frozenset("what who whom whose which when where why how is are was were do does did can "
                            "list give name show find tell".split())
+#: Term proximity in each candidate's prose prefix and each minus the best candidate's
+#: (:mod:`wikisearch.search.proximity`): the lexical model reads them after the query's shape.
+PROXIMITY_COLUMNS = PROXIMITY_FEATURES + PROXIMITY_GAPS
 #: The rows a model may read: :data:`FEATURES`, then :data:`DENSE_FEATURES` (hybrid search), then
-#: :data:`SHAPE_FEATURES` (the shipped models), in this order.
+#: :data:`SHAPE_FEATURES` (the shipped models), then :data:`PROXIMITY_COLUMNS` (the shipped lexical
+#: model), in this order.
 MODEL_COLUMNS = (FEATURES, FEATURES + DENSE_FEATURES, FEATURES + SHAPE_FEATURES,
-                 FEATURES + DENSE_FEATURES + SHAPE_FEATURES)
+                 FEATURES + DENSE_FEATURES + SHAPE_FEATURES, FEATURES + SHAPE_FEATURES + PROXIMITY_COLUMNS)
 _FIELD_K1 = 1.2
 _COL = {name: i for i, name in enumerate(FEATURES + DENSE_FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
@@ -227,6 +232,35 @@ def sharded_features(searcher, query, docids, shard_of, rank: RankConfig, priors
                                          rank, prior_values(shard, priors), shard.candidate_postings, idf, avg)
     _candidate_set_features(X, len(terms) > 0)
     return X
+
+
+def proximity(searcher, ordinals: list[int], docids, rank: RankConfig) -> np.ndarray:
+    """float64[C, len(PROXIMITY_COLUMNS)]: term proximity in each of ``docids``' prose prefix for a
+    query whose terms have ``ordinals`` (:func:`query_terms`), each term weighed by its idf
+    (``rank``'s model), read from the index's forward index when it has one, else from its stored
+    text (``searcher.proximity``: the same numbers)."""
+    reader = searcher.reader
+    n = int(reader.n_docs)
+    idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
+    return with_gaps(searcher.proximity.features(docids, ordinals, idf))
+
+
+def sharded_proximity(searcher, query, docids, shard_of, rank: RankConfig) -> np.ndarray:
+    """:func:`proximity` of the candidates of a ``ShardedSearcher`` (candidate i: document
+    ``docids[i]`` of shard ``shard_of[i]``), with the collection's idf and each shard's term
+    ordinals: the matrix one index of the same documents gives."""
+    coll = searcher.collection
+    df = {t: coll.doc_freq(t) for t in query_term_texts(searcher.reader.analyzer, query)}
+    terms = [t for t, n in df.items() if n > 0]
+    idf = np.array([idf_of(coll.n_docs, df[t], rank.model) for t in terms], np.float64)
+    docids = np.asarray(docids, np.int64)
+    shard_of = np.asarray(shard_of, np.int64)
+    P = np.zeros((len(docids), len(PROXIMITY_FEATURES)), np.float64)
+    for i, shard in enumerate(searcher.shards):
+        rows = np.flatnonzero(shard_of == i)
+        if len(rows):
+            P[rows] = shard.proximity.features(docids[rows], [shard.term_ordinal(t) for t in terms], idf)
+    return with_gaps(P)
 
 
 def _candidate_arrays(reader, ordinals, docids, rank: RankConfig, postings, idf=None, avg=None):
@@ -404,8 +438,10 @@ class TreeModel:
         self.spec = spec
         #: The model reads :data:`DENSE_FEATURES` after :data:`FEATURES` (rows need both).
         self.dense = DENSE_FEATURES[0] in names
-        #: The model reads :data:`SHAPE_FEATURES` last (after the dense ones where it reads those).
+        #: The model reads :data:`SHAPE_FEATURES` (after the dense ones where it reads those).
         self.shape = SHAPE_FEATURES[0] in names
+        #: The model reads :data:`PROXIMITY_COLUMNS` last.
+        self.proximity = PROXIMITY_FEATURES[0] in names
         self.n_features = len(names)
         self.depth = int(spec.get("depth", DEPTH))
         self.exact_title_first = bool(spec.get("exact_title_first", False))
@@ -642,21 +678,31 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
         first = searcher.first_stage(query, want, rank=rank, fields=fields, priors=priors, correct=correct)
         every, first_scores, masks = first.top
     n_head = min(depth, len(every))
-    order, scores = np.arange(n_head), None
+    order, scores, notes = np.arange(n_head), None, []
     if n_head > 1:
         rank_cfg = first.rank_config
         docids = every[:n_head]
         if sharded:
-            X = sharded_features(searcher, first.parsed or query, docids, [searcher.shard_of(h) for h in shown[:n_head]],
-                                 rank_cfg, priors)
+            shard_of = [searcher.shard_of(h) for h in shown[:n_head]]
+            X = sharded_features(searcher, first.parsed or query, docids, shard_of, rank_cfg, priors)
         else:
-            X = features(searcher.reader, query_terms(searcher.reader, first.parsed or query, searcher.term_ordinal),
-                         docids, rank_cfg, prior_values(searcher, priors), searcher.candidate_postings)
+            ordinals = query_terms(searcher.reader, first.parsed or query, searcher.term_ordinal)
+            X = features(searcher.reader, ordinals, docids, rank_cfg, prior_values(searcher, priors),
+                         searcher.candidate_postings)
         if model.dense:
             X = np.hstack([X, dense_features(*dense_similarity(docids))])
         if model.shape:
             X = np.hstack([X, shape_features(searcher.reader.analyzer, query, X,
                                                     getattr(searcher, "word_cache", None))])
+        if model.proximity:
+            if sharded:
+                P = sharded_proximity(searcher, first.parsed or query, docids, shard_of, rank_cfg)
+            else:
+                P = proximity(searcher, ordinals, docids, rank_cfg)
+            X = np.hstack([X, P])
+            for shard in (searcher.shards if sharded else (searcher,)):
+                if shard.proximity.warning and shard.proximity.warning not in notes:
+                    notes.append(shard.proximity.warning)
         scores = model.score(X)
         order = rerank_order(scores, X, model.exact_title_first)
     # the hits shown: the re-ordered head, then the first stage's hits past it, from offset on
@@ -677,7 +723,7 @@ def rerank(searcher, query: str, k: int = 10, *, rank: RankConfig | None = None,
         h.rank = r
     flags = dict(first.flags, rerank=True)
     behind = model.mismatch(first.rank_config)
-    warnings = first.warnings + [behind] if behind else first.warnings
+    warnings = first.warnings + ([behind] if behind else []) + notes
     result = SearchResult(hits, query=first.query, parsed=first.parsed, rank_config=first.rank_config,
                           warnings=warnings, counter=first._count, took_ms=0.0, flags=flags,
                           suggestion=first.suggestion, rewritten_query=first.rewritten_query)

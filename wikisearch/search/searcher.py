@@ -31,6 +31,7 @@ from wikisearch.search import _search_kernels as K
 from wikisearch.search.blockmax import BlockMaxSearch
 from wikisearch.search.cache import SCORED_CACHE_POSTINGS, ScoredLists
 from wikisearch.search.phrase import MAX_PHRASE_CHECKS, PhraseCheck, has_phrase  # noqa: F401 (re-exported)
+from wikisearch.search.proximity import Proximity
 from wikisearch.search.query import Literal, Query, parse_query, resolve_fields
 from wikisearch.jit import readonly
 from wikisearch.search.rank import (check_config, field_mask, idf as idf_of, kernel_lengths, kernel_params,
@@ -104,6 +105,7 @@ class Searcher:
         self._suggester: Suggester | None = None
         self._corrector: Corrector | None = None
         self._spelling: SpellingDictionary | None = None
+        self._proximity: Proximity | None = None
         #: Called with a one-line message before slow one-time work (building ``spelling.bin``
         #: on the first correction); the CLI prints it, so a long first query does not look hung.
         self.on_slow_start = None
@@ -130,6 +132,16 @@ class Searcher:
                 self.search(text, k=3, rank=rank).total_matches
             except InvalidQueryError:
                 pass
+
+    @property
+    def proximity(self) -> Proximity:
+        """Term proximity in documents' prose for the re-ranker (:mod:`wikisearch.search.proximity`:
+        from the index's ``forward.bin``, opened on first use, else from its stored text)."""
+        if self._proximity is None:
+            with self._lock:
+                if self._proximity is None:
+                    self._proximity = Proximity(self.reader)
+        return self._proximity
 
     @property
     def word_cache(self) -> dict:
