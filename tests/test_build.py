@@ -327,7 +327,8 @@ def test_sparse_reader_reads_the_store_only_when_a_document_is_asked_for(tiny):
 @requires_shared(GENSIM)
 def test_merge_reads_no_store_tables_of_the_blocks(tmp_path, monkeypatch):
     """No block's store is opened as a reader in the build (the stores are joined from their
-    containers, one dictionary held at a time); the bytes are those of a one-block build."""
+    containers, one dictionary held at a time; only the merged store is read, by forward.bin's
+    step); the bytes are those of a one-block build."""
     import wikisearch.index.segment as S
     opened = []
     real = S.StoreReader
@@ -337,7 +338,8 @@ def test_merge_reads_no_store_tables_of_the_blocks(tmp_path, monkeypatch):
         return real(container)
     monkeypatch.setattr(S, "StoreReader", counting)
     a = build_index([GENSIM], tmp_path / "w1", workers=1, block_bytes=300_000)
-    assert len(list((tmp_path / "w1").iterdir())) and not opened
+    assert len(list((tmp_path / "w1").iterdir())) and opened
+    assert all(p.parent.name == "final" and p.name == "store.bin" for p in opened), opened
     monkeypatch.setattr(S, "StoreReader", real)
     b = build_index([GENSIM], tmp_path / "big", workers=1)
     assert _files(a) == _files(b)

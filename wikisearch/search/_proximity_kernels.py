@@ -124,24 +124,18 @@ def forward_features(starts, words, bits, docids, query_ords, idf, window):
     total = 0.0
     for t in range(T):
         total += idf[t]
-    mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
     present = np.zeros(T, np.bool_)
     seen = np.zeros(T, np.bool_)
     for c in range(C):
         a = starts[docids[c]]
-        n = np.int64(words[a] & np.uint64(0xFFFFFFFF))
         first = np.int64(words[a] >> np.uint64(32))
+        tokens = unpack_record(starts, words, bits, docids[c])
+        n = tokens.shape[0]
         term = np.full(n, -1, np.int64)          # the query term at each token, or -1
         present[:] = False
         in_first = 0
         for i in range(n):
-            bit = i * bits
-            w = a + 2 + (bit >> 6)
-            s = bit & 63
-            v = words[w] >> np.uint64(s)
-            if s + bits > 64:
-                v |= words[w + 1] << np.uint64(64 - s)
-            o = np.int64(v & mask)
+            o = tokens[i]
             for t in range(T):
                 if o == query_ords[t]:
                     term[i] = t

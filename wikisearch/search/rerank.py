@@ -217,21 +217,25 @@ def sharded_features(searcher, query, docids, shard_of, rank: RankConfig, priors
     terms' summed document frequencies, the average field lengths of all the documents), so the
     matrix is the one a single index of the same documents gives (a test compares), but for the
     prior, which stays per shard as in sharded search."""
-    coll = searcher.collection
-    df = {t: coll.doc_freq(t) for t in query_term_texts(searcher.reader.analyzer, query)}
-    terms = [t for t, n in df.items() if n > 0]
-    idf = np.array([idf_of(coll.n_docs, df[t], rank.model) for t in terms], np.float64)
-    avg = np.asarray(coll.avg_field_lengths, np.float64)
+    terms, idf = _collection_terms(searcher, query, rank)
+    avg = np.asarray(searcher.collection.avg_field_lengths, np.float64)
+    X = _per_shard(searcher, docids, shard_of, terms, len(FEATURES), lambda shard, rows, ordinals: _document_features(
+        shard.reader, ordinals, rows, rank, prior_values(shard, priors), shard.candidate_postings, idf, avg))
+    _candidate_set_features(X, len(terms) > 0)
+    return X
+
+
+def _per_shard(searcher, docids, shard_of, terms: list[str], width: int, rows_of) -> np.ndarray:
+    """float64[C, width]: each shard's candidates' rows, ``rows_of(shard, its docids, the terms'
+    ordinals in the shard)``, in candidate order."""
     docids = np.asarray(docids, np.int64)
     shard_of = np.asarray(shard_of, np.int64)
-    X = np.zeros((len(docids), len(FEATURES)), np.float64)
+    M = np.zeros((len(docids), width), np.float64)
     for i, shard in enumerate(searcher.shards):
         rows = np.flatnonzero(shard_of == i)
         if len(rows):
-            X[rows] = _document_features(shard.reader, [shard.term_ordinal(t) for t in terms], docids[rows],
-                                         rank, prior_values(shard, priors), shard.candidate_postings, idf, avg)
-    _candidate_set_features(X, len(terms) > 0)
-    return X
+            M[rows] = rows_of(shard, docids[rows], [shard.term_ordinal(t) for t in terms])
+    return M
 
 
 def proximity(searcher, ordinals: list[int], docids, rank: RankConfig) -> np.ndarray:
@@ -245,22 +249,22 @@ def proximity(searcher, ordinals: list[int], docids, rank: RankConfig) -> np.nda
     return with_gaps(searcher.proximity.features(docids, ordinals, idf))
 
 
+def _collection_terms(searcher, query, rank: RankConfig) -> tuple[list[str], np.ndarray]:
+    """The query's scoring terms that some shard of a ``ShardedSearcher`` holds, and their idf by
+    the collection's statistics (``rank``'s model)."""
+    coll = searcher.collection
+    df = {t: coll.doc_freq(t) for t in query_term_texts(searcher.reader.analyzer, query)}
+    terms = [t for t, n in df.items() if n > 0]
+    return terms, np.array([idf_of(coll.n_docs, df[t], rank.model) for t in terms], np.float64)
+
+
 def sharded_proximity(searcher, query, docids, shard_of, rank: RankConfig) -> np.ndarray:
     """:func:`proximity` of the candidates of a ``ShardedSearcher`` (candidate i: document
     ``docids[i]`` of shard ``shard_of[i]``), with the collection's idf and each shard's term
     ordinals: the matrix one index of the same documents gives."""
-    coll = searcher.collection
-    df = {t: coll.doc_freq(t) for t in query_term_texts(searcher.reader.analyzer, query)}
-    terms = [t for t, n in df.items() if n > 0]
-    idf = np.array([idf_of(coll.n_docs, df[t], rank.model) for t in terms], np.float64)
-    docids = np.asarray(docids, np.int64)
-    shard_of = np.asarray(shard_of, np.int64)
-    P = np.zeros((len(docids), len(PROXIMITY_FEATURES)), np.float64)
-    for i, shard in enumerate(searcher.shards):
-        rows = np.flatnonzero(shard_of == i)
-        if len(rows):
-            P[rows] = shard.proximity.features(docids[rows], [shard.term_ordinal(t) for t in terms], idf)
-    return with_gaps(P)
+    terms, idf = _collection_terms(searcher, query, rank)
+    return with_gaps(_per_shard(searcher, docids, shard_of, terms, len(PROXIMITY_FEATURES),
+                                lambda shard, rows, ordinals: shard.proximity.features(rows, ordinals, idf)))
 
 
 def _candidate_arrays(reader, ordinals, docids, rank: RankConfig, postings, idf=None, avg=None):
