@@ -126,19 +126,30 @@ def forward_features(starts, words, bits, docids, query_ords, idf, window):
         total += idf[t]
     present = np.zeros(T, np.bool_)
     seen = np.zeros(T, np.bool_)
+    cnt = np.zeros(T, np.int64)
+    sieve = np.uint64(0)                         # bit (ordinal % 64) of each query term: most tokens
+    for t in range(T):                           # match none, and are let go on one test
+        if query_ords[t] >= 0:
+            sieve |= np.uint64(1) << np.uint64(query_ords[t] & 63)
     for c in range(C):
         a = starts[docids[c]]
         first = np.int64(words[a] >> np.uint64(32))
         tokens = unpack_record(starts, words, bits, docids[c])
         n = tokens.shape[0]
-        term = np.full(n, -1, np.int64)          # the query term at each token, or -1
+        mpos = np.empty(n, np.int64)             # the matches: token positions and query terms
+        mterm = np.empty(n, np.int64)
+        M = 0
         present[:] = False
         in_first = 0
         for i in range(n):
             o = tokens[i]
+            if not (sieve >> np.uint64(o & 63)) & np.uint64(1):
+                continue
             for t in range(T):
                 if o == query_ords[t]:
-                    term[i] = t
+                    mpos[M] = i
+                    mterm[M] = t
+                    M += 1
                     if not present[t]:
                         present[t] = True
                         if i < first:
@@ -154,29 +165,43 @@ def forward_features(starts, words, bits, docids, query_ords, idf, window):
         P[c, 4] = in_first / T
         if found == 0:
             continue
-        best, width = 0, n + 1
-        for i in range(n):
-            if term[i] < 0:
-                continue
-            seen[:] = False
-            k, j = 0, i
-            while j < n and k < found:
-                if term[j] >= 0 and not seen[term[j]]:
-                    seen[term[j]] = True
-                    k += 1
-                    if j - i < window:
-                        best = max(best, k)
-                j += 1
-            if k == found:
-                width = min(width, j - i)
+        # the most distinct terms in ``window`` tokens from a match: two pointers over the matches
+        cnt[:] = 0
+        distinct, e, best = 0, 0, 0
+        for m in range(M):
+            while e < M and mpos[e] - mpos[m] < window:
+                if cnt[mterm[e]] == 0:
+                    distinct += 1
+                cnt[mterm[e]] += 1
+                e += 1
+            best = max(best, distinct)
+            cnt[mterm[m]] -= 1
+            if cnt[mterm[m]] == 0:
+                distinct -= 1
+        # the shortest run from a match holding every term found: the same, to the completing match
+        cnt[:] = 0
+        distinct, e, width = 0, 0, n + 1
+        for m in range(M):
+            while e < M and distinct < found:
+                if cnt[mterm[e]] == 0:
+                    distinct += 1
+                cnt[mterm[e]] += 1
+                e += 1
+            if distinct < found:
+                break
+            width = min(width, mpos[e - 1] - mpos[m] + 1)
+            cnt[mterm[m]] -= 1
+            if cnt[mterm[m]] == 0:
+                distinct -= 1
         P[c, 1] = best / T
         P[c, 2] = found / width
         if T > 1:
+            seen[:] = False
             pairs = 0
-            for t in range(T - 1):
-                for i in range(n - 1):
-                    if term[i] == t and term[i + 1] == t + 1:
-                        pairs += 1
-                        break
+            for m in range(M - 1):
+                t = mterm[m]
+                if mpos[m + 1] == mpos[m] + 1 and mterm[m + 1] == t + 1 and not seen[t]:
+                    seen[t] = True
+                    pairs += 1
             P[c, 3] = pairs / (T - 1)
     return P
