@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import time
@@ -63,13 +64,14 @@ def main(argv=None) -> int:
             if len(sizes) % 50 == 0:
                 print(f"{done:,} of {n_docs:,} documents, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     made = time.perf_counter() - t0
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)          # (the pool's processes, ended)
     write_forward(args.out / FILE, n_docs, n_terms, [(s, job[4]) for s, job in zip(sizes, jobs)])
     shutil.rmtree(scratch)
     manifest["files"] = {**manifest["files"], **file_checksums(args.out, [FILE])}
     manifest.pop("checksum", None)
     manifest["checksum"] = manifest_checksum(manifest)
     write_json_atomic(args.out / "manifest.json", manifest)
-    out = {"index": str(args.out), "documents": n_docs, "workers": args.workers, "seconds": made,
+    out = {"index": str(args.out), "documents": n_docs, "workers": args.workers, "seconds": made, "worker_cpu_seconds": cpu.ru_utime + cpu.ru_stime,
            "forward_bytes": (args.out / FILE).stat().st_size, "total_seconds": time.perf_counter() - t0}
     print(json.dumps(out))
     IndexReader(args.out).close()
