@@ -1760,12 +1760,12 @@ def firstsight_target(run: dict, line) -> list[str]:
 #: Session 24: the same target by paired CPU runs (``firstsight_cpu.py --rerank --out``: the
 #: default search, the re-ranker and tantivy in turn, 3 runs, medians), at each scale issue 12 names.
 FIRSTSIGHT_CPU = {scale: RESULTS / "rerank-firstsight" / f"cpu-{scale}.json" for scale in ("1x", "4x", "full")}
-#: The session whose run each of those files holds (full scale: session 25, after QuickScorer and
-#: the decoder's fix, its model without term proximity; 1x and 4x: session 27, the 'after' rows of
-#: firstsight-cpu-s27-rerank-*.json, the model with term proximity read from forward.bin).
-FIRSTSIGHT_CPU_SESSION = {"1x": 27, "4x": 27, "full": 25}
+#: The session whose run each of those files holds (session 27, the 'after' rows of
+#: firstsight-cpu-s27-rerank-*.json, the model with term proximity read from forward.bin; at full
+#: scale one run, on the index of earlier sessions given forward.bin by benchmarks/add_forward.py).
+FIRSTSIGHT_CPU_SESSION = {"1x": 27, "4x": 27, "full": 27}
 #: Runs made with a re-ranking model other than the shipped one, and which.
-FIRSTSIGHT_CPU_MODEL = {"full": "session 25's model, without term proximity"}
+FIRSTSIGHT_CPU_MODEL: dict = {}
 
 
 def firstsight_cpu_target(runs: dict, line) -> list[str]:
@@ -1778,6 +1778,7 @@ def firstsight_cpu_target(runs: dict, line) -> list[str]:
         ok = m[0] <= t[0] and m[1] <= t[1]
         met.append(ok)
         model = f", {FIRSTSIGHT_CPU_MODEL[scale]}" if scale in FIRSTSIGHT_CPU_MODEL else ""
+        model += f", {r['runs']} run{'s' if r['runs'] != 1 else ''}" if r["runs"] != 3 else ""
         parts.append(f"{'full scale' if scale == 'full' else scale} ({r['n_docs']['wikisearch']:,} articles; "
                      f"session {FIRSTSIGHT_CPU_SESSION.get(scale, '?')}{model}): rerank {m[0]:.2f} / {m[1]:.2f} ms = "
                      f"{m[0] / t[0]:.2f}x / {m[1] / t[1]:.2f}x tantivy's {t[0]:.2f} / {t[1]:.2f} "
@@ -3243,7 +3244,7 @@ def session27_notes(r: dict) -> list[str]:
           f"{b['file_bytes'] / 1e6:.1f} MB, against {b['postings_bytes'] / 1e6:.1f} MB of postings and "
           f"{b['store_bytes'] / 1e6:.1f} MB of stored text (`wikisearch stats` counts it apart from the index's "
           "size, as it counts the stored text: it is the documents' text again, for the re-ranker); at the "
-          "English dump's 6.9 million documents about 7 GB (24 bits an ordinal). Making its records again in one "
+          "English dump's 6.9 million documents 5.1 GB (24 bits an ordinal; below). Making its records again in one "
           f"process took {b['made_again_in_one_process']['cpu_seconds']:.1f} s of CPU ("
           f"{'the same bytes as the file' if b['made_again_in_one_process']['same_as_the_file'] else 'bytes that DIFFER from the file'}). The five features of the top 100, on "
           f"{f['n_queries']} held-out known-item and WikiQA queries after 10 warm-up ones: "
@@ -3253,7 +3254,8 @@ def session27_notes(r: dict) -> list[str]:
     if FORWARD_BUILD.exists():
         fb = json.loads(FORWARD_BUILD.read_text())
         L += [fb["summary"], ""]
-    runs = {scale: json.loads(p.read_text()) for scale, p in FIRSTSIGHT_RERANK_S27.items() if p.exists()}
+    runs = {scale: json.loads(p.read_text()) for scale, p in FIRSTSIGHT_RERANK_S27.items()
+            if p.exists() and scale != "full"}
     if runs:
         L += ["First sight with the re-ranker on, paired CPU runs beside tantivy, the checkout before (fdcc33b, "
               "session 26's model, on the work folder's index without stored text, which it does not read) and "
@@ -3265,7 +3267,27 @@ def session27_notes(r: dict) -> list[str]:
               "|---|---|---|---|---|---|"]
         L += paired_rows(runs)
         L += [""]
+    full = FIRSTSIGHT_RERANK_S27["full"]
+    if full.exists() and FULL_FORWARD.exists():
+        c = json.loads(full.read_text())
+        made = json.loads(FULL_FORWARD.read_text())
+        m, t = c["median"], c["median"]["tantivy"]
+        L += [f"At full scale ({c['n_docs']['after']:,} documents: the index of sessions 21-25 given forward.bin by "
+              "`benchmarks/add_forward.py`, hard links and the build's own tasks; its forward.bin "
+              f"{made['forward_bytes'] / 1e9:.2f} GB, made in {made['worker_cpu_seconds']:,.0f} s of CPU on "
+              f"{made['workers']} processes "
+              "while the test suite ran beside it), one run of the same protocol, this checkout only "
+              "(results/firstsight-cpu-s27-rerank-full.json): the re-ranker "
+              f"{m['after-rerank'][0]:.1f} / {m['after-rerank'][1]:.1f} ms ({m['after-rerank'][0] / t[0]:.2f}x / "
+              f"{m['after-rerank'][1] / t[1]:.2f}x tantivy's {t[0]:.1f} / {t[1]:.1f}), the default search "
+              f"{m['after'][0]:.1f} / {m['after'][1]:.1f} ms; session 25's run of its model without proximity "
+              "gave 21.9 / 74.2 ms beside tantivy's 88.8 / 181.9 (another day's load). The forward file had just "
+              "been written, so its pages were in memory, as the index's were.", ""]
     return L
+
+
+#: Session 27: forward.bin of the full-scale index (benchmarks/add_forward.py's output line).
+FULL_FORWARD = RESULTS / "add-forward-full.json"
 
 
 #: What session 26 read in its proximity table (written after the held-out figures were printed).

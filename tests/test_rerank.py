@@ -16,8 +16,9 @@ import wikisearch
 from wikisearch.cli import main
 from wikisearch.config import RankConfig
 from wikisearch.errors import InvalidQueryError, WikisearchError
-from wikisearch.search.rerank import (DEFAULT_DENSE_MODEL, DEFAULT_MODEL, FEATURES, SHAPE_FEATURES, TreeModel,
-                                      features, load_model, query_terms, rerank, shape_features)
+from wikisearch.search.rerank import (DEFAULT_DENSE_MODEL, DEFAULT_MODEL, FEATURES, PROXIMITY_COLUMNS,
+                                      SHAPE_FEATURES, TreeModel, features, load_model, query_terms, rerank,
+                                      shape_features)
 from wikisearch.search.query import parse_query
 from wikisearch.search.searcher import Searcher
 
@@ -379,7 +380,8 @@ def test_rerank_depth_keeps_the_tail_in_first_stage_order(searcher):
 
 def test_shipped_model_and_bad_files(searcher, tmp_path):
     m = load_model()
-    assert tuple(m.spec["features"]) == FEATURES + SHAPE_FEATURES and m.shape and not m.dense and m.n_trees > 10
+    assert tuple(m.spec["features"]) == FEATURES + SHAPE_FEATURES + PROXIMITY_COLUMNS
+    assert m.shape and m.proximity and not m.dense and m.n_trees > 10
     assert m.depth == 100
     hits = rerank(searcher, "german chancellor", k=5)
     assert len(hits) == 5 and hits[0].title
