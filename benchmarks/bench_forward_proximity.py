@@ -45,9 +45,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"{args.index} has no {FILE}: build it with this wikisearch")
     t0, c0 = time.perf_counter(), time.process_time()
     sizes, words = forward_records(r, r.analyzer, 0, int(r.n_docs))
-    n_tokens = np.diff(fw.starts) * 0
-    for d in range(int(r.n_docs)):                                   # (token counts: the head words)
-        n_tokens[d] = int(words[int(fw.starts[d])] & np.uint64(0xFFFFFFFF))
+    n_tokens = (np.asarray(fw.words)[fw.starts[:-1]] & np.uint64(0xFFFFFFFF)).astype(np.int64)   # (head words)
     made = {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
             "same_as_the_file": bool(np.array_equal(sizes, np.diff(fw.starts))
                                      and np.array_equal(words, np.asarray(fw.words)))}

@@ -10,9 +10,9 @@ Two ways to the same numbers:
 - from the **forward index**, ``forward.bin`` (written by the build beside ``store.bin``): each
   document's kept tokens of that prose as term ordinals, bit-packed, with the token where its first
   sentence ends (:class:`ForwardIndex`; ``_proximity_kernels``). A query reads its 100 candidates'
-  records, about 0.6 ms at 30k articles;
+  records, about 0.3 ms at 30k articles (``benchmarks/bench_forward_proximity.py``);
 - from the **stored text** (:func:`stored_proximity`): the candidates' prefixes decompressed,
-  cut and tokenized at each query, about 25 ms; the oracle the forward index is compared to, and
+  cut and tokenized at each query, about 21 ms; the oracle the forward index is compared to, and
   what an index built before ``forward.bin`` existed gets (with a warning).
 
     File  --> a container (``index/container.py``) of kind ``FWRD``: ``starts`` (int64[n_docs + 1],

@@ -243,10 +243,13 @@ def proximity(searcher, ordinals: list[int], docids, rank: RankConfig) -> np.nda
     query whose terms have ``ordinals`` (:func:`query_terms`), each term weighed by its idf
     (``rank``'s model), read from the index's forward index when it has one, else from its stored
     text (``searcher.proximity``: the same numbers)."""
-    reader = searcher.reader
+    return with_gaps(searcher.proximity.features(docids, ordinals, _query_idf(searcher.reader, ordinals, rank)))
+
+
+def _query_idf(reader, ordinals: list[int], rank: RankConfig) -> np.ndarray:
+    """float64[T]: each query term's idf in ``reader``'s index, by ``rank``'s model."""
     n = int(reader.n_docs)
-    idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
-    return with_gaps(searcher.proximity.features(docids, ordinals, idf))
+    return np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
 
 
 def _collection_terms(searcher, query, rank: RankConfig) -> tuple[list[str], np.ndarray]:
@@ -292,8 +295,7 @@ def _candidate_arrays(reader, ordinals, docids, rank: RankConfig, postings, idf=
     offsets = np.zeros(T + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
     if idf is None:
-        n = int(reader.n_docs)
-        idf = np.array([idf_of(n, reader.doc_freq(o), rank.model) for o in ordinals], np.float64)
+        idf = _query_idf(reader, ordinals, rank)
     avg = np.asarray(reader.avg_field_lengths if avg is None else avg, np.float64)
     w, na, nc, k1, model = kernel_params(rank, avg)
     _, na1, nc1, _, _ = kernel_params(RankConfig(k1=_FIELD_K1, weights=(1.0,) * N_FIELDS, b=rank.b), avg)
