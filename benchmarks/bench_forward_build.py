@@ -33,6 +33,19 @@ def build(out: Path, workers: int, forward: bool) -> tuple[float, float]:
     return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
+def summarize(med: dict, sizes: dict, workers: int, runs: int, out: Path) -> str:
+    """The one-paragraph reading of a run's medians (``out``: the file it is written to)."""
+    w, wo = med["with"], med["without"]
+    name = out.relative_to(HERE) if out.is_relative_to(HERE) else out
+    return (f"Building the 30k corpus (`python benchmarks/bench_forward_build.py`, {name}: "
+            f"{workers} workers, builds with and without forward.bin in turn, medians of {runs}): "
+            f"{w['wall_s']:.1f} s and {w['cpu_s']:.1f} s of CPU with it against {wo['wall_s']:.1f} s and "
+            f"{wo['cpu_s']:.1f} s without (x{w['wall_s'] / wo['wall_s']:.2f} wall, x{w['cpu_s'] / wo['cpu_s']:.2f} "
+            f"CPU); the files: {sizes['with']['forward_bytes'] / 1e6:.1f} MB of forward.bin beside "
+            f"{sizes['with']['index_bytes'] / 1e6:.1f} MB of index and {sizes['with']['store_bytes'] / 1e6:.1f} MB "
+            "of stored text.")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=2)
@@ -56,14 +69,7 @@ def main(argv=None) -> int:
             print(name, rows[name][-1], file=sys.stderr, flush=True)
     med = {n: {"wall_s": statistics.median(r[0] for r in v), "cpu_s": statistics.median(r[1] for r in v)}
            for n, v in rows.items()}
-    w, wo = med["with"], med["without"]
-    summary = (f"Building the 30k corpus (`python benchmarks/bench_forward_build.py`, results/forward-build-30k.json: "
-               f"{args.workers} workers, builds with and without forward.bin in turn, medians of {args.runs}): "
-               f"{w['wall_s']:.1f} s and {w['cpu_s']:.1f} s of CPU with it against {wo['wall_s']:.1f} s and "
-               f"{wo['cpu_s']:.1f} s without (x{w['wall_s'] / wo['wall_s']:.2f} wall, x{w['cpu_s'] / wo['cpu_s']:.2f} "
-               f"CPU); the files: {sizes['with']['forward_bytes'] / 1e6:.1f} MB of forward.bin beside "
-               f"{sizes['with']['index_bytes'] / 1e6:.1f} MB of index and {sizes['with']['store_bytes'] / 1e6:.1f} MB "
-               "of stored text.")
+    summary = summarize(med, sizes, args.workers, args.runs, args.out)
     out = {"runs": {n: [{"wall_s": a, "cpu_s": b} for a, b in v] for n, v in rows.items()}, "median": med,
            "sizes": sizes, "workers": args.workers, "load": list(os.getloadavg()), "summary": summary}
     args.out.write_text(json.dumps(out, indent=1) + "\n")

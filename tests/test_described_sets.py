@@ -134,3 +134,27 @@ def test_committed_relevance_report_is_what_markdown_renders():
     results = Path(relevance.__file__).resolve().parent / "results"
     report = json.loads((results / "relevance.json").read_text("utf-8"))
     assert relevance.markdown(report) == (results / "relevance.md").read_text("utf-8")
+
+
+def test_s28_groups_are_the_shipped_training_but_for_one_setting():
+    """--select s28-depth is the shipped training alone (its depth comes from --depth); every
+    s28-lgb variant is the shipped training with one LightGBM setting changed."""
+    import relevance
+    ship = {"set_weight": dict.fromkeys(relevance.DESC_FOLDERS, relevance.DESCRIBED_WEIGHT)}
+    assert relevance.SELECT["s28-depth"] == {"as shipped": ((), "query", (), ship)}
+    group = relevance.SELECT["s28-lgb"]
+    assert group["as shipped"] == ((), "query", (), ship)
+    for name, (drop, weighting, no_sets, params) in group.items():
+        assert (drop, weighting, no_sets) == ((), "query", ())
+        extra = {k: v for k, v in params.items() if k != "set_weight"}
+        assert params["set_weight"] == ship["set_weight"]
+        assert len(extra) == (0 if name == "as shipped" else 1)
+        for k, v in extra.items():
+            assert k in ("rounds", "objective") or k in relevance.LGB_PARAMS
+            assert v != relevance.LGB_PARAMS.get(k, relevance.ROUNDS if k == "rounds" else None)
+
+
+def test_depth_must_be_positive():
+    import relevance
+    with pytest.raises(SystemExit):
+        relevance.main(["--depth", "0", "--select", "s28-depth"])

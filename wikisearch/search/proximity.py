@@ -151,12 +151,13 @@ def bits_for(n_terms: int) -> int:
     return max(int(n_terms).bit_length(), 1)
 
 
-def forward_records(reader, analyzer, lo: int, hi: int, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def forward_records(reader, analyzer, lo: int, hi: int, batch: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """``(words per record int64[hi - lo], words uint64)``: the ``forward.bin`` records of
     documents ``lo:hi`` of ``reader`` (an index or the build's merged segment: its stored prefixes
     and term ordinals), analysed by ``analyzer``."""
     bits = bits_for(reader.n_terms)
     sizes, parts = [], []
+    known: dict[str, int] = {}          # term -> ordinal, across batches (most terms recur)
     for a in range(lo, hi, batch):
         docids = list(range(a, min(hi, a + batch)))
         joined, ends = _prose(reader, docids, PREFIX_CHARS)
@@ -170,7 +171,11 @@ def forward_records(reader, analyzer, lo: int, hi: int, batch: int = 256) -> tup
             s = z
         heads = [t for t in firsts if t is not None]
         ids, which, vocab = analyzer.analyze_texts(texts + heads)
-        ords = np.asarray(reader.term_ordinals(list(vocab)), np.int64)
+        vocab = list(vocab)
+        new = [t for t in vocab if t not in known]
+        if new:
+            known.update(zip(new, np.asarray(reader.term_ordinals(new), np.int64).tolist()))
+        ords = np.fromiter((known[t] for t in vocab), np.int64, len(vocab))
         ids, which = np.asarray(ids, np.int64), np.asarray(which, np.int64)
         body = which < len(texts)
         counts = np.bincount(which[body], minlength=len(texts)).astype(np.int64)
