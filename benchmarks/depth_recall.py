@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
     def first_stage(text, depth):
         return s.first_stage(text, depth, rank=rank, priors=priors).top[0].tolist()
     res = recall_by_band(first_stage, db["queries"], db["qrels"], db["type"])
-    index = args.index.resolve()
+    index = Path(os.path.abspath(args.index))   # (not resolved: the index is a link to its generation)
     out = {"index": str(index.relative_to(ROOT) if index.is_relative_to(ROOT) else index), "queries": len(db["queries"]), "priors": priors is not None,
            "by_type": res}
     args.out.write_text(json.dumps(out, indent=1) + "\n")
