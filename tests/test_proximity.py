@@ -167,6 +167,25 @@ def test_records_do_not_depend_on_how_documents_are_batched(searcher):
     assert np.array_equal(np.diff(fw.starts), a[0]) and np.array_equal(np.asarray(fw.words), a[1])
 
 
+def test_records_do_not_depend_on_the_remembered_terms(searcher, monkeypatch):
+    """The ordinals remembered across batches are a cache: with room for a few only (dropped at
+    every batch), the records are the same, and every lookup goes to the dictionary."""
+    from wikisearch.search import proximity
+    r = searcher.reader
+    whole = proximity.forward_records(r, r.analyzer, 0, r.n_docs, batch=3)
+    asked = []
+    lookup = type(r).term_ordinals
+    monkeypatch.setattr(type(r), "term_ordinals", lambda self, terms: asked.extend(terms) or lookup(self, terms))
+    monkeypatch.setattr(proximity, "_KNOWN_LIMIT", 4)
+    small = proximity.forward_records(r, r.analyzer, 0, r.n_docs, batch=3)
+    assert np.array_equal(whole[0], small[0]) and np.array_equal(whole[1], small[1])
+    assert len(asked) > len(set(asked))            # words looked up again after being dropped
+    monkeypatch.setattr(proximity, "_KNOWN_LIMIT", 1 << 18)
+    asked.clear()
+    proximity.forward_records(r, r.analyzer, 0, r.n_docs, batch=3)
+    assert len(asked) == len(set(asked))           # each word looked up once
+
+
 def test_same_forward_bin_with_two_workers(index, tmp_path):
     from wikisearch.build import build_index
     out = build_index([wikisearch.sample_dump()], str(tmp_path / "w2"), workers=2)

@@ -151,6 +151,11 @@ def bits_for(n_terms: int) -> int:
     return max(int(n_terms).bit_length(), 1)
 
 
+#: Term ordinals :func:`forward_records` remembers across its batches (a task's ~8,192 documents
+#: hold fewer distinct words at any scale; past it, only the current batch's are kept).
+_KNOWN_LIMIT = 1 << 18
+
+
 def forward_records(reader, analyzer, lo: int, hi: int, batch: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """``(words per record int64[hi - lo], words uint64)``: the ``forward.bin`` records of
     documents ``lo:hi`` of ``reader`` (an index or the build's merged segment: its stored prefixes
@@ -174,7 +179,10 @@ def forward_records(reader, analyzer, lo: int, hi: int, batch: int = 1024) -> tu
         vocab = list(vocab)
         new = [t for t in vocab if t not in known]
         if new:
-            known.update(zip(new, np.asarray(reader.term_ordinals(new), np.int64).tolist()))
+            looked = np.asarray(reader.term_ordinals(new), np.int64).tolist()
+            if len(known) + len(new) > _KNOWN_LIMIT:         # (a bound on a task's memory)
+                known = {t: known[t] for t in vocab if t in known}
+            known.update(zip(new, looked))
         ords = np.fromiter((known[t] for t in vocab), np.int64, len(vocab))
         ids, which = np.asarray(ids, np.int64), np.asarray(which, np.int64)
         body = which < len(texts)
@@ -285,20 +293,35 @@ class Proximity:
         self.reader = reader
         self._lock = threading.Lock()
         self._opened = False
-        self.forward: ForwardIndex | None = None
-        self.warning: str | None = None
+        self._forward: ForwardIndex | None = None
+        self._warning: str | None = None
 
     def _open(self) -> None:
         with self._lock:
             if not self._opened:
-                self.forward, self.warning = open_forward(self.reader)
+                self._forward, self._warning = open_forward(self.reader)
                 self._opened = True
+
+    @property
+    def forward(self) -> ForwardIndex | None:
+        """The index's forward.bin (opened on first use), or None without one."""
+        if not self._opened:
+            self._open()
+        return self._forward
+
+    @property
+    def warning(self) -> str | None:
+        """What the re-ranker's result says about where its proximity comes from (None: forward.bin,
+        or an in-memory index)."""
+        if not self._opened:
+            self._open()
+        return self._warning
 
     def features(self, docids, ordinals, idf) -> np.ndarray:
         """float64[C, 5]: :data:`PROXIMITY_FEATURES` of ``docids`` for a query whose distinct terms
         have ``ordinals`` (-1: a term this index lacks) and ``idf``."""
         if not self._opened:
             self._open()
-        if self.forward is not None:
-            return self.forward.features(docids, ordinals, idf)
+        if self._forward is not None:
+            return self._forward.features(docids, ordinals, idf)
         return stored_proximity(self.reader, ordinals, idf, docids)
