@@ -148,6 +148,9 @@ DENSE_SHAPE = True
 #: variant ``--select s26-proximity`` kept) after SHAPE, from the index's forward.bin. The hybrid
 #: model's rows are unchanged.
 SHIP_PROXIMITY = True
+#: Session 28 (``--select s28-dense-proximity``): whether the hybrid model reads the proximity columns
+#: after SHAPE's too.
+DENSE_PROXIMITY = False
 
 #: Known-item generation (Azzopardi, de Rijke & Balog, SIGIR 2007, "Building simulated queries
 #: for known-item topics"): pick a page at random, a query length, then words from the page.
@@ -653,11 +656,12 @@ def feature_names(width: int) -> tuple:
     DENSE_FEATURES inside :func:`dense_width`), FEATURES + :func:`proximity_names`, FEATURES +
     DENSE_FEATURES + SHAPE (the hybrid model's rows with the query's shape, session 23), or FEATURES +
     SHAPE + :func:`proximity_names` (``--select s26-proximity``), or FEATURES + SHAPE +
-    PROXIMITY_COLUMNS (the shipped model's, session 27)."""
+    PROXIMITY_COLUMNS (the shipped model's, session 27), or FEATURES + DENSE_FEATURES + SHAPE +
+    PROXIMITY_COLUMNS (`--select s28-dense-proximity`)."""
     from wikisearch.search.rerank import DENSE_FEATURES, FEATURES
     for names in (FEATURES, FEATURES + (DENSE_FEATURES if _DENSE_ROWS else SHAPE), FEATURES + proximity_names(),
                   FEATURES + DENSE_FEATURES + SHAPE, FEATURES + SHAPE + proximity_names(),
-                  FEATURES + SHAPE + PROXIMITY_COLUMNS):
+                  FEATURES + SHAPE + PROXIMITY_COLUMNS, FEATURES + DENSE_FEATURES + SHAPE + PROXIMITY_COLUMNS):
         if width == len(names):
             return names
     raise ValueError(f"rows of {width} features")
@@ -893,6 +897,15 @@ SELECT["s28-lgb"] = {"as shipped": ((), "query", (), dict(_SHIP_W)),
                      "truncation 40": ((), "query", (), {**_SHIP_W, "lambdarank_truncation_level": 40}),
                      "XE-NDCG": ((), "query", (), {**_SHIP_W, "objective": "rank_xendcg"})}
 S28_DEPTH = S28_DEPTH + ("s28-lgb",)
+#: Session 28: the hybrid re-ranker (rerank-model-dense.json: FEATURES + DENSE_FEATURES + SHAPE, the
+#: described halves at DESCRIBED_WEIGHT, session 23's "+ shape, + described both, weight 0.25") with
+#: the shipped proximity columns after SHAPE's, as the lexical model has had them since session 27;
+#: "as shipped" zeroes them. Needs a dense directory (--dense). Session 22's rule, fixed before the
+#: group ran: kept if the five-set criterion beats "as shipped" by more than 0.003 and the three-set
+#: criterion is not lower by more than 0.003.
+S28_DENSE = ("s28-dense-proximity",)
+SELECT["s28-dense-proximity"] = {"as shipped": (PROXIMITY_COLUMNS, "query", (), dict(_SHIP_W)),
+                                 "+ proximity": ((), "query", (), dict(_SHIP_W))}
 
 
 def select(db: dict, fold_parts, variants: dict) -> dict:
@@ -1259,7 +1272,7 @@ def main(argv=None) -> int:
                  for t in S["queries"].values()]
         qvec = query_vectors(dense, texts, args.cache)
         log(f"dense: {args.dense} ({dense.manifest['model']['name']}, {dense.map.n_passages:,} passages)")
-    elif args.select in ("dense", "dense-shape"):
+    elif args.select in ("dense", "dense-shape") + S28_DENSE:
         ap.error(f"--select {args.select} needs a dense directory (--dense DIR)")
 
     def add_dense(cands, n):
@@ -1366,6 +1379,18 @@ def main(argv=None) -> int:
                                    for n, c, qr, tq in described_halves(fold_cfg[i], f"f{i}")]
                 ds_memo[i] = (shaped(pri), [(n, shaped(c), qr, tq) for n, c, qr, tq in others])
             return ds_memo[i]
+    if args.select in S28_DENSE:        # session 28: the hybrid model's rows with the proximity columns
+        dp_parts, dp_memo = fold_parts, {}
+
+        def fold_parts(i):      # noqa: F811
+            if i not in dp_memo:
+                pri, others = dp_parts(i)
+                others = others + [(n, add_dense(c, n), qr, tq)
+                                   for n, c, qr, tq in described_halves(fold_cfg[i], f"f{i}")]
+                dp_memo[i] = (with_shipped_proximity(searcher, shaped(pri), all_text),
+                              [(n, with_shipped_proximity(searcher, shaped(c), all_text), qr, tq)
+                               for n, c, qr, tq in others])
+            return dp_memo[i]
     if args.select in S26_PROXIMITY and args.heldout:
         res = proximity_heldout(searcher, runs, sets, noisy, disc, fold_parts, default, prior_cfg, args.cache,
                                 "s26-proximity", described, described_halves)
@@ -1402,7 +1427,7 @@ def main(argv=None) -> int:
         (the hybrid model's rows with DENSE_SHAPE, session 23)."""
         out = [(shaped(c), qr, qs) for c, qr, qs in parts]
         out += [(shaped(add_dense(c, n) if dense_cols else c), qr, tq) for n, c, qr, tq in described_halves(cfg, tag)]
-        if SHIP_PROXIMITY and not dense_cols:   # session 27: the proximity columns after SHAPE's
+        if SHIP_PROXIMITY and (DENSE_PROXIMITY if dense_cols else True):   # session 27 (28): the proximity columns
             out = [(with_shipped_proximity(searcher, c, all_text), qr, qs) for c, qr, qs in out]
         return out, [1.0] * len(parts) + [DESCRIBED_WEIGHT] * (len(out) - len(parts))
 
@@ -1469,13 +1494,15 @@ def main(argv=None) -> int:
                                                       key=lambda kv: -kv[1]))
         from wikisearch.search.rerank import DENSE_FEATURES, FEATURES
         extra = {"described_weight": DESCRIBED_WEIGHT} if DENSE_SHAPE else {}
-        tm_d = TreeModel.from_lightgbm(booster_d, features=FEATURES + DENSE_FEATURES + (SHAPE if DENSE_SHAPE else ()),
+        tm_d = TreeModel.from_lightgbm(booster_d, features=FEATURES + DENSE_FEATURES + (SHAPE if DENSE_SHAPE else ())
+                                       + (PROXIMITY_COLUMNS if DENSE_SHAPE and DENSE_PROXIMITY else ()),
                                        trained_on=(
             "DBpedia-Entity v2 (all queries with a relevant page in the 30k corpus), WikiQA train split, "
             "known-item training half (benchmarks/data/known-item)"
             + (", the described sets' training halves (benchmarks/data/described-short, described-lead; "
                f"each query weighing {DESCRIBED_WEIGHT})" if DENSE_SHAPE else "")
-            + f"; dense similarity from {dense.manifest['model']['name']} lead vectors"), **extra,
+            + f"; dense similarity from {dense.manifest['model']['name']} lead vectors"
+            + ("; term proximity from the index's forward.bin" if DENSE_SHAPE and DENSE_PROXIMITY else "")), **extra,
             lightgbm_params=LGB_PARAMS,
             rounds=ROUNDS, monotone_constraints=MONOTONE, exact_title_first=EXACT_FIRST, prior_weight=PRIOR_WEIGHT,
             first_stage=default.to_json(), priors=prior_cfg.__dict__,
@@ -1513,8 +1540,12 @@ def main(argv=None) -> int:
             log(f"model with dense similarity -> {args.dense_model_out}")
 
     def hybrid_rows(cands, queries):
-        """The hybrid model's rows: the dense columns, then SHAPE's with DENSE_SHAPE."""
-        return with_shape(reader, cands, queries) if DENSE_SHAPE else cands
+        """The hybrid model's rows: the dense columns, then SHAPE's with DENSE_SHAPE, then the
+        proximity columns with DENSE_PROXIMITY (session 28)."""
+        if not DENSE_SHAPE:
+            return cands
+        rows = with_shape(reader, cands, queries)
+        return with_shipped_proximity(searcher, rows, queries) if DENSE_PROXIMITY else rows
 
     def dense_rows(queries: dict, qids, pri, n, meas) -> dict:
         """The dense systems' figures on held-out ``qids`` (default first stage; final models)."""

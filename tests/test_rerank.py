@@ -608,6 +608,38 @@ def test_dense_shape_model_reads_dense_then_shape_columns(searcher):
     X = np.zeros((2, len(FEATURES)))
     assert model.predict(np.hstack([X, dense_features([0.9, 0.1], [True, True]),
                                     shape_features(searcher.reader.analyzer, "a b c", X)])).tolist() == [21.0, 20.0]
+
+
+def test_dense_model_with_proximity_reads_dense_shape_then_proximity(searcher):
+    """A hybrid model over FEATURES + DENSE_FEATURES + SHAPE_FEATURES + PROXIMITY_COLUMNS (weighed in
+    session 28): rerank() appends the dense columns, the query's shape, then the proximity columns
+    from forward.bin; one split on each block, so a candidate's score says which columns it read."""
+    from wikisearch.search.rerank import DENSE_FEATURES, MODEL_COLUMNS, proximity, query_terms
+    names = list(FEATURES + DENSE_FEATURES + SHAPE_FEATURES + PROXIMITY_COLUMNS)
+    assert tuple(names) in MODEL_COLUMNS
+    spec = {"format": "wikisearch-rerank", "version": 1, "features": names, "depth": 100,
+            "trees": [{"feature": [names.index("dense_cos")], "threshold": [0.5], "left": [~0],
+                       "right": [~1], "value": [0.0, 1.0]},
+                      {"feature": [names.index("q_words")], "threshold": [2.5], "left": [~0],
+                       "right": [~1], "value": [10.0, 20.0]},
+                      {"feature": [names.index("prefix_cov")], "threshold": [0.99], "left": [~0],
+                       "right": [~1], "value": [0.0, 100.0]}]}
+    model = TreeModel(spec)
+    assert model.dense and model.shape and model.proximity
+    q = "german chancellor"
+    first = searcher.search(q, k=100)
+    docids = np.array([h.docid for h in first], np.int64)
+    lifted = int(docids[-1])
+    P = proximity(searcher, query_terms(searcher.reader, q), docids, first.rank_config)
+    full = P[:, PROXIMITY_COLUMNS.index("prefix_cov")] > 0.99
+    assert 0 < full.sum() < len(docids)          # (the split sorts this query's candidates)
+
+    def similarity(d):
+        return np.where(np.asarray(d) == lifted, 0.9, 0.1), np.ones(len(d), bool)
+    got = rerank(searcher, q, k=len(docids), model=model, dense_similarity=similarity)
+    want = {int(d): 10.0 + (d == lifted) + 100.0 * f for d, f in zip(docids.tolist(), full)}
+    assert {h.docid: h.score for h in got} == want
+    assert [h.docid for h in got] == sorted(want, key=lambda d: (-want[d], docids.tolist().index(d)))
     with pytest.raises(WikisearchError, match="other features"):
         TreeModel(dict(spec, features=list(FEATURES + SHAPE_FEATURES + DENSE_FEATURES)))
 

@@ -118,9 +118,10 @@ QUESTION_WORDS = frozenset("what who whom whose which when where why how is are 
 PROXIMITY_COLUMNS = PROXIMITY_FEATURES + PROXIMITY_GAPS
 #: The rows a model may read: :data:`FEATURES`, then :data:`DENSE_FEATURES` (hybrid search), then
 #: :data:`SHAPE_FEATURES` (the shipped models), then :data:`PROXIMITY_COLUMNS` (the shipped lexical
-#: model), in this order.
+#: model; a hybrid model may read them too), in this order.
 MODEL_COLUMNS = (FEATURES, FEATURES + DENSE_FEATURES, FEATURES + SHAPE_FEATURES,
-                 FEATURES + DENSE_FEATURES + SHAPE_FEATURES, FEATURES + SHAPE_FEATURES + PROXIMITY_COLUMNS)
+                 FEATURES + DENSE_FEATURES + SHAPE_FEATURES, FEATURES + SHAPE_FEATURES + PROXIMITY_COLUMNS,
+                 FEATURES + DENSE_FEATURES + SHAPE_FEATURES + PROXIMITY_COLUMNS)
 _FIELD_K1 = 1.2
 _COL = {name: i for i, name in enumerate(FEATURES + DENSE_FEATURES)}
 #: Each field's group (index into FIELD_GROUPS; -1: none) and the feature columns per group.
