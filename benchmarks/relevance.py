@@ -1359,17 +1359,7 @@ def main(argv=None) -> int:
                               [(n, with_proximity(searcher, c, set_queries[n], f"{n}-train-f{i}", args.cache), qr, tq)
                                for n, c, qr, tq in others])
             return sp_memo[i]
-    if args.select in S28_DEPTH:        # session 28: those parts with the shipped proximity columns
-        s28_parts, s28_memo = fold_parts, {}
-
-        def fold_parts(i):      # noqa: F811
-            if i not in s28_memo:
-                pri, others = s28_parts(i)
-                s28_memo[i] = (with_shipped_proximity(searcher, pri, all_text),
-                               [(n, with_shipped_proximity(searcher, c, all_text), qr, tq)
-                                for n, c, qr, tq in others])
-            return s28_memo[i]
-    if args.select == "dense-shape":     # session 23: dense and shape columns, the described halves too
+    if args.select in ("dense-shape",) + S28_DENSE:   # session 23: dense and shape columns, the described halves too
         dense_fold_parts, ds_memo = fold_parts, {}
 
         def fold_parts(i):      # noqa: F811
@@ -1379,18 +1369,16 @@ def main(argv=None) -> int:
                                    for n, c, qr, tq in described_halves(fold_cfg[i], f"f{i}")]
                 ds_memo[i] = (shaped(pri), [(n, shaped(c), qr, tq) for n, c, qr, tq in others])
             return ds_memo[i]
-    if args.select in S28_DENSE:        # session 28: the hybrid model's rows with the proximity columns
-        dp_parts, dp_memo = fold_parts, {}
+    if args.select in S28_DEPTH + S28_DENSE:    # session 28: those parts with the shipped proximity columns
+        s28_parts, s28_memo = fold_parts, {}
 
         def fold_parts(i):      # noqa: F811
-            if i not in dp_memo:
-                pri, others = dp_parts(i)
-                others = others + [(n, add_dense(c, n), qr, tq)
-                                   for n, c, qr, tq in described_halves(fold_cfg[i], f"f{i}")]
-                dp_memo[i] = (with_shipped_proximity(searcher, shaped(pri), all_text),
-                              [(n, with_shipped_proximity(searcher, shaped(c), all_text), qr, tq)
-                               for n, c, qr, tq in others])
-            return dp_memo[i]
+            if i not in s28_memo:
+                pri, others = s28_parts(i)
+                s28_memo[i] = (with_shipped_proximity(searcher, pri, all_text),
+                               [(n, with_shipped_proximity(searcher, c, all_text), qr, tq)
+                                for n, c, qr, tq in others])
+            return s28_memo[i]
     if args.select in S26_PROXIMITY and args.heldout:
         res = proximity_heldout(searcher, runs, sets, noisy, disc, fold_parts, default, prior_cfg, args.cache,
                                 "s26-proximity", described, described_halves)
