@@ -352,11 +352,13 @@ def test_priors_reorder_dense_and_hybrid(encoder, reference, tmp_path):
 
 
 # --- the hybrid re-ranker: dense similarity as features ------------------------------------------
-def _dense_spy_model(shape: bool = False):
+def _dense_spy_model(shape: bool = False, proximity: bool = False):
     """A model over FEATURES + DENSE_FEATURES (+ SHAPE_FEATURES with ``shape``, as the shipped
-    hybrid model since session 23; one split on dense_cos, by hand) that records the rows it scores."""
-    from wikisearch.search.rerank import DENSE_FEATURES, FEATURES, SHAPE_FEATURES, TreeModel
-    names = list(FEATURES + DENSE_FEATURES + (SHAPE_FEATURES if shape else ()))
+    hybrid model since session 23; + PROXIMITY_COLUMNS with ``proximity``, since session 28; one
+    split on dense_cos, by hand) that records the rows it scores."""
+    from wikisearch.search.rerank import DENSE_FEATURES, FEATURES, PROXIMITY_COLUMNS, SHAPE_FEATURES, TreeModel
+    names = list(FEATURES + DENSE_FEATURES + (SHAPE_FEATURES if shape else ())
+                 + (PROXIMITY_COLUMNS if proximity else ()))
 
     class Spy(TreeModel):
         rows: list = []
@@ -369,10 +371,13 @@ def _dense_spy_model(shape: bool = False):
                            "right": [~1], "value": [0.0, 1.0]}]})
 
 
-@pytest.mark.parametrize("shape", [False, True], ids=["dense", "dense+shape"])
-def test_hybrid_rerank_features_equal_the_benchmarks_and_an_oracle(encoder, reference, lexical, monkeypatch, shape):
-    """The dense columns the shipped hybrid re-ranker scores (and the query's shape after them, for
-    a model that reads it) equal benchmarks/relevance.py's (which trains the model) bit for bit, and
+@pytest.mark.parametrize("shape,proximity", [(False, False), (True, False), (True, True)],
+                         ids=["dense", "dense+shape", "dense+shape+proximity"])
+def test_hybrid_rerank_features_equal_the_benchmarks_and_an_oracle(encoder, reference, lexical, monkeypatch, shape,
+                                                                   proximity):
+    """The dense columns the shipped hybrid re-ranker scores (and the query's shape, then the
+    proximity columns after them, for a model that reads them) equal benchmarks/relevance.py's
+    (which trains the model) bit for bit, and
     the cosine equals one computed from the shard files by page id (each article's passage 0,
     normalised) by hand."""
     from conftest import require_import
@@ -385,7 +390,7 @@ def test_hybrid_rerank_features_equal_the_benchmarks_and_an_oracle(encoder, refe
     v, cols = _vectors(reference)
     r = lexical.reader
     for q in ("german chancellor", "Swedish furniture retailer with flat-pack stores", "city river"):
-        model = _dense_spy_model(shape)
+        model = _dense_spy_model(shape, proximity)
         model.rows.clear()
         got = h.search(q, k=10, rerank=model)
         assert got.flags["rerank"] and got.flags["dense_model"] and got.flags["mode"] == "hybrid"
@@ -397,6 +402,8 @@ def test_hybrid_rerank_features_equal_the_benchmarks_and_an_oracle(encoder, refe
         bench = relevance.with_dense(d, {"q": (docids, F)}, {"q": q}, {q: qv})
         if shape:
             bench = relevance.with_shape(r, bench, {"q": q})
+        if proximity:
+            bench = relevance.with_shipped_proximity(lexical, bench, {"q": q})
         assert X.shape[1] == model.n_features and X.tobytes() == bench["q"][1].tobytes()
         qn = qv / np.linalg.norm(qv)
         for row, docid in zip(X, docids.tolist()):
@@ -417,7 +424,7 @@ def test_hybrid_uses_the_dense_model_and_lexical_rerank_does_not(encoder, refere
     from wikisearch.dense.search import HybridSearcher, open_dense
     from wikisearch.search.rerank import DEFAULT_DENSE_MODEL, load_model, rerank
     dense_model = load_model(DEFAULT_DENSE_MODEL)
-    assert dense_model.dense and dense_model.shape and not load_model().dense
+    assert dense_model.dense and dense_model.shape and dense_model.proximity and not load_model().dense
     d = open_dense(reference, lexical=lexical, encoder=encoder)
     h = HybridSearcher(lexical, d)
     q = "Swedish furniture retailer with flat-pack stores"

@@ -51,7 +51,8 @@ With a dense directory of the index's pages, hybrid search (``wikisearch.dense``
 ``HybridSearcher.search(rerank=True)``) re-ranks with a second model,
 ``wikisearch/data/rerank-model-dense.json``, that also reads :data:`DENSE_FEATURES` (the cosine of
 the query's vector and each candidate's lead vector, :func:`dense_features`) between those and
-the query's shape (:data:`MODEL_COLUMNS`); the cosines come from the caller
+the query's shape, then (session 28) the proximity columns as the lexical model does
+(:data:`MODEL_COLUMNS`); the cosines come from the caller
 (``dense_similarity``), so this module imports nothing of ``dense/``.
 
 The model file (``wikisearch/data/rerank-model.json``) holds the trees as flat arrays, evaluated
