@@ -65,8 +65,8 @@ def main(argv=None) -> int:
         return s.first_stage(text, depth, rank=rank, priors=priors).top[0].tolist()
     res = recall_by_band(first_stage, db["queries"], db["qrels"], db["type"])
     index = Path(os.path.abspath(args.index))   # (not resolved: the index is a link to its generation)
-    out = {"index": str(index.relative_to(ROOT) if index.is_relative_to(ROOT) else index), "queries": len(db["queries"]), "priors": priors is not None,
-           "by_type": res}
+    out = {"index": str(index.relative_to(ROOT) if index.is_relative_to(ROOT) else index),
+           "queries": len(db["queries"]), "priors": priors is not None, "by_type": res}
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     for k, v in res.items():
         print(f"{k:13s} {v['relevant']:5d} relevant: " + ", ".join(

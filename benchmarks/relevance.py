@@ -880,15 +880,14 @@ S26_PROXIMITY = ("s26-proximity",)
 #: cannot be variants of one run). Session 22's rule, fixed before either run: a depth is kept over
 #: 100 if its five-set criterion beats depth 100's by more than 0.003 and its three-set criterion is
 #: not lower by more than 0.003.
-S28_DEPTH = ("s28-depth",)
-SELECT["s28-depth"] = {"as shipped": ((), "query", (), {"set_weight": dict.fromkeys(DESC_FOLDERS, DESCRIBED_WEIGHT)})}
+_SHIP_W = {"set_weight": dict.fromkeys(DESC_FOLDERS, DESCRIBED_WEIGHT)}
+SELECT["s28-depth"] = {"as shipped": ((), "query", (), dict(_SHIP_W))}
 #: Session 28: LightGBM's settings again over the shipped training (its rows have grown from 31 to 46
 #: columns since ``--select lgb`` chose them, session 8): smaller leaves (the three exact-title
 #: features are never split on: few candidates have them), more or larger trees, lambdarank's
 #: truncation, and LightGBM's other listwise objective (XE-NDCG). Session 22's rule, fixed before
 #: the group ran: kept if the five-set criterion beats "as shipped" by more than 0.003 and the
 #: three-set criterion is not lower by more than 0.003; of those, the highest criterion.
-_SHIP_W = {"set_weight": dict.fromkeys(DESC_FOLDERS, DESCRIBED_WEIGHT)}
 SELECT["s28-lgb"] = {"as shipped": ((), "query", (), dict(_SHIP_W)),
                      "min_data_in_leaf 20": ((), "query", (), {**_SHIP_W, "min_data_in_leaf": 20}),
                      "31 leaves": ((), "query", (), {**_SHIP_W, "num_leaves": 31}),
@@ -896,7 +895,8 @@ SELECT["s28-lgb"] = {"as shipped": ((), "query", (), dict(_SHIP_W)),
                      "truncation 10": ((), "query", (), {**_SHIP_W, "lambdarank_truncation_level": 10}),
                      "truncation 40": ((), "query", (), {**_SHIP_W, "lambdarank_truncation_level": 40}),
                      "XE-NDCG": ((), "query", (), {**_SHIP_W, "objective": "rank_xendcg"})}
-S28_DEPTH = S28_DEPTH + ("s28-lgb",)
+#: Session 28's groups over the shipped lexical model's rows (FEATURES + SHAPE + PROXIMITY_COLUMNS).
+S28_LEXICAL = ("s28-depth", "s28-lgb")
 #: Session 28: the hybrid re-ranker (rerank-model-dense.json: FEATURES + DENSE_FEATURES + SHAPE, the
 #: described halves at DESCRIBED_WEIGHT, session 23's "+ shape, + described both, weight 0.25") with
 #: the shipped proximity columns after SHAPE's, as the lexical model has had them since session 27;
@@ -1329,8 +1329,8 @@ def main(argv=None) -> int:
             out.append((n, runs.get(f"{n}-train-{tag}", {q: S["queries"][q] for q in tq}, cfg, prior_cfg, True),
                         S["qrels"], tq))
         return out
-    shape_group = args.select in S22_GROUPS[3:] + S23_LEXICAL + S26_PROXIMITY + S28_DEPTH   # described-shape, ...
-    if args.select in S22_GROUPS + S23_LEXICAL + S26_PROXIMITY + S28_DEPTH:
+    shape_group = args.select in S22_GROUPS[3:] + S23_LEXICAL + S26_PROXIMITY + S28_LEXICAL   # described-shape, ...
+    if args.select in S22_GROUPS + S23_LEXICAL + S26_PROXIMITY + S28_LEXICAL:
         plain_parts_d = fold_parts
 
         def fold_parts(i):      # noqa: F811 (the same parts and the described sets' training halves)
@@ -1369,7 +1369,7 @@ def main(argv=None) -> int:
                                    for n, c, qr, tq in described_halves(fold_cfg[i], f"f{i}")]
                 ds_memo[i] = (shaped(pri), [(n, shaped(c), qr, tq) for n, c, qr, tq in others])
             return ds_memo[i]
-    if args.select in S28_DEPTH + S28_DENSE:    # session 28: those parts with the shipped proximity columns
+    if args.select in S28_LEXICAL + S28_DENSE:    # session 28: those parts with the shipped proximity columns
         s28_parts, s28_memo = fold_parts, {}
 
         def fold_parts(i):      # noqa: F811
@@ -1415,7 +1415,7 @@ def main(argv=None) -> int:
         (the hybrid model's rows with DENSE_SHAPE, session 23)."""
         out = [(shaped(c), qr, qs) for c, qr, qs in parts]
         out += [(shaped(add_dense(c, n) if dense_cols else c), qr, tq) for n, c, qr, tq in described_halves(cfg, tag)]
-        if SHIP_PROXIMITY and (DENSE_PROXIMITY if dense_cols else True):   # session 27 (28): the proximity columns
+        if SHIP_PROXIMITY and (not dense_cols or DENSE_PROXIMITY):   # session 27 (28): the proximity columns
             out = [(with_shipped_proximity(searcher, c, all_text), qr, qs) for c, qr, qs in out]
         return out, [1.0] * len(parts) + [DESCRIBED_WEIGHT] * (len(out) - len(parts))
 

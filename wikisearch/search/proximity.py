@@ -320,8 +320,7 @@ class Proximity:
     def features(self, docids, ordinals, idf) -> np.ndarray:
         """float64[C, 5]: :data:`PROXIMITY_FEATURES` of ``docids`` for a query whose distinct terms
         have ``ordinals`` (-1: a term this index lacks) and ``idf``."""
-        if not self._opened:
-            self._open()
-        if self._forward is not None:
-            return self._forward.features(docids, ordinals, idf)
+        forward = self.forward
+        if forward is not None:
+            return forward.features(docids, ordinals, idf)
         return stored_proximity(self.reader, ordinals, idf, docids)
