@@ -651,14 +651,56 @@ def with_shipped_proximity(searcher, cands: dict, queries: dict) -> dict:
             for q, (d, X) in cands.items()}
 
 
+#: Session 29: pseudo-relevance feedback from the candidates' forward.bin records
+#: (``benchmarks/feedback.py``), in two forms: (head candidates, feedback terms).
+FEEDBACK_FORMS = ((10, 20), (5, 20))
+FEEDBACK_NAMES = tuple(f"prf_{h}x{e}" for h, e in FEEDBACK_FORMS)
+FEEDBACK_COLUMNS = FEEDBACK_NAMES + tuple(f"{n}_gap" for n in FEEDBACK_NAMES)
+_FEEDBACK_ROWS = False
+
+
+@contextlib.contextmanager
+def feedback_width():
+    """Within: rows of the shipped lexical model's width plus len(FEEDBACK_COLUMNS) are FEATURES +
+    SHAPE + PROXIMITY_COLUMNS + FEEDBACK_COLUMNS (as wide as the hybrid model's rows with proximity)."""
+    global _FEEDBACK_ROWS
+    before, _FEEDBACK_ROWS = _FEEDBACK_ROWS, True
+    try:
+        yield
+    finally:
+        _FEEDBACK_ROWS = before
+
+
+def with_feedback(searcher, cands: dict) -> dict:
+    """``cands`` ({qid: (docids, X)}) with :data:`FEEDBACK_COLUMNS` appended: each form's
+    feedback value of every candidate (``feedback.feedback_features`` over the index's
+    forward.bin, the candidates in the first stage's order), then each minus its largest over the
+    candidates."""
+    from feedback import feedback_features
+    from wikisearch.search import _proximity_kernels as K
+    fwd = searcher.proximity.forward
+    out = {}
+    for q, (d, X) in cands.items():
+        d = np.ascontiguousarray(d, np.int64)
+        if K.check_records(fwd.starts, fwd.words, fwd.bits, d) >= 0:
+            raise ValueError(f"damaged forward.bin record among query {q}'s candidates")
+        F = np.column_stack([feedback_features(fwd.starts, fwd.words, fwd.bits, d, np.int64(h), np.int64(e))
+                             for h, e in FEEDBACK_FORMS]) if len(d) else np.zeros((0, len(FEEDBACK_FORMS)))
+        out[q] = (d, np.hstack([X, F, F - (F.max(axis=0) if len(F) else 0.0)]))
+    return out
+
+
 def feature_names(width: int) -> tuple:
     """The feature names of rows ``width`` wide: FEATURES, FEATURES + SHAPE (FEATURES +
     DENSE_FEATURES inside :func:`dense_width`), FEATURES + :func:`proximity_names`, FEATURES +
     DENSE_FEATURES + SHAPE (the hybrid model's rows with the query's shape, session 23), or FEATURES +
     SHAPE + :func:`proximity_names` (``--select s26-proximity``), or FEATURES + SHAPE +
     PROXIMITY_COLUMNS (the shipped model's, session 27), or FEATURES + DENSE_FEATURES + SHAPE +
-    PROXIMITY_COLUMNS (`--select s28-dense-proximity`)."""
+    PROXIMITY_COLUMNS (`--select s28-dense-proximity`), or within :func:`feedback_width` (its width
+    too) FEATURES + SHAPE + PROXIMITY_COLUMNS + FEEDBACK_COLUMNS (`--select s29-feedback`)."""
     from wikisearch.search.rerank import DENSE_FEATURES, FEATURES
+    if _FEEDBACK_ROWS and width == len(FEATURES + SHAPE + PROXIMITY_COLUMNS + FEEDBACK_COLUMNS):
+        return FEATURES + SHAPE + PROXIMITY_COLUMNS + FEEDBACK_COLUMNS
     for names in (FEATURES, FEATURES + (DENSE_FEATURES if _DENSE_ROWS else SHAPE), FEATURES + proximity_names(),
                   FEATURES + DENSE_FEATURES + SHAPE, FEATURES + SHAPE + proximity_names(),
                   FEATURES + SHAPE + PROXIMITY_COLUMNS, FEATURES + DENSE_FEATURES + SHAPE + PROXIMITY_COLUMNS):
@@ -897,6 +939,17 @@ SELECT["s28-lgb"] = {"as shipped": ((), "query", (), dict(_SHIP_W)),
                      "XE-NDCG": ((), "query", (), {**_SHIP_W, "objective": "rank_xendcg"})}
 #: Session 28's groups over the shipped lexical model's rows (FEATURES + SHAPE + PROXIMITY_COLUMNS).
 S28_LEXICAL = ("s28-depth", "s28-lgb")
+#: Session 29: the shipped training with pseudo-relevance feedback after the proximity columns
+#: (:data:`FEEDBACK_COLUMNS`: each candidate's share of the feedback terms' weight, the terms that
+#: the first stage's head candidates share and the rest of the candidates mostly lack, in two
+#: forms, and each minus the best candidate's); "as shipped" zeroes them. Session 22's rule, fixed
+#: before the group ran: kept if the five-set criterion beats "as shipped" by more than 0.003 and
+#: the three-set criterion is not lower by more than 0.003; of those, the highest criterion.
+S29_LEXICAL = ("s29-feedback",)
+SELECT["s29-feedback"] = {
+    "as shipped": (FEEDBACK_COLUMNS, "query", (), dict(_SHIP_W)),
+    "+ feedback, head 10, 20 terms": ((FEEDBACK_COLUMNS[1], FEEDBACK_COLUMNS[3]), "query", (), dict(_SHIP_W)),
+    "+ feedback, head 5, 20 terms": ((FEEDBACK_COLUMNS[0], FEEDBACK_COLUMNS[2]), "query", (), dict(_SHIP_W))}
 #: Session 28: the hybrid re-ranker (rerank-model-dense.json: FEATURES + DENSE_FEATURES + SHAPE, the
 #: described halves at DESCRIBED_WEIGHT, session 23's "+ shape, + described both, weight 0.25") with
 #: the shipped proximity columns after SHAPE's, as the lexical model has had them since session 27;
@@ -1329,8 +1382,8 @@ def main(argv=None) -> int:
             out.append((n, runs.get(f"{n}-train-{tag}", {q: S["queries"][q] for q in tq}, cfg, prior_cfg, True),
                         S["qrels"], tq))
         return out
-    shape_group = args.select in S22_GROUPS[3:] + S23_LEXICAL + S26_PROXIMITY + S28_LEXICAL   # described-shape, ...
-    if args.select in S22_GROUPS + S23_LEXICAL + S26_PROXIMITY + S28_LEXICAL:
+    shape_group = args.select in S22_GROUPS[3:] + S23_LEXICAL + S26_PROXIMITY + S28_LEXICAL + S29_LEXICAL   # described-shape, ...
+    if args.select in S22_GROUPS + S23_LEXICAL + S26_PROXIMITY + S28_LEXICAL + S29_LEXICAL:
         plain_parts_d = fold_parts
 
         def fold_parts(i):      # noqa: F811 (the same parts and the described sets' training halves)
@@ -1369,7 +1422,7 @@ def main(argv=None) -> int:
                                    for n, c, qr, tq in described_halves(fold_cfg[i], f"f{i}")]
                 ds_memo[i] = (shaped(pri), [(n, shaped(c), qr, tq) for n, c, qr, tq in others])
             return ds_memo[i]
-    if args.select in S28_LEXICAL + S28_DENSE:    # session 28: those parts with the shipped proximity columns
+    if args.select in S28_LEXICAL + S28_DENSE + S29_LEXICAL:    # session 28: those parts with the shipped proximity columns
         s28_parts, s28_memo = fold_parts, {}
 
         def fold_parts(i):      # noqa: F811
@@ -1379,6 +1432,15 @@ def main(argv=None) -> int:
                                [(n, with_shipped_proximity(searcher, c, all_text), qr, tq)
                                 for n, c, qr, tq in others])
             return s28_memo[i]
+    if args.select in S29_LEXICAL:              # session 29: those parts with the feedback columns
+        s29_parts, s29_memo = fold_parts, {}
+
+        def fold_parts(i):      # noqa: F811
+            if i not in s29_memo:
+                pri, others = s29_parts(i)
+                s29_memo[i] = (with_feedback(searcher, pri),
+                               [(n, with_feedback(searcher, c), qr, tq) for n, c, qr, tq in others])
+            return s29_memo[i]
     if args.select in S26_PROXIMITY and args.heldout:
         res = proximity_heldout(searcher, runs, sets, noisy, disc, fold_parts, default, prior_cfg, args.cache,
                                 "s26-proximity", described, described_halves)
@@ -1393,7 +1455,8 @@ def main(argv=None) -> int:
         log(f"-> {out}")
         return 0
     if args.select:
-        with dense_width() if args.select in ("dense", "dense-shape") else contextlib.nullcontext():
+        with dense_width() if args.select in ("dense", "dense-shape") else \
+                feedback_width() if args.select in S29_LEXICAL else contextlib.nullcontext():
             sel = select(db, fold_parts, SELECT[args.select])
         out = args.out.with_name(f"relevance-select-{args.select}"
                                  + (f"-{DEPTH}" if args.select == "s28-depth" else "") + ".json")
@@ -2078,6 +2141,7 @@ def markdown(r: dict) -> str:
     L += session26_notes()
     L += session27_notes(r)
     L += session28_notes(r)
+    L += session29_notes()
     return "\n".join(L)
 
 
@@ -3398,6 +3462,19 @@ S28_BEFORE = RESULTS / "relevance-s28-before.json"
 FORWARD_BUILD_S28 = {"before": RESULTS / "forward-build-30k-s28-before.json", "after": RESULTS / "forward-build-30k-s28.json"}
 
 
+def _inner_row(name: str, v: dict) -> str:
+    """A variant's row of an inner-validation table (sessions 28 and 29)."""
+    return (f"| {name} | {v['criterion']:.4f} | {v['criterion_3']:.4f} | {v['dbpedia']['nDCG@10']:.4f} | "
+            + " | ".join(f"{v[t]['nDCG@10']:.4f}" for t in TYPES)
+            + f" | {v['SemSearch-ES']['Success@1']:.3f} | {v['wikiqa']['nDCG@10']:.4f} | "
+            f"{v['described-short']['nDCG@10']:.4f} | {v['described-lead']['nDCG@10']:.4f} |")
+
+
+_INNER_HEAD = ("| {} | criterion | three-set criterion | DBpedia nDCG@10 | " + " | ".join(f"{t} nDCG@10" for t in TYPES)
+               + " | SemSearch-ES success@1 | WikiQA nDCG@10 | described-short nDCG@10 | described-lead nDCG@10 |")
+_INNER_SEP = "|" + "---|" * (8 + len(TYPES))
+
+
 def session28_notes(r: dict | None = None) -> list[str]:
     """Session 28's section: the re-ranker's depth and LightGBM's settings weighed over the shipped
     training (nothing kept), and forward.bin's build made cheaper (nothing without the files)."""
@@ -3407,14 +3484,7 @@ def session28_notes(r: dict | None = None) -> list[str]:
     lgb = json.loads(S28_LGB.read_text())["inner"]
     rec = json.loads(DEPTH_RECALL.read_text())["by_type"]
 
-    def row(name, v):
-        return (f"| {name} | {v['criterion']:.4f} | {v['criterion_3']:.4f} | {v['dbpedia']['nDCG@10']:.4f} | "
-                + " | ".join(f"{v[t]['nDCG@10']:.4f}" for t in TYPES)
-                + f" | {v['SemSearch-ES']['Success@1']:.3f} | {v['wikiqa']['nDCG@10']:.4f} | "
-                f"{v['described-short']['nDCG@10']:.4f} | {v['described-lead']['nDCG@10']:.4f} |")
-    head = ("| {} | criterion | three-set criterion | DBpedia nDCG@10 | " + " | ".join(f"{t} nDCG@10" for t in TYPES)
-            + " | SemSearch-ES success@1 | WikiQA nDCG@10 | described-short nDCG@10 | described-lead nDCG@10 |")
-    sep = "|" + "---|" * (8 + len(TYPES))
+    row, head, sep = _inner_row, _INNER_HEAD, _INNER_SEP
     L = ["## Session 28: the re-ranker's depth and LightGBM's settings weighed again, and term proximity in the "
          "hybrid re-ranker (issue 17)", "",
          "The first two over the shipped training (the query's shape, the described halves at weight "
@@ -3521,3 +3591,42 @@ def session28_notes(r: dict | None = None) -> list[str]:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+#: Session 29: pseudo-relevance feedback weighed (``--select s29-feedback``).
+S29_FEEDBACK = RESULTS / "relevance-select-s29-feedback.json"
+
+
+def session29_notes() -> list[str]:
+    """Session 29's section: pseudo-relevance feedback from forward.bin weighed over the shipped
+    training (nothing without its file)."""
+    if not S29_FEEDBACK.exists():
+        return []
+    inner = json.loads(S29_FEEDBACK.read_text())["inner"]
+    ship = inner["as shipped"]
+    kept = [n for n, v in inner.items() if n != "as shipped" and v["criterion"] - ship["criterion"] > 0.003
+            and v["criterion_3"] - ship["criterion_3"] >= -0.003]
+    L = ["## Session 29: pseudo-relevance feedback from the forward index weighed (issue 17; nothing shipped "
+         "changes)", "",
+         "Relevant pages resemble each other (the cluster hypothesis), so a candidate that shares the vocabulary "
+         "of the first stage's head candidates might deserve a higher place, on ListSearch and QALD2 queries "
+         "above all, whose relevant pages are many. The feature needs no statistics beyond the candidates' "
+         "forward.bin records, which the re-ranker already reads for term proximity (`benchmarks/feedback.py`; "
+         "tests/test_bench_feedback.py compares its kernel with a plain reading of the definition): a term held "
+         "by f of the first h candidates (f >= 2) and by g of all 100 weighs f / h * ln(101 / (g + 0.5)), so that "
+         "the query's own terms, held by most candidates, weigh little; the 20 heaviest are the feedback terms, "
+         "and a candidate's value is the share of their weight it holds. Two forms, h = 10 and h = 5, each with "
+         "its gap to the best candidate, after the shipped proximity columns; \"as shipped\" zeroes them.", "",
+         "Session 22's rule, fixed before the group ran: a form is kept if its five-set criterion beats the "
+         "shipped one's by more than 0.003 and its three-set criterion is not lower by more than 0.003. "
+         "`python benchmarks/relevance.py --select s29-feedback --no-dense` (results/relevance-select-s29-feedback.json; "
+         "training queries only):", "", _INNER_HEAD.format("variant"), _INNER_SEP]
+    L += [_inner_row(n, v) for n, v in inner.items()]
+    L += ["", ("Kept: " + ", ".join(kept) + "." if kept else
+               "Neither form is kept: both lower the criterion ("
+               + "; ".join(f"`{n}` {v['criterion'] - ship['criterion']:+.4f}" for n, v in inner.items() if n != "as shipped")
+               + "), and neither raises DBpedia-Entity, the set it was meant for (INEX-LD loses most). The head's "
+               "shared vocabulary says little that the first stage's score and the title and proximity features "
+               "do not already say. No held-out figure was computed; the shipped model, and every figure and "
+               "target above, are unchanged."), ""]
+    return L

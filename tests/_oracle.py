@@ -463,3 +463,27 @@ def word_decode_slow(data: bytes, words: list[bytes]) -> bytes:
         out += (b" " if spaced else b"") + w
         i += n
     return bytes(out)
+
+
+def oracle_feedback(records, top, n_terms, sentinel):
+    """benchmarks/feedback.py's ``feedback_features`` read plainly: ``records`` are the candidates'
+    term ordinals in the first stage's order. A term that two or more of the first ``top`` hold is
+    weighed (head share) * ln((C + 1) / (holders + 0.5)); the ``n_terms`` heaviest (ties: the smaller
+    ordinal) are the feedback terms; a candidate's value is their weight it holds over their total."""
+    import math
+    sets = [set(int(o) for o in r) - {int(sentinel)} for r in records]
+    C, top = len(sets), min(int(top), len(sets))
+    if C == 0 or top < 2 or n_terms <= 0:
+        return [0.0] * C
+    weight = {}
+    for t in sorted(set().union(*sets[:top])):
+        f = sum(t in s for s in sets[:top])
+        if f >= 2:
+            weight[t] = f / top * math.log((C + 1.0) / (sum(t in s for s in sets) + 0.5))
+    chosen = sorted(weight, key=lambda t: (-weight[t], t))[:n_terms]
+    mass = 0.0
+    for t in chosen:
+        mass += weight[t]
+    if not chosen or mass <= 0:
+        return [0.0] * C
+    return [sum(weight[t] for t in chosen if t in s) / mass for s in sets]

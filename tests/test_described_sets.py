@@ -8,6 +8,7 @@ import lzma
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import wikisearch
@@ -158,3 +159,27 @@ def test_depth_must_be_positive():
     import relevance
     with pytest.raises(SystemExit):
         relevance.main(["--depth", "0", "--select", "s28-depth"])
+
+
+def test_s29_feedback_group_zeroes_exactly_the_columns_it_leaves_out():
+    """--select s29-feedback: the shipped training with the feedback columns after the proximity
+    ones; "as shipped" zeroes all four, each form the other form's two. Its rows are as wide as the
+    hybrid model's with proximity, so their names are told apart by feedback_width() alone."""
+    import relevance
+    from wikisearch.search.rerank import DENSE_FEATURES, FEATURES
+    ship = {"set_weight": dict.fromkeys(relevance.DESC_FOLDERS, relevance.DESCRIBED_WEIGHT)}
+    group = relevance.SELECT["s29-feedback"]
+    cols = relevance.FEEDBACK_COLUMNS
+    assert group["as shipped"] == (cols, "query", (), ship)
+    assert [set(v[0]) for n, v in group.items() if n != "as shipped"] == [{cols[1], cols[3]}, {cols[0], cols[2]}]
+    assert all(v[1:] == ("query", (), ship) for v in group.values())
+    rows = FEATURES + relevance.SHAPE + relevance.PROXIMITY_COLUMNS + cols
+    hybrid = FEATURES + DENSE_FEATURES + relevance.SHAPE + relevance.PROXIMITY_COLUMNS
+    assert len(rows) == len(hybrid) and relevance.feature_names(len(rows)) == hybrid
+    X = np.arange(2 * len(rows), dtype=np.float64).reshape(2, len(rows)) + 1
+    with relevance.feedback_width():
+        assert relevance.feature_names(len(rows)) == rows
+        for name, (drop, *_rest) in group.items():
+            Z = relevance._drop(X, drop)
+            zero = [rows.index(c) for c in drop]
+            assert not Z[:, zero].any() and (Z[:, [j for j in range(len(rows)) if j not in zero]] > 0).all(), name
