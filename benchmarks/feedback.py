@@ -14,7 +14,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from wikisearch.search._proximity_kernels import unpack_record
+from wikisearch.search import _proximity_kernels as PK
+
+#: The forward record's unpacker as a numba function of this module's own (the library's may be
+#: the install's ahead-of-time build, which numba code cannot call; ``py_func`` is on either).
+unpack_record = njit(nogil=True)(PK.unpack_record.py_func)
 
 
 @njit(cache=True, nogil=True)

@@ -487,3 +487,11 @@ def oracle_feedback(records, top, n_terms, sentinel):
     if not chosen or mass <= 0:
         return [0.0] * C
     return [sum(weight[t] for t in chosen if t in s) / mass for s in sets]
+
+
+def oracle_mentions(record, first, phrase):
+    """benchmarks/entity_mention.py's ``mention_features`` for one record read plainly: (does
+    ``record`` hold ``phrase`` as consecutive tokens, does such a run start before token ``first``)."""
+    L = len(phrase)
+    starts = [i for i in range(len(record) - L + 1) if L and list(record[i:i + L]) == list(phrase)]
+    return (1.0 if starts else 0.0, 1.0 if any(i < first for i in starts) else 0.0)

@@ -164,7 +164,7 @@ def test_depth_must_be_positive():
 def test_s29_feedback_group_zeroes_exactly_the_columns_it_leaves_out():
     """--select s29-feedback: the shipped training with the feedback columns after the proximity
     ones; "as shipped" zeroes all four, each form the other form's two. Its rows are as wide as the
-    hybrid model's with proximity, so their names are told apart by feedback_width() alone."""
+    hybrid model's with proximity, so their names are told apart by extra_width() alone."""
     import relevance
     from wikisearch.search.rerank import DENSE_FEATURES, FEATURES
     ship = {"set_weight": dict.fromkeys(relevance.DESC_FOLDERS, relevance.DESCRIBED_WEIGHT)}
@@ -177,9 +177,26 @@ def test_s29_feedback_group_zeroes_exactly_the_columns_it_leaves_out():
     hybrid = FEATURES + DENSE_FEATURES + relevance.SHAPE + relevance.PROXIMITY_COLUMNS
     assert len(rows) == len(hybrid) and relevance.feature_names(len(rows)) == hybrid
     X = np.arange(2 * len(rows), dtype=np.float64).reshape(2, len(rows)) + 1
-    with relevance.feedback_width():
+    with relevance.extra_width(cols):
         assert relevance.feature_names(len(rows)) == rows
         for name, (drop, *_rest) in group.items():
             Z = relevance._drop(X, drop)
             zero = [rows.index(c) for c in drop]
             assert not Z[:, zero].any() and (Z[:, [j for j in range(len(rows)) if j not in zero]] > 0).all(), name
+
+
+def test_s29_entity_group_zeroes_the_entity_columns_as_shipped():
+    import relevance
+    from entity_mention import ENTITY_COLUMNS
+    from wikisearch.search.rerank import FEATURES
+    ship = {"set_weight": dict.fromkeys(relevance.DESC_FOLDERS, relevance.DESCRIBED_WEIGHT)}
+    assert relevance.SELECT["s29-entity"] == {"as shipped": (ENTITY_COLUMNS, "query", (), ship),
+                                              "+ entity mention": ((), "query", (), ship)}
+    assert relevance.S29_COLUMNS["s29-entity"] == ENTITY_COLUMNS
+    rows = FEATURES + relevance.SHAPE + relevance.PROXIMITY_COLUMNS + ENTITY_COLUMNS
+    with relevance.extra_width(ENTITY_COLUMNS):
+        assert relevance.feature_names(len(rows)) == rows
+        Z = relevance._drop(np.ones((3, len(rows))), ENTITY_COLUMNS)
+        assert not Z[:, -3:].any() and Z[:, :-3].all()
+    with pytest.raises(ValueError):          # outside, no other rows are this wide
+        relevance.feature_names(len(rows))
