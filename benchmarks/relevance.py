@@ -1464,18 +1464,19 @@ def main(argv=None) -> int:
                                [(n, with_shipped_proximity(searcher, c, all_text), qr, tq)
                                 for n, c, qr, tq in others])
             return s28_memo[i]
-    if args.select in S29_LEXICAL:              # session 29: those parts with the feedback columns
+    if args.select in S29_LEXICAL:              # session 29: those parts with the group's columns
         s29_parts, s29_memo, titles = fold_parts, {}, {}
+        if args.select == "s29-feedback":
+            def add_columns(c):
+                return with_feedback(searcher, c)
+        else:
+            def add_columns(c):
+                return with_entity(searcher, c, all_text, titles)
 
         def fold_parts(i):      # noqa: F811
             if i not in s29_memo:
                 pri, others = s29_parts(i)
-                if args.select == "s29-feedback":
-                    s29_memo[i] = (with_feedback(searcher, pri),
-                                   [(n, with_feedback(searcher, c), qr, tq) for n, c, qr, tq in others])
-                else:
-                    s29_memo[i] = (with_entity(searcher, pri, all_text, titles),
-                                   [(n, with_entity(searcher, c, all_text, titles), qr, tq) for n, c, qr, tq in others])
+                s29_memo[i] = (add_columns(pri), [(n, add_columns(c), qr, tq) for n, c, qr, tq in others])
             return s29_memo[i]
     if args.select in S26_PROXIMITY and args.heldout:
         res = proximity_heldout(searcher, runs, sets, noisy, disc, fold_parts, default, prior_cfg, args.cache,
