@@ -19,11 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from wikisearch.search import _proximity_kernels as PK
-
-#: The forward record's unpacker as a numba function of this module's own (the library's may be
-#: the install's ahead-of-time build, which numba code cannot call; ``py_func`` is on either).
-unpack_record = njit(nogil=True)(PK.unpack_record.py_func)
+from feedback import unpack_record      # (numba's build of the forward record's unpacker)
 
 #: The columns :func:`entity_columns` gives each candidate.
 ENTITY_COLUMNS = ("ent_mention", "ent_mention_first", "ent_share")
@@ -68,7 +64,7 @@ def query_entity(title_terms: list[list[int]], query: list[int]) -> int:
     return best
 
 
-def entity_columns(reader, fwd, query_ordinals: list[int], docids, title_terms: list[list[int]]) -> np.ndarray:
+def entity_columns(fwd, query_ordinals: list[int], docids, title_terms: list[list[int]]) -> np.ndarray:
     """float64[C, 3] (:data:`ENTITY_COLUMNS`): whether each candidate's forward record mentions the
     query's entity (:func:`query_entity`) anywhere and in its first sentence, and the share of the
     query's terms the entity's title holds (the same on every candidate); rows of -1, -1, 0 when

@@ -65,7 +65,8 @@ def feedback_features(starts, words, bits, docids, top, n_terms):
         pool[n:n + p.shape[0]] = p
         n += p.shape[0]
     pool.sort()
-    terms = np.empty(n, np.int64)                # terms held by two head candidates or more
+    terms = np.empty(n, np.int64)                # terms held by two head candidates or more,
+    f = np.empty(n, np.int64)                    # and by how many
     S = 0
     i = 0
     while i < n:
@@ -74,12 +75,12 @@ def feedback_features(starts, words, bits, docids, top, n_terms):
             j += 1
         if j - i >= 2:
             terms[S] = pool[i]
+            f[S] = j - i
             S += 1
         i = j
     if S == 0:
         return out
     terms = terms[:S]
-    f = np.zeros(S, np.int64)
     g = np.zeros(S, np.int64)
     seen = np.full(S, -1, np.int64)
     hit_c = np.empty(C * 8, np.int64)            # (candidate, term) pairs, each once; grown as needed
@@ -98,8 +99,6 @@ def feedback_features(starts, words, bits, docids, top, n_terms):
             if s < S and terms[s] == o and seen[s] != c:
                 seen[s] = c
                 g[s] += 1
-                if c < top:
-                    f[s] += 1
                 if H == hit_c.shape[0]:
                     hit_c = np.concatenate((hit_c, np.empty(H, np.int64)))
                     hit_s = np.concatenate((hit_s, np.empty(H, np.int64)))

@@ -675,19 +675,26 @@ def extra_width(columns: tuple):
         _EXTRA_COLUMNS = before
 
 
+def _checked_records(fwd, q, docids) -> np.ndarray:
+    """``docids`` (query ``q``'s candidates) as int64, their forward.bin records checked, as
+    ``ForwardIndex.features`` checks them before its kernel reads them."""
+    from wikisearch.search import _proximity_kernels as K
+    d = np.ascontiguousarray(docids, np.int64)
+    if K.check_records(fwd.starts, fwd.words, fwd.bits, d) >= 0:
+        raise ValueError(f"damaged forward.bin record among query {q}'s candidates")
+    return d
+
+
 def with_feedback(searcher, cands: dict) -> dict:
     """``cands`` ({qid: (docids, X)}) with :data:`FEEDBACK_COLUMNS` appended: each form's
     feedback value of every candidate (``feedback.feedback_features`` over the index's
     forward.bin, the candidates in the first stage's order), then each minus its largest over the
     candidates."""
     from feedback import feedback_features
-    from wikisearch.search import _proximity_kernels as K
     fwd = searcher.proximity.forward
     out = {}
     for q, (d, X) in cands.items():
-        d = np.ascontiguousarray(d, np.int64)
-        if K.check_records(fwd.starts, fwd.words, fwd.bits, d) >= 0:
-            raise ValueError(f"damaged forward.bin record among query {q}'s candidates")
+        d = _checked_records(fwd, q, d)
         F = np.column_stack([feedback_features(fwd.starts, fwd.words, fwd.bits, d, np.int64(h), np.int64(e))
                              for h, e in FEEDBACK_FORMS]) if len(d) else np.zeros((0, len(FEEDBACK_FORMS)))
         out[q] = (d, np.hstack([X, F, F - (F.max(axis=0) if len(F) else 0.0)]))
@@ -699,18 +706,15 @@ def with_entity(searcher, cands: dict, queries: dict, titles: dict) -> dict:
     (``entity_mention.entity_columns`` over the index's forward.bin: the query's terms as the
     re-ranker's features take them; ``titles`` remembers each document's title terms)."""
     from entity_mention import entity_columns
-    from wikisearch.search import _proximity_kernels as K
     from wikisearch.search.rerank import query_terms
     reader, fwd = searcher.reader, searcher.proximity.forward
     out = {}
     for q, (d, X) in cands.items():
-        d = np.ascontiguousarray(d, np.int64)
-        if K.check_records(fwd.starts, fwd.words, fwd.bits, d) >= 0:
-            raise ValueError(f"damaged forward.bin record among query {q}'s candidates")
+        d = _checked_records(fwd, q, d)
         for doc in d.tolist():
             if doc not in titles:
                 titles[doc] = [reader.term_ordinal(t) for t in reader.analyzer.terms(reader.title(doc))]
-        E = entity_columns(reader, fwd, query_terms(reader, queries[q]), d, [titles[doc] for doc in d.tolist()])
+        E = entity_columns(fwd, query_terms(reader, queries[q]), d, [titles[doc] for doc in d.tolist()])
         out[q] = (d, np.hstack([X, E]))
     return out
 
@@ -3294,6 +3298,15 @@ S26_SELECT = RESULTS / "relevance-select-s26-proximity.json"
 S26_HELDOUT = RESULTS / "relevance-heldout-s26-proximity.json"
 
 
+def kept_by_rule(inner: dict) -> list[str]:
+    """The variants of a ``--select`` group's inner results that session 22's rule keeps: the
+    five-set criterion above "as shipped"'s by more than 0.003 (session 10's noise line) and the
+    three-set criterion not lower by more than 0.003; in the group's order."""
+    ship = inner["as shipped"]
+    return [n for n, v in inner.items() if n != "as shipped" and v["criterion"] - ship["criterion"] > 0.003
+            and v["criterion_3"] - ship["criterion_3"] >= -0.003]
+
+
 def session26_proximity_notes() -> list[str]:
     """Session 26's proximity section, from its two results files and session 21's cost file
     (nothing if one is missing)."""
@@ -3302,8 +3315,7 @@ def session26_proximity_notes() -> list[str]:
         return []
     inner, held, cost = got
     base, base3 = inner["as shipped"]["criterion"], inner["as shipped"]["criterion_3"]
-    kept = [n for n, v in inner.items() if n != "as shipped" and v["criterion"] - base > 0.003
-            and v["criterion_3"] - base3 >= -0.003]
+    kept = kept_by_rule(inner)
     best = max(kept, key=lambda n: inner[n]["criterion"]) if kept else None
 
     def ms(path):
@@ -3521,7 +3533,6 @@ def session28_notes(r: dict | None = None) -> list[str]:
     lgb = json.loads(S28_LGB.read_text())["inner"]
     rec = json.loads(DEPTH_RECALL.read_text())["by_type"]
 
-    row, head, sep = _inner_row, _INNER_HEAD, _INNER_SEP
     L = ["## Session 28: the re-ranker's depth and LightGBM's settings weighed again, and term proximity in the "
          "hybrid re-ranker (issue 17)", "",
          "The first two over the shipped training (the query's shape, the described halves at weight "
@@ -3543,8 +3554,8 @@ def session28_notes(r: dict | None = None) -> list[str]:
           "most of them ListSearch's and QALD2's. The model trained and validated at each depth (the group run "
           "once a depth: a candidate set is one depth, and the features that compare a candidate with the others "
           "are computed over that depth's candidates, as `rerank(depth=N)` would):", "",
-          head.format("depth"), sep]
-    L += [row(str(d), v) for d, v in depth.items()]
+          _INNER_HEAD.format("depth"), _INNER_SEP]
+    L += [_inner_row(str(d), v) for d, v in depth.items()]
     best = max(depth, key=lambda d: depth[d]["criterion"])
     L += ["", f"Depth {best} (shipped) has the highest criterion; 200 is {depth[200]['criterion'] - depth[100]['criterion']:+.4f} "
           "against it: the model over 200 candidates does not lift the extra relevant pages into the top 10 "
@@ -3558,8 +3569,8 @@ def session28_notes(r: dict | None = None) -> list[str]:
           "Chosen in session 8 over 31 columns (`lgb` above); the rows are 46 wide now. The three exact-title "
           "columns have no gain in the shipped model (\"What the final model leans on\"): with min_data_in_leaf "
           "50 a split needs 50 rows each side, and few candidates have an exact title.", "",
-          head.format("variant"), sep]
-    L += [row(n, v) for n, v in lgb.items()]
+          _INNER_HEAD.format("variant"), _INNER_SEP]
+    L += [_inner_row(n, v) for n, v in lgb.items()]
     ship = lgb["as shipped"]["criterion"]
     L += ["", "None beats the shipped settings ("
           + "; ".join(f"{n} {v['criterion'] - ship:+.4f}" for n, v in lgb.items() if n != "as shipped")
@@ -3568,13 +3579,13 @@ def session28_notes(r: dict | None = None) -> list[str]:
     if S28_DENSE_FILE.exists():
         dp = json.loads(S28_DENSE_FILE.read_text())["inner"]
         a, b = dp["as shipped"], dp["+ proximity"]
-        kept = b["criterion"] - a["criterion"] > 0.003 and b["criterion_3"] - a["criterion_3"] >= -0.003
+        kept = "+ proximity" in kept_by_rule(dp)
         L += ["### The hybrid re-ranker with term proximity (`--select s28-dense-proximity --dense DIR`)", "",
               "Since session 27 the lexical model reads the proximity columns; the hybrid model "
               "(rerank-model-dense.json) did not. The same rule, over the hybrid model's training (dense "
               "columns, the query's shape, the described halves), with the CPU vectors of the 30k leads "
-              "(benchmarks/README.md's `wikisearch embed` command):", "", head.format("variant"), sep]
-        L += [row(n, v) for n, v in dp.items()]
+              "(benchmarks/README.md's `wikisearch embed` command):", "", _INNER_HEAD.format("variant"), _INNER_SEP]
+        L += [_inner_row(n, v) for n, v in dp.items()]
         L += ["", (f"Kept by the rule ({b['criterion'] - a['criterion']:+.4f} criterion, three-set "
                    f"{b['criterion_3'] - a['criterion_3']:+.4f}): `DENSE_PROXIMITY`; the hybrid model is trained "
                    "again by `relevance.py --train`, and the held-out figures above (rerank+dense) are the new "
@@ -3639,8 +3650,7 @@ def _s29_group(group: str, title: str, text: str) -> list[str]:
     verdict."""
     inner = json.loads(S29_FILES[group].read_text())["inner"]
     ship = inner["as shipped"]
-    kept = [n for n, v in inner.items() if n != "as shipped" and v["criterion"] - ship["criterion"] > 0.003
-            and v["criterion_3"] - ship["criterion_3"] >= -0.003]
+    kept = kept_by_rule(inner)
     diffs = "; ".join(f"`{n}` {v['criterion'] - ship['criterion']:+.4f}, DBpedia-Entity "
                       f"{v['dbpedia']['nDCG@10'] - ship['dbpedia']['nDCG@10']:+.4f}"
                       for n, v in inner.items() if n != "as shipped")

@@ -62,7 +62,7 @@ def test_entity_columns_on_the_sample_index_match_the_plain_reading(searcher, qu
     docids = np.array([h.docid for h in searcher.search(query, k=30, priors=False)], np.int64)
     ords = query_terms(r, query)
     titles = [[r.term_ordinal(t) for t in r.analyzer.terms(r.title(int(d)))] for d in docids]
-    E = entity_columns(r, fwd, ords, docids, titles)
+    E = entity_columns(fwd, ords, docids, titles)
     assert E.shape == (len(docids), len(ENTITY_COLUMNS))
     e = query_entity(titles, ords)
     if e < 0:
